@@ -1,0 +1,61 @@
+// The public C++ API: load a model once, run it many times (from many threads).
+//
+//   auto session = tessera::Session::load("model.onnx");
+//   if (!session.is_ok()) { std::cerr << session.status().message(); return 1; }
+//   tessera::Tensor x(tessera::DataType::float32, {1, 3, 224, 224});
+//   auto outputs = (*session)->run({{"input", x}});
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tessera/status.h"
+#include "tessera/tensor.h"
+#include "tessera/value.h"
+
+namespace tessera {
+
+struct SessionOptions {
+  // Threads one run may use for a single op (the caller's thread counts); 0 = one per core.
+  int intra_op_threads = 0;
+};
+
+// A graph input or output as declared in the model.
+struct IoInfo {
+  enum class Kind { tensor, sequence, map, optional, unknown };
+  std::string name;
+  Kind kind = Kind::tensor;
+  DataType dtype = DataType::undefined;  // tensor element type (of the element, for seq/optional)
+  bool has_shape = false;                // false when the rank is unknown
+  std::vector<int64_t> shape;            // -1 for a dimension that is not fixed
+  std::vector<std::string> dim_names;    // symbolic names ("batch"), "" where none
+  std::string type_string;               // "tensor(float)[batch,3,224,224]"
+};
+
+using Feeds = std::vector<std::pair<std::string, Value>>;
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> load(const std::string& path, const SessionOptions& options = {});
+  // `data` holds a serialized ModelProto; models loaded from bytes cannot use external data.
+  static Result<std::unique_ptr<Session>> load_from_bytes(const void* data, size_t size,
+                                                          const SessionOptions& options = {});
+  ~Session();
+
+  const std::vector<IoInfo>& inputs() const;   // inputs to feed (initializers excluded)
+  const std::vector<IoInfo>& outputs() const;
+
+  // Runs the model. Feeds are matched by name; `output_names` empty means all outputs, in graph
+  // order. Thread-safe: many runs may share one session.
+  Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names = {}) const;
+
+  struct Impl;
+
+ private:
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera

@@ -1,0 +1,48 @@
+// The public Session: the framework's SessionState with the built-in EPs.
+#include "tessera/session.h"
+
+#include "framework/session.h"
+#include "model/model_loader.h"
+#include "providers/cpu/cpu_provider.h"
+
+namespace tessera {
+
+struct Session::Impl {
+  std::unique_ptr<SessionState> state;
+};
+
+namespace {
+
+Result<std::unique_ptr<Session::Impl>> build(Result<Model> model, const SessionOptions& options) {
+  if (!model.is_ok()) return model.status();
+  std::vector<std::unique_ptr<ExecutionProvider>> providers;
+  providers.push_back(std::make_unique<CpuExecutionProvider>());
+  TS_ASSIGN_OR_RETURN(auto state, SessionState::create(std::move(model).value(), std::move(providers), options));
+  auto impl = std::make_unique<Session::Impl>();
+  impl->state = std::move(state);
+  return impl;
+}
+
+}  // namespace
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::load(const std::string& path, const SessionOptions& options) {
+  TS_ASSIGN_OR_RETURN(auto impl, build(load_model_file(path), options));
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Result<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
+  TS_ASSIGN_OR_RETURN(auto impl, build(load_model_bytes(data, size, ""), options));
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+const std::vector<IoInfo>& Session::inputs() const { return impl_->state->inputs(); }
+const std::vector<IoInfo>& Session::outputs() const { return impl_->state->outputs(); }
+
+Result<std::vector<Value>> Session::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {
+  return impl_->state->run(feeds, output_names);
+}
+
+}  // namespace tessera

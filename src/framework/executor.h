@@ -1,0 +1,62 @@
+// Executes one graph (the main graph or an If/Loop/Scan body). Built once at session creation:
+// nodes in topological order, a kernel per node from the EP that took it, and value lifetimes
+// (each intermediate is released after its last use). Running is thread-safe: every run has
+// its own frame of values.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "framework/execution_provider.h"
+#include "framework/kernel.h"
+#include "graph/graph.h"
+
+namespace tessera {
+
+class GraphExecutor {
+ public:
+  // `outer_scope` lists names visible from enclosing graphs (empty for the main graph).
+  static Result<std::unique_ptr<GraphExecutor>> create(const Graph& graph, const Model& model,
+                                                       const std::vector<const ExecutionProvider*>& providers,
+                                                       const std::vector<std::string>& outer_scope);
+
+  const Graph& graph() const { return graph_; }
+  // Names this graph reads from enclosing scopes (its free variables).
+  const std::vector<std::string>& outer_names() const { return outer_names_; }
+
+  // Runs with `inputs` matching graph().inputs in order (omitted initializer-backed inputs may be
+  // empty Values: the initializer is used). `outer_values` matches outer_names().
+  Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
+                                 ThreadPool& pool) const;
+
+ private:
+  struct Step {
+    const Node* node = nullptr;
+    std::unique_ptr<OpKernel> kernel;
+    std::vector<int> inputs;    // slot per node input, -1 when omitted
+    std::vector<int> outputs;   // slot per node output, -1 when omitted
+    std::vector<int> implicit;  // slots read by subgraphs (outer-scope values they capture)
+    std::vector<int> release;   // slots whose last use is this step
+  };
+  friend class FrameContext;
+  friend class SubgraphRunnerImpl;
+
+  explicit GraphExecutor(const Graph& graph) : graph_(graph) {}
+  int slot(const std::string& name);
+
+  const Graph& graph_;
+  std::unordered_map<std::string, int> slots_;
+  std::vector<std::string> slot_names_;
+  std::vector<Step> steps_;
+  std::vector<int> input_slots_, output_slots_, outer_slots_;
+  std::vector<std::string> outer_names_;
+  std::vector<std::pair<int, const Tensor*>> constants_;
+};
+
+// Names a graph reads but does not define (recursively through its subgraphs).
+std::vector<std::string> free_variables(const Graph& graph);
+
+}  // namespace tessera

@@ -1,0 +1,116 @@
+// The kernel interface. A kernel is created once per node when the session is built (its
+// constructor or factory parses attributes and may prepack constant inputs) and then computes
+// many times, possibly from several threads at once: compute() must not mutate the kernel.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "graph/graph.h"
+#include "tessera/status.h"
+#include "tessera/value.h"
+
+namespace tessera {
+
+class SubgraphRunner;
+
+// What a kernel factory sees of its node at session creation.
+class KernelInfo {
+ public:
+  KernelInfo(const Node& node, int64_t opset, const std::map<std::string, Tensor>& constants,
+             std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs = {})
+      : node_(node), opset_(opset), constants_(constants), subgraphs_(std::move(subgraphs)) {}
+
+  const Node& node() const { return node_; }
+  // The opset version the model imports for this node's domain.
+  int64_t opset() const { return opset_; }
+  size_t input_count() const { return node_.inputs.size(); }
+  size_t output_count() const { return node_.outputs.size(); }
+  bool has_input(size_t i) const { return i < node_.inputs.size() && !node_.inputs[i].empty(); }
+  // The value of input i when it is an initializer (known before any run), else nullptr.
+  const Tensor* constant_input(size_t i) const;
+
+  bool has_attr(const std::string& name) const { return node_.attribute(name) != nullptr; }
+  int64_t attr_int(const std::string& name, int64_t default_value) const;
+  float attr_float(const std::string& name, float default_value) const;
+  std::string attr_string(const std::string& name, const std::string& default_value) const;
+  std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> default_value = {}) const;
+  std::vector<float> attr_floats(const std::string& name, std::vector<float> default_value = {}) const;
+  std::vector<std::string> attr_strings(const std::string& name) const;
+  const Tensor* attr_tensor(const std::string& name) const;
+  // Fails with a message naming the node when a required attribute is missing.
+  Result<int64_t> required_int(const std::string& name) const;
+  Result<std::vector<int64_t>> required_ints(const std::string& name) const;
+
+  // Runners for this node's graph-valued attributes (If/Loop/Scan), by attribute name.
+  const SubgraphRunner* subgraph(const std::string& attr_name) const;
+
+  // "node 'x' (Op)" + ": " + message, as an invalid_model status.
+  template <class... Args>
+  Status error(const Args&... args) const { return invalid_model(node_.describe(), ": ", args...); }
+
+ private:
+  const Node& node_;
+  int64_t opset_;
+  const std::map<std::string, Tensor>& constants_;
+  std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs_;
+};
+
+// What a kernel sees during one run. Inputs are borrowed; outputs are allocated through the
+// context (or handed over with set_output to alias an input, as Reshape does).
+class KernelContext {
+ public:
+  virtual ~KernelContext() = default;
+
+  virtual size_t input_count() const = 0;
+  virtual size_t output_count() const = 0;
+  // The input value, or nullptr when an optional input is omitted.
+  virtual const Value* input_value(size_t i) const = 0;
+  // The input tensor, or nullptr when omitted or not a tensor.
+  const Tensor* input(size_t i) const {
+    const Value* v = input_value(i);
+    return v && v->is_tensor() ? &v->tensor() : nullptr;
+  }
+  // Allocates output i with the given type and shape (contents zeroed) and returns it.
+  virtual Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) = 0;
+  // Sets output i to an existing value (may share a buffer with an input).
+  virtual void set_output(size_t i, Value value) = 0;
+  // Whether the caller wants output i (optional outputs may be omitted in the graph).
+  virtual bool output_requested(size_t i) const = 0;
+
+  virtual ThreadPool& thread_pool() const = 0;
+  virtual const Node& node() const = 0;
+
+  template <class... Args>
+  Status error(const Args&... args) const { return invalid_argument(node().describe(), ": ", args...); }
+};
+
+class OpKernel {
+ public:
+  virtual ~OpKernel() = default;
+  virtual Status compute(KernelContext& ctx) const = 0;
+};
+
+// Runs a subgraph (the body of If/Loop/Scan) with given inputs; outer-scope values are captured
+// from the context of the node that calls it. Implemented by the framework.
+class SubgraphRunner {
+ public:
+  virtual ~SubgraphRunner() = default;
+  virtual const Graph& graph() const = 0;
+  // `inputs` are the subgraph's formal inputs in order; returns its outputs in order.
+  virtual Result<std::vector<Value>> run(const KernelContext& caller, const std::vector<Value>& inputs) const = 0;
+};
+
+using KernelFactory = std::function<Result<std::unique_ptr<OpKernel>>(const KernelInfo&)>;
+
+// Convenience: a factory for kernels whose constructor takes KernelInfo and cannot fail.
+template <class K>
+KernelFactory make_factory() {
+  return [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> { return std::unique_ptr<OpKernel>(new K(info)); };
+}
+
+}  // namespace tessera

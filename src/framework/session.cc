@@ -1,0 +1,106 @@
+#include "framework/session.h"
+
+#include <unordered_map>
+
+namespace tessera {
+
+IoInfo describe_value(const ValueInfo& info) {
+  IoInfo io;
+  io.name = info.name;
+  io.type_string = info.type.to_string();
+  const TypeInfo* tensor_type = &info.type;
+  switch (info.type.kind) {
+    case TypeInfo::Kind::tensor:
+    case TypeInfo::Kind::sparse_tensor: io.kind = IoInfo::Kind::tensor; break;
+    case TypeInfo::Kind::sequence: io.kind = IoInfo::Kind::sequence; tensor_type = info.type.inner.get(); break;
+    case TypeInfo::Kind::optional: io.kind = IoInfo::Kind::optional; tensor_type = info.type.inner.get(); break;
+    case TypeInfo::Kind::map: io.kind = IoInfo::Kind::map; break;
+    case TypeInfo::Kind::unknown: io.kind = IoInfo::Kind::unknown; break;
+  }
+  if (tensor_type && tensor_type->kind == TypeInfo::Kind::tensor) {
+    io.dtype = tensor_type->elem_type;
+    if (tensor_type->shape) {
+      io.has_shape = true;
+      for (const Dim& d : *tensor_type->shape) {
+        io.shape.push_back(d.is_fixed() ? d.value : -1);
+        io.dim_names.push_back(d.param);
+      }
+    }
+  }
+  return io;
+}
+
+Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vector<std::unique_ptr<ExecutionProvider>> providers,
+                                                           const SessionOptions& options) {
+  if (options.intra_op_threads < 0) return invalid_argument("intra_op_threads must be >= 0, got ", options.intra_op_threads);
+  std::unique_ptr<SessionState> state(new SessionState());
+  state->model_ = std::move(model);
+  state->providers_ = std::move(providers);
+  std::vector<const ExecutionProvider*> eps;
+  for (const auto& p : state->providers_) eps.push_back(p.get());
+  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {});
+  if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
+  state->executor_ = std::move(executor).value();
+  state->pool_ = std::make_unique<ThreadPool>(options.intra_op_threads);
+  for (const ValueInfo* in : state->model_.graph.feed_inputs()) state->inputs_.push_back(describe_value(*in));
+  for (const ValueInfo& out : state->model_.graph.outputs) state->outputs_.push_back(describe_value(out));
+  return state;
+}
+
+Status SessionState::check_feed(const ValueInfo& declared, const Value& value) const {
+  const TypeInfo& type = declared.type;
+  auto mismatch = [&](const std::string& got) {
+    return invalid_argument("input '", declared.name, "': expected ", type.to_string(), ", got ", got);
+  };
+  if (type.kind == TypeInfo::Kind::tensor) {
+    if (!value.is_tensor()) return mismatch(value.is_sequence() ? "a sequence" : "no tensor");
+    const Tensor& t = value.tensor();
+    std::string got = "tensor(" + std::string(dtype_name(t.dtype())) + ")" + shape_to_string(t.shape());
+    if (type.elem_type != DataType::undefined && t.dtype() != type.elem_type) return mismatch(got);
+    if (type.shape) {
+      if (type.shape->size() != t.rank()) return mismatch(got + " (rank differs)");
+      for (size_t i = 0; i < t.rank(); ++i)
+        if ((*type.shape)[i].is_fixed() && (*type.shape)[i].value != t.dim(i))
+          return mismatch(got + " (dimension " + std::to_string(i) + " differs)");
+    }
+  } else if (type.kind == TypeInfo::Kind::sequence && !value.is_sequence()) {
+    return mismatch("a value that is not a sequence");
+  }
+  return Status::ok();
+}
+
+Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {
+  const Graph& graph = model_.graph;
+  std::unordered_map<std::string, const Value*> by_name;
+  for (const auto& [name, value] : feeds) {
+    bool known = false;
+    for (const auto& in : graph.inputs) known = known || in.name == name;
+    if (!known) return invalid_argument("model '", model_.source, "' has no input named '", name, "'");
+    by_name[name] = &value;
+  }
+  std::vector<Value> inputs(graph.inputs.size());
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
+    const ValueInfo& declared = graph.inputs[i];
+    auto it = by_name.find(declared.name);
+    if (it == by_name.end()) {
+      if (graph.is_initializer(declared.name) || declared.type.kind == TypeInfo::Kind::optional) continue;
+      return invalid_argument("model '", model_.source, "': input '", declared.name, "' (", declared.type.to_string(),
+                              ") was not fed");
+    }
+    TS_RETURN_IF_ERROR(check_feed(declared, *it->second));
+    inputs[i] = *it->second;
+  }
+
+  TS_ASSIGN_OR_RETURN(std::vector<Value> all, executor_->run(inputs, {}, *pool_));
+  if (output_names.empty()) return all;
+  std::vector<Value> selected;
+  for (const auto& name : output_names) {
+    size_t k = 0;
+    while (k < graph.outputs.size() && graph.outputs[k].name != name) ++k;
+    if (k == graph.outputs.size()) return invalid_argument("model '", model_.source, "' has no output named '", name, "'");
+    selected.push_back(all[k]);
+  }
+  return selected;
+}
+
+}  // namespace tessera

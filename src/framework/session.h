@@ -1,0 +1,40 @@
+// The state behind a public Session: the loaded model, its EPs, the main graph's executor and the
+// intra-op thread pool. Immutable after creation; run() may be called from many threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "framework/executor.h"
+#include "tessera/session.h"
+
+namespace tessera {
+
+class SessionState {
+ public:
+  // Takes the EPs in priority order (the first that can take a node runs it).
+  static Result<std::unique_ptr<SessionState>> create(Model model, std::vector<std::unique_ptr<ExecutionProvider>> providers,
+                                                      const SessionOptions& options);
+
+  const std::vector<IoInfo>& inputs() const { return inputs_; }
+  const std::vector<IoInfo>& outputs() const { return outputs_; }
+  const Model& model() const { return model_; }
+
+  Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names) const;
+
+ private:
+  SessionState() = default;
+  Status check_feed(const ValueInfo& declared, const Value& value) const;
+
+  Model model_;
+  std::vector<std::unique_ptr<ExecutionProvider>> providers_;
+  std::unique_ptr<GraphExecutor> executor_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<IoInfo> inputs_, outputs_;
+};
+
+IoInfo describe_value(const ValueInfo& info);
+
+}  // namespace tessera

@@ -1,0 +1,380 @@
+#include "model/model_loader.h"
+
+#include <sys/stat.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <unordered_set>
+
+#include "model/tensor_proto.h"
+#include "onnx.pb.h"
+
+namespace tessera {
+
+namespace {
+
+constexpr int64_t kMinIrVersion = 3;
+constexpr int64_t kMaxIrVersion = 13;
+
+std::string normalize_domain(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
+
+Status convert_type(const onnx::TypeProto& proto, TypeInfo* out);
+
+Status convert_shape(const onnx::TensorShapeProto& shape, TypeInfo* out) {
+  std::vector<Dim> dims(shape.dim_size());
+  for (int i = 0; i < shape.dim_size(); ++i) {
+    const auto& d = shape.dim(i);
+    if (d.has_dim_value()) {
+      if (d.dim_value() < 0) return invalid_model("dimension ", i, " has negative size ", d.dim_value());
+      dims[i].value = d.dim_value();
+    } else if (d.has_dim_param()) {
+      dims[i].param = d.dim_param();
+    }
+  }
+  out->shape = std::move(dims);
+  return Status::ok();
+}
+
+Status convert_elem_type(int32_t elem_type, DataType* out) {
+  if (elem_type != 0 && !is_known_dtype(elem_type)) return invalid_model("unknown element type ", elem_type);
+  *out = static_cast<DataType>(elem_type);
+  return Status::ok();
+}
+
+Status convert_inner(const onnx::TypeProto& proto, TypeInfo* out) {
+  out->inner = std::make_shared<TypeInfo>();
+  return convert_type(proto, out->inner.get());
+}
+
+Status convert_type(const onnx::TypeProto& proto, TypeInfo* out) {
+  switch (proto.value_case()) {
+    case onnx::TypeProto::kTensorType:
+      out->kind = TypeInfo::Kind::tensor;
+      TS_RETURN_IF_ERROR(convert_elem_type(proto.tensor_type().elem_type(), &out->elem_type));
+      if (proto.tensor_type().has_shape()) return convert_shape(proto.tensor_type().shape(), out);
+      return Status::ok();
+    case onnx::TypeProto::kSparseTensorType:
+      out->kind = TypeInfo::Kind::sparse_tensor;
+      TS_RETURN_IF_ERROR(convert_elem_type(proto.sparse_tensor_type().elem_type(), &out->elem_type));
+      if (proto.sparse_tensor_type().has_shape()) return convert_shape(proto.sparse_tensor_type().shape(), out);
+      return Status::ok();
+    case onnx::TypeProto::kSequenceType:
+      out->kind = TypeInfo::Kind::sequence;
+      return convert_inner(proto.sequence_type().elem_type(), out);
+    case onnx::TypeProto::kOptionalType:
+      out->kind = TypeInfo::Kind::optional;
+      return convert_inner(proto.optional_type().elem_type(), out);
+    case onnx::TypeProto::kMapType:
+      out->kind = TypeInfo::Kind::map;
+      TS_RETURN_IF_ERROR(convert_elem_type(proto.map_type().key_type(), &out->elem_type));
+      return convert_inner(proto.map_type().value_type(), out);
+    case onnx::TypeProto::kOpaqueType:
+    case onnx::TypeProto::VALUE_NOT_SET:
+      out->kind = TypeInfo::Kind::unknown;
+      return Status::ok();
+  }
+  return Status::ok();
+}
+
+// Converts the graph-level pieces of a model; holds what every part of one load shares.
+class Loader {
+ public:
+  explicit Loader(const std::string& base_dir) : external_(base_dir) {}
+
+  Status convert_graph(onnx::GraphProto& proto, Graph* out);
+  Status convert_function(onnx::FunctionProto& proto, Function* out);
+
+ private:
+  Result<Tensor> take_tensor(onnx::TensorProto* proto);
+  Status convert_value_info(const onnx::ValueInfoProto& proto, const char* role, ValueInfo* out);
+  Status convert_attribute(onnx::AttributeProto& proto, Attribute* out);
+  Status convert_nodes(google::protobuf::RepeatedPtrField<onnx::NodeProto>& protos, std::vector<Node>* out);
+  Status convert_node(onnx::NodeProto& proto, Node* out);
+
+  ExternalData external_;
+};
+
+// Converts a TensorProto and frees its bytes at once, so a model is not held twice in memory.
+Result<Tensor> Loader::take_tensor(onnx::TensorProto* proto) {
+  auto tensor = tensor_from_proto(*proto, &external_);
+  std::unique_ptr<std::string> released(proto->release_raw_data());
+  return tensor;
+}
+
+Status Loader::convert_value_info(const onnx::ValueInfoProto& proto, const char* role, ValueInfo* out) {
+  if (proto.name().empty() && std::strcmp(role, "value_info") != 0) return invalid_model("has an ", role, " without a name");
+  out->name = proto.name();
+  if (!proto.has_type()) return Status::ok();
+  return convert_type(proto.type(), &out->type).with_context(str_cat(role, " '", proto.name(), "'"));
+}
+
+// Attribute type from the fields that are set, for writers that leave `type` out.
+onnx::AttributeProto::AttributeType infer_attribute_type(const onnx::AttributeProto& a) {
+  using A = onnx::AttributeProto;
+  if (a.has_f()) return A::FLOAT;
+  if (a.has_i()) return A::INT;
+  if (a.has_s()) return A::STRING;
+  if (a.has_t()) return A::TENSOR;
+  if (a.has_g()) return A::GRAPH;
+  if (a.has_sparse_tensor()) return A::SPARSE_TENSOR;
+  if (a.has_tp()) return A::TYPE_PROTO;
+  if (a.floats_size()) return A::FLOATS;
+  if (a.ints_size()) return A::INTS;
+  if (a.strings_size()) return A::STRINGS;
+  if (a.tensors_size()) return A::TENSORS;
+  if (a.graphs_size()) return A::GRAPHS;
+  if (a.sparse_tensors_size()) return A::SPARSE_TENSORS;
+  if (a.type_protos_size()) return A::TYPE_PROTOS;
+  return A::UNDEFINED;
+}
+
+Status Loader::convert_attribute(onnx::AttributeProto& a, Attribute* out) {
+  using A = onnx::AttributeProto;
+  using T = Attribute::Type;
+  out->name = a.name();
+  out->ref_attr_name = a.ref_attr_name();
+  const A::AttributeType type = a.type() != A::UNDEFINED ? a.type() : infer_attribute_type(a);
+  const bool is_reference = !a.ref_attr_name().empty();  // the value comes from the caller
+  switch (type) {
+    case A::FLOAT: out->type = T::float_; out->f = a.f(); return Status::ok();
+    case A::INT: out->type = T::int_; out->i = a.i(); return Status::ok();
+    case A::STRING: out->type = T::string_; out->s = a.s(); return Status::ok();
+    case A::TENSOR:
+      out->type = T::tensor_;
+      if (is_reference) return Status::ok();
+      { TS_ASSIGN_OR_RETURN(out->t, take_tensor(a.mutable_t())); }
+      return Status::ok();
+    case A::SPARSE_TENSOR:  // kept dense: kernels (Constant's sparse_value) read it like a tensor
+      out->type = T::tensor_;
+      if (is_reference) return Status::ok();
+      { TS_ASSIGN_OR_RETURN(out->t, tensor_from_sparse_proto(a.sparse_tensor(), &external_)); }
+      return Status::ok();
+    case A::GRAPH:
+      out->type = T::graph_;
+      if (is_reference) return Status::ok();
+      out->g = std::make_shared<Graph>();
+      return convert_graph(*a.mutable_g(), out->g.get());
+    case A::TYPE_PROTO:
+      out->type = T::type_proto;
+      return convert_type(a.tp(), &out->tp);
+    case A::FLOATS: out->type = T::floats_; out->floats.assign(a.floats().begin(), a.floats().end()); return Status::ok();
+    case A::INTS: out->type = T::ints_; out->ints.assign(a.ints().begin(), a.ints().end()); return Status::ok();
+    case A::STRINGS: out->type = T::strings_; out->strings.assign(a.strings().begin(), a.strings().end()); return Status::ok();
+    case A::TENSORS:
+      out->type = T::tensors_;
+      for (auto& t : *a.mutable_tensors()) {
+        TS_ASSIGN_OR_RETURN(Tensor tensor, take_tensor(&t));
+        out->tensors.push_back(std::move(tensor));
+      }
+      return Status::ok();
+    case A::SPARSE_TENSORS:
+      out->type = T::tensors_;
+      for (const auto& t : a.sparse_tensors()) {
+        TS_ASSIGN_OR_RETURN(Tensor tensor, tensor_from_sparse_proto(t, &external_));
+        out->tensors.push_back(std::move(tensor));
+      }
+      return Status::ok();
+    case A::GRAPHS:
+      out->type = T::graphs_;
+      for (auto& g : *a.mutable_graphs()) {
+        auto graph = std::make_shared<Graph>();
+        TS_RETURN_IF_ERROR(convert_graph(g, graph.get()));
+        out->graphs.push_back(std::move(graph));
+      }
+      return Status::ok();
+    case A::TYPE_PROTOS: return not_implemented("attributes of type TYPE_PROTOS are not supported");
+    case A::UNDEFINED:
+      if (is_reference) return Status::ok();
+      return invalid_model("has no type and no value");
+  }
+  return invalid_model("has unknown attribute type ", static_cast<int>(a.type()));
+}
+
+Status Loader::convert_node(onnx::NodeProto& proto, Node* out) {
+  out->op_type = proto.op_type();
+  out->domain = normalize_domain(proto.domain());
+  out->inputs.assign(proto.input().begin(), proto.input().end());
+  out->outputs.assign(proto.output().begin(), proto.output().end());
+  for (auto& a : *proto.mutable_attribute()) {
+    if (a.name().empty()) return invalid_model(out->describe(), ": has an attribute without a name");
+    Attribute attr;
+    Status st = convert_attribute(a, &attr);
+    if (!st.is_ok()) return st.with_context(out->describe() + ": attribute '" + a.name() + "'");
+    if (!out->attributes.emplace(a.name(), std::move(attr)).second)
+      return invalid_model(out->describe(), ": attribute '", a.name(), "' appears twice");
+  }
+  return Status::ok();
+}
+
+// Converts nodes in order, naming unnamed ones "<op_type>_<index>" (unique within the list) so
+// errors can point at them, and checks that no value is produced twice.
+Status Loader::convert_nodes(google::protobuf::RepeatedPtrField<onnx::NodeProto>& protos, std::vector<Node>* out) {
+  std::unordered_set<std::string> names;
+  for (const auto& p : protos)
+    if (!p.name().empty()) names.insert(p.name());
+  out->resize(protos.size());
+  std::unordered_set<std::string> produced;
+  for (int i = 0; i < protos.size(); ++i) {
+    onnx::NodeProto& proto = protos[i];
+    Node& node = (*out)[i];
+    node.name = proto.name();
+    if (node.name.empty()) {
+      node.name = (proto.op_type().empty() ? std::string("node") : proto.op_type()) + "_" + std::to_string(i);
+      while (!names.insert(node.name).second) node.name += "_";
+    }
+    if (proto.op_type().empty()) return invalid_model("node '", node.name, "' (index ", i, ") has no op_type");
+    TS_RETURN_IF_ERROR(convert_node(proto, &node));
+    for (const auto& output : node.outputs)
+      if (!output.empty() && !produced.insert(output).second)
+        return invalid_model(node.describe(), ": output '", output, "' is already produced by another node");
+  }
+  return Status::ok();
+}
+
+Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
+  out->name = proto.name();
+  Status st = [&]() -> Status {
+    std::unordered_set<std::string> defined;  // graph inputs and initializers
+    for (const auto& p : proto.input()) {
+      ValueInfo vi;
+      TS_RETURN_IF_ERROR(convert_value_info(p, "input", &vi));
+      if (!defined.insert(vi.name).second) return invalid_model("input '", vi.name, "' is declared twice");
+      out->inputs.push_back(std::move(vi));
+    }
+    for (auto& t : *proto.mutable_initializer()) {
+      if (t.name().empty()) return invalid_model("has an initializer without a name");
+      auto tensor = take_tensor(&t);
+      if (!tensor.is_ok()) return tensor.status().with_context("initializer");
+      if (!out->initializers.emplace(t.name(), std::move(tensor.value())).second)
+        return invalid_model("initializer '", t.name(), "' is defined twice");
+      defined.insert(t.name());
+    }
+    for (const auto& s : proto.sparse_initializer()) {
+      const std::string& name = s.values().name();
+      if (name.empty()) return invalid_model("has a sparse initializer without a name");
+      auto tensor = tensor_from_sparse_proto(s, &external_);
+      if (!tensor.is_ok()) return tensor.status().with_context("initializer");
+      if (!out->initializers.emplace(name, std::move(tensor.value())).second)
+        return invalid_model("initializer '", name, "' is defined twice");
+      defined.insert(name);
+    }
+    for (const auto& p : proto.output()) {
+      ValueInfo vi;
+      TS_RETURN_IF_ERROR(convert_value_info(p, "output", &vi));
+      out->outputs.push_back(std::move(vi));
+    }
+    for (const auto& p : proto.value_info()) {
+      ValueInfo vi;
+      TS_RETURN_IF_ERROR(convert_value_info(p, "value_info", &vi));
+      out->value_infos.push_back(std::move(vi));
+    }
+    TS_RETURN_IF_ERROR(convert_nodes(*proto.mutable_node(), &out->nodes));
+    for (const Node& node : out->nodes)
+      for (const auto& output : node.outputs)
+        if (!output.empty() && defined.count(output))
+          return invalid_model(node.describe(), ": output '", output, "' is also a graph input or initializer");
+    return Status::ok();
+  }();
+  return st.with_context("graph '" + proto.name() + "'");
+}
+
+Status Loader::convert_function(onnx::FunctionProto& proto, Function* out) {
+  out->name = proto.name();
+  out->domain = normalize_domain(proto.domain());
+  Status st = [&]() -> Status {
+    if (proto.name().empty()) return invalid_model("has no name");
+    out->inputs.assign(proto.input().begin(), proto.input().end());
+    out->outputs.assign(proto.output().begin(), proto.output().end());
+    out->attribute_names.assign(proto.attribute().begin(), proto.attribute().end());
+    for (auto& a : *proto.mutable_attribute_proto()) {
+      Attribute attr;
+      TS_RETURN_IF_ERROR(convert_attribute(a, &attr).with_context("attribute '" + a.name() + "'"));
+      out->attribute_defaults.emplace(a.name(), std::move(attr));
+    }
+    for (const auto& op : proto.opset_import()) out->opset_imports[normalize_domain(op.domain())] = op.version();
+    return convert_nodes(*proto.mutable_node(), &out->nodes);
+  }();
+  return st.with_context("function '" + (out->domain.empty() ? "" : out->domain + ".") + proto.name() + "'");
+}
+
+Status convert_model(onnx::ModelProto& proto, Loader& loader, Model* model) {
+  model->ir_version = proto.ir_version();
+  model->producer_name = proto.producer_name();
+  if (proto.ir_version() < kMinIrVersion || proto.ir_version() > kMaxIrVersion)
+    return not_implemented("IR version ", proto.ir_version(), " is not supported (Tessera reads IR versions ",
+                           kMinIrVersion, " to ", kMaxIrVersion, ")");
+  for (const auto& op : proto.opset_import()) {
+    const std::string domain = normalize_domain(op.domain());
+    auto [it, inserted] = model->opset_imports.emplace(domain, op.version());
+    if (!inserted && it->second != op.version())
+      return invalid_model("imports opset domain '", domain.empty() ? "ai.onnx" : domain, "' twice, as versions ",
+                           it->second, " and ", op.version());
+  }
+  auto onnx_opset = model->opset_imports.find("");
+  if (onnx_opset == model->opset_imports.end())
+    return invalid_model("does not import the default ONNX opset (opset_import has no entry for domain '')");
+  if (onnx_opset->second < 1) return invalid_model("imports ONNX opset version ", onnx_opset->second);
+  if (!proto.has_graph()) return invalid_model("has no graph");
+  TS_RETURN_IF_ERROR(loader.convert_graph(*proto.mutable_graph(), &model->graph));
+
+  std::set<std::pair<std::string, std::string>> seen;
+  for (auto& f : *proto.mutable_functions()) {
+    Function function;
+    TS_RETURN_IF_ERROR(loader.convert_function(f, &function));
+    if (!seen.emplace(function.domain, function.name).second)
+      return invalid_model("function '", function.name, "' in domain '", function.domain, "' is defined twice");
+    model->functions.push_back(std::move(function));
+  }
+  return Status::ok();
+}
+
+// Parses and converts; `owned` (the bytes, when the caller owns them) is freed once parsed.
+Result<Model> load(const void* data, size_t size, const std::string& base_dir, const std::string& source,
+                   std::string* owned) {
+  const std::string context = "model '" + source + "'";
+  if (size > static_cast<size_t>(INT_MAX))
+    return invalid_model(context, ": ", size,
+                         " bytes is over protobuf's 2 GB limit; large models must keep their weights in external data");
+  onnx::ModelProto proto;
+  if (!proto.ParseFromArray(data, static_cast<int>(size)))
+    return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
+  if (owned) std::string().swap(*owned);
+  Model model;
+  model.source = source;
+  Loader loader(base_dir);
+  TS_RETURN_IF_ERROR(convert_model(proto, loader, &model).with_context(context));
+  return model;
+}
+
+}  // namespace
+
+Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir, const std::string& source) {
+  return load(data, size, base_dir, source, nullptr);
+}
+
+Result<Model> load_model_file(const std::string& path) {
+  const std::string context = "model '" + path + "'";
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return io_error(context, ": cannot open: ", std::strerror(errno));
+  std::unique_ptr<FILE, int (*)(FILE*)> closer(file, &std::fclose);
+  struct stat st {};
+  if (fstat(fileno(file), &st) != 0) return io_error(context, ": cannot read: ", std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return io_error(context, ": not a regular file");
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size > static_cast<uint64_t>(INT_MAX))
+    return invalid_model(context, ": ", size,
+                         " bytes is over protobuf's 2 GB limit; large models must keep their weights in external data");
+  std::string bytes(size, '\0');
+  if (size > 0 && std::fread(bytes.data(), 1, size, file) != size)
+    return io_error(context, ": cannot read: ", std::strerror(errno));
+  closer.reset();
+  std::string base_dir = std::filesystem::path(path).parent_path().string();
+  if (base_dir.empty()) base_dir = ".";
+  return load(bytes.data(), bytes.size(), base_dir, path, &bytes);
+}
+
+}  // namespace tessera

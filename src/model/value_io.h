@@ -1,0 +1,23 @@
+// Reading and writing single values as serialized protobuf (.pb files of the ONNX test format
+// and of `tessera run`): TensorProto, SequenceProto, OptionalProto, MapProto.
+#pragma once
+
+#include <string>
+
+#include "graph/graph.h"
+#include "tessera/status.h"
+#include "tessera/value.h"
+
+namespace tessera {
+
+struct NamedValue {
+  std::string name;  // may be empty
+  Value value;
+};
+
+// Parses a .pb file whose message type follows from `type` (tensor when the kind is unknown).
+Result<NamedValue> read_value_file(const std::string& path, const TypeInfo& type);
+// Writes `value` as the message matching its kind (a none value is written as an empty OptionalProto).
+Status write_value_file(const std::string& path, const std::string& name, const Value& value);
+
+}  // namespace tessera

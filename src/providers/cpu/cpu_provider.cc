@@ -1,0 +1,18 @@
+#include "providers/cpu/cpu_provider.h"
+
+#include "providers/cpu/families.h"
+
+namespace tessera {
+
+CpuExecutionProvider::CpuExecutionProvider() {
+  for (auto register_family : {
+           register_unary_elementwise, register_binary_elementwise, register_variadic_elementwise, register_cast,
+           register_matmul, register_einsum, register_conv, register_pool, register_normalization,
+           register_softmax, register_resize, register_dropout, register_shape_ops, register_generators,
+           register_transpose, register_concat_split, register_slice, register_gather_scatter,
+           register_expand_tile_pad, register_index_ops, register_reduce, register_arg_reduce,
+           register_topk_cumsum, register_control_flow})
+    register_family(registry_);
+}
+
+}  // namespace tessera

@@ -1,0 +1,34 @@
+// One registration function per op family; each lives in the family's own file and adds its
+// kernels from a table. cpu_provider.cc calls them all.
+#pragma once
+
+#include "framework/kernel_registry.h"
+
+namespace tessera {
+
+void register_unary_elementwise(KernelRegistry& registry);   // math/unary_elementwise.cc
+void register_binary_elementwise(KernelRegistry& registry);  // math/binary_elementwise.cc
+void register_variadic_elementwise(KernelRegistry& registry);  // math/variadic_elementwise.cc (Sum, Mean, Min, Max, Where)
+void register_cast(KernelRegistry& registry);                // math/cast.cc
+void register_matmul(KernelRegistry& registry);              // math/matmul.cc (MatMul, Gemm)
+void register_einsum(KernelRegistry& registry);              // math/einsum.cc
+void register_conv(KernelRegistry& registry);                // nn/conv.cc (Conv, ConvTranspose)
+void register_pool(KernelRegistry& registry);                // nn/pool.cc
+void register_normalization(KernelRegistry& registry);       // nn/normalization.cc
+void register_softmax(KernelRegistry& registry);             // nn/softmax.cc
+void register_resize(KernelRegistry& registry);              // nn/resize.cc
+void register_dropout(KernelRegistry& registry);             // nn/dropout.cc
+void register_shape_ops(KernelRegistry& registry);           // tensor/shape_ops.cc (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Shape, Size)
+void register_generators(KernelRegistry& registry);          // tensor/generators.cc (Constant, ConstantOfShape, Range, EyeLike, OneHot)
+void register_transpose(KernelRegistry& registry);           // tensor/transpose.cc
+void register_concat_split(KernelRegistry& registry);        // tensor/concat_split.cc
+void register_slice(KernelRegistry& registry);               // tensor/slice.cc
+void register_gather_scatter(KernelRegistry& registry);      // tensor/gather_scatter.cc
+void register_expand_tile_pad(KernelRegistry& registry);     // tensor/expand_tile_pad.cc
+void register_index_ops(KernelRegistry& registry);           // tensor/index_ops.cc (NonZero, Trilu, Compress, ...)
+void register_reduce(KernelRegistry& registry);              // reduction/reduce.cc
+void register_arg_reduce(KernelRegistry& registry);          // reduction/arg_reduce.cc (ArgMax, ArgMin)
+void register_topk_cumsum(KernelRegistry& registry);         // reduction/topk_cumsum.cc
+void register_control_flow(KernelRegistry& registry);        // controlflow/control_flow.cc (If, Loop, Scan)
+
+}  // namespace tessera

@@ -1,0 +1,171 @@
+// Internal to kernels/: the GEMM micro-kernel, written once with GCC vector extensions and
+// included by each ISA translation unit, which instantiates it with its vector width and tile
+// shape. The compiler turns `acc += a * b` into FMAs of that ISA and keeps the MR x NV tile of
+// accumulators in registers.
+//
+// Everything here lives in a namespace named by the including file (TS_GEMM_ISA) and calls no
+// inline library templates: a function compiled with AVX-512 flags must never be merged by the
+// linker with a same-named copy that the portable path calls.
+#ifndef TS_GEMM_ISA
+#error "define TS_GEMM_ISA (the namespace of this ISA) before including gemm_ukernel_impl.h"
+#endif
+
+#include <cstring>
+#include <utility>
+
+#include "providers/cpu/kernels/gemm_isa.h"
+
+namespace tessera::kernels::detail::TS_GEMM_ISA {
+
+template <class T>
+inline T clamp_value(T v, T lo, T hi) {
+  v = v < lo ? lo : v;
+  return v > hi ? hi : v;
+}
+
+template <class T, int Bytes>
+struct VecOf {
+  typedef T type __attribute__((vector_size(Bytes)));
+};
+
+// MR x (NV vectors) register tile; `Rows` <= MR rows are computed, the A panel stride is MR.
+template <class T, int Bytes, int MR, int NV, int Rows>
+void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc, int64_t nr,
+             const UkernelArgs<T>& p) {
+  using V = typename VecOf<T, Bytes>::type;
+  constexpr int L = Bytes / static_cast<int>(sizeof(T));
+  constexpr int NR = NV * L;
+  V acc[Rows][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = V{};
+
+  for (int64_t k = 0; k < kc; ++k) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + v * L, Bytes);
+#pragma GCC unroll 16
+    for (int i = 0; i < Rows; ++i) {
+      const T av = a[i];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
+    }
+    a += MR;
+    b += NR;
+  }
+
+  const T alpha = p.alpha, beta = p.beta;
+  if (nr == NR) {
+    const bool clip = p.last && (p.clip_min > -__builtin_huge_val() || p.clip_max < __builtin_huge_val());
+#pragma GCC unroll 16
+    for (int i = 0; i < Rows; ++i) {
+      T* crow = c + i * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        V r = alpha * acc[i][v];
+        if (beta != T(0)) {
+          V old;
+          std::memcpy(&old, crow + v * L, Bytes);
+          r += beta * old;
+        }
+        if (p.last) {
+          if (p.bias_m) r += p.bias_m[i];
+          if (p.bias_n) {
+            V bn;
+            std::memcpy(&bn, p.bias_n + v * L, Bytes);
+            r += bn;
+          }
+          if (clip) {
+            V lo = V{} + p.clip_min, hi = V{} + p.clip_max;
+            r = r < lo ? lo : r;
+            r = r > hi ? hi : r;
+          }
+        }
+        std::memcpy(crow + v * L, &r, Bytes);
+      }
+    }
+    return;
+  }
+  // Partial tile at the right edge of C: spill the accumulators and finish in scalar code.
+  alignas(64) T tile[Rows][NR];
+  for (int i = 0; i < Rows; ++i)
+    for (int v = 0; v < NV; ++v) std::memcpy(&tile[i][v * L], &acc[i][v], Bytes);
+  for (int i = 0; i < Rows; ++i) {
+    T* crow = c + i * ldc;
+    for (int64_t j = 0; j < nr; ++j) {
+      T r = alpha * tile[i][j];
+      if (beta != T(0)) r += beta * crow[j];
+      if (p.last) {
+        if (p.bias_m) r += p.bias_m[i];
+        if (p.bias_n) r += p.bias_n[j];
+        r = clamp_value(r, p.clip_min, p.clip_max);
+      }
+      crow[j] = r;
+    }
+  }
+}
+
+template <class T>
+void axpy_impl(int64_t n, T s, const T* __restrict x, T* __restrict y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += s * x[i];
+}
+
+// Dot product with several independent vector accumulators (the compiler may not reassociate a
+// scalar sum by itself).
+template <class T, int Bytes>
+T dot_impl(int64_t n, const T* __restrict x, const T* __restrict y) {
+  using V = typename VecOf<T, Bytes>::type;
+  constexpr int L = Bytes / static_cast<int>(sizeof(T));
+  V acc0{}, acc1{}, acc2{}, acc3{};
+  int64_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    V x0, x1, x2, x3, y0, y1, y2, y3;
+    std::memcpy(&x0, x + i, Bytes);
+    std::memcpy(&x1, x + i + L, Bytes);
+    std::memcpy(&x2, x + i + 2 * L, Bytes);
+    std::memcpy(&x3, x + i + 3 * L, Bytes);
+    std::memcpy(&y0, y + i, Bytes);
+    std::memcpy(&y1, y + i + L, Bytes);
+    std::memcpy(&y2, y + i + 2 * L, Bytes);
+    std::memcpy(&y3, y + i + 3 * L, Bytes);
+    acc0 += x0 * y0;
+    acc1 += x1 * y1;
+    acc2 += x2 * y2;
+    acc3 += x3 * y3;
+  }
+  for (; i + L <= n; i += L) {
+    V x0, y0;
+    std::memcpy(&x0, x + i, Bytes);
+    std::memcpy(&y0, y + i, Bytes);
+    acc0 += x0 * y0;
+  }
+  V acc = (acc0 + acc1) + (acc2 + acc3);
+  T sum = 0;
+  for (int l = 0; l < L; ++l) sum += acc[l];
+  for (; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
+template <class T, int Bytes, int MR, int NV, size_t... Rows>
+KernelSet<T> make_kernel_set(int64_t kc, int64_t mc, int64_t nc, std::index_sequence<Rows...>) {
+  KernelSet<T> set;
+  set.mr = MR;
+  set.nr = NV * Bytes / static_cast<int>(sizeof(T));
+  set.kc = kc;
+  set.mc = mc / MR * MR;
+  set.nc = nc / set.nr * set.nr;
+  ((set.ukernel[Rows] = &ukernel<T, Bytes, MR, NV, static_cast<int>(Rows) + 1>), ...);
+  set.axpy = &axpy_impl<T>;
+  set.dot = &dot_impl<T, Bytes>;
+  return set;
+}
+
+// MR x (NV vectors of `Bytes`), packed blocks of kc x mc (A) and kc x nc (B).
+template <class T, int Bytes, int MR, int NV>
+KernelSet<T> kernel_set(int64_t kc, int64_t mc, int64_t nc) {
+  static_assert(MR <= kMaxMR);
+  return make_kernel_set<T, Bytes, MR, NV>(kc, mc, nc, std::make_index_sequence<MR>());
+}
+
+}  // namespace tessera::kernels::detail::TS_GEMM_ISA

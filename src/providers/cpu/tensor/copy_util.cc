@@ -1,0 +1,216 @@
+#include "providers/cpu/tensor/copy_util.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "providers/cpu/dispatch.h"
+
+namespace tessera::tensor_ops {
+
+void copy_elements(DataType dtype, void* dst, const void* src, int64_t count) {
+  if (count <= 0) return;
+  if (dtype == DataType::string) {
+    const auto* s = static_cast<const std::string*>(src);
+    std::copy(s, s + count, static_cast<std::string*>(dst));
+    return;
+  }
+  std::memcpy(dst, src, static_cast<size_t>(count) * dtype_size(dtype));
+}
+
+namespace {
+
+template <class T>
+void fill_typed(void* dst, const void* value, int64_t count) {
+  T v;
+  if constexpr (std::is_same_v<T, std::string>) v = *static_cast<const std::string*>(value);
+  else std::memcpy(&v, value, sizeof(T));
+  std::fill(static_cast<T*>(dst), static_cast<T*>(dst) + count, v);
+}
+
+}  // namespace
+
+void fill_elements(DataType dtype, void* dst, const void* value, int64_t count) {
+  if (count <= 0) return;
+  (void)dispatch_by_size(dtype, [&]<class T>() { fill_typed<T>(dst, value, count); return Status::ok(); }, "fill");
+}
+
+std::vector<int64_t> contiguous_strides(const Shape& shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t k = shape.size(); k-- > 1;) strides[k - 1] = strides[k] * shape[k];
+  return strides;
+}
+
+namespace {
+
+// Below this many bytes a copy stays on the calling thread.
+constexpr int64_t kParallelBytes = 1 << 18;
+// Dims of at least this size on both sides of a transposed pair are copied in tiles.
+constexpr int64_t kTile = 16;
+
+enum class InnerKind { contiguous, tiled, strided };
+
+// The copy after merging dims. The inner one (or two, when tiled) dims are handled by the inner
+// loop; the rest are iterated by an odometer.
+struct CopyPlan {
+  std::vector<int64_t> n, ds, ss;
+  InnerKind kind = InnerKind::strided;
+};
+
+CopyPlan make_plan(const Shape& shape, const std::vector<int64_t>& dst_strides, const std::vector<int64_t>& src_strides) {
+  CopyPlan p;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (shape[k] == 1) continue;
+    if (!p.n.empty() && p.ds.back() == dst_strides[k] * shape[k] && p.ss.back() == src_strides[k] * shape[k]) {
+      p.n.back() *= shape[k];
+      p.ds.back() = dst_strides[k];
+      p.ss.back() = src_strides[k];
+      continue;
+    }
+    p.n.push_back(shape[k]);
+    p.ds.push_back(dst_strides[k]);
+    p.ss.push_back(src_strides[k]);
+  }
+  if (p.n.empty()) {  // a single element
+    p.n = {1};
+    p.ds = {1};
+    p.ss = {1};
+  }
+  size_t last = p.n.size() - 1;
+  if (p.ds[last] == 1 && p.ss[last] == 1) {
+    p.kind = InnerKind::contiguous;
+  } else if (p.ds[last] == 1 && p.n[last] >= kTile && p.n.size() >= 2) {
+    // A dim read contiguously but written with a stride: pair it with the inner dim in tiles.
+    for (size_t j = 0; j < last; ++j) {
+      if (p.ss[j] == 1 && p.n[j] >= kTile) {
+        std::swap(p.n[j], p.n[last - 1]);
+        std::swap(p.ds[j], p.ds[last - 1]);
+        std::swap(p.ss[j], p.ss[last - 1]);
+        p.kind = InnerKind::tiled;
+        break;
+      }
+    }
+  }
+  return p;
+}
+
+template <class T>
+void copy_plan(const CopyPlan& p, T* dst, const T* src, ThreadPool* pool) {
+  const size_t rank = p.n.size();
+  const size_t inner_dims = p.kind == InnerKind::tiled ? 2 : 1;
+  const size_t outer_rank = rank - inner_dims;
+  int64_t outer = 1;
+  for (size_t k = 0; k < outer_rank; ++k) outer *= p.n[k];
+  int64_t inner = 1;
+  for (size_t k = outer_rank; k < rank; ++k) inner *= p.n[k];
+
+  const int64_t n_last = p.n[rank - 1], ds_last = p.ds[rank - 1], ss_last = p.ss[rank - 1];
+  auto inner_copy = [&](T* d, const T* s) {
+    switch (p.kind) {
+      case InnerKind::contiguous:
+        if constexpr (std::is_same_v<T, std::string>) std::copy(s, s + n_last, d);
+        else std::memcpy(d, s, static_cast<size_t>(n_last) * sizeof(T));
+        break;
+      case InnerKind::strided:
+        for (int64_t i = 0; i < n_last; ++i) d[i * ds_last] = s[i * ss_last];
+        break;
+      case InnerKind::tiled: {
+        // rows: read contiguously (src stride 1), written with stride dsr; cols: the reverse.
+        const int64_t rows = p.n[rank - 2], dsr = p.ds[rank - 2];
+        for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+          const int64_t r1 = std::min(rows, r0 + kTile);
+          for (int64_t c0 = 0; c0 < n_last; c0 += kTile) {
+            const int64_t c1 = std::min(n_last, c0 + kTile);
+            for (int64_t r = r0; r < r1; ++r) {
+              T* drow = d + r * dsr;
+              const T* srow = s + r;
+              for (int64_t c = c0; c < c1; ++c) drow[c] = srow[c * ss_last];
+            }
+          }
+        }
+        break;
+      }
+    }
+  };
+
+  auto run_range = [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> idx(outer_rank, 0);
+    int64_t od = 0, os = 0, rem = begin;
+    for (size_t k = outer_rank; k-- > 0;) {
+      idx[k] = rem % p.n[k];
+      rem /= p.n[k];
+      od += idx[k] * p.ds[k];
+      os += idx[k] * p.ss[k];
+    }
+    for (int64_t o = begin; o < end; ++o) {
+      inner_copy(dst + od, src + os);
+      for (size_t k = outer_rank; k-- > 0;) {
+        od += p.ds[k];
+        os += p.ss[k];
+        if (++idx[k] < p.n[k]) break;
+        od -= p.ds[k] * p.n[k];
+        os -= p.ss[k] * p.n[k];
+        idx[k] = 0;
+      }
+    }
+  };
+
+  const int64_t bytes = outer * inner * static_cast<int64_t>(sizeof(T));
+  if (pool && pool->size() > 1 && outer > 1 && (bytes >= kParallelBytes || std::is_same_v<T, std::string>)) {
+    const int64_t per_unit = std::max<int64_t>(1, inner * static_cast<int64_t>(sizeof(T)));
+    pool->parallel_for(outer, std::max<int64_t>(1, (kParallelBytes / 4) / per_unit), run_range);
+  } else {
+    run_range(0, outer);
+  }
+}
+
+}  // namespace
+
+void strided_copy(DataType dtype, const Shape& shape, void* dst, const std::vector<int64_t>& dst_strides,
+                  const void* src, const std::vector<int64_t>& src_strides, ThreadPool* pool) {
+  if (shape_size(shape) == 0) return;
+  CopyPlan plan = make_plan(shape, dst_strides, src_strides);
+  (void)dispatch_by_size(dtype, [&]<class T>() {
+    copy_plan<T>(plan, static_cast<T*>(dst), static_cast<const T*>(src), pool);
+    return Status::ok();
+  }, "copy");
+}
+
+void permute(const Tensor& in, const std::vector<int64_t>& perm, Tensor& out, ThreadPool* pool) {
+  std::vector<int64_t> in_strides = contiguous_strides(in.shape());
+  std::vector<int64_t> src_strides(perm.size());
+  for (size_t k = 0; k < perm.size(); ++k) src_strides[k] = in_strides[perm[k]];
+  strided_copy(in.dtype(), out.shape(), out.raw_data(), contiguous_strides(out.shape()), in.raw_data(), src_strides, pool);
+}
+
+bool read_int64s(const Tensor& t, std::vector<int64_t>& out) {
+  out.resize(static_cast<size_t>(t.size()));
+  Status s = dispatch<kIntTypes | type_bit(DataType::boolean)>(t.dtype(), [&]<class T>() {
+    const T* p = t.data<T>();
+    for (int64_t i = 0; i < t.size(); ++i) out[i] = static_cast<int64_t>(p[i]);
+    return Status::ok();
+  }, "");
+  return s.is_ok();
+}
+
+bool read_scalar_int64(const Tensor& t, int64_t& out) {
+  if (t.size() < 1) return false;
+  Status s = dispatch<kNumericTypes | type_bit(DataType::boolean)>(t.dtype(), [&]<class T>() {
+    out = static_cast<int64_t>(to_compute(t.data<T>()[0]));
+    return Status::ok();
+  }, "");
+  return s.is_ok();
+}
+
+bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out) {
+  size_t rank = std::max(a.size(), b.size());
+  out.assign(rank, 1);
+  for (size_t k = 0; k < rank; ++k) {
+    int64_t da = k < rank - a.size() ? 1 : a[k - (rank - a.size())];
+    int64_t db = k < rank - b.size() ? 1 : b[k - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) return false;
+    out[k] = da == 1 ? db : da;
+  }
+  return true;
+}
+
+}  // namespace tessera::tensor_ops

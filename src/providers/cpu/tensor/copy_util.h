@@ -1,0 +1,116 @@
+// Shared helpers of the tensor-manipulation kernels (providers/cpu/tensor/). These kernels move
+// bytes: they dispatch on the element size, not the element type, and copy contiguous runs with
+// memcpy. String tensors hold std::string objects and are copied by assignment.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/float_types.h"
+#include "core/thread_pool.h"
+#include "framework/kernel.h"
+#include "tessera/status.h"
+#include "tessera/tensor.h"
+
+namespace tessera::tensor_ops {
+
+// A 16-byte element (complex128), moved as a unit.
+struct Bytes16 {
+  uint64_t lo, hi;
+};
+
+// Calls f.template operator()<T>() where T is std::string for string tensors, else an unsigned
+// integer (or Bytes16) of the element's size. Sub-byte types are stored one per byte.
+template <class F>
+Status dispatch_by_size(DataType dtype, F&& f, const std::string& where) {
+  if (dtype == DataType::string) return f.template operator()<std::string>();
+  switch (dtype_size(dtype)) {
+    case 1: return f.template operator()<uint8_t>();
+    case 2: return f.template operator()<uint16_t>();
+    case 4: return f.template operator()<uint32_t>();
+    case 8: return f.template operator()<uint64_t>();
+    case 16: return f.template operator()<Bytes16>();
+    default: break;
+  }
+  return not_implemented(where, ": element type ", dtype_name(dtype), " is not supported");
+}
+
+// Copies `count` elements (memcpy, or string assignment). Ranges must not overlap.
+void copy_elements(DataType dtype, void* dst, const void* src, int64_t count);
+// Copies element `src_index` of src to element `dst_index` of dst.
+inline void copy_element(DataType dtype, void* dst, int64_t dst_index, const void* src, int64_t src_index) {
+  if (dtype == DataType::string) {
+    static_cast<std::string*>(dst)[dst_index] = static_cast<const std::string*>(src)[src_index];
+    return;
+  }
+  size_t n = dtype_size(dtype);
+  std::memcpy(static_cast<char*>(dst) + dst_index * n, static_cast<const char*>(src) + src_index * n, n);
+}
+// Sets dst[0..count) to the single element at `value`.
+void fill_elements(DataType dtype, void* dst, const void* value, int64_t count);
+
+// Address of element `index` of a raw buffer of `dtype`.
+inline char* element_ptr(void* data, DataType dtype, int64_t index) {
+  return static_cast<char*>(data) + index * static_cast<int64_t>(dtype_size(dtype));
+}
+inline const char* element_ptr(const void* data, DataType dtype, int64_t index) {
+  return static_cast<const char*>(data) + index * static_cast<int64_t>(dtype_size(dtype));
+}
+
+// Row-major strides, in elements.
+std::vector<int64_t> contiguous_strides(const Shape& shape);
+
+// Copies the N-d block `shape`: element i goes from src + sum(i_k * src_strides[k]) to
+// dst + sum(i_k * dst_strides[k]) (strides in elements; src strides may be 0 or negative).
+// Adjacent dims are merged, contiguous inner runs are memcpy'd and transposed pairs of dims are
+// copied in cache tiles. Splits the work over `pool` when it is big and pool is not null.
+void strided_copy(DataType dtype, const Shape& shape, void* dst, const std::vector<int64_t>& dst_strides,
+                  const void* src, const std::vector<int64_t>& src_strides, ThreadPool* pool);
+
+// out = in with dims permuted: out.shape[k] = in.shape[perm[k]]. perm must be valid.
+void permute(const Tensor& in, const std::vector<int64_t>& perm, Tensor& out, ThreadPool* pool);
+
+// Input i as a tensor, or an error naming the node when it is omitted or not a tensor.
+inline Result<const Tensor*> required_input(const KernelContext& ctx, size_t i, const char* what) {
+  const Tensor* t = ctx.input(i);
+  if (!t) return ctx.error("input ", i, " (", what, ") is missing or is not a tensor");
+  return t;
+}
+
+// Normalizes a possibly negative axis against `rank`; false when outside [-rank, rank).
+inline bool normalize_axis(int64_t& axis, int64_t rank) {
+  if (axis < -rank || axis >= rank) return false;
+  if (axis < 0) axis += rank;
+  return true;
+}
+
+// The values of an integer tensor (any int type, or bool) as int64; false for other types.
+bool read_int64s(const Tensor& t, std::vector<int64_t>& out);
+// The first element of a numeric tensor as int64 (floats truncate); false when not numeric/empty.
+bool read_scalar_int64(const Tensor& t, int64_t& out);
+
+// Numpy-style broadcast of two shapes; false when incompatible.
+bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out);
+
+// Reads element i of an index tensor (int32 or int64).
+inline int64_t index_at(const Tensor& indices, int64_t i) {
+  return indices.dtype() == DataType::int32 ? indices.data<int32_t>()[i] : indices.data<int64_t>()[i];
+}
+
+// Arithmetic helpers over the dispatch types, so float16/bfloat16 compute in float.
+template <class T>
+inline auto to_compute(T v) {
+  if constexpr (std::is_same_v<T, float16_t>) return half_to_float(v.bits);
+  else if constexpr (std::is_same_v<T, bfloat16_t>) return bfloat16_to_float(v.bits);
+  else return v;
+}
+template <class T, class V>
+inline T from_compute(V v) {
+  if constexpr (std::is_same_v<T, float16_t>) return float16_t{float_to_half(static_cast<float>(v))};
+  else if constexpr (std::is_same_v<T, bfloat16_t>) return bfloat16_t{float_to_bfloat16(static_cast<float>(v))};
+  else return static_cast<T>(v);
+}
+
+}  // namespace tessera::tensor_ops

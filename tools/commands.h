@@ -1,0 +1,38 @@
+// The `tessera` CLI subcommands. Each returns the process exit code; errors are one line on
+// stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tessera::cli {
+
+struct RunArgs {
+  std::string model;
+  std::string data_dir;
+  std::vector<std::string> inputs;  // NAME=FILE.pb
+  std::string output_dir;
+  int threads = 0;
+};
+int run_command(const RunArgs& args);
+
+struct TestArgs {
+  std::vector<std::string> dirs;
+  int threads = 1;
+  int min_passed = -1;  // when >= 0, success means at least this many passed
+  bool verbose = false;
+};
+int test_command(const TestArgs& args);
+
+int info_command(const std::string& model);
+
+struct BenchArgs {
+  std::string model;
+  int threads = 0;
+  int runs = 20;
+  int warmup = 3;
+  std::vector<std::string> dims;  // NAME=VALUE for symbolic dimensions (default 1)
+};
+int bench_command(const BenchArgs& args);
+
+}  // namespace tessera::cli

@@ -1,0 +1,48 @@
+// tessera: run, test, inspect and benchmark ONNX models.
+#include <CLI/CLI.hpp>
+
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace tessera::cli;
+  CLI::App app{"Tessera: a runtime for ONNX models"};
+  app.require_subcommand(1);
+
+  RunArgs run;
+  auto* run_cmd = app.add_subcommand("run", "Run a model on inputs read from .pb files");
+  run_cmd->add_option("model", run.model, "model.onnx")->required();
+  run_cmd->add_option("--data", run.data_dir, "folder with input_K.pb files");
+  run_cmd->add_option("--input", run.inputs, "NAME=FILE.pb (repeatable)");
+  run_cmd->add_option("--output-dir", run.output_dir, "write output_K.pb files here");
+  run_cmd->add_option("--threads", run.threads, "intra-op threads (0 = one per core)");
+
+  TestArgs test;
+  auto* test_cmd = app.add_subcommand("test", "Run ONNX conformance case folders");
+  test_cmd->add_option("dirs", test.dirs, "case folders or folders of cases")->required();
+  test_cmd->add_option("--threads", test.threads, "intra-op threads per case");
+  test_cmd->add_option("--min-passed", test.min_passed, "succeed when at least this many cases pass");
+  test_cmd->add_flag("--verbose", test.verbose, "also list passing cases");
+
+  std::string info_model;
+  auto* info_cmd = app.add_subcommand("info", "Describe a model");
+  info_cmd->add_option("model", info_model, "model.onnx")->required();
+
+  BenchArgs bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Time a model on random inputs");
+  bench_cmd->add_option("model", bench.model, "model.onnx")->required();
+  bench_cmd->add_option("--threads", bench.threads, "intra-op threads (0 = one per core)");
+  bench_cmd->add_option("--runs", bench.runs, "timed runs");
+  bench_cmd->add_option("--warmup", bench.warmup, "untimed runs first");
+  bench_cmd->add_option("--dim", bench.dims, "NAME=VALUE for a symbolic dimension (default 1)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (*run_cmd) return run_command(run);
+  if (*test_cmd) return test_command(test);
+  if (*info_cmd) return info_command(info_model);
+  if (*bench_cmd) return bench_command(bench);
+  return 2;
+}

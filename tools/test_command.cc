@@ -1,0 +1,117 @@
+// `tessera test DIR...`: runs ONNX conformance cases in-process. A case is a folder with
+// model.onnx and test_data_set_N/ folders. Unsupported cases count as failed, never skipped.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "model/value_io.h"
+#include "tessera/session.h"
+#include "tools/commands.h"
+#include "tools/compare.h"
+#include "tools/io_files.h"
+
+namespace fs = std::filesystem;
+
+namespace tessera::cli {
+
+namespace {
+
+void find_cases(const fs::path& dir, std::vector<fs::path>& cases) {
+  std::error_code ec;
+  if (fs::exists(dir / "model.onnx", ec)) {
+    cases.push_back(dir);
+    return;
+  }
+  std::vector<fs::path> children;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_directory(ec)) children.push_back(entry.path());
+  std::sort(children.begin(), children.end());
+  for (const auto& child : children) find_cases(child, cases);
+}
+
+// Empty when the case passes, else why not.
+std::string run_case(const fs::path& dir, int threads) {
+  SessionOptions options;
+  options.intra_op_threads = threads;
+  auto session = Session::load((dir / "model.onnx").string(), options);
+  if (!session.is_ok()) return session.status().message();
+  const Session& s = **session;
+
+  std::vector<fs::path> data_sets;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_directory(ec) && entry.path().filename().string().rfind("test_data_set_", 0) == 0)
+      data_sets.push_back(entry.path());
+  std::sort(data_sets.begin(), data_sets.end());
+  if (data_sets.empty()) return "no test_data_set_N folder";
+
+  for (const auto& data_set : data_sets) {
+    std::string where = data_sets.size() > 1 ? data_set.filename().string() + ": " : "";
+    auto input_files = numbered_files(data_set.string(), "input");
+    if (!input_files.is_ok()) return where + input_files.status().message();
+    auto feeds = read_feeds(*input_files, s.inputs());
+    if (!feeds.is_ok()) return where + feeds.status().message();
+    auto output_files = numbered_files(data_set.string(), "output");
+    if (!output_files.is_ok()) return where + output_files.status().message();
+    if (output_files->size() != s.outputs().size())
+      return str_cat(where, output_files->size(), " expected outputs but the model has ", s.outputs().size());
+
+    auto got = s.run(*feeds);
+    if (!got.is_ok()) return where + got.status().message();
+    for (size_t k = 0; k < output_files->size(); ++k) {
+      auto want = read_value_file((*output_files)[k], type_for(s.outputs()[k]));
+      if (!want.is_ok()) return where + want.status().message();
+      std::string diff = compare_values((*got)[k], want->value, Tolerance{});
+      if (!diff.empty()) return str_cat(where, "output ", k, " ('", s.outputs()[k].name, "'): ", diff);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+int test_command(const TestArgs& args) {
+  std::vector<fs::path> cases;
+  for (const auto& dir : args.dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      std::cerr << "error: '" << dir << "' is not a folder\n";
+      return 2;
+    }
+    find_cases(dir, cases);
+  }
+
+  // Counts per suite: the folder that holds the case folder (node, light, ...).
+  std::map<std::string, std::pair<int, int>> suites;
+  int passed = 0, failed = 0;
+  for (const auto& dir : cases) {
+    std::string suite = dir.parent_path().filename().string();
+    std::string reason = run_case(dir, args.threads);
+    std::string label = suite + "/" + dir.filename().string();
+    if (reason.empty()) {
+      ++passed;
+      ++suites[suite].first;
+      if (args.verbose) std::cout << "ok   " << label << "\n";
+    } else {
+      ++failed;
+      ++suites[suite].second;
+      std::replace(reason.begin(), reason.end(), '\n', ' ');
+      std::cout << "FAIL " << label << ": " << reason << "\n";
+    }
+    std::cout.flush();
+  }
+  for (const auto& [suite, counts] : suites)
+    std::cout << "suite " << suite << ": " << counts.first << " of " << counts.first + counts.second << " passed\n";
+  std::cout << passed << " passed, " << failed << " failed\n";
+  if (args.min_passed >= 0) {
+    if (passed < args.min_passed) {
+      std::cerr << "error: " << passed << " cases passed, fewer than the required " << args.min_passed << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace tessera::cli
