@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include "graph/function_inliner.h"
+
 namespace tessera {
 
 IoInfo describe_value(const ValueInfo& info) {
@@ -35,6 +37,8 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   if (options.intra_op_threads < 0) return invalid_argument("intra_op_threads must be >= 0, got ", options.intra_op_threads);
   std::unique_ptr<SessionState> state(new SessionState());
   state->model_ = std::move(model);
+  Status inlined = inline_model_functions(state->model_);
+  if (!inlined.is_ok()) return inlined.with_context("model '" + state->model_.source + "'");
   state->providers_ = std::move(providers);
   std::vector<const ExecutionProvider*> eps;
   for (const auto& p : state->providers_) eps.push_back(p.get());

@@ -83,7 +83,7 @@ Status convert_type(const onnx::TypeProto& proto, TypeInfo* out) {
 // Converts the graph-level pieces of a model; holds what every part of one load shares.
 class Loader {
  public:
-  explicit Loader(const std::string& base_dir) : external_(base_dir) {}
+  Loader(const std::string& base_dir, bool imports_onnx) : external_(base_dir), imports_onnx_(imports_onnx) {}
 
   Status convert_graph(onnx::GraphProto& proto, Graph* out);
   Status convert_function(onnx::FunctionProto& proto, Function* out);
@@ -96,6 +96,7 @@ class Loader {
   Status convert_node(onnx::NodeProto& proto, Node* out);
 
   ExternalData external_;
+  bool imports_onnx_;  // whether the model imports the default domain its graph nodes may use
 };
 
 // Converts a TensorProto and frees its bytes at once, so a model is not held twice in memory.
@@ -273,10 +274,15 @@ Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
       out->value_infos.push_back(std::move(vi));
     }
     TS_RETURN_IF_ERROR(convert_nodes(*proto.mutable_node(), &out->nodes));
-    for (const Node& node : out->nodes)
+    for (const Node& node : out->nodes) {
+      if (node.domain.empty() && !imports_onnx_)
+        return invalid_model(node.describe(),
+                             ": is in the default ONNX domain, which the model does not import (opset_import has no "
+                             "entry for domain '')");
       for (const auto& output : node.outputs)
         if (!output.empty() && defined.count(output))
           return invalid_model(node.describe(), ": output '", output, "' is also a graph input or initializer");
+    }
     return Status::ok();
   }();
   return st.with_context("graph '" + proto.name() + "'");
@@ -301,7 +307,7 @@ Status Loader::convert_function(onnx::FunctionProto& proto, Function* out) {
   return st.with_context("function '" + (out->domain.empty() ? "" : out->domain + ".") + proto.name() + "'");
 }
 
-Status convert_model(onnx::ModelProto& proto, Loader& loader, Model* model) {
+Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, Model* model) {
   model->ir_version = proto.ir_version();
   model->producer_name = proto.producer_name();
   if (proto.ir_version() < kMinIrVersion || proto.ir_version() > kMaxIrVersion)
@@ -314,11 +320,14 @@ Status convert_model(onnx::ModelProto& proto, Loader& loader, Model* model) {
       return invalid_model("imports opset domain '", domain.empty() ? "ai.onnx" : domain, "' twice, as versions ",
                            it->second, " and ", op.version());
   }
-  auto onnx_opset = model->opset_imports.find("");
-  if (onnx_opset == model->opset_imports.end())
-    return invalid_model("does not import the default ONNX opset (opset_import has no entry for domain '')");
-  if (onnx_opset->second < 1) return invalid_model("imports ONNX opset version ", onnx_opset->second);
+  // As the ONNX checker does: an empty opset_import is an error; a model with only, say,
+  // ai.onnx.ml nodes need not import the default domain (graph nodes are checked one by one).
+  if (model->opset_imports.empty()) return invalid_model("has no opset_import (IR version 3 and later require one)");
+  for (const auto& [domain, version] : model->opset_imports)
+    if (version < 1)
+      return invalid_model("imports opset domain '", domain.empty() ? "ai.onnx" : domain, "' with version ", version);
   if (!proto.has_graph()) return invalid_model("has no graph");
+  Loader loader(base_dir, model->opset_imports.count("") > 0);
   TS_RETURN_IF_ERROR(loader.convert_graph(*proto.mutable_graph(), &model->graph));
 
   std::set<std::pair<std::string, std::string>> seen;
@@ -345,8 +354,7 @@ Result<Model> load(const void* data, size_t size, const std::string& base_dir, c
   if (owned) std::string().swap(*owned);
   Model model;
   model.source = source;
-  Loader loader(base_dir);
-  TS_RETURN_IF_ERROR(convert_model(proto, loader, &model).with_context(context));
+  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, &model).with_context(context));
   return model;
 }
 

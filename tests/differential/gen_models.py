@@ -119,11 +119,25 @@ def randomize_batchnorm(model, gen):
     return model
 
 
+def calibrate_head(model, x, gen):
+    """Rescales the last Linear so the logits have std 1: with random weights they come out
+    all-zero (ViT's zero-initialized head), ~0.05 (MobileNet) or ~100 (ResNet), and the
+    absolute tolerance would then mean too little or too much."""
+    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    with torch.no_grad():
+        if not head.weight.any():
+            head.weight.copy_(torch.randn(head.weight.shape, generator=gen) * 0.02)
+        std = float(model(x).std())
+        head.weight.mul_(1.0 / std)
+        head.bias.mul_(1.0 / std)
+
+
 def vision(builder, batch, opset):
     def make(gen):
         import torchvision
         model = randomize_batchnorm(getattr(torchvision.models, builder)(weights=None), gen)
         x = torch.randn(batch, 3, 224, 224, generator=gen)
+        calibrate_head(model.eval(), x, gen)
         return model, (x,), ["input"], ["logits"], {"input": {0: "batch"}, "logits": {0: "batch"}}, opset
     return make
 

@@ -4,12 +4,11 @@
 // (graph-output order), the same contract as `tessera run MODEL --data DIR --output-dir OUT`.
 // Usage: node ort_run.js MODEL IN_DIR OUT_DIR [--threads N] [--opt disabled|basic|extended|all]
 // Inputs match graph inputs by TensorProto name, else by position.
-// ORT_NODE_PATH overrides where onnxruntime-node is loaded from.
+// ORT_NODE_PATH overrides where onnxruntime-node is loaded from (see ort_loader.js).
 const fs = require('fs');
 const path = require('path');
 const { decodeTensor, encodeTensor } = require('./tensorproto');
-
-const ORT_PATH = process.env.ORT_NODE_PATH || '/work/ort/node_modules/onnxruntime-node';
+const { loadOrt } = require('./ort_loader');
 
 function die(msg) {
   process.stderr.write(`ort_run: ${msg}\n`);
@@ -47,7 +46,7 @@ function loadFeeds(session, dir, ort) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const ort = require(ORT_PATH);
+  const ort = loadOrt();
   const session = await ort.InferenceSession.create(args.model, {
     intraOpNumThreads: args.threads, interOpNumThreads: 1,
     executionMode: 'sequential', graphOptimizationLevel: args.opt,

@@ -11,7 +11,9 @@ CpuExecutionProvider::CpuExecutionProvider() {
            register_softmax, register_resize, register_dropout, register_shape_ops, register_generators,
            register_transpose, register_concat_split, register_slice, register_gather_scatter,
            register_expand_tile_pad, register_index_ops, register_reduce, register_arg_reduce,
-           register_topk_cumsum, register_control_flow})
+           register_topk_cumsum, register_control_flow, register_sequence, register_optional,
+           register_text, register_attention, register_loss, register_quantization, register_signal,
+           register_random})
     register_family(registry_);
 }
 

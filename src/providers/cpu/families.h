@@ -30,5 +30,13 @@ void register_reduce(KernelRegistry& registry);              // reduction/reduce
 void register_arg_reduce(KernelRegistry& registry);          // reduction/arg_reduce.cc (ArgMax, ArgMin)
 void register_topk_cumsum(KernelRegistry& registry);         // reduction/topk_cumsum.cc
 void register_control_flow(KernelRegistry& registry);        // controlflow/control_flow.cc (If, Loop, Scan)
+void register_sequence(KernelRegistry& registry);            // sequence/sequence_ops.cc
+void register_optional(KernelRegistry& registry);            // sequence/optional_ops.cc
+void register_text(KernelRegistry& registry);                // text/string_ops.cc
+void register_attention(KernelRegistry& registry);           // nn/attention.cc (Attention, RotaryEmbedding)
+void register_loss(KernelRegistry& registry);                // nn/loss.cc (SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss)
+void register_quantization(KernelRegistry& registry);        // quantization/quantize.cc
+void register_signal(KernelRegistry& registry);              // math/signal.cc (DFT, STFT, windows, MelWeightMatrix)
+void register_random(KernelRegistry& registry);              // math/random.cc (RandomNormal/Uniform(Like), Bernoulli, Multinomial)
 
 }  // namespace tessera

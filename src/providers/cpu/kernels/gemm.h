@@ -12,6 +12,8 @@
 #include <limits>
 #include <memory>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "core/thread_pool.h"
 
@@ -79,7 +81,35 @@ PackedMatrix<double> pack_b(int64_t K, int64_t N, const double* B, int64_t ldb, 
 // diff the fast path against.
 template <class T>
 void gemm_generic(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-                  const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+                  const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  // Integers accumulate in uint64_t: wrap-around is defined and truncation gives the same bits.
+  using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, T>;
+  std::vector<Acc> row(static_cast<size_t>(N));
+  for (int64_t i = 0; i < M; ++i) {
+    if (!trans_b) {
+      for (auto& v : row) v = Acc(0);
+      for (int64_t k = 0; k < K; ++k) {
+        const Acc a = static_cast<Acc>(trans_a ? A[k * lda + i] : A[i * lda + k]);
+        const T* b = B + k * ldb;
+        for (int64_t j = 0; j < N; ++j) row[static_cast<size_t>(j)] += a * static_cast<Acc>(b[j]);
+      }
+    } else {
+      for (int64_t j = 0; j < N; ++j) {
+        const T* b = B + j * ldb;
+        Acc sum = 0;
+        for (int64_t k = 0; k < K; ++k)
+          sum += static_cast<Acc>(trans_a ? A[k * lda + i] : A[i * lda + k]) * static_cast<Acc>(b[k]);
+        row[static_cast<size_t>(j)] = sum;
+      }
+    }
+    T* c = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) {
+      Acc v = static_cast<Acc>(alpha) * row[static_cast<size_t>(j)];
+      if (beta != T(0)) v += static_cast<Acc>(beta) * static_cast<Acc>(c[j]);
+      c[j] = static_cast<T>(v);
+    }
+  }
+}
 
 // The micro-kernel ISA in use: "avx512", "avx2" or "portable". Chosen once from the CPU; the
 // environment variable TESSERA_ISA=avx2|portable forces a lower one.

@@ -1,8 +1,296 @@
+// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum,
+// ReduceLogSumExp, ReduceSumSquare. Axes come from the `axes` attribute in old opsets and from
+// input 1 since ReduceSum-13 / the others' 18. The work is driven by reduce_common.h's plan;
+// each op is an accumulator policy plus a finishing step.
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/reduction/reduce_common.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_reduce(KernelRegistry&) {}
+using namespace reduce_impl;
+
+enum class ReduceKind { sum, mean, max, min, prod, l1, l2, log_sum, log_sum_exp, sum_square };
+
+// ---- accumulator policies --------------------------------------------------------------------
+
+// Sum of f(x). Integer sums wrap modulo 2^64 (as numpy's fixed-width sums do after the final cast).
+template <class T, class A, class F>
+struct SumPolicy {
+  F f;
+  A init() const { return A(0); }
+  void run(A& acc, const T* x, int64_t n, const A*) const { acc += sum_run<A>(x, n, f); }
+  void rows(A* acc, const T* x, int64_t n, const A*) const {
+    for (int64_t i = 0; i < n; ++i) acc[i] += f(load<A>(x[i]));
+  }
+  void combine(A& acc, A other) const { acc += other; }
+};
+
+template <class T, class A>
+struct ProdPolicy {
+  A init() const { return A(1); }
+  void run(A& acc, const T* x, int64_t n, const A*) const {
+    for (int64_t i = 0; i < n; ++i) acc *= load<A>(x[i]);
+  }
+  void rows(A* acc, const T* x, int64_t n, const A*) const {
+    for (int64_t i = 0; i < n; ++i) acc[i] *= load<A>(x[i]);
+  }
+  void combine(A& acc, A other) const { acc *= other; }
+};
+
+// Max (kMax) or min; NaN wins, as in numpy.
+template <class T, class A, bool kMax>
+struct ExtremePolicy {
+  A init() const {
+    if constexpr (std::is_floating_point_v<A>) {
+      return kMax ? -std::numeric_limits<A>::infinity() : std::numeric_limits<A>::infinity();
+    } else {
+      return kMax ? std::numeric_limits<A>::lowest() : std::numeric_limits<A>::max();
+    }
+  }
+  static bool better(A v, A acc) {
+    if constexpr (std::is_floating_point_v<A>) {
+      return (kMax ? v > acc : v < acc) || v != v;
+    } else {
+      return kMax ? v > acc : v < acc;
+    }
+  }
+  void run(A& acc, const T* x, int64_t n, const A*) const {
+    for (int64_t i = 0; i < n; ++i) {
+      A v = load<A>(x[i]);
+      if (better(v, acc)) acc = v;
+    }
+  }
+  void rows(A* acc, const T* x, int64_t n, const A*) const {
+    for (int64_t i = 0; i < n; ++i) {
+      A v = load<A>(x[i]);
+      if (better(v, acc[i])) acc[i] = v;
+    }
+  }
+  void combine(A& acc, A other) const {
+    if (better(other, acc)) acc = other;
+  }
+};
+
+// LogSumExp pass 1: the largest finite value (infinities would make the shift meaningless).
+template <class T, class A>
+struct FiniteMaxPolicy {
+  A init() const { return -std::numeric_limits<A>::infinity(); }
+  void run(A& acc, const T* x, int64_t n, const A*) const {
+    for (int64_t i = 0; i < n; ++i) {
+      A v = load<A>(x[i]);
+      if (std::isfinite(v) && v > acc) acc = v;
+    }
+  }
+  void rows(A* acc, const T* x, int64_t n, const A*) const {
+    for (int64_t i = 0; i < n; ++i) {
+      A v = load<A>(x[i]);
+      if (std::isfinite(v) && v > acc[i]) acc[i] = v;
+    }
+  }
+  void combine(A& acc, A other) const {
+    if (other > acc) acc = other;
+  }
+};
+
+// LogSumExp pass 2: sum of exp(x - shift) with the per-output shift in aux.
+template <class T, class A>
+struct ExpSumPolicy {
+  A init() const { return A(0); }
+  void run(A& acc, const T* x, int64_t n, const A* aux) const {
+    const A s = *aux;
+    acc += sum_run<A>(x, n, [s](A v) { return std::exp(v - s); });
+  }
+  void rows(A* acc, const T* x, int64_t n, const A* aux) const {
+    for (int64_t i = 0; i < n; ++i) acc[i] += std::exp(load<A>(x[i]) - aux[i]);
+  }
+  void combine(A& acc, A other) const { acc += other; }
+};
+
+// Runs `policy` into a scratch accumulator and writes finish(acc) to y.
+template <class T, class A, class Policy, class Finish>
+void reduce_into(const ReducePlan& p, const T* x, T* y, const Policy& policy, Finish&& finish, ThreadPool& pool) {
+  std::vector<A> acc(static_cast<size_t>(p.output_size));
+  run_reduce<T, A>(p, x, acc.data(), policy, nullptr, pool);
+  for (int64_t i = 0; i < p.output_size; ++i) y[i] = store<T>(finish(acc[static_cast<size_t>(i)]));
+}
+
+template <class T>
+Status reduce_typed(ReduceKind kind, const ReducePlan& p, const T* x, T* y, ThreadPool& pool) {
+  const int64_t count = p.reduced_count;
+  if constexpr (std::is_same_v<T, bool>) {
+    // Only ReduceMax/ReduceMin accept bool (opset 20).
+    // Accumulate as bytes (std::vector<bool> has no data()).
+    auto same = [](uint8_t v) { return v; };
+    if (kind == ReduceKind::max) {
+      reduce_into<T, uint8_t>(p, x, y, ExtremePolicy<T, uint8_t, true>{}, same, pool);
+    } else {
+      reduce_into<T, uint8_t>(p, x, y, ExtremePolicy<T, uint8_t, false>{}, same, pool);
+    }
+    return Status::ok();
+  } else {
+    using F = float_acc_t<T>;  // float math: float or double
+    using C = compute_t<T>;    // T itself, or float for the 16-bit floats
+    // Integer sums wrap in 64-bit unsigned arithmetic; floats accumulate in F.
+    using S = std::conditional_t<std::is_integral_v<T>, uint64_t, F>;
+    auto identity = [](S v) { return v; };
+    switch (kind) {
+      case ReduceKind::sum:
+        reduce_into<T, S>(p, x, y, SumPolicy<T, S, decltype(identity)>{identity}, identity, pool);
+        break;
+      case ReduceKind::mean: {
+        auto finish = [count](S v) -> F {
+          if constexpr (std::is_integral_v<T>) {
+            if (count == 0) return F(0);
+            // Integer means truncate toward zero, like numpy's cast of the true quotient.
+            if constexpr (std::is_signed_v<T>) return static_cast<F>(static_cast<int64_t>(v) / count);
+            else return static_cast<F>(v / static_cast<uint64_t>(count));
+          } else {
+            return v / static_cast<F>(count);
+          }
+        };
+        reduce_into<T, S>(p, x, y, SumPolicy<T, S, decltype(identity)>{identity}, finish, pool);
+        break;
+      }
+      case ReduceKind::sum_square: {
+        auto sq = [](S v) { return v * v; };
+        reduce_into<T, S>(p, x, y, SumPolicy<T, S, decltype(sq)>{sq}, identity, pool);
+        break;
+      }
+      case ReduceKind::l1: {
+        auto ab = [](S v) -> S {
+          if constexpr (std::is_integral_v<T>) {
+            if constexpr (std::is_signed_v<T>) return static_cast<int64_t>(v) < 0 ? S(0) - v : v;
+            else return v;
+          } else {
+            return std::abs(v);
+          }
+        };
+        reduce_into<T, S>(p, x, y, SumPolicy<T, S, decltype(ab)>{ab}, identity, pool);
+        break;
+      }
+      case ReduceKind::l2: {
+        auto sq = [](F v) { return v * v; };
+        reduce_into<T, F>(p, x, y, SumPolicy<T, F, decltype(sq)>{sq}, [](F v) { return std::sqrt(v); }, pool);
+        break;
+      }
+      case ReduceKind::log_sum: {
+        auto id = [](F v) { return v; };
+        reduce_into<T, F>(p, x, y, SumPolicy<T, F, decltype(id)>{id}, [](F v) { return std::log(v); }, pool);
+        break;
+      }
+      case ReduceKind::prod:
+        reduce_into<T, S>(p, x, y, ProdPolicy<T, S>{}, identity, pool);
+        break;
+      case ReduceKind::max:
+        reduce_into<T, C>(p, x, y, ExtremePolicy<T, C, true>{}, [](C v) { return v; }, pool);
+        break;
+      case ReduceKind::min:
+        reduce_into<T, C>(p, x, y, ExtremePolicy<T, C, false>{}, [](C v) { return v; }, pool);
+        break;
+      case ReduceKind::log_sum_exp: {
+        std::vector<F> shift(static_cast<size_t>(p.output_size));
+        run_reduce<T, F>(p, x, shift.data(), FiniteMaxPolicy<T, F>{}, nullptr, pool);
+        for (F& s : shift)
+          if (!std::isfinite(s)) s = F(0);  // no finite value: any shift works, 0 keeps -inf/inf/NaN
+        std::vector<F> sum(static_cast<size_t>(p.output_size));
+        run_reduce<T, F>(p, x, sum.data(), ExpSumPolicy<T, F>{}, shift.data(), pool);
+        for (int64_t i = 0; i < p.output_size; ++i)
+          y[i] = store<T>(std::log(sum[static_cast<size_t>(i)]) + shift[static_cast<size_t>(i)]);
+        break;
+      }
+    }
+    return Status::ok();
+  }
+}
+
+struct ReduceOpInfo {
+  const char* name;
+  ReduceKind kind;
+  int64_t axes_input_since;  // first opset where axes is input 1 instead of an attribute
+};
+
+class ReduceKernel : public OpKernel {
+ public:
+  ReduceKernel(const KernelInfo& info, ReduceKind kind, int64_t axes_input_since)
+      : kind_(kind),
+        keepdims_(info.attr_int("keepdims", 1) != 0),
+        noop_with_empty_axes_(info.attr_int("noop_with_empty_axes", 0) != 0),
+        axes_from_input_(info.opset() >= axes_input_since),
+        axes_attr_(info.attr_ints("axes")) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (!x) return ctx.error("input 'data' is missing");
+    const int64_t rank = static_cast<int64_t>(x->rank());
+    std::vector<int64_t> axes = axes_attr_;
+    if (axes_from_input_) {
+      axes.clear();
+      if (const Tensor* a = ctx.input(1)) {
+        auto r = tensor_to_int64s(*a, "input 'axes'");
+        if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
+        axes = std::move(r).value();
+      }
+    }
+    std::vector<bool> reduce(static_cast<size_t>(rank), axes.empty() && !noop_with_empty_axes_);
+    if (!axes.empty()) {
+      auto r = normalize_axes(axes, rank, ctx.node().describe());
+      if (!r.is_ok()) return r.status();
+      for (int64_t a : r.value()) reduce[static_cast<size_t>(a)] = true;
+    }
+    Shape out_shape;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (!reduce[static_cast<size_t>(i)]) out_shape.push_back(x->dim(static_cast<size_t>(i)));
+      else if (keepdims_) out_shape.push_back(1);
+    }
+    const ReducePlan plan = make_reduce_plan(x->shape(), reduce);
+    Tensor& y = ctx.allocate_output(0, x->dtype(), out_shape);
+    auto body = [&]<class T>() -> Status {
+      return reduce_typed<T>(kind_, plan, x->data<T>(), y.data<T>(), ctx.thread_pool());
+    };
+    if (kind_ == ReduceKind::max || kind_ == ReduceKind::min)
+      return dispatch<kNumericTypes | type_bit(DataType::boolean)>(x->dtype(), body, ctx.node().describe());
+    return dispatch<kNumericTypes>(x->dtype(), body, ctx.node().describe());
+  }
+
+ private:
+  ReduceKind kind_;
+  bool keepdims_;
+  bool noop_with_empty_axes_;
+  bool axes_from_input_;
+  std::vector<int64_t> axes_attr_;
+};
+
+constexpr ReduceOpInfo kReduceOps[] = {
+    {"ReduceSum", ReduceKind::sum, 13},
+    {"ReduceMean", ReduceKind::mean, 18},
+    {"ReduceMax", ReduceKind::max, 18},
+    {"ReduceMin", ReduceKind::min, 18},
+    {"ReduceProd", ReduceKind::prod, 18},
+    {"ReduceL1", ReduceKind::l1, 18},
+    {"ReduceL2", ReduceKind::l2, 18},
+    {"ReduceLogSum", ReduceKind::log_sum, 18},
+    {"ReduceLogSumExp", ReduceKind::log_sum_exp, 18},
+    {"ReduceSumSquare", ReduceKind::sum_square, 18},
+};
+
+}  // namespace
+
+void register_reduce(KernelRegistry& r) {
+  for (const ReduceOpInfo& op : kReduceOps) {
+    ReduceKind kind = op.kind;
+    int64_t since = op.axes_input_since;
+    r.add({"", op.name, 1, kMaxOpset, [kind, since](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+             return std::unique_ptr<OpKernel>(new ReduceKernel(info, kind, since));
+           }});
+  }
+}
 
 }  // namespace tessera

@@ -1,8 +1,252 @@
+// Concat, Split and their sequence forms (SplitToSequence, ConcatFromSequence). Each is a set of
+// 2-D block copies: [outer, chunk] rows, where chunk = (size along axis) * (inner elements).
+#include <numeric>
+
 #include "providers/cpu/families.h"
+#include "providers/cpu/tensor/copy_util.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_concat_split(KernelRegistry&) {}
+using namespace tensor_ops;
+
+int64_t product(const Shape& s, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t k = begin; k < end; ++k) p *= s[k];
+  return p;
+}
+
+// Copies parts along `axis` into `out`, which must already have the concatenated shape.
+void concat_into(const std::vector<const Tensor*>& parts, size_t axis, Tensor& out, ThreadPool* pool) {
+  const int64_t outer = product(out.shape(), 0, axis);
+  const int64_t inner = product(out.shape(), axis + 1, out.rank());
+  const int64_t out_chunk = out.dim(axis) * inner;
+  int64_t offset = 0;
+  for (const Tensor* part : parts) {
+    const int64_t chunk = part->dim(axis) * inner;
+    strided_copy(out.dtype(), {outer, chunk}, element_ptr(out.raw_data(), out.dtype(), offset), {out_chunk, 1},
+                 part->raw_data(), {chunk, 1}, pool);
+    offset += chunk;
+  }
+}
+
+// Checks that parts can be joined along `axis` (already normalized) and returns the joined shape.
+Result<Shape> concat_shape(const KernelContext& ctx, const std::vector<const Tensor*>& parts, size_t axis) {
+  const Tensor& first = *parts[0];
+  Shape shape = first.shape();
+  shape[axis] = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Tensor& t = *parts[i];
+    if (t.dtype() != first.dtype()) return ctx.error("input ", i, " has type ", dtype_name(t.dtype()), ", input 0 has ", dtype_name(first.dtype()));
+    if (t.rank() != first.rank())
+      return ctx.error("input ", i, " has shape ", shape_to_string(t.shape()), ", input 0 has ", shape_to_string(first.shape()));
+    for (size_t k = 0; k < t.rank(); ++k)
+      if (k != axis && t.dim(k) != first.dim(k))
+        return ctx.error("input ", i, " has shape ", shape_to_string(t.shape()), ", which does not match input 0 ",
+                         shape_to_string(first.shape()), " outside axis ", axis);
+    shape[axis] += t.dim(axis);
+  }
+  return shape;
+}
+
+class ConcatKernel final : public OpKernel {
+ public:
+  // Concat-1 defaults axis to 1; from opset 4 it is required.
+  explicit ConcatKernel(const KernelInfo& info) : axis_(info.attr_int("axis", 1)), has_axis_(info.has_attr("axis") || info.opset() < 4) {}
+
+  Status compute(KernelContext& ctx) const override {
+    if (!has_axis_) return ctx.error("required attribute 'axis' is missing");
+    std::vector<const Tensor*> parts;
+    for (size_t i = 0; i < ctx.input_count(); ++i) {
+      TS_ASSIGN_OR_RETURN(const Tensor* t, required_input(ctx, i, "inputs"));
+      parts.push_back(t);
+    }
+    if (parts.empty()) return ctx.error("needs at least one input");
+    int64_t axis = axis_;
+    if (!normalize_axis(axis, static_cast<int64_t>(parts[0]->rank())))
+      return ctx.error("axis ", axis_, " is out of range for rank ", parts[0]->rank());
+    TS_ASSIGN_OR_RETURN(Shape shape, concat_shape(ctx, parts, static_cast<size_t>(axis)));
+    if (parts.size() == 1) {
+      ctx.set_output(0, *parts[0]);
+      return Status::ok();
+    }
+    Tensor& out = ctx.allocate_output(0, parts[0]->dtype(), shape);
+    concat_into(parts, static_cast<size_t>(axis), out, &ctx.thread_pool());
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_;
+  bool has_axis_;
+};
+
+// Copies slices [offset, offset + length) along axis of `in` into out (shaped accordingly).
+void copy_axis_range(const Tensor& in, size_t axis, int64_t offset, Tensor& out, ThreadPool* pool) {
+  const int64_t outer = product(in.shape(), 0, axis);
+  const int64_t inner = product(in.shape(), axis + 1, in.rank());
+  const int64_t in_chunk = in.dim(axis) * inner, chunk = out.size() / std::max<int64_t>(1, outer);
+  if (out.size() == 0) return;
+  strided_copy(in.dtype(), {outer, chunk}, out.raw_data(), {chunk, 1}, element_ptr(in.raw_data(), in.dtype(), offset * inner),
+               {in_chunk, 1}, pool);
+}
+
+class SplitKernel final : public OpKernel {
+ public:
+  explicit SplitKernel(const KernelInfo& info)
+      : axis_(info.attr_int("axis", 0)), split_attr_(info.attr_ints("split")), num_outputs_(info.attr_int("num_outputs", 0)) {}
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
+    int64_t axis = axis_;
+    if (!normalize_axis(axis, static_cast<int64_t>(x->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", x->rank());
+    const int64_t dim = x->dim(axis);
+    const int64_t n_out = static_cast<int64_t>(ctx.output_count());
+    std::vector<int64_t> split = split_attr_;
+    if (ctx.input_count() > 1 && ctx.input(1)) {
+      if (!read_int64s(*ctx.input(1), split)) return ctx.error("split input must be int64");
+    }
+    if (split.empty()) {
+      // Equal parts; when uneven every part gets ceil(dim/n) and the last the rest (the spec
+      // allows this from opset 18; the reference does it for every version).
+      int64_t n = num_outputs_ > 0 ? num_outputs_ : n_out;
+      if (n <= 0) return ctx.error("no outputs to split into");
+      int64_t part = (dim + n - 1) / n;
+      split.assign(n, part);
+      split.back() = dim - part * (n - 1);
+      if (split.back() < 0) return ctx.error("axis of size ", dim, " cannot be split into ", n, " parts of ", part);
+    }
+    if (static_cast<int64_t>(split.size()) != n_out)
+      return ctx.error("split has ", split.size(), " parts but the node has ", n_out, " outputs");
+    int64_t total = 0;
+    for (int64_t s : split) {
+      if (s < 0) return ctx.error("split ", shape_to_string(split), " has a negative part");
+      total += s;
+    }
+    if (total != dim) return ctx.error("split ", shape_to_string(split), " sums to ", total, " but axis ", axis, " has size ", dim);
+    int64_t offset = 0;
+    for (int64_t i = 0; i < n_out; ++i) {
+      Shape shape = x->shape();
+      shape[axis] = split[i];
+      if (ctx.output_requested(i)) {
+        Tensor& out = ctx.allocate_output(i, x->dtype(), shape);
+        copy_axis_range(*x, static_cast<size_t>(axis), offset, out, &ctx.thread_pool());
+      }
+      offset += split[i];
+    }
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_;
+  std::vector<int64_t> split_attr_;
+  int64_t num_outputs_;
+};
+
+class SplitToSequenceKernel final : public OpKernel {
+ public:
+  explicit SplitToSequenceKernel(const KernelInfo& info) : axis_(info.attr_int("axis", 0)), keepdims_(info.attr_int("keepdims", 1) != 0) {}
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
+    int64_t axis = axis_;
+    if (!normalize_axis(axis, static_cast<int64_t>(x->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", x->rank());
+    const int64_t dim = x->dim(axis);
+    std::vector<int64_t> split;
+    bool squeeze = false;
+    const Tensor* split_t = ctx.input_count() > 1 ? ctx.input(1) : nullptr;
+    if (!split_t) {
+      split.assign(dim, 1);
+      squeeze = !keepdims_;
+    } else {
+      std::vector<int64_t> v;
+      if (!read_int64s(*split_t, v)) return ctx.error("split input must be int32 or int64");
+      if (split_t->rank() == 0) {
+        if (v[0] <= 0) return ctx.error("split must be positive, got ", v[0]);
+        split.assign(dim / v[0], v[0]);
+        if (dim % v[0]) split.push_back(dim % v[0]);
+      } else {
+        split = v;
+        int64_t total = 0;
+        for (int64_t s : split) {
+          if (s < 0) return ctx.error("split ", shape_to_string(split), " has a negative part");
+          total += s;
+        }
+        if (total != dim) return ctx.error("split ", shape_to_string(split), " sums to ", total, " but axis has size ", dim);
+      }
+    }
+    std::vector<Tensor> items;
+    int64_t offset = 0;
+    for (int64_t s : split) {
+      Shape shape = x->shape();
+      shape[axis] = s;
+      Tensor part(x->dtype(), shape);
+      copy_axis_range(*x, static_cast<size_t>(axis), offset, part, &ctx.thread_pool());
+      offset += s;
+      if (squeeze) {
+        shape.erase(shape.begin() + axis);
+        part = part.reshaped(shape);
+      }
+      items.push_back(std::move(part));
+    }
+    ctx.set_output(0, Value::sequence(x->dtype(), std::move(items)));
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_;
+  bool keepdims_;
+};
+
+class ConcatFromSequenceKernel final : public OpKernel {
+ public:
+  explicit ConcatFromSequenceKernel(const KernelInfo& info)
+      : axis_(info.attr_int("axis", 0)), has_axis_(info.has_attr("axis")), new_axis_(info.attr_int("new_axis", 0) != 0) {}
+
+  Status compute(KernelContext& ctx) const override {
+    if (!has_axis_) return ctx.error("required attribute 'axis' is missing");
+    const Value* seq = ctx.input_value(0);
+    if (!seq || !seq->is_sequence()) return ctx.error("input 0 must be a sequence of tensors");
+    if (seq->items().empty()) return ctx.error("cannot concatenate an empty sequence");
+    const int64_t rank = static_cast<int64_t>(seq->items()[0].rank());
+    int64_t axis = axis_;
+    if (!normalize_axis(axis, new_axis_ ? rank + 1 : rank))
+      return ctx.error("axis ", axis_, " is out of range for tensors of rank ", rank, new_axis_ ? " with new_axis" : "");
+    std::vector<Tensor> expanded;
+    std::vector<const Tensor*> parts;
+    expanded.reserve(seq->items().size());
+    for (const Tensor& t : seq->items()) {
+      if (new_axis_) {
+        Shape s = t.shape();
+        if (static_cast<int64_t>(s.size()) != rank) return ctx.error("sequence tensors must all have rank ", rank);
+        s.insert(s.begin() + axis, 1);
+        expanded.push_back(t.reshaped(s));
+        parts.push_back(&expanded.back());
+      } else {
+        parts.push_back(&t);
+      }
+    }
+    TS_ASSIGN_OR_RETURN(Shape shape, concat_shape(ctx, parts, static_cast<size_t>(axis)));
+    Tensor& out = ctx.allocate_output(0, parts[0]->dtype(), shape);
+    concat_into(parts, static_cast<size_t>(axis), out, &ctx.thread_pool());
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_;
+  bool has_axis_;
+  bool new_axis_;
+};
+
+}  // namespace
+
+void register_concat_split(KernelRegistry& r) {
+  const KernelDef defs[] = {
+      {"", "Concat", 1, kMaxOpset, make_factory<ConcatKernel>()},
+      {"", "Split", 1, kMaxOpset, make_factory<SplitKernel>()},
+      {"", "SplitToSequence", 11, kMaxOpset, make_factory<SplitToSequenceKernel>()},
+      {"", "ConcatFromSequence", 11, kMaxOpset, make_factory<ConcatFromSequenceKernel>()},
+  };
+  for (const KernelDef& def : defs) r.add(def);
+}
 
 }  // namespace tessera

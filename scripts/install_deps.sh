@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tessera builds and tests with (needs root; uses sudo otherwise).
+set -euo pipefail
+packages=(build-essential cmake ccache libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
+          libcli11-dev nlohmann-json3-dev)
+if dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+  exit 0
+fi
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null

@@ -1,0 +1,102 @@
+#include "graph/function_inliner.h"
+
+#include <unordered_map>
+
+namespace tessera {
+
+namespace {
+
+constexpr int kMaxInlineDepth = 32;  // stops recursive functions
+
+const Function* find_function(const Model& model, const Node& node) {
+  for (const auto& f : model.functions)
+    if (f.name == node.op_type && f.domain == node.domain) return &f;
+  return nullptr;
+}
+
+// The attributes of a body node with references (ref_attr_name) resolved against the call.
+Result<std::map<std::string, Attribute>> bind_attributes(const Node& body_node, const Node& call, const Function& f) {
+  std::map<std::string, Attribute> bound;
+  for (const auto& [name, attr] : body_node.attributes) {
+    if (attr.ref_attr_name.empty()) {
+      bound[name] = attr;
+      continue;
+    }
+    const Attribute* source = call.attribute(attr.ref_attr_name);
+    if (!source) {
+      auto it = f.attribute_defaults.find(attr.ref_attr_name);
+      if (it == f.attribute_defaults.end()) continue;  // unset optional attribute: omit it
+      source = &it->second;
+    }
+    Attribute copy = *source;
+    copy.name = name;
+    copy.ref_attr_name.clear();
+    bound[name] = std::move(copy);
+  }
+  return bound;
+}
+
+class Inliner {
+ public:
+  explicit Inliner(const Model& model) : model_(model) {}
+
+  Status inline_graph(Graph& graph, int depth) {
+    std::vector<Node> result;
+    for (auto& node : graph.nodes) {
+      for (auto& [name, attr] : node.attributes) {
+        if (attr.g) TS_RETURN_IF_ERROR(inline_graph(*attr.g, depth));
+        for (auto& g : attr.graphs) TS_RETURN_IF_ERROR(inline_graph(*g, depth));
+      }
+      const Function* f = find_function(model_, node);
+      if (!f) {
+        result.push_back(std::move(node));
+        continue;
+      }
+      TS_RETURN_IF_ERROR(expand(node, *f, result, depth));
+    }
+    graph.nodes = std::move(result);
+    return Status::ok();
+  }
+
+ private:
+  Status expand(const Node& call, const Function& f, std::vector<Node>& out, int depth) {
+    if (depth >= kMaxInlineDepth)
+      return invalid_model(call.describe(), ": function '", f.name, "' calls itself (inlining deeper than ", kMaxInlineDepth, ")");
+    // Formal names map to the call's actual names; every other name gets a unique prefix.
+    std::unordered_map<std::string, std::string> rename;
+    for (size_t i = 0; i < f.inputs.size(); ++i) rename[f.inputs[i]] = i < call.inputs.size() ? call.inputs[i] : "";
+    for (size_t i = 0; i < f.outputs.size(); ++i) rename[f.outputs[i]] = i < call.outputs.size() ? call.outputs[i] : "";
+    std::string prefix = call.name + "/" + std::to_string(counter_++) + "/";
+    auto map_name = [&](const std::string& name) -> std::string {
+      if (name.empty()) return name;
+      auto it = rename.find(name);
+      return it != rename.end() ? it->second : prefix + name;
+    };
+
+    Graph body;
+    for (const Node& body_node : f.nodes) {
+      Node node = body_node;
+      node.name = prefix + (body_node.name.empty() ? body_node.op_type : body_node.name);
+      for (auto& in : node.inputs) in = map_name(in);
+      for (auto& o : node.outputs) o = map_name(o);
+      TS_ASSIGN_OR_RETURN(node.attributes, bind_attributes(body_node, call, f));
+      body.nodes.push_back(std::move(node));
+    }
+    TS_RETURN_IF_ERROR(inline_graph(body, depth + 1));
+    for (auto& node : body.nodes) out.push_back(std::move(node));
+    return Status::ok();
+  }
+
+  const Model& model_;
+  int counter_ = 0;
+};
+
+}  // namespace
+
+Status inline_model_functions(Model& model) {
+  if (model.functions.empty()) return Status::ok();
+  Inliner inliner(model);
+  return inliner.inline_graph(model.graph, 0);
+}
+
+}  // namespace tessera

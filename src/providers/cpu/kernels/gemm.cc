@@ -1,0 +1,372 @@
+// The GEMM driver: ISA selection, packing, cache blocking and threading around the per-ISA
+// micro-kernels of gemm_{portable,avx2,avx512}.cc.
+//
+// Loop nest (row-major C, vectors along N, A values broadcast):
+//   ic over M by mc -> pc over K by kc (pack A block) -> jc over N by nc (pack B block, L2)
+//     -> ir over the block by MR (A micro-panel stays in L1) -> jr by NR -> micro-kernel.
+// Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM
+// with its own packing scratch, so no synchronisation is needed inside.
+#include "providers/cpu/kernels/gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "providers/cpu/kernels/gemm_isa.h"
+
+namespace tessera::kernels {
+namespace {
+
+using detail::IsaKernels;
+using detail::KernelSet;
+using detail::UkernelArgs;
+
+IsaKernels select_isa() {
+  const char* env = std::getenv("TESSERA_ISA");
+  const std::string forced = env ? env : "";
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool has_avx512 = __builtin_cpu_supports("avx512f") && has_avx2;
+  if (has_avx512 && forced != "avx2" && forced != "portable") return detail::isa_kernels_avx512();
+  if (has_avx2 && forced != "portable") return detail::isa_kernels_avx2();
+#endif
+  return detail::isa_kernels_portable();
+}
+
+const IsaKernels& isa() {
+  static const IsaKernels kernels = select_isa();
+  return kernels;
+}
+
+template <class T>
+const KernelSet<T>& kernel_set();
+template <>
+const KernelSet<float>& kernel_set<float>() { return isa().f32; }
+template <>
+const KernelSet<double>& kernel_set<double>() { return isa().f64; }
+
+template <class T>
+void free_aligned(T* p) {
+  ::operator delete[](p, std::align_val_t(64));
+}
+
+template <class T>
+std::unique_ptr<T[], void (*)(T*)> alloc_aligned(int64_t n) {
+  T* p = static_cast<T*>(::operator new[](static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T), std::align_val_t(64)));
+  return {p, &free_aligned<T>};
+}
+
+// Grow-only per-thread packing buffers, reused across calls.
+template <class T>
+T* scratch(int slot, int64_t n) {
+  struct Buffer {
+    std::unique_ptr<T[], void (*)(T*)> data{nullptr, nullptr};
+    int64_t size = 0;
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[slot];
+  if (b.size < n) {
+    b.data = alloc_aligned<T>(n);
+    b.size = n;
+  }
+  return b.data.get();
+}
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Packs rows [i0, i0+mlen) x depth [p0, p0+klen) of op(A) into MR-row panels: panel r holds
+// klen groups of MR values; rows past the end are zero.
+template <class T>
+void pack_a_block(const MatrixArg<T>& a, int64_t i0, int64_t mlen, int64_t p0, int64_t klen, int mr, T* dst) {
+  for (int64_t ir = 0; ir < mlen; ir += mr, dst += klen * mr) {
+    const int64_t rows = std::min<int64_t>(mr, mlen - ir);
+    if (!a.trans) {
+      for (int64_t i = 0; i < rows; ++i) {
+        const T* src = a.data + (i0 + ir + i) * a.ld + p0;
+        for (int64_t k = 0; k < klen; ++k) dst[k * mr + i] = src[k];
+      }
+      for (int64_t i = rows; i < mr; ++i)
+        for (int64_t k = 0; k < klen; ++k) dst[k * mr + i] = T(0);
+    } else {
+      for (int64_t k = 0; k < klen; ++k) {
+        const T* src = a.data + (p0 + k) * a.ld + i0 + ir;
+        T* d = dst + k * mr;
+        for (int64_t i = 0; i < rows; ++i) d[i] = src[i];
+        for (int64_t i = rows; i < mr; ++i) d[i] = T(0);
+      }
+    }
+  }
+}
+
+// Packs depth [p0, p0+klen) x columns [j0, j0+nlen) of op(B) into NR-column panels.
+template <class T>
+void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, int64_t nlen, int nr, T* dst) {
+  for (int64_t jr = 0; jr < nlen; jr += nr, dst += klen * nr) {
+    const int64_t cols = std::min<int64_t>(nr, nlen - jr);
+    if (!b.trans) {
+      for (int64_t k = 0; k < klen; ++k) {
+        const T* src = b.data + (p0 + k) * b.ld + j0 + jr;
+        T* d = dst + k * nr;
+        std::memcpy(d, src, static_cast<size_t>(cols) * sizeof(T));
+        for (int64_t j = cols; j < nr; ++j) d[j] = T(0);
+      }
+    } else {
+      for (int64_t j = 0; j < cols; ++j) {
+        const T* src = b.data + (j0 + jr + j) * b.ld + p0;
+        for (int64_t k = 0; k < klen; ++k) dst[k * nr + j] = src[k];
+      }
+      for (int64_t j = cols; j < nr; ++j)
+        for (int64_t k = 0; k < klen; ++k) dst[k * nr + j] = T(0);
+    }
+  }
+}
+
+struct Problem {
+  int64_t M, N, K;
+};
+
+// One tile of C, rows [i_begin, i_end) and columns [j_begin, j_end), computed single-threaded.
+template <class T>
+void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixArg<T>& b, T beta, T* c, int64_t ldc,
+               const GemmEpilogue<T>& ep, int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end) {
+  const KernelSet<T>& ks = kernel_set<T>();
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : ks.kc);
+  const int64_t mc = ks.mc, nc = ks.nc;
+  const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
+  T* a_buf = a.packed ? nullptr : scratch<T>(0, mc * kc);
+  T* b_buf = b.packed ? nullptr : scratch<T>(1, nc * kc);
+  UkernelArgs<T> args{alpha, beta, nullptr, nullptr, ep.clip_min, ep.clip_max, false};
+
+  for (int64_t ic = i_begin; ic < i_end; ic += mc) {
+    const int64_t mlen = std::min(mc, i_end - ic);
+    for (int64_t pc = 0; pc < pr.K; pc += kc) {
+      const int64_t klen = std::min(kc, pr.K - pc);
+      args.beta = pc == 0 ? beta : T(1);
+      args.last = pc + klen == pr.K;
+      const T* a_block;
+      if (a.packed) {
+        a_block = a.packed->data.get() + pc * m_padded + (ic / mr) * klen * mr;
+      } else {
+        pack_a_block(a, ic, mlen, pc, klen, mr, a_buf);
+        a_block = a_buf;
+      }
+      for (int64_t jc = j_begin; jc < j_end; jc += nc) {
+        const int64_t nlen = std::min(nc, j_end - jc);
+        const T* b_block;
+        if (b.packed) {
+          b_block = b.packed->data.get() + pc * n_padded + (jc / nr) * klen * nr;
+        } else {
+          pack_b_block(b, pc, klen, jc, nlen, nr, b_buf);
+          b_block = b_buf;
+        }
+        for (int64_t ir = 0; ir < mlen; ir += mr) {
+          const int64_t rows = std::min<int64_t>(mr, mlen - ir);
+          const T* a_panel = a_block + ir * klen;
+          T* c_row = c + (ic + ir) * ldc + jc;
+          args.bias_m = ep.bias_m ? ep.bias_m + ic + ir : nullptr;
+          auto* uk = ks.ukernel[rows - 1];
+          for (int64_t jr = 0; jr < nlen; jr += nr) {
+            args.bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
+            uk(klen, a_panel, b_block + jr * klen, c_row + jr, ldc, std::min<int64_t>(nr, nlen - jr), args);
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+T apply_epilogue(T v, const GemmEpilogue<T>& ep, int64_t i, int64_t j) {
+  if (ep.bias_m) v += ep.bias_m[i];
+  if (ep.bias_n) v += ep.bias_n[j];
+  return std::min(std::max(v, ep.clip_min), ep.clip_max);
+}
+
+// C = beta * C + epilogue, for K == 0 or alpha == 0 (A and B are not read).
+template <class T>
+void scale_only(const Problem& pr, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep) {
+  for (int64_t i = 0; i < pr.M; ++i)
+    for (int64_t j = 0; j < pr.N; ++j) {
+      T& v = c[i * ldc + j];
+      v = apply_epilogue(beta == T(0) ? T(0) : beta * v, ep, i, j);
+    }
+}
+
+// M == 1: one output row. Columns [j0, j1).
+template <class T>
+void gemv_row(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixArg<T>& b, T beta, T* c,
+              const GemmEpilogue<T>& ep, int64_t j0, int64_t j1) {
+  const KernelSet<T>& ks = kernel_set<T>();
+  const int64_t n = j1 - j0;
+  T* y = c + j0;
+  auto a_at = [&](int64_t k) { return a.trans ? a.data[k * a.ld] : a.data[k]; };
+  if (!b.trans) {
+    for (int64_t j = 0; j < n; ++j) y[j] = beta == T(0) ? T(0) : beta * y[j];
+    for (int64_t k = 0; k < pr.K; ++k) ks.axpy(n, alpha * a_at(k), b.data + k * b.ld + j0, y);
+  } else {
+    const T* x = a.data;
+    if (a.trans && a.ld != 1) {
+      T* tmp = scratch<T>(0, pr.K);
+      for (int64_t k = 0; k < pr.K; ++k) tmp[k] = a_at(k);
+      x = tmp;
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      const T d = alpha * ks.dot(pr.K, x, b.data + (j0 + j) * b.ld);
+      y[j] = beta == T(0) ? d : d + beta * y[j];
+    }
+  }
+  for (int64_t j = 0; j < n; ++j) y[j] = apply_epilogue(y[j], ep, 0, j0 + j);
+}
+
+// N == 1 with A stored untransposed: one dot product per output row. Rows [i0, i1).
+template <class T>
+void gemv_col(const Problem& pr, T alpha, const MatrixArg<T>& a, const T* x, T beta, T* c, int64_t ldc,
+              const GemmEpilogue<T>& ep, int64_t i0, int64_t i1) {
+  const KernelSet<T>& ks = kernel_set<T>();
+  for (int64_t i = i0; i < i1; ++i) {
+    const T d = alpha * ks.dot(pr.K, a.data + i * a.ld, x);
+    T& out = c[i * ldc];
+    out = apply_epilogue(beta == T(0) ? d : d + beta * out, ep, i, 0);
+  }
+}
+
+// Picks a grid of tm x tn tiles for `threads` threads that minimises the largest tile.
+void choose_grid(int64_t m_panels, int64_t n_panels, int threads, int64_t* tm, int64_t* tn) {
+  *tm = 1;
+  *tn = 1;
+  int64_t best = -1;
+  for (int64_t x = 1; x <= threads; ++x) {
+    if (threads % x != 0) continue;
+    const int64_t y = threads / x;
+    if (x > m_panels || y > n_panels) continue;
+    const int64_t work = ((m_panels + x - 1) / x) * ((n_panels + y - 1) / y);
+    // Prefer splitting N on ties: each tile then re-packs less of A.
+    if (best < 0 || work < best || (work == best && y > *tn)) {
+      best = work;
+      *tm = x;
+      *tn = y;
+    }
+  }
+}
+
+template <class T>
+void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixArg<T> b, T beta, T* c, int64_t ldc,
+               const GemmEpilogue<T>& ep, ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  const Problem pr{M, N, K};
+  if (K <= 0 || alpha == T(0)) {
+    scale_only(pr, beta, c, ldc, ep);
+    return;
+  }
+  const int threads = pool ? pool->size() : 1;
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  // Below ~100k multiply-adds a thread hand-off costs more than it saves.
+  const bool parallel = threads > 1 && flops > 2e5;
+
+  if (M == 1 && !b.packed && !a.packed) {
+    if (!parallel) return gemv_row(pr, alpha, a, b, beta, c, ep, 0, N);
+    pool->parallel_for(N, std::max<int64_t>(64, static_cast<int64_t>(2e5 / (2.0 * static_cast<double>(K)))),
+                       [&](int64_t j0, int64_t j1) { gemv_row(pr, alpha, a, b, beta, c, ep, j0, j1); });
+    return;
+  }
+  if (N == 1 && !a.packed && !b.packed && !a.trans) {
+    const T* x = b.data;
+    std::vector<T> tmp;
+    if (!b.trans && b.ld != 1) {
+      tmp.resize(static_cast<size_t>(K));
+      for (int64_t k = 0; k < K; ++k) tmp[static_cast<size_t>(k)] = b.data[k * b.ld];
+      x = tmp.data();
+    }
+    if (!parallel) return gemv_col(pr, alpha, a, x, beta, c, ldc, ep, 0, M);
+    pool->parallel_for(M, std::max<int64_t>(16, static_cast<int64_t>(2e5 / (2.0 * static_cast<double>(K)))),
+                       [&](int64_t i0, int64_t i1) { gemv_col(pr, alpha, a, x, beta, c, ldc, ep, i0, i1); });
+    return;
+  }
+
+  if (!parallel) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
+  const KernelSet<T>& ks = kernel_set<T>();
+  const int64_t m_panels = (M + ks.mr - 1) / ks.mr, n_panels = (N + ks.nr - 1) / ks.nr;
+  // Enough tasks to keep every thread busy, but never tiles so thin that packing dominates.
+  const int64_t max_tasks = std::max<int64_t>(1, static_cast<int64_t>(flops / 4e5));
+  int64_t tm, tn;
+  choose_grid(m_panels, n_panels, static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
+  if (tm * tn == 1) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
+  const int64_t m_step = (m_panels + tm - 1) / tm * ks.mr, n_step = (n_panels + tn - 1) / tn * ks.nr;
+  pool->parallel_for(tm * tn, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i0 = (t / tn) * m_step, j0 = (t % tn) * n_step;
+      if (i0 >= M || j0 >= N) continue;
+      gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, i0, std::min(M, i0 + m_step), j0, std::min(N, j0 + n_step));
+    }
+  });
+}
+
+template <class T>
+PackedMatrix<T> pack_a_impl(int64_t M, int64_t K, const T* A, int64_t lda, bool trans_a) {
+  const KernelSet<T>& ks = kernel_set<T>();
+  PackedMatrix<T> p;
+  p.rows = M;
+  p.cols = K;
+  p.panel_width = ks.mr;
+  p.kc = ks.kc;
+  const int64_t m_padded = round_up(M, ks.mr);
+  p.data = alloc_aligned<T>(m_padded * K);
+  const MatrixArg<T> a{A, lda, trans_a};
+  for (int64_t pc = 0; pc < K; pc += ks.kc) {
+    const int64_t klen = std::min(ks.kc, K - pc);
+    pack_a_block(a, 0, M, pc, klen, ks.mr, p.data.get() + pc * m_padded);
+  }
+  return p;
+}
+
+template <class T>
+PackedMatrix<T> pack_b_impl(int64_t K, int64_t N, const T* B, int64_t ldb, bool trans_b) {
+  const KernelSet<T>& ks = kernel_set<T>();
+  PackedMatrix<T> p;
+  p.rows = K;
+  p.cols = N;
+  p.panel_width = ks.nr;
+  p.kc = ks.kc;
+  const int64_t n_padded = round_up(N, ks.nr);
+  p.data = alloc_aligned<T>(n_padded * K);
+  const MatrixArg<T> b{B, ldb, trans_b};
+  for (int64_t pc = 0; pc < K; pc += ks.kc) {
+    const int64_t klen = std::min(ks.kc, K - pc);
+    pack_b_block(b, pc, klen, 0, N, ks.nr, p.data.get() + pc * n_padded);
+  }
+  return p;
+}
+
+}  // namespace
+
+void gemm(int64_t M, int64_t N, int64_t K, float alpha, MatrixArg<float> a, MatrixArg<float> b, float beta, float* c,
+          int64_t ldc, const GemmEpilogue<float>& epilogue, ThreadPool* pool) {
+  gemm_impl(M, N, K, alpha, a, b, beta, c, ldc, epilogue, pool);
+}
+
+void gemm(int64_t M, int64_t N, int64_t K, double alpha, MatrixArg<double> a, MatrixArg<double> b, double beta,
+          double* c, int64_t ldc, const GemmEpilogue<double>& epilogue, ThreadPool* pool) {
+  gemm_impl(M, N, K, alpha, a, b, beta, c, ldc, epilogue, pool);
+}
+
+PackedMatrix<float> pack_a(int64_t M, int64_t K, const float* A, int64_t lda, bool trans_a) {
+  return pack_a_impl(M, K, A, lda, trans_a);
+}
+PackedMatrix<float> pack_b(int64_t K, int64_t N, const float* B, int64_t ldb, bool trans_b) {
+  return pack_b_impl(K, N, B, ldb, trans_b);
+}
+PackedMatrix<double> pack_a(int64_t M, int64_t K, const double* A, int64_t lda, bool trans_a) {
+  return pack_a_impl(M, K, A, lda, trans_a);
+}
+PackedMatrix<double> pack_b(int64_t K, int64_t N, const double* B, int64_t ldb, bool trans_b) {
+  return pack_b_impl(K, N, B, ldb, trans_b);
+}
+
+std::string_view gemm_isa() { return isa().name; }
+
+}  // namespace tessera::kernels

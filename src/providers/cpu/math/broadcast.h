@@ -1,0 +1,212 @@
+// Multidirectional (numpy) broadcasting for elementwise kernels.
+//
+// A BroadcastPlan merges adjacent output dimensions wherever every input is either contiguous
+// across both or broadcast across both, so iteration walks the longest possible contiguous
+// innermost run; within a run each input's stride is 1 (span) or 0 (scalar). Kernels pick a loop
+// per run from those strides (span∘span, scalar∘span, span∘scalar) and never compute a
+// multi-index per element. Runs are walked with an odometer over the outer dimensions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "providers/cpu/math/elementwise.h"
+#include "tessera/status.h"
+#include "tessera/tensor.h"
+
+namespace tessera {
+
+// The numpy broadcast of `shapes`; fails (message names the shapes) when two dims differ and
+// neither is 1.
+inline Result<Shape> broadcast_shapes(const std::vector<const Shape*>& shapes) {
+  size_t rank = 0;
+  for (const Shape* s : shapes) rank = std::max(rank, s->size());
+  Shape out(rank, 1);
+  for (const Shape* s : shapes) {
+    const size_t lead = rank - s->size();
+    for (size_t i = 0; i < s->size(); ++i) {
+      const int64_t d = (*s)[i];
+      int64_t& o = out[lead + i];
+      if (d == o || d == 1) continue;
+      if (o == 1) {
+        o = d;
+        continue;
+      }
+      std::string all;
+      for (const Shape* t : shapes) all += (all.empty() ? "" : " and ") + shape_to_string(*t);
+      return invalid_argument("shapes ", all, " cannot be broadcast together");
+    }
+  }
+  return out;
+}
+
+template <int N>
+struct BroadcastPlan {
+  Shape out_shape;
+  int64_t out_size = 0;
+  // Collapsed dimensions, outermost first; never empty (a scalar output is one dim of size 1).
+  std::vector<int64_t> dims;
+  // strides[d][k]: element stride of input k along collapsed dim d (0 where it broadcasts).
+  std::vector<std::array<int64_t, N>> strides;
+
+  int64_t inner() const { return dims.back(); }
+  // Stride of input k within an innermost run: 1 (contiguous) or 0 (one value repeated).
+  int64_t inner_stride(int k) const { return strides.back()[k]; }
+};
+
+// Plans iteration of `out_shape` over inputs whose shapes broadcast to it (checked: a mismatch
+// is an error naming the shapes).
+template <int N>
+Result<BroadcastPlan<N>> make_broadcast_plan(const Shape& out_shape, const std::array<const Shape*, N>& in) {
+  BroadcastPlan<N> plan;
+  plan.out_shape = out_shape;
+  plan.out_size = shape_size(out_shape);
+  const size_t rank = out_shape.size();
+  // Per output dim and input: size-1 (broadcast) or full; contiguous strides from the right.
+  std::vector<std::array<int64_t, N>> full(rank);
+  for (int k = 0; k < N; ++k) {
+    const Shape& s = *in[k];
+    if (s.size() > rank) return invalid_argument("shape ", shape_to_string(s), " has more dims than the output ", shape_to_string(out_shape));
+    int64_t stride = 1;
+    for (size_t i = rank; i-- > 0;) {
+      const size_t lead = rank - s.size();
+      const int64_t d = i >= lead ? s[i - lead] : 1;
+      if (d != out_shape[i] && d != 1)
+        return invalid_argument("shape ", shape_to_string(s), " cannot be broadcast to ", shape_to_string(out_shape));
+      full[i][k] = (d == 1) ? 0 : stride;
+      stride *= d;
+    }
+  }
+  // Merge dim i into the running (inner) dim when each input has the same kind on both:
+  // contiguous on both (stride of outer == inner stride * inner size) or broadcast on both.
+  for (size_t i = rank; i-- > 0;) {
+    const int64_t d = out_shape[i];
+    if (d == 1) continue;
+    if (!plan.dims.empty()) {
+      bool mergeable = true;
+      auto& cur = plan.strides.front();
+      for (int k = 0; k < N; ++k) {
+        const bool outer_b = full[i][k] == 0, inner_b = cur[k] == 0;
+        if (outer_b != inner_b || (!outer_b && full[i][k] != cur[k] * plan.dims.front())) mergeable = false;
+      }
+      if (mergeable) {
+        plan.dims.front() *= d;
+        continue;
+      }
+    }
+    plan.dims.insert(plan.dims.begin(), d);
+    plan.strides.insert(plan.strides.begin(), full[i]);
+  }
+  if (plan.dims.empty()) {
+    plan.dims.push_back(1);
+    plan.strides.push_back({});
+    for (int k = 0; k < N; ++k) plan.strides.back()[k] = 1;
+  }
+  return plan;
+}
+
+// Calls fn(offsets, out_offset, len) for each innermost run (or piece of one) covering output
+// elements [begin, end): input k's run starts at offsets[k] and advances by inner_stride(k).
+template <int N, class Fn>
+void for_each_run(const BroadcastPlan<N>& p, int64_t begin, int64_t end, const Fn& fn) {
+  const size_t r = p.dims.size();
+  const int64_t inner = p.dims[r - 1];
+  std::vector<int64_t> idx(r, 0);
+  std::array<int64_t, N> off{};
+  int64_t rem = begin;
+  for (size_t d = r; d-- > 0;) {
+    idx[d] = rem % p.dims[d];
+    rem /= p.dims[d];
+    for (int k = 0; k < N; ++k) off[k] += idx[d] * p.strides[d][k];
+  }
+  int64_t pos = begin;
+  while (pos < end) {
+    const int64_t len = std::min(inner - idx[r - 1], end - pos);
+    fn(off, pos, len);
+    pos += len;
+    if (pos >= end) break;
+    idx[r - 1] += len;
+    for (int k = 0; k < N; ++k) off[k] += len * p.strides[r - 1][k];
+    if (idx[r - 1] < inner) continue;
+    // The run ended: carry into the outer dims.
+    for (int k = 0; k < N; ++k) off[k] -= inner * p.strides[r - 1][k];
+    idx[r - 1] = 0;
+    for (size_t d = r - 1; d-- > 0;) {
+      for (int k = 0; k < N; ++k) off[k] += p.strides[d][k];
+      if (++idx[d] < p.dims[d]) break;
+      for (int k = 0; k < N; ++k) off[k] -= p.dims[d] * p.strides[d][k];
+      idx[d] = 0;
+    }
+  }
+}
+
+// Runs for_each_run over the whole output, split across the pool for big outputs.
+template <int N, class Fn>
+void parallel_runs(ThreadPool& pool, const BroadcastPlan<N>& p, int64_t min_chunk, const Fn& fn) {
+  elementwise::parallel_elements(pool, p.out_size, min_chunk,
+                                 [&](int64_t begin, int64_t end) { for_each_run(p, begin, end, fn); });
+}
+
+// Binary elementwise over a plan: out[i] = f(a[..], b[..]) with the three-loop split (both spans,
+// scalar∘span, span∘scalar; both scalar fills). f works on compute types (float for 16-bit
+// floats, which are widened a block at a time).
+template <class TA, class TB, class TO, class F>
+void binary_span(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* out, int64_t n, const F& f) {
+  using elementwise::kBlock;
+  using elementwise::load;
+  using elementwise::store;
+  if constexpr (elementwise::is_half_v<TA> || elementwise::is_half_v<TB> || elementwise::is_half_v<TO>) {
+    using CA = elementwise::compute_t<TA>;
+    using CB = elementwise::compute_t<TB>;
+    using R = decltype(f(load(a[0]), load(b[0])));
+    CA ca[kBlock];
+    CB cb[kBlock];
+    R r[kBlock];
+    const CA a0 = load(a[0]);
+    const CB b0 = load(b[0]);
+    for (int64_t base = 0; base < n; base += kBlock) {
+      const int64_t m = std::min(kBlock, n - base);
+      if (sa && sb) {
+        for (int64_t j = 0; j < m; ++j) ca[j] = load(a[base + j]);
+        for (int64_t j = 0; j < m; ++j) cb[j] = load(b[base + j]);
+        for (int64_t j = 0; j < m; ++j) r[j] = f(ca[j], cb[j]);
+      } else if (sb) {
+        for (int64_t j = 0; j < m; ++j) cb[j] = load(b[base + j]);
+        for (int64_t j = 0; j < m; ++j) r[j] = f(a0, cb[j]);
+      } else if (sa) {
+        for (int64_t j = 0; j < m; ++j) ca[j] = load(a[base + j]);
+        for (int64_t j = 0; j < m; ++j) r[j] = f(ca[j], b0);
+      } else {
+        const R v = f(a0, b0);
+        for (int64_t j = 0; j < m; ++j) r[j] = v;
+      }
+      for (int64_t j = 0; j < m; ++j) out[base + j] = store<TO>(r[j]);
+    }
+  } else {
+    if (sa && sb) {
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<TO>(f(a[i], b[i]));
+    } else if (sb) {
+      const TA& a0 = a[0];
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<TO>(f(a0, b[i]));
+    } else if (sa) {
+      const TB& b0 = b[0];
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<TO>(f(a[i], b0));
+    } else {
+      const TO v = static_cast<TO>(f(a[0], b[0]));
+      for (int64_t i = 0; i < n; ++i) out[i] = v;
+    }
+  }
+}
+
+template <class TA, class TB, class TO, class F>
+void run_binary(ThreadPool& pool, const BroadcastPlan<2>& plan, const TA* a, const TB* b, TO* out, int64_t min_chunk,
+                const F& f) {
+  const int64_t sa = plan.inner_stride(0), sb = plan.inner_stride(1);
+  parallel_runs(pool, plan, min_chunk, [&](const std::array<int64_t, 2>& off, int64_t o, int64_t len) {
+    binary_span(a + off[0], sa, b + off[1], sb, out + o, len, f);
+  });
+}
+
+}  // namespace tessera

@@ -1,0 +1,99 @@
+// Shared pieces of the elementwise families (unary, binary, variadic, cast): how each element type
+// is computed, how 16-bit floats are widened a block at a time, and when a loop is worth splitting
+// across threads.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "core/float_types.h"
+#include "core/thread_pool.h"
+#include "tessera/dtype.h"
+
+namespace tessera::elementwise {
+
+template <class T>
+constexpr bool is_half_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+
+// The DataType of a C++ element type (the types dispatch() hands out).
+template <class T>
+constexpr DataType dtype_of() {
+  if constexpr (std::is_same_v<T, float>) return DataType::float32;
+  else if constexpr (std::is_same_v<T, double>) return DataType::float64;
+  else if constexpr (std::is_same_v<T, float16_t>) return DataType::float16;
+  else if constexpr (std::is_same_v<T, bfloat16_t>) return DataType::bfloat16;
+  else if constexpr (std::is_same_v<T, int8_t>) return DataType::int8;
+  else if constexpr (std::is_same_v<T, int16_t>) return DataType::int16;
+  else if constexpr (std::is_same_v<T, int32_t>) return DataType::int32;
+  else if constexpr (std::is_same_v<T, int64_t>) return DataType::int64;
+  else if constexpr (std::is_same_v<T, uint8_t>) return DataType::uint8;
+  else if constexpr (std::is_same_v<T, uint16_t>) return DataType::uint16;
+  else if constexpr (std::is_same_v<T, uint32_t>) return DataType::uint32;
+  else if constexpr (std::is_same_v<T, uint64_t>) return DataType::uint64;
+  else if constexpr (std::is_same_v<T, bool>) return DataType::boolean;
+  else if constexpr (std::is_same_v<T, std::string>) return DataType::string;
+  else return DataType::undefined;
+}
+
+// The type arithmetic happens in: float for the 16-bit floats, the element type otherwise.
+template <class T>
+using compute_t = std::conditional_t<is_half_v<T>, float, T>;
+
+template <class T>
+inline decltype(auto) load(const T& v) {
+  if constexpr (is_half_v<T>)
+    return to_float(v);
+  else
+    return (v);
+}
+
+template <class T, class C>
+inline T store(const C& v) {
+  if constexpr (std::is_same_v<T, float16_t>)
+    return float16_t{float_to_half(static_cast<float>(v))};
+  else if constexpr (std::is_same_v<T, bfloat16_t>)
+    return bfloat16_t{float_to_bfloat16(static_cast<float>(v))};
+  else
+    return static_cast<T>(v);
+}
+
+// Elements per block when 16-bit floats are widened to float around a float loop.
+constexpr int64_t kBlock = 512;
+
+// Loop sizes worth handing to another thread: cheap ops (add, relu) need many elements to pay
+// for the hand-off, transcendental ones (exp, tanh, erf) far fewer.
+constexpr int64_t kCheapChunk = 1 << 16;
+constexpr int64_t kCostlyChunk = 1 << 13;
+
+// Calls fn(begin, end) over [0, n), split across the pool when n is large enough.
+template <class Fn>
+void parallel_elements(ThreadPool& pool, int64_t n, int64_t min_chunk, const Fn& fn) {
+  if (n < 2 * min_chunk || pool.size() == 1) {
+    if (n > 0) fn(int64_t{0}, n);
+    return;
+  }
+  pool.parallel_for(n, min_chunk, fn);
+}
+
+// Maps out[i] = f(in[i]) over a span. 16-bit floats are widened into a float block first, so f
+// only ever sees float, double or integer arguments and the inner loop stays vectorisable.
+template <class In, class Out, class F>
+void map_span(const In* in, Out* out, int64_t n, const F& f) {
+  if constexpr (is_half_v<In> || is_half_v<Out>) {
+    using R = decltype(f(load(in[0])));
+    compute_t<In> a[kBlock];
+    R r[kBlock];
+    for (int64_t base = 0; base < n; base += kBlock) {
+      const int64_t m = std::min(kBlock, n - base);
+      for (int64_t j = 0; j < m; ++j) a[j] = load(in[base + j]);
+      for (int64_t j = 0; j < m; ++j) r[j] = f(a[j]);
+      for (int64_t j = 0; j < m; ++j) out[base + j] = store<Out>(r[j]);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(f(in[i]));
+  }
+}
+
+}  // namespace tessera::elementwise

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Bad input must give a non-zero exit code and exactly one clear line on stderr: never a signal,
+# never a hang. Usage: bad_inputs.sh path/to/tessera
+set -u
+tessera=$1
+data=$(cd "$(dirname "$0")/../data/bad_inputs" && pwd)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+failures=0
+
+# expect_error NAME PATTERN COMMAND...: the command fails cleanly and stderr matches PATTERN.
+expect_error() {
+  local name=$1 pattern=$2
+  shift 2
+  timeout 30 "$@" >"$out/stdout" 2>"$out/stderr"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$out/stderr")
+  if [ "$rc" -eq 0 ]; then
+    echo "FAIL $name: exit code 0"; failures=$((failures + 1))
+  elif [ "$rc" -eq 124 ] || [ "$rc" -ge 128 ]; then
+    echo "FAIL $name: crashed or hung (exit code $rc)"; failures=$((failures + 1))
+  elif [ "$lines" -ne 1 ]; then
+    echo "FAIL $name: expected one line on stderr, got $lines:"; cat "$out/stderr"; failures=$((failures + 1))
+  elif ! grep -qE "$pattern" "$out/stderr"; then
+    echo "FAIL $name: stderr does not match /$pattern/: $(cat "$out/stderr")"; failures=$((failures + 1))
+  else
+    echo "ok   $name: $(cat "$out/stderr")"
+  fi
+}
+
+# The valid model runs, so the failures below come from the input alone.
+if ! timeout 30 "$tessera" run "$data/add.onnx" --data "$data/good_feed" --output-dir "$out/good" >/dev/null; then
+  echo "FAIL valid model: did not run"; failures=$((failures + 1))
+fi
+
+expect_error truncated_model "not a valid ONNX model|truncated|parse" "$tessera" run "$data/truncated.onnx" --data "$data/good_feed"
+expect_error random_bytes_model "not a valid ONNX model|parse" "$tessera" run "$data/random.onnx" --data "$data/good_feed"
+expect_error missing_node_input "'missing'" "$tessera" run "$data/missing_input.onnx" --data "$data/good_feed"
+expect_error unknown_op "FrobnicateTensor.*not supported" "$tessera" run "$data/unknown_op.onnx" --data "$data/good_feed"
+expect_error wrong_dtype "input 'a'.*expected tensor\(float\)" "$tessera" run "$data/add.onnx" --data "$data/wrong_dtype"
+expect_error wrong_shape "input 'a'.*expected tensor\(float\)\[2,3\]" "$tessera" run "$data/add.onnx" --data "$data/wrong_shape"
+expect_error missing_data_folder "does not exist" "$tessera" run "$data/add.onnx" --data "$data/no_such_folder"
+expect_error missing_model_file "no_such_model.onnx" "$tessera" run "$data/no_such_model.onnx" --data "$data/good_feed"
+expect_error info_on_garbage "not a valid ONNX model|parse" "$tessera" info "$data/random.onnx"
+
+[ "$failures" -eq 0 ] && echo "bad input handling: all ok" || echo "bad input handling: $failures failed"
+exit $((failures > 0))

@@ -1,0 +1,45 @@
+"""Makes the small models and feeds that tests/cli/bad_inputs.sh runs the CLI on.
+Run with Debian's python3-onnx: /usr/bin/python3 make_models.py (outputs are committed)."""
+import os
+import random
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def save(model, name):
+    onnx.save(model, os.path.join(here, name))
+
+
+def add_model(nodes, inputs=("a", "b")):
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3]) for n in inputs],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+valid = add_model([helper.make_node("Add", ["a", "b"], ["y"], name="add")])
+save(valid, "add.onnx")
+save(add_model([helper.make_node("Add", ["a", "missing"], ["y"], name="add")]), "missing_input.onnx")
+save(add_model([helper.make_node("FrobnicateTensor", ["a", "b"], ["y"], name="frob")]), "unknown_op.onnx")
+
+data = valid.SerializeToString()
+with open(os.path.join(here, "truncated.onnx"), "wb") as f:
+    f.write(data[: len(data) // 2])
+rng = random.Random(7)
+with open(os.path.join(here, "random.onnx"), "wb") as f:
+    f.write(bytes(rng.randrange(256) for _ in range(512)))
+
+os.makedirs(os.path.join(here, "good_feed"), exist_ok=True)
+os.makedirs(os.path.join(here, "wrong_dtype"), exist_ok=True)
+os.makedirs(os.path.join(here, "wrong_shape"), exist_ok=True)
+ones = np.ones((2, 3), np.float32)
+for folder, a in (("good_feed", ones), ("wrong_dtype", ones.astype(np.float64)), ("wrong_shape", np.ones((3, 2), np.float32))):
+    for k, name in enumerate(("a", "b")):
+        value = a if name == "a" else ones
+        with open(os.path.join(here, folder, f"input_{k}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(value, name).SerializeToString())

@@ -1,0 +1,80 @@
+// Loads every model and every .pb value of the ONNX backend test data (../shared/onnx-backend-tests,
+// or $TESSERA_BACKEND_TESTS). Skipped when the data is absent.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "model/model_loader.h"
+#include "model/value_io.h"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path backend_tests_dir() {
+  if (const char* env = std::getenv("TESSERA_BACKEND_TESTS")) return env;
+  // This file is tests/unit/model/; the data sits next to the project root.
+  return fs::path(__FILE__).parent_path() / "../../../../shared/onnx-backend-tests";
+}
+
+// input_K.pb / output_K.pb -> K, or -1.
+int file_index(const std::string& name, const std::string& prefix) {
+  if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size() + 3) return -1;
+  try {
+    return std::stoi(name.substr(prefix.size()));
+  } catch (...) {
+    return -1;
+  }
+}
+
+TEST(ConformanceData, EveryModelAndValueLoads) {
+  const fs::path root = backend_tests_dir();
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) GTEST_SKIP() << "no backend test data at " << root;
+  std::vector<fs::path> cases;
+  for (const auto& suite : fs::directory_iterator(root))
+    if (suite.is_directory())
+      for (const auto& c : fs::directory_iterator(suite.path()))
+        if (fs::exists(c.path() / "model.onnx")) cases.push_back(c.path());
+  std::sort(cases.begin(), cases.end());
+
+  int models = 0, values = 0;
+  std::vector<std::string> failures;
+  for (const auto& dir : cases) {
+    auto model = load_model_file((dir / "model.onnx").string());
+    if (!model.is_ok()) {
+      failures.push_back(model.status().message());
+      continue;
+    }
+    ++models;
+    const auto feeds = model->graph.feed_inputs();
+    for (const auto& set : fs::directory_iterator(dir)) {
+      if (!set.is_directory()) continue;
+      for (const auto& f : fs::directory_iterator(set.path())) {
+        const std::string name = f.path().filename().string();
+        TypeInfo type;
+        if (int k = file_index(name, "input_"); k >= 0 && k < static_cast<int>(feeds.size()))
+          type = feeds[k]->type;
+        else if (int k = file_index(name, "output_"); k >= 0 && k < static_cast<int>(model->graph.outputs.size()))
+          type = model->graph.outputs[k].type;
+        else if (f.path().extension() != ".pb")
+          continue;
+        auto value = read_value_file(f.path().string(), type);
+        if (value.is_ok())
+          ++values;
+        else
+          failures.push_back(value.status().message());
+      }
+    }
+  }
+  std::cout << "loaded " << models << " of " << cases.size() << " models and " << values << " value files\n";
+  for (const auto& f : failures) ADD_FAILURE() << f;
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,146 @@
+// .pb value files: TensorProto, SequenceProto, OptionalProto and MapProto in both directions.
+#include "model/value_io.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "onnx.pb.h"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ValueIo : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "tessera_value_io_XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string file(const std::string& name) const { return dir_ + "/" + name; }
+
+  std::string dir_;
+};
+
+TypeInfo tensor_type(DataType dtype) {
+  TypeInfo t;
+  t.kind = TypeInfo::Kind::tensor;
+  t.elem_type = dtype;
+  return t;
+}
+
+TypeInfo wrap(TypeInfo::Kind kind, TypeInfo inner) {
+  TypeInfo t;
+  t.kind = kind;
+  t.inner = std::make_shared<TypeInfo>(std::move(inner));
+  return t;
+}
+
+TEST_F(ValueIo, TensorRoundTrip) {
+  auto t = Tensor::from_vector<int64_t>(DataType::int64, {2, 2}, {1, -2, 3, -4});
+  ASSERT_TRUE(write_value_file(file("t.pb"), "out", Value(t)).is_ok());
+  auto back = read_value_file(file("t.pb"), tensor_type(DataType::int64));
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(back->name, "out");
+  ASSERT_TRUE(back->value.is_tensor());
+  EXPECT_EQ(back->value.tensor().shape(), (Shape{2, 2}));
+  EXPECT_EQ(back->value.tensor().data<int64_t>()[3], -4);
+  // Unknown kind reads as a tensor.
+  EXPECT_TRUE(read_value_file(file("t.pb"), TypeInfo{}).is_ok());
+}
+
+TEST_F(ValueIo, SequenceRoundTrip) {
+  std::vector<Tensor> items = {Tensor::from_vector<float>(DataType::float32, {2}, {1, 2}),
+                               Tensor::from_vector<float>(DataType::float32, {1}, {3})};
+  ASSERT_TRUE(write_value_file(file("s.pb"), "seq", Value::sequence(DataType::float32, items)).is_ok());
+  auto back = read_value_file(file("s.pb"), wrap(TypeInfo::Kind::sequence, tensor_type(DataType::float32)));
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  ASSERT_TRUE(back->value.is_sequence());
+  EXPECT_EQ(back->value.sequence_elem_type(), DataType::float32);
+  ASSERT_EQ(back->value.items().size(), 2u);
+  EXPECT_EQ(back->value.items()[1].data<float>()[0], 3);
+
+  // An empty sequence keeps the element type from the declared type.
+  ASSERT_TRUE(write_value_file(file("e.pb"), "", Value::sequence(DataType::int32, {})).is_ok());
+  auto empty = read_value_file(file("e.pb"), wrap(TypeInfo::Kind::sequence, tensor_type(DataType::int32)));
+  ASSERT_TRUE(empty.is_ok());
+  EXPECT_TRUE(empty->value.items().empty());
+  EXPECT_EQ(empty->value.sequence_elem_type(), DataType::int32);
+}
+
+TEST_F(ValueIo, Optionals) {
+  ASSERT_TRUE(write_value_file(file("none.pb"), "o", Value::none()).is_ok());
+  auto opt_tensor = wrap(TypeInfo::Kind::optional, tensor_type(DataType::float32));
+  auto none = read_value_file(file("none.pb"), opt_tensor);
+  ASSERT_TRUE(none.is_ok()) << none.status().message();
+  EXPECT_TRUE(none->value.is_none());
+  EXPECT_EQ(none->name, "o");
+
+  // An optional holding a tensor reads as that tensor.
+  onnx::OptionalProto proto;
+  proto.set_elem_type(1);
+  auto* t = proto.mutable_tensor_value();
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_float_data(2.5f);
+  std::ofstream(file("some.pb"), std::ios::binary) << proto.SerializeAsString();
+  auto some = read_value_file(file("some.pb"), opt_tensor);
+  ASSERT_TRUE(some.is_ok()) << some.status().message();
+  ASSERT_TRUE(some->value.is_tensor());
+  EXPECT_EQ(some->value.tensor().data<float>()[0], 2.5f);
+
+  // An element type without a value is still empty.
+  proto.clear_tensor_value();
+  std::ofstream(file("typed_none.pb"), std::ios::binary) << proto.SerializeAsString();
+  auto typed_none = read_value_file(file("typed_none.pb"), opt_tensor);
+  ASSERT_TRUE(typed_none.is_ok());
+  EXPECT_TRUE(typed_none->value.is_none());
+}
+
+TEST_F(ValueIo, MapRoundTrip) {
+  Tensor keys(DataType::string, {2});
+  keys.data<std::string>()[0] = "a";
+  keys.data<std::string>()[1] = "b";
+  auto values = Tensor::from_vector<float>(DataType::float32, {2}, {0.25f, 0.75f});
+  ASSERT_TRUE(write_value_file(file("m.pb"), "m", Value::map(keys, values)).is_ok());
+  TypeInfo type = wrap(TypeInfo::Kind::map, tensor_type(DataType::float32));
+  type.elem_type = DataType::string;
+  auto back = read_value_file(file("m.pb"), type);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  ASSERT_TRUE(back->value.is_map());
+  EXPECT_EQ(back->value.map_keys().data<std::string>()[1], "b");
+  EXPECT_EQ(back->value.map_values().data<float>()[1], 0.75f);
+
+  auto int_keys = Tensor::from_vector<int64_t>(DataType::int64, {2}, {7, -3});
+  ASSERT_TRUE(write_value_file(file("mi.pb"), "", Value::map(int_keys, values)).is_ok());
+  type.elem_type = DataType::int64;
+  auto ib = read_value_file(file("mi.pb"), type);
+  ASSERT_TRUE(ib.is_ok()) << ib.status().message();
+  EXPECT_EQ(ib->value.map_keys().data<int64_t>()[1], -3);
+}
+
+TEST_F(ValueIo, Errors) {
+  auto missing = read_value_file(file("missing.pb"), TypeInfo{});
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::io_error);
+  EXPECT_NE(missing.status().message().find(file("missing.pb")), std::string::npos);
+
+  std::ofstream(file("junk.pb"), std::ios::binary) << "\xff\xff\xff\xff\xff";
+  auto junk = read_value_file(file("junk.pb"), TypeInfo{});
+  ASSERT_FALSE(junk.is_ok());
+  EXPECT_NE(junk.status().message().find("junk.pb"), std::string::npos);
+
+  EXPECT_FALSE(write_value_file(dir_ + "/no/such/dir/x.pb", "", Value(Tensor::scalar<float>(DataType::float32, 1)))
+                   .is_ok());
+}
+
+}  // namespace
+}  // namespace tessera
