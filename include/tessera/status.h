@@ -99,4 +99,4 @@ class [[nodiscard]] Result {
   lhs = std::move(tmp).value()
 
 // TS_ASSIGN_OR_RETURN(auto x, make_x()); returns the error status from the enclosing function.
-#define TS_ASSIGN_OR_RETURN(lhs, expr) TS_ASSIGN_OR_RETURN_IMPL(TS_CONCAT(ts_result_, __LINE__), lhs, expr)
+#define TS_ASSIGN_OR_RETURN(lhs, expr) TS_ASSIGN_OR_RETURN_IMPL(TS_CONCAT(ts_result_, __COUNTER__), lhs, expr)

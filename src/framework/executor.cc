@@ -4,6 +4,8 @@
 #include <set>
 #include <unordered_set>
 
+#include "graph/op_schema.h"
+
 namespace tessera {
 
 namespace {
@@ -111,6 +113,18 @@ class SubgraphRunnerImpl final : public SubgraphRunner {
   std::unique_ptr<GraphExecutor> executor_;
 };
 
+// Owns the subgraph runners of a node (If/Loop/Scan/SequenceMap) for as long as its kernel lives.
+class KernelWithSubgraphs final : public OpKernel {
+ public:
+  KernelWithSubgraphs(std::unique_ptr<OpKernel> kernel, std::vector<std::shared_ptr<const SubgraphRunner>> runners)
+      : kernel_(std::move(kernel)), runners_(std::move(runners)) {}
+  Status compute(KernelContext& ctx) const override { return kernel_->compute(ctx); }
+
+ private:
+  std::unique_ptr<OpKernel> kernel_;
+  std::vector<std::shared_ptr<const SubgraphRunner>> runners_;
+};
+
 int GraphExecutor::slot(const std::string& name) {
   auto [it, inserted] = slots_.emplace(name, static_cast<int>(slot_names_.size()));
   if (inserted) slot_names_.push_back(name);
@@ -166,8 +180,19 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
     for (size_t i : provider->get_capability(graph, model))
       if (!assigned[i]) assigned[i] = provider;
 
+  // Types known before any run, for checking nodes against their schemas' type constraints.
+  std::map<std::string, TypeInfo> known_types;
+  for (const auto& in : graph.inputs) known_types[in.name] = in.type;
+  for (const auto& [name, tensor] : graph.initializers) {
+    TypeInfo t;
+    t.kind = TypeInfo::Kind::tensor;
+    t.elem_type = tensor.dtype();
+    known_types[name] = t;
+  }
+
   for (size_t index : order) {
     const Node& node = graph.nodes[index];
+    TS_RETURN_IF_ERROR(check_node(node, model.opset_version(node.domain), known_types));
     if (!assigned[index]) return no_kernel_error(node, model, providers);
     const KernelDef* def = assigned[index]->kernels().find(node.domain, node.op_type, model.opset_version(node.domain));
     if (!def) return no_kernel_error(node, model, providers);
@@ -185,7 +210,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
       }
     }
 
-    KernelInfo info(node, model.opset_version(node.domain), graph.initializers, std::move(runners));
+    KernelInfo info(node, model.opset_version(node.domain), graph.initializers, runners);
     auto kernel = def->factory(info);
     if (!kernel.is_ok()) {
       const std::string& msg = kernel.status().message();
@@ -196,6 +221,8 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
     Step step;
     step.node = &node;
     step.kernel = std::move(kernel).value();
+    // KernelInfo::subgraph() hands out raw pointers; the runners must outlive `info`.
+    if (!runners.empty()) step.kernel = std::make_unique<KernelWithSubgraphs>(std::move(step.kernel), std::move(runners));
     for (const auto& in : node.inputs) step.inputs.push_back(in.empty() ? -1 : ex->slot(in));
     for (const auto& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : ex->slot(out));
     for (const auto& name : implicit[index]) step.implicit.push_back(ex->slot(name));

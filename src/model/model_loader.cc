@@ -1,9 +1,11 @@
 #include "model/model_loader.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <climits>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -249,7 +251,7 @@ Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
     for (auto& t : *proto.mutable_initializer()) {
       if (t.name().empty()) return invalid_model("has an initializer without a name");
       auto tensor = take_tensor(&t);
-      if (!tensor.is_ok()) return tensor.status().with_context("initializer");
+      if (!tensor.is_ok()) return Status(tensor.status().code(), "initializer " + tensor.status().message());
       if (!out->initializers.emplace(t.name(), std::move(tensor.value())).second)
         return invalid_model("initializer '", t.name(), "' is defined twice");
       defined.insert(t.name());
@@ -258,7 +260,7 @@ Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
       const std::string& name = s.values().name();
       if (name.empty()) return invalid_model("has a sparse initializer without a name");
       auto tensor = tensor_from_sparse_proto(s, &external_);
-      if (!tensor.is_ok()) return tensor.status().with_context("initializer");
+      if (!tensor.is_ok()) return Status(tensor.status().code(), "initializer " + tensor.status().message());
       if (!out->initializers.emplace(name, std::move(tensor.value())).second)
         return invalid_model("initializer '", name, "' is defined twice");
       defined.insert(name);
@@ -341,17 +343,19 @@ Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, Model
   return Status::ok();
 }
 
-// Parses and converts; `owned` (the bytes, when the caller owns them) is freed once parsed.
+// Parses and converts; `input` (what keeps the bytes alive, if any) is released once parsed so
+// the serialized model and its converted tensors are not held together.
 Result<Model> load(const void* data, size_t size, const std::string& base_dir, const std::string& source,
-                   std::string* owned) {
+                   std::shared_ptr<const void> input) {
   const std::string context = "model '" + source + "'";
   if (size > static_cast<size_t>(INT_MAX))
     return invalid_model(context, ": ", size,
                          " bytes is over protobuf's 2 GB limit; large models must keep their weights in external data");
+  if (size == 0) return invalid_model(context, ": is empty, not an ONNX model");
   onnx::ModelProto proto;
   if (!proto.ParseFromArray(data, static_cast<int>(size)))
     return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
-  if (owned) std::string().swap(*owned);
+  input.reset();
   Model model;
   model.source = source;
   TS_RETURN_IF_ERROR(convert_model(proto, base_dir, &model).with_context(context));
@@ -361,28 +365,37 @@ Result<Model> load(const void* data, size_t size, const std::string& base_dir, c
 }  // namespace
 
 Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir, const std::string& source) {
-  return load(data, size, base_dir, source, nullptr);
+  return load(data, size, base_dir, source, {});
 }
 
 Result<Model> load_model_file(const std::string& path) {
   const std::string context = "model '" + path + "'";
-  FILE* file = std::fopen(path.c_str(), "rb");
-  if (!file) return io_error(context, ": cannot open: ", std::strerror(errno));
-  std::unique_ptr<FILE, int (*)(FILE*)> closer(file, &std::fclose);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error(context, ": cannot open: ", std::strerror(errno));
   struct stat st {};
-  if (fstat(fileno(file), &st) != 0) return io_error(context, ": cannot read: ", std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return io_error(context, ": not a regular file");
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return io_error(context, ": not a readable regular file");
+  }
   const auto size = static_cast<uint64_t>(st.st_size);
-  if (size > static_cast<uint64_t>(INT_MAX))
-    return invalid_model(context, ": ", size,
-                         " bytes is over protobuf's 2 GB limit; large models must keep their weights in external data");
-  std::string bytes(size, '\0');
-  if (size > 0 && std::fread(bytes.data(), 1, size, file) != size)
-    return io_error(context, ": cannot read: ", std::strerror(errno));
-  closer.reset();
+  std::shared_ptr<const void> mapping;
+  const void* data = nullptr;
+  if (size > 0 && size <= static_cast<uint64_t>(INT_MAX)) {
+    // Mapped rather than read: the pages are the page cache's, dropped right after parsing.
+    void* addr = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (addr == MAP_FAILED) {
+      int err = errno;
+      ::close(fd);
+      return io_error(context, ": cannot read: ", std::strerror(err));
+    }
+    madvise(addr, size, MADV_SEQUENTIAL);
+    mapping = std::shared_ptr<const void>(addr, [size](const void* p) { munmap(const_cast<void*>(p), size); });
+    data = addr;
+  }
+  ::close(fd);
   std::string base_dir = std::filesystem::path(path).parent_path().string();
   if (base_dir.empty()) base_dir = ".";
-  return load(bytes.data(), bytes.size(), base_dir, path, &bytes);
+  return load(data, size, base_dir, path, std::move(mapping));
 }
 
 }  // namespace tessera

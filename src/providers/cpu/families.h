@@ -37,6 +37,11 @@ void register_attention(KernelRegistry& registry);           // nn/attention.cc 
 void register_loss(KernelRegistry& registry);                // nn/loss.cc (SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss)
 void register_quantization(KernelRegistry& registry);        // quantization/quantize.cc
 void register_signal(KernelRegistry& registry);              // math/signal.cc (DFT, STFT, windows, MelWeightMatrix)
+void register_rnn(KernelRegistry& registry);                 // nn/rnn.cc (RNN, GRU, LSTM)
+void register_vision(KernelRegistry& registry);              // nn/vision.cc (NonMaxSuppression, RoiAlign, GridSample, ...)
+void register_misc_math(KernelRegistry& registry);           // math/misc_math.cc (Det, BitCast, ...)
+void register_ml(KernelRegistry& registry);                  // ml/ml_ops.cc (ai.onnx.ml)
+void register_optimizers(KernelRegistry& registry);          // training/optimizers.cc (ai.onnx.preview.training)
 void register_random(KernelRegistry& registry);              // math/random.cc (RandomNormal/Uniform(Like), Bernoulli, Multinomial)
 
 }  // namespace tessera

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "model/model_loader.h"
+#include "model/tensor_proto.h"
 #include "model/value_io.h"
 
 namespace tessera {
@@ -20,6 +22,20 @@ fs::path backend_tests_dir() {
   if (const char* env = std::getenv("TESSERA_BACKEND_TESTS")) return env;
   // This file is tests/unit/model/; the data sits next to the project root.
   return fs::path(__FILE__).parent_path() / "../../../../shared/onnx-backend-tests";
+}
+
+// Tensor -> TensorProto -> Tensor must give back the same elements.
+bool round_trips(const Tensor& t) {
+  onnx::TensorProto proto;
+  if (!tensor_to_proto(t, "", &proto).is_ok()) return false;
+  auto back = tensor_from_proto(proto, nullptr);
+  if (!back.is_ok() || back->dtype() != t.dtype() || back->shape() != t.shape()) return false;
+  if (t.dtype() == DataType::string) {
+    for (int64_t i = 0; i < t.size(); ++i)
+      if (t.data<std::string>()[i] != back->data<std::string>()[i]) return false;
+    return true;
+  }
+  return t.size() == 0 || std::memcmp(t.raw_data(), back->raw_data(), t.byte_size()) == 0;
 }
 
 // input_K.pb / output_K.pb -> K, or -1.
@@ -65,10 +81,15 @@ TEST(ConformanceData, EveryModelAndValueLoads) {
         else if (f.path().extension() != ".pb")
           continue;
         auto value = read_value_file(f.path().string(), type);
-        if (value.is_ok())
-          ++values;
-        else
+        if (!value.is_ok()) {
           failures.push_back(value.status().message());
+          continue;
+        }
+        ++values;
+        std::vector<Tensor> tensors = value->value.items();
+        if (value->value.is_tensor()) tensors.push_back(value->value.tensor());
+        for (const Tensor& t : tensors)
+          if (!round_trips(t)) failures.push_back("round trip changed a tensor of " + f.path().string());
       }
     }
   }

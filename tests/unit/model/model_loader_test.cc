@@ -290,6 +290,17 @@ TEST(ModelLoader, CorruptFilesGiveErrors) {
   ASSERT_FALSE(model.is_ok());
   EXPECT_EQ(model.status().message(), "model 'noise': not a valid ONNX model (protobuf parse failed)");
 
+  write_bytes(dir.path() + "/empty.onnx", "");
+  EXPECT_FALSE(load_model_file(dir.path() + "/empty.onnx").is_ok());
+
+  // Over 2 GB (a sparse file, nothing is written): refused before parsing.
+  std::string huge = dir.path() + "/huge.onnx";
+  write_bytes(huge, "");
+  fs::resize_file(huge, uint64_t{1} << 31);
+  auto too_big = load_model_file(huge);
+  ASSERT_FALSE(too_big.is_ok());
+  EXPECT_NE(too_big.status().message().find("2 GB"), std::string::npos) << too_big.status().message();
+
   auto missing = load_model_file(dir.path() + "/nope.onnx");
   ASSERT_FALSE(missing.is_ok());
   EXPECT_EQ(missing.status().code(), StatusCode::io_error);

@@ -144,11 +144,15 @@ inline const KernelRegistry& registry() {
 }
 
 struct OpCall {
+  OpCall(std::string op_type, int64_t opset_version, std::vector<std::optional<Tensor>> in,
+         std::vector<Attribute> attributes = {}, int output_count = 1)
+      : op(std::move(op_type)), opset(opset_version), inputs(std::move(in)), attrs(std::move(attributes)),
+        outputs(output_count) {}
   std::string op;
-  int64_t opset = 18;
+  int64_t opset;
   std::vector<std::optional<Tensor>> inputs;  // nullopt: omitted optional input
   std::vector<Attribute> attrs;
-  int outputs = 1;
+  int outputs;
   std::vector<bool> constant_inputs;  // inputs to hand to the factory as initializers
   int threads = 1;
 };

@@ -6,8 +6,8 @@
 namespace tessera::kernels::detail {
 
 IsaKernels isa_kernels_avx2() {
-  return {"avx2", avx2::kernel_set<float, 32, 6, 2>(256, 96, 1024),
-          avx2::kernel_set<double, 32, 6, 2>(256, 96, 512)};
+  return {"avx2", avx2::kernel_set<float, 32, 6, 2>(256, 480, 512),
+          avx2::kernel_set<double, 32, 6, 2>(256, 480, 256)};
 }
 
 }  // namespace tessera::kernels::detail

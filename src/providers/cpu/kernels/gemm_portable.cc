@@ -6,8 +6,8 @@
 namespace tessera::kernels::detail {
 
 IsaKernels isa_kernels_portable() {
-  return {"portable", portable::kernel_set<float, 16, 6, 2>(256, 96, 1024),
-          portable::kernel_set<double, 16, 6, 2>(256, 96, 512)};
+  return {"portable", portable::kernel_set<float, 16, 6, 2>(256, 480, 512),
+          portable::kernel_set<double, 16, 6, 2>(256, 480, 256)};
 }
 
 }  // namespace tessera::kernels::detail

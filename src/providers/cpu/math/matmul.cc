@@ -1,8 +1,332 @@
+// MatMul (numpy batch broadcasting, 1-D operands), Gemm and MatMulInteger, all on the one GEMM
+// of kernels/gemm.h. float32 constant weights (B) are packed once when the kernel is created.
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "framework/kernel_registry.h"
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/kernels/float_convert.h"
+#include "providers/cpu/kernels/gemm.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_matmul(KernelRegistry&) {}
+using kernels::GemmEpilogue;
+using kernels::MatrixArg;
+using kernels::PackedMatrix;
+
+constexpr TypeSet kMatMulTypes = kFloatTypes | kIntTypes;
+
+// Runs C = alpha * A * B + beta * C for one matrix of any supported type.
+template <class T>
+void gemm_any(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+              int64_t ldb, T beta, T* C, int64_t ldc, ThreadPool* pool, const PackedMatrix<float>* packed_b = nullptr,
+              const GemmEpilogue<float>* ep = nullptr) {
+  if constexpr (std::is_same_v<T, float>) {
+    MatrixArg<float> b{B, ldb, tb, packed_b};
+    kernels::gemm(M, N, K, alpha, {A, lda, ta}, b, beta, C, ldc, ep ? *ep : GemmEpilogue<float>{}, pool);
+  } else if constexpr (std::is_same_v<T, double>) {
+    kernels::gemm(M, N, K, alpha, {A, lda, ta}, {B, ldb, tb}, beta, C, ldc, {}, pool);
+  } else {
+    kernels::gemm_generic(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+}
+
+// The shapes of one MatMul: the batch dimensions broadcast numpy-style, and where each output
+// matrix finds its operands.
+struct MatMulPlan {
+  Shape out_shape;
+  int64_t M = 0, N = 0, K = 0;
+  std::vector<int64_t> a_offsets, b_offsets;  // element offsets of each output batch's operands
+};
+
+Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, const Shape& b_in) {
+  if (a_in.empty() || b_in.empty()) return ctx.error("MatMul operands must have rank >= 1, got ", shape_to_string(a_in), " and ", shape_to_string(b_in));
+  Shape a = a_in, b = b_in;
+  const bool a_vec = a.size() == 1, b_vec = b.size() == 1;
+  if (a_vec) a.insert(a.begin(), 1);
+  if (b_vec) b.push_back(1);
+  MatMulPlan p;
+  p.M = a[a.size() - 2];
+  p.K = a.back();
+  p.N = b.back();
+  if (b[b.size() - 2] != p.K)
+    return ctx.error("MatMul inner dimensions differ: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
+  const size_t a_batch_rank = a.size() - 2, b_batch_rank = b.size() - 2;
+  const size_t rank = std::max(a_batch_rank, b_batch_rank);
+  Shape batch(rank, 1);
+  std::vector<int64_t> a_stride(rank, 0), b_stride(rank, 0);
+  int64_t sa = p.M * p.K, sb = p.K * p.N;
+  for (size_t i = rank; i-- > 0;) {
+    const int64_t da = i >= rank - a_batch_rank ? a[i - (rank - a_batch_rank)] : 1;
+    const int64_t db = i >= rank - b_batch_rank ? b[i - (rank - b_batch_rank)] : 1;
+    if (da != db && da != 1 && db != 1)
+      return ctx.error("MatMul batch dimensions do not broadcast: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
+    batch[i] = std::max(da, db);
+    if (da == 0 || db == 0) batch[i] = 0;
+    a_stride[i] = da == 1 ? 0 : sa;
+    b_stride[i] = db == 1 ? 0 : sb;
+    sa *= da;
+    sb *= db;
+  }
+  const int64_t count = shape_size(batch);
+  p.a_offsets.reserve(static_cast<size_t>(count));
+  p.b_offsets.reserve(static_cast<size_t>(count));
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t n = 0; n < count; ++n) {
+    int64_t oa = 0, ob = 0;
+    for (size_t i = 0; i < rank; ++i) {
+      oa += idx[i] * a_stride[i];
+      ob += idx[i] * b_stride[i];
+    }
+    p.a_offsets.push_back(oa);
+    p.b_offsets.push_back(ob);
+    for (size_t i = rank; i-- > 0;)
+      if (++idx[i] < batch[i]) break; else idx[i] = 0;
+  }
+  p.out_shape = batch;
+  if (!a_vec) p.out_shape.push_back(p.M);
+  if (!b_vec) p.out_shape.push_back(p.N);
+  return p;
+}
+
+// All batches of a plan. B may be a packed float matrix shared by every batch.
+template <class T>
+void run_matmul(const MatMulPlan& p, const T* a, const T* b, T* y, ThreadPool& pool,
+                const PackedMatrix<float>* packed_b) {
+  const int64_t batches = static_cast<int64_t>(p.a_offsets.size());
+  if (batches == 0 || p.M == 0 || p.N == 0) return;
+  // B shared by all batches and A batches laid out back to back: one tall GEMM.
+  bool fold = batches > 1;
+  for (int64_t i = 0; fold && i < batches; ++i)
+    fold = p.b_offsets[i] == 0 && p.a_offsets[i] == i * p.M * p.K;
+  if (fold || batches == 1) {
+    gemm_any<T>(false, false, p.M * (fold ? batches : 1), p.N, p.K, T(1), a + p.a_offsets[0], p.K, b + p.b_offsets[0],
+                p.N, T(0), y, p.N, &pool, packed_b);
+    return;
+  }
+  const int threads = pool.size();
+  const double flops = 2.0 * static_cast<double>(p.M) * static_cast<double>(p.N) * static_cast<double>(p.K);
+  const bool by_batch = threads > 1 && (batches % threads == 0 || batches >= 4 * threads || flops < 1e6);
+  auto one = [&](int64_t i, ThreadPool* inner) {
+    gemm_any<T>(false, false, p.M, p.N, p.K, T(1), a + p.a_offsets[i], p.K, b + p.b_offsets[i], p.N, T(0),
+                y + i * p.M * p.N, p.N, inner, packed_b);
+  };
+  if (by_batch) {
+    pool.parallel_for(batches, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) one(i, nullptr);
+    });
+  } else {
+    for (int64_t i = 0; i < batches; ++i) one(i, &pool);
+  }
+}
+
+class MatMulKernel final : public OpKernel {
+ public:
+  explicit MatMulKernel(const KernelInfo& info) {
+    // Constant 2-D float weights: pack once for every run.
+    const Tensor* b = info.constant_input(1);
+    if (b && b->dtype() == DataType::float32 && b->rank() == 2 && b->size() > 0)
+      packed_b_ = std::make_shared<PackedMatrix<float>>(kernels::pack_b(b->dim(0), b->dim(1), b->data<float>(), b->dim(1), false));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* b = ctx.input(1);
+    if (!a || !b) return ctx.error("MatMul needs two inputs");
+    if (a->dtype() != b->dtype())
+      return ctx.error("MatMul operands have different types ", dtype_name(a->dtype()), " and ", dtype_name(b->dtype()));
+    TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, a->shape(), b->shape()));
+    Tensor& y = ctx.allocate_output(0, a->dtype(), plan.out_shape);
+    if (y.size() == 0) return Status::ok();
+    return dispatch<kMatMulTypes>(
+        a->dtype(),
+        [&]<class T>() -> Status {
+          if constexpr (kernels::is_half_float_v<T>) {
+            std::vector<float> af(static_cast<size_t>(a->size())), bf(static_cast<size_t>(b->size())),
+                yf(static_cast<size_t>(y.size()));
+            kernels::widen_to_float(a->data<T>(), af.data(), a->size());
+            kernels::widen_to_float(b->data<T>(), bf.data(), b->size());
+            run_matmul<float>(plan, af.data(), bf.data(), yf.data(), ctx.thread_pool(), nullptr);
+            kernels::narrow_from_float(yf.data(), y.data<T>(), y.size());
+          } else {
+            const PackedMatrix<float>* packed = nullptr;
+            if constexpr (std::is_same_v<T, float>)
+              if (packed_b_ && b->rank() == 2) packed = packed_b_.get();
+            run_matmul<T>(plan, a->data<T>(), b->data<T>(), y.data<T>(), ctx.thread_pool(), packed);
+          }
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  std::shared_ptr<const PackedMatrix<float>> packed_b_;
+};
+
+// Writes C broadcast (unidirectionally) to [M, N] into y, converted to U and times beta.
+template <class T, class U>
+void fill_broadcast_c(const Tensor& c, int64_t M, int64_t N, U beta, U* y) {
+  const Shape& s = c.shape();
+  const int64_t cm = s.size() == 2 ? s[0] : 1;
+  const int64_t cn = s.empty() ? 1 : s.back();
+  const T* src = c.data<T>();
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      const T v = src[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+      if constexpr (kernels::is_half_float_v<T>)
+        y[i * N + j] = beta * kernels::to_float32(v);
+      else
+        y[i * N + j] = beta * static_cast<U>(v);
+    }
+}
+
+class GemmKernel final : public OpKernel {
+ public:
+  explicit GemmKernel(const KernelInfo& info)
+      : alpha_(info.attr_float("alpha", 1.0f)),
+        beta_(info.attr_float("beta", 1.0f)),
+        trans_a_(info.attr_int("transA", 0) != 0),
+        trans_b_(info.attr_int("transB", 0) != 0) {
+    const Tensor* b = info.constant_input(1);
+    if (b && b->dtype() == DataType::float32 && b->rank() == 2 && b->size() > 0) {
+      const int64_t K = trans_b_ ? b->dim(1) : b->dim(0), N = trans_b_ ? b->dim(0) : b->dim(1);
+      packed_b_ = std::make_shared<PackedMatrix<float>>(kernels::pack_b(K, N, b->data<float>(), b->dim(1), trans_b_));
+    }
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* b = ctx.input(1);
+    const Tensor* c = ctx.input(2);
+    if (!a || !b) return ctx.error("Gemm needs inputs A and B");
+    if (a->rank() != 2 || b->rank() != 2)
+      return ctx.error("Gemm needs 2-D A and B, got ", shape_to_string(a->shape()), " and ", shape_to_string(b->shape()));
+    if (a->dtype() != b->dtype() || (c && c->dtype() != a->dtype()))
+      return ctx.error("Gemm inputs must share one element type");
+    const int64_t M = trans_a_ ? a->dim(1) : a->dim(0), K = trans_a_ ? a->dim(0) : a->dim(1);
+    const int64_t Kb = trans_b_ ? b->dim(1) : b->dim(0), N = trans_b_ ? b->dim(0) : b->dim(1);
+    if (K != Kb)
+      return ctx.error("Gemm inner dimensions differ: A ", shape_to_string(a->shape()), (trans_a_ ? " (transposed)" : ""),
+                       ", B ", shape_to_string(b->shape()), (trans_b_ ? " (transposed)" : ""));
+    if (c) {
+      const Shape& s = c->shape();
+      const bool ok = s.size() <= 2 && (s.empty() || s.back() == N || s.back() == 1) &&
+                      (s.size() < 2 || s[0] == M || s[0] == 1);
+      if (!ok) return ctx.error("Gemm input C of shape ", shape_to_string(s), " does not broadcast to [", M, ",", N, "]");
+    }
+    Tensor& y = ctx.allocate_output(0, a->dtype(), {M, N});
+    if (y.size() == 0) return Status::ok();
+    const int64_t lda = a->dim(1), ldb = b->dim(1);
+    return dispatch<kMatMulTypes>(
+        a->dtype(),
+        [&]<class T>() -> Status {
+          if constexpr (std::is_same_v<T, float>) {
+            GemmEpilogue<float> ep;
+            float beta = 0;
+            // A row of biases with beta == 1 (Linear layers) is added in the GEMM's epilogue.
+            const bool row_bias = c && beta_ == 1.0f && c->size() == N && (c->rank() == 1 || c->dim(0) == 1);
+            if (row_bias) {
+              ep.bias_n = c->data<float>();
+            } else if (c && beta_ != 0.0f) {
+              fill_broadcast_c<float, float>(*c, M, N, 1.0f, y.data<float>());
+              beta = beta_;
+            }
+            gemm_any<float>(trans_a_, trans_b_, M, N, K, alpha_, a->data<float>(), lda, b->data<float>(), ldb, beta,
+                            y.data<float>(), N, &ctx.thread_pool(), packed_b_.get(), &ep);
+          } else if constexpr (kernels::is_half_float_v<T>) {
+            std::vector<float> af(static_cast<size_t>(a->size())), bf(static_cast<size_t>(b->size())),
+                yf(static_cast<size_t>(y.size()));
+            kernels::widen_to_float(a->data<T>(), af.data(), a->size());
+            kernels::widen_to_float(b->data<T>(), bf.data(), b->size());
+            if (c && beta_ != 0.0f) fill_broadcast_c<T, float>(*c, M, N, beta_, yf.data());
+            kernels::gemm(M, N, K, alpha_, {af.data(), lda, trans_a_}, {bf.data(), ldb, trans_b_},
+                          c && beta_ != 0.0f ? 1.0f : 0.0f, yf.data(), N, {}, &ctx.thread_pool());
+            kernels::narrow_from_float(yf.data(), y.data<T>(), y.size());
+          } else {
+            // double and integers: alpha and beta are float attributes, applied in T.
+            const T alpha = static_cast<T>(alpha_), beta = static_cast<T>(beta_);
+            if (c && beta != T(0)) fill_broadcast_c<T, T>(*c, M, N, T(1), y.data<T>());
+            gemm_any<T>(trans_a_, trans_b_, M, N, K, alpha, a->data<T>(), lda, b->data<T>(), ldb,
+                        c ? beta : T(0), y.data<T>(), N, &ctx.thread_pool());
+          }
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  float alpha_, beta_;
+  bool trans_a_, trans_b_;
+  std::shared_ptr<const PackedMatrix<float>> packed_b_;
+};
+
+// Widens an 8-bit integer tensor to int32 and subtracts its zero point, which broadcasts
+// against it from the right. A 1-D zero point of A with M entries is per row (shape [M, 1]).
+Result<std::vector<int32_t>> shifted_int32(const KernelContext& ctx, const Tensor& x, const Tensor* zp, bool per_row) {
+  std::vector<int32_t> out(static_cast<size_t>(x.size()));
+  auto value = [&](const Tensor& t, int64_t i) -> int32_t {
+    return t.dtype() == DataType::uint8 ? static_cast<int32_t>(t.data<uint8_t>()[i]) : static_cast<int32_t>(t.data<int8_t>()[i]);
+  };
+  for (int64_t i = 0; i < x.size(); ++i) out[static_cast<size_t>(i)] = value(x, i);
+  if (!zp || zp->size() == 0) return out;
+  if (zp->size() == 1) {
+    const int32_t z = value(*zp, 0);
+    for (auto& v : out) v -= z;
+    return out;
+  }
+  Shape zs = zp->shape();
+  if (per_row && zs.size() == 1) zs.push_back(1);
+  const Shape& xs = x.shape();
+  if (zs.size() > xs.size()) return ctx.error("zero point of shape ", shape_to_string(zp->shape()), " does not fit its input");
+  zs.insert(zs.begin(), xs.size() - zs.size(), 1);
+  std::vector<int64_t> zstride(xs.size(), 0);
+  int64_t s = 1;
+  for (size_t d = xs.size(); d-- > 0;) {
+    if (zs[d] != 1 && zs[d] != xs[d]) return ctx.error("zero point of shape ", shape_to_string(zp->shape()), " does not fit its input");
+    zstride[d] = zs[d] == 1 ? 0 : s;
+    s *= zs[d];
+  }
+  std::vector<int64_t> idx(xs.size(), 0);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    int64_t zi = 0;
+    for (size_t d = 0; d < xs.size(); ++d) zi += idx[d] * zstride[d];
+    out[static_cast<size_t>(i)] -= value(*zp, zi);
+    for (size_t d = xs.size(); d-- > 0;)
+      if (++idx[d] < xs[d]) break; else idx[d] = 0;
+  }
+  return out;
+}
+
+class MatMulIntegerKernel final : public OpKernel {
+ public:
+  explicit MatMulIntegerKernel(const KernelInfo&) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* b = ctx.input(1);
+    if (!a || !b) return ctx.error("MatMulInteger needs inputs A and B");
+    for (const Tensor* t : {a, b, ctx.input(2), ctx.input(3)})
+      if (t && t->dtype() != DataType::uint8 && t->dtype() != DataType::int8)
+        return ctx.error("MatMulInteger takes int8 or uint8 tensors, got ", dtype_name(t->dtype()));
+    TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, a->shape(), b->shape()));
+    TS_ASSIGN_OR_RETURN(std::vector<int32_t> a32, shifted_int32(ctx, *a, ctx.input(2), a->rank() >= 2));
+    TS_ASSIGN_OR_RETURN(std::vector<int32_t> b32, shifted_int32(ctx, *b, ctx.input(3), false));
+    Tensor& y = ctx.allocate_output(0, DataType::int32, plan.out_shape);
+    if (y.size() == 0) return Status::ok();
+    run_matmul<int32_t>(plan, a32.data(), b32.data(), y.data<int32_t>(), ctx.thread_pool(), nullptr);
+    return Status::ok();
+  }
+};
+
+}  // namespace
+
+void register_matmul(KernelRegistry& r) {
+  r.add({"", "MatMul", 1, kMaxOpset, make_factory<MatMulKernel>()});
+  r.add({"", "Gemm", 1, kMaxOpset, make_factory<GemmKernel>()});
+  r.add({"", "MatMulInteger", 10, kMaxOpset, make_factory<MatMulIntegerKernel>()});
+}
 
 }  // namespace tessera

@@ -1,8 +1,158 @@
+// Variadic elementwise ops (Sum, Mean, Min, Max: any number of inputs, broadcast together) and
+// the ternary Where. The variadic ops fold the inputs pairwise into the output with the binary
+// broadcast driver; Where walks a three-input broadcast plan.
+#include <cmath>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/math/broadcast.h"
+#include "providers/cpu/math/elementwise.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_variadic_elementwise(KernelRegistry&) {}
+using namespace elementwise;
+
+struct SumOp {
+  template <class C>
+  C operator()(C a, C b) const { return static_cast<C>(a + b); }
+};
+
+// numpy.minimum / numpy.maximum: a NaN in either input gives NaN.
+struct MinOp {
+  template <class C>
+  C operator()(C a, C b) const {
+    if (a < b) return a;
+    if (b < a) return b;
+    if constexpr (std::is_floating_point_v<C>)
+      if (std::isnan(a)) return a;
+    return b;
+  }
+};
+
+struct MaxOp {
+  template <class C>
+  C operator()(C a, C b) const {
+    if (a > b) return a;
+    if (b > a) return b;
+    if constexpr (std::is_floating_point_v<C>)
+      if (std::isnan(a)) return a;
+    return b;
+  }
+};
+
+template <class F, TypeSet Types, bool kMean>
+class VariadicKernel final : public OpKernel {
+ public:
+  explicit VariadicKernel(const KernelInfo&) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const size_t n = ctx.input_count();
+    std::vector<const Tensor*> in;
+    std::vector<const Shape*> shapes;
+    for (size_t i = 0; i < n; ++i) {
+      const Tensor* t = ctx.input(i);
+      if (!t) return ctx.error("input ", i, " is missing");
+      if (!in.empty() && t->dtype() != in[0]->dtype())
+        return ctx.error("inputs must have one type, got ", dtype_name(in[0]->dtype()), " and ", dtype_name(t->dtype()));
+      in.push_back(t);
+      shapes.push_back(&t->shape());
+    }
+    if (in.empty()) return ctx.error("needs at least one input");
+    auto out_shape = broadcast_shapes(shapes);
+    if (!out_shape.is_ok()) return ctx.error(out_shape.status().message());
+    const Shape& os = out_shape.value();
+
+    return dispatch<Types>(
+        in[0]->dtype(),
+        [&]<class T>() -> Status {
+          Tensor& y = ctx.allocate_output(0, in[0]->dtype(), os);
+          T* out = y.data<T>();
+          ThreadPool& pool = ctx.thread_pool();
+          if (in.size() == 1) {
+            TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(os, {shapes[0], shapes[0]})));
+            run_binary(pool, plan, in[0]->data<T>(), in[0]->data<T>(), out, kCheapChunk,
+                       [](const auto& a, const auto&) { return a; });
+          } else {
+            TS_ASSIGN_OR_RETURN(auto first, (make_broadcast_plan<2>(os, {shapes[0], shapes[1]})));
+            run_binary(pool, first, in[0]->data<T>(), in[1]->data<T>(), out, kCheapChunk, F{});
+            // Later inputs fold into the output in place: out = f(out, in_k).
+            for (size_t k = 2; k < in.size(); ++k) {
+              TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(os, {&os, shapes[k]})));
+              run_binary(pool, plan, static_cast<const T*>(out), in[k]->data<T>(), out, kCheapChunk, F{});
+            }
+          }
+          if constexpr (kMean) {
+            const compute_t<T> count = static_cast<compute_t<T>>(in.size());
+            parallel_elements(pool, y.size(), kCheapChunk, [&](int64_t b, int64_t e) {
+              map_span(out + b, out + b, e - b, [count](compute_t<T> v) { return v / count; });
+            });
+          }
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+};
+
+class WhereKernel final : public OpKernel {
+ public:
+  explicit WhereKernel(const KernelInfo&) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* c = ctx.input(0);
+    const Tensor* x = ctx.input(1);
+    const Tensor* y = ctx.input(2);
+    if (!c || !x || !y) return ctx.error("expects inputs condition, X and Y");
+    if (c->dtype() != DataType::boolean) return ctx.error("condition must be bool, got ", dtype_name(c->dtype()));
+    if (x->dtype() != y->dtype())
+      return ctx.error("X and Y must have the same type, got ", dtype_name(x->dtype()), " and ", dtype_name(y->dtype()));
+    auto out_shape = broadcast_shapes({&c->shape(), &x->shape(), &y->shape()});
+    if (!out_shape.is_ok()) return ctx.error(out_shape.status().message());
+    TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<3>(out_shape.value(), {&c->shape(), &x->shape(), &y->shape()})));
+    return dispatch<kAllTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          Tensor& out_t = ctx.allocate_output(0, x->dtype(), out_shape.value());
+          const bool* pc = c->data<bool>();
+          const T* px = x->data<T>();
+          const T* py = y->data<T>();
+          T* out = out_t.data<T>();
+          const int64_t sc = plan.inner_stride(0), sx = plan.inner_stride(1), sy = plan.inner_stride(2);
+          parallel_runs(ctx.thread_pool(), plan, kCheapChunk, [&](const std::array<int64_t, 3>& off, int64_t o, int64_t len) {
+            const bool* cc = pc + off[0];
+            const T* xx = px + off[1];
+            const T* yy = py + off[2];
+            T* oo = out + o;
+            if (sc && sx && sy) {
+              for (int64_t i = 0; i < len; ++i) oo[i] = cc[i] ? xx[i] : yy[i];
+            } else {
+              for (int64_t i = 0; i < len; ++i) oo[i] = cc[i * sc] ? xx[i * sx] : yy[i * sy];
+            }
+          });
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+};
+
+template <class K>
+KernelFactory kernel_factory() {
+  return [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> { return std::unique_ptr<OpKernel>(new K(info)); };
+}
+
+}  // namespace
+
+void register_variadic_elementwise(KernelRegistry& r) {
+  // Before opset 8 the inputs had to share one shape; broadcasting them anyway accepts those
+  // models unchanged, so one kernel covers every version.
+  r.add({"", "Sum", 1, kMaxOpset, kernel_factory<VariadicKernel<SumOp, kFloatTypes, false>>()});
+  r.add({"", "Mean", 1, kMaxOpset, kernel_factory<VariadicKernel<SumOp, kFloatTypes, true>>()});
+  r.add({"", "Min", 1, kMaxOpset, kernel_factory<VariadicKernel<MinOp, kNumericTypes, false>>()});
+  r.add({"", "Max", 1, kMaxOpset, kernel_factory<VariadicKernel<MaxOp, kNumericTypes, false>>()});
+  r.add({"", "Where", 9, kMaxOpset, kernel_factory<WhereKernel>()});
+}
 
 }  // namespace tessera

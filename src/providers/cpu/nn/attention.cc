@@ -1,8 +1,495 @@
+// Attention (opset 23/24) and RotaryEmbedding (opset 23).
+//
+// Attention works on one query row at a time: scores against every key, bias, softmax, then the
+// weighted sum of values. Q, K and V are first widened into [batch, heads, seq, head_size]
+// buffers of the arithmetic type (float, or double for double inputs), so each row reads
+// contiguous memory whether the inputs were 3-D or 4-D. For 16-bit inputs, intermediate results
+// are rounded to the storage type where the ONNX reference stores them, so results track it.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/math/widen.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_attention(KernelRegistry&) {}
+using widen::round_to;
+
+Result<const Tensor*> required(const KernelContext& ctx, size_t i, const char* what) {
+  const Tensor* t = ctx.input(i);
+  if (!t) return ctx.error("input ", i, " (", what, ") is missing or is not a tensor");
+  return t;
+}
+
+bool is_float(DataType t) { return (kFloatTypes & type_bit(t)) != 0; }
+
+// Where an intermediate value is stored in the reference: in float/double (no rounding needed
+// beyond the arithmetic type) or in a 16-bit type.
+enum class Rounding { none, f16, bf16 };
+
+Rounding rounding_of(DataType t) {
+  if (t == DataType::float16) return Rounding::f16;
+  if (t == DataType::bfloat16) return Rounding::bf16;
+  return Rounding::none;
+}
+
+template <class C>
+inline C round_as(Rounding r, C v) {
+  if (r == Rounding::f16) return round_to<float16_t>(v);
+  if (r == Rounding::bf16) return round_to<bfloat16_t>(v);
+  return v;
+}
+
+template <class C>
+void round_span(Rounding r, C* p, int64_t n) {
+  if (r == Rounding::none) return;
+  for (int64_t i = 0; i < n; ++i) p[i] = round_as(r, p[i]);
+}
+
+template <class C>
+Status narrow_into(const KernelContext& ctx, Tensor& out, const C* src) {
+  return dispatch<kFloatTypes>(out.dtype(), [&]<class T>() -> Status {
+    widen::narrow_span(src, out.data<T>(), out.size());
+    return Status::ok();
+  }, ctx.node().describe());
+}
+
+// Copies a 3-D [B, S, H*D] or 4-D [B, H, S, D] buffer into dst laid out as [B, H, dst_len, D],
+// starting at sequence position `seq_offset`.
+template <class C>
+void to_head_layout(const C* src, bool three_d, int64_t B, int64_t H, int64_t S, int64_t D, C* dst, int64_t dst_len,
+                    int64_t seq_offset) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t s = 0; s < S; ++s) {
+        const C* from = three_d ? src + ((b * S + s) * H + h) * D : src + ((b * H + h) * S + s) * D;
+        std::copy(from, from + D, dst + ((b * H + h) * dst_len + seq_offset + s) * D);
+      }
+}
+
+// Sizes of one Attention call, in the [batch, heads, seq, head] layout.
+struct AttnDims {
+  int64_t batch = 0, q_heads = 0, kv_heads = 0;
+  int64_t q_len = 0;      // query sequence length
+  int64_t new_len = 0;    // sequence length of K and V
+  int64_t past_len = 0;   // of past_key / past_value
+  int64_t total_len = 0;  // past_len + new_len
+  int64_t head = 0, v_head = 0;
+  bool three_d = false;
+};
+
+// The additive bias of one query row comes from three sources, all optional: attn_mask
+// (broadcast to [B, q_heads, q_len, mask_len], missing keys beyond mask_len are -inf), the causal
+// frontier (key j is allowed iff j <= i + offset[b]) and the padding of nonpad_kv_seqlen.
+template <class C>
+struct BiasSource {
+  std::vector<C> mask;  // additive: bool masks become 0 / -inf
+  int64_t mask_len = 0;
+  int64_t stride_b = 0, stride_h = 0, stride_q = 0;
+  bool causal = false;
+  std::vector<int64_t> causal_offset;  // per batch
+  std::vector<int64_t> nonpad;         // per batch, empty when not given
+
+  bool any() const { return !mask.empty() || causal || !nonpad.empty(); }
+
+  void fill_row(int64_t b, int64_t h, int64_t i, int64_t total_len, C* row) const {
+    constexpr C kNegInf = -std::numeric_limits<C>::infinity();
+    if (!mask.empty()) {
+      const C* m = mask.data() + b * stride_b + h * stride_h + i * stride_q;
+      const int64_t n = std::min(mask_len, total_len);
+      std::copy(m, m + n, row);
+      std::fill(row + n, row + total_len, kNegInf);
+    } else {
+      std::fill(row, row + total_len, C(0));
+    }
+    if (causal)
+      for (int64_t j = std::max<int64_t>(0, i + causal_offset[b] + 1); j < total_len; ++j) row[j] += kNegInf;
+    if (!nonpad.empty())
+      for (int64_t j = std::max<int64_t>(0, nonpad[b]); j < total_len; ++j) row[j] += kNegInf;
+  }
+};
+
+class AttentionKernel final : public OpKernel {
+ public:
+  explicit AttentionKernel(const KernelInfo& info)
+      : is_causal_(info.attr_int("is_causal", 0) != 0),
+        q_num_heads_(info.attr_int("q_num_heads", 0)),
+        kv_num_heads_(info.attr_int("kv_num_heads", 0)),
+        mode_(info.attr_int("qk_matmul_output_mode", 0)),
+        has_scale_(info.has_attr("scale")),
+        scale_(info.attr_float("scale", 1.0f)),
+        softcap_(info.attr_float("softcap", 0.0f)),
+        softmax_precision_(static_cast<DataType>(info.attr_int("softmax_precision", 0))) {}
+
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    int64_t mode = info.attr_int("qk_matmul_output_mode", 0);
+    if (mode < 0 || mode > 3) return info.error("qk_matmul_output_mode must be 0, 1, 2 or 3, got ", mode);
+    if (info.has_attr("softmax_precision")) {
+      int64_t p = info.attr_int("softmax_precision", 0);
+      if (!is_known_dtype(static_cast<int32_t>(p)) || !is_float(static_cast<DataType>(p)))
+        return info.error("softmax_precision must name float, float16, bfloat16 or double, got ", p);
+    }
+    return std::unique_ptr<OpKernel>(new AttentionKernel(info));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* q, required(ctx, 0, "Q"));
+    TS_ASSIGN_OR_RETURN(const Tensor* k, required(ctx, 1, "K"));
+    TS_ASSIGN_OR_RETURN(const Tensor* v, required(ctx, 2, "V"));
+    if (!is_float(q->dtype()) || k->dtype() != q->dtype() || !is_float(v->dtype()))
+      return ctx.error("Q and K must have the same float type and V a float type, got ", dtype_name(q->dtype()),
+                       ", ", dtype_name(k->dtype()), ", ", dtype_name(v->dtype()));
+    AttnDims d;
+    TS_RETURN_IF_ERROR(resolve_dims(ctx, *q, *k, *v, d));
+    if (q->dtype() == DataType::float64) return run<double>(ctx, *q, *k, *v, d);
+    return run<float>(ctx, *q, *k, *v, d);
+  }
+
+ private:
+  Status resolve_dims(const KernelContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v, AttnDims& d) const {
+    if (q.rank() != k.rank() || q.rank() != v.rank() || (q.rank() != 3 && q.rank() != 4))
+      return ctx.error("Q, K and V must all be 3-D or all 4-D, got shapes ", shape_to_string(q.shape()), ", ",
+                       shape_to_string(k.shape()), ", ", shape_to_string(v.shape()));
+    d.three_d = q.rank() == 3;
+    d.batch = q.dim(0);
+    if (k.dim(0) != d.batch || v.dim(0) != d.batch) return ctx.error("Q, K and V must have the same batch size");
+    if (d.three_d) {
+      if (q_num_heads_ <= 0 || kv_num_heads_ <= 0)
+        return ctx.error("3-D inputs need positive q_num_heads and kv_num_heads attributes");
+      d.q_heads = q_num_heads_;
+      d.kv_heads = kv_num_heads_;
+      if (q.dim(2) % d.q_heads != 0 || k.dim(2) % d.kv_heads != 0 || v.dim(2) % d.kv_heads != 0)
+        return ctx.error("hidden sizes of Q, K, V (", q.dim(2), ", ", k.dim(2), ", ", v.dim(2),
+                         ") must be multiples of the head counts (", d.q_heads, ", ", d.kv_heads, ")");
+      d.q_len = q.dim(1);
+      d.new_len = k.dim(1);
+      d.head = q.dim(2) / d.q_heads;
+      d.v_head = v.dim(2) / d.kv_heads;
+      if (k.dim(2) / d.kv_heads != d.head) return ctx.error("Q and K head sizes differ");
+      if (v.dim(1) != d.new_len) return ctx.error("K and V sequence lengths differ");
+    } else {
+      d.q_heads = q.dim(1);
+      d.kv_heads = k.dim(1);
+      d.q_len = q.dim(2);
+      d.new_len = k.dim(2);
+      d.head = q.dim(3);
+      d.v_head = v.dim(3);
+      if (k.dim(3) != d.head) return ctx.error("Q and K head sizes differ: ", q.dim(3), " vs ", k.dim(3));
+      if (v.dim(1) != d.kv_heads || v.dim(2) != d.new_len)
+        return ctx.error("V shape ", shape_to_string(v.shape()), " does not match K shape ",
+                         shape_to_string(k.shape()));
+    }
+    if (d.kv_heads <= 0 || d.q_heads % d.kv_heads != 0)
+      return ctx.error("q_num_heads (", d.q_heads, ") must be a multiple of kv_num_heads (", d.kv_heads, ")");
+    const Tensor* past_k = ctx.input(4);
+    const Tensor* past_v = ctx.input(5);
+    if ((past_k == nullptr) != (past_v == nullptr)) return ctx.error("past_key and past_value must be given together");
+    if (past_k) {
+      if (past_k->rank() != 4 || past_v->rank() != 4 || past_k->dim(0) != d.batch || past_k->dim(1) != d.kv_heads ||
+          past_k->dim(3) != d.head || past_v->dim(0) != d.batch || past_v->dim(1) != d.kv_heads ||
+          past_v->dim(2) != past_k->dim(2) || past_v->dim(3) != d.v_head)
+        return ctx.error("past_key ", shape_to_string(past_k->shape()), " and past_value ",
+                         shape_to_string(past_v->shape()), " do not match the key and value shapes");
+      if (past_k->dtype() != k.dtype() || past_v->dtype() != v.dtype())
+        return ctx.error("past_key and past_value must have the types of K and V");
+      d.past_len = past_k->dim(2);
+    }
+    d.total_len = d.past_len + d.new_len;
+    return Status::ok();
+  }
+
+  // Widens K or V (after its past) into [B, kv_heads, total_len, head].
+  template <class C>
+  static Status gather_kv(const KernelContext& ctx, const Tensor& x, const Tensor* past, const AttnDims& d,
+                          int64_t head, std::vector<C>& out) {
+    out.assign(static_cast<size_t>(d.batch * d.kv_heads * d.total_len * head), C(0));
+    std::vector<C> tmp(static_cast<size_t>(x.size()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(x, tmp.data(), ctx.node().describe()));
+    to_head_layout(tmp.data(), d.three_d, d.batch, d.kv_heads, d.new_len, head, out.data(), d.total_len, d.past_len);
+    if (past) {
+      tmp.resize(static_cast<size_t>(past->size()));
+      TS_RETURN_IF_ERROR(widen::widen_tensor(*past, tmp.data(), ctx.node().describe()));
+      to_head_layout(tmp.data(), false, d.batch, d.kv_heads, d.past_len, head, out.data(), d.total_len, 0);
+    }
+    return Status::ok();
+  }
+
+  template <class C>
+  Status make_bias(const KernelContext& ctx, const AttnDims& d, BiasSource<C>& bias) const {
+    if (const Tensor* m = ctx.input(3)) {
+      if (m->rank() < 1 || m->rank() > 4) return ctx.error("attn_mask must have rank 1 to 4, got ", m->rank());
+      const Shape target = {d.batch, d.q_heads, d.q_len};
+      Shape full(4 - m->rank(), 1);
+      full.insert(full.end(), m->shape().begin(), m->shape().end());
+      for (int a = 0; a < 3; ++a)
+        if (full[a] != 1 && full[a] != target[a])
+          return ctx.error("attn_mask shape ", shape_to_string(m->shape()), " does not broadcast to [", d.batch, ",",
+                           d.q_heads, ",", d.q_len, ",", d.total_len, "]");
+      bias.mask_len = full[3];
+      if (bias.mask_len > d.total_len)
+        return ctx.error("attn_mask has ", bias.mask_len, " keys but there are only ", d.total_len);
+      bias.stride_q = full[2] == 1 ? 0 : full[3];
+      bias.stride_h = full[1] == 1 ? 0 : full[2] * full[3];
+      bias.stride_b = full[0] == 1 ? 0 : full[1] * full[2] * full[3];
+      bias.mask.resize(static_cast<size_t>(m->size()));
+      if (m->dtype() == DataType::boolean) {
+        const bool* p = m->data<bool>();
+        for (int64_t i = 0; i < m->size(); ++i) bias.mask[i] = p[i] ? C(0) : -std::numeric_limits<C>::infinity();
+      } else {
+        TS_RETURN_IF_ERROR(widen::widen_tensor(*m, bias.mask.data(), ctx.node().describe()));
+      }
+    }
+    if (const Tensor* n = ctx.input(6)) {
+      if (n->dtype() != DataType::int64 || n->size() != d.batch)
+        return ctx.error("nonpad_kv_seqlen must be an int64 tensor of ", d.batch, " elements");
+      bias.nonpad.assign(n->data<int64_t>(), n->data<int64_t>() + d.batch);
+    }
+    if (is_causal_) {
+      bias.causal = true;
+      // The frontier sits after the keys that precede this query block.
+      bias.causal_offset.assign(static_cast<size_t>(d.batch), d.past_len);
+      if (d.past_len == 0 && !bias.nonpad.empty())
+        for (int64_t b = 0; b < d.batch; ++b) bias.causal_offset[b] = bias.nonpad[b] - d.q_len;
+    }
+    return Status::ok();
+  }
+
+  template <class C>
+  Status run(KernelContext& ctx, const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const AttnDims& d) const {
+    const Rounding t_round = rounding_of(q_in.dtype());
+    const DataType sm_type = softmax_precision_ != DataType::undefined ? softmax_precision_ : q_in.dtype();
+    const Rounding sm_round = rounding_of(sm_type);
+    const std::string where = ctx.node().describe();
+
+    std::vector<C> qs(static_cast<size_t>(d.batch * d.q_heads * d.q_len * d.head));
+    {
+      std::vector<C> tmp(static_cast<size_t>(q_in.size()));
+      TS_RETURN_IF_ERROR(widen::widen_tensor(q_in, tmp.data(), where));
+      to_head_layout(tmp.data(), d.three_d, d.batch, d.q_heads, d.q_len, d.head, qs.data(), d.q_len, 0);
+    }
+    std::vector<C> ks, vs;
+    TS_RETURN_IF_ERROR(gather_kv(ctx, k_in, ctx.input(4), d, d.head, ks));
+    TS_RETURN_IF_ERROR(gather_kv(ctx, v_in, ctx.input(5), d, d.v_head, vs));
+    if (ctx.output_requested(1))
+      TS_RETURN_IF_ERROR(narrow_into(ctx, ctx.allocate_output(1, k_in.dtype(), {d.batch, d.kv_heads, d.total_len, d.head}), ks.data()));
+    if (ctx.output_requested(2))
+      TS_RETURN_IF_ERROR(narrow_into(ctx, ctx.allocate_output(2, v_in.dtype(), {d.batch, d.kv_heads, d.total_len, d.v_head}), vs.data()));
+
+    // Q and K are each scaled by sqrt(scale) before the product, as the spec prescribes.
+    const C scale = has_scale_ ? C(scale_) : C(1) / std::sqrt(static_cast<C>(d.head));
+    const C root = std::sqrt(scale);
+    for (C& x : qs) x = round_as(t_round, x * root);
+    for (C& x : ks) x = round_as(t_round, x * root);
+
+    BiasSource<C> bias;
+    TS_RETURN_IF_ERROR(make_bias(ctx, d, bias));
+
+    const Shape y_shape = d.three_d ? Shape{d.batch, d.q_len, d.q_heads * d.v_head}
+                                    : Shape{d.batch, d.q_heads, d.q_len, d.v_head};
+    std::vector<C> y(static_cast<size_t>(shape_size(y_shape)));
+    const bool want_qk = ctx.output_count() > 3 && ctx.output_requested(3);
+    std::vector<C> qk(want_qk ? static_cast<size_t>(d.batch * d.q_heads * d.q_len * d.total_len) : 0);
+
+    const int64_t L = d.total_len, rows = d.batch * d.q_heads * d.q_len, group = d.q_heads / d.kv_heads;
+    const C softcap = C(softcap_);
+    auto work = [&](int64_t begin, int64_t end) {
+      std::vector<C> scores(static_cast<size_t>(L)), brow(static_cast<size_t>(L)), acc(static_cast<size_t>(d.v_head));
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t i = r % d.q_len, h = (r / d.q_len) % d.q_heads, b = r / (d.q_len * d.q_heads);
+        const int64_t kvh = h / group;
+        const C* qrow = qs.data() + r * d.head;
+        const C* kbase = ks.data() + (b * d.kv_heads + kvh) * L * d.head;
+        const C* vbase = vs.data() + (b * d.kv_heads + kvh) * L * d.v_head;
+        C* qk_row = want_qk ? qk.data() + r * L : nullptr;
+
+        for (int64_t j = 0; j < L; ++j) {
+          const C* krow = kbase + j * d.head;
+          C s = 0;
+          for (int64_t t = 0; t < d.head; ++t) s += qrow[t] * krow[t];
+          scores[j] = round_as(t_round, s);
+        }
+        if (qk_row && mode_ == 0) std::copy(scores.begin(), scores.end(), qk_row);
+        if (softcap > 0)
+          for (C& s : scores)
+            s = round_as(t_round, round_as(t_round, std::tanh(round_as(t_round, s / softcap))) * softcap);
+        if (qk_row && mode_ == 1) std::copy(scores.begin(), scores.end(), qk_row);
+
+        bool all_masked = false;
+        if (bias.any()) {
+          bias.fill_row(b, h, i, L, brow.data());
+          round_span(t_round, brow.data(), L);
+          // A row whose bias is -inf everywhere attends nothing: its output is zero, not NaN.
+          C m = -std::numeric_limits<C>::infinity();
+          bool nan = false;
+          for (C x : brow) {
+            nan |= std::isnan(x);
+            m = std::max(m, x);
+          }
+          all_masked = !nan && std::isinf(m) && m < 0;
+          for (int64_t j = 0; j < L; ++j) scores[j] = round_as(t_round, scores[j] + brow[j]);
+        }
+        if (qk_row && mode_ == 2) std::copy(scores.begin(), scores.end(), qk_row);
+
+        if (all_masked || L == 0) {
+          std::fill(scores.begin(), scores.end(), C(0));
+        } else {
+          softmax_row(scores.data(), L, sm_round);
+        }
+        if (qk_row && mode_ == 3) std::copy(scores.begin(), scores.end(), qk_row);
+
+        std::fill(acc.begin(), acc.end(), C(0));
+        for (int64_t j = 0; j < L; ++j) {
+          const C p = scores[j];
+          if (p == C(0)) continue;
+          const C* vrow = vbase + j * d.v_head;
+          for (int64_t t = 0; t < d.v_head; ++t) acc[t] += p * vrow[t];
+        }
+        C* yrow = d.three_d ? y.data() + ((b * d.q_len + i) * d.q_heads + h) * d.v_head : y.data() + r * d.v_head;
+        std::copy(acc.begin(), acc.end(), yrow);
+      }
+    };
+    const int64_t row_cost = L * (d.head + d.v_head) + 1;
+    if (rows > 0) ctx.thread_pool().parallel_for(rows, std::max<int64_t>(1, (1 << 15) / row_cost), work);
+
+    TS_RETURN_IF_ERROR(narrow_into(ctx, ctx.allocate_output(0, q_in.dtype(), y_shape), y.data()));
+    if (want_qk)
+      TS_RETURN_IF_ERROR(narrow_into(ctx, ctx.allocate_output(3, q_in.dtype(), {d.batch, d.q_heads, d.q_len, L}), qk.data()));
+    return Status::ok();
+  }
+
+  // In-place softmax; a row whose maximum is -inf becomes all zeros, a NaN anywhere spreads.
+  template <class C>
+  static void softmax_row(C* x, int64_t n, Rounding r) {
+    C m = -std::numeric_limits<C>::infinity();
+    for (int64_t j = 0; j < n; ++j) {
+      if (std::isnan(x[j])) {
+        std::fill(x, x + n, std::numeric_limits<C>::quiet_NaN());
+        return;
+      }
+      m = std::max(m, x[j]);
+    }
+    if (std::isinf(m) && m < 0) {
+      std::fill(x, x + n, C(0));
+      return;
+    }
+    for (int64_t j = 0; j < n; ++j) x[j] = round_as(r, x[j]);  // the softmax input, in its precision
+    C sum = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      x[j] = round_as(r, std::exp(round_as(r, x[j] - m)));
+      sum += x[j];
+    }
+    sum = round_as(r, sum);
+    for (int64_t j = 0; j < n; ++j) x[j] = round_as(r, x[j] / sum);
+  }
+
+  bool is_causal_;
+  int64_t q_num_heads_, kv_num_heads_, mode_;
+  bool has_scale_;
+  float scale_, softcap_;
+  DataType softmax_precision_;
+};
+
+// Rotates pairs of each head's first rotary_embedding_dim values by position-dependent angles:
+// either the two halves (x[k], x[k + half]) or neighbours (x[2k], x[2k + 1]).
+class RotaryEmbeddingKernel final : public OpKernel {
+ public:
+  explicit RotaryEmbeddingKernel(const KernelInfo& info)
+      : interleaved_(info.attr_int("interleaved", 0) != 0),
+        rotary_dim_(info.attr_int("rotary_embedding_dim", 0)),
+        num_heads_(info.attr_int("num_heads", 0)) {}
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* x, required(ctx, 0, "X"));
+    TS_ASSIGN_OR_RETURN(const Tensor* cos_t, required(ctx, 1, "cos_cache"));
+    TS_ASSIGN_OR_RETURN(const Tensor* sin_t, required(ctx, 2, "sin_cache"));
+    const Tensor* pos = ctx.input(3);
+    if (x->rank() != 3 && x->rank() != 4) return ctx.error("X must be 3-D or 4-D, got ", shape_to_string(x->shape()));
+    if (cos_t->dtype() != x->dtype() || sin_t->dtype() != x->dtype())
+      return ctx.error("cos_cache and sin_cache must have the type of X");
+    const bool three_d = x->rank() == 3;
+    const int64_t B = x->dim(0);
+    int64_t H, S, D;
+    if (three_d) {
+      if (num_heads_ <= 0 || x->dim(2) % num_heads_ != 0)
+        return ctx.error("3-D input needs a num_heads attribute dividing the hidden size ", x->dim(2));
+      H = num_heads_;
+      S = x->dim(1);
+      D = x->dim(2) / H;
+    } else {
+      H = x->dim(1);
+      S = x->dim(2);
+      D = x->dim(3);
+    }
+    const int64_t rot = rotary_dim_ > 0 ? rotary_dim_ : D;
+    if (rot > D || rot % 2 != 0) return ctx.error("rotary_embedding_dim ", rot, " must be even and at most ", D);
+    const int64_t half = rot / 2;
+    if (cos_t->shape() != sin_t->shape() || cos_t->rank() < 1 || cos_t->shape().back() != half)
+      return ctx.error("cos_cache ", shape_to_string(cos_t->shape()), " and sin_cache ",
+                       shape_to_string(sin_t->shape()), " must match and end in rotary_embedding_dim/2 = ", half);
+    std::vector<int64_t> row_of(static_cast<size_t>(B * S));  // cache row of each (b, s)
+    if (pos) {
+      if (pos->dtype() != DataType::int64 || pos->shape() != Shape{B, S})
+        return ctx.error("position_ids must be int64 of shape [", B, ",", S, "], got ", shape_to_string(pos->shape()));
+      if (cos_t->rank() != 2) return ctx.error("with position_ids, cos_cache must be 2-D");
+      for (int64_t i = 0; i < B * S; ++i) {
+        int64_t p = pos->data<int64_t>()[i];
+        if (p < 0 || p >= cos_t->dim(0))
+          return ctx.error("position id ", p, " is outside the cache of ", cos_t->dim(0), " rows");
+        row_of[i] = p;
+      }
+    } else {
+      if (cos_t->shape() != Shape{B, S, half})
+        return ctx.error("without position_ids, cos_cache must have shape [", B, ",", S, ",", half, "]");
+      for (int64_t i = 0; i < B * S; ++i) row_of[i] = i;
+    }
+
+    Tensor& out = ctx.allocate_output(0, x->dtype(), x->shape());
+    return dispatch<kFloatTypes>(x->dtype(), [&]<class T>() -> Status {
+      using C = widen::wide_t<T>;
+      const T* in = x->data<T>();
+      T* o = out.data<T>();
+      const T* cc = cos_t->data<T>();
+      const T* sc = sin_t->data<T>();
+      auto work = [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {  // r runs over (b, s, h)
+          const int64_t h = r % H, s = (r / H) % S, b = r / (H * S);
+          const int64_t off = three_d ? r * D : ((b * H + h) * S + s) * D;
+          const T* xi = in + off;
+          T* xo = o + off;
+          const T* c = cc + row_of[b * S + s] * half;
+          const T* sn = sc + row_of[b * S + s] * half;
+          for (int64_t k = 0; k < half; ++k) {
+            const int64_t i1 = interleaved_ ? 2 * k : k, i2 = interleaved_ ? 2 * k + 1 : k + half;
+            const C x1 = widen::to_wide<C>(xi[i1]), x2 = widen::to_wide<C>(xi[i2]);
+            const C cv = widen::to_wide<C>(c[k]), sv = widen::to_wide<C>(sn[k]);
+            xo[i1] = widen::from_wide<T>(cv * x1 - sv * x2);
+            xo[i2] = widen::from_wide<T>(sv * x1 + cv * x2);
+          }
+          std::copy(xi + rot, xi + D, xo + rot);
+        }
+      };
+      ctx.thread_pool().parallel_for(B * S * H, std::max<int64_t>(1, 8192 / (D + 1)), work);
+      return Status::ok();
+    }, ctx.node().describe());
+  }
+
+ private:
+  bool interleaved_;
+  int64_t rotary_dim_, num_heads_;
+};
+
+}  // namespace
+
+void register_attention(KernelRegistry& r) {
+  const KernelDef defs[] = {
+      {"", "Attention", 23, kMaxOpset, AttentionKernel::create},
+      {"", "RotaryEmbedding", 23, kMaxOpset, make_factory<RotaryEmbeddingKernel>()},
+  };
+  for (const KernelDef& def : defs) r.add(def);
+}
 
 }  // namespace tessera

@@ -1,8 +1,609 @@
+// BatchNormalization, LayerNormalization, InstanceNormalization, GroupNormalization,
+// RMSNormalization, LpNormalization, MeanVarianceNormalization and LRN. Statistics are computed
+// in float (double for double inputs) with two passes over contiguous blocks (mean, then the
+// squared deviations), which stays accurate where E[x^2]-E[x]^2 would cancel.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/reduction/reduce_common.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_normalization(KernelRegistry&) {}
+using namespace reduce_impl;
+
+constexpr int64_t kGrain = 1 << 14;  // elements worth a parallel task
+
+int64_t grain_for(int64_t work_per_item) { return std::max<int64_t>(1, kGrain / std::max<int64_t>(1, work_per_item)); }
+
+template <class F>
+std::vector<F> to_vec(const Tensor& t) {
+  std::vector<double> d = tensor_to_doubles(t);
+  return std::vector<F>(d.begin(), d.end());
+}
+
+// Mean and population variance of a contiguous block.
+template <class F, class T>
+void mean_var(const T* x, int64_t n, F& mean, F& var) {
+  mean = sum_run<F>(x, n, [](F v) { return v; }) / static_cast<F>(n);
+  const F m = mean;
+  var = sum_run<F>(x, n, [m](F v) { return (v - m) * (v - m); }) / static_cast<F>(n);
+}
+
+// Materialises `p` broadcast (numpy rules, p's dims right-aligned) to `target`; false if it does
+// not broadcast.
+template <class F>
+bool broadcast_param(const Tensor& p, const Shape& target, std::vector<F>& out) {
+  const Shape& ps = p.shape();
+  if (ps.size() > target.size()) {
+    for (size_t i = 0; i + target.size() < ps.size(); ++i)
+      if (ps[i] != 1) return false;
+  }
+  const size_t off = target.size() - std::min(ps.size(), target.size());
+  std::vector<int64_t> pstride(target.size(), 0);
+  int64_t s = 1;
+  for (size_t i = target.size(); i-- > off;) {
+    int64_t d = ps[ps.size() - (target.size() - i)];
+    if (d != 1 && d != target[i]) return false;
+    pstride[i] = d == 1 ? 0 : s;
+    s *= d;
+  }
+  std::vector<F> src = to_vec<F>(p);
+  const int64_t n = shape_size(target);
+  out.resize(static_cast<size_t>(n));
+  std::vector<int64_t> idx(target.size(), 0);
+  int64_t at = 0;
+  for (int64_t e = 0; e < n; ++e) {
+    out[static_cast<size_t>(e)] = src[static_cast<size_t>(at)];
+    for (size_t k = target.size(); k-- > 0;) {
+      at += pstride[k];
+      if (++idx[k] < target[k]) break;
+      at -= idx[k] * pstride[k];
+      idx[k] = 0;
+    }
+  }
+  return true;
+}
+
+// Splits an [N, C, spatial...] shape; rank 1 counts as [N] with one channel.
+void nc_spatial(const Shape& s, int64_t& n, int64_t& c, int64_t& spatial) {
+  n = s.empty() ? 1 : s[0];
+  c = s.size() > 1 ? s[1] : 1;
+  spatial = 1;
+  for (size_t i = 2; i < s.size(); ++i) spatial *= s[i];
+}
+
+// ---- BatchNormalization ----------------------------------------------------------------------
+
+class BatchNormKernel : public OpKernel {
+ public:
+  explicit BatchNormKernel(const KernelInfo& info)
+      : opset_(info.opset()),
+        epsilon_(info.attr_float("epsilon", 1e-5f)),
+        momentum_(info.attr_float("momentum", 0.9f)) {
+    if (opset_ >= 14) {
+      training_ = info.attr_int("training_mode", 0) != 0;
+    } else {
+      // Before 14 the extra statistics outputs are what asks for training behaviour.
+      size_t outs = 0;
+      for (const std::string& o : info.node().outputs) outs += !o.empty();
+      training_ = outs > 1 && (opset_ >= 7 || info.attr_int("is_test", 0) == 0);
+    }
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    for (size_t i = 0; i < 5; ++i)
+      if (!ctx.input(i)) return ctx.error("input ", i, " is missing");
+    int64_t n, c, spatial;
+    nc_spatial(x->shape(), n, c, spatial);
+    // Parameters are per channel, or (spatial=0 before opset 9) per channel and position.
+    const int64_t p = ctx.input(1)->size();
+    if (p != c && p != c * spatial) return ctx.error("scale has ", p, " elements but X has ", c, " channels");
+    for (size_t i = 2; i < 5; ++i)
+      if (ctx.input(i)->size() != p) return ctx.error("input ", i, " has ", ctx.input(i)->size(), " elements, expected ", p);
+    const int64_t inner = (c * spatial) / p;
+    Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          using F = float_acc_t<T>;
+          std::vector<F> scale = to_vec<F>(*ctx.input(1)), bias = to_vec<F>(*ctx.input(2));
+          std::vector<F> mean = to_vec<F>(*ctx.input(3)), var = to_vec<F>(*ctx.input(4));
+          const T* xd = x->data<T>();
+          std::vector<F> cur_mean, cur_var;
+          if (training_) {
+            cur_mean.assign(static_cast<size_t>(p), F(0));
+            cur_var.assign(static_cast<size_t>(p), F(0));
+            const int64_t count = n * inner;
+            ctx.thread_pool().parallel_for(p, grain_for(count), [&](int64_t c0, int64_t c1) {
+              for (int64_t ch = c0; ch < c1; ++ch) {
+                F s = 0;
+                for (int64_t b = 0; b < n; ++b)
+                  s += sum_run<F>(xd + (b * p + ch) * inner, inner, [](F v) { return v; });
+                const F m = count ? s / static_cast<F>(count) : F(0);
+                F q = 0;
+                for (int64_t b = 0; b < n; ++b)
+                  q += sum_run<F>(xd + (b * p + ch) * inner, inner, [m](F v) { return (v - m) * (v - m); });
+                cur_mean[static_cast<size_t>(ch)] = m;
+                cur_var[static_cast<size_t>(ch)] = count ? q / static_cast<F>(count) : F(0);
+              }
+            });
+          }
+          const std::vector<F>& use_mean = training_ ? cur_mean : mean;
+          const std::vector<F>& use_var = training_ ? cur_var : var;
+          std::vector<F> a(static_cast<size_t>(p)), b(static_cast<size_t>(p));
+          for (size_t i = 0; i < a.size(); ++i) {
+            a[i] = scale[i] / std::sqrt(use_var[i] + static_cast<F>(epsilon_));
+            b[i] = bias[i] - use_mean[i] * a[i];
+          }
+          T* yd = y.data<T>();
+          ctx.thread_pool().parallel_for(n * p, grain_for(inner), [&](int64_t q0, int64_t q1) {
+            for (int64_t q = q0; q < q1; ++q) {
+              const F av = a[static_cast<size_t>(q % p)], bv = b[static_cast<size_t>(q % p)];
+              const T* src = xd + q * inner;
+              T* dst = yd + q * inner;
+              for (int64_t i = 0; i < inner; ++i) dst[i] = store<T>(load<F>(src[i]) * av + bv);
+            }
+          });
+          if (training_) write_statistics<F>(ctx, mean, var, cur_mean, cur_var);
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  // Opset 14+: outputs 1, 2 are the running mean and variance. Before: 1, 2 running and 3, 4
+  // the batch ("saved") statistics.
+  template <class F>
+  void write_statistics(KernelContext& ctx, const std::vector<F>& mean, const std::vector<F>& var,
+                        const std::vector<F>& cur_mean, const std::vector<F>& cur_var) const {
+    const F mom = static_cast<F>(momentum_);
+    std::vector<F> run_mean(mean.size()), run_var(var.size());
+    for (size_t i = 0; i < mean.size(); ++i) {
+      run_mean[i] = mean[i] * mom + cur_mean[i] * (F(1) - mom);
+      run_var[i] = var[i] * mom + cur_var[i] * (F(1) - mom);
+    }
+    const std::vector<F>* stats[4] = {&run_mean, &run_var, &cur_mean, &cur_var};
+    const size_t outputs = opset_ >= 14 ? 3 : 5;
+    for (size_t k = 1; k < outputs && k < ctx.output_count(); ++k) {
+      if (!ctx.output_requested(k)) continue;
+      const Tensor* like = ctx.input(k % 2 == 1 ? 3 : 4);  // the mean/var inputs give type and shape
+      Tensor& out = ctx.allocate_output(k, like->dtype(), like->shape());
+      const std::vector<F>& v = *stats[k - 1];
+      Status s = dispatch<kFloatTypes>(
+          out.dtype(),
+          [&]<class U>() -> Status {
+            for (size_t i = 0; i < v.size(); ++i) out.data<U>()[i] = store<U>(v[i]);
+            return Status::ok();
+          },
+          ctx.node().describe());
+      (void)s;  // kFloatTypes covers every type the mean/var inputs may have
+    }
+  }
+
+  int64_t opset_;
+  float epsilon_;
+  float momentum_;
+  bool training_ = false;
+};
+
+// ---- Layer / RMS normalization ---------------------------------------------------------------
+
+// Shared by LayerNormalization and RMSNormalization: X viewed as [rows, cols] at `axis`, scale
+// (and bias) broadcast to the normalized shape, or to all of X when they vary across rows.
+struct RowParams {
+  std::vector<double> scale, bias;  // cols values each, or rows*cols when per_row
+  bool per_row = false;
+  bool has_bias = false;
+};
+
+Status row_params(const KernelContext& ctx, const Shape& xs, int64_t axis, const Tensor* scale, const Tensor* bias,
+                  RowParams& rp) {
+  const Shape norm_shape(xs.begin() + axis, xs.end());
+  // A parameter with non-trivial dims before `axis` varies per row; then both go per row.
+  auto varies = [&](const Tensor* t) {
+    if (!t || t->rank() <= norm_shape.size()) return false;
+    const Shape& s = t->shape();
+    return std::any_of(s.begin(), s.end() - static_cast<int64_t>(norm_shape.size()), [](int64_t d) { return d != 1; });
+  };
+  rp.per_row = varies(scale) || varies(bias);
+  rp.has_bias = bias != nullptr;
+  const Shape& target = rp.per_row ? xs : norm_shape;
+  if (!broadcast_param<double>(*scale, target, rp.scale))
+    return ctx.error("Scale shape ", shape_to_string(scale->shape()), " does not broadcast to X shape ", shape_to_string(xs),
+                     " at axis ", axis);
+  if (bias && !broadcast_param<double>(*bias, target, rp.bias))
+    return ctx.error("B shape ", shape_to_string(bias->shape()), " does not broadcast to X shape ", shape_to_string(xs),
+                     " at axis ", axis);
+  return Status::ok();
+}
+
+class LayerNormKernel : public OpKernel {
+ public:
+  LayerNormKernel(const KernelInfo& info, bool rms)
+      : rms_(rms),
+        axis_(info.attr_int("axis", -1)),
+        epsilon_(info.attr_float("epsilon", 1e-5f)),
+        stash_type_(info.attr_int("stash_type", 1)) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* scale = ctx.input(1);
+    const Tensor* bias = rms_ ? nullptr : ctx.input(2);
+    if (!x || !scale) return ctx.error("inputs 'X' and 'Scale' are required");
+    const int64_t rank = static_cast<int64_t>(x->rank());
+    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    if (!ax.is_ok()) return ax.status();
+    const int64_t axis = ax.value();
+    int64_t rows = 1, cols = 1;
+    for (int64_t i = 0; i < rank; ++i) (i < axis ? rows : cols) *= x->dim(static_cast<size_t>(i));
+    RowParams rp;
+    TS_RETURN_IF_ERROR(row_params(ctx, x->shape(), axis, scale, bias, rp));
+
+    // RMSNormalization's Y takes the scale's type; LayerNormalization's the input's.
+    const DataType y_type = rms_ ? scale->dtype() : x->dtype();
+    Tensor& y = ctx.allocate_output(0, y_type, x->shape());
+    Shape stat_shape = x->shape();
+    for (int64_t i = axis; i < rank; ++i) stat_shape[static_cast<size_t>(i)] = 1;
+    const DataType stat_type = static_cast<DataType>(stash_type_);
+    if (!rms_ && (ctx.output_requested(1) || ctx.output_requested(2)) && !(kFloatTypes & type_bit(stat_type)))
+      return ctx.error("stash_type ", stash_type_, " is not a float type");
+    Tensor* mean_out = !rms_ && ctx.output_requested(1) ? &ctx.allocate_output(1, stat_type, stat_shape) : nullptr;
+    Tensor* inv_out = !rms_ && ctx.output_requested(2) ? &ctx.allocate_output(2, stat_type, stat_shape) : nullptr;
+    if (x->size() == 0) return Status::ok();
+
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          return dispatch<kFloatTypes>(
+              y_type,
+              [&]<class V>() -> Status {
+                run_rows<T, V>(ctx, x->data<T>(), y.data<V>(), rows, cols, rp, mean_out, inv_out);
+                return Status::ok();
+              },
+              ctx.node().describe());
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  template <class T, class V>
+  void run_rows(KernelContext& ctx, const T* x, V* y, int64_t rows, int64_t cols, const RowParams& rp,
+                Tensor* mean_out, Tensor* inv_out) const {
+    // Stage one in float unless the input or stash type asks for double.
+    using F = std::conditional_t<std::is_same_v<T, double> || std::is_same_v<V, double>, double, float>;
+    std::vector<F> scale(rp.scale.begin(), rp.scale.end()), bias(rp.bias.begin(), rp.bias.end());
+    std::vector<F> means(static_cast<size_t>(rows)), invs(static_cast<size_t>(rows));
+    const F eps = static_cast<F>(epsilon_);
+    ctx.thread_pool().parallel_for(rows, grain_for(cols * 3), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = x + r * cols;
+        V* yr = y + r * cols;
+        const F* s = scale.data() + (rp.per_row ? r * cols : 0);
+        const F* b = rp.has_bias ? bias.data() + (rp.per_row ? r * cols : 0) : nullptr;
+        F mean = 0, var;
+        if (rms_) {
+          var = sum_run<F>(xr, cols, [](F v) { return v * v; }) / static_cast<F>(cols);
+        } else {
+          mean_var<F>(xr, cols, mean, var);
+        }
+        const F inv = F(1) / std::sqrt(var + eps);
+        means[static_cast<size_t>(r)] = mean;
+        invs[static_cast<size_t>(r)] = inv;
+        if (b) {
+          for (int64_t i = 0; i < cols; ++i) yr[i] = store<V>((load<F>(xr[i]) - mean) * inv * s[i] + b[i]);
+        } else {
+          for (int64_t i = 0; i < cols; ++i) yr[i] = store<V>((load<F>(xr[i]) - mean) * inv * s[i]);
+        }
+      }
+    });
+    auto write = [&](Tensor* t, const std::vector<F>& v) {
+      if (!t) return;
+      Status s = dispatch<kFloatTypes>(
+          t->dtype(),
+          [&]<class U>() -> Status {
+            for (size_t i = 0; i < v.size(); ++i) t->data<U>()[i] = store<U>(v[i]);
+            return Status::ok();
+          },
+          "LayerNormalization");
+      (void)s;  // the type was checked in compute()
+    };
+    write(mean_out, means);
+    write(inv_out, invs);
+  }
+
+  bool rms_;
+  int64_t axis_;
+  float epsilon_;
+  int64_t stash_type_;
+};
+
+// ---- Instance / Group normalization ----------------------------------------------------------
+
+// Normalises `groups` contiguous blocks of each sample, then applies per-channel (or, for
+// GroupNormalization-18, per-group) scale and bias.
+class GroupedNormKernel : public OpKernel {
+ public:
+  GroupedNormKernel(const KernelInfo& info, bool instance)
+      : instance_(instance),
+        opset_(info.opset()),
+        epsilon_(info.attr_float("epsilon", 1e-5f)),
+        num_groups_(info.attr_int("num_groups", 0)) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* scale = ctx.input(1);
+    const Tensor* bias = ctx.input(2);
+    if (!x || !scale || !bias) return ctx.error("inputs X, scale and bias are required");
+    if (x->rank() < 2) return ctx.error("X must have rank >= 2, got ", shape_to_string(x->shape()));
+    int64_t n, c, spatial;
+    nc_spatial(x->shape(), n, c, spatial);
+    const int64_t groups = instance_ ? c : num_groups_;
+    if (groups <= 0 || c % groups != 0)
+      return ctx.error("num_groups ", groups, " must be positive and divide the ", c, " channels");
+    // Scale and bias per channel; GroupNormalization-18 had them per group.
+    const bool per_group = !instance_ && scale->size() == groups && (opset_ < 21 || groups == c);
+    const int64_t want = per_group ? groups : c;
+    if (scale->size() != want || bias->size() != want)
+      return ctx.error("scale and bias must have ", want, " elements, got ", scale->size(), " and ", bias->size());
+    Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
+    if (x->size() == 0) return Status::ok();
+    const int64_t cpg = c / groups;
+    const int64_t block = cpg * spatial;
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          using F = float_acc_t<T>;
+          std::vector<F> s = to_vec<F>(*scale), b = to_vec<F>(*bias);
+          const T* xd = x->data<T>();
+          T* yd = y.data<T>();
+          const F eps = static_cast<F>(epsilon_);
+          ctx.thread_pool().parallel_for(n * groups, grain_for(block * 3), [&](int64_t g0, int64_t g1) {
+            for (int64_t q = g0; q < g1; ++q) {
+              const int64_t g = q % groups;
+              const T* xb = xd + q * block;
+              T* yb = yd + q * block;
+              F mean, var;
+              mean_var<F>(xb, block, mean, var);
+              const F inv = F(1) / std::sqrt(var + eps);
+              for (int64_t k = 0; k < cpg; ++k) {
+                const size_t ch = static_cast<size_t>(per_group ? g : g * cpg + k);
+                const F a = s[ch] * inv, off = b[ch] - mean * a;
+                const T* xc = xb + k * spatial;
+                T* yc = yb + k * spatial;
+                for (int64_t i = 0; i < spatial; ++i) yc[i] = store<T>(load<F>(xc[i]) * a + off);
+              }
+            }
+          });
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  bool instance_;
+  int64_t opset_;
+  float epsilon_;
+  int64_t num_groups_;
+};
+
+// ---- LpNormalization -------------------------------------------------------------------------
+
+class LpNormKernel : public OpKernel {
+ public:
+  explicit LpNormKernel(const KernelInfo& info) : axis_(info.attr_int("axis", -1)), p_(info.attr_int("p", 2)) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (!x) return ctx.error("input is missing");
+    if (p_ != 1 && p_ != 2) return ctx.error("p must be 1 or 2, got ", p_);
+    const int64_t rank = static_cast<int64_t>(x->rank());
+    Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
+    if (x->size() == 0) return Status::ok();
+    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    if (!ax.is_ok()) return ax.status();
+    int64_t outer = 1, n = 1, inner = 1;
+    for (int64_t i = 0; i < rank; ++i) {
+      const int64_t d = x->dim(static_cast<size_t>(i));
+      (i < ax.value() ? outer : i == ax.value() ? n : inner) *= d;
+    }
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          using F = float_acc_t<T>;
+          const T* xd = x->data<T>();
+          T* yd = y.data<T>();
+          const bool l1 = p_ == 1;
+          ctx.thread_pool().parallel_for(outer, grain_for(n * inner * 2), [&](int64_t o0, int64_t o1) {
+            std::vector<F> norm(static_cast<size_t>(inner));
+            for (int64_t o = o0; o < o1; ++o) {
+              const T* xb = xd + o * n * inner;
+              T* yb = yd + o * n * inner;
+              std::fill(norm.begin(), norm.end(), F(0));
+              for (int64_t j = 0; j < n; ++j)
+                for (int64_t i = 0; i < inner; ++i) {
+                  const F v = load<F>(xb[j * inner + i]);
+                  norm[static_cast<size_t>(i)] += l1 ? std::abs(v) : v * v;
+                }
+              for (F& v : norm) v = l1 ? v : std::sqrt(v);
+              for (int64_t j = 0; j < n; ++j)
+                for (int64_t i = 0; i < inner; ++i) {
+                  const F d = norm[static_cast<size_t>(i)];
+                  yb[j * inner + i] = store<T>(d == F(0) ? F(0) : load<F>(xb[j * inner + i]) / d);
+                }
+            }
+          });
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  int64_t axis_;
+  int64_t p_;
+};
+
+// ---- MeanVarianceNormalization ---------------------------------------------------------------
+
+template <class T, class A>
+struct MomentPolicy {  // sums x, or x^2 when `square`
+  bool square;
+  A init() const { return A(0); }
+  void run(A& acc, const T* x, int64_t n, const A*) const {
+    acc += square ? sum_run<A>(x, n, [](A v) { return v * v; }) : sum_run<A>(x, n, [](A v) { return v; });
+  }
+  void rows(A* acc, const T* x, int64_t n, const A*) const {
+    for (int64_t i = 0; i < n; ++i) {
+      const A v = load<A>(x[i]);
+      acc[i] += square ? v * v : v;
+    }
+  }
+  void combine(A& acc, A other) const { acc += other; }
+};
+
+class MvnKernel : public OpKernel {
+ public:
+  explicit MvnKernel(const KernelInfo& info) : axes_(info.attr_ints("axes", {0, 2, 3})) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (!x) return ctx.error("input is missing");
+    const int64_t rank = static_cast<int64_t>(x->rank());
+    auto axes = normalize_axes(axes_, rank, ctx.node().describe());
+    if (!axes.is_ok()) return axes.status();
+    std::vector<bool> reduce(static_cast<size_t>(rank), false);
+    for (int64_t a : axes.value()) reduce[static_cast<size_t>(a)] = true;
+    Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
+    if (x->size() == 0) return Status::ok();
+    const ReducePlan plan = make_reduce_plan(x->shape(), reduce);
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          using F = float_acc_t<T>;
+          const T* xd = x->data<T>();
+          T* yd = y.data<T>();
+          std::vector<F> mean(static_cast<size_t>(plan.output_size)), sq(static_cast<size_t>(plan.output_size));
+          run_reduce<T, F>(plan, xd, mean.data(), MomentPolicy<T, F>{false}, nullptr, ctx.thread_pool());
+          run_reduce<T, F>(plan, xd, sq.data(), MomentPolicy<T, F>{true}, nullptr, ctx.thread_pool());
+          // The ONNX function body: (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9).
+          const F count = static_cast<F>(plan.reduced_count);
+          for (size_t i = 0; i < mean.size(); ++i) {
+            mean[i] /= count;
+            const F var = std::max(F(0), sq[i] / count - mean[i] * mean[i]);
+            sq[i] = F(1) / (std::sqrt(var) + F(1e-9));
+          }
+          apply_plan(plan, [&](int64_t off, int64_t n, int64_t out, bool same_out) {
+            for (int64_t i = 0; i < n; ++i) {
+              const size_t k = static_cast<size_t>(same_out ? out : out + i);
+              yd[off + i] = store<T>((load<F>(xd[off + i]) - mean[k]) * sq[k]);
+            }
+          });
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  // Visits every contiguous run of the plan: fn(input offset, length, output index, same_out)
+  // where same_out says the whole run maps to one output (else run element i maps to out + i).
+  template <class Fn>
+  static void apply_plan(const ReducePlan& p, Fn&& fn) {
+    OffsetWalker uw(p.unit_dims, p.unit_strides);
+    OffsetWalker pw(p.pos_dims, p.pos_strides);
+    uw.seek(0);
+    for (int64_t u = 0; u < p.units; ++u, uw.next()) {
+      pw.seek(0);
+      for (int64_t r = 0; r < p.positions; ++r, pw.next())
+        fn(uw.offset() + pw.offset(), p.run, p.inner_reduced ? u : u * p.run, p.inner_reduced);
+    }
+  }
+
+  std::vector<int64_t> axes_;
+};
+
+// ---- LRN -------------------------------------------------------------------------------------
+
+class LrnKernel : public OpKernel {
+ public:
+  explicit LrnKernel(const KernelInfo& info)
+      : size_(info.attr_int("size", 0)),
+        alpha_(info.attr_float("alpha", 1e-4f)),
+        beta_(info.attr_float("beta", 0.75f)),
+        bias_(info.attr_float("bias", 1.0f)) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (!x) return ctx.error("input is missing");
+    if (size_ <= 0) return ctx.error("attribute 'size' must be positive");
+    if (x->rank() < 2) return ctx.error("X must have rank >= 2");
+    int64_t n, c, spatial;
+    nc_spatial(x->shape(), n, c, spatial);
+    Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
+    if (x->size() == 0) return Status::ok();
+    const int64_t before = (size_ - 1) / 2, after = size_ - 1 - before;  // floor / ceil of (size-1)/2
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          using F = float_acc_t<T>;
+          const T* xd = x->data<T>();
+          T* yd = y.data<T>();
+          const F scale = static_cast<F>(alpha_) / static_cast<F>(size_);
+          const F bias = static_cast<F>(bias_), beta = static_cast<F>(beta_);
+          ctx.thread_pool().parallel_for(n * c, grain_for(spatial * size_), [&](int64_t q0, int64_t q1) {
+            std::vector<F> acc(static_cast<size_t>(spatial));
+            for (int64_t q = q0; q < q1; ++q) {
+              const int64_t b = q / c, ch = q % c;
+              std::fill(acc.begin(), acc.end(), F(0));
+              const int64_t lo = std::max<int64_t>(0, ch - before), hi = std::min<int64_t>(c - 1, ch + after);
+              for (int64_t k = lo; k <= hi; ++k) {
+                const T* plane = xd + (b * c + k) * spatial;
+                for (int64_t i = 0; i < spatial; ++i) {
+                  const F v = load<F>(plane[i]);
+                  acc[static_cast<size_t>(i)] += v * v;
+                }
+              }
+              const T* xs = xd + q * spatial;
+              T* ys = yd + q * spatial;
+              for (int64_t i = 0; i < spatial; ++i)
+                ys[i] = store<T>(load<F>(xs[i]) / std::pow(bias + scale * acc[static_cast<size_t>(i)], beta));
+            }
+          });
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  int64_t size_;
+  float alpha_;
+  float beta_;
+  float bias_;
+};
+
+template <class K, class... Args>
+KernelFactory factory_with(Args... args) {
+  return [=](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+    return std::unique_ptr<OpKernel>(new K(info, args...));
+  };
+}
+
+}  // namespace
+
+void register_normalization(KernelRegistry& r) {
+  r.add({"", "BatchNormalization", 1, kMaxOpset, make_factory<BatchNormKernel>()});
+  r.add({"", "LayerNormalization", 17, kMaxOpset, factory_with<LayerNormKernel>(false)});
+  r.add({"", "RMSNormalization", 23, kMaxOpset, factory_with<LayerNormKernel>(true)});
+  r.add({"", "InstanceNormalization", 1, kMaxOpset, factory_with<GroupedNormKernel>(true)});
+  r.add({"", "GroupNormalization", 18, kMaxOpset, factory_with<GroupedNormKernel>(false)});
+  r.add({"", "LpNormalization", 1, kMaxOpset, make_factory<LpNormKernel>()});
+  r.add({"", "MeanVarianceNormalization", 9, kMaxOpset, make_factory<MvnKernel>()});
+  r.add({"", "LRN", 1, kMaxOpset, make_factory<LrnKernel>()});
+}
 
 }  // namespace tessera

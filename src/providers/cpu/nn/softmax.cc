@@ -1,8 +1,175 @@
+// Softmax, LogSoftmax and Hardmax. Before opset 13 the input is coerced to 2-D at `axis`
+// (default 1) and the op runs over the flattened trailing dims; from 13 it runs over the single
+// `axis` (default -1). Max-shifted, so large inputs do not overflow.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/reduction/reduce_common.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_softmax(KernelRegistry&) {}
+using namespace reduce_impl;
+
+enum class SoftmaxKind { softmax, log_softmax, hardmax };
+
+// One contiguous row of n values.
+template <class T, SoftmaxKind kKind>
+void softmax_row(const T* x, T* y, int64_t n, float_acc_t<T>* buf) {
+  using F = float_acc_t<T>;
+  F m = load<F>(x[0]);
+  int64_t arg = 0;
+  for (int64_t j = 1; j < n; ++j) {
+    F v = load<F>(x[j]);
+    if (v > m || (v != v && m == m)) {
+      m = v;
+      arg = j;
+    }
+  }
+  if constexpr (kKind == SoftmaxKind::hardmax) {
+    for (int64_t j = 0; j < n; ++j) y[j] = store<T>(F(j == arg ? 1 : 0));
+    return;
+  }
+  F sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    F e = std::exp(load<F>(x[j]) - m);
+    buf[j] = e;
+    sum += e;
+  }
+  if constexpr (kKind == SoftmaxKind::softmax) {
+    const F inv = F(1) / sum;
+    for (int64_t j = 0; j < n; ++j) y[j] = store<T>(buf[j] * inv);
+  } else {
+    const F shift = m + std::log(sum);
+    for (int64_t j = 0; j < n; ++j) y[j] = store<T>(load<F>(x[j]) - shift);
+  }
+}
+
+// A [n, inner] block reduced over n: sweeps whole rows of `inner` values at a time.
+template <class T, SoftmaxKind kKind>
+void softmax_block(const T* x, T* y, int64_t n, int64_t inner, float_acc_t<T>* buf, float_acc_t<T>* m,
+                   float_acc_t<T>* sum, int64_t* arg) {
+  using F = float_acc_t<T>;
+  for (int64_t i = 0; i < inner; ++i) {
+    m[i] = load<F>(x[i]);
+    arg[i] = 0;
+  }
+  for (int64_t j = 1; j < n; ++j) {
+    const T* row = x + j * inner;
+    for (int64_t i = 0; i < inner; ++i) {
+      F v = load<F>(row[i]);
+      if (v > m[i] || (v != v && m[i] == m[i])) {
+        m[i] = v;
+        arg[i] = j;
+      }
+    }
+  }
+  if constexpr (kKind == SoftmaxKind::hardmax) {
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = store<T>(F(arg[i] == j ? 1 : 0));
+    return;
+  }
+  std::fill(sum, sum + inner, F(0));
+  for (int64_t j = 0; j < n; ++j) {
+    const T* row = x + j * inner;
+    F* b = buf + j * inner;
+    for (int64_t i = 0; i < inner; ++i) {
+      b[i] = std::exp(load<F>(row[i]) - m[i]);
+      sum[i] += b[i];
+    }
+  }
+  if constexpr (kKind == SoftmaxKind::softmax) {
+    for (int64_t i = 0; i < inner; ++i) sum[i] = F(1) / sum[i];
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = store<T>(buf[j * inner + i] * sum[i]);
+  } else {
+    for (int64_t i = 0; i < inner; ++i) m[i] += std::log(sum[i]);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = store<T>(load<F>(x[j * inner + i]) - m[i]);
+  }
+}
+
+template <class T, SoftmaxKind kKind>
+void softmax_typed(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, ThreadPool& pool) {
+  using F = float_acc_t<T>;
+  const int64_t block = n * inner;
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, block));
+  pool.parallel_for(outer, grain, [&](int64_t o0, int64_t o1) {
+    std::vector<F> buf(static_cast<size_t>(block));
+    if (inner == 1) {
+      for (int64_t o = o0; o < o1; ++o) softmax_row<T, kKind>(x + o * n, y + o * n, n, buf.data());
+      return;
+    }
+    std::vector<F> m(static_cast<size_t>(inner)), sum(static_cast<size_t>(inner));
+    std::vector<int64_t> arg(static_cast<size_t>(inner));
+    for (int64_t o = o0; o < o1; ++o)
+      softmax_block<T, kKind>(x + o * block, y + o * block, n, inner, buf.data(), m.data(), sum.data(), arg.data());
+  });
+}
+
+class SoftmaxKernel : public OpKernel {
+ public:
+  SoftmaxKernel(const KernelInfo& info, SoftmaxKind kind)
+      : kind_(kind), coerce_2d_(info.opset() < 13), axis_(info.attr_int("axis", info.opset() < 13 ? 1 : -1)) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (!x) return ctx.error("input is missing");
+    const int64_t rank = static_cast<int64_t>(x->rank());
+    Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
+    if (x->size() == 0) return Status::ok();
+    int64_t outer = 1, n = 1, inner = 1;
+    if (rank > 0) {
+      // Opset < 13 allows axis == rank (everything in the outer part, rows of one element).
+      if (coerce_2d_ ? (axis_ < -rank || axis_ > rank) : (axis_ < -rank || axis_ >= rank))
+        return ctx.error("axis ", axis_, " is out of range for rank ", rank);
+      const int64_t axis = axis_ < 0 ? axis_ + rank : axis_;
+      for (int64_t i = 0; i < rank; ++i) {
+        int64_t d = x->dim(static_cast<size_t>(i));
+        if (i < axis) outer *= d;
+        else if (i == axis || coerce_2d_) n *= d;
+        else inner *= d;
+      }
+    }
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          const T* in = x->data<T>();
+          T* out = y.data<T>();
+          ThreadPool& pool = ctx.thread_pool();
+          switch (kind_) {
+            case SoftmaxKind::softmax: softmax_typed<T, SoftmaxKind::softmax>(in, out, outer, n, inner, pool); break;
+            case SoftmaxKind::log_softmax: softmax_typed<T, SoftmaxKind::log_softmax>(in, out, outer, n, inner, pool); break;
+            case SoftmaxKind::hardmax: softmax_typed<T, SoftmaxKind::hardmax>(in, out, outer, n, inner, pool); break;
+          }
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  SoftmaxKind kind_;
+  bool coerce_2d_;
+  int64_t axis_;
+};
+
+template <SoftmaxKind kKind>
+KernelFactory softmax_factory() {
+  return [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+    return std::unique_ptr<OpKernel>(new SoftmaxKernel(info, kKind));
+  };
+}
+
+}  // namespace
+
+void register_softmax(KernelRegistry& r) {
+  r.add({"", "Softmax", 1, kMaxOpset, softmax_factory<SoftmaxKind::softmax>()});
+  r.add({"", "LogSoftmax", 1, kMaxOpset, softmax_factory<SoftmaxKind::log_softmax>()});
+  r.add({"", "Hardmax", 1, kMaxOpset, softmax_factory<SoftmaxKind::hardmax>()});
+}
 
 }  // namespace tessera

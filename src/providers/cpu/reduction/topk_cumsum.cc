@@ -1,8 +1,207 @@
+// TopK (k as attribute in opset 1, as input since 10; largest/sorted since 11), CumSum and
+// CumProd (exclusive, reverse). TopK breaks ties by the smaller index and orders NaN above every
+// number; its results are always sorted, which sorted=0 permits.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/reduction/reduce_common.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_topk_cumsum(KernelRegistry&) {}
+using namespace reduce_impl;
+
+// Splits `shape` around `axis` into [outer, n, inner].
+void split_at_axis(const Shape& shape, int64_t axis, int64_t& outer, int64_t& n, int64_t& inner) {
+  outer = 1;
+  n = 1;
+  inner = 1;
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+    if (i < axis) outer *= shape[static_cast<size_t>(i)];
+    else if (i == axis) n = shape[static_cast<size_t>(i)];
+    else inner *= shape[static_cast<size_t>(i)];
+  }
+}
+
+// ---- TopK ----------------------------------------------------------------------------------
+
+// Strict "a sorts before b" on numbers where NaN is above everything and equal to itself.
+template <class C>
+inline bool num_less(C a, C b) {
+  if constexpr (std::is_floating_point_v<C>) {
+    if (b != b) return a == a;
+    if (a != a) return false;
+  }
+  return a < b;
+}
+
+template <class T>
+void topk_typed(const T* x, T* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner, int64_t k,
+                bool largest, ThreadPool& pool) {
+  using C = compute_t<T>;
+  const int64_t slices = outer * inner;
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, n));
+  pool.parallel_for(slices, grain, [&](int64_t s0, int64_t s1) {
+    std::vector<C> v(static_cast<size_t>(n));
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    for (int64_t s = s0; s < s1; ++s) {
+      const int64_t o = s / inner, i = s % inner;
+      const T* src = x + o * n * inner + i;
+      for (int64_t j = 0; j < n; ++j) v[static_cast<size_t>(j)] = load<C>(src[j * inner]);
+      std::iota(order.begin(), order.end(), int64_t{0});
+      auto before = [&](int64_t a, int64_t b) {
+        C va = v[static_cast<size_t>(a)], vb = v[static_cast<size_t>(b)];
+        if (largest ? num_less(vb, va) : num_less(va, vb)) return true;
+        if (largest ? num_less(va, vb) : num_less(vb, va)) return false;
+        return a < b;
+      };
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+      T* vout = values + o * k * inner + i;
+      int64_t* iout = indices + o * k * inner + i;
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t at = order[static_cast<size_t>(j)];
+        vout[j * inner] = src[at * inner];
+        iout[j * inner] = at;
+      }
+    }
+  });
+}
+
+class TopKKernel : public OpKernel {
+ public:
+  explicit TopKKernel(const KernelInfo& info)
+      : axis_(info.attr_int("axis", -1)),
+        k_attr_(info.opset() < 10 ? info.attr_int("k", -1) : -1),
+        k_from_input_(info.opset() >= 10),
+        largest_(info.attr_int("largest", 1) != 0),
+        sorted_(info.attr_int("sorted", 1) != 0) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (!x) return ctx.error("input 'X' is missing");
+    int64_t k = k_attr_;
+    if (k_from_input_) {
+      const Tensor* kt = ctx.input(1);
+      if (!kt || kt->size() != 1) return ctx.error("input 'K' must hold exactly one value");
+      auto r = tensor_to_int64s(*kt, "input 'K'");
+      if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
+      k = r.value()[0];
+    }
+    const int64_t rank = static_cast<int64_t>(x->rank());
+    if (rank == 0) return ctx.error("input 'X' must have rank >= 1");
+    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    if (!ax.is_ok()) return ax.status();
+    int64_t outer, n, inner;
+    split_at_axis(x->shape(), ax.value(), outer, n, inner);
+    if (k < 0 || k > n) return ctx.error("k = ", k, " is outside [0, ", n, "] for axis ", ax.value());
+    Shape out_shape = x->shape();
+    out_shape[static_cast<size_t>(ax.value())] = k;
+    Tensor& values = ctx.allocate_output(0, x->dtype(), out_shape);
+    Tensor& indices = ctx.allocate_output(1, DataType::int64, out_shape);
+    if (values.size() == 0) return Status::ok();
+    (void)sorted_;  // always sorted: a valid answer for sorted=0 too
+    return dispatch<kNumericTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          topk_typed<T>(x->data<T>(), values.data<T>(), indices.data<int64_t>(), outer, n, inner, k, largest_,
+                        ctx.thread_pool());
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  int64_t axis_;
+  int64_t k_attr_;
+  bool k_from_input_;
+  bool largest_;
+  bool sorted_;
+};
+
+// ---- CumSum / CumProd ------------------------------------------------------------------------
+
+template <class T, bool kProd>
+void cumulate(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool exclusive, bool reverse,
+              ThreadPool& pool) {
+  // Integers wrap in 64-bit unsigned arithmetic (numpy's fixed-width results after the cast);
+  // the 16-bit floats accumulate in float.
+  using A = std::conditional_t<std::is_integral_v<T>, uint64_t, compute_t<T>>;
+  const A start = kProd ? A(1) : A(0);
+  const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, n * inner));
+  pool.parallel_for(outer, grain, [&](int64_t o0, int64_t o1) {
+    std::vector<A> acc(static_cast<size_t>(inner));
+    for (int64_t o = o0; o < o1; ++o) {
+      std::fill(acc.begin(), acc.end(), start);
+      const T* src = x + o * n * inner;
+      T* dst = y + o * n * inner;
+      for (int64_t step = 0; step < n; ++step) {
+        const int64_t j = reverse ? n - 1 - step : step;
+        const T* row = src + j * inner;
+        T* out = dst + j * inner;
+        for (int64_t i = 0; i < inner; ++i) {
+          A v = load<A>(row[i]);
+          A& a = acc[static_cast<size_t>(i)];
+          if (exclusive) out[i] = store<T>(a);
+          if constexpr (kProd) a *= v;
+          else a += v;
+          if (!exclusive) out[i] = store<T>(a);
+        }
+      }
+    }
+  });
+}
+
+class CumulativeKernel : public OpKernel {
+ public:
+  CumulativeKernel(const KernelInfo& info, bool prod)
+      : prod_(prod), exclusive_(info.attr_int("exclusive", 0) != 0), reverse_(info.attr_int("reverse", 0) != 0) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* axis_t = ctx.input(1);
+    if (!x || !axis_t) return ctx.error("inputs 'x' and 'axis' are required");
+    if (axis_t->size() != 1) return ctx.error("input 'axis' must hold exactly one value");
+    auto a = tensor_to_int64s(*axis_t, "input 'axis'");
+    if (!a.is_ok()) return a.status().with_context(ctx.node().describe());
+    const int64_t rank = static_cast<int64_t>(x->rank());
+    if (rank == 0) return ctx.error("input 'x' must have rank >= 1");
+    auto ax = normalize_axis(a.value()[0], rank, ctx.node().describe());
+    if (!ax.is_ok()) return ax.status();
+    int64_t outer, n, inner;
+    split_at_axis(x->shape(), ax.value(), outer, n, inner);
+    Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
+    if (y.size() == 0) return Status::ok();
+    return dispatch<kNumericTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          if (prod_) cumulate<T, true>(x->data<T>(), y.data<T>(), outer, n, inner, exclusive_, reverse_, ctx.thread_pool());
+          else cumulate<T, false>(x->data<T>(), y.data<T>(), outer, n, inner, exclusive_, reverse_, ctx.thread_pool());
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  bool prod_;
+  bool exclusive_;
+  bool reverse_;
+};
+
+}  // namespace
+
+void register_topk_cumsum(KernelRegistry& r) {
+  r.add({"", "TopK", 1, kMaxOpset, make_factory<TopKKernel>()});
+  r.add({"", "CumSum", 11, kMaxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+           return std::unique_ptr<OpKernel>(new CumulativeKernel(info, false));
+         }});
+  r.add({"", "CumProd", 26, kMaxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+           return std::unique_ptr<OpKernel>(new CumulativeKernel(info, true));
+         }});
+}
 
 }  // namespace tessera

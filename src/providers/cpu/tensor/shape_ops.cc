@@ -16,12 +16,12 @@ using namespace tensor_ops;
 class ReshapeKernel final : public OpKernel {
  public:
   explicit ReshapeKernel(const KernelInfo& info)
-      : allowzero_(info.attr_int("allowzero", 0) != 0), shape_attr_(info.attr_ints("shape")) {}
+      : allowzero_(info.attr_int("allowzero", 0) != 0), has_shape_attr_(info.has_attr("shape")), shape_attr_(info.attr_ints("shape")) {}
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* data, required_input(ctx, 0, "data"));
     std::vector<int64_t> requested = shape_attr_;
-    if (ctx.input_count() > 1) {
+    if (ctx.input_count() > 1 || !has_shape_attr_) {
       TS_ASSIGN_OR_RETURN(const Tensor* shape, required_input(ctx, 1, "shape"));
       if (!read_int64s(*shape, requested)) return ctx.error("shape input must be int64, got ", dtype_name(shape->dtype()));
     }
@@ -57,6 +57,7 @@ class ReshapeKernel final : public OpKernel {
 
  private:
   bool allowzero_;
+  bool has_shape_attr_;  // Reshape-1
   std::vector<int64_t> shape_attr_;
 };
 

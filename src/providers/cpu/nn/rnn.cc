@@ -1,0 +1,8 @@
+#include "providers/cpu/families.h"
+
+namespace tessera {
+
+// TODO(owner of this family): kernels not written yet.
+void register_rnn(KernelRegistry&) {}
+
+}  // namespace tessera

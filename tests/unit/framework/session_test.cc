@@ -1,0 +1,123 @@
+// The session end to end on small models built in the test: feeds, outputs, errors, threads.
+#include "tessera/session.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "onnx.pb.h"
+
+namespace tessera {
+namespace {
+
+namespace pb = tessera::onnx;
+
+void add_tensor_info(pb::ValueInfoProto* info, const std::string& name, std::vector<int64_t> dims) {
+  info->set_name(name);
+  auto* tensor_type = info->mutable_type()->mutable_tensor_type();
+  tensor_type->set_elem_type(1);  // float
+  for (int64_t d : dims) {
+    auto* dim = tensor_type->mutable_shape()->add_dim();
+    if (d < 0) dim->set_dim_param("batch"); else dim->set_dim_value(d);
+  }
+}
+
+// y = Relu(a + b) with a, b: float [batch, 3]; `op` replaces Relu when given.
+std::string relu_add_model(const std::string& op = "Relu") {
+  pb::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  auto* graph = model.mutable_graph();
+  graph->set_name("relu_add");
+  auto* add = graph->add_node();
+  add->set_op_type("Add");
+  add->add_input("a");
+  add->add_input("b");
+  add->add_output("sum");
+  auto* relu = graph->add_node();
+  relu->set_op_type(op);
+  relu->add_input("sum");
+  relu->add_output("y");
+  add_tensor_info(graph->add_input(), "a", {-1, 3});
+  add_tensor_info(graph->add_input(), "b", {-1, 3});
+  add_tensor_info(graph->add_output(), "y", {-1, 3});
+  return model.SerializeAsString();
+}
+
+Tensor floats(Shape shape, std::vector<float> values) { return Tensor::from_vector(DataType::float32, shape, values); }
+
+TEST(Session, DescribesInputsAndRuns) {
+  std::string bytes = relu_add_model();
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+  const Session& s = **session;
+  ASSERT_EQ(s.inputs().size(), 2u);
+  EXPECT_EQ(s.inputs()[0].name, "a");
+  EXPECT_EQ(s.inputs()[0].dtype, DataType::float32);
+  EXPECT_EQ(s.inputs()[0].shape, (std::vector<int64_t>{-1, 3}));
+  EXPECT_EQ(s.inputs()[0].dim_names[0], "batch");
+
+  auto out = s.run({{"a", floats({2, 3}, {1, -2, 3, -4, 5, -6})}, {"b", floats({2, 3}, {0.5, 0.5, 0.5, 0.5, 0.5, 0.5})}});
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  const Tensor& y = (*out)[0].tensor();
+  EXPECT_EQ(y.shape(), (Shape{2, 3}));
+  std::vector<float> expected{1.5, 0, 3.5, 0, 5.5, 0};
+  for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(y.data<float>()[i], expected[i]);
+}
+
+TEST(Session, RejectsBadFeedsWithClearErrors) {
+  std::string bytes = relu_add_model();
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(session.is_ok());
+  const Session& s = **session;
+  Tensor ok = floats({1, 3}, {1, 2, 3});
+
+  auto missing = s.run({{"a", ok}});
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_NE(missing.status().message().find("input 'b'"), std::string::npos) << missing.status().message();
+
+  auto wrong_dtype = s.run({{"a", ok}, {"b", Tensor(DataType::float64, {1, 3})}});
+  ASSERT_FALSE(wrong_dtype.is_ok());
+  EXPECT_NE(wrong_dtype.status().message().find("expected tensor(float)[batch,3], got tensor(double)[1,3]"), std::string::npos)
+      << wrong_dtype.status().message();
+
+  auto wrong_dim = s.run({{"a", ok}, {"b", floats({1, 4}, {1, 2, 3, 4})}});
+  ASSERT_FALSE(wrong_dim.is_ok());
+  EXPECT_NE(wrong_dim.status().message().find("dimension 1 differs"), std::string::npos) << wrong_dim.status().message();
+
+  auto unknown = s.run({{"a", ok}, {"b", ok}, {"c", ok}});
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_NE(unknown.status().message().find("no input named 'c'"), std::string::npos);
+}
+
+TEST(Session, UnsupportedOpIsNamedAtLoad) {
+  std::string bytes = relu_add_model("NotAnOp");
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(session.is_ok());
+  EXPECT_NE(session.status().message().find("(NotAnOp)"), std::string::npos) << session.status().message();
+  EXPECT_NE(session.status().message().find("domain ai.onnx"), std::string::npos) << session.status().message();
+}
+
+TEST(Session, ConcurrentRunsGiveTheSameAnswer) {
+  std::string bytes = relu_add_model();
+  SessionOptions options;
+  options.intra_op_threads = 2;
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size(), options);
+  ASSERT_TRUE(session.is_ok());
+  const Session& s = **session;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < 100; ++r) {
+        float v = static_cast<float>(t * 1000 + r + 2);  // >= 2, so Relu(1 - v) is 0
+        auto out = s.run({{"a", floats({1, 3}, {v, -v, v})}, {"b", floats({1, 3}, {1, 1, 1})}});
+        if (!out.is_ok() || (*out)[0].tensor().data<float>()[0] != v + 1 || (*out)[0].tensor().data<float>()[1] != 0) ++wrong;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace tessera

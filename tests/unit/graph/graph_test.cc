@@ -1,0 +1,70 @@
+#include "graph/graph.h"
+
+#include <gtest/gtest.h>
+
+#include "graph/function_inliner.h"
+
+namespace tessera {
+namespace {
+
+Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+  Node n;
+  n.name = name;
+  n.op_type = op;
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  return n;
+}
+
+TEST(TopologicalOrder, OrdersProducersBeforeConsumers) {
+  Graph g;
+  g.inputs.push_back({"x", {}});
+  g.nodes.push_back(node("c", "Add", {"a", "b"}, {"y"}));
+  g.nodes.push_back(node("a", "Relu", {"x"}, {"a"}));
+  g.nodes.push_back(node("b", "Neg", {"a"}, {"b"}));
+  auto order = topological_order(g, {});
+  ASSERT_TRUE(order.is_ok()) << order.status().message();
+  EXPECT_EQ(*order, (std::vector<size_t>{1, 2, 0}));
+}
+
+TEST(TopologicalOrder, ReportsMissingInputsAndCycles) {
+  Graph g;
+  g.nodes.push_back(node("n", "Relu", {"nowhere"}, {"y"}));
+  auto missing = topological_order(g, {});
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_NE(missing.status().message().find("'nowhere'"), std::string::npos);
+
+  Graph cycle;
+  cycle.nodes.push_back(node("p", "Relu", {"b"}, {"a"}));
+  cycle.nodes.push_back(node("q", "Relu", {"a"}, {"b"}));
+  auto cyclic = topological_order(cycle, {});
+  ASSERT_FALSE(cyclic.is_ok());
+  EXPECT_NE(cyclic.status().message().find("cycle"), std::string::npos);
+}
+
+TEST(FunctionInliner, ReplacesCallsWithRenamedBodies) {
+  Model m;
+  m.opset_imports[""] = 17;
+  m.opset_imports["local"] = 1;
+  Function f;
+  f.name = "DoubleRelu";
+  f.domain = "local";
+  f.inputs = {"x"};
+  f.outputs = {"y"};
+  f.nodes.push_back(node("r1", "Relu", {"x"}, {"t"}));
+  f.nodes.push_back(node("r2", "Relu", {"t"}, {"y"}));
+  m.functions.push_back(f);
+  Node call = node("call", "DoubleRelu", {"in"}, {"out"});
+  call.domain = "local";
+  m.graph.nodes.push_back(call);
+
+  ASSERT_TRUE(inline_model_functions(m).is_ok());
+  ASSERT_EQ(m.graph.nodes.size(), 2u);
+  EXPECT_EQ(m.graph.nodes[0].inputs[0], "in");
+  EXPECT_EQ(m.graph.nodes[0].outputs[0], m.graph.nodes[1].inputs[0]);
+  EXPECT_NE(m.graph.nodes[0].outputs[0], "t");  // internal names get a unique prefix
+  EXPECT_EQ(m.graph.nodes[1].outputs[0], "out");
+}
+
+}  // namespace
+}  // namespace tessera
