@@ -18,7 +18,8 @@ int run_command(const RunArgs& args);
 
 struct TestArgs {
   std::vector<std::string> dirs;
-  int threads = 1;
+  int threads = 1;  // intra-op threads per case
+  int jobs = 0;     // cases run at once; 0 = one per core
   int min_passed = -1;  // when >= 0, success means at least this many passed
   bool verbose = false;
 };

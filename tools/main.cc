@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   auto* test_cmd = app.add_subcommand("test", "Run ONNX conformance case folders");
   test_cmd->add_option("dirs", test.dirs, "case folders or folders of cases")->required();
   test_cmd->add_option("--threads", test.threads, "intra-op threads per case");
+  test_cmd->add_option("--jobs", test.jobs, "cases run at once (0 = one per core)");
   test_cmd->add_option("--min-passed", test.min_passed, "succeed when at least this many cases pass");
   test_cmd->add_flag("--verbose", test.verbose, "also list passing cases");
 

@@ -1,9 +1,11 @@
 // `tessera test DIR...`: runs ONNX conformance cases in-process. A case is a folder with
 // model.onnx and test_data_set_N/ folders. Unsupported cases count as failed, never skipped.
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "model/value_io.h"
 #include "tessera/session.h"
@@ -82,12 +84,25 @@ int test_command(const TestArgs& args) {
     find_cases(dir, cases);
   }
 
+  // Cases run on `jobs` threads; results are printed in case order once all are done.
+  std::vector<std::string> reasons(cases.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < cases.size();) reasons[i] = run_case(cases[i], args.threads);
+  };
+  std::vector<std::thread> workers;
+  int jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int j = 1; j < jobs; ++j) workers.emplace_back(worker);
+  worker();
+  for (auto& w : workers) w.join();
+
   // Counts per suite: the folder that holds the case folder (node, light, ...).
   std::map<std::string, std::pair<int, int>> suites;
   int passed = 0, failed = 0;
-  for (const auto& dir : cases) {
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const fs::path& dir = cases[i];
     std::string suite = dir.parent_path().filename().string();
-    std::string reason = run_case(dir, args.threads);
+    std::string& reason = reasons[i];
     std::string label = suite + "/" + dir.filename().string();
     if (reason.empty()) {
       ++passed;

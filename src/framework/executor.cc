@@ -220,6 +220,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
 
     Step step;
     step.node = &node;
+    step.opset = model.opset_version(node.domain);
     step.kernel = std::move(kernel).value();
     // KernelInfo::subgraph() hands out raw pointers; the runners must outlive `info`.
     if (!runners.empty()) step.kernel = std::make_unique<KernelWithSubgraphs>(std::move(step.kernel), std::move(runners));
@@ -264,6 +265,9 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
       status = runtime_error(step.node->describe(), ": ", e.what());
     }
     if (!status.is_ok()) {
+      if (status.code() == StatusCode::not_implemented)  // say which version of the op was asked for
+        status = Status(status.code(), str_cat(status.message(), " (", step.node->domain.empty() ? "ai.onnx" : step.node->domain,
+                                               " opset ", step.opset, ")"));
       if (status.message().rfind("node '", 0) == 0) return status;
       return status.with_context(step.node->describe());
     }

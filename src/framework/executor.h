@@ -35,6 +35,7 @@ class GraphExecutor {
  private:
   struct Step {
     const Node* node = nullptr;
+    int64_t opset = 0;
     std::unique_ptr<OpKernel> kernel;
     std::vector<int> inputs;    // slot per node input, -1 when omitted
     std::vector<int> outputs;   // slot per node output, -1 when omitted

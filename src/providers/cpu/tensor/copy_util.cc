@@ -44,7 +44,7 @@ namespace {
 
 // Below this many bytes a copy stays on the calling thread.
 constexpr int64_t kParallelBytes = 1 << 18;
-// Dims of at least this size on both sides of a transposed pair are copied in tiles.
+// Side of the square tiles a transposed pair of dims is copied in.
 constexpr int64_t kTile = 16;
 
 enum class InnerKind { contiguous, tiled, strided };
@@ -78,10 +78,11 @@ CopyPlan make_plan(const Shape& shape, const std::vector<int64_t>& dst_strides, 
   size_t last = p.n.size() - 1;
   if (p.ds[last] == 1 && p.ss[last] == 1) {
     p.kind = InnerKind::contiguous;
-  } else if (p.ds[last] == 1 && p.n[last] >= kTile && p.n.size() >= 2) {
-    // A dim read contiguously but written with a stride: pair it with the inner dim in tiles.
+  } else if (p.ds[last] == 1 && p.ss[last] != 0 && p.n.size() >= 2) {
+    // A dim read contiguously but written with a stride: pair it with the inner dim in tiles,
+    // so both sides touch whole cache lines.
     for (size_t j = 0; j < last; ++j) {
-      if (p.ss[j] == 1 && p.n[j] >= kTile) {
+      if (p.ss[j] == 1) {
         std::swap(p.n[j], p.n[last - 1]);
         std::swap(p.ds[j], p.ds[last - 1]);
         std::swap(p.ss[j], p.ss[last - 1]);

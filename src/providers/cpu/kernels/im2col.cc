@@ -1,0 +1,159 @@
+#include "providers/cpu/kernels/im2col.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tessera::kernels {
+namespace {
+
+// The grid positions o in [ob, oe) whose image position o * s + off lies in [0, n): [lo, hi).
+inline void valid_range(int64_t ob, int64_t oe, int64_t n, int64_t s, int64_t off, int64_t* lo, int64_t* hi) {
+  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t h = n - off <= 0 ? 0 : (n - off + s - 1) / s;
+  l = std::clamp(l, ob, oe);
+  h = std::clamp(h, l, oe);
+  *lo = l;
+  *hi = h;
+}
+
+// Copies one innermost run of columns: dst[o - ob] = image[o * s + off] or 0.
+template <class T>
+struct Gather {
+  static void run(T* dst, const T* img, int64_t ob, int64_t oe, int64_t n, int64_t s, int64_t off) {
+    int64_t lo, hi;
+    valid_range(ob, oe, n, s, off, &lo, &hi);
+    std::fill(dst, dst + (lo - ob), T(0));
+    if (s == 1) {
+      if (hi > lo) std::memcpy(dst + (lo - ob), img + (lo + off), static_cast<size_t>(hi - lo) * sizeof(T));
+    } else {
+      for (int64_t o = lo; o < hi; ++o) dst[o - ob] = img[o * s + off];
+    }
+    std::fill(dst + (hi - ob), dst + (oe - ob), T(0));
+  }
+  static void outside(T* dst, int64_t len) { std::fill(dst, dst + len, T(0)); }
+};
+
+// The adjoint run: image[o * s + off] += col[o - ob].
+template <class T>
+struct ScatterAdd {
+  static void run(const T* src, T* img, int64_t ob, int64_t oe, int64_t n, int64_t s, int64_t off) {
+    int64_t lo, hi;
+    valid_range(ob, oe, n, s, off, &lo, &hi);
+    if (s == 1) {
+      for (int64_t o = lo; o < hi; ++o) img[o + off] += src[o - ob];
+    } else {
+      for (int64_t o = lo; o < hi; ++o) img[o * s + off] += src[o - ob];
+    }
+  }
+  static void outside(const T*, int64_t) {}
+};
+
+// Walks the grid dimensions d..nd-1 for one (channel, kernel offset) row of the column matrix,
+// handing each innermost run to Op. `img` points at the image plane shifted to the outer
+// coordinates chosen so far; `valid` is false once an outer coordinate fell outside the image.
+template <class T, class Op, class ColPtr, class ImgPtr>
+void walk(const ConvGeometry& g, const int64_t* in_stride, const int64_t* off, size_t d, ImgPtr img, bool valid,
+          int64_t ob, int64_t oe, ColPtr& col) {
+  if (d + 1 == g.nd) {
+    if (valid)
+      Op::run(col, img, ob, oe, g.in[d], g.stride[d], off[d]);
+    else
+      Op::outside(col, oe - ob);
+    col += oe - ob;
+    return;
+  }
+  for (int64_t o = ob; o < oe; ++o) {
+    const int64_t i = o * g.stride[d] + off[d];
+    const bool v = valid && i >= 0 && i < g.in[d];
+    walk<T, Op>(g, in_stride, off, d + 1, v ? img + i * in_stride[d] : img, v, 0, g.out[d + 1], col);
+  }
+}
+
+// Calls fn(channel, kernel_index, offsets) for every row of the column matrix, offsets[d] being
+// kernel_index's coordinate d times dilation minus pad.
+template <class F>
+void for_each_row(const ConvGeometry& g, int64_t c0, int64_t c1, F&& fn) {
+  std::array<int64_t, kMaxConvDims> kidx{}, off{};
+  for (int64_t c = c0; c < c1; ++c) {
+    std::fill(kidx.begin(), kidx.end(), 0);
+    for (int64_t k = 0; k < g.kernel_size; ++k) {
+      for (size_t d = 0; d < g.nd; ++d) off[d] = kidx[d] * g.dilation[d] - g.pad_begin[d];
+      fn(c, k, off.data());
+      for (size_t d = g.nd; d-- > 0;)
+        if (++kidx[d] < g.kernel[d]) break; else kidx[d] = 0;
+    }
+  }
+}
+
+void in_strides(const ConvGeometry& g, int64_t* s) {
+  int64_t acc = 1;
+  for (size_t d = g.nd; d-- > 0;) {
+    s[d] = acc;
+    acc *= g.in[d];
+  }
+}
+
+}  // namespace
+
+bool ConvGeometry::is_pointwise() const {
+  for (size_t d = 0; d < nd; ++d)
+    if (kernel[d] != 1 || stride[d] != 1 || pad_begin[d] != 0 || out[d] != in[d]) return false;
+  return true;
+}
+
+template <class T>
+void im2col(const ConvGeometry& g, const T* image, int64_t channels, int64_t o0, int64_t o1, T* col) {
+  std::array<int64_t, kMaxConvDims> stride{};
+  in_strides(g, stride.data());
+  const int64_t cols = (o1 - o0) * g.out_inner();
+  for_each_row(g, 0, channels, [&](int64_t c, int64_t k, const int64_t* off) {
+    T* dst = col + (c * g.kernel_size + k) * cols;
+    walk<T, Gather<T>>(g, stride.data(), off, 0, image + c * g.in_size, true, o0, o1, dst);
+  });
+}
+
+template <class T>
+void col2im_add(const ConvGeometry& g, const T* col, int64_t c0, int64_t c1, T* image) {
+  std::array<int64_t, kMaxConvDims> stride{};
+  in_strides(g, stride.data());
+  for_each_row(g, c0, c1, [&](int64_t c, int64_t k, const int64_t* off) {
+    const T* src = col + (c * g.kernel_size + k) * g.out_size;
+    walk<T, ScatterAdd<T>>(g, stride.data(), off, 0, image + c * g.in_size, true, 0, g.out[0], src);
+  });
+}
+
+template <class T>
+void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T* y) {
+  const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
+  const int64_t KH = g.kernel[0], KW = g.kernel[1];
+  const int64_t sw = g.stride[1];
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    T* __restrict yr = y + oh * OW;
+    std::fill(yr, yr + OW, bias);
+    for (int64_t kh = 0; kh < KH; ++kh) {
+      const int64_t ih = oh * g.stride[0] + kh * g.dilation[0] - g.pad_begin[0];
+      if (ih < 0 || ih >= H) continue;
+      const T* __restrict xr = x + ih * W;
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const int64_t off = kw * g.dilation[1] - g.pad_begin[1];
+        const T wv = w[kh * KW + kw];
+        int64_t lo, hi;
+        valid_range(0, OW, W, sw, off, &lo, &hi);
+        if (sw == 1) {
+          for (int64_t o = lo; o < hi; ++o) yr[o] += wv * xr[o + off];
+        } else {
+          for (int64_t o = lo; o < hi; ++o) yr[o] += wv * xr[o * sw + off];
+        }
+      }
+    }
+  }
+}
+
+template void im2col<float>(const ConvGeometry&, const float*, int64_t, int64_t, int64_t, float*);
+template void im2col<double>(const ConvGeometry&, const double*, int64_t, int64_t, int64_t, double*);
+template void col2im_add<float>(const ConvGeometry&, const float*, int64_t, int64_t, float*);
+template void col2im_add<double>(const ConvGeometry&, const double*, int64_t, int64_t, double*);
+template void depthwise_conv2d_plane<float>(const ConvGeometry&, const float*, const float*, float, float*);
+template void depthwise_conv2d_plane<double>(const ConvGeometry&, const double*, const double*, double, double*);
+
+}  // namespace tessera::kernels
