@@ -2,7 +2,7 @@
 # Installs the Debian packages Tessera builds and tests with (needs root; uses sudo otherwise).
 set -euo pipefail
 packages=(build-essential cmake ccache libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
-          libcli11-dev nlohmann-json3-dev)
+          libcli11-dev nlohmann-json3-dev libre2-dev pkg-config)
 if dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   exit 0
 fi

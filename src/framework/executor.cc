@@ -113,18 +113,6 @@ class SubgraphRunnerImpl final : public SubgraphRunner {
   std::unique_ptr<GraphExecutor> executor_;
 };
 
-// Owns the subgraph runners of a node (If/Loop/Scan/SequenceMap) for as long as its kernel lives.
-class KernelWithSubgraphs final : public OpKernel {
- public:
-  KernelWithSubgraphs(std::unique_ptr<OpKernel> kernel, std::vector<std::shared_ptr<const SubgraphRunner>> runners)
-      : kernel_(std::move(kernel)), runners_(std::move(runners)) {}
-  Status compute(KernelContext& ctx) const override { return kernel_->compute(ctx); }
-
- private:
-  std::unique_ptr<OpKernel> kernel_;
-  std::vector<std::shared_ptr<const SubgraphRunner>> runners_;
-};
-
 int GraphExecutor::slot(const std::string& name) {
   auto [it, inserted] = slots_.emplace(name, static_cast<int>(slot_names_.size()));
   if (inserted) slot_names_.push_back(name);
@@ -222,8 +210,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
     step.node = &node;
     step.opset = model.opset_version(node.domain);
     step.kernel = std::move(kernel).value();
-    // KernelInfo::subgraph() hands out raw pointers; the runners must outlive `info`.
-    if (!runners.empty()) step.kernel = std::make_unique<KernelWithSubgraphs>(std::move(step.kernel), std::move(runners));
+    step.subgraphs = std::move(runners);  // kernels hold raw pointers to them (KernelInfo::subgraph)
     for (const auto& in : node.inputs) step.inputs.push_back(in.empty() ? -1 : ex->slot(in));
     for (const auto& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : ex->slot(out));
     for (const auto& name : implicit[index]) step.implicit.push_back(ex->slot(name));

@@ -37,6 +37,7 @@ class GraphExecutor {
     const Node* node = nullptr;
     int64_t opset = 0;
     std::unique_ptr<OpKernel> kernel;
+    std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs;  // bodies of If/Loop/Scan, owned here
     std::vector<int> inputs;    // slot per node input, -1 when omitted
     std::vector<int> outputs;   // slot per node output, -1 when omitted
     std::vector<int> implicit;  // slots read by subgraphs (outer-scope values they capture)

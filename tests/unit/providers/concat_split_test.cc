@@ -1,4 +1,4 @@
-// Concat, Split (attribute, input, num_outputs, uneven), SplitToSequence, ConcatFromSequence.
+// Concat, Split (attribute, input, num_outputs, uneven).
 #include "tensor_test_util.h"
 
 namespace tessera::test_tensor {
@@ -51,26 +51,6 @@ TEST(Split, ZeroSizedPartsAndErrors) {
   expect_f(r.value()[1].tensor(), {3}, {0, 1, 2});
   expect_error({"Split", 13, {iota_f({3}), ti64({2}, {1, 1})}, {}, 2}, "sums to");
   expect_error({"Split", 13, {iota_f({3}), ti64({2}, {1, 2})}, {}, 3}, "outputs");
-}
-
-TEST(SplitToSequence, ScalarSplitListAndNoKeepdims) {
-  Tensor x = iota_f({5, 2});
-  auto r = run_op({"SplitToSequence", 11, {x, ti64({}, {2})}});
-  ASSERT_TRUE(r.is_ok()) << r.status().message();
-  const auto& items = r.value()[0].items();
-  ASSERT_EQ(items.size(), 3u);
-  expect_f(items[2], {1, 2}, {8, 9});
-  r = run_op({"SplitToSequence", 11, {x}, {attr_i("axis", 1), attr_i("keepdims", 0)}});
-  ASSERT_TRUE(r.is_ok());
-  ASSERT_EQ(r.value()[0].items().size(), 2u);
-  expect_f(r.value()[0].items()[1], {5}, {1, 3, 5, 7, 9});
-}
-
-TEST(ConcatFromSequence, ConcatAndNewAxis) {
-  Value seq = Value::sequence(DataType::float32, {tf({2}, {1, 2}), tf({2}, {3, 4})});
-  expect_f(run1({"ConcatFromSequence", 11, {seq}, {attr_i("axis", 0)}}), {4}, {1, 2, 3, 4});
-  expect_f(run1({"ConcatFromSequence", 11, {seq}, {attr_i("axis", -1), attr_i("new_axis", 1)}}), {2, 2}, {1, 3, 2, 4});
-  expect_error({"ConcatFromSequence", 11, {Value::sequence(DataType::float32, {})}, {attr_i("axis", 0)}}, "empty");
 }
 
 }  // namespace

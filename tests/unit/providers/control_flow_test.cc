@@ -5,8 +5,10 @@
 namespace tessera::test_flow {
 namespace {
 
-TypeInfo f32(std::optional<Shape> shape = std::nullopt) { return tensor_type(DataType::float32, shape); }
-TypeInfo i64(std::optional<Shape> shape = std::nullopt) { return tensor_type(DataType::int64, shape); }
+TypeInfo f32() { return tensor_type(DataType::float32); }
+TypeInfo f32(Shape shape) { return tensor_type(DataType::float32, shape); }
+TypeInfo i64() { return tensor_type(DataType::int64); }
+TypeInfo i64(Shape shape) { return tensor_type(DataType::int64, shape); }
 TypeInfo boolean() { return tensor_type(DataType::boolean, Shape{}); }
 
 // out = If(cond) { Identity(x) } else { y }: the else branch returns an outer value directly.

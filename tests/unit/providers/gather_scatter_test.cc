@@ -81,5 +81,16 @@ TEST(ScatterND, SlicesAndReductions) {
   expect_error({"ScatterND", 18, {data, ti64({1, 1}, {0}), tf({1, 3}, {0, 0, 0})}}, "updates shape");
 }
 
+TEST(TensorScatter, LinearCircularAndOverflow) {
+  Tensor cache(DataType::float32, {2, 3, 2});
+  Tensor upd = tf({2, 1, 2}, {1, 2, 3, 4});
+  expect_f(run1({"TensorScatter", 24, {cache, upd, ti64({2}, {2, 0})}}), {2, 3, 2}, {0, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0});
+  expect_f(run1({"TensorScatter", 24, {cache, upd}}), {2, 3, 2}, {1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0});
+  Tensor upd2 = tf({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  expect_f(run1({"TensorScatter", 24, {cache, upd2, ti64({2}, {2, 4})}, {attr_s("mode", "circular"), attr_i("axis", 1)}}), {2, 3, 2},
+           {3, 4, 0, 0, 1, 2, 0, 0, 5, 6, 7, 8});
+  expect_error({"TensorScatter", 24, {cache, upd2, ti64({2}, {2, 0})}}, "exceeds");
+}
+
 }  // namespace
 }  // namespace tessera::test_tensor

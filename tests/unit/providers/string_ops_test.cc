@@ -14,7 +14,7 @@ TEST(StringOps, NormalizerDropsStopwordsAndChangesCase) {
   Tensor x = ts({1, 4}, {"Monday", "tuesday", "MONDAY", "Straße"});
   auto upper = run_op("StringNormalizer", 10, {Value(x)},
                       {attr_s("case_change_action", "UPPER"), attr_strings("stopwords", {"monday"})});
-  expect_tensor<std::string>(first(upper), {1, 2}, {"TUESDAY", "STRAßE"}  // ß has no one-letter capital);
+  expect_tensor<std::string>(first(upper), {1, 2}, {"TUESDAY", "STRAßE"});  // ß has no one-letter capital
 
   auto sensitive = run_op("StringNormalizer", 10, {Value(ts({3}, {"monday", "Monday", "é"}))},
                           {attr_s("case_change_action", "UPPER"), attr_i("is_case_sensitive", 1),

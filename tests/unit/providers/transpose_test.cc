@@ -73,6 +73,10 @@ TEST(Transpose, ElementSizes) {
   Tensor hy = run1({"Transpose", 13, {h}, {attr_ints("perm", {1, 2, 0})}});
   auto want = naive_transpose<float16_t>(h, {1, 2, 0});
   for (int64_t i = 0; i < hy.size(); ++i) ASSERT_EQ(hy.data<float16_t>()[i].bits, want[i].bits);
+  Tensor l(DataType::int64, {5, 33, 40});
+  for (int64_t i = 0; i < l.size(); ++i) l.data<int64_t>()[i] = i * 1000003;
+  EXPECT_EQ(values_of<int64_t>(run1({"Transpose", 13, {l}, {attr_ints("perm", {2, 0, 1})}})), naive_transpose<int64_t>(l, {2, 0, 1}));
+  EXPECT_EQ(values_of<int64_t>(run1({"Transpose", 13, {l}, {attr_ints("perm", {0, 2, 1})}})), naive_transpose<int64_t>(l, {0, 2, 1}));
   Tensor c(DataType::complex128, {3, 19});
   for (int64_t i = 0; i < c.size() * 2; ++i) c.data<double>()[i] = static_cast<double>(i);
   Tensor cy = run1({"Transpose", 13, {c}});

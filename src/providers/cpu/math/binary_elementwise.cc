@@ -11,6 +11,7 @@
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/broadcast.h"
 #include "providers/cpu/math/elementwise.h"
+#include "providers/cpu/math/simd.h"
 
 namespace tessera {
 namespace {
@@ -28,9 +29,19 @@ constexpr TypeSet kBool = type_bit(DataType::boolean);
     template <class C>                              \
     C operator()(C a, C b) const { return expr; }   \
   };
-TS_ARITH(Add, kNumericTypes, static_cast<C>(a + b))
-TS_ARITH(Sub, kNumericTypes, static_cast<C>(a - b))
-TS_ARITH(Mul, kNumericTypes, static_cast<C>(a * b))
+// The same with a vector form for float (and 16-bit floats).
+#define TS_ARITH_VEC(Name, types, expr, vexpr)                                   \
+  struct Name {                                                                  \
+    static constexpr TypeSet kTypes = types;                                     \
+    static constexpr int64_t kChunk = kCheapChunk;                               \
+    template <class C>                                                           \
+    C operator()(C a, C b) const { return expr; }                                \
+    TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return vexpr; }         \
+  };
+TS_ARITH_VEC(Add, kNumericTypes, static_cast<C>(a + b), a + b)
+TS_ARITH_VEC(Sub, kNumericTypes, static_cast<C>(a - b), a - b)
+TS_ARITH_VEC(Mul, kNumericTypes, static_cast<C>(a * b), a * b)
+#undef TS_ARITH_VEC
 TS_ARITH(BitwiseAnd, kIntTypes, static_cast<C>(a & b))
 TS_ARITH(BitwiseOr, kIntTypes, static_cast<C>(a | b))
 TS_ARITH(BitwiseXor, kIntTypes, static_cast<C>(a ^ b))
@@ -39,12 +50,13 @@ TS_ARITH(Or, kBool, static_cast<C>(a || b))
 TS_ARITH(Xor, kBool, static_cast<C>(a != b))
 #undef TS_ARITH
 
-#define TS_COMPARE(Name, types, expr)                  \
-  struct Name {                                        \
-    static constexpr TypeSet kTypes = types;           \
-    static constexpr int64_t kChunk = kCheapChunk;     \
-    template <class C>                                 \
-    bool operator()(const C& a, const C& b) const { return expr; } \
+#define TS_COMPARE(Name, types, expr)                                     \
+  struct Name {                                                           \
+    static constexpr TypeSet kTypes = types;                              \
+    static constexpr int64_t kChunk = kCheapChunk;                        \
+    template <class C>                                                    \
+    bool operator()(const C& a, const C& b) const { return expr; }        \
+    TS_SIMD simd::vi vec(simd::vf a, simd::vf b) const { return expr; }   \
   };
 TS_COMPARE(Equal, kAllTypes, a == b)
 TS_COMPARE(Less, kNumericTypes, a < b)
@@ -69,6 +81,7 @@ struct Div {
       return a / b;
     }
   }
+  TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return a / b; }
 };
 
 struct Mod {
@@ -122,6 +135,7 @@ struct PRelu {
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
   C operator()(C x, C slope) const { return x > C(0) ? x : static_cast<C>(x * slope); }
+  TS_SIMD simd::vf vec(simd::vf x, simd::vf slope) const { return simd::select(x > 0.0f, x, x * slope); }
 };
 
 template <class F, class T>

@@ -9,10 +9,13 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "providers/cpu/math/elementwise.h"
+#include "providers/cpu/math/simd.h"
 #include "tessera/status.h"
 #include "tessera/tensor.h"
 
@@ -149,15 +152,77 @@ void parallel_runs(ThreadPool& pool, const BroadcastPlan<N>& p, int64_t min_chun
                                  [&](int64_t begin, int64_t end) { for_each_run(p, begin, end, fn); });
 }
 
-// Binary elementwise over a plan: out[i] = f(a[..], b[..]) with the three-loop split (both spans,
+// ---- binary spans ----
+
+// A functor with a vector form for float: `vec(simd::vf, simd::vf) const` returning simd::vf
+// (arithmetic) or a lane mask simd::vi (comparisons, bool output); marked TS_SIMD.
+template <class F>
+concept HasVec2 = requires(const F& f, simd::vf v) { f.vec(v, v); };
+
+TS_SIMD void put(float* o, simd::vf v) { simd::store(o, v); }
+TS_SIMD void put(bool* o, simd::vi mask) {
+  const simd::vu8 bytes = __builtin_convertvector(mask & 1, simd::vu8);
+  std::memcpy(o, &bytes, sizeof bytes);
+}
+
+// out[i] = f.vec(a[i or 0], b[i or 0]) over floats; SA/SB say which inputs advance. The tail
+// goes through zero-padded vectors so every element sees the same arithmetic.
+template <bool SA, bool SB, class F, class R>
+TS_SIMD void binary_vec(const float* a, const float* b, R* out, int64_t n, const F& f) {
+  const simd::vf a0 = simd::splat(a[0]), b0 = simd::splat(b[0]);
+  int64_t i = 0;
+  for (; i + simd::kLanes <= n; i += simd::kLanes) put(out + i, f.vec(SA ? simd::load(a + i) : a0, SB ? simd::load(b + i) : b0));
+  if (i < n) {
+    const size_t m = static_cast<size_t>(n - i);
+    float ta[simd::kLanes] = {}, tb[simd::kLanes] = {};
+    R tr[simd::kLanes];
+    if (SA) std::memcpy(ta, a + i, m * sizeof(float));
+    if (SB) std::memcpy(tb, b + i, m * sizeof(float));
+    put(tr, f.vec(SA ? simd::load(ta) : a0, SB ? simd::load(tb) : b0));
+    std::memcpy(out + i, tr, m * sizeof(R));
+  }
+}
+
+template <class F, class R>
+TS_SIMD void binary_vec(const float* a, int64_t sa, const float* b, int64_t sb, R* out, int64_t n, const F& f) {
+  if (sa && sb) binary_vec<true, true>(a, b, out, n, f);
+  else if (sb) binary_vec<false, true>(a, b, out, n, f);
+  else if (sa) binary_vec<true, false>(a, b, out, n, f);
+  else binary_vec<false, false>(a, b, out, n, f);
+}
+
+// Binary elementwise over one run: out[i] = f(a[..], b[..]) with the three-loop split (both spans,
 // scalar∘span, span∘scalar; both scalar fills). f works on compute types (float for 16-bit
-// floats, which are widened a block at a time).
+// floats, which are widened a block at a time); functors with a vector form run it for float
+// and 16-bit float inputs.
 template <class TA, class TB, class TO, class F>
 void binary_span(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* out, int64_t n, const F& f) {
   using elementwise::kBlock;
   using elementwise::load;
   using elementwise::store;
-  if constexpr (elementwise::is_half_v<TA> || elementwise::is_half_v<TB> || elementwise::is_half_v<TO>) {
+  constexpr bool kFloatIn = std::is_same_v<TA, TB> && std::is_same_v<elementwise::compute_t<TA>, float>;
+  if constexpr (HasVec2<F> && kFloatIn && (std::is_same_v<TO, TA> || std::is_same_v<TO, bool>)) {
+    simd::with_best_isa([&]() TS_SIMD_BODY {
+      if constexpr (std::is_same_v<TA, float>) {
+        binary_vec(a, sa, b, sb, out, n, f);
+      } else {
+        float ba[kBlock], bb[kBlock], bo[kBlock];
+        for (int64_t base = 0; base < n; base += kBlock) {
+          const int64_t m = std::min(kBlock, n - base);
+          if (sa) elementwise::widen(a + base, ba, m);
+          else ba[0] = load(a[0]);
+          if (sb) elementwise::widen(b + base, bb, m);
+          else bb[0] = load(b[0]);
+          if constexpr (std::is_same_v<TO, bool>) {
+            binary_vec(ba, sa, bb, sb, out + base, m, f);
+          } else {
+            binary_vec(ba, sa, bb, sb, bo, m, f);
+            elementwise::narrow(bo, out + base, m);
+          }
+        }
+      }
+    });
+  } else if constexpr (elementwise::is_half_v<TA> || elementwise::is_half_v<TB> || elementwise::is_half_v<TO>) {
     using CA = elementwise::compute_t<TA>;
     using CB = elementwise::compute_t<TB>;
     using R = decltype(f(load(a[0]), load(b[0])));

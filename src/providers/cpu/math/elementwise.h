@@ -4,12 +4,15 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <type_traits>
 
 #include "core/float_types.h"
 #include "core/thread_pool.h"
+#include "providers/cpu/math/simd.h"
 #include "tessera/dtype.h"
 
 namespace tessera::elementwise {
@@ -77,19 +80,84 @@ void parallel_elements(ThreadPool& pool, int64_t n, int64_t min_chunk, const Fn&
   pool.parallel_for(n, min_chunk, fn);
 }
 
+// ---- float16 / bfloat16 blocks, converted 8 lanes at a time ----
+
+template <class T>
+TS_SIMD void widen(const T* in, float* out, int64_t n) {
+  static_assert(is_half_v<T>);
+  int64_t i = 0;
+  for (; i + simd::kLanes <= n; i += simd::kLanes) {
+    simd::vu16 h;
+    std::memcpy(&h, in + i, sizeof h);
+    simd::store(out + i, std::is_same_v<T, float16_t> ? simd::half_to_float(h) : simd::bfloat16_to_float(h));
+  }
+  for (; i < n; ++i) out[i] = load(in[i]);
+}
+
+template <class T>
+TS_SIMD void narrow(const float* in, T* out, int64_t n) {
+  static_assert(is_half_v<T>);
+  int64_t i = 0;
+  for (; i + simd::kLanes <= n; i += simd::kLanes) {
+    const simd::vf v = simd::load(in + i);
+    const simd::vu16 h = std::is_same_v<T, float16_t> ? simd::float_to_half(v) : simd::float_to_bfloat16(v);
+    std::memcpy(static_cast<void*>(out + i), &h, sizeof h);
+  }
+  for (; i < n; ++i) out[i] = store<T>(in[i]);
+}
+
+// ---- unary maps ----
+
+// A functor with a vector form for float: `simd::vf vec(simd::vf) const`, marked TS_SIMD.
+template <class F>
+concept HasVec = requires(const F& f, simd::vf v) {
+  { f.vec(v) } -> std::same_as<simd::vf>;
+};
+
+// out[i] = f.vec(in[i]) over floats; the tail goes through a zero-padded vector so every element
+// sees the same arithmetic. out may equal in.
+template <class F>
+TS_SIMD void map_vec(const float* in, float* out, int64_t n, const F& f) {
+  int64_t i = 0;
+  for (; i + simd::kLanes <= n; i += simd::kLanes) simd::store(out + i, f.vec(simd::load(in + i)));
+  if (i < n) {
+    float tmp[simd::kLanes] = {};
+    std::memcpy(tmp, in + i, static_cast<size_t>(n - i) * sizeof(float));
+    simd::store(tmp, f.vec(simd::load(tmp)));
+    std::memcpy(out + i, tmp, static_cast<size_t>(n - i) * sizeof(float));
+  }
+}
+
 // Maps out[i] = f(in[i]) over a span. 16-bit floats are widened into a float block first, so f
-// only ever sees float, double or integer arguments and the inner loop stays vectorisable.
+// only ever sees float, double or integer arguments; functors with a vector form run it for
+// float and 16-bit floats (with the best ISA the CPU has).
 template <class In, class Out, class F>
 void map_span(const In* in, Out* out, int64_t n, const F& f) {
-  if constexpr (is_half_v<In> || is_half_v<Out>) {
+  if constexpr (HasVec<F> && std::is_same_v<compute_t<In>, float> && std::is_same_v<In, Out>) {
+    simd::with_best_isa([&]() TS_SIMD_BODY {
+      if constexpr (std::is_same_v<In, float>) {
+        map_vec(in, out, n, f);
+      } else {
+        float buf[kBlock];
+        for (int64_t base = 0; base < n; base += kBlock) {
+          const int64_t m = std::min(kBlock, n - base);
+          widen(in + base, buf, m);
+          map_vec(buf, buf, m, f);
+          narrow(buf, out + base, m);
+        }
+      }
+    });
+  } else if constexpr (is_half_v<In> || is_half_v<Out>) {
     using R = decltype(f(load(in[0])));
     compute_t<In> a[kBlock];
     R r[kBlock];
     for (int64_t base = 0; base < n; base += kBlock) {
       const int64_t m = std::min(kBlock, n - base);
-      for (int64_t j = 0; j < m; ++j) a[j] = load(in[base + j]);
+      if constexpr (is_half_v<In>) widen(in + base, a, m);
+      else for (int64_t j = 0; j < m; ++j) a[j] = in[base + j];
       for (int64_t j = 0; j < m; ++j) r[j] = f(a[j]);
-      for (int64_t j = 0; j < m; ++j) out[base + j] = store<Out>(r[j]);
+      if constexpr (is_half_v<Out> && std::is_same_v<R, float>) narrow(r, out + base, m);
+      else for (int64_t j = 0; j < m; ++j) out[base + j] = store<Out>(r[j]);
     }
   } else {
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(f(in[i]));

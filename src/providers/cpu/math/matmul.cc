@@ -200,7 +200,7 @@ class GemmKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
     const Tensor* b = ctx.input(1);
-    const Tensor* c = ctx.input(2);
+    const Tensor* c = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
     if (!a || !b) return ctx.error("Gemm needs inputs A and B");
     if (a->rank() != 2 || b->rank() != 2)
       return ctx.error("Gemm needs 2-D A and B, got ", shape_to_string(a->shape()), " and ", shape_to_string(b->shape()));
@@ -308,12 +308,14 @@ class MatMulIntegerKernel final : public OpKernel {
     const Tensor* a = ctx.input(0);
     const Tensor* b = ctx.input(1);
     if (!a || !b) return ctx.error("MatMulInteger needs inputs A and B");
-    for (const Tensor* t : {a, b, ctx.input(2), ctx.input(3)})
+    const Tensor* a_zp = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    const Tensor* b_zp = ctx.input_count() > 3 ? ctx.input(3) : nullptr;
+    for (const Tensor* t : {a, b, a_zp, b_zp})
       if (t && t->dtype() != DataType::uint8 && t->dtype() != DataType::int8)
         return ctx.error("MatMulInteger takes int8 or uint8 tensors, got ", dtype_name(t->dtype()));
     TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, a->shape(), b->shape()));
-    TS_ASSIGN_OR_RETURN(std::vector<int32_t> a32, shifted_int32(ctx, *a, ctx.input(2), a->rank() >= 2));
-    TS_ASSIGN_OR_RETURN(std::vector<int32_t> b32, shifted_int32(ctx, *b, ctx.input(3), false));
+    TS_ASSIGN_OR_RETURN(std::vector<int32_t> a32, shifted_int32(ctx, *a, a_zp, a->rank() >= 2));
+    TS_ASSIGN_OR_RETURN(std::vector<int32_t> b32, shifted_int32(ctx, *b, b_zp, false));
     Tensor& y = ctx.allocate_output(0, DataType::int32, plan.out_shape);
     if (y.size() == 0) return Status::ok();
     run_matmul<int32_t>(plan, a32.data(), b32.data(), y.data<int32_t>(), ctx.thread_pool(), nullptr);

@@ -9,6 +9,7 @@
 #include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/elementwise.h"
+#include "providers/cpu/math/simd.h"
 
 namespace tessera {
 namespace {
@@ -31,6 +32,7 @@ struct Abs {
     else if constexpr (std::is_unsigned_v<C>) return x;
     else return x < 0 ? static_cast<C>(-x) : x;
   }
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::abs(x); }
 };
 
 struct Neg {
@@ -38,6 +40,7 @@ struct Neg {
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
   C operator()(C x) const { return static_cast<C>(-x); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return -x; }
 };
 
 struct Sign {
@@ -48,6 +51,7 @@ struct Sign {
     if constexpr (std::is_unsigned_v<C>) return x > 0 ? 1 : 0;
     else return x > 0 ? C(1) : x < 0 ? C(-1) : x;  // 0 and NaN pass through
   }
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x > 0.0f, simd::splat(1.0f), simd::select(x < 0.0f, simd::splat(-1.0f), x)); }
 };
 
 struct Relu {
@@ -55,6 +59,7 @@ struct Relu {
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
   C operator()(C x) const { return x < C(0) ? C(0) : x; }  // NaN passes through
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x < 0.0f, simd::splat(0.0f), x); }
 };
 
 struct Reciprocal {
@@ -62,9 +67,11 @@ struct Reciprocal {
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
   C operator()(C x) const { return C(1) / x; }
+  TS_SIMD simd::vf vec(simd::vf x) const { return 1.0f / x; }
 };
 
-// Plain math functions on floats: one functor each, named after the op.
+// Plain math functions on floats: one functor each, named after the op; `vexpr` is the vector
+// form for float (and 16-bit floats), `expr` serves double.
 #define TS_FLOAT_FN(Name, chunk, expr)                     \
   struct Name {                                            \
     static constexpr TypeSet kTypes = kFloats;             \
@@ -72,14 +79,22 @@ struct Reciprocal {
     template <class C>                                     \
     C operator()(C x) const { return expr; }               \
   };
-TS_FLOAT_FN(Exp, kCostlyChunk, std::exp(x))
+#define TS_FLOAT_FN_VEC(Name, chunk, expr, vexpr)          \
+  struct Name {                                            \
+    static constexpr TypeSet kTypes = kFloats;             \
+    static constexpr int64_t kChunk = chunk;               \
+    template <class C>                                     \
+    C operator()(C x) const { return expr; }               \
+    TS_SIMD simd::vf vec(simd::vf x) const { return vexpr; } \
+  };
+TS_FLOAT_FN_VEC(Exp, kCostlyChunk, std::exp(x), simd::exp(x))
 TS_FLOAT_FN(Log, kCostlyChunk, std::log(x))
 TS_FLOAT_FN(Sqrt, kCheapChunk, std::sqrt(x))
 TS_FLOAT_FN(Floor, kCheapChunk, std::floor(x))
 TS_FLOAT_FN(Ceil, kCheapChunk, std::ceil(x))
 TS_FLOAT_FN(Round, kCheapChunk, std::nearbyint(x))  // default rounding mode: halves to even
-TS_FLOAT_FN(Tanh, kCostlyChunk, std::tanh(x))
-TS_FLOAT_FN(Erf, kCostlyChunk, std::erf(x))
+TS_FLOAT_FN_VEC(Tanh, kCostlyChunk, std::tanh(x), simd::tanh(x))
+TS_FLOAT_FN_VEC(Erf, kCostlyChunk, std::erf(x), simd::erf(x))
 TS_FLOAT_FN(Sin, kCostlyChunk, std::sin(x))
 TS_FLOAT_FN(Cos, kCostlyChunk, std::cos(x))
 TS_FLOAT_FN(Tan, kCostlyChunk, std::tan(x))
@@ -91,7 +106,8 @@ TS_FLOAT_FN(Cosh, kCostlyChunk, std::cosh(x))
 TS_FLOAT_FN(Asinh, kCostlyChunk, std::asinh(x))
 TS_FLOAT_FN(Acosh, kCostlyChunk, std::acosh(x))
 TS_FLOAT_FN(Atanh, kCostlyChunk, std::atanh(x))
-TS_FLOAT_FN(Softsign, kCheapChunk, x / (C(1) + std::fabs(x)))
+TS_FLOAT_FN_VEC(Softsign, kCheapChunk, x / (C(1) + std::fabs(x)), x / (1.0f + simd::abs(x)))
+#undef TS_FLOAT_FN_VEC
 #undef TS_FLOAT_FN
 
 template <class C>
@@ -113,6 +129,7 @@ struct Sigmoid {
   static constexpr int64_t kChunk = kCostlyChunk;
   template <class C>
   C operator()(C x) const { return sigmoid(x); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::sigmoid(x); }
 };
 
 struct Softplus {
@@ -151,6 +168,7 @@ struct LeakyRelu {
   explicit LeakyRelu(const KernelInfo& info) : alpha(info.attr_float("alpha", 0.01f)) {}
   template <class C>
   C operator()(C x) const { return x < C(0) ? C(alpha) * x : x; }
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x < 0.0f, alpha * x, x); }
 };
 
 struct Elu {
@@ -160,6 +178,7 @@ struct Elu {
   explicit Elu(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
   template <class C>
   C operator()(C x) const { return x > C(0) ? x : C(alpha) * std::expm1(x); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x > 0.0f, x, alpha * simd::expm1(x)); }
 };
 
 struct Selu {
@@ -171,6 +190,7 @@ struct Selu {
         gamma(info.attr_float("gamma", 1.05070102214813232421875f)) {}
   template <class C>
   C operator()(C x) const { return C(gamma) * (x > C(0) ? x : C(alpha) * std::expm1(x)); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return gamma * simd::select(x > 0.0f, x, alpha * simd::expm1(x)); }
 };
 
 struct Celu {
@@ -180,6 +200,7 @@ struct Celu {
   explicit Celu(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
   template <class C>
   C operator()(C x) const { return x > C(0) ? x : C(alpha) * std::expm1(x / C(alpha)); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x > 0.0f, x, alpha * simd::expm1(x / alpha)); }
 };
 
 struct HardSigmoid {
@@ -189,6 +210,7 @@ struct HardSigmoid {
   explicit HardSigmoid(const KernelInfo& info) : alpha(info.attr_float("alpha", 0.2f)), beta(info.attr_float("beta", 0.5f)) {}
   template <class C>
   C operator()(C x) const { return std::max(std::min(C(alpha) * x + C(beta), C(1)), C(0)); }  // NaN passes
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::max(simd::min(alpha * x + beta, simd::splat(1.0f)), simd::splat(0.0f)); }
 };
 
 struct HardSwish {
@@ -196,6 +218,7 @@ struct HardSwish {
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
   C operator()(C x) const { return x * std::max(std::min(x / C(6) + C(0.5), C(1)), C(0)); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return x * simd::max(simd::min(x * (1.0f / 6.0f) + 0.5f, simd::splat(1.0f)), simd::splat(0.0f)); }
 };
 
 struct ThresholdedRelu {
@@ -205,6 +228,7 @@ struct ThresholdedRelu {
   explicit ThresholdedRelu(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
   template <class C>
   C operator()(C x) const { return x > C(alpha) ? x : C(0); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x > alpha, x, simd::splat(0.0f)); }
 };
 
 struct Swish {
@@ -214,6 +238,7 @@ struct Swish {
   explicit Swish(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
   template <class C>
   C operator()(C x) const { return x * sigmoid(C(alpha) * x); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return x / (1.0f + simd::exp(-alpha * x)); }
 };
 
 struct Gelu {
@@ -235,6 +260,7 @@ struct Gelu {
     }
     return C(0.5) * x * (C(1) + std::erf(x * C(0.7071067811865476)));
   }
+  TS_SIMD simd::vf vec(simd::vf x) const { return tanh_approx ? simd::gelu_tanh(x) : simd::gelu(x); }
 };
 
 struct Shrink {
@@ -355,6 +381,20 @@ class FloatClassKernel final : public OpKernel {
   bool detect_negative_, detect_positive_;
 };
 
+// min(max(x, lo), hi), NaN passing through; lo > hi gives hi everywhere, as numpy.clip does.
+template <class C>
+struct ClipOp {
+  C lo, hi;
+  C operator()(C v) const {
+    const C t = v < lo ? lo : v;
+    return hi < t ? hi : t;
+  }
+  TS_SIMD simd::vf vec(simd::vf v) const {
+    const simd::vf t = simd::select(v < lo, simd::splat(lo), v);
+    return simd::select(t > hi, simd::splat(hi), t);
+  }
+};
+
 // Clip: bounds are attributes before opset 11 (floats), optional scalar inputs from 11 on.
 class ClipKernel final : public OpKernel {
  public:
@@ -387,8 +427,7 @@ class ClipKernel final : public OpKernel {
           Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
           const T* in = x->data<T>();
           T* out = y.data<T>();
-          // min(max(x, lo), hi), NaN passing through; lo > hi gives hi everywhere, as numpy.clip.
-          auto f = [lo, hi](C v) { return hi < (v < lo ? lo : v) ? hi : (v < lo ? lo : v); };
+          const ClipOp<C> f{lo, hi};
           parallel_elements(ctx.thread_pool(), x->size(), kCheapChunk, [&](int64_t b, int64_t e) { map_span(in + b, out + b, e - b, f); });
           return Status::ok();
         },

@@ -2,6 +2,7 @@
 // the ternary Where. The variadic ops fold the inputs pairwise into the output with the binary
 // broadcast driver; Where walks a three-input broadcast plan.
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/broadcast.h"
 #include "providers/cpu/math/elementwise.h"
+#include "providers/cpu/math/simd.h"
 
 namespace tessera {
 namespace {
@@ -19,6 +21,7 @@ using namespace elementwise;
 struct SumOp {
   template <class C>
   C operator()(C a, C b) const { return static_cast<C>(a + b); }
+  TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return a + b; }
 };
 
 // numpy.minimum / numpy.maximum: a NaN in either input gives NaN.
@@ -31,6 +34,7 @@ struct MinOp {
       if (std::isnan(a)) return a;
     return b;
   }
+  TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return simd::min(a, b); }
 };
 
 struct MaxOp {
@@ -42,6 +46,7 @@ struct MaxOp {
       if (std::isnan(a)) return a;
     return b;
   }
+  TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return simd::max(a, b); }
 };
 
 template <class F, TypeSet Types, bool kMean>
@@ -126,8 +131,18 @@ class WhereKernel final : public OpKernel {
             const T* xx = px + off[1];
             const T* yy = py + off[2];
             T* oo = out + o;
-            if (sc && sx && sy) {
-              for (int64_t i = 0; i < len; ++i) oo[i] = cc[i] ? xx[i] : yy[i];
+            if constexpr (std::is_trivially_copyable_v<T>) {
+              // Through a bit mask rather than a branch: conditions are often unpredictable.
+              using U = std::conditional_t<sizeof(T) == 1, uint8_t, std::conditional_t<sizeof(T) == 2, uint16_t,
+                        std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;
+              for (int64_t i = 0; i < len; ++i) {
+                U xv, yv;
+                std::memcpy(&xv, xx + i * sx, sizeof(U));
+                std::memcpy(&yv, yy + i * sy, sizeof(U));
+                const U m = static_cast<U>(0) - static_cast<U>(cc[i * sc]);
+                const U r = static_cast<U>((xv & m) | (yv & static_cast<U>(~m)));
+                std::memcpy(static_cast<void*>(oo + i), &r, sizeof(U));
+              }
             } else {
               for (int64_t i = 0; i < len; ++i) oo[i] = cc[i * sc] ? xx[i * sx] : yy[i * sy];
             }

@@ -12,6 +12,7 @@
 
 #include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/kernels/gemm.h"
 #include "providers/cpu/math/widen.h"
 
 namespace tessera {
@@ -294,66 +295,71 @@ class AttentionKernel final : public OpKernel {
     const bool want_qk = ctx.output_count() > 3 && ctx.output_requested(3);
     std::vector<C> qk(want_qk ? static_cast<size_t>(d.batch * d.q_heads * d.q_len * d.total_len) : 0);
 
-    const int64_t L = d.total_len, rows = d.batch * d.q_heads * d.q_len, group = d.q_heads / d.kv_heads;
+    const int64_t L = d.total_len, group = d.q_heads / d.kv_heads;
     const C softcap = C(softcap_);
+    // Tasks are blocks of query rows of one (batch, head): scores = Q_blk K^T and Y_blk = P V are
+    // GEMMs; bias, softcap and softmax run row by row in between.
+    constexpr int64_t kRowBlock = 32;
+    const int64_t blocks = (d.q_len + kRowBlock - 1) / kRowBlock;
+    const int64_t tasks = d.batch * d.q_heads * blocks;
     auto work = [&](int64_t begin, int64_t end) {
-      std::vector<C> scores(static_cast<size_t>(L)), brow(static_cast<size_t>(L)), acc(static_cast<size_t>(d.v_head));
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t i = r % d.q_len, h = (r / d.q_len) % d.q_heads, b = r / (d.q_len * d.q_heads);
+      std::vector<C> probs(static_cast<size_t>(kRowBlock * L)), brow(static_cast<size_t>(L));
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t blk = task % blocks, bh = task / blocks, h = bh % d.q_heads, b = bh / d.q_heads;
+        const int64_t i0 = blk * kRowBlock, nrows = std::min(kRowBlock, d.q_len - i0);
         const int64_t kvh = h / group;
-        const C* qrow = qs.data() + r * d.head;
         const C* kbase = ks.data() + (b * d.kv_heads + kvh) * L * d.head;
         const C* vbase = vs.data() + (b * d.kv_heads + kvh) * L * d.v_head;
-        C* qk_row = want_qk ? qk.data() + r * L : nullptr;
+        if (L > 0 && d.head > 0)
+          kernels::gemm(nrows, L, d.head, C(1), {qs.data() + (bh * d.q_len + i0) * d.head, d.head, false},
+                        {kbase, d.head, true}, C(0), probs.data(), L);
+        else
+          std::fill(probs.begin(), probs.end(), C(0));
 
-        for (int64_t j = 0; j < L; ++j) {
-          const C* krow = kbase + j * d.head;
-          C s = 0;
-          for (int64_t t = 0; t < d.head; ++t) s += qrow[t] * krow[t];
-          scores[j] = round_as(t_round, s);
-        }
-        if (qk_row && mode_ == 0) std::copy(scores.begin(), scores.end(), qk_row);
-        if (softcap > 0)
-          for (C& s : scores)
-            s = round_as(t_round, round_as(t_round, std::tanh(round_as(t_round, s / softcap))) * softcap);
-        if (qk_row && mode_ == 1) std::copy(scores.begin(), scores.end(), qk_row);
+        for (int64_t r = 0; r < nrows; ++r) {
+          const int64_t i = i0 + r;
+          C* scores = probs.data() + r * L;
+          C* qk_row = want_qk ? qk.data() + (bh * d.q_len + i) * L : nullptr;
+          round_span(t_round, scores, L);
+          if (qk_row && mode_ == 0) std::copy(scores, scores + L, qk_row);
+          if (softcap > 0)
+            for (int64_t j = 0; j < L; ++j)
+              scores[j] = round_as(t_round, round_as(t_round, std::tanh(round_as(t_round, scores[j] / softcap))) * softcap);
+          if (qk_row && mode_ == 1) std::copy(scores, scores + L, qk_row);
 
-        bool all_masked = false;
-        if (bias.any()) {
-          bias.fill_row(b, h, i, L, brow.data());
-          round_span(t_round, brow.data(), L);
-          // A row whose bias is -inf everywhere attends nothing: its output is zero, not NaN.
-          C m = -std::numeric_limits<C>::infinity();
-          bool nan = false;
-          for (C x : brow) {
-            nan |= std::isnan(x);
-            m = std::max(m, x);
+          bool all_masked = false;
+          if (bias.any()) {
+            bias.fill_row(b, h, i, L, brow.data());
+            round_span(t_round, brow.data(), L);
+            // A row whose bias is -inf everywhere attends nothing: its output is zero, not NaN.
+            C m = -std::numeric_limits<C>::infinity();
+            bool nan = false;
+            for (C x : brow) {
+              nan |= std::isnan(x);
+              m = std::max(m, x);
+            }
+            all_masked = !nan && std::isinf(m) && m < 0;
+            for (int64_t j = 0; j < L; ++j) scores[j] = round_as(t_round, scores[j] + brow[j]);
           }
-          all_masked = !nan && std::isinf(m) && m < 0;
-          for (int64_t j = 0; j < L; ++j) scores[j] = round_as(t_round, scores[j] + brow[j]);
-        }
-        if (qk_row && mode_ == 2) std::copy(scores.begin(), scores.end(), qk_row);
+          if (qk_row && mode_ == 2) std::copy(scores, scores + L, qk_row);
 
-        if (all_masked || L == 0) {
-          std::fill(scores.begin(), scores.end(), C(0));
-        } else {
-          softmax_row(scores.data(), L, sm_round);
+          if (all_masked)
+            std::fill(scores, scores + L, C(0));
+          else
+            softmax_row(scores, L, sm_round);
+          if (qk_row && mode_ == 3) std::copy(scores, scores + L, qk_row);
         }
-        if (qk_row && mode_ == 3) std::copy(scores.begin(), scores.end(), qk_row);
 
-        std::fill(acc.begin(), acc.end(), C(0));
-        for (int64_t j = 0; j < L; ++j) {
-          const C p = scores[j];
-          if (p == C(0)) continue;
-          const C* vrow = vbase + j * d.v_head;
-          for (int64_t t = 0; t < d.v_head; ++t) acc[t] += p * vrow[t];
-        }
-        C* yrow = d.three_d ? y.data() + ((b * d.q_len + i) * d.q_heads + h) * d.v_head : y.data() + r * d.v_head;
-        std::copy(acc.begin(), acc.end(), yrow);
+        // 3-D outputs interleave heads: row i of head h starts at (i * q_heads + h) * v_head.
+        C* ydst = d.three_d ? y.data() + ((b * d.q_len + i0) * d.q_heads + h) * d.v_head
+                            : y.data() + (bh * d.q_len + i0) * d.v_head;
+        const int64_t ldy = d.three_d ? d.q_heads * d.v_head : d.v_head;
+        if (L > 0 && d.v_head > 0)
+          kernels::gemm(nrows, d.v_head, L, C(1), {probs.data(), L, false}, {vbase, d.v_head, false}, C(0), ydst, ldy);
       }
     };
-    const int64_t row_cost = L * (d.head + d.v_head) + 1;
-    if (rows > 0) ctx.thread_pool().parallel_for(rows, std::max<int64_t>(1, (1 << 15) / row_cost), work);
+    const int64_t task_cost = kRowBlock * (L * (d.head + d.v_head) + 1);
+    if (tasks > 0) ctx.thread_pool().parallel_for(tasks, std::max<int64_t>(1, (1 << 16) / task_cost), work);
 
     TS_RETURN_IF_ERROR(narrow_into(ctx, ctx.allocate_output(0, q_in.dtype(), y_shape), y.data()));
     if (want_qk)

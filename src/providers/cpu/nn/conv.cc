@@ -1,8 +1,496 @@
+// Conv and ConvTranspose (1-D to 8-D, groups, dilations, strides, pads, auto_pad), plus
+// com.microsoft FusedConv (Conv + bias + optional residual Z + activation) for the optimizer's
+// Conv+Add+Relu fusions.
+//
+// Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
+// im2col columns [C/g * k, positions]; 1x1 stride-1 convolutions use the input as the columns
+// directly, and depthwise 2-D convolutions run a direct loop. ConvTranspose is one GEMM
+// (W^T * X) per (image, group) followed by col2im. Constant float32 weights are packed for the
+// GEMM once, when the kernel is created. float16/bfloat16 compute in float32.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/kernel_registry.h"
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/kernels/float_convert.h"
+#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/kernels/im2col.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_conv(KernelRegistry&) {}
+using kernels::ConvGeometry;
+using kernels::GemmEpilogue;
+using kernels::MatrixArg;
+using kernels::PackedMatrix;
+
+constexpr TypeSet kConvTypes = kFloatTypes;
+// Output positions per GEMM call: wide enough to amortise the weights, narrow enough that the
+// im2col band stays in cache and large images split into parallel tasks.
+constexpr int64_t kTargetColumns = 512;
+
+enum class AutoPad { notset, same_upper, same_lower, valid };
+
+struct ConvParams {
+  AutoPad auto_pad = AutoPad::notset;
+  int64_t group = 1;
+  std::vector<int64_t> kernel_shape, strides, dilations, pads;
+  std::vector<int64_t> output_padding, output_shape;  // ConvTranspose only
+};
+
+Result<ConvParams> parse_conv_params(const KernelInfo& info) {
+  ConvParams p;
+  const std::string pad = info.attr_string("auto_pad", "NOTSET");
+  if (pad == "NOTSET" || pad.empty()) p.auto_pad = AutoPad::notset;
+  else if (pad == "SAME_UPPER") p.auto_pad = AutoPad::same_upper;
+  else if (pad == "SAME_LOWER") p.auto_pad = AutoPad::same_lower;
+  else if (pad == "VALID") p.auto_pad = AutoPad::valid;
+  else return info.error("unknown auto_pad '", pad, "'");
+  p.group = info.attr_int("group", 1);
+  if (p.group < 1) return info.error("group must be >= 1, got ", p.group);
+  p.kernel_shape = info.attr_ints("kernel_shape");
+  p.strides = info.attr_ints("strides");
+  p.dilations = info.attr_ints("dilations");
+  p.pads = info.attr_ints("pads");
+  p.output_padding = info.attr_ints("output_padding");
+  p.output_shape = info.attr_ints("output_shape");
+  for (int64_t v : p.strides)
+    if (v < 1) return info.error("strides must be >= 1");
+  for (int64_t v : p.dilations)
+    if (v < 1) return info.error("dilations must be >= 1");
+  return p;
+}
+
+// Spatial attributes common to Conv and ConvTranspose, checked against the weights' shape.
+Status fill_kernel_geometry(const KernelContext& ctx, const ConvParams& p, const Shape& x, const Shape& w, ConvGeometry& g) {
+  if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
+  if (w.size() != x.size())
+    return ctx.error("weights of shape ", shape_to_string(w), " do not match input rank ", x.size());
+  g.nd = x.size() - 2;
+  if (g.nd > kernels::kMaxConvDims) return ctx.error("at most ", kernels::kMaxConvDims, " spatial dimensions are supported");
+  auto check = [&](const std::vector<int64_t>& v, size_t n, const char* name) -> Status {
+    if (!v.empty() && v.size() != n) return ctx.error(name, " has ", v.size(), " values, expected ", n);
+    return Status::ok();
+  };
+  TS_RETURN_IF_ERROR(check(p.kernel_shape, g.nd, "kernel_shape"));
+  TS_RETURN_IF_ERROR(check(p.strides, g.nd, "strides"));
+  TS_RETURN_IF_ERROR(check(p.dilations, g.nd, "dilations"));
+  TS_RETURN_IF_ERROR(check(p.pads, 2 * g.nd, "pads"));
+  g.kernel_size = 1;
+  for (size_t d = 0; d < g.nd; ++d) {
+    g.kernel[d] = w[d + 2];
+    if (!p.kernel_shape.empty() && p.kernel_shape[d] != w[d + 2])
+      return ctx.error("kernel_shape ", shape_to_string(p.kernel_shape), " does not match weights ", shape_to_string(w));
+    g.stride[d] = p.strides.empty() ? 1 : p.strides[d];
+    g.dilation[d] = p.dilations.empty() ? 1 : p.dilations[d];
+    g.kernel_size *= g.kernel[d];
+  }
+  return Status::ok();
+}
+
+// Conv: image = input spatial dims, grid = output spatial dims.
+Result<ConvGeometry> conv_geometry(const KernelContext& ctx, const ConvParams& p, const Shape& x, const Shape& w) {
+  ConvGeometry g;
+  TS_RETURN_IF_ERROR(fill_kernel_geometry(ctx, p, x, w, g));
+  g.in_size = g.out_size = 1;
+  for (size_t d = 0; d < g.nd; ++d) {
+    const int64_t in = x[d + 2], k_eff = (g.kernel[d] - 1) * g.dilation[d] + 1, s = g.stride[d];
+    int64_t pb = 0, pe = 0, out = 0;
+    switch (p.auto_pad) {
+      case AutoPad::notset:
+        pb = p.pads.empty() ? 0 : p.pads[d];
+        pe = p.pads.empty() ? 0 : p.pads[d + g.nd];
+        out = in + pb + pe < k_eff ? 0 : (in + pb + pe - k_eff) / s + 1;
+        break;
+      case AutoPad::valid:
+        out = in < k_eff ? 0 : (in - k_eff) / s + 1;
+        break;
+      case AutoPad::same_upper:
+      case AutoPad::same_lower: {
+        out = (in + s - 1) / s;
+        const int64_t total = std::max<int64_t>(0, (out - 1) * s + k_eff - in);
+        pb = p.auto_pad == AutoPad::same_upper ? total / 2 : total - total / 2;
+        break;
+      }
+    }
+    if (out <= 0 && in > 0)
+      return ctx.error("kernel (effective size ", k_eff, ") is larger than the padded input ", shape_to_string(x));
+    g.in[d] = in;
+    g.out[d] = out;
+    g.pad_begin[d] = pb;
+    g.in_size *= in;
+    g.out_size *= out;
+  }
+  return g;
+}
+
+int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
+
+// ConvTranspose: image = output spatial dims, grid = input spatial dims.
+Result<ConvGeometry> conv_transpose_geometry(const KernelContext& ctx, const ConvParams& p, const Shape& x, const Shape& w) {
+  ConvGeometry g;
+  TS_RETURN_IF_ERROR(fill_kernel_geometry(ctx, p, x, w, g));
+  const size_t nd = g.nd;
+  if (!p.output_padding.empty() && p.output_padding.size() != nd)
+    return ctx.error("output_padding has ", p.output_padding.size(), " values, expected ", nd);
+  if (!p.output_shape.empty() && p.output_shape.size() != nd && p.output_shape.size() != nd + 2)
+    return ctx.error("output_shape has ", p.output_shape.size(), " values, expected ", nd);
+  const size_t shape_lead = p.output_shape.size() == nd + 2 ? 2 : 0;
+  g.in_size = g.out_size = 1;
+  for (size_t d = 0; d < nd; ++d) {
+    const int64_t in = x[d + 2], s = g.stride[d], k_eff = (g.kernel[d] - 1) * g.dilation[d] + 1;
+    const int64_t op = p.output_padding.empty() ? 0 : p.output_padding[d];
+    const int64_t full = s * (in - 1) + op + k_eff;  // output size with no padding
+    int64_t out, pb;
+    const bool same = p.auto_pad == AutoPad::same_upper || p.auto_pad == AutoPad::same_lower;
+    if (!p.output_shape.empty() || same) {
+      // The total padding follows from the requested size; odd totals put the extra pixel at the
+      // end for SAME_UPPER and at the beginning otherwise (floor division, as the reference).
+      out = !p.output_shape.empty() ? p.output_shape[shape_lead + d] : in * s;
+      const int64_t total = full - out;
+      pb = p.auto_pad == AutoPad::same_upper ? floor_div2(total) : total - floor_div2(total);
+    } else {
+      pb = p.auto_pad == AutoPad::valid || p.pads.empty() ? 0 : p.pads[d];
+      const int64_t pe = p.auto_pad == AutoPad::valid || p.pads.empty() ? 0 : p.pads[d + nd];
+      out = full - pb - pe;
+    }
+    if (out < 0) return ctx.error("computed a negative output size for spatial axis ", d);
+    g.in[d] = out;
+    g.out[d] = in;
+    g.pad_begin[d] = pb;
+    g.in_size *= out;
+    g.out_size *= in;
+  }
+  return g;
+}
+
+// Fused activations (FusedConv's `activation` attribute). Relu and Clip become the GEMM's clamp.
+struct Activation {
+  enum class Kind { none, relu, clip, leaky_relu, sigmoid, tanh, hard_sigmoid } kind = Kind::none;
+  float a = 0, b = 0;
+};
+
+Result<Activation> parse_activation(const KernelInfo& info) {
+  Activation act;
+  const std::string name = info.attr_string("activation", "");
+  const std::vector<float> params = info.attr_floats("activation_params");
+  auto param = [&](size_t i, float dflt) { return i < params.size() ? params[i] : dflt; };
+  if (name.empty()) act.kind = Activation::Kind::none;
+  else if (name == "Relu") act.kind = Activation::Kind::relu;
+  else if (name == "Clip") act = {Activation::Kind::clip, param(0, -INFINITY), param(1, INFINITY)};
+  else if (name == "LeakyRelu") act = {Activation::Kind::leaky_relu, param(0, 0.01f), 0};
+  else if (name == "Sigmoid") act.kind = Activation::Kind::sigmoid;
+  else if (name == "Tanh") act.kind = Activation::Kind::tanh;
+  else if (name == "HardSigmoid") act = {Activation::Kind::hard_sigmoid, param(0, 0.2f), param(1, 0.5f)};
+  else return info.error("unsupported fused activation '", name, "'");
+  return act;
+}
+
+template <class T>
+void clamp_bounds(const Activation& act, GemmEpilogue<T>& ep) {
+  if (act.kind == Activation::Kind::relu) ep.clip_min = T(0);
+  if (act.kind == Activation::Kind::clip) {
+    ep.clip_min = static_cast<T>(act.a);
+    ep.clip_max = static_cast<T>(act.b);
+  }
+}
+
+// The activations that are not a clamp, applied after the convolution.
+template <class T>
+void apply_activation(const Activation& act, T* y, int64_t n) {
+  const T a = static_cast<T>(act.a), b = static_cast<T>(act.b);
+  switch (act.kind) {
+    case Activation::Kind::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < T(0) ? a * y[i] : y[i];
+      break;
+    case Activation::Kind::sigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = T(1) / (T(1) + std::exp(-y[i]));
+      break;
+    case Activation::Kind::tanh:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
+      break;
+    case Activation::Kind::hard_sigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::clamp(a * y[i] + b, T(0), T(1));
+      break;
+    default:
+      break;
+  }
+}
+
+// A per-thread scratch buffer for im2col / col2im columns, reused across runs.
+template <class T>
+T* column_buffer(int64_t n) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
+  return buffer.data();
+}
+
+// Everything one Conv run needs, with float16/bfloat16 already widened to float.
+template <class T>
+struct ConvArgs {
+  const ConvGeometry* g;
+  int64_t N, C, M, group;
+  const T* x;
+  const T* w;
+  const std::vector<PackedMatrix<float>>* packed;  // per group, or null
+  const T* bias;                                   // [M] or null
+  const T* residual;                               // FusedConv's Z, shaped like y, or null
+  Activation act;
+  T* y;
+};
+
+template <class T>
+void conv_forward(const ConvArgs<T>& a, ThreadPool& pool) {
+  const ConvGeometry& g = *a.g;
+  const int64_t Cg = a.C / a.group, Mg = a.M / a.group, K = Cg * g.kernel_size, S = g.out_size;
+  const int64_t total = a.N * a.M * S;
+  GemmEpilogue<T> ep;
+  clamp_bounds(a.act, ep);
+
+  if (g.nd == 2 && Cg == 1 && Mg == 1 && !a.residual) {
+    // Depthwise: a direct loop per channel plane beats a GEMM with M = 1.
+    pool.parallel_for(a.N * a.M, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, S * g.kernel_size)),
+                      [&](int64_t p0, int64_t p1) {
+                        for (int64_t p = p0; p < p1; ++p) {
+                          const int64_t m = p % a.M;
+                          T* yp = a.y + p * S;
+                          kernels::depthwise_conv2d_plane(g, a.x + p * g.in_size, a.w + m * g.kernel_size,
+                                                          a.bias ? a.bias[m] : T(0), yp);
+                          for (int64_t i = 0; i < S; ++i) yp[i] = std::clamp(yp[i], ep.clip_min, ep.clip_max);
+                        }
+                      });
+    apply_activation(a.act, a.y, total);
+    return;
+  }
+
+  const bool pointwise = g.is_pointwise();
+  const int64_t inner = g.out_inner();
+  const int64_t rows = inner == 0 ? 1 : std::clamp<int64_t>((kTargetColumns + inner - 1) / inner, 1, g.out[0]);
+  const int64_t chunks = (g.out[0] + rows - 1) / rows;
+  const int64_t tasks = a.N * a.group * chunks;
+  T beta = T(0);
+  if (a.residual) {
+    std::copy(a.residual, a.residual + total, a.y);
+    beta = T(1);
+  }
+  auto run_task = [&](int64_t t, ThreadPool* gemm_pool) {
+    const int64_t n = t / (a.group * chunks), gi = (t / chunks) % a.group, ch = t % chunks;
+    const int64_t o0 = ch * rows, o1 = std::min(g.out[0], o0 + rows);
+    const int64_t j0 = o0 * inner, cols = (o1 - o0) * inner;
+    const T* xg = a.x + (n * a.C + gi * Cg) * g.in_size;
+    MatrixArg<T> b;
+    if (pointwise) {
+      b = {xg + j0, g.in_size, false};
+    } else {
+      T* col = column_buffer<T>(K * cols);
+      kernels::im2col(g, xg, Cg, o0, o1, col);
+      b = {col, cols, false};
+    }
+    MatrixArg<T> w{a.w + gi * Mg * K, K, false};
+    if constexpr (std::is_same_v<T, float>)
+      if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
+    GemmEpilogue<T> e = ep;
+    e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
+    kernels::gemm(Mg, cols, K, T(1), w, b, beta, a.y + (n * a.M + gi * Mg) * S + j0, S, e, gemm_pool);
+  };
+  const int threads = pool.size();
+  if (threads > 1 && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads)) {
+    pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
+    });
+  } else {
+    for (int64_t t = 0; t < tasks; ++t) run_task(t, &pool);
+  }
+  apply_activation(a.act, a.y, total);
+}
+
+// Widens float16/bfloat16 operands, runs `fn(args)` in float, narrows the output.
+template <class T, class F>
+void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tensor* z, Tensor& y, F&& fn) {
+  auto widen = [](const Tensor* t) {
+    std::vector<float> v;
+    if (t) {
+      v.resize(static_cast<size_t>(t->size()));
+      kernels::widen_to_float(t->data<T>(), v.data(), t->size());
+    }
+    return v;
+  };
+  std::vector<float> xf = widen(x), wf = widen(w), bf = widen(b), zf = widen(z), yf(static_cast<size_t>(y.size()));
+  fn(xf.data(), wf.data(), b ? bf.data() : nullptr, z ? zf.data() : nullptr, yf.data());
+  kernels::narrow_from_float(yf.data(), y.data<T>(), y.size());
+}
+
+class ConvKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info, bool fused) {
+    auto k = std::unique_ptr<ConvKernel>(new ConvKernel());
+    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_params(info));
+    if (fused) {
+      TS_ASSIGN_OR_RETURN(k->act_, parse_activation(info));
+    }
+    const Tensor* w = info.constant_input(1);
+    if (w && w->dtype() == DataType::float32 && w->rank() >= 3 && w->dim(0) % k->params_.group == 0 && w->size() > 0) {
+      const int64_t Mg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
+      for (int64_t g = 0; g < k->params_.group; ++g)
+        k->packed_.push_back(kernels::pack_a(Mg, K, w->data<float>() + g * Mg * K, K, false));
+    }
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* w = ctx.input(1);
+    const Tensor* b = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    const Tensor* z = ctx.input_count() > 3 ? ctx.input(3) : nullptr;
+    if (!x || !w) return ctx.error("Conv needs inputs X and W");
+    for (const Tensor* t : {w, b, z})
+      if (t && t->dtype() != x->dtype()) return ctx.error("all inputs must have element type ", dtype_name(x->dtype()));
+    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w->shape()));
+    const int64_t N = x->dim(0), C = x->dim(1), M = w->dim(0), group = params_.group;
+    if (C != w->dim(1) * group)
+      return ctx.error("input has ", C, " channels but weights ", shape_to_string(w->shape()), " with group ", group,
+                       " expect ", w->dim(1) * group);
+    if (M % group != 0) return ctx.error("output channels ", M, " are not divisible by group ", group);
+    if (b && b->size() != M) return ctx.error("bias has ", b->size(), " values, expected ", M);
+    Shape y_shape{N, M};
+    for (size_t d = 0; d < g.nd; ++d) y_shape.push_back(g.out[d]);
+    if (z && z->shape() != y_shape)
+      return ctx.error("input Z of shape ", shape_to_string(z->shape()), " must have the output shape ", shape_to_string(y_shape));
+    Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
+    if (y.size() == 0) return Status::ok();
+    return dispatch<kConvTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          if constexpr (kernels::is_half_float_v<T>) {
+            run_in_float<T>(x, w, b, z, y, [&](const float* xf, const float* wf, const float* bf, const float* zf, float* yf) {
+              conv_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, zf, act_, yf}, ctx.thread_pool());
+            });
+          } else {
+            const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
+            conv_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed, b ? b->data<T>() : nullptr,
+                             z ? z->data<T>() : nullptr, act_, y.data<T>()},
+                            ctx.thread_pool());
+          }
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  ConvKernel() = default;
+  ConvParams params_;
+  Activation act_;
+  std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
+};
+
+template <class T>
+void conv_transpose_forward(const ConvArgs<T>& a, ThreadPool& pool) {
+  const ConvGeometry& g = *a.g;  // image = Y spatial, grid = X spatial
+  const int64_t Cg = a.C / a.group, Mg = a.M / a.group, K = Mg * g.kernel_size;
+  const int64_t Sx = g.out_size, Sy = g.in_size;
+  const bool pointwise = g.is_pointwise();
+  auto run_task = [&](int64_t t, ThreadPool* inner_pool) {
+    const int64_t n = t / a.group, gi = t % a.group;
+    T* yg = a.y + (n * a.M + gi * Mg) * Sy;
+    const T* bias = a.bias ? a.bias + gi * Mg : nullptr;
+    // col[K, Sx] = W_g^T [K, Cg] * X_g [Cg, Sx]; W_g is stored [Cg, K].
+    MatrixArg<T> w{a.w + gi * Cg * K, K, true};
+    if constexpr (std::is_same_v<T, float>)
+      if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
+    const MatrixArg<T> xm{a.x + (n * a.C + gi * Cg) * Sx, Sx, false};
+    if (pointwise) {
+      GemmEpilogue<T> ep;
+      ep.bias_m = bias;
+      kernels::gemm(K, Sx, Cg, T(1), w, xm, T(0), yg, Sx, ep, inner_pool);
+      return;
+    }
+    T* col = column_buffer<T>(K * Sx);
+    kernels::gemm(K, Sx, Cg, T(1), w, xm, T(0), col, Sx, {}, inner_pool);
+    auto scatter = [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; ++m) std::fill(yg + m * Sy, yg + (m + 1) * Sy, bias ? bias[m] : T(0));
+      kernels::col2im_add(g, col, m0, m1, yg);
+    };
+    if (inner_pool)
+      inner_pool->parallel_for(Mg, 1, scatter);
+    else
+      scatter(0, Mg);
+  };
+  const int64_t tasks = a.N * a.group;
+  const int threads = pool.size();
+  if (threads > 1 && tasks >= threads) {
+    pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
+    });
+  } else {
+    for (int64_t t = 0; t < tasks; ++t) run_task(t, &pool);
+  }
+}
+
+class ConvTransposeKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<ConvTransposeKernel>(new ConvTransposeKernel());
+    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_params(info));
+    const Tensor* w = info.constant_input(1);
+    if (w && w->dtype() == DataType::float32 && w->rank() >= 3 && w->dim(0) % k->params_.group == 0 && w->size() > 0) {
+      const int64_t Cg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
+      for (int64_t g = 0; g < k->params_.group; ++g)
+        k->packed_.push_back(kernels::pack_a(K, Cg, w->data<float>() + g * Cg * K, K, true));
+    }
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* w = ctx.input(1);
+    const Tensor* b = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    if (!x || !w) return ctx.error("ConvTranspose needs inputs X and W");
+    for (const Tensor* t : {w, b})
+      if (t && t->dtype() != x->dtype()) return ctx.error("all inputs must have element type ", dtype_name(x->dtype()));
+    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_transpose_geometry(ctx, params_, x->shape(), w->shape()));
+    const int64_t N = x->dim(0), C = x->dim(1), group = params_.group;
+    if (w->dim(0) != C) return ctx.error("input has ", C, " channels but weights ", shape_to_string(w->shape()), " expect ", w->dim(0));
+    if (C % group != 0) return ctx.error("input channels ", C, " are not divisible by group ", group);
+    const int64_t M = w->dim(1) * group;
+    if (b && b->size() != M) return ctx.error("bias has ", b->size(), " values, expected ", M);
+    Shape y_shape{N, M};
+    for (size_t d = 0; d < g.nd; ++d) y_shape.push_back(g.in[d]);
+    Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
+    if (y.size() == 0) return Status::ok();
+    return dispatch<kConvTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          if constexpr (kernels::is_half_float_v<T>) {
+            run_in_float<T>(x, w, b, nullptr, y, [&](const float* xf, const float* wf, const float* bf, const float*, float* yf) {
+              conv_transpose_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, nullptr, {}, yf}, ctx.thread_pool());
+            });
+          } else {
+            const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
+            conv_transpose_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed,
+                                       b ? b->data<T>() : nullptr, nullptr, {}, y.data<T>()},
+                                      ctx.thread_pool());
+          }
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  ConvTransposeKernel() = default;
+  ConvParams params_;
+  std::vector<PackedMatrix<float>> packed_;  // W_g^T per group, for constant float32 weights
+};
+
+}  // namespace
+
+void register_conv(KernelRegistry& r) {
+  r.add({"", "Conv", 1, kMaxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, false); }});
+  r.add({"", "ConvTranspose", 1, kMaxOpset, [](const KernelInfo& info) { return ConvTransposeKernel::create(info); }});
+  r.add({"com.microsoft", "FusedConv", 1, kMaxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, true); }});
+}
 
 }  // namespace tessera

@@ -11,6 +11,7 @@
 #include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
+#include "providers/cpu/reduction/vec_math.h"
 
 namespace tessera {
 namespace {
@@ -27,12 +28,33 @@ std::vector<F> to_vec(const Tensor& t) {
   return std::vector<F>(d.begin(), d.end());
 }
 
+// Sum of a contiguous block, and of its squared deviations from m (SIMD for float32).
+template <class F, class T>
+F block_sum(const T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<F, float>) return vec::kernels().sum(x, n);
+  else return sum_run<F>(x, n, [](F v) { return v; });
+}
+template <class F, class T>
+F block_sq_dev(const T* x, int64_t n, F m) {
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<F, float>) return vec::kernels().sum_sq_dev(x, n, m);
+  else return sum_run<F>(x, n, [m](F v) { return (v - m) * (v - m); });
+}
+
 // Mean and population variance of a contiguous block.
 template <class F, class T>
 void mean_var(const T* x, int64_t n, F& mean, F& var) {
-  mean = sum_run<F>(x, n, [](F v) { return v; }) / static_cast<F>(n);
-  const F m = mean;
-  var = sum_run<F>(x, n, [m](F v) { return (v - m) * (v - m); }) / static_cast<F>(n);
+  mean = block_sum<F>(x, n) / static_cast<F>(n);
+  var = block_sq_dev<F>(x, n, mean) / static_cast<F>(n);
+}
+
+// y = x * a + b over a contiguous block.
+template <class F, class T>
+void scale_shift(const T* x, T* y, int64_t n, F a, F b) {
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<F, float>) {
+    vec::kernels().axpb(x, y, n, a, b);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = store<T>(load<F>(x[i]) * a + b);
+  }
 }
 
 // Materialises `p` broadcast (numpy rules, p's dims right-aligned) to `target`; false if it does
@@ -124,12 +146,10 @@ class BatchNormKernel : public OpKernel {
             ctx.thread_pool().parallel_for(p, grain_for(count), [&](int64_t c0, int64_t c1) {
               for (int64_t ch = c0; ch < c1; ++ch) {
                 F s = 0;
-                for (int64_t b = 0; b < n; ++b)
-                  s += sum_run<F>(xd + (b * p + ch) * inner, inner, [](F v) { return v; });
+                for (int64_t b = 0; b < n; ++b) s += block_sum<F>(xd + (b * p + ch) * inner, inner);
                 const F m = count ? s / static_cast<F>(count) : F(0);
                 F q = 0;
-                for (int64_t b = 0; b < n; ++b)
-                  q += sum_run<F>(xd + (b * p + ch) * inner, inner, [m](F v) { return (v - m) * (v - m); });
+                for (int64_t b = 0; b < n; ++b) q += block_sq_dev<F>(xd + (b * p + ch) * inner, inner, m);
                 cur_mean[static_cast<size_t>(ch)] = m;
                 cur_var[static_cast<size_t>(ch)] = count ? q / static_cast<F>(count) : F(0);
               }
@@ -145,10 +165,7 @@ class BatchNormKernel : public OpKernel {
           T* yd = y.data<T>();
           ctx.thread_pool().parallel_for(n * p, grain_for(inner), [&](int64_t q0, int64_t q1) {
             for (int64_t q = q0; q < q1; ++q) {
-              const F av = a[static_cast<size_t>(q % p)], bv = b[static_cast<size_t>(q % p)];
-              const T* src = xd + q * inner;
-              T* dst = yd + q * inner;
-              for (int64_t i = 0; i < inner; ++i) dst[i] = store<T>(load<F>(src[i]) * av + bv);
+              scale_shift<F>(xd + q * inner, yd + q * inner, inner, a[static_cast<size_t>(q % p)], b[static_cast<size_t>(q % p)]);
             }
           });
           if (training_) write_statistics<F>(ctx, mean, var, cur_mean, cur_var);
@@ -289,14 +306,16 @@ class LayerNormKernel : public OpKernel {
         const F* b = rp.has_bias ? bias.data() + (rp.per_row ? r * cols : 0) : nullptr;
         F mean = 0, var;
         if (rms_) {
-          var = sum_run<F>(xr, cols, [](F v) { return v * v; }) / static_cast<F>(cols);
+          var = block_sq_dev<F>(xr, cols, F(0)) / static_cast<F>(cols);
         } else {
           mean_var<F>(xr, cols, mean, var);
         }
         const F inv = F(1) / std::sqrt(var + eps);
         means[static_cast<size_t>(r)] = mean;
         invs[static_cast<size_t>(r)] = inv;
-        if (b) {
+        if constexpr (std::is_same_v<T, float> && std::is_same_v<V, float> && std::is_same_v<F, float>) {
+          vec::kernels().norm_affine(xr, yr, cols, mean, inv, s, b);
+        } else if (b) {
           for (int64_t i = 0; i < cols; ++i) yr[i] = store<V>((load<F>(xr[i]) - mean) * inv * s[i] + b[i]);
         } else {
           for (int64_t i = 0; i < cols; ++i) yr[i] = store<V>((load<F>(xr[i]) - mean) * inv * s[i]);
@@ -375,9 +394,7 @@ class GroupedNormKernel : public OpKernel {
               for (int64_t k = 0; k < cpg; ++k) {
                 const size_t ch = static_cast<size_t>(per_group ? g : g * cpg + k);
                 const F a = s[ch] * inv, off = b[ch] - mean * a;
-                const T* xc = xb + k * spatial;
-                T* yc = yb + k * spatial;
-                for (int64_t i = 0; i < spatial; ++i) yc[i] = store<T>(load<F>(xc[i]) * a + off);
+                scale_shift<F>(xb + k * spatial, yb + k * spatial, spatial, a, off);
               }
             }
           });

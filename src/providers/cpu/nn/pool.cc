@@ -1,8 +1,529 @@
+// Pooling: MaxPool (with Indices), AveragePool, LpPool, their Global forms, MaxUnpool and
+// MaxRoiPool.
+//
+// Windowed pools run on up to three spatial dimensions (1-D and 2-D are padded to 3-D with unit
+// dimensions). For each output position and dimension a table gives the first in-bounds input
+// position and how many window points fall inside the input (and inside input + explicit pads,
+// for count_include_pad), so the inner loops never test bounds. float16/bfloat16 accumulate in
+// float, double in double.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "framework/kernel_registry.h"
+#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/kernels/float_convert.h"
 
 namespace tessera {
+namespace {
 
-// TODO(owner of this family): kernels not written yet.
-void register_pool(KernelRegistry&) {}
+constexpr size_t kPoolDims = 3;
+constexpr TypeSet kPoolFloatTypes = kFloatTypes;
+constexpr TypeSet kMaxPoolTypes = kFloatTypes | type_bit(DataType::int8) | type_bit(DataType::uint8);
+
+enum class AutoPad { notset, same_upper, same_lower, valid };
+enum class PoolKind { max, average, lp };
+
+struct PoolParams {
+  AutoPad auto_pad = AutoPad::notset;
+  bool ceil_mode = false;
+  bool count_include_pad = false;
+  int64_t storage_order = 0;
+  float p = 2.0f;
+  std::vector<int64_t> kernel_shape, strides, dilations, pads;
+};
+
+Result<PoolParams> parse_pool_params(const KernelInfo& info, PoolKind kind) {
+  PoolParams p;
+  const std::string pad = info.attr_string("auto_pad", "NOTSET");
+  if (pad == "NOTSET" || pad.empty()) p.auto_pad = AutoPad::notset;
+  else if (pad == "SAME_UPPER") p.auto_pad = AutoPad::same_upper;
+  else if (pad == "SAME_LOWER") p.auto_pad = AutoPad::same_lower;
+  else if (pad == "VALID") p.auto_pad = AutoPad::valid;
+  else return info.error("unknown auto_pad '", pad, "'");
+  TS_ASSIGN_OR_RETURN(p.kernel_shape, info.required_ints("kernel_shape"));
+  p.strides = info.attr_ints("strides");
+  p.dilations = info.attr_ints("dilations");
+  p.pads = info.attr_ints("pads");
+  p.ceil_mode = info.attr_int("ceil_mode", 0) != 0;
+  p.count_include_pad = info.attr_int("count_include_pad", 0) != 0;
+  p.storage_order = info.attr_int("storage_order", 0);
+  if (kind == PoolKind::lp) {
+    // LpPool-1 has a float p; later versions an int.
+    const Attribute* a = info.node().attribute("p");
+    if (a) p.p = a->type == Attribute::Type::float_ ? a->f : static_cast<float>(a->i);
+  }
+  for (int64_t v : p.kernel_shape)
+    if (v < 1) return info.error("kernel_shape values must be >= 1");
+  for (int64_t v : p.strides)
+    if (v < 1) return info.error("strides must be >= 1");
+  for (int64_t v : p.dilations)
+    if (v < 1) return info.error("dilations must be >= 1");
+  return p;
+}
+
+// Window tables of one (padded-to-3-D) spatial dimension.
+struct DimWindows {
+  int64_t in = 1, out = 1, dilation = 1;
+  std::vector<int64_t> first;         // first in-bounds input position of window o
+  std::vector<int64_t> count;         // window points inside [0, in)
+  std::vector<int64_t> padded_count;  // window points inside [-pad_begin, in + pad_end)
+};
+
+struct PoolGeometry {
+  size_t nd = 0;
+  DimWindows dim[kPoolDims];
+  int64_t in_size = 1, out_size = 1;
+};
+
+DimWindows make_windows(int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe) {
+  DimWindows w;
+  w.in = in;
+  w.out = out;
+  w.dilation = d;
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * s - pb;
+    const int64_t jlo = start >= 0 ? 0 : (-start + d - 1) / d;
+    const int64_t jhi = std::min(k, in - start <= 0 ? 0 : (in - start + d - 1) / d);
+    const int64_t jpad = std::min(k, in + pe - start <= 0 ? 0 : (in + pe - start + d - 1) / d);
+    w.first.push_back(start + jlo * d);
+    w.count.push_back(std::max<int64_t>(0, jhi - jlo));
+    w.padded_count.push_back(std::max<int64_t>(0, jpad));
+  }
+  return w;
+}
+
+Result<PoolGeometry> pool_geometry(const KernelContext& ctx, const PoolParams& p, const Shape& x) {
+  if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
+  const size_t nd = x.size() - 2;
+  if (nd > kPoolDims) return not_implemented(ctx.node().describe(), ": pooling over more than 3 spatial dimensions");
+  auto check = [&](const std::vector<int64_t>& v, size_t n, const char* name) -> Status {
+    if (!v.empty() && v.size() != n) return ctx.error(name, " has ", v.size(), " values, expected ", n);
+    return Status::ok();
+  };
+  TS_RETURN_IF_ERROR(check(p.kernel_shape, nd, "kernel_shape"));
+  TS_RETURN_IF_ERROR(check(p.strides, nd, "strides"));
+  TS_RETURN_IF_ERROR(check(p.dilations, nd, "dilations"));
+  TS_RETURN_IF_ERROR(check(p.pads, 2 * nd, "pads"));
+  PoolGeometry g;
+  g.nd = nd;
+  const size_t lead = kPoolDims - nd;  // unit dimensions in front
+  for (size_t d = 0; d < nd; ++d) {
+    const int64_t in = x[d + 2], k = p.kernel_shape[d];
+    const int64_t s = p.strides.empty() ? 1 : p.strides[d], dil = p.dilations.empty() ? 1 : p.dilations[d];
+    const int64_t k_eff = (k - 1) * dil + 1;
+    int64_t pb = 0, pe = 0, out = 0;
+    switch (p.auto_pad) {
+      case AutoPad::notset: {
+        pb = p.pads.empty() ? 0 : p.pads[d];
+        pe = p.pads.empty() ? 0 : p.pads[d + nd];
+        const int64_t span = in + pb + pe - k_eff;
+        if (span < 0) return ctx.error("kernel (effective size ", k_eff, ") is larger than the padded input ", shape_to_string(x));
+        out = (p.ceil_mode ? (span + s - 1) / s : span / s) + 1;
+        // The last window must start inside the input or its leading padding.
+        if (p.ceil_mode && (out - 1) * s >= in + pb) --out;
+        break;
+      }
+      case AutoPad::valid:
+        if (in < k_eff) return ctx.error("kernel (effective size ", k_eff, ") is larger than the input ", shape_to_string(x));
+        out = (p.ceil_mode ? (in - k_eff + s - 1) / s : (in - k_eff) / s) + 1;
+        break;
+      case AutoPad::same_upper:
+      case AutoPad::same_lower: {
+        out = (in + s - 1) / s;
+        const int64_t total = std::max<int64_t>(0, (out - 1) * s + k_eff - in);
+        pb = p.auto_pad == AutoPad::same_upper ? total / 2 : total - total / 2;
+        pe = total - pb;
+        break;
+      }
+    }
+    g.dim[lead + d] = make_windows(in, out, k, s, dil, pb, pe);
+  }
+  for (size_t d = 0; d < lead; ++d) g.dim[d] = make_windows(1, 1, 1, 1, 1, 0, 0);
+  for (const DimWindows& w : g.dim) {
+    g.in_size *= w.in;
+    g.out_size *= w.out;
+  }
+  return g;
+}
+
+// The arithmetic type of a pooled element type (exact for every type the pools take).
+template <class T>
+using acc_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
+template <class T>
+inline acc_t<T> widen(T v) {
+  if constexpr (std::is_same_v<T, double>)
+    return v;
+  else
+    return kernels::to_float32(v);
+}
+
+template <class T>
+inline T narrow(acc_t<T> v) {
+  if constexpr (std::is_same_v<T, double>)
+    return v;
+  else
+    return kernels::from_float32<T>(v);
+}
+
+template <class T>
+void max_pool_plane(const PoolGeometry& g, const T* x, T* y, int64_t* indices, int64_t plane, int64_t storage_order) {
+  const DimWindows &D = g.dim[0], &H = g.dim[1], &W = g.dim[2];
+  const int64_t HW = H.in * W.in;
+  for (int64_t od = 0; od < D.out; ++od)
+    for (int64_t oh = 0; oh < H.out; ++oh)
+      for (int64_t ow = 0; ow < W.out; ++ow) {
+        bool have = false;
+        T best{};
+        acc_t<T> best_v = -std::numeric_limits<acc_t<T>>::infinity();
+        int64_t bd = 0, bh = 0, bw = 0;
+        for (int64_t jd = 0, id = D.first[od]; jd < D.count[od]; ++jd, id += D.dilation)
+          for (int64_t jh = 0, ih = H.first[oh]; jh < H.count[oh]; ++jh, ih += H.dilation) {
+            const T* row = x + id * HW + ih * W.in;
+            for (int64_t jw = 0, iw = W.first[ow]; jw < W.count[ow]; ++jw, iw += W.dilation) {
+              const acc_t<T> v = widen(row[iw]);
+              if (!have || v > best_v) {
+                have = true;
+                best_v = v;
+                best = row[iw];
+                bd = id;
+                bh = ih;
+                bw = iw;
+              }
+            }
+          }
+        const int64_t o = (od * H.out + oh) * W.out + ow;
+        if (!have) {
+          if constexpr (std::is_integral_v<T>)
+            best = std::numeric_limits<T>::lowest();
+          else
+            best = narrow<T>(-std::numeric_limits<acc_t<T>>::infinity());
+        }
+        y[o] = best;
+        if (indices) {
+          // Row-major (storage_order 0) or column-major index over the un-padded input dims.
+          int64_t idx;
+          if (storage_order == 0) {
+            idx = (bd * H.in + bh) * W.in + bw;
+          } else if (g.nd == 3) {
+            idx = bd + bh * D.in + bw * D.in * H.in;
+          } else {
+            idx = bh + bw * H.in;
+          }
+          indices[o] = plane * g.in_size + (have ? idx : 0);
+        }
+      }
+}
+
+template <class T>
+void average_or_lp_plane(const PoolGeometry& g, PoolKind kind, bool count_include_pad, double p, const T* x, T* y) {
+  using A = acc_t<T>;
+  const DimWindows &D = g.dim[0], &H = g.dim[1], &W = g.dim[2];
+  const int64_t HW = H.in * W.in;
+  const A pa = static_cast<A>(p);
+  for (int64_t od = 0; od < D.out; ++od)
+    for (int64_t oh = 0; oh < H.out; ++oh)
+      for (int64_t ow = 0; ow < W.out; ++ow) {
+        A sum = 0;
+        for (int64_t jd = 0, id = D.first[od]; jd < D.count[od]; ++jd, id += D.dilation)
+          for (int64_t jh = 0, ih = H.first[oh]; jh < H.count[oh]; ++jh, ih += H.dilation) {
+            const T* row = x + id * HW + ih * W.in;
+            const int64_t iw0 = W.first[ow], n = W.count[ow], dw = W.dilation;
+            if (kind == PoolKind::average) {
+              for (int64_t jw = 0; jw < n; ++jw) sum += widen(row[iw0 + jw * dw]);
+            } else {
+              for (int64_t jw = 0; jw < n; ++jw) {
+                const A v = std::abs(widen(row[iw0 + jw * dw]));
+                sum += pa == A(2) ? v * v : (pa == A(1) ? v : std::pow(v, pa));
+              }
+            }
+          }
+        A r;
+        if (kind == PoolKind::average) {
+          const int64_t n = count_include_pad ? D.padded_count[od] * H.padded_count[oh] * W.padded_count[ow]
+                                              : D.count[od] * H.count[oh] * W.count[ow];
+          r = n > 0 ? sum / static_cast<A>(n) : std::numeric_limits<A>::quiet_NaN();
+        } else {
+          r = pa == A(2) ? std::sqrt(sum) : (pa == A(1) ? sum : std::pow(sum, A(1) / pa));
+        }
+        y[(od * H.out + oh) * W.out + ow] = narrow<T>(r);
+      }
+}
+
+Shape pool_output_shape(const Shape& x, const PoolGeometry& g) {
+  Shape s{x[0], x[1]};
+  for (size_t d = kPoolDims - g.nd; d < kPoolDims; ++d) s.push_back(g.dim[d].out);
+  return s;
+}
+
+class PoolKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info, PoolKind kind) {
+    auto k = std::unique_ptr<PoolKernel>(new PoolKernel());
+    k->kind_ = kind;
+    TS_ASSIGN_OR_RETURN(k->params_, parse_pool_params(info, kind));
+    if (k->params_.storage_order != 0 && k->params_.storage_order != 1)
+      return info.error("storage_order must be 0 or 1");
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (!x) return ctx.error("missing input X");
+    TS_ASSIGN_OR_RETURN(PoolGeometry g, pool_geometry(ctx, params_, x->shape()));
+    const Shape y_shape = pool_output_shape(x->shape(), g);
+    Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
+    int64_t* indices = nullptr;
+    if (kind_ == PoolKind::max && ctx.output_count() > 1 && ctx.output_requested(1))
+      indices = ctx.allocate_output(1, DataType::int64, y_shape).data<int64_t>();
+    const int64_t planes = x->dim(0) * x->dim(1);
+    if (y.size() == 0 || g.in_size == 0) return Status::ok();
+    const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, g.out_size));
+    auto run = [&]<class T>() -> Status {
+      const T* xd = x->data<T>();
+      T* yd = y.data<T>();
+      ctx.thread_pool().parallel_for(planes, grain, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+          if (kind_ == PoolKind::max)
+            max_pool_plane<T>(g, xd + p * g.in_size, yd + p * g.out_size, indices ? indices + p * g.out_size : nullptr,
+                              p, params_.storage_order);
+          else
+            average_or_lp_plane<T>(g, kind_, params_.count_include_pad, params_.p, xd + p * g.in_size,
+                                   yd + p * g.out_size);
+        }
+      });
+      return Status::ok();
+    };
+    if (kind_ == PoolKind::max) return dispatch<kMaxPoolTypes>(x->dtype(), run, ctx.node().describe());
+    return dispatch<kPoolFloatTypes>(x->dtype(), run, ctx.node().describe());
+  }
+
+ private:
+  PoolKernel() = default;
+  PoolKind kind_ = PoolKind::max;
+  PoolParams params_;
+};
+
+class GlobalPoolKernel final : public OpKernel {
+ public:
+  GlobalPoolKernel(const KernelInfo& info, PoolKind kind) : kind_(kind) {
+    const Attribute* a = info.node().attribute("p");
+    if (a) p_ = a->type == Attribute::Type::float_ ? a->f : static_cast<float>(a->i);
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (!x) return ctx.error("missing input X");
+    if (x->rank() < 2) return ctx.error("input must have rank >= 2, got ", shape_to_string(x->shape()));
+    Shape y_shape{x->dim(0), x->dim(1)};
+    for (size_t d = 2; d < x->rank(); ++d) y_shape.push_back(1);
+    Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
+    const int64_t planes = y.size();
+    const int64_t plane_size = planes == 0 ? 0 : x->size() / planes;
+    if (planes == 0) return Status::ok();
+    return dispatch<kPoolFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          using A = acc_t<T>;
+          const T* xd = x->data<T>();
+          T* yd = y.data<T>();
+          const A pa = static_cast<A>(p_);
+          ctx.thread_pool().parallel_for(planes, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, plane_size)),
+                                         [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+              const T* src = xd + p * plane_size;
+              A r;
+              if (kind_ == PoolKind::max) {
+                r = plane_size > 0 ? widen(src[0]) : -std::numeric_limits<A>::infinity();
+                for (int64_t i = 1; i < plane_size; ++i) {
+                  const A v = widen(src[i]);
+                  r = v > r ? v : r;
+                }
+              } else if (kind_ == PoolKind::average) {
+                A sum = 0;
+                for (int64_t i = 0; i < plane_size; ++i) sum += widen(src[i]);
+                r = sum / static_cast<A>(plane_size);
+              } else {
+                A sum = 0;
+                for (int64_t i = 0; i < plane_size; ++i) {
+                  const A v = std::abs(widen(src[i]));
+                  sum += pa == A(2) ? v * v : std::pow(v, pa);
+                }
+                r = pa == A(2) ? std::sqrt(sum) : std::pow(sum, A(1) / pa);
+              }
+              yd[p] = narrow<T>(r);
+            }
+          });
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  PoolKind kind_;
+  float p_ = 2.0f;
+};
+
+class MaxUnpoolKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<MaxUnpoolKernel>(new MaxUnpoolKernel());
+    TS_ASSIGN_OR_RETURN(k->kernel_shape_, info.required_ints("kernel_shape"));
+    k->strides_ = info.attr_ints("strides");
+    k->pads_ = info.attr_ints("pads");
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* ind = ctx.input(1);
+    const Tensor* out_shape = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    if (!x || !ind) return ctx.error("MaxUnpool needs inputs X and I");
+    if (ind->dtype() != DataType::int64 || ind->shape() != x->shape())
+      return ctx.error("indices must be int64 with the shape of X ", shape_to_string(x->shape()));
+    const size_t nd = x->rank() < 2 ? 0 : x->rank() - 2;
+    if (nd == 0 || kernel_shape_.size() != nd) return ctx.error("kernel_shape must have one value per spatial axis");
+    // The unpooled shape the indices refer to; output_shape, when given, may only enlarge it.
+    Shape inferred{x->dim(0), x->dim(1)};
+    for (size_t d = 0; d < nd; ++d) {
+      const int64_t s = strides_.empty() ? 1 : strides_[d];
+      const int64_t pad = pads_.empty() ? 0 : pads_[d] + pads_[d + nd];
+      inferred.push_back((x->dim(d + 2) - 1) * s - pad + kernel_shape_[d]);
+    }
+    Shape y_shape = inferred;
+    if (out_shape) {
+      if (out_shape->dtype() != DataType::int64 || out_shape->size() != static_cast<int64_t>(x->rank()))
+        return ctx.error("output_shape must be an int64 tensor with ", x->rank(), " values");
+      y_shape.assign(out_shape->data<int64_t>(), out_shape->data<int64_t>() + out_shape->size());
+      for (size_t d = 0; d < y_shape.size(); ++d)
+        if (y_shape[d] < inferred[d]) return ctx.error("output_shape ", shape_to_string(y_shape), " is smaller than the unpooled shape ", shape_to_string(inferred));
+    }
+    Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
+    const int64_t total = shape_size(inferred);
+    const int64_t* idx = ind->data<int64_t>();
+    for (int64_t i = 0; i < x->size(); ++i)
+      if (idx[i] < 0 || idx[i] >= total) return ctx.error("index ", idx[i], " is outside the unpooled tensor ", shape_to_string(inferred));
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          const T* xd = x->data<T>();
+          T* yd = y.data<T>();
+          if (y_shape == inferred) {
+            for (int64_t i = 0; i < x->size(); ++i) yd[idx[i]] = xd[i];
+            return Status::ok();
+          }
+          // Scatter into the inferred shape, then place it at the origin of the larger output.
+          std::vector<T> tmp(static_cast<size_t>(total));
+          for (int64_t i = 0; i < x->size(); ++i) tmp[static_cast<size_t>(idx[i])] = xd[i];
+          const size_t rank = inferred.size();
+          std::vector<int64_t> pos(rank, 0);
+          for (int64_t i = 0; i < total; ++i) {
+            int64_t o = 0;
+            for (size_t d = 0; d < rank; ++d) o = o * y_shape[d] + pos[d];
+            yd[o] = tmp[static_cast<size_t>(i)];
+            for (size_t d = rank; d-- > 0;)
+              if (++pos[d] < inferred[d]) break; else pos[d] = 0;
+          }
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  MaxUnpoolKernel() = default;
+  std::vector<int64_t> kernel_shape_, strides_, pads_;
+};
+
+// MaxRoiPool: max over each region of interest split into pooled_shape bins.
+class MaxRoiPoolKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<MaxRoiPoolKernel>(new MaxRoiPoolKernel());
+    TS_ASSIGN_OR_RETURN(k->pooled_shape_, info.required_ints("pooled_shape"));
+    if (k->pooled_shape_.size() != 2 || k->pooled_shape_[0] < 1 || k->pooled_shape_[1] < 1)
+      return info.error("pooled_shape must hold two positive values");
+    k->spatial_scale_ = info.attr_float("spatial_scale", 1.0f);
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* rois = ctx.input(1);
+    if (!x || !rois) return ctx.error("MaxRoiPool needs inputs X and rois");
+    if (x->rank() != 4) return ctx.error("X must have rank 4, got ", shape_to_string(x->shape()));
+    if (rois->rank() != 2 || rois->dim(1) != 5 || rois->dtype() != x->dtype())
+      return ctx.error("rois must be [num_rois, 5] of the input's type, got ", shape_to_string(rois->shape()));
+    const int64_t N = x->dim(0), C = x->dim(1), H = x->dim(2), W = x->dim(3);
+    const int64_t PH = pooled_shape_[0], PW = pooled_shape_[1], R = rois->dim(0);
+    Tensor& y = ctx.allocate_output(0, x->dtype(), {R, C, PH, PW});
+    return dispatch<kFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          const T* xd = x->data<T>();
+          const T* rd = rois->data<T>();
+          T* yd = y.data<T>();
+          for (int64_t r = 0; r < R; ++r) {
+            auto roi = [&](int i) { return kernels::to_float32(rd[r * 5 + i]); };
+            const int64_t n = static_cast<int64_t>(roi(0));
+            if (n < 0 || n >= N) return ctx.error("roi ", r, " refers to batch ", n, " of ", N);
+            const int64_t x1 = static_cast<int64_t>(std::round(roi(1) * spatial_scale_));
+            const int64_t y1 = static_cast<int64_t>(std::round(roi(2) * spatial_scale_));
+            const int64_t x2 = static_cast<int64_t>(std::round(roi(3) * spatial_scale_));
+            const int64_t y2 = static_cast<int64_t>(std::round(roi(4) * spatial_scale_));
+            const int64_t rh = std::max<int64_t>(y2 - y1 + 1, 1), rw = std::max<int64_t>(x2 - x1 + 1, 1);
+            const double bh = static_cast<double>(rh) / static_cast<double>(PH);
+            const double bw = static_cast<double>(rw) / static_cast<double>(PW);
+            for (int64_t c = 0; c < C; ++c) {
+              const T* plane = xd + (n * C + c) * H * W;
+              for (int64_t ph = 0; ph < PH; ++ph)
+                for (int64_t pw = 0; pw < PW; ++pw) {
+                  const int64_t hs = std::clamp<int64_t>(static_cast<int64_t>(std::floor(ph * bh)) + y1, 0, H);
+                  const int64_t he = std::clamp<int64_t>(static_cast<int64_t>(std::ceil((ph + 1) * bh)) + y1, 0, H);
+                  const int64_t ws = std::clamp<int64_t>(static_cast<int64_t>(std::floor(pw * bw)) + x1, 0, W);
+                  const int64_t we = std::clamp<int64_t>(static_cast<int64_t>(std::ceil((pw + 1) * bw)) + x1, 0, W);
+                  float best = 0;
+                  bool have = false;
+                  for (int64_t h = hs; h < he; ++h)
+                    for (int64_t w = ws; w < we; ++w) {
+                      const float v = kernels::to_float32(plane[h * W + w]);
+                      if (!have || v > best) best = v, have = true;
+                    }
+                  yd[((r * C + c) * PH + ph) * PW + pw] = kernels::from_float32<T>(have ? best : 0.0f);
+                }
+            }
+          }
+          return Status::ok();
+        },
+        ctx.node().describe());
+  }
+
+ private:
+  MaxRoiPoolKernel() = default;
+  std::vector<int64_t> pooled_shape_;
+  float spatial_scale_ = 1.0f;
+};
+
+}  // namespace
+
+void register_pool(KernelRegistry& r) {
+  r.add({"", "MaxPool", 1, kMaxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::max); }});
+  r.add({"", "AveragePool", 1, kMaxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::average); }});
+  r.add({"", "LpPool", 1, kMaxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::lp); }});
+  r.add({"", "GlobalMaxPool", 1, kMaxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
+           return std::unique_ptr<OpKernel>(new GlobalPoolKernel(i, PoolKind::max));
+         }});
+  r.add({"", "GlobalAveragePool", 1, kMaxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
+           return std::unique_ptr<OpKernel>(new GlobalPoolKernel(i, PoolKind::average));
+         }});
+  r.add({"", "GlobalLpPool", 1, kMaxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
+           return std::unique_ptr<OpKernel>(new GlobalPoolKernel(i, PoolKind::lp));
+         }});
+  r.add({"", "MaxUnpool", 9, kMaxOpset, [](const KernelInfo& i) { return MaxUnpoolKernel::create(i); }});
+  r.add({"", "MaxRoiPool", 1, kMaxOpset, [](const KernelInfo& i) { return MaxRoiPoolKernel::create(i); }});
+}
 
 }  // namespace tessera

@@ -9,6 +9,7 @@
 #include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
+#include "providers/cpu/reduction/vec_math.h"
 
 namespace tessera {
 namespace {
@@ -21,6 +22,16 @@ enum class SoftmaxKind { softmax, log_softmax, hardmax };
 template <class T, SoftmaxKind kKind>
 void softmax_row(const T* x, T* y, int64_t n, float_acc_t<T>* buf) {
   using F = float_acc_t<T>;
+  if constexpr (std::is_same_v<T, float> && kKind != SoftmaxKind::hardmax) {
+    const vec::Kernels& k = vec::kernels();
+    const float m = k.max(x, n);  // NaN when any value is NaN, which then fills the row
+    if constexpr (kKind == SoftmaxKind::softmax) {
+      k.scale(y, n, 1.0f / k.exp_shift_store(x, y, n, m));
+    } else {
+      k.add_scalar(x, y, n, -(m + std::log(k.exp_sum(x, n, m))));
+    }
+    return;
+  }
   F m = load<F>(x[0]);
   int64_t arg = 0;
   for (int64_t j = 1; j < n; ++j) {
@@ -54,6 +65,27 @@ template <class T, SoftmaxKind kKind>
 void softmax_block(const T* x, T* y, int64_t n, int64_t inner, float_acc_t<T>* buf, float_acc_t<T>* m,
                    float_acc_t<T>* sum, int64_t* arg) {
   using F = float_acc_t<T>;
+  if constexpr (std::is_same_v<T, float> && kKind != SoftmaxKind::hardmax) {
+    const vec::Kernels& k = vec::kernels();
+    std::copy(x, x + inner, m);
+    for (int64_t j = 1; j < n; ++j) k.max_rows(m, x + j * inner, inner);
+    std::fill(sum, sum + inner, 0.0f);
+    if constexpr (kKind == SoftmaxKind::softmax) {
+      for (int64_t j = 0; j < n; ++j) {
+        k.exp_sub(x + j * inner, m, y + j * inner, inner);
+        k.add_rows(sum, y + j * inner, inner);
+      }
+      for (int64_t i = 0; i < inner; ++i) sum[i] = 1.0f / sum[i];
+      for (int64_t j = 0; j < n; ++j) k.mul_rows(y + j * inner, sum, inner);
+    } else {
+      for (int64_t j = 0; j < n; ++j) k.exp_sub_add_rows(sum, x + j * inner, m, inner);
+      for (int64_t i = 0; i < inner; ++i) m[i] += std::log(sum[i]);
+      for (int64_t j = 0; j < n; ++j) k.sub_rows(x + j * inner, m, y + j * inner, inner);
+    }
+    (void)buf;
+    (void)arg;
+    return;
+  }
   for (int64_t i = 0; i < inner; ++i) {
     m[i] = load<F>(x[i]);
     arg[i] = 0;
@@ -99,7 +131,8 @@ void softmax_typed(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, Th
   const int64_t block = n * inner;
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, block));
   pool.parallel_for(outer, grain, [&](int64_t o0, int64_t o1) {
-    std::vector<F> buf(static_cast<size_t>(block));
+    // float32 softmax writes straight into the output; the other types stage through F.
+    std::vector<F> buf(std::is_same_v<T, float> ? 0 : static_cast<size_t>(block));
     if (inner == 1) {
       for (int64_t o = o0; o < o1; ++o) softmax_row<T, kKind>(x + o * n, y + o * n, n, buf.data());
       return;

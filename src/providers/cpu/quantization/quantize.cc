@@ -29,24 +29,33 @@ struct QuantLayout {
   int64_t outer = 1, dim = 1, inner = 1;
   int64_t block = 1, scale_dim = 1;  // blocked: block size, and the scale's size along the axis
 
-  // Calls f(x_index, scale_index) for every element.
+  // Calls f(x_index, scale_index) for the elements of rows [begin, end) of [outer * dim, inner].
   template <class F>
-  void for_each(F&& f) const {
-    if (kind == Kind::per_tensor) {
-      const int64_t n = outer * dim * inner;
-      for (int64_t i = 0; i < n; ++i) f(i, int64_t{0});
-      return;
-    }
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t a = 0; a < dim; ++a) {
-        const int64_t base = (o * dim + a) * inner;
-        if (kind == Kind::per_axis) {
-          for (int64_t i = 0; i < inner; ++i) f(base + i, a);
-        } else {
-          const int64_t sbase = (o * scale_dim + a / block) * inner;
-          for (int64_t i = 0; i < inner; ++i) f(base + i, sbase + i);
-        }
+  void for_rows(int64_t begin, int64_t end, F& f) const {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t base = row * inner;
+      if (kind == Kind::per_tensor) {
+        for (int64_t i = 0; i < inner; ++i) f(base + i, int64_t{0});
+      } else if (kind == Kind::per_axis) {
+        const int64_t a = row % dim;
+        for (int64_t i = 0; i < inner; ++i) f(base + i, a);
+      } else {
+        const int64_t sbase = ((row / dim) * scale_dim + (row % dim) / block) * inner;
+        for (int64_t i = 0; i < inner; ++i) f(base + i, sbase + i);
       }
+    }
+  }
+
+  // Calls f(x_index, scale_index) for every element, split across the pool when large; f
+  // must only write to data of its own element.
+  template <class F>
+  void for_each(ThreadPool& pool, F&& f) const {
+    const int64_t rows = outer * dim;
+    const int64_t min_rows = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, inner));
+    if (rows <= 2 * min_rows || pool.size() == 1)
+      for_rows(0, rows, f);
+    else
+      pool.parallel_for(rows, min_rows, [&](int64_t b, int64_t e) { for_rows(b, e, f); });
   }
 };
 
@@ -56,8 +65,8 @@ Status make_layout(const KernelContext& ctx, const Tensor& x, const Tensor& scal
     return ctx.error("zero point shape ", shape_to_string(zero_point->shape()), " differs from scale shape ",
                      shape_to_string(scale.shape()));
   const int64_t rank = static_cast<int64_t>(x.rank());
-  layout.outer = x.size();
-  if (scale.size() == 1 && scale.rank() <= 1 && block_size <= 0) return Status::ok();  // per tensor
+  layout.dim = x.size();  // per tensor: rows of one element
+  if (scale.size() == 1 && scale.rank() <= 1 && block_size <= 0) return Status::ok();
   int64_t axis = axis_attr < 0 ? axis_attr + rank : axis_attr;
   if (axis < 0 || axis >= rank) return ctx.error("axis ", axis_attr, " is out of range for input rank ", rank);
   layout.outer = 1;
@@ -120,25 +129,27 @@ class QuantizeLinearKernel final : public OpKernel {
     if (out_type == DataType::undefined) out_type = DataType::uint8;
     QuantLayout layout;
     TS_RETURN_IF_ERROR(make_layout(ctx, *x, *scale, zp, axis_, block_size_, layout));
-    // The division happens in double for int32 inputs or double precision, in float otherwise.
-    if (x->dtype() == DataType::int32 || precision_ == DataType::float64)
-      return run<double>(ctx, *x, *scale, zp, out_type, layout);
-    return run<float>(ctx, *x, *scale, zp, out_type, layout);
+    // The division runs in the `precision` type, by default the scale's type: float arithmetic
+    // rounded to 16 bits for float16/bfloat16, double for int32 inputs or double precision.
+    const DataType precision = precision_ != DataType::undefined ? precision_ : scale->dtype();
+    if (x->dtype() == DataType::int32 || precision == DataType::float64)
+      return run<double>(ctx, *x, *scale, zp, out_type, layout, precision);
+    return run<float>(ctx, *x, *scale, zp, out_type, layout, precision);
   }
 
  private:
   template <class C>
   Status run(KernelContext& ctx, const Tensor& x, const Tensor& scale, const Tensor* zp, DataType out_type,
-             const QuantLayout& layout) const {
+             const QuantLayout& layout, DataType precision) const {
     const std::string where = ctx.node().describe();
     std::vector<C> xs, ss;
     TS_RETURN_IF_ERROR(read_all(x, xs, where));
     TS_RETURN_IF_ERROR(read_all(scale, ss, where));
-    if (precision_ == DataType::float16 || precision_ == DataType::bfloat16) {
-      for (C& v : xs) v = round_to_precision(precision_, v);
-      for (C& v : ss) v = round_to_precision(precision_, v);
+    if (precision == DataType::float16 || precision == DataType::bfloat16) {
+      for (C& v : xs) v = round_to_precision(precision, v);
+      for (C& v : ss) v = round_to_precision(precision, v);
     }
-    auto quotient = [&](int64_t i, int64_t s) { return round_to_precision(precision_, xs[i] / ss[s]); };
+    auto quotient = [&](int64_t i, int64_t s) { return round_to_precision(precision, xs[i] / ss[s]); };
     Tensor& y = ctx.allocate_output(0, out_type, x.shape());
 
     int32_t lo = 0, hi = 0;
@@ -146,7 +157,7 @@ class QuantizeLinearKernel final : public OpKernel {
       std::vector<int32_t> zps;
       if (zp) TS_RETURN_IF_ERROR(read_all(*zp, zps, where));
       std::vector<int32_t> q(static_cast<size_t>(x.size()));
-      layout.for_each([&](int64_t i, int64_t s) {
+      layout.for_each(ctx.thread_pool(), [&](int64_t i, int64_t s) {
         const double r = std::nearbyint(static_cast<double>(quotient(i, s)));
         q[i] = quant::round_clamp(r + (zps.empty() ? 0 : zps[zps.size() == 1 ? 0 : s]), lo, hi);
       });
@@ -160,13 +171,13 @@ class QuantizeLinearKernel final : public OpKernel {
                     : out_type == DataType::float8e4m3fnuz ? float_to_float8e4m3fnuz
                     : out_type == DataType::float8e5m2     ? float_to_float8e5m2
                                                            : float_to_float8e5m2fnuz;
-      layout.for_each([&](int64_t i, int64_t s) { out[i] = encode(static_cast<float>(quotient(i, s)), saturate_); });
+      layout.for_each(ctx.thread_pool(), [&](int64_t i, int64_t s) { out[i] = encode(static_cast<float>(quotient(i, s)), saturate_); });
       return Status::ok();
     }
     if (out_type == DataType::float4e2m1) {
       std::vector<float> zps;
       if (zp) TS_RETURN_IF_ERROR(read_all(*zp, zps, where));
-      layout.for_each([&](int64_t i, int64_t s) {
+      layout.for_each(ctx.thread_pool(), [&](int64_t i, int64_t s) {
         const float v = static_cast<float>(quotient(i, s)) + (zps.empty() ? 0.0f : zps[zps.size() == 1 ? 0 : s]);
         out[i] = float_to_float4e2m1(v, true);
       });
@@ -209,7 +220,7 @@ class DequantizeLinearKernel final : public OpKernel {
     TS_RETURN_IF_ERROR(read_all(*scale, ss, where));
     if (zp && !float_x) TS_RETURN_IF_ERROR(read_all(*zp, zps, where));
     std::vector<float> y(xs.size());
-    layout.for_each([&](int64_t i, int64_t s) {
+    layout.for_each(ctx.thread_pool(), [&](int64_t i, int64_t s) {
       y[i] = (xs[i] - (zps.empty() ? 0.0f : zps[zps.size() == 1 ? 0 : s])) * ss[s];
     });
     quant::write_floats(ctx.allocate_output(0, out_type, x->shape()), y.data());

@@ -11,6 +11,7 @@
 #include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
+#include "providers/cpu/reduction/vec_math.h"
 
 namespace tessera {
 namespace {
@@ -65,38 +66,17 @@ struct ExtremePolicy {
   void run(A& acc, const T* x, int64_t n, const A*) const {
     for (int64_t i = 0; i < n; ++i) {
       A v = load<A>(x[i]);
-      if (better(v, acc)) acc = v;
+      acc = better(v, acc) ? v : acc;
     }
   }
   void rows(A* acc, const T* x, int64_t n, const A*) const {
     for (int64_t i = 0; i < n; ++i) {
       A v = load<A>(x[i]);
-      if (better(v, acc[i])) acc[i] = v;
+      acc[i] = better(v, acc[i]) ? v : acc[i];
     }
   }
   void combine(A& acc, A other) const {
     if (better(other, acc)) acc = other;
-  }
-};
-
-// LogSumExp pass 1: the largest finite value (infinities would make the shift meaningless).
-template <class T, class A>
-struct FiniteMaxPolicy {
-  A init() const { return -std::numeric_limits<A>::infinity(); }
-  void run(A& acc, const T* x, int64_t n, const A*) const {
-    for (int64_t i = 0; i < n; ++i) {
-      A v = load<A>(x[i]);
-      if (std::isfinite(v) && v > acc) acc = v;
-    }
-  }
-  void rows(A* acc, const T* x, int64_t n, const A*) const {
-    for (int64_t i = 0; i < n; ++i) {
-      A v = load<A>(x[i]);
-      if (std::isfinite(v) && v > acc[i]) acc[i] = v;
-    }
-  }
-  void combine(A& acc, A other) const {
-    if (other > acc) acc = other;
   }
 };
 
@@ -114,9 +94,68 @@ struct ExpSumPolicy {
   void combine(A& acc, A other) const { acc += other; }
 };
 
+// float32 policies over the ISA-dispatched array kernels.
+enum class VecSum { plain, square, abs };
+
+struct VecSumPolicy {
+  VecSum kind;
+  const vec::Kernels& k = vec::kernels();
+  float init() const { return 0.0f; }
+  void run(float& acc, const float* x, int64_t n, const float*) const {
+    acc += kind == VecSum::plain ? k.sum(x, n) : kind == VecSum::square ? k.sum_sq(x, n) : k.sum_abs(x, n);
+  }
+  void rows(float* acc, const float* x, int64_t n, const float*) const {
+    if (kind == VecSum::plain) k.add_rows(acc, x, n);
+    else if (kind == VecSum::square) k.sq_add_rows(acc, x, n);
+    else k.abs_add_rows(acc, x, n);
+  }
+  void combine(float& acc, float other) const { acc += other; }
+};
+
+template <bool kMax>
+struct VecExtremePolicy {
+  const vec::Kernels& k = vec::kernels();
+  float init() const { return kMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity(); }
+  void run(float& acc, const float* x, int64_t n, const float*) const { combine(acc, kMax ? k.max(x, n) : k.min(x, n)); }
+  void rows(float* acc, const float* x, int64_t n, const float*) const {
+    if (kMax) k.max_rows(acc, x, n);
+    else k.min_rows(acc, x, n);
+  }
+  void combine(float& acc, float other) const { acc = ExtremePolicy<float, float, kMax>::better(other, acc) ? other : acc; }
+};
+
+struct VecExpSumPolicy {
+  const vec::Kernels& k = vec::kernels();
+  float init() const { return 0.0f; }
+  void run(float& acc, const float* x, int64_t n, const float* aux) const { acc += k.exp_sum(x, n, *aux); }
+  void rows(float* acc, const float* x, int64_t n, const float* aux) const { k.exp_sub_add_rows(acc, x, aux, n); }
+  void combine(float& acc, float other) const { acc += other; }
+};
+
+// LogSumExp from a max pass and a shifted exp-sum pass. A non-finite max is the answer itself:
+// -inf (every value -inf, or none), +inf (some +inf), NaN (some NaN).
+template <class T, class F, class MaxPolicy, class ExpPolicy>
+void log_sum_exp(const ReducePlan& p, const T* x, T* y, const MaxPolicy& max_policy, const ExpPolicy& exp_policy,
+                 ThreadPool& pool) {
+  std::vector<F> shift(static_cast<size_t>(p.output_size));
+  run_reduce<T, F>(p, x, shift.data(), max_policy, nullptr, pool);
+  std::vector<F> safe(shift);
+  for (F& s : safe)
+    if (!std::isfinite(s)) s = F(0);
+  std::vector<F> sum(static_cast<size_t>(p.output_size));
+  run_reduce<T, F>(p, x, sum.data(), exp_policy, safe.data(), pool);
+  for (size_t i = 0; i < shift.size(); ++i)
+    y[i] = store<T>(std::isfinite(shift[i]) ? std::log(sum[i]) + shift[i] : shift[i]);
+}
+
 // Runs `policy` into a scratch accumulator and writes finish(acc) to y.
 template <class T, class A, class Policy, class Finish>
 void reduce_into(const ReducePlan& p, const T* x, T* y, const Policy& policy, Finish&& finish, ThreadPool& pool) {
+  if constexpr (std::is_same_v<T, A>) {  // accumulate straight into the output
+    run_reduce<T, A>(p, x, y, policy, nullptr, pool);
+    for (int64_t i = 0; i < p.output_size; ++i) y[i] = finish(y[i]);
+    return;
+  }
   std::vector<A> acc(static_cast<size_t>(p.output_size));
   run_reduce<T, A>(p, x, acc.data(), policy, nullptr, pool);
   for (int64_t i = 0; i < p.output_size; ++i) y[i] = store<T>(finish(acc[static_cast<size_t>(i)]));
@@ -136,6 +175,30 @@ Status reduce_typed(ReduceKind kind, const ReducePlan& p, const T* x, T* y, Thre
     }
     return Status::ok();
   } else {
+    if constexpr (std::is_same_v<T, float>) {
+      const float n = static_cast<float>(count);
+      auto same = [](float v) { return v; };
+      switch (kind) {
+        case ReduceKind::sum: reduce_into<T, float>(p, x, y, VecSumPolicy{VecSum::plain}, same, pool); return Status::ok();
+        case ReduceKind::mean:
+          reduce_into<T, float>(p, x, y, VecSumPolicy{VecSum::plain}, [n](float v) { return v / n; }, pool);
+          return Status::ok();
+        case ReduceKind::sum_square: reduce_into<T, float>(p, x, y, VecSumPolicy{VecSum::square}, same, pool); return Status::ok();
+        case ReduceKind::l1: reduce_into<T, float>(p, x, y, VecSumPolicy{VecSum::abs}, same, pool); return Status::ok();
+        case ReduceKind::l2:
+          reduce_into<T, float>(p, x, y, VecSumPolicy{VecSum::square}, [](float v) { return std::sqrt(v); }, pool);
+          return Status::ok();
+        case ReduceKind::log_sum:
+          reduce_into<T, float>(p, x, y, VecSumPolicy{VecSum::plain}, [](float v) { return std::log(v); }, pool);
+          return Status::ok();
+        case ReduceKind::max: reduce_into<T, float>(p, x, y, VecExtremePolicy<true>{}, same, pool); return Status::ok();
+        case ReduceKind::min: reduce_into<T, float>(p, x, y, VecExtremePolicy<false>{}, same, pool); return Status::ok();
+        case ReduceKind::log_sum_exp:
+          log_sum_exp<T, float>(p, x, y, VecExtremePolicy<true>{}, VecExpSumPolicy{}, pool);
+          return Status::ok();
+        case ReduceKind::prod: break;  // the generic path below
+      }
+    }
     using F = float_acc_t<T>;  // float math: float or double
     using C = compute_t<T>;    // T itself, or float for the 16-bit floats
     // Integer sums wrap in 64-bit unsigned arithmetic; floats accumulate in F.
@@ -195,17 +258,9 @@ Status reduce_typed(ReduceKind kind, const ReducePlan& p, const T* x, T* y, Thre
       case ReduceKind::min:
         reduce_into<T, C>(p, x, y, ExtremePolicy<T, C, false>{}, [](C v) { return v; }, pool);
         break;
-      case ReduceKind::log_sum_exp: {
-        std::vector<F> shift(static_cast<size_t>(p.output_size));
-        run_reduce<T, F>(p, x, shift.data(), FiniteMaxPolicy<T, F>{}, nullptr, pool);
-        for (F& s : shift)
-          if (!std::isfinite(s)) s = F(0);  // no finite value: any shift works, 0 keeps -inf/inf/NaN
-        std::vector<F> sum(static_cast<size_t>(p.output_size));
-        run_reduce<T, F>(p, x, sum.data(), ExpSumPolicy<T, F>{}, shift.data(), pool);
-        for (int64_t i = 0; i < p.output_size; ++i)
-          y[i] = store<T>(std::log(sum[static_cast<size_t>(i)]) + shift[static_cast<size_t>(i)]);
+      case ReduceKind::log_sum_exp:
+        log_sum_exp<T, F>(p, x, y, ExtremePolicy<T, F, true>{}, ExpSumPolicy<T, F>{}, pool);
         break;
-      }
     }
     return Status::ok();
   }

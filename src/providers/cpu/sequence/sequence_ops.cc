@@ -3,6 +3,7 @@
 // that share their buffers (tensors are never written after they are produced), so building a
 // new sequence copies handles, not data.
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "providers/cpu/controlflow/subgraph_util.h"
@@ -41,8 +42,13 @@ Status check_item_type(const KernelContext& ctx, DataType elem, const Tensor& t)
 
 class SequenceEmptyKernel final : public OpKernel {
  public:
-  explicit SequenceEmptyKernel(const KernelInfo& info)
-      : dtype_(static_cast<DataType>(info.attr_int("dtype", static_cast<int64_t>(DataType::float32)))) {}
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    int64_t dtype = info.attr_int("dtype", static_cast<int64_t>(DataType::float32));
+    if (dtype > INT32_MAX || !is_known_dtype(static_cast<int32_t>(dtype)) || dtype == 0)
+      return info.error("attribute 'dtype' = ", dtype, " is not a known element type");
+    return std::unique_ptr<OpKernel>(new SequenceEmptyKernel(static_cast<DataType>(dtype)));
+  }
+  explicit SequenceEmptyKernel(DataType dtype) : dtype_(dtype) {}
   Status compute(KernelContext& ctx) const override {
     ctx.set_output(0, Value::sequence(dtype_, {}));
     return Status::ok();
@@ -314,7 +320,7 @@ class SequenceMapKernel final : public OpKernel {
 
 void register_sequence(KernelRegistry& r) {
   static const KernelDef defs[] = {
-      {"", "SequenceEmpty", 11, kMaxOpset, make_factory<SequenceEmptyKernel>()},
+      {"", "SequenceEmpty", 11, kMaxOpset, SequenceEmptyKernel::create},
       {"", "SequenceConstruct", 11, kMaxOpset, make_factory<SequenceConstructKernel>()},
       {"", "SequenceInsert", 11, kMaxOpset, make_factory<SequenceInsertKernel>()},
       {"", "SequenceAt", 11, kMaxOpset, make_factory<SequenceAtKernel>()},

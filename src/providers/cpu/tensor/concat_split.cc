@@ -1,5 +1,4 @@
-// Concat, Split and their sequence forms (SplitToSequence, ConcatFromSequence). Each is a set of
-// 2-D block copies: [outer, chunk] rows, where chunk = (size along axis) * (inner elements).
+// Concat and Split. Each is a set of 2-D block copies: [outer, chunk] rows, where chunk = (size along axis) * (inner elements).
 #include <numeric>
 
 #include "providers/cpu/families.h"
@@ -142,109 +141,12 @@ class SplitKernel final : public OpKernel {
   int64_t num_outputs_;
 };
 
-class SplitToSequenceKernel final : public OpKernel {
- public:
-  explicit SplitToSequenceKernel(const KernelInfo& info) : axis_(info.attr_int("axis", 0)), keepdims_(info.attr_int("keepdims", 1) != 0) {}
-
-  Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
-    int64_t axis = axis_;
-    if (!normalize_axis(axis, static_cast<int64_t>(x->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", x->rank());
-    const int64_t dim = x->dim(axis);
-    std::vector<int64_t> split;
-    bool squeeze = false;
-    const Tensor* split_t = ctx.input_count() > 1 ? ctx.input(1) : nullptr;
-    if (!split_t) {
-      split.assign(dim, 1);
-      squeeze = !keepdims_;
-    } else {
-      std::vector<int64_t> v;
-      if (!read_int64s(*split_t, v)) return ctx.error("split input must be int32 or int64");
-      if (split_t->rank() == 0) {
-        if (v[0] <= 0) return ctx.error("split must be positive, got ", v[0]);
-        split.assign(dim / v[0], v[0]);
-        if (dim % v[0]) split.push_back(dim % v[0]);
-      } else {
-        split = v;
-        int64_t total = 0;
-        for (int64_t s : split) {
-          if (s < 0) return ctx.error("split ", shape_to_string(split), " has a negative part");
-          total += s;
-        }
-        if (total != dim) return ctx.error("split ", shape_to_string(split), " sums to ", total, " but axis has size ", dim);
-      }
-    }
-    std::vector<Tensor> items;
-    int64_t offset = 0;
-    for (int64_t s : split) {
-      Shape shape = x->shape();
-      shape[axis] = s;
-      Tensor part(x->dtype(), shape);
-      copy_axis_range(*x, static_cast<size_t>(axis), offset, part, &ctx.thread_pool());
-      offset += s;
-      if (squeeze) {
-        shape.erase(shape.begin() + axis);
-        part = part.reshaped(shape);
-      }
-      items.push_back(std::move(part));
-    }
-    ctx.set_output(0, Value::sequence(x->dtype(), std::move(items)));
-    return Status::ok();
-  }
-
- private:
-  int64_t axis_;
-  bool keepdims_;
-};
-
-class ConcatFromSequenceKernel final : public OpKernel {
- public:
-  explicit ConcatFromSequenceKernel(const KernelInfo& info)
-      : axis_(info.attr_int("axis", 0)), has_axis_(info.has_attr("axis")), new_axis_(info.attr_int("new_axis", 0) != 0) {}
-
-  Status compute(KernelContext& ctx) const override {
-    if (!has_axis_) return ctx.error("required attribute 'axis' is missing");
-    const Value* seq = ctx.input_value(0);
-    if (!seq || !seq->is_sequence()) return ctx.error("input 0 must be a sequence of tensors");
-    if (seq->items().empty()) return ctx.error("cannot concatenate an empty sequence");
-    const int64_t rank = static_cast<int64_t>(seq->items()[0].rank());
-    int64_t axis = axis_;
-    if (!normalize_axis(axis, new_axis_ ? rank + 1 : rank))
-      return ctx.error("axis ", axis_, " is out of range for tensors of rank ", rank, new_axis_ ? " with new_axis" : "");
-    std::vector<Tensor> expanded;
-    std::vector<const Tensor*> parts;
-    expanded.reserve(seq->items().size());
-    for (const Tensor& t : seq->items()) {
-      if (new_axis_) {
-        Shape s = t.shape();
-        if (static_cast<int64_t>(s.size()) != rank) return ctx.error("sequence tensors must all have rank ", rank);
-        s.insert(s.begin() + axis, 1);
-        expanded.push_back(t.reshaped(s));
-        parts.push_back(&expanded.back());
-      } else {
-        parts.push_back(&t);
-      }
-    }
-    TS_ASSIGN_OR_RETURN(Shape shape, concat_shape(ctx, parts, static_cast<size_t>(axis)));
-    Tensor& out = ctx.allocate_output(0, parts[0]->dtype(), shape);
-    concat_into(parts, static_cast<size_t>(axis), out, &ctx.thread_pool());
-    return Status::ok();
-  }
-
- private:
-  int64_t axis_;
-  bool has_axis_;
-  bool new_axis_;
-};
-
 }  // namespace
 
 void register_concat_split(KernelRegistry& r) {
   const KernelDef defs[] = {
       {"", "Concat", 1, kMaxOpset, make_factory<ConcatKernel>()},
       {"", "Split", 1, kMaxOpset, make_factory<SplitKernel>()},
-      {"", "SplitToSequence", 11, kMaxOpset, make_factory<SplitToSequenceKernel>()},
-      {"", "ConcatFromSequence", 11, kMaxOpset, make_factory<ConcatFromSequenceKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "providers/cpu/dispatch.h"
 
 namespace tessera::tensor_ops {
@@ -94,6 +98,47 @@ CopyPlan make_plan(const Shape& shape, const std::vector<int64_t>& dst_strides, 
   return p;
 }
 
+// Copies a full kTile x kTile tile, d[r * dsr + c] = s[r + c * ssc], with SIMD where there is
+// a kernel for the element size; returns false to leave it to the scalar loop.
+template <class T>
+inline bool transpose_tile([[maybe_unused]] T* d, [[maybe_unused]] int64_t dsr, [[maybe_unused]] const T* s,
+                           [[maybe_unused]] int64_t ssc) {
+#if defined(__SSE2__)
+  if constexpr (sizeof(T) == 4 && std::is_trivially_copyable_v<T>) {
+    // 4x4 blocks of 32-bit lanes; the shuffles move bits, so any 4-byte type is safe.
+    for (int64_t r = 0; r < kTile; r += 4) {
+      for (int64_t c = 0; c < kTile; c += 4) {
+        const T* sb = s + r + c * ssc;
+        __m128 v0 = _mm_loadu_ps(reinterpret_cast<const float*>(sb));
+        __m128 v1 = _mm_loadu_ps(reinterpret_cast<const float*>(sb + ssc));
+        __m128 v2 = _mm_loadu_ps(reinterpret_cast<const float*>(sb + 2 * ssc));
+        __m128 v3 = _mm_loadu_ps(reinterpret_cast<const float*>(sb + 3 * ssc));
+        _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
+        T* db = d + r * dsr + c;
+        _mm_storeu_ps(reinterpret_cast<float*>(db), v0);
+        _mm_storeu_ps(reinterpret_cast<float*>(db + dsr), v1);
+        _mm_storeu_ps(reinterpret_cast<float*>(db + 2 * dsr), v2);
+        _mm_storeu_ps(reinterpret_cast<float*>(db + 3 * dsr), v3);
+      }
+    }
+    return true;
+  } else if constexpr (sizeof(T) == 8 && std::is_trivially_copyable_v<T>) {
+    for (int64_t r = 0; r < kTile; r += 2) {
+      for (int64_t c = 0; c < kTile; c += 2) {
+        const T* sb = s + r + c * ssc;
+        __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb));
+        __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + ssc));
+        T* db = d + r * dsr + c;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(db), _mm_unpacklo_epi64(v0, v1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(db + dsr), _mm_unpackhi_epi64(v0, v1));
+      }
+    }
+    return true;
+  }
+#endif
+  return false;
+}
+
 template <class T>
 void copy_plan(const CopyPlan& p, T* dst, const T* src, ThreadPool* pool) {
   const size_t rank = p.n.size();
@@ -121,6 +166,7 @@ void copy_plan(const CopyPlan& p, T* dst, const T* src, ThreadPool* pool) {
           const int64_t r1 = std::min(rows, r0 + kTile);
           for (int64_t c0 = 0; c0 < n_last; c0 += kTile) {
             const int64_t c1 = std::min(n_last, c0 + kTile);
+            if (r1 - r0 == kTile && c1 - c0 == kTile && transpose_tile(d + r0 * dsr + c0, dsr, s + r0 + c0 * ss_last, ss_last)) continue;
             for (int64_t r = r0; r < r1; ++r) {
               T* drow = d + r * dsr;
               const T* srow = s + r;

@@ -1,4 +1,5 @@
-// Gather, GatherElements, GatherND, ScatterElements (and the deprecated Scatter), ScatterND.
+// Gather, GatherElements, GatherND, ScatterElements (and the deprecated Scatter), ScatterND,
+// TensorScatter.
 // Indices may be negative (counted from the end); an index out of range is an error naming the
 // node, checked before anything is written.
 #include <algorithm>
@@ -59,14 +60,20 @@ class GatherKernel final : public OpKernel {
     return dispatch_by_size(data->dtype(), [&]<class T>() {
       const T* src = data->data<T>();
       T* dst = out.data<T>();
+      // Output row r = (o, i) copies data row (o, idx[i]); o and i advance without divisions.
       auto rows = [&](int64_t begin, int64_t end) {
+        int64_t o = begin / n, i = begin % n;
+        const T* base = src + o * dim * inner;
         for (int64_t r = begin; r < end; ++r) {
-          const int64_t o = r / n, i = r % n;
-          const T* s = src + (o * dim + idx[i]) * inner;
+          const T* s = base + idx[i] * inner;
           T* d = dst + r * inner;
           if (inner == 1) *d = *s;
           else if constexpr (std::is_same_v<T, std::string>) std::copy(s, s + inner, d);
           else std::memcpy(d, s, static_cast<size_t>(inner) * sizeof(T));
+          if (++i == n) {
+            i = 0;
+            base += dim * inner;
+          }
         }
       };
       const int64_t row_bytes = inner * static_cast<int64_t>(sizeof(T));
@@ -180,10 +187,15 @@ class GatherNDKernel final : public OpKernel {
       offsets[t] = off;
     }
     Tensor& out = ctx.allocate_output(0, data->dtype(), out_shape);
-    for (int64_t t = 0; t < tuples; ++t)
-      copy_elements(data->dtype(), element_ptr(out.raw_data(), data->dtype(), t * slice),
-                    element_ptr(data->raw_data(), data->dtype(), offsets[t]), slice);
-    return Status::ok();
+    return dispatch_by_size(data->dtype(), [&]<class T>() {
+      const T* src = data->data<T>();
+      T* dst = out.data<T>();
+      for (int64_t t = 0; t < tuples; ++t) {
+        if (slice == 1) dst[t] = src[offsets[t]];
+        else std::copy(src + offsets[t], src + offsets[t] + slice, dst + t * slice);
+      }
+      return Status::ok();
+    }, ctx.node().describe());
   }
 
  private:
@@ -328,6 +340,61 @@ class ScatterNDKernel final : public OpKernel {
   Reduction reduction_;
 };
 
+// TensorScatter (opset 24): writes `update` into a copy of the cache along the sequence axis,
+// starting at each batch's write index (modulo the axis size in circular mode).
+class TensorScatterKernel final : public OpKernel {
+ public:
+  TensorScatterKernel(int64_t axis, bool circular) : axis_(axis), circular_(circular) {}
+
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    const std::string mode = info.attr_string("mode", "linear");
+    if (mode != "linear" && mode != "circular") return info.error("unknown mode '", mode, "'");
+    return std::unique_ptr<OpKernel>(new TensorScatterKernel(info.attr_int("axis", -2), mode == "circular"));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* cache, required_input(ctx, 0, "past_cache"));
+    TS_ASSIGN_OR_RETURN(const Tensor* update, required_input(ctx, 1, "update"));
+    const Tensor* write = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    const int64_t rank = static_cast<int64_t>(cache->rank());
+    int64_t axis = axis_;
+    if (!normalize_axis(axis, rank) || axis == 0) return ctx.error("axis ", axis_, " must name a non-batch dim of rank ", rank);
+    if (update->dtype() != cache->dtype()) return ctx.error("update type differs from past_cache type");
+    bool ok = update->rank() == cache->rank();
+    for (int64_t k = 0; ok && k < rank; ++k) ok = k == axis ? update->dim(k) <= cache->dim(k) : update->dim(k) == cache->dim(k);
+    if (!ok)
+      return ctx.error("update shape ", shape_to_string(update->shape()), " does not fit past_cache shape ", shape_to_string(cache->shape()));
+    const int64_t batch = cache->dim(0), max_len = cache->dim(axis), seq = update->dim(axis);
+    std::vector<int64_t> starts(static_cast<size_t>(batch), 0);
+    if (write && (!read_int64s(*write, starts) || static_cast<int64_t>(starts.size()) != batch))
+      return ctx.error("write_indices must be int64 of shape [", batch, "]");
+    for (int64_t b = 0; b < batch; ++b) {
+      if (circular_) continue;
+      if (starts[b] < 0 || starts[b] + seq > max_len)
+        return ctx.error("write index ", starts[b], " + sequence length ", seq, " exceeds max_sequence_length ", max_len);
+    }
+    const DataType dtype = cache->dtype();
+    Tensor& out = ctx.allocate_output(0, dtype, cache->shape());
+    copy_elements(dtype, out.raw_data(), cache->raw_data(), cache->size());
+    const int64_t outer = product(cache->shape(), 0, axis), inner = product(cache->shape(), axis + 1, rank);
+    const int64_t per_batch = batch > 0 ? outer / batch : 0;
+    for (int64_t o = 0; o < outer; ++o) {
+      const int64_t start = starts[o / per_batch];
+      for (int64_t s = 0; s < seq; ++s) {
+        int64_t pos = start + s;
+        if (circular_) pos = ((pos % max_len) + max_len) % max_len;
+        copy_elements(dtype, element_ptr(out.raw_data(), dtype, (o * max_len + pos) * inner),
+                      element_ptr(update->raw_data(), dtype, (o * seq + s) * inner), inner);
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_;
+  bool circular_;
+};
+
 }  // namespace
 
 void register_gather_scatter(KernelRegistry& r) {
@@ -338,6 +405,7 @@ void register_gather_scatter(KernelRegistry& r) {
       {"", "ScatterElements", 11, kMaxOpset, ScatterElementsKernel::create},
       {"", "Scatter", 9, kMaxOpset, ScatterElementsKernel::create},
       {"", "ScatterND", 11, kMaxOpset, ScatterNDKernel::create},
+      {"", "TensorScatter", 24, kMaxOpset, TensorScatterKernel::create},
   };
   for (const KernelDef& def : defs) r.add(def);
 }
