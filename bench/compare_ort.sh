@@ -63,8 +63,10 @@ done
 
 echo "model: $MODEL  (threads $THREADS, $RUNS runs after $WARMUP warmup, best of $ROUNDS rounds${DIMS:+, ${DIMS[*]}})"
 printf "%-8s %10s %10s %10s %12s\n" runtime load_ms p50_ms p90_ms peak_rss_mb
+# shellcheck disable=SC2086  # the fields are meant to split
 printf "%-8s %10s %10s %10s %12s\n" ort $ort_best
 if [ -n "$tes_best" ]; then
+  # shellcheck disable=SC2086
   printf "%-8s %10s %10s %10s %12s\n" tessera $tes_best
   awk -v a="$ort_best" -v b="$tes_best" 'BEGIN {split(a,o," "); split(b,t," ");
     r = t[2] / o[2];

@@ -177,7 +177,8 @@ Status check_node(const Node& node, int64_t opset, const std::map<std::string, T
   bool standard_domain = domain.empty() || domain == "ai.onnx.ml" || domain == "ai.onnx.preview.training";
   if (!is_known_op(domain, node.op_type)) {
     if (!standard_domain) return Status::ok();  // custom domains: the kernel registry decides
-    return not_implemented(node.describe(), ": ", node.op_type, " is not an operator of domain ", domain_name);
+    return not_implemented(node.describe(), ": ", node.op_type, " is not an operator of domain ", domain_name,
+                           " (the model imports opset ", opset, ")");
   }
   const OpSchema* schema = find_schema(domain, node.op_type, opset);
   if (!schema)

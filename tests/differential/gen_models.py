@@ -16,7 +16,6 @@ import shutil
 import sys
 import time
 
-import numpy as np
 import torch
 from torch import nn
 

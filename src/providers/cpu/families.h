@@ -42,6 +42,11 @@ void register_vision(KernelRegistry& registry);              // nn/vision.cc (No
 void register_misc_math(KernelRegistry& registry);           // math/misc_math.cc (Det, BitCast, ...)
 void register_ml(KernelRegistry& registry);                  // ml/ml_ops.cc (ai.onnx.ml)
 void register_optimizers(KernelRegistry& registry);          // training/optimizers.cc (ai.onnx.preview.training)
+void register_linear_attention(KernelRegistry& registry);    // nn/linear_attention.cc
+void register_causal_conv(KernelRegistry& registry);         // nn/causal_conv.cc (CausalConvWithState)
+void register_flex_attention(KernelRegistry& registry);      // nn/flex_attention.cc (ai.onnx.preview)
+void register_tfidf_vectorizer(KernelRegistry& registry);    // text/tfidf_vectorizer.cc
+void register_image_decoder(KernelRegistry& registry);       // image/image_decoder.cc
 void register_random(KernelRegistry& registry);              // math/random.cc (RandomNormal/Uniform(Like), Bernoulli, Multinomial)
 
 }  // namespace tessera

@@ -106,12 +106,12 @@ inline const KernelRegistry& registry() {
 struct OpCall {
   std::string op;
   int64_t opset = 22;
-  std::vector<std::optional<Tensor>> inputs;  // nullopt: omitted optional input
-  std::vector<Attribute> attrs;
+  std::vector<std::optional<Tensor>> inputs{};  // nullopt: omitted optional input
+  std::vector<Attribute> attrs{};
   int outputs = 1;
   int threads = 1;
-  std::vector<size_t> constant_inputs;  // these inputs are initializers
-  std::string domain;
+  std::vector<size_t> constant_inputs{};  // these inputs are initializers
+  std::string domain{};
 };
 
 inline Result<std::vector<Value>> run_op(const OpCall& call) {

@@ -84,11 +84,14 @@ void check_case(const Case& c, bool ta, bool tb, T alpha, T beta, int threads, b
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t j = 0; j < c.N; ++j) {
       const double got = C[static_cast<size_t>(i * ldc + j)], w = want[static_cast<size_t>(i * c.N + j)];
-      if (!(std::fabs(got - w) <= tol * (1 + std::fabs(w))) && bad++ < 5)
+      if (!(std::fabs(got - w) <= tol * (1 + std::fabs(w))) && bad++ < 5) {
         ADD_FAILURE() << "C[" << i << "," << j << "] = " << got << ", want " << w;
+      }
     }
   // The padding columns of C are untouched.
-  if (ldc > c.N && c.M > 0 && beta == T(0)) EXPECT_TRUE(std::isnan(C[static_cast<size_t>(c.N)]));
+  if (ldc > c.N && c.M > 0 && beta == T(0)) {
+    EXPECT_TRUE(std::isnan(C[static_cast<size_t>(c.N)]));
+  }
 }
 
 const Case kShapes[] = {{1, 1, 1}, {7, 13, 5}, {65, 129, 33}, {1, 100, 37}, {37, 1, 100},

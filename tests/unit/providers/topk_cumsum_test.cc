@@ -1,4 +1,7 @@
 // TopK (stable ties, largest/smallest, strided axis, old attribute form), CumSum, CumProd.
+#include <algorithm>
+#include <cmath>
+
 #include "reduce_nn_test_util.h"
 
 namespace tessera::test_rn {
@@ -30,6 +33,36 @@ TEST(TopK, OldAttributeFormAndNaN) {
   r = run_op({"TopK", 11, {tf({3}, {1, 2, 3}), ti64({1}, {0})}, {}, 2});
   ASSERT_TRUE(r.is_ok());
   EXPECT_EQ(r.value()[0].tensor().size(), 0);
+}
+
+// Small k takes a one-pass path, large k a partial sort; both must equal a stable full sort.
+TEST(TopK, MatchesStableSortForSmallAndLargeK) {
+  const int64_t n = 97;
+  std::vector<float> v(static_cast<size_t>(3 * n));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 37) % 11);  // many ties
+  v[5] = NAN;
+  v[150] = NAN;
+  Tensor x = tf({3, n}, v);
+  for (int64_t k : {1, 4, 12, 60, 97}) {
+    for (int64_t largest : {0, 1}) {
+      auto r = run_op({"TopK", 11, {x, ti64({1}, {k})}, {attr_i("largest", largest)}, 2});
+      ASSERT_TRUE(r.is_ok()) << r.status().message();
+      for (int64_t row = 0; row < 3; ++row) {
+        std::vector<int64_t> order(static_cast<size_t>(n));
+        for (int64_t j = 0; j < n; ++j) order[static_cast<size_t>(j)] = j;
+        auto key = [&](int64_t j) {
+          float f = v[static_cast<size_t>(row * n + j)];
+          return std::isnan(f) ? 1e9f : f;  // NaN above every number
+        };
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+          return largest ? key(a) > key(b) : key(a) < key(b);
+        });
+        for (int64_t j = 0; j < k; ++j)
+          ASSERT_EQ(r.value()[1].tensor().data<int64_t>()[row * k + j], order[static_cast<size_t>(j)])
+              << "k=" << k << " largest=" << largest << " row=" << row << " j=" << j;
+      }
+    }
+  }
 }
 
 TEST(CumSum, ExclusiveReverseAxes) {

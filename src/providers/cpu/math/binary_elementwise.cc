@@ -268,9 +268,20 @@ struct PowOp {
   }
 };
 
+// Pow with a common scalar exponent, as cheaper operations.
 struct Square {
   template <class CA, class CB>
   CA operator()(CA a, CB) const { return a * a; }
+  TS_SIMD simd::vf vec(simd::vf a, simd::vf) const { return a * a; }
+};
+struct Cube {
+  template <class CA, class CB>
+  CA operator()(CA a, CB) const { return a * a * a; }
+  TS_SIMD simd::vf vec(simd::vf a, simd::vf) const { return a * a * a; }
+};
+struct SquareRoot {
+  template <class CA, class CB>
+  CA operator()(CA a, CB) const { return a == -std::numeric_limits<CA>::infinity() ? -a : std::sqrt(a); }
 };
 
 class PowKernel final : public OpKernel {
@@ -296,8 +307,17 @@ class PowKernel final : public OpKernel {
                 TA* out = y.data<TA>();
                 // x^2 is common (variance, norms) and much cheaper as a multiply.
                 if constexpr (!std::is_integral_v<compute_t<TA>>) {
-                  if (b->size() == 1 && static_cast<double>(load(pb[0])) == 2.0) {
+                  const double e = b->size() == 1 ? static_cast<double>(load(pb[0])) : 0.0;
+                  if (b->size() == 1 && e == 2.0) {
                     run_binary(ctx.thread_pool(), plan, pa, pb, out, kCheapChunk, Square{});
+                    return Status::ok();
+                  }
+                  if (b->size() == 1 && e == 3.0) {
+                    run_binary(ctx.thread_pool(), plan, pa, pb, out, kCheapChunk, Cube{});
+                    return Status::ok();
+                  }
+                  if (b->size() == 1 && e == 0.5) {
+                    run_binary(ctx.thread_pool(), plan, pa, pb, out, kCheapChunk, SquareRoot{});
                     return Status::ok();
                   }
                 }

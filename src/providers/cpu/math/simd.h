@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 // 32-byte vectors passed by value would change the calling convention between SSE and AVX
@@ -92,6 +93,49 @@ TS_SIMD vf expm1(vf x) {
   return select(is_nan(x), x, y);
 }
 
+// log(m) for m in [sqrt(1/2), sqrt(2)]: 2s + 2s z P(z), s = (m-1)/(m+1), z = s^2 (rel. error
+// 1.7e-7); m - 1 is exact there, so values near 1 keep their precision.
+TS_SIMD vf log_reduced(vf m) {
+  const vf s = (m - 1.0f) / (m + 1.0f);
+  const vf z = s * s;
+  vf p = splat(0.14937632848559582f);
+  p = p * z + 0.19988960853175958f;
+  p = p * z + 0.33333382419692775f;
+  return 2.0f * s + 2.0f * s * z * p;
+}
+
+TS_SIMD vf log(vf x) {
+  // Subnormals are scaled into the normal range first.
+  const vi tiny = x < 1.17549435e-38f;
+  const vf xs = select(tiny, x * 8388608.0f, x);
+  const vu bits = (vu)xs;
+  vi e = (vi)(bits >> 23) - 127 - (tiny & 23);
+  vf m = (vf)((bits & 0x7fffffu) | 0x3f800000u);  // [1, 2)
+  const vi big = m > 1.41421356f;
+  m = select(big, m * 0.5f, m);
+  e = e - big;  // big is -1 where true
+  vf y = __builtin_convertvector(e, vf) * 0.693147180559945f + log_reduced(m);
+  y = select(x == 0.0f, splat(-__builtin_inff()), y);
+  y = select(x == __builtin_inff(), x, y);
+  return select(x < 0.0f, splat(__builtin_nanf("")), select(is_nan(x), x, y));
+}
+
+// log(1 + t) for t in [0, 1]: log(u) t / (u - 1) with u = 1 + t corrects the rounding of u, so
+// tiny t come back as t.
+TS_SIMD vf log1p_unit(vf t) {
+  const vf u = 1.0f + t;
+  const vi big = u > 1.41421356f;
+  const vf l = select(big, log_reduced(u * 0.5f) + 0.693147180559945f, log_reduced(u));
+  const vf d = u - 1.0f;
+  return select(d == 0.0f, t, l * (t / select(d == 0.0f, splat(1.0f), d)));
+}
+
+// log(1 + e^x) = max(x, 0) + log1p(e^-|x|), exact in both tails.
+TS_SIMD vf softplus(vf x) {
+  const vf y = select(x > 0.0f, x, splat(0.0f)) + log1p_unit(exp(-abs(x)));
+  return select(is_nan(x), x, y);
+}
+
 TS_SIMD vf sigmoid(vf x) { return 1.0f / (1.0f + exp(-x)); }
 
 TS_SIMD vf tanh(vf x) {
@@ -123,18 +167,20 @@ TS_SIMD vf erf_small(vf x) {
   return x * p;
 }
 
-// erfc(a) for a >= 1: e^{-a^2} Q(1/a), Q fitted to e^{a^2} erfc(a) on [1, 4] (rel. error 3e-7);
-// past 4 the result is below float resolution next to 1 and the product underflows harmlessly.
+// erfc(a) for a >= 1: e^{-a^2} Q(1/a), Q fitted to e^{a^2} erfc(a) on [1, 10] (rel. error
+// 4.2e-7); past 10 erfc is below the smallest float.
 TS_SIMD vf erfc_large(vf a) {
   const vf t = 1.0f / select(a < 1.0f, splat(1.0f), a);
-  vf q = splat(-1.6946796257175212e-02f);
-  q = q * t + 1.1689748743067899e-01f;
-  q = q * t - 3.4758890384279928e-01f;
-  q = q * t + 5.6949303344161184e-01f;
-  q = q * t - 5.0241528305195016e-01f;
-  q = q * t + 4.9870148472279857e-02f;
-  q = q * t + 5.5793833162687800e-01f;
-  q = q * t + 3.3560430164251341e-04f;
+  vf q = splat(0.07275373783127692f);
+  q = q * t - 0.40393300280828887f;
+  q = q * t + 0.9548345956166661f;
+  q = q * t - 1.2103174469684976f;
+  q = q * t + 0.7844544985627776f;
+  q = q * t - 0.054883544180856766f;
+  q = q * t - 0.28000489526923833f;
+  q = q * t + 0.0005673660681803638f;
+  q = q * t + 0.5641091521926758f;
+  q = q * t + 3.17911881281073e-06f;
   return exp(-(a * a)) * q;
 }
 
@@ -205,8 +251,14 @@ TS_SIMD vu16 float_to_bfloat16(vf x) {
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define TS_SIMD_HAS_AVX2_CLONE 1
+// TESSERA_ISA=portable forces the baseline build (the same switch the GEMM kernels read).
 inline bool cpu_has_avx2_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool has = [] {
+    const char* forced = std::getenv("TESSERA_ISA");
+    if (forced && std::strcmp(forced, "portable") == 0) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
   return has;
 }
 template <class Fn>

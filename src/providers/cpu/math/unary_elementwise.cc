@@ -88,7 +88,7 @@ struct Reciprocal {
     TS_SIMD simd::vf vec(simd::vf x) const { return vexpr; } \
   };
 TS_FLOAT_FN_VEC(Exp, kCostlyChunk, std::exp(x), simd::exp(x))
-TS_FLOAT_FN(Log, kCostlyChunk, std::log(x))
+TS_FLOAT_FN_VEC(Log, kCostlyChunk, std::log(x), simd::log(x))
 TS_FLOAT_FN(Sqrt, kCheapChunk, std::sqrt(x))
 TS_FLOAT_FN(Floor, kCheapChunk, std::floor(x))
 TS_FLOAT_FN(Ceil, kCheapChunk, std::ceil(x))
@@ -137,6 +137,7 @@ struct Softplus {
   static constexpr int64_t kChunk = kCostlyChunk;
   template <class C>
   C operator()(C x) const { return softplus(x); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return simd::softplus(x); }
 };
 
 struct Mish {
@@ -144,6 +145,7 @@ struct Mish {
   static constexpr int64_t kChunk = kCostlyChunk;
   template <class C>
   C operator()(C x) const { return x * std::tanh(softplus(x)); }
+  TS_SIMD simd::vf vec(simd::vf x) const { return x * simd::tanh(simd::softplus(x)); }
 };
 
 struct Not {

@@ -102,6 +102,32 @@ class VariadicKernel final : public OpKernel {
   }
 };
 
+// out[i] = c[i] ? x[i] : y[i] for 4-byte elements, 8 lanes at a time; a zero stride repeats the
+// first element.
+TS_SIMD void select_4byte(const bool* c, int64_t sc, const void* xv, int64_t sx, const void* yv, int64_t sy, void* outv,
+                          int64_t n) {
+  const auto* x = static_cast<const uint32_t*>(xv);
+  const auto* y = static_cast<const uint32_t*>(yv);
+  auto* out = static_cast<uint32_t*>(outv);
+  const simd::vu x0 = simd::usplat(x[0]), y0 = simd::usplat(y[0]);
+  const simd::vi c0 = simd::vi{} - (c[0] ? 1 : 0);
+  int64_t i = 0;
+  for (; i + simd::kLanes <= n; i += simd::kLanes) {
+    simd::vi m = c0;
+    if (sc) {
+      simd::vu8 c8;
+      std::memcpy(&c8, c + i, sizeof c8);
+      m = simd::vi{} - __builtin_convertvector(c8, simd::vi);
+    }
+    simd::vu a = x0, b = y0;
+    if (sx) std::memcpy(&a, x + i, sizeof a);
+    if (sy) std::memcpy(&b, y + i, sizeof b);
+    const simd::vu r = simd::select(m, a, b);
+    std::memcpy(out + i, &r, sizeof r);
+  }
+  for (; i < n; ++i) out[i] = c[i * sc] ? x[i * sx] : y[i * sy];
+}
+
 class WhereKernel final : public OpKernel {
  public:
   explicit WhereKernel(const KernelInfo&) {}
@@ -131,7 +157,9 @@ class WhereKernel final : public OpKernel {
             const T* xx = px + off[1];
             const T* yy = py + off[2];
             T* oo = out + o;
-            if constexpr (std::is_trivially_copyable_v<T>) {
+            if constexpr (sizeof(T) == 4 && std::is_trivially_copyable_v<T>) {
+              simd::with_best_isa([&]() TS_SIMD_BODY { select_4byte(cc, sc, xx, sx, yy, sy, oo, len); });
+            } else if constexpr (std::is_trivially_copyable_v<T>) {
               // Through a bit mask rather than a branch: conditions are often unpredictable.
               using U = std::conditional_t<sizeof(T) == 1, uint8_t, std::conditional_t<sizeof(T) == 2, uint16_t,
                         std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;

@@ -4,6 +4,7 @@
 // squared deviations), which stays accurate where E[x^2]-E[x]^2 would cancel.
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,6 +77,7 @@ bool broadcast_param(const Tensor& p, const Shape& target, std::vector<F>& out) 
     s *= d;
   }
   std::vector<F> src = to_vec<F>(p);
+  if (static_cast<int64_t>(src.size()) != p.size()) return false;  // not a numeric type
   const int64_t n = shape_size(target);
   out.resize(static_cast<size_t>(n));
   std::vector<int64_t> idx(target.size(), 0);
@@ -90,6 +92,16 @@ bool broadcast_param(const Tensor& p, const Shape& target, std::vector<F>& out) 
     }
   }
   return true;
+}
+
+// Parameter tensors (scale, bias, mean, var) must be float tensors; their type may differ from X's.
+Status check_float_params(const KernelContext& ctx, std::initializer_list<size_t> inputs) {
+  for (size_t i : inputs) {
+    const Tensor* t = ctx.input(i);
+    if (t && !(kFloatTypes & type_bit(t->dtype())))
+      return ctx.error("input ", i, " has type ", dtype_name(t->dtype()), ", expected a float type");
+  }
+  return Status::ok();
 }
 
 // Splits an [N, C, spatial...] shape; rank 1 counts as [N] with one channel.
@@ -122,6 +134,7 @@ class BatchNormKernel : public OpKernel {
     const Tensor* x = ctx.input(0);
     for (size_t i = 0; i < 5; ++i)
       if (!ctx.input(i)) return ctx.error("input ", i, " is missing");
+    TS_RETURN_IF_ERROR(check_float_params(ctx, {1, 2, 3, 4}));
     int64_t n, c, spatial;
     nc_spatial(x->shape(), n, c, spatial);
     // Parameters are per channel, or (spatial=0 before opset 9) per channel and position.
@@ -360,6 +373,7 @@ class GroupedNormKernel : public OpKernel {
     const Tensor* scale = ctx.input(1);
     const Tensor* bias = ctx.input(2);
     if (!x || !scale || !bias) return ctx.error("inputs X, scale and bias are required");
+    TS_RETURN_IF_ERROR(check_float_params(ctx, {1, 2}));
     if (x->rank() < 2) return ctx.error("X must have rank >= 2, got ", shape_to_string(x->shape()));
     int64_t n, c, spatial;
     nc_spatial(x->shape(), n, c, spatial);

@@ -15,6 +15,7 @@
 #include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
+#include "providers/cpu/reduction/vec_math.h"
 
 namespace tessera {
 namespace {
@@ -233,37 +234,71 @@ void nearest_gather(const T* x, T* y, const Shape& out_shape, const std::vector<
   });
 }
 
-// One separable pass along axis `d`: [outer, in, inner] -> [outer, out, inner].
+// Row kernels of a separable pass: y = w0*a + w1*b, and y += w*a (SIMD for float32).
+template <class F>
+void blend_rows(const F* a, F wa, const F* b, F wb, F* y, int64_t n) {
+  if constexpr (std::is_same_v<F, float>) {
+    vec::kernels().blend2(a, wa, b, wb, y, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = wa * a[i] + wb * b[i];
+  }
+}
+template <class F>
+void axpy_rows(const F* a, F w, F* y, int64_t n) {
+  if constexpr (std::is_same_v<F, float>) {
+    vec::kernels().axpy(a, y, n, w);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] += w * a[i];
+  }
+}
+
+// One separable pass along an axis: [outer, in, inner] -> [outer, out, inner].
 template <class F>
 void interpolate_axis(const F* src, F* dst, int64_t outer, int64_t inner, const AxisTable& t, F extrapolation,
                       ThreadPool& pool) {
   const int n = t.window;
-  const int64_t items = outer * t.out;
-  pool.parallel_for(items, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, inner * n)), [&](int64_t i0, int64_t i1) {
-    std::vector<F> w(static_cast<size_t>(n));
+  const std::vector<F> w(t.w.begin(), t.w.end());
+  const int64_t* idx = t.idx.data();
+  const uint8_t* ext = t.extrapolated.data();
+  if (inner == 1) {
+    // Innermost axis: each task takes whole rows, each output a dot of n taps.
+    pool.parallel_for(outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, t.out * n)), [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        const F* s = src + o * t.in;
+        F* d = dst + o * t.out;
+        if (n == 2) {
+          for (int64_t j = 0; j < t.out; ++j)
+            d[j] = ext[j] ? extrapolation : w[2 * j] * s[idx[2 * j]] + w[2 * j + 1] * s[idx[2 * j + 1]];
+          continue;
+        }
+        for (int64_t j = 0; j < t.out; ++j) {
+          F acc = 0;
+          for (int k = 0; k < n; ++k) acc += w[j * n + k] * s[idx[j * n + k]];
+          d[j] = ext[j] ? extrapolation : acc;
+        }
+      }
+    });
+    return;
+  }
+  // Outer axis: each output row is a weighted sum of n input rows.
+  pool.parallel_for(outer * t.out, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, inner * n)), [&](int64_t i0, int64_t i1) {
     for (int64_t it = i0; it < i1; ++it) {
       const int64_t o = it / t.out, j = it % t.out;
       F* d = dst + it * inner;
-      if (t.extrapolated[static_cast<size_t>(j)]) {
+      if (ext[j]) {
         std::fill(d, d + inner, extrapolation);
         continue;
       }
-      const int64_t* ix = t.idx.data() + j * n;
-      for (int k = 0; k < n; ++k) w[static_cast<size_t>(k)] = static_cast<F>(t.w[static_cast<size_t>(j * n + k)]);
       const F* s = src + o * t.in * inner;
-      if (inner == 1) {
-        F acc = 0;
-        for (int k = 0; k < n; ++k) acc += w[static_cast<size_t>(k)] * s[ix[k]];
-        *d = acc;
+      const int64_t* ix = idx + j * n;
+      const F* wj = w.data() + j * n;
+      if (n == 2) {
+        blend_rows<F>(s + ix[0] * inner, wj[0], s + ix[1] * inner, wj[1], d, inner);
         continue;
       }
-      std::fill(d, d + inner, F(0));
-      for (int k = 0; k < n; ++k) {
-        const F wk = w[static_cast<size_t>(k)];
-        if (wk == F(0)) continue;
-        const F* sr = s + ix[k] * inner;
-        for (int64_t i = 0; i < inner; ++i) d[i] += wk * sr[i];
-      }
+      blend_rows<F>(s + ix[0] * inner, wj[0], s + ix[1] * inner, wj[1], d, inner);
+      for (int k = 2; k < n; ++k)
+        if (wj[k] != F(0)) axpy_rows<F>(s + ix[k] * inner, wj[k], d, inner);
     }
   });
 }
@@ -433,28 +468,52 @@ class ResizeKernel : public OpKernel {
         ctx.node().describe());
   }
 
+  // One pass per resized axis. float32 reads the input and writes the output directly; other
+  // types go through an F buffer and are rounded (integers) and saturated at the end.
   template <class T>
   void run_separable(KernelContext& ctx, const Tensor& x, Tensor& y, const std::vector<AxisTable>& tables,
                      const std::vector<int64_t>& order) const {
     using F = float_acc_t<T>;
+    constexpr bool kDirect = std::is_same_v<T, F>;
+    if (order.empty()) {
+      std::copy(x.data<T>(), x.data<T>() + x.size(), y.data<T>());
+      return;
+    }
+    std::unique_ptr<F[]> held[2];
+    const F* src;
+    if constexpr (kDirect) {
+      src = x.data<T>();
+    } else {
+      held[0].reset(new F[static_cast<size_t>(x.size())]);
+      const T* xd = x.data<T>();
+      for (int64_t i = 0; i < x.size(); ++i) held[0][static_cast<size_t>(i)] = load<F>(xd[i]);
+      src = held[0].get();
+    }
     Shape cur = x.shape();
-    std::vector<F> a(static_cast<size_t>(x.size())), b;
-    const T* xd = x.data<T>();
-    for (size_t i = 0; i < a.size(); ++i) a[i] = load<F>(xd[i]);
-    for (int64_t axis : order) {
+    for (size_t p = 0; p < order.size(); ++p) {
+      const int64_t axis = order[p];
       const AxisTable& t = tables[static_cast<size_t>(axis)];
       int64_t outer = 1, inner = 1;
       for (int64_t d = 0; d < axis; ++d) outer *= cur[static_cast<size_t>(d)];
       for (size_t d = static_cast<size_t>(axis) + 1; d < cur.size(); ++d) inner *= cur[d];
-      b.assign(static_cast<size_t>(outer * t.out * inner), F(0));
-      interpolate_axis<F>(a.data(), b.data(), outer, inner, t, static_cast<F>(params_.extrapolation), ctx.thread_pool());
+      F* dst;
+      if (kDirect && p + 1 == order.size()) {
+        dst = reinterpret_cast<F*>(y.data<T>());
+      } else {
+        std::unique_ptr<F[]>& slot = held[(p + 1) % 2];
+        slot.reset(new F[static_cast<size_t>(outer * t.out * inner)]);
+        dst = slot.get();
+      }
+      interpolate_axis<F>(src, dst, outer, inner, t, static_cast<F>(params_.extrapolation), ctx.thread_pool());
       cur[static_cast<size_t>(axis)] = t.out;
-      a.swap(b);
+      src = dst;
     }
-    T* yd = y.data<T>();
-    for (size_t i = 0; i < a.size(); ++i) {
-      if constexpr (std::is_integral_v<T>) yd[i] = store<T>(std::nearbyint(a[i]));  // round, then saturate
-      else yd[i] = store<T>(a[i]);
+    if constexpr (!kDirect) {
+      T* yd = y.data<T>();
+      for (int64_t i = 0; i < y.size(); ++i) {
+        if constexpr (std::is_integral_v<T>) yd[i] = store<T>(std::nearbyint(src[i]));  // round, then saturate
+        else yd[i] = store<T>(src[i]);
+      }
     }
   }
 

@@ -40,27 +40,61 @@ inline bool num_less(C a, C b) {
   return a < b;
 }
 
+// Small k: one pass keeping the best k (value, index) pairs sorted; scanning in index order
+// means an equal later value never displaces an earlier one. Most values fail the single
+// comparison against the current k-th best.
+template <class C, bool kLargest>
+void topk_small(const C* v, int64_t n, int64_t k, C* best_v, int64_t* best_i) {
+  auto better = [](C a, C b) { return kLargest ? num_less(b, a) : num_less(a, b); };
+  int64_t size = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const C x = v[j];
+    if (size == k && !better(x, best_v[k - 1])) continue;
+    int64_t pos = size < k ? size++ : k - 1;
+    while (pos > 0 && better(x, best_v[pos - 1])) {
+      best_v[pos] = best_v[pos - 1];
+      best_i[pos] = best_i[pos - 1];
+      --pos;
+    }
+    best_v[pos] = x;
+    best_i[pos] = j;
+  }
+}
+
 template <class T>
 void topk_typed(const T* x, T* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner, int64_t k,
                 bool largest, ThreadPool& pool) {
   using C = compute_t<T>;
   const int64_t slices = outer * inner;
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, n));
+  const bool small = k <= 64 && k * 8 <= n;
   pool.parallel_for(slices, grain, [&](int64_t s0, int64_t s1) {
     std::vector<C> v(static_cast<size_t>(n));
-    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::vector<int64_t> order(static_cast<size_t>(small ? k : n));
+    std::vector<C> best(static_cast<size_t>(small ? k : 0));
     for (int64_t s = s0; s < s1; ++s) {
       const int64_t o = s / inner, i = s % inner;
       const T* src = x + o * n * inner + i;
-      for (int64_t j = 0; j < n; ++j) v[static_cast<size_t>(j)] = load<C>(src[j * inner]);
-      std::iota(order.begin(), order.end(), int64_t{0});
-      auto before = [&](int64_t a, int64_t b) {
-        C va = v[static_cast<size_t>(a)], vb = v[static_cast<size_t>(b)];
-        if (largest ? num_less(vb, va) : num_less(va, vb)) return true;
-        if (largest ? num_less(va, vb) : num_less(vb, va)) return false;
-        return a < b;
-      };
-      std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+      const C* vals;
+      if (std::is_same_v<C, T> && inner == 1) {
+        vals = reinterpret_cast<const C*>(src);
+      } else {
+        for (int64_t j = 0; j < n; ++j) v[static_cast<size_t>(j)] = load<C>(src[j * inner]);
+        vals = v.data();
+      }
+      if (small) {
+        if (largest) topk_small<C, true>(vals, n, k, best.data(), order.data());
+        else topk_small<C, false>(vals, n, k, best.data(), order.data());
+      } else {
+        std::iota(order.begin(), order.end(), int64_t{0});
+        auto before = [&](int64_t a, int64_t b) {
+          C va = vals[a], vb = vals[b];
+          if (largest ? num_less(vb, va) : num_less(va, vb)) return true;
+          if (largest ? num_less(va, vb) : num_less(vb, va)) return false;
+          return a < b;
+        };
+        std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+      }
       T* vout = values + o * k * inner + i;
       int64_t* iout = indices + o * k * inner + i;
       for (int64_t j = 0; j < k; ++j) {

@@ -99,6 +99,12 @@ void p_sub_rows(const float* x, const float* s, float* y, int64_t n) {
 void p_axpb(const float* x, float* y, int64_t n, float a, float b) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * a + b;
 }
+void p_axpy(const float* x, float* y, int64_t n, float a) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+void p_blend2(const float* a, float wa, const float* b, float wb, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = wa * a[i] + wb * b[i];
+}
 void p_norm_affine(const float* x, float* y, int64_t n, float mean, float inv, const float* s, const float* b) {
   if (b) {
     for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv * s[i] + b[i];
@@ -111,7 +117,7 @@ constexpr Kernels kPortable = {
     "portable",   p_sum,         p_sum_sq,       p_sum_abs,         p_sum_sq_dev,   p_max,
     p_min,        p_exp_sum,     p_add_rows,     p_sq_add_rows,     p_abs_add_rows, p_max_rows,
     p_min_rows,   p_exp_sub_add_rows, p_exp_shift_store, p_exp_sub, p_scale,        p_mul_rows,
-    p_add_scalar, p_sub_rows, p_axpb,        p_norm_affine};
+    p_add_scalar, p_sub_rows, p_axpb, p_axpy, p_blend2,        p_norm_affine};
 
 // ---- AVX2 + FMA --------------------------------------------------------------------------------
 
@@ -361,6 +367,19 @@ TS_AVX2 void a_axpb(const float* x, float* y, int64_t n, float a, float b) {
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), va, vb));
   for (; i < n; ++i) y[i] = x[i] * a + b;
 }
+TS_AVX2 void a_axpy(const float* x, float* y, int64_t n, float a) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), va, _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+TS_AVX2 void a_blend2(const float* a, float wa, const float* b, float wb, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(wa), vb = _mm256_set1_ps(wb);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(b + i), vb, _mm256_mul_ps(_mm256_loadu_ps(a + i), va)));
+  for (; i < n; ++i) y[i] = wa * a[i] + wb * b[i];
+}
 TS_AVX2 void a_norm_affine(const float* x, float* y, int64_t n, float mean, float inv, const float* s, const float* b) {
   const __m256 vm = _mm256_set1_ps(mean), vi = _mm256_set1_ps(inv);
   int64_t i = 0;
@@ -383,7 +402,7 @@ constexpr Kernels kAvx2 = {
     "avx2",       a_sum,         a_sum_sq,       a_sum_abs,         a_sum_sq_dev,   a_max,
     a_min,        a_exp_sum,     a_add_rows,     a_sq_add_rows,     a_abs_add_rows, a_max_rows,
     a_min_rows,   a_exp_sub_add_rows, a_exp_shift_store, a_exp_sub, a_scale,        a_mul_rows,
-    a_add_scalar, a_sub_rows, a_axpb,        a_norm_affine};
+    a_add_scalar, a_sub_rows, a_axpb, a_axpy, a_blend2,        a_norm_affine};
 #endif  // TS_VEC_X86
 
 const Kernels& select() {

@@ -33,6 +33,8 @@ struct Kernels {
   void (*add_scalar)(const float* x, float* y, int64_t n, float s);             // y = x + s
   void (*sub_rows)(const float* x, const float* s, float* y, int64_t n);        // y = x - s[i]
   void (*axpb)(const float* x, float* y, int64_t n, float a, float b);          // y = a * x + b
+  void (*axpy)(const float* x, float* y, int64_t n, float a);                   // y += a * x
+  void (*blend2)(const float* a, float wa, const float* b, float wb, float* y, int64_t n);  // y = wa*a + wb*b
   // y = (x - mean) * inv * s[i] (+ b[i] when b is not null)
   void (*norm_affine)(const float* x, float* y, int64_t n, float mean, float inv, const float* s, const float* b);
 };

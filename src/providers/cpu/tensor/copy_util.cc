@@ -201,9 +201,11 @@ void copy_plan(const CopyPlan& p, T* dst, const T* src, ThreadPool* pool) {
     }
   };
 
-  const int64_t bytes = outer * inner * static_cast<int64_t>(sizeof(T));
-  if (pool && pool->size() > 1 && outer > 1 && (bytes >= kParallelBytes || std::is_same_v<T, std::string>)) {
-    const int64_t per_unit = std::max<int64_t>(1, inner * static_cast<int64_t>(sizeof(T)));
+  // Strings cost an allocation each; count them as 64 bytes of work.
+  const int64_t unit = std::is_same_v<T, std::string> ? 64 : static_cast<int64_t>(sizeof(T));
+  const int64_t bytes = outer * inner * unit;
+  if (pool && pool->size() > 1 && outer > 1 && bytes >= kParallelBytes) {
+    const int64_t per_unit = std::max<int64_t>(1, inner * unit);
     pool->parallel_for(outer, std::max<int64_t>(1, (kParallelBytes / 4) / per_unit), run_range);
   } else {
     run_range(0, outer);

@@ -26,6 +26,20 @@ bool is_nonzero(const T& v) {
   else return to_compute(v) != decltype(to_compute(v))(0);
 }
 
+// For the one-byte float8/float4/4-bit/2-bit types: the bits that make a value nonzero (the sign
+// bit of a signed zero is left out; the fnuz types have no -0, 0x80 is NaN). 0 for other types
+// (float8e8m0 has no zero at all and is handled apart).
+int one_byte_value_mask(DataType t) {
+  switch (t) {
+    case DataType::float8e4m3fn: case DataType::float8e5m2: return 0x7f;
+    case DataType::float8e4m3fnuz: case DataType::float8e5m2fnuz: return 0xff;
+    case DataType::float4e2m1: return 0x07;
+    case DataType::int4: case DataType::uint4: return 0x0f;
+    case DataType::int2: case DataType::uint2: return 0x03;
+    default: return 0;
+  }
+}
+
 class NonZeroKernel final : public OpKernel {
  public:
   explicit NonZeroKernel(const KernelInfo&) {}
@@ -33,12 +47,20 @@ class NonZeroKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "X"));
     std::vector<int64_t> hits;
-    TS_RETURN_IF_ERROR(dispatch<kAllTypes>(x->dtype(), [&]<class T>() {
-      const T* p = x->data<T>();
+    if (x->dtype() == DataType::float8e8m0) {
+      for (int64_t i = 0; i < x->size(); ++i) hits.push_back(i);
+    } else if (const int mask = one_byte_value_mask(x->dtype())) {
+      const auto* p = x->data<uint8_t>();
       for (int64_t i = 0; i < x->size(); ++i)
-        if (is_nonzero(p[i])) hits.push_back(i);
-      return Status::ok();
-    }, ctx.node().describe()));
+        if (p[i] & mask) hits.push_back(i);
+    } else {
+      TS_RETURN_IF_ERROR(dispatch<kAllTypes>(x->dtype(), [&]<class T>() {
+        const T* p = x->data<T>();
+        for (int64_t i = 0; i < x->size(); ++i)
+          if (is_nonzero(p[i])) hits.push_back(i);
+        return Status::ok();
+      }, ctx.node().describe()));
+    }
     // A scalar counts as a 1-D tensor of one element, as numpy does.
     Shape shape = x->rank() == 0 ? Shape{1} : x->shape();
     const int64_t rank = static_cast<int64_t>(shape.size()), n = static_cast<int64_t>(hits.size());

@@ -1,0 +1,292 @@
+// Conv, ConvTranspose and FusedConv diffed against naive direct loops on odd shapes: 1-D/2-D/3-D,
+// groups (incl. depthwise), strides, dilations, asymmetric pads, auto_pad, large images (split
+// into several GEMM tasks), prepacked constant weights and several threads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "tests/unit/providers/compute_test_util.h"
+
+namespace tessera {
+namespace {
+
+using namespace test_compute;
+
+struct ConvCase {
+  Shape x;                       // N, C, spatial...
+  int64_t M = 1, group = 1;
+  std::vector<int64_t> kernel{}, strides{}, dilations{}, pads{};  // pads: begin..., end...
+  bool bias = true;
+};
+
+std::vector<int64_t> or_ones(const std::vector<int64_t>& v, size_t n) { return v.empty() ? std::vector<int64_t>(n, 1) : v; }
+
+// Multi-index helpers over a row-major shape.
+std::vector<int64_t> unravel(int64_t i, const Shape& s) {
+  std::vector<int64_t> idx(s.size());
+  for (size_t d = s.size(); d-- > 0;) {
+    idx[d] = i % s[d];
+    i /= s[d];
+  }
+  return idx;
+}
+int64_t ravel(const std::vector<int64_t>& idx, const Shape& s) {
+  int64_t o = 0;
+  for (size_t d = 0; d < s.size(); ++d) o = o * s[d] + idx[d];
+  return o;
+}
+
+// Direct convolution with explicit pads.
+std::vector<double> naive_conv(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor* b, Shape* y_shape) {
+  const size_t nd = c.x.size() - 2;
+  const auto s = or_ones(c.strides, nd), d = or_ones(c.dilations, nd);
+  const std::vector<int64_t> p = c.pads.empty() ? std::vector<int64_t>(2 * nd, 0) : c.pads;
+  const int64_t C = c.x[1], Cg = C / c.group, Mg = c.M / c.group;
+  Shape ys{c.x[0], c.M};
+  for (size_t i = 0; i < nd; ++i) ys.push_back((c.x[i + 2] + p[i] + p[i + nd] - (c.kernel[i] - 1) * d[i] - 1) / s[i] + 1);
+  Shape ks(c.kernel.begin(), c.kernel.end());
+  const int64_t kvol = shape_size(ks);
+  std::vector<double> y(static_cast<size_t>(shape_size(ys)));
+  for (int64_t o = 0; o < shape_size(ys); ++o) {
+    const auto oi = unravel(o, ys);
+    const int64_t n = oi[0], m = oi[1], g = m / Mg;
+    double acc = b ? b->data<float>()[m] : 0.0;
+    for (int64_t cg = 0; cg < Cg; ++cg)
+      for (int64_t k = 0; k < kvol; ++k) {
+        const auto ki = unravel(k, ks);
+        std::vector<int64_t> xi{n, g * Cg + cg};
+        bool inside = true;
+        for (size_t i = 0; i < nd; ++i) {
+          const int64_t pos = oi[i + 2] * s[i] - p[i] + ki[i] * d[i];
+          inside = inside && pos >= 0 && pos < c.x[i + 2];
+          xi.push_back(pos);
+        }
+        if (!inside) continue;
+        Shape wi{m, cg};
+        wi.insert(wi.end(), ki.begin(), ki.end());
+        Shape wshape{c.M, Cg};
+        wshape.insert(wshape.end(), ks.begin(), ks.end());
+        acc += static_cast<double>(x.data<float>()[ravel(xi, c.x)]) * w.data<float>()[ravel(wi, wshape)];
+      }
+    y[static_cast<size_t>(o)] = acc;
+  }
+  *y_shape = ys;
+  return y;
+}
+
+std::vector<Attribute> conv_attrs(const ConvCase& c) {
+  std::vector<Attribute> a{attr_i("group", c.group), attr_ints("kernel_shape", c.kernel)};
+  if (!c.strides.empty()) a.push_back(attr_ints("strides", c.strides));
+  if (!c.dilations.empty()) a.push_back(attr_ints("dilations", c.dilations));
+  if (!c.pads.empty()) a.push_back(attr_ints("pads", c.pads));
+  return a;
+}
+
+void check_conv(const ConvCase& c) {
+  Shape ws{c.M, c.x[1] / c.group};
+  ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
+  const Tensor x = random_f(c.x, 11), w = random_f(ws, 12), b = random_f({c.M}, 13);
+  Shape ys;
+  const std::vector<double> want = naive_conv(c, x, w, c.bias ? &b : nullptr, &ys);
+  for (int threads : {1, 3})
+    for (bool constant_w : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "x=" << shape_to_string(c.x) << " M=" << c.M << " group=" << c.group
+                                      << " threads=" << threads << " constant_w=" << constant_w);
+      OpCall call{"Conv", 22, {x, w}, conv_attrs(c)};
+      if (c.bias) call.inputs.push_back(b);
+      call.threads = threads;
+      if (constant_w) call.constant_inputs = {1};
+      expect_close(run1(call), ys, want, 1e-4, 1e-5);
+    }
+}
+
+TEST(Conv, MatchesDirectConvolution2D) {
+  check_conv({{2, 3, 7, 9}, 4, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_conv({{1, 4, 11, 10}, 6, 2, {3, 2}, {2, 3}, {2, 1}, {1, 0, 2, 1}});
+  check_conv({{1, 3, 5, 5}, 2, 1, {5, 5}, {}, {}, {}, false});
+  check_conv({{1, 2, 1, 1}, 3, 1, {1, 1}, {}, {}, {}});
+}
+
+TEST(Conv, DepthwiseAndGroups) {
+  check_conv({{2, 5, 9, 8}, 5, 5, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}});
+  check_conv({{1, 5, 9, 8}, 5, 5, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}});
+  check_conv({{1, 4, 6, 7}, 4, 4, {3, 5}, {1, 2}, {}, {0, 2, 1, 1}, false});
+  check_conv({{1, 3, 6, 6}, 6, 3, {3, 3}, {}, {}, {1, 1, 1, 1}});  // multiplier 2
+}
+
+TEST(Conv, PointwiseUsesInputAsColumns) {
+  check_conv({{2, 8, 5, 7}, 5, 1, {1, 1}});
+  check_conv({{1, 8, 5, 7}, 6, 2, {1, 1}, {}, {}, {}, false});
+  check_conv({{1, 8, 5, 7}, 6, 1, {1, 1}, {2, 2}});  // strided 1x1 goes through im2col
+}
+
+TEST(Conv, OneAndThreeDimensions) {
+  check_conv({{2, 3, 20}, 2, 1, {5}, {2}, {2}, {3, 1}});
+  check_conv({{1, 4, 13}, 4, 2, {3}, {}, {}, {1, 1}});
+  check_conv({{1, 2, 5, 6, 4}, 3, 1, {2, 3, 2}, {1, 2, 1}, {}, {1, 1, 0, 0, 1, 1}});
+  check_conv({{1, 4, 4, 5, 6}, 4, 2, {3, 1, 2}, {}, {1, 1, 2}, {1, 0, 0, 1, 0, 1}});
+}
+
+TEST(Conv, LargeImageSplitsIntoTasks) {
+  check_conv({{1, 3, 40, 41}, 8, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_conv({{2, 16, 30, 30}, 16, 1, {1, 1}});
+  check_conv({{1, 3, 64, 64}, 5, 1, {7, 7}, {2, 2}, {}, {3, 3, 3, 3}});
+}
+
+TEST(Conv, AutoPadMatchesExplicitPads) {
+  const Tensor x = random_f({1, 2, 7, 8}, 21), w = random_f({3, 2, 3, 4}, 22);
+  // stride 2: out = ceil(in / 2) = 4, 4; total pad = (4-1)*2 + k - in = 2, 2.
+  struct AutoCase {
+    const char* mode;
+    std::vector<int64_t> pads;
+  };
+  for (const AutoCase& a : {AutoCase{"SAME_UPPER", {1, 1, 1, 1}}, AutoCase{"SAME_LOWER", {1, 1, 1, 1}},
+                            AutoCase{"VALID", {0, 0, 0, 0}}}) {
+    ConvCase c{{1, 2, 7, 8}, 3, 1, {3, 4}, {2, 2}, {}, a.pads, false};
+    Shape ys;
+    const std::vector<double> want = naive_conv(c, x, w, nullptr, &ys);
+    OpCall call{"Conv", 22, {x, w}, {attr_s("auto_pad", a.mode), attr_ints("strides", {2, 2})}};
+    expect_close(run1(call), ys, want);
+  }
+  // Odd total padding: SAME_UPPER puts the extra pixel at the end, SAME_LOWER at the start.
+  const Tensor x1 = random_f({1, 1, 6}, 23), w1 = random_f({1, 1, 2}, 24);
+  for (auto [mode, pads] : {std::pair<const char*, std::vector<int64_t>>{"SAME_UPPER", {0, 1}}, {"SAME_LOWER", {1, 0}}}) {
+    ConvCase c{{1, 1, 6}, 1, 1, {2}, {}, {}, pads, false};
+    Shape ys;
+    const std::vector<double> want = naive_conv(c, x1, w1, nullptr, &ys);
+    expect_close(run1({"Conv", 22, {x1, w1}, {attr_s("auto_pad", mode)}}), ys, want);
+  }
+}
+
+TEST(Conv, FusedConvActivationAndResidual) {
+  ConvCase c{{1, 4, 9, 9}, 6, 2, {3, 3}, {}, {}, {1, 1, 1, 1}};
+  const Tensor x = random_f(c.x, 31), w = random_f({6, 2, 3, 3}, 32), b = random_f({6}, 33);
+  Shape ys;
+  const std::vector<double> conv = naive_conv(c, x, w, &b, &ys);
+  const Tensor z = random_f(ys, 34);
+  std::vector<double> relu, clip, leaky;
+  for (size_t i = 0; i < conv.size(); ++i) {
+    const double v = conv[i] + z.data<float>()[i];
+    relu.push_back(std::max(v, 0.0));
+    clip.push_back(std::clamp(conv[i], -0.5, 0.5));
+    leaky.push_back(conv[i] < 0 ? 0.1 * conv[i] : conv[i]);
+  }
+  OpCall fused{"FusedConv", 1, {x, w, b, z}, conv_attrs(c)};
+  fused.domain = "com.microsoft";
+  fused.attrs.push_back(attr_s("activation", "Relu"));
+  for (int threads : {1, 3}) {
+    fused.threads = threads;
+    expect_close(run1(fused), ys, relu);
+  }
+  OpCall clipped{"FusedConv", 1, {x, w, b}, conv_attrs(c)};
+  clipped.domain = "com.microsoft";
+  clipped.attrs.push_back(attr_s("activation", "Clip"));
+  clipped.attrs.push_back(attr_floats("activation_params", {-0.5f, 0.5f}));
+  expect_close(run1(clipped), ys, clip);
+  OpCall leaky_call{"FusedConv", 1, {x, w, b}, conv_attrs(c)};
+  leaky_call.domain = "com.microsoft";
+  leaky_call.attrs.push_back(attr_s("activation", "LeakyRelu"));
+  leaky_call.attrs.push_back(attr_floats("activation_params", {0.1f}));
+  expect_close(run1(leaky_call), ys, leaky);
+}
+
+TEST(Conv, RejectsBadShapes) {
+  const Tensor x = random_f({1, 3, 5, 5}, 1);
+  expect_error({"Conv", 22, {x, random_f({2, 2, 3, 3}, 2)}, {}}, "channels");
+  expect_error({"Conv", 22, {x, random_f({2, 3, 3}, 2)}, {}}, "rank");
+  expect_error({"Conv", 22, {x, random_f({2, 3, 7, 7}, 2)}, {}}, "larger than");
+  expect_error({"Conv", 22, {x, random_f({2, 3, 3, 3}, 2), random_f({3}, 3)}, {}}, "bias");
+}
+
+// ConvTranspose reference: every input pixel scatters its kernel into the output.
+struct TransposeCase {
+  Shape x;  // N, C, spatial...
+  int64_t Mg = 1, group = 1;
+  std::vector<int64_t> kernel{}, strides{}, dilations{}, pads{}, output_padding{};
+};
+
+std::vector<double> naive_conv_transpose(const TransposeCase& c, const Tensor& x, const Tensor& w, const Tensor& b,
+                                         Shape* y_shape) {
+  const size_t nd = c.x.size() - 2;
+  const auto s = or_ones(c.strides, nd), d = or_ones(c.dilations, nd);
+  const std::vector<int64_t> p = c.pads.empty() ? std::vector<int64_t>(2 * nd, 0) : c.pads;
+  const std::vector<int64_t> op = c.output_padding.empty() ? std::vector<int64_t>(nd, 0) : c.output_padding;
+  const int64_t C = c.x[1], Cg = C / c.group, M = c.Mg * c.group;
+  Shape ys{c.x[0], M};
+  for (size_t i = 0; i < nd; ++i) ys.push_back(s[i] * (c.x[i + 2] - 1) + op[i] + (c.kernel[i] - 1) * d[i] + 1 - p[i] - p[i + nd]);
+  Shape ks(c.kernel.begin(), c.kernel.end());
+  Shape wshape{C, c.Mg};
+  wshape.insert(wshape.end(), ks.begin(), ks.end());
+  std::vector<double> y(static_cast<size_t>(shape_size(ys)));
+  for (int64_t o = 0; o < shape_size(ys); ++o) y[static_cast<size_t>(o)] = b.data<float>()[unravel(o, ys)[1]];
+  for (int64_t i = 0; i < shape_size(c.x); ++i) {
+    const auto xi = unravel(i, c.x);
+    const int64_t n = xi[0], ch = xi[1], g = ch / Cg;
+    for (int64_t m = 0; m < c.Mg; ++m)
+      for (int64_t k = 0; k < shape_size(ks); ++k) {
+        const auto ki = unravel(k, ks);
+        std::vector<int64_t> yi{n, g * c.Mg + m};
+        bool inside = true;
+        for (size_t a = 0; a < nd; ++a) {
+          const int64_t pos = xi[a + 2] * s[a] - p[a] + ki[a] * d[a];
+          inside = inside && pos >= 0 && pos < ys[a + 2];
+          yi.push_back(pos);
+        }
+        if (!inside) continue;
+        Shape wi{ch, m};
+        wi.insert(wi.end(), ki.begin(), ki.end());
+        y[static_cast<size_t>(ravel(yi, ys))] += static_cast<double>(x.data<float>()[i]) * w.data<float>()[ravel(wi, wshape)];
+      }
+  }
+  *y_shape = ys;
+  return y;
+}
+
+void check_conv_transpose(const TransposeCase& c) {
+  Shape ws{c.x[1], c.Mg};
+  ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
+  const Tensor x = random_f(c.x, 41), w = random_f(ws, 42), b = random_f({c.Mg * c.group}, 43);
+  Shape ys;
+  const std::vector<double> want = naive_conv_transpose(c, x, w, b, &ys);
+  std::vector<Attribute> attrs{attr_i("group", c.group)};
+  if (!c.strides.empty()) attrs.push_back(attr_ints("strides", c.strides));
+  if (!c.dilations.empty()) attrs.push_back(attr_ints("dilations", c.dilations));
+  if (!c.pads.empty()) attrs.push_back(attr_ints("pads", c.pads));
+  if (!c.output_padding.empty()) attrs.push_back(attr_ints("output_padding", c.output_padding));
+  for (int threads : {1, 3})
+    for (bool constant_w : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "x=" << shape_to_string(c.x) << " threads=" << threads << " constant_w=" << constant_w);
+      OpCall call{"ConvTranspose", 22, {x, w, b}, attrs};
+      call.threads = threads;
+      if (constant_w) call.constant_inputs = {1};
+      expect_close(run1(call), ys, want);
+    }
+}
+
+TEST(ConvTranspose, MatchesDirectScatter) {
+  check_conv_transpose({{1, 2, 4, 5}, 3, 1, {3, 3}, {2, 2}, {}, {1, 0, 0, 1}, {1, 0}});
+  check_conv_transpose({{2, 4, 3, 3}, 2, 2, {2, 3}, {1, 2}, {2, 1}, {}, {}});
+  check_conv_transpose({{1, 3, 7}, 2, 1, {4}, {3}, {}, {1, 2}, {2}});
+  check_conv_transpose({{1, 2, 3, 4, 2}, 2, 1, {2, 2, 3}, {2, 1, 2}, {}, {}, {}});
+  check_conv_transpose({{2, 6, 4, 4}, 4, 2, {1, 1}, {}, {}, {}, {}});  // pointwise: no col2im
+  check_conv_transpose({{1, 4, 5, 5}, 1, 4, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}, {}});  // depthwise
+}
+
+TEST(ConvTranspose, OutputShapeSetsPads) {
+  // Natural size 9 x 7 (stride 3, 2; kernel 3); output_shape 10 x 8 adds the extra row and
+  // column at the end, like output_padding [1, 1].
+  TransposeCase c{{1, 1, 3, 3}, 2, 1, {3, 3}, {3, 2}, {}, {}, {1, 1}};
+  const Tensor x = random_f(c.x, 41), w = random_f({1, 2, 3, 3}, 42), b = random_f({2}, 43);
+  Shape ys;
+  const std::vector<double> want = naive_conv_transpose(c, x, w, b, &ys);
+  expect_close(run1({"ConvTranspose", 22, {x, w, b}, {attr_ints("strides", {3, 2}), attr_ints("output_shape", {10, 8})}}), ys, want);
+  // SAME_UPPER: output = input * stride, total pad 1 goes to the end.
+  TransposeCase same{{1, 1, 3, 3}, 2, 1, {3, 3}, {2, 2}, {}, {0, 0, 1, 1}, {}};
+  const std::vector<double> want_same = naive_conv_transpose(same, x, w, b, &ys);
+  expect_close(run1({"ConvTranspose", 22, {x, w, b}, {attr_ints("strides", {2, 2}), attr_s("auto_pad", "SAME_UPPER")}}), ys, want_same);
+}
+
+}  // namespace
+}  // namespace tessera
