@@ -2,7 +2,8 @@
 # Installs the Debian packages Tessera builds and tests with (needs root; uses sudo otherwise).
 set -euo pipefail
 packages=(build-essential cmake ccache libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
-          libcli11-dev nlohmann-json3-dev libre2-dev pkg-config)
+          libcli11-dev nlohmann-json3-dev libre2-dev pkg-config
+          libjpeg62-turbo-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev)
 if dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   exit 0
 fi

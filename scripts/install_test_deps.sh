@@ -7,10 +7,13 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ORT_VERSION=1.30.0
 
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
 apt_install() {
   # apt may be held by another installer for a while: retry.
   for i in 1 2 3 4 5 6; do
-    if DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"; then return 0; fi
+    if DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q "$@" >/dev/null; then return 0; fi
     echo "install_test_deps: apt-get busy or failed, retry $i" >&2; sleep 10
   done
   return 1
@@ -24,7 +27,7 @@ missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -q || true
+  "${sudo_cmd[@]}" apt-get update -q >/dev/null || true
   apt_install "${missing[@]}"
 fi
 

@@ -52,6 +52,10 @@ TEST(BinaryElementwise, MatchesNaiveBroadcastOnOddShapes) {
       {{3, 1, 5, 1}, {1, 4, 1, 7}}, {{7}, {3, 1}},       {{}, {2, 3}},          {{2, 3}, {}},
       {{1}, {1}},                   {{5, 1, 1}, {5, 1, 1}}, {{2, 1, 3, 1, 2}, {4, 1, 1, 2}}, {{1, 9}, {9, 1}},
       {{0, 3}, {1, 3}},             {{6, 1, 8}, {6, 1, 8}}, {{2, 3, 4}, {1, 3, 1}},  {{2, 3, 4}, {2, 1, 4}},
+      // Short rows repeated against a contiguous input (the tiled path), both ways round.
+      {{1001, 3}, {3}},             {{3}, {700, 3}},     {{5, 7, 2}, {1, 1, 2}},   {{333, 1}, {1, 3}},
+      // Empty outputs.
+      {{2, 0, 4}, {2, 0, 4}},       {{4, 0, 3}, {3}},    {{0}, {}},              {{2, 0}, {1, 1}},
   };
   uint32_t seed = 1;
   for (const auto& [sa, sb] : cases) {
@@ -72,6 +76,20 @@ TEST(BinaryElementwise, ThreadedBroadcastMatchesNaive) {
   call.threads = 4;
   Tensor y = run1(call);
   EXPECT_EQ(values_of<float>(y), naive_broadcast_add(a, b, {37, 29, 1531}));
+}
+
+TEST(BinaryElementwise, ThreadedTiledRowsMatchNaive) {
+  Tensor a = random_f({40000, 3}, 9);
+  Tensor b = random_f({3}, 10);
+  OpCall call("Add", 14, {a, b});
+  call.threads = 4;
+  EXPECT_EQ(values_of<float>(run1(call)), naive_broadcast_add(a, b, {40000, 3}));
+  OpCall swapped("Add", 14, {b, a});
+  swapped.threads = 4;
+  EXPECT_EQ(values_of<float>(run1(swapped)), naive_broadcast_add(b, a, {40000, 3}));
+  // Bool output through the same path.
+  Tensor lt = run1(OpCall("Less", 13, {tf({4, 2}, {0, 5, 2, 1, 9, 9, -1, 3}), tf({2}, {1, 2})}));
+  EXPECT_EQ(bools_of(lt), (std::vector<bool>{true, false, false, true, false, false, true, false}));
 }
 
 TEST(BinaryElementwise, ScalarAndSpanOrders) {
@@ -95,6 +113,15 @@ TEST(BinaryElementwise, Float16ComputesInFloatAndRoundsOnce) {
   EXPECT_EQ(got[2], 65504.0f);
   Tensor z = run1(OpCall("Mul", 14, {tbf({2}, {3.0f, -1.5f}), tbf({2}, {2.0f, 2.0f})}));
   EXPECT_EQ(floats_of(z), (std::vector<float>{6.0f, -3.0f}));
+}
+
+TEST(BinaryElementwise, IntegerArithmeticWraps) {
+  EXPECT_EQ(values_of<int32_t>(run1(OpCall("Add", 14, {ti32({2}, {INT32_MAX, 5}), ti32({1}, {1})}))),
+            (std::vector<int32_t>{INT32_MIN, 6}));
+  EXPECT_EQ(values_of<int64_t>(run1(OpCall("Mul", 14, {ti64({1}, {INT64_MAX}), ti64({1}, {2})}))),
+            (std::vector<int64_t>{-2}));
+  Tensor u16 = make<uint16_t>(DataType::uint16, {1}, {65535});
+  EXPECT_EQ(values_of<uint16_t>(run1(OpCall("Mul", 14, {u16, u16}))), (std::vector<uint16_t>{1}));
 }
 
 TEST(BinaryElementwise, IntegerDivTruncatesAndSurvivesZero) {

@@ -124,6 +124,18 @@ TEST(Pool, MaxPoolValuesAndIndices) {
   }
 }
 
+TEST(Pool, MaxPoolWithoutIndices) {
+  // Without Indices, 1-D and 2-D max pooling takes the separable (rows, then columns) path.
+  for (const PoolCase& c : kCases) {
+    const Tensor x = random_f(c.x, 15);
+    Shape ys;
+    const std::vector<double> want = naive_pool(c, Kind::max, x, &ys, nullptr);
+    OpCall call{"MaxPool", 22, {x}, pool_attrs(c)};
+    call.threads = 2;
+    expect_close(run1(call), ys, want, 0, 0);
+  }
+}
+
 TEST(Pool, MaxPoolColumnMajorIndices) {
   const Tensor x = random_f({1, 2, 4, 5}, 6);
   PoolCase c{{1, 2, 4, 5}, {2, 2}, {1, 2}};

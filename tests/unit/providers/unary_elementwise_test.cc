@@ -19,7 +19,10 @@ TEST(UnaryElementwise, ReluKeepsNaNAndWorksOnInts) {
 
 TEST(UnaryElementwise, AbsNegSignOnIntegers) {
   EXPECT_EQ(values_of<int32_t>(run1(OpCall("Abs", 13, {ti32({3}, {-3, 0, 4})}))), (std::vector<int32_t>{3, 0, 4}));
-  EXPECT_EQ(values_of<int64_t>(run1(OpCall("Neg", 13, {ti64({2}, {-3, 5})}))), (std::vector<int64_t>{3, -5}));
+  EXPECT_EQ(values_of<int64_t>(run1(OpCall("Neg", 13, {ti64({3}, {-3, 5, INT64_MIN})}))),
+            (std::vector<int64_t>{3, -5, INT64_MIN}));
+  EXPECT_TRUE(std::signbit(values_of<float>(run1(OpCall("Neg", 13, {tf({1}, {0.0f})})))[0]));
+  EXPECT_EQ(values_of<int32_t>(run1(OpCall("Abs", 13, {ti32({1}, {INT32_MIN})}))), (std::vector<int32_t>{INT32_MIN}));
   EXPECT_EQ(values_of<int32_t>(run1(OpCall("Sign", 13, {ti32({3}, {-9, 0, 9})}))), (std::vector<int32_t>{-1, 0, 1}));
   expect_near_all(values_of<float>(run1(OpCall("Sign", 13, {tf({3}, {-0.5f, 0, kNaN})}))), {-1, 0, kNaN});
 }
@@ -153,6 +156,34 @@ TEST(UnaryElementwise, VectorMathIsAccurate) {
       {"Log", 13, ref_log, 3e-7, 0, -1, 3e38},
   };
   for (const Accuracy& a : cases) check_accuracy(a);
+}
+
+TEST(UnaryElementwise, RoundingAndSqrtMatchLibmExactly) {
+  std::vector<float> xs = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 0.49999997f, -0.49999997f, 8388607.5f, -8388607.5f,
+                           8388608.0f, 16777217.0f, 3e38f, -3e38f, 1e-40f, -1e-40f, 0.0f, -0.0f, -0.3f, kInf, -kInf, kNaN};
+  for (int i = -4000; i <= 4000; ++i) xs.push_back(static_cast<float>(i) * 0.37f);
+  Tensor x = tf({static_cast<int64_t>(xs.size())}, xs);
+  struct Case {
+    const char* op;
+    int64_t opset;
+    float (*ref)(float);
+  };
+  const Case cases[] = {{"Floor", 13, [](float v) { return std::floor(v); }},
+                        {"Ceil", 13, [](float v) { return std::ceil(v); }},
+                        {"Round", 11, [](float v) { return std::nearbyint(v); }},
+                        {"Sqrt", 13, [](float v) { return std::sqrt(v); }}};
+  for (const Case& c : cases) {
+    Tensor y = run1(OpCall(c.op, c.opset, {x}));
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const float want = c.ref(xs[i]), got = y.data<float>()[i];
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(got)) << c.op << "(" << xs[i] << ")";
+      } else {
+        EXPECT_EQ(got, want) << c.op << "(" << xs[i] << ")";
+        EXPECT_EQ(std::signbit(got), std::signbit(want)) << c.op << "(" << xs[i] << ")";
+      }
+    }
+  }
 }
 
 TEST(UnaryElementwise, NotAndBitwiseNot) {

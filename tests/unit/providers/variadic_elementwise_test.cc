@@ -60,6 +60,14 @@ TEST(VariadicElementwise, WhereBroadcastsAllThree) {
   expect_error(OpCall("Where", 16, {tf({1}, {1}), x, y}), "bool");
 }
 
+TEST(VariadicElementwise, EmptyInputs) {
+  Tensor e(DataType::float32, {3, 0, 2});
+  expect_shape(run1(OpCall("Sum", 13, {e, tf({2}, {1, 2}), e})), DataType::float32, {3, 0, 2});
+  expect_shape(run1(OpCall("Where", 16, {tb({1}, {true}), e, tf({2}, {1, 2})})), DataType::float32, {3, 0, 2});
+  expect_shape(run1(OpCall("Relu", 14, {e})), DataType::float32, {3, 0, 2});
+  expect_shape(run1(OpCall("Cast", 21, {e}, {attr_i("to", 10)})), DataType::float16, {3, 0, 2});
+}
+
 TEST(VariadicElementwise, WhereThreadedMatchesSerial) {
   const int64_t n = 200003;
   Tensor c(DataType::boolean, {n});

@@ -179,6 +179,7 @@ tmsize_t tiff_read(thandle_t h, void* buf, tmsize_t n) {
   auto* s = static_cast<TiffSource*>(h);
   const uint64_t left = s->pos < s->data.size() ? s->data.size() - s->pos : 0;
   const uint64_t take = std::min<uint64_t>(left, static_cast<uint64_t>(n));
+  if (take == 0) return 0;
   std::memcpy(buf, s->data.data() + s->pos, take);
   s->pos += take;
   return static_cast<tmsize_t>(take);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "providers/cpu/controlflow/subgraph_util.h"
@@ -159,7 +160,7 @@ class FlexAttentionKernel final : public OpKernel {
     const Rounding t_round = rounding_of<C>(q_in.dtype());
     const Rounding p_round = rounding_of<C>(p_type);
     // sqrt(scale) is taken in float and stored in T, then Q and K are each scaled in T.
-    const float scale = has_scale_ ? scale_ : 1.0f / std::sqrt(static_cast<float>(d.E));
+    const float scale = has_scale_ ? scale_ : static_cast<float>(1.0 / std::sqrt(static_cast<double>(d.E)));
     const C root = round_as(t_round, static_cast<C>(std::sqrt(scale)));
     std::vector<C> qs, ks, vs;
     TS_RETURN_IF_ERROR(widen_rounded(ctx, q_in, Rounding::none, qs));

@@ -1,0 +1,42 @@
+// Det and BitCast.
+#include <cstring>
+#include <vector>
+
+#include "rvm_test_util.h"
+
+namespace tessera::test_rvm {
+namespace {
+
+TEST(MiscMath, DetBatchedAndSingular) {
+  // [[2,0,0],[0,3,0],[0,0,4]] = 24; a row swap flips the sign; a singular matrix gives 0.
+  Tensor x = tf({3, 3, 3}, {2, 0, 0, 0, 3, 0, 0, 0, 4,  //
+                            0, 3, 0, 2, 0, 0, 0, 0, 4,  //
+                            1, 2, 3, 2, 4, 6, 7, 8, 9});
+  expect_close(run1({"Det", 22, {x}}), {3}, {24, -24, 0});
+  Tensor d = run1({"Det", 22, {td({2, 2}, {1.5, 2, 3, 4})}});
+  ASSERT_EQ(d.dtype(), DataType::float64);
+  EXPECT_DOUBLE_EQ(d.data<double>()[0], 0.0);
+  expect_error(OpCall("Det", 22, {tf({2, 3}, {1, 2, 3, 4, 5, 6})}), "[*, M, M]");
+}
+
+TEST(MiscMath, BitCastKeepsBits) {
+  Tensor y = run1({"BitCast", 26, {tf({2}, {1.0f, -2.5f})}, {attr_i("to", static_cast<int64_t>(DataType::int32))}});
+  ASSERT_EQ(y.dtype(), DataType::int32);
+  int32_t want[2];
+  const float src[2] = {1.0f, -2.5f};
+  std::memcpy(want, src, sizeof want);
+  EXPECT_EQ(values_of<int32_t>(y), (std::vector<int32_t>{want[0], want[1]}));
+  // int4 -> uint4: -1 (stored sign-extended) reads back as 15.
+  Tensor i4(DataType::int4, {2});
+  i4.data<int8_t>()[0] = -1;
+  i4.data<int8_t>()[1] = 7;
+  Tensor u4 = run1({"BitCast", 26, {i4}, {attr_i("to", static_cast<int64_t>(DataType::uint4))}});
+  EXPECT_EQ(values_of<uint8_t>(u4), (std::vector<uint8_t>{15, 7}));
+  Tensor back = run1({"BitCast", 26, {u4}, {attr_i("to", static_cast<int64_t>(DataType::int4))}});
+  EXPECT_EQ(values_of<int8_t>(back), (std::vector<int8_t>{-1, 7}));
+  expect_error(OpCall("BitCast", 26, {tf({1}, {1})}, {attr_i("to", static_cast<int64_t>(DataType::int64))}), "bits");
+  expect_error(OpCall("BitCast", 26, {tf({1}, {1})}, {attr_i("to", static_cast<int64_t>(DataType::string))}), "'to'");
+}
+
+}  // namespace
+}  // namespace tessera::test_rvm
