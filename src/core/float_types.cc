@@ -110,8 +110,10 @@ float decode_mini(const MiniFormat& f, uint32_t code) {
     case SpecialKind::none:
       break;
   }
-  float value = exp == 0 ? std::ldexp(static_cast<float>(mant), 1 - f.bias - f.mant_bits)
-                         : std::ldexp(static_cast<float>(mant | (1u << f.mant_bits)), static_cast<int>(exp) - f.bias - f.mant_bits);
+  // Subnormals scale the bare mantissa; normals add the implicit leading bit.
+  const float value = exp == 0 ? std::ldexp(static_cast<float>(mant), 1 - f.bias - f.mant_bits)
+                               : std::ldexp(static_cast<float>(mant | (1u << f.mant_bits)),
+                                            static_cast<int>(exp) - f.bias - f.mant_bits);
   return negative ? -value : value;
 }
 
@@ -181,12 +183,22 @@ float float8e5m2_to_float(uint8_t bits) { return decode_mini(kE5M2, bits); }
 float float8e5m2fnuz_to_float(uint8_t bits) { return decode_mini(kE5M2FNUZ, bits); }
 float float4e2m1_to_float(uint8_t bits) { return decode_mini(kE2M1, bits & 0xf); }
 
-uint8_t float_to_float8e4m3fn(float value, bool saturate) { return static_cast<uint8_t>(encode_mini(kE4M3FN, value, saturate)); }
-uint8_t float_to_float8e4m3fnuz(float value, bool saturate) { return static_cast<uint8_t>(encode_mini(kE4M3FNUZ, value, saturate)); }
-uint8_t float_to_float8e5m2(float value, bool saturate) { return static_cast<uint8_t>(encode_mini(kE5M2, value, saturate)); }
-uint8_t float_to_float8e5m2fnuz(float value, bool saturate) { return static_cast<uint8_t>(encode_mini(kE5M2FNUZ, value, saturate)); }
+uint8_t float_to_float8e4m3fn(float value, bool saturate) {
+  return static_cast<uint8_t>(encode_mini(kE4M3FN, value, saturate));
+}
+uint8_t float_to_float8e4m3fnuz(float value, bool saturate) {
+  return static_cast<uint8_t>(encode_mini(kE4M3FNUZ, value, saturate));
+}
+uint8_t float_to_float8e5m2(float value, bool saturate) {
+  return static_cast<uint8_t>(encode_mini(kE5M2, value, saturate));
+}
+uint8_t float_to_float8e5m2fnuz(float value, bool saturate) {
+  return static_cast<uint8_t>(encode_mini(kE5M2FNUZ, value, saturate));
+}
 // float4e2m1 has no infinity or NaN: out-of-range values always saturate.
-uint8_t float_to_float4e2m1(float value, bool saturate) { return static_cast<uint8_t>(encode_mini(kE2M1, value, saturate)); }
+uint8_t float_to_float4e2m1(float value, bool saturate) {
+  return static_cast<uint8_t>(encode_mini(kE2M1, value, saturate));
+}
 
 // float8e8m0 is a bare power of two: 2^(bits - 127), 0xff is NaN, no sign, no zero.
 float float8e8m0_to_float(uint8_t bits) {

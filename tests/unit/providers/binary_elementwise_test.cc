@@ -115,6 +115,21 @@ TEST(BinaryElementwise, Float16ComputesInFloatAndRoundsOnce) {
   EXPECT_EQ(floats_of(z), (std::vector<float>{6.0f, -3.0f}));
 }
 
+TEST(BinaryElementwise, Float16ComparisonsAndLongRuns) {
+  // Long enough for the vector path, with a scalar on either side.
+  std::vector<float> v;
+  for (int i = 0; i < 100; ++i) v.push_back(static_cast<float>(i % 7) - 3.0f);
+  Tensor a = th({100}, v);
+  std::vector<bool> want_gt, want_lt;
+  for (float x : v) want_gt.push_back(x > 0.5f), want_lt.push_back(0.5f < x);
+  EXPECT_EQ(bools_of(run1(OpCall("Greater", 13, {a, th({}, {0.5f})}))), want_gt);
+  EXPECT_EQ(bools_of(run1(OpCall("Less", 13, {th({1}, {0.5f}), a}))), want_lt);
+  Tensor sum = run1(OpCall("Add", 14, {a, a}));
+  std::vector<float> twice;
+  for (float x : v) twice.push_back(2 * x);
+  EXPECT_EQ(floats_of(sum), twice);
+}
+
 TEST(BinaryElementwise, IntegerArithmeticWraps) {
   EXPECT_EQ(values_of<int32_t>(run1(OpCall("Add", 14, {ti32({2}, {INT32_MAX, 5}), ti32({1}, {1})}))),
             (std::vector<int32_t>{INT32_MIN, 6}));

@@ -141,6 +141,17 @@ TEST(Cast, NumericConversions) {
   EXPECT_EQ(values_of<uint64_t>(u64), (std::vector<uint64_t>{18000000000000000000ull, 3}));
 }
 
+TEST(Cast, DoubleToHalfRoundsOnce) {
+  // 1 + 2^-11 + 2^-40 is just above the float16 halfway point between 1 and 1 + 2^-10; through
+  // a float (round to nearest) it would land on the tie and round down to 1.
+  const double v = 1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40);
+  Tensor h = run1(cast_to(td({1}, {v}), DataType::float16));
+  EXPECT_EQ(floats_of(h), (std::vector<float>{1.0f + std::ldexp(1.0f, -10)}));
+  // int64 beyond 2^24 into bfloat16: 2^24 + 2^16 + 1 is above the tie between 2^24 and 2^24 + 2^17.
+  Tensor b = run1(cast_to(ti64({1}, {(1 << 24) + (1 << 16) + 1}), DataType::bfloat16));
+  EXPECT_EQ(floats_of(b), (std::vector<float>{16777216.0f + 131072.0f}));
+}
+
 TEST(Cast, SameTypeForwardsTheInput) {
   Tensor x = tf({2}, {1, 2});
   Tensor y = run1(cast_to(x, DataType::float32));
@@ -188,6 +199,12 @@ TEST(Cast, CastLikeTakesTheTargetType) {
   Tensor z = run1(OpCall("CastLike", 19, {tf({1}, {1e6f}), make<uint8_t>(DataType::float8e4m3fn, {1}, {0})},
                          {attr_i("saturate", 0)}));
   EXPECT_EQ(bytes_of(z), (std::vector<uint8_t>{0x7f}));
+}
+
+TEST(Cast, BadTargetTypeIsAnError) {
+  expect_error(OpCall("Cast", 21, {tf({1}, {1})}, {attr_i("to", 14)}), "attribute 'to' (14)");
+  expect_error(OpCall("Cast", 21, {tf({1}, {1})}, {attr_i("to", 99)}), "attribute 'to' (99)");
+  expect_error(OpCall("Cast", 21, {tf({1}, {1})}), "'to' is missing");
 }
 
 TEST(Cast, LegacyStringTypeName) {

@@ -58,6 +58,8 @@ TEST(VariadicElementwise, WhereBroadcastsAllThree) {
   Tensor s = run1(OpCall("Where", 16, {tb({3}, {true, false, true}), ts({3}, {"a", "b", "c"}), ts({1}, {"z"})}));
   EXPECT_EQ(values_of<std::string>(s), (std::vector<std::string>{"a", "z", "c"}));
   expect_error(OpCall("Where", 16, {tf({1}, {1}), x, y}), "bool");
+  Tensor h = run1(OpCall("Where", 16, {tb({3}, {false, true, false}), th({3}, {1, 2, 3}), th({}, {-0.5f})}));
+  EXPECT_EQ(floats_of(h), (std::vector<float>{-0.5f, 2, -0.5f}));
 }
 
 TEST(VariadicElementwise, EmptyInputs) {

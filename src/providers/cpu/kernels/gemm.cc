@@ -1,5 +1,5 @@
-// The GEMM driver: ISA selection, packing, cache blocking and threading around the per-ISA
-// micro-kernels of gemm_{portable,avx2,avx512}.cc.
+// The GEMM driver: packing, cache blocking and threading around the per-ISA micro-kernels of
+// isa_{portable,avx2,avx512}.cc.
 //
 // Loop nest (row-major C, vectors along N, A values broadcast):
 //   ic over M by mc -> pc over K by kc (pack A block) -> jc over N by nc (pack B block, L2)
@@ -9,13 +9,13 @@
 #include "providers/cpu/kernels/gemm.h"
 
 #include <algorithm>
-#include <cstdlib>
+#include <cassert>
+#include <cmath>
 #include <cstring>
 #include <new>
-#include <string>
 #include <vector>
 
-#include "providers/cpu/kernels/gemm_isa.h"
+#include "providers/cpu/kernels/isa_kernels.h"
 
 namespace tessera::kernels {
 namespace {
@@ -24,23 +24,7 @@ using detail::IsaKernels;
 using detail::KernelSet;
 using detail::UkernelArgs;
 
-IsaKernels select_isa() {
-  const char* env = std::getenv("TESSERA_ISA");
-  const std::string forced = env ? env : "";
-#if defined(__x86_64__) || defined(_M_X64)
-  __builtin_cpu_init();
-  const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const bool has_avx512 = __builtin_cpu_supports("avx512f") && has_avx2;
-  if (has_avx512 && forced != "avx2" && forced != "portable") return detail::isa_kernels_avx512();
-  if (has_avx2 && forced != "portable") return detail::isa_kernels_avx2();
-#endif
-  return detail::isa_kernels_portable();
-}
-
-const IsaKernels& isa() {
-  static const IsaKernels kernels = select_isa();
-  return kernels;
-}
+const IsaKernels& isa() { return detail::active_isa(); }
 
 template <class T>
 const KernelSet<T>& kernel_set();
@@ -85,12 +69,14 @@ void pack_a_block(const MatrixArg<T>& a, int64_t i0, int64_t mlen, int64_t p0, i
   for (int64_t ir = 0; ir < mlen; ir += mr, dst += klen * mr) {
     const int64_t rows = std::min<int64_t>(mr, mlen - ir);
     if (!a.trans) {
-      for (int64_t i = 0; i < rows; ++i) {
-        const T* src = a.data + (i0 + ir + i) * a.ld + p0;
-        for (int64_t k = 0; k < klen; ++k) dst[k * mr + i] = src[k];
+      // k outermost: each k writes one contiguous group of mr values, read from mr row streams.
+      const T* src[detail::kMaxMR];
+      for (int64_t i = 0; i < rows; ++i) src[i] = a.data + (i0 + ir + i) * a.ld + p0;
+      for (int64_t k = 0; k < klen; ++k) {
+        T* d = dst + k * mr;
+        for (int64_t i = 0; i < rows; ++i) d[i] = src[i][k];
+        for (int64_t i = rows; i < mr; ++i) d[i] = T(0);
       }
-      for (int64_t i = rows; i < mr; ++i)
-        for (int64_t k = 0; k < klen; ++k) dst[k * mr + i] = T(0);
     } else {
       for (int64_t k = 0; k < klen; ++k) {
         const T* src = a.data + (p0 + k) * a.ld + i0 + ir;
@@ -235,19 +221,32 @@ void gemv_col(const Problem& pr, T alpha, const MatrixArg<T>& a, const T* x, T b
   }
 }
 
-// Picks a grid of tm x tn tiles for `threads` threads that minimises the largest tile.
-void choose_grid(int64_t m_panels, int64_t n_panels, int threads, int64_t* tm, int64_t* tn) {
+// Picks a grid of tm x tn tiles for `threads` threads that minimises the cost of the largest
+// tile: its multiply-adds plus its packing. A tile packs its own rows of A (unless A is prepacked)
+// and its own columns of B once per mc-row block (unless B is prepacked); a packed element costs
+// about as much as kPackCost multiply-adds.
+struct GridProblem {
+  int64_t m_panels, n_panels, mr, nr, mc, K;
+  bool a_packed, b_packed;
+};
+
+void choose_grid(const GridProblem& p, int threads, int64_t* tm, int64_t* tn) {
+  constexpr double kPackCost = 8.0;
   *tm = 1;
   *tn = 1;
-  int64_t best = -1;
+  double best = -1;
   for (int64_t x = 1; x <= threads; ++x) {
     if (threads % x != 0) continue;
     const int64_t y = threads / x;
-    if (x > m_panels || y > n_panels) continue;
-    const int64_t work = ((m_panels + x - 1) / x) * ((n_panels + y - 1) / y);
-    // Prefer splitting N on ties: each tile then re-packs less of A.
-    if (best < 0 || work < best || (work == best && y > *tn)) {
-      best = work;
+    if (x > p.m_panels || y > p.n_panels) continue;
+    const double rows = static_cast<double>((p.m_panels + x - 1) / x * p.mr);
+    const double cols = static_cast<double>((p.n_panels + y - 1) / y * p.nr);
+    const double k = static_cast<double>(p.K);
+    double cost = rows * cols * k;
+    if (!p.a_packed) cost += kPackCost * rows * k;
+    if (!p.b_packed) cost += kPackCost * cols * k * std::ceil(rows / static_cast<double>(p.mc));
+    if (best < 0 || cost < best) {
+      best = cost;
       *tm = x;
       *tn = y;
     }
@@ -258,6 +257,8 @@ template <class T>
 void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixArg<T> b, T beta, T* c, int64_t ldc,
                const GemmEpilogue<T>& ep, ThreadPool* pool) {
   if (M <= 0 || N <= 0) return;
+  assert(!a.packed || (a.packed->rows == M && a.packed->cols == K && a.packed->panel_width == kernel_set<T>().mr));
+  assert(!b.packed || (b.packed->rows == K && b.packed->cols == N && b.packed->panel_width == kernel_set<T>().nr));
   const Problem pr{M, N, K};
   if (K <= 0 || alpha == T(0)) {
     scale_only(pr, beta, c, ldc, ep);
@@ -294,7 +295,8 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   // Enough tasks to keep every thread busy, but never tiles so thin that packing dominates.
   const int64_t max_tasks = std::max<int64_t>(1, static_cast<int64_t>(flops / 4e5));
   int64_t tm, tn;
-  choose_grid(m_panels, n_panels, static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
+  choose_grid({m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a.packed != nullptr, b.packed != nullptr},
+              static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
   if (tm * tn == 1) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
   const int64_t m_step = (m_panels + tm - 1) / tm * ks.mr, n_step = (n_panels + tn - 1) / tn * ks.nr;
   pool->parallel_for(tm * tn, 1, [&](int64_t t0, int64_t t1) {

@@ -3,19 +3,19 @@
 // shape. The compiler turns `acc += a * b` into FMAs of that ISA and keeps the MR x NV tile of
 // accumulators in registers.
 //
-// Everything here lives in a namespace named by the including file (TS_GEMM_ISA) and calls no
+// Everything here lives in a namespace named by the including file (TS_ISA) and calls no
 // inline library templates: a function compiled with AVX-512 flags must never be merged by the
 // linker with a same-named copy that the portable path calls.
-#ifndef TS_GEMM_ISA
-#error "define TS_GEMM_ISA (the namespace of this ISA) before including gemm_ukernel_impl.h"
+#ifndef TS_ISA
+#error "define TS_ISA (the namespace of this ISA) before including gemm_ukernel_impl.h"
 #endif
 
 #include <cstring>
 #include <utility>
 
-#include "providers/cpu/kernels/gemm_isa.h"
+#include "providers/cpu/kernels/isa_kernels.h"
 
-namespace tessera::kernels::detail::TS_GEMM_ISA {
+namespace tessera::kernels::detail::TS_ISA {
 
 template <class T>
 inline T clamp_value(T v, T lo, T hi) {
@@ -168,4 +168,4 @@ KernelSet<T> kernel_set(int64_t kc, int64_t mc, int64_t nc) {
   return make_kernel_set<T, Bytes, MR, NV>(kc, mc, nc, std::make_index_sequence<MR>());
 }
 
-}  // namespace tessera::kernels::detail::TS_GEMM_ISA
+}  // namespace tessera::kernels::detail::TS_ISA

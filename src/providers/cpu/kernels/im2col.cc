@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "providers/cpu/kernels/isa_kernels.h"
 
 namespace tessera::kernels {
 namespace {
@@ -25,6 +29,11 @@ struct Gather {
     std::fill(dst, dst + (lo - ob), T(0));
     if (s == 1) {
       if (hi > lo) std::memcpy(dst + (lo - ob), img + (lo + off), static_cast<size_t>(hi - lo) * sizeof(T));
+    } else if (s == 2) {
+      // A constant stride lets the compiler vectorize the gather with shuffles.
+      T* d = dst + (lo - ob);
+      const T* src = img + (2 * lo + off);
+      for (int64_t i = 0; i < hi - lo; ++i) d[i] = src[2 * i];
     } else {
       for (int64_t o = lo; o < hi; ++o) dst[o - ob] = img[o * s + off];
     }
@@ -85,6 +94,22 @@ void for_each_row(const ConvGeometry& g, int64_t c0, int64_t c1, F&& fn) {
   }
 }
 
+// A grow-only per-thread buffer (the phase-split input of strided depthwise convolutions).
+template <class T>
+T* scratch_buffer(int64_t n) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
+  return buffer.data();
+}
+
+// A second such buffer, for results that are compacted afterwards.
+template <class T>
+T* scratch_buffer2(int64_t n) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
+  return buffer.data();
+}
+
 void in_strides(const ConvGeometry& g, int64_t* s) {
   int64_t acc = 1;
   for (size_t d = g.nd; d-- > 0;) {
@@ -123,27 +148,83 @@ void col2im_add(const ConvGeometry& g, const T* col, int64_t c0, int64_t c1, T* 
 }
 
 template <class T>
-void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T* y) {
+void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
-  const int64_t KH = g.kernel[0], KW = g.kernel[1];
-  const int64_t sw = g.stride[1];
-  for (int64_t oh = 0; oh < OH; ++oh) {
-    T* __restrict yr = y + oh * OW;
-    std::fill(yr, yr + OW, bias);
-    for (int64_t kh = 0; kh < KH; ++kh) {
-      const int64_t ih = oh * g.stride[0] + kh * g.dilation[0] - g.pad_begin[0];
-      if (ih < 0 || ih >= H) continue;
-      const T* __restrict xr = x + ih * W;
-      for (int64_t kw = 0; kw < KW; ++kw) {
-        const int64_t off = kw * g.dilation[1] - g.pad_begin[1];
-        const T wv = w[kh * KW + kw];
+  const int64_t KH = g.kernel[0], KW = g.kernel[1], sh = g.stride[0], sw = g.stride[1];
+  const int64_t dh = g.dilation[0], dw = g.dilation[1], ph = g.pad_begin[0], pw = g.pad_begin[1];
+  // Copy the plane into a zero-padded buffer, each row split into sw phases (phase q holds
+  // columns q, q + sw, ...), so that every tap of every output row reads a contiguous, in-bounds
+  // run and the row kernel needs no bounds checks.
+  const int64_t Hp = (OH - 1) * sh + (KH - 1) * dh + 1, Wp = (OW - 1) * sw + (KW - 1) * dw + 1;
+  const int64_t phase_len = (Wp + sw - 1) / sw, row_stride = sw * phase_len;
+  T* buf = scratch_buffer<T>(Hp * row_stride + detail::kMaxVectorFloats);
+  for (int64_t r = 0; r < Hp; ++r) {
+    const int64_t ih = r - ph;
+    T* dst = buf + r * row_stride;
+    if (ih < 0 || ih >= H) {
+      std::fill(dst, dst + row_stride, T(0));
+      continue;
+    }
+    const T* src = x + ih * W;
+    if (sw == 1) {
+      const int64_t c0 = std::clamp<int64_t>(pw, 0, Wp), c1 = std::clamp<int64_t>(pw + W, c0, Wp);
+      std::fill(dst, dst + c0, T(0));
+      std::copy(src + (c0 - pw), src + (c1 - pw), dst + c0);
+      std::fill(dst + c1, dst + row_stride, T(0));
+    } else {
+      for (int64_t q = 0; q < sw; ++q) {
+        // Phase entry i reads column q + sw * i - pw: in bounds for i in [lo, hi).
         int64_t lo, hi;
-        valid_range(0, OW, W, sw, off, &lo, &hi);
-        if (sw == 1) {
-          for (int64_t o = lo; o < hi; ++o) yr[o] += wv * xr[o + off];
+        valid_range(0, phase_len, W, sw, q - pw, &lo, &hi);
+        T* d = dst + q * phase_len;
+        std::fill(d, d + lo, T(0));
+        const T* s = src + (q - pw + sw * lo);
+        if (sw == 2) {
+          for (int64_t i = 0; i < hi - lo; ++i) d[lo + i] = s[2 * i];  // vectorizes with shuffles
         } else {
-          for (int64_t o = lo; o < hi; ++o) yr[o] += wv * xr[o * sw + off];
+          for (int64_t i = 0; i < hi - lo; ++i) d[lo + i] = s[sw * i];
         }
+        std::fill(d + hi, d + phase_len, T(0));
+      }
+    }
+  }
+  std::fill(buf + Hp * row_stride, buf + Hp * row_stride + detail::kMaxVectorFloats, T(0));
+  const size_t taps = static_cast<size_t>(KH * KW);
+  std::vector<int64_t> offset(taps);
+  for (int64_t kh = 0; kh < KH; ++kh)
+    for (int64_t kw = 0; kw < KW; ++kw)
+      offset[static_cast<size_t>(kh * KW + kw)] = kh * dh * row_stride + (kw * dw % sw) * phase_len + kw * dw / sw;
+  std::vector<const T*> src(taps);
+  if (sh == 1 && sw == 1 && OW < 32 && OH > 1) {
+    // Small stride-1 planes: output (oh, ow) reads buf[oh * row_stride + ow + offset], so all
+    // rows are one flat run over a row_stride-wide grid; compute it at once, then keep the first
+    // OW columns of each row. Saves the per-row set-up that dominates tiny rows.
+    const int64_t n = (OH - 1) * row_stride + OW;
+    T* flat = scratch_buffer2<T>(n);
+    for (size_t t = 0; t < taps; ++t) src[t] = buf + offset[t];
+    if constexpr (std::is_same_v<T, float>) {
+      detail::active_isa().depthwise_row_f32(static_cast<int64_t>(taps), src.data(), w, bias, n, lo, hi, flat);
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        T a = bias;
+        for (size_t t = 0; t < taps; ++t) a += w[t] * src[t][i];
+        flat[i] = std::min(std::max(a, lo), hi);
+      }
+    }
+    for (int64_t oh = 0; oh < OH; ++oh) std::copy(flat + oh * row_stride, flat + oh * row_stride + OW, y + oh * OW);
+    return;
+  }
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* base = buf + oh * sh * row_stride;
+    for (size_t t = 0; t < taps; ++t) src[t] = base + offset[t];
+    T* yr = y + oh * OW;
+    if constexpr (std::is_same_v<T, float>) {
+      detail::active_isa().depthwise_row_f32(static_cast<int64_t>(taps), src.data(), w, bias, OW, lo, hi, yr);
+    } else {
+      for (int64_t i = 0; i < OW; ++i) {
+        T a = bias;
+        for (size_t t = 0; t < taps; ++t) a += w[t] * src[t][i];
+        yr[i] = std::min(std::max(a, lo), hi);
       }
     }
   }
@@ -153,7 +234,8 @@ template void im2col<float>(const ConvGeometry&, const float*, int64_t, int64_t,
 template void im2col<double>(const ConvGeometry&, const double*, int64_t, int64_t, int64_t, double*);
 template void col2im_add<float>(const ConvGeometry&, const float*, int64_t, int64_t, float*);
 template void col2im_add<double>(const ConvGeometry&, const double*, int64_t, int64_t, double*);
-template void depthwise_conv2d_plane<float>(const ConvGeometry&, const float*, const float*, float, float*);
-template void depthwise_conv2d_plane<double>(const ConvGeometry&, const double*, const double*, double, double*);
+template void depthwise_conv2d_plane<float>(const ConvGeometry&, const float*, const float*, float, float, float, float*);
+template void depthwise_conv2d_plane<double>(const ConvGeometry&, const double*, const double*, double, double, double,
+                                             double*);
 
 }  // namespace tessera::kernels

@@ -36,9 +36,9 @@ void im2col(const ConvGeometry& g, const T* image, int64_t channels, int64_t o0,
 template <class T>
 void col2im_add(const ConvGeometry& g, const T* col, int64_t c0, int64_t c1, T* image);
 
-// Depthwise 2-D convolution of one channel plane: y = bias + sum_k w[k] * x(shifted), where
-// w holds kernel[0] * kernel[1] weights.
+// Depthwise 2-D convolution of one channel plane: y = clamp(bias + sum_k w[k] * x(shifted), lo,
+// hi), where w holds kernel[0] * kernel[1] weights. float uses the CPU's vector row kernel.
 template <class T>
-void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T* y);
+void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y);
 
 }  // namespace tessera::kernels

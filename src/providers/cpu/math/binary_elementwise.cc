@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <string>
 #include <type_traits>
 
 #include "providers/cpu/dispatch.h"
@@ -36,11 +37,11 @@ constexpr TypeSet kBool = type_bit(DataType::boolean);
     static constexpr int64_t kChunk = kCheapChunk;                               \
     template <class C>                                                           \
     C operator()(C a, C b) const { return expr; }                                \
-    TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return vexpr; }         \
+    template <class VF> TS_SIMD VF vec(const VF& a, const VF& b) const { return vexpr; }         \
   };
-TS_ARITH_VEC(Add, kNumericTypes, static_cast<C>(a + b), a + b)
-TS_ARITH_VEC(Sub, kNumericTypes, static_cast<C>(a - b), a - b)
-TS_ARITH_VEC(Mul, kNumericTypes, static_cast<C>(a * b), a * b)
+TS_ARITH_VEC(Add, kNumericTypes, wrapping(a, b, std::plus<>()), a + b)
+TS_ARITH_VEC(Sub, kNumericTypes, wrapping(a, b, std::minus<>()), a - b)
+TS_ARITH_VEC(Mul, kNumericTypes, wrapping(a, b, std::multiplies<>()), a * b)
 #undef TS_ARITH_VEC
 TS_ARITH(BitwiseAnd, kIntTypes, static_cast<C>(a & b))
 TS_ARITH(BitwiseOr, kIntTypes, static_cast<C>(a | b))
@@ -56,7 +57,7 @@ TS_ARITH(Xor, kBool, static_cast<C>(a != b))
     static constexpr int64_t kChunk = kCheapChunk;                        \
     template <class C>                                                    \
     bool operator()(const C& a, const C& b) const { return expr; }        \
-    TS_SIMD simd::vi vec(simd::vf a, simd::vf b) const { return expr; }   \
+    template <class VF> TS_SIMD auto vec(const VF& a, const VF& b) const { return expr; }   \
   };
 TS_COMPARE(Equal, kAllTypes, a == b)
 TS_COMPARE(Less, kNumericTypes, a < b)
@@ -81,7 +82,8 @@ struct Div {
       return a / b;
     }
   }
-  TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return a / b; }
+  template <class VF>
+  TS_SIMD VF vec(const VF& a, const VF& b) const { return a / b; }
 };
 
 struct Mod {
@@ -116,7 +118,8 @@ struct BitShift {
   bool left = true;
   static Result<BitShift> create(const KernelInfo& info) {
     const std::string dir = info.attr_string("direction", "");
-    if (dir != "LEFT" && dir != "RIGHT") return info.error("attribute 'direction' must be 'LEFT' or 'RIGHT', got '", dir, "'");
+    if (dir != "LEFT" && dir != "RIGHT")
+      return info.error("attribute 'direction' must be 'LEFT' or 'RIGHT', got '", dir, "'");
     BitShift s;
     s.left = dir == "LEFT";
     return s;
@@ -134,14 +137,15 @@ struct PRelu {
                                     type_bit(DataType::uint32) | type_bit(DataType::uint64);
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
-  C operator()(C x, C slope) const { return x > C(0) ? x : static_cast<C>(x * slope); }
-  TS_SIMD simd::vf vec(simd::vf x, simd::vf slope) const { return simd::select(x > 0.0f, x, x * slope); }
+  C operator()(C x, C slope) const { return x > C(0) ? x : wrapping(x, slope, std::multiplies<>()); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x, const VF& slope) const { return simd::select(x > 0.0f, x, x * slope); }
 };
 
 template <class F, class T>
-using binary_out_t = std::conditional_t<
-    std::is_same_v<decltype(std::declval<const F&>()(std::declval<compute_t<T>>(), std::declval<compute_t<T>>())), bool>,
-    bool, T>;
+using binary_result_t = decltype(std::declval<const F&>()(std::declval<compute_t<T>>(), std::declval<compute_t<T>>()));
+template <class F, class T>
+using binary_out_t = std::conditional_t<std::is_same_v<binary_result_t<F, T>, bool>, bool, T>;
 
 // Before opset 7, Add/Sub/Mul/Div/Pow/And/Or/Xor/Equal/Less/Greater broadcast only B onto A, and
 // only with broadcast=1; `axis` says where B's dims start in A (default: aligned to the right).
@@ -166,11 +170,9 @@ class BroadcastRule {
         has_axis_(info.has_attr("axis")),
         axis_(info.attr_int("axis", 0)) {}
 
-  Result<BinaryShapes> shapes(const KernelContext& ctx, const Tensor& a, const Tensor& b) const {
+  Result<BinaryShapes> shapes(const Tensor& a, const Tensor& b, const std::string& where) const {
     BinaryShapes s{a.shape(), legacy_ ? legacy_b_shape(a.shape(), b.shape(), has_axis_, axis_) : b.shape(), {}};
-    auto out = broadcast_shapes({&s.a, &s.b});
-    if (!out.is_ok()) return ctx.error(out.status().message());
-    s.out = std::move(out).value();
+    TS_ASSIGN_OR_RETURN(s.out, broadcast_shapes({&s.a, &s.b}, where));
     return s;
   }
 
@@ -182,7 +184,7 @@ class BroadcastRule {
 template <class F>
 class BinaryKernel final : public OpKernel {
  public:
-  BinaryKernel(const KernelInfo& info, F f) : f_(std::move(f)), rule_(info) {}
+  BinaryKernel(const KernelInfo& info, F f) : f_(std::move(f)), rule_(info), where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
@@ -190,8 +192,8 @@ class BinaryKernel final : public OpKernel {
     if (!a || !b) return ctx.error("expects two inputs");
     if (a->dtype() != b->dtype())
       return ctx.error("inputs must have the same type, got ", dtype_name(a->dtype()), " and ", dtype_name(b->dtype()));
-    TS_ASSIGN_OR_RETURN(BinaryShapes s, rule_.shapes(ctx, *a, *b));
-    TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(s.out, {&s.a, &s.b})));
+    TS_ASSIGN_OR_RETURN(BinaryShapes s, rule_.shapes(*a, *b, where_));
+    TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(s.out, {&s.a, &s.b}, where_)));
     return dispatch<F::kTypes>(
         a->dtype(),
         [&]<class T>() -> Status {
@@ -200,12 +202,13 @@ class BinaryKernel final : public OpKernel {
           run_binary(ctx.thread_pool(), plan, a->data<T>(), b->data<T>(), y.data<Out>(), F::kChunk, f_);
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
  private:
   F f_;
   BroadcastRule rule_;
+  std::string where_;  // the node, for messages
 };
 
 template <class F>
@@ -235,11 +238,11 @@ I integer_pow(I base, E exp) {
       return 0;
     }
   }
-  using U = std::make_unsigned_t<I>;  // wraps on overflow like numpy
-  U result = 1, b = static_cast<U>(base);
+  // Unsigned 64-bit arithmetic wraps on overflow, like numpy; the low bits are the I result.
+  uint64_t result = 1, b = static_cast<uint64_t>(base);
   for (uint64_t e = static_cast<uint64_t>(exp); e; e >>= 1) {
-    if (e & 1) result = static_cast<U>(result * b);
-    b = static_cast<U>(b * b);
+    if (e & 1) result *= b;
+    b *= b;
   }
   return static_cast<I>(result);
 }
@@ -248,8 +251,8 @@ I integer_pow(I base, E exp) {
 // x86's conversion instructions give) instead of undefined behavior.
 template <class I>
 I double_to_int(double v) {
-  if (!(v >= static_cast<double>(std::numeric_limits<I>::min()) && v < -2.0 * static_cast<double>(std::numeric_limits<I>::min())))
-    return std::numeric_limits<I>::min();
+  constexpr double lo = static_cast<double>(std::numeric_limits<I>::min());
+  if (!(v >= lo && v < -2.0 * lo)) return std::numeric_limits<I>::min();
   return static_cast<I>(v);
 }
 
@@ -272,12 +275,14 @@ struct PowOp {
 struct Square {
   template <class CA, class CB>
   CA operator()(CA a, CB) const { return a * a; }
-  TS_SIMD simd::vf vec(simd::vf a, simd::vf) const { return a * a; }
+  template <class VF>
+  TS_SIMD VF vec(const VF& a, const VF&) const { return a * a; }
 };
 struct Cube {
   template <class CA, class CB>
   CA operator()(CA a, CB) const { return a * a * a; }
-  TS_SIMD simd::vf vec(simd::vf a, simd::vf) const { return a * a * a; }
+  template <class VF>
+  TS_SIMD VF vec(const VF& a, const VF&) const { return a * a * a; }
 };
 struct SquareRoot {
   template <class CA, class CB>
@@ -286,14 +291,14 @@ struct SquareRoot {
 
 class PowKernel final : public OpKernel {
  public:
-  explicit PowKernel(const KernelInfo& info) : rule_(info) {}
+  explicit PowKernel(const KernelInfo& info) : rule_(info), where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
     const Tensor* b = ctx.input(1);
     if (!a || !b) return ctx.error("expects two inputs");
-    TS_ASSIGN_OR_RETURN(BinaryShapes s, rule_.shapes(ctx, *a, *b));
-    TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(s.out, {&s.a, &s.b})));
+    TS_ASSIGN_OR_RETURN(BinaryShapes s, rule_.shapes(*a, *b, where_));
+    TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(s.out, {&s.a, &s.b}, where_)));
     constexpr TypeSet kBaseTypes = kFloatTypes | type_bit(DataType::int32) | type_bit(DataType::int64);
     return dispatch<kBaseTypes>(
         a->dtype(),
@@ -324,29 +329,31 @@ class PowKernel final : public OpKernel {
                 run_binary(ctx.thread_pool(), plan, pa, pb, out, kCostlyChunk, PowOp{});
                 return Status::ok();
               },
-              ctx.node().describe());
+              where_);
         },
-        ctx.node().describe());
+        where_);
   }
 
  private:
   BroadcastRule rule_;
+  std::string where_;
 };
 
 // ---- PRelu: slope broadcasts onto X (unidirectionally); the output has X's shape ----
 
 class PReluKernel final : public OpKernel {
  public:
-  explicit PReluKernel(const KernelInfo&) {}
+  explicit PReluKernel(const KernelInfo& info) : where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     const Tensor* slope = ctx.input(1);
     if (!x || !slope) return ctx.error("expects inputs X and slope");
     if (x->dtype() != slope->dtype())
-      return ctx.error("X and slope must have the same type, got ", dtype_name(x->dtype()), " and ", dtype_name(slope->dtype()));
+      return ctx.error("X and slope must have the same type, got ", dtype_name(x->dtype()), " and ",
+                       dtype_name(slope->dtype()));
     Shape slope_shape = slope->shape();
-    auto plan = make_broadcast_plan<2>(x->shape(), {&x->shape(), &slope_shape});
+    auto plan = make_broadcast_plan<2>(x->shape(), {&x->shape(), &slope_shape}, where_);
     if (!plan.is_ok() && slope_shape.size() == 1) {
       // Older models give a 1-D slope for one channel-like axis of X: place it on the only axis
       // of X with that size (what the reference does when numpy broadcasting fails).
@@ -359,61 +366,74 @@ class PReluKernel final : public OpKernel {
         }
       if (matches == 1) {
         slope_shape = placed;
-        plan = make_broadcast_plan<2>(x->shape(), {&x->shape(), &slope_shape});
+        plan = make_broadcast_plan<2>(x->shape(), {&x->shape(), &slope_shape}, where_);
       }
     }
-    if (!plan.is_ok()) return ctx.error("slope ", plan.status().message());
+    if (!plan.is_ok())
+      return ctx.error("slope of shape ", shape_to_string(slope->shape()), " cannot be broadcast to X of shape ",
+                       shape_to_string(x->shape()));
     return dispatch<PRelu::kTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
           Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
-          run_binary(ctx.thread_pool(), plan.value(), x->data<T>(), slope->data<T>(), y.data<T>(), kCheapChunk, PRelu{});
+          run_binary(ctx.thread_pool(), plan.value(), x->data<T>(), slope->data<T>(), y.data<T>(), kCheapChunk,
+                     PRelu{});
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
+
+ private:
+  std::string where_;
 };
 
 // ---- SwiGLU: Swish(A) * B over two inputs of one shape (no broadcasting) ----
 
 class SwiGluKernel final : public OpKernel {
  public:
-  explicit SwiGluKernel(const KernelInfo& info) : alpha_(info.attr_float("alpha", 1.0f)) {}
+  explicit SwiGluKernel(const KernelInfo& info)
+      : alpha_(info.attr_float("alpha", 1.0f)), where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
     const Tensor* b = ctx.input(1);
     if (!a || !b) return ctx.error("expects inputs A and B");
     if (a->dtype() != b->dtype())
-      return ctx.error("A and B must have the same type, got ", dtype_name(a->dtype()), " and ", dtype_name(b->dtype()));
+      return ctx.error("A and B must have the same type, got ", dtype_name(a->dtype()), " and ",
+                       dtype_name(b->dtype()));
     if (a->shape() != b->shape())
       return ctx.error("A and B must have the same shape (no broadcasting), got ", shape_to_string(a->shape()), " and ",
                        shape_to_string(b->shape()));
-    TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(a->shape(), {&a->shape(), &b->shape()})));
+    TS_ASSIGN_OR_RETURN(auto plan,
+                        (make_broadcast_plan<2>(a->shape(), {&a->shape(), &b->shape()}, where_)));
     const float alpha = alpha_;
     return dispatch<kFloatTypes>(
         a->dtype(),
         [&]<class T>() -> Status {
           Tensor& y = ctx.allocate_output(0, a->dtype(), a->shape());
-          run_binary(ctx.thread_pool(), plan, a->data<T>(), b->data<T>(), y.data<T>(), kCostlyChunk, [alpha](auto x, auto v) {
+          auto swiglu = [alpha](auto x, auto v) {
             using C = decltype(x);
             const C z = C(alpha) * x;
             const C e = std::exp(-std::fabs(z));  // never overflows
             const C sig = z >= C(0) ? C(1) / (C(1) + e) : e / (C(1) + e);
             return x * sig * v;
-          });
+          };
+          run_binary(ctx.thread_pool(), plan, a->data<T>(), b->data<T>(), y.data<T>(), kCostlyChunk, swiglu);
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
  private:
   float alpha_;
+  std::string where_;
 };
 
 template <class K>
 KernelFactory kernel_factory() {
-  return [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> { return std::unique_ptr<OpKernel>(new K(info)); };
+  return [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+    return std::unique_ptr<OpKernel>(new K(info));
+  };
 }
 
 }  // namespace

@@ -7,9 +7,12 @@
 // multi-index per element. Runs are walked with an odometer over the outer dimensions.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -21,9 +24,9 @@
 
 namespace tessera {
 
-// The numpy broadcast of `shapes`; fails (message names the shapes) when two dims differ and
-// neither is 1.
-inline Result<Shape> broadcast_shapes(const std::vector<const Shape*>& shapes) {
+// The numpy broadcast of `shapes`; fails when two dims differ and neither is 1, with a message
+// that starts with `where` (the node) and names the shapes.
+inline Result<Shape> broadcast_shapes(const std::vector<const Shape*>& shapes, const std::string& where) {
   size_t rank = 0;
   for (const Shape* s : shapes) rank = std::max(rank, s->size());
   Shape out(rank, 1);
@@ -39,7 +42,7 @@ inline Result<Shape> broadcast_shapes(const std::vector<const Shape*>& shapes) {
       }
       std::string all;
       for (const Shape* t : shapes) all += (all.empty() ? "" : " and ") + shape_to_string(*t);
-      return invalid_argument("shapes ", all, " cannot be broadcast together");
+      return invalid_argument(where, ": shapes ", all, " cannot be broadcast together");
     }
   }
   return out;
@@ -60,9 +63,10 @@ struct BroadcastPlan {
 };
 
 // Plans iteration of `out_shape` over inputs whose shapes broadcast to it (checked: a mismatch
-// is an error naming the shapes).
+// is an error that starts with `where` and names the shapes).
 template <int N>
-Result<BroadcastPlan<N>> make_broadcast_plan(const Shape& out_shape, const std::array<const Shape*, N>& in) {
+Result<BroadcastPlan<N>> make_broadcast_plan(const Shape& out_shape, const std::array<const Shape*, N>& in,
+                                             const std::string& where) {
   BroadcastPlan<N> plan;
   plan.out_shape = out_shape;
   plan.out_size = shape_size(out_shape);
@@ -71,16 +75,24 @@ Result<BroadcastPlan<N>> make_broadcast_plan(const Shape& out_shape, const std::
   std::vector<std::array<int64_t, N>> full(rank);
   for (int k = 0; k < N; ++k) {
     const Shape& s = *in[k];
-    if (s.size() > rank) return invalid_argument("shape ", shape_to_string(s), " has more dims than the output ", shape_to_string(out_shape));
+    if (s.size() > rank)
+      return invalid_argument(where, ": shape ", shape_to_string(s), " has more dims than the output ",
+                              shape_to_string(out_shape));
     int64_t stride = 1;
     for (size_t i = rank; i-- > 0;) {
       const size_t lead = rank - s.size();
       const int64_t d = i >= lead ? s[i - lead] : 1;
       if (d != out_shape[i] && d != 1)
-        return invalid_argument("shape ", shape_to_string(s), " cannot be broadcast to ", shape_to_string(out_shape));
+        return invalid_argument(where, ": shape ", shape_to_string(s), " cannot be broadcast to ",
+                                shape_to_string(out_shape));
       full[i][k] = (d == 1) ? 0 : stride;
       stride *= d;
     }
+  }
+  if (plan.out_size == 0) {  // nothing to iterate (and zero strides would read as broadcast)
+    plan.dims = {0};
+    plan.strides.assign(1, {});
+    return plan;
   }
   // Merge dim i into the running (inner) dim when each input has the same kind on both:
   // contiguous on both (stride of outer == inner stride * inner size) or broadcast on both.
@@ -154,42 +166,55 @@ void parallel_runs(ThreadPool& pool, const BroadcastPlan<N>& p, int64_t min_chun
 
 // ---- binary spans ----
 
-// A functor with a vector form for float: `vec(simd::vf, simd::vf) const` returning simd::vf
-// (arithmetic) or a lane mask simd::vi (comparisons, bool output); marked TS_SIMD.
+// A functor with a vector form for float: `template <class VF> vec(VF, VF) const` returning VF
+// (arithmetic) or a lane mask (comparisons, bool output); marked TS_SIMD.
 template <class F>
-concept HasVec2 = requires(const F& f, simd::vf v) { f.vec(v, v); };
+concept HasVec2 = requires(const F& f, simd::vf4 v) { f.vec(v, v); };
 
-TS_SIMD void put(float* o, simd::vf v) { simd::store(o, v); }
-TS_SIMD void put(bool* o, simd::vi mask) {
-  const simd::vu8 bytes = __builtin_convertvector(mask & 1, simd::vu8);
+template <class VF>
+TS_SIMD void put(float* o, const VF& v) { simd::store(o, v); }
+template <class VI>
+TS_SIMD void put(bool* o, const VI& mask) {
+  const simd::u8vec<VI> bytes = __builtin_convertvector(mask & 1, simd::u8vec<VI>);
   std::memcpy(o, &bytes, sizeof bytes);
 }
 
-// out[i] = f.vec(a[i or 0], b[i or 0]) over floats; SA/SB say which inputs advance. The tail
-// goes through zero-padded vectors so every element sees the same arithmetic.
-template <bool SA, bool SB, class F, class R>
+// out[i] = f.vec(a[i or 0], b[i or 0]) over floats, N lanes at a time; SA/SB say which inputs
+// advance. The tail goes through zero-padded vectors so every element sees the same arithmetic.
+template <int N, bool SA, bool SB, class F, class R>
 TS_SIMD void binary_vec(const float* a, const float* b, R* out, int64_t n, const F& f) {
-  const simd::vf a0 = simd::splat(a[0]), b0 = simd::splat(b[0]);
+  using VF = typename simd::Lanes<N>::f;
+  const VF a0 = simd::splat<VF>(a[0]), b0 = simd::splat<VF>(b[0]);
   int64_t i = 0;
-  for (; i + simd::kLanes <= n; i += simd::kLanes) put(out + i, f.vec(SA ? simd::load(a + i) : a0, SB ? simd::load(b + i) : b0));
+  for (; i + N <= n; i += N) put(out + i, f.vec(SA ? simd::load<VF>(a + i) : a0, SB ? simd::load<VF>(b + i) : b0));
   if (i < n) {
     const size_t m = static_cast<size_t>(n - i);
-    float ta[simd::kLanes] = {}, tb[simd::kLanes] = {};
-    R tr[simd::kLanes];
+    float ta[N] = {}, tb[N] = {};
+    R tr[N];
     if (SA) std::memcpy(ta, a + i, m * sizeof(float));
     if (SB) std::memcpy(tb, b + i, m * sizeof(float));
-    put(tr, f.vec(SA ? simd::load(ta) : a0, SB ? simd::load(tb) : b0));
+    put(tr, f.vec(SA ? simd::load<VF>(ta) : a0, SB ? simd::load<VF>(tb) : b0));
     std::memcpy(out + i, tr, m * sizeof(R));
   }
 }
 
-template <class F, class R>
+template <int N, class F, class R>
 TS_SIMD void binary_vec(const float* a, int64_t sa, const float* b, int64_t sb, R* out, int64_t n, const F& f) {
-  if (sa && sb) binary_vec<true, true>(a, b, out, n, f);
-  else if (sb) binary_vec<false, true>(a, b, out, n, f);
-  else if (sa) binary_vec<true, false>(a, b, out, n, f);
-  else binary_vec<false, false>(a, b, out, n, f);
+  if (sa && sb) binary_vec<N, true, true>(a, b, out, n, f);
+  else if (sb) binary_vec<N, false, true>(a, b, out, n, f);
+  else if (sa) binary_vec<N, true, false>(a, b, out, n, f);
+  else binary_vec<N, false, false>(a, b, out, n, f);
 }
+
+template <class TA, class TB, class TO, class F>
+constexpr bool kVectorBinary = HasVec2<F> && std::is_same_v<TA, TB> &&
+                               std::is_same_v<elementwise::compute_t<TA>, float> &&
+                               (std::is_same_v<TO, TA> || std::is_same_v<TO, bool>);
+
+// Runs shorter than this skip the vector path, whose per-call cost would dominate. Binary
+// functors' vector forms must be exact IEEE operations (no approximations), so both paths give
+// the same bits.
+constexpr int64_t kMinVectorRun = 16;
 
 // Binary elementwise over one run: out[i] = f(a[..], b[..]) with the three-loop split (both spans,
 // scalar∘span, span∘scalar; both scalar fills). f works on compute types (float for 16-bit
@@ -200,24 +225,27 @@ void binary_span(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* out, int6
   using elementwise::kBlock;
   using elementwise::load;
   using elementwise::store;
-  constexpr bool kFloatIn = std::is_same_v<TA, TB> && std::is_same_v<elementwise::compute_t<TA>, float>;
-  if constexpr (HasVec2<F> && kFloatIn && (std::is_same_v<TO, TA> || std::is_same_v<TO, bool>)) {
-    simd::with_best_isa([&]() TS_SIMD_BODY {
+  if constexpr (kVectorBinary<TA, TB, TO, F>) {
+    if (n < kMinVectorRun) {
+      for (int64_t i = 0; i < n; ++i) out[i] = store<TO>(f(load(a[i * sa]), load(b[i * sb])));
+      return;
+    }
+    simd::with_best_isa([&]<int N>() TS_SIMD_BODY {
       if constexpr (std::is_same_v<TA, float>) {
-        binary_vec(a, sa, b, sb, out, n, f);
+        binary_vec<N>(a, sa, b, sb, out, n, f);
       } else {
         float ba[kBlock], bb[kBlock], bo[kBlock];
         for (int64_t base = 0; base < n; base += kBlock) {
           const int64_t m = std::min(kBlock, n - base);
-          if (sa) elementwise::widen(a + base, ba, m);
+          if (sa) elementwise::widen<N>(a + base, ba, m);
           else ba[0] = load(a[0]);
-          if (sb) elementwise::widen(b + base, bb, m);
+          if (sb) elementwise::widen<N>(b + base, bb, m);
           else bb[0] = load(b[0]);
           if constexpr (std::is_same_v<TO, bool>) {
-            binary_vec(ba, sa, bb, sb, out + base, m, f);
+            binary_vec<N>(ba, sa, bb, sb, out + base, m, f);
           } else {
-            binary_vec(ba, sa, bb, sb, bo, m, f);
-            elementwise::narrow(bo, out + base, m);
+            binary_vec<N>(ba, sa, bb, sb, bo, m, f);
+            elementwise::narrow<N>(bo, out + base, m);
           }
         }
       }
@@ -268,7 +296,36 @@ void binary_span(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* out, int6
 template <class TA, class TB, class TO, class F>
 void run_binary(ThreadPool& pool, const BroadcastPlan<2>& plan, const TA* a, const TB* b, TO* out, int64_t min_chunk,
                 const F& f) {
+  if (plan.out_size == 0) return;
   const int64_t sa = plan.inner_stride(0), sb = plan.inner_stride(1);
+  const int64_t n = plan.inner();
+  // Short rows of one input repeated against a contiguous other ([N, C] + [C] with small C):
+  // repeat the row into a tile of whole rows so the loops run long spans instead of N runs of C.
+  if (n < kMinVectorRun && plan.dims.size() == 2 && sa == 1 && sb == 1) {
+    const auto& outer = plan.strides[0];
+    const bool row_b = outer[0] == n && outer[1] == 0, row_a = outer[0] == 0 && outer[1] == n;
+    if (row_a || row_b) {
+      const int64_t tile = n * std::max<int64_t>(1, std::min<int64_t>(1024, plan.out_size) / n);
+      auto run_tiled = [&](const auto* full, const auto* row, auto&& call) {
+        using R = std::remove_cv_t<std::remove_pointer_t<decltype(row)>>;
+        std::unique_ptr<R[]> tiled(new R[static_cast<size_t>(tile)]);  // not vector<bool>: needs data()
+        for (int64_t i = 0; i < tile; ++i) tiled[i] = row[i % n];
+        const int64_t tiles = (plan.out_size + tile - 1) / tile;
+        const int64_t grain = std::max<int64_t>(1, min_chunk / tile);
+        elementwise::parallel_elements(pool, tiles, grain, [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t pos = t * tile;
+            call(full + pos, tiled.get(), out + pos, std::min(tile, plan.out_size - pos));
+          }
+        });
+      };
+      if (row_b)
+        run_tiled(a, b, [&](const TA* x, const TB* r, TO* o, int64_t len) { binary_span(x, 1, r, 1, o, len, f); });
+      else
+        run_tiled(b, a, [&](const TB* x, const TA* r, TO* o, int64_t len) { binary_span(r, 1, x, 1, o, len, f); });
+      return;
+    }
+  }
   parallel_runs(pool, plan, min_chunk, [&](const std::array<int64_t, 2>& off, int64_t o, int64_t len) {
     binary_span(a + off[0], sa, b + off[1], sb, out + o, len, f);
   });

@@ -89,6 +89,21 @@ D float_to_integer(double v) {
   }
 }
 
+// A double as a float rounded to odd: exact values stay, inexact ones keep a sticky low bit, so
+// rounding that float again to float16/bfloat16 (far fewer bits) gives the correctly rounded
+// result, as a direct conversion would.
+inline float round_to_odd_float(double v) {
+  float f = static_cast<float>(v);
+  if (std::isfinite(f) && static_cast<double>(f) != v) {
+    uint32_t bits;
+    std::memcpy(&bits, &f, sizeof bits);
+    if (std::fabs(static_cast<double>(f)) > std::fabs(v)) --bits;  // truncate toward zero
+    bits |= 1;
+    std::memcpy(&f, &bits, sizeof bits);
+  }
+  return f;
+}
+
 template <class D, class S>
 D convert_value(const S& s) {
   if constexpr (std::is_same_v<D, S>) {
@@ -97,8 +112,8 @@ D convert_value(const S& s) {
     return store<D>(s ? 1 : 0);
   } else if constexpr (std::is_same_v<D, bool>) {
     return load(s) != 0;  // NaN is true
-  } else if constexpr (std::is_same_v<D, float16_t> && std::is_same_v<S, bfloat16_t>) {
-    return float16_t{float_to_half(to_float(s))};
+  } else if constexpr (is_half_v<D> && !std::is_same_v<S, float> && !is_half_v<S>) {
+    return store<D>(round_to_odd_float(static_cast<double>(s)));  // double, wide ints
   } else if constexpr (is_half_v<D> || std::is_floating_point_v<D>) {
     return store<D>(load(s));
   } else if constexpr (is_half_v<S> || std::is_floating_point_v<S>) {
@@ -284,7 +299,8 @@ bool parse_value(const std::string& s, D* out) {
 
 class CastKernel final : public OpKernel {
  public:
-  CastKernel(DataType to, bool like, CastOptions opt) : to_(to), like_(like), opt_(opt) {}
+  CastKernel(DataType to, bool like, CastOptions opt, std::string where)
+      : to_(to), like_(like), opt_(opt), where_(std::move(where)) {}
 
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info, bool like) {
     CastOptions opt;
@@ -308,10 +324,12 @@ class CastKernel final : public OpKernel {
       } else if (is_known_dtype(static_cast<int32_t>(a->i))) {
         to = static_cast<DataType>(a->i);
       }
-      if (to == DataType::undefined || to == DataType::complex64 || to == DataType::complex128)
-        return info.error("cannot cast to the type given by attribute 'to'");
+      if (to == DataType::undefined || to == DataType::complex64 || to == DataType::complex128) {
+        const std::string given = a->type == Attribute::Type::string_ ? a->s : std::to_string(a->i);
+        return info.error("attribute 'to' (", given, ") is not a type Cast can produce");
+      }
     }
-    return std::unique_ptr<OpKernel>(new CastKernel(to, like, opt));
+    return std::unique_ptr<OpKernel>(new CastKernel(to, like, opt, info.node().describe()));
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -328,14 +346,15 @@ class CastKernel final : public OpKernel {
       ctx.set_output(0, Value(*x));
       return Status::ok();
     }
-    if (from == DataType::complex64 || from == DataType::complex128 || to == DataType::complex64 || to == DataType::complex128)
+    auto is_complex = [](DataType t) { return t == DataType::complex64 || t == DataType::complex128; };
+    if (is_complex(from) || is_complex(to))
       return ctx.error("casting from ", dtype_name(from), " to ", dtype_name(to), " is not supported");
     Tensor& y = ctx.allocate_output(0, to, x->shape());
     if (from == DataType::string) return from_string(ctx, *x, y);
-    if (to == DataType::string) return to_string(ctx, *x, y);
+    if (to == DataType::string) return to_string(*x, y);
     if (is_coded_float(from)) return from_coded(ctx, *x, y);
     if (is_coded_float(to)) return to_coded(ctx, *x, y);
-    if (is_small_int(to)) return to_small_int(ctx, *x, y);
+    if (is_small_int(to)) return to_small_int(*x, y);
     return direct(ctx, *x, y);
   }
 
@@ -353,21 +372,21 @@ class CastKernel final : public OpKernel {
                 parallel_elements(ctx.thread_pool(), x.size(), kCheapChunk, [&](int64_t b, int64_t e) {
                   // float <-> float16/bfloat16, the common casts, go 8 lanes at a time.
                   if constexpr (std::is_same_v<S, float> && is_half_v<D>) {
-                    simd::with_best_isa([&]() TS_SIMD_BODY { narrow(in + b, out + b, e - b); });
+                    simd::with_best_isa([&]<int N>() TS_SIMD_BODY { narrow<N>(in + b, out + b, e - b); });
                   } else if constexpr (is_half_v<S> && std::is_same_v<D, float>) {
-                    simd::with_best_isa([&]() TS_SIMD_BODY { widen(in + b, out + b, e - b); });
+                    simd::with_best_isa([&]<int N>() TS_SIMD_BODY { widen<N>(in + b, out + b, e - b); });
                   } else {
                     for (int64_t i = b; i < e; ++i) out[i] = convert_value<D>(in[i]);
                   }
                 });
                 return Status::ok();
               },
-              ctx.node().describe());
+              where_);
         },
-        ctx.node().describe());
+        where_);
   }
 
-  Status to_small_int(KernelContext& ctx, const Tensor& x, Tensor& y) const {
+  Status to_small_int(const Tensor& x, Tensor& y) const {
     const DataType to = y.dtype();
     uint8_t* out = static_cast<uint8_t*>(y.raw_data());
     return dispatch<kDirectTypes>(
@@ -377,7 +396,7 @@ class CastKernel final : public OpKernel {
           for (int64_t i = 0; i < x.size(); ++i) out[i] = wrap_small_int(to, convert_value<int64_t>(in[i]));
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
   Status to_coded(KernelContext& ctx, const Tensor& x, Tensor& y) const {
@@ -392,7 +411,7 @@ class CastKernel final : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
   // Coded float source: table lookup to float, then float to the destination.
@@ -429,10 +448,10 @@ class CastKernel final : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
-  Status to_string(KernelContext& ctx, const Tensor& x, Tensor& y) const {
+  Status to_string(const Tensor& x, Tensor& y) const {
     std::string* out = y.data<std::string>();
     return dispatch<kDirectTypes>(
         storage_type(x.dtype()),
@@ -441,7 +460,7 @@ class CastKernel final : public OpKernel {
           for (int64_t i = 0; i < x.size(); ++i) out[i] = to_string_value(in[i]);
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
   Status from_string(KernelContext& ctx, const Tensor& x, Tensor& y) const {
@@ -453,7 +472,8 @@ class CastKernel final : public OpKernel {
       for (int64_t i = 0; i < n; ++i) {
         double d;
         if (!parse_double(in[i], &d)) return ctx.error("cannot parse '", in[i], "' as a number");
-        out[i] = is_small_int(to) ? wrap_small_int(to, convert_value<int64_t>(d)) : encode_coded(to, static_cast<float>(d), opt_);
+        out[i] = is_small_int(to) ? wrap_small_int(to, convert_value<int64_t>(d))
+                                  : encode_coded(to, static_cast<float>(d), opt_);
       }
       return Status::ok();
     }
@@ -465,12 +485,13 @@ class CastKernel final : public OpKernel {
             if (!parse_value(in[i], &out[i])) return ctx.error("cannot parse '", in[i], "' as ", dtype_name(to));
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
   DataType to_;
   bool like_;
   CastOptions opt_;
+  std::string where_;  // the node, for messages
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <type_traits>
 
@@ -62,6 +63,18 @@ inline T store(const C& v) {
     return static_cast<T>(v);
 }
 
+// Integer +, -, * that wrap (two's complement) like numpy instead of overflowing into undefined
+// behavior: computed in unsigned 32/64-bit, which never promotes to int. Floats pass through.
+template <class C, class Op>
+inline C wrapping(C a, C b, Op op) {
+  if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
+    using U = std::conditional_t<(sizeof(C) <= 4), uint32_t, uint64_t>;
+    return static_cast<C>(op(static_cast<U>(a), static_cast<U>(b)));
+  } else {
+    return static_cast<C>(op(a, b));
+  }
+}
+
 // Elements per block when 16-bit floats are widened to float around a float loop.
 constexpr int64_t kBlock = 512;
 
@@ -80,27 +93,30 @@ void parallel_elements(ThreadPool& pool, int64_t n, int64_t min_chunk, const Fn&
   pool.parallel_for(n, min_chunk, fn);
 }
 
-// ---- float16 / bfloat16 blocks, converted 8 lanes at a time ----
+// ---- float16 / bfloat16 blocks, converted N lanes at a time ----
 
-template <class T>
+template <int N = 4, class T>
 TS_SIMD void widen(const T* in, float* out, int64_t n) {
   static_assert(is_half_v<T>);
   int64_t i = 0;
-  for (; i + simd::kLanes <= n; i += simd::kLanes) {
-    simd::vu16 h;
+  for (; i + N <= n; i += N) {
+    typename simd::Lanes<N>::u16 h;
     std::memcpy(&h, in + i, sizeof h);
-    simd::store(out + i, std::is_same_v<T, float16_t> ? simd::half_to_float(h) : simd::bfloat16_to_float(h));
+    if constexpr (std::is_same_v<T, float16_t>) simd::store(out + i, simd::half_to_float<N>(h));
+    else simd::store(out + i, simd::bfloat16_to_float<N>(h));
   }
   for (; i < n; ++i) out[i] = load(in[i]);
 }
 
-template <class T>
+template <int N = 4, class T>
 TS_SIMD void narrow(const float* in, T* out, int64_t n) {
   static_assert(is_half_v<T>);
   int64_t i = 0;
-  for (; i + simd::kLanes <= n; i += simd::kLanes) {
-    const simd::vf v = simd::load(in + i);
-    const simd::vu16 h = std::is_same_v<T, float16_t> ? simd::float_to_half(v) : simd::float_to_bfloat16(v);
+  for (; i + N <= n; i += N) {
+    const auto v = simd::load<typename simd::Lanes<N>::f>(in + i);
+    typename simd::Lanes<N>::u16 h;
+    if constexpr (std::is_same_v<T, float16_t>) h = simd::float_to_half<N>(v);
+    else h = simd::float_to_bfloat16<N>(v);
     std::memcpy(static_cast<void*>(out + i), &h, sizeof h);
   }
   for (; i < n; ++i) out[i] = store<T>(in[i]);
@@ -108,22 +124,23 @@ TS_SIMD void narrow(const float* in, T* out, int64_t n) {
 
 // ---- unary maps ----
 
-// A functor with a vector form for float: `simd::vf vec(simd::vf) const`, marked TS_SIMD.
+// A functor with a vector form for float: `template <class VF> VF vec(VF) const`, marked TS_SIMD.
 template <class F>
-concept HasVec = requires(const F& f, simd::vf v) {
-  { f.vec(v) } -> std::same_as<simd::vf>;
+concept HasVec = requires(const F& f, simd::vf4 v) {
+  { f.vec(v) } -> std::same_as<simd::vf4>;
 };
 
-// out[i] = f.vec(in[i]) over floats; the tail goes through a zero-padded vector so every element
-// sees the same arithmetic. out may equal in.
-template <class F>
+// out[i] = f.vec(in[i]) over floats, N lanes at a time; the tail goes through a zero-padded
+// vector so every element sees the same arithmetic. out may equal in.
+template <int N, class F>
 TS_SIMD void map_vec(const float* in, float* out, int64_t n, const F& f) {
+  using VF = typename simd::Lanes<N>::f;
   int64_t i = 0;
-  for (; i + simd::kLanes <= n; i += simd::kLanes) simd::store(out + i, f.vec(simd::load(in + i)));
+  for (; i + N <= n; i += N) simd::store(out + i, f.vec(simd::load<VF>(in + i)));
   if (i < n) {
-    float tmp[simd::kLanes] = {};
+    float tmp[N] = {};
     std::memcpy(tmp, in + i, static_cast<size_t>(n - i) * sizeof(float));
-    simd::store(tmp, f.vec(simd::load(tmp)));
+    simd::store(tmp, f.vec(simd::load<VF>(tmp)));
     std::memcpy(out + i, tmp, static_cast<size_t>(n - i) * sizeof(float));
   }
 }
@@ -134,16 +151,16 @@ TS_SIMD void map_vec(const float* in, float* out, int64_t n, const F& f) {
 template <class In, class Out, class F>
 void map_span(const In* in, Out* out, int64_t n, const F& f) {
   if constexpr (HasVec<F> && std::is_same_v<compute_t<In>, float> && std::is_same_v<In, Out>) {
-    simd::with_best_isa([&]() TS_SIMD_BODY {
+    simd::with_best_isa([&]<int N>() TS_SIMD_BODY {
       if constexpr (std::is_same_v<In, float>) {
-        map_vec(in, out, n, f);
+        map_vec<N>(in, out, n, f);
       } else {
         float buf[kBlock];
         for (int64_t base = 0; base < n; base += kBlock) {
           const int64_t m = std::min(kBlock, n - base);
-          widen(in + base, buf, m);
-          map_vec(buf, buf, m, f);
-          narrow(buf, out + base, m);
+          widen<N>(in + base, buf, m);
+          map_vec<N>(buf, buf, m, f);
+          narrow<N>(buf, out + base, m);
         }
       }
     });

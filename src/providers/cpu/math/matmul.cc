@@ -1,5 +1,6 @@
-// MatMul (numpy batch broadcasting, 1-D operands), Gemm and MatMulInteger, all on the one GEMM
-// of kernels/gemm.h. float32 constant weights (B) are packed once when the kernel is created.
+// MatMul (numpy batch broadcasting, 1-D operands) and Gemm, on the one GEMM of kernels/gemm.h
+// (MatMulInteger lives with the quantized ops in quantization/). Constant float32 weights (B) are
+// packed once, when the kernel is created.
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -263,72 +264,11 @@ class GemmKernel final : public OpKernel {
   std::shared_ptr<const PackedMatrix<float>> packed_b_;
 };
 
-// Widens an 8-bit integer tensor to int32 and subtracts its zero point, which broadcasts
-// against it from the right. A 1-D zero point of A with M entries is per row (shape [M, 1]).
-Result<std::vector<int32_t>> shifted_int32(const KernelContext& ctx, const Tensor& x, const Tensor* zp, bool per_row) {
-  std::vector<int32_t> out(static_cast<size_t>(x.size()));
-  auto value = [&](const Tensor& t, int64_t i) -> int32_t {
-    return t.dtype() == DataType::uint8 ? static_cast<int32_t>(t.data<uint8_t>()[i]) : static_cast<int32_t>(t.data<int8_t>()[i]);
-  };
-  for (int64_t i = 0; i < x.size(); ++i) out[static_cast<size_t>(i)] = value(x, i);
-  if (!zp || zp->size() == 0) return out;
-  if (zp->size() == 1) {
-    const int32_t z = value(*zp, 0);
-    for (auto& v : out) v -= z;
-    return out;
-  }
-  Shape zs = zp->shape();
-  if (per_row && zs.size() == 1) zs.push_back(1);
-  const Shape& xs = x.shape();
-  if (zs.size() > xs.size()) return ctx.error("zero point of shape ", shape_to_string(zp->shape()), " does not fit its input");
-  zs.insert(zs.begin(), xs.size() - zs.size(), 1);
-  std::vector<int64_t> zstride(xs.size(), 0);
-  int64_t s = 1;
-  for (size_t d = xs.size(); d-- > 0;) {
-    if (zs[d] != 1 && zs[d] != xs[d]) return ctx.error("zero point of shape ", shape_to_string(zp->shape()), " does not fit its input");
-    zstride[d] = zs[d] == 1 ? 0 : s;
-    s *= zs[d];
-  }
-  std::vector<int64_t> idx(xs.size(), 0);
-  for (int64_t i = 0; i < x.size(); ++i) {
-    int64_t zi = 0;
-    for (size_t d = 0; d < xs.size(); ++d) zi += idx[d] * zstride[d];
-    out[static_cast<size_t>(i)] -= value(*zp, zi);
-    for (size_t d = xs.size(); d-- > 0;)
-      if (++idx[d] < xs[d]) break; else idx[d] = 0;
-  }
-  return out;
-}
-
-class MatMulIntegerKernel final : public OpKernel {
- public:
-  explicit MatMulIntegerKernel(const KernelInfo&) {}
-
-  Status compute(KernelContext& ctx) const override {
-    const Tensor* a = ctx.input(0);
-    const Tensor* b = ctx.input(1);
-    if (!a || !b) return ctx.error("MatMulInteger needs inputs A and B");
-    const Tensor* a_zp = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
-    const Tensor* b_zp = ctx.input_count() > 3 ? ctx.input(3) : nullptr;
-    for (const Tensor* t : {a, b, a_zp, b_zp})
-      if (t && t->dtype() != DataType::uint8 && t->dtype() != DataType::int8)
-        return ctx.error("MatMulInteger takes int8 or uint8 tensors, got ", dtype_name(t->dtype()));
-    TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, a->shape(), b->shape()));
-    TS_ASSIGN_OR_RETURN(std::vector<int32_t> a32, shifted_int32(ctx, *a, a_zp, a->rank() >= 2));
-    TS_ASSIGN_OR_RETURN(std::vector<int32_t> b32, shifted_int32(ctx, *b, b_zp, false));
-    Tensor& y = ctx.allocate_output(0, DataType::int32, plan.out_shape);
-    if (y.size() == 0) return Status::ok();
-    run_matmul<int32_t>(plan, a32.data(), b32.data(), y.data<int32_t>(), ctx.thread_pool(), nullptr);
-    return Status::ok();
-  }
-};
-
 }  // namespace
 
 void register_matmul(KernelRegistry& r) {
   r.add({"", "MatMul", 1, kMaxOpset, make_factory<MatMulKernel>()});
   r.add({"", "Gemm", 1, kMaxOpset, make_factory<GemmKernel>()});
-  r.add({"", "MatMulInteger", 10, kMaxOpset, make_factory<MatMulIntegerKernel>()});
 }
 
 }  // namespace tessera

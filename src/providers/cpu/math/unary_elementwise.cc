@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <string>
 #include <type_traits>
 
 #include "providers/cpu/dispatch.h"
@@ -30,17 +31,22 @@ struct Abs {
   C operator()(C x) const {
     if constexpr (std::is_floating_point_v<C>) return std::fabs(x);
     else if constexpr (std::is_unsigned_v<C>) return x;
-    else return x < 0 ? static_cast<C>(-x) : x;
+    else return x < 0 ? wrapping(C(0), x, std::minus<>()) : x;  // |MIN| wraps to MIN
   }
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::abs(x); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::abs(x); }
 };
 
 struct Neg {
   static constexpr TypeSet kTypes = kSignedNumeric;
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
-  C operator()(C x) const { return static_cast<C>(-x); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return -x; }
+  C operator()(C x) const {
+    if constexpr (std::is_integral_v<C>) return wrapping(C(0), x, std::minus<>());  // -MIN wraps to MIN
+    else return -x;
+  }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return -x; }
 };
 
 struct Sign {
@@ -51,7 +57,10 @@ struct Sign {
     if constexpr (std::is_unsigned_v<C>) return x > 0 ? 1 : 0;
     else return x > 0 ? C(1) : x < 0 ? C(-1) : x;  // 0 and NaN pass through
   }
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x > 0.0f, simd::splat(1.0f), simd::select(x < 0.0f, simd::splat(-1.0f), x)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const {
+    return simd::select(x > 0.0f, simd::splat<VF>(1.0f), simd::select(x < 0.0f, simd::splat<VF>(-1.0f), x));
+  }
 };
 
 struct Relu {
@@ -59,7 +68,8 @@ struct Relu {
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
   C operator()(C x) const { return x < C(0) ? C(0) : x; }  // NaN passes through
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x < 0.0f, simd::splat(0.0f), x); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::select(x < 0.0f, simd::splat<VF>(0.0f), x); }
 };
 
 struct Reciprocal {
@@ -67,7 +77,8 @@ struct Reciprocal {
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
   C operator()(C x) const { return C(1) / x; }
-  TS_SIMD simd::vf vec(simd::vf x) const { return 1.0f / x; }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return 1.0f / x; }
 };
 
 // Plain math functions on floats: one functor each, named after the op; `vexpr` is the vector
@@ -85,14 +96,15 @@ struct Reciprocal {
     static constexpr int64_t kChunk = chunk;               \
     template <class C>                                     \
     C operator()(C x) const { return expr; }               \
-    TS_SIMD simd::vf vec(simd::vf x) const { return vexpr; } \
+    template <class VF> TS_SIMD VF vec(const VF& x) const { return vexpr; } \
   };
 TS_FLOAT_FN_VEC(Exp, kCostlyChunk, std::exp(x), simd::exp(x))
 TS_FLOAT_FN_VEC(Log, kCostlyChunk, std::log(x), simd::log(x))
-TS_FLOAT_FN(Sqrt, kCheapChunk, std::sqrt(x))
-TS_FLOAT_FN(Floor, kCheapChunk, std::floor(x))
-TS_FLOAT_FN(Ceil, kCheapChunk, std::ceil(x))
-TS_FLOAT_FN(Round, kCheapChunk, std::nearbyint(x))  // default rounding mode: halves to even
+TS_FLOAT_FN_VEC(Sqrt, kCheapChunk, std::sqrt(x), simd::sqrt(x))
+TS_FLOAT_FN_VEC(Floor, kCheapChunk, std::floor(x), simd::floor(x))
+TS_FLOAT_FN_VEC(Ceil, kCheapChunk, std::ceil(x), simd::ceil(x))
+// Halves to even (std::nearbyint in the default rounding mode).
+TS_FLOAT_FN_VEC(Round, kCheapChunk, std::nearbyint(x), simd::round_even(x))
 TS_FLOAT_FN_VEC(Tanh, kCostlyChunk, std::tanh(x), simd::tanh(x))
 TS_FLOAT_FN_VEC(Erf, kCostlyChunk, std::erf(x), simd::erf(x))
 TS_FLOAT_FN(Sin, kCostlyChunk, std::sin(x))
@@ -129,7 +141,8 @@ struct Sigmoid {
   static constexpr int64_t kChunk = kCostlyChunk;
   template <class C>
   C operator()(C x) const { return sigmoid(x); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::sigmoid(x); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::sigmoid(x); }
 };
 
 struct Softplus {
@@ -137,7 +150,8 @@ struct Softplus {
   static constexpr int64_t kChunk = kCostlyChunk;
   template <class C>
   C operator()(C x) const { return softplus(x); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::softplus(x); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::softplus(x); }
 };
 
 struct Mish {
@@ -145,7 +159,8 @@ struct Mish {
   static constexpr int64_t kChunk = kCostlyChunk;
   template <class C>
   C operator()(C x) const { return x * std::tanh(softplus(x)); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return x * simd::tanh(simd::softplus(x)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return x * simd::tanh(simd::softplus(x)); }
 };
 
 struct Not {
@@ -170,7 +185,8 @@ struct LeakyRelu {
   explicit LeakyRelu(const KernelInfo& info) : alpha(info.attr_float("alpha", 0.01f)) {}
   template <class C>
   C operator()(C x) const { return x < C(0) ? C(alpha) * x : x; }
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x < 0.0f, alpha * x, x); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::select(x < 0.0f, alpha * x, x); }
 };
 
 struct Elu {
@@ -180,7 +196,8 @@ struct Elu {
   explicit Elu(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
   template <class C>
   C operator()(C x) const { return x > C(0) ? x : C(alpha) * std::expm1(x); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x > 0.0f, x, alpha * simd::expm1(x)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::select(x > 0.0f, x, alpha * simd::expm1(x)); }
 };
 
 struct Selu {
@@ -192,7 +209,8 @@ struct Selu {
         gamma(info.attr_float("gamma", 1.05070102214813232421875f)) {}
   template <class C>
   C operator()(C x) const { return C(gamma) * (x > C(0) ? x : C(alpha) * std::expm1(x)); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return gamma * simd::select(x > 0.0f, x, alpha * simd::expm1(x)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return gamma * simd::select(x > 0.0f, x, alpha * simd::expm1(x)); }
 };
 
 struct Celu {
@@ -202,17 +220,22 @@ struct Celu {
   explicit Celu(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
   template <class C>
   C operator()(C x) const { return x > C(0) ? x : C(alpha) * std::expm1(x / C(alpha)); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x > 0.0f, x, alpha * simd::expm1(x / alpha)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::select(x > 0.0f, x, alpha * simd::expm1(x / alpha)); }
 };
 
 struct HardSigmoid {
   static constexpr TypeSet kTypes = kFloats;
   static constexpr int64_t kChunk = kCheapChunk;
   float alpha, beta;
-  explicit HardSigmoid(const KernelInfo& info) : alpha(info.attr_float("alpha", 0.2f)), beta(info.attr_float("beta", 0.5f)) {}
+  explicit HardSigmoid(const KernelInfo& info)
+      : alpha(info.attr_float("alpha", 0.2f)), beta(info.attr_float("beta", 0.5f)) {}
   template <class C>
   C operator()(C x) const { return std::max(std::min(C(alpha) * x + C(beta), C(1)), C(0)); }  // NaN passes
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::max(simd::min(alpha * x + beta, simd::splat(1.0f)), simd::splat(0.0f)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const {
+    return simd::max(simd::min(alpha * x + beta, simd::splat<VF>(1.0f)), simd::splat<VF>(0.0f));
+  }
 };
 
 struct HardSwish {
@@ -220,7 +243,10 @@ struct HardSwish {
   static constexpr int64_t kChunk = kCheapChunk;
   template <class C>
   C operator()(C x) const { return x * std::max(std::min(x / C(6) + C(0.5), C(1)), C(0)); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return x * simd::max(simd::min(x * (1.0f / 6.0f) + 0.5f, simd::splat(1.0f)), simd::splat(0.0f)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const {
+    return x * simd::max(simd::min(x * (1.0f / 6.0f) + 0.5f, simd::splat<VF>(1.0f)), simd::splat<VF>(0.0f));
+  }
 };
 
 struct ThresholdedRelu {
@@ -230,7 +256,8 @@ struct ThresholdedRelu {
   explicit ThresholdedRelu(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
   template <class C>
   C operator()(C x) const { return x > C(alpha) ? x : C(0); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return simd::select(x > alpha, x, simd::splat(0.0f)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::select(x > alpha, x, simd::splat<VF>(0.0f)); }
 };
 
 struct Swish {
@@ -240,7 +267,8 @@ struct Swish {
   explicit Swish(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
   template <class C>
   C operator()(C x) const { return x * sigmoid(C(alpha) * x); }
-  TS_SIMD simd::vf vec(simd::vf x) const { return x / (1.0f + simd::exp(-alpha * x)); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return x / (1.0f + simd::exp(-alpha * x)); }
 };
 
 struct Gelu {
@@ -249,27 +277,31 @@ struct Gelu {
   bool tanh_approx = false;
   static Result<Gelu> create(const KernelInfo& info) {
     const std::string mode = info.attr_string("approximate", "none");
-    if (mode != "none" && mode != "tanh") return info.error("attribute 'approximate' must be 'none' or 'tanh', got '", mode, "'");
+    if (mode != "none" && mode != "tanh")
+      return info.error("attribute 'approximate' must be 'none' or 'tanh', got '", mode, "'");
     Gelu g;
     g.tanh_approx = mode == "tanh";
     return g;
   }
+  // 1 + erf(z) as erfc(-z) and 1 + tanh(u) as 2 / (1 + e^{-2u}): no cancellation for x << 0.
   template <class C>
   C operator()(C x) const {
     if (tanh_approx) {
-      const C k = C(0.7978845608028654);  // sqrt(2 / pi)
-      return C(0.5) * x * (C(1) + std::tanh(k * (x + C(0.044715) * x * x * x)));
+      const C u = C(0.7978845608028654) * (x + C(0.044715) * x * x * x);  // sqrt(2 / pi) (...)
+      return x / (C(1) + std::exp(C(-2) * u));
     }
-    return C(0.5) * x * (C(1) + std::erf(x * C(0.7071067811865476)));
+    return C(0.5) * x * std::erfc(x * C(-0.7071067811865476));
   }
-  TS_SIMD simd::vf vec(simd::vf x) const { return tanh_approx ? simd::gelu_tanh(x) : simd::gelu(x); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return tanh_approx ? simd::gelu_tanh(x) : simd::gelu(x); }
 };
 
 struct Shrink {
   static constexpr TypeSet kTypes = kNumericTypes & ~type_bit(DataType::bfloat16);
   static constexpr int64_t kChunk = kCheapChunk;
   float bias, lambd;
-  explicit Shrink(const KernelInfo& info) : bias(info.attr_float("bias", 0.0f)), lambd(info.attr_float("lambd", 0.5f)) {}
+  explicit Shrink(const KernelInfo& info)
+      : bias(info.attr_float("bias", 0.0f)), lambd(info.attr_float("lambd", 0.5f)) {}
   template <class C>
   C operator()(C x) const {
     // Integers are compared and shifted in double, like the float attributes they meet.
@@ -284,12 +316,13 @@ struct Shrink {
 // ---- drivers ----
 
 template <class F, class T>
-using unary_out_t = std::conditional_t<std::is_same_v<decltype(std::declval<const F&>()(std::declval<compute_t<T>>())), bool>, bool, T>;
+using unary_out_t =
+    std::conditional_t<std::is_same_v<decltype(std::declval<const F&>()(std::declval<compute_t<T>>())), bool>, bool, T>;
 
 template <class F>
 class UnaryKernel final : public OpKernel {
  public:
-  explicit UnaryKernel(F f) : f_(std::move(f)) {}
+  UnaryKernel(const KernelInfo& info, F f) : f_(std::move(f)), where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -305,11 +338,12 @@ class UnaryKernel final : public OpKernel {
                             [&](int64_t b, int64_t e) { map_span(in + b, out + b, e - b, f_); });
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
  private:
   F f_;
+  std::string where_;  // the node, for messages
 };
 
 template <class F>
@@ -317,11 +351,11 @@ KernelFactory unary_factory() {
   return [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
     if constexpr (requires { F::create(info); }) {
       TS_ASSIGN_OR_RETURN(F f, F::create(info));
-      return std::unique_ptr<OpKernel>(new UnaryKernel<F>(std::move(f)));
+      return std::unique_ptr<OpKernel>(new UnaryKernel<F>(info, std::move(f)));
     } else if constexpr (std::is_constructible_v<F, const KernelInfo&>) {
-      return std::unique_ptr<OpKernel>(new UnaryKernel<F>(F(info)));
+      return std::unique_ptr<OpKernel>(new UnaryKernel<F>(info, F(info)));
     } else {
-      return std::unique_ptr<OpKernel>(new UnaryKernel<F>(F{}));
+      return std::unique_ptr<OpKernel>(new UnaryKernel<F>(info, F{}));
     }
   };
 }
@@ -335,7 +369,8 @@ class FloatClassKernel final : public OpKernel {
   FloatClassKernel(const KernelInfo& info, FloatClass cls)
       : cls_(cls),
         detect_negative_(info.attr_int("detect_negative", 1) != 0),
-        detect_positive_(info.attr_int("detect_positive", 1) != 0) {}
+        detect_positive_(info.attr_int("detect_positive", 1) != 0),
+        where_(info.node().describe()) {}
 
   bool test(double v) const {
     if (cls_ == FloatClass::nan) return std::isnan(v);
@@ -372,15 +407,17 @@ class FloatClassKernel final : public OpKernel {
             if (cls_ == FloatClass::nan) return std::isnan(v);
             return std::isinf(v) && (v > 0 ? pos : neg);
           };
-          parallel_elements(ctx.thread_pool(), n, kCheapChunk, [&](int64_t b, int64_t e) { map_span(in + b, out + b, e - b, f); });
+          parallel_elements(ctx.thread_pool(), n, kCheapChunk,
+                            [&](int64_t b, int64_t e) { map_span(in + b, out + b, e - b, f); });
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
  private:
   FloatClass cls_;
   bool detect_negative_, detect_positive_;
+  std::string where_;
 };
 
 // min(max(x, lo), hi), NaN passing through; lo > hi gives hi everywhere, as numpy.clip does.
@@ -391,9 +428,10 @@ struct ClipOp {
     const C t = v < lo ? lo : v;
     return hi < t ? hi : t;
   }
-  TS_SIMD simd::vf vec(simd::vf v) const {
-    const simd::vf t = simd::select(v < lo, simd::splat(lo), v);
-    return simd::select(t > hi, simd::splat(hi), t);
+  template <class VF>
+  TS_SIMD VF vec(const VF& v) const {
+    const VF t = simd::select(v < lo, simd::splat<VF>(lo), v);
+    return simd::select(t > hi, simd::splat<VF>(hi), t);
   }
 };
 
@@ -403,7 +441,8 @@ class ClipKernel final : public OpKernel {
   explicit ClipKernel(const KernelInfo& info)
       : attr_bounds_(info.opset() < 11),
         attr_min_(info.attr_float("min", std::numeric_limits<float>::lowest())),
-        attr_max_(info.attr_float("max", std::numeric_limits<float>::max())) {}
+        attr_max_(info.attr_float("max", std::numeric_limits<float>::max())),
+        where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -412,7 +451,8 @@ class ClipKernel final : public OpKernel {
     const Tensor* tmax = attr_bounds_ ? nullptr : ctx.input(2);
     for (const Tensor* t : {tmin, tmax}) {
       if (!t) continue;
-      if (t->dtype() != x->dtype()) return ctx.error("bounds must have the input's type ", dtype_name(x->dtype()), ", got ", dtype_name(t->dtype()));
+      if (t->dtype() != x->dtype())
+        return ctx.error("bounds must have the input's type ", dtype_name(x->dtype()), ", got ", dtype_name(t->dtype()));
       if (t->size() != 1) return ctx.error("bounds must be scalars, got shape ", shape_to_string(t->shape()));
     }
     return dispatch<kNumericTypes>(
@@ -430,20 +470,24 @@ class ClipKernel final : public OpKernel {
           const T* in = x->data<T>();
           T* out = y.data<T>();
           const ClipOp<C> f{lo, hi};
-          parallel_elements(ctx.thread_pool(), x->size(), kCheapChunk, [&](int64_t b, int64_t e) { map_span(in + b, out + b, e - b, f); });
+          parallel_elements(ctx.thread_pool(), x->size(), kCheapChunk,
+                            [&](int64_t b, int64_t e) { map_span(in + b, out + b, e - b, f); });
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
 
  private:
   bool attr_bounds_;
   float attr_min_, attr_max_;
+  std::string where_;
 };
 
 template <class K, class... Args>
 KernelFactory simple_factory(Args... args) {
-  return [=](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> { return std::unique_ptr<OpKernel>(new K(info, args...)); };
+  return [=](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+    return std::unique_ptr<OpKernel>(new K(info, args...));
+  };
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -21,7 +22,8 @@ using namespace elementwise;
 struct SumOp {
   template <class C>
   C operator()(C a, C b) const { return static_cast<C>(a + b); }
-  TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return a + b; }
+  template <class VF>
+  TS_SIMD VF vec(const VF& a, const VF& b) const { return a + b; }
 };
 
 // numpy.minimum / numpy.maximum: a NaN in either input gives NaN.
@@ -34,7 +36,8 @@ struct MinOp {
       if (std::isnan(a)) return a;
     return b;
   }
-  TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return simd::min(a, b); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& a, const VF& b) const { return simd::min(a, b); }
 };
 
 struct MaxOp {
@@ -46,13 +49,23 @@ struct MaxOp {
       if (std::isnan(a)) return a;
     return b;
   }
-  TS_SIMD simd::vf vec(simd::vf a, simd::vf b) const { return simd::max(a, b); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& a, const VF& b) const { return simd::max(a, b); }
+};
+
+// Mean's last step.
+template <class C>
+struct DivideBy {
+  C count;
+  C operator()(C v) const { return v / count; }
+  template <class VF>
+  TS_SIMD VF vec(const VF& v) const { return v / count; }
 };
 
 template <class F, TypeSet Types, bool kMean>
 class VariadicKernel final : public OpKernel {
  public:
-  explicit VariadicKernel(const KernelInfo&) {}
+  explicit VariadicKernel(const KernelInfo& info) : where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
     const size_t n = ctx.input_count();
@@ -62,14 +75,13 @@ class VariadicKernel final : public OpKernel {
       const Tensor* t = ctx.input(i);
       if (!t) return ctx.error("input ", i, " is missing");
       if (!in.empty() && t->dtype() != in[0]->dtype())
-        return ctx.error("inputs must have one type, got ", dtype_name(in[0]->dtype()), " and ", dtype_name(t->dtype()));
+        return ctx.error("inputs must have one type, got ", dtype_name(in[0]->dtype()), " and ",
+                         dtype_name(t->dtype()));
       in.push_back(t);
       shapes.push_back(&t->shape());
     }
     if (in.empty()) return ctx.error("needs at least one input");
-    auto out_shape = broadcast_shapes(shapes);
-    if (!out_shape.is_ok()) return ctx.error(out_shape.status().message());
-    const Shape& os = out_shape.value();
+    TS_ASSIGN_OR_RETURN(const Shape os, broadcast_shapes(shapes, where_));
 
     return dispatch<Types>(
         in[0]->dtype(),
@@ -78,51 +90,56 @@ class VariadicKernel final : public OpKernel {
           T* out = y.data<T>();
           ThreadPool& pool = ctx.thread_pool();
           if (in.size() == 1) {
-            TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(os, {shapes[0], shapes[0]})));
+            TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(os, {shapes[0], shapes[0]}, where_)));
             run_binary(pool, plan, in[0]->data<T>(), in[0]->data<T>(), out, kCheapChunk,
                        [](const auto& a, const auto&) { return a; });
           } else {
-            TS_ASSIGN_OR_RETURN(auto first, (make_broadcast_plan<2>(os, {shapes[0], shapes[1]})));
+            TS_ASSIGN_OR_RETURN(auto first, (make_broadcast_plan<2>(os, {shapes[0], shapes[1]}, where_)));
             run_binary(pool, first, in[0]->data<T>(), in[1]->data<T>(), out, kCheapChunk, F{});
             // Later inputs fold into the output in place: out = f(out, in_k).
             for (size_t k = 2; k < in.size(); ++k) {
-              TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(os, {&os, shapes[k]})));
+              TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<2>(os, {&os, shapes[k]}, where_)));
               run_binary(pool, plan, static_cast<const T*>(out), in[k]->data<T>(), out, kCheapChunk, F{});
             }
           }
           if constexpr (kMean) {
-            const compute_t<T> count = static_cast<compute_t<T>>(in.size());
-            parallel_elements(pool, y.size(), kCheapChunk, [&](int64_t b, int64_t e) {
-              map_span(out + b, out + b, e - b, [count](compute_t<T> v) { return v / count; });
-            });
+            const DivideBy<compute_t<T>> divide{static_cast<compute_t<T>>(in.size())};
+            parallel_elements(pool, y.size(), kCheapChunk,
+                              [&](int64_t b, int64_t e) { map_span(out + b, out + b, e - b, divide); });
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
+
+ private:
+  std::string where_;  // the node, for messages
 };
 
-// out[i] = c[i] ? x[i] : y[i] for 4-byte elements, 8 lanes at a time; a zero stride repeats the
+// out[i] = c[i] ? x[i] : y[i] for 4-byte elements, N lanes at a time; a zero stride repeats the
 // first element.
+template <int N>
 TS_SIMD void select_4byte(const bool* c, int64_t sc, const void* xv, int64_t sx, const void* yv, int64_t sy, void* outv,
                           int64_t n) {
+  using VU = typename simd::Lanes<N>::u;
+  using VI = typename simd::Lanes<N>::i;
   const auto* x = static_cast<const uint32_t*>(xv);
   const auto* y = static_cast<const uint32_t*>(yv);
   auto* out = static_cast<uint32_t*>(outv);
-  const simd::vu x0 = simd::usplat(x[0]), y0 = simd::usplat(y[0]);
-  const simd::vi c0 = simd::vi{} - (c[0] ? 1 : 0);
+  const VU x0 = VU{} + x[0], y0 = VU{} + y[0];
+  const VI c0 = VI{} - (c[0] ? 1 : 0);
   int64_t i = 0;
-  for (; i + simd::kLanes <= n; i += simd::kLanes) {
-    simd::vi m = c0;
+  for (; i + N <= n; i += N) {
+    VI m = c0;
     if (sc) {
-      simd::vu8 c8;
+      typename simd::Lanes<N>::u8 c8;
       std::memcpy(&c8, c + i, sizeof c8);
-      m = simd::vi{} - __builtin_convertvector(c8, simd::vi);
+      m = VI{} - __builtin_convertvector(c8, VI);
     }
-    simd::vu a = x0, b = y0;
+    VU a = x0, b = y0;
     if (sx) std::memcpy(&a, x + i, sizeof a);
     if (sy) std::memcpy(&b, y + i, sizeof b);
-    const simd::vu r = simd::select(m, a, b);
+    const VU r = simd::select_bits(m, a, b);
     std::memcpy(out + i, &r, sizeof r);
   }
   for (; i < n; ++i) out[i] = c[i * sc] ? x[i * sx] : y[i * sy];
@@ -130,7 +147,7 @@ TS_SIMD void select_4byte(const bool* c, int64_t sc, const void* xv, int64_t sx,
 
 class WhereKernel final : public OpKernel {
  public:
-  explicit WhereKernel(const KernelInfo&) {}
+  explicit WhereKernel(const KernelInfo& info) : where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* c = ctx.input(0);
@@ -139,26 +156,26 @@ class WhereKernel final : public OpKernel {
     if (!c || !x || !y) return ctx.error("expects inputs condition, X and Y");
     if (c->dtype() != DataType::boolean) return ctx.error("condition must be bool, got ", dtype_name(c->dtype()));
     if (x->dtype() != y->dtype())
-      return ctx.error("X and Y must have the same type, got ", dtype_name(x->dtype()), " and ", dtype_name(y->dtype()));
-    auto out_shape = broadcast_shapes({&c->shape(), &x->shape(), &y->shape()});
-    if (!out_shape.is_ok()) return ctx.error(out_shape.status().message());
-    TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<3>(out_shape.value(), {&c->shape(), &x->shape(), &y->shape()})));
+      return ctx.error("X and Y must have the same type, got ", dtype_name(x->dtype()), " and ",
+                       dtype_name(y->dtype()));
+    TS_ASSIGN_OR_RETURN(const Shape out_shape, broadcast_shapes({&c->shape(), &x->shape(), &y->shape()}, where_));
+    TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<3>(out_shape, {&c->shape(), &x->shape(), &y->shape()}, where_)));
     return dispatch<kAllTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
-          Tensor& out_t = ctx.allocate_output(0, x->dtype(), out_shape.value());
+          Tensor& out_t = ctx.allocate_output(0, x->dtype(), out_shape);
           const bool* pc = c->data<bool>();
           const T* px = x->data<T>();
           const T* py = y->data<T>();
           T* out = out_t.data<T>();
           const int64_t sc = plan.inner_stride(0), sx = plan.inner_stride(1), sy = plan.inner_stride(2);
-          parallel_runs(ctx.thread_pool(), plan, kCheapChunk, [&](const std::array<int64_t, 3>& off, int64_t o, int64_t len) {
+          auto run = [&](const std::array<int64_t, 3>& off, int64_t o, int64_t len) {
             const bool* cc = pc + off[0];
             const T* xx = px + off[1];
             const T* yy = py + off[2];
             T* oo = out + o;
             if constexpr (sizeof(T) == 4 && std::is_trivially_copyable_v<T>) {
-              simd::with_best_isa([&]() TS_SIMD_BODY { select_4byte(cc, sc, xx, sx, yy, sy, oo, len); });
+              simd::with_best_isa([&]<int N>() TS_SIMD_BODY { select_4byte<N>(cc, sc, xx, sx, yy, sy, oo, len); });
             } else if constexpr (std::is_trivially_copyable_v<T>) {
               // Through a bit mask rather than a branch: conditions are often unpredictable.
               using U = std::conditional_t<sizeof(T) == 1, uint8_t, std::conditional_t<sizeof(T) == 2, uint16_t,
@@ -174,16 +191,22 @@ class WhereKernel final : public OpKernel {
             } else {
               for (int64_t i = 0; i < len; ++i) oo[i] = cc[i * sc] ? xx[i * sx] : yy[i * sy];
             }
-          });
+          };
+          parallel_runs(ctx.thread_pool(), plan, kCheapChunk, run);
           return Status::ok();
         },
-        ctx.node().describe());
+        where_);
   }
+
+ private:
+  std::string where_;  // the node, for messages
 };
 
 template <class K>
 KernelFactory kernel_factory() {
-  return [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> { return std::unique_ptr<OpKernel>(new K(info)); };
+  return [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+    return std::unique_ptr<OpKernel>(new K(info));
+  };
 }
 
 }  // namespace

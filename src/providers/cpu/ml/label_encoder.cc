@@ -44,6 +44,7 @@ class LabelEncoderKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     if (!x) return ctx.error("input X is required");
+    if (v1_ && x->dtype() == DataType::int64) return decode_v1(ctx, *x);
     if (kind_of(x->dtype()) != key_kind_ || x->dtype() == DataType::boolean)
       return ctx.error("input type ", dtype_name(x->dtype()), " does not match the type of the keys");
     Tensor& y = ctx.allocate_output(0, values_.dtype(), x->shape());
@@ -89,17 +90,26 @@ class LabelEncoderKernel final : public OpKernel {
  private:
   LabelEncoderKernel() = default;
 
+  // Opset 1 with int64 input runs the table backwards: index -> class string.
+  Status decode_v1(KernelContext& ctx, const Tensor& x) const {
+    Tensor& y = ctx.allocate_output(0, DataType::string, x.shape());
+    const int64_t* in = x.data<int64_t>();
+    for (int64_t i = 0; i < x.size(); ++i)
+      y.data<std::string>()[i] =
+          in[i] >= 0 && in[i] < v1_strings_.size() ? v1_strings_.data<std::string>()[in[i]] : v1_default_string_;
+    return Status::ok();
+  }
+
   // classes_strings: string -> index (int64), or index -> string.
   Status init_v1(const KernelInfo& info) {
     const std::vector<std::string> classes = info.attr_strings("classes_strings");
-    // The direction comes from the output type, which only the run knows; keep both tables.
+    // The direction follows the input type, known only at run time: keep both tables.
     key_kind_ = KeyKind::string;
     for (size_t i = 0; i < classes.size(); ++i) string_keys_[classes[i]] = static_cast<int64_t>(i);
     std::vector<int64_t> idx(classes.size());
     for (size_t i = 0; i < classes.size(); ++i) idx[i] = static_cast<int64_t>(i);
     values_ = Tensor::from_vector<int64_t>(DataType::int64, {static_cast<int64_t>(idx.size())}, idx);
     default_ = Tensor::scalar<int64_t>(DataType::int64, info.attr_int("default_int64", -1));
-    // Reverse table for int64 inputs.
     v1_strings_ = Tensor::from_vector<std::string>(DataType::string, {static_cast<int64_t>(classes.size())}, classes);
     v1_default_string_ = info.attr_string("default_string", "_Unused");
     v1_ = true;
@@ -183,42 +193,12 @@ class LabelEncoderKernel final : public OpKernel {
   bool v1_ = false;
   Tensor v1_strings_;
   std::string v1_default_string_;
-
- public:
-  // Opset 1 with int64 input runs the table backwards: index -> class string.
-  Status compute_v1_reverse(KernelContext& ctx, const Tensor& x) const {
-    Tensor& y = ctx.allocate_output(0, DataType::string, x.shape());
-    const int64_t* in = x.data<int64_t>();
-    for (int64_t i = 0; i < x.size(); ++i)
-      y.data<std::string>()[i] = in[i] >= 0 && in[i] < v1_strings_.size() ? v1_strings_.data<std::string>()[in[i]] : v1_default_string_;
-    return Status::ok();
-  }
-  bool is_v1() const { return v1_; }
 };
-
-// Opset 1 dispatches on the input type: strings encode, int64 decode.
-class LabelEncoderV1Kernel final : public OpKernel {
- public:
-  explicit LabelEncoderV1Kernel(std::unique_ptr<OpKernel> inner) : inner_(std::move(inner)) {}
-  Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    const auto* k = static_cast<const LabelEncoderKernel*>(inner_.get());
-    if (x && x->dtype() == DataType::int64) return k->compute_v1_reverse(ctx, *x);
-    return inner_->compute(ctx);
-  }
-
- private:
-  std::unique_ptr<OpKernel> inner_;
-};
-
-Result<std::unique_ptr<OpKernel>> make_label_encoder(const KernelInfo& info) {
-  TS_ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> k, LabelEncoderKernel::create(info));
-  if (info.opset() < 2) return std::unique_ptr<OpKernel>(new LabelEncoderV1Kernel(std::move(k)));
-  return k;
-}
 
 }  // namespace
 
-void register_ml_label_encoder(KernelRegistry& r) { r.add({ml::kDomain, "LabelEncoder", 1, kMaxOpset, make_label_encoder}); }
+void register_ml_label_encoder(KernelRegistry& r) {
+  r.add({ml::kDomain, "LabelEncoder", 1, kMaxOpset, LabelEncoderKernel::create});
+}
 
 }  // namespace tessera

@@ -104,8 +104,9 @@ void transform_row(PostTransform pt, T* v, int64_t n) {
 }
 
 // How a classifier that produced one score fills the two score columns, as ONNX Runtime does:
-// -1 writes the score alone; 0 and 1 (all weights positive) write [1 - s, s]; 2 and 3 (mixed
-// weights) write [-s, s], or [logistic(-s), logistic(s)] under LOGISTIC. PROBIT writes probit(s).
+// -1 writes the score alone; 0 and 1 (all weights positive) write [1 - s, s] (s = logistic(s)
+// first under LOGISTIC); 2 and 3 (mixed weights) write [-s, s], or [logistic(-s), logistic(s)]
+// under LOGISTIC. PROBIT writes probit(s).
 template <class T>
 void write_one_score(PostTransform pt, float s, int second_class, T* out) {
   if (pt == PostTransform::probit) {
@@ -115,6 +116,7 @@ void write_one_score(PostTransform pt, float s, int second_class, T* out) {
   switch (second_class) {
     case 0:
     case 1:
+      if (pt == PostTransform::logistic) s = logistic(s);
       out[0] = static_cast<T>(1 - s);
       out[1] = static_cast<T>(s);
       break;

@@ -32,6 +32,8 @@ constexpr TypeSet kConvTypes = kFloatTypes;
 // Output positions per GEMM call: wide enough to amortise the weights, narrow enough that the
 // im2col band stays in cache and large images split into parallel tasks.
 constexpr int64_t kTargetColumns = 512;
+// Fewest output positions worth a separate GEMM task; below that one GEMM is split inside.
+constexpr int64_t kMinTaskColumns = 256;
 
 enum class AutoPad { notset, same_upper, same_lower, valid };
 
@@ -257,10 +259,9 @@ void conv_forward(const ConvArgs<T>& a, ThreadPool& pool) {
                       [&](int64_t p0, int64_t p1) {
                         for (int64_t p = p0; p < p1; ++p) {
                           const int64_t m = p % a.M;
-                          T* yp = a.y + p * S;
                           kernels::depthwise_conv2d_plane(g, a.x + p * g.in_size, a.w + m * g.kernel_size,
-                                                          a.bias ? a.bias[m] : T(0), yp);
-                          for (int64_t i = 0; i < S; ++i) yp[i] = std::clamp(yp[i], ep.clip_min, ep.clip_max);
+                                                          a.bias ? a.bias[m] : T(0), ep.clip_min, ep.clip_max,
+                                                          a.y + p * S);
                         }
                       });
     apply_activation(a.act, a.y, total);
@@ -268,16 +269,24 @@ void conv_forward(const ConvArgs<T>& a, ThreadPool& pool) {
   }
 
   const bool pointwise = g.is_pointwise();
-  const int64_t inner = g.out_inner();
-  const int64_t rows = inner == 0 ? 1 : std::clamp<int64_t>((kTargetColumns + inner - 1) / inner, 1, g.out[0]);
+  const int threads = pool.size();
+  const int64_t inner = g.out_inner(), images = a.N * a.group;
+  // Bands of output rows of about kTargetColumns positions. With several threads, bands become
+  // independent tasks when each still has kMinTaskColumns positions; their count is then made a
+  // multiple of the thread count so that equal bands keep every thread busy to the end.
+  int64_t bands = std::clamp<int64_t>((S + kTargetColumns - 1) / kTargetColumns, 1, g.out[0]);
+  const bool by_task = threads > 1 && images * S >= kMinTaskColumns * threads;
+  if (by_task && images * bands < 4 * threads)
+    while (bands < g.out[0] && (images * bands) % threads != 0) ++bands;
+  const int64_t rows = (g.out[0] + bands - 1) / bands;
   const int64_t chunks = (g.out[0] + rows - 1) / rows;
-  const int64_t tasks = a.N * a.group * chunks;
+  const int64_t tasks = images * chunks;
   T beta = T(0);
   if (a.residual) {
     std::copy(a.residual, a.residual + total, a.y);
     beta = T(1);
   }
-  auto run_task = [&](int64_t t, ThreadPool* gemm_pool) {
+  auto run_task = [&](int64_t t, ThreadPool* inner_pool) {
     const int64_t n = t / (a.group * chunks), gi = (t / chunks) % a.group, ch = t % chunks;
     const int64_t o0 = ch * rows, o1 = std::min(g.out[0], o0 + rows);
     const int64_t j0 = o0 * inner, cols = (o1 - o0) * inner;
@@ -287,7 +296,13 @@ void conv_forward(const ConvArgs<T>& a, ThreadPool& pool) {
       b = {xg + j0, g.in_size, false};
     } else {
       T* col = column_buffer<T>(K * cols);
-      kernels::im2col(g, xg, Cg, o0, o1, col);
+      auto lower = [&](int64_t c0, int64_t c1) {
+        kernels::im2col(g, xg + c0 * g.in_size, c1 - c0, o0, o1, col + c0 * g.kernel_size * cols);
+      };
+      if (inner_pool)
+        inner_pool->parallel_for(Cg, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.kernel_size * cols)), lower);
+      else
+        lower(0, Cg);
       b = {col, cols, false};
     }
     MatrixArg<T> w{a.w + gi * Mg * K, K, false};
@@ -295,10 +310,9 @@ void conv_forward(const ConvArgs<T>& a, ThreadPool& pool) {
       if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
     GemmEpilogue<T> e = ep;
     e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
-    kernels::gemm(Mg, cols, K, T(1), w, b, beta, a.y + (n * a.M + gi * Mg) * S + j0, S, e, gemm_pool);
+    kernels::gemm(Mg, cols, K, T(1), w, b, beta, a.y + (n * a.M + gi * Mg) * S + j0, S, e, inner_pool);
   };
-  const int threads = pool.size();
-  if (threads > 1 && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads)) {
+  if (by_task && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads)) {
     pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
     });

@@ -219,6 +219,38 @@ void max_pool_plane(const PoolGeometry& g, const T* x, T* y, int64_t* indices, i
       }
 }
 
+// MaxPool without Indices over at most two spatial axes, separably: the rows of each window are
+// first reduced element-wise into one row (contiguous, vectorizable), then the row is reduced
+// across each window's columns. `row` holds W.in values of scratch.
+template <class T>
+void max_pool_plane_separable(const PoolGeometry& g, const T* x, T* y, acc_t<T>* row) {
+  using A = acc_t<T>;
+  const DimWindows &H = g.dim[1], &W = g.dim[2];
+  for (int64_t oh = 0; oh < H.out; ++oh) {
+    T* yr = y + oh * W.out;
+    if (H.count[oh] == 0) {
+      std::fill(yr, yr + W.out, narrow<T>(-std::numeric_limits<A>::infinity()));
+      continue;
+    }
+    const T* first = x + H.first[oh] * W.in;
+    for (int64_t i = 0; i < W.in; ++i) row[i] = widen(first[i]);
+    for (int64_t j = 1; j < H.count[oh]; ++j) {
+      const T* xr = x + (H.first[oh] + j * H.dilation) * W.in;
+      for (int64_t i = 0; i < W.in; ++i) {
+        const A v = widen(xr[i]);
+        row[i] = v > row[i] ? v : row[i];
+      }
+    }
+    for (int64_t ow = 0; ow < W.out; ++ow) {
+      const A* r = row + W.first[ow];
+      const int64_t n = W.count[ow], d = W.dilation;
+      A best = n > 0 ? r[0] : -std::numeric_limits<A>::infinity();
+      for (int64_t j = 1; j < n; ++j) best = r[j * d] > best ? r[j * d] : best;
+      yr[ow] = narrow<T>(best);
+    }
+  }
+}
+
 template <class T>
 void average_or_lp_plane(const PoolGeometry& g, PoolKind kind, bool count_include_pad, double p, const T* x, T* y) {
   using A = acc_t<T>;
@@ -286,9 +318,13 @@ class PoolKernel final : public OpKernel {
     auto run = [&]<class T>() -> Status {
       const T* xd = x->data<T>();
       T* yd = y.data<T>();
+      const bool separable = kind_ == PoolKind::max && !indices && g.dim[0].out == 1 && g.dim[0].in == 1;
       ctx.thread_pool().parallel_for(planes, grain, [&](int64_t p0, int64_t p1) {
+        std::vector<acc_t<T>> row(separable ? static_cast<size_t>(g.dim[2].in) : 0);
         for (int64_t p = p0; p < p1; ++p) {
-          if (kind_ == PoolKind::max)
+          if (separable)
+            max_pool_plane_separable<T>(g, xd + p * g.in_size, yd + p * g.out_size, row.data());
+          else if (kind_ == PoolKind::max)
             max_pool_plane<T>(g, xd + p * g.in_size, yd + p * g.out_size, indices ? indices + p * g.out_size : nullptr,
                               p, params_.storage_order);
           else
@@ -307,6 +343,21 @@ class PoolKernel final : public OpKernel {
   PoolKind kind_ = PoolKind::max;
   PoolParams params_;
 };
+
+// Sum of a plane in 16 interleaved partial sums, which the compiler keeps in vector registers
+// (a single running sum could not be vectorized without reassociating).
+template <class T>
+acc_t<T> sum_plane(const T* x, int64_t n) {
+  constexpr int kLanes = 16;
+  acc_t<T> part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) part[l] += widen(x[i + l]);
+  acc_t<T> sum = 0;
+  for (int l = 0; l < kLanes; ++l) sum += part[l];
+  for (; i < n; ++i) sum += widen(x[i]);
+  return sum;
+}
 
 class GlobalPoolKernel final : public OpKernel {
  public:
@@ -344,9 +395,7 @@ class GlobalPoolKernel final : public OpKernel {
                   r = v > r ? v : r;
                 }
               } else if (kind_ == PoolKind::average) {
-                A sum = 0;
-                for (int64_t i = 0; i < plane_size; ++i) sum += widen(src[i]);
-                r = sum / static_cast<A>(plane_size);
+                r = sum_plane(src, plane_size) / static_cast<A>(plane_size);
               } else {
                 A sum = 0;
                 for (int64_t i = 0; i < plane_size; ++i) {

@@ -1,7 +1,8 @@
 // RNN, GRU and LSTM: one kernel for the three recurrent cells. Per direction, the input
 // projection X*W^T + biases runs as one GEMM over every time step; each step then does one GEMM
 // of the hidden state against R^T (packed once, up front) and the gate arithmetic per batch row.
-// Half-precision tensors compute in float, double in double.
+// Half-precision tensors compute in float, double in double. The two directions of a
+// bidirectional node run side by side when the pool has a second thread.
 //
 // Semantics that the spec leaves to prose:
 //  - sequence_lens: batch row b runs steps 0..len_b-1 (reverse: len_b-1 down to 0); Y past
@@ -225,133 +226,163 @@ class RecurrentKernel final : public OpKernel {
   template <class T, class C>
   Status run(KernelContext& ctx, const Shapes& s, const std::vector<int64_t>& lens) const {
     const Tensor& x = *ctx.input(0);
+    const int64_t S = s.seq, B = s.batch, I = s.input, H = s.hidden, D = dirs_;
+    const Shape y_shape = layout_ == 0 ? Shape{S, D, B, H} : Shape{B, S, D, H};
+    const Shape state_shape = layout_ == 0 ? Shape{D, B, H} : Shape{B, D, H};
+    Outputs<T> out;
+    out.y = ctx.output_requested(0) ? ctx.allocate_output(0, x.dtype(), y_shape).template data<T>() : nullptr;
+    out.y_h = ctx.output_requested(1) ? ctx.allocate_output(1, x.dtype(), state_shape).template data<T>() : nullptr;
+    out.y_c = cell_ == Cell::lstm && ctx.output_requested(2)
+                  ? ctx.allocate_output(2, x.dtype(), state_shape).template data<T>()
+                  : nullptr;
+    if (B == 0 || H == 0) return Status::ok();
+
+    ThreadPool& pool = ctx.thread_pool();
+    std::vector<C> xc(static_cast<size_t>(S * B * I));
+    widen::widen_span(x.data<T>(), xc.data(), S * B * I);
+    // With threads to spare, the two directions of a bidirectional node run side by side,
+    // each on one thread: their steps are too small to split well.
+    if (D == 2 && pool.size() > 1) {
+      pool.parallel_for(2, 1, [&](int64_t d0, int64_t d1) {
+        for (int64_t d = d0; d < d1; ++d) run_direction<T, C>(ctx, s, lens, xc.data(), d, out, nullptr);
+      });
+    } else {
+      for (int64_t d = 0; d < D; ++d) run_direction<T, C>(ctx, s, lens, xc.data(), d, out, &pool);
+    }
+    return Status::ok();
+  }
+
+  template <class T>
+  struct Outputs {
+    T* y = nullptr;
+    T* y_h = nullptr;
+    T* y_c = nullptr;
+  };
+
+  // Calls f(b0, b1) over the batch rows, on the pool only when the rows carry enough work.
+  template <class F>
+  static void for_rows(ThreadPool* pool, int64_t rows, int64_t work_per_row, const F& f) {
+    if (pool && pool->size() > 1 && rows > 1 && rows * work_per_row >= (int64_t{1} << 15)) {
+      pool->parallel_for(rows, std::max<int64_t>(1, (int64_t{1} << 13) / std::max<int64_t>(1, work_per_row)), f);
+    } else {
+      f(0, rows);
+    }
+  }
+
+  // One direction end to end; `pool` may be null (single-threaded).
+  template <class T, class C>
+  void run_direction(const KernelContext& ctx, const Shapes& s, const std::vector<int64_t>& lens, const C* xc, int64_t d,
+                     const Outputs<T>& out, ThreadPool* pool) const {
     const Tensor& w = *ctx.input(1);
     const Tensor& r = *ctx.input(2);
     const int64_t S = s.seq, B = s.batch, I = s.input, H = s.hidden, D = dirs_;
     const int64_t G = gate_count(cell_), GH = G * H;
-    const Shape y_shape = layout_ == 0 ? Shape{S, D, B, H} : Shape{B, S, D, H};
-    const Shape state_shape = layout_ == 0 ? Shape{D, B, H} : Shape{B, D, H};
-    T* y = ctx.output_requested(0) ? ctx.allocate_output(0, x.dtype(), y_shape).template data<T>() : nullptr;
-    T* y_h = ctx.output_requested(1) ? ctx.allocate_output(1, x.dtype(), state_shape).template data<T>() : nullptr;
-    T* y_c = cell_ == Cell::lstm && ctx.output_requested(2)
-                 ? ctx.allocate_output(2, x.dtype(), state_shape).template data<T>()
-                 : nullptr;
-    if (B == 0 || H == 0) return Status::ok();
-
-    ThreadPool& pool = ctx.thread_pool();
-    const PackedWeights<C>* packed = packed_for<C>(x.dtype());
-    std::vector<C> xc(static_cast<size_t>(S * B * I));
-    widen::widen_span(x.data<T>(), xc.data(), S * B * I);
+    const bool reverse = d == 1 || reverse_first_;
+    const PackedWeights<C>* packed = packed_for<C>(w.dtype());
     std::vector<C> xw(static_cast<size_t>(S * B * GH)), hr(static_cast<size_t>(B * GH));
     std::vector<C> h(static_cast<size_t>(B * H)), c(static_cast<size_t>(B * H)), tmp(static_cast<size_t>(B * H));
-    std::vector<C> wc, rc, bias_x(static_cast<size_t>(GH)), bias_rh(static_cast<size_t>(H)), peep(static_cast<size_t>(3 * H));
+    std::vector<C> wc, rc, bias_x(static_cast<size_t>(GH), C(0)), bias_rh(static_cast<size_t>(H), C(0));
+    std::vector<C> peep(static_cast<size_t>(3 * H), C(0));
 
-    for (int64_t d = 0; d < D; ++d) {
-      const bool reverse = d == 1 || reverse_first_;
-      // Biases: Wb + Rb folded into the input projection, except the GRU h-gate Rb under
-      // linear_before_reset, which is scaled by r.
-      std::fill(bias_x.begin(), bias_x.end(), C(0));
-      std::fill(bias_rh.begin(), bias_rh.end(), C(0));
-      if (const Tensor* bt = ctx.input(3)) {
-        const T* wb = bt->data<T>() + d * 2 * GH;
-        const T* rb = wb + GH;
-        for (int64_t j = 0; j < GH; ++j) {
-          const bool keep_apart = cell_ == Cell::gru && linear_before_reset_ && j >= 2 * H;
-          bias_x[j] = widen::to_wide<C>(wb[j]) + (keep_apart ? C(0) : widen::to_wide<C>(rb[j]));
-          if (keep_apart) bias_rh[j - 2 * H] = widen::to_wide<C>(rb[j]);
-        }
+    // Biases: Wb + Rb folded into the input projection, except the GRU h-gate Rb under
+    // linear_before_reset, which is scaled by r.
+    if (const Tensor* bt = ctx.input(3)) {
+      const T* wb = bt->data<T>() + d * 2 * GH;
+      const T* rb = wb + GH;
+      for (int64_t j = 0; j < GH; ++j) {
+        const bool keep_apart = cell_ == Cell::gru && linear_before_reset_ && j >= 2 * H;
+        bias_x[j] = widen::to_wide<C>(wb[j]) + (keep_apart ? C(0) : widen::to_wide<C>(rb[j]));
+        if (keep_apart) bias_rh[j - 2 * H] = widen::to_wide<C>(rb[j]);
       }
-      std::fill(peep.begin(), peep.end(), C(0));
-      const Tensor* pt = cell_ == Cell::lstm ? ctx.input(7) : nullptr;
-      if (pt) widen::widen_span(pt->data<T>() + d * 3 * H, peep.data(), 3 * H);
-      load_state<T, C>(ctx.input(5), d, B, H, h.data());
-      load_state<T, C>(cell_ == Cell::lstm ? ctx.input(6) : nullptr, d, B, H, c.data());
+    }
+    if (const Tensor* pt = cell_ == Cell::lstm ? ctx.input(7) : nullptr) widen::widen_span(pt->data<T>() + d * 3 * H, peep.data(), 3 * H);
+    load_state<T, C>(ctx.input(5), d, B, H, h.data());
+    load_state<T, C>(cell_ == Cell::lstm ? ctx.input(6) : nullptr, d, B, H, c.data());
 
-      // Input projection for every step at once: rows in X's own order.
-      MatrixArg<C> w_arg;
-      if (packed) {
-        w_arg.packed = &packed->w[static_cast<size_t>(d)];
-      } else {
-        wc.resize(static_cast<size_t>(GH * I));
-        widen::widen_span(w.data<T>() + d * GH * I, wc.data(), GH * I);
-        w_arg = {wc.data(), I, true, nullptr};
-      }
-      GemmEpilogue<C> ep;
-      ep.bias_n = bias_x.data();
-      if (S * B > 0 && I > 0) {
-        kernels::gemm(S * B, GH, I, C(1), MatrixArg<C>{xc.data(), I, false, nullptr}, w_arg, C(0), xw.data(), GH, ep, &pool);
-      } else {
-        for (int64_t row = 0; row < S * B; ++row) std::copy(bias_x.begin(), bias_x.end(), xw.begin() + row * GH);
-      }
+    // Input projection for every step at once: rows in X's own order.
+    MatrixArg<C> w_arg;
+    if (packed) {
+      w_arg.packed = &packed->w[static_cast<size_t>(d)];
+    } else {
+      wc.resize(static_cast<size_t>(GH * I));
+      widen::widen_span(w.data<T>() + d * GH * I, wc.data(), GH * I);
+      w_arg = {wc.data(), I, true, nullptr};
+    }
+    GemmEpilogue<C> ep;
+    ep.bias_n = bias_x.data();
+    if (S * B > 0 && I > 0) {
+      kernels::gemm(S * B, GH, I, C(1), MatrixArg<C>{xc, I, false, nullptr}, w_arg, C(0), xw.data(), GH, ep, pool);
+    } else {
+      for (int64_t row = 0; row < S * B; ++row) std::copy(bias_x.begin(), bias_x.end(), xw.begin() + row * GH);
+    }
 
-      const PackedR<C>* pr = packed ? &packed->r[static_cast<size_t>(d)] : nullptr;
-      PackedR<C> run_packed;
-      if (!pr) {
-        rc.resize(static_cast<size_t>(GH * H));
-        widen::widen_span(r.data<T>() + d * GH * H, rc.data(), GH * H);
-        run_packed = pack_r<C>(rc.data(), H);
-        pr = &run_packed;
-      }
-      const Activation* acts = acts_.data() + static_cast<size_t>(d) * act_count(cell_);
-      const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, GH));
+    const PackedR<C>* pr = packed ? &packed->r[static_cast<size_t>(d)] : nullptr;
+    PackedR<C> run_packed;
+    if (!pr) {
+      rc.resize(static_cast<size_t>(GH * H));
+      widen::widen_span(r.data<T>() + d * GH * H, rc.data(), GH * H);
+      run_packed = pack_r<C>(rc.data(), H);
+      pr = &run_packed;
+    }
+    const Activation* acts = acts_.data() + static_cast<size_t>(d) * act_count(cell_);
+    const int64_t n_main = split_gru() ? 2 * H : GH;
+    // A step's GEMM is worth splitting over threads only when it is big.
+    ThreadPool* step_pool = 2 * B * GH * H >= (int64_t{1} << 21) ? pool : nullptr;
 
-      for (int64_t step = 0; step < S; ++step) {
-        auto time_of = [&](int64_t b) { return reverse ? lens[static_cast<size_t>(b)] - 1 - step : step; };
-        auto xw_row = [&](int64_t b) {
-          const int64_t t = time_of(b);
-          return xw.data() + (layout_ == 0 ? t * B + b : b * S + t) * GH;
-        };
-        auto y_row = [&](int64_t b) {
-          const int64_t t = time_of(b);
-          return y + (layout_ == 0 ? (t * D + d) * B + b : (b * S + t) * D + d) * H;
-        };
-        auto active = [&](int64_t b) { return step < lens[static_cast<size_t>(b)]; };
-        const int64_t n_main = split_gru() ? 2 * H : GH;
-        kernels::gemm(B, n_main, H, C(1), MatrixArg<C>{h.data(), H, false, nullptr},
-                      MatrixArg<C>{nullptr, 0, false, &pr->main}, C(0), hr.data(), GH, {}, &pool);
+    for (int64_t step = 0; step < S; ++step) {
+      auto time_of = [&](int64_t b) { return reverse ? lens[static_cast<size_t>(b)] - 1 - step : step; };
+      auto xw_row = [&](int64_t b) {
+        const int64_t t = time_of(b);
+        return xw.data() + (layout_ == 0 ? t * B + b : b * S + t) * GH;
+      };
+      auto y_row = [&](int64_t b) {
+        const int64_t t = time_of(b);
+        return out.y + (layout_ == 0 ? (t * D + d) * B + b : (b * S + t) * D + d) * H;
+      };
+      auto active = [&](int64_t b) { return step < lens[static_cast<size_t>(b)]; };
+      kernels::gemm(B, n_main, H, C(1), MatrixArg<C>{h.data(), H, false, nullptr}, MatrixArg<C>{nullptr, 0, false, &pr->main},
+                    C(0), hr.data(), GH, {}, step_pool);
 
-        if (split_gru()) {
-          // Phase 1: z and r, then r . H for the h-gate GEMM (tmp holds r . H).
-          pool.parallel_for(B, grain, [&](int64_t b0, int64_t b1) {
-            for (int64_t b = b0; b < b1; ++b) {
-              if (!active(b)) continue;
-              C* g = hr.data() + b * GH;
-              add_clip_act(g, xw_row(b), 2 * H, acts[0]);
-              const C* hp = h.data() + b * H;
-              C* rh = tmp.data() + b * H;
-              for (int64_t j = 0; j < H; ++j) rh[j] = g[H + j] * hp[j];
-            }
-          });
-          kernels::gemm(B, H, H, C(1), MatrixArg<C>{tmp.data(), H, false, nullptr},
-                        MatrixArg<C>{nullptr, 0, false, &pr->h_gate}, C(0), hr.data() + 2 * H, GH, {}, &pool);
-        }
-
-        pool.parallel_for(B, grain, [&](int64_t b0, int64_t b1) {
+      if (split_gru()) {
+        // Phase 1: z and r, then r . H for the h-gate GEMM (tmp holds r . H).
+        for_rows(pool, B, 2 * H, [&](int64_t b0, int64_t b1) {
           for (int64_t b = b0; b < b1; ++b) {
             if (!active(b)) continue;
             C* g = hr.data() + b * GH;
-            const C* xr = xw_row(b);
-            C* hp = h.data() + b * H;
-            switch (cell_) {
-              case Cell::rnn:
-                add_clip_act(g, xr, H, acts[0]);
-                std::copy(g, g + H, hp);
-                break;
-              case Cell::gru:
-                gru_row(g, xr, hp, bias_rh.data(), H, acts);
-                break;
-              case Cell::lstm:
-                lstm_row(g, xr, hp, c.data() + b * H, tmp.data() + b * H, peep.data(), H, acts);
-                break;
-            }
-            if (y) widen::narrow_span(hp, y_row(b), H);
+            add_clip_act(g, xw_row(b), 2 * H, acts[0]);
+            const C* hp = h.data() + b * H;
+            C* rh = tmp.data() + b * H;
+            for (int64_t j = 0; j < H; ++j) rh[j] = g[H + j] * hp[j];
           }
         });
+        kernels::gemm(B, H, H, C(1), MatrixArg<C>{tmp.data(), H, false, nullptr}, MatrixArg<C>{nullptr, 0, false, &pr->h_gate},
+                      C(0), hr.data() + 2 * H, GH, {}, step_pool);
       }
-      store_state<T, C>(y_h, d, B, H, h.data());
-      if (cell_ == Cell::lstm) store_state<T, C>(y_c, d, B, H, c.data());
+
+      for_rows(pool, B, GH, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          if (!active(b)) continue;
+          C* g = hr.data() + b * GH;
+          const C* xr = xw_row(b);
+          C* hp = h.data() + b * H;
+          switch (cell_) {
+            case Cell::rnn:
+              add_clip_act(g, xr, H, acts[0]);
+              std::copy(g, g + H, hp);
+              break;
+            case Cell::gru:
+              gru_row(g, xr, hp, bias_rh.data(), H, acts);
+              break;
+            case Cell::lstm:
+              lstm_row(g, xr, hp, c.data() + b * H, tmp.data() + b * H, peep.data(), H, acts);
+              break;
+          }
+          if (out.y) widen::narrow_span(hp, y_row(b), H);
+        }
+      });
     }
-    return Status::ok();
+    store_state<T, C>(out.y_h, d, B, H, h.data());
+    if (cell_ == Cell::lstm) store_state<T, C>(out.y_c, d, B, H, c.data());
   }
 
   template <class C>

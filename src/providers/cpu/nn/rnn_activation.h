@@ -9,7 +9,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "providers/cpu/math/simd.h"
 
 namespace tessera::rnn {
 
@@ -66,8 +69,30 @@ inline std::optional<std::vector<Activation>> parse_activations(const std::vecto
   return out;
 }
 
+// Sigmoid and tanh on float spans, vectorized: they dominate the cell updates. The tail goes
+// through one padded vector so every element takes the same code path.
+template <bool kSigmoid>
+inline void sigmoid_or_tanh(float* x, int64_t n) {
+  simd::with_best_isa([&]<int N>() TS_SIMD_BODY {
+    using VF = typename simd::Lanes<N>::f;
+    auto f = [](const VF& v) TS_SIMD_BODY { return kSigmoid ? simd::sigmoid(v) : simd::tanh(v); };
+    int64_t i = 0;
+    for (; i + N <= n; i += N) simd::store(x + i, f(simd::load<VF>(x + i)));
+    if (i < n) {
+      float buf[N] = {};
+      std::copy(x + i, x + n, buf);
+      simd::store(buf, f(simd::load<VF>(buf)));
+      std::copy(buf, buf + (n - i), x + i);
+    }
+  });
+}
+
 template <class C>
 inline void apply_activation(const Activation& act, C* x, int64_t n) {
+  if constexpr (std::is_same_v<C, float>) {
+    if (act.kind == ActKind::sigmoid) return sigmoid_or_tanh<true>(x, n);
+    if (act.kind == ActKind::tanh) return sigmoid_or_tanh<false>(x, n);
+  }
   const C alpha = static_cast<C>(act.alpha), beta = static_cast<C>(act.beta);
   switch (act.kind) {
     case ActKind::sigmoid:

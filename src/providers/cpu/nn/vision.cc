@@ -1,6 +1,6 @@
-// Detection and image-layout ops: NonMaxSuppression, RoiAlign, MaxUnpool, Col2Im,
-// CenterCropPad. The sampling ops (GridSample, AffineGrid, DeformConv) live in
-// vision_sampling.cc and are registered from here, so the family keeps one entry point.
+// Detection and image-layout ops: NonMaxSuppression, RoiAlign, Col2Im, CenterCropPad. The
+// sampling ops (GridSample, AffineGrid, DeformConv) live in vision_sampling.cc and are
+// registered from here, so the family keeps one entry point. (MaxUnpool is in nn/pool.cc.)
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -283,74 +283,6 @@ class RoiAlignKernel final : public OpKernel {
   float spatial_scale_ = 1.0f;
 };
 
-// ---------------------------------------------------------------- MaxUnpool
-
-class MaxUnpoolKernel final : public OpKernel {
- public:
-  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
-    auto k = std::unique_ptr<MaxUnpoolKernel>(new MaxUnpoolKernel());
-    TS_ASSIGN_OR_RETURN(k->kernel_, info.required_ints("kernel_shape"));
-    const size_t nd = k->kernel_.size();
-    k->strides_ = info.attr_ints("strides", std::vector<int64_t>(nd, 1));
-    k->pads_ = info.attr_ints("pads", std::vector<int64_t>(2 * nd, 0));
-    if (k->strides_.size() != nd || k->pads_.size() != 2 * nd)
-      return info.error("strides and pads must have ", nd, " and ", 2 * nd, " values");
-    return std::unique_ptr<OpKernel>(std::move(k));
-  }
-
-  Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    const Tensor* ind = ctx.input(1);
-    if (!x || !ind) return ctx.error("inputs X and I are required");
-    const size_t nd = kernel_.size();
-    if (x->rank() != nd + 2) return ctx.error("X has rank ", x->rank(), " but kernel_shape has ", nd, " dims");
-    if (ind->shape() != x->shape()) return ctx.error("I must have the shape of X");
-    Shape inferred = {x->dim(0), x->dim(1)};
-    for (size_t d = 0; d < nd; ++d)
-      inferred.push_back((x->dim(d + 2) - 1) * strides_[d] - (pads_[d] + pads_[nd + d]) + kernel_[d]);
-    Shape out_shape = inferred;
-    if (const Tensor* os = ctx.input(2)) {
-      if (!tensor_ops::read_int64s(*os, out_shape)) return ctx.error("output_shape must be an integer tensor");
-      if (out_shape.size() != inferred.size()) return ctx.error("output_shape must have ", inferred.size(), " values");
-      for (size_t d = 0; d < out_shape.size(); ++d)
-        if (out_shape[d] < inferred[d])
-          return ctx.error("output_shape ", shape_to_string(out_shape), " is smaller than the unpooled shape ",
-                           shape_to_string(inferred));
-    }
-    const int64_t total = shape_size(inferred);
-    Tensor& y = ctx.allocate_output(0, x->dtype(), out_shape);
-    // Indices address the unpooled shape; a larger output_shape holds it in its leading corner.
-    std::vector<int64_t> idx;
-    if (!tensor_ops::read_int64s(*ind, idx)) return ctx.error("I must be an integer tensor");
-    std::vector<int64_t> pos(idx.size());
-    const std::vector<int64_t> in_strides = tensor_ops::contiguous_strides(inferred);
-    const std::vector<int64_t> out_strides = tensor_ops::contiguous_strides(out_shape);
-    for (size_t i = 0; i < idx.size(); ++i) {
-      int64_t v = idx[i];
-      if (v < 0 || v >= total) return ctx.error("index ", v, " in I is outside [0, ", total, ")");
-      int64_t p = 0;
-      for (size_t d = 0; d < inferred.size(); ++d) {
-        p += (v / in_strides[d]) * out_strides[d];
-        v %= in_strides[d];
-      }
-      pos[i] = p;
-    }
-    return tensor_ops::dispatch_by_size(
-        x->dtype(),
-        [&]<class T>() -> Status {
-          const T* src = x->data<T>();
-          T* dst = y.data<T>();
-          for (size_t i = 0; i < pos.size(); ++i) dst[pos[i]] = src[i];
-          return Status::ok();
-        },
-        ctx.node().describe());
-  }
-
- private:
-  MaxUnpoolKernel() = default;
-  std::vector<int64_t> kernel_, strides_, pads_;
-};
-
 // ---------------------------------------------------------------- Col2Im
 
 class Col2ImKernel final : public OpKernel {
@@ -496,7 +428,6 @@ class CenterCropPadKernel final : public OpKernel {
 void register_vision(KernelRegistry& r) {
   r.add({"", "NonMaxSuppression", 10, kMaxOpset, make_factory<NonMaxSuppressionKernel>()});
   r.add({"", "RoiAlign", 10, kMaxOpset, RoiAlignKernel::create});
-  r.add({"", "MaxUnpool", 9, kMaxOpset, MaxUnpoolKernel::create});
   r.add({"", "Col2Im", 18, kMaxOpset, make_factory<Col2ImKernel>()});
   r.add({"", "CenterCropPad", 18, kMaxOpset, make_factory<CenterCropPadKernel>()});
   register_vision_sampling(r);

@@ -1,6 +1,6 @@
-// Internal to kernels/: the per-ISA part of the GEMM. Each ISA translation unit
-// (gemm_portable.cc, gemm_avx2.cc, gemm_avx512.cc) compiles gemm_ukernel.inc with its own flags
-// and returns a table of function pointers; gemm.cc picks one table at start-up.
+// Internal to kernels/: the per-ISA hot loops. Each ISA translation unit (isa_portable.cc,
+// isa_avx2.cc, isa_avx512.cc) compiles the *_impl.h templates with its own flags and returns a
+// table of function pointers; isa_select.cc picks one table, once, from the CPU it runs on.
 #pragma once
 
 #include <cstdint>
@@ -8,16 +8,17 @@
 namespace tessera::kernels::detail {
 
 constexpr int kMaxMR = 16;
+constexpr int kMaxVectorFloats = 16;  // floats in the widest vector register (AVX-512)
 
-// What a micro-kernel does after the k loop, for one MR x NR tile of C.
+// What a GEMM micro-kernel does after the k loop, for one MR x NR tile of C.
 template <class T>
 struct UkernelArgs {
   T alpha;
-  T beta;          // 0: C is not read
+  T beta;           // 0: C is not read
   const T* bias_m;  // already offset to the tile's first row, or null
   const T* bias_n;  // already offset to the tile's first column, or null
   T clip_min, clip_max;
-  bool last;       // last k block: apply bias and clamp
+  bool last;  // last k block: apply bias and clamp
 };
 
 // C tile (mr rows, where mr is fixed per entry of the table, and nr <= NR columns)
@@ -39,14 +40,24 @@ struct KernelSet {
   T (*dot)(int64_t n, const T* x, const T* y) = nullptr;
 };
 
+// One output row of a depthwise convolution where every tap is in bounds:
+// y[i] = clamp(bias + sum_t w[t] * src[t][i], lo, hi) for i in [0, n). May read (never use) up to
+// kMaxVectorFloats elements past src[t] + n.
+using DepthwiseRowFn = void (*)(int64_t taps, const float* const* src, const float* w, float bias, int64_t n,
+                                float lo, float hi, float* y);
+
 struct IsaKernels {
   const char* name;
   KernelSet<float> f32;
   KernelSet<double> f64;
+  DepthwiseRowFn depthwise_row_f32;
 };
 
 IsaKernels isa_kernels_portable();
 IsaKernels isa_kernels_avx2();
 IsaKernels isa_kernels_avx512();
+
+// The table for this CPU (TESSERA_ISA=avx2|portable forces a lower one), chosen on first use.
+const IsaKernels& active_isa();
 
 }  // namespace tessera::kernels::detail

@@ -1,0 +1,15 @@
+// GEMM micro-kernels and the depthwise row kernel for AVX2 + FMA (compiled with -mavx2 -mfma;
+// called only on CPUs that have both, see isa_select.cc).
+#define TS_ISA avx2
+#include "providers/cpu/kernels/gemm_ukernel_impl.h"
+#include "providers/cpu/kernels/depthwise_impl.h"
+
+namespace tessera::kernels::detail {
+
+IsaKernels isa_kernels_avx2() {
+  return {"avx2", avx2::kernel_set<float, 32, 6, 2>(256, 480, 512),
+          avx2::kernel_set<double, 32, 6, 2>(256, 480, 256),
+          &avx2::depthwise_row<32>};
+}
+
+}  // namespace tessera::kernels::detail
