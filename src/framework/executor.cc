@@ -52,8 +52,8 @@ std::vector<std::string> free_variables(const Graph& graph) {
 class FrameContext final : public KernelContext {
  public:
   FrameContext(const GraphExecutor& executor, const GraphExecutor::Step& step, std::vector<Value>& frame,
-               ThreadPool& pool)
-      : executor_(executor), step_(step), frame_(frame), pool_(pool), unused_outputs_(step.outputs.size()) {}
+               ThreadPool& pool, BufferPool& buffers)
+      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers), unused_outputs_(step.outputs.size()) {}
 
   size_t input_count() const override { return step_.inputs.size(); }
   size_t output_count() const override { return step_.outputs.size(); }
@@ -63,13 +63,15 @@ class FrameContext final : public KernelContext {
   }
   Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) override {
     Value& slot = output_slot(i);
-    slot = Value(Tensor(dtype, shape));
+    slot = Value(buffers_.allocate(dtype, shape));
     return slot.tensor();
   }
   void set_output(size_t i, Value value) override { output_slot(i) = std::move(value); }
   bool output_requested(size_t i) const override { return i < step_.outputs.size() && step_.outputs[i] >= 0; }
   ThreadPool& thread_pool() const override { return pool_; }
   const Node& node() const override { return *step_.node; }
+
+  BufferPool& buffers() const { return buffers_; }
 
   // A value visible to this step's graph, by name (for subgraphs capturing outer values).
   const Value* lookup(const std::string& name) const {
@@ -88,6 +90,7 @@ class FrameContext final : public KernelContext {
   const GraphExecutor::Step& step_;
   std::vector<Value>& frame_;
   ThreadPool& pool_;
+  BufferPool& buffers_;
   std::vector<Value> unused_outputs_;  // outputs the graph omits; kernels may still write them
 };
 
@@ -104,7 +107,7 @@ class SubgraphRunnerImpl final : public SubgraphRunner {
       if (!v) return runtime_error(caller.node().describe(), ": subgraph reads '", name, "', which is not in scope");
       outer.push_back(v);
     }
-    auto result = executor_->run(inputs, outer, caller.thread_pool());
+    auto result = executor_->run(inputs, outer, caller.thread_pool(), frame->buffers());
     if (!result.is_ok()) return result.status().with_context("in subgraph '" + graph().name + "' of " + caller.node().describe());
     return result;
   }
@@ -234,7 +237,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
 }
 
 Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                              ThreadPool& pool) const {
+                                              ThreadPool& pool, BufferPool& buffers) const {
   std::vector<Value> frame(slot_names_.size());
   for (const auto& [slot, tensor] : constants_) frame[slot] = Value(*tensor);
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
@@ -242,7 +245,7 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
     if (!inputs[i].is_none() || !graph_.is_initializer(graph_.inputs[i].name)) frame[input_slots_[i]] = inputs[i];
 
   for (const Step& step : steps_) {
-    FrameContext ctx(*this, step, frame, pool);
+    FrameContext ctx(*this, step, frame, pool, buffers);
     Status status;
     try {
       status = step.kernel->compute(ctx);

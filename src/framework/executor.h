@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/thread_pool.h"
 #include "framework/execution_provider.h"
 #include "framework/kernel.h"
@@ -28,9 +29,10 @@ class GraphExecutor {
   const std::vector<std::string>& outer_names() const { return outer_names_; }
 
   // Runs with `inputs` matching graph().inputs in order (omitted initializer-backed inputs may be
-  // empty Values: the initializer is used). `outer_values` matches outer_names().
+  // empty Values: the initializer is used). `outer_values` matches outer_names(). Outputs of
+  // kernels are allocated from `buffers`.
   Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                 ThreadPool& pool) const;
+                                 ThreadPool& pool, BufferPool& buffers) const;
 
  private:
   struct Step {

@@ -95,7 +95,7 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
     inputs[i] = *it->second;
   }
 
-  TS_ASSIGN_OR_RETURN(std::vector<Value> all, executor_->run(inputs, {}, *pool_));
+  TS_ASSIGN_OR_RETURN(std::vector<Value> all, executor_->run(inputs, {}, *pool_, buffers_));
   if (output_names.empty()) return all;
   std::vector<Value> selected;
   for (const auto& name : output_names) {

@@ -32,6 +32,7 @@ class SessionState {
   std::vector<std::unique_ptr<ExecutionProvider>> providers_;
   std::unique_ptr<GraphExecutor> executor_;
   std::unique_ptr<ThreadPool> pool_;
+  mutable BufferPool buffers_;  // recycles intermediate buffers across runs (thread-safe)
   std::vector<IoInfo> inputs_, outputs_;
 };
 
