@@ -58,13 +58,13 @@ struct BufferPool::State {
 BufferPool::BufferPool(size_t max_cached_bytes) : state_(std::make_shared<State>(max_cached_bytes)) {}
 BufferPool::~BufferPool() = default;
 
-Tensor BufferPool::allocate(DataType dtype, const Shape& shape) {
+Tensor BufferPool::allocate(DataType dtype, const Shape& shape, bool zero_fill) {
   int64_t count = shape_size(shape);
   size_t bytes = static_cast<size_t>(count) * dtype_size(dtype);
   if (dtype == DataType::string || bytes == 0) return Tensor(dtype, shape);
   size_t size = rounded_size(bytes);
   void* block = state_->take(size);
-  std::memset(block, 0, bytes);
+  if (zero_fill) std::memset(block, 0, bytes);
   // The owner hands the block back to the pool's state, which it keeps alive.
   std::shared_ptr<const void> owner(block, [state = state_, size](const void* p) { state->give_back(const_cast<void*>(p), size); });
   return Tensor::view(dtype, shape, std::move(owner), block);

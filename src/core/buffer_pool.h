@@ -17,9 +17,9 @@ class BufferPool {
   explicit BufferPool(size_t max_cached_bytes = size_t{1} << 30);
   ~BufferPool();
 
-  // A zero-filled tensor whose buffer comes from (and returns to) the pool. String tensors and
-  // empty tensors are allocated normally.
-  Tensor allocate(DataType dtype, const Shape& shape);
+  // A tensor whose buffer comes from (and returns to) the pool, zero-filled unless `zero_fill` is
+  // false. String tensors and empty tensors are allocated normally.
+  Tensor allocate(DataType dtype, const Shape& shape, bool zero_fill = true);
 
   size_t cached_bytes() const;
 

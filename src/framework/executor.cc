@@ -66,6 +66,11 @@ class FrameContext final : public KernelContext {
     slot = Value(buffers_.allocate(dtype, shape));
     return slot.tensor();
   }
+  Tensor& allocate_output_uninitialized(size_t i, DataType dtype, const Shape& shape) override {
+    Value& slot = output_slot(i);
+    slot = Value(buffers_.allocate(dtype, shape, /*zero_fill=*/false));
+    return slot.tensor();
+  }
   void set_output(size_t i, Value value) override { output_slot(i) = std::move(value); }
   bool output_requested(size_t i) const override { return i < step_.outputs.size() && step_.outputs[i] >= 0; }
   ThreadPool& thread_pool() const override { return pool_; }

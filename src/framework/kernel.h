@@ -77,6 +77,11 @@ class KernelContext {
   }
   // Allocates output i with the given type and shape (contents zeroed) and returns it.
   virtual Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) = 0;
+  // As allocate_output, but the contents are undefined: for kernels that write every element,
+  // which saves a pass over memory. Contexts without a faster way fall back to zero-filling.
+  virtual Tensor& allocate_output_uninitialized(size_t i, DataType dtype, const Shape& shape) {
+    return allocate_output(i, dtype, shape);
+  }
   // Sets output i to an existing value (may share a buffer with an input).
   virtual void set_output(size_t i, Value value) = 0;
   // Whether the caller wants output i (optional outputs may be omitted in the graph).

@@ -198,7 +198,7 @@ class BinaryKernel final : public OpKernel {
         a->dtype(),
         [&]<class T>() -> Status {
           using Out = binary_out_t<F, T>;
-          Tensor& y = ctx.allocate_output(0, dtype_of<Out>(), s.out);
+          Tensor& y = ctx.allocate_output_uninitialized(0, dtype_of<Out>(), s.out);
           run_binary(ctx.thread_pool(), plan, a->data<T>(), b->data<T>(), y.data<Out>(), F::kChunk, f_);
           return Status::ok();
         },

@@ -331,7 +331,7 @@ class UnaryKernel final : public OpKernel {
         x->dtype(),
         [&]<class T>() -> Status {
           using Out = unary_out_t<F, T>;
-          Tensor& y = ctx.allocate_output(0, dtype_of<Out>(), x->shape());
+          Tensor& y = ctx.allocate_output_uninitialized(0, dtype_of<Out>(), x->shape());
           const T* in = x->data<T>();
           Out* out = y.data<Out>();
           parallel_elements(ctx.thread_pool(), x->size(), F::kChunk,

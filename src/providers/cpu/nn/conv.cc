@@ -374,7 +374,7 @@ class ConvKernel final : public OpKernel {
     for (size_t d = 0; d < g.nd; ++d) y_shape.push_back(g.out[d]);
     if (z && z->shape() != y_shape)
       return ctx.error("input Z of shape ", shape_to_string(z->shape()), " must have the output shape ", shape_to_string(y_shape));
-    Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
+    Tensor& y = ctx.allocate_output_uninitialized(0, x->dtype(), y_shape);  // the GEMM (beta 0) writes all of it
     if (y.size() == 0) return Status::ok();
     return dispatch<kConvTypes>(
         x->dtype(),

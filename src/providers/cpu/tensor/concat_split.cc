@@ -69,7 +69,7 @@ class ConcatKernel final : public OpKernel {
       ctx.set_output(0, *parts[0]);
       return Status::ok();
     }
-    Tensor& out = ctx.allocate_output(0, parts[0]->dtype(), shape);
+    Tensor& out = ctx.allocate_output_uninitialized(0, parts[0]->dtype(), shape);
     concat_into(parts, static_cast<size_t>(axis), out, &ctx.thread_pool());
     return Status::ok();
   }

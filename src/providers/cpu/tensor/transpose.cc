@@ -45,7 +45,7 @@ class TransposeKernel final : public OpKernel {
       ctx.set_output(0, x->reshaped(std::move(out_shape)));
       return Status::ok();
     }
-    Tensor& out = ctx.allocate_output(0, x->dtype(), out_shape);
+    Tensor& out = ctx.allocate_output_uninitialized(0, x->dtype(), out_shape);
     permute(*x, perm, out, &ctx.thread_pool());
     return Status::ok();
   }
