@@ -3,9 +3,9 @@
 #include <functional>
 #include <limits>
 
-#include "attn_quant_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_aq {
+namespace tessera::kernel_test {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
@@ -210,4 +210,4 @@ TEST(RotaryEmbedding, PartialRotation3DWithoutPositionIds) {
 }
 
 }  // namespace
-}  // namespace tessera::test_aq
+}  // namespace tessera::kernel_test

@@ -1,11 +1,11 @@
+#include <cmath>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "tests/unit/providers/elementwise_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_elem {
+namespace tessera::kernel_test {
 namespace {
 
 // Numpy broadcasting computed the slow, obvious way: a multi-index per output element.
@@ -30,14 +30,6 @@ std::vector<float> naive_broadcast_add(const Tensor& a, const Tensor& b, const S
   return result;
 }
 
-Tensor random_f(Shape shape, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-10.0f, 10.0f);
-  Tensor t(DataType::float32, std::move(shape));
-  for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] = dist(gen);
-  return t;
-}
-
 TEST(BinaryElementwise, AddBroadcasts2x1x3With4x1) {
   Tensor a = tf({2, 1, 3}, {0, 1, 2, 10, 20, 30});
   Tensor b = tf({4, 1}, {100, 200, 300, 400});
@@ -59,8 +51,8 @@ TEST(BinaryElementwise, MatchesNaiveBroadcastOnOddShapes) {
   };
   uint32_t seed = 1;
   for (const auto& [sa, sb] : cases) {
-    Tensor a = random_f(sa, seed++);
-    Tensor b = random_f(sb, seed++);
+    Tensor a = random_f(sa, seed++, -10.0f, 10.0f);
+    Tensor b = random_f(sb, seed++, -10.0f, 10.0f);
     Tensor y = run1(OpCall("Add", 14, {a, b}));
     auto want_shape = y.shape();
     EXPECT_EQ(values_of<float>(y), naive_broadcast_add(a, b, want_shape))
@@ -70,8 +62,8 @@ TEST(BinaryElementwise, MatchesNaiveBroadcastOnOddShapes) {
 
 TEST(BinaryElementwise, ThreadedBroadcastMatchesNaive) {
   // Large enough to be split across threads, with runs cut mid-way by the chunk boundaries.
-  Tensor a = random_f({37, 1, 1531}, 7);
-  Tensor b = random_f({29, 1}, 8);
+  Tensor a = random_f({37, 1, 1531}, 7, -10.0f, 10.0f);
+  Tensor b = random_f({29, 1}, 8, -10.0f, 10.0f);
   OpCall call("Add", 14, {a, b});
   call.threads = 4;
   Tensor y = run1(call);
@@ -79,8 +71,8 @@ TEST(BinaryElementwise, ThreadedBroadcastMatchesNaive) {
 }
 
 TEST(BinaryElementwise, ThreadedTiledRowsMatchNaive) {
-  Tensor a = random_f({40000, 3}, 9);
-  Tensor b = random_f({3}, 10);
+  Tensor a = random_f({40000, 3}, 9, -10.0f, 10.0f);
+  Tensor b = random_f({3}, 10, -10.0f, 10.0f);
   OpCall call("Add", 14, {a, b});
   call.threads = 4;
   EXPECT_EQ(values_of<float>(run1(call)), naive_broadcast_add(a, b, {40000, 3}));
@@ -216,4 +208,4 @@ TEST(BinaryElementwise, SwiGluNeedsEqualShapes) {
 }
 
 }  // namespace
-}  // namespace tessera::test_elem
+}  // namespace tessera::kernel_test

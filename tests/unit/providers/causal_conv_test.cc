@@ -2,9 +2,9 @@
 // equals calls over its pieces with the state carried between them.
 #include <cmath>
 
-#include "preview_ops_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_preview {
+namespace tessera::kernel_test {
 namespace {
 
 // y[b,c,t] = act(bias[c] + sum_j w[c,j] * padded[b,c,t+j]) with padded = [past | x].
@@ -30,16 +30,16 @@ TEST(CausalConvWithState, BiasPastAndSilu) {
   const int64_t B = 2, C = 3, L = 5, k = 4;
   auto x = noise(B * C * L, 1), w = noise(C * k, 2), bias = noise(C, 3), past = noise(B * C * (k - 1), 4);
   for (bool silu : {false, true}) {
-    Call call{"CausalConvWithState", 27, {tf({B, C, L}, x), tf({C, 1, k}, w), tf({C}, bias), tf({B, C, k - 1}, past)}, {}, 2, 2};
+    OpCall call{"CausalConvWithState", 27, {tf({B, C, L}, x), tf({C, 1, k}, w), tf({C}, bias), tf({B, C, k - 1}, past)}, {}, 2, 2};
     if (silu) call.attrs.push_back(attr_s("activation", "swish"));
     auto r = run_op(call);
     ASSERT_TRUE(r.is_ok()) << r.status().message();
-    expect_near(r.value()[0].tensor(), {B, C, L}, reference(B, C, L, k, x, w, &bias, &past, silu));
+    expect_close(r.value()[0].tensor(), {B, C, L}, reference(B, C, L, k, x, w, &bias, &past, silu));
     // present_state is the last k-1 inputs.
     std::vector<double> want_state;
     for (int64_t bc = 0; bc < B * C; ++bc)
       for (int64_t j = L - (k - 1); j < L; ++j) want_state.push_back(x[bc * L + j]);
-    expect_near(r.value()[1].tensor(), {B, C, k - 1}, want_state, 0, 0);
+    expect_close(r.value()[1].tensor(), {B, C, k - 1}, want_state, 0, 0);
   }
 }
 
@@ -64,7 +64,7 @@ TEST(CausalConvWithState, ChunkedCallsMatchOneCall) {
     state = r.value()[1].tensor();
     t0 += len;
   }
-  expect_near(whole, {B, C, L}, stitched, 1e-6, 1e-7);
+  expect_close(whole, {B, C, L}, stitched, 1e-6, 1e-7);
 }
 
 TEST(CausalConvWithState, ShortInputKeepsPastInState) {
@@ -73,11 +73,11 @@ TEST(CausalConvWithState, ShortInputKeepsPastInState) {
   Tensor state = run1({"CausalConvWithState", 27,
                        {tf({1, 1, 1}, {9}), tf({1, 1, k}, {1, 1, 1, 1}), std::nullopt, tf({1, 1, k - 1}, {1, 2, 3})}, {}, 2},
                       1);
-  expect_near(state, {1, 1, 3}, {2, 3, 9}, 0, 0);
+  expect_close(state, {1, 1, 3}, {2, 3, 9}, 0, 0);
   // Kernel size 1: a per-channel scale with an empty state.
   auto r = run_op({"CausalConvWithState", 27, {tf({1, 2, 2}, {1, 2, 3, 4}), tf({2, 1, 1}, {2, -1})}, {}, 2});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
-  expect_near(r.value()[0].tensor(), {1, 2, 2}, {2, 4, -3, -4});
+  expect_close(r.value()[0].tensor(), {1, 2, 2}, {2, 4, -3, -4});
   EXPECT_EQ(shape_to_string(r.value()[1].tensor().shape()), "[1,2,0]");
 }
 
@@ -87,7 +87,7 @@ TEST(CausalConvWithState, HalfPrecision) {
   expect_error({"CausalConvWithState", 27, {th({B, C, L}, x), tf({C, 1, k}, w)}, {}, 2}, "must have the type of input");
   Tensor yh = run1({"CausalConvWithState", 27, {th({B, C, L}, x), th({C, 1, k}, w)}, {}, 2});
   EXPECT_EQ(yh.dtype(), DataType::float16);
-  expect_near(yh, {B, C, L}, reference(B, C, L, k, x, w, nullptr, nullptr, false), 5e-3, 5e-3);
+  expect_close(yh, {B, C, L}, reference(B, C, L, k, x, w, nullptr, nullptr, false), 5e-3, 5e-3);
 }
 
 TEST(CausalConvWithState, RejectsBadShapesAndActivation) {
@@ -102,4 +102,4 @@ TEST(CausalConvWithState, RejectsBadShapesAndActivation) {
 }
 
 }  // namespace
-}  // namespace tessera::test_preview
+}  // namespace tessera::kernel_test

@@ -1,7 +1,7 @@
 // Concat, Split (attribute, input, num_outputs, uneven).
-#include "tensor_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_tensor {
+namespace tessera::kernel_test {
 namespace {
 
 TEST(Concat, MiddleAxisOddShapes) {
@@ -54,4 +54,4 @@ TEST(Split, ZeroSizedPartsAndErrors) {
 }
 
 }  // namespace
-}  // namespace tessera::test_tensor
+}  // namespace tessera::kernel_test

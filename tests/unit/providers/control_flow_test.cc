@@ -1,9 +1,60 @@
 // If, Loop and Scan run through a real session: bodies read outer-scope values, carry tensors
 // and sequences, stack scan outputs along the requested axes and directions.
-#include "tests/unit/providers/flow_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_flow {
+namespace tessera::kernel_test {
 namespace {
+
+Tensor scalar_bool(bool v) { return Tensor::scalar<bool>(DataType::boolean, v); }
+
+TypeInfo seq_type(DataType dtype) {
+  TypeInfo t;
+  t.kind = TypeInfo::Kind::sequence;
+  t.inner = std::make_shared<TypeInfo>(tensor_type(dtype));
+  return t;
+}
+
+Attribute attr_g(const std::string& name, Graph g) {
+  Attribute a;
+  a.name = name;
+  a.type = Attribute::Type::graph_;
+  a.g = std::make_shared<Graph>(std::move(g));
+  return a;
+}
+
+// Builds a Graph: inputs, nodes, outputs in order.
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(std::string name) { g_.name = std::move(name); }
+  GraphBuilder& input(const std::string& name, TypeInfo type) {
+    g_.inputs.push_back({name, std::move(type)});
+    return *this;
+  }
+  GraphBuilder& output(const std::string& name, TypeInfo type) {
+    g_.outputs.push_back({name, std::move(type)});
+    return *this;
+  }
+  GraphBuilder& node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+                     std::vector<Attribute> attrs = {}) {
+    Node n;
+    n.name = op + "_" + std::to_string(g_.nodes.size());
+    n.op_type = op;
+    n.inputs = std::move(inputs);
+    n.outputs = std::move(outputs);
+    for (auto& a : attrs) n.attributes[a.name] = std::move(a);
+    g_.nodes.push_back(std::move(n));
+    return *this;
+  }
+  Graph build() { return std::move(g_); }
+
+ private:
+  Graph g_;
+};
+
+Result<std::vector<Value>> run_graph(Graph graph, int64_t opset, const Feeds& feeds) {
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<SessionState> session, make_session(std::move(graph), opset));
+  return session->run(feeds, {});
+}
 
 TypeInfo f32() { return tensor_type(DataType::float32); }
 TypeInfo f32(Shape shape) { return tensor_type(DataType::float32, shape); }
@@ -28,10 +79,10 @@ TEST(ControlFlow, IfTakesTheBranchTheConditionPicks) {
   auto session = make_session(if_graph(), 13);
   ASSERT_TRUE(session.is_ok()) << session.status().message();
   Tensor x = tf({2}, {1, 2}), y = tf({2}, {3, 4});
-  auto taken = (*session)->run({{"cond", tb(true)}, {"x", x}, {"y", y}}, {});
+  auto taken = (*session)->run({{"cond", scalar_bool(true)}, {"x", x}, {"y", y}}, {});
   ASSERT_TRUE(taken.is_ok()) << taken.status().message();
   expect_tensor<float>((*taken)[0], {2}, {1, 2});
-  auto other = (*session)->run({{"cond", tb(false)}, {"x", x}, {"y", y}}, {});
+  auto other = (*session)->run({{"cond", scalar_bool(false)}, {"x", x}, {"y", y}}, {});
   ASSERT_TRUE(other.is_ok()) << other.status().message();
   expect_tensor<float>((*other)[0], {2}, {3, 4});
 }
@@ -74,7 +125,8 @@ Graph loop_sum_graph(bool with_m) {
 
 TEST(ControlFlow, LoopCarriesValuesAndStacksScanOutputs) {
   auto r = run_graph(loop_sum_graph(true), 13,
-                     {{"M", ti64({}, {3})}, {"cond", tb(true)}, {"y0", tf({2}, {1, 2})}, {"x", tf({2}, {10, 20})}});
+                     {{"M", ti64({}, {3})}, {"cond", scalar_bool(true)}, {"y0", tf({2}, {1, 2})},
+                      {"x", tf({2}, {10, 20})}});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   expect_tensor<float>((*r)[0], {2}, {31, 62});
   expect_tensor<float>((*r)[1], {3, 2}, {11, 22, 21, 42, 31, 62});
@@ -82,13 +134,15 @@ TEST(ControlFlow, LoopCarriesValuesAndStacksScanOutputs) {
 
 TEST(ControlFlow, LoopWithZeroTripsReturnsInitialValuesAndEmptyScans) {
   auto r = run_graph(loop_sum_graph(true), 13,
-                     {{"M", ti64({}, {0})}, {"cond", tb(true)}, {"y0", tf({2}, {1, 2})}, {"x", tf({2}, {10, 20})}});
+                     {{"M", ti64({}, {0})}, {"cond", scalar_bool(true)}, {"y0", tf({2}, {1, 2})},
+                      {"x", tf({2}, {10, 20})}});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   expect_tensor<float>((*r)[0], {2}, {1, 2});
   expect_tensor<float>((*r)[1], {0, 2}, {});
   // A false initial condition runs nothing either.
   auto none = run_graph(loop_sum_graph(true), 13,
-                        {{"M", ti64({}, {5})}, {"cond", tb(false)}, {"y0", tf({2}, {1, 2})}, {"x", tf({2}, {10, 20})}});
+                        {{"M", ti64({}, {5})}, {"cond", scalar_bool(false)}, {"y0", tf({2}, {1, 2})},
+                         {"x", tf({2}, {10, 20})}});
   ASSERT_TRUE(none.is_ok()) << none.status().message();
   expect_tensor<float>((*none)[0], {2}, {1, 2});
 }
@@ -109,7 +163,7 @@ TEST(ControlFlow, LoopStopsWhenTheBodyConditionTurnsFalse) {
                 .node("Loop", {"", "cond"}, {"iters"}, {attr_g("body", body)})
                 .output("iters", i64())
                 .build();
-  auto r = run_graph(std::move(g), 13, {{"cond", tb(true)}, {"limit", ti64({}, {2})}});
+  auto r = run_graph(std::move(g), 13, {{"cond", scalar_bool(true)}, {"limit", ti64({}, {2})}});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   expect_tensor<int64_t>((*r)[0], {3}, {0, 1, 2});
 }
@@ -159,7 +213,9 @@ TEST(ControlFlow, NestedSubgraphsReadValuesFromTheMainGraph) {
                 .node("Loop", {"M", "cond", "acc"}, {"acc_final"}, {attr_g("body", body)})
                 .output("acc_final", f32())
                 .build();
-  auto r = run_graph(std::move(g), 13, {{"M", ti64({}, {4})}, {"cond", tb(true)}, {"acc", tf({1}, {1})}, {"x", tf({1}, {0.5f})}});
+  auto r = run_graph(std::move(g), 13,
+                     {{"M", ti64({}, {4})}, {"cond", scalar_bool(true)}, {"acc", tf({1}, {1})},
+                      {"x", tf({1}, {0.5f})}});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   expect_tensor<float>((*r)[0], {1}, {3});
 }
@@ -275,4 +331,4 @@ TEST(ControlFlow, SequenceMapAppliesTheBodyPerItem) {
 }
 
 }  // namespace
-}  // namespace tessera::test_flow
+}  // namespace tessera::kernel_test

@@ -1,8 +1,8 @@
 // Dropout: inference forwards the input with an all-true mask; training with a seed matches the
 // ONNX reference's numpy RandomState draws.
-#include "reduce_nn_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_rn {
+namespace tessera::kernel_test {
 namespace {
 
 TEST(Dropout, InferenceIsIdentity) {
@@ -11,7 +11,7 @@ TEST(Dropout, InferenceIsIdentity) {
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   EXPECT_TRUE(r.value()[0].tensor().shares_buffer_with(x));
   ASSERT_EQ(r.value()[1].tensor().dtype(), DataType::boolean);
-  expect_values(r.value()[1].tensor(), {2, 3}, {1, 1, 1, 1, 1, 1});
+  expect_near(r.value()[1].tensor(), {2, 3}, {1, 1, 1, 1, 1, 1});
   // Before opset 10 the mask has the data's type.
   r = run_op({"Dropout", 7, {x}, {attr_f("ratio", 0.3f)}, 2});
   ASSERT_TRUE(r.is_ok());
@@ -27,10 +27,10 @@ TEST(Dropout, TrainingWithSeedIsReproducible) {
   ASSERT_TRUE(a.is_ok() && b.is_ok());
   int kept = 0;
   for (int64_t i = 0; i < 40; ++i) {
-    const double y = at(a.value()[0].tensor(), i);
+    const double y = value_at(a.value()[0].tensor(), i);
     const bool m = a.value()[1].tensor().data<bool>()[i];
     EXPECT_EQ(y, m ? 2.0 : 0.0);
-    EXPECT_EQ(y, at(b.value()[0].tensor(), i));
+    EXPECT_EQ(y, value_at(b.value()[0].tensor(), i));
     kept += m;
   }
   // numpy.random.RandomState(0).uniform(size=4) = [0.5488, 0.7152, 0.6028, 0.5449]: all kept.
@@ -42,9 +42,9 @@ TEST(Dropout, TrainingWithSeedIsReproducible) {
 TEST(Dropout, OldIsTestAttribute) {
   Tensor x = tf({3}, {1, 2, 3});
   Tensor y = run1({"Dropout", 6, {x}, {attr_i("is_test", 1)}});
-  expect_values(y, {3}, {1, 2, 3});
+  expect_near(y, {3}, {1, 2, 3});
   EXPECT_FALSE(run_op({"Dropout", 13, {x, tf({2}, {0.1f, 0.2f})}}).is_ok());
 }
 
 }  // namespace
-}  // namespace tessera::test_rn
+}  // namespace tessera::kernel_test

@@ -2,9 +2,9 @@
 // naive per-coordinate mapping (including negative pads = crops), axes input, old attributes.
 #include <random>
 
-#include "tensor_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_tensor {
+namespace tessera::kernel_test {
 namespace {
 
 TEST(Expand, BidirectionalBroadcast) {
@@ -105,4 +105,4 @@ TEST(Pad, Errors) {
 }
 
 }  // namespace
-}  // namespace tessera::test_tensor
+}  // namespace tessera::kernel_test

@@ -4,9 +4,9 @@
 #include <functional>
 #include <limits>
 
-#include "preview_ops_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_preview {
+namespace tessera::kernel_test {
 namespace {
 
 struct FlexShape {
@@ -54,7 +54,7 @@ FlexData make_data(const FlexShape& s) {
   return {noise(s.B * s.Hq * s.L * s.E, 1), noise(s.B * s.Hkv * s.S * s.E, 2), noise(s.B * s.Hkv * s.S * s.Ev, 3)};
 }
 
-Call flex_call(const FlexShape& s, const FlexData& d, std::vector<Attribute> attrs = {}, int threads = 1) {
+OpCall flex_call(const FlexShape& s, const FlexData& d, std::vector<Attribute> attrs = {}, int threads = 1) {
   return {"FlexAttention",
           1,
           {tf({s.B, s.Hq, s.L, s.E}, d.q), tf({s.B, s.Hkv, s.S, s.E}, d.k), tf({s.B, s.Hkv, s.S, s.Ev}, d.v)},
@@ -68,16 +68,16 @@ TEST(FlexAttention, DefaultScaleGroupedHeadsAndWideValues) {
   const FlexShape s{2, 4, 2, 3, 5, 4, 6};
   const FlexData d = make_data(s);
   Tensor y = run1(flex_call(s, d, {}, 3));
-  expect_near(y, {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, 0.5));
+  expect_close(y, {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, 0.5));
 }
 
 TEST(FlexAttention, ExplicitScaleAndDouble) {
   const FlexShape s{1, 2, 2, 4, 3, 8, 2};
   const FlexData d = make_data(s);
   Tensor y = run1(flex_call(s, d, {attr_f("scale", 0.2f)}));
-  expect_near(y, {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, double(std::sqrt(0.2f)) * std::sqrt(0.2f)));
+  expect_close(y, {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, double(std::sqrt(0.2f)) * std::sqrt(0.2f)));
 
-  Call dbl = flex_call(s, d);
+  OpCall dbl = flex_call(s, d);
   dbl.inputs = {td({s.B, s.Hq, s.L, s.E}, std::vector<double>(d.q.begin(), d.q.end())),
                 td({s.B, s.Hkv, s.S, s.E}, std::vector<double>(d.k.begin(), d.k.end())),
                 td({s.B, s.Hkv, s.S, s.Ev}, std::vector<double>(d.v.begin(), d.v.end()))};
@@ -85,40 +85,31 @@ TEST(FlexAttention, ExplicitScaleAndDouble) {
   EXPECT_EQ(yd.dtype(), DataType::float64);
   // sqrt(scale) is taken in float even for double inputs, as in the reference.
   const double root = std::sqrt(static_cast<float>(1.0 / std::sqrt(8.0)));
-  expect_near(yd, {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, root * root), 1e-9, 1e-12);
+  expect_close(yd, {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, root * root), 1e-9, 1e-12);
 }
 
 TEST(FlexAttention, HalfInputs) {
   const FlexShape s{1, 2, 1, 3, 4, 8, 4};
   const FlexData d = make_data(s);
-  Call call = flex_call(s, d);
+  OpCall call = flex_call(s, d);
   call.inputs = {th({s.B, s.Hq, s.L, s.E}, d.q), th({s.B, s.Hkv, s.S, s.E}, d.k), th({s.B, s.Hkv, s.S, s.Ev}, d.v)};
   Tensor y = run1(call);
   EXPECT_EQ(y.dtype(), DataType::float16);
-  expect_near(y, {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, 1 / std::sqrt(8.0)), 1e-2, 2e-3);
+  expect_close(y, {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, 1 / std::sqrt(8.0)), 1e-2, 2e-3);
 }
 
 TEST(FlexAttention, RejectsMismatchedShapes) {
   const FlexShape s{1, 3, 2, 2, 2, 4, 4};
   expect_error(flex_call(s, make_data(s)), "multiple of K/V heads");
   const FlexShape ok{1, 2, 2, 2, 2, 4, 4};
-  Call bad = flex_call(ok, make_data(ok));
+  OpCall bad = flex_call(ok, make_data(ok));
   bad.inputs[1] = tf({1, 2, 2, 3}, noise(12, 9));
   expect_error(bad, "head sizes differ");
 }
 
 // ---- modifier subgraphs, through a session ----
 
-TypeInfo float_tensor(std::optional<Shape> shape = std::nullopt) {
-  TypeInfo t;
-  t.kind = TypeInfo::Kind::tensor;
-  t.elem_type = DataType::float32;
-  if (shape) {
-    t.shape.emplace();
-    for (int64_t dim : *shape) t.shape->push_back(Dim{dim, ""});
-  }
-  return t;
-}
+TypeInfo float_tensor(std::optional<Shape> shape = std::nullopt) { return tensor_type(DataType::float32, shape); }
 
 // (x) -> op(x, c) with a scalar initializer c, or Identity(c) when op is empty (a wrong shape).
 std::shared_ptr<Graph> modifier(const std::string& op, float c) {
@@ -172,13 +163,13 @@ TEST(FlexAttention, ScoreAndProbModifiers) {
   const FlexData d = make_data(s);
   auto r = run_with_mods(s, d, modifier("Mul", 3.0f), modifier("Mul", 0.5f));
   ASSERT_TRUE(r.is_ok()) << r.status().message();
-  expect_near(r.value(), {s.B, s.Hq, s.L, s.Ev},
-              reference(s, d.q, d.k, d.v, 0.5, [](double x) { return 3 * x; }, [](double p) { return 0.5 * p; }));
+  expect_close(r.value(), {s.B, s.Hq, s.L, s.Ev},
+               reference(s, d.q, d.k, d.v, 0.5, [](double x) { return 3 * x; }, [](double p) { return 0.5 * p; }));
 
   // Adding a constant to every score leaves the softmax unchanged.
   auto shifted = run_with_mods(s, d, modifier("Add", 7.0f), nullptr);
   ASSERT_TRUE(shifted.is_ok()) << shifted.status().message();
-  expect_near(shifted.value(), {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, 0.5));
+  expect_close(shifted.value(), {s.B, s.Hq, s.L, s.Ev}, reference(s, d.q, d.k, d.v, 0.5));
 }
 
 TEST(FlexAttention, ModifierMustKeepTheShape) {
@@ -190,4 +181,4 @@ TEST(FlexAttention, ModifierMustKeepTheShape) {
 }
 
 }  // namespace
-}  // namespace tessera::test_preview
+}  // namespace tessera::kernel_test

@@ -1,8 +1,8 @@
 // Gather, GatherElements, GatherND, ScatterElements/Scatter, ScatterND: values on small odd
 // shapes, negative indices, reductions, strings, and out-of-range indices as errors.
-#include "tensor_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_tensor {
+namespace tessera::kernel_test {
 namespace {
 
 TEST(Gather, AxesAndNegativeIndices) {
@@ -93,4 +93,4 @@ TEST(TensorScatter, LinearCircularAndOverflow) {
 }
 
 }  // namespace
-}  // namespace tessera::test_tensor
+}  // namespace tessera::kernel_test

@@ -1,7 +1,7 @@
 // Constant, ConstantOfShape, Range, EyeLike, OneHot.
-#include "tensor_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_tensor {
+namespace tessera::kernel_test {
 namespace {
 
 TEST(Constant, EveryAttributeForm) {
@@ -70,4 +70,4 @@ TEST(OneHot, AxesNegativeAndOutOfRange) {
 }
 
 }  // namespace
-}  // namespace tessera::test_tensor
+}  // namespace tessera::kernel_test

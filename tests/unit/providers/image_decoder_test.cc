@@ -3,9 +3,9 @@
 #include <iostream>
 #include <string>
 
-#include "preview_ops_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_preview {
+namespace tessera::kernel_test {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
@@ -143,4 +143,4 @@ TEST(ImageDecoder, RejectsBadAttributesAndInputs) {
 }
 
 }  // namespace
-}  // namespace tessera::test_preview
+}  // namespace tessera::kernel_test

@@ -1,7 +1,7 @@
 // NonZero, Trilu, Compress, DepthToSpace, SpaceToDepth, ReverseSequence, Unique.
-#include "tensor_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_tensor {
+namespace tessera::kernel_test {
 namespace {
 
 TEST(NonZero, FloatsBoolsStringsAndScalar) {
@@ -100,4 +100,4 @@ TEST(Unique, SortedUnsortedAndAxis) {
 }
 
 }  // namespace
-}  // namespace tessera::test_tensor
+}  // namespace tessera::kernel_test

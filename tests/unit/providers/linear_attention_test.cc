@@ -2,9 +2,9 @@
 #include <cmath>
 #include <string>
 
-#include "preview_ops_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_preview {
+namespace tessera::kernel_test {
 namespace {
 
 struct LaCase {
@@ -74,17 +74,17 @@ std::pair<std::vector<double>, std::vector<double>> reference(const LaCase& c, c
   return {out, S};
 }
 
-Call make_call(const LaCase& c, const LaData& d, int threads = 1) {
+OpCall make_call(const LaCase& c, const LaData& d, int threads = 1) {
   const bool gated = c.rule == "gated" || c.rule == "gated_delta";
   const bool delta = c.rule == "delta" || c.rule == "gated_delta";
-  Call call{"LinearAttention", 27,
-            {tf({c.B, c.T, c.Hq * c.dk}, d.q), tf({c.B, c.T, c.Hkv * c.dk}, d.k), tf({c.B, c.T, c.Hkv * c.dv}, d.v),
-             c.past ? std::optional<Tensor>(tf({c.B, c.Hkv, c.dk, c.dv}, d.past)) : std::nullopt,
-             gated ? std::optional<Tensor>(tf({c.B, c.T, c.Hkv * (c.per_key_decay ? c.dk : 1)}, d.decay)) : std::nullopt,
-             delta ? std::optional<Tensor>(tf({c.B, c.T, c.beta_scalar ? 1 : c.Hkv}, d.beta)) : std::nullopt},
-            {attr_i("q_num_heads", c.Hq), attr_i("kv_num_heads", c.Hkv), attr_s("update_rule", c.rule)},
-            2,
-            threads};
+  OpCall call{"LinearAttention", 27,
+              {tf({c.B, c.T, c.Hq * c.dk}, d.q), tf({c.B, c.T, c.Hkv * c.dk}, d.k), tf({c.B, c.T, c.Hkv * c.dv}, d.v),
+               c.past ? std::optional<Tensor>(tf({c.B, c.Hkv, c.dk, c.dv}, d.past)) : std::nullopt,
+               gated ? std::optional<Tensor>(tf({c.B, c.T, c.Hkv * (c.per_key_decay ? c.dk : 1)}, d.decay)) : std::nullopt,
+               delta ? std::optional<Tensor>(tf({c.B, c.T, c.beta_scalar ? 1 : c.Hkv}, d.beta)) : std::nullopt},
+              {attr_i("q_num_heads", c.Hq), attr_i("kv_num_heads", c.Hkv), attr_s("update_rule", c.rule)},
+              2,
+              threads};
   if (c.scale != 0.0f) call.attrs.push_back(attr_f("scale", c.scale));
   return call;
 }
@@ -94,8 +94,8 @@ void check(const LaCase& c, int threads = 1) {
   auto r = run_op(make_call(c, d, threads));
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   auto [want_out, want_state] = reference(c, d);
-  expect_near(r.value()[0].tensor(), {c.B, c.T, c.Hq * c.dv}, want_out);
-  expect_near(r.value()[1].tensor(), {c.B, c.Hkv, c.dk, c.dv}, want_state);
+  expect_close(r.value()[0].tensor(), {c.B, c.T, c.Hq * c.dv}, want_out);
+  expect_close(r.value()[1].tensor(), {c.B, c.Hkv, c.dk, c.dv}, want_state);
 }
 
 TEST(LinearAttention, EveryUpdateRule) {
@@ -146,14 +146,14 @@ TEST(LinearAttention, PrefillThenDecodeMatchesOnePass) {
   };
   auto part = [&](int64_t t0, int64_t t1, const std::optional<Tensor>& past) {
     const int64_t T = t1 - t0;
-    Call call{"LinearAttention", 27,
-              {tf({whole.B, T, whole.Hq * whole.dk}, slice_t(d.q, whole.Hq * whole.dk, t0, t1)),
-               tf({whole.B, T, whole.Hkv * whole.dk}, slice_t(d.k, whole.Hkv * whole.dk, t0, t1)),
-               tf({whole.B, T, whole.Hkv * whole.dv}, slice_t(d.v, whole.Hkv * whole.dv, t0, t1)), past,
-               tf({whole.B, T, whole.Hkv}, slice_t(d.decay, whole.Hkv, t0, t1)),
-               tf({whole.B, T, whole.Hkv}, slice_t(d.beta, whole.Hkv, t0, t1))},
-              {attr_i("q_num_heads", whole.Hq), attr_i("kv_num_heads", whole.Hkv)},
-              2};
+    OpCall call{"LinearAttention", 27,
+                {tf({whole.B, T, whole.Hq * whole.dk}, slice_t(d.q, whole.Hq * whole.dk, t0, t1)),
+                 tf({whole.B, T, whole.Hkv * whole.dk}, slice_t(d.k, whole.Hkv * whole.dk, t0, t1)),
+                 tf({whole.B, T, whole.Hkv * whole.dv}, slice_t(d.v, whole.Hkv * whole.dv, t0, t1)), past,
+                 tf({whole.B, T, whole.Hkv}, slice_t(d.decay, whole.Hkv, t0, t1)),
+                 tf({whole.B, T, whole.Hkv}, slice_t(d.beta, whole.Hkv, t0, t1))},
+                {attr_i("q_num_heads", whole.Hq), attr_i("kv_num_heads", whole.Hkv)},
+                2};
     return run_op(call);
   };
   auto first = part(0, 3, std::nullopt);
@@ -162,17 +162,17 @@ TEST(LinearAttention, PrefillThenDecodeMatchesOnePass) {
   ASSERT_TRUE(second.is_ok()) << second.status().message();
   const Tensor& final_state = full.value()[1].tensor();
   std::vector<double> want(final_state.data<float>(), final_state.data<float>() + final_state.size());
-  expect_near(second.value()[1].tensor(), final_state.shape(), want);
+  expect_close(second.value()[1].tensor(), final_state.shape(), want);
   const Tensor& y = full.value()[0].tensor();
   std::vector<float> last = slice_t(std::vector<float>(y.data<float>(), y.data<float>() + y.size()), whole.Hq * whole.dv, 3, 4);
-  expect_near(second.value()[0].tensor(), {whole.B, 1, whole.Hq * whole.dv}, std::vector<double>(last.begin(), last.end()));
+  expect_close(second.value()[0].tensor(), {whole.B, 1, whole.Hq * whole.dv}, std::vector<double>(last.begin(), last.end()));
 }
 
 TEST(LinearAttention, HalfInputsGiveHalfOutputsAndState) {
   LaCase c;
   c.rule = "gated";
   const LaData d = make_data(c);
-  Call call = make_call(c, d);
+  OpCall call = make_call(c, d);
   call.inputs[0] = th({c.B, c.T, c.Hq * c.dk}, d.q);
   call.inputs[1] = th({c.B, c.T, c.Hkv * c.dk}, d.k);
   call.inputs[2] = th({c.B, c.T, c.Hkv * c.dv}, d.v);
@@ -182,31 +182,31 @@ TEST(LinearAttention, HalfInputsGiveHalfOutputsAndState) {
   EXPECT_EQ(r.value()[0].tensor().dtype(), DataType::float16);
   EXPECT_EQ(r.value()[1].tensor().dtype(), DataType::float16);
   auto [want_out, want_state] = reference(c, d);
-  expect_near(r.value()[0].tensor(), {c.B, c.T, c.Hq * c.dv}, want_out, 1e-2, 1e-2);
+  expect_close(r.value()[0].tensor(), {c.B, c.T, c.Hq * c.dv}, want_out, 1e-2, 1e-2);
 }
 
 TEST(LinearAttention, RejectsInputsTheRuleDoesNotTake) {
   LaCase c;
   c.rule = "linear";
   const LaData d = make_data(c);
-  Call call = make_call(c, d);
+  OpCall call = make_call(c, d);
   call.inputs[4] = tf({c.B, c.T, c.Hkv}, d.decay);
   expect_error(call, "forbids the decay input");
 
   LaCase g;
   const LaData gd = make_data(g);
-  Call missing_beta = make_call(g, gd);
+  OpCall missing_beta = make_call(g, gd);
   missing_beta.inputs.resize(5);
   expect_error(missing_beta, "requires the beta input");
 
-  Call bad_heads = make_call(g, gd);
+  OpCall bad_heads = make_call(g, gd);
   bad_heads.attrs[0] = attr_i("q_num_heads", 3);
   expect_error(bad_heads, "multiple of kv_num_heads");
 
-  Call bad_past = make_call(g, gd);
+  OpCall bad_past = make_call(g, gd);
   bad_past.inputs[3] = tf({g.B, g.Hkv, g.dk, g.dv + 1}, std::vector<float>(g.B * g.Hkv * g.dk * (g.dv + 1)));
   expect_error(bad_past, "past_state must have shape");
 }
 
 }  // namespace
-}  // namespace tessera::test_preview
+}  // namespace tessera::kernel_test

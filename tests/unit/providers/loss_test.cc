@@ -2,9 +2,9 @@
 // K-dimensional inputs and the log_prob output.
 #include <cmath>
 
-#include "attn_quant_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_aq {
+namespace tessera::kernel_test {
 namespace {
 
 const std::vector<float> kX = {-1.0f, -2.0f, -0.5f, -3.0f, -0.25f, -1.5f};  // [2, 3]
@@ -62,4 +62,4 @@ TEST(Loss, BadReduction) {
 }
 
 }  // namespace
-}  // namespace tessera::test_aq
+}  // namespace tessera::kernel_test

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <vector>
 
-#include "rvm_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_rvm {
+namespace tessera::kernel_test {
 namespace {
 
 OpCall training(const std::string& op, std::vector<std::optional<Value>> in, std::vector<Attribute> attrs, int outputs) {
@@ -63,4 +63,4 @@ TEST(Optimizers, MomentumStandardAndNesterov) {
 }
 
 }  // namespace
-}  // namespace tessera::test_rvm
+}  // namespace tessera::kernel_test

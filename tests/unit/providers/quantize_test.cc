@@ -2,10 +2,13 @@
 // types), DynamicQuantizeLinear, MatMulInteger, QLinearMatMul, ConvInteger and QLinearConv.
 #include <cmath>
 
-#include "attn_quant_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_aq {
+namespace tessera::kernel_test {
 namespace {
+
+Tensor tu8(Shape shape, const std::vector<uint8_t>& v) { return make<uint8_t>(DataType::uint8, std::move(shape), v); }
+Tensor ti8(Shape shape, const std::vector<int8_t>& v) { return make<int8_t>(DataType::int8, std::move(shape), v); }
 
 TEST(QuantizeLinear, RoundsHalfToEvenAndSaturates) {
   Tensor x = tf({7}, {0, 1, 3, 5, 1000, -1000, -3});
@@ -127,4 +130,4 @@ TEST(QLinearConv, StridedGroupedWithBias) {
 }
 
 }  // namespace
-}  // namespace tessera::test_aq
+}  // namespace tessera::kernel_test

@@ -2,9 +2,9 @@
 // Multinomial on degenerate distributions.
 #include <cmath>
 
-#include "attn_quant_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_aq {
+namespace tessera::kernel_test {
 namespace {
 
 TEST(RandomUniform, RangeShapeAndSeed) {
@@ -60,4 +60,4 @@ TEST(Multinomial, DominantClassAndShape) {
 }
 
 }  // namespace
-}  // namespace tessera::test_aq
+}  // namespace tessera::kernel_test

@@ -5,9 +5,9 @@
 #include <limits>
 #include <random>
 
-#include "reduce_nn_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_rn {
+namespace tessera::kernel_test {
 namespace {
 
 const double kInf = std::numeric_limits<double>::infinity();
@@ -16,48 +16,48 @@ TEST(Reduce, SumKeepdimsOddShape) {
   // [3,2,2] over axis 1
   Tensor x = tf({3, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
   Tensor y = run1({"ReduceSum", 13, {x, ti64({1}, {1})}, {attr_i("keepdims", 1)}});
-  expect_values(y, {3, 1, 2}, {4, 6, 12, 14, 20, 22});
+  expect_near(y, {3, 1, 2}, {4, 6, 12, 14, 20, 22});
   y = run1({"ReduceSum", 13, {x, ti64({1}, {-1})}, {attr_i("keepdims", 0)}});
-  expect_values(y, {3, 2}, {3, 7, 11, 15, 19, 23});
+  expect_near(y, {3, 2}, {3, 7, 11, 15, 19, 23});
 }
 
 TEST(Reduce, AllOpsOverAxis0) {
   Tensor x = tf({3, 2}, {1, -2, 3, 4, -5, 0.5f});
   Tensor axes = ti64({1}, {0});
   auto run = [&](const char* op) { return run1({op, 18, {x, axes}, {attr_i("keepdims", 0)}}); };
-  expect_values(run("ReduceSum"), {2}, {-1, 2.5});
-  expect_values(run("ReduceMean"), {2}, {-1.0 / 3, 2.5 / 3});
-  expect_values(run("ReduceMax"), {2}, {3, 4});
-  expect_values(run("ReduceMin"), {2}, {-5, -2});
-  expect_values(run("ReduceProd"), {2}, {-15, -4});
-  expect_values(run("ReduceL1"), {2}, {9, 6.5});
-  expect_values(run("ReduceL2"), {2}, {std::sqrt(35.0), std::sqrt(20.25)});
-  expect_values(run("ReduceSumSquare"), {2}, {35, 20.25});
+  expect_near(run("ReduceSum"), {2}, {-1, 2.5});
+  expect_near(run("ReduceMean"), {2}, {-1.0 / 3, 2.5 / 3});
+  expect_near(run("ReduceMax"), {2}, {3, 4});
+  expect_near(run("ReduceMin"), {2}, {-5, -2});
+  expect_near(run("ReduceProd"), {2}, {-15, -4});
+  expect_near(run("ReduceL1"), {2}, {9, 6.5});
+  expect_near(run("ReduceL2"), {2}, {std::sqrt(35.0), std::sqrt(20.25)});
+  expect_near(run("ReduceSumSquare"), {2}, {35, 20.25});
   Tensor pos = tf({3, 2}, {1, 2, 3, 4, 5, 6});
-  expect_values(run1({"ReduceLogSum", 18, {pos, axes}, {attr_i("keepdims", 0)}}), {2}, {std::log(9.0), std::log(12.0)});
-  expect_values(run("ReduceLogSumExp"), {2},
-                {std::log(std::exp(1.0) + std::exp(3.0) + std::exp(-5.0)),
-                 std::log(std::exp(-2.0) + std::exp(4.0) + std::exp(0.5))});
+  expect_near(run1({"ReduceLogSum", 18, {pos, axes}, {attr_i("keepdims", 0)}}), {2}, {std::log(9.0), std::log(12.0)});
+  expect_near(run("ReduceLogSumExp"), {2},
+              {std::log(std::exp(1.0) + std::exp(3.0) + std::exp(-5.0)),
+               std::log(std::exp(-2.0) + std::exp(4.0) + std::exp(0.5))});
 }
 
 TEST(Reduce, LogSumExpLargeValuesStable) {
   Tensor x = td({1, 3}, {1000, 1000, -kInf});
   Tensor y = run1({"ReduceLogSumExp", 18, {x, ti64({1}, {1})}, {attr_i("keepdims", 0)}});
-  expect_values(y, {1}, {1000 + std::log(2.0)});
+  expect_near(y, {1}, {1000 + std::log(2.0)});
 }
 
 TEST(Reduce, EmptySet) {
   Tensor x = tf({2, 0, 4}, {});
   Tensor axes = ti64({1}, {1});
   auto run = [&](const char* op) { return run1({op, 20, {x, axes}, {attr_i("keepdims", 1)}}); };
-  expect_values(run("ReduceSum"), {2, 1, 4}, std::vector<double>(8, 0));
-  expect_values(run("ReduceProd"), {2, 1, 4}, std::vector<double>(8, 1));
-  expect_values(run("ReduceMin"), {2, 1, 4}, std::vector<double>(8, kInf));
-  expect_values(run("ReduceMax"), {2, 1, 4}, std::vector<double>(8, -kInf));
-  expect_values(run("ReduceL1"), {2, 1, 4}, std::vector<double>(8, 0));
-  expect_values(run("ReduceL2"), {2, 1, 4}, std::vector<double>(8, 0));
-  expect_values(run("ReduceLogSum"), {2, 1, 4}, std::vector<double>(8, -kInf));
-  expect_values(run("ReduceLogSumExp"), {2, 1, 4}, std::vector<double>(8, -kInf));
+  expect_near(run("ReduceSum"), {2, 1, 4}, std::vector<double>(8, 0));
+  expect_near(run("ReduceProd"), {2, 1, 4}, std::vector<double>(8, 1));
+  expect_near(run("ReduceMin"), {2, 1, 4}, std::vector<double>(8, kInf));
+  expect_near(run("ReduceMax"), {2, 1, 4}, std::vector<double>(8, -kInf));
+  expect_near(run("ReduceL1"), {2, 1, 4}, std::vector<double>(8, 0));
+  expect_near(run("ReduceL2"), {2, 1, 4}, std::vector<double>(8, 0));
+  expect_near(run("ReduceLogSum"), {2, 1, 4}, std::vector<double>(8, -kInf));
+  expect_near(run("ReduceLogSumExp"), {2, 1, 4}, std::vector<double>(8, -kInf));
   // Int min of nothing is the largest int.
   Tensor xi = ti32({0, 3}, {});
   Tensor yi = run1({"ReduceMin", 20, {xi, ti64({1}, {0})}, {attr_i("keepdims", 0)}});
@@ -71,21 +71,21 @@ TEST(Reduce, EmptySet) {
 TEST(Reduce, EmptyAxesReducesAllOrNoop) {
   Tensor x = tf({3, 1, 2}, {1, 2, 3, 4, 5, -6});
   Tensor none = ti64({0}, {});
-  expect_values(run1({"ReduceSum", 13, {x, none}, {attr_i("keepdims", 1)}}), {1, 1, 1}, {9});
-  expect_values(run1({"ReduceSum", 13, {x}, {attr_i("keepdims", 0)}}), {}, {9});
-  expect_values(run1({"ReduceSum", 13, {x, none}, {attr_i("noop_with_empty_axes", 1)}}), {3, 1, 2},
-                {1, 2, 3, 4, 5, -6});
+  expect_near(run1({"ReduceSum", 13, {x, none}, {attr_i("keepdims", 1)}}), {1, 1, 1}, {9});
+  expect_near(run1({"ReduceSum", 13, {x}, {attr_i("keepdims", 0)}}), {}, {9});
+  expect_near(run1({"ReduceSum", 13, {x, none}, {attr_i("noop_with_empty_axes", 1)}}), {3, 1, 2},
+              {1, 2, 3, 4, 5, -6});
   // The per-element part of the op still applies (ONNX clarified this; ORT follows).
-  expect_values(run1({"ReduceSumSquare", 18, {x}, {attr_i("noop_with_empty_axes", 1)}}), {3, 1, 2},
-                {1, 4, 9, 16, 25, 36});
-  expect_values(run1({"ReduceL1", 18, {x}, {attr_i("noop_with_empty_axes", 1)}}), {3, 1, 2}, {1, 2, 3, 4, 5, 6});
+  expect_near(run1({"ReduceSumSquare", 18, {x}, {attr_i("noop_with_empty_axes", 1)}}), {3, 1, 2},
+              {1, 4, 9, 16, 25, 36});
+  expect_near(run1({"ReduceL1", 18, {x}, {attr_i("noop_with_empty_axes", 1)}}), {3, 1, 2}, {1, 2, 3, 4, 5, 6});
 }
 
 TEST(Reduce, OldOpsetAxesAttribute) {
   Tensor x = tf({2, 3}, {1, 2, 3, 4, 5, 6});
-  expect_values(run1({"ReduceMean", 11, {x}, {attr_ints("axes", {1}), attr_i("keepdims", 0)}}), {2}, {2, 5});
-  expect_values(run1({"ReduceSum", 11, {x}, {attr_ints("axes", {0})}}), {1, 3}, {5, 7, 9});
-  expect_values(run1({"ReduceMax", 13, {x}, {}}), {1, 1}, {6});
+  expect_near(run1({"ReduceMean", 11, {x}, {attr_ints("axes", {1}), attr_i("keepdims", 0)}}), {2}, {2, 5});
+  expect_near(run1({"ReduceSum", 11, {x}, {attr_ints("axes", {0})}}), {1, 3}, {5, 7, 9});
+  expect_near(run1({"ReduceMax", 13, {x}, {}}), {1, 1}, {6});
 }
 
 TEST(Reduce, BadAxisIsAnError) {
@@ -101,13 +101,13 @@ TEST(Reduce, IntegerTypes) {
   Tensor x = ti32({2, 3}, {1, -2, 3, 4, 5, -7});
   Tensor y = run1({"ReduceSum", 13, {x, ti64({1}, {1})}, {attr_i("keepdims", 0)}});
   ASSERT_EQ(y.dtype(), DataType::int32);
-  expect_values(y, {2}, {2, 2});
-  expect_values(run1({"ReduceMean", 18, {x, ti64({1}, {0})}, {attr_i("keepdims", 0)}}), {3}, {2, 1, -2});
-  expect_values(run1({"ReduceProd", 18, {x, ti64({1}, {1})}, {attr_i("keepdims", 0)}}), {2}, {-6, -140});
-  expect_values(run1({"ReduceL1", 18, {x, ti64({1}, {1})}, {attr_i("keepdims", 0)}}), {2}, {6, 16});
+  expect_near(y, {2}, {2, 2});
+  expect_near(run1({"ReduceMean", 18, {x, ti64({1}, {0})}, {attr_i("keepdims", 0)}}), {3}, {2, 1, -2});
+  expect_near(run1({"ReduceProd", 18, {x, ti64({1}, {1})}, {attr_i("keepdims", 0)}}), {2}, {-6, -140});
+  expect_near(run1({"ReduceL1", 18, {x, ti64({1}, {1})}, {attr_i("keepdims", 0)}}), {2}, {6, 16});
   Tensor xb = Tensor::from_vector<bool>(DataType::boolean, {2, 2}, {true, false, false, false});
-  expect_values(run1({"ReduceMax", 20, {xb, ti64({1}, {1})}, {}}), {2, 1}, {1, 0});
-  expect_values(run1({"ReduceMin", 20, {xb, ti64({1}, {1})}, {}}), {2, 1}, {0, 0});
+  expect_near(run1({"ReduceMax", 20, {xb, ti64({1}, {1})}, {}}), {2, 1}, {1, 0});
+  expect_near(run1({"ReduceMin", 20, {xb, ti64({1}, {1})}, {}}), {2, 1}, {0, 0});
 }
 
 TEST(Reduce, HalfTypesAccumulateInFloat) {
@@ -116,10 +116,10 @@ TEST(Reduce, HalfTypesAccumulateInFloat) {
   Tensor x = th({4096}, v);
   Tensor y = run1({"ReduceSum", 13, {x}, {attr_i("keepdims", 0)}});
   ASSERT_EQ(y.dtype(), DataType::float16);
-  expect_values(y, {}, {4096});
+  expect_near(y, {}, {4096});
   Tensor m = run1({"ReduceMean", 18, {tbf({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}, {attr_i("keepdims", 0)}});
   ASSERT_EQ(m.dtype(), DataType::bfloat16);
-  expect_values(m, {}, {5});
+  expect_near(m, {}, {5});
 }
 
 // Brute-force reference over every subset of axes of a rank-4 odd shape, with several threads so
@@ -167,7 +167,7 @@ void check_all_subsets(const Shape& shape, int threads) {
       std::vector<double> want;
       for (auto& b : buckets) want.push_back(reference(op, b));
       SCOPED_TRACE(std::string(op) + " mask " + std::to_string(mask) + " threads " + std::to_string(threads));
-      expect_values(y, out_shape, want, 1e-4);
+      expect_near(y, out_shape, want, 1e-4);
     }
   }
 }
@@ -178,4 +178,4 @@ TEST(Reduce, LongFullReductionParallel) { check_all_subsets({200003}, 4); }
 TEST(Reduce, FewOutputsLongRowsParallel) { check_all_subsets({3, 70001}, 4); }
 
 }  // namespace
-}  // namespace tessera::test_rn
+}  // namespace tessera::kernel_test

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "rvm_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_rvm {
+namespace tessera::kernel_test {
 namespace {
 
 struct Act {
@@ -294,4 +294,4 @@ TEST(Rnn, Errors) {
 }
 
 }  // namespace
-}  // namespace tessera::test_rvm
+}  // namespace tessera::kernel_test

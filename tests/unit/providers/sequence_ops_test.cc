@@ -1,91 +1,85 @@
 // Sequence kernels run one at a time: construction, insert/erase/at with negative positions,
 // split and concat along inner axes, and the errors for bad positions and mismatched items.
-#include "tests/unit/providers/flow_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_flow {
+namespace tessera::kernel_test {
 namespace {
 
 Value seq3() { return Value::sequence(DataType::float32, {tf({1}, {1}), tf({2}, {2, 3}), tf({1}, {4})}); }
 
-const Value& only(const Result<std::vector<Value>>& r) {
-  static const Value empty;
-  EXPECT_TRUE(r.is_ok()) << r.status().message();
-  return r.is_ok() ? r.value()[0] : empty;
-}
-
 TEST(SequenceOps, EmptyAndConstruct) {
-  auto empty = run_op("SequenceEmpty", 11, {}, {attr_i("dtype", static_cast<int64_t>(DataType::int32))});
-  const Value& e = only(empty);
+  auto empty = run_op({"SequenceEmpty", 11, {}, {attr_i("dtype", static_cast<int64_t>(DataType::int32))}});
+  const Value& e = first_output(empty);
   ASSERT_TRUE(e.is_sequence());
   EXPECT_TRUE(e.items().empty());
   EXPECT_EQ(e.sequence_elem_type(), DataType::int32);
 
-  auto made = run_op("SequenceConstruct", 11, {Value(tf({1}, {1})), Value(tf({2}, {2, 3}))});
-  const Value& s = only(made);
+  auto made = run_op({"SequenceConstruct", 11, {Value(tf({1}, {1})), Value(tf({2}, {2, 3}))}});
+  const Value& s = first_output(made);
   ASSERT_TRUE(s.is_sequence());
   ASSERT_EQ(s.items().size(), 2u);
   EXPECT_EQ(s.items()[1].data<float>()[1], 3);
 
-  auto mixed = run_op("SequenceConstruct", 11, {Value(tf({1}, {1})), Value(ti64({1}, {2}))});
+  auto mixed = run_op({"SequenceConstruct", 11, {Value(tf({1}, {1})), Value(ti64({1}, {2}))}});
   ASSERT_FALSE(mixed.is_ok());
 }
 
 TEST(SequenceOps, InsertAtAndErase) {
-  auto back = run_op("SequenceInsert", 11, {seq3(), Value(tf({1}, {9}))});
-  ASSERT_EQ(only(back).items().size(), 4u);
-  EXPECT_EQ(only(back).items()[3].data<float>()[0], 9);
+  auto back = run_op({"SequenceInsert", 11, {seq3(), Value(tf({1}, {9}))}});
+  ASSERT_EQ(first_output(back).items().size(), 4u);
+  EXPECT_EQ(first_output(back).items()[3].data<float>()[0], 9);
 
-  auto front = run_op("SequenceInsert", 11, {seq3(), Value(tf({1}, {9})), Value(ti32({}, {-3}))});
-  EXPECT_EQ(only(front).items()[0].data<float>()[0], 9);
+  auto front = run_op({"SequenceInsert", 11, {seq3(), Value(tf({1}, {9})), Value(ti32({}, {-3}))}});
+  EXPECT_EQ(first_output(front).items()[0].data<float>()[0], 9);
 
-  auto at = run_op("SequenceAt", 11, {seq3(), Value(ti64({}, {-2}))});
-  expect_tensor<float>(only(at), {2}, {2, 3});
-  EXPECT_FALSE(run_op("SequenceAt", 11, {seq3(), Value(ti64({}, {3}))}).is_ok());
+  auto at = run_op({"SequenceAt", 11, {seq3(), Value(ti64({}, {-2}))}});
+  expect_tensor<float>(first_output(at), {2}, {2, 3});
+  EXPECT_FALSE(run_op({"SequenceAt", 11, {seq3(), Value(ti64({}, {3}))}}).is_ok());
 
-  auto erased = run_op("SequenceErase", 11, {seq3(), Value(ti64({}, {0}))});
-  ASSERT_EQ(only(erased).items().size(), 2u);
-  EXPECT_EQ(only(erased).items()[0].data<float>()[0], 2);
-  auto erased_last = run_op("SequenceErase", 11, {seq3()});
-  ASSERT_EQ(only(erased_last).items().size(), 2u);
-  EXPECT_EQ(only(erased_last).items()[1].data<float>()[1], 3);
+  auto erased = run_op({"SequenceErase", 11, {seq3(), Value(ti64({}, {0}))}});
+  ASSERT_EQ(first_output(erased).items().size(), 2u);
+  EXPECT_EQ(first_output(erased).items()[0].data<float>()[0], 2);
+  auto erased_last = run_op({"SequenceErase", 11, {seq3()}});
+  ASSERT_EQ(first_output(erased_last).items().size(), 2u);
+  EXPECT_EQ(first_output(erased_last).items()[1].data<float>()[1], 3);
 
-  auto len = run_op("SequenceLength", 11, {seq3()});
-  expect_tensor<int64_t>(only(len), {}, {3});
+  auto len = run_op({"SequenceLength", 11, {seq3()}});
+  expect_tensor<int64_t>(first_output(len), {}, {3});
 }
 
 TEST(SequenceOps, SplitToSequence) {
   Tensor x = tf({2, 3}, {1, 2, 3, 4, 5, 6});
   // Default: chunks of 1 along axis; keepdims=0 drops it.
-  auto cols = run_op("SplitToSequence", 11, {Value(x)}, {attr_i("axis", 1), attr_i("keepdims", 0)});
-  ASSERT_EQ(only(cols).items().size(), 3u);
-  expect_tensor<float>(Value(only(cols).items()[2]), {2}, {3, 6});
+  auto cols = run_op({"SplitToSequence", 11, {Value(x)}, {attr_i("axis", 1), attr_i("keepdims", 0)}});
+  ASSERT_EQ(first_output(cols).items().size(), 3u);
+  expect_tensor<float>(Value(first_output(cols).items()[2]), {2}, {3, 6});
   // Scalar split: equal chunks with a shorter last one.
-  auto chunks = run_op("SplitToSequence", 11, {Value(x), Value(ti64({}, {2}))}, {attr_i("axis", -1)});
-  ASSERT_EQ(only(chunks).items().size(), 2u);
-  expect_tensor<float>(Value(only(chunks).items()[0]), {2, 2}, {1, 2, 4, 5});
-  expect_tensor<float>(Value(only(chunks).items()[1]), {2, 1}, {3, 6});
+  auto chunks = run_op({"SplitToSequence", 11, {Value(x), Value(ti64({}, {2}))}, {attr_i("axis", -1)}});
+  ASSERT_EQ(first_output(chunks).items().size(), 2u);
+  expect_tensor<float>(Value(first_output(chunks).items()[0]), {2, 2}, {1, 2, 4, 5});
+  expect_tensor<float>(Value(first_output(chunks).items()[1]), {2, 1}, {3, 6});
   // 1-D split along axis 0 (views of the input rows).
-  auto rows = run_op("SplitToSequence", 11, {Value(x), Value(ti64({2}, {1, 1}))});
-  expect_tensor<float>(Value(only(rows).items()[1]), {1, 3}, {4, 5, 6});
-  EXPECT_FALSE(run_op("SplitToSequence", 11, {Value(x), Value(ti64({2}, {1, 3}))}, {attr_i("axis", 1)}).is_ok());
+  auto rows = run_op({"SplitToSequence", 11, {Value(x), Value(ti64({2}, {1, 1}))}});
+  expect_tensor<float>(Value(first_output(rows).items()[1]), {1, 3}, {4, 5, 6});
+  EXPECT_FALSE(run_op({"SplitToSequence", 11, {Value(x), Value(ti64({2}, {1, 3}))}, {attr_i("axis", 1)}}).is_ok());
 }
 
 TEST(SequenceOps, ConcatFromSequence) {
   Value s = Value::sequence(DataType::float32, {tf({2, 1}, {1, 2}), tf({2, 2}, {3, 4, 5, 6})});
-  auto cat = run_op("ConcatFromSequence", 11, {s}, {attr_i("axis", 1)});
-  expect_tensor<float>(only(cat), {2, 3}, {1, 3, 4, 2, 5, 6});
+  auto cat = run_op({"ConcatFromSequence", 11, {s}, {attr_i("axis", 1)}});
+  expect_tensor<float>(first_output(cat), {2, 3}, {1, 3, 4, 2, 5, 6});
 
   Value same = Value::sequence(DataType::float32, {tf({2}, {1, 2}), tf({2}, {3, 4})});
-  auto stacked_last = run_op("ConcatFromSequence", 11, {same}, {attr_i("axis", -1), attr_i("new_axis", 1)});
-  expect_tensor<float>(only(stacked_last), {2, 2}, {1, 3, 2, 4});
-  auto stacked_first = run_op("ConcatFromSequence", 11, {same}, {attr_i("axis", 0), attr_i("new_axis", 1)});
-  expect_tensor<float>(only(stacked_first), {2, 2}, {1, 2, 3, 4});
+  auto stacked_last = run_op({"ConcatFromSequence", 11, {same}, {attr_i("axis", -1), attr_i("new_axis", 1)}});
+  expect_tensor<float>(first_output(stacked_last), {2, 2}, {1, 3, 2, 4});
+  auto stacked_first = run_op({"ConcatFromSequence", 11, {same}, {attr_i("axis", 0), attr_i("new_axis", 1)}});
+  expect_tensor<float>(first_output(stacked_first), {2, 2}, {1, 2, 3, 4});
 
-  auto bad = run_op("ConcatFromSequence", 11, {s}, {attr_i("axis", 0)});
+  auto bad = run_op({"ConcatFromSequence", 11, {s}, {attr_i("axis", 0)}});
   ASSERT_FALSE(bad.is_ok());
   EXPECT_NE(bad.status().message().find("sequence item 1"), std::string::npos) << bad.status().message();
-  EXPECT_FALSE(run_op("ConcatFromSequence", 11, {Value::sequence(DataType::float32, {})}, {attr_i("axis", 0)}).is_ok());
+  EXPECT_FALSE(run_op({"ConcatFromSequence", 11, {Value::sequence(DataType::float32, {})}, {attr_i("axis", 0)}}).is_ok());
 }
 
 }  // namespace
-}  // namespace tessera::test_flow
+}  // namespace tessera::kernel_test

@@ -1,7 +1,7 @@
 // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Shape, Size: shapes, aliasing, old forms, errors.
-#include "tensor_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_tensor {
+namespace tessera::kernel_test {
 namespace {
 
 TEST(Reshape, ZeroCopiesDimAndMinusOneInfers) {
@@ -84,4 +84,4 @@ TEST(Size, CountsElements) {
 }
 
 }  // namespace
-}  // namespace tessera::test_tensor
+}  // namespace tessera::kernel_test

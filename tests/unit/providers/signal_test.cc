@@ -4,9 +4,9 @@
 #include <complex>
 #include <numbers>
 
-#include "attn_quant_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_aq {
+namespace tessera::kernel_test {
 namespace {
 
 using cd = std::complex<double>;
@@ -133,4 +133,4 @@ TEST(MelWeightMatrix, TrianglesPeakAtOne) {
 }
 
 }  // namespace
-}  // namespace tessera::test_aq
+}  // namespace tessera::kernel_test

@@ -4,9 +4,9 @@
 #include <limits>
 #include <random>
 
-#include "tensor_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_tensor {
+namespace tessera::kernel_test {
 namespace {
 
 // The coordinates the spec's clamping selects from an axis of size n. This is Python's
@@ -84,4 +84,4 @@ TEST(Slice, StringsAndErrors) {
 }
 
 }  // namespace
-}  // namespace tessera::test_tensor
+}  // namespace tessera::kernel_test

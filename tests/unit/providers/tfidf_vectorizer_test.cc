@@ -1,16 +1,10 @@
 // TfIdfVectorizer on the spec's examples and on string pools, weighting modes and edge cases.
 #include <string>
 
-#include "preview_ops_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_preview {
+namespace tessera::kernel_test {
 namespace {
-
-Tensor ti32(Shape shape, const std::vector<int32_t>& v) { return Tensor::from_vector<int32_t>(DataType::int32, std::move(shape), v); }
-Tensor ti64(Shape shape, const std::vector<int64_t>& v) { return Tensor::from_vector<int64_t>(DataType::int64, std::move(shape), v); }
-Tensor tstr(Shape shape, const std::vector<std::string>& v) {
-  return Tensor::from_vector<std::string>(DataType::string, std::move(shape), v);
-}
 
 // The spec's pool: unigrams 2 3 5 4, bigrams (5,6) (7,8) (6,7); output coordinates 0..6.
 std::vector<Attribute> spec_attrs(int64_t min_gram, int64_t max_gram, int64_t skip, const std::string& mode = "TF") {
@@ -44,7 +38,7 @@ TEST(TfIdfVectorizer, StringPoolAndWeights) {
   std::vector<Attribute> attrs = {attr_i("min_gram_length", 1), attr_i("max_gram_length", 2), attr_i("max_skip_count", 0),
                                   attr_ints("ngram_counts", {0, 2}), attr_ints("ngram_indexes", {1, 0, 2}),
                                   attr_strings("pool_strings", {"a", "b", "a", "b"}), attr_floats("weights", {0.5f, 2, 3})};
-  const Tensor x = tstr({6}, {"a", "b", "a", "x", "a", "b"});
+  const Tensor x = ts({6}, {"a", "b", "a", "x", "a", "b"});
   // Counts: "a" 3 (coordinate 1), "b" 2 (coordinate 0), "a b" 2 (coordinate 2).
   attrs.push_back(attr_s("mode", "TF"));
   expect_floats(run1({"TfIdfVectorizer", 9, {x}, attrs}), {3}, {2, 3, 2});
@@ -68,9 +62,9 @@ TEST(TfIdfVectorizer, RejectsBadAttributesAndInputs) {
   attrs.push_back(attr_strings("pool_strings", {"a"}));
   expect_error({"TfIdfVectorizer", 9, {ti32({3}, {1, 2, 3})}, attrs}, "exactly one of pool_int64s and pool_strings");
   expect_error({"TfIdfVectorizer", 9, {ti32({3}, {1, 2, 3})}, spec_attrs(1, 2, 0, "BM25")}, "mode must be");
-  expect_error({"TfIdfVectorizer", 9, {tstr({1}, {"a"})}, spec_attrs(1, 2, 0)}, "pool_int64s needs integer input");
+  expect_error({"TfIdfVectorizer", 9, {ts({1}, {"a"})}, spec_attrs(1, 2, 0)}, "pool_int64s needs integer input");
   expect_error({"TfIdfVectorizer", 9, {ti32({1, 1, 1}, {1})}, spec_attrs(1, 2, 0)}, "X must have shape");
 }
 
 }  // namespace
-}  // namespace tessera::test_preview
+}  // namespace tessera::kernel_test

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <numeric>
 
-#include "tensor_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_tensor {
+namespace tessera::kernel_test {
 namespace {
 
 // out[i] = in[j] where the out coordinates are the in coordinates permuted.
@@ -106,4 +106,4 @@ TEST(Transpose, BadPerm) {
 }
 
 }  // namespace
-}  // namespace tessera::test_tensor
+}  // namespace tessera::kernel_test

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/providers/elementwise_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_elem {
+namespace tessera::kernel_test {
 namespace {
 
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -229,4 +229,4 @@ TEST(UnaryElementwise, RejectsTypesOutsideTheSpec) {
 }
 
 }  // namespace
-}  // namespace tessera::test_elem
+}  // namespace tessera::kernel_test

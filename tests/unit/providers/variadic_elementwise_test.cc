@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/providers/elementwise_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
-namespace tessera::test_elem {
+namespace tessera::kernel_test {
 namespace {
 
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -85,4 +85,4 @@ TEST(VariadicElementwise, WhereThreadedMatchesSerial) {
 }
 
 }  // namespace
-}  // namespace tessera::test_elem
+}  // namespace tessera::kernel_test
