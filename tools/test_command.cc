@@ -1,6 +1,10 @@
 // `tessera test DIR...`: runs ONNX conformance cases in-process. A case is a folder with
 // model.onnx and test_data_set_N/ folders. Unsupported cases count as failed, never skipped.
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
+#include <cstring>
 #include <atomic>
 #include <filesystem>
 #include <iostream>
@@ -71,6 +75,29 @@ std::string run_case(const fs::path& dir, int threads) {
   return "";
 }
 
+// The case each worker is running, so that a crash (a bug in a kernel) names it before the
+// process dies instead of ending the whole run with a bare "Segmentation fault".
+constexpr int kMaxWorkers = 64;
+std::atomic<const char*> running_case[kMaxWorkers];
+
+void report_crash(int signal_number) {
+  for (auto& slot : running_case) {
+    const char* name = slot.load();
+    if (!name) continue;
+    const char prefix[] = "error: crashed (signal ";
+    char number[4] = {static_cast<char>('0' + signal_number / 10 % 10), static_cast<char>('0' + signal_number % 10), ')', ' '};
+    const char middle[] = "while running case ";
+    ssize_t ignored = write(2, prefix, sizeof(prefix) - 1);
+    ignored = write(2, number, sizeof(number));
+    ignored = write(2, middle, sizeof(middle) - 1);
+    ignored = write(2, name, strlen(name));
+    ignored = write(2, "\n", 1);
+    (void)ignored;
+  }
+  signal(signal_number, SIG_DFL);
+  raise(signal_number);
+}
+
 }  // namespace
 
 int test_command(const TestArgs& args) {
@@ -87,13 +114,21 @@ int test_command(const TestArgs& args) {
   // Cases run on `jobs` threads; results are printed in case order once all are done.
   std::vector<std::string> reasons(cases.size());
   std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < cases.size();) reasons[i] = run_case(cases[i], args.threads);
+  std::vector<std::string> case_names(cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) case_names[i] = cases[i].string();
+  for (int sig : {SIGSEGV, SIGFPE, SIGBUS, SIGILL, SIGABRT}) signal(sig, report_crash);
+  auto worker = [&](int id) {
+    for (size_t i; (i = next.fetch_add(1)) < cases.size();) {
+      running_case[id] = case_names[i].c_str();
+      reasons[i] = run_case(cases[i], args.threads);
+      running_case[id] = nullptr;
+    }
   };
   std::vector<std::thread> workers;
   int jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int j = 1; j < jobs; ++j) workers.emplace_back(worker);
-  worker();
+  jobs = std::min(jobs, kMaxWorkers);
+  for (int j = 1; j < jobs; ++j) workers.emplace_back(worker, j);
+  worker(0);
   for (auto& w : workers) w.join();
 
   // Counts per suite: the folder that holds the case folder (node, light, ...).
