@@ -7,12 +7,12 @@
 #include <cmath>
 #include <vector>
 
-#include "tests/unit/providers/compute_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
 namespace tessera {
 namespace {
 
-using namespace test_compute;
+using namespace kernel_test;
 
 struct ConvCase {
   Shape x;                       // N, C, spatial...

@@ -4,14 +4,14 @@
 
 #include <vector>
 
-#include "tests/unit/providers/compute_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
 namespace tessera {
 namespace {
 
-using namespace test_compute;
+using namespace kernel_test;
 
-Tensor einsum(const std::string& eq, std::vector<std::optional<Tensor>> in, int threads = 1) {
+Tensor einsum(const std::string& eq, std::vector<std::optional<Value>> in, int threads = 1) {
   OpCall call{"Einsum", 12, std::move(in), {attr_s("equation", eq)}};
   call.threads = threads;
   return run1(call);

@@ -5,12 +5,12 @@
 #include <vector>
 
 #include "core/float_types.h"
-#include "tests/unit/providers/compute_test_util.h"
+#include "tests/unit/providers/kernel_test_util.h"
 
 namespace tessera {
 namespace {
 
-using namespace test_compute;
+using namespace kernel_test;
 
 // numpy.matmul in double for float tensors.
 std::vector<double> naive_matmul(const Tensor& a, const Tensor& b, Shape* out) {
