@@ -17,6 +17,10 @@ using Shape = std::vector<int64_t>;
 
 // Number of elements of a shape (1 for a scalar).
 int64_t shape_size(const Shape& shape);
+// Bytes for `shape` elements of `dtype`. Throws std::length_error for a negative dimension, an
+// overflowing size, or more bytes than the machine has memory, so an absurd shape fails with a
+// message instead of exhausting memory (the executor turns it into an error naming the node).
+size_t checked_byte_size(DataType dtype, const Shape& shape);
 std::string shape_to_string(const Shape& shape);  // "[2,3,4]"
 
 class Tensor {

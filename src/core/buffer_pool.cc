@@ -59,8 +59,7 @@ BufferPool::BufferPool(size_t max_cached_bytes) : state_(std::make_shared<State>
 BufferPool::~BufferPool() = default;
 
 Tensor BufferPool::allocate(DataType dtype, const Shape& shape, bool zero_fill) {
-  int64_t count = shape_size(shape);
-  size_t bytes = static_cast<size_t>(count) * dtype_size(dtype);
+  size_t bytes = checked_byte_size(dtype, shape);
   if (dtype == DataType::string || bytes == 0) return Tensor(dtype, shape);
   size_t size = rounded_size(bytes);
   void* block = state_->take(size);

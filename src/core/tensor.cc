@@ -1,6 +1,10 @@
 #include "tessera/tensor.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <limits>
+#include <stdexcept>
 #include <cstring>
 #include <new>
 #include <string>
@@ -8,9 +12,25 @@
 namespace tessera {
 
 int64_t shape_size(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  uint64_t n = 1;  // unsigned: an absurd shape wraps here and is refused by checked_byte_size
+  for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+  return static_cast<int64_t>(n);
+}
+
+size_t checked_byte_size(DataType dtype, const Shape& shape) {
+  static const uint64_t memory_bytes =
+      static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  uint64_t bytes = dtype_size(dtype);
+  for (int64_t d : shape) {
+    if (d < 0) throw std::length_error("tensor shape " + shape_to_string(shape) + " has a negative dimension");
+    if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d))
+      throw std::length_error("tensor shape " + shape_to_string(shape) + " overflows the address space");
+    bytes *= static_cast<uint64_t>(d);
+  }
+  if (bytes > memory_bytes)
+    throw std::length_error("a " + std::string(dtype_name(dtype)) + " tensor of shape " + shape_to_string(shape) + " needs " +
+                            std::to_string(bytes) + " bytes, more than this machine's " + std::to_string(memory_bytes));
+  return static_cast<size_t>(bytes);
 }
 
 std::string shape_to_string(const Shape& shape) {
@@ -37,9 +57,9 @@ struct Buffer {
   }
 };
 
-std::shared_ptr<Buffer> allocate(DataType dtype, int64_t count) {
+std::shared_ptr<Buffer> allocate(DataType dtype, const Shape& shape, int64_t count) {
+  size_t bytes = checked_byte_size(dtype, shape);
   auto buffer = std::make_shared<Buffer>();
-  size_t bytes = static_cast<size_t>(count) * dtype_size(dtype);
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
   buffer->data = std::aligned_alloc(kAlignment, rounded);
@@ -57,7 +77,7 @@ std::shared_ptr<Buffer> allocate(DataType dtype, int64_t count) {
 }  // namespace
 
 Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)), size_(shape_size(shape_)) {
-  auto buffer = allocate(dtype_, size_);
+  auto buffer = allocate(dtype_, shape_, size_);
   data_ = buffer->data;
   buffer_ = std::move(buffer);
 }

@@ -54,7 +54,7 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
 Status SessionState::check_feed(const ValueInfo& declared, const Value& value) const {
   const TypeInfo& type = declared.type;
   auto mismatch = [&](const std::string& got) {
-    return invalid_argument("input '", declared.name, "': expected ", type.to_string(), ", got ", got);
+    return invalid_argument("model '", model_.source, "': input '", declared.name, "': expected ", type.to_string(), ", got ", got);
   };
   if (type.kind == TypeInfo::Kind::tensor) {
     if (!value.is_tensor()) return mismatch(value.is_sequence() ? "a sequence" : "no tensor");

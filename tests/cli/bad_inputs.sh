@@ -40,6 +40,7 @@ expect_error missing_node_input "'missing'" "$tessera" run "$data/missing_input.
 expect_error unknown_op "FrobnicateTensor is not an operator of domain ai.onnx \(the model imports opset 17\)" "$tessera" run "$data/unknown_op.onnx" --data "$data/good_feed"
 expect_error wrong_dtype "input 'a'.*expected tensor\(float\)" "$tessera" run "$data/add.onnx" --data "$data/wrong_dtype"
 expect_error wrong_shape "input 'a'.*expected tensor\(float\)\[2,3\]" "$tessera" run "$data/add.onnx" --data "$data/wrong_shape"
+expect_error absurd_size "node 'fill' \(ConstantOfShape\).*more than this machine's" "$tessera" run "$data/absurd_size.onnx"
 expect_error missing_data_folder "does not exist" "$tessera" run "$data/add.onnx" --data "$data/no_such_folder"
 expect_error missing_model_file "no_such_model.onnx" "$tessera" run "$data/no_such_model.onnx" --data "$data/good_feed"
 expect_error info_on_garbage "not a valid ONNX model|parse" "$tessera" info "$data/random.onnx"

@@ -27,6 +27,13 @@ save(valid, "add.onnx")
 save(add_model([helper.make_node("Add", ["a", "missing"], ["y"], name="add")]), "missing_input.onnx")
 save(add_model([helper.make_node("FrobnicateTensor", ["a", "b"], ["y"], name="frob")]), "unknown_op.onnx")
 
+# A shape that no machine can hold: 4e15 floats.
+huge = helper.make_graph(
+    [helper.make_node("ConstantOfShape", ["shape"], ["y"], name="fill")], "g", [],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    [numpy_helper.from_array(np.array([1000000, 1000000, 1000], np.int64), "shape")])
+save(helper.make_model(huge, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "absurd_size.onnx")
+
 data = valid.SerializeToString()
 with open(os.path.join(here, "truncated.onnx"), "wb") as f:
     f.write(data[: len(data) // 2])
