@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 namespace tessera {
@@ -20,15 +21,40 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
+namespace {
+
+constexpr auto kSpinTime = std::chrono::microseconds(50);
+
+// Spins until `ready()` or kSpinTime passes; true when ready.
+template <class Ready>
+bool spin_until(Ready ready) {
+  auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  for (int i = 0;; ++i) {
+    if (ready()) return true;
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+}  // namespace
+
 void ThreadPool::worker_loop() {
   for (;;) {
+    spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty() && !stopping_) {
+        ++sleeping_;
+        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        --sleeping_;
+      }
       if (stopping_ && tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      queued_.fetch_sub(1, std::memory_order_relaxed);
     }
     task();
   }
@@ -63,12 +89,16 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, const std::function<
       }
     }
   };
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (int64_t i = 1; i < chunks; ++i) tasks_.push_back(run_chunks);
+    queued_.fetch_add(static_cast<int>(chunks - 1), std::memory_order_release);
+    wake = sleeping_ > 0;
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   run_chunks();
+  if (spin_until([&] { return shared->done.load() == chunks; })) return;
   std::unique_lock<std::mutex> lock(shared->mutex);
   shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
 }

@@ -3,6 +3,7 @@
 // session runs may call parallel_for at the same time.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -35,6 +36,10 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  // Workers spin briefly on this count before sleeping: a model runs hundreds of small ops in a
+  // row, and waking a sleeping thread costs more than many of them take.
+  std::atomic<int> queued_{0};
+  int sleeping_ = 0;  // workers blocked on cv_ (guarded by mutex_)
 };
 
 }  // namespace tessera
