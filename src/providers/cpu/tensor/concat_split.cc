@@ -9,12 +9,6 @@ namespace {
 
 using namespace tensor_ops;
 
-int64_t product(const Shape& s, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t k = begin; k < end; ++k) p *= s[k];
-  return p;
-}
-
 // Copies parts along `axis` into `out`, which must already have the concatenated shape.
 void concat_into(const std::vector<const Tensor*>& parts, size_t axis, Tensor& out, ThreadPool* pool) {
   const int64_t outer = product(out.shape(), 0, axis);

@@ -80,6 +80,13 @@ inline Result<const Tensor*> required_input(const KernelContext& ctx, size_t i, 
   return t;
 }
 
+// Product of dims [begin, end) of a shape: the element count of that block of axes.
+inline int64_t product(const Shape& s, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t k = begin; k < end; ++k) p *= s[k];
+  return p;
+}
+
 // Normalizes a possibly negative axis against `rank`; false when outside [-rank, rank).
 inline bool normalize_axis(int64_t& axis, int64_t rank) {
   if (axis < -rank || axis >= rank) return false;

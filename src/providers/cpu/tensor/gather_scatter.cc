@@ -14,12 +14,6 @@ namespace {
 
 using namespace tensor_ops;
 
-int64_t product(const Shape& s, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t k = begin; k < end; ++k) p *= s[k];
-  return p;
-}
-
 Status check_index_type(const KernelContext& ctx, const Tensor& indices) {
   if (indices.dtype() != DataType::int32 && indices.dtype() != DataType::int64)
     return ctx.error("indices must be int32 or int64, got ", dtype_name(indices.dtype()));

@@ -14,12 +14,6 @@ namespace {
 
 using namespace tensor_ops;
 
-int64_t product(const Shape& s, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t k = begin; k < end; ++k) p *= s[k];
-  return p;
-}
-
 template <class T>
 bool is_nonzero(const T& v) {
   if constexpr (std::is_same_v<T, std::string>) return !v.empty();
