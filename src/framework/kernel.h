@@ -68,7 +68,7 @@ class KernelContext {
 
   virtual size_t input_count() const = 0;
   virtual size_t output_count() const = 0;
-  // The input value, or nullptr when an optional input is omitted.
+  // The input value, or nullptr when an optional input is omitted or i >= input_count().
   virtual const Value* input_value(size_t i) const = 0;
   // The input tensor, or nullptr when omitted or not a tensor.
   const Tensor* input(size_t i) const {

@@ -201,7 +201,7 @@ class GemmKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
     const Tensor* b = ctx.input(1);
-    const Tensor* c = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    const Tensor* c = ctx.input(2);
     if (!a || !b) return ctx.error("Gemm needs inputs A and B");
     if (a->rank() != 2 || b->rank() != 2)
       return ctx.error("Gemm needs 2-D A and B, got ", shape_to_string(a->shape()), " and ", shape_to_string(b->shape()));

@@ -358,8 +358,8 @@ class ConvKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     const Tensor* w = ctx.input(1);
-    const Tensor* b = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
-    const Tensor* z = ctx.input_count() > 3 ? ctx.input(3) : nullptr;
+    const Tensor* b = ctx.input(2);
+    const Tensor* z = ctx.input(3);
     if (!x || !w) return ctx.error("Conv needs inputs X and W");
     for (const Tensor* t : {w, b, z})
       if (t && t->dtype() != x->dtype()) return ctx.error("all inputs must have element type ", dtype_name(x->dtype()));
@@ -461,7 +461,7 @@ class ConvTransposeKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     const Tensor* w = ctx.input(1);
-    const Tensor* b = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    const Tensor* b = ctx.input(2);
     if (!x || !w) return ctx.error("ConvTranspose needs inputs X and W");
     for (const Tensor* t : {w, b})
       if (t && t->dtype() != x->dtype()) return ctx.error("all inputs must have element type ", dtype_name(x->dtype()));

@@ -430,7 +430,7 @@ class MaxUnpoolKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     const Tensor* ind = ctx.input(1);
-    const Tensor* out_shape = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    const Tensor* out_shape = ctx.input(2);
     if (!x || !ind) return ctx.error("MaxUnpool needs inputs X and I");
     if (ind->dtype() != DataType::int64 || ind->shape() != x->shape())
       return ctx.error("indices must be int64 with the shape of X ", shape_to_string(x->shape()));

@@ -104,12 +104,12 @@ class PadKernel final : public OpKernel {
     if (ctx.input_count() > 1) {  // opset 11+: pads, constant_value, axes are inputs
       TS_ASSIGN_OR_RETURN(const Tensor* pads_t, required_input(ctx, 1, "pads"));
       if (!read_int64s(*pads_t, raw_pads)) return ctx.error("pads must be int64");
-      const Tensor* cv = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+      const Tensor* cv = ctx.input(2);
       if (cv && cv->size() > 0) {
         if (cv->dtype() != dtype) return ctx.error("constant_value type ", dtype_name(cv->dtype()), " differs from data type ", dtype_name(dtype));
         copy_element(dtype, const_cast<void*>(value), 0, cv->raw_data(), 0);
       }
-      const Tensor* axes_t = ctx.input_count() > 3 ? ctx.input(3) : nullptr;
+      const Tensor* axes_t = ctx.input(3);
       if (axes_t && !read_int64s(*axes_t, axes)) return ctx.error("axes must be int32 or int64");
     } else if (value_attr_ != 0.0f) {
       TS_RETURN_IF_ERROR(dispatch<kNumericTypes>(dtype, [&]<class T>() {

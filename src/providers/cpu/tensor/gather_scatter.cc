@@ -349,7 +349,7 @@ class TensorScatterKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* cache, required_input(ctx, 0, "past_cache"));
     TS_ASSIGN_OR_RETURN(const Tensor* update, required_input(ctx, 1, "update"));
-    const Tensor* write = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
+    const Tensor* write = ctx.input(2);
     const int64_t rank = static_cast<int64_t>(cache->rank());
     int64_t axis = axis_;
     if (!normalize_axis(axis, rank) || axis == 0) return ctx.error("axis ", axis_, " must name a non-batch dim of rank ", rank);
