@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace tessera {
 
@@ -45,5 +46,29 @@ uint8_t float_to_float4e2m1(float value, bool saturate = true);
 
 inline float to_float(float16_t v) { return half_to_float(v.bits); }
 inline float to_float(bfloat16_t v) { return bfloat16_to_float(v.bits); }
+
+// float16 and bfloat16: stored in 16 bits, computed in float.
+template <class T>
+inline constexpr bool is_half_float_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+
+// A stored element as the wider type C it is computed in (16-bit floats go through float).
+template <class C, class T>
+inline C to_computed(T v) {
+  if constexpr (is_half_float_v<T>)
+    return static_cast<C>(to_float(v));
+  else
+    return static_cast<C>(v);
+}
+
+// A computed value back to storage type T (16-bit floats round to nearest even).
+template <class T, class C>
+inline T from_computed(C v) {
+  if constexpr (std::is_same_v<T, float16_t>)
+    return float16_t{float_to_half(static_cast<float>(v))};
+  else if constexpr (std::is_same_v<T, bfloat16_t>)
+    return bfloat16_t{float_to_bfloat16(static_cast<float>(v))};
+  else
+    return static_cast<T>(v);
+}
 
 }  // namespace tessera

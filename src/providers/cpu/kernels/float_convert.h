@@ -9,25 +9,16 @@
 
 namespace tessera::kernels {
 
-template <class T>
-constexpr bool is_half_float_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+using tessera::is_half_float_v;
 
 template <class T>
 inline float to_float32(T v) {
-  if constexpr (is_half_float_v<T>)
-    return to_float(v);
-  else
-    return static_cast<float>(v);
+  return to_computed<float>(v);
 }
 
 template <class T>
 inline T from_float32(float v) {
-  if constexpr (std::is_same_v<T, float16_t>)
-    return float16_t{float_to_half(v)};
-  else if constexpr (std::is_same_v<T, bfloat16_t>)
-    return bfloat16_t{float_to_bfloat16(v)};
-  else
-    return static_cast<T>(v);
+  return from_computed<T>(v);
 }
 
 template <class T>

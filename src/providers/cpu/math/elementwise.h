@@ -19,7 +19,7 @@
 namespace tessera::elementwise {
 
 template <class T>
-constexpr bool is_half_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+constexpr bool is_half_v = is_half_float_v<T>;
 
 // The DataType of a C++ element type (the types dispatch() hands out).
 template <class T>
@@ -55,12 +55,7 @@ inline decltype(auto) load(const T& v) {
 
 template <class T, class C>
 inline T store(const C& v) {
-  if constexpr (std::is_same_v<T, float16_t>)
-    return float16_t{float_to_half(static_cast<float>(v))};
-  else if constexpr (std::is_same_v<T, bfloat16_t>)
-    return bfloat16_t{float_to_bfloat16(static_cast<float>(v))};
-  else
-    return static_cast<T>(v);
+  return from_computed<T>(v);
 }
 
 // Integer +, -, * that wrap (two's complement) like numpy instead of overflowing into undefined

@@ -13,7 +13,7 @@
 namespace tessera::widen {
 
 template <class T>
-constexpr bool is_half_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+constexpr bool is_half_v = is_half_float_v<T>;
 
 // The arithmetic type of a float storage type.
 template <class T>
@@ -21,20 +21,12 @@ using wide_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
 template <class C, class T>
 inline C to_wide(T v) {
-  if constexpr (is_half_v<T>)
-    return static_cast<C>(to_float(v));
-  else
-    return static_cast<C>(v);
+  return to_computed<C>(v);
 }
 
 template <class T, class C>
 inline T from_wide(C v) {
-  if constexpr (std::is_same_v<T, float16_t>)
-    return float16_t{float_to_half(static_cast<float>(v))};
-  else if constexpr (std::is_same_v<T, bfloat16_t>)
-    return bfloat16_t{float_to_bfloat16(static_cast<float>(v))};
-  else
-    return static_cast<T>(v);
+  return from_computed<T>(v);
 }
 
 template <class T, class C>

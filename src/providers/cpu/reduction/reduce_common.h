@@ -21,7 +21,7 @@ namespace tessera::reduce_impl {
 // ---- element conversions -------------------------------------------------------------------
 
 template <class T>
-inline constexpr bool is_half_v = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+inline constexpr bool is_half_v = is_half_float_v<T>;
 
 template <class T>
 inline constexpr bool is_floating_v = std::is_floating_point_v<T> || is_half_v<T>;

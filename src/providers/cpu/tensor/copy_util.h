@@ -116,9 +116,7 @@ inline auto to_compute(T v) {
 }
 template <class T, class V>
 inline T from_compute(V v) {
-  if constexpr (std::is_same_v<T, float16_t>) return float16_t{float_to_half(static_cast<float>(v))};
-  else if constexpr (std::is_same_v<T, bfloat16_t>) return bfloat16_t{float_to_bfloat16(static_cast<float>(v))};
-  else return static_cast<T>(v);
+  return from_computed<T>(v);
 }
 
 }  // namespace tessera::tensor_ops
