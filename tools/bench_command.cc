@@ -77,19 +77,19 @@ int bench_command(const BenchArgs& args) {
 
   std::mt19937 rng(42);
   Feeds feeds;
-  for (const auto& in : (*session)->inputs()) {
+  for (const auto& in : session->inputs()) {
     auto t = random_tensor(in, dims, rng);
     if (!t.is_ok()) return fail(t.status());
     feeds.emplace_back(in.name, Value(std::move(t).value()));
   }
   for (int i = 0; i < args.warmup; ++i) {
-    auto out = (*session)->run(feeds);
+    auto out = session->run(feeds);
     if (!out.is_ok()) return fail(out.status());
   }
   std::vector<double> times;
   for (int i = 0; i < args.runs; ++i) {
     auto run_start = Clock::now();
-    auto out = (*session)->run(feeds);
+    auto out = session->run(feeds);
     times.push_back(ms_since(run_start));
     if (!out.is_ok()) return fail(out.status());
   }

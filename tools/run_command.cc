@@ -59,7 +59,7 @@ int run_command(const RunArgs& args) {
   auto session = Session::load(args.model, options);
   if (!session.is_ok()) return fail(session.status());
   double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
-  const Session& s = **session;
+  const Session& s = *session;
 
   Feeds feeds;
   if (!args.data_dir.empty()) {

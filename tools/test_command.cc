@@ -42,7 +42,7 @@ std::string run_case(const fs::path& dir, int threads) {
   options.intra_op_threads = threads;
   auto session = Session::load((dir / "model.onnx").string(), options);
   if (!session.is_ok()) return session.status().message();
-  const Session& s = **session;
+  const Session& s = *session;
 
   std::vector<fs::path> data_sets;
   std::error_code ec;

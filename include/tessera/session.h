@@ -2,8 +2,8 @@
 //
 //   auto session = tessera::Session::load("model.onnx");
 //   if (!session.is_ok()) { std::cerr << session.status().message(); return 1; }
-//   tessera::Tensor x(tessera::DataType::float32, {1, 3, 224, 224});
-//   auto outputs = (*session)->run({{"input", x}});
+//   auto x = tessera::Tensor::create(tessera::DataType::float32, {1, 3, 224, 224});
+//   auto outputs = session->run({{"input", *x}});
 #pragma once
 
 #include <memory>
@@ -36,19 +36,22 @@ struct IoInfo {
 
 using Feeds = std::vector<std::pair<std::string, Value>>;
 
+// Movable, not copyable. Nothing here throws: every failure is a Status.
 class Session {
  public:
-  static Result<std::unique_ptr<Session>> load(const std::string& path, const SessionOptions& options = {});
+  static Result<Session> load(const std::string& path, const SessionOptions& options = {});
   // `data` holds a serialized ModelProto; models loaded from bytes cannot use external data.
-  static Result<std::unique_ptr<Session>> load_from_bytes(const void* data, size_t size,
-                                                          const SessionOptions& options = {});
+  static Result<Session> load_from_bytes(const void* data, size_t size, const SessionOptions& options = {});
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
   ~Session();
 
   const std::vector<IoInfo>& inputs() const;   // inputs to feed (initializers excluded)
   const std::vector<IoInfo>& outputs() const;
 
   // Runs the model. Feeds are matched by name; `output_names` empty means all outputs, in graph
-  // order. Thread-safe: many runs may share one session.
+  // order. Thread-safe: many runs may share one session. Outputs never share memory with the
+  // session (its weights or buffers), so writing into one cannot change a later run.
   Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names = {}) const;
 
   struct Impl;

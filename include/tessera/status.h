@@ -2,6 +2,7 @@
 // context is prepended on the way up ("node 'conv_3' (Conv): input 1 ...").
 #pragma once
 
+#include <cassert>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -60,25 +61,52 @@ Status io_error(const Args&... args) { return Status(StatusCode::io_error, str_c
 template <class... Args>
 Status runtime_error(const Args&... args) { return Status(StatusCode::runtime_error, str_cat(args...)); }
 
+// A value or the Status saying why there is none. Nothing here throws: value(), * and -> require
+// is_ok() (check it first, or use value_or); calling them on an error is a programming error,
+// caught by an assert in debug builds.
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}
-  Result(Status status) : state_(std::move(status)) {}
-
-  bool is_ok() const { return std::holds_alternative<T>(state_); }
-  const Status& status() const {
-    static const Status ok_status;
-    return is_ok() ? ok_status : std::get<Status>(state_);
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}
+  Result(Status status) : state_(std::in_place_index<1>, std::move(status)) {
+    assert(!std::get_if<1>(&state_)->is_ok() && "a Result holding no value needs an error status");
   }
-  T& value() & { return std::get<T>(state_); }
-  const T& value() const& { return std::get<T>(state_); }
-  T&& value() && { return std::get<T>(std::move(state_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
+
+  bool is_ok() const { return state_.index() == 0; }
+  explicit operator bool() const { return is_ok(); }
+  // The error, or an ok Status when there is a value.
+  const Status& status() const& {
+    static const Status ok_status;
+    const Status* error = std::get_if<1>(&state_);
+    return error ? *error : ok_status;
+  }
+  Status status() && {
+    Status* error = std::get_if<1>(&state_);
+    return error ? std::move(*error) : Status();
+  }
+
+  T& value() & { return *checked(); }
+  const T& value() const& { return *checked(); }
+  T&& value() && { return std::move(*checked()); }
+  T value_or(T fallback) const& { return is_ok() ? *checked() : std::move(fallback); }
+  T value_or(T fallback) && { return is_ok() ? std::move(*checked()) : std::move(fallback); }
+
+  T* operator->() { return checked(); }
+  const T* operator->() const { return checked(); }
+  T& operator*() & { return *checked(); }
+  const T& operator*() const& { return *checked(); }
+  T&& operator*() && { return std::move(*checked()); }
 
  private:
+  T* checked() {
+    assert(is_ok() && "Result accessed without a value; check is_ok() first");
+    return std::get_if<0>(&state_);
+  }
+  const T* checked() const {
+    assert(is_ok() && "Result accessed without a value; check is_ok() first");
+    return std::get_if<0>(&state_);
+  }
+
   std::variant<T, Status> state_;
 };
 

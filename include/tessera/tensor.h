@@ -60,8 +60,11 @@ class Tensor {
   Tensor reshaped(Shape shape) const;
   // Deep copy into a fresh buffer.
   Tensor clone() const;
-  // True when the buffer is shared with another Tensor (or external memory).
+  // True when this and `other` hold the same buffer.
   bool shares_buffer_with(const Tensor& other) const { return buffer_ && buffer_ == other.buffer_; }
+  // How many holders the buffer has (Tensors sharing it, or the owner of external memory);
+  // 1 means this Tensor alone holds it.
+  long buffer_use_count() const { return buffer_.use_count(); }
 
  private:
   DataType dtype_ = DataType::undefined;

@@ -26,16 +26,18 @@ Result<std::unique_ptr<Session::Impl>> build(Result<Model> model, const SessionO
 }  // namespace
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
-Result<std::unique_ptr<Session>> Session::load(const std::string& path, const SessionOptions& options) {
+Result<Session> Session::load(const std::string& path, const SessionOptions& options) {
   TS_ASSIGN_OR_RETURN(auto impl, build(load_model_file(path), options));
-  return std::unique_ptr<Session>(new Session(std::move(impl)));
+  return Session(std::move(impl));
 }
 
-Result<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
+Result<Session> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
   TS_ASSIGN_OR_RETURN(auto impl, build(load_model_bytes(data, size, ""), options));
-  return std::unique_ptr<Session>(new Session(std::move(impl)));
+  return Session(std::move(impl));
 }
 
 const std::vector<IoInfo>& Session::inputs() const { return impl_->state->inputs(); }

@@ -73,6 +73,29 @@ Status SessionState::check_feed(const ValueInfo& declared, const Value& value) c
   return Status::ok();
 }
 
+namespace {
+
+void collect_tensors(Value& value, std::vector<Tensor*>& out) {
+  if (value.is_tensor()) out.push_back(&value.tensor());
+  for (Tensor& item : value.items()) out.push_back(&item);
+}
+
+}  // namespace
+
+// An output whose buffer has holders besides the outputs themselves is session memory (an
+// initializer, a kernel's constant) or a feed: the caller gets a copy, so writing into it cannot
+// change a later run. Outputs computed by this run are handed over without a copy.
+void detach_from_session(std::vector<Value>& outputs) {
+  std::vector<Tensor*> tensors;
+  for (Value& v : outputs) collect_tensors(v, tensors);
+  for (Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    long holders_among_outputs = 0;
+    for (const Tensor* other : tensors) holders_among_outputs += t->shares_buffer_with(*other) ? 1 : 0;
+    if (t->buffer_use_count() > holders_among_outputs) *t = t->clone();
+  }
+}
+
 Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {
   const Graph& graph = model_.graph;
   std::unordered_map<std::string, const Value*> by_name;
@@ -96,6 +119,7 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
   }
 
   TS_ASSIGN_OR_RETURN(std::vector<Value> all, executor_->run(inputs, {}, *pool_, buffers_));
+  detach_from_session(all);
   if (output_names.empty()) return all;
   std::vector<Value> selected;
   for (const auto& name : output_names) {

@@ -50,7 +50,7 @@ TEST(Session, DescribesInputsAndRuns) {
   std::string bytes = relu_add_model();
   auto session = Session::load_from_bytes(bytes.data(), bytes.size());
   ASSERT_TRUE(session.is_ok()) << session.status().message();
-  const Session& s = **session;
+  const Session& s = *session;
   ASSERT_EQ(s.inputs().size(), 2u);
   EXPECT_EQ(s.inputs()[0].name, "a");
   EXPECT_EQ(s.inputs()[0].dtype, DataType::float32);
@@ -69,7 +69,7 @@ TEST(Session, RejectsBadFeedsWithClearErrors) {
   std::string bytes = relu_add_model();
   auto session = Session::load_from_bytes(bytes.data(), bytes.size());
   ASSERT_TRUE(session.is_ok());
-  const Session& s = **session;
+  const Session& s = *session;
   Tensor ok = floats({1, 3}, {1, 2, 3});
 
   auto missing = s.run({{"a", ok}});
@@ -104,7 +104,7 @@ TEST(Session, ConcurrentRunsGiveTheSameAnswer) {
   options.intra_op_threads = 2;
   auto session = Session::load_from_bytes(bytes.data(), bytes.size(), options);
   ASSERT_TRUE(session.is_ok());
-  const Session& s = **session;
+  const Session& s = *session;
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
   for (int t = 0; t < 4; ++t)
@@ -117,6 +117,58 @@ TEST(Session, ConcurrentRunsGiveTheSameAnswer) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// y = Reshape(w, [3]) and z = Constant: both would share session memory (an initializer, a
+// kernel's constant). Writing into the outputs of one run must not change the next run.
+TEST(Session, OutputsNeverAliasSessionMemory) {
+  pb::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  auto* graph = model.mutable_graph();
+  graph->set_name("aliases");
+  auto* w = graph->add_initializer();
+  w->set_name("w");
+  w->set_data_type(1);
+  w->add_dims(1);
+  w->add_dims(3);
+  for (float v : {1.f, 2.f, 3.f}) w->add_float_data(v);
+  auto* shape = graph->add_initializer();
+  shape->set_name("shape");
+  shape->set_data_type(7);
+  shape->add_dims(1);
+  shape->add_int64_data(3);
+  auto* reshape = graph->add_node();
+  reshape->set_op_type("Reshape");
+  reshape->add_input("w");
+  reshape->add_input("shape");
+  reshape->add_output("y");
+  auto* constant = graph->add_node();
+  constant->set_op_type("Constant");
+  constant->add_output("z");
+  auto* value = constant->add_attribute();
+  value->set_name("value");
+  value->set_type(pb::AttributeProto::TENSOR);
+  value->mutable_t()->set_data_type(1);
+  value->mutable_t()->add_dims(2);
+  value->mutable_t()->add_float_data(7);
+  value->mutable_t()->add_float_data(8);
+  add_tensor_info(graph->add_output(), "y", {3});
+  add_tensor_info(graph->add_output(), "z", {2});
+  std::string bytes = model.SerializeAsString();
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+
+  auto first = session->run({});
+  ASSERT_TRUE(first.is_ok()) << first.status().message();
+  for (Value& v : *first)
+    for (float& x : v.tensor().span<float>()) x = -1;
+  auto second = session->run({});
+  ASSERT_TRUE(second.is_ok()) << second.status().message();
+  auto y = (*second)[0].tensor().span<const float>();
+  auto z = (*second)[1].tensor().span<const float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(std::vector<float>(z.begin(), z.end()), (std::vector<float>{7, 8}));
 }
 
 }  // namespace
