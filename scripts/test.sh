@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-ctest --test-dir build -j"$(nproc)" --output-on-failure
 scripts/install_test_deps.sh
+ctest --test-dir build -j"$(nproc)" --output-on-failure
 tests/differential/run_differential.sh
 build/tessera test ../shared/onnx-backend-tests --min-passed "$(cat tests/conformance_min_passed)"

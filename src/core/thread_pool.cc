@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <memory>
 
 namespace tessera {
@@ -69,12 +70,15 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, const std::function<
     return;
   }
   // Chunks are claimed through a shared counter, so the caller makes progress even when every
-  // worker is busy with another run's work.
+  // worker is busy with another run's work. A chunk that throws stops the others from starting
+  // new chunks; the first exception is rethrown in the caller once every chunk has finished, so
+  // no worker is left holding a reference to `fn`.
   struct Shared {
     std::atomic<int64_t> next{0};
     std::atomic<int64_t> done{0};
     std::mutex mutex;
     std::condition_variable cv;
+    std::exception_ptr error;  // guarded by mutex
   };
   auto shared = std::make_shared<Shared>();
   int64_t chunk_size = (n + chunks - 1) / chunks;
@@ -82,7 +86,15 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, const std::function<
     for (int64_t c; (c = shared->next.fetch_add(1)) < chunks;) {
       int64_t begin = c * chunk_size;
       int64_t end = std::min(n, begin + chunk_size);
-      if (begin < end) fn(begin, end);
+      try {
+        if (begin < end) fn(begin, end);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(shared->mutex);
+        if (!shared->error) shared->error = std::current_exception();
+        // Claim the chunks nobody started; they count as done without running.
+        int64_t unclaimed = std::max<int64_t>(0, chunks - shared->next.exchange(chunks));
+        shared->done.fetch_add(unclaimed);
+      }
       if (shared->done.fetch_add(1) + 1 == chunks) {
         std::lock_guard<std::mutex> lock(shared->mutex);
         shared->cv.notify_all();
@@ -98,9 +110,12 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, const std::function<
   }
   if (wake) cv_.notify_all();
   run_chunks();
-  if (spin_until([&] { return shared->done.load() == chunks; })) return;
-  std::unique_lock<std::mutex> lock(shared->mutex);
-  shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
+  if (!spin_until([&] { return shared->done.load() == chunks; })) {
+    std::unique_lock<std::mutex> lock(shared->mutex);
+    shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
+  }
+  std::lock_guard<std::mutex> lock(shared->mutex);
+  if (shared->error) std::rethrow_exception(shared->error);
 }
 
 }  // namespace tessera

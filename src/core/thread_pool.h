@@ -25,7 +25,8 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(begin, end) over disjoint ranges covering [0, n). `min_chunk` is the smallest range
-  // worth handing to another thread (elements of work, roughly).
+  // worth handing to another thread (elements of work, roughly). When a call of fn throws, no
+  // new ranges start and the first exception is rethrown here after every started range ends.
   void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn);
 
  private:

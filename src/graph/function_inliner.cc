@@ -1,6 +1,9 @@
 #include "graph/function_inliner.h"
 
+#include <algorithm>
+#include <map>
 #include <unordered_map>
+#include <utility>
 
 namespace tessera {
 
@@ -35,6 +38,51 @@ Result<std::map<std::string, Attribute>> bind_attributes(const Node& body_node, 
   }
   return bound;
 }
+
+// Counts the nodes a graph has once every function call in it is expanded, saturating just above
+// `limit` so that an exponential fan-out is measured without being built.
+class ExpandedSize {
+ public:
+  ExpandedSize(const Model& model, size_t limit) : model_(model), limit_(limit) {}
+
+  size_t of_graph(const Graph& graph, int depth) {
+    size_t total = 0;
+    for (const Node& node : graph.nodes) {
+      total = add(total, of_node(node, depth));
+      if (total > limit_) break;
+    }
+    return total;
+  }
+
+ private:
+  size_t add(size_t a, size_t b) const { return std::min(limit_ + 1, a + b); }
+
+  size_t of_node(const Node& node, int depth) {
+    size_t total = 0;
+    for (const auto& [name, attr] : node.attributes) {
+      if (attr.g) total = add(total, of_graph(*attr.g, depth));
+      for (const auto& g : attr.graphs) total = add(total, of_graph(*g, depth));
+    }
+    const Function* f = find_function(model_, node);
+    if (!f) return add(total, 1);
+    if (depth >= kMaxInlineDepth) return add(total, 1);  // recursion: expand() reports it
+    auto key = std::make_pair(f->domain, f->name);
+    auto it = memo_.find(key);
+    if (it == memo_.end()) {
+      size_t body = 0;
+      for (const Node& body_node : f->nodes) {
+        body = add(body, of_node(body_node, depth + 1));
+        if (body > limit_) break;
+      }
+      it = memo_.emplace(key, body).first;
+    }
+    return add(total, it->second);
+  }
+
+  const Model& model_;
+  size_t limit_;
+  std::map<std::pair<std::string, std::string>, size_t> memo_;
+};
 
 class Inliner {
  public:
@@ -93,8 +141,12 @@ class Inliner {
 
 }  // namespace
 
-Status inline_model_functions(Model& model) {
+Status inline_model_functions(Model& model, size_t max_nodes) {
   if (model.functions.empty()) return Status::ok();
+  size_t expanded = ExpandedSize(model, max_nodes).of_graph(model.graph, 0);
+  if (expanded > max_nodes)
+    return invalid_model("inlining the model's functions would give more than ", max_nodes,
+                         " nodes (the limit on nodes after function inlining)");
   Inliner inliner(model);
   return inliner.inline_graph(model.graph, 0);
 }

@@ -6,6 +6,11 @@
 
 namespace tessera {
 
-Status inline_model_functions(Model& model);
+// Inlining can multiply a model's size (a function calling another twice per level doubles it at
+// each level), so the number of nodes after inlining is computed first and refused above
+// `max_nodes`, before anything is expanded.
+constexpr size_t kDefaultMaxInlinedNodes = 1'000'000;
+
+Status inline_model_functions(Model& model, size_t max_nodes = kDefaultMaxInlinedNodes);
 
 }  // namespace tessera

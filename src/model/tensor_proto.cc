@@ -329,15 +329,27 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
     return t;
   }
 
-  Tensor t(dtype, std::move(shape));
+  // The data must match the dims before anything is allocated: a few bytes of model may declare
+  // a tensor of hundreds of GB.
   if (proto.has_raw_data()) {
     if (dtype == DataType::string) return invalid_model(what, ": string tensors must use string_data, not raw_data");
     const uint64_t want = wire_bytes(dtype, count);
     if (proto.raw_data().size() != want)
       return invalid_model(what, ": raw_data has ", proto.raw_data().size(), " bytes, expected ", want);
+    Tensor t(dtype, std::move(shape));
     fill_from_wire(t, reinterpret_cast<const uint8_t*>(proto.raw_data().data()));
     return t;
   }
+  const uint64_t typed_values = static_cast<uint64_t>(proto.float_data_size()) + proto.double_data_size() +
+                                proto.int32_data_size() + proto.int64_data_size() + proto.uint64_data_size() +
+                                proto.string_data_size();
+  if (typed_values < wire_bytes(dtype, count) / std::max<size_t>(dtype_size(dtype), 1)) {
+    if (typed_values == 0)
+      return invalid_model(what, ": has no data (expected ", count, " values in raw_data or ", typed_field_name(dtype), ")");
+    return invalid_model(what, ": has ", typed_values, " values in ", nonempty_typed_field(proto), ", expected ", count,
+                         " in raw_data or ", typed_field_name(dtype));
+  }
+  Tensor t(dtype, std::move(shape));
   TS_RETURN_IF_ERROR(fill_from_typed(t, proto, what));
   return t;
 }

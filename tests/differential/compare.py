@@ -2,7 +2,7 @@
 """Compares two folders of output_K.pb files: REFERENCE (e.g. ORT) and ACTUAL (e.g. Tessera).
 
 Usage: compare.py REF_DIR ACT_DIR [--rtol 1e-3] [--atol 1e-4]
-Element-wise check |act - ref| <= atol + rtol * |ref| (NaNs must match; ints/bools exact).
+Element-wise check |act - ref| <= atol + rtol * |ref| (NaNs and infinities must match exactly; ints/bools exact).
 Prints one summary line (worst element per output on failure); exit 0 when all match.
 """
 import argparse
@@ -38,10 +38,12 @@ def compare_one(ref, act, rtol, atol):
     r, a = ref.astype(np.float64), act.astype(np.float64)
     nan_mismatch = np.isnan(r) != np.isnan(a)
     both = ~(np.isnan(r) | np.isnan(a))
-    diff = np.where(both, np.abs(a - r), 0.0)
-    diff = np.where(np.isinf(r) & (a == r), 0.0, diff)
-    excess = diff - (atol + rtol * np.abs(np.where(both, r, 0.0)))
-    bad = nan_mismatch | (excess > 0)
+    # An infinity matches only the same infinity: a finite value is not "close" to it.
+    inf_mismatch = both & (np.isinf(r) | np.isinf(a)) & (a != r)
+    finite = both & ~np.isinf(r) & ~np.isinf(a)
+    diff = np.where(finite, np.abs(a - r), np.where(inf_mismatch, np.inf, 0.0))
+    excess = np.where(finite, diff - (atol + rtol * np.abs(np.where(finite, r, 0.0))), diff)
+    bad = nan_mismatch | inf_mismatch | (excess > 0)
     max_abs = float(np.nanmax(diff)) if diff.size else 0.0
     rel = diff / np.maximum(np.abs(r), 1e-30)
     max_rel = float(np.max(np.where(both & (np.abs(r) > atol), rel, 0.0)))

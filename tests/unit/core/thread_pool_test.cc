@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace tessera {
@@ -31,6 +35,33 @@ TEST(ThreadPool, ConcurrentCallersShareThePool) {
     });
   for (auto& t : callers) t.join();
   EXPECT_EQ(total.load(), 4 * 50 * 100);
+}
+
+// A throwing chunk, on a worker or on the caller, reaches the caller as the exception after every
+// started chunk has finished; the pool keeps working afterwards.
+TEST(ThreadPool, ExceptionInAChunkReachesTheCallerAfterAllChunksEnd) {
+  ThreadPool pool(4);
+  for (int64_t throwing_chunk : {0, 1, 3}) {  // 0 is usually the caller's own first chunk
+    std::atomic<int> running{0};
+    std::atomic<int> max_after_throw{0};
+    bool caught = false;
+    try {
+      pool.parallel_for(4, 1, [&](int64_t begin, int64_t) {
+        running.fetch_add(1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(begin == throwing_chunk ? 1 : 20));
+        running.fetch_sub(1);
+        if (begin == throwing_chunk) throw std::runtime_error("chunk failed");
+      });
+    } catch (const std::runtime_error& e) {
+      caught = std::string(e.what()) == "chunk failed";
+      max_after_throw = running.load();
+    }
+    EXPECT_TRUE(caught) << "chunk " << throwing_chunk;
+    EXPECT_EQ(max_after_throw.load(), 0) << "a chunk was still running when parallel_for returned";
+  }
+  std::atomic<int64_t> total{0};
+  pool.parallel_for(1000, 1, [&](int64_t b, int64_t e) { total.fetch_add(e - b); });
+  EXPECT_EQ(total.load(), 1000);
 }
 
 }  // namespace

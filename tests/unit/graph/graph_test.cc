@@ -66,5 +66,44 @@ TEST(FunctionInliner, ReplacesCallsWithRenamedBodies) {
   EXPECT_EQ(m.graph.nodes[1].outputs[0], "out");
 }
 
+// F0 calls F1 twice, F1 calls F2 twice, ... F30 is one Relu: 2^30 nodes once inlined. The size is
+// measured before anything is expanded, so this fails at once with the limit named.
+TEST(FunctionInliner, RefusesAnExponentialFanOutBeforeExpandingIt) {
+  Model m;
+  m.opset_imports[""] = 17;
+  m.opset_imports["local"] = 1;
+  const int levels = 30;
+  for (int level = 0; level <= levels; ++level) {
+    Function f;
+    f.name = "F" + std::to_string(level);
+    f.domain = "local";
+    f.inputs = {"x"};
+    f.outputs = {"y"};
+    if (level == levels) {
+      f.nodes.push_back(node("r", "Relu", {"x"}, {"y"}));
+    } else {
+      Node a = node("a", "F" + std::to_string(level + 1), {"x"}, {"t"});
+      Node b = node("b", "F" + std::to_string(level + 1), {"t"}, {"y"});
+      a.domain = b.domain = "local";
+      f.nodes.push_back(a);
+      f.nodes.push_back(b);
+    }
+    m.functions.push_back(f);
+  }
+  Node call = node("call", "F0", {"in"}, {"out"});
+  call.domain = "local";
+  m.graph.nodes.push_back(call);
+
+  Status status = inline_model_functions(m);
+  ASSERT_FALSE(status.is_ok());
+  EXPECT_NE(status.message().find("more than 1000000 nodes"), std::string::npos) << status.message();
+  EXPECT_EQ(m.graph.nodes.size(), 1u);  // nothing was expanded
+
+  Model small = m;  // the same shape of model, 2^4 nodes, fits a limit of 16 exactly
+  small.functions[4].nodes = {node("r", "Relu", {"x"}, {"y"})};
+  ASSERT_TRUE(inline_model_functions(small, 16).is_ok());
+  EXPECT_EQ(small.graph.nodes.size(), 16u);
+}
+
 }  // namespace
 }  // namespace tessera
