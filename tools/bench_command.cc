@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -63,8 +64,13 @@ int bench_command(const BenchArgs& args) {
   std::map<std::string, int64_t> dims;
   for (const auto& spec : args.dims) {
     size_t eq = spec.find('=');
-    if (eq == std::string::npos) return fail(invalid_argument("--dim expects NAME=VALUE, got '", spec, "'"));
-    dims[spec.substr(0, eq)] = std::stoll(spec.substr(eq + 1));
+    if (eq == std::string::npos || eq == 0) return fail(invalid_argument("--dim expects NAME=VALUE, got '", spec, "'"));
+    const std::string text = spec.substr(eq + 1);
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < 1)
+      return fail(invalid_argument("--dim ", spec.substr(0, eq), ": expected a whole number of at least 1, got '", text, "'"));
+    dims[spec.substr(0, eq)] = value;
   }
   if (args.runs < 1) return fail(invalid_argument("--runs must be at least 1"));
 
@@ -74,6 +80,13 @@ int bench_command(const BenchArgs& args) {
   auto session = Session::load(args.model, options);
   if (!session.is_ok()) return fail(session.status());
   double load_ms = ms_since(start);
+
+  for (const auto& [name, value] : dims) {
+    bool known = false;
+    for (const auto& in : session->inputs())
+      known = known || std::find(in.dim_names.begin(), in.dim_names.end(), name) != in.dim_names.end();
+    if (!known) return fail(invalid_argument("--dim ", name, ": model '", args.model, "' has no input dimension named '", name, "'"));
+  }
 
   std::mt19937 rng(42);
   Feeds feeds;

@@ -21,6 +21,7 @@ struct TestArgs {
   int threads = 1;  // intra-op threads per case
   int jobs = 0;     // cases run at once; 0 = one per core
   int min_passed = -1;  // when >= 0, success means at least this many passed
+  std::string expected_failures;  // file listing the cases expected to fail, with reasons
   bool verbose = false;
 };
 int test_command(const TestArgs& args);

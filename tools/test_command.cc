@@ -7,6 +7,7 @@
 #include <cstring>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -98,9 +99,58 @@ void report_crash(int signal_number) {
   raise(signal_number);
 }
 
+// SUITE/CASE -> reason, from a file of "SUITE/CASE reason" lines ('#' starts a comment).
+Result<std::map<std::string, std::string>> read_expected_failures(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return io_error("cannot read the expected-failures file '", path, "'");
+  std::map<std::string, std::string> expected;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    size_t end = line.find_first_of(" \t", start);
+    std::string label = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    size_t reason_at = end == std::string::npos ? std::string::npos : line.find_first_not_of(" \t", end);
+    if (reason_at == std::string::npos)
+      return invalid_argument(path, ":", number, ": '", label, "' needs a reason after the case name");
+    expected[label] = line.substr(reason_at);
+  }
+  return expected;
+}
+
+// Failures outside the list, and listed cases that passed or were not run: each is an error.
+int check_expected_failures(const std::map<std::string, std::string>& expected, const std::map<std::string, bool>& outcome) {
+  int problems = 0;
+  for (const auto& [label, passed] : outcome) {
+    bool listed = expected.count(label) > 0;
+    if (!passed && !listed) {
+      std::cerr << "error: " << label << " failed and is not in the expected-failures list (a regression?)\n";
+      ++problems;
+    } else if (passed && listed) {
+      std::cerr << "error: " << label << " passed but is listed as expected to fail: remove it from the list\n";
+      ++problems;
+    }
+  }
+  for (const auto& [label, reason] : expected)
+    if (!outcome.count(label)) {
+      std::cerr << "error: " << label << " is listed as expected to fail but was not run: remove it from the list\n";
+      ++problems;
+    }
+  return problems;
+}
+
 }  // namespace
 
 int test_command(const TestArgs& args) {
+  std::map<std::string, std::string> expected;
+  if (!args.expected_failures.empty()) {
+    auto read = read_expected_failures(args.expected_failures);
+    if (!read.is_ok()) {
+      std::cerr << "error: " << read.status().message() << "\n";
+      return 2;
+    }
+    expected = std::move(read).value();
+  }
   std::vector<fs::path> cases;
   for (const auto& dir : args.dirs) {
     std::error_code ec;
@@ -133,12 +183,14 @@ int test_command(const TestArgs& args) {
 
   // Counts per suite: the folder that holds the case folder (node, light, ...).
   std::map<std::string, std::pair<int, int>> suites;
+  std::map<std::string, bool> outcome;  // label -> passed
   int passed = 0, failed = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const fs::path& dir = cases[i];
     std::string suite = dir.parent_path().filename().string();
     std::string& reason = reasons[i];
     std::string label = suite + "/" + dir.filename().string();
+    outcome[label] = reason.empty();
     if (reason.empty()) {
       ++passed;
       ++suites[suite].first;
@@ -147,12 +199,18 @@ int test_command(const TestArgs& args) {
       ++failed;
       ++suites[suite].second;
       std::replace(reason.begin(), reason.end(), '\n', ' ');
-      std::cout << "FAIL " << label << ": " << reason << "\n";
+      std::cout << (expected.count(label) ? "XFAIL " : "FAIL ") << label << ": " << reason << "\n";
     }
     std::cout.flush();
   }
   for (const auto& [suite, counts] : suites)
     std::cout << "suite " << suite << ": " << counts.first << " of " << counts.first + counts.second << " passed\n";
+  if (!args.expected_failures.empty()) {
+    int problems = check_expected_failures(expected, outcome);
+    if (problems == 0) std::cout << "every failure is one of the " << expected.size() << " expected\n";
+    std::cout << passed << " passed, " << failed << " failed\n";
+    return problems == 0 ? 0 : 1;
+  }
   std::cout << passed << " passed, " << failed << " failed\n";
   if (args.min_passed >= 0) {
     if (passed < args.min_passed) {
