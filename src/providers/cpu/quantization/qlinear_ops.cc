@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/quantization/quant_common.h"
 
 namespace tessera::quant {
@@ -151,9 +151,9 @@ class MatMulIntegerKernel final : public OpKernel {
 double multiplier(DataType scale_type, double a, double b, double y) {
   if (scale_type == DataType::float64) return a * b / y;
   auto round = [&](double v) -> double {
-    if (scale_type == DataType::float16) return half_to_float(float_to_half(static_cast<float>(v)));
-    if (scale_type == DataType::bfloat16) return bfloat16_to_float(float_to_bfloat16(static_cast<float>(v)));
-    return static_cast<float>(v);
+    if (scale_type == DataType::float16) return round_to<float16_t>(v);
+    if (scale_type == DataType::bfloat16) return round_to<bfloat16_t>(v);
+    return round_to<float>(v);
   };
   return round(round(a * b) / y);
 }

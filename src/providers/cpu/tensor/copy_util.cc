@@ -7,7 +7,7 @@
 #include <immintrin.h>
 #endif
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 
 namespace tessera::tensor_ops {
 
@@ -244,7 +244,7 @@ bool read_int64s(const Tensor& t, std::vector<int64_t>& out) {
 bool read_scalar_int64(const Tensor& t, int64_t& out) {
   if (t.size() < 1) return false;
   Status s = dispatch<kNumericTypes | type_bit(DataType::boolean)>(t.dtype(), [&]<class T>() {
-    out = static_cast<int64_t>(to_compute(t.data<T>()[0]));
+    out = static_cast<int64_t>(to_computed(t.data<T>()[0]));
     return Status::ok();
   }, "");
   return s.is_ok();

@@ -107,16 +107,4 @@ inline int64_t index_at(const Tensor& indices, int64_t i) {
   return indices.dtype() == DataType::int32 ? indices.data<int32_t>()[i] : indices.data<int64_t>()[i];
 }
 
-// Arithmetic helpers over the dispatch types, so float16/bfloat16 compute in float.
-template <class T>
-inline auto to_compute(T v) {
-  if constexpr (std::is_same_v<T, float16_t>) return half_to_float(v.bits);
-  else if constexpr (std::is_same_v<T, bfloat16_t>) return bfloat16_to_float(v.bits);
-  else return v;
-}
-template <class T, class V>
-inline T from_compute(V v) {
-  return from_computed<T>(v);
-}
-
 }  // namespace tessera::tensor_ops

@@ -3,7 +3,7 @@
 // and copies the inner dim in contiguous runs.
 #include <algorithm>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -113,7 +113,7 @@ class PadKernel final : public OpKernel {
       if (axes_t && !read_int64s(*axes_t, axes)) return ctx.error("axes must be int32 or int64");
     } else if (value_attr_ != 0.0f) {
       TS_RETURN_IF_ERROR(dispatch<kNumericTypes>(dtype, [&]<class T>() {
-        T v = from_compute<T>(value_attr_);
+        T v = from_computed<T>(value_attr_);
         std::memcpy(value_bytes, &v, sizeof(T));
         return Status::ok();
       }, ctx.node().describe()));
