@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/broadcast_shapes.h"
 #include "core/dispatch.h"
 #include "core/float_types.h"
 #include "framework/kernel_registry.h"
@@ -55,18 +56,17 @@ Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, cons
   p.N = b.back();
   if (b[b.size() - 2] != p.K)
     return ctx.error("MatMul inner dimensions differ: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
-  const size_t a_batch_rank = a.size() - 2, b_batch_rank = b.size() - 2;
-  const size_t rank = std::max(a_batch_rank, b_batch_rank);
-  Shape batch(rank, 1);
+  const Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
+  Result<Shape> broadcast = broadcast_shapes({&a_batch, &b_batch}, "");
+  if (!broadcast.is_ok())
+    return ctx.error("MatMul batch dimensions do not broadcast: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
+  const Shape batch = std::move(broadcast).value();
+  const size_t a_batch_rank = a_batch.size(), b_batch_rank = b_batch.size(), rank = batch.size();
   std::vector<int64_t> a_stride(rank, 0), b_stride(rank, 0);
   int64_t sa = p.M * p.K, sb = p.K * p.N;
   for (size_t i = rank; i-- > 0;) {
     const int64_t da = i >= rank - a_batch_rank ? a[i - (rank - a_batch_rank)] : 1;
     const int64_t db = i >= rank - b_batch_rank ? b[i - (rank - b_batch_rank)] : 1;
-    if (da != db && da != 1 && db != 1)
-      return ctx.error("MatMul batch dimensions do not broadcast: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
-    batch[i] = std::max(da, db);
-    if (da == 0 || db == 0) batch[i] = 0;
     a_stride[i] = da == 1 ? 0 : sa;
     b_stride[i] = db == 1 ? 0 : sb;
     sa *= da;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/broadcast_shapes.h"
 #include "core/dispatch.h"
 #include "providers/cpu/quantization/quant_common.h"
 
@@ -41,15 +42,13 @@ Status plan_matmul(const KernelContext& ctx, const Shape& a, const Shape& b, Mat
   if (bs[bs.size() - 2] != p.K)
     return ctx.error("matmul shapes ", shape_to_string(a), " and ", shape_to_string(b), " do not match");
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
-  const size_t r = std::max(ab.size(), bb.size());
+  Result<Shape> broadcast = broadcast_shapes({&ab, &bb}, "");
+  if (!broadcast.is_ok())
+    return ctx.error("matmul batch dims of ", shape_to_string(a), " and ", shape_to_string(b), " do not broadcast");
+  const Shape batch = std::move(broadcast).value();
+  const size_t r = batch.size();
   ab.insert(ab.begin(), r - ab.size(), 1);
   bb.insert(bb.begin(), r - bb.size(), 1);
-  Shape batch(r);
-  for (size_t i = 0; i < r; ++i) {
-    if (ab[i] != bb[i] && ab[i] != 1 && bb[i] != 1)
-      return ctx.error("matmul batch dims of ", shape_to_string(a), " and ", shape_to_string(b), " do not broadcast");
-    batch[i] = ab[i] == 1 ? bb[i] : ab[i];
-  }
   p.a_mats = shape_size(ab);
   p.b_mats = shape_size(bb);
   const int64_t count = shape_size(batch);

@@ -250,16 +250,4 @@ bool read_scalar_int64(const Tensor& t, int64_t& out) {
   return s.is_ok();
 }
 
-bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out) {
-  size_t rank = std::max(a.size(), b.size());
-  out.assign(rank, 1);
-  for (size_t k = 0; k < rank; ++k) {
-    int64_t da = k < rank - a.size() ? 1 : a[k - (rank - a.size())];
-    int64_t db = k < rank - b.size() ? 1 : b[k - (rank - b.size())];
-    if (da != db && da != 1 && db != 1) return false;
-    out[k] = da == 1 ? db : da;
-  }
-  return true;
-}
-
 }  // namespace tessera::tensor_ops

@@ -99,9 +99,6 @@ bool read_int64s(const Tensor& t, std::vector<int64_t>& out);
 // The first element of a numeric tensor as int64 (floats truncate); false when not numeric/empty.
 bool read_scalar_int64(const Tensor& t, int64_t& out);
 
-// Numpy-style broadcast of two shapes; false when incompatible.
-bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out);
-
 // Reads element i of an index tensor (int32 or int64).
 inline int64_t index_at(const Tensor& indices, int64_t i) {
   return indices.dtype() == DataType::int32 ? indices.data<int32_t>()[i] : indices.data<int64_t>()[i];

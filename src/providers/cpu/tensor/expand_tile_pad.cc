@@ -3,6 +3,7 @@
 // and copies the inner dim in contiguous runs.
 #include <algorithm>
 
+#include "core/broadcast_shapes.h"
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
@@ -19,10 +20,12 @@ class ExpandKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
     TS_ASSIGN_OR_RETURN(const Tensor* shape_t, required_input(ctx, 1, "shape"));
-    Shape requested, out_shape;
+    Shape requested;
     if (!read_int64s(*shape_t, requested)) return ctx.error("shape input must be int64");
-    if (!broadcast_shapes(x->shape(), requested, out_shape))
+    Result<Shape> broadcast = broadcast_shapes({&x->shape(), &requested}, "");
+    if (!broadcast.is_ok())
       return ctx.error("input shape ", shape_to_string(x->shape()), " cannot be broadcast to ", shape_to_string(requested));
+    const Shape out_shape = std::move(broadcast).value();
     const size_t rank = out_shape.size(), lead = rank - x->rank();
     std::vector<int64_t> in_strides = contiguous_strides(x->shape());
     std::vector<int64_t> src_strides(rank, 0);
