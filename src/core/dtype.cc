@@ -2,20 +2,17 @@
 
 #include <string>
 
+#include "core/dispatch.h"
+
 namespace tessera {
 
 size_t dtype_size(DataType type) {
   switch (type) {
-    case DataType::float32: case DataType::int32: case DataType::uint32: return 4;
-    case DataType::float64: case DataType::int64: case DataType::uint64: case DataType::complex64: return 8;
-    case DataType::complex128: return 16;
-    case DataType::float16: case DataType::bfloat16: case DataType::int16: case DataType::uint16: return 2;
-    case DataType::uint8: case DataType::int8: case DataType::boolean:
-    case DataType::float8e4m3fn: case DataType::float8e4m3fnuz: case DataType::float8e5m2:
-    case DataType::float8e5m2fnuz: case DataType::float8e8m0:
-    case DataType::uint4: case DataType::int4: case DataType::float4e2m1:
-    case DataType::uint2: case DataType::int2: return 1;
-    case DataType::string: return sizeof(std::string);
+#define TS_SIZE_CASE(enum_value, cpp_type) \
+  case DataType::enum_value:               \
+    return sizeof(cpp_type);
+    TS_FOR_EACH_DTYPE(TS_SIZE_CASE)
+#undef TS_SIZE_CASE
     case DataType::undefined: return 0;
   }
   return 0;

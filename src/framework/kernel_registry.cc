@@ -2,25 +2,20 @@
 
 namespace tessera {
 
-std::string normalize_domain(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
-
 void KernelRegistry::add(KernelDef def) {
-  def.domain = normalize_domain(def.domain);
   defs_.push_back(std::move(def));
 }
 
 const KernelDef* KernelRegistry::find(const std::string& domain, const std::string& op_type, int64_t opset) const {
-  std::string d = normalize_domain(domain);
   for (const auto& def : defs_)
-    if (def.op_type == op_type && def.domain == d && def.since_version <= opset && opset <= def.until_version)
+    if (def.op_type == op_type && def.domain == domain && def.since_version <= opset && opset <= def.until_version)
       return &def;
   return nullptr;
 }
 
 bool KernelRegistry::knows_op(const std::string& domain, const std::string& op_type) const {
-  std::string d = normalize_domain(domain);
   for (const auto& def : defs_)
-    if (def.op_type == op_type && def.domain == d) return true;
+    if (def.op_type == op_type && def.domain == domain) return true;
   return false;
 }
 

@@ -33,7 +33,4 @@ class KernelRegistry {
   std::vector<KernelDef> defs_;
 };
 
-// "" and "ai.onnx" name the same domain.
-std::string normalize_domain(const std::string& domain);
-
 }  // namespace tessera

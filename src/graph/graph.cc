@@ -39,7 +39,7 @@ const Attribute* Node::attribute(const std::string& attr_name) const {
 
 std::string Node::describe() const {
   std::string s = "node '" + name + "' (";
-  if (!domain.empty() && domain != "ai.onnx") s += domain + ".";
+  if (!domain.empty()) s += domain + ".";
   return s + op_type + ")";
 }
 
@@ -51,7 +51,7 @@ std::vector<const ValueInfo*> Graph::feed_inputs() const {
 }
 
 int64_t Model::opset_version(const std::string& domain) const {
-  auto it = opset_imports.find(domain == "ai.onnx" ? "" : domain);
+  auto it = opset_imports.find(domain);
   return it == opset_imports.end() ? 0 : it->second;
 }
 

@@ -101,7 +101,7 @@ struct Model {
   Graph graph;
   std::vector<Function> functions;
 
-  // Opset version of `domain` ("ai.onnx" counts as ""), or 0 when not imported.
+  // Opset version of `domain` ("" for the default domain), or 0 when not imported.
   int64_t opset_version(const std::string& domain) const;
 };
 

@@ -105,8 +105,6 @@ const SchemaIndex& schema_index() {
   return index;
 }
 
-std::string canonical_domain(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
-
 bool attribute_kind_matches(const Attribute& a, const std::string& kind) {
   using T = Attribute::Type;
   if (kind == "int") return a.type == T::int_;
@@ -155,7 +153,7 @@ const TypeConstraint* OpSchema::constraint(const std::string& type_name) const {
 
 const OpSchema* find_schema(const std::string& domain, const std::string& op, int64_t opset) {
   const auto& index = schema_index();
-  auto it = index.find({canonical_domain(domain), op});
+  auto it = index.find({domain, op});
   if (it == index.end()) return nullptr;
   const OpSchema* found = nullptr;
   for (const auto& s : it->second)
@@ -167,12 +165,12 @@ bool is_known_op(const std::string& domain, const std::string& op) { return firs
 
 int64_t first_version(const std::string& domain, const std::string& op) {
   const auto& index = schema_index();
-  auto it = index.find({canonical_domain(domain), op});
+  auto it = index.find({domain, op});
   return it == index.end() ? 0 : it->second.front().since_version;
 }
 
 Status check_node(const Node& node, int64_t opset, const std::map<std::string, TypeInfo>& known_types) {
-  std::string domain = canonical_domain(node.domain);
+  const std::string& domain = node.domain;
   std::string domain_name = domain.empty() ? "ai.onnx" : domain;
   bool standard_domain = domain.empty() || domain == "ai.onnx.ml" || domain == "ai.onnx.preview.training";
   if (!is_known_op(domain, node.op_type)) {

@@ -22,6 +22,8 @@ namespace {
 constexpr int64_t kMinIrVersion = 3;
 constexpr int64_t kMaxIrVersion = 13;
 
+// The default domain has two spellings in ONNX files; only here are they folded, so everything
+// past the loader (schemas, kernel registry, opset lookup) sees "" alone.
 std::string normalize_domain(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
 
 Status convert_type(const onnx::TypeProto& proto, TypeInfo* out);

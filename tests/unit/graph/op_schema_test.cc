@@ -24,7 +24,7 @@ TEST(OpSchema, ResolvesTheVersionInForce) {
   EXPECT_EQ(conv->attribute("group")->default_value, "1");
   EXPECT_TRUE(conv->inputs[2].optional);
   EXPECT_EQ(find_schema("", "Conv", 10)->since_version, 1);
-  EXPECT_EQ(find_schema("ai.onnx", "Relu", 14)->since_version, 14);
+  EXPECT_EQ(find_schema("", "Relu", 14)->since_version, 14);
   EXPECT_EQ(find_schema("", "Gelu", 19), nullptr);  // Gelu arrived in opset 20
   EXPECT_NE(find_schema("ai.onnx.ml", "Binarizer", 1), nullptr);
 }

@@ -2,6 +2,7 @@
 // SubgraphRunner, which captures the outer-scope values they read.
 #include <limits>
 
+#include "core/dispatch.h"
 #include "providers/cpu/controlflow/scan.h"
 #include "providers/cpu/controlflow/subgraph_util.h"
 #include "providers/cpu/families.h"
@@ -14,14 +15,15 @@ using namespace controlflow;
 // The single element of a bool (or numeric) condition tensor.
 Result<bool> read_condition(const KernelContext& ctx, const Tensor& t, const char* what) {
   if (t.size() != 1) return ctx.error(what, " must hold one element, got shape ", shape_to_string(t.shape()));
-  switch (t.dtype()) {
-    case DataType::boolean:
-    case DataType::uint8:
-    case DataType::int8: return t.data<uint8_t>()[0] != 0;
-    case DataType::int32: return t.data<int32_t>()[0] != 0;
-    case DataType::int64: return t.data<int64_t>()[0] != 0;
-    default: return ctx.error(what, " must be a bool tensor, got ", dtype_name(t.dtype()));
-  }
+  constexpr TypeSet kConditionTypes = type_bit(DataType::boolean) | type_bit(DataType::uint8) |
+                                     type_bit(DataType::int8) | type_bit(DataType::int32) | type_bit(DataType::int64);
+  bool value = false;
+  const Status read = dispatch<kConditionTypes>(t.dtype(), [&]<class T>() {
+    value = t.data<T>()[0] != T(0);
+    return Status::ok();
+  }, "");
+  if (!read.is_ok()) return ctx.error(what, " must be a bool tensor, got ", dtype_name(t.dtype()));
+  return value;
 }
 
 class IfKernel final : public OpKernel {

@@ -8,7 +8,7 @@
 #include <string>
 #include <type_traits>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/broadcast.h"
 #include "providers/cpu/math/elementwise.h"
@@ -59,7 +59,7 @@ TS_ARITH(Xor, kBool, static_cast<C>(a != b))
     bool operator()(const C& a, const C& b) const { return expr; }        \
     template <class VF> TS_SIMD auto vec(const VF& a, const VF& b) const { return expr; }   \
   };
-TS_COMPARE(Equal, kAllTypes, a == b)
+TS_COMPARE(Equal, kStandardTypes, a == b)
 TS_COMPARE(Less, kNumericTypes, a < b)
 TS_COMPARE(LessOrEqual, kNumericTypes, a <= b)
 TS_COMPARE(Greater, kNumericTypes, a > b)
@@ -312,7 +312,7 @@ class PowKernel final : public OpKernel {
                 TA* out = y.data<TA>();
                 // x^2 is common (variance, norms) and much cheaper as a multiply.
                 if constexpr (!std::is_integral_v<compute_t<TA>>) {
-                  const double e = b->size() == 1 ? static_cast<double>(load(pb[0])) : 0.0;
+                  const double e = b->size() == 1 ? static_cast<double>(to_computed(pb[0])) : 0.0;
                   if (b->size() == 1 && e == 2.0) {
                     run_binary(ctx.thread_pool(), plan, pa, pb, out, kCheapChunk, Square{});
                     return Status::ok();

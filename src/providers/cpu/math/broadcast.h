@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/broadcast_shapes.h"
 #include "core/thread_pool.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/cpu/math/simd.h"
@@ -23,30 +24,6 @@
 #include "tessera/tensor.h"
 
 namespace tessera {
-
-// The numpy broadcast of `shapes`; fails when two dims differ and neither is 1, with a message
-// that starts with `where` (the node) and names the shapes.
-inline Result<Shape> broadcast_shapes(const std::vector<const Shape*>& shapes, const std::string& where) {
-  size_t rank = 0;
-  for (const Shape* s : shapes) rank = std::max(rank, s->size());
-  Shape out(rank, 1);
-  for (const Shape* s : shapes) {
-    const size_t lead = rank - s->size();
-    for (size_t i = 0; i < s->size(); ++i) {
-      const int64_t d = (*s)[i];
-      int64_t& o = out[lead + i];
-      if (d == o || d == 1) continue;
-      if (o == 1) {
-        o = d;
-        continue;
-      }
-      std::string all;
-      for (const Shape* t : shapes) all += (all.empty() ? "" : " and ") + shape_to_string(*t);
-      return invalid_argument(where, ": shapes ", all, " cannot be broadcast together");
-    }
-  }
-  return out;
-}
 
 template <int N>
 struct BroadcastPlan {
@@ -208,7 +185,7 @@ TS_SIMD void binary_vec(const float* a, int64_t sa, const float* b, int64_t sb, 
 
 template <class TA, class TB, class TO, class F>
 constexpr bool kVectorBinary = HasVec2<F> && std::is_same_v<TA, TB> &&
-                               std::is_same_v<elementwise::compute_t<TA>, float> &&
+                               std::is_same_v<compute_t<TA>, float> &&
                                (std::is_same_v<TO, TA> || std::is_same_v<TO, bool>);
 
 // Runs shorter than this skip the vector path, whose per-call cost would dominate. Binary
@@ -223,11 +200,9 @@ constexpr int64_t kMinVectorRun = 16;
 template <class TA, class TB, class TO, class F>
 void binary_span(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* out, int64_t n, const F& f) {
   using elementwise::kBlock;
-  using elementwise::load;
-  using elementwise::store;
   if constexpr (kVectorBinary<TA, TB, TO, F>) {
     if (n < kMinVectorRun) {
-      for (int64_t i = 0; i < n; ++i) out[i] = store<TO>(f(load(a[i * sa]), load(b[i * sb])));
+      for (int64_t i = 0; i < n; ++i) out[i] = from_computed<TO>(f(to_computed(a[i * sa]), to_computed(b[i * sb])));
       return;
     }
     simd::with_best_isa([&]<int N>() TS_SIMD_BODY {
@@ -238,9 +213,9 @@ void binary_span(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* out, int6
         for (int64_t base = 0; base < n; base += kBlock) {
           const int64_t m = std::min(kBlock, n - base);
           if (sa) elementwise::widen<N>(a + base, ba, m);
-          else ba[0] = load(a[0]);
+          else ba[0] = to_computed(a[0]);
           if (sb) elementwise::widen<N>(b + base, bb, m);
-          else bb[0] = load(b[0]);
+          else bb[0] = to_computed(b[0]);
           if constexpr (std::is_same_v<TO, bool>) {
             binary_vec<N>(ba, sa, bb, sb, out + base, m, f);
           } else {
@@ -250,32 +225,32 @@ void binary_span(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* out, int6
         }
       }
     });
-  } else if constexpr (elementwise::is_half_v<TA> || elementwise::is_half_v<TB> || elementwise::is_half_v<TO>) {
-    using CA = elementwise::compute_t<TA>;
-    using CB = elementwise::compute_t<TB>;
-    using R = decltype(f(load(a[0]), load(b[0])));
+  } else if constexpr (is_half_float_v<TA> || is_half_float_v<TB> || is_half_float_v<TO>) {
+    using CA = compute_t<TA>;
+    using CB = compute_t<TB>;
+    using R = decltype(f(to_computed(a[0]), to_computed(b[0])));
     CA ca[kBlock];
     CB cb[kBlock];
     R r[kBlock];
-    const CA a0 = load(a[0]);
-    const CB b0 = load(b[0]);
+    const CA a0 = to_computed(a[0]);
+    const CB b0 = to_computed(b[0]);
     for (int64_t base = 0; base < n; base += kBlock) {
       const int64_t m = std::min(kBlock, n - base);
       if (sa && sb) {
-        for (int64_t j = 0; j < m; ++j) ca[j] = load(a[base + j]);
-        for (int64_t j = 0; j < m; ++j) cb[j] = load(b[base + j]);
+        for (int64_t j = 0; j < m; ++j) ca[j] = to_computed(a[base + j]);
+        for (int64_t j = 0; j < m; ++j) cb[j] = to_computed(b[base + j]);
         for (int64_t j = 0; j < m; ++j) r[j] = f(ca[j], cb[j]);
       } else if (sb) {
-        for (int64_t j = 0; j < m; ++j) cb[j] = load(b[base + j]);
+        for (int64_t j = 0; j < m; ++j) cb[j] = to_computed(b[base + j]);
         for (int64_t j = 0; j < m; ++j) r[j] = f(a0, cb[j]);
       } else if (sa) {
-        for (int64_t j = 0; j < m; ++j) ca[j] = load(a[base + j]);
+        for (int64_t j = 0; j < m; ++j) ca[j] = to_computed(a[base + j]);
         for (int64_t j = 0; j < m; ++j) r[j] = f(ca[j], b0);
       } else {
         const R v = f(a0, b0);
         for (int64_t j = 0; j < m; ++j) r[j] = v;
       }
-      for (int64_t j = 0; j < m; ++j) out[base + j] = store<TO>(r[j]);
+      for (int64_t j = 0; j < m; ++j) out[base + j] = from_computed<TO>(r[j]);
     }
   } else {
     if (sa && sb) {

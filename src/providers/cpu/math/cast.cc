@@ -15,7 +15,7 @@
 #include <string>
 #include <type_traits>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/elementwise.h"
 
@@ -33,17 +33,9 @@ struct CastOptions {
   E8M0Round round = E8M0Round::up;
 };
 
-bool is_coded_float(DataType t) {
-  switch (t) {
-    case DataType::float8e4m3fn: case DataType::float8e4m3fnuz: case DataType::float8e5m2:
-    case DataType::float8e5m2fnuz: case DataType::float4e2m1: case DataType::float8e8m0: return true;
-    default: return false;
-  }
-}
+bool is_coded_float(DataType t) { return (kCodedFloatTypes & type_bit(t)) != 0; }
 
-bool is_small_int(DataType t) {
-  return t == DataType::int4 || t == DataType::uint4 || t == DataType::int2 || t == DataType::uint2;
-}
+bool is_small_int(DataType t) { return (kSubByteIntTypes & type_bit(t)) != 0; }
 
 // Small ints are read exactly like the byte type that stores them.
 DataType storage_type(DataType t) {
@@ -109,15 +101,15 @@ D convert_value(const S& s) {
   if constexpr (std::is_same_v<D, S>) {
     return s;
   } else if constexpr (std::is_same_v<S, bool>) {
-    return store<D>(s ? 1 : 0);
+    return from_computed<D>(s ? 1 : 0);
   } else if constexpr (std::is_same_v<D, bool>) {
-    return load(s) != 0;  // NaN is true
-  } else if constexpr (is_half_v<D> && !std::is_same_v<S, float> && !is_half_v<S>) {
-    return store<D>(round_to_odd_float(static_cast<double>(s)));  // double, wide ints
-  } else if constexpr (is_half_v<D> || std::is_floating_point_v<D>) {
-    return store<D>(load(s));
-  } else if constexpr (is_half_v<S> || std::is_floating_point_v<S>) {
-    return float_to_integer<D>(static_cast<double>(load(s)));
+    return to_computed(s) != 0;  // NaN is true
+  } else if constexpr (is_half_float_v<D> && !std::is_same_v<S, float> && !is_half_float_v<S>) {
+    return from_computed<D>(round_to_odd_float(static_cast<double>(s)));  // double, wide ints
+  } else if constexpr (is_half_float_v<D> || std::is_floating_point_v<D>) {
+    return from_computed<D>(to_computed(s));
+  } else if constexpr (is_half_float_v<S> || std::is_floating_point_v<S>) {
+    return float_to_integer<D>(static_cast<double>(to_computed(s)));
   } else {
     return static_cast<D>(s);  // integers wrap (two's complement)
   }
@@ -125,36 +117,15 @@ D convert_value(const S& s) {
 
 // ---- coded floats (float8 family, float4e2m1, float8e8m0) ----
 
-float decode_coded(DataType t, uint8_t bits) {
-  switch (t) {
-    case DataType::float8e4m3fn: return float8e4m3fn_to_float(bits);
-    case DataType::float8e4m3fnuz: return float8e4m3fnuz_to_float(bits);
-    case DataType::float8e5m2: return float8e5m2_to_float(bits);
-    case DataType::float8e5m2fnuz: return float8e5m2fnuz_to_float(bits);
-    case DataType::float4e2m1: return float4e2m1_to_float(bits);
-    default: return float8e8m0_to_float(bits);
-  }
-}
-
-using DecodeTable = std::array<float, 256>;
-
-const DecodeTable& decode_table(DataType t) {
-  auto build = [](DataType type) {
-    DecodeTable table;
-    for (int c = 0; c < 256; ++c) table[c] = decode_coded(type, static_cast<uint8_t>(c));
-    return table;
-  };
-  static const DecodeTable e4m3fn = build(DataType::float8e4m3fn), e4m3fnuz = build(DataType::float8e4m3fnuz),
-                           e5m2 = build(DataType::float8e5m2), e5m2fnuz = build(DataType::float8e5m2fnuz),
-                           e2m1 = build(DataType::float4e2m1), e8m0 = build(DataType::float8e8m0);
-  switch (t) {
-    case DataType::float8e4m3fn: return e4m3fn;
-    case DataType::float8e4m3fnuz: return e4m3fnuz;
-    case DataType::float8e5m2: return e5m2;
-    case DataType::float8e5m2fnuz: return e5m2fnuz;
-    case DataType::float4e2m1: return e2m1;
-    default: return e8m0;
-  }
+// Every code of coded float type T decoded to float, built once per type.
+template <class T>
+const std::array<float, 256>& decode_table() {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t;
+    for (int c = 0; c < 256; ++c) t[c] = to_float(T{static_cast<uint8_t>(c)});
+    return t;
+  }();
+  return table;
 }
 
 // float8e8m0 with Cast's round_mode: the power of two at or above (up), at or below (down), or
@@ -371,9 +342,9 @@ class CastKernel final : public OpKernel {
                 D* out = y.data<D>();
                 parallel_elements(ctx.thread_pool(), x.size(), kCheapChunk, [&](int64_t b, int64_t e) {
                   // float <-> float16/bfloat16, the common casts, go 8 lanes at a time.
-                  if constexpr (std::is_same_v<S, float> && is_half_v<D>) {
+                  if constexpr (std::is_same_v<S, float> && is_half_float_v<D>) {
                     simd::with_best_isa([&]<int N>() TS_SIMD_BODY { narrow<N>(in + b, out + b, e - b); });
-                  } else if constexpr (is_half_v<S> && std::is_same_v<D, float>) {
+                  } else if constexpr (is_half_float_v<S> && std::is_same_v<D, float>) {
                     simd::with_best_isa([&]<int N>() TS_SIMD_BODY { widen<N>(in + b, out + b, e - b); });
                   } else {
                     for (int64_t i = b; i < e; ++i) out[i] = convert_value<D>(in[i]);
@@ -416,7 +387,12 @@ class CastKernel final : public OpKernel {
 
   // Coded float source: table lookup to float, then float to the destination.
   Status from_coded(KernelContext& ctx, const Tensor& x, Tensor& y) const {
-    const DecodeTable& table = decode_table(x.dtype());
+    return dispatch<kCodedFloatTypes>(x.dtype(), [&]<class S>() { return from_coded_as<S>(ctx, x, y); }, where_);
+  }
+
+  template <class S>
+  Status from_coded_as(KernelContext& ctx, const Tensor& x, Tensor& y) const {
+    const std::array<float, 256>& table = decode_table<S>();
     const uint8_t* in = static_cast<const uint8_t*>(x.raw_data());
     const int64_t n = x.size();
     const DataType to = y.dtype();

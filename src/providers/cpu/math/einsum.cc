@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "framework/kernel_registry.h"
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/float_convert.h"
+#include "core/float_types.h"
 #include "providers/cpu/kernels/gemm.h"
 
 namespace tessera {
@@ -306,13 +306,13 @@ class EinsumKernel final : public OpKernel {
     return dispatch<kFloatTypes | kIntTypes>(
         xs[0]->dtype(),
         [&]<class T>() -> Status {
-          using C = std::conditional_t<kernels::is_half_float_v<T>, float, T>;
+          using C = compute_t<T>;
           std::vector<Operand<C>> ops(n);
           for (size_t i = 0; i < n; ++i) {
             const Tensor& x = *xs[i];
             std::vector<C> wide(static_cast<size_t>(x.size()));
-            if constexpr (kernels::is_half_float_v<T>)
-              kernels::widen_to_float(x.data<T>(), wide.data(), x.size());
+            if constexpr (is_half_float_v<T>)
+              widen_span(x.data<T>(), wide.data(), x.size());
             else
               std::copy(x.data<T>(), x.data<T>() + x.size(), wide.begin());
             // One axis per distinct label; a repeated label reads the diagonal.
@@ -362,8 +362,8 @@ class EinsumKernel final : public OpKernel {
           Shape final_shape;
           std::vector<C> result = arrange(acc, out_labels, sizes, &final_shape);
           if (final_shape != out_shape) return ctx.error("internal einsum shape mismatch");
-          if constexpr (kernels::is_half_float_v<T>)
-            kernels::narrow_from_float(result.data(), y.data<T>(), y.size());
+          if constexpr (is_half_float_v<T>)
+            narrow_span(result.data(), y.data<T>(), y.size());
           else
             std::copy(result.begin(), result.end(), y.data<T>());
           return Status::ok();

@@ -11,52 +11,13 @@
 #include <string>
 #include <type_traits>
 
+#include "core/dispatch.h"
 #include "core/float_types.h"
 #include "core/thread_pool.h"
 #include "providers/cpu/math/simd.h"
 #include "tessera/dtype.h"
 
 namespace tessera::elementwise {
-
-template <class T>
-constexpr bool is_half_v = is_half_float_v<T>;
-
-// The DataType of a C++ element type (the types dispatch() hands out).
-template <class T>
-constexpr DataType dtype_of() {
-  if constexpr (std::is_same_v<T, float>) return DataType::float32;
-  else if constexpr (std::is_same_v<T, double>) return DataType::float64;
-  else if constexpr (std::is_same_v<T, float16_t>) return DataType::float16;
-  else if constexpr (std::is_same_v<T, bfloat16_t>) return DataType::bfloat16;
-  else if constexpr (std::is_same_v<T, int8_t>) return DataType::int8;
-  else if constexpr (std::is_same_v<T, int16_t>) return DataType::int16;
-  else if constexpr (std::is_same_v<T, int32_t>) return DataType::int32;
-  else if constexpr (std::is_same_v<T, int64_t>) return DataType::int64;
-  else if constexpr (std::is_same_v<T, uint8_t>) return DataType::uint8;
-  else if constexpr (std::is_same_v<T, uint16_t>) return DataType::uint16;
-  else if constexpr (std::is_same_v<T, uint32_t>) return DataType::uint32;
-  else if constexpr (std::is_same_v<T, uint64_t>) return DataType::uint64;
-  else if constexpr (std::is_same_v<T, bool>) return DataType::boolean;
-  else if constexpr (std::is_same_v<T, std::string>) return DataType::string;
-  else return DataType::undefined;
-}
-
-// The type arithmetic happens in: float for the 16-bit floats, the element type otherwise.
-template <class T>
-using compute_t = std::conditional_t<is_half_v<T>, float, T>;
-
-template <class T>
-inline decltype(auto) load(const T& v) {
-  if constexpr (is_half_v<T>)
-    return to_float(v);
-  else
-    return (v);
-}
-
-template <class T, class C>
-inline T store(const C& v) {
-  return from_computed<T>(v);
-}
 
 // Integer +, -, * that wrap (two's complement) like numpy instead of overflowing into undefined
 // behavior: computed in unsigned 32/64-bit, which never promotes to int. Floats pass through.
@@ -92,7 +53,7 @@ void parallel_elements(ThreadPool& pool, int64_t n, int64_t min_chunk, const Fn&
 
 template <int N = 4, class T>
 TS_SIMD void widen(const T* in, float* out, int64_t n) {
-  static_assert(is_half_v<T>);
+  static_assert(is_half_float_v<T>);
   int64_t i = 0;
   for (; i + N <= n; i += N) {
     typename simd::Lanes<N>::u16 h;
@@ -100,12 +61,12 @@ TS_SIMD void widen(const T* in, float* out, int64_t n) {
     if constexpr (std::is_same_v<T, float16_t>) simd::store(out + i, simd::half_to_float<N>(h));
     else simd::store(out + i, simd::bfloat16_to_float<N>(h));
   }
-  for (; i < n; ++i) out[i] = load(in[i]);
+  for (; i < n; ++i) out[i] = to_computed(in[i]);
 }
 
 template <int N = 4, class T>
 TS_SIMD void narrow(const float* in, T* out, int64_t n) {
-  static_assert(is_half_v<T>);
+  static_assert(is_half_float_v<T>);
   int64_t i = 0;
   for (; i + N <= n; i += N) {
     const auto v = simd::load<typename simd::Lanes<N>::f>(in + i);
@@ -114,7 +75,7 @@ TS_SIMD void narrow(const float* in, T* out, int64_t n) {
     else h = simd::float_to_bfloat16<N>(v);
     std::memcpy(static_cast<void*>(out + i), &h, sizeof h);
   }
-  for (; i < n; ++i) out[i] = store<T>(in[i]);
+  for (; i < n; ++i) out[i] = from_computed<T>(in[i]);
 }
 
 // ---- unary maps ----
@@ -159,17 +120,17 @@ void map_span(const In* in, Out* out, int64_t n, const F& f) {
         }
       }
     });
-  } else if constexpr (is_half_v<In> || is_half_v<Out>) {
-    using R = decltype(f(load(in[0])));
+  } else if constexpr (is_half_float_v<In> || is_half_float_v<Out>) {
+    using R = decltype(f(to_computed(in[0])));
     compute_t<In> a[kBlock];
     R r[kBlock];
     for (int64_t base = 0; base < n; base += kBlock) {
       const int64_t m = std::min(kBlock, n - base);
-      if constexpr (is_half_v<In>) widen(in + base, a, m);
+      if constexpr (is_half_float_v<In>) widen(in + base, a, m);
       else for (int64_t j = 0; j < m; ++j) a[j] = in[base + j];
       for (int64_t j = 0; j < m; ++j) r[j] = f(a[j]);
-      if constexpr (is_half_v<Out> && std::is_same_v<R, float>) narrow(r, out + base, m);
-      else for (int64_t j = 0; j < m; ++j) out[base + j] = store<Out>(r[j]);
+      if constexpr (is_half_float_v<Out> && std::is_same_v<R, float>) narrow(r, out + base, m);
+      else for (int64_t j = 0; j < m; ++j) out[base + j] = from_computed<Out>(r[j]);
     }
   } else {
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(f(in[i]));

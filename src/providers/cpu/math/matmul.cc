@@ -5,10 +5,11 @@
 #include <memory>
 #include <vector>
 
+#include "core/broadcast_shapes.h"
+#include "core/dispatch.h"
+#include "core/float_types.h"
 #include "framework/kernel_registry.h"
-#include "providers/cpu/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/float_convert.h"
 #include "providers/cpu/kernels/gemm.h"
 
 namespace tessera {
@@ -55,18 +56,17 @@ Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, cons
   p.N = b.back();
   if (b[b.size() - 2] != p.K)
     return ctx.error("MatMul inner dimensions differ: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
-  const size_t a_batch_rank = a.size() - 2, b_batch_rank = b.size() - 2;
-  const size_t rank = std::max(a_batch_rank, b_batch_rank);
-  Shape batch(rank, 1);
+  const Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
+  Result<Shape> broadcast = broadcast_shapes({&a_batch, &b_batch}, "");
+  if (!broadcast.is_ok())
+    return ctx.error("MatMul batch dimensions do not broadcast: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
+  const Shape batch = std::move(broadcast).value();
+  const size_t a_batch_rank = a_batch.size(), b_batch_rank = b_batch.size(), rank = batch.size();
   std::vector<int64_t> a_stride(rank, 0), b_stride(rank, 0);
   int64_t sa = p.M * p.K, sb = p.K * p.N;
   for (size_t i = rank; i-- > 0;) {
     const int64_t da = i >= rank - a_batch_rank ? a[i - (rank - a_batch_rank)] : 1;
     const int64_t db = i >= rank - b_batch_rank ? b[i - (rank - b_batch_rank)] : 1;
-    if (da != db && da != 1 && db != 1)
-      return ctx.error("MatMul batch dimensions do not broadcast: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
-    batch[i] = std::max(da, db);
-    if (da == 0 || db == 0) batch[i] = 0;
     a_stride[i] = da == 1 ? 0 : sa;
     b_stride[i] = db == 1 ? 0 : sb;
     sa *= da;
@@ -145,13 +145,13 @@ class MatMulKernel final : public OpKernel {
     return dispatch<kMatMulTypes>(
         a->dtype(),
         [&]<class T>() -> Status {
-          if constexpr (kernels::is_half_float_v<T>) {
+          if constexpr (is_half_float_v<T>) {
             std::vector<float> af(static_cast<size_t>(a->size())), bf(static_cast<size_t>(b->size())),
                 yf(static_cast<size_t>(y.size()));
-            kernels::widen_to_float(a->data<T>(), af.data(), a->size());
-            kernels::widen_to_float(b->data<T>(), bf.data(), b->size());
+            widen_span(a->data<T>(), af.data(), a->size());
+            widen_span(b->data<T>(), bf.data(), b->size());
             run_matmul<float>(plan, af.data(), bf.data(), yf.data(), ctx.thread_pool(), nullptr);
-            kernels::narrow_from_float(yf.data(), y.data<T>(), y.size());
+            narrow_span(yf.data(), y.data<T>(), y.size());
           } else {
             const PackedMatrix<float>* packed = nullptr;
             if constexpr (std::is_same_v<T, float>)
@@ -177,8 +177,8 @@ void fill_broadcast_c(const Tensor& c, int64_t M, int64_t N, U beta, U* y) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       const T v = src[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
-      if constexpr (kernels::is_half_float_v<T>)
-        y[i * N + j] = beta * kernels::to_float32(v);
+      if constexpr (is_half_float_v<T>)
+        y[i * N + j] = beta * to_computed<float>(v);
       else
         y[i * N + j] = beta * static_cast<U>(v);
     }
@@ -237,15 +237,15 @@ class GemmKernel final : public OpKernel {
             }
             gemm_any<float>(trans_a_, trans_b_, M, N, K, alpha_, a->data<float>(), lda, b->data<float>(), ldb, beta,
                             y.data<float>(), N, &ctx.thread_pool(), packed_b_.get(), &ep);
-          } else if constexpr (kernels::is_half_float_v<T>) {
+          } else if constexpr (is_half_float_v<T>) {
             std::vector<float> af(static_cast<size_t>(a->size())), bf(static_cast<size_t>(b->size())),
                 yf(static_cast<size_t>(y.size()));
-            kernels::widen_to_float(a->data<T>(), af.data(), a->size());
-            kernels::widen_to_float(b->data<T>(), bf.data(), b->size());
+            widen_span(a->data<T>(), af.data(), a->size());
+            widen_span(b->data<T>(), bf.data(), b->size());
             if (c && beta_ != 0.0f) fill_broadcast_c<T, float>(*c, M, N, beta_, yf.data());
             kernels::gemm(M, N, K, alpha_, {af.data(), lda, trans_a_}, {bf.data(), ldb, trans_b_},
                           c && beta_ != 0.0f ? 1.0f : 0.0f, yf.data(), N, {}, &ctx.thread_pool());
-            kernels::narrow_from_float(yf.data(), y.data<T>(), y.size());
+            narrow_span(yf.data(), y.data<T>(), y.size());
           } else {
             // double and integers: alpha and beta are float attributes, applied in T.
             const T alpha = static_cast<T>(alpha_), beta = static_cast<T>(beta_);

@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/math/widen.h"
+#include "core/float_types.h"
 
 namespace tessera {
 namespace {
@@ -61,8 +61,8 @@ class DetKernel final : public OpKernel {
                                          [&](int64_t b0, int64_t b1) {
                                            std::vector<double> a(static_cast<size_t>(n * n));
                                            for (int64_t b = b0; b < b1; ++b) {
-                                             widen::widen_span(src + b * n * n, a.data(), n * n);
-                                             dst[b] = widen::from_wide<T>(determinant(a.data(), n));
+                                             widen_span(src + b * n * n, a.data(), n * n);
+                                             dst[b] = from_computed<T>(determinant(a.data(), n));
                                            }
                                          });
           return Status::ok();

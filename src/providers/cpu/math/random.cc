@@ -12,7 +12,7 @@
 #include <random>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/widen.h"
 
@@ -50,7 +50,7 @@ Status store(KernelContext& ctx, DataType dtype, const Shape& shape, const std::
       if constexpr (std::is_same_v<T, bool>)
         out[i] = v[i] != 0.0;
       else
-        out[i] = widen::from_wide<T>(v[i]);
+        out[i] = from_computed<T>(v[i]);
     }
     return Status::ok();
   }, ctx.node().describe());

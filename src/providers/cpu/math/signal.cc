@@ -6,7 +6,7 @@
 #include <numbers>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/fft.h"
 #include "providers/cpu/math/widen.h"
@@ -29,7 +29,7 @@ Status read_int_scalar(const KernelContext& ctx, const Tensor* t, const char* wh
 Status store_doubles(const KernelContext& ctx, Tensor& out, const std::vector<double>& v) {
   return dispatch<kNumericTypes>(out.dtype(), [&]<class T>() -> Status {
     T* o = out.data<T>();
-    for (size_t i = 0; i < v.size(); ++i) o[i] = widen::from_wide<T>(v[i]);
+    for (size_t i = 0; i < v.size(); ++i) o[i] = from_computed<T>(v[i]);
     return Status::ok();
   }, ctx.node().describe());
 }

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/cpu_isa.h"
+
 // 32-byte vectors passed by value would change the calling convention between SSE and AVX
 // builds. Every function taking them (here and the kernels' vec() members) is forced inline, so
 // no such call exists; the note is silenced for the files that include this header.
@@ -352,16 +354,7 @@ TS_SIMD typename Lanes<N>::u16 float_to_bfloat16(const typename Lanes<N>::f& x) 
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define TS_SIMD_HAS_AVX2_CLONE 1
-// TESSERA_ISA=portable forces the baseline build (the same switch the GEMM kernels read).
-inline bool cpu_has_avx2_fma() {
-  static const bool has = [] {
-    const char* forced = std::getenv("TESSERA_ISA");
-    if (forced && std::strcmp(forced, "portable") == 0) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return has;
-}
+inline bool cpu_has_avx2_fma() { return cpu_isa() >= CpuIsa::avx2; }
 template <class Fn>
 __attribute__((target("avx2,fma"))) void run_avx2(const Fn& fn) {
   fn.template operator()<8>();

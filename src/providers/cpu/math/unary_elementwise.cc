@@ -7,7 +7,7 @@
 #include <string>
 #include <type_traits>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/cpu/math/simd.h"
@@ -383,20 +383,14 @@ class FloatClassKernel final : public OpKernel {
     Tensor& y = ctx.allocate_output(0, DataType::boolean, x->shape());
     bool* out = y.data<bool>();
     const int64_t n = x->size();
-    float (*decode)(uint8_t) = nullptr;
-    switch (x->dtype()) {
-      case DataType::float8e4m3fn: decode = float8e4m3fn_to_float; break;
-      case DataType::float8e4m3fnuz: decode = float8e4m3fnuz_to_float; break;
-      case DataType::float8e5m2: decode = float8e5m2_to_float; break;
-      case DataType::float8e5m2fnuz: decode = float8e5m2fnuz_to_float; break;
-      default: break;
-    }
-    if (decode) {
-      bool table[256];
-      for (int c = 0; c < 256; ++c) table[c] = test(decode(static_cast<uint8_t>(c)));
-      const uint8_t* in = static_cast<const uint8_t*>(x->raw_data());
-      for (int64_t i = 0; i < n; ++i) out[i] = table[in[i]];
-      return Status::ok();
+    if ((kFloat8Types & type_bit(x->dtype())) != 0) {
+      return dispatch<kFloat8Types>(x->dtype(), [&]<class T>() -> Status {
+        bool table[256];
+        for (int c = 0; c < 256; ++c) table[c] = test(to_float(T{static_cast<uint8_t>(c)}));
+        const T* in = x->data<T>();
+        for (int64_t i = 0; i < n; ++i) out[i] = table[in[i].bits];
+        return Status::ok();
+      }, ctx.node().describe());
     }
     return dispatch<kFloats>(
         x->dtype(),
@@ -464,8 +458,8 @@ class ClipKernel final : public OpKernel {
             lo = static_cast<C>(attr_min_);
             hi = static_cast<C>(attr_max_);
           }
-          if (tmin) lo = load(tmin->data<T>()[0]);
-          if (tmax) hi = load(tmax->data<T>()[0]);
+          if (tmin) lo = to_computed(tmin->data<T>()[0]);
+          if (tmax) hi = to_computed(tmax->data<T>()[0]);
           Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
           const T* in = x->data<T>();
           T* out = y.data<T>();

@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/broadcast.h"
 #include "providers/cpu/math/elementwise.h"
@@ -160,7 +160,7 @@ class WhereKernel final : public OpKernel {
                        dtype_name(y->dtype()));
     TS_ASSIGN_OR_RETURN(const Shape out_shape, broadcast_shapes({&c->shape(), &x->shape(), &y->shape()}, where_));
     TS_ASSIGN_OR_RETURN(auto plan, (make_broadcast_plan<3>(out_shape, {&c->shape(), &x->shape(), &y->shape()}, where_)));
-    return dispatch<kAllTypes>(
+    return dispatch<kStandardTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
           Tensor& out_t = ctx.allocate_output(0, x->dtype(), out_shape);

@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/ml/ml_common.h"
 
@@ -75,7 +75,7 @@ class LabelEncoderKernel final : public OpKernel {
           ctx.node().describe());
       TS_RETURN_IF_ERROR(s);
     }
-    return dispatch<kAllTypes>(
+    return dispatch<kStandardTypes>(
         values_.dtype(),
         [&]<class T>() -> Status {
           const T* vals = values_.data<T>();

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/kernels/gemm.h"
 #include "providers/cpu/math/widen.h"

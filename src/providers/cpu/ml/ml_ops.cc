@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/widen.h"
 #include "providers/cpu/ml/ml_common.h"
@@ -209,13 +209,14 @@ class ImputerKernel final : public OpKernel {
       }
       return Status::ok();
     };
-    switch (x->dtype()) {
-      case DataType::float32: return run.template operator()<float>(floats_, replaced_float_);
-      case DataType::float64: return run.template operator()<double>(floats_, static_cast<double>(replaced_float_));
-      case DataType::int64: return run.template operator()<int64_t>(ints_, replaced_int_);
-      case DataType::int32: return run.template operator()<int32_t>(ints_, static_cast<int32_t>(replaced_int_));
-      default: return ctx.error("element type ", dtype_name(x->dtype()), " is not supported");
-    }
+    constexpr TypeSet kImputerTypes = type_bit(DataType::float32) | type_bit(DataType::float64) |
+                                      type_bit(DataType::int64) | type_bit(DataType::int32);
+    if ((kImputerTypes & type_bit(x->dtype())) == 0)
+      return ctx.error("element type ", dtype_name(x->dtype()), " is not supported");
+    return dispatch<kImputerTypes>(x->dtype(), [&]<class T>() -> Status {
+      if constexpr (std::is_floating_point_v<T>) return run.template operator()<T>(floats_, static_cast<T>(replaced_float_));
+      else return run.template operator()<T>(ints_, static_cast<T>(replaced_int_));
+    }, ctx.node().describe());
   }
 
  private:
@@ -401,7 +402,7 @@ class DictVectorizerKernel final : public OpKernel {
         return ctx.error("map keys must be string or int64");
       }
     }
-    return dispatch<kAllTypes>(
+    return dispatch<kStandardTypes>(
         vals.dtype(),
         [&]<class T>() -> Status {
           for (int64_t i = 0; i < keys.size(); ++i)

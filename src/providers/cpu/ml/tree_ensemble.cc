@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/widen.h"
 #include "providers/cpu/ml/ml_common.h"
@@ -165,7 +165,7 @@ class TreeEnsembleKernel final : public OpKernel {
         std::copy(labels.begin(), labels.end(), y.data<int64_t>());
       }
       Tensor& scores = ctx.allocate_output(1, DataType::float32, {N, K});
-      widen::narrow_span(z.data(), scores.data<float>(), N * K);
+      narrow_span(z.data(), scores.data<float>(), N * K);
       return Status::ok();
     }
     const DataType out_type = output_like_input_ ? x.dtype() : DataType::float32;
@@ -173,7 +173,7 @@ class TreeEnsembleKernel final : public OpKernel {
     return dispatch<kFloatTypes>(
         out_type,
         [&]<class T>() -> Status {
-          widen::narrow_span(z.data(), y.data<T>(), N * K);
+          narrow_span(z.data(), y.data<T>(), N * K);
           return Status::ok();
         },
         ctx.node().describe());

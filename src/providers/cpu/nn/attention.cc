@@ -10,7 +10,7 @@
 #include <limits>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/kernels/gemm.h"
 #include "providers/cpu/math/widen.h"
@@ -18,7 +18,6 @@
 namespace tessera {
 namespace {
 
-using widen::round_to;
 
 Result<const Tensor*> required(const KernelContext& ctx, size_t i, const char* what) {
   const Tensor* t = ctx.input(i);
@@ -54,7 +53,7 @@ void round_span(Rounding r, C* p, int64_t n) {
 template <class C>
 Status narrow_into(const KernelContext& ctx, Tensor& out, const C* src) {
   return dispatch<kFloatTypes>(out.dtype(), [&]<class T>() -> Status {
-    widen::narrow_span(src, out.data<T>(), out.size());
+    narrow_span(src, out.data<T>(), out.size());
     return Status::ok();
   }, ctx.node().describe());
 }
@@ -455,7 +454,7 @@ class RotaryEmbeddingKernel final : public OpKernel {
 
     Tensor& out = ctx.allocate_output(0, x->dtype(), x->shape());
     return dispatch<kFloatTypes>(x->dtype(), [&]<class T>() -> Status {
-      using C = widen::wide_t<T>;
+      using C = compute_t<T>;
       const T* in = x->data<T>();
       T* o = out.data<T>();
       const T* cc = cos_t->data<T>();
@@ -470,10 +469,10 @@ class RotaryEmbeddingKernel final : public OpKernel {
           const T* sn = sc + row_of[b * S + s] * half;
           for (int64_t k = 0; k < half; ++k) {
             const int64_t i1 = interleaved_ ? 2 * k : k, i2 = interleaved_ ? 2 * k + 1 : k + half;
-            const C x1 = widen::to_wide<C>(xi[i1]), x2 = widen::to_wide<C>(xi[i2]);
-            const C cv = widen::to_wide<C>(c[k]), sv = widen::to_wide<C>(sn[k]);
-            xo[i1] = widen::from_wide<T>(cv * x1 - sv * x2);
-            xo[i2] = widen::from_wide<T>(sv * x1 + cv * x2);
+            const C x1 = to_computed<C>(xi[i1]), x2 = to_computed<C>(xi[i2]);
+            const C cv = to_computed<C>(c[k]), sv = to_computed<C>(sn[k]);
+            xo[i1] = from_computed<T>(cv * x1 - sv * x2);
+            xo[i2] = from_computed<T>(sv * x1 + cv * x2);
           }
           std::copy(xi + rot, xi + D, xo + rot);
         }

@@ -9,9 +9,9 @@
 #include <cmath>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/math/widen.h"
+#include "core/float_types.h"
 
 namespace tessera {
 namespace {
@@ -59,7 +59,7 @@ class CausalConvWithStateKernel final : public OpKernel {
   template <class T>
   void run(const KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor* past, Tensor& y,
            Tensor* state, int64_t B, int64_t C, int64_t L, int64_t k) const {
-    using W = widen::wide_t<T>;
+    using W = compute_t<T>;
     const T* xp = x.data<T>();
     const T* wp = w.data<T>();
     const T* bp = bias ? bias->data<T>() : nullptr;
@@ -74,21 +74,21 @@ class CausalConvWithStateKernel final : public OpKernel {
         const int64_t c = r % C;
         const T* xr = xp + r * L;
         if (pp)
-          widen::widen_span(pp + r * carry, row.data(), carry);
+          widen_span(pp + r * carry, row.data(), carry);
         else
           std::fill(row.begin(), row.begin() + carry, W(0));
-        widen::widen_span(xr, row.data() + carry, L);
-        widen::widen_span(wp + c * k, taps.data(), k);
-        const W b = bp ? widen::to_wide<W>(bp[c]) : W(0);
+        widen_span(xr, row.data() + carry, L);
+        widen_span(wp + c * k, taps.data(), k);
+        const W b = bp ? to_computed<W>(bp[c]) : W(0);
 
         T* yr = yp + r * L;
         for (int64_t t = 0; t < L; ++t) {
           const W* win = row.data() + t;
           W acc = 0;
           for (int64_t j = 0; j < k; ++j) acc += win[j] * taps[j];
-          W v = widen::round_to<T>(widen::round_to<T>(acc) + b);
+          W v = round_to<T>(round_to<T>(acc) + b);
           if (silu_) v = v / (W(1) + std::exp(-v));
-          yr[t] = widen::from_wide<T>(v);
+          yr[t] = from_computed<T>(v);
         }
         // The carry is the tail of [past | input], so it may still hold past values when L < k-1.
         if (sp) {

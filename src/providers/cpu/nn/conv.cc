@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "framework/kernel_registry.h"
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/float_convert.h"
+#include "core/float_types.h"
 #include "providers/cpu/kernels/gemm.h"
 #include "providers/cpu/kernels/im2col.h"
 
@@ -329,13 +329,13 @@ void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tenso
     std::vector<float> v;
     if (t) {
       v.resize(static_cast<size_t>(t->size()));
-      kernels::widen_to_float(t->data<T>(), v.data(), t->size());
+      widen_span(t->data<T>(), v.data(), t->size());
     }
     return v;
   };
   std::vector<float> xf = widen(x), wf = widen(w), bf = widen(b), zf = widen(z), yf(static_cast<size_t>(y.size()));
   fn(xf.data(), wf.data(), b ? bf.data() : nullptr, z ? zf.data() : nullptr, yf.data());
-  kernels::narrow_from_float(yf.data(), y.data<T>(), y.size());
+  narrow_span(yf.data(), y.data<T>(), y.size());
 }
 
 class ConvKernel final : public OpKernel {
@@ -379,7 +379,7 @@ class ConvKernel final : public OpKernel {
     return dispatch<kConvTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
-          if constexpr (kernels::is_half_float_v<T>) {
+          if constexpr (is_half_float_v<T>) {
             run_in_float<T>(x, w, b, z, y, [&](const float* xf, const float* wf, const float* bf, const float* zf, float* yf) {
               conv_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, zf, act_, yf}, ctx.thread_pool());
             });
@@ -478,7 +478,7 @@ class ConvTransposeKernel final : public OpKernel {
     return dispatch<kConvTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
-          if constexpr (kernels::is_half_float_v<T>) {
+          if constexpr (is_half_float_v<T>) {
             run_in_float<T>(x, w, b, nullptr, y, [&](const float* xf, const float* wf, const float* bf, const float*, float* yf) {
               conv_transpose_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, nullptr, {}, yf}, ctx.thread_pool());
             });

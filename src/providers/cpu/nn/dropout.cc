@@ -8,7 +8,7 @@
 #include <memory>
 #include <random>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
 
@@ -80,10 +80,10 @@ class DropoutKernel : public OpKernel {
           T* out = y.data<T>();
           for (int64_t i = 0; i < x->size(); ++i) {
             const bool keep = uniform() >= static_cast<double>(ratio);
-            out[i] = store<T>(keep ? load<F>(in[i]) * scale : F(0));
+            out[i] = saturating_from_computed<T>(keep ? to_computed<F>(in[i]) * scale : F(0));
             if (mask) {
               if (bool_mask) mask->data<bool>()[i] = keep;
-              else mask->data<T>()[i] = store<T>(F(keep ? 1 : 0));
+              else mask->data<T>()[i] = saturating_from_computed<T>(F(keep ? 1 : 0));
             }
           }
           return Status::ok();
@@ -96,7 +96,7 @@ class DropoutKernel : public OpKernel {
     return dispatch<kFloatTypes>(
         m.dtype(),
         [&]<class T>() -> Status {
-          const T one = store<T>(compute_t<T>(1));
+          const T one = saturating_from_computed<T>(compute_t<T>(1));
           std::fill(m.data<T>(), m.data<T>() + m.size(), one);
           return Status::ok();
         },

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "providers/cpu/controlflow/subgraph_util.h"
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/kernels/gemm.h"
 #include "providers/cpu/math/widen.h"
@@ -42,8 +42,8 @@ Rounding rounding_of(DataType t) {
 template <class C>
 inline C round_as(Rounding r, C v) {
   switch (r) {
-    case Rounding::f16: return widen::round_to<float16_t>(v);
-    case Rounding::bf16: return widen::round_to<bfloat16_t>(v);
+    case Rounding::f16: return round_to<float16_t>(v);
+    case Rounding::bf16: return round_to<bfloat16_t>(v);
     case Rounding::f32: return static_cast<C>(static_cast<float>(v));
     case Rounding::none: break;
   }
@@ -128,7 +128,7 @@ class FlexAttentionKernel final : public OpKernel {
                           const Shape& shape, Rounding p_round, std::vector<C>& buf) {
     Tensor arg(p_type, shape);
     TS_RETURN_IF_ERROR(dispatch<kFloatTypes>(p_type, [&]<class P>() -> Status {
-      widen::narrow_span(buf.data(), arg.data<P>(), arg.size());
+      narrow_span(buf.data(), arg.data<P>(), arg.size());
       return Status::ok();
     }, ctx.node().describe()));
     TS_ASSIGN_OR_RETURN(std::vector<Value> outs, mod.run(ctx, {Value(std::move(arg))}));
@@ -227,7 +227,7 @@ class FlexAttentionKernel final : public OpKernel {
 
     Tensor& out = ctx.allocate_output(0, v_in.dtype(), {d.B, d.Hq, d.L, d.Ev});
     return dispatch<kFloatTypes>(out.dtype(), [&]<class T>() -> Status {
-      widen::narrow_span(y.data(), out.data<T>(), out.size());
+      narrow_span(y.data(), out.data<T>(), out.size());
       return Status::ok();
     }, ctx.node().describe());
   }

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/widen.h"
 
@@ -25,7 +25,7 @@ bool is_float_type(DataType t) { return (kFloatTypes & type_bit(t)) != 0 && t !=
 
 Status narrow_into(const KernelContext& ctx, Tensor& out, const std::vector<float>& src) {
   return dispatch<kFloatTypes>(out.dtype(), [&]<class T>() -> Status {
-    widen::narrow_span(src.data(), out.data<T>(), out.size());
+    narrow_span(src.data(), out.data<T>(), out.size());
     return Status::ok();
   }, ctx.node().describe());
 }

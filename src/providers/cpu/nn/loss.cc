@@ -11,7 +11,7 @@
 #include <optional>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/widen.h"
 
@@ -88,14 +88,14 @@ Status gather_and_reduce(KernelContext& ctx, DataType dtype, const Tensor& targe
     }
   return dispatch<kFloatTypes>(dtype, [&]<class T>() -> Status {
     if (reduction == Reduction::none) {
-      widen::narrow_span(loss.data(), ctx.allocate_output(0, dtype, target.shape()).template data<T>(),
+      narrow_span(loss.data(), ctx.allocate_output(0, dtype, target.shape()).template data<T>(),
                          static_cast<int64_t>(loss.size()));
       return Status::ok();
     }
     C total = 0;
     for (C v : loss) total += v;
     if (reduction == Reduction::mean) total /= weight_sum;  // 0/0 = NaN when every position is ignored
-    ctx.allocate_output(0, dtype, {}).template data<T>()[0] = widen::from_wide<T>(total);
+    ctx.allocate_output(0, dtype, {}).template data<T>()[0] = from_computed<T>(total);
     return Status::ok();
   }, ctx.node().describe());
 }
@@ -136,7 +136,7 @@ class LossKernel final : public OpKernel {
       if (ctx.output_count() > 1 && ctx.output_requested(1)) {
         Tensor& lp = ctx.allocate_output(1, x.dtype(), x.shape());
         TS_RETURN_IF_ERROR(dispatch<kFloatTypes>(x.dtype(), [&]<class T>() -> Status {
-          widen::narrow_span(v.data(), lp.data<T>(), lp.size());
+          narrow_span(v.data(), lp.data<T>(), lp.size());
           return Status::ok();
         }, ctx.node().describe()));
       }

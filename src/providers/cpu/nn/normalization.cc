@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
 #include "providers/cpu/reduction/vec_math.h"
@@ -54,7 +54,7 @@ void scale_shift(const T* x, T* y, int64_t n, F a, F b) {
   if constexpr (std::is_same_v<T, float> && std::is_same_v<F, float>) {
     vec::kernels().axpb(x, y, n, a, b);
   } else {
-    for (int64_t i = 0; i < n; ++i) y[i] = store<T>(load<F>(x[i]) * a + b);
+    for (int64_t i = 0; i < n; ++i) y[i] = saturating_from_computed<T>(to_computed<F>(x[i]) * a + b);
   }
 }
 
@@ -209,7 +209,7 @@ class BatchNormKernel : public OpKernel {
       Status s = dispatch<kFloatTypes>(
           out.dtype(),
           [&]<class U>() -> Status {
-            for (size_t i = 0; i < v.size(); ++i) out.data<U>()[i] = store<U>(v[i]);
+            for (size_t i = 0; i < v.size(); ++i) out.data<U>()[i] = saturating_from_computed<U>(v[i]);
             return Status::ok();
           },
           ctx.node().describe());
@@ -329,9 +329,9 @@ class LayerNormKernel : public OpKernel {
         if constexpr (std::is_same_v<T, float> && std::is_same_v<V, float> && std::is_same_v<F, float>) {
           vec::kernels().norm_affine(xr, yr, cols, mean, inv, s, b);
         } else if (b) {
-          for (int64_t i = 0; i < cols; ++i) yr[i] = store<V>((load<F>(xr[i]) - mean) * inv * s[i] + b[i]);
+          for (int64_t i = 0; i < cols; ++i) yr[i] = saturating_from_computed<V>((to_computed<F>(xr[i]) - mean) * inv * s[i] + b[i]);
         } else {
-          for (int64_t i = 0; i < cols; ++i) yr[i] = store<V>((load<F>(xr[i]) - mean) * inv * s[i]);
+          for (int64_t i = 0; i < cols; ++i) yr[i] = saturating_from_computed<V>((to_computed<F>(xr[i]) - mean) * inv * s[i]);
         }
       }
     });
@@ -340,7 +340,7 @@ class LayerNormKernel : public OpKernel {
       Status s = dispatch<kFloatTypes>(
           t->dtype(),
           [&]<class U>() -> Status {
-            for (size_t i = 0; i < v.size(); ++i) t->data<U>()[i] = store<U>(v[i]);
+            for (size_t i = 0; i < v.size(); ++i) t->data<U>()[i] = saturating_from_computed<U>(v[i]);
             return Status::ok();
           },
           "LayerNormalization");
@@ -459,14 +459,14 @@ class LpNormKernel : public OpKernel {
               std::fill(norm.begin(), norm.end(), F(0));
               for (int64_t j = 0; j < n; ++j)
                 for (int64_t i = 0; i < inner; ++i) {
-                  const F v = load<F>(xb[j * inner + i]);
+                  const F v = to_computed<F>(xb[j * inner + i]);
                   norm[static_cast<size_t>(i)] += l1 ? std::abs(v) : v * v;
                 }
               for (F& v : norm) v = l1 ? v : std::sqrt(v);
               for (int64_t j = 0; j < n; ++j)
                 for (int64_t i = 0; i < inner; ++i) {
                   const F d = norm[static_cast<size_t>(i)];
-                  yb[j * inner + i] = store<T>(d == F(0) ? F(0) : load<F>(xb[j * inner + i]) / d);
+                  yb[j * inner + i] = saturating_from_computed<T>(d == F(0) ? F(0) : to_computed<F>(xb[j * inner + i]) / d);
                 }
             }
           });
@@ -491,7 +491,7 @@ struct MomentPolicy {  // sums x, or x^2 when `square`
   }
   void rows(A* acc, const T* x, int64_t n, const A*) const {
     for (int64_t i = 0; i < n; ++i) {
-      const A v = load<A>(x[i]);
+      const A v = to_computed<A>(x[i]);
       acc[i] += square ? v * v : v;
     }
   }
@@ -532,7 +532,7 @@ class MvnKernel : public OpKernel {
           apply_plan(plan, [&](int64_t off, int64_t n, int64_t out, bool same_out) {
             for (int64_t i = 0; i < n; ++i) {
               const size_t k = static_cast<size_t>(same_out ? out : out + i);
-              yd[off + i] = store<T>((load<F>(xd[off + i]) - mean[k]) * sq[k]);
+              yd[off + i] = saturating_from_computed<T>((to_computed<F>(xd[off + i]) - mean[k]) * sq[k]);
             }
           });
           return Status::ok();
@@ -595,14 +595,14 @@ class LrnKernel : public OpKernel {
               for (int64_t k = lo; k <= hi; ++k) {
                 const T* plane = xd + (b * c + k) * spatial;
                 for (int64_t i = 0; i < spatial; ++i) {
-                  const F v = load<F>(plane[i]);
+                  const F v = to_computed<F>(plane[i]);
                   acc[static_cast<size_t>(i)] += v * v;
                 }
               }
               const T* xs = xd + q * spatial;
               T* ys = yd + q * spatial;
               for (int64_t i = 0; i < spatial; ++i)
-                ys[i] = store<T>(load<F>(xs[i]) / std::pow(bias + scale * acc[static_cast<size_t>(i)], beta));
+                ys[i] = saturating_from_computed<T>(to_computed<F>(xs[i]) / std::pow(bias + scale * acc[static_cast<size_t>(i)], beta));
             }
           });
           return Status::ok();

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "framework/kernel_registry.h"
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/float_convert.h"
+#include "core/float_types.h"
 
 namespace tessera {
 namespace {
@@ -155,22 +155,6 @@ template <class T>
 using acc_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
 template <class T>
-inline acc_t<T> widen(T v) {
-  if constexpr (std::is_same_v<T, double>)
-    return v;
-  else
-    return kernels::to_float32(v);
-}
-
-template <class T>
-inline T narrow(acc_t<T> v) {
-  if constexpr (std::is_same_v<T, double>)
-    return v;
-  else
-    return kernels::from_float32<T>(v);
-}
-
-template <class T>
 void max_pool_plane(const PoolGeometry& g, const T* x, T* y, int64_t* indices, int64_t plane, int64_t storage_order) {
   const DimWindows &D = g.dim[0], &H = g.dim[1], &W = g.dim[2];
   const int64_t HW = H.in * W.in;
@@ -185,7 +169,7 @@ void max_pool_plane(const PoolGeometry& g, const T* x, T* y, int64_t* indices, i
           for (int64_t jh = 0, ih = H.first[oh]; jh < H.count[oh]; ++jh, ih += H.dilation) {
             const T* row = x + id * HW + ih * W.in;
             for (int64_t jw = 0, iw = W.first[ow]; jw < W.count[ow]; ++jw, iw += W.dilation) {
-              const acc_t<T> v = widen(row[iw]);
+              const acc_t<T> v = to_computed<acc_t<T>>(row[iw]);
               if (!have || v > best_v) {
                 have = true;
                 best_v = v;
@@ -201,7 +185,7 @@ void max_pool_plane(const PoolGeometry& g, const T* x, T* y, int64_t* indices, i
           if constexpr (std::is_integral_v<T>)
             best = std::numeric_limits<T>::lowest();
           else
-            best = narrow<T>(-std::numeric_limits<acc_t<T>>::infinity());
+            best = from_computed<T>(-std::numeric_limits<acc_t<T>>::infinity());
         }
         y[o] = best;
         if (indices) {
@@ -229,15 +213,15 @@ void max_pool_plane_separable(const PoolGeometry& g, const T* x, T* y, acc_t<T>*
   for (int64_t oh = 0; oh < H.out; ++oh) {
     T* yr = y + oh * W.out;
     if (H.count[oh] == 0) {
-      std::fill(yr, yr + W.out, narrow<T>(-std::numeric_limits<A>::infinity()));
+      std::fill(yr, yr + W.out, from_computed<T>(-std::numeric_limits<A>::infinity()));
       continue;
     }
     const T* first = x + H.first[oh] * W.in;
-    for (int64_t i = 0; i < W.in; ++i) row[i] = widen(first[i]);
+    for (int64_t i = 0; i < W.in; ++i) row[i] = to_computed<acc_t<T>>(first[i]);
     for (int64_t j = 1; j < H.count[oh]; ++j) {
       const T* xr = x + (H.first[oh] + j * H.dilation) * W.in;
       for (int64_t i = 0; i < W.in; ++i) {
-        const A v = widen(xr[i]);
+        const A v = to_computed<acc_t<T>>(xr[i]);
         row[i] = v > row[i] ? v : row[i];
       }
     }
@@ -246,7 +230,7 @@ void max_pool_plane_separable(const PoolGeometry& g, const T* x, T* y, acc_t<T>*
       const int64_t n = W.count[ow], d = W.dilation;
       A best = n > 0 ? r[0] : -std::numeric_limits<A>::infinity();
       for (int64_t j = 1; j < n; ++j) best = r[j * d] > best ? r[j * d] : best;
-      yr[ow] = narrow<T>(best);
+      yr[ow] = from_computed<T>(best);
     }
   }
 }
@@ -266,10 +250,10 @@ void average_or_lp_plane(const PoolGeometry& g, PoolKind kind, bool count_includ
             const T* row = x + id * HW + ih * W.in;
             const int64_t iw0 = W.first[ow], n = W.count[ow], dw = W.dilation;
             if (kind == PoolKind::average) {
-              for (int64_t jw = 0; jw < n; ++jw) sum += widen(row[iw0 + jw * dw]);
+              for (int64_t jw = 0; jw < n; ++jw) sum += to_computed<acc_t<T>>(row[iw0 + jw * dw]);
             } else {
               for (int64_t jw = 0; jw < n; ++jw) {
-                const A v = std::abs(widen(row[iw0 + jw * dw]));
+                const A v = std::abs(to_computed<acc_t<T>>(row[iw0 + jw * dw]));
                 sum += pa == A(2) ? v * v : (pa == A(1) ? v : std::pow(v, pa));
               }
             }
@@ -282,7 +266,7 @@ void average_or_lp_plane(const PoolGeometry& g, PoolKind kind, bool count_includ
         } else {
           r = pa == A(2) ? std::sqrt(sum) : (pa == A(1) ? sum : std::pow(sum, A(1) / pa));
         }
-        y[(od * H.out + oh) * W.out + ow] = narrow<T>(r);
+        y[(od * H.out + oh) * W.out + ow] = from_computed<T>(r);
       }
 }
 
@@ -352,10 +336,10 @@ acc_t<T> sum_plane(const T* x, int64_t n) {
   acc_t<T> part[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) part[l] += widen(x[i + l]);
+    for (int l = 0; l < kLanes; ++l) part[l] += to_computed<acc_t<T>>(x[i + l]);
   acc_t<T> sum = 0;
   for (int l = 0; l < kLanes; ++l) sum += part[l];
-  for (; i < n; ++i) sum += widen(x[i]);
+  for (; i < n; ++i) sum += to_computed<acc_t<T>>(x[i]);
   return sum;
 }
 
@@ -389,9 +373,9 @@ class GlobalPoolKernel final : public OpKernel {
               const T* src = xd + p * plane_size;
               A r;
               if (kind_ == PoolKind::max) {
-                r = plane_size > 0 ? widen(src[0]) : -std::numeric_limits<A>::infinity();
+                r = plane_size > 0 ? to_computed<acc_t<T>>(src[0]) : -std::numeric_limits<A>::infinity();
                 for (int64_t i = 1; i < plane_size; ++i) {
-                  const A v = widen(src[i]);
+                  const A v = to_computed<acc_t<T>>(src[i]);
                   r = v > r ? v : r;
                 }
               } else if (kind_ == PoolKind::average) {
@@ -399,12 +383,12 @@ class GlobalPoolKernel final : public OpKernel {
               } else {
                 A sum = 0;
                 for (int64_t i = 0; i < plane_size; ++i) {
-                  const A v = std::abs(widen(src[i]));
+                  const A v = std::abs(to_computed<acc_t<T>>(src[i]));
                   sum += pa == A(2) ? v * v : std::pow(v, pa);
                 }
                 r = pa == A(2) ? std::sqrt(sum) : std::pow(sum, A(1) / pa);
               }
-              yd[p] = narrow<T>(r);
+              yd[p] = from_computed<T>(r);
             }
           });
           return Status::ok();
@@ -516,7 +500,7 @@ class MaxRoiPoolKernel final : public OpKernel {
           const T* rd = rois->data<T>();
           T* yd = y.data<T>();
           for (int64_t r = 0; r < R; ++r) {
-            auto roi = [&](int i) { return kernels::to_float32(rd[r * 5 + i]); };
+            auto roi = [&](int i) { return to_computed<float>(rd[r * 5 + i]); };
             const int64_t n = static_cast<int64_t>(roi(0));
             if (n < 0 || n >= N) return ctx.error("roi ", r, " refers to batch ", n, " of ", N);
             const int64_t x1 = static_cast<int64_t>(std::round(roi(1) * spatial_scale_));
@@ -538,10 +522,10 @@ class MaxRoiPoolKernel final : public OpKernel {
                   bool have = false;
                   for (int64_t h = hs; h < he; ++h)
                     for (int64_t w = ws; w < we; ++w) {
-                      const float v = kernels::to_float32(plane[h * W + w]);
+                      const float v = to_computed<float>(plane[h * W + w]);
                       if (!have || v > best) best = v, have = true;
                     }
-                  yd[((r * C + c) * PH + ph) * PW + pw] = kernels::from_float32<T>(have ? best : 0.0f);
+                  yd[((r * C + c) * PH + ph) * PW + pw] = from_computed<T>(have ? best : 0.0f);
                 }
             }
           }

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
 #include "providers/cpu/reduction/vec_math.h"
@@ -182,7 +182,7 @@ int64_t nearest_index(const AxisTable& t, int64_t y) {
 template <class T>
 T extrapolation_as(double v) {
   if constexpr (std::is_same_v<T, std::string>) return std::string();
-  else return store<T>(v);
+  else return saturating_from_computed<T>(v);
 }
 
 // Nearest: out[o_0..o_r] = in[map_0[o_0], ..., map_r[o_r]], one output row (last axis) at a time.
@@ -419,7 +419,7 @@ class ResizeKernel : public OpKernel {
     Tensor& y = ctx.allocate_output(0, x->dtype(), out_shape);
     if (y.size() == 0) return Status::ok();
     if (x->size() == 0) return ctx.error("cannot resize an empty input to a non-empty output");
-    if (rank == 0) return dispatch<kAllTypes>(x->dtype(), [&]<class T>() -> Status { y.data<T>()[0] = x->data<T>()[0]; return Status::ok(); }, ctx.node().describe());
+    if (rank == 0) return dispatch<kStandardTypes>(x->dtype(), [&]<class T>() -> Status { y.data<T>()[0] = x->data<T>()[0]; return Status::ok(); }, ctx.node().describe());
 
     // Tables for the axes that change (in `axes` order, as the reference applies them).
     std::vector<AxisTable> tables(static_cast<size_t>(rank));
@@ -459,7 +459,7 @@ class ResizeKernel : public OpKernel {
         else offs[d][static_cast<size_t>(o)] = t.extrapolated[static_cast<size_t>(o)] ? -1 : nearest_index(t, o) * stride[d];
       }
     }
-    return dispatch<kAllTypes>(
+    return dispatch<kStandardTypes>(
         x.dtype(),
         [&]<class T>() -> Status {
           nearest_gather<T>(x.data<T>(), y.data<T>(), out_shape, offs, params_.extrapolation, ctx.thread_pool());
@@ -486,7 +486,7 @@ class ResizeKernel : public OpKernel {
     } else {
       held[0].reset(new F[static_cast<size_t>(x.size())]);
       const T* xd = x.data<T>();
-      for (int64_t i = 0; i < x.size(); ++i) held[0][static_cast<size_t>(i)] = load<F>(xd[i]);
+      for (int64_t i = 0; i < x.size(); ++i) held[0][static_cast<size_t>(i)] = to_computed<F>(xd[i]);
       src = held[0].get();
     }
     Shape cur = x.shape();
@@ -511,8 +511,8 @@ class ResizeKernel : public OpKernel {
     if constexpr (!kDirect) {
       T* yd = y.data<T>();
       for (int64_t i = 0; i < y.size(); ++i) {
-        if constexpr (std::is_integral_v<T>) yd[i] = store<T>(std::nearbyint(src[i]));  // round, then saturate
-        else yd[i] = store<T>(src[i]);
+        if constexpr (std::is_integral_v<T>) yd[i] = saturating_from_computed<T>(std::nearbyint(src[i]));  // round, then saturate
+        else yd[i] = saturating_from_computed<T>(src[i]);
       }
     }
   }

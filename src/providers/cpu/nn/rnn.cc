@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/kernels/gemm.h"
-#include "providers/cpu/math/widen.h"
+#include "core/float_types.h"
 #include "providers/cpu/nn/rnn_activation.h"
 
 namespace tessera {
@@ -110,7 +110,7 @@ class RecurrentKernel final : public OpKernel {
     return dispatch<kFloatTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
-          using C = widen::wide_t<T>;
+          using C = compute_t<T>;
           return run<T, C>(ctx, s, lens);
         },
         ctx.node().describe());
@@ -146,12 +146,12 @@ class RecurrentKernel final : public OpKernel {
     Status ignored = dispatch<kFloatTypes>(
         w->dtype(),
         [&]<class T>() -> Status {
-          using C = widen::wide_t<T>;
+          using C = compute_t<T>;
           auto packed = std::make_shared<PackedWeights<C>>();
           std::vector<C> wc(static_cast<size_t>(gh * in)), rc(static_cast<size_t>(gh * hidden));
           for (int64_t dir = 0; dir < d; ++dir) {
-            widen::widen_span(w->data<T>() + dir * gh * in, wc.data(), gh * in);
-            widen::widen_span(r->data<T>() + dir * gh * hidden, rc.data(), gh * hidden);
+            widen_span(w->data<T>() + dir * gh * in, wc.data(), gh * in);
+            widen_span(r->data<T>() + dir * gh * hidden, rc.data(), gh * hidden);
             packed->w.push_back(kernels::pack_b(in, gh, wc.data(), in, true));
             packed->r.push_back(pack_r<C>(rc.data(), hidden));
           }
@@ -239,7 +239,7 @@ class RecurrentKernel final : public OpKernel {
 
     ThreadPool& pool = ctx.thread_pool();
     std::vector<C> xc(static_cast<size_t>(S * B * I));
-    widen::widen_span(x.data<T>(), xc.data(), S * B * I);
+    widen_span(x.data<T>(), xc.data(), S * B * I);
     // With threads to spare, the two directions of a bidirectional node run side by side,
     // each on one thread: their steps are too small to split well.
     if (D == 2 && pool.size() > 1) {
@@ -291,11 +291,11 @@ class RecurrentKernel final : public OpKernel {
       const T* rb = wb + GH;
       for (int64_t j = 0; j < GH; ++j) {
         const bool keep_apart = cell_ == Cell::gru && linear_before_reset_ && j >= 2 * H;
-        bias_x[j] = widen::to_wide<C>(wb[j]) + (keep_apart ? C(0) : widen::to_wide<C>(rb[j]));
-        if (keep_apart) bias_rh[j - 2 * H] = widen::to_wide<C>(rb[j]);
+        bias_x[j] = to_computed<C>(wb[j]) + (keep_apart ? C(0) : to_computed<C>(rb[j]));
+        if (keep_apart) bias_rh[j - 2 * H] = to_computed<C>(rb[j]);
       }
     }
-    if (const Tensor* pt = cell_ == Cell::lstm ? ctx.input(7) : nullptr) widen::widen_span(pt->data<T>() + d * 3 * H, peep.data(), 3 * H);
+    if (const Tensor* pt = cell_ == Cell::lstm ? ctx.input(7) : nullptr) widen_span(pt->data<T>() + d * 3 * H, peep.data(), 3 * H);
     load_state<T, C>(ctx.input(5), d, B, H, h.data());
     load_state<T, C>(cell_ == Cell::lstm ? ctx.input(6) : nullptr, d, B, H, c.data());
 
@@ -305,7 +305,7 @@ class RecurrentKernel final : public OpKernel {
       w_arg.packed = &packed->w[static_cast<size_t>(d)];
     } else {
       wc.resize(static_cast<size_t>(GH * I));
-      widen::widen_span(w.data<T>() + d * GH * I, wc.data(), GH * I);
+      widen_span(w.data<T>() + d * GH * I, wc.data(), GH * I);
       w_arg = {wc.data(), I, true, nullptr};
     }
     GemmEpilogue<C> ep;
@@ -320,7 +320,7 @@ class RecurrentKernel final : public OpKernel {
     PackedR<C> run_packed;
     if (!pr) {
       rc.resize(static_cast<size_t>(GH * H));
-      widen::widen_span(r.data<T>() + d * GH * H, rc.data(), GH * H);
+      widen_span(r.data<T>() + d * GH * H, rc.data(), GH * H);
       run_packed = pack_r<C>(rc.data(), H);
       pr = &run_packed;
     }
@@ -377,7 +377,7 @@ class RecurrentKernel final : public OpKernel {
               lstm_row(g, xr, hp, c.data() + b * H, tmp.data() + b * H, peep.data(), H, acts);
               break;
           }
-          if (out.y) widen::narrow_span(hp, y_row(b), H);
+          if (out.y) narrow_span(hp, y_row(b), H);
         }
       });
     }
@@ -461,14 +461,14 @@ class RecurrentKernel final : public OpKernel {
       return;
     }
     for (int64_t b = 0; b < B; ++b)
-      widen::widen_span(t->data<T>() + (layout_ == 0 ? d * B + b : b * dirs_ + d) * H, out + b * H, H);
+      widen_span(t->data<T>() + (layout_ == 0 ? d * B + b : b * dirs_ + d) * H, out + b * H, H);
   }
 
   template <class T, class C>
   void store_state(T* out, int64_t d, int64_t B, int64_t H, const C* state) const {
     if (!out) return;
     for (int64_t b = 0; b < B; ++b)
-      widen::narrow_span(state + b * H, out + (layout_ == 0 ? d * B + b : b * dirs_ + d) * H, H);
+      narrow_span(state + b * H, out + (layout_ == 0 ? d * B + b : b * dirs_ + d) * H, H);
   }
 
   Cell cell_;

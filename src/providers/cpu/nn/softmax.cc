@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
 #include "providers/cpu/reduction/vec_math.h"
@@ -32,31 +32,31 @@ void softmax_row(const T* x, T* y, int64_t n, float_acc_t<T>* buf) {
     }
     return;
   }
-  F m = load<F>(x[0]);
+  F m = to_computed<F>(x[0]);
   int64_t arg = 0;
   for (int64_t j = 1; j < n; ++j) {
-    F v = load<F>(x[j]);
+    F v = to_computed<F>(x[j]);
     if (v > m || (v != v && m == m)) {
       m = v;
       arg = j;
     }
   }
   if constexpr (kKind == SoftmaxKind::hardmax) {
-    for (int64_t j = 0; j < n; ++j) y[j] = store<T>(F(j == arg ? 1 : 0));
+    for (int64_t j = 0; j < n; ++j) y[j] = saturating_from_computed<T>(F(j == arg ? 1 : 0));
     return;
   }
   F sum = 0;
   for (int64_t j = 0; j < n; ++j) {
-    F e = std::exp(load<F>(x[j]) - m);
+    F e = std::exp(to_computed<F>(x[j]) - m);
     buf[j] = e;
     sum += e;
   }
   if constexpr (kKind == SoftmaxKind::softmax) {
     const F inv = F(1) / sum;
-    for (int64_t j = 0; j < n; ++j) y[j] = store<T>(buf[j] * inv);
+    for (int64_t j = 0; j < n; ++j) y[j] = saturating_from_computed<T>(buf[j] * inv);
   } else {
     const F shift = m + std::log(sum);
-    for (int64_t j = 0; j < n; ++j) y[j] = store<T>(load<F>(x[j]) - shift);
+    for (int64_t j = 0; j < n; ++j) y[j] = saturating_from_computed<T>(to_computed<F>(x[j]) - shift);
   }
 }
 
@@ -87,13 +87,13 @@ void softmax_block(const T* x, T* y, int64_t n, int64_t inner, float_acc_t<T>* b
     return;
   }
   for (int64_t i = 0; i < inner; ++i) {
-    m[i] = load<F>(x[i]);
+    m[i] = to_computed<F>(x[i]);
     arg[i] = 0;
   }
   for (int64_t j = 1; j < n; ++j) {
     const T* row = x + j * inner;
     for (int64_t i = 0; i < inner; ++i) {
-      F v = load<F>(row[i]);
+      F v = to_computed<F>(row[i]);
       if (v > m[i] || (v != v && m[i] == m[i])) {
         m[i] = v;
         arg[i] = j;
@@ -102,7 +102,7 @@ void softmax_block(const T* x, T* y, int64_t n, int64_t inner, float_acc_t<T>* b
   }
   if constexpr (kKind == SoftmaxKind::hardmax) {
     for (int64_t j = 0; j < n; ++j)
-      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = store<T>(F(arg[i] == j ? 1 : 0));
+      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = saturating_from_computed<T>(F(arg[i] == j ? 1 : 0));
     return;
   }
   std::fill(sum, sum + inner, F(0));
@@ -110,18 +110,18 @@ void softmax_block(const T* x, T* y, int64_t n, int64_t inner, float_acc_t<T>* b
     const T* row = x + j * inner;
     F* b = buf + j * inner;
     for (int64_t i = 0; i < inner; ++i) {
-      b[i] = std::exp(load<F>(row[i]) - m[i]);
+      b[i] = std::exp(to_computed<F>(row[i]) - m[i]);
       sum[i] += b[i];
     }
   }
   if constexpr (kKind == SoftmaxKind::softmax) {
     for (int64_t i = 0; i < inner; ++i) sum[i] = F(1) / sum[i];
     for (int64_t j = 0; j < n; ++j)
-      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = store<T>(buf[j * inner + i] * sum[i]);
+      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = saturating_from_computed<T>(buf[j * inner + i] * sum[i]);
   } else {
     for (int64_t i = 0; i < inner; ++i) m[i] += std::log(sum[i]);
     for (int64_t j = 0; j < n; ++j)
-      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = store<T>(load<F>(x[j * inner + i]) - m[i]);
+      for (int64_t i = 0; i < inner; ++i) y[j * inner + i] = saturating_from_computed<T>(to_computed<F>(x[j * inner + i]) - m[i]);
   }
 }
 

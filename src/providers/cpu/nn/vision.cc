@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/widen.h"
 #include "providers/cpu/nn/vision_sampling.h"
@@ -177,10 +177,10 @@ class RoiAlignKernel final : public OpKernel {
         [&]<class T>() -> Status {
           // Float arithmetic for float tensors, as ONNX Runtime: the sample grid size
           // (ceil of the roi extent) depends on it.
-          using F = widen::wide_t<T>;
+          using F = compute_t<T>;
           std::vector<F> xf(static_cast<size_t>(x->size())), rf(static_cast<size_t>(rois->size()));
-          widen::widen_span(x->data<T>(), xf.data(), x->size());
-          widen::widen_span(rois->data<T>(), rf.data(), rois->size());
+          widen_span(x->data<T>(), xf.data(), x->size());
+          widen_span(rois->data<T>(), rf.data(), rois->size());
           T* out = y.data<T>();
           ctx.thread_pool().parallel_for(R, 1, [&](int64_t r0, int64_t r1) {
             std::vector<Sample<F>> samples;
@@ -241,7 +241,7 @@ class RoiAlignKernel final : public OpKernel {
           }
         }
         if (!max_mode_) acc /= count;
-        out[c * plane + p] = widen::from_wide<T>(acc);
+        out[c * plane + p] = from_computed<T>(acc);
       }
     }
   }
@@ -349,7 +349,7 @@ class Col2ImKernel final : public OpKernel {
     return dispatch<kNumericTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
-          using A = std::conditional_t<std::is_floating_point_v<T> || widen::is_half_v<T>, widen::wide_t<T>, T>;
+          using A = compute_t<T>;
           const T* src = x->data<T>();
           T* dst = y.data<T>();
           ctx.thread_pool().parallel_for(N * C, 1, [&](int64_t p0, int64_t p1) {
@@ -358,8 +358,8 @@ class Col2ImKernel final : public OpKernel {
               std::fill(acc.begin(), acc.end(), A(0));
               const T* in = src + p * kernel_size * L;
               for (int64_t j = 0; j < kernel_size * L; ++j)
-                if (target[j] >= 0) acc[target[j]] += widen::to_wide<A>(in[j]);
-              for (int64_t i = 0; i < image_size; ++i) dst[p * image_size + i] = widen::from_wide<T>(acc[i]);
+                if (target[j] >= 0) acc[target[j]] += to_computed<A>(in[j]);
+              for (int64_t i = 0; i < image_size; ++i) dst[p * image_size + i] = from_computed<T>(acc[i]);
             }
           });
           return Status::ok();

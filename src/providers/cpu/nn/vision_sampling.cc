@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/kernels/gemm.h"
 #include "providers/cpu/math/widen.h"
 #include "providers/cpu/tensor/copy_util.h"
@@ -154,7 +154,7 @@ class GridSampleKernel final : public OpKernel {
     return dispatch<kNumericTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
-          using F = std::conditional_t<std::is_integral_v<T>, double, widen::wide_t<T>>;
+          using F = std::conditional_t<std::is_integral_v<T>, double, compute_t<T>>;
           const T* src = x->data<T>();
           T* dst = y.data<T>();
           ctx.thread_pool().parallel_for(N * points, std::max<int64_t>(1, 2048 / std::max<int64_t>(C, 1)), [&](int64_t q0, int64_t q1) {
@@ -193,8 +193,8 @@ class GridSampleKernel final : public OpKernel {
               for (int64_t c = 0; c < C; ++c) {
                 const T* plane = src + (n * C + c) * in_plane;
                 F acc = 0;
-                for (size_t j = 0; j < offs.size(); ++j) acc += ws[j] * widen::to_wide<F>(plane[offs[j]]);
-                dst[(n * C + c) * points + p] = widen::from_wide<T>(acc);
+                for (size_t j = 0; j < offs.size(); ++j) acc += ws[j] * to_computed<F>(plane[offs[j]]);
+                dst[(n * C + c) * points + p] = from_computed<T>(acc);
               }
             }
           });
@@ -264,8 +264,8 @@ class AffineGridKernel final : public OpKernel {
               h[static_cast<size_t>(nd)] = 1.0;
               for (int64_t r = 0; r < nd; ++r) {
                 double acc = 0;
-                for (int64_t c = 0; c <= nd; ++c) acc += widen::to_wide<double>(tn[r * (nd + 1) + c]) * h[c];
-                out[(n * points + p) * nd + r] = widen::from_wide<T>(acc);
+                for (int64_t c = 0; c <= nd; ++c) acc += to_computed<double>(tn[r * (nd + 1) + c]) * h[c];
+                out[(n * points + p) * nd + r] = from_computed<T>(acc);
               }
             }
           }
@@ -330,10 +330,10 @@ class DeformConvKernel final : public OpKernel {
     return dispatch<kFloatTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
-          using F = widen::wide_t<T>;
+          using F = compute_t<T>;
           auto widened = [](const Tensor* t) {
             std::vector<F> v(t ? static_cast<size_t>(t->size()) : 0);
-            if (t) widen::widen_span(t->data<T>(), v.data(), t->size());
+            if (t) widen_span(t->data<T>(), v.data(), t->size());
             return v;
           };
           const std::vector<F> xf = widened(x), wf = widened(w), of = widened(offset), mf = widened(mask), bf = widened(bias);
@@ -370,7 +370,7 @@ class DeformConvKernel final : public OpKernel {
             T* yn = y.data<T>() + n * OC * P;
             for (int64_t oc = 0; oc < OC; ++oc) {
               const F b = bias ? bf[oc] : F(0);
-              for (int64_t p = 0; p < P; ++p) yn[oc * P + p] = widen::from_wide<T>(out[oc * P + p] + b);
+              for (int64_t p = 0; p < P; ++p) yn[oc * P + p] = from_computed<T>(out[oc * P + p] + b);
             }
           }
           return Status::ok();

@@ -6,7 +6,8 @@
 #include <cmath>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/broadcast_shapes.h"
+#include "core/dispatch.h"
 #include "providers/cpu/quantization/quant_common.h"
 
 namespace tessera::quant {
@@ -41,15 +42,13 @@ Status plan_matmul(const KernelContext& ctx, const Shape& a, const Shape& b, Mat
   if (bs[bs.size() - 2] != p.K)
     return ctx.error("matmul shapes ", shape_to_string(a), " and ", shape_to_string(b), " do not match");
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
-  const size_t r = std::max(ab.size(), bb.size());
+  Result<Shape> broadcast = broadcast_shapes({&ab, &bb}, "");
+  if (!broadcast.is_ok())
+    return ctx.error("matmul batch dims of ", shape_to_string(a), " and ", shape_to_string(b), " do not broadcast");
+  const Shape batch = std::move(broadcast).value();
+  const size_t r = batch.size();
   ab.insert(ab.begin(), r - ab.size(), 1);
   bb.insert(bb.begin(), r - bb.size(), 1);
-  Shape batch(r);
-  for (size_t i = 0; i < r; ++i) {
-    if (ab[i] != bb[i] && ab[i] != 1 && bb[i] != 1)
-      return ctx.error("matmul batch dims of ", shape_to_string(a), " and ", shape_to_string(b), " do not broadcast");
-    batch[i] = ab[i] == 1 ? bb[i] : ab[i];
-  }
   p.a_mats = shape_size(ab);
   p.b_mats = shape_size(bb);
   const int64_t count = shape_size(batch);
@@ -151,9 +150,9 @@ class MatMulIntegerKernel final : public OpKernel {
 double multiplier(DataType scale_type, double a, double b, double y) {
   if (scale_type == DataType::float64) return a * b / y;
   auto round = [&](double v) -> double {
-    if (scale_type == DataType::float16) return half_to_float(float_to_half(static_cast<float>(v)));
-    if (scale_type == DataType::bfloat16) return bfloat16_to_float(float_to_bfloat16(static_cast<float>(v)));
-    return static_cast<float>(v);
+    if (scale_type == DataType::float16) return round_to<float16_t>(v);
+    if (scale_type == DataType::bfloat16) return round_to<bfloat16_t>(v);
+    return round_to<float>(v);
   };
   return round(round(a * b) / y);
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/float_types.h"
 #include "framework/kernel_registry.h"
 #include "tessera/status.h"
@@ -16,45 +17,18 @@
 
 namespace tessera::quant {
 
-// Converts n elements at p, stored as S, with conv(S) -> C.
-template <class S, class C, class Conv>
-void convert_run(const void* p, C* out, int64_t n, Conv conv) {
-  const S* s = static_cast<const S*>(p);
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<C>(conv(s[i]));
-}
-
 // The whole tensor as C values (C = float, double or int32_t), from any numeric element type
 // including float8/float4 and the sub-byte integers.
 template <class C>
 Status read_all(const Tensor& t, std::vector<C>& out, const std::string& where) {
   out.resize(static_cast<size_t>(t.size()));
-  const void* p = t.raw_data();
-  C* o = out.data();
-  const int64_t n = t.size();
-  auto same = [](auto v) { return v; };
-  switch (t.dtype()) {
-    case DataType::float32: convert_run<float>(p, o, n, same); break;
-    case DataType::float64: convert_run<double>(p, o, n, same); break;
-    case DataType::float16: convert_run<uint16_t>(p, o, n, half_to_float); break;
-    case DataType::bfloat16: convert_run<uint16_t>(p, o, n, bfloat16_to_float); break;
-    case DataType::int8: case DataType::int4: case DataType::int2: convert_run<int8_t>(p, o, n, same); break;
-    case DataType::uint8: case DataType::uint4: case DataType::uint2: convert_run<uint8_t>(p, o, n, same); break;
-    case DataType::boolean: convert_run<bool>(p, o, n, same); break;
-    case DataType::int16: convert_run<int16_t>(p, o, n, same); break;
-    case DataType::uint16: convert_run<uint16_t>(p, o, n, same); break;
-    case DataType::int32: convert_run<int32_t>(p, o, n, same); break;
-    case DataType::uint32: convert_run<uint32_t>(p, o, n, same); break;
-    case DataType::int64: convert_run<int64_t>(p, o, n, same); break;
-    case DataType::uint64: convert_run<uint64_t>(p, o, n, same); break;
-    case DataType::float8e4m3fn: convert_run<uint8_t>(p, o, n, float8e4m3fn_to_float); break;
-    case DataType::float8e4m3fnuz: convert_run<uint8_t>(p, o, n, float8e4m3fnuz_to_float); break;
-    case DataType::float8e5m2: convert_run<uint8_t>(p, o, n, float8e5m2_to_float); break;
-    case DataType::float8e5m2fnuz: convert_run<uint8_t>(p, o, n, float8e5m2fnuz_to_float); break;
-    case DataType::float8e8m0: convert_run<uint8_t>(p, o, n, float8e8m0_to_float); break;
-    case DataType::float4e2m1: convert_run<uint8_t>(p, o, n, float4e2m1_to_float); break;
-    default: return not_implemented(where, ": element type ", dtype_name(t.dtype()), " is not supported here");
-  }
-  return Status::ok();
+  return dispatch<kNumericTypes | type_bit(DataType::boolean) | kCodedFloatTypes | kSubByteIntTypes>(
+      t.dtype(),
+      [&]<class T>() -> Status {
+        widen_span(t.data<T>(), out.data(), t.size());
+        return Status::ok();
+      },
+      where);
 }
 
 // The value range of an integer quantized type; false for other types.
@@ -75,16 +49,13 @@ inline bool int_range(DataType t, int32_t& lo, int32_t& hi) {
 
 // Stores integers already clamped to the range of t's integer type into t.
 inline void write_ints(Tensor& t, const int32_t* v) {
-  const int64_t n = t.size();
-  auto store = [&]<class S>(S* out) { for (int64_t i = 0; i < n; ++i) out[i] = static_cast<S>(v[i]); };
-  switch (t.dtype()) {
-    case DataType::uint8: case DataType::uint4: case DataType::uint2: store(t.data<uint8_t>()); break;
-    case DataType::int8: case DataType::int4: case DataType::int2: store(t.data<int8_t>()); break;
-    case DataType::uint16: store(t.data<uint16_t>()); break;
-    case DataType::int16: store(t.data<int16_t>()); break;
-    case DataType::int32: store(t.data<int32_t>()); break;
-    default: break;
-  }
+  constexpr TypeSet kQuantized = type_bit(DataType::uint8) | type_bit(DataType::int8) | type_bit(DataType::uint16) |
+                                 type_bit(DataType::int16) | type_bit(DataType::int32) | kSubByteIntTypes;
+  Status ignored = dispatch<kQuantized>(t.dtype(), [&]<class T>() {
+    narrow_span(v, t.data<T>(), t.size());
+    return Status::ok();
+  }, "");
+  (void)ignored;  // other types are left as they are
 }
 
 // Round half to even, then clamp to [lo, hi]; NaN goes to lo (as a cast of NaN to int32 would
@@ -98,14 +69,11 @@ inline int32_t round_clamp(double v, int32_t lo, int32_t hi) {
 // Stores float values into a float tensor (float, double, float16, bfloat16), rounding as needed.
 template <class C>
 void write_floats(Tensor& t, const C* v) {
-  const int64_t n = t.size();
-  switch (t.dtype()) {
-    case DataType::float32: for (int64_t i = 0; i < n; ++i) t.data<float>()[i] = static_cast<float>(v[i]); break;
-    case DataType::float64: for (int64_t i = 0; i < n; ++i) t.data<double>()[i] = static_cast<double>(v[i]); break;
-    case DataType::float16: for (int64_t i = 0; i < n; ++i) t.data<uint16_t>()[i] = float_to_half(static_cast<float>(v[i])); break;
-    case DataType::bfloat16: for (int64_t i = 0; i < n; ++i) t.data<uint16_t>()[i] = float_to_bfloat16(static_cast<float>(v[i])); break;
-    default: break;
-  }
+  Status ignored = dispatch<kFloatTypes>(t.dtype(), [&]<class T>() {
+    narrow_span(v, t.data<T>(), t.size());
+    return Status::ok();
+  }, "");
+  (void)ignored;  // other types are left as they are
 }
 
 // MatMulInteger, QLinearMatMul, ConvInteger and QLinearConv live in qlinear_ops.cc.

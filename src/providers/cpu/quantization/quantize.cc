@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/quantization/quant_common.h"
 
@@ -101,8 +101,8 @@ Result<const Tensor*> required(const KernelContext& ctx, size_t i, const char* w
 
 template <class C>
 C round_to_precision(DataType p, C v) {
-  if (p == DataType::float16) return static_cast<C>(half_to_float(float_to_half(static_cast<float>(v))));
-  if (p == DataType::bfloat16) return static_cast<C>(bfloat16_to_float(float_to_bfloat16(static_cast<float>(v))));
+  if (p == DataType::float16) return round_to<float16_t>(v);
+  if (p == DataType::bfloat16) return round_to<bfloat16_t>(v);
   return v;
 }
 

@@ -3,7 +3,7 @@
 #include <memory>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
 
@@ -30,10 +30,10 @@ void arg_reduce(const T* x, int64_t* y, int64_t outer, int64_t n, int64_t inner,
     pool.parallel_for(outer, grain, [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; ++o) {
         const T* row = x + o * n;
-        C best = load<C>(row[0]);
+        C best = to_computed<C>(row[0]);
         int64_t at = 0;
         for (int64_t j = 1; j < n; ++j) {
-          C v = load<C>(row[j]);
+          C v = to_computed<C>(row[j]);
           if (replaces<C, kMax, kLast>(v, best)) {
             best = v;
             at = j;
@@ -51,13 +51,13 @@ void arg_reduce(const T* x, int64_t* y, int64_t outer, int64_t n, int64_t inner,
       const T* block = x + o * n * inner;
       int64_t* out = y + o * inner;
       for (int64_t i = 0; i < inner; ++i) {
-        best[static_cast<size_t>(i)] = load<C>(block[i]);
+        best[static_cast<size_t>(i)] = to_computed<C>(block[i]);
         out[i] = 0;
       }
       for (int64_t j = 1; j < n; ++j) {
         const T* row = block + j * inner;
         for (int64_t i = 0; i < inner; ++i) {
-          C v = load<C>(row[i]);
+          C v = to_computed<C>(row[i]);
           if (replaces<C, kMax, kLast>(v, best[static_cast<size_t>(i)])) {
             best[static_cast<size_t>(i)] = v;
             out[i] = j;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
 #include "providers/cpu/reduction/vec_math.h"
@@ -29,7 +29,7 @@ struct SumPolicy {
   A init() const { return A(0); }
   void run(A& acc, const T* x, int64_t n, const A*) const { acc += sum_run<A>(x, n, f); }
   void rows(A* acc, const T* x, int64_t n, const A*) const {
-    for (int64_t i = 0; i < n; ++i) acc[i] += f(load<A>(x[i]));
+    for (int64_t i = 0; i < n; ++i) acc[i] += f(to_computed<A>(x[i]));
   }
   void combine(A& acc, A other) const { acc += other; }
 };
@@ -38,10 +38,10 @@ template <class T, class A>
 struct ProdPolicy {
   A init() const { return A(1); }
   void run(A& acc, const T* x, int64_t n, const A*) const {
-    for (int64_t i = 0; i < n; ++i) acc *= load<A>(x[i]);
+    for (int64_t i = 0; i < n; ++i) acc *= to_computed<A>(x[i]);
   }
   void rows(A* acc, const T* x, int64_t n, const A*) const {
-    for (int64_t i = 0; i < n; ++i) acc[i] *= load<A>(x[i]);
+    for (int64_t i = 0; i < n; ++i) acc[i] *= to_computed<A>(x[i]);
   }
   void combine(A& acc, A other) const { acc *= other; }
 };
@@ -65,13 +65,13 @@ struct ExtremePolicy {
   }
   void run(A& acc, const T* x, int64_t n, const A*) const {
     for (int64_t i = 0; i < n; ++i) {
-      A v = load<A>(x[i]);
+      A v = to_computed<A>(x[i]);
       acc = better(v, acc) ? v : acc;
     }
   }
   void rows(A* acc, const T* x, int64_t n, const A*) const {
     for (int64_t i = 0; i < n; ++i) {
-      A v = load<A>(x[i]);
+      A v = to_computed<A>(x[i]);
       acc[i] = better(v, acc[i]) ? v : acc[i];
     }
   }
@@ -89,7 +89,7 @@ struct ExpSumPolicy {
     acc += sum_run<A>(x, n, [s](A v) { return std::exp(v - s); });
   }
   void rows(A* acc, const T* x, int64_t n, const A* aux) const {
-    for (int64_t i = 0; i < n; ++i) acc[i] += std::exp(load<A>(x[i]) - aux[i]);
+    for (int64_t i = 0; i < n; ++i) acc[i] += std::exp(to_computed<A>(x[i]) - aux[i]);
   }
   void combine(A& acc, A other) const { acc += other; }
 };
@@ -145,7 +145,7 @@ void log_sum_exp(const ReducePlan& p, const T* x, T* y, const MaxPolicy& max_pol
   std::vector<F> sum(static_cast<size_t>(p.output_size));
   run_reduce<T, F>(p, x, sum.data(), exp_policy, safe.data(), pool);
   for (size_t i = 0; i < shift.size(); ++i)
-    y[i] = store<T>(std::isfinite(shift[i]) ? std::log(sum[i]) + shift[i] : shift[i]);
+    y[i] = saturating_from_computed<T>(std::isfinite(shift[i]) ? std::log(sum[i]) + shift[i] : shift[i]);
 }
 
 // Runs `policy` into a scratch accumulator and writes finish(acc) to y.
@@ -158,7 +158,7 @@ void reduce_into(const ReducePlan& p, const T* x, T* y, const Policy& policy, Fi
   }
   std::vector<A> acc(static_cast<size_t>(p.output_size));
   run_reduce<T, A>(p, x, acc.data(), policy, nullptr, pool);
-  for (int64_t i = 0; i < p.output_size; ++i) y[i] = store<T>(finish(acc[static_cast<size_t>(i)]));
+  for (int64_t i = 0; i < p.output_size; ++i) y[i] = saturating_from_computed<T>(finish(acc[static_cast<size_t>(i)]));
 }
 
 template <class T>

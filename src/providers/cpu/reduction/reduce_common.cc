@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 
 namespace tessera::reduce_impl {
 
@@ -12,7 +12,7 @@ std::vector<double> tensor_to_doubles(const Tensor& t) {
       t.dtype(),
       [&]<class T>() -> Status {
         const T* p = t.data<T>();
-        for (size_t i = 0; i < out.size(); ++i) out[i] = load<double>(p[i]);
+        for (size_t i = 0; i < out.size(); ++i) out[i] = to_computed<double>(p[i]);
         return Status::ok();
       },
       "tensor_to_doubles");

@@ -21,47 +21,24 @@ namespace tessera::reduce_impl {
 // ---- element conversions -------------------------------------------------------------------
 
 template <class T>
-inline constexpr bool is_half_v = is_half_float_v<T>;
-
-template <class T>
-inline constexpr bool is_floating_v = std::is_floating_point_v<T> || is_half_v<T>;
-
-// The type arithmetic on T is carried out in: float for the 16-bit floats, T otherwise.
-template <class T>
-using compute_t = std::conditional_t<is_half_v<T>, float, T>;
+inline constexpr bool is_floating_v = std::is_floating_point_v<T> || is_half_float_v<T>;
 
 // Float accumulator for T: double for double, float for everything narrower. Integers use double
 // so means and logs of large values stay exact enough.
 template <class T>
 using float_acc_t = std::conditional_t<std::is_same_v<T, double> || std::is_integral_v<T>, double, float>;
 
-template <class A, class T>
-inline A load(T v) {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return static_cast<A>(half_to_float(v.bits));
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return static_cast<A>(bfloat16_to_float(v.bits));
-  } else {
-    return static_cast<A>(v);
-  }
-}
-
+// from_computed, except that float -> integer saturates (NaN gives 0) instead of being undefined
+// out of range.
 template <class T, class A>
-inline T store(A v) {
-  if constexpr (std::is_same_v<T, float16_t>) {
-    return float16_t{float_to_half(static_cast<float>(v))};
-  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
-    return bfloat16_t{float_to_bfloat16(static_cast<float>(v))};
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return v != A(0);
-  } else if constexpr (std::is_integral_v<T> && std::is_floating_point_v<A>) {
-    // Out-of-range and NaN float -> int conversions are undefined in C++; saturate instead.
+inline T saturating_from_computed(A v) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> && std::is_floating_point_v<A>) {
     if (!(v == v)) return T(0);
     if (v <= static_cast<A>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
     if (v >= static_cast<A>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
     return static_cast<T>(v);
   } else {
-    return static_cast<T>(v);
+    return from_computed<T>(v);
   }
 }
 
@@ -231,9 +208,9 @@ inline A sum_run(const T* x, int64_t n, F&& f) {
   A s[8] = {A(0), A(0), A(0), A(0), A(0), A(0), A(0), A(0)};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) s[k] += f(load<A>(x[i + k]));
+    for (int k = 0; k < 8; ++k) s[k] += f(to_computed<A>(x[i + k]));
   A tail = A(0);
-  for (; i < n; ++i) tail += f(load<A>(x[i]));
+  for (; i < n; ++i) tail += f(to_computed<A>(x[i]));
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
 }
 

@@ -7,7 +7,7 @@
 #include <numeric>
 #include <vector>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
 
@@ -79,7 +79,7 @@ void topk_typed(const T* x, T* values, int64_t* indices, int64_t outer, int64_t 
       if (std::is_same_v<C, T> && inner == 1) {
         vals = reinterpret_cast<const C*>(src);
       } else {
-        for (int64_t j = 0; j < n; ++j) v[static_cast<size_t>(j)] = load<C>(src[j * inner]);
+        for (int64_t j = 0; j < n; ++j) v[static_cast<size_t>(j)] = to_computed<C>(src[j * inner]);
         vals = v.data();
       }
       if (small) {
@@ -178,12 +178,12 @@ void cumulate(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool ex
         const T* row = src + j * inner;
         T* out = dst + j * inner;
         for (int64_t i = 0; i < inner; ++i) {
-          A v = load<A>(row[i]);
+          A v = to_computed<A>(row[i]);
           A& a = acc[static_cast<size_t>(i)];
-          if (exclusive) out[i] = store<T>(a);
+          if (exclusive) out[i] = saturating_from_computed<T>(a);
           if constexpr (kProd) a *= v;
           else a += v;
-          if (!exclusive) out[i] = store<T>(a);
+          if (!exclusive) out[i] = saturating_from_computed<T>(a);
         }
       }
     }

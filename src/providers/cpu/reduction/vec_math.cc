@@ -1,14 +1,14 @@
 #include "providers/cpu/reduction/vec_math.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <limits>
-#include <string>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #define TS_VEC_X86 1
 #endif
+
+#include "core/cpu_isa.h"
 
 namespace tessera::reduce_impl::vec {
 namespace {
@@ -407,10 +407,7 @@ constexpr Kernels kAvx2 = {
 
 const Kernels& select() {
 #ifdef TS_VEC_X86
-  const char* env = std::getenv("TESSERA_ISA");
-  const std::string forced = env ? env : "";
-  __builtin_cpu_init();
-  if (forced != "portable" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kAvx2;
+  if (cpu_isa() >= CpuIsa::avx2) return kAvx2;
 #endif
   return kPortable;
 }
@@ -425,8 +422,7 @@ const Kernels& kernels() {
 std::vector<const Kernels*> available_kernels() {
   std::vector<const Kernels*> sets = {&kPortable};
 #ifdef TS_VEC_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) sets.push_back(&kAvx2);
+  if (cpu_isa_supported() >= CpuIsa::avx2) sets.push_back(&kAvx2);
 #endif
   return sets;
 }

@@ -7,7 +7,7 @@
 #include <immintrin.h>
 #endif
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 
 namespace tessera::tensor_ops {
 
@@ -244,22 +244,10 @@ bool read_int64s(const Tensor& t, std::vector<int64_t>& out) {
 bool read_scalar_int64(const Tensor& t, int64_t& out) {
   if (t.size() < 1) return false;
   Status s = dispatch<kNumericTypes | type_bit(DataType::boolean)>(t.dtype(), [&]<class T>() {
-    out = static_cast<int64_t>(to_compute(t.data<T>()[0]));
+    out = static_cast<int64_t>(to_computed(t.data<T>()[0]));
     return Status::ok();
   }, "");
   return s.is_ok();
-}
-
-bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out) {
-  size_t rank = std::max(a.size(), b.size());
-  out.assign(rank, 1);
-  for (size_t k = 0; k < rank; ++k) {
-    int64_t da = k < rank - a.size() ? 1 : a[k - (rank - a.size())];
-    int64_t db = k < rank - b.size() ? 1 : b[k - (rank - b.size())];
-    if (da != db && da != 1 && db != 1) return false;
-    out[k] = da == 1 ? db : da;
-  }
-  return true;
 }
 
 }  // namespace tessera::tensor_ops

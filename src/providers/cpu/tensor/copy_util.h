@@ -99,24 +99,9 @@ bool read_int64s(const Tensor& t, std::vector<int64_t>& out);
 // The first element of a numeric tensor as int64 (floats truncate); false when not numeric/empty.
 bool read_scalar_int64(const Tensor& t, int64_t& out);
 
-// Numpy-style broadcast of two shapes; false when incompatible.
-bool broadcast_shapes(const Shape& a, const Shape& b, Shape& out);
-
 // Reads element i of an index tensor (int32 or int64).
 inline int64_t index_at(const Tensor& indices, int64_t i) {
   return indices.dtype() == DataType::int32 ? indices.data<int32_t>()[i] : indices.data<int64_t>()[i];
-}
-
-// Arithmetic helpers over the dispatch types, so float16/bfloat16 compute in float.
-template <class T>
-inline auto to_compute(T v) {
-  if constexpr (std::is_same_v<T, float16_t>) return half_to_float(v.bits);
-  else if constexpr (std::is_same_v<T, bfloat16_t>) return bfloat16_to_float(v.bits);
-  else return v;
-}
-template <class T, class V>
-inline T from_compute(V v) {
-  return from_computed<T>(v);
 }
 
 }  // namespace tessera::tensor_ops

@@ -3,7 +3,8 @@
 // and copies the inner dim in contiguous runs.
 #include <algorithm>
 
-#include "providers/cpu/dispatch.h"
+#include "core/broadcast_shapes.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -19,10 +20,12 @@ class ExpandKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
     TS_ASSIGN_OR_RETURN(const Tensor* shape_t, required_input(ctx, 1, "shape"));
-    Shape requested, out_shape;
+    Shape requested;
     if (!read_int64s(*shape_t, requested)) return ctx.error("shape input must be int64");
-    if (!broadcast_shapes(x->shape(), requested, out_shape))
+    Result<Shape> broadcast = broadcast_shapes({&x->shape(), &requested}, "");
+    if (!broadcast.is_ok())
       return ctx.error("input shape ", shape_to_string(x->shape()), " cannot be broadcast to ", shape_to_string(requested));
+    const Shape out_shape = std::move(broadcast).value();
     const size_t rank = out_shape.size(), lead = rank - x->rank();
     std::vector<int64_t> in_strides = contiguous_strides(x->shape());
     std::vector<int64_t> src_strides(rank, 0);
@@ -113,7 +116,7 @@ class PadKernel final : public OpKernel {
       if (axes_t && !read_int64s(*axes_t, axes)) return ctx.error("axes must be int32 or int64");
     } else if (value_attr_ != 0.0f) {
       TS_RETURN_IF_ERROR(dispatch<kNumericTypes>(dtype, [&]<class T>() {
-        T v = from_compute<T>(value_attr_);
+        T v = from_computed<T>(value_attr_);
         std::memcpy(value_bytes, &v, sizeof(T));
         return Status::ok();
       }, ctx.node().describe()));

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -215,8 +215,8 @@ inline void reduce_into(Reduction red, T& dst, const T& src) {
     if (red == Reduction::add || red == Reduction::max) dst = dst || src;
     else dst = dst && src;  // mul, min
   } else {
-    auto a = to_compute(dst);
-    auto b = to_compute(src);
+    auto a = to_computed(dst);
+    auto b = to_computed(src);
     using C = decltype(a);
     C r{};
     switch (red) {
@@ -232,7 +232,7 @@ inline void reduce_into(Reduction red, T& dst, const T& src) {
         break;
       case Reduction::none: r = b; break;
     }
-    dst = from_compute<T>(r);
+    dst = from_computed<T>(r);
   }
 }
 

@@ -2,7 +2,7 @@
 // EyeLike, OneHot.
 #include <cmath>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -88,9 +88,9 @@ class RangeKernel final : public OpKernel {
     if (limit_t->dtype() != start_t->dtype() || delta_t->dtype() != start_t->dtype())
       return ctx.error("start, limit and delta must have the same type");
     return dispatch<kRangeTypes>(start_t->dtype(), [&]<class T>() -> Status {
-      auto start = to_compute(start_t->data<T>()[0]);
-      auto limit = to_compute(limit_t->data<T>()[0]);
-      auto delta = to_compute(delta_t->data<T>()[0]);
+      auto start = to_computed(start_t->data<T>()[0]);
+      auto limit = to_computed(limit_t->data<T>()[0]);
+      auto delta = to_computed(delta_t->data<T>()[0]);
       using C = decltype(start);
       if (delta == C(0)) return ctx.error("delta must not be zero");
       if constexpr (std::is_integral_v<C>) {
@@ -108,7 +108,7 @@ class RangeKernel final : public OpKernel {
         // compute type, then value i = start + i * step.
         auto fill = [&]<class A>() {
           A s = static_cast<A>(start), d = static_cast<A>(s + static_cast<A>(delta)) - s;
-          for (int64_t i = 0; i < n; ++i) out[i] = from_compute<T>(s + static_cast<A>(i) * d);
+          for (int64_t i = 0; i < n; ++i) out[i] = from_computed<T>(s + static_cast<A>(i) * d);
         };
         if (std::is_same_v<C, float> && !stash_double_ && !std::is_same_v<T, float>) fill.template operator()<float>();
         else fill.template operator()<double>();
@@ -136,7 +136,7 @@ class EyeLikeKernel final : public OpKernel {
     const int64_t rows = x->dim(0), cols = x->dim(1);
     return dispatch<kEyeTypes>(dtype, [&]<class T>() -> Status {
       T* out = ctx.allocate_output(0, dtype, {rows, cols}).template data<T>();
-      const T one = from_compute<T>(1);
+      const T one = from_computed<T>(1);
       for (int64_t i = std::max<int64_t>(0, -k_); i < rows && i + k_ < cols; ++i) out[i * cols + i + k_] = one;
       return Status::ok();
     }, ctx.node().describe());
@@ -152,7 +152,7 @@ bool numeric_as_int64s(const Tensor& t, std::vector<int64_t>& out) {
   out.resize(static_cast<size_t>(t.size()));
   Status s = dispatch<kNumericTypes>(t.dtype(), [&]<class T>() {
     const T* p = t.data<T>();
-    for (int64_t i = 0; i < t.size(); ++i) out[i] = static_cast<int64_t>(to_compute(p[i]));
+    for (int64_t i = 0; i < t.size(); ++i) out[i] = static_cast<int64_t>(to_computed(p[i]));
     return Status::ok();
   }, "");
   return s.is_ok();

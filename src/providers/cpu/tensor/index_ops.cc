@@ -5,7 +5,7 @@
 #include <numeric>
 #include <optional>
 
-#include "providers/cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -17,21 +17,7 @@ using namespace tensor_ops;
 template <class T>
 bool is_nonzero(const T& v) {
   if constexpr (std::is_same_v<T, std::string>) return !v.empty();
-  else return to_compute(v) != decltype(to_compute(v))(0);
-}
-
-// For the one-byte float8/float4/4-bit/2-bit types: the bits that make a value nonzero (the sign
-// bit of a signed zero is left out; the fnuz types have no -0, 0x80 is NaN). 0 for other types
-// (float8e8m0 has no zero at all and is handled apart).
-int one_byte_value_mask(DataType t) {
-  switch (t) {
-    case DataType::float8e4m3fn: case DataType::float8e5m2: return 0x7f;
-    case DataType::float8e4m3fnuz: case DataType::float8e5m2fnuz: return 0xff;
-    case DataType::float4e2m1: return 0x07;
-    case DataType::int4: case DataType::uint4: return 0x0f;
-    case DataType::int2: case DataType::uint2: return 0x03;
-    default: return 0;
-  }
+  else return to_computed(v) != compute_t<T>(0);
 }
 
 class NonZeroKernel final : public OpKernel {
@@ -41,20 +27,12 @@ class NonZeroKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "X"));
     std::vector<int64_t> hits;
-    if (x->dtype() == DataType::float8e8m0) {
-      for (int64_t i = 0; i < x->size(); ++i) hits.push_back(i);
-    } else if (const int mask = one_byte_value_mask(x->dtype())) {
-      const auto* p = x->data<uint8_t>();
+    TS_RETURN_IF_ERROR(dispatch<kStandardTypes | kCodedFloatTypes | kSubByteIntTypes>(x->dtype(), [&]<class T>() {
+      const T* p = x->data<T>();
       for (int64_t i = 0; i < x->size(); ++i)
-        if (p[i] & mask) hits.push_back(i);
-    } else {
-      TS_RETURN_IF_ERROR(dispatch<kAllTypes>(x->dtype(), [&]<class T>() {
-        const T* p = x->data<T>();
-        for (int64_t i = 0; i < x->size(); ++i)
-          if (is_nonzero(p[i])) hits.push_back(i);
-        return Status::ok();
-      }, ctx.node().describe()));
-    }
+        if (is_nonzero(p[i])) hits.push_back(i);
+      return Status::ok();
+    }, ctx.node().describe()));
     // A scalar counts as a 1-D tensor of one element, as numpy does.
     Shape shape = x->rank() == 0 ? Shape{1} : x->shape();
     const int64_t rank = static_cast<int64_t>(shape.size()), n = static_cast<int64_t>(hits.size());
@@ -238,7 +216,7 @@ int compare_values(const T& a, const T& b) {
   if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> || std::is_integral_v<T>) {
     return a < b ? -1 : (b < a ? 1 : 0);
   } else {
-    auto x = to_compute(a), y = to_compute(b);
+    auto x = to_computed(a), y = to_computed(b);
     const bool nx = std::isnan(x), ny = std::isnan(y);
     if (nx || ny) return nx == ny ? 0 : (nx ? 1 : -1);
     return x < y ? -1 : (y < x ? 1 : 0);
@@ -263,7 +241,7 @@ class UniqueKernel final : public OpKernel {
     std::iota(order.begin(), order.end(), 0);
     std::vector<int64_t> group_of(static_cast<size_t>(n));  // inverse indices
     std::vector<int64_t> firsts, counts;                    // per unique item, in sorted order
-    TS_RETURN_IF_ERROR(dispatch<kAllTypes>(x->dtype(), [&]<class T>() {
+    TS_RETURN_IF_ERROR(dispatch<kStandardTypes>(x->dtype(), [&]<class T>() {
       const T* p = x->data<T>();
       auto cmp = [&](int64_t a, int64_t b) {
         for (int64_t o = 0; o < outer; ++o)

@@ -18,6 +18,7 @@
 #include <regex>
 #endif
 
+#include "core/broadcast_shapes.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -177,9 +178,10 @@ class StringConcatKernel final : public OpKernel {
     const Tensor* a = string_input(ctx, 0);
     const Tensor* b = string_input(ctx, 1);
     if (!a || !b) return ctx.error("inputs X and Y must be string tensors");
-    Shape shape;
-    if (!tensor_ops::broadcast_shapes(a->shape(), b->shape(), shape))
+    const Result<Shape> broadcast = broadcast_shapes({&a->shape(), &b->shape()}, "");
+    if (!broadcast.is_ok())
       return ctx.error("shapes ", shape_to_string(a->shape()), " and ", shape_to_string(b->shape()), " do not broadcast");
+    const Shape& shape = broadcast.value();
     Tensor& z = ctx.allocate_output(0, DataType::string, shape);
     const std::string* pa = a->data<std::string>();
     const std::string* pb = b->data<std::string>();
