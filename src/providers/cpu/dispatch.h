@@ -1,6 +1,6 @@
 // Calling a templated lambda with the C++ type of a runtime DataType:
 //   return dispatch<kNumericTypes>(t.dtype(), [&]<class T>() -> Status { ...; return Status::ok(); },
-//                                  ctx.node().describe());
+//                                  ctx.node());
 // Types: float, double, float16_t, bfloat16_t, int8..int64, uint8..uint64, bool, std::string.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/float_types.h"
+#include "graph/graph.h"
 #include "tessera/dtype.h"
 #include "tessera/status.h"
 
@@ -52,6 +53,14 @@ Status dispatch(DataType dtype, F&& f, const std::string& where) {
   }
 #undef TS_DISPATCH_CASE
   return not_implemented(where, ": element type ", dtype_name(dtype), " is not supported");
+}
+
+// As above, naming `node` in the error: its description is built only when the type is refused,
+// not on every run.
+template <TypeSet Allowed, class F>
+Status dispatch(DataType dtype, F&& f, const Node& node) {
+  if ((Allowed & type_bit(dtype)) == 0) return dispatch<Allowed>(dtype, f, node.describe());
+  return dispatch<Allowed>(dtype, f, std::string());
 }
 
 }  // namespace tessera

@@ -33,11 +33,10 @@ bool rows_and_stride(const Tensor& x, int64_t* rows, int64_t* stride) {
 
 class BinarizerKernel final : public OpKernel {
  public:
-  explicit BinarizerKernel(const KernelInfo& info) : threshold_(info.attr_float("threshold", 0.0f)) {}
+  explicit BinarizerKernel(const KernelInfo& info) : threshold_(info.attr_float("threshold")) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
     return dispatch<kMlNumeric>(
         x->dtype(),
@@ -48,7 +47,7 @@ class BinarizerKernel final : public OpKernel {
           for (int64_t i = 0; i < x->size(); ++i) out[i] = static_cast<double>(in[i]) > thr ? T(1) : T(0);
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -85,7 +84,7 @@ class ArrayFeatureExtractorKernel final : public OpKernel {
             for (int64_t j = 0; j < k; ++j) out[r * k + j] = in[r * last + idx[j]];
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 };
 
@@ -104,8 +103,7 @@ class NormalizerKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() == 0) return ctx.error("X must have at least one dimension");
     Tensor& y = ctx.allocate_output(0, DataType::float32, x->shape());
     // Normalizes along dim 1 (dim 0 of a vector); later dims are independent lanes.
@@ -152,8 +150,7 @@ class ScalerKernel final : public OpKernel {
   explicit ScalerKernel(const KernelInfo& info) : offset_(info.attr_floats("offset")), scale_(info.attr_floats("scale")) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t rows, stride;
     if (!rows_and_stride(*x, &rows, &stride)) return ctx.error("X must have at least one dimension");
     auto fits = [&](size_t n) { return n == 1 || static_cast<int64_t>(n) == stride; };
@@ -186,14 +183,13 @@ class ImputerKernel final : public OpKernel {
     k->ints_ = info.attr_ints("imputed_value_int64s");
     if (k->floats_.empty() == k->ints_.empty())
       return info.error("exactly one of imputed_value_floats and imputed_value_int64s must be given");
-    k->replaced_float_ = info.attr_float("replaced_value_float", 0.0f);
-    k->replaced_int_ = info.attr_int("replaced_value_int64", 0);
+    k->replaced_float_ = info.attr_float("replaced_value_float");
+    k->replaced_int_ = info.attr_int("replaced_value_int64");
     return std::unique_ptr<OpKernel>(std::move(k));
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t rows, stride;
     if (!rows_and_stride(*x, &rows, &stride)) return ctx.error("X must have at least one dimension");
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
@@ -243,8 +239,7 @@ class OneHotEncoderKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     Shape shape = x->shape();
     shape.push_back(n_);
     Tensor& y = ctx.allocate_output(0, DataType::float32, shape);
@@ -271,7 +266,7 @@ class OneHotEncoderKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -293,16 +288,14 @@ class FeatureVectorizerKernel final : public OpKernel {
       return ctx.error("inputdimensions has ", dims_.size(), " values for ", ctx.input_count(), " inputs");
     int64_t total = 0;
     for (int64_t d : dims_) total += d;
-    const Tensor* first = ctx.input(0);
-    if (!first) return ctx.error("input 0 is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* first, ctx.required_input(0));
     // Every input is [N, C_i] (a vector is one row); all share N.
     const int64_t N = first->rank() <= 1 ? 1 : first->dim(0);
     Tensor& y = ctx.allocate_output(0, DataType::float32, {N, total});
     float* out = y.data<float>();
     int64_t col = 0;
     for (size_t k = 0; k < dims_.size(); ++k) {
-      const Tensor* x = ctx.input(k);
-      if (!x) return ctx.error("input ", k, " is required");
+      TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(k));
       const int64_t n = x->rank() <= 1 ? 1 : x->dim(0);
       if (n != N) return ctx.error("input ", k, " has ", n, " rows, input 0 has ", N);
       const int64_t c = n == 0 ? 0 : x->size() / n;
@@ -339,8 +332,7 @@ class CategoryMapperKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->dtype() == DataType::string) {
       Tensor& y = ctx.allocate_output(0, DataType::int64, x->shape());
       for (int64_t i = 0; i < x->size(); ++i) {
@@ -408,7 +400,7 @@ class DictVectorizerKernel final : public OpKernel {
             if (col[i] >= 0) y.data<T>()[col[i]] = vals.data<T>()[i];
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -421,15 +413,15 @@ class DictVectorizerKernel final : public OpKernel {
 }  // namespace
 
 void register_ml(KernelRegistry& r) {
-  r.add({ml::kDomain, "Binarizer", 1, kMaxOpset, make_factory<BinarizerKernel>()});
-  r.add({ml::kDomain, "ArrayFeatureExtractor", 1, kMaxOpset, make_factory<ArrayFeatureExtractorKernel>()});
-  r.add({ml::kDomain, "Normalizer", 1, kMaxOpset, NormalizerKernel::create});
-  r.add({ml::kDomain, "Scaler", 1, kMaxOpset, make_factory<ScalerKernel>()});
-  r.add({ml::kDomain, "Imputer", 1, kMaxOpset, ImputerKernel::create});
-  r.add({ml::kDomain, "OneHotEncoder", 1, kMaxOpset, OneHotEncoderKernel::create});
-  r.add({ml::kDomain, "FeatureVectorizer", 1, kMaxOpset, make_factory<FeatureVectorizerKernel>()});
-  r.add({ml::kDomain, "CategoryMapper", 1, kMaxOpset, CategoryMapperKernel::create});
-  r.add({ml::kDomain, "DictVectorizer", 1, kMaxOpset, DictVectorizerKernel::create});
+  r.add({ml::kDomain, "Binarizer", 1, kLatestOnnxMlOpset, make_factory<BinarizerKernel>()});
+  r.add({ml::kDomain, "ArrayFeatureExtractor", 1, kLatestOnnxMlOpset, make_factory<ArrayFeatureExtractorKernel>()});
+  r.add({ml::kDomain, "Normalizer", 1, kLatestOnnxMlOpset, NormalizerKernel::create});
+  r.add({ml::kDomain, "Scaler", 1, kLatestOnnxMlOpset, make_factory<ScalerKernel>()});
+  r.add({ml::kDomain, "Imputer", 1, kLatestOnnxMlOpset, ImputerKernel::create});
+  r.add({ml::kDomain, "OneHotEncoder", 1, kLatestOnnxMlOpset, OneHotEncoderKernel::create});
+  r.add({ml::kDomain, "FeatureVectorizer", 1, kLatestOnnxMlOpset, make_factory<FeatureVectorizerKernel>()});
+  r.add({ml::kDomain, "CategoryMapper", 1, kLatestOnnxMlOpset, CategoryMapperKernel::create});
+  r.add({ml::kDomain, "DictVectorizer", 1, kLatestOnnxMlOpset, DictVectorizerKernel::create});
   register_ml_label_encoder(r);
   register_ml_tree_ensemble(r);
   register_ml_linear_svm(r);

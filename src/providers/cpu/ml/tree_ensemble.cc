@@ -129,8 +129,7 @@ class TreeEnsembleKernel final : public OpKernel {
       : e_(std::move(e)), f_(std::move(f)), output_like_input_(output_like_input) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() == 0 || x->rank() > 2) return ctx.error("X must be 1-D or 2-D, got ", shape_to_string(x->shape()));
     const int64_t N = x->rank() == 1 ? 1 : x->dim(0);
     const int64_t C = x->rank() == 1 ? x->dim(0) : x->dim(1);
@@ -176,7 +175,7 @@ class TreeEnsembleKernel final : public OpKernel {
           widen::narrow_span(z.data(), y.data<T>(), N * K);
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
   // Walks every tree; with one target each leaf gives its first weight (ONNX Runtime's shortcut).
@@ -521,7 +520,7 @@ Result<std::unique_ptr<OpKernel>> make_v5(const KernelInfo& info) {
 void register_ml_tree_ensemble(KernelRegistry& r) {
   r.add({ml::kDomain, "TreeEnsembleRegressor", 1, 4, make_regressor});
   r.add({ml::kDomain, "TreeEnsembleClassifier", 1, 4, make_classifier});
-  r.add({ml::kDomain, "TreeEnsemble", 5, kMaxOpset, make_v5});
+  r.add({ml::kDomain, "TreeEnsemble", 5, kLatestOnnxMlOpset, make_v5});
 }
 
 }  // namespace tessera

@@ -21,7 +21,7 @@ namespace {
 enum class Reduction { none, sum, mean };
 
 Result<Reduction> parse_reduction(const KernelInfo& info) {
-  const std::string r = info.attr_string("reduction", "mean");
+  const std::string r = info.attr_string("reduction");
   if (r == "none") return Reduction::none;
   if (r == "sum") return Reduction::sum;
   if (r == "mean") return Reduction::mean;
@@ -97,7 +97,7 @@ Status gather_and_reduce(KernelContext& ctx, DataType dtype, const Tensor& targe
     if (reduction == Reduction::mean) total /= weight_sum;  // 0/0 = NaN when every position is ignored
     ctx.allocate_output(0, dtype, {}).template data<T>()[0] = widen::from_wide<T>(total);
     return Status::ok();
-  }, ctx.node().describe());
+  }, ctx.node());
 }
 
 class LossKernel final : public OpKernel {
@@ -138,7 +138,7 @@ class LossKernel final : public OpKernel {
         TS_RETURN_IF_ERROR(dispatch<kFloatTypes>(x.dtype(), [&]<class T>() -> Status {
           widen::narrow_span(v.data(), lp.data<T>(), lp.size());
           return Status::ok();
-        }, ctx.node().describe()));
+        }, ctx.node()));
       }
     }
     return gather_and_reduce<C>(ctx, x.dtype(), target, v.data(), d, weight, ignore_index_, reduction_);
@@ -171,8 +171,8 @@ class LossKernel final : public OpKernel {
 
 void register_loss(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "NegativeLogLikelihoodLoss", 12, kMaxOpset, LossKernel::create<false>},
-      {"", "SoftmaxCrossEntropyLoss", 12, kMaxOpset, LossKernel::create<true>},
+      {"", "NegativeLogLikelihoodLoss", 12, kLatestOnnxOpset, LossKernel::create<false>},
+      {"", "SoftmaxCrossEntropyLoss", 12, kLatestOnnxOpset, LossKernel::create<true>},
   };
   for (const KernelDef& def : defs) r.add(def);
 }
