@@ -268,7 +268,7 @@ class LayerNormKernel : public OpKernel {
     const Tensor* bias = rms_ ? nullptr : ctx.input(2);
     if (!x || !scale) return ctx.error("inputs 'X' and 'Scale' are required");
     const int64_t rank = static_cast<int64_t>(x->rank());
-    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    auto ax = normalize_axis(axis_, rank, ctx.node());
     if (!ax.is_ok()) return ax.status();
     const int64_t axis = ax.value();
     int64_t rows = 1, cols = 1;
@@ -436,7 +436,7 @@ class LpNormKernel : public OpKernel {
     const int64_t rank = static_cast<int64_t>(x->rank());
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
     if (x->size() == 0) return Status::ok();
-    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    auto ax = normalize_axis(axis_, rank, ctx.node());
     if (!ax.is_ok()) return ax.status();
     int64_t outer = 1, n = 1, inner = 1;
     for (int64_t i = 0; i < rank; ++i) {
@@ -504,7 +504,7 @@ class MvnKernel : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
-    auto axes = normalize_axes(axes_, rank, ctx.node().describe());
+    auto axes = normalize_axes(axes_, rank, ctx.node());
     if (!axes.is_ok()) return axes.status();
     std::vector<bool> reduce(static_cast<size_t>(rank), false);
     for (int64_t a : axes.value()) reduce[static_cast<size_t>(a)] = true;

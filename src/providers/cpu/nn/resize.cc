@@ -363,7 +363,7 @@ class ResizeKernel : public OpKernel {
     if (axes_.empty()) {
       for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
     } else {
-      auto a = normalize_axes(axes_, rank, ctx.node().describe());
+      auto a = normalize_axes(axes_, rank, ctx.node());
       if (!a.is_ok()) return a.status();
       axes = a.value();
     }

@@ -81,7 +81,7 @@ class ArgReduceKernel : public OpKernel {
     const int64_t rank = static_cast<int64_t>(x->rank());
     int64_t axis = 0;
     if (rank > 0) {
-      auto r = normalize_axis(axis_, rank, ctx.node().describe());
+      auto r = normalize_axis(axis_, rank, ctx.node());
       if (!r.is_ok()) return r.status();
       axis = r.value();
     } else if (axis_ != 0 && axis_ != -1) {

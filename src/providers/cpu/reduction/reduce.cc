@@ -295,7 +295,7 @@ class ReduceKernel : public OpKernel {
     }
     std::vector<bool> reduce(static_cast<size_t>(rank), axes.empty() && !noop_with_empty_axes_);
     if (!axes.empty()) {
-      auto r = normalize_axes(axes, rank, ctx.node().describe());
+      auto r = normalize_axes(axes, rank, ctx.node());
       if (!r.is_ok()) return r.status();
       for (int64_t a : r.value()) reduce[static_cast<size_t>(a)] = true;
     }

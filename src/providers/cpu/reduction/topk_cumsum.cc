@@ -127,7 +127,7 @@ class TopKKernel : public OpKernel {
     }
     const int64_t rank = static_cast<int64_t>(x->rank());
     if (rank == 0) return ctx.error("input 'X' must have rank >= 1");
-    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    auto ax = normalize_axis(axis_, rank, ctx.node());
     if (!ax.is_ok()) return ax.status();
     int64_t outer, n, inner;
     split_at_axis(x->shape(), ax.value(), outer, n, inner);
@@ -203,7 +203,7 @@ class CumulativeKernel : public OpKernel {
     if (!a.is_ok()) return a.status().with_context(ctx.node().describe());
     const int64_t rank = static_cast<int64_t>(x->rank());
     if (rank == 0) return ctx.error("input 'x' must have rank >= 1");
-    auto ax = normalize_axis(a.value()[0], rank, ctx.node().describe());
+    auto ax = normalize_axis(a.value()[0], rank, ctx.node());
     if (!ax.is_ok()) return ax.status();
     int64_t outer, n, inner;
     split_at_axis(x->shape(), ax.value(), outer, n, inner);
