@@ -1,8 +1,8 @@
 #include "framework/kernel.h"
 
-#include "graph/op_schema.h"
-
 #include <cstdlib>
+
+#include "graph/op_schema.h"
 
 namespace tessera {
 
