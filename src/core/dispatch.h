@@ -1,7 +1,7 @@
 // The one map between DataType and the C++ type its elements are stored as, both ways:
 //   dispatch<TypeSet>(dtype, f, where) calls f.template operator()<T>() with the storage type T:
 //     return dispatch<kNumericTypes>(t.dtype(), [&]<class T>() -> Status { ...; return Status::ok(); },
-//                                    ctx.node().describe());
+//                                    ctx.node());
 //   dtype_of<T>() is the DataType stored as T.
 // Every stored type has a distinct C++ type: float16_t, float8e4m3fn_t, int4_t, ... (core/float_types.h),
 // std::complex for the complex types.
@@ -69,8 +69,10 @@ constexpr TypeSet kSubByteIntTypes = type_bit(DataType::int4) | type_bit(DataTyp
                                      type_bit(DataType::int2) | type_bit(DataType::uint2);
 constexpr TypeSet kComplexTypes = type_bit(DataType::complex64) | type_bit(DataType::complex128);
 
-template <TypeSet Allowed, class F>
-Status dispatch(DataType dtype, F&& f, const std::string& where) {
+// `where` names the caller in the error: a string, or anything with describe() (a graph Node),
+// which is then described only when the type is refused, never on every run.
+template <TypeSet Allowed, class F, class Where>
+Status dispatch(DataType dtype, F&& f, const Where& where) {
 #define TS_DISPATCH_CASE(enum_value, cpp_type)                                                                \
   case DataType::enum_value:                                                                                 \
     if constexpr ((Allowed & type_bit(DataType::enum_value)) != 0) return f.template operator()<cpp_type>(); \
@@ -81,7 +83,10 @@ Status dispatch(DataType dtype, F&& f, const std::string& where) {
       break;
   }
 #undef TS_DISPATCH_CASE
-  return not_implemented(where, ": element type ", dtype_name(dtype), " is not supported");
+  if constexpr (requires { where.describe(); })
+    return not_implemented(where.describe(), ": element type ", dtype_name(dtype), " is not supported");
+  else
+    return not_implemented(where, ": element type ", dtype_name(dtype), " is not supported");
 }
 
 // The DataType stored as T; undefined for other types.

@@ -75,6 +75,8 @@ class FrameContext final : public KernelContext {
   bool output_requested(size_t i) const override { return i < step_.outputs.size() && step_.outputs[i] >= 0; }
   ThreadPool& thread_pool() const override { return pool_; }
   const Node& node() const override { return *step_.node; }
+  int64_t opset() const override { return step_.opset; }
+  Tensor scratch(DataType dtype, int64_t count) override { return buffers_.allocate(dtype, Shape{count}, /*zero_fill=*/false); }
 
   BufferPool& buffers() const { return buffers_; }
 

@@ -1,6 +1,40 @@
 #include "framework/kernel.h"
 
+#include <cstdlib>
+
+#include "graph/op_schema.h"
+
 namespace tessera {
+
+KernelInfo::KernelInfo(const Node& node, int64_t opset, const std::map<std::string, Tensor>& constants,
+                       std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs)
+    : node_(node),
+      opset_(opset),
+      schema_(find_schema(node.domain, node.op_type, opset)),
+      constants_(constants),
+      subgraphs_(std::move(subgraphs)) {}
+
+int64_t KernelInfo::since_version() const { return schema_ ? schema_->since_version : opset_; }
+
+const std::string* KernelInfo::schema_default(const std::string& name) const {
+  const AttributeSpec* spec = schema_ ? schema_->attribute(name) : nullptr;
+  return spec && !spec->default_value.empty() ? &spec->default_value : nullptr;
+}
+
+int64_t KernelInfo::attr_int(const std::string& name) const {
+  const std::string* d = schema_default(name);
+  return attr_int(name, d ? std::strtoll(d->c_str(), nullptr, 10) : 0);
+}
+
+float KernelInfo::attr_float(const std::string& name) const {
+  const std::string* d = schema_default(name);
+  return attr_float(name, d ? std::strtof(d->c_str(), nullptr) : 0.0f);
+}
+
+std::string KernelInfo::attr_string(const std::string& name) const {
+  const std::string* d = schema_default(name);
+  return attr_string(name, d ? *d : std::string());
+}
 
 const Tensor* KernelInfo::constant_input(size_t i) const {
   if (!has_input(i)) return nullptr;
@@ -53,6 +87,20 @@ Result<std::vector<int64_t>> KernelInfo::required_ints(const std::string& name) 
   const Attribute* a = node_.attribute(name);
   if (!a) return error("required attribute '", name, "' is missing");
   return a->ints;
+}
+
+Result<const Tensor*> KernelContext::required_input(size_t i) const {
+  const Value* v = input_value(i);
+  if (v && v->is_tensor()) return &v->tensor();
+  // Built on failure only: the schema's name for the input (variadic ones repeat the last).
+  std::string name;
+  if (const OpSchema* schema = find_schema(node().domain, node().op_type, opset()); schema && !schema->inputs.empty()) {
+    if (i < schema->inputs.size()) name = schema->inputs[i].name;
+    else if (schema->inputs.back().variadic) name = schema->inputs.back().name;
+  }
+  const std::string what = name.empty() ? str_cat("input ", i) : str_cat("input ", i, " '", name, "'");
+  if (v) return error(what, " must be a tensor");
+  return error(what, " is required but missing");
 }
 
 const SubgraphRunner* KernelInfo::subgraph(const std::string& attr_name) const {

@@ -17,17 +17,22 @@
 namespace tessera {
 
 class SubgraphRunner;
+struct OpSchema;
 
 // What a kernel factory sees of its node at session creation.
 class KernelInfo {
  public:
   KernelInfo(const Node& node, int64_t opset, const std::map<std::string, Tensor>& constants,
-             std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs = {})
-      : node_(node), opset_(opset), constants_(constants), subgraphs_(std::move(subgraphs)) {}
+             std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs = {});
 
   const Node& node() const { return node_; }
   // The opset version the model imports for this node's domain.
   int64_t opset() const { return opset_; }
+  // The since_version of the op's schema in force at that opset: what kernels branch on (the
+  // import itself may be any later version). The opset for ops without a schema (custom domains).
+  int64_t since_version() const;
+  // The schema in force, or nullptr for ops without one.
+  const OpSchema* schema() const { return schema_; }
   size_t input_count() const { return node_.inputs.size(); }
   size_t output_count() const { return node_.outputs.size(); }
   bool has_input(size_t i) const { return i < node_.inputs.size() && !node_.inputs[i].empty(); }
@@ -38,6 +43,11 @@ class KernelInfo {
   int64_t attr_int(const std::string& name, int64_t default_value) const;
   float attr_float(const std::string& name, float default_value) const;
   std::string attr_string(const std::string& name, const std::string& default_value) const;
+  // Without a default argument: the schema's default for the attribute (0 / empty when the
+  // schema gives none), so that the spec's value is written in one place.
+  int64_t attr_int(const std::string& name) const;
+  float attr_float(const std::string& name) const;
+  std::string attr_string(const std::string& name) const;
   std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> default_value = {}) const;
   std::vector<float> attr_floats(const std::string& name, std::vector<float> default_value = {}) const;
   std::vector<std::string> attr_strings(const std::string& name) const;
@@ -54,8 +64,12 @@ class KernelInfo {
   Status error(const Args&... args) const { return invalid_model(node_.describe(), ": ", args...); }
 
  private:
+  // The schema's default value text for `name`, or nullptr.
+  const std::string* schema_default(const std::string& name) const;
+
   const Node& node_;
   int64_t opset_;
+  const OpSchema* schema_;
   const std::map<std::string, Tensor>& constants_;
   std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs_;
 };
@@ -75,6 +89,9 @@ class KernelContext {
     const Value* v = input_value(i);
     return v && v->is_tensor() ? &v->tensor() : nullptr;
   }
+  // The input tensor, or an error naming the input as the schema does: "node 'g' (Gather):
+  // input 1 'indices' is required but missing" (or "... must be a tensor").
+  Result<const Tensor*> required_input(size_t i) const;
   // Allocates output i with the given type and shape (contents zeroed) and returns it.
   virtual Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) = 0;
   // As allocate_output, but the contents are undefined: for kernels that write every element,
@@ -86,9 +103,15 @@ class KernelContext {
   virtual void set_output(size_t i, Value value) = 0;
   // Whether the caller wants output i (optional outputs may be omitted in the graph).
   virtual bool output_requested(size_t i) const = 0;
+  // Uninitialized scratch memory for this run (e.g. im2col columns), returned for reuse when the
+  // tensor is destroyed. Safe to call from the thread pool's tasks. Contexts without a pool
+  // allocate afresh.
+  virtual Tensor scratch(DataType dtype, int64_t count) { return Tensor(dtype, Shape{count}); }
 
   virtual ThreadPool& thread_pool() const = 0;
   virtual const Node& node() const = 0;
+  // The opset version the model imports for this node's domain.
+  virtual int64_t opset() const = 0;
 
   template <class... Args>
   Status error(const Args&... args) const { return invalid_argument(node().describe(), ": ", args...); }

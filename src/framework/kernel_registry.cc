@@ -3,6 +3,14 @@
 namespace tessera {
 
 void KernelRegistry::add(KernelDef def) {
+  const int64_t until = def.until_version;
+  for (int64_t next : since_versions(def.domain, def.op_type)) {
+    if (next <= def.since_version || next > until) continue;
+    KernelDef part = def;
+    part.until_version = next - 1;
+    defs_.push_back(std::move(part));
+    def.since_version = next;
+  }
   defs_.push_back(std::move(def));
 }
 

@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "graph/function_inliner.h"
+#include "graph/op_schema.h"
 
 namespace tessera {
 
@@ -39,6 +40,14 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   state->model_ = std::move(model);
   Status inlined = inline_model_functions(state->model_);
   if (!inlined.is_ok()) return inlined.with_context("model '" + state->model_.source + "'");
+  // Kernels are registered up to the newest opsets the schema table knows; a newer import may
+  // change any op's meaning, so it is refused rather than run with the older semantics.
+  for (const auto& [domain, version] : state->model_.opset_imports) {
+    const int64_t latest = latest_opset(domain);
+    if (latest > 0 && version > latest)
+      return invalid_model("model '", state->model_.source, "' imports opset ", version, " of domain '",
+                           domain.empty() ? "ai.onnx" : domain, "', newer than the latest Tessera knows (", latest, ")");
+  }
   state->providers_ = std::move(providers);
   std::vector<const ExecutionProvider*> eps;
   for (const auto& p : state->providers_) eps.push_back(p.get());

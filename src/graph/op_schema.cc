@@ -169,6 +169,25 @@ int64_t first_version(const std::string& domain, const std::string& op) {
   return it == index.end() ? 0 : it->second.front().since_version;
 }
 
+std::vector<int64_t> since_versions(const std::string& domain, const std::string& op) {
+  std::vector<int64_t> out;
+  const auto& index = schema_index();
+  auto it = index.find({canonical_domain(domain), op});
+  if (it != index.end())
+    for (const auto& s : it->second) out.push_back(s.since_version);
+  return out;
+}
+
+int64_t latest_opset(const std::string& domain) {
+  static const std::map<std::string, int64_t> latest = [] {
+    std::map<std::string, int64_t> m;
+    for (const auto& t : kSchemaTable) m[t.domain] = std::max<int64_t>(m[t.domain], t.since_version);
+    return m;
+  }();
+  auto it = latest.find(canonical_domain(domain));
+  return it == latest.end() ? 0 : it->second;
+}
+
 Status check_node(const Node& node, int64_t opset, const std::map<std::string, TypeInfo>& known_types) {
   const std::string& domain = node.domain;
   std::string domain_name = domain.empty() ? "ai.onnx" : domain;

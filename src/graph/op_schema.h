@@ -52,6 +52,15 @@ const OpSchema* find_schema(const std::string& domain, const std::string& op, in
 bool is_known_op(const std::string& domain, const std::string& op);
 // The earliest since_version of the op (0 when unknown).
 int64_t first_version(const std::string& domain, const std::string& op);
+// Every since_version of the op, ascending (empty when unknown).
+std::vector<int64_t> since_versions(const std::string& domain, const std::string& op);
+// The newest opset version of `domain` the table describes (0 for domains without schemas).
+// Kernel registrations end at these; a model importing a newer version is refused.
+int64_t latest_opset(const std::string& domain);
+constexpr int64_t kLatestOnnxOpset = 28;
+constexpr int64_t kLatestOnnxMlOpset = 5;
+constexpr int64_t kLatestPreviewOpset = 1;   // ai.onnx.preview
+constexpr int64_t kLatestTrainingOpset = 1;  // ai.onnx.preview.training
 
 // Checks a node against its schema: the op exists at the model's opset, input/output counts,
 // required inputs and attributes, attribute kinds, and the element types of inputs whose type is

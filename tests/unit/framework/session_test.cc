@@ -23,10 +23,10 @@ void add_tensor_info(pb::ValueInfoProto* info, const std::string& name, std::vec
 }
 
 // y = Relu(a + b) with a, b: float [batch, 3]; `op` replaces Relu when given.
-std::string relu_add_model(const std::string& op = "Relu") {
+std::string relu_add_model(const std::string& op = "Relu", int64_t opset = 17) {
   pb::ModelProto model;
   model.set_ir_version(8);
-  model.add_opset_import()->set_version(17);
+  model.add_opset_import()->set_version(opset);
   auto* graph = model.mutable_graph();
   graph->set_name("relu_add");
   auto* add = graph->add_node();
@@ -96,6 +96,17 @@ TEST(Session, UnsupportedOpIsNamedAtLoad) {
   ASSERT_FALSE(session.is_ok());
   EXPECT_NE(session.status().message().find("(NotAnOp)"), std::string::npos) << session.status().message();
   EXPECT_NE(session.status().message().find("domain ai.onnx"), std::string::npos) << session.status().message();
+}
+
+TEST(Session, RefusesAnOpsetNewerThanTheSchemaTable) {
+  std::string bytes = relu_add_model("Relu", 29);
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size());
+  ASSERT_FALSE(session.is_ok());
+  EXPECT_NE(session.status().message().find("imports opset 29 of domain 'ai.onnx', newer than the latest Tessera knows (28)"),
+            std::string::npos)
+      << session.status().message();
+  bytes = relu_add_model("Relu", 28);
+  EXPECT_TRUE(Session::load_from_bytes(bytes.data(), bytes.size()).is_ok());
 }
 
 TEST(Session, ConcurrentRunsGiveTheSameAnswer) {

@@ -27,6 +27,11 @@ TEST(Gather, ThreadedBig) {
   }
 }
 
+TEST(Gather, MissingInputIsNamedAsTheSchemaNamesIt) {
+  expect_error({"Gather", 13, {iota_f({3}), std::nullopt}}, "node 'n0' (Gather): input 1 'indices' is required but missing");
+  expect_error({"Gather", 13, {iota_f({3}), Value::sequence(DataType::float32, {})}}, "input 1 'indices' must be a tensor");
+}
+
 TEST(Gather, OutOfRangeIsError) {
   expect_error({"Gather", 13, {iota_f({3}), ti64({1}, {3})}}, "out of range");
   expect_error({"Gather", 13, {iota_f({3}), ti64({1}, {-4})}}, "out of range");

@@ -20,8 +20,8 @@ Attribute attr(const std::string& name, Attribute::Type type) {
 
 class TestContext : public KernelContext {
  public:
-  TestContext(const Node& node, std::vector<std::optional<Value>> inputs, ThreadPool& pool)
-      : node_(node), inputs_(std::move(inputs)), outputs_(node.outputs.size()), pool_(pool) {}
+  TestContext(const Node& node, int64_t opset, std::vector<std::optional<Value>> inputs, ThreadPool& pool)
+      : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(node.outputs.size()), pool_(pool) {}
 
   size_t input_count() const override { return inputs_.size(); }
   size_t output_count() const override { return outputs_.size(); }
@@ -36,10 +36,12 @@ class TestContext : public KernelContext {
   bool output_requested(size_t i) const override { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
   ThreadPool& thread_pool() const override { return pool_; }
   const Node& node() const override { return node_; }
+  int64_t opset() const override { return opset_; }
   std::vector<Value>& outputs() { return outputs_; }
 
  private:
   const Node& node_;
+  int64_t opset_;
   std::vector<std::optional<Value>> inputs_;
   std::vector<Value> outputs_;
   ThreadPool& pool_;
@@ -200,7 +202,7 @@ Result<std::vector<Value>> run_op(const OpCall& call, int runs) {
   ThreadPool pool(call.threads);
   std::vector<Value> outputs;
   for (int r = 0; r < runs; ++r) {
-    TestContext ctx(node, call.inputs, pool);
+    TestContext ctx(node, call.opset, call.inputs, pool);
     TS_RETURN_IF_ERROR(kernel->compute(ctx));
     outputs = std::move(ctx.outputs());
   }

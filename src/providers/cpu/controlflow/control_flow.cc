@@ -40,8 +40,7 @@ class IfKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* cond = ctx.input(0);
-    if (!cond) return ctx.error("input 0 (cond) is missing or is not a tensor");
+    TS_ASSIGN_OR_RETURN(const Tensor* cond, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(bool take_then, read_condition(ctx, *cond, "cond"));
     TS_ASSIGN_OR_RETURN(std::vector<Value> outputs, (take_then ? then_ : else_)->run(ctx, {}));
     for (size_t i = 0; i < outputs.size(); ++i) ctx.set_output(i, std::move(outputs[i]));
@@ -138,8 +137,8 @@ class LoopKernel final : public OpKernel {
 
 void register_control_flow(KernelRegistry& r) {
   static const KernelDef defs[] = {
-      {"", "If", 1, kMaxOpset, IfKernel::create},
-      {"", "Loop", 1, kMaxOpset, LoopKernel::create},
+      {"", "If", 1, kLatestOnnxOpset, IfKernel::create},
+      {"", "Loop", 1, kLatestOnnxOpset, LoopKernel::create},
   };
   for (const auto& def : defs) r.add(def);
   register_scan(r);

@@ -69,8 +69,7 @@ class ScanKernel final : public OpKernel {
     int64_t length = -1;
     std::vector<AxisSlicer> slicers(scan_inputs_);
     for (size_t i = 0; i < scan_inputs_; ++i) {
-      const Tensor* t = ctx.input(states_ + i);
-      if (!t) return ctx.error("scan input ", i, " is missing or is not a tensor");
+      TS_ASSIGN_OR_RETURN(const Tensor* t, ctx.required_input(states_ + i));
       int64_t rank = static_cast<int64_t>(t->rank());
       int64_t axis = input_axes_[i] < 0 ? input_axes_[i] + rank : input_axes_[i];
       if (axis < 0 || axis >= rank)
@@ -156,8 +155,7 @@ class Scan8Kernel final : public OpKernel {
     int64_t batch = -1, max_len = -1;
     std::vector<AxisSlicer> scans(scan_inputs_);
     for (size_t i = 0; i < scan_inputs_; ++i) {
-      const Tensor* t = ctx.input(first_scan + i);
-      if (!t) return ctx.error("scan input ", i, " is missing or is not a tensor");
+      TS_ASSIGN_OR_RETURN(const Tensor* t, ctx.required_input(first_scan + i));
       if (t->rank() < 2) return ctx.error("scan input ", i, " has shape ", shape_to_string(t->shape()), ", needs [batch, sequence, ...]");
       if (batch >= 0 && (t->dim(0) != batch || t->dim(1) != max_len))
         return ctx.error("scan input ", i, " has shape ", shape_to_string(t->shape()), " but scan input 0 has batch ", batch,
@@ -178,8 +176,7 @@ class Scan8Kernel final : public OpKernel {
     }
     std::vector<AxisSlicer> init(states_);
     for (size_t i = 0; i < states_; ++i) {
-      const Tensor* t = ctx.input(1 + i);
-      if (!t) return ctx.error("initial state ", i, " is missing or is not a tensor");
+      TS_ASSIGN_OR_RETURN(const Tensor* t, ctx.required_input(1 + i));
       if (t->rank() < 1 || t->dim(0) != batch)
         return ctx.error("initial state ", i, " has shape ", shape_to_string(t->shape()), ", expected batch dim ", batch);
       init[i] = AxisSlicer(*t);
@@ -243,7 +240,7 @@ class Scan8Kernel final : public OpKernel {
 
 void register_scan(KernelRegistry& r) {
   r.add({"", "Scan", 8, 8, Scan8Kernel::create});
-  r.add({"", "Scan", 9, kMaxOpset, ScanKernel::create});
+  r.add({"", "Scan", 9, kLatestOnnxOpset, ScanKernel::create});
 }
 
 }  // namespace tessera

@@ -48,7 +48,7 @@ class ImageDecoderKernel final : public OpKernel {
   explicit ImageDecoderKernel(PixelFormat format) : format_(format) {}
 
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
-    const std::string f = info.attr_string("pixel_format", "RGB");
+    const std::string f = info.attr_string("pixel_format");
     PixelFormat format;
     if (f == "RGB") format = PixelFormat::rgb;
     else if (f == "BGR") format = PixelFormat::bgr;
@@ -58,8 +58,7 @@ class ImageDecoderKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* in = ctx.input(0);
-    if (!in) return ctx.error("input 0 (encoded_stream) is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* in, ctx.required_input(0));
     if (in->dtype() != DataType::uint8 || in->rank() != 1)
       return ctx.error("encoded_stream must be a 1-D uint8 tensor, got ", dtype_name(in->dtype()), shape_to_string(in->shape()));
     const int64_t channels = format_ == PixelFormat::grayscale ? 1 : 3;
@@ -101,7 +100,7 @@ class ImageDecoderKernel final : public OpKernel {
 }  // namespace
 
 void register_image_decoder(KernelRegistry& r) {
-  r.add({"", "ImageDecoder", 20, kMaxOpset, ImageDecoderKernel::create});
+  r.add({"", "ImageDecoder", 20, kLatestOnnxOpset, ImageDecoderKernel::create});
 }
 
 }  // namespace tessera

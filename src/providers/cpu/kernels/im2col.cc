@@ -94,20 +94,17 @@ void for_each_row(const ConvGeometry& g, int64_t c0, int64_t c1, F&& fn) {
   }
 }
 
-// A grow-only per-thread buffer (the phase-split input of strided depthwise convolutions).
-template <class T>
-T* scratch_buffer(int64_t n) {
-  thread_local std::vector<T> buffer;
-  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
-  return buffer.data();
-}
+// The depthwise plane's zero-padded, phase-split copy of the input: padded rows and columns, row
+// stride, and the length of one phase.
+struct PhaseLayout {
+  int64_t rows, cols, row_stride, phase_len;
+};
 
-// A second such buffer, for results that are compacted afterwards.
-template <class T>
-T* scratch_buffer2(int64_t n) {
-  thread_local std::vector<T> buffer;
-  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
-  return buffer.data();
+PhaseLayout phase_layout(const ConvGeometry& g) {
+  const int64_t Hp = (g.out[0] - 1) * g.stride[0] + (g.kernel[0] - 1) * g.dilation[0] + 1;
+  const int64_t Wp = (g.out[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
+  const int64_t phase_len = (Wp + g.stride[1] - 1) / g.stride[1];
+  return {Hp, Wp, g.stride[1] * phase_len, phase_len};
 }
 
 void in_strides(const ConvGeometry& g, int64_t* s) {
@@ -147,17 +144,24 @@ void col2im_add(const ConvGeometry& g, const T* col, int64_t c0, int64_t c1, T* 
   });
 }
 
+int64_t depthwise_scratch_size(const ConvGeometry& g) {
+  const PhaseLayout l = phase_layout(g);
+  const int64_t padded = l.rows * l.row_stride + detail::kMaxVectorFloats;
+  const int64_t flat = (g.out[0] - 1) * l.row_stride + g.out[1];  // the small-plane path's output
+  return padded + flat;
+}
+
 template <class T>
-void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y) {
+void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y, T* scratch) {
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
   const int64_t KH = g.kernel[0], KW = g.kernel[1], sh = g.stride[0], sw = g.stride[1];
   const int64_t dh = g.dilation[0], dw = g.dilation[1], ph = g.pad_begin[0], pw = g.pad_begin[1];
   // Copy the plane into a zero-padded buffer, each row split into sw phases (phase q holds
   // columns q, q + sw, ...), so that every tap of every output row reads a contiguous, in-bounds
   // run and the row kernel needs no bounds checks.
-  const int64_t Hp = (OH - 1) * sh + (KH - 1) * dh + 1, Wp = (OW - 1) * sw + (KW - 1) * dw + 1;
-  const int64_t phase_len = (Wp + sw - 1) / sw, row_stride = sw * phase_len;
-  T* buf = scratch_buffer<T>(Hp * row_stride + detail::kMaxVectorFloats);
+  const PhaseLayout layout = phase_layout(g);
+  const int64_t Hp = layout.rows, Wp = layout.cols, phase_len = layout.phase_len, row_stride = layout.row_stride;
+  T* buf = scratch;
   for (int64_t r = 0; r < Hp; ++r) {
     const int64_t ih = r - ph;
     T* dst = buf + r * row_stride;
@@ -200,7 +204,7 @@ void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bia
     // rows are one flat run over a row_stride-wide grid; compute it at once, then keep the first
     // OW columns of each row. Saves the per-row set-up that dominates tiny rows.
     const int64_t n = (OH - 1) * row_stride + OW;
-    T* flat = scratch_buffer2<T>(n);
+    T* flat = buf + Hp * row_stride + detail::kMaxVectorFloats;
     for (size_t t = 0; t < taps; ++t) src[t] = buf + offset[t];
     if constexpr (std::is_same_v<T, float>) {
       detail::active_isa().depthwise_row_f32(static_cast<int64_t>(taps), src.data(), w, bias, n, lo, hi, flat);
@@ -234,8 +238,9 @@ template void im2col<float>(const ConvGeometry&, const float*, int64_t, int64_t,
 template void im2col<double>(const ConvGeometry&, const double*, int64_t, int64_t, int64_t, double*);
 template void col2im_add<float>(const ConvGeometry&, const float*, int64_t, int64_t, float*);
 template void col2im_add<double>(const ConvGeometry&, const double*, int64_t, int64_t, double*);
-template void depthwise_conv2d_plane<float>(const ConvGeometry&, const float*, const float*, float, float, float, float*);
+template void depthwise_conv2d_plane<float>(const ConvGeometry&, const float*, const float*, float, float, float, float*,
+                                            float*);
 template void depthwise_conv2d_plane<double>(const ConvGeometry&, const double*, const double*, double, double, double,
-                                             double*);
+                                             double*, double*);
 
 }  // namespace tessera::kernels

@@ -38,7 +38,9 @@ void col2im_add(const ConvGeometry& g, const T* col, int64_t c0, int64_t c1, T* 
 
 // Depthwise 2-D convolution of one channel plane: y = clamp(bias + sum_k w[k] * x(shifted), lo,
 // hi), where w holds kernel[0] * kernel[1] weights. float uses the CPU's vector row kernel.
+// `scratch` holds depthwise_scratch_size(g) elements, reusable from plane to plane.
 template <class T>
-void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y);
+void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y, T* scratch);
+int64_t depthwise_scratch_size(const ConvGeometry& g);
 
 }  // namespace tessera::kernels

@@ -90,7 +90,7 @@ struct Mod {
   static constexpr TypeSet kTypes = kNumericTypes;
   static constexpr int64_t kChunk = kCheapChunk;
   bool fmod = false;
-  explicit Mod(const KernelInfo& info) : fmod(info.attr_int("fmod", 0) != 0) {}
+  explicit Mod(const KernelInfo& info) : fmod(info.attr_int("fmod") != 0) {}
   template <class C>
   C operator()(C a, C b) const {
     if constexpr (std::is_floating_point_v<C>) {
@@ -166,7 +166,7 @@ struct BinaryShapes {
 class BroadcastRule {
  public:
   explicit BroadcastRule(const KernelInfo& info)
-      : legacy_(info.opset() < 7 && info.attr_int("broadcast", 0) != 0),
+      : legacy_(info.since_version() < 7 && info.attr_int("broadcast") != 0),
         has_axis_(info.has_attr("axis")),
         axis_(info.attr_int("axis", 0)) {}
 
@@ -468,7 +468,7 @@ void register_binary_elementwise(KernelRegistry& r) {
       {"PRelu", 1, kernel_factory<PReluKernel>()},
       {"SwiGLU", 28, kernel_factory<SwiGluKernel>()},
   };
-  for (const Entry& e : table) r.add({"", e.op, e.since, kMaxOpset, e.factory});
+  for (const Entry& e : table) r.add({"", e.op, e.since, kLatestOnnxOpset, e.factory});
 }
 
 }  // namespace tessera

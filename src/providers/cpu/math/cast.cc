@@ -304,12 +304,10 @@ class CastKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     DataType to = to_;
     if (like_) {
-      const Tensor* target = ctx.input(1);
-      if (!target) return ctx.error("input 1 (target_type) is missing");
+      TS_ASSIGN_OR_RETURN(const Tensor* target, ctx.required_input(1));
       to = target->dtype();
     }
     const DataType from = x->dtype();
@@ -474,8 +472,8 @@ class CastKernel final : public OpKernel {
 
 void register_cast(KernelRegistry& r) {
   // saturate (19) and round_mode (24) default to the older behavior, so one kernel serves all.
-  r.add({"", "Cast", 1, kMaxOpset, [](const KernelInfo& info) { return CastKernel::create(info, false); }});
-  r.add({"", "CastLike", 15, kMaxOpset, [](const KernelInfo& info) { return CastKernel::create(info, true); }});
+  r.add({"", "Cast", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return CastKernel::create(info, false); }});
+  r.add({"", "CastLike", 15, kLatestOnnxOpset, [](const KernelInfo& info) { return CastKernel::create(info, true); }});
 }
 
 }  // namespace tessera

@@ -236,8 +236,7 @@ class EinsumKernel final : public OpKernel {
     const size_t n = eq_.inputs.size();
     std::vector<const Tensor*> xs;
     for (size_t i = 0; i < n; ++i) {
-      const Tensor* t = ctx.input(i);
-      if (!t) return ctx.error("missing input ", i);
+      TS_ASSIGN_OR_RETURN(const Tensor* t, ctx.required_input(i));
       if (t->dtype() != ctx.input(0)->dtype()) return ctx.error("all inputs must share one element type");
       xs.push_back(t);
     }
@@ -368,7 +367,7 @@ class EinsumKernel final : public OpKernel {
             std::copy(result.begin(), result.end(), y.data<T>());
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -379,7 +378,7 @@ class EinsumKernel final : public OpKernel {
 }  // namespace
 
 void register_einsum(KernelRegistry& r) {
-  r.add({"", "Einsum", 12, kMaxOpset, [](const KernelInfo& info) { return EinsumKernel::create(info); }});
+  r.add({"", "Einsum", 12, kLatestOnnxOpset, [](const KernelInfo& info) { return EinsumKernel::create(info); }});
 }
 
 }  // namespace tessera

@@ -160,7 +160,7 @@ class MatMulKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -189,8 +189,8 @@ class GemmKernel final : public OpKernel {
   explicit GemmKernel(const KernelInfo& info)
       : alpha_(info.attr_float("alpha", 1.0f)),
         beta_(info.attr_float("beta", 1.0f)),
-        trans_a_(info.attr_int("transA", 0) != 0),
-        trans_b_(info.attr_int("transB", 0) != 0) {
+        trans_a_(info.attr_int("transA") != 0),
+        trans_b_(info.attr_int("transB") != 0) {
     const Tensor* b = info.constant_input(1);
     if (b && b->dtype() == DataType::float32 && b->rank() == 2 && b->size() > 0) {
       const int64_t K = trans_b_ ? b->dim(1) : b->dim(0), N = trans_b_ ? b->dim(0) : b->dim(1);
@@ -199,10 +199,9 @@ class GemmKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* a = ctx.input(0);
-    const Tensor* b = ctx.input(1);
+    TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(1));
     const Tensor* c = ctx.input(2);
-    if (!a || !b) return ctx.error("Gemm needs inputs A and B");
     if (a->rank() != 2 || b->rank() != 2)
       return ctx.error("Gemm needs 2-D A and B, got ", shape_to_string(a->shape()), " and ", shape_to_string(b->shape()));
     if (a->dtype() != b->dtype() || (c && c->dtype() != a->dtype()))
@@ -255,7 +254,7 @@ class GemmKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -267,8 +266,8 @@ class GemmKernel final : public OpKernel {
 }  // namespace
 
 void register_matmul(KernelRegistry& r) {
-  r.add({"", "MatMul", 1, kMaxOpset, make_factory<MatMulKernel>()});
-  r.add({"", "Gemm", 1, kMaxOpset, make_factory<GemmKernel>()});
+  r.add({"", "MatMul", 1, kLatestOnnxOpset, make_factory<MatMulKernel>()});
+  r.add({"", "Gemm", 1, kLatestOnnxOpset, make_factory<GemmKernel>()});
 }
 
 }  // namespace tessera

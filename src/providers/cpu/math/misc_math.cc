@@ -44,8 +44,7 @@ class DetKernel final : public OpKernel {
   explicit DetKernel(const KernelInfo&) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() < 2 || x->dim(x->rank() - 1) != x->dim(x->rank() - 2))
       return ctx.error("X must have shape [*, M, M], got ", shape_to_string(x->shape()));
     const int64_t n = x->dim(x->rank() - 1);
@@ -67,7 +66,7 @@ class DetKernel final : public OpKernel {
                                          });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 };
 
@@ -90,8 +89,7 @@ class BitCastKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const DataType from = x->dtype();
     if (from == DataType::string) return ctx.error("BitCast from string is not supported");
     if (bit_width(from) != bit_width(to_))
@@ -127,8 +125,8 @@ class BitCastKernel final : public OpKernel {
 }  // namespace
 
 void register_misc_math(KernelRegistry& r) {
-  r.add({"", "Det", 11, kMaxOpset, make_factory<DetKernel>()});
-  r.add({"", "BitCast", 26, kMaxOpset, BitCastKernel::create});
+  r.add({"", "Det", 11, kLatestOnnxOpset, make_factory<DetKernel>()});
+  r.add({"", "BitCast", 26, kLatestOnnxOpset, BitCastKernel::create});
 }
 
 }  // namespace tessera

@@ -53,13 +53,13 @@ Status store(KernelContext& ctx, DataType dtype, const Shape& shape, const std::
         out[i] = from_computed<T>(v[i]);
     }
     return Status::ok();
-  }, ctx.node().describe());
+  }, ctx.node());
 }
 
 Status load_doubles(const KernelContext& ctx, const Tensor& t, std::vector<double>& v) {
   if ((kFloatTypes & type_bit(t.dtype())) == 0) return ctx.error("input must be a float tensor, got ", dtype_name(t.dtype()));
   v.resize(static_cast<size_t>(t.size()));
-  return widen::widen_tensor(t, v.data(), ctx.node().describe());
+  return widen::widen_tensor(t, v.data(), ctx.node());
 }
 
 // RandomNormal(Like) and RandomUniform(Like): the *Like forms take shape (and by default the
@@ -72,10 +72,10 @@ class RandomKernel final : public OpKernel {
     if (info.has_attr("dtype")) dtype_ = static_cast<DataType>(info.attr_int("dtype", 1));
     else if (!like) dtype_ = DataType::float32;
     if (dist == Dist::normal) {
-      a_ = info.attr_float("mean", 0.0f);
+      a_ = info.attr_float("mean");
       b_ = info.attr_float("scale", 1.0f);
     } else {
-      a_ = info.attr_float("low", 0.0f);
+      a_ = info.attr_float("low");
       b_ = info.attr_float("high", 1.0f);
     }
     shape_ = info.attr_ints("shape");
@@ -96,8 +96,7 @@ class RandomKernel final : public OpKernel {
     Shape shape = shape_;
     DataType dtype = dtype_;
     if (like_) {
-      const Tensor* x = ctx.input(0);
-      if (!x) return ctx.error("input 0 is required");
+      TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
       shape = x->shape();
       if (dtype == DataType::undefined) dtype = x->dtype();
     }
@@ -130,8 +129,7 @@ class BernoulliKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     std::vector<double> p;
     TS_RETURN_IF_ERROR(load_doubles(ctx, *x, p));
     std::vector<double> v(p.size());
@@ -192,12 +190,12 @@ class MultinomialKernel final : public OpKernel {
 void register_random(KernelRegistry& r) {
   using R = RandomKernel;
   const KernelDef defs[] = {
-      {"", "RandomNormal", 1, kMaxOpset, R::create<R::Dist::normal, false>},
-      {"", "RandomUniform", 1, kMaxOpset, R::create<R::Dist::uniform, false>},
-      {"", "RandomNormalLike", 1, kMaxOpset, R::create<R::Dist::normal, true>},
-      {"", "RandomUniformLike", 1, kMaxOpset, R::create<R::Dist::uniform, true>},
-      {"", "Bernoulli", 15, kMaxOpset, make_factory<BernoulliKernel>()},
-      {"", "Multinomial", 7, kMaxOpset, make_factory<MultinomialKernel>()},
+      {"", "RandomNormal", 1, kLatestOnnxOpset, R::create<R::Dist::normal, false>},
+      {"", "RandomUniform", 1, kLatestOnnxOpset, R::create<R::Dist::uniform, false>},
+      {"", "RandomNormalLike", 1, kLatestOnnxOpset, R::create<R::Dist::normal, true>},
+      {"", "RandomUniformLike", 1, kLatestOnnxOpset, R::create<R::Dist::uniform, true>},
+      {"", "Bernoulli", 15, kLatestOnnxOpset, make_factory<BernoulliKernel>()},
+      {"", "Multinomial", 7, kLatestOnnxOpset, make_factory<MultinomialKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

@@ -31,7 +31,7 @@ Status store_doubles(const KernelContext& ctx, Tensor& out, const std::vector<do
     T* o = out.data<T>();
     for (size_t i = 0; i < v.size(); ++i) o[i] = from_computed<T>(v[i]);
     return Status::ok();
-  }, ctx.node().describe());
+  }, ctx.node());
 }
 
 // Reads a float tensor as doubles.
@@ -39,7 +39,7 @@ Status load_doubles(const KernelContext& ctx, const Tensor& t, std::vector<doubl
   if ((kFloatTypes & type_bit(t.dtype())) == 0)
     return ctx.error("expected a float tensor, got ", dtype_name(t.dtype()));
   v.resize(static_cast<size_t>(t.size()));
-  return widen::widen_tensor(t, v.data(), ctx.node().describe());
+  return widen::widen_tensor(t, v.data(), ctx.node());
 }
 
 // One transform along an axis of x viewed as [outer, n_in, inner, channels] (channels 1 or 2).
@@ -95,14 +95,13 @@ void run_dft(const DftJob& job, const std::vector<double>& x, std::vector<double
 class DftKernel final : public OpKernel {
  public:
   explicit DftKernel(const KernelInfo& info)
-      : opset_(info.opset()),
+      : opset_(info.since_version()),
         axis_attr_(info.attr_int("axis", 1)),
-        inverse_(info.attr_int("inverse", 0) != 0),
+        inverse_(info.attr_int("inverse") != 0),
         onesided_(info.attr_int("onesided", 0) != 0) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
     if (rank < 2 || (x->shape().back() != 1 && x->shape().back() != 2))
       return ctx.error("input must end in a dim of 1 (real) or 2 (complex), got ", shape_to_string(x->shape()));
@@ -283,12 +282,12 @@ class MelWeightMatrixKernel final : public OpKernel {
 void register_signal(KernelRegistry& r) {
   using W = WindowKernel;
   const KernelDef defs[] = {
-      {"", "DFT", 17, kMaxOpset, make_factory<DftKernel>()},
-      {"", "STFT", 17, kMaxOpset, make_factory<StftKernel>()},
-      {"", "HannWindow", 17, kMaxOpset, W::create<W::Kind::hann>},
-      {"", "HammingWindow", 17, kMaxOpset, W::create<W::Kind::hamming>},
-      {"", "BlackmanWindow", 17, kMaxOpset, W::create<W::Kind::blackman>},
-      {"", "MelWeightMatrix", 17, kMaxOpset, make_factory<MelWeightMatrixKernel>()},
+      {"", "DFT", 17, kLatestOnnxOpset, make_factory<DftKernel>()},
+      {"", "STFT", 17, kLatestOnnxOpset, make_factory<StftKernel>()},
+      {"", "HannWindow", 17, kLatestOnnxOpset, W::create<W::Kind::hann>},
+      {"", "HammingWindow", 17, kLatestOnnxOpset, W::create<W::Kind::hamming>},
+      {"", "BlackmanWindow", 17, kLatestOnnxOpset, W::create<W::Kind::blackman>},
+      {"", "MelWeightMatrix", 17, kLatestOnnxOpset, make_factory<MelWeightMatrixKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

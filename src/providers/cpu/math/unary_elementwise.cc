@@ -301,7 +301,7 @@ struct Shrink {
   static constexpr int64_t kChunk = kCheapChunk;
   float bias, lambd;
   explicit Shrink(const KernelInfo& info)
-      : bias(info.attr_float("bias", 0.0f)), lambd(info.attr_float("lambd", 0.5f)) {}
+      : bias(info.attr_float("bias")), lambd(info.attr_float("lambd", 0.5f)) {}
   template <class C>
   C operator()(C x) const {
     // Integers are compared and shifted in double, like the float attributes they meet.
@@ -325,8 +325,7 @@ class UnaryKernel final : public OpKernel {
   UnaryKernel(const KernelInfo& info, F f) : f_(std::move(f)), where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     return dispatch<F::kTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
@@ -378,8 +377,7 @@ class FloatClassKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     Tensor& y = ctx.allocate_output(0, DataType::boolean, x->shape());
     bool* out = y.data<bool>();
     const int64_t n = x->size();
@@ -390,7 +388,7 @@ class FloatClassKernel final : public OpKernel {
         const T* in = x->data<T>();
         for (int64_t i = 0; i < n; ++i) out[i] = table[in[i].bits];
         return Status::ok();
-      }, ctx.node().describe());
+      }, ctx.node());
     }
     return dispatch<kFloats>(
         x->dtype(),
@@ -433,14 +431,13 @@ struct ClipOp {
 class ClipKernel final : public OpKernel {
  public:
   explicit ClipKernel(const KernelInfo& info)
-      : attr_bounds_(info.opset() < 11),
+      : attr_bounds_(info.since_version() < 11),
         attr_min_(info.attr_float("min", std::numeric_limits<float>::lowest())),
         attr_max_(info.attr_float("max", std::numeric_limits<float>::max())),
         where_(info.node().describe()) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const Tensor* tmin = attr_bounds_ ? nullptr : ctx.input(1);
     const Tensor* tmax = attr_bounds_ ? nullptr : ctx.input(2);
     for (const Tensor* t : {tmin, tmax}) {
@@ -539,7 +536,7 @@ void register_unary_elementwise(KernelRegistry& r) {
       {"IsInf", 10, simple_factory<FloatClassKernel>(FloatClass::inf)},
       {"Clip", 1, simple_factory<ClipKernel>()},
   };
-  for (const Entry& e : table) r.add({"", e.op, e.since, kMaxOpset, e.factory});
+  for (const Entry& e : table) r.add({"", e.op, e.since, kLatestOnnxOpset, e.factory});
 }
 
 }  // namespace tessera

@@ -72,8 +72,7 @@ class VariadicKernel final : public OpKernel {
     std::vector<const Tensor*> in;
     std::vector<const Shape*> shapes;
     for (size_t i = 0; i < n; ++i) {
-      const Tensor* t = ctx.input(i);
-      if (!t) return ctx.error("input ", i, " is missing");
+      TS_ASSIGN_OR_RETURN(const Tensor* t, ctx.required_input(i));
       if (!in.empty() && t->dtype() != in[0]->dtype())
         return ctx.error("inputs must have one type, got ", dtype_name(in[0]->dtype()), " and ",
                          dtype_name(t->dtype()));
@@ -214,11 +213,11 @@ KernelFactory kernel_factory() {
 void register_variadic_elementwise(KernelRegistry& r) {
   // Before opset 8 the inputs had to share one shape; broadcasting them anyway accepts those
   // models unchanged, so one kernel covers every version.
-  r.add({"", "Sum", 1, kMaxOpset, kernel_factory<VariadicKernel<SumOp, kFloatTypes, false>>()});
-  r.add({"", "Mean", 1, kMaxOpset, kernel_factory<VariadicKernel<SumOp, kFloatTypes, true>>()});
-  r.add({"", "Min", 1, kMaxOpset, kernel_factory<VariadicKernel<MinOp, kNumericTypes, false>>()});
-  r.add({"", "Max", 1, kMaxOpset, kernel_factory<VariadicKernel<MaxOp, kNumericTypes, false>>()});
-  r.add({"", "Where", 9, kMaxOpset, kernel_factory<WhereKernel>()});
+  r.add({"", "Sum", 1, kLatestOnnxOpset, kernel_factory<VariadicKernel<SumOp, kFloatTypes, false>>()});
+  r.add({"", "Mean", 1, kLatestOnnxOpset, kernel_factory<VariadicKernel<SumOp, kFloatTypes, true>>()});
+  r.add({"", "Min", 1, kLatestOnnxOpset, kernel_factory<VariadicKernel<MinOp, kNumericTypes, false>>()});
+  r.add({"", "Max", 1, kLatestOnnxOpset, kernel_factory<VariadicKernel<MaxOp, kNumericTypes, false>>()});
+  r.add({"", "Where", 9, kLatestOnnxOpset, kernel_factory<WhereKernel>()});
 }
 
 }  // namespace tessera

@@ -10,9 +10,10 @@
 
 namespace tessera::widen {
 
-// Any numeric or bool tensor, converted element by element into out[0..t.size()).
-template <class C>
-Status widen_tensor(const Tensor& t, C* out, const std::string& where) {
+// Any numeric or bool tensor, converted element by element into out[0..t.size()). `where` is
+// as for dispatch: pass the node, so it is described only on error.
+template <class C, class Where>
+Status widen_tensor(const Tensor& t, C* out, const Where& where) {
   return dispatch<kNumericTypes | type_bit(DataType::boolean)>(t.dtype(), [&]<class T>() -> Status {
     widen_span(t.data<T>(), out, t.size());
     return Status::ok();

@@ -36,14 +36,13 @@ class LabelEncoderKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     auto k = std::unique_ptr<LabelEncoderKernel>(new LabelEncoderKernel());
-    if (info.opset() < 2) TS_RETURN_IF_ERROR(k->init_v1(info));
+    if (info.since_version() < 2) TS_RETURN_IF_ERROR(k->init_v1(info));
     else TS_RETURN_IF_ERROR(k->init_v2(info));
     return std::unique_ptr<OpKernel>(std::move(k));
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (v1_ && x->dtype() == DataType::int64) return decode_v1(ctx, *x);
     if (kind_of(x->dtype()) != key_kind_ || x->dtype() == DataType::boolean)
       return ctx.error("input type ", dtype_name(x->dtype()), " does not match the type of the keys");
@@ -72,7 +71,7 @@ class LabelEncoderKernel final : public OpKernel {
             }
             return Status::ok();
           },
-          ctx.node().describe());
+          ctx.node());
       TS_RETURN_IF_ERROR(s);
     }
     return dispatch<kStandardTypes>(
@@ -84,7 +83,7 @@ class LabelEncoderKernel final : public OpKernel {
           for (int64_t i = 0; i < n; ++i) out[i] = idx[i] >= 0 ? vals[idx[i]] : def;
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -109,9 +108,9 @@ class LabelEncoderKernel final : public OpKernel {
     std::vector<int64_t> idx(classes.size());
     for (size_t i = 0; i < classes.size(); ++i) idx[i] = static_cast<int64_t>(i);
     values_ = Tensor::from_vector<int64_t>(DataType::int64, {static_cast<int64_t>(idx.size())}, idx);
-    default_ = Tensor::scalar<int64_t>(DataType::int64, info.attr_int("default_int64", -1));
+    default_ = Tensor::scalar<int64_t>(DataType::int64, info.attr_int("default_int64"));
     v1_strings_ = Tensor::from_vector<std::string>(DataType::string, {static_cast<int64_t>(classes.size())}, classes);
-    v1_default_string_ = info.attr_string("default_string", "_Unused");
+    v1_default_string_ = info.attr_string("default_string");
     v1_ = true;
     return Status::ok();
   }
@@ -139,12 +138,12 @@ class LabelEncoderKernel final : public OpKernel {
       if (dt->dtype() != vt || dt->size() < 1) return info.error("default_tensor must hold one value of the values' type");
       default_ = *dt;
     } else if (vt == DataType::string) {
-      default_ = strings_tensor({info.attr_string("default_string", "_Unused")});
+      default_ = strings_tensor({info.attr_string("default_string")});
     } else if (vt == DataType::float32 || vt == DataType::float64) {
       const double d = info.attr_float("default_float", -0.0f);
       default_ = vt == DataType::float32 ? Tensor::scalar<float>(vt, static_cast<float>(d)) : Tensor::scalar<double>(vt, d);
     } else {
-      const int64_t d = info.attr_int("default_int64", -1);
+      const int64_t d = info.attr_int("default_int64");
       default_ = Tensor(vt, {});
       Status s = dispatch<kIntTypes>(
           vt,
@@ -152,7 +151,7 @@ class LabelEncoderKernel final : public OpKernel {
             default_.data<T>()[0] = static_cast<T>(d);
             return Status::ok();
           },
-          info.node().describe());
+          info.node());
       TS_RETURN_IF_ERROR(s);
     }
 
@@ -172,7 +171,7 @@ class LabelEncoderKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        info.node().describe());
+        info.node());
   }
 
   static Tensor strings_tensor(const std::vector<std::string>& v) {
@@ -198,7 +197,7 @@ class LabelEncoderKernel final : public OpKernel {
 }  // namespace
 
 void register_ml_label_encoder(KernelRegistry& r) {
-  r.add({ml::kDomain, "LabelEncoder", 1, kMaxOpset, LabelEncoderKernel::create});
+  r.add({ml::kDomain, "LabelEncoder", 1, kLatestOnnxMlOpset, LabelEncoderKernel::create});
 }
 
 }  // namespace tessera

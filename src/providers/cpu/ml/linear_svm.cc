@@ -24,7 +24,7 @@ Status read_rows(const KernelContext& ctx, const Tensor& x, std::vector<float>* 
   *rows = x.rank() == 1 ? 1 : x.dim(0);
   *features = x.rank() == 1 ? x.dim(0) : x.dim(1);
   out->resize(static_cast<size_t>(x.size()));
-  return widen::widen_tensor(x, out->data(), ctx.node().describe());
+  return widen::widen_tensor(x, out->data(), ctx.node());
 }
 
 // out[M, N] = A[M, K] * B[N, K]^T (+ bias per column, or a scalar).
@@ -42,7 +42,7 @@ void matmul_bt(const float* a, const float* b, int64_t M, int64_t N, int64_t K, 
 }
 
 bool read_post(const KernelInfo& info, PostTransform* pt) {
-  return ml::parse_post_transform(info.attr_string("post_transform", "NONE"), pt);
+  return ml::parse_post_transform(info.attr_string("post_transform"), pt);
 }
 
 // Post-processing of `count` score rows of `width` scores each, as ONNX Runtime's batched
@@ -81,8 +81,7 @@ class LinearClassifierKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     std::vector<float> xf;
     int64_t N, F;
     TS_RETURN_IF_ERROR(read_rows(ctx, *x, &xf, &N, &F));
@@ -149,8 +148,7 @@ class LinearRegressorKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     std::vector<float> xf;
     int64_t N, F;
     TS_RETURN_IF_ERROR(read_rows(ctx, *x, &xf, &N, &F));
@@ -311,8 +309,7 @@ class SvmClassifierKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     std::vector<float> xf;
     int64_t N, F;
     TS_RETURN_IF_ERROR(read_rows(ctx, *x, &xf, &N, &F));
@@ -419,8 +416,8 @@ class SvmRegressorKernel final : public OpKernel {
     k->support_ = info.attr_floats("support_vectors");
     k->rho_ = info.attr_floats("rho");
     k->coefficients_ = info.attr_floats("coefficients");
-    k->vectors_ = info.attr_int("n_supports", 0);
-    k->one_class_ = info.attr_int("one_class", 0) != 0;
+    k->vectors_ = info.attr_int("n_supports");
+    k->one_class_ = info.attr_int("one_class") != 0;
     if (k->coefficients_.empty() || k->rho_.empty()) return info.error("coefficients and rho are required");
     if (k->vectors_ > 0) {
       k->features_ = static_cast<int64_t>(k->support_.size()) / k->vectors_;
@@ -433,8 +430,7 @@ class SvmRegressorKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     std::vector<float> xf;
     int64_t N, F;
     TS_RETURN_IF_ERROR(read_rows(ctx, *x, &xf, &N, &F));
@@ -464,10 +460,10 @@ class SvmRegressorKernel final : public OpKernel {
 }  // namespace
 
 void register_ml_linear_svm(KernelRegistry& r) {
-  r.add({ml::kDomain, "LinearClassifier", 1, kMaxOpset, LinearClassifierKernel::create});
-  r.add({ml::kDomain, "LinearRegressor", 1, kMaxOpset, LinearRegressorKernel::create});
-  r.add({ml::kDomain, "SVMClassifier", 1, kMaxOpset, SvmClassifierKernel::create});
-  r.add({ml::kDomain, "SVMRegressor", 1, kMaxOpset, SvmRegressorKernel::create});
+  r.add({ml::kDomain, "LinearClassifier", 1, kLatestOnnxMlOpset, LinearClassifierKernel::create});
+  r.add({ml::kDomain, "LinearRegressor", 1, kLatestOnnxMlOpset, LinearRegressorKernel::create});
+  r.add({ml::kDomain, "SVMClassifier", 1, kLatestOnnxMlOpset, SvmClassifierKernel::create});
+  r.add({ml::kDomain, "SVMRegressor", 1, kLatestOnnxMlOpset, SvmRegressorKernel::create});
 }
 
 }  // namespace tessera

@@ -33,11 +33,10 @@ bool rows_and_stride(const Tensor& x, int64_t* rows, int64_t* stride) {
 
 class BinarizerKernel final : public OpKernel {
  public:
-  explicit BinarizerKernel(const KernelInfo& info) : threshold_(info.attr_float("threshold", 0.0f)) {}
+  explicit BinarizerKernel(const KernelInfo& info) : threshold_(info.attr_float("threshold")) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
     return dispatch<kMlNumeric>(
         x->dtype(),
@@ -48,7 +47,7 @@ class BinarizerKernel final : public OpKernel {
           for (int64_t i = 0; i < x->size(); ++i) out[i] = static_cast<double>(in[i]) > thr ? T(1) : T(0);
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -85,7 +84,7 @@ class ArrayFeatureExtractorKernel final : public OpKernel {
             for (int64_t j = 0; j < k; ++j) out[r * k + j] = in[r * last + idx[j]];
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 };
 
@@ -104,8 +103,7 @@ class NormalizerKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() == 0) return ctx.error("X must have at least one dimension");
     Tensor& y = ctx.allocate_output(0, DataType::float32, x->shape());
     // Normalizes along dim 1 (dim 0 of a vector); later dims are independent lanes.
@@ -114,7 +112,7 @@ class NormalizerKernel final : public OpKernel {
     if (n == 0 || x->size() == 0) return Status::ok();
     const int64_t outer = x->size() / (n * inner);
     std::vector<float> xf(static_cast<size_t>(x->size()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(*x, xf.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(*x, xf.data(), ctx.node()));
     float* out = y.data<float>();
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t l = 0; l < inner; ++l) {
@@ -152,8 +150,7 @@ class ScalerKernel final : public OpKernel {
   explicit ScalerKernel(const KernelInfo& info) : offset_(info.attr_floats("offset")), scale_(info.attr_floats("scale")) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t rows, stride;
     if (!rows_and_stride(*x, &rows, &stride)) return ctx.error("X must have at least one dimension");
     auto fits = [&](size_t n) { return n == 1 || static_cast<int64_t>(n) == stride; };
@@ -161,7 +158,7 @@ class ScalerKernel final : public OpKernel {
       return ctx.error("offset and scale must have 1 or ", stride, " values, got ", offset_.size(), " and ", scale_.size());
     Tensor& y = ctx.allocate_output(0, DataType::float32, x->shape());
     std::vector<float> xf(static_cast<size_t>(x->size()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(*x, xf.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(*x, xf.data(), ctx.node()));
     float* out = y.data<float>();
     for (int64_t i = 0; i < x->size(); ++i) {
       const int64_t c = stride > 0 ? i % stride : 0;
@@ -186,14 +183,13 @@ class ImputerKernel final : public OpKernel {
     k->ints_ = info.attr_ints("imputed_value_int64s");
     if (k->floats_.empty() == k->ints_.empty())
       return info.error("exactly one of imputed_value_floats and imputed_value_int64s must be given");
-    k->replaced_float_ = info.attr_float("replaced_value_float", 0.0f);
-    k->replaced_int_ = info.attr_int("replaced_value_int64", 0);
+    k->replaced_float_ = info.attr_float("replaced_value_float");
+    k->replaced_int_ = info.attr_int("replaced_value_int64");
     return std::unique_ptr<OpKernel>(std::move(k));
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t rows, stride;
     if (!rows_and_stride(*x, &rows, &stride)) return ctx.error("X must have at least one dimension");
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
@@ -216,7 +212,7 @@ class ImputerKernel final : public OpKernel {
     return dispatch<kImputerTypes>(x->dtype(), [&]<class T>() -> Status {
       if constexpr (std::is_floating_point_v<T>) return run.template operator()<T>(floats_, static_cast<T>(replaced_float_));
       else return run.template operator()<T>(ints_, static_cast<T>(replaced_int_));
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
  private:
@@ -244,8 +240,7 @@ class OneHotEncoderKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     Shape shape = x->shape();
     shape.push_back(n_);
     Tensor& y = ctx.allocate_output(0, DataType::float32, shape);
@@ -272,7 +267,7 @@ class OneHotEncoderKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -294,21 +289,19 @@ class FeatureVectorizerKernel final : public OpKernel {
       return ctx.error("inputdimensions has ", dims_.size(), " values for ", ctx.input_count(), " inputs");
     int64_t total = 0;
     for (int64_t d : dims_) total += d;
-    const Tensor* first = ctx.input(0);
-    if (!first) return ctx.error("input 0 is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* first, ctx.required_input(0));
     // Every input is [N, C_i] (a vector is one row); all share N.
     const int64_t N = first->rank() <= 1 ? 1 : first->dim(0);
     Tensor& y = ctx.allocate_output(0, DataType::float32, {N, total});
     float* out = y.data<float>();
     int64_t col = 0;
     for (size_t k = 0; k < dims_.size(); ++k) {
-      const Tensor* x = ctx.input(k);
-      if (!x) return ctx.error("input ", k, " is required");
+      TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(k));
       const int64_t n = x->rank() <= 1 ? 1 : x->dim(0);
       if (n != N) return ctx.error("input ", k, " has ", n, " rows, input 0 has ", N);
       const int64_t c = n == 0 ? 0 : x->size() / n;
       std::vector<float> xf(static_cast<size_t>(x->size()));
-      TS_RETURN_IF_ERROR(widen::widen_tensor(*x, xf.data(), ctx.node().describe()));
+      TS_RETURN_IF_ERROR(widen::widen_tensor(*x, xf.data(), ctx.node()));
       const int64_t take = std::min(c, dims_[k]);
       for (int64_t r = 0; r < N; ++r)
         for (int64_t j = 0; j < take; ++j) out[r * total + col + j] = xf[r * c + j];
@@ -340,8 +333,7 @@ class CategoryMapperKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->dtype() == DataType::string) {
       Tensor& y = ctx.allocate_output(0, DataType::int64, x->shape());
       for (int64_t i = 0; i < x->size(); ++i) {
@@ -409,7 +401,7 @@ class DictVectorizerKernel final : public OpKernel {
             if (col[i] >= 0) y.data<T>()[col[i]] = vals.data<T>()[i];
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -422,15 +414,15 @@ class DictVectorizerKernel final : public OpKernel {
 }  // namespace
 
 void register_ml(KernelRegistry& r) {
-  r.add({ml::kDomain, "Binarizer", 1, kMaxOpset, make_factory<BinarizerKernel>()});
-  r.add({ml::kDomain, "ArrayFeatureExtractor", 1, kMaxOpset, make_factory<ArrayFeatureExtractorKernel>()});
-  r.add({ml::kDomain, "Normalizer", 1, kMaxOpset, NormalizerKernel::create});
-  r.add({ml::kDomain, "Scaler", 1, kMaxOpset, make_factory<ScalerKernel>()});
-  r.add({ml::kDomain, "Imputer", 1, kMaxOpset, ImputerKernel::create});
-  r.add({ml::kDomain, "OneHotEncoder", 1, kMaxOpset, OneHotEncoderKernel::create});
-  r.add({ml::kDomain, "FeatureVectorizer", 1, kMaxOpset, make_factory<FeatureVectorizerKernel>()});
-  r.add({ml::kDomain, "CategoryMapper", 1, kMaxOpset, CategoryMapperKernel::create});
-  r.add({ml::kDomain, "DictVectorizer", 1, kMaxOpset, DictVectorizerKernel::create});
+  r.add({ml::kDomain, "Binarizer", 1, kLatestOnnxMlOpset, make_factory<BinarizerKernel>()});
+  r.add({ml::kDomain, "ArrayFeatureExtractor", 1, kLatestOnnxMlOpset, make_factory<ArrayFeatureExtractorKernel>()});
+  r.add({ml::kDomain, "Normalizer", 1, kLatestOnnxMlOpset, NormalizerKernel::create});
+  r.add({ml::kDomain, "Scaler", 1, kLatestOnnxMlOpset, make_factory<ScalerKernel>()});
+  r.add({ml::kDomain, "Imputer", 1, kLatestOnnxMlOpset, ImputerKernel::create});
+  r.add({ml::kDomain, "OneHotEncoder", 1, kLatestOnnxMlOpset, OneHotEncoderKernel::create});
+  r.add({ml::kDomain, "FeatureVectorizer", 1, kLatestOnnxMlOpset, make_factory<FeatureVectorizerKernel>()});
+  r.add({ml::kDomain, "CategoryMapper", 1, kLatestOnnxMlOpset, CategoryMapperKernel::create});
+  r.add({ml::kDomain, "DictVectorizer", 1, kLatestOnnxMlOpset, DictVectorizerKernel::create});
   register_ml_label_encoder(r);
   register_ml_tree_ensemble(r);
   register_ml_linear_svm(r);

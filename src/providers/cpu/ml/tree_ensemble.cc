@@ -129,8 +129,7 @@ class TreeEnsembleKernel final : public OpKernel {
       : e_(std::move(e)), f_(std::move(f)), output_like_input_(output_like_input) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input X is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() == 0 || x->rank() > 2) return ctx.error("X must be 1-D or 2-D, got ", shape_to_string(x->shape()));
     const int64_t N = x->rank() == 1 ? 1 : x->dim(0);
     const int64_t C = x->rank() == 1 ? x->dim(0) : x->dim(1);
@@ -144,7 +143,7 @@ class TreeEnsembleKernel final : public OpKernel {
   Status run(KernelContext& ctx, const Tensor& x, int64_t N, int64_t C) const {
     const int64_t K = f_.n_targets;
     std::vector<TT> xs(static_cast<size_t>(N * C));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(x, xs.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(x, xs.data(), ctx.node()));
     std::vector<TT> z(static_cast<size_t>(N * K));
     std::vector<int64_t> labels(f_.classifier ? static_cast<size_t>(N) : 0);
     ctx.thread_pool().parallel_for(N, std::max<int64_t>(1, 256 / std::max<size_t>(1, e_.roots.size())), [&](int64_t r0, int64_t r1) {
@@ -176,7 +175,7 @@ class TreeEnsembleKernel final : public OpKernel {
           narrow_span(z.data(), y.data<T>(), N * K);
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
   // Walks every tree; with one target each leaf gives its first weight (ONNX Runtime's shortcut).
@@ -521,7 +520,7 @@ Result<std::unique_ptr<OpKernel>> make_v5(const KernelInfo& info) {
 void register_ml_tree_ensemble(KernelRegistry& r) {
   r.add({ml::kDomain, "TreeEnsembleRegressor", 1, 4, make_regressor});
   r.add({ml::kDomain, "TreeEnsembleClassifier", 1, 4, make_classifier});
-  r.add({ml::kDomain, "TreeEnsemble", 5, kMaxOpset, make_v5});
+  r.add({ml::kDomain, "TreeEnsemble", 5, kLatestOnnxMlOpset, make_v5});
 }
 
 }  // namespace tessera

@@ -19,12 +19,6 @@ namespace tessera {
 namespace {
 
 
-Result<const Tensor*> required(const KernelContext& ctx, size_t i, const char* what) {
-  const Tensor* t = ctx.input(i);
-  if (!t) return ctx.error("input ", i, " (", what, ") is missing or is not a tensor");
-  return t;
-}
-
 bool is_float(DataType t) { return (kFloatTypes & type_bit(t)) != 0; }
 
 // Where an intermediate value is stored in the reference: in float/double (no rounding needed
@@ -55,7 +49,7 @@ Status narrow_into(const KernelContext& ctx, Tensor& out, const C* src) {
   return dispatch<kFloatTypes>(out.dtype(), [&]<class T>() -> Status {
     narrow_span(src, out.data<T>(), out.size());
     return Status::ok();
-  }, ctx.node().describe());
+  }, ctx.node());
 }
 
 // Copies a 3-D [B, S, H*D] or 4-D [B, H, S, D] buffer into dst laid out as [B, H, dst_len, D],
@@ -116,17 +110,17 @@ struct BiasSource {
 class AttentionKernel final : public OpKernel {
  public:
   explicit AttentionKernel(const KernelInfo& info)
-      : is_causal_(info.attr_int("is_causal", 0) != 0),
+      : is_causal_(info.attr_int("is_causal") != 0),
         q_num_heads_(info.attr_int("q_num_heads", 0)),
         kv_num_heads_(info.attr_int("kv_num_heads", 0)),
-        mode_(info.attr_int("qk_matmul_output_mode", 0)),
+        mode_(info.attr_int("qk_matmul_output_mode")),
         has_scale_(info.has_attr("scale")),
         scale_(info.attr_float("scale", 1.0f)),
-        softcap_(info.attr_float("softcap", 0.0f)),
+        softcap_(info.attr_float("softcap")),
         softmax_precision_(static_cast<DataType>(info.attr_int("softmax_precision", 0))) {}
 
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
-    int64_t mode = info.attr_int("qk_matmul_output_mode", 0);
+    int64_t mode = info.attr_int("qk_matmul_output_mode");
     if (mode < 0 || mode > 3) return info.error("qk_matmul_output_mode must be 0, 1, 2 or 3, got ", mode);
     if (info.has_attr("softmax_precision")) {
       int64_t p = info.attr_int("softmax_precision", 0);
@@ -137,9 +131,9 @@ class AttentionKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* q, required(ctx, 0, "Q"));
-    TS_ASSIGN_OR_RETURN(const Tensor* k, required(ctx, 1, "K"));
-    TS_ASSIGN_OR_RETURN(const Tensor* v, required(ctx, 2, "V"));
+    TS_ASSIGN_OR_RETURN(const Tensor* q, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* k, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* v, ctx.required_input(2));
     if (!is_float(q->dtype()) || k->dtype() != q->dtype() || !is_float(v->dtype()))
       return ctx.error("Q and K must have the same float type and V a float type, got ", dtype_name(q->dtype()),
                        ", ", dtype_name(k->dtype()), ", ", dtype_name(v->dtype()));
@@ -208,11 +202,11 @@ class AttentionKernel final : public OpKernel {
                           int64_t head, std::vector<C>& out) {
     out.assign(static_cast<size_t>(d.batch * d.kv_heads * d.total_len * head), C(0));
     std::vector<C> tmp(static_cast<size_t>(x.size()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(x, tmp.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(x, tmp.data(), ctx.node()));
     to_head_layout(tmp.data(), d.three_d, d.batch, d.kv_heads, d.new_len, head, out.data(), d.total_len, d.past_len);
     if (past) {
       tmp.resize(static_cast<size_t>(past->size()));
-      TS_RETURN_IF_ERROR(widen::widen_tensor(*past, tmp.data(), ctx.node().describe()));
+      TS_RETURN_IF_ERROR(widen::widen_tensor(*past, tmp.data(), ctx.node()));
       to_head_layout(tmp.data(), false, d.batch, d.kv_heads, d.past_len, head, out.data(), d.total_len, 0);
     }
     return Status::ok();
@@ -240,7 +234,7 @@ class AttentionKernel final : public OpKernel {
         const bool* p = m->data<bool>();
         for (int64_t i = 0; i < m->size(); ++i) bias.mask[i] = p[i] ? C(0) : -std::numeric_limits<C>::infinity();
       } else {
-        TS_RETURN_IF_ERROR(widen::widen_tensor(*m, bias.mask.data(), ctx.node().describe()));
+        TS_RETURN_IF_ERROR(widen::widen_tensor(*m, bias.mask.data(), ctx.node()));
       }
     }
     if (const Tensor* n = ctx.input(6)) {
@@ -403,14 +397,14 @@ class AttentionKernel final : public OpKernel {
 class RotaryEmbeddingKernel final : public OpKernel {
  public:
   explicit RotaryEmbeddingKernel(const KernelInfo& info)
-      : interleaved_(info.attr_int("interleaved", 0) != 0),
-        rotary_dim_(info.attr_int("rotary_embedding_dim", 0)),
+      : interleaved_(info.attr_int("interleaved") != 0),
+        rotary_dim_(info.attr_int("rotary_embedding_dim")),
         num_heads_(info.attr_int("num_heads", 0)) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required(ctx, 0, "X"));
-    TS_ASSIGN_OR_RETURN(const Tensor* cos_t, required(ctx, 1, "cos_cache"));
-    TS_ASSIGN_OR_RETURN(const Tensor* sin_t, required(ctx, 2, "sin_cache"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* cos_t, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* sin_t, ctx.required_input(2));
     const Tensor* pos = ctx.input(3);
     if (x->rank() != 3 && x->rank() != 4) return ctx.error("X must be 3-D or 4-D, got ", shape_to_string(x->shape()));
     if (cos_t->dtype() != x->dtype() || sin_t->dtype() != x->dtype())
@@ -479,7 +473,7 @@ class RotaryEmbeddingKernel final : public OpKernel {
       };
       ctx.thread_pool().parallel_for(B * S * H, std::max<int64_t>(1, 8192 / (D + 1)), work);
       return Status::ok();
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
  private:
@@ -491,8 +485,8 @@ class RotaryEmbeddingKernel final : public OpKernel {
 
 void register_attention(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "Attention", 23, kMaxOpset, AttentionKernel::create},
-      {"", "RotaryEmbedding", 23, kMaxOpset, make_factory<RotaryEmbeddingKernel>()},
+      {"", "Attention", 23, kLatestOnnxOpset, AttentionKernel::create},
+      {"", "RotaryEmbedding", 23, kLatestOnnxOpset, make_factory<RotaryEmbeddingKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

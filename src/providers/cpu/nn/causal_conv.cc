@@ -21,7 +21,7 @@ class CausalConvWithStateKernel final : public OpKernel {
   explicit CausalConvWithStateKernel(bool silu) : silu_(silu) {}
 
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
-    const std::string activation = info.attr_string("activation", "none");
+    const std::string activation = info.attr_string("activation");
     if (activation != "none" && activation != "silu" && activation != "swish")
       return info.error("activation must be 'none', 'silu' or 'swish', got '", activation, "'");
     return std::unique_ptr<OpKernel>(new CausalConvWithStateKernel(activation != "none"));
@@ -52,7 +52,7 @@ class CausalConvWithStateKernel final : public OpKernel {
     return dispatch<kFloatTypes>(x->dtype(), [&]<class T>() -> Status {
       run<T>(ctx, *x, *w, bias, past, y, state, B, C, L, k);
       return Status::ok();
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
  private:
@@ -109,7 +109,7 @@ class CausalConvWithStateKernel final : public OpKernel {
 }  // namespace
 
 void register_causal_conv(KernelRegistry& r) {
-  r.add({"", "CausalConvWithState", 27, kMaxOpset, CausalConvWithStateKernel::create});
+  r.add({"", "CausalConvWithState", 27, kLatestOnnxOpset, CausalConvWithStateKernel::create});
 }
 
 }  // namespace tessera

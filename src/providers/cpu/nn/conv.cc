@@ -15,6 +15,7 @@
 
 #include "framework/kernel_registry.h"
 #include "core/dispatch.h"
+#include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
 #include "core/float_types.h"
 #include "providers/cpu/kernels/gemm.h"
@@ -35,139 +36,36 @@ constexpr int64_t kTargetColumns = 512;
 // Fewest output positions worth a separate GEMM task; below that one GEMM is split inside.
 constexpr int64_t kMinTaskColumns = 256;
 
-enum class AutoPad { notset, same_upper, same_lower, valid };
-
-struct ConvParams {
-  AutoPad auto_pad = AutoPad::notset;
-  int64_t group = 1;
-  std::vector<int64_t> kernel_shape, strides, dilations, pads;
-  std::vector<int64_t> output_padding, output_shape;  // ConvTranspose only
-};
-
-Result<ConvParams> parse_conv_params(const KernelInfo& info) {
-  ConvParams p;
-  const std::string pad = info.attr_string("auto_pad", "NOTSET");
-  if (pad == "NOTSET" || pad.empty()) p.auto_pad = AutoPad::notset;
-  else if (pad == "SAME_UPPER") p.auto_pad = AutoPad::same_upper;
-  else if (pad == "SAME_LOWER") p.auto_pad = AutoPad::same_lower;
-  else if (pad == "VALID") p.auto_pad = AutoPad::valid;
-  else return info.error("unknown auto_pad '", pad, "'");
-  p.group = info.attr_int("group", 1);
-  if (p.group < 1) return info.error("group must be >= 1, got ", p.group);
-  p.kernel_shape = info.attr_ints("kernel_shape");
-  p.strides = info.attr_ints("strides");
-  p.dilations = info.attr_ints("dilations");
-  p.pads = info.attr_ints("pads");
-  p.output_padding = info.attr_ints("output_padding");
-  p.output_shape = info.attr_ints("output_shape");
-  for (int64_t v : p.strides)
-    if (v < 1) return info.error("strides must be >= 1");
-  for (int64_t v : p.dilations)
-    if (v < 1) return info.error("dilations must be >= 1");
-  return p;
+// Copies the shared geometry into the im2col form. `image` is the side windows read from (Conv:
+// the input, ConvTranspose: the output), `grid` the side with one position per window.
+Result<ConvGeometry> lowering_geometry(const KernelContext& ctx, const WindowGeometry& w, bool transposed) {
+  ConvGeometry g;
+  g.nd = w.rank();
+  if (g.nd > kernels::kMaxConvDims) return ctx.error("at most ", kernels::kMaxConvDims, " spatial dimensions are supported");
+  g.in_size = g.out_size = g.kernel_size = 1;
+  for (size_t d = 0; d < g.nd; ++d) {
+    g.in[d] = transposed ? w.output[d] : w.input[d];
+    g.out[d] = transposed ? w.input[d] : w.output[d];
+    g.kernel[d] = w.kernel[d];
+    g.stride[d] = w.stride[d];
+    g.dilation[d] = w.dilation[d];
+    g.pad_begin[d] = w.pad_begin[d];
+    g.in_size *= g.in[d];
+    g.out_size *= g.out[d];
+    g.kernel_size *= g.kernel[d];
+  }
+  return g;
 }
 
-// Spatial attributes common to Conv and ConvTranspose, checked against the weights' shape.
-Status fill_kernel_geometry(const KernelContext& ctx, const ConvParams& p, const Shape& x, const Shape& w, ConvGeometry& g) {
+Result<ConvGeometry> conv_geometry(const KernelContext& ctx, const ConvAttributes& p, const Shape& x, const Shape& w,
+                                   bool transposed) {
   if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
   if (w.size() != x.size())
     return ctx.error("weights of shape ", shape_to_string(w), " do not match input rank ", x.size());
-  g.nd = x.size() - 2;
-  if (g.nd > kernels::kMaxConvDims) return ctx.error("at most ", kernels::kMaxConvDims, " spatial dimensions are supported");
-  auto check = [&](const std::vector<int64_t>& v, size_t n, const char* name) -> Status {
-    if (!v.empty() && v.size() != n) return ctx.error(name, " has ", v.size(), " values, expected ", n);
-    return Status::ok();
-  };
-  TS_RETURN_IF_ERROR(check(p.kernel_shape, g.nd, "kernel_shape"));
-  TS_RETURN_IF_ERROR(check(p.strides, g.nd, "strides"));
-  TS_RETURN_IF_ERROR(check(p.dilations, g.nd, "dilations"));
-  TS_RETURN_IF_ERROR(check(p.pads, 2 * g.nd, "pads"));
-  g.kernel_size = 1;
-  for (size_t d = 0; d < g.nd; ++d) {
-    g.kernel[d] = w[d + 2];
-    if (!p.kernel_shape.empty() && p.kernel_shape[d] != w[d + 2])
-      return ctx.error("kernel_shape ", shape_to_string(p.kernel_shape), " does not match weights ", shape_to_string(w));
-    g.stride[d] = p.strides.empty() ? 1 : p.strides[d];
-    g.dilation[d] = p.dilations.empty() ? 1 : p.dilations[d];
-    g.kernel_size *= g.kernel[d];
-  }
-  return Status::ok();
-}
-
-// Conv: image = input spatial dims, grid = output spatial dims.
-Result<ConvGeometry> conv_geometry(const KernelContext& ctx, const ConvParams& p, const Shape& x, const Shape& w) {
-  ConvGeometry g;
-  TS_RETURN_IF_ERROR(fill_kernel_geometry(ctx, p, x, w, g));
-  g.in_size = g.out_size = 1;
-  for (size_t d = 0; d < g.nd; ++d) {
-    const int64_t in = x[d + 2], k_eff = (g.kernel[d] - 1) * g.dilation[d] + 1, s = g.stride[d];
-    int64_t pb = 0, pe = 0, out = 0;
-    switch (p.auto_pad) {
-      case AutoPad::notset:
-        pb = p.pads.empty() ? 0 : p.pads[d];
-        pe = p.pads.empty() ? 0 : p.pads[d + g.nd];
-        out = in + pb + pe < k_eff ? 0 : (in + pb + pe - k_eff) / s + 1;
-        break;
-      case AutoPad::valid:
-        out = in < k_eff ? 0 : (in - k_eff) / s + 1;
-        break;
-      case AutoPad::same_upper:
-      case AutoPad::same_lower: {
-        out = (in + s - 1) / s;
-        const int64_t total = std::max<int64_t>(0, (out - 1) * s + k_eff - in);
-        pb = p.auto_pad == AutoPad::same_upper ? total / 2 : total - total / 2;
-        break;
-      }
-    }
-    if (out <= 0 && in > 0)
-      return ctx.error("kernel (effective size ", k_eff, ") is larger than the padded input ", shape_to_string(x));
-    g.in[d] = in;
-    g.out[d] = out;
-    g.pad_begin[d] = pb;
-    g.in_size *= in;
-    g.out_size *= out;
-  }
-  return g;
-}
-
-int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
-
-// ConvTranspose: image = output spatial dims, grid = input spatial dims.
-Result<ConvGeometry> conv_transpose_geometry(const KernelContext& ctx, const ConvParams& p, const Shape& x, const Shape& w) {
-  ConvGeometry g;
-  TS_RETURN_IF_ERROR(fill_kernel_geometry(ctx, p, x, w, g));
-  const size_t nd = g.nd;
-  if (!p.output_padding.empty() && p.output_padding.size() != nd)
-    return ctx.error("output_padding has ", p.output_padding.size(), " values, expected ", nd);
-  if (!p.output_shape.empty() && p.output_shape.size() != nd && p.output_shape.size() != nd + 2)
-    return ctx.error("output_shape has ", p.output_shape.size(), " values, expected ", nd);
-  const size_t shape_lead = p.output_shape.size() == nd + 2 ? 2 : 0;
-  g.in_size = g.out_size = 1;
-  for (size_t d = 0; d < nd; ++d) {
-    const int64_t in = x[d + 2], s = g.stride[d], k_eff = (g.kernel[d] - 1) * g.dilation[d] + 1;
-    const int64_t op = p.output_padding.empty() ? 0 : p.output_padding[d];
-    const int64_t full = s * (in - 1) + op + k_eff;  // output size with no padding
-    int64_t out, pb;
-    const bool same = p.auto_pad == AutoPad::same_upper || p.auto_pad == AutoPad::same_lower;
-    if (!p.output_shape.empty() || same) {
-      // The total padding follows from the requested size; odd totals put the extra pixel at the
-      // end for SAME_UPPER and at the beginning otherwise (floor division, as the reference).
-      out = !p.output_shape.empty() ? p.output_shape[shape_lead + d] : in * s;
-      const int64_t total = full - out;
-      pb = p.auto_pad == AutoPad::same_upper ? floor_div2(total) : total - floor_div2(total);
-    } else {
-      pb = p.auto_pad == AutoPad::valid || p.pads.empty() ? 0 : p.pads[d];
-      const int64_t pe = p.auto_pad == AutoPad::valid || p.pads.empty() ? 0 : p.pads[d + nd];
-      out = full - pb - pe;
-    }
-    if (out < 0) return ctx.error("computed a negative output size for spatial axis ", d);
-    g.in[d] = out;
-    g.out[d] = in;
-    g.pad_begin[d] = pb;
-    g.in_size *= out;
-    g.out_size *= in;
-  }
-  return g;
+  const std::vector<int64_t> spatial(x.begin() + 2, x.end()), kernel(w.begin() + 2, w.end());
+  Result<WindowGeometry> r = transposed ? transpose_geometry(p, spatial, kernel) : window_geometry(p, spatial, kernel);
+  if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
+  return lowering_geometry(ctx, r.value(), transposed);
 }
 
 // Fused activations (FusedConv's `activation` attribute). Relu and Clip become the GEMM's clamp.
@@ -178,7 +76,7 @@ struct Activation {
 
 Result<Activation> parse_activation(const KernelInfo& info) {
   Activation act;
-  const std::string name = info.attr_string("activation", "");
+  const std::string name = info.attr_string("activation");
   const std::vector<float> params = info.attr_floats("activation_params");
   auto param = [&](size_t i, float dflt) { return i < params.size() ? params[i] : dflt; };
   if (name.empty()) act.kind = Activation::Kind::none;
@@ -223,12 +121,12 @@ void apply_activation(const Activation& act, T* y, int64_t n) {
   }
 }
 
-// A per-thread scratch buffer for im2col / col2im columns, reused across runs.
+// im2col / col2im columns (and the depthwise planes' padded copies) from the run's scratch
+// memory: one block per task, so tasks on different threads never share one.
 template <class T>
-T* column_buffer(int64_t n) {
-  thread_local std::vector<T> buffer;
-  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
-  return buffer.data();
+Tensor column_buffer(KernelContext& ctx, int64_t n) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  return ctx.scratch(std::is_same_v<T, float> ? DataType::float32 : DataType::float64, n);
 }
 
 // Everything one Conv run needs, with float16/bfloat16 already widened to float.
@@ -246,7 +144,8 @@ struct ConvArgs {
 };
 
 template <class T>
-void conv_forward(const ConvArgs<T>& a, ThreadPool& pool) {
+void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
+  ThreadPool& pool = ctx.thread_pool();
   const ConvGeometry& g = *a.g;
   const int64_t Cg = a.C / a.group, Mg = a.M / a.group, K = Cg * g.kernel_size, S = g.out_size;
   const int64_t total = a.N * a.M * S;
@@ -257,11 +156,12 @@ void conv_forward(const ConvArgs<T>& a, ThreadPool& pool) {
     // Depthwise: a direct loop per channel plane beats a GEMM with M = 1.
     pool.parallel_for(a.N * a.M, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, S * g.kernel_size)),
                       [&](int64_t p0, int64_t p1) {
+                        Tensor scratch = column_buffer<T>(ctx, kernels::depthwise_scratch_size(g));
                         for (int64_t p = p0; p < p1; ++p) {
                           const int64_t m = p % a.M;
                           kernels::depthwise_conv2d_plane(g, a.x + p * g.in_size, a.w + m * g.kernel_size,
                                                           a.bias ? a.bias[m] : T(0), ep.clip_min, ep.clip_max,
-                                                          a.y + p * S);
+                                                          a.y + p * S, scratch.data<T>());
                         }
                       });
     apply_activation(a.act, a.y, total);
@@ -292,10 +192,12 @@ void conv_forward(const ConvArgs<T>& a, ThreadPool& pool) {
     const int64_t j0 = o0 * inner, cols = (o1 - o0) * inner;
     const T* xg = a.x + (n * a.C + gi * Cg) * g.in_size;
     MatrixArg<T> b;
+    Tensor columns;
     if (pointwise) {
       b = {xg + j0, g.in_size, false};
     } else {
-      T* col = column_buffer<T>(K * cols);
+      columns = column_buffer<T>(ctx, K * cols);
+      T* col = columns.data<T>();
       auto lower = [&](int64_t c0, int64_t c1) {
         kernels::im2col(g, xg + c0 * g.in_size, c1 - c0, o0, o1, col + c0 * g.kernel_size * cols);
       };
@@ -342,7 +244,7 @@ class ConvKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info, bool fused) {
     auto k = std::unique_ptr<ConvKernel>(new ConvKernel());
-    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_params(info));
+    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_attributes(info.node()));
     if (fused) {
       TS_ASSIGN_OR_RETURN(k->act_, parse_activation(info));
     }
@@ -356,14 +258,13 @@ class ConvKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    const Tensor* w = ctx.input(1);
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* w, ctx.required_input(1));
     const Tensor* b = ctx.input(2);
     const Tensor* z = ctx.input(3);
-    if (!x || !w) return ctx.error("Conv needs inputs X and W");
     for (const Tensor* t : {w, b, z})
       if (t && t->dtype() != x->dtype()) return ctx.error("all inputs must have element type ", dtype_name(x->dtype()));
-    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w->shape()));
+    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w->shape(), false));
     const int64_t N = x->dim(0), C = x->dim(1), M = w->dim(0), group = params_.group;
     if (C != w->dim(1) * group)
       return ctx.error("input has ", C, " channels but weights ", shape_to_string(w->shape()), " with group ", group,
@@ -381,28 +282,29 @@ class ConvKernel final : public OpKernel {
         [&]<class T>() -> Status {
           if constexpr (is_half_float_v<T>) {
             run_in_float<T>(x, w, b, z, y, [&](const float* xf, const float* wf, const float* bf, const float* zf, float* yf) {
-              conv_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, zf, act_, yf}, ctx.thread_pool());
+              conv_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, zf, act_, yf}, ctx);
             });
           } else {
             const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
             conv_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed, b ? b->data<T>() : nullptr,
                              z ? z->data<T>() : nullptr, act_, y.data<T>()},
-                            ctx.thread_pool());
+                            ctx);
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
   ConvKernel() = default;
-  ConvParams params_;
+  ConvAttributes params_;
   Activation act_;
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
 };
 
 template <class T>
-void conv_transpose_forward(const ConvArgs<T>& a, ThreadPool& pool) {
+void conv_transpose_forward(const ConvArgs<T>& a, KernelContext& ctx) {
+  ThreadPool& pool = ctx.thread_pool();
   const ConvGeometry& g = *a.g;  // image = Y spatial, grid = X spatial
   const int64_t Cg = a.C / a.group, Mg = a.M / a.group, K = Mg * g.kernel_size;
   const int64_t Sx = g.out_size, Sy = g.in_size;
@@ -422,7 +324,8 @@ void conv_transpose_forward(const ConvArgs<T>& a, ThreadPool& pool) {
       kernels::gemm(K, Sx, Cg, T(1), w, xm, T(0), yg, Sx, ep, inner_pool);
       return;
     }
-    T* col = column_buffer<T>(K * Sx);
+    Tensor columns = column_buffer<T>(ctx, K * Sx);
+    T* col = columns.data<T>();
     kernels::gemm(K, Sx, Cg, T(1), w, xm, T(0), col, Sx, {}, inner_pool);
     auto scatter = [&](int64_t m0, int64_t m1) {
       for (int64_t m = m0; m < m1; ++m) std::fill(yg + m * Sy, yg + (m + 1) * Sy, bias ? bias[m] : T(0));
@@ -448,7 +351,7 @@ class ConvTransposeKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     auto k = std::unique_ptr<ConvTransposeKernel>(new ConvTransposeKernel());
-    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_params(info));
+    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_attributes(info.node()));
     const Tensor* w = info.constant_input(1);
     if (w && w->dtype() == DataType::float32 && w->rank() >= 3 && w->dim(0) % k->params_.group == 0 && w->size() > 0) {
       const int64_t Cg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
@@ -459,13 +362,12 @@ class ConvTransposeKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    const Tensor* w = ctx.input(1);
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* w, ctx.required_input(1));
     const Tensor* b = ctx.input(2);
-    if (!x || !w) return ctx.error("ConvTranspose needs inputs X and W");
     for (const Tensor* t : {w, b})
       if (t && t->dtype() != x->dtype()) return ctx.error("all inputs must have element type ", dtype_name(x->dtype()));
-    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_transpose_geometry(ctx, params_, x->shape(), w->shape()));
+    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w->shape(), true));
     const int64_t N = x->dim(0), C = x->dim(1), group = params_.group;
     if (w->dim(0) != C) return ctx.error("input has ", C, " channels but weights ", shape_to_string(w->shape()), " expect ", w->dim(0));
     if (C % group != 0) return ctx.error("input channels ", C, " are not divisible by group ", group);
@@ -480,31 +382,31 @@ class ConvTransposeKernel final : public OpKernel {
         [&]<class T>() -> Status {
           if constexpr (is_half_float_v<T>) {
             run_in_float<T>(x, w, b, nullptr, y, [&](const float* xf, const float* wf, const float* bf, const float*, float* yf) {
-              conv_transpose_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, nullptr, {}, yf}, ctx.thread_pool());
+              conv_transpose_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, nullptr, {}, yf}, ctx);
             });
           } else {
             const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
             conv_transpose_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed,
                                        b ? b->data<T>() : nullptr, nullptr, {}, y.data<T>()},
-                                      ctx.thread_pool());
+                                      ctx);
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
   ConvTransposeKernel() = default;
-  ConvParams params_;
+  ConvAttributes params_;
   std::vector<PackedMatrix<float>> packed_;  // W_g^T per group, for constant float32 weights
 };
 
 }  // namespace
 
 void register_conv(KernelRegistry& r) {
-  r.add({"", "Conv", 1, kMaxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, false); }});
-  r.add({"", "ConvTranspose", 1, kMaxOpset, [](const KernelInfo& info) { return ConvTransposeKernel::create(info); }});
-  r.add({"com.microsoft", "FusedConv", 1, kMaxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, true); }});
+  r.add({"", "Conv", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, false); }});
+  r.add({"", "ConvTranspose", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvTransposeKernel::create(info); }});
+  r.add({"com.microsoft", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, true); }});
 }
 
 }  // namespace tessera

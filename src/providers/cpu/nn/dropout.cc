@@ -20,15 +20,14 @@ using namespace reduce_impl;
 class DropoutKernel : public OpKernel {
  public:
   explicit DropoutKernel(const KernelInfo& info)
-      : opset_(info.opset()),
+      : opset_(info.since_version()),
         ratio_attr_(info.attr_float("ratio", 0.5f)),
-        is_test_(info.attr_int("is_test", 0) != 0),
+        is_test_(info.attr_int("is_test") != 0),
         has_seed_(info.has_attr("seed")),
         seed_(info.attr_int("seed", 0)) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 'data' is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     float ratio = ratio_attr_;
     bool training = opset_ < 7 && !is_test_;
     if (opset_ >= 12) {
@@ -88,7 +87,7 @@ class DropoutKernel : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -100,7 +99,7 @@ class DropoutKernel : public OpKernel {
           std::fill(m.data<T>(), m.data<T>() + m.size(), one);
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
   int64_t opset_;
@@ -112,6 +111,6 @@ class DropoutKernel : public OpKernel {
 
 }  // namespace
 
-void register_dropout(KernelRegistry& r) { r.add({"", "Dropout", 1, kMaxOpset, make_factory<DropoutKernel>()}); }
+void register_dropout(KernelRegistry& r) { r.add({"", "Dropout", 1, kLatestOnnxOpset, make_factory<DropoutKernel>()}); }
 
 }  // namespace tessera

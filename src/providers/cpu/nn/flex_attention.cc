@@ -117,7 +117,7 @@ class FlexAttentionKernel final : public OpKernel {
   template <class C>
   static Status widen_rounded(const KernelContext& ctx, const Tensor& t, Rounding r, std::vector<C>& out) {
     out.resize(static_cast<size_t>(t.size()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(t, out.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(t, out.data(), ctx.node()));
     round_span(r, out.data(), t.size());
     return Status::ok();
   }
@@ -130,7 +130,7 @@ class FlexAttentionKernel final : public OpKernel {
     TS_RETURN_IF_ERROR(dispatch<kFloatTypes>(p_type, [&]<class P>() -> Status {
       narrow_span(buf.data(), arg.data<P>(), arg.size());
       return Status::ok();
-    }, ctx.node().describe()));
+    }, ctx.node()));
     TS_ASSIGN_OR_RETURN(std::vector<Value> outs, mod.run(ctx, {Value(std::move(arg))}));
     if (outs.size() != 1 || !outs[0].is_tensor() || outs[0].tensor().shape() != shape ||
         !is_float(outs[0].tensor().dtype()))
@@ -229,7 +229,7 @@ class FlexAttentionKernel final : public OpKernel {
     return dispatch<kFloatTypes>(out.dtype(), [&]<class T>() -> Status {
       narrow_span(y.data(), out.data<T>(), out.size());
       return Status::ok();
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
   bool has_scale_ = false;
@@ -242,7 +242,7 @@ class FlexAttentionKernel final : public OpKernel {
 }  // namespace
 
 void register_flex_attention(KernelRegistry& r) {
-  r.add({"ai.onnx.preview", "FlexAttention", 1, kMaxOpset, FlexAttentionKernel::create});
+  r.add({"ai.onnx.preview", "FlexAttention", 1, kLatestPreviewOpset, FlexAttentionKernel::create});
 }
 
 }  // namespace tessera

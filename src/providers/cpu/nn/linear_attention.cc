@@ -27,12 +27,12 @@ Status narrow_into(const KernelContext& ctx, Tensor& out, const std::vector<floa
   return dispatch<kFloatTypes>(out.dtype(), [&]<class T>() -> Status {
     narrow_span(src.data(), out.data<T>(), out.size());
     return Status::ok();
-  }, ctx.node().describe());
+  }, ctx.node());
 }
 
 Status widen_into(const KernelContext& ctx, const Tensor& t, std::vector<float>& out) {
   out.resize(static_cast<size_t>(t.size()));
-  return widen::widen_tensor(t, out.data(), ctx.node().describe());
+  return widen::widen_tensor(t, out.data(), ctx.node());
 }
 
 class LinearAttentionKernel final : public OpKernel {
@@ -45,7 +45,7 @@ class LinearAttentionKernel final : public OpKernel {
     TS_ASSIGN_OR_RETURN(int64_t kv_heads, info.required_int("kv_num_heads"));
     if (q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads != 0)
       return info.error("q_num_heads (", q_heads, ") must be a positive multiple of kv_num_heads (", kv_heads, ")");
-    const std::string rule = info.attr_string("update_rule", "gated_delta");
+    const std::string rule = info.attr_string("update_rule");
     if (rule != "linear" && rule != "gated" && rule != "delta" && rule != "gated_delta")
       return info.error("update_rule must be 'linear', 'gated', 'delta' or 'gated_delta', got '", rule, "'");
     const bool gating = rule == "gated" || rule == "gated_delta";
@@ -56,7 +56,7 @@ class LinearAttentionKernel final : public OpKernel {
     if (delta != info.has_input(5))
       return info.error("update_rule '", rule, "' ", delta ? "requires" : "forbids", " the beta input");
     return std::unique_ptr<OpKernel>(
-        new LinearAttentionKernel(q_heads, kv_heads, info.attr_float("scale", 0.0f), gating, delta));
+        new LinearAttentionKernel(q_heads, kv_heads, info.attr_float("scale"), gating, delta));
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -167,7 +167,7 @@ class LinearAttentionKernel final : public OpKernel {
 }  // namespace
 
 void register_linear_attention(KernelRegistry& r) {
-  r.add({"", "LinearAttention", 27, kMaxOpset, LinearAttentionKernel::create});
+  r.add({"", "LinearAttention", 27, kLatestOnnxOpset, LinearAttentionKernel::create});
 }
 
 }  // namespace tessera

@@ -21,7 +21,7 @@ namespace {
 enum class Reduction { none, sum, mean };
 
 Result<Reduction> parse_reduction(const KernelInfo& info) {
-  const std::string r = info.attr_string("reduction", "mean");
+  const std::string r = info.attr_string("reduction");
   if (r == "none") return Reduction::none;
   if (r == "sum") return Reduction::sum;
   if (r == "mean") return Reduction::mean;
@@ -69,7 +69,7 @@ Status gather_and_reduce(KernelContext& ctx, DataType dtype, const Tensor& targe
   std::vector<C> w;
   if (weight) {
     w.resize(static_cast<size_t>(d.classes));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(*weight, w.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(*weight, w.data(), ctx.node()));
   }
   std::vector<C> loss(t.size());
   C weight_sum = 0;
@@ -97,7 +97,7 @@ Status gather_and_reduce(KernelContext& ctx, DataType dtype, const Tensor& targe
     if (reduction == Reduction::mean) total /= weight_sum;  // 0/0 = NaN when every position is ignored
     ctx.allocate_output(0, dtype, {}).template data<T>()[0] = from_computed<T>(total);
     return Status::ok();
-  }, ctx.node().describe());
+  }, ctx.node());
 }
 
 class LossKernel final : public OpKernel {
@@ -130,7 +130,7 @@ class LossKernel final : public OpKernel {
   template <class C>
   Status run(KernelContext& ctx, const Tensor& x, const Tensor& target, const Tensor* weight, const LossDims& d) const {
     std::vector<C> v(static_cast<size_t>(x.size()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(x, v.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(x, v.data(), ctx.node()));
     if (softmax_) {
       log_softmax(v.data(), d);
       if (ctx.output_count() > 1 && ctx.output_requested(1)) {
@@ -138,7 +138,7 @@ class LossKernel final : public OpKernel {
         TS_RETURN_IF_ERROR(dispatch<kFloatTypes>(x.dtype(), [&]<class T>() -> Status {
           narrow_span(v.data(), lp.data<T>(), lp.size());
           return Status::ok();
-        }, ctx.node().describe()));
+        }, ctx.node()));
       }
     }
     return gather_and_reduce<C>(ctx, x.dtype(), target, v.data(), d, weight, ignore_index_, reduction_);
@@ -171,8 +171,8 @@ class LossKernel final : public OpKernel {
 
 void register_loss(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "NegativeLogLikelihoodLoss", 12, kMaxOpset, LossKernel::create<false>},
-      {"", "SoftmaxCrossEntropyLoss", 12, kMaxOpset, LossKernel::create<true>},
+      {"", "NegativeLogLikelihoodLoss", 12, kLatestOnnxOpset, LossKernel::create<false>},
+      {"", "SoftmaxCrossEntropyLoss", 12, kLatestOnnxOpset, LossKernel::create<true>},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

@@ -117,23 +117,23 @@ void nc_spatial(const Shape& s, int64_t& n, int64_t& c, int64_t& spatial) {
 class BatchNormKernel : public OpKernel {
  public:
   explicit BatchNormKernel(const KernelInfo& info)
-      : opset_(info.opset()),
+      : opset_(info.since_version()),
         epsilon_(info.attr_float("epsilon", 1e-5f)),
         momentum_(info.attr_float("momentum", 0.9f)) {
     if (opset_ >= 14) {
-      training_ = info.attr_int("training_mode", 0) != 0;
+      training_ = info.attr_int("training_mode") != 0;
     } else {
       // Before 14 the extra statistics outputs are what asks for training behaviour.
       size_t outs = 0;
       for (const std::string& o : info.node().outputs) outs += !o.empty();
-      training_ = outs > 1 && (opset_ >= 7 || info.attr_int("is_test", 0) == 0);
+      training_ = outs > 1 && (opset_ >= 7 || info.attr_int("is_test") == 0);
     }
   }
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     for (size_t i = 0; i < 5; ++i)
-      if (!ctx.input(i)) return ctx.error("input ", i, " is missing");
+      TS_RETURN_IF_ERROR(ctx.required_input(i).status());
     TS_RETURN_IF_ERROR(check_float_params(ctx, {1, 2, 3, 4}));
     int64_t n, c, spatial;
     nc_spatial(x->shape(), n, c, spatial);
@@ -184,7 +184,7 @@ class BatchNormKernel : public OpKernel {
           if (training_) write_statistics<F>(ctx, mean, var, cur_mean, cur_var);
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -212,7 +212,7 @@ class BatchNormKernel : public OpKernel {
             for (size_t i = 0; i < v.size(); ++i) out.data<U>()[i] = saturating_from_computed<U>(v[i]);
             return Status::ok();
           },
-          ctx.node().describe());
+          ctx.node());
       (void)s;  // kFloatTypes covers every type the mean/var inputs may have
     }
   }
@@ -268,7 +268,7 @@ class LayerNormKernel : public OpKernel {
     const Tensor* bias = rms_ ? nullptr : ctx.input(2);
     if (!x || !scale) return ctx.error("inputs 'X' and 'Scale' are required");
     const int64_t rank = static_cast<int64_t>(x->rank());
-    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    auto ax = normalize_axis(axis_, rank, ctx.node());
     if (!ax.is_ok()) return ax.status();
     const int64_t axis = ax.value();
     int64_t rows = 1, cols = 1;
@@ -297,9 +297,9 @@ class LayerNormKernel : public OpKernel {
                 run_rows<T, V>(ctx, x->data<T>(), y.data<V>(), rows, cols, rp, mean_out, inv_out);
                 return Status::ok();
               },
-              ctx.node().describe());
+              ctx.node());
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -364,7 +364,7 @@ class GroupedNormKernel : public OpKernel {
  public:
   GroupedNormKernel(const KernelInfo& info, bool instance)
       : instance_(instance),
-        opset_(info.opset()),
+        opset_(info.since_version()),
         epsilon_(info.attr_float("epsilon", 1e-5f)),
         num_groups_(info.attr_int("num_groups", 0)) {}
 
@@ -414,7 +414,7 @@ class GroupedNormKernel : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -431,13 +431,12 @@ class LpNormKernel : public OpKernel {
   explicit LpNormKernel(const KernelInfo& info) : axis_(info.attr_int("axis", -1)), p_(info.attr_int("p", 2)) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (p_ != 1 && p_ != 2) return ctx.error("p must be 1 or 2, got ", p_);
     const int64_t rank = static_cast<int64_t>(x->rank());
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
     if (x->size() == 0) return Status::ok();
-    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    auto ax = normalize_axis(axis_, rank, ctx.node());
     if (!ax.is_ok()) return ax.status();
     int64_t outer = 1, n = 1, inner = 1;
     for (int64_t i = 0; i < rank; ++i) {
@@ -472,7 +471,7 @@ class LpNormKernel : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -503,10 +502,9 @@ class MvnKernel : public OpKernel {
   explicit MvnKernel(const KernelInfo& info) : axes_(info.attr_ints("axes", {0, 2, 3})) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
-    auto axes = normalize_axes(axes_, rank, ctx.node().describe());
+    auto axes = normalize_axes(axes_, rank, ctx.node());
     if (!axes.is_ok()) return axes.status();
     std::vector<bool> reduce(static_cast<size_t>(rank), false);
     for (int64_t a : axes.value()) reduce[static_cast<size_t>(a)] = true;
@@ -537,7 +535,7 @@ class MvnKernel : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -569,8 +567,7 @@ class LrnKernel : public OpKernel {
         bias_(info.attr_float("bias", 1.0f)) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (size_ <= 0) return ctx.error("attribute 'size' must be positive");
     if (x->rank() < 2) return ctx.error("X must have rank >= 2");
     int64_t n, c, spatial;
@@ -607,7 +604,7 @@ class LrnKernel : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -627,14 +624,14 @@ KernelFactory factory_with(Args... args) {
 }  // namespace
 
 void register_normalization(KernelRegistry& r) {
-  r.add({"", "BatchNormalization", 1, kMaxOpset, make_factory<BatchNormKernel>()});
-  r.add({"", "LayerNormalization", 17, kMaxOpset, factory_with<LayerNormKernel>(false)});
-  r.add({"", "RMSNormalization", 23, kMaxOpset, factory_with<LayerNormKernel>(true)});
-  r.add({"", "InstanceNormalization", 1, kMaxOpset, factory_with<GroupedNormKernel>(true)});
-  r.add({"", "GroupNormalization", 18, kMaxOpset, factory_with<GroupedNormKernel>(false)});
-  r.add({"", "LpNormalization", 1, kMaxOpset, make_factory<LpNormKernel>()});
-  r.add({"", "MeanVarianceNormalization", 9, kMaxOpset, make_factory<MvnKernel>()});
-  r.add({"", "LRN", 1, kMaxOpset, make_factory<LrnKernel>()});
+  r.add({"", "BatchNormalization", 1, kLatestOnnxOpset, make_factory<BatchNormKernel>()});
+  r.add({"", "LayerNormalization", 17, kLatestOnnxOpset, factory_with<LayerNormKernel>(false)});
+  r.add({"", "RMSNormalization", 23, kLatestOnnxOpset, factory_with<LayerNormKernel>(true)});
+  r.add({"", "InstanceNormalization", 1, kLatestOnnxOpset, factory_with<GroupedNormKernel>(true)});
+  r.add({"", "GroupNormalization", 18, kLatestOnnxOpset, factory_with<GroupedNormKernel>(false)});
+  r.add({"", "LpNormalization", 1, kLatestOnnxOpset, make_factory<LpNormKernel>()});
+  r.add({"", "MeanVarianceNormalization", 9, kLatestOnnxOpset, make_factory<MvnKernel>()});
+  r.add({"", "LRN", 1, kLatestOnnxOpset, make_factory<LrnKernel>()});
 }
 
 }  // namespace tessera

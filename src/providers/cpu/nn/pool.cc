@@ -14,6 +14,7 @@
 
 #include "framework/kernel_registry.h"
 #include "core/dispatch.h"
+#include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
 #include "core/float_types.h"
 
@@ -24,44 +25,26 @@ constexpr size_t kPoolDims = 3;
 constexpr TypeSet kPoolFloatTypes = kFloatTypes;
 constexpr TypeSet kMaxPoolTypes = kFloatTypes | type_bit(DataType::int8) | type_bit(DataType::uint8);
 
-enum class AutoPad { notset, same_upper, same_lower, valid };
 enum class PoolKind { max, average, lp };
 
 struct PoolParams {
-  AutoPad auto_pad = AutoPad::notset;
-  bool ceil_mode = false;
+  ConvAttributes window;
   bool count_include_pad = false;
   int64_t storage_order = 0;
   float p = 2.0f;
-  std::vector<int64_t> kernel_shape, strides, dilations, pads;
 };
 
 Result<PoolParams> parse_pool_params(const KernelInfo& info, PoolKind kind) {
   PoolParams p;
-  const std::string pad = info.attr_string("auto_pad", "NOTSET");
-  if (pad == "NOTSET" || pad.empty()) p.auto_pad = AutoPad::notset;
-  else if (pad == "SAME_UPPER") p.auto_pad = AutoPad::same_upper;
-  else if (pad == "SAME_LOWER") p.auto_pad = AutoPad::same_lower;
-  else if (pad == "VALID") p.auto_pad = AutoPad::valid;
-  else return info.error("unknown auto_pad '", pad, "'");
-  TS_ASSIGN_OR_RETURN(p.kernel_shape, info.required_ints("kernel_shape"));
-  p.strides = info.attr_ints("strides");
-  p.dilations = info.attr_ints("dilations");
-  p.pads = info.attr_ints("pads");
-  p.ceil_mode = info.attr_int("ceil_mode", 0) != 0;
-  p.count_include_pad = info.attr_int("count_include_pad", 0) != 0;
-  p.storage_order = info.attr_int("storage_order", 0);
+  TS_RETURN_IF_ERROR(info.required_ints("kernel_shape").status());
+  TS_ASSIGN_OR_RETURN(p.window, parse_conv_attributes(info.node()));
+  p.count_include_pad = info.attr_int("count_include_pad") != 0;
+  p.storage_order = info.attr_int("storage_order");
   if (kind == PoolKind::lp) {
     // LpPool-1 has a float p; later versions an int.
     const Attribute* a = info.node().attribute("p");
     if (a) p.p = a->type == Attribute::Type::float_ ? a->f : static_cast<float>(a->i);
   }
-  for (int64_t v : p.kernel_shape)
-    if (v < 1) return info.error("kernel_shape values must be >= 1");
-  for (int64_t v : p.strides)
-    if (v < 1) return info.error("strides must be >= 1");
-  for (int64_t v : p.dilations)
-    if (v < 1) return info.error("dilations must be >= 1");
   return p;
 }
 
@@ -100,52 +83,19 @@ Result<PoolGeometry> pool_geometry(const KernelContext& ctx, const PoolParams& p
   if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
   const size_t nd = x.size() - 2;
   if (nd > kPoolDims) return not_implemented(ctx.node().describe(), ": pooling over more than 3 spatial dimensions");
-  auto check = [&](const std::vector<int64_t>& v, size_t n, const char* name) -> Status {
-    if (!v.empty() && v.size() != n) return ctx.error(name, " has ", v.size(), " values, expected ", n);
-    return Status::ok();
-  };
-  TS_RETURN_IF_ERROR(check(p.kernel_shape, nd, "kernel_shape"));
-  TS_RETURN_IF_ERROR(check(p.strides, nd, "strides"));
-  TS_RETURN_IF_ERROR(check(p.dilations, nd, "dilations"));
-  TS_RETURN_IF_ERROR(check(p.pads, 2 * nd, "pads"));
+  auto r = window_geometry(p.window, std::vector<int64_t>(x.begin() + 2, x.end()));
+  if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
+  const WindowGeometry& w = r.value();
   PoolGeometry g;
   g.nd = nd;
   const size_t lead = kPoolDims - nd;  // unit dimensions in front
-  for (size_t d = 0; d < nd; ++d) {
-    const int64_t in = x[d + 2], k = p.kernel_shape[d];
-    const int64_t s = p.strides.empty() ? 1 : p.strides[d], dil = p.dilations.empty() ? 1 : p.dilations[d];
-    const int64_t k_eff = (k - 1) * dil + 1;
-    int64_t pb = 0, pe = 0, out = 0;
-    switch (p.auto_pad) {
-      case AutoPad::notset: {
-        pb = p.pads.empty() ? 0 : p.pads[d];
-        pe = p.pads.empty() ? 0 : p.pads[d + nd];
-        const int64_t span = in + pb + pe - k_eff;
-        if (span < 0) return ctx.error("kernel (effective size ", k_eff, ") is larger than the padded input ", shape_to_string(x));
-        out = (p.ceil_mode ? (span + s - 1) / s : span / s) + 1;
-        // The last window must start inside the input or its leading padding.
-        if (p.ceil_mode && (out - 1) * s >= in + pb) --out;
-        break;
-      }
-      case AutoPad::valid:
-        if (in < k_eff) return ctx.error("kernel (effective size ", k_eff, ") is larger than the input ", shape_to_string(x));
-        out = (p.ceil_mode ? (in - k_eff + s - 1) / s : (in - k_eff) / s) + 1;
-        break;
-      case AutoPad::same_upper:
-      case AutoPad::same_lower: {
-        out = (in + s - 1) / s;
-        const int64_t total = std::max<int64_t>(0, (out - 1) * s + k_eff - in);
-        pb = p.auto_pad == AutoPad::same_upper ? total / 2 : total - total / 2;
-        pe = total - pb;
-        break;
-      }
-    }
-    g.dim[lead + d] = make_windows(in, out, k, s, dil, pb, pe);
-  }
+  for (size_t d = 0; d < nd; ++d)
+    g.dim[lead + d] = make_windows(w.input[d], w.output[d], w.kernel[d], w.stride[d], w.dilation[d], w.pad_begin[d],
+                                   w.pad_end[d]);
   for (size_t d = 0; d < lead; ++d) g.dim[d] = make_windows(1, 1, 1, 1, 1, 0, 0);
-  for (const DimWindows& w : g.dim) {
-    g.in_size *= w.in;
-    g.out_size *= w.out;
+  for (const DimWindows& dw : g.dim) {
+    g.in_size *= dw.in;
+    g.out_size *= dw.out;
   }
   return g;
 }
@@ -288,8 +238,7 @@ class PoolKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("missing input X");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(PoolGeometry g, pool_geometry(ctx, params_, x->shape()));
     const Shape y_shape = pool_output_shape(x->shape(), g);
     Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
@@ -318,8 +267,8 @@ class PoolKernel final : public OpKernel {
       });
       return Status::ok();
     };
-    if (kind_ == PoolKind::max) return dispatch<kMaxPoolTypes>(x->dtype(), run, ctx.node().describe());
-    return dispatch<kPoolFloatTypes>(x->dtype(), run, ctx.node().describe());
+    if (kind_ == PoolKind::max) return dispatch<kMaxPoolTypes>(x->dtype(), run, ctx.node());
+    return dispatch<kPoolFloatTypes>(x->dtype(), run, ctx.node());
   }
 
  private:
@@ -351,8 +300,7 @@ class GlobalPoolKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("missing input X");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() < 2) return ctx.error("input must have rank >= 2, got ", shape_to_string(x->shape()));
     Shape y_shape{x->dim(0), x->dim(1)};
     for (size_t d = 2; d < x->rank(); ++d) y_shape.push_back(1);
@@ -393,7 +341,7 @@ class GlobalPoolKernel final : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -405,28 +353,25 @@ class MaxUnpoolKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     auto k = std::unique_ptr<MaxUnpoolKernel>(new MaxUnpoolKernel());
-    TS_ASSIGN_OR_RETURN(k->kernel_shape_, info.required_ints("kernel_shape"));
-    k->strides_ = info.attr_ints("strides");
-    k->pads_ = info.attr_ints("pads");
+    TS_RETURN_IF_ERROR(info.required_ints("kernel_shape").status());
+    TS_ASSIGN_OR_RETURN(k->window_, parse_conv_attributes(info.node()));
     return std::unique_ptr<OpKernel>(std::move(k));
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    const Tensor* ind = ctx.input(1);
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* ind, ctx.required_input(1));
     const Tensor* out_shape = ctx.input(2);
-    if (!x || !ind) return ctx.error("MaxUnpool needs inputs X and I");
     if (ind->dtype() != DataType::int64 || ind->shape() != x->shape())
       return ctx.error("indices must be int64 with the shape of X ", shape_to_string(x->shape()));
     const size_t nd = x->rank() < 2 ? 0 : x->rank() - 2;
-    if (nd == 0 || kernel_shape_.size() != nd) return ctx.error("kernel_shape must have one value per spatial axis");
-    // The unpooled shape the indices refer to; output_shape, when given, may only enlarge it.
+    if (nd == 0 || window_.kernel_shape.size() != nd) return ctx.error("kernel_shape must have one value per spatial axis");
+    // The unpooled shape the indices refer to (the pooling's transpose); output_shape, when
+    // given, may only enlarge it.
+    auto unpooled = transpose_geometry(window_, std::vector<int64_t>(x->shape().begin() + 2, x->shape().end()));
+    if (!unpooled.is_ok()) return unpooled.status().with_context(ctx.node().describe());
     Shape inferred{x->dim(0), x->dim(1)};
-    for (size_t d = 0; d < nd; ++d) {
-      const int64_t s = strides_.empty() ? 1 : strides_[d];
-      const int64_t pad = pads_.empty() ? 0 : pads_[d] + pads_[d + nd];
-      inferred.push_back((x->dim(d + 2) - 1) * s - pad + kernel_shape_[d]);
-    }
+    inferred.insert(inferred.end(), unpooled->output.begin(), unpooled->output.end());
     Shape y_shape = inferred;
     if (out_shape) {
       if (out_shape->dtype() != DataType::int64 || out_shape->size() != static_cast<int64_t>(x->rank()))
@@ -463,12 +408,12 @@ class MaxUnpoolKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
   MaxUnpoolKernel() = default;
-  std::vector<int64_t> kernel_shape_, strides_, pads_;
+  ConvAttributes window_;
 };
 
 // MaxRoiPool: max over each region of interest split into pooled_shape bins.
@@ -484,9 +429,8 @@ class MaxRoiPoolKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    const Tensor* rois = ctx.input(1);
-    if (!x || !rois) return ctx.error("MaxRoiPool needs inputs X and rois");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* rois, ctx.required_input(1));
     if (x->rank() != 4) return ctx.error("X must have rank 4, got ", shape_to_string(x->shape()));
     if (rois->rank() != 2 || rois->dim(1) != 5 || rois->dtype() != x->dtype())
       return ctx.error("rois must be [num_rois, 5] of the input's type, got ", shape_to_string(rois->shape()));
@@ -531,7 +475,7 @@ class MaxRoiPoolKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -543,20 +487,20 @@ class MaxRoiPoolKernel final : public OpKernel {
 }  // namespace
 
 void register_pool(KernelRegistry& r) {
-  r.add({"", "MaxPool", 1, kMaxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::max); }});
-  r.add({"", "AveragePool", 1, kMaxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::average); }});
-  r.add({"", "LpPool", 1, kMaxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::lp); }});
-  r.add({"", "GlobalMaxPool", 1, kMaxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
+  r.add({"", "MaxPool", 1, kLatestOnnxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::max); }});
+  r.add({"", "AveragePool", 1, kLatestOnnxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::average); }});
+  r.add({"", "LpPool", 1, kLatestOnnxOpset, [](const KernelInfo& i) { return PoolKernel::create(i, PoolKind::lp); }});
+  r.add({"", "GlobalMaxPool", 1, kLatestOnnxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
            return std::unique_ptr<OpKernel>(new GlobalPoolKernel(i, PoolKind::max));
          }});
-  r.add({"", "GlobalAveragePool", 1, kMaxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
+  r.add({"", "GlobalAveragePool", 1, kLatestOnnxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
            return std::unique_ptr<OpKernel>(new GlobalPoolKernel(i, PoolKind::average));
          }});
-  r.add({"", "GlobalLpPool", 1, kMaxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
+  r.add({"", "GlobalLpPool", 1, kLatestOnnxOpset, [](const KernelInfo& i) -> Result<std::unique_ptr<OpKernel>> {
            return std::unique_ptr<OpKernel>(new GlobalPoolKernel(i, PoolKind::lp));
          }});
-  r.add({"", "MaxUnpool", 9, kMaxOpset, [](const KernelInfo& i) { return MaxUnpoolKernel::create(i); }});
-  r.add({"", "MaxRoiPool", 1, kMaxOpset, [](const KernelInfo& i) { return MaxRoiPoolKernel::create(i); }});
+  r.add({"", "MaxUnpool", 9, kLatestOnnxOpset, [](const KernelInfo& i) { return MaxUnpoolKernel::create(i); }});
+  r.add({"", "MaxRoiPool", 1, kLatestOnnxOpset, [](const KernelInfo& i) { return MaxRoiPoolKernel::create(i); }});
 }
 
 }  // namespace tessera

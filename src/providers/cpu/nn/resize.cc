@@ -308,7 +308,7 @@ class ResizeKernel : public OpKernel {
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info, bool upsample) {
     auto k = std::unique_ptr<ResizeKernel>(new ResizeKernel());
     k->upsample_ = upsample;
-    k->opset_ = info.opset();
+    k->opset_ = info.since_version();
     ResizeParams& p = k->params_;
     const std::string mode = info.attr_string("mode", "nearest");
     if (mode == "nearest") p.mode = Mode::nearest;
@@ -334,13 +334,13 @@ class ResizeKernel : public OpKernel {
       else if (nm == "ceil") p.nearest = Nearest::ceil;
       else return info.error("unsupported nearest_mode '", nm, "'");
       p.cubic_a = info.attr_float("cubic_coeff_a", -0.75f);
-      p.exclude_outside = info.attr_int("exclude_outside", 0) != 0;
-      p.extrapolation = info.attr_float("extrapolation_value", 0.0f);
+      p.exclude_outside = info.attr_int("exclude_outside") != 0;
+      p.extrapolation = info.attr_float("extrapolation_value");
     } else {
       p.nearest = Nearest::simple;
     }
     if (!upsample && k->opset_ >= 18) {
-      p.antialias = info.attr_int("antialias", 0) != 0;
+      p.antialias = info.attr_int("antialias") != 0;
       if (p.antialias && p.mode == Mode::nearest) return info.error("antialias needs mode linear or cubic");
       const std::string pol = info.attr_string("keep_aspect_ratio_policy", "stretch");
       if (pol == "stretch") p.policy = Policy::stretch;
@@ -357,14 +357,13 @@ class ResizeKernel : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 'X' is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
     std::vector<int64_t> axes;
     if (axes_.empty()) {
       for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
     } else {
-      auto a = normalize_axes(axes_, rank, ctx.node().describe());
+      auto a = normalize_axes(axes_, rank, ctx.node());
       if (!a.is_ok()) return a.status();
       axes = a.value();
     }
@@ -419,7 +418,7 @@ class ResizeKernel : public OpKernel {
     Tensor& y = ctx.allocate_output(0, x->dtype(), out_shape);
     if (y.size() == 0) return Status::ok();
     if (x->size() == 0) return ctx.error("cannot resize an empty input to a non-empty output");
-    if (rank == 0) return dispatch<kStandardTypes>(x->dtype(), [&]<class T>() -> Status { y.data<T>()[0] = x->data<T>()[0]; return Status::ok(); }, ctx.node().describe());
+    if (rank == 0) return dispatch<kStandardTypes>(x->dtype(), [&]<class T>() -> Status { y.data<T>()[0] = x->data<T>()[0]; return Status::ok(); }, ctx.node());
 
     // Tables for the axes that change (in `axes` order, as the reference applies them).
     std::vector<AxisTable> tables(static_cast<size_t>(rank));
@@ -439,7 +438,7 @@ class ResizeKernel : public OpKernel {
           run_separable<T>(ctx, *x, y, tables, order);
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -465,7 +464,7 @@ class ResizeKernel : public OpKernel {
           nearest_gather<T>(x.data<T>(), y.data<T>(), out_shape, offs, params_.extrapolation, ctx.thread_pool());
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
   // One pass per resized axis. float32 reads the input and writes the output directly; other
@@ -527,8 +526,8 @@ class ResizeKernel : public OpKernel {
 }  // namespace
 
 void register_resize(KernelRegistry& r) {
-  r.add({"", "Resize", 10, kMaxOpset, [](const KernelInfo& info) { return ResizeKernel::create(info, false); }});
-  r.add({"", "Upsample", 7, kMaxOpset, [](const KernelInfo& info) { return ResizeKernel::create(info, true); }});
+  r.add({"", "Resize", 10, kLatestOnnxOpset, [](const KernelInfo& info) { return ResizeKernel::create(info, false); }});
+  r.add({"", "Upsample", 7, kLatestOnnxOpset, [](const KernelInfo& info) { return ResizeKernel::create(info, true); }});
 }
 
 }  // namespace tessera

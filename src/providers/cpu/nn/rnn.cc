@@ -90,10 +90,10 @@ class RecurrentKernel final : public OpKernel {
       if (!(*k->clip_ > 0)) return info.error("clip must be positive, got ", *k->clip_);
     }
     k->hidden_attr_ = info.attr_int("hidden_size", -1);
-    k->layout_ = info.attr_int("layout", 0);
+    k->layout_ = info.attr_int("layout");
     if (k->layout_ != 0 && k->layout_ != 1) return info.error("layout must be 0 or 1, got ", k->layout_);
-    k->linear_before_reset_ = info.attr_int("linear_before_reset", 0) != 0;
-    k->input_forget_ = info.attr_int("input_forget", 0) != 0;
+    k->linear_before_reset_ = info.attr_int("linear_before_reset") != 0;
+    k->input_forget_ = info.attr_int("input_forget") != 0;
     k->prepack(info);
     return std::unique_ptr<OpKernel>(std::move(k));
   }
@@ -113,7 +113,7 @@ class RecurrentKernel final : public OpKernel {
           using C = compute_t<T>;
           return run<T, C>(ctx, s, lens);
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -493,9 +493,9 @@ KernelFactory recurrent_factory() {
 }  // namespace
 
 void register_rnn(KernelRegistry& r) {
-  r.add({"", "RNN", 1, kMaxOpset, recurrent_factory<Cell::rnn>()});
-  r.add({"", "GRU", 1, kMaxOpset, recurrent_factory<Cell::gru>()});
-  r.add({"", "LSTM", 1, kMaxOpset, recurrent_factory<Cell::lstm>()});
+  r.add({"", "RNN", 1, kLatestOnnxOpset, recurrent_factory<Cell::rnn>()});
+  r.add({"", "GRU", 1, kLatestOnnxOpset, recurrent_factory<Cell::gru>()});
+  r.add({"", "LSTM", 1, kLatestOnnxOpset, recurrent_factory<Cell::lstm>()});
 }
 
 }  // namespace tessera

@@ -147,11 +147,10 @@ void softmax_typed(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, Th
 class SoftmaxKernel : public OpKernel {
  public:
   SoftmaxKernel(const KernelInfo& info, SoftmaxKind kind)
-      : kind_(kind), coerce_2d_(info.opset() < 13), axis_(info.attr_int("axis", info.opset() < 13 ? 1 : -1)) {}
+      : kind_(kind), coerce_2d_(info.since_version() < 13), axis_(info.attr_int("axis")) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
     if (x->size() == 0) return Status::ok();
@@ -181,7 +180,7 @@ class SoftmaxKernel : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -200,9 +199,9 @@ KernelFactory softmax_factory() {
 }  // namespace
 
 void register_softmax(KernelRegistry& r) {
-  r.add({"", "Softmax", 1, kMaxOpset, softmax_factory<SoftmaxKind::softmax>()});
-  r.add({"", "LogSoftmax", 1, kMaxOpset, softmax_factory<SoftmaxKind::log_softmax>()});
-  r.add({"", "Hardmax", 1, kMaxOpset, softmax_factory<SoftmaxKind::hardmax>()});
+  r.add({"", "Softmax", 1, kLatestOnnxOpset, softmax_factory<SoftmaxKind::softmax>()});
+  r.add({"", "LogSoftmax", 1, kLatestOnnxOpset, softmax_factory<SoftmaxKind::log_softmax>()});
+  r.add({"", "Hardmax", 1, kLatestOnnxOpset, softmax_factory<SoftmaxKind::hardmax>()});
 }
 
 }  // namespace tessera

@@ -51,7 +51,7 @@ bool suppresses(const Corners& a, const Corners& b, float iou_threshold) {
 
 class NonMaxSuppressionKernel final : public OpKernel {
  public:
-  explicit NonMaxSuppressionKernel(const KernelInfo& info) : center_point_(info.attr_int("center_point_box", 0) != 0) {}
+  explicit NonMaxSuppressionKernel(const KernelInfo& info) : center_point_(info.attr_int("center_point_box") != 0) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* boxes = ctx.input(0);
@@ -77,8 +77,8 @@ class NonMaxSuppressionKernel final : public OpKernel {
     }
     const int64_t batches = boxes->dim(0), n = boxes->dim(1), classes = scores->dim(1);
     std::vector<float> box_f(static_cast<size_t>(boxes->size())), score_f(static_cast<size_t>(scores->size()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(*boxes, box_f.data(), ctx.node().describe()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(*scores, score_f.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(*boxes, box_f.data(), ctx.node()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(*scores, score_f.data(), ctx.node()));
 
     std::vector<int64_t> selected;  // triples
     std::vector<Corners> corners(static_cast<size_t>(n));
@@ -117,7 +117,7 @@ class NonMaxSuppressionKernel final : public OpKernel {
   static Status read_float(const KernelContext& ctx, const Tensor& t, float* out) {
     if (!is_float_dtype(t.dtype())) return ctx.error("threshold inputs must be float tensors");
     std::vector<float> v(static_cast<size_t>(t.size()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(t, v.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(t, v.data(), ctx.node()));
     *out = v[0];
     return Status::ok();
   }
@@ -142,13 +142,13 @@ class RoiAlignKernel final : public OpKernel {
     if (mode != "avg" && mode != "max") return info.error("mode must be avg or max, got '", mode, "'");
     k->max_mode_ = mode == "max";
     // Opset 10 had no coordinate_transformation_mode and behaved as output_half_pixel.
-    const std::string ctm = info.attr_string("coordinate_transformation_mode", info.opset() >= 16 ? "half_pixel" : "output_half_pixel");
+    const std::string ctm = info.attr_string("coordinate_transformation_mode", info.since_version() >= 16 ? "half_pixel" : "output_half_pixel");
     if (ctm != "half_pixel" && ctm != "output_half_pixel")
       return info.error("coordinate_transformation_mode must be half_pixel or output_half_pixel, got '", ctm, "'");
     k->half_pixel_ = ctm == "half_pixel";
     k->out_h_ = info.attr_int("output_height", 1);
     k->out_w_ = info.attr_int("output_width", 1);
-    k->sampling_ratio_ = info.attr_int("sampling_ratio", 0);
+    k->sampling_ratio_ = info.attr_int("sampling_ratio");
     k->spatial_scale_ = info.attr_float("spatial_scale", 1.0f);
     if (k->out_h_ <= 0 || k->out_w_ <= 0) return info.error("output_height and output_width must be positive");
     if (k->sampling_ratio_ < 0) return info.error("sampling_ratio must not be negative");
@@ -189,7 +189,7 @@ class RoiAlignKernel final : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -364,7 +364,7 @@ class Col2ImKernel final : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -426,10 +426,10 @@ class CenterCropPadKernel final : public OpKernel {
 }  // namespace
 
 void register_vision(KernelRegistry& r) {
-  r.add({"", "NonMaxSuppression", 10, kMaxOpset, make_factory<NonMaxSuppressionKernel>()});
-  r.add({"", "RoiAlign", 10, kMaxOpset, RoiAlignKernel::create});
-  r.add({"", "Col2Im", 18, kMaxOpset, make_factory<Col2ImKernel>()});
-  r.add({"", "CenterCropPad", 18, kMaxOpset, make_factory<CenterCropPadKernel>()});
+  r.add({"", "NonMaxSuppression", 10, kLatestOnnxOpset, make_factory<NonMaxSuppressionKernel>()});
+  r.add({"", "RoiAlign", 10, kLatestOnnxOpset, RoiAlignKernel::create});
+  r.add({"", "Col2Im", 18, kLatestOnnxOpset, make_factory<Col2ImKernel>()});
+  r.add({"", "CenterCropPad", 18, kLatestOnnxOpset, make_factory<CenterCropPadKernel>()});
   register_vision_sampling(r);
 }
 

@@ -115,7 +115,7 @@ class GridSampleKernel final : public OpKernel {
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     auto k = std::unique_ptr<GridSampleKernel>(new GridSampleKernel());
     // Opset 16 spelled the modes bilinear / bicubic; 20 renamed them linear / cubic.
-    const std::string mode = info.attr_string("mode", info.opset() >= 20 ? "linear" : "bilinear");
+    const std::string mode = info.attr_string("mode", info.since_version() >= 20 ? "linear" : "bilinear");
     if (mode == "nearest") k->p_.mode = SampleMode::nearest;
     else if (mode == "linear" || mode == "bilinear") k->p_.mode = SampleMode::linear;
     else if (mode == "cubic" || mode == "bicubic") k->p_.mode = SampleMode::cubic;
@@ -125,7 +125,7 @@ class GridSampleKernel final : public OpKernel {
     else if (pad == "border") k->p_.pad = PadMode::border;
     else if (pad == "reflection") k->p_.pad = PadMode::reflection;
     else return info.error("unknown padding_mode '", pad, "'");
-    k->p_.align_corners = info.attr_int("align_corners", 0) != 0;
+    k->p_.align_corners = info.attr_int("align_corners") != 0;
     return std::unique_ptr<OpKernel>(std::move(k));
   }
 
@@ -147,7 +147,7 @@ class GridSampleKernel final : public OpKernel {
     for (int64_t len : in_sp)
       if (len == 0) return ctx.error("X has an empty spatial dim");
     std::vector<float> g(static_cast<size_t>(grid->size()));
-    TS_RETURN_IF_ERROR(widen::widen_tensor(*grid, g.data(), ctx.node().describe()));
+    TS_RETURN_IF_ERROR(widen::widen_tensor(*grid, g.data(), ctx.node()));
     const int64_t in_plane = shape_size(in_sp), points = shape_size(out_shape) / (N * C);
     std::vector<int64_t> in_strides = tensor_ops::contiguous_strides(in_sp);
     // Integer images interpolate in double and truncate at the end, as the spec says.
@@ -200,7 +200,7 @@ class GridSampleKernel final : public OpKernel {
           });
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -212,7 +212,7 @@ class GridSampleKernel final : public OpKernel {
 
 class AffineGridKernel final : public OpKernel {
  public:
-  explicit AffineGridKernel(const KernelInfo& info) : align_corners_(info.attr_int("align_corners", 0) != 0) {}
+  explicit AffineGridKernel(const KernelInfo& info) : align_corners_(info.attr_int("align_corners") != 0) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* theta = ctx.input(0);
@@ -271,7 +271,7 @@ class AffineGridKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -375,7 +375,7 @@ class DeformConvKernel final : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -403,9 +403,9 @@ class DeformConvKernel final : public OpKernel {
 }  // namespace
 
 void register_vision_sampling(KernelRegistry& r) {
-  r.add({"", "GridSample", 16, kMaxOpset, GridSampleKernel::create});
-  r.add({"", "AffineGrid", 20, kMaxOpset, make_factory<AffineGridKernel>()});
-  r.add({"", "DeformConv", 19, kMaxOpset, make_factory<DeformConvKernel>()});
+  r.add({"", "GridSample", 16, kLatestOnnxOpset, GridSampleKernel::create});
+  r.add({"", "AffineGrid", 20, kLatestOnnxOpset, make_factory<AffineGridKernel>()});
+  r.add({"", "DeformConv", 19, kLatestOnnxOpset, make_factory<DeformConvKernel>()});
 }
 
 }  // namespace tessera

@@ -4,20 +4,16 @@
 // reference), and for the QLinear forms requantized with multiplier a_scale * b_scale / y_scale.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "core/broadcast_shapes.h"
 #include "core/dispatch.h"
+#include "graph/conv_geometry.h"
 #include "providers/cpu/quantization/quant_common.h"
 
 namespace tessera::quant {
 namespace {
-
-Result<const Tensor*> required(const KernelContext& ctx, size_t i, const char* what) {
-  const Tensor* t = ctx.input(i);
-  if (!t) return ctx.error("input ", i, " (", what, ") is missing or is not a tensor");
-  return t;
-}
 
 bool is_8bit(DataType t) { return t == DataType::int8 || t == DataType::uint8; }
 
@@ -82,7 +78,7 @@ Status expand_zero_point(const KernelContext& ctx, const Tensor* zp, DataType x_
   if (zp->dtype() != x_type)
     return ctx.error("zero point type ", dtype_name(zp->dtype()), " differs from its input's ", dtype_name(x_type));
   std::vector<int32_t> v;
-  TS_RETURN_IF_ERROR(read_all(*zp, v, ctx.node().describe()));
+  TS_RETURN_IF_ERROR(read_all(*zp, v, ctx.node()));
   if (v.size() == 1) {
     std::fill(out.begin(), out.end(), v[0]);
   } else if (static_cast<int64_t>(v.size()) == len) {
@@ -100,8 +96,8 @@ Status int_matmul(const KernelContext& ctx, const Tensor& a, const Tensor* a_zp,
                   MatMulPlan& p, std::vector<int32_t>& acc) {
   TS_RETURN_IF_ERROR(plan_matmul(ctx, a.shape(), b.shape(), p));
   std::vector<int32_t> av, bv, az, bz;
-  TS_RETURN_IF_ERROR(read_all(a, av, ctx.node().describe()));
-  TS_RETURN_IF_ERROR(read_all(b, bv, ctx.node().describe()));
+  TS_RETURN_IF_ERROR(read_all(a, av, ctx.node()));
+  TS_RETURN_IF_ERROR(read_all(b, bv, ctx.node()));
   TS_RETURN_IF_ERROR(expand_zero_point(ctx, a_zp, a.dtype(), p.a_mats, p.M, az));
   TS_RETURN_IF_ERROR(expand_zero_point(ctx, b_zp, b.dtype(), p.b_mats, p.N, bz));
   for (int64_t m = 0; m < p.a_mats; ++m)
@@ -134,8 +130,8 @@ class MatMulIntegerKernel final : public OpKernel {
  public:
   explicit MatMulIntegerKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* a, required(ctx, 0, "A"));
-    TS_ASSIGN_OR_RETURN(const Tensor* b, required(ctx, 1, "B"));
+    TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(1));
     if (!is_8bit(a->dtype()) || !is_8bit(b->dtype())) return ctx.error("A and B must be int8 or uint8");
     MatMulPlan p;
     std::vector<int32_t> acc;
@@ -161,11 +157,11 @@ class QLinearMatMulKernel final : public OpKernel {
  public:
   explicit QLinearMatMulKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* a, required(ctx, 0, "a"));
-    TS_ASSIGN_OR_RETURN(const Tensor* a_scale, required(ctx, 1, "a_scale"));
-    TS_ASSIGN_OR_RETURN(const Tensor* b, required(ctx, 3, "b"));
-    TS_ASSIGN_OR_RETURN(const Tensor* b_scale, required(ctx, 4, "b_scale"));
-    TS_ASSIGN_OR_RETURN(const Tensor* y_scale, required(ctx, 6, "y_scale"));
+    TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* a_scale, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(3));
+    TS_ASSIGN_OR_RETURN(const Tensor* b_scale, ctx.required_input(4));
+    TS_ASSIGN_OR_RETURN(const Tensor* y_scale, ctx.required_input(6));
     const Tensor* y_zp = ctx.input(7);
     if (!is_8bit(a->dtype()) || !is_8bit(b->dtype())) return ctx.error("a and b must be int8 or uint8");
     MatMulPlan p;
@@ -207,62 +203,26 @@ struct ConvGeom {
   Shape in, kernel, out, stride, dilation, pad_begin;
 };
 
-struct ConvAttrs {
-  std::string auto_pad;
-  std::vector<int64_t> dilations, kernel_shape, pads, strides;
-  int64_t group = 1;
-
-  explicit ConvAttrs(const KernelInfo& info)
-      : auto_pad(info.attr_string("auto_pad", "NOTSET")),
-        dilations(info.attr_ints("dilations")),
-        kernel_shape(info.attr_ints("kernel_shape")),
-        pads(info.attr_ints("pads")),
-        strides(info.attr_ints("strides")),
-        group(info.attr_int("group", 1)) {}
-
-  Status geometry(const KernelContext& ctx, const Shape& x, const Shape& w, ConvGeom& g) const {
-    if (x.size() < 3 || w.size() != x.size())
-      return ctx.error("x ", shape_to_string(x), " and w ", shape_to_string(w), " must have the same rank >= 3");
-    const size_t nd = x.size() - 2;
-    g.batch = x[0];
-    g.in_ch = x[1];
-    g.out_ch = w[0];
-    g.group = group;
-    if (group <= 0 || g.in_ch % group != 0 || g.out_ch % group != 0 || w[1] != g.in_ch / group)
-      return ctx.error("channels of x ", shape_to_string(x), " and w ", shape_to_string(w), " do not fit group ", group);
-    g.in.assign(x.begin() + 2, x.end());
-    g.kernel.assign(w.begin() + 2, w.end());
-    if (!kernel_shape.empty() && Shape(kernel_shape) != g.kernel)
-      return ctx.error("kernel_shape does not match the weight shape ", shape_to_string(w));
-    g.stride = strides.empty() ? Shape(nd, 1) : Shape(strides);
-    g.dilation = dilations.empty() ? Shape(nd, 1) : Shape(dilations);
-    if (g.stride.size() != nd || g.dilation.size() != nd || (!pads.empty() && pads.size() != 2 * nd))
-      return ctx.error("strides, dilations and pads must have one (pads: two) value per spatial dim");
-    g.pad_begin.assign(nd, 0);
-    g.out.assign(nd, 0);
-    for (size_t d = 0; d < nd; ++d) {
-      const int64_t span = g.dilation[d] * (g.kernel[d] - 1) + 1;
-      if (g.stride[d] <= 0 || g.dilation[d] <= 0) return ctx.error("strides and dilations must be positive");
-      if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-        g.out[d] = (g.in[d] + g.stride[d] - 1) / g.stride[d];
-        const int64_t total = std::max<int64_t>(0, (g.out[d] - 1) * g.stride[d] + span - g.in[d]);
-        g.pad_begin[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      } else {
-        int64_t pb = 0, pe = 0;
-        if (auto_pad == "NOTSET" && !pads.empty()) {
-          pb = pads[d];
-          pe = pads[d + nd];
-        } else if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-          return ctx.error("unknown auto_pad '", auto_pad, "'");
-        }
-        g.pad_begin[d] = pb;
-        g.out[d] = (g.in[d] + pb + pe - span) / g.stride[d] + 1;
-      }
-      if (g.out[d] < 0) g.out[d] = 0;
-    }
-    return Status::ok();
-  }
-};
+Result<ConvGeom> conv_geom(const KernelContext& ctx, const ConvAttributes& attrs, const Shape& x, const Shape& w) {
+  if (x.size() < 3 || w.size() != x.size())
+    return ctx.error("x ", shape_to_string(x), " and w ", shape_to_string(w), " must have the same rank >= 3");
+  ConvGeom g;
+  g.batch = x[0];
+  g.in_ch = x[1];
+  g.out_ch = w[0];
+  g.group = attrs.group;
+  if (g.in_ch % g.group != 0 || g.out_ch % g.group != 0 || w[1] != g.in_ch / g.group)
+    return ctx.error("channels of x ", shape_to_string(x), " and w ", shape_to_string(w), " do not fit group ", g.group);
+  auto r = window_geometry(attrs, std::vector<int64_t>(x.begin() + 2, x.end()), std::vector<int64_t>(w.begin() + 2, w.end()));
+  if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
+  g.in = r->input;
+  g.kernel = r->kernel;
+  g.out = r->output;
+  g.stride = r->stride;
+  g.dilation = r->dilation;
+  g.pad_begin = r->pad_begin;
+  return g;
+}
 
 // y[n, m, o...] = bias[m] + sum over the group's channels and the kernel of x * w (int32, wrapping).
 void int_conv(const ConvGeom& g, const int32_t* x, const int32_t* w, const int32_t* bias, int32_t* y) {
@@ -328,12 +288,11 @@ Status conv_operands(const KernelContext& ctx, const Tensor& x, const Tensor* x_
 
 class ConvIntegerKernel final : public OpKernel {
  public:
-  explicit ConvIntegerKernel(const KernelInfo& info) : attrs_(info) {}
+  explicit ConvIntegerKernel(ConvAttributes attrs) : attrs_(std::move(attrs)) {}
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required(ctx, 0, "x"));
-    TS_ASSIGN_OR_RETURN(const Tensor* w, required(ctx, 1, "w"));
-    ConvGeom g;
-    TS_RETURN_IF_ERROR(attrs_.geometry(ctx, x->shape(), w->shape(), g));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* w, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const ConvGeom g, conv_geom(ctx, attrs_, x->shape(), w->shape()));
     std::vector<int32_t> xv, wv;
     TS_RETURN_IF_ERROR(conv_operands(ctx, *x, ctx.input(2), *w, ctx.input(3), xv, wv));
     Shape out = {g.batch, g.out_ch};
@@ -343,22 +302,21 @@ class ConvIntegerKernel final : public OpKernel {
   }
 
  private:
-  ConvAttrs attrs_;
+  ConvAttributes attrs_;
 };
 
 class QLinearConvKernel final : public OpKernel {
  public:
-  explicit QLinearConvKernel(const KernelInfo& info) : attrs_(info) {}
+  explicit QLinearConvKernel(ConvAttributes attrs) : attrs_(std::move(attrs)) {}
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required(ctx, 0, "x"));
-    TS_ASSIGN_OR_RETURN(const Tensor* x_scale, required(ctx, 1, "x_scale"));
-    TS_ASSIGN_OR_RETURN(const Tensor* w, required(ctx, 3, "w"));
-    TS_ASSIGN_OR_RETURN(const Tensor* w_scale, required(ctx, 4, "w_scale"));
-    TS_ASSIGN_OR_RETURN(const Tensor* y_scale, required(ctx, 6, "y_scale"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* x_scale, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* w, ctx.required_input(3));
+    TS_ASSIGN_OR_RETURN(const Tensor* w_scale, ctx.required_input(4));
+    TS_ASSIGN_OR_RETURN(const Tensor* y_scale, ctx.required_input(6));
     const Tensor* y_zp = ctx.input(7);
     const Tensor* bias = ctx.input(8);
-    ConvGeom g;
-    TS_RETURN_IF_ERROR(attrs_.geometry(ctx, x->shape(), w->shape(), g));
+    TS_ASSIGN_OR_RETURN(const ConvGeom g, conv_geom(ctx, attrs_, x->shape(), w->shape()));
     std::vector<int32_t> xv, wv, bv;
     TS_RETURN_IF_ERROR(conv_operands(ctx, *x, ctx.input(2), *w, ctx.input(5), xv, wv));
     const std::string where = ctx.node().describe();
@@ -396,17 +354,23 @@ class QLinearConvKernel final : public OpKernel {
   }
 
  private:
-  ConvAttrs attrs_;
+  ConvAttributes attrs_;
 };
+
+template <class K>
+Result<std::unique_ptr<OpKernel>> conv_factory(const KernelInfo& info) {
+  TS_ASSIGN_OR_RETURN(ConvAttributes attrs, parse_conv_attributes(info.node()));
+  return std::unique_ptr<OpKernel>(new K(std::move(attrs)));
+}
 
 }  // namespace
 
 void register_quantized_linear(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "MatMulInteger", 10, kMaxOpset, make_factory<MatMulIntegerKernel>()},
-      {"", "QLinearMatMul", 10, kMaxOpset, make_factory<QLinearMatMulKernel>()},
-      {"", "ConvInteger", 10, kMaxOpset, make_factory<ConvIntegerKernel>()},
-      {"", "QLinearConv", 10, kMaxOpset, make_factory<QLinearConvKernel>()},
+      {"", "MatMulInteger", 10, kLatestOnnxOpset, make_factory<MatMulIntegerKernel>()},
+      {"", "QLinearMatMul", 10, kLatestOnnxOpset, make_factory<QLinearMatMulKernel>()},
+      {"", "ConvInteger", 10, kLatestOnnxOpset, conv_factory<ConvIntegerKernel>},
+      {"", "QLinearConv", 10, kLatestOnnxOpset, conv_factory<QLinearConvKernel>},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

@@ -19,8 +19,8 @@ namespace tessera::quant {
 
 // The whole tensor as C values (C = float, double or int32_t), from any numeric element type
 // including float8/float4 and the sub-byte integers.
-template <class C>
-Status read_all(const Tensor& t, std::vector<C>& out, const std::string& where) {
+template <class C, class Where>
+Status read_all(const Tensor& t, std::vector<C>& out, const Where& where) {
   out.resize(static_cast<size_t>(t.size()));
   return dispatch<kNumericTypes | type_bit(DataType::boolean) | kCodedFloatTypes | kSubByteIntTypes>(
       t.dtype(),

@@ -93,12 +93,6 @@ Status make_layout(const KernelContext& ctx, const Tensor& x, const Tensor& scal
   return Status::ok();
 }
 
-Result<const Tensor*> required(const KernelContext& ctx, size_t i, const char* what) {
-  const Tensor* t = ctx.input(i);
-  if (!t) return ctx.error("input ", i, " (", what, ") is missing or is not a tensor");
-  return t;
-}
-
 template <class C>
 C round_to_precision(DataType p, C v) {
   if (p == DataType::float16) return round_to<float16_t>(v);
@@ -110,14 +104,14 @@ class QuantizeLinearKernel final : public OpKernel {
  public:
   explicit QuantizeLinearKernel(const KernelInfo& info)
       : axis_(info.attr_int("axis", 1)),
-        block_size_(info.attr_int("block_size", 0)),
+        block_size_(info.attr_int("block_size")),
         saturate_(info.attr_int("saturate", 1) != 0),
-        output_dtype_(static_cast<DataType>(info.attr_int("output_dtype", 0))),
-        precision_(static_cast<DataType>(info.attr_int("precision", 0))) {}
+        output_dtype_(static_cast<DataType>(info.attr_int("output_dtype"))),
+        precision_(static_cast<DataType>(info.attr_int("precision"))) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required(ctx, 0, "x"));
-    TS_ASSIGN_OR_RETURN(const Tensor* scale, required(ctx, 1, "y_scale"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* scale, ctx.required_input(1));
     const Tensor* zp = ctx.input(2);
     DataType out_type = output_dtype_;
     if (zp) {
@@ -195,12 +189,12 @@ class DequantizeLinearKernel final : public OpKernel {
  public:
   explicit DequantizeLinearKernel(const KernelInfo& info)
       : axis_(info.attr_int("axis", 1)),
-        block_size_(info.attr_int("block_size", 0)),
-        output_dtype_(static_cast<DataType>(info.attr_int("output_dtype", 0))) {}
+        block_size_(info.attr_int("block_size")),
+        output_dtype_(static_cast<DataType>(info.attr_int("output_dtype"))) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required(ctx, 0, "x"));
-    TS_ASSIGN_OR_RETURN(const Tensor* scale, required(ctx, 1, "x_scale"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* scale, ctx.required_input(1));
     const Tensor* zp = ctx.input(2);
     const std::string where = ctx.node().describe();
     // float8 and float4 zero points carry no offset (they must be zero); integer ones must have
@@ -239,9 +233,9 @@ class DynamicQuantizeLinearKernel final : public OpKernel {
   explicit DynamicQuantizeLinearKernel(const KernelInfo&) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required(ctx, 0, "x"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     std::vector<float> xs;
-    TS_RETURN_IF_ERROR(read_all(*x, xs, ctx.node().describe()));
+    TS_RETURN_IF_ERROR(read_all(*x, xs, ctx.node()));
     if ((kFloatTypes & type_bit(x->dtype())) == 0) return ctx.error("x must be a float tensor");
     float mx = 0, mn = 0;
     for (float v : xs) {
@@ -265,9 +259,9 @@ class DynamicQuantizeLinearKernel final : public OpKernel {
 
 void register_quantization(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "QuantizeLinear", 10, kMaxOpset, make_factory<QuantizeLinearKernel>()},
-      {"", "DequantizeLinear", 10, kMaxOpset, make_factory<DequantizeLinearKernel>()},
-      {"", "DynamicQuantizeLinear", 11, kMaxOpset, make_factory<DynamicQuantizeLinearKernel>()},
+      {"", "QuantizeLinear", 10, kLatestOnnxOpset, make_factory<QuantizeLinearKernel>()},
+      {"", "DequantizeLinear", 10, kLatestOnnxOpset, make_factory<DequantizeLinearKernel>()},
+      {"", "DynamicQuantizeLinear", 11, kLatestOnnxOpset, make_factory<DynamicQuantizeLinearKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
   quant::register_quantized_linear(r);

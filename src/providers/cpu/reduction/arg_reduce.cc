@@ -72,17 +72,16 @@ class ArgReduceKernel : public OpKernel {
  public:
   ArgReduceKernel(const KernelInfo& info, bool is_max)
       : is_max_(is_max),
-        axis_(info.attr_int("axis", 0)),
-        keepdims_(info.attr_int("keepdims", 1) != 0),
-        select_last_(info.opset() >= 12 && info.attr_int("select_last_index", 0) != 0) {}
+        axis_(info.attr_int("axis")),
+        keepdims_(info.attr_int("keepdims") != 0),
+        select_last_(info.since_version() >= 12 && info.attr_int("select_last_index") != 0) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 'data' is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
     int64_t axis = 0;
     if (rank > 0) {
-      auto r = normalize_axis(axis_, rank, ctx.node().describe());
+      auto r = normalize_axis(axis_, rank, ctx.node());
       if (!r.is_ok()) return r.status();
       axis = r.value();
     } else if (axis_ != 0 && axis_ != -1) {
@@ -116,7 +115,7 @@ class ArgReduceKernel : public OpKernel {
           }
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -129,10 +128,10 @@ class ArgReduceKernel : public OpKernel {
 }  // namespace
 
 void register_arg_reduce(KernelRegistry& r) {
-  r.add({"", "ArgMax", 1, kMaxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+  r.add({"", "ArgMax", 1, kLatestOnnxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
            return std::unique_ptr<OpKernel>(new ArgReduceKernel(info, true));
          }});
-  r.add({"", "ArgMin", 1, kMaxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+  r.add({"", "ArgMin", 1, kLatestOnnxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
            return std::unique_ptr<OpKernel>(new ArgReduceKernel(info, false));
          }});
 }

@@ -278,12 +278,11 @@ class ReduceKernel : public OpKernel {
       : kind_(kind),
         keepdims_(info.attr_int("keepdims", 1) != 0),
         noop_with_empty_axes_(info.attr_int("noop_with_empty_axes", 0) != 0),
-        axes_from_input_(info.opset() >= axes_input_since),
+        axes_from_input_(info.since_version() >= axes_input_since),
         axes_attr_(info.attr_ints("axes")) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 'data' is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
     std::vector<int64_t> axes = axes_attr_;
     if (axes_from_input_) {
@@ -296,7 +295,7 @@ class ReduceKernel : public OpKernel {
     }
     std::vector<bool> reduce(static_cast<size_t>(rank), axes.empty() && !noop_with_empty_axes_);
     if (!axes.empty()) {
-      auto r = normalize_axes(axes, rank, ctx.node().describe());
+      auto r = normalize_axes(axes, rank, ctx.node());
       if (!r.is_ok()) return r.status();
       for (int64_t a : r.value()) reduce[static_cast<size_t>(a)] = true;
     }
@@ -311,8 +310,8 @@ class ReduceKernel : public OpKernel {
       return reduce_typed<T>(kind_, plan, x->data<T>(), y.data<T>(), ctx.thread_pool());
     };
     if (kind_ == ReduceKind::max || kind_ == ReduceKind::min)
-      return dispatch<kNumericTypes | type_bit(DataType::boolean)>(x->dtype(), body, ctx.node().describe());
-    return dispatch<kNumericTypes>(x->dtype(), body, ctx.node().describe());
+      return dispatch<kNumericTypes | type_bit(DataType::boolean)>(x->dtype(), body, ctx.node());
+    return dispatch<kNumericTypes>(x->dtype(), body, ctx.node());
   }
 
  private:
@@ -342,7 +341,7 @@ void register_reduce(KernelRegistry& r) {
   for (const ReduceOpInfo& op : kReduceOps) {
     ReduceKind kind = op.kind;
     int64_t since = op.axes_input_since;
-    r.add({"", op.name, 1, kMaxOpset, [kind, since](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+    r.add({"", op.name, 1, kLatestOnnxOpset, [kind, since](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
              return std::unique_ptr<OpKernel>(new ReduceKernel(info, kind, since));
            }});
   }

@@ -32,22 +32,21 @@ Result<std::vector<int64_t>> tensor_to_int64s(const Tensor& t, const std::string
   return out;
 }
 
-Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const std::string& where) {
+Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const Node& node) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
-    return invalid_argument(where, ": axis ", axis, " is out of range for rank ", rank);
+    return invalid_argument(node.describe(), ": axis ", axis, " is out of range for rank ", rank);
   }
   return axis < 0 ? axis + rank : axis;
 }
 
-Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank,
-                                            const std::string& where) {
+Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node) {
   std::vector<int64_t> out;
   out.reserve(axes.size());
   std::vector<bool> seen(static_cast<size_t>(std::max<int64_t>(rank, 1)), false);
   for (int64_t a : axes) {
-    if (a < -rank || a >= rank) return invalid_argument(where, ": axis ", a, " is out of range for rank ", rank);
+    if (a < -rank || a >= rank) return invalid_argument(node.describe(), ": axis ", a, " is out of range for rank ", rank);
     int64_t n = a < 0 ? a + rank : a;
-    if (seen[static_cast<size_t>(n)]) return invalid_argument(where, ": axis ", a, " is repeated");
+    if (seen[static_cast<size_t>(n)]) return invalid_argument(node.describe(), ": axis ", a, " is repeated");
     seen[static_cast<size_t>(n)] = true;
     out.push_back(n);
   }

@@ -13,6 +13,7 @@
 
 #include "core/float_types.h"
 #include "core/thread_pool.h"
+#include "graph/graph.h"
 #include "tessera/status.h"
 #include "tessera/tensor.h"
 
@@ -50,11 +51,11 @@ Result<std::vector<int64_t>> tensor_to_int64s(const Tensor& t, const std::string
 
 // ---- axes ------------------------------------------------------------------------------------
 
-// Maps `axis` in [-rank, rank) to [0, rank); fails with a message naming `where` otherwise.
-Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const std::string& where);
+// Maps `axis` in [-rank, rank) to [0, rank); fails with a message naming `node` otherwise (its
+// description is built on failure only).
+Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const Node& node);
 // Normalises a list of axes and rejects duplicates.
-Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank,
-                                            const std::string& where);
+Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node);
 
 // ---- reduction plan --------------------------------------------------------------------------
 

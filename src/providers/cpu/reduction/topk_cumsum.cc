@@ -110,14 +110,13 @@ class TopKKernel : public OpKernel {
  public:
   explicit TopKKernel(const KernelInfo& info)
       : axis_(info.attr_int("axis", -1)),
-        k_attr_(info.opset() < 10 ? info.attr_int("k", -1) : -1),
-        k_from_input_(info.opset() >= 10),
+        k_attr_(info.since_version() < 10 ? info.attr_int("k", -1) : -1),
+        k_from_input_(info.since_version() >= 10),
         largest_(info.attr_int("largest", 1) != 0),
         sorted_(info.attr_int("sorted", 1) != 0) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 'X' is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t k = k_attr_;
     if (k_from_input_) {
       const Tensor* kt = ctx.input(1);
@@ -128,7 +127,7 @@ class TopKKernel : public OpKernel {
     }
     const int64_t rank = static_cast<int64_t>(x->rank());
     if (rank == 0) return ctx.error("input 'X' must have rank >= 1");
-    auto ax = normalize_axis(axis_, rank, ctx.node().describe());
+    auto ax = normalize_axis(axis_, rank, ctx.node());
     if (!ax.is_ok()) return ax.status();
     int64_t outer, n, inner;
     split_at_axis(x->shape(), ax.value(), outer, n, inner);
@@ -146,7 +145,7 @@ class TopKKernel : public OpKernel {
                         ctx.thread_pool());
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -193,7 +192,7 @@ void cumulate(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool ex
 class CumulativeKernel : public OpKernel {
  public:
   CumulativeKernel(const KernelInfo& info, bool prod)
-      : prod_(prod), exclusive_(info.attr_int("exclusive", 0) != 0), reverse_(info.attr_int("reverse", 0) != 0) {}
+      : prod_(prod), exclusive_(info.attr_int("exclusive") != 0), reverse_(info.attr_int("reverse") != 0) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -204,7 +203,7 @@ class CumulativeKernel : public OpKernel {
     if (!a.is_ok()) return a.status().with_context(ctx.node().describe());
     const int64_t rank = static_cast<int64_t>(x->rank());
     if (rank == 0) return ctx.error("input 'x' must have rank >= 1");
-    auto ax = normalize_axis(a.value()[0], rank, ctx.node().describe());
+    auto ax = normalize_axis(a.value()[0], rank, ctx.node());
     if (!ax.is_ok()) return ax.status();
     int64_t outer, n, inner;
     split_at_axis(x->shape(), ax.value(), outer, n, inner);
@@ -217,7 +216,7 @@ class CumulativeKernel : public OpKernel {
           else cumulate<T, false>(x->data<T>(), y.data<T>(), outer, n, inner, exclusive_, reverse_, ctx.thread_pool());
           return Status::ok();
         },
-        ctx.node().describe());
+        ctx.node());
   }
 
  private:
@@ -229,11 +228,11 @@ class CumulativeKernel : public OpKernel {
 }  // namespace
 
 void register_topk_cumsum(KernelRegistry& r) {
-  r.add({"", "TopK", 1, kMaxOpset, make_factory<TopKKernel>()});
-  r.add({"", "CumSum", 11, kMaxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+  r.add({"", "TopK", 1, kLatestOnnxOpset, make_factory<TopKKernel>()});
+  r.add({"", "CumSum", 11, kLatestOnnxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
            return std::unique_ptr<OpKernel>(new CumulativeKernel(info, false));
          }});
-  r.add({"", "CumProd", 26, kMaxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+  r.add({"", "CumProd", 26, kLatestOnnxOpset, [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
            return std::unique_ptr<OpKernel>(new CumulativeKernel(info, true));
          }});
 }

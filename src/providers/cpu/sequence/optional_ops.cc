@@ -43,9 +43,9 @@ class OptionalGetElementKernel final : public OpKernel {
 
 void register_optional(KernelRegistry& r) {
   static const KernelDef defs[] = {
-      {"", "Optional", 15, kMaxOpset, make_factory<OptionalKernel>()},
-      {"", "OptionalHasElement", 15, kMaxOpset, make_factory<OptionalHasElementKernel>()},
-      {"", "OptionalGetElement", 15, kMaxOpset, make_factory<OptionalGetElementKernel>()},
+      {"", "Optional", 15, kLatestOnnxOpset, make_factory<OptionalKernel>()},
+      {"", "OptionalHasElement", 15, kLatestOnnxOpset, make_factory<OptionalHasElementKernel>()},
+      {"", "OptionalGetElement", 15, kLatestOnnxOpset, make_factory<OptionalGetElementKernel>()},
   };
   for (const auto& def : defs) r.add(def);
 }

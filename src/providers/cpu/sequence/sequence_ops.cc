@@ -320,15 +320,15 @@ class SequenceMapKernel final : public OpKernel {
 
 void register_sequence(KernelRegistry& r) {
   static const KernelDef defs[] = {
-      {"", "SequenceEmpty", 11, kMaxOpset, SequenceEmptyKernel::create},
-      {"", "SequenceConstruct", 11, kMaxOpset, make_factory<SequenceConstructKernel>()},
-      {"", "SequenceInsert", 11, kMaxOpset, make_factory<SequenceInsertKernel>()},
-      {"", "SequenceAt", 11, kMaxOpset, make_factory<SequenceAtKernel>()},
-      {"", "SequenceErase", 11, kMaxOpset, make_factory<SequenceEraseKernel>()},
-      {"", "SequenceLength", 11, kMaxOpset, make_factory<SequenceLengthKernel>()},
-      {"", "SplitToSequence", 11, kMaxOpset, make_factory<SplitToSequenceKernel>()},
-      {"", "ConcatFromSequence", 11, kMaxOpset, ConcatFromSequenceKernel::create},
-      {"", "SequenceMap", 17, kMaxOpset, SequenceMapKernel::create},
+      {"", "SequenceEmpty", 11, kLatestOnnxOpset, SequenceEmptyKernel::create},
+      {"", "SequenceConstruct", 11, kLatestOnnxOpset, make_factory<SequenceConstructKernel>()},
+      {"", "SequenceInsert", 11, kLatestOnnxOpset, make_factory<SequenceInsertKernel>()},
+      {"", "SequenceAt", 11, kLatestOnnxOpset, make_factory<SequenceAtKernel>()},
+      {"", "SequenceErase", 11, kLatestOnnxOpset, make_factory<SequenceEraseKernel>()},
+      {"", "SequenceLength", 11, kLatestOnnxOpset, make_factory<SequenceLengthKernel>()},
+      {"", "SplitToSequence", 11, kLatestOnnxOpset, make_factory<SplitToSequenceKernel>()},
+      {"", "ConcatFromSequence", 11, kLatestOnnxOpset, ConcatFromSequenceKernel::create},
+      {"", "SequenceMap", 17, kLatestOnnxOpset, SequenceMapKernel::create},
   };
   for (const auto& def : defs) r.add(def);
 }

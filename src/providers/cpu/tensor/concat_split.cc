@@ -45,13 +45,13 @@ Result<Shape> concat_shape(const KernelContext& ctx, const std::vector<const Ten
 class ConcatKernel final : public OpKernel {
  public:
   // Concat-1 defaults axis to 1; from opset 4 it is required.
-  explicit ConcatKernel(const KernelInfo& info) : axis_(info.attr_int("axis", 1)), has_axis_(info.has_attr("axis") || info.opset() < 4) {}
+  explicit ConcatKernel(const KernelInfo& info) : axis_(info.attr_int("axis", 1)), has_axis_(info.has_attr("axis") || info.since_version() < 4) {}
 
   Status compute(KernelContext& ctx) const override {
     if (!has_axis_) return ctx.error("required attribute 'axis' is missing");
     std::vector<const Tensor*> parts;
     for (size_t i = 0; i < ctx.input_count(); ++i) {
-      TS_ASSIGN_OR_RETURN(const Tensor* t, required_input(ctx, i, "inputs"));
+      TS_ASSIGN_OR_RETURN(const Tensor* t, ctx.required_input(i));
       parts.push_back(t);
     }
     if (parts.empty()) return ctx.error("needs at least one input");
@@ -89,7 +89,7 @@ class SplitKernel final : public OpKernel {
       : axis_(info.attr_int("axis", 0)), split_attr_(info.attr_ints("split")), num_outputs_(info.attr_int("num_outputs", 0)) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t axis = axis_;
     if (!normalize_axis(axis, static_cast<int64_t>(x->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", x->rank());
     const int64_t dim = x->dim(axis);
@@ -139,8 +139,8 @@ class SplitKernel final : public OpKernel {
 
 void register_concat_split(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "Concat", 1, kMaxOpset, make_factory<ConcatKernel>()},
-      {"", "Split", 1, kMaxOpset, make_factory<SplitKernel>()},
+      {"", "Concat", 1, kLatestOnnxOpset, make_factory<ConcatKernel>()},
+      {"", "Split", 1, kLatestOnnxOpset, make_factory<SplitKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

@@ -24,8 +24,9 @@ struct Bytes16 {
 
 // Calls f.template operator()<T>() where T is std::string for string tensors, else an unsigned
 // integer (or Bytes16) of the element's size. Sub-byte types are stored one per byte.
-template <class F>
-Status dispatch_by_size(DataType dtype, F&& f, const std::string& where) {
+// `where()` names the caller in the error; it is called on failure only.
+template <class F, class Where>
+Status dispatch_by_size_impl(DataType dtype, F& f, const Where& where) {
   if (dtype == DataType::string) return f.template operator()<std::string>();
   switch (dtype_size(dtype)) {
     case 1: return f.template operator()<uint8_t>();
@@ -35,7 +36,15 @@ Status dispatch_by_size(DataType dtype, F&& f, const std::string& where) {
     case 16: return f.template operator()<Bytes16>();
     default: break;
   }
-  return not_implemented(where, ": element type ", dtype_name(dtype), " is not supported");
+  return not_implemented(where(), ": element type ", dtype_name(dtype), " is not supported");
+}
+template <class F>
+Status dispatch_by_size(DataType dtype, F&& f, const std::string& where) {
+  return dispatch_by_size_impl(dtype, f, [&] { return where; });
+}
+template <class F>
+Status dispatch_by_size(DataType dtype, F&& f, const Node& node) {
+  return dispatch_by_size_impl(dtype, f, [&] { return node.describe(); });
 }
 
 // Copies `count` elements (memcpy, or string assignment). Ranges must not overlap.
@@ -72,13 +81,6 @@ void strided_copy(DataType dtype, const Shape& shape, void* dst, const std::vect
 
 // out = in with dims permuted: out.shape[k] = in.shape[perm[k]]. perm must be valid.
 void permute(const Tensor& in, const std::vector<int64_t>& perm, Tensor& out, ThreadPool* pool);
-
-// Input i as a tensor, or an error naming the node when it is omitted or not a tensor.
-inline Result<const Tensor*> required_input(const KernelContext& ctx, size_t i, const char* what) {
-  const Tensor* t = ctx.input(i);
-  if (!t) return ctx.error("input ", i, " (", what, ") is missing or is not a tensor");
-  return t;
-}
 
 // Product of dims [begin, end) of a shape: the element count of that block of axes.
 inline int64_t product(const Shape& s, size_t begin, size_t end) {

@@ -18,8 +18,8 @@ class ExpandKernel final : public OpKernel {
   explicit ExpandKernel(const KernelInfo&) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
-    TS_ASSIGN_OR_RETURN(const Tensor* shape_t, required_input(ctx, 1, "shape"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* shape_t, ctx.required_input(1));
     Shape requested;
     if (!read_int64s(*shape_t, requested)) return ctx.error("shape input must be int64");
     Result<Shape> broadcast = broadcast_shapes({&x->shape(), &requested}, "");
@@ -45,8 +45,8 @@ class TileKernel final : public OpKernel {
   explicit TileKernel(const KernelInfo&) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
-    TS_ASSIGN_OR_RETURN(const Tensor* reps_t, required_input(ctx, 1, "repeats"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* reps_t, ctx.required_input(1));
     const size_t rank = x->rank();
     std::vector<int64_t> repeats;
     if (ctx.input_count() > 2 && ctx.input(2)) {
@@ -79,7 +79,7 @@ enum class PadMode { constant, reflect, edge, wrap };
 
 class PadKernel final : public OpKernel {
  public:
-  PadKernel(const KernelInfo& info, PadMode mode) : mode_(mode), value_attr_(info.attr_float("value", 0.0f)) {
+  PadKernel(const KernelInfo& info, PadMode mode) : mode_(mode), value_attr_(info.attr_float("value")) {
     if (info.has_attr("pads")) pads_attr_ = info.attr_ints("pads");
     else if (info.has_attr("paddings")) pads_attr_ = info.attr_ints("paddings");  // Pad-1
   }
@@ -96,7 +96,7 @@ class PadKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
     const DataType dtype = x->dtype();
     std::vector<int64_t> raw_pads = pads_attr_, axes;
@@ -105,7 +105,7 @@ class PadKernel final : public OpKernel {
     alignas(16) unsigned char value_bytes[16] = {};
     const void* value = dtype == DataType::string ? static_cast<const void*>(&value_string) : value_bytes;
     if (ctx.input_count() > 1) {  // opset 11+: pads, constant_value, axes are inputs
-      TS_ASSIGN_OR_RETURN(const Tensor* pads_t, required_input(ctx, 1, "pads"));
+      TS_ASSIGN_OR_RETURN(const Tensor* pads_t, ctx.required_input(1));
       if (!read_int64s(*pads_t, raw_pads)) return ctx.error("pads must be int64");
       const Tensor* cv = ctx.input(2);
       if (cv && cv->size() > 0) {
@@ -119,7 +119,7 @@ class PadKernel final : public OpKernel {
         T v = from_computed<T>(value_attr_);
         std::memcpy(value_bytes, &v, sizeof(T));
         return Status::ok();
-      }, ctx.node().describe()));
+      }, ctx.node()));
     }
     if (axes.empty()) {
       axes.resize(rank);
@@ -227,9 +227,9 @@ class PadKernel final : public OpKernel {
 
 void register_expand_tile_pad(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "Expand", 8, kMaxOpset, make_factory<ExpandKernel>()},
-      {"", "Tile", 1, kMaxOpset, make_factory<TileKernel>()},
-      {"", "Pad", 1, kMaxOpset, PadKernel::create},
+      {"", "Expand", 8, kLatestOnnxOpset, make_factory<ExpandKernel>()},
+      {"", "Tile", 1, kLatestOnnxOpset, make_factory<TileKernel>()},
+      {"", "Pad", 1, kLatestOnnxOpset, PadKernel::create},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

@@ -37,8 +37,8 @@ class GatherKernel final : public OpKernel {
   explicit GatherKernel(const KernelInfo& info) : axis_(info.attr_int("axis", 0)) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* data, required_input(ctx, 0, "data"));
-    TS_ASSIGN_OR_RETURN(const Tensor* indices, required_input(ctx, 1, "indices"));
+    TS_ASSIGN_OR_RETURN(const Tensor* data, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* indices, ctx.required_input(1));
     int64_t axis = axis_;
     if (!normalize_axis(axis, static_cast<int64_t>(data->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", data->rank());
     const int64_t dim = data->dim(axis);
@@ -74,7 +74,7 @@ class GatherKernel final : public OpKernel {
       if (outer * n * row_bytes >= (1 << 18)) ctx.thread_pool().parallel_for(outer * n, std::max<int64_t>(1, (1 << 16) / row_bytes), rows);
       else rows(0, outer * n);
       return Status::ok();
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
  private:
@@ -123,8 +123,8 @@ class GatherElementsKernel final : public OpKernel {
   explicit GatherElementsKernel(const KernelInfo& info) : axis_(info.attr_int("axis", 0)) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* data, required_input(ctx, 0, "data"));
-    TS_ASSIGN_OR_RETURN(const Tensor* indices, required_input(ctx, 1, "indices"));
+    TS_ASSIGN_OR_RETURN(const Tensor* data, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* indices, ctx.required_input(1));
     int64_t axis = axis_;
     if (!normalize_axis(axis, static_cast<int64_t>(data->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", data->rank());
     TS_RETURN_IF_ERROR(check_elements_shapes(ctx, *data, *indices, axis));
@@ -137,7 +137,7 @@ class GatherElementsKernel final : public OpKernel {
       T* dst = out.data<T>();
       for_each_offset(indices->shape(), strides, [&](int64_t p, int64_t off) { dst[p] = src[off + idx[p] * axis_stride]; });
       return Status::ok();
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
  private:
@@ -146,11 +146,11 @@ class GatherElementsKernel final : public OpKernel {
 
 class GatherNDKernel final : public OpKernel {
  public:
-  explicit GatherNDKernel(const KernelInfo& info) : batch_dims_(info.attr_int("batch_dims", 0)) {}
+  explicit GatherNDKernel(const KernelInfo& info) : batch_dims_(info.attr_int("batch_dims")) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* data, required_input(ctx, 0, "data"));
-    TS_ASSIGN_OR_RETURN(const Tensor* indices, required_input(ctx, 1, "indices"));
+    TS_ASSIGN_OR_RETURN(const Tensor* data, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* indices, ctx.required_input(1));
     TS_RETURN_IF_ERROR(check_index_type(ctx, *indices));
     const int64_t r = static_cast<int64_t>(data->rank()), q = static_cast<int64_t>(indices->rank()), b = batch_dims_;
     if (q < 1) return ctx.error("indices must have rank >= 1");
@@ -189,7 +189,7 @@ class GatherNDKernel final : public OpKernel {
         else std::copy(src + offsets[t], src + offsets[t] + slice, dst + t * slice);
       }
       return Status::ok();
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
  private:
@@ -257,7 +257,7 @@ Status scatter_apply(KernelContext& ctx, const Tensor& data, const Tensor& updat
     for (int64_t u = 0; u < n; ++u)
       for (int64_t e = 0; e < block; ++e) reduce_into(red, dst[dst_offsets[u] + e], src[u * block + e]);
     return Status::ok();
-  }, ctx.node().describe());
+  }, ctx.node());
 }
 
 class ScatterElementsKernel final : public OpKernel {
@@ -270,9 +270,9 @@ class ScatterElementsKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* data, required_input(ctx, 0, "data"));
-    TS_ASSIGN_OR_RETURN(const Tensor* indices, required_input(ctx, 1, "indices"));
-    TS_ASSIGN_OR_RETURN(const Tensor* updates, required_input(ctx, 2, "updates"));
+    TS_ASSIGN_OR_RETURN(const Tensor* data, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* indices, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* updates, ctx.required_input(2));
     int64_t axis = axis_;
     if (!normalize_axis(axis, static_cast<int64_t>(data->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", data->rank());
     if (updates->shape() != indices->shape())
@@ -302,9 +302,9 @@ class ScatterNDKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* data, required_input(ctx, 0, "data"));
-    TS_ASSIGN_OR_RETURN(const Tensor* indices, required_input(ctx, 1, "indices"));
-    TS_ASSIGN_OR_RETURN(const Tensor* updates, required_input(ctx, 2, "updates"));
+    TS_ASSIGN_OR_RETURN(const Tensor* data, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* indices, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* updates, ctx.required_input(2));
     TS_RETURN_IF_ERROR(check_index_type(ctx, *indices));
     if (updates->dtype() != data->dtype()) return ctx.error("updates type ", dtype_name(updates->dtype()), " differs from data type ", dtype_name(data->dtype()));
     const int64_t r = static_cast<int64_t>(data->rank()), q = static_cast<int64_t>(indices->rank());
@@ -347,8 +347,8 @@ class TensorScatterKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* cache, required_input(ctx, 0, "past_cache"));
-    TS_ASSIGN_OR_RETURN(const Tensor* update, required_input(ctx, 1, "update"));
+    TS_ASSIGN_OR_RETURN(const Tensor* cache, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* update, ctx.required_input(1));
     const Tensor* write = ctx.input(2);
     const int64_t rank = static_cast<int64_t>(cache->rank());
     int64_t axis = axis_;
@@ -393,13 +393,13 @@ class TensorScatterKernel final : public OpKernel {
 
 void register_gather_scatter(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "Gather", 1, kMaxOpset, make_factory<GatherKernel>()},
-      {"", "GatherElements", 11, kMaxOpset, make_factory<GatherElementsKernel>()},
-      {"", "GatherND", 11, kMaxOpset, make_factory<GatherNDKernel>()},
-      {"", "ScatterElements", 11, kMaxOpset, ScatterElementsKernel::create},
-      {"", "Scatter", 9, kMaxOpset, ScatterElementsKernel::create},
-      {"", "ScatterND", 11, kMaxOpset, ScatterNDKernel::create},
-      {"", "TensorScatter", 24, kMaxOpset, TensorScatterKernel::create},
+      {"", "Gather", 1, kLatestOnnxOpset, make_factory<GatherKernel>()},
+      {"", "GatherElements", 11, kLatestOnnxOpset, make_factory<GatherElementsKernel>()},
+      {"", "GatherND", 11, kLatestOnnxOpset, make_factory<GatherNDKernel>()},
+      {"", "ScatterElements", 11, kLatestOnnxOpset, ScatterElementsKernel::create},
+      {"", "Scatter", 9, kLatestOnnxOpset, ScatterElementsKernel::create},
+      {"", "ScatterND", 11, kLatestOnnxOpset, ScatterNDKernel::create},
+      {"", "TensorScatter", 24, kLatestOnnxOpset, TensorScatterKernel::create},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

@@ -55,7 +55,7 @@ class ConstantOfShapeKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* shape_in, required_input(ctx, 0, "input"));
+    TS_ASSIGN_OR_RETURN(const Tensor* shape_in, ctx.required_input(0));
     if (value_.size() != 1) return ctx.error("attribute value must hold one element, it has ", value_.size());
     Shape shape;
     if (!read_int64s(*shape_in, shape)) return ctx.error("shape input must be int64");
@@ -77,12 +77,12 @@ class RangeKernel final : public OpKernel {
   // stash_type (opset 27, default float) picks float or double arithmetic for float16/bfloat16;
   // before 27 the reference computes in double.
   explicit RangeKernel(const KernelInfo& info)
-      : stash_double_(info.attr_int("stash_type", info.opset() >= 27 ? 1 : 11) == 11) {}
+      : stash_double_(info.attr_int("stash_type", info.since_version() >= 27 ? 1 : 11) == 11) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* start_t, required_input(ctx, 0, "start"));
-    TS_ASSIGN_OR_RETURN(const Tensor* limit_t, required_input(ctx, 1, "limit"));
-    TS_ASSIGN_OR_RETURN(const Tensor* delta_t, required_input(ctx, 2, "delta"));
+    TS_ASSIGN_OR_RETURN(const Tensor* start_t, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* limit_t, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* delta_t, ctx.required_input(2));
     if (start_t->size() != 1 || limit_t->size() != 1 || delta_t->size() != 1)
       return ctx.error("start, limit and delta must be scalars");
     if (limit_t->dtype() != start_t->dtype() || delta_t->dtype() != start_t->dtype())
@@ -114,7 +114,7 @@ class RangeKernel final : public OpKernel {
         else fill.template operator()<double>();
       }
       return Status::ok();
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
  private:
@@ -125,12 +125,12 @@ constexpr TypeSet kEyeTypes = kNumericTypes | type_bit(DataType::boolean);
 
 class EyeLikeKernel final : public OpKernel {
  public:
-  explicit EyeLikeKernel(const KernelInfo& info) : k_(info.attr_int("k", 0)) {
+  explicit EyeLikeKernel(const KernelInfo& info) : k_(info.attr_int("k")) {
     if (info.has_attr("dtype")) dtype_ = static_cast<DataType>(info.attr_int("dtype", 1));
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() != 2) return ctx.error("input must be 2-D, got shape ", shape_to_string(x->shape()));
     DataType dtype = dtype_ != DataType::undefined ? dtype_ : x->dtype();
     const int64_t rows = x->dim(0), cols = x->dim(1);
@@ -139,7 +139,7 @@ class EyeLikeKernel final : public OpKernel {
       const T one = from_computed<T>(1);
       for (int64_t i = std::max<int64_t>(0, -k_); i < rows && i + k_ < cols; ++i) out[i * cols + i + k_] = one;
       return Status::ok();
-    }, ctx.node().describe());
+    }, ctx.node());
   }
 
  private:
@@ -163,9 +163,9 @@ class OneHotKernel final : public OpKernel {
   explicit OneHotKernel(const KernelInfo& info) : axis_(info.attr_int("axis", -1)) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* indices, required_input(ctx, 0, "indices"));
-    TS_ASSIGN_OR_RETURN(const Tensor* depth_t, required_input(ctx, 1, "depth"));
-    TS_ASSIGN_OR_RETURN(const Tensor* values, required_input(ctx, 2, "values"));
+    TS_ASSIGN_OR_RETURN(const Tensor* indices, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* depth_t, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* values, ctx.required_input(2));
     int64_t depth = 0;
     if (depth_t->size() != 1 || !read_scalar_int64(*depth_t, depth)) return ctx.error("depth must be a numeric scalar");
     if (depth <= 0) return ctx.error("depth must be positive, got ", depth);
@@ -201,11 +201,11 @@ class OneHotKernel final : public OpKernel {
 
 void register_generators(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "Constant", 1, kMaxOpset, ConstantKernel::create},
-      {"", "ConstantOfShape", 9, kMaxOpset, make_factory<ConstantOfShapeKernel>()},
-      {"", "Range", 11, kMaxOpset, make_factory<RangeKernel>()},
-      {"", "EyeLike", 9, kMaxOpset, make_factory<EyeLikeKernel>()},
-      {"", "OneHot", 9, kMaxOpset, make_factory<OneHotKernel>()},
+      {"", "Constant", 1, kLatestOnnxOpset, ConstantKernel::create},
+      {"", "ConstantOfShape", 9, kLatestOnnxOpset, make_factory<ConstantOfShapeKernel>()},
+      {"", "Range", 11, kLatestOnnxOpset, make_factory<RangeKernel>()},
+      {"", "EyeLike", 9, kLatestOnnxOpset, make_factory<EyeLikeKernel>()},
+      {"", "OneHot", 9, kLatestOnnxOpset, make_factory<OneHotKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

@@ -25,14 +25,14 @@ class NonZeroKernel final : public OpKernel {
   explicit NonZeroKernel(const KernelInfo&) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "X"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     std::vector<int64_t> hits;
     TS_RETURN_IF_ERROR(dispatch<kStandardTypes | kCodedFloatTypes | kSubByteIntTypes>(x->dtype(), [&]<class T>() {
       const T* p = x->data<T>();
       for (int64_t i = 0; i < x->size(); ++i)
         if (is_nonzero(p[i])) hits.push_back(i);
       return Status::ok();
-    }, ctx.node().describe()));
+    }, ctx.node()));
     // A scalar counts as a 1-D tensor of one element, as numpy does.
     Shape shape = x->rank() == 0 ? Shape{1} : x->shape();
     const int64_t rank = static_cast<int64_t>(shape.size()), n = static_cast<int64_t>(hits.size());
@@ -53,7 +53,7 @@ class TriluKernel final : public OpKernel {
   explicit TriluKernel(const KernelInfo& info) : upper_(info.attr_int("upper", 1) != 0) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() < 2) return ctx.error("input must have rank >= 2, got shape ", shape_to_string(x->shape()));
     int64_t k = 0;
     if (ctx.input_count() > 1 && ctx.input(1)) {
@@ -88,8 +88,8 @@ class CompressKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
-    TS_ASSIGN_OR_RETURN(const Tensor* cond_t, required_input(ctx, 1, "condition"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* cond_t, ctx.required_input(1));
     std::vector<int64_t> cond;
     if (!read_int64s(*cond_t, cond)) return ctx.error("condition must be bool");
     const DataType dtype = x->dtype();
@@ -139,7 +139,7 @@ class BlockRearrangeKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() != 4) return ctx.error("input must be 4-D [N,C,H,W], got shape ", shape_to_string(x->shape()));
     if (b_ <= 0) return ctx.error("blocksize must be positive, got ", b_);
     const int64_t n = x->dim(0), c = x->dim(1), h = x->dim(2), w = x->dim(3), b = b_;
@@ -177,11 +177,11 @@ class BlockRearrangeKernel final : public OpKernel {
 class ReverseSequenceKernel final : public OpKernel {
  public:
   explicit ReverseSequenceKernel(const KernelInfo& info)
-      : batch_axis_(info.attr_int("batch_axis", 1)), time_axis_(info.attr_int("time_axis", 0)) {}
+      : batch_axis_(info.attr_int("batch_axis", 1)), time_axis_(info.attr_int("time_axis")) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
-    TS_ASSIGN_OR_RETURN(const Tensor* lens_t, required_input(ctx, 1, "sequence_lens"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* lens_t, ctx.required_input(1));
     if (x->rank() < 2) return ctx.error("input must have rank >= 2");
     if (!((batch_axis_ == 0 && time_axis_ == 1) || (batch_axis_ == 1 && time_axis_ == 0)))
       return ctx.error("batch_axis and time_axis must be 0 and 1 (in either order)");
@@ -230,7 +230,7 @@ class UniqueKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "X"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     // Items are slices along axis ([outer, n, inner] view; an item is its outer*inner elements in
     // order), or single elements of the flattened input.
     Shape shape = axis_ ? x->shape() : Shape{x->size()};
@@ -260,7 +260,7 @@ class UniqueKernel final : public OpKernel {
         ++counts.back();
       }
       return Status::ok();
-    }, ctx.node().describe()));
+    }, ctx.node()));
 
     const int64_t u = static_cast<int64_t>(firsts.size());
     std::vector<int64_t> rank_of(static_cast<size_t>(u));  // sorted group -> output position
@@ -309,13 +309,13 @@ class UniqueKernel final : public OpKernel {
 
 void register_index_ops(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "NonZero", 9, kMaxOpset, make_factory<NonZeroKernel>()},
-      {"", "Trilu", 14, kMaxOpset, make_factory<TriluKernel>()},
-      {"", "Compress", 9, kMaxOpset, make_factory<CompressKernel>()},
-      {"", "DepthToSpace", 1, kMaxOpset, BlockRearrangeKernel::create_depth_to_space},
-      {"", "SpaceToDepth", 1, kMaxOpset, BlockRearrangeKernel::create_space_to_depth},
-      {"", "ReverseSequence", 10, kMaxOpset, make_factory<ReverseSequenceKernel>()},
-      {"", "Unique", 11, kMaxOpset, make_factory<UniqueKernel>()},
+      {"", "NonZero", 9, kLatestOnnxOpset, make_factory<NonZeroKernel>()},
+      {"", "Trilu", 14, kLatestOnnxOpset, make_factory<TriluKernel>()},
+      {"", "Compress", 9, kLatestOnnxOpset, make_factory<CompressKernel>()},
+      {"", "DepthToSpace", 1, kLatestOnnxOpset, BlockRearrangeKernel::create_depth_to_space},
+      {"", "SpaceToDepth", 1, kLatestOnnxOpset, BlockRearrangeKernel::create_space_to_depth},
+      {"", "ReverseSequence", 10, kLatestOnnxOpset, make_factory<ReverseSequenceKernel>()},
+      {"", "Unique", 11, kLatestOnnxOpset, make_factory<UniqueKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

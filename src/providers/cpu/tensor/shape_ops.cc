@@ -16,13 +16,13 @@ using namespace tensor_ops;
 class ReshapeKernel final : public OpKernel {
  public:
   explicit ReshapeKernel(const KernelInfo& info)
-      : allowzero_(info.attr_int("allowzero", 0) != 0), has_shape_attr_(info.has_attr("shape")), shape_attr_(info.attr_ints("shape")) {}
+      : allowzero_(info.attr_int("allowzero") != 0), has_shape_attr_(info.has_attr("shape")), shape_attr_(info.attr_ints("shape")) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* data, required_input(ctx, 0, "data"));
+    TS_ASSIGN_OR_RETURN(const Tensor* data, ctx.required_input(0));
     std::vector<int64_t> requested = shape_attr_;
     if (ctx.input_count() > 1 || !has_shape_attr_) {
-      TS_ASSIGN_OR_RETURN(const Tensor* shape, required_input(ctx, 1, "shape"));
+      TS_ASSIGN_OR_RETURN(const Tensor* shape, ctx.required_input(1));
       if (!read_int64s(*shape, requested)) return ctx.error("shape input must be int64, got ", dtype_name(shape->dtype()));
     }
     Shape out(requested.size());
@@ -66,7 +66,7 @@ class FlattenKernel final : public OpKernel {
   explicit FlattenKernel(const KernelInfo& info) : axis_(info.attr_int("axis", 1)) {}
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t rank = static_cast<int64_t>(x->rank());
     int64_t axis = axis_ < 0 ? axis_ + rank : axis_;
     if (axis < 0 || axis > rank) return ctx.error("axis ", axis_, " is out of range for rank ", rank);
@@ -99,7 +99,7 @@ class SqueezeKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(auto axes, read_axes(ctx, axes_attr_));
     int64_t rank = static_cast<int64_t>(x->rank());
     std::vector<bool> drop(x->rank(), false);
@@ -132,7 +132,7 @@ class UnsqueezeKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(auto axes, read_axes(ctx, axes_attr_));
     if (!axes) return ctx.error("axes are required (attribute before opset 13, input from 13)");
     int64_t out_rank = static_cast<int64_t>(x->rank() + axes->size());
@@ -168,12 +168,12 @@ class IdentityKernel final : public OpKernel {
 
 class ShapeKernel final : public OpKernel {
  public:
-  explicit ShapeKernel(const KernelInfo& info) : start_(info.attr_int("start", 0)) {
+  explicit ShapeKernel(const KernelInfo& info) : start_(info.attr_int("start")) {
     if (info.has_attr("end")) end_ = info.attr_int("end", 0);
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t rank = static_cast<int64_t>(x->rank());
     auto clamp = [rank](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
     int64_t start = clamp(start_), end = clamp(end_.value_or(rank));
@@ -192,7 +192,7 @@ class SizeKernel final : public OpKernel {
  public:
   explicit SizeKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     ctx.allocate_output(0, DataType::int64, {}).data<int64_t>()[0] = x->size();
     return Status::ok();
   }
@@ -202,13 +202,13 @@ class SizeKernel final : public OpKernel {
 
 void register_shape_ops(KernelRegistry& r) {
   const KernelDef defs[] = {
-      {"", "Reshape", 1, kMaxOpset, make_factory<ReshapeKernel>()},
-      {"", "Flatten", 1, kMaxOpset, make_factory<FlattenKernel>()},
-      {"", "Squeeze", 1, kMaxOpset, make_factory<SqueezeKernel>()},
-      {"", "Unsqueeze", 1, kMaxOpset, make_factory<UnsqueezeKernel>()},
-      {"", "Identity", 1, kMaxOpset, make_factory<IdentityKernel>()},
-      {"", "Shape", 1, kMaxOpset, make_factory<ShapeKernel>()},
-      {"", "Size", 1, kMaxOpset, make_factory<SizeKernel>()},
+      {"", "Reshape", 1, kLatestOnnxOpset, make_factory<ReshapeKernel>()},
+      {"", "Flatten", 1, kLatestOnnxOpset, make_factory<FlattenKernel>()},
+      {"", "Squeeze", 1, kLatestOnnxOpset, make_factory<SqueezeKernel>()},
+      {"", "Unsqueeze", 1, kLatestOnnxOpset, make_factory<UnsqueezeKernel>()},
+      {"", "Identity", 1, kLatestOnnxOpset, make_factory<IdentityKernel>()},
+      {"", "Shape", 1, kLatestOnnxOpset, make_factory<ShapeKernel>()},
+      {"", "Size", 1, kLatestOnnxOpset, make_factory<SizeKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

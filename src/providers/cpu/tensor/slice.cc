@@ -21,12 +21,12 @@ class SliceKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     std::vector<int64_t> starts, ends, axes, steps;
     if (ctx.input_count() > 1) {
       auto read = [&](size_t i, const char* what, std::vector<int64_t>& out, bool required) -> Status {
-        const Tensor* t = i < ctx.input_count() ? ctx.input(i) : nullptr;
-        if (!t) return required ? ctx.error("input ", i, " (", what, ") is missing") : Status::ok();
+        const Tensor* t = ctx.input(i);
+        if (!t) return required ? ctx.required_input(i).status() : Status::ok();
         if (t->dtype() != DataType::int32 && t->dtype() != DataType::int64) return ctx.error(what, " must be int32 or int64");
         (void)read_int64s(*t, out);
         return Status::ok();
@@ -94,6 +94,6 @@ class SliceKernel final : public OpKernel {
 
 }  // namespace
 
-void register_slice(KernelRegistry& r) { r.add({"", "Slice", 1, kMaxOpset, make_factory<SliceKernel>()}); }
+void register_slice(KernelRegistry& r) { r.add({"", "Slice", 1, kLatestOnnxOpset, make_factory<SliceKernel>()}); }
 
 }  // namespace tessera

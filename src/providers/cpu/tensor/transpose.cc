@@ -15,7 +15,7 @@ class TransposeKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const size_t rank = x->rank();
     std::vector<int64_t> perm = perm_;
     if (perm.empty() && rank > 0) {
@@ -56,6 +56,6 @@ class TransposeKernel final : public OpKernel {
 
 }  // namespace
 
-void register_transpose(KernelRegistry& r) { r.add({"", "Transpose", 1, kMaxOpset, make_factory<TransposeKernel>()}); }
+void register_transpose(KernelRegistry& r) { r.add({"", "Transpose", 1, kLatestOnnxOpset, make_factory<TransposeKernel>()}); }
 
 }  // namespace tessera

@@ -126,7 +126,7 @@ class StringNormalizerKernel final : public OpKernel {
     if (action == "LOWER") k->action_ = Action::lower;
     else if (action == "UPPER") k->action_ = Action::upper;
     else if (action != "NONE") return info.error("case_change_action must be LOWER, UPPER or NONE, got '", action, "'");
-    k->case_sensitive_ = info.attr_int("is_case_sensitive", 0) != 0;
+    k->case_sensitive_ = info.attr_int("is_case_sensitive") != 0;
     for (std::string word : info.attr_strings("stopwords")) {
       if (!k->case_sensitive_) k->mapper_.apply(word, false);
       k->stopwords_.insert(std::move(word));
@@ -344,10 +344,10 @@ class RegexFullMatchKernel final : public OpKernel {
 
 void register_text(KernelRegistry& r) {
   static const KernelDef defs[] = {
-      {"", "StringNormalizer", 10, kMaxOpset, StringNormalizerKernel::create},
-      {"", "StringConcat", 20, kMaxOpset, make_factory<StringConcatKernel>()},
-      {"", "StringSplit", 20, kMaxOpset, make_factory<StringSplitKernel>()},
-      {"", "RegexFullMatch", 20, kMaxOpset, RegexFullMatchKernel::create},
+      {"", "StringNormalizer", 10, kLatestOnnxOpset, StringNormalizerKernel::create},
+      {"", "StringConcat", 20, kLatestOnnxOpset, make_factory<StringConcatKernel>()},
+      {"", "StringSplit", 20, kLatestOnnxOpset, make_factory<StringSplitKernel>()},
+      {"", "RegexFullMatch", 20, kLatestOnnxOpset, RegexFullMatchKernel::create},
   };
   for (const auto& def : defs) r.add(def);
 }

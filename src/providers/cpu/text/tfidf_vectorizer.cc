@@ -116,8 +116,7 @@ class TfIdfVectorizerKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 (X) is required");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->rank() > 2) return ctx.error("X must have shape [C] or [N, C], got ", shape_to_string(x->shape()));
     const bool is_string = x->dtype() == DataType::string;
     if (!is_string && x->dtype() != DataType::int32 && x->dtype() != DataType::int64)
@@ -209,7 +208,7 @@ class TfIdfVectorizerKernel final : public OpKernel {
 }  // namespace
 
 void register_tfidf_vectorizer(KernelRegistry& r) {
-  r.add({"", "TfIdfVectorizer", 9, kMaxOpset, TfIdfVectorizerKernel::create});
+  r.add({"", "TfIdfVectorizer", 9, kLatestOnnxOpset, TfIdfVectorizerKernel::create});
 }
 
 }  // namespace tessera

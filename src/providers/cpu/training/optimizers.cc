@@ -46,11 +46,13 @@ class OptimizerKernel final : public OpKernel {
     const int64_t step = t->data<int64_t>()[0];
 
     for (int64_t i = 0; i < n; ++i) {
-      const Tensor* x = ctx.input(static_cast<size_t>(2 + i));
-      const Tensor* g = ctx.input(static_cast<size_t>(2 + n + i));
-      const Tensor* s1 = ctx.input(static_cast<size_t>(2 + 2 * n + i));
-      const Tensor* s2 = rule_ == Rule::adam ? ctx.input(static_cast<size_t>(2 + 3 * n + i)) : nullptr;
-      if (!x || !g || !s1 || (rule_ == Rule::adam && !s2)) return ctx.error("optimized tensor ", i, " is missing an input");
+      TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(static_cast<size_t>(2 + i)));
+      TS_ASSIGN_OR_RETURN(const Tensor* g, ctx.required_input(static_cast<size_t>(2 + n + i)));
+      TS_ASSIGN_OR_RETURN(const Tensor* s1, ctx.required_input(static_cast<size_t>(2 + 2 * n + i)));
+      const Tensor* s2 = nullptr;
+      if (rule_ == Rule::adam) {
+        TS_ASSIGN_OR_RETURN(s2, ctx.required_input(static_cast<size_t>(2 + 3 * n + i)));
+      }
       for (const Tensor* other : {g, s1, s2})
         if (other && (other->shape() != x->shape() || other->dtype() != x->dtype()))
           return ctx.error("gradient and state of tensor ", i, " must match its shape and type");
@@ -64,7 +66,7 @@ class OptimizerKernel final : public OpKernel {
                       x_out.data<T>(), s1_out.data<T>(), s2_out ? s2_out->data<T>() : nullptr);
             return Status::ok();
           },
-          ctx.node().describe());
+          ctx.node());
       TS_RETURN_IF_ERROR(s);
     }
     return Status::ok();
@@ -153,9 +155,9 @@ Result<std::unique_ptr<OpKernel>> make_momentum(const KernelInfo& info) {
 }  // namespace
 
 void register_optimizers(KernelRegistry& r) {
-  r.add({kTrainingDomain, "Adagrad", 1, kMaxOpset, make_adagrad});
-  r.add({kTrainingDomain, "Adam", 1, kMaxOpset, make_adam});
-  r.add({kTrainingDomain, "Momentum", 1, kMaxOpset, make_momentum});
+  r.add({kTrainingDomain, "Adagrad", 1, kLatestTrainingOpset, make_adagrad});
+  r.add({kTrainingDomain, "Adam", 1, kLatestTrainingOpset, make_adam});
+  r.add({kTrainingDomain, "Momentum", 1, kLatestTrainingOpset, make_momentum});
 }
 
 }  // namespace tessera
