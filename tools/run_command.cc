@@ -25,7 +25,10 @@ int fail(const Status& status) {
 void print_summary(const std::string& name, const Value& value) {
   std::cout << name << ": ";
   if (!value.is_tensor()) {
-    std::cout << (value.is_sequence() ? "sequence of " + std::to_string(value.items().size()) + " tensors" : "no value") << "\n";
+    std::cout << value_type_string(value);
+    if (value.is_sequence()) std::cout << " of " << value.items().size() << " items";
+    if (value.is_map()) std::cout << " of " << value.map_keys().size() << " entries";
+    std::cout << "\n";
     return;
   }
   const Tensor& t = value.tensor();

@@ -189,7 +189,7 @@ TEST(ControlFlow, LoopCarriesASequence) {
   const Value& seq = (*r)[0];
   ASSERT_TRUE(seq.is_sequence());
   ASSERT_EQ(seq.items().size(), 3u);
-  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(seq.items()[i].data<int64_t>()[0], i);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(seq.items()[i].tensor().data<int64_t>()[0], i);
 }
 
 // Loop body with an If whose branch reads a value two scopes up.
@@ -318,7 +318,7 @@ TEST(ControlFlow, SequenceMapAppliesTheBodyPerItem) {
                 .output("sums", seq_type(DataType::float32))
                 .output("shapes", seq_type(DataType::int64))
                 .build();
-  Value seq = Value::sequence(DataType::float32, {tf({2}, {1, 2}), tf({1}, {3})});
+  Value seq = Value::sequence({tf({2}, {1, 2}), tf({1}, {3})});
   auto r = run_graph(std::move(g), 17, {{"seq", seq}, {"bias", tf({1}, {10})}});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   ASSERT_TRUE((*r)[0].is_sequence());
