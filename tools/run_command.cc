@@ -96,7 +96,7 @@ int run_command(const RunArgs& args) {
     if (ec) return fail(io_error("cannot create output folder '", args.output_dir, "': ", ec.message()));
     for (size_t k = 0; k < outputs->size(); ++k) {
       std::string path = (fs::path(args.output_dir) / ("output_" + std::to_string(k) + ".pb")).string();
-      Status written = write_value_file(path, s.outputs()[k].name, (*outputs)[k]);
+      Status written = write_value_file(path, s.outputs()[k].name, (*outputs)[k], type_for(s.outputs()[k]));
       if (!written.is_ok()) return fail(written);
     }
   } else {

@@ -285,11 +285,13 @@ Result<NamedValue> read_value_file(const std::string& path, const TypeInfo& type
   return finish(Value(std::move(t.value())));
 }
 
-Status write_value_file(const std::string& path, const std::string& name, const Value& value) {
+Status write_value_file(const std::string& path, const std::string& name, const Value& value, const TypeInfo& declared) {
   std::string bytes;
   bool serialized = false;
   Status st;
-  switch (value.kind()) {
+  // optional_to_proto wraps any kind, so a declared optional goes down the empty_optional case.
+  const bool optional = declared.kind == TypeInfo::Kind::optional && !value.is_absent();
+  switch (optional ? Value::Kind::empty_optional : value.kind()) {
     case Value::Kind::tensor: {
       onnx::TensorProto proto;
       st = tensor_to_proto(value.tensor(), name, &proto);

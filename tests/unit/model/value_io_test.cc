@@ -104,6 +104,18 @@ TEST_F(ValueIo, Optionals) {
   ASSERT_TRUE(typed_none.is_ok());
   EXPECT_TRUE(typed_none->value.is_empty_optional());
 
+  // Declared optional, a value is written wrapped in an OptionalProto.
+  ASSERT_TRUE(write_value_file(file("wrapped.pb"), "w", Value(Tensor::scalar<float>(DataType::float32, 4.5f)), opt_tensor).is_ok());
+  onnx::OptionalProto wrapped;
+  std::ifstream in(file("wrapped.pb"), std::ios::binary);
+  ASSERT_TRUE(wrapped.ParseFromIstream(&in));
+  EXPECT_EQ(wrapped.name(), "w");
+  EXPECT_EQ(wrapped.elem_type(), 1);
+  ASSERT_TRUE(wrapped.has_tensor_value());
+  auto unwrapped = read_value_file(file("wrapped.pb"), opt_tensor);
+  ASSERT_TRUE(unwrapped.is_ok()) << unwrapped.status().message();
+  EXPECT_EQ(unwrapped->value.tensor().data<float>()[0], 4.5f);
+
   // There is nothing to write for a value that is absent.
   EXPECT_FALSE(write_value_file(file("absent.pb"), "a", Value()).is_ok());
 }
