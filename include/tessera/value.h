@@ -22,8 +22,9 @@ class Value {
     v.kind_ = Kind::empty_optional;
     return v;
   }
-  // A sequence of values of one kind. `elem_kind` and, for tensors, `elem_type` say what an empty
-  // sequence would hold; a sequence with items takes both from its first item.
+  // A sequence of values of one kind (in a sequence of optionals, some may be empty optionals).
+  // `elem_kind` and, for tensors, `elem_type` say what an empty sequence would hold; a sequence
+  // with items takes both from its first item that is not an empty optional.
   static Value sequence(std::vector<Value> items, DataType elem_type = DataType::undefined,
                         Kind elem_kind = Kind::tensor);
   // An ONNX map: keys[i] -> values[i]. keys are a 1-D int64 or string tensor, values a 1-D tensor

@@ -5,8 +5,15 @@ namespace tessera {
 Value Value::sequence(std::vector<Value> items, DataType elem_type, Kind elem_kind) {
   Value v;
   v.kind_ = Kind::sequence;
-  v.elem_kind_ = items.empty() ? elem_kind : items[0].kind();
-  if (v.elem_kind_ == Kind::tensor) v.elem_type_ = items.empty() ? elem_type : items[0].tensor().dtype();
+  // In a sequence of optionals some items may be empty: the first that is not says what they hold.
+  const Value* first = nullptr;
+  for (const Value& item : items)
+    if (!item.is_empty_optional()) {
+      first = &item;
+      break;
+    }
+  v.elem_kind_ = first ? first->kind() : elem_kind;
+  if (v.elem_kind_ == Kind::tensor) v.elem_type_ = first ? first->tensor().dtype() : elem_type;
   v.items_ = std::move(items);
   return v;
 }
@@ -31,7 +38,8 @@ std::string value_type_string(const Value& value) {
       return "map(" + std::string(dtype_name(value.map_keys().dtype())) + "," + std::string(dtype_name(value.map_values().dtype())) +
              ")";
     case Value::Kind::sequence:
-      if (!value.items().empty()) return "seq(" + value_type_string(value.items()[0]) + ")";
+      for (const Value& item : value.items())
+        if (!item.is_empty_optional()) return "seq(" + value_type_string(item) + ")";
       switch (value.sequence_elem_kind()) {
         case Value::Kind::tensor: return "seq(" + tensor_type(value.sequence_elem_type()) + ")";
         case Value::Kind::sequence: return "seq(seq(?))";

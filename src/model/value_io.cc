@@ -42,12 +42,13 @@ Status parse(const std::string& bytes, const char* type_name, Message* message) 
 Result<Value> value_from_map(const onnx::MapProto& proto, ExternalData* external);
 Result<Value> value_from_optional(const onnx::OptionalProto& proto, const TypeInfo* type, ExternalData* external);
 
-// The Value kind a TypeInfo describes; tensor when unknown.
+// The Value kind a TypeInfo describes (an optional: what it holds); tensor when unknown.
 Value::Kind kind_of(const TypeInfo* type) {
   if (!type) return Value::Kind::tensor;
   switch (type->kind) {
     case TypeInfo::Kind::sequence: return Value::Kind::sequence;
     case TypeInfo::Kind::map: return Value::Kind::map;
+    case TypeInfo::Kind::optional: return kind_of(type->inner.get());
     default: return Value::Kind::tensor;
   }
 }
@@ -72,7 +73,7 @@ Result<Value> value_from_sequence(const onnx::SequenceProto& proto, const TypeIn
     items.push_back(std::move(v));
   }
   for (const auto& o : proto.optional_values()) {
-    TS_ASSIGN_OR_RETURN(Value v, value_from_optional(o, inner ? inner->inner.get() : nullptr, external));
+    TS_ASSIGN_OR_RETURN(Value v, value_from_optional(o, inner, external));
     items.push_back(std::move(v));
   }
   DataType elem = inner && inner->kind == TypeInfo::Kind::tensor ? inner->elem_type : DataType::undefined;

@@ -203,6 +203,29 @@ TEST_F(ValueIo, SequenceOfSequencesRoundTrip) {
   EXPECT_NE(bad.status().message().find("sequence element"), std::string::npos) << bad.status().message();
 }
 
+// seq(optional(tensor)): empty items stay empty optionals, the others their tensors.
+TEST_F(ValueIo, SequenceOfOptionalsRoundTrip) {
+  Value seq = Value::sequence({Value::empty_optional(), Tensor::from_vector<int64_t>(DataType::int64, {1}, {7})});
+  EXPECT_EQ(seq.sequence_elem_kind(), Value::Kind::tensor);
+  EXPECT_EQ(seq.sequence_elem_type(), DataType::int64);
+  ASSERT_TRUE(write_value_file(file("so.pb"), "", seq).is_ok());
+  onnx::SequenceProto proto;
+  std::ifstream in(file("so.pb"), std::ios::binary);
+  ASSERT_TRUE(proto.ParseFromIstream(&in));
+  EXPECT_EQ(proto.elem_type(), 5);  // OPTIONAL
+  ASSERT_EQ(proto.optional_values_size(), 2);
+  EXPECT_FALSE(proto.optional_values(0).has_tensor_value());
+  EXPECT_TRUE(proto.optional_values(1).has_tensor_value());
+
+  auto back = read_value_file(file("so.pb"),
+                              wrap(TypeInfo::Kind::sequence, wrap(TypeInfo::Kind::optional, tensor_type(DataType::int64))));
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  ASSERT_EQ(back->value.items().size(), 2u);
+  EXPECT_TRUE(back->value.items()[0].is_empty_optional());
+  EXPECT_EQ(back->value.items()[1].tensor().data<int64_t>()[0], 7);
+  EXPECT_EQ(value_type_string(back->value), "seq(tensor(int64))");
+}
+
 TEST_F(ValueIo, Errors) {
   auto missing = read_value_file(file("missing.pb"), TypeInfo{});
   ASSERT_FALSE(missing.is_ok());
