@@ -247,8 +247,13 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
   std::vector<Value> frame(slot_names_.size());
   for (const auto& [slot, tensor] : constants_) frame[slot] = Value(*tensor);
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
-  for (size_t i = 0; i < input_slots_.size() && i < inputs.size(); ++i)
-    if (!inputs[i].is_absent() || !graph_.is_initializer(graph_.inputs[i].name)) frame[input_slots_[i]] = inputs[i];
+  for (size_t i = 0; i < input_slots_.size(); ++i) {
+    const ValueInfo& declared = graph_.inputs[i];
+    if (i < inputs.size() && !inputs[i].is_absent()) frame[input_slots_[i]] = inputs[i];
+    // Not fed: an initializer stays; an optional holds nothing.
+    else if (!graph_.is_initializer(declared.name) && declared.type.kind == TypeInfo::Kind::optional)
+      frame[input_slots_[i]] = Value::empty_optional();
+  }
 
   for (const Step& step : steps_) {
     FrameContext ctx(*this, step, frame, pool, buffers);

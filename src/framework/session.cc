@@ -91,12 +91,8 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
     const ValueInfo& declared = graph.inputs[i];
     auto it = by_name.find(declared.name);
     if (it == by_name.end()) {
-      if (graph.is_initializer(declared.name)) continue;
-      // An optional input that is not fed holds nothing.
-      if (declared.type.kind == TypeInfo::Kind::optional) {
-        inputs[i] = Value::empty_optional();
-        continue;
-      }
+      // The executor keeps the initializer, or makes an optional not fed hold nothing.
+      if (graph.is_initializer(declared.name) || declared.type.kind == TypeInfo::Kind::optional) continue;
       return invalid_argument("model '", model_.source, "': input '", declared.name, "' (", declared.type.to_string(),
                               ") was not fed");
     }
