@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the demo, the differential tests and the benchmarks need, when missing:
+# Installs what the demo, the differential tests, the sklearn ZipMap test (tests/sklearn/) and
+# the benchmarks need, when missing:
 # Debian's python3 torch/torchvision/onnx/numpy/sklearn, node + npm, and onnxruntime-node
 # (npm, --ignore-scripts: the package already carries libonnxruntime.so) into build/ort.
 # Usage: scripts/install_test_deps.sh [--no-ort]

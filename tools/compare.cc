@@ -69,26 +69,16 @@ std::string compare_tensors(const Tensor& got, const Tensor& want, const Toleran
 }  // namespace
 
 std::string compare_values(const Value& got, const Value& want, const Tolerance& tolerance) {
-  if (got.kind() != want.kind()) {
-    auto kind_name = [](Value::Kind k) {
-      switch (k) {
-        case Value::Kind::none: return "an empty optional";
-        case Value::Kind::tensor: return "a tensor";
-        case Value::Kind::sequence: return "a sequence";
-        case Value::Kind::map: return "a map";
-      }
-      return "?";
-    };
-    return str_cat("got ", kind_name(got.kind()), ", expected ", kind_name(want.kind()));
-  }
+  if (got.kind() != want.kind()) return str_cat("got ", value_type_string(got), ", expected ", value_type_string(want));
   switch (got.kind()) {
-    case Value::Kind::none: return "";
+    case Value::Kind::absent:
+    case Value::Kind::empty_optional: return "";
     case Value::Kind::tensor: return compare_tensors(got.tensor(), want.tensor(), tolerance);
     case Value::Kind::sequence: {
       if (got.items().size() != want.items().size())
-        return str_cat("sequence of ", got.items().size(), " tensors, expected ", want.items().size());
+        return str_cat("sequence of ", got.items().size(), " items, expected ", want.items().size());
       for (size_t i = 0; i < got.items().size(); ++i) {
-        std::string diff = compare_tensors(got.items()[i], want.items()[i], tolerance);
+        std::string diff = compare_values(got.items()[i], want.items()[i], tolerance);
         if (!diff.empty()) return str_cat("sequence item ", i, ": ", diff);
       }
       return "";

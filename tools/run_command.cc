@@ -25,7 +25,10 @@ int fail(const Status& status) {
 void print_summary(const std::string& name, const Value& value) {
   std::cout << name << ": ";
   if (!value.is_tensor()) {
-    std::cout << (value.is_sequence() ? "sequence of " + std::to_string(value.items().size()) + " tensors" : "no value") << "\n";
+    std::cout << value_type_string(value);
+    if (value.is_sequence()) std::cout << " of " << value.items().size() << " items";
+    if (value.is_map()) std::cout << " of " << value.map_keys().size() << " entries";
+    std::cout << "\n";
     return;
   }
   const Tensor& t = value.tensor();
@@ -93,7 +96,7 @@ int run_command(const RunArgs& args) {
     if (ec) return fail(io_error("cannot create output folder '", args.output_dir, "': ", ec.message()));
     for (size_t k = 0; k < outputs->size(); ++k) {
       std::string path = (fs::path(args.output_dir) / ("output_" + std::to_string(k) + ".pb")).string();
-      Status written = write_value_file(path, s.outputs()[k].name, (*outputs)[k]);
+      Status written = write_value_file(path, s.outputs()[k].name, (*outputs)[k], type_for(s.outputs()[k]));
       if (!written.is_ok()) return fail(written);
     }
   } else {

@@ -59,7 +59,8 @@ class FrameContext final : public KernelContext {
   size_t output_count() const override { return step_.outputs.size(); }
   const Value* input_value(size_t i) const override {
     if (i >= step_.inputs.size() || step_.inputs[i] < 0) return nullptr;
-    return &frame_[step_.inputs[i]];
+    const Value& v = frame_[step_.inputs[i]];
+    return v.is_absent() ? nullptr : &v;
   }
   Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) override {
     Value& slot = output_slot(i);
@@ -248,8 +249,13 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
   std::vector<Value> frame(slot_names_.size());
   for (const auto& [slot, tensor] : constants_) frame[slot] = Value(*tensor);
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
-  for (size_t i = 0; i < input_slots_.size() && i < inputs.size(); ++i)
-    if (!inputs[i].is_none() || !graph_.is_initializer(graph_.inputs[i].name)) frame[input_slots_[i]] = inputs[i];
+  for (size_t i = 0; i < input_slots_.size(); ++i) {
+    const ValueInfo& declared = graph_.inputs[i];
+    if (i < inputs.size() && !inputs[i].is_absent()) frame[input_slots_[i]] = inputs[i];
+    // Not fed: an initializer stays; an optional holds nothing.
+    else if (!graph_.is_initializer(declared.name) && declared.type.kind == TypeInfo::Kind::optional)
+      frame[input_slots_[i]] = Value::empty_optional();
+  }
 
   for (const Step& step : steps_) {
     FrameContext ctx(*this, step, frame, pool, buffers);

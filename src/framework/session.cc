@@ -66,7 +66,7 @@ Status SessionState::check_feed(const ValueInfo& declared, const Value& value) c
     return invalid_argument("model '", model_.source, "': input '", declared.name, "': expected ", type.to_string(), ", got ", got);
   };
   if (type.kind == TypeInfo::Kind::tensor) {
-    if (!value.is_tensor()) return mismatch(value.is_sequence() ? "a sequence" : "no tensor");
+    if (!value.is_tensor()) return mismatch(value_type_string(value));
     const Tensor& t = value.tensor();
     std::string got = "tensor(" + std::string(dtype_name(t.dtype())) + ")" + shape_to_string(t.shape());
     if (type.elem_type != DataType::undefined && t.dtype() != type.elem_type) return mismatch(got);
@@ -77,7 +77,11 @@ Status SessionState::check_feed(const ValueInfo& declared, const Value& value) c
           return mismatch(got + " (dimension " + std::to_string(i) + " differs)");
     }
   } else if (type.kind == TypeInfo::Kind::sequence && !value.is_sequence()) {
-    return mismatch("a value that is not a sequence");
+    return mismatch(value_type_string(value));
+  } else if (type.kind == TypeInfo::Kind::map && !value.is_map()) {
+    return mismatch(value_type_string(value));
+  } else if (type.kind != TypeInfo::Kind::optional && (value.is_absent() || value.is_empty_optional())) {
+    return mismatch(value_type_string(value));
   }
   return Status::ok();
 }
@@ -119,6 +123,7 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
     const ValueInfo& declared = graph.inputs[i];
     auto it = by_name.find(declared.name);
     if (it == by_name.end()) {
+      // The executor keeps the initializer, or makes an optional not fed hold nothing.
       if (graph.is_initializer(declared.name) || declared.type.kind == TypeInfo::Kind::optional) continue;
       return invalid_argument("model '", model_.source, "': input '", declared.name, "' (", declared.type.to_string(),
                               ") was not fed");

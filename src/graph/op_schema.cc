@@ -172,7 +172,7 @@ int64_t first_version(const std::string& domain, const std::string& op) {
 std::vector<int64_t> since_versions(const std::string& domain, const std::string& op) {
   std::vector<int64_t> out;
   const auto& index = schema_index();
-  auto it = index.find({canonical_domain(domain), op});
+  auto it = index.find({domain, op});
   if (it != index.end())
     for (const auto& s : it->second) out.push_back(s.since_version);
   return out;
@@ -184,7 +184,7 @@ int64_t latest_opset(const std::string& domain) {
     for (const auto& t : kSchemaTable) m[t.domain] = std::max<int64_t>(m[t.domain], t.since_version);
     return m;
   }();
-  auto it = latest.find(canonical_domain(domain));
+  auto it = latest.find(domain);
   return it == latest.end() ? 0 : it->second;
 }
 

@@ -39,27 +39,63 @@ Status parse(const std::string& bytes, const char* type_name, Message* message) 
   return Status::ok();
 }
 
+Result<Value> value_from_map(const onnx::MapProto& proto, ExternalData* external);
+Result<Value> value_from_optional(const onnx::OptionalProto& proto, const TypeInfo* type, ExternalData* external);
+
+// The Value kind a TypeInfo describes (an optional: what it holds); tensor when unknown.
+Value::Kind kind_of(const TypeInfo* type) {
+  if (!type) return Value::Kind::tensor;
+  switch (type->kind) {
+    case TypeInfo::Kind::sequence: return Value::Kind::sequence;
+    case TypeInfo::Kind::map: return Value::Kind::map;
+    case TypeInfo::Kind::optional: return kind_of(type->inner.get());
+    default: return Value::Kind::tensor;
+  }
+}
+
 Result<Value> value_from_sequence(const onnx::SequenceProto& proto, const TypeInfo* type, ExternalData* external) {
-  if (proto.sequence_values_size() || proto.map_values_size() || proto.optional_values_size() ||
-      (proto.elem_type() != kUndefined && proto.elem_type() != kTensor && proto.elem_type() != kSparseTensor))
-    return not_implemented("sequences of sequences, maps or optionals are not supported");
-  std::vector<Tensor> items;
+  const TypeInfo* inner = type ? type->inner.get() : nullptr;
+  std::vector<Value> items;
   for (const auto& t : proto.tensor_values()) {
     TS_ASSIGN_OR_RETURN(Tensor tensor, tensor_from_proto(t, external));
-    items.push_back(std::move(tensor));
+    items.emplace_back(std::move(tensor));
   }
   for (const auto& t : proto.sparse_tensor_values()) {
     TS_ASSIGN_OR_RETURN(Tensor tensor, tensor_from_sparse_proto(t, external));
-    items.push_back(std::move(tensor));
+    items.emplace_back(std::move(tensor));
   }
-  DataType elem = DataType::undefined;
-  if (type && type->inner) elem = type->inner->elem_type;
-  if (elem == DataType::undefined && !items.empty()) elem = items[0].dtype();
-  for (size_t i = 0; i < items.size(); ++i)
-    if (items[i].dtype() != elem)
-      return invalid_argument("sequence element ", i, " has type ", dtype_name(items[i].dtype()), ", expected ",
-                              dtype_name(elem));
-  return Value::sequence(elem, std::move(items));
+  for (const auto& s : proto.sequence_values()) {
+    TS_ASSIGN_OR_RETURN(Value v, value_from_sequence(s, inner, external));
+    items.push_back(std::move(v));
+  }
+  for (const auto& m : proto.map_values()) {
+    TS_ASSIGN_OR_RETURN(Value v, value_from_map(m, external));
+    items.push_back(std::move(v));
+  }
+  for (const auto& o : proto.optional_values()) {
+    TS_ASSIGN_OR_RETURN(Value v, value_from_optional(o, inner, external));
+    items.push_back(std::move(v));
+  }
+  DataType elem = inner && inner->kind == TypeInfo::Kind::tensor ? inner->elem_type : DataType::undefined;
+  Value::Kind elem_kind = kind_of(inner);
+  switch (proto.elem_type()) {
+    case kSequence: elem_kind = Value::Kind::sequence; break;
+    case kMap: elem_kind = Value::Kind::map; break;
+    case kTensor:
+    case kSparseTensor: elem_kind = Value::Kind::tensor; break;
+    default: break;
+  }
+  // ONNX sequences hold one type (an optional element may be empty).
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Value& v = items[i];
+    if (v.is_empty_optional()) continue;
+    bool fits = v.kind() == elem_kind && (!v.is_tensor() || elem == DataType::undefined || v.tensor().dtype() == elem);
+    if (!fits)
+      return invalid_argument("sequence element ", i, " is ", value_type_string(v), ", which does not fit a ",
+                              value_type_string(Value::sequence({}, elem, elem_kind)));
+    if (v.is_tensor()) elem = v.tensor().dtype();
+  }
+  return Value::sequence(std::move(items), elem, elem_kind);
 }
 
 Result<Value> value_from_map(const onnx::MapProto& proto, ExternalData* external) {
@@ -70,16 +106,9 @@ Result<Value> value_from_map(const onnx::MapProto& proto, ExternalData* external
     keys = Tensor(DataType::string, {proto.string_keys_size()});
     for (int i = 0; i < proto.string_keys_size(); ++i) keys.data<std::string>()[i] = proto.string_keys(i);
   } else if (is_integer_dtype(key_type) && !is_subbyte_dtype(key_type)) {
+    // Integer keys travel as int64 whatever their declared width, and Tessera keeps them so.
     keys = Tensor(DataType::int64, {proto.keys_size()});
     for (int i = 0; i < proto.keys_size(); ++i) keys.data<int64_t>()[i] = proto.keys(i);
-    if (key_type != DataType::int64) {
-      // Narrow to the declared key type; the wire always carries int64.
-      Tensor narrow(key_type, {proto.keys_size()});
-      const size_t width = dtype_size(key_type);
-      for (int i = 0; i < proto.keys_size(); ++i)
-        std::memcpy(narrow.data<uint8_t>() + i * width, keys.data<int64_t>() + i, width);
-      keys = narrow;
-    }
   } else {
     return invalid_argument("map key type ", dtype_name(key_type), " is not an integer or string type");
   }
@@ -88,20 +117,16 @@ Result<Value> value_from_map(const onnx::MapProto& proto, ExternalData* external
   const auto& items = seq.items();
   if (static_cast<int64_t>(items.size()) != keys.size())
     return invalid_argument("map has ", keys.size(), " keys but ", items.size(), " values");
+  if (seq.sequence_elem_kind() != Value::Kind::tensor)
+    return not_implemented("map values must be scalar tensors, got a ", value_type_string(seq));
   const DataType vtype = seq.sequence_elem_type() == DataType::undefined ? DataType::float32 : seq.sequence_elem_type();
-  if (vtype == DataType::string) {
-    Tensor values(vtype, {keys.size()});
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (items[i].size() != 1) return not_implemented("map values that are not scalars are not supported");
-      values.data<std::string>()[i] = items[i].data<std::string>()[0];
-    }
-    return Value::map(std::move(keys), std::move(values));
-  }
   Tensor values(vtype, {keys.size()});
   const size_t width = dtype_size(vtype);
   for (size_t i = 0; i < items.size(); ++i) {
-    if (items[i].size() != 1) return not_implemented("map values that are not scalars are not supported");
-    std::memcpy(values.data<uint8_t>() + i * width, items[i].raw_data(), width);
+    const Tensor& item = items[i].tensor();
+    if (item.size() != 1) return not_implemented("map values that are not scalars are not supported");
+    if (vtype == DataType::string) values.data<std::string>()[i] = item.data<std::string>()[0];
+    else std::memcpy(values.data<uint8_t>() + i * width, item.raw_data(), width);
   }
   return Value::map(std::move(keys), std::move(values));
 }
@@ -120,7 +145,7 @@ Result<Value> value_from_optional(const onnx::OptionalProto& proto, const TypeIn
   if (proto.has_sequence_value()) return value_from_sequence(proto.sequence_value(), inner, external);
   if (proto.has_map_value()) return value_from_map(proto.map_value(), external);
   if (proto.has_optional_value()) return value_from_optional(proto.optional_value(), inner, external);
-  return Value::none();
+  return Value::empty_optional();
 }
 
 Status write_file(const std::string& path, const std::string& bytes) {
@@ -139,20 +164,12 @@ Status map_to_proto(const Value& value, const std::string& name, onnx::MapProto*
     return invalid_argument("map has ", keys.size(), " keys but ", values.size(), " values");
   if (!name.empty()) proto->set_name(name);
   proto->set_key_type(static_cast<int32_t>(keys.dtype()));
-  const DataType kt = keys.dtype();
-  for (int64_t i = 0; i < keys.size(); ++i) {
-    switch (kt) {
-      case DataType::string: proto->add_string_keys(keys.data<std::string>()[i]); break;
-      case DataType::int8: proto->add_keys(keys.data<int8_t>()[i]); break;
-      case DataType::uint8: proto->add_keys(keys.data<uint8_t>()[i]); break;
-      case DataType::int16: proto->add_keys(keys.data<int16_t>()[i]); break;
-      case DataType::uint16: proto->add_keys(keys.data<uint16_t>()[i]); break;
-      case DataType::int32: proto->add_keys(keys.data<int32_t>()[i]); break;
-      case DataType::uint32: proto->add_keys(keys.data<uint32_t>()[i]); break;
-      case DataType::int64: proto->add_keys(keys.data<int64_t>()[i]); break;
-      case DataType::uint64: proto->add_keys(static_cast<int64_t>(keys.data<uint64_t>()[i])); break;
-      default: return invalid_argument("map key type ", dtype_name(kt), " is not an integer or string type");
-    }
+  if (keys.dtype() == DataType::string) {
+    for (int64_t i = 0; i < keys.size(); ++i) proto->add_string_keys(keys.data<std::string>()[i]);
+  } else if (keys.dtype() == DataType::int64) {
+    for (int64_t i = 0; i < keys.size(); ++i) proto->add_keys(keys.data<int64_t>()[i]);
+  } else {
+    return invalid_argument("map key type ", dtype_name(keys.dtype()), " is not int64 or string");
   }
   onnx::SequenceProto* seq = proto->mutable_values();
   seq->set_elem_type(kTensor);
@@ -165,6 +182,57 @@ Status map_to_proto(const Value& value, const std::string& name, onnx::MapProto*
     TS_RETURN_IF_ERROR(tensor_to_proto(scalar, "", seq->add_tensor_values()));
   }
   return Status::ok();
+}
+
+Status optional_to_proto(const Value& value, const std::string& name, onnx::OptionalProto* proto);
+
+// Items go to the field of their kind; a sequence with an empty optional among its items is a
+// sequence of optionals.
+Status sequence_to_proto(const Value& value, const std::string& name, onnx::SequenceProto* proto) {
+  if (!name.empty()) proto->set_name(name);
+  bool optionals = false;
+  for (const Value& item : value.items()) optionals = optionals || item.is_empty_optional();
+  if (optionals) {
+    proto->set_elem_type(kOptional);
+    for (const Value& item : value.items()) TS_RETURN_IF_ERROR(optional_to_proto(item, "", proto->add_optional_values()));
+    return Status::ok();
+  }
+  switch (value.sequence_elem_kind()) {
+    case Value::Kind::sequence: proto->set_elem_type(kSequence); break;
+    case Value::Kind::map: proto->set_elem_type(kMap); break;
+    default: proto->set_elem_type(kTensor); break;
+  }
+  for (size_t i = 0; i < value.items().size(); ++i) {
+    const Value& item = value.items()[i];
+    if (item.kind() != value.sequence_elem_kind())
+      return invalid_argument("sequence item ", i, " is ", value_type_string(item), " but item 0 is ",
+                              value_type_string(value.items()[0]));
+    switch (item.kind()) {
+      case Value::Kind::tensor: TS_RETURN_IF_ERROR(tensor_to_proto(item.tensor(), "", proto->add_tensor_values())); break;
+      case Value::Kind::sequence: TS_RETURN_IF_ERROR(sequence_to_proto(item, "", proto->add_sequence_values())); break;
+      case Value::Kind::map: TS_RETURN_IF_ERROR(map_to_proto(item, "", proto->add_map_values())); break;
+      default: return invalid_argument("sequence item ", i, " has no value");
+    }
+  }
+  return Status::ok();
+}
+
+Status optional_to_proto(const Value& value, const std::string& name, onnx::OptionalProto* proto) {
+  if (!name.empty()) proto->set_name(name);
+  switch (value.kind()) {
+    case Value::Kind::tensor:
+      proto->set_elem_type(kTensor);
+      return tensor_to_proto(value.tensor(), "", proto->mutable_tensor_value());
+    case Value::Kind::sequence:
+      proto->set_elem_type(kSequence);
+      return sequence_to_proto(value, "", proto->mutable_sequence_value());
+    case Value::Kind::map:
+      proto->set_elem_type(kMap);
+      return map_to_proto(value, "", proto->mutable_map_value());
+    default:
+      proto->set_elem_type(kUndefined);
+      return Status::ok();
+  }
 }
 
 }  // namespace
@@ -218,11 +286,13 @@ Result<NamedValue> read_value_file(const std::string& path, const TypeInfo& type
   return finish(Value(std::move(t.value())));
 }
 
-Status write_value_file(const std::string& path, const std::string& name, const Value& value) {
+Status write_value_file(const std::string& path, const std::string& name, const Value& value, const TypeInfo& declared) {
   std::string bytes;
   bool serialized = false;
   Status st;
-  switch (value.kind()) {
+  // optional_to_proto wraps any kind, so a declared optional goes down the empty_optional case.
+  const bool optional = declared.kind == TypeInfo::Kind::optional && !value.is_absent();
+  switch (optional ? Value::Kind::empty_optional : value.kind()) {
     case Value::Kind::tensor: {
       onnx::TensorProto proto;
       st = tensor_to_proto(value.tensor(), name, &proto);
@@ -231,12 +301,7 @@ Status write_value_file(const std::string& path, const std::string& name, const 
     }
     case Value::Kind::sequence: {
       onnx::SequenceProto proto;
-      if (!name.empty()) proto.set_name(name);
-      proto.set_elem_type(kTensor);
-      for (const Tensor& item : value.items()) {
-        st = tensor_to_proto(item, "", proto.add_tensor_values());
-        if (!st.is_ok()) break;
-      }
+      st = sequence_to_proto(value, name, &proto);
       serialized = st.is_ok() && proto.SerializeToString(&bytes);
       break;
     }
@@ -246,13 +311,13 @@ Status write_value_file(const std::string& path, const std::string& name, const 
       serialized = st.is_ok() && proto.SerializeToString(&bytes);
       break;
     }
-    case Value::Kind::none: {
+    case Value::Kind::empty_optional: {
       onnx::OptionalProto proto;
-      if (!name.empty()) proto.set_name(name);
-      proto.set_elem_type(kUndefined);
-      serialized = proto.SerializeToString(&bytes);
+      st = optional_to_proto(value, name, &proto);
+      serialized = st.is_ok() && proto.SerializeToString(&bytes);
       break;
     }
+    case Value::Kind::absent: return invalid_argument("writing '", path, "': there is no value to write");
   }
   if (!st.is_ok()) return st.with_context("writing '" + path + "'");
   if (!serialized) return invalid_argument("writing '", path, "': value is too large to serialize (over 2 GB)");

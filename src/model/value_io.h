@@ -17,7 +17,10 @@ struct NamedValue {
 
 // Parses a .pb file whose message type follows from `type` (tensor when the kind is unknown).
 Result<NamedValue> read_value_file(const std::string& path, const TypeInfo& type);
-// Writes `value` as the message matching its kind (a none value is written as an empty OptionalProto).
-Status write_value_file(const std::string& path, const std::string& name, const Value& value);
+// Writes `value` as the message matching its kind (an empty optional as an empty OptionalProto;
+// an absent value is an error). A `declared` optional type writes an OptionalProto whatever the
+// optional holds, as ONNX's test data does.
+Status write_value_file(const std::string& path, const std::string& name, const Value& value,
+                        const TypeInfo& declared = {});
 
 }  // namespace tessera

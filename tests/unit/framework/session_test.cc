@@ -90,6 +90,65 @@ TEST(Session, RejectsBadFeedsWithClearErrors) {
   EXPECT_NE(unknown.status().message().find("no input named 'c'"), std::string::npos);
 }
 
+// has = OptionalHasElement(o), same = Identity(o), with o: optional(tensor(float)).
+std::string optional_model() {
+  pb::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(18);
+  auto* graph = model.mutable_graph();
+  graph->set_name("optional");
+  auto* has = graph->add_node();
+  has->set_op_type("OptionalHasElement");
+  has->add_input("o");
+  has->add_output("has");
+  auto* same = graph->add_node();
+  same->set_op_type("Identity");
+  same->add_input("o");
+  same->add_output("same");
+  auto* o = graph->add_input();
+  o->set_name("o");
+  o->mutable_type()->mutable_optional_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(1);
+  auto* has_out = graph->add_output();
+  has_out->set_name("has");
+  has_out->mutable_type()->mutable_tensor_type()->set_elem_type(9);  // bool
+  auto* same_out = graph->add_output();
+  same_out->set_name("same");
+  *same_out->mutable_type() = o->type();
+  return model.SerializeAsString();
+}
+
+TEST(Session, OptionalInputsFedEmptyOrNotAtAll) {
+  std::string bytes = optional_model();
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+  const Session& s = **session;
+  // Not fed: the optional holds nothing.
+  auto not_fed = s.run({});
+  ASSERT_TRUE(not_fed.is_ok()) << not_fed.status().message();
+  EXPECT_FALSE((*not_fed)[0].tensor().data<bool>()[0]);
+  EXPECT_TRUE((*not_fed)[1].is_empty_optional());
+  auto empty = s.run({{"o", Value::empty_optional()}});
+  ASSERT_TRUE(empty.is_ok()) << empty.status().message();
+  EXPECT_FALSE((*empty)[0].tensor().data<bool>()[0]);
+  EXPECT_TRUE((*empty)[1].is_empty_optional());
+  auto some = s.run({{"o", floats({1}, {2.5f})}});
+  ASSERT_TRUE(some.is_ok()) << some.status().message();
+  EXPECT_TRUE((*some)[0].tensor().data<bool>()[0]);
+  EXPECT_EQ((*some)[1].tensor().data<float>()[0], 2.5f);
+}
+
+TEST(Session, TensorInputsRefuseEmptyOptionalsAndNoValue) {
+  std::string bytes = relu_add_model();
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(session.is_ok());
+  auto empty = (*session)->run({{"a", Value::empty_optional()}, {"b", floats({1, 3}, {0, 0, 0})}});
+  ASSERT_FALSE(empty.is_ok());
+  EXPECT_NE(empty.status().message().find("got an empty optional"), std::string::npos) << empty.status().message();
+  auto absent = (*session)->run({{"a", Value()}, {"b", floats({1, 3}, {0, 0, 0})}});
+  ASSERT_FALSE(absent.is_ok());
+  EXPECT_NE(absent.status().message().find("got no value"), std::string::npos) << absent.status().message();
+}
+
 TEST(Session, UnsupportedOpIsNamedAtLoad) {
   std::string bytes = relu_add_model("NotAnOp");
   auto session = Session::load_from_bytes(bytes.data(), bytes.size());

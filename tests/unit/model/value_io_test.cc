@@ -59,18 +59,18 @@ TEST_F(ValueIo, TensorRoundTrip) {
 }
 
 TEST_F(ValueIo, SequenceRoundTrip) {
-  std::vector<Tensor> items = {Tensor::from_vector<float>(DataType::float32, {2}, {1, 2}),
-                               Tensor::from_vector<float>(DataType::float32, {1}, {3})};
-  ASSERT_TRUE(write_value_file(file("s.pb"), "seq", Value::sequence(DataType::float32, items)).is_ok());
+  std::vector<Value> items = {Tensor::from_vector<float>(DataType::float32, {2}, {1, 2}),
+                              Tensor::from_vector<float>(DataType::float32, {1}, {3})};
+  ASSERT_TRUE(write_value_file(file("s.pb"), "seq", Value::sequence(items)).is_ok());
   auto back = read_value_file(file("s.pb"), wrap(TypeInfo::Kind::sequence, tensor_type(DataType::float32)));
   ASSERT_TRUE(back.is_ok()) << back.status().message();
   ASSERT_TRUE(back->value.is_sequence());
   EXPECT_EQ(back->value.sequence_elem_type(), DataType::float32);
   ASSERT_EQ(back->value.items().size(), 2u);
-  EXPECT_EQ(back->value.items()[1].data<float>()[0], 3);
+  EXPECT_EQ(back->value.items()[1].tensor().data<float>()[0], 3);
 
   // An empty sequence keeps the element type from the declared type.
-  ASSERT_TRUE(write_value_file(file("e.pb"), "", Value::sequence(DataType::int32, {})).is_ok());
+  ASSERT_TRUE(write_value_file(file("e.pb"), "", Value::sequence({}, DataType::int32)).is_ok());
   auto empty = read_value_file(file("e.pb"), wrap(TypeInfo::Kind::sequence, tensor_type(DataType::int32)));
   ASSERT_TRUE(empty.is_ok());
   EXPECT_TRUE(empty->value.items().empty());
@@ -78,11 +78,11 @@ TEST_F(ValueIo, SequenceRoundTrip) {
 }
 
 TEST_F(ValueIo, Optionals) {
-  ASSERT_TRUE(write_value_file(file("none.pb"), "o", Value::none()).is_ok());
+  ASSERT_TRUE(write_value_file(file("none.pb"), "o", Value::empty_optional()).is_ok());
   auto opt_tensor = wrap(TypeInfo::Kind::optional, tensor_type(DataType::float32));
   auto none = read_value_file(file("none.pb"), opt_tensor);
   ASSERT_TRUE(none.is_ok()) << none.status().message();
-  EXPECT_TRUE(none->value.is_none());
+  EXPECT_TRUE(none->value.is_empty_optional());
   EXPECT_EQ(none->name, "o");
 
   // An optional holding a tensor reads as that tensor.
@@ -102,7 +102,22 @@ TEST_F(ValueIo, Optionals) {
   std::ofstream(file("typed_none.pb"), std::ios::binary) << proto.SerializeAsString();
   auto typed_none = read_value_file(file("typed_none.pb"), opt_tensor);
   ASSERT_TRUE(typed_none.is_ok());
-  EXPECT_TRUE(typed_none->value.is_none());
+  EXPECT_TRUE(typed_none->value.is_empty_optional());
+
+  // Declared optional, a value is written wrapped in an OptionalProto.
+  ASSERT_TRUE(write_value_file(file("wrapped.pb"), "w", Value(Tensor::scalar<float>(DataType::float32, 4.5f)), opt_tensor).is_ok());
+  onnx::OptionalProto wrapped;
+  std::ifstream in(file("wrapped.pb"), std::ios::binary);
+  ASSERT_TRUE(wrapped.ParseFromIstream(&in));
+  EXPECT_EQ(wrapped.name(), "w");
+  EXPECT_EQ(wrapped.elem_type(), 1);
+  ASSERT_TRUE(wrapped.has_tensor_value());
+  auto unwrapped = read_value_file(file("wrapped.pb"), opt_tensor);
+  ASSERT_TRUE(unwrapped.is_ok()) << unwrapped.status().message();
+  EXPECT_EQ(unwrapped->value.tensor().data<float>()[0], 4.5f);
+
+  // There is nothing to write for a value that is absent.
+  EXPECT_FALSE(write_value_file(file("absent.pb"), "a", Value()).is_ok());
 }
 
 TEST_F(ValueIo, MapRoundTrip) {
@@ -125,6 +140,90 @@ TEST_F(ValueIo, MapRoundTrip) {
   auto ib = read_value_file(file("mi.pb"), type);
   ASSERT_TRUE(ib.is_ok()) << ib.status().message();
   EXPECT_EQ(ib->value.map_keys().data<int64_t>()[1], -3);
+}
+
+// seq(map(int64, float)), as ZipMap produces: the file onnx's Python reads with to_list.
+TEST_F(ValueIo, SequenceOfMapsRoundTrip) {
+  auto keys = Tensor::from_vector<int64_t>(DataType::int64, {3}, {0, 1, 2});
+  Value seq = Value::sequence({Value::map(keys, Tensor::from_vector<float>(DataType::float32, {3}, {0.5f, 0.25f, 0.25f})),
+                               Value::map(keys, Tensor::from_vector<float>(DataType::float32, {3}, {0.f, 0.9f, 0.1f}))});
+  ASSERT_TRUE(write_value_file(file("sm.pb"), "probs", seq).is_ok());
+
+  onnx::SequenceProto proto;
+  std::ifstream in(file("sm.pb"), std::ios::binary);
+  ASSERT_TRUE(proto.ParseFromIstream(&in));
+  EXPECT_EQ(proto.elem_type(), 4);  // MAP
+  ASSERT_EQ(proto.map_values_size(), 2);
+  EXPECT_EQ(proto.map_values(1).key_type(), onnx::TensorProto::INT64);
+  EXPECT_EQ(proto.map_values(1).keys(2), 2);
+  EXPECT_EQ(proto.map_values(1).values().tensor_values_size(), 3);
+
+  TypeInfo map_type = wrap(TypeInfo::Kind::map, tensor_type(DataType::float32));
+  map_type.elem_type = DataType::int64;
+  auto back = read_value_file(file("sm.pb"), wrap(TypeInfo::Kind::sequence, map_type));
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  ASSERT_TRUE(back->value.is_sequence());
+  EXPECT_EQ(back->value.sequence_elem_kind(), Value::Kind::map);
+  ASSERT_EQ(back->value.items().size(), 2u);
+  const Value& m = back->value.items()[1];
+  ASSERT_TRUE(m.is_map());
+  EXPECT_EQ(m.map_keys().data<int64_t>()[2], 2);
+  EXPECT_EQ(m.map_values().data<float>()[1], 0.9f);
+  EXPECT_EQ(value_type_string(back->value), "seq(map(int64,float))");
+
+  // An empty sequence of maps still says it holds maps.
+  ASSERT_TRUE(write_value_file(file("em.pb"), "", Value::sequence({}, DataType::undefined, Value::Kind::map)).is_ok());
+  std::ifstream in2(file("em.pb"), std::ios::binary);
+  ASSERT_TRUE(proto.ParseFromIstream(&in2));
+  EXPECT_EQ(proto.elem_type(), 4);
+}
+
+TEST_F(ValueIo, SequenceOfSequencesRoundTrip) {
+  Value inner1 = Value::sequence({Tensor::from_vector<int32_t>(DataType::int32, {2}, {1, 2})});
+  Value inner2 = Value::sequence({}, DataType::int32);
+  ASSERT_TRUE(write_value_file(file("ss.pb"), "", Value::sequence({inner1, inner2})).is_ok());
+  auto back = read_value_file(file("ss.pb"), wrap(TypeInfo::Kind::sequence, wrap(TypeInfo::Kind::sequence, tensor_type(DataType::int32))));
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  ASSERT_EQ(back->value.items().size(), 2u);
+  ASSERT_TRUE(back->value.items()[0].is_sequence());
+  EXPECT_EQ(back->value.items()[0].items()[0].tensor().data<int32_t>()[1], 2);
+  EXPECT_TRUE(back->value.items()[1].items().empty());
+  EXPECT_EQ(back->value.items()[1].sequence_elem_type(), DataType::int32);
+
+  // Items of another kind than the sequence declares are an error, not a crash.
+  onnx::SequenceProto mixed;
+  mixed.set_elem_type(3);
+  mixed.add_sequence_values();
+  auto* t = mixed.add_tensor_values();
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_float_data(1);
+  std::ofstream(file("mixed.pb"), std::ios::binary) << mixed.SerializeAsString();
+  auto bad = read_value_file(file("mixed.pb"), wrap(TypeInfo::Kind::sequence, TypeInfo{}));
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("sequence element"), std::string::npos) << bad.status().message();
+}
+
+// seq(optional(tensor)): empty items stay empty optionals, the others their tensors.
+TEST_F(ValueIo, SequenceOfOptionalsRoundTrip) {
+  Value seq = Value::sequence({Value::empty_optional(), Tensor::from_vector<int64_t>(DataType::int64, {1}, {7})});
+  EXPECT_EQ(seq.sequence_elem_kind(), Value::Kind::tensor);
+  EXPECT_EQ(seq.sequence_elem_type(), DataType::int64);
+  ASSERT_TRUE(write_value_file(file("so.pb"), "", seq).is_ok());
+  onnx::SequenceProto proto;
+  std::ifstream in(file("so.pb"), std::ios::binary);
+  ASSERT_TRUE(proto.ParseFromIstream(&in));
+  EXPECT_EQ(proto.elem_type(), 5);  // OPTIONAL
+  ASSERT_EQ(proto.optional_values_size(), 2);
+  EXPECT_FALSE(proto.optional_values(0).has_tensor_value());
+  EXPECT_TRUE(proto.optional_values(1).has_tensor_value());
+
+  auto back = read_value_file(file("so.pb"),
+                              wrap(TypeInfo::Kind::sequence, wrap(TypeInfo::Kind::optional, tensor_type(DataType::int64))));
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  ASSERT_EQ(back->value.items().size(), 2u);
+  EXPECT_TRUE(back->value.items()[0].is_empty_optional());
+  EXPECT_EQ(back->value.items()[1].tensor().data<int64_t>()[0], 7);
+  EXPECT_EQ(value_type_string(back->value), "seq(tensor(int64))");
 }
 
 TEST_F(ValueIo, Errors) {

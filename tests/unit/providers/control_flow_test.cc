@@ -189,7 +189,55 @@ TEST(ControlFlow, LoopCarriesASequence) {
   const Value& seq = (*r)[0];
   ASSERT_TRUE(seq.is_sequence());
   ASSERT_EQ(seq.items().size(), 3u);
-  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(seq.items()[i].data<int64_t>()[0], i);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(seq.items()[i].tensor().data<int64_t>()[0], i);
+}
+
+// An empty optional is carried through the loop as one (not as 'no value'); a sequence is not a
+// valid scan output and says so.
+TEST(ControlFlow, LoopCarriesAnEmptyOptionalAndRefusesSequenceScanOutputs) {
+  TypeInfo opt_seq;
+  opt_seq.kind = TypeInfo::Kind::optional;
+  opt_seq.inner = std::make_shared<TypeInfo>(seq_type(DataType::int64));
+  Graph body = GraphBuilder("body")
+                   .input("iter", i64(Shape{}))
+                   .input("cond_in", boolean())
+                   .input("opt_in", opt_seq)
+                   .node("Identity", {"cond_in"}, {"cond_out"})
+                   .node("Identity", {"opt_in"}, {"opt_out"})
+                   .node("OptionalHasElement", {"opt_in"}, {"had"})
+                   .output("cond_out", boolean())
+                   .output("opt_out", opt_seq)
+                   .output("had", tensor_type(DataType::boolean, Shape{}))
+                   .build();
+  Graph g = GraphBuilder("opt_loop")
+                .input("M", i64(Shape{}))
+                .node("Optional", {}, {"none"}, {})
+                .node("Loop", {"M", "", "none"}, {"final", "had"}, {attr_g("body", body)})
+                .output("final", opt_seq)
+                .output("had", tensor_type(DataType::boolean, Shape{2}))
+                .build();
+  auto r = run_graph(std::move(g), 18, {{"M", ti64({}, {2})}});
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_TRUE((*r)[0].is_empty_optional());
+  expect_tensor<bool>((*r)[1], {2}, {false, false});
+
+  Graph seq_body = GraphBuilder("body")
+                       .input("iter", i64(Shape{}))
+                       .input("cond_in", boolean())
+                       .node("Identity", {"cond_in"}, {"cond_out"})
+                       .node("SequenceConstruct", {"iter"}, {"seq"})
+                       .output("cond_out", boolean())
+                       .output("seq", seq_type(DataType::int64))
+                       .build();
+  Graph bad = GraphBuilder("seq_scan")
+                  .input("M", i64(Shape{}))
+                  .node("Loop", {"M", ""}, {"seqs"}, {attr_g("body", seq_body)})
+                  .output("seqs", i64())
+                  .build();
+  auto err = run_graph(std::move(bad), 13, {{"M", ti64({}, {2})}});
+  ASSERT_FALSE(err.is_ok());
+  EXPECT_NE(err.status().message().find("is seq(tensor(int64)) in iteration 0; scan outputs must be tensors"), std::string::npos)
+      << err.status().message();
 }
 
 // Loop body with an If whose branch reads a value two scopes up.
@@ -318,7 +366,7 @@ TEST(ControlFlow, SequenceMapAppliesTheBodyPerItem) {
                 .output("sums", seq_type(DataType::float32))
                 .output("shapes", seq_type(DataType::int64))
                 .build();
-  Value seq = Value::sequence(DataType::float32, {tf({2}, {1, 2}), tf({1}, {3})});
+  Value seq = Value::sequence({tf({2}, {1, 2}), tf({1}, {3})});
   auto r = run_graph(std::move(g), 17, {{"seq", seq}, {"bias", tf({1}, {10})}});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   ASSERT_TRUE((*r)[0].is_sequence());

@@ -26,7 +26,7 @@ class TestContext : public KernelContext {
   size_t input_count() const override { return inputs_.size(); }
   size_t output_count() const override { return outputs_.size(); }
   const Value* input_value(size_t i) const override {
-    return i < inputs_.size() && inputs_[i].has_value() ? &*inputs_[i] : nullptr;
+    return i < inputs_.size() && inputs_[i].has_value() && !inputs_[i]->is_absent() ? &*inputs_[i] : nullptr;
   }
   Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) override {
     outputs_[i] = Value(Tensor(dtype, shape));

@@ -59,13 +59,13 @@ TEST(Identity, ForwardsTensorsSequencesAndNone) {
   Tensor x = iota_f({2});
   Tensor y = run1({"Identity", 16, {x}});
   EXPECT_TRUE(y.shares_buffer_with(x));
-  auto r = run_op({"Identity", 16, {Value::sequence(DataType::float32, {x, x})}});
+  auto r = run_op({"Identity", 16, {Value::sequence({x, x})}});
   ASSERT_TRUE(r.is_ok());
   EXPECT_TRUE(r.value()[0].is_sequence());
   EXPECT_EQ(r.value()[0].items().size(), 2u);
-  r = run_op({"Identity", 16, {Value::none()}});
+  r = run_op({"Identity", 16, {Value::empty_optional()}});
   ASSERT_TRUE(r.is_ok());
-  EXPECT_TRUE(r.value()[0].is_none());
+  EXPECT_TRUE(r.value()[0].is_empty_optional());
 }
 
 TEST(Shape, StartEndClamping) {

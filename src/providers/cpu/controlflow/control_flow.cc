@@ -105,7 +105,8 @@ class LoopKernel final : public OpKernel {
       for (size_t k = 0; k < scans_; ++k) {
         Value& v = out[1 + carried_ + k];
         if (!v.is_tensor())
-          return ctx.error("scan output '", graph.outputs[1 + carried_ + k].name, "' is not a tensor in iteration ", trip);
+          return ctx.error("scan output '", graph.outputs[1 + carried_ + k].name, "' is ", value_type_string(v),
+                           " in iteration ", trip, "; scan outputs must be tensors");
         if (!scanned[k].empty() && !same_type_and_shape(scanned[k][0], v.tensor()))
           return ctx.error("scan output '", graph.outputs[1 + carried_ + k].name, "' has type ", dtype_name(v.tensor().dtype()),
                            shape_to_string(v.tensor().shape()), " in iteration ", trip, " but ",

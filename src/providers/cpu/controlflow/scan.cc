@@ -31,7 +31,8 @@ Status check_directions(const KernelInfo& info, const char* name, const std::vec
 // shape the first iteration gave.
 Status check_scan_element(const KernelContext& ctx, const Graph& body, size_t index, const Value& v, const Tensor* first,
                           int64_t iteration) {
-  if (!v.is_tensor()) return ctx.error("scan output '", body.outputs[index].name, "' is not a tensor");
+  if (!v.is_tensor())
+    return ctx.error("scan output '", body.outputs[index].name, "' is ", value_type_string(v), "; scan outputs must be tensors");
   if (first && !same_type_and_shape(*first, v.tensor()))
     return ctx.error("scan output '", body.outputs[index].name, "' is ", dtype_name(v.tensor().dtype()),
                      shape_to_string(v.tensor().shape()), " in iteration ", iteration, " but ", dtype_name(first->dtype()),

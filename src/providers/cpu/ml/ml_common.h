@@ -19,6 +19,7 @@ namespace tessera {
 void register_ml_tree_ensemble(KernelRegistry& registry);  // tree_ensemble.cc
 void register_ml_linear_svm(KernelRegistry& registry);     // linear_svm.cc
 void register_ml_label_encoder(KernelRegistry& registry);  // label_encoder.cc
+void register_ml_zipmap(KernelRegistry& registry);         // zipmap.cc
 
 namespace ml {
 

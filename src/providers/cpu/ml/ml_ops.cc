@@ -1,8 +1,6 @@
 // The small ai.onnx.ml ops: Binarizer, ArrayFeatureExtractor, Normalizer, Scaler, Imputer,
 // OneHotEncoder, FeatureVectorizer, CategoryMapper, DictVectorizer. register_ml also registers
-// the family's larger files (trees, linear/SVM models, LabelEncoder).
-//
-// ZipMap is not here: its output is a sequence of maps, which Value cannot hold.
+// the family's larger files (trees, linear/SVM models, LabelEncoder, ZipMap).
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -426,6 +424,7 @@ void register_ml(KernelRegistry& r) {
   register_ml_label_encoder(r);
   register_ml_tree_ensemble(r);
   register_ml_linear_svm(r);
+  register_ml_zipmap(r);
 }
 
 }  // namespace tessera

@@ -1,6 +1,6 @@
-// Optional, OptionalHasElement, OptionalGetElement. An empty optional is Value::none(); an
-// optional that holds a tensor or a sequence is that value itself, so wrapping and unwrapping
-// forward the value without copying.
+// Optional, OptionalHasElement, OptionalGetElement. An empty optional is
+// Value::empty_optional(); an optional that holds a tensor or a sequence is that value itself,
+// so wrapping and unwrapping forward the value without copying.
 #include "providers/cpu/families.h"
 
 namespace tessera {
@@ -11,7 +11,7 @@ class OptionalKernel final : public OpKernel {
   explicit OptionalKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
     const Value* v = ctx.input_value(0);
-    ctx.set_output(0, v ? *v : Value::none());
+    ctx.set_output(0, v ? *v : Value::empty_optional());
     return Status::ok();
   }
 };
@@ -23,7 +23,7 @@ class OptionalHasElementKernel final : public OpKernel {
   explicit OptionalHasElementKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
     const Value* v = ctx.input_value(0);
-    ctx.allocate_output(0, DataType::boolean, {}).data<bool>()[0] = v && !v->is_none();
+    ctx.allocate_output(0, DataType::boolean, {}).data<bool>()[0] = v && !v->is_empty_optional();
     return Status::ok();
   }
 };
@@ -33,7 +33,7 @@ class OptionalGetElementKernel final : public OpKernel {
   explicit OptionalGetElementKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
     const Value* v = ctx.input_value(0);
-    if (!v || v->is_none()) return ctx.error("the optional input is empty");
+    if (!v || v->is_empty_optional()) return ctx.error("the optional input is empty");
     ctx.set_output(0, *v);
     return Status::ok();
   }

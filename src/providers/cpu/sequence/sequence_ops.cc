@@ -1,7 +1,7 @@
 // Sequence ops: SequenceEmpty, SequenceConstruct, SequenceInsert, SequenceAt, SequenceErase,
-// SequenceLength, SplitToSequence, ConcatFromSequence, SequenceMap. Sequence items are Tensors
-// that share their buffers (tensors are never written after they are produced), so building a
-// new sequence copies handles, not data.
+// SequenceLength, SplitToSequence, ConcatFromSequence, SequenceMap. Sequence items are Values
+// whose tensors share their buffers (tensors are never written after they are produced), so
+// building a new sequence copies handles, not data.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -33,10 +33,26 @@ Result<int64_t> read_position(const KernelContext& ctx, const Tensor& t, int64_t
   return pos < 0 ? pos + n : pos;
 }
 
-// Fails when `t` cannot be an item of a sequence of `elem` (undefined: any type).
-Status check_item_type(const KernelContext& ctx, DataType elem, const Tensor& t) {
-  if (elem != DataType::undefined && t.dtype() != elem)
-    return ctx.error("tensor of type ", dtype_name(t.dtype()), " does not fit a sequence of ", dtype_name(elem));
+// Whether `a` and `b` have the same ONNX type (an empty sequence matches any sequence whose
+// elements fit what it declares).
+bool same_type(const Value& a, const Value& b) {
+  if (a.kind() != b.kind()) return false;
+  switch (a.kind()) {
+    case Value::Kind::tensor: return a.tensor().dtype() == b.tensor().dtype();
+    case Value::Kind::map:
+      return a.map_keys().dtype() == b.map_keys().dtype() && a.map_values().dtype() == b.map_values().dtype();
+    case Value::Kind::sequence:
+      if (!a.items().empty() && !b.items().empty()) return same_type(a.items()[0], b.items()[0]);
+      return a.sequence_elem_kind() == b.sequence_elem_kind() &&
+             (a.sequence_elem_type() == DataType::undefined || b.sequence_elem_type() == DataType::undefined ||
+              a.sequence_elem_type() == b.sequence_elem_type());
+    default: return true;
+  }
+}
+
+// Fails when `item` cannot be an item of `seq`.
+Status check_item_type(const KernelContext& ctx, const Value& seq, const Value& item) {
+  if (!same_type(seq, Value::sequence({item}))) return ctx.error(value_type_string(item), " does not fit a ", value_type_string(seq));
   return Status::ok();
 }
 
@@ -50,7 +66,7 @@ class SequenceEmptyKernel final : public OpKernel {
   }
   explicit SequenceEmptyKernel(DataType dtype) : dtype_(dtype) {}
   Status compute(KernelContext& ctx) const override {
-    ctx.set_output(0, Value::sequence(dtype_, {}));
+    ctx.set_output(0, Value::sequence({}, dtype_));
     return Status::ok();
   }
 
@@ -62,38 +78,38 @@ class SequenceConstructKernel final : public OpKernel {
  public:
   explicit SequenceConstructKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
-    std::vector<Tensor> items;
+    std::vector<Value> items;
     items.reserve(ctx.input_count());
-    DataType elem = DataType::undefined;
     for (size_t i = 0; i < ctx.input_count(); ++i) {
       const Tensor* t = ctx.input(i);
       if (!t) return ctx.error("input ", i, " is missing or is not a tensor");
-      TS_RETURN_IF_ERROR(check_item_type(ctx, elem, *t));
-      elem = t->dtype();
-      items.push_back(*t);
+      if (!items.empty() && t->dtype() != items[0].tensor().dtype())
+        return ctx.error("input ", i, " is ", dtype_name(t->dtype()), " but input 0 is ", dtype_name(items[0].tensor().dtype()));
+      items.emplace_back(*t);
     }
     if (items.empty()) return ctx.error("needs at least one input tensor");
-    ctx.set_output(0, Value::sequence(elem, std::move(items)));
+    ctx.set_output(0, Value::sequence(std::move(items)));
     return Status::ok();
   }
 };
 
+// Inserts any value (ONNX only inserts tensors; sequences of maps or sequences are built the same way).
 class SequenceInsertKernel final : public OpKernel {
  public:
   explicit SequenceInsertKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Value* seq, sequence_input(ctx, 0));
-    const Tensor* t = ctx.input(1);
-    if (!t) return ctx.error("input 1 (tensor) is missing or is not a tensor");
-    TS_RETURN_IF_ERROR(check_item_type(ctx, seq->items().empty() ? DataType::undefined : seq->sequence_elem_type(), *t));
+    const Value* item = ctx.input_value(1);
+    if (!item || item->is_empty_optional()) return ctx.error("input 1 (tensor) is missing");
+    TS_RETURN_IF_ERROR(check_item_type(ctx, *seq, *item));
     int64_t n = static_cast<int64_t>(seq->items().size());
     int64_t pos = n;
     if (const Tensor* p = ctx.input(2)) {
       TS_ASSIGN_OR_RETURN(pos, read_position(ctx, *p, n, true));
     }
-    std::vector<Tensor> items = seq->items();
-    items.insert(items.begin() + pos, *t);
-    ctx.set_output(0, Value::sequence(t->dtype(), std::move(items)));
+    std::vector<Value> items = seq->items();
+    items.insert(items.begin() + pos, *item);
+    ctx.set_output(0, Value::sequence(std::move(items), seq->sequence_elem_type()));
     return Status::ok();
   }
 };
@@ -106,7 +122,7 @@ class SequenceAtKernel final : public OpKernel {
     const Tensor* p = ctx.input(1);
     if (!p) return ctx.error("input 1 (position) is missing");
     TS_ASSIGN_OR_RETURN(int64_t pos, read_position(ctx, *p, static_cast<int64_t>(seq->items().size()), false));
-    ctx.set_output(0, Value(seq->items()[pos]));
+    ctx.set_output(0, seq->items()[pos]);
     return Status::ok();
   }
 };
@@ -122,9 +138,9 @@ class SequenceEraseKernel final : public OpKernel {
     if (const Tensor* p = ctx.input(1)) {
       TS_ASSIGN_OR_RETURN(pos, read_position(ctx, *p, n, false));
     }
-    std::vector<Tensor> items = seq->items();
+    std::vector<Value> items = seq->items();
     items.erase(items.begin() + pos);
-    ctx.set_output(0, Value::sequence(seq->sequence_elem_type(), std::move(items)));
+    ctx.set_output(0, Value::sequence(std::move(items), seq->sequence_elem_type(), seq->sequence_elem_kind()));
     return Status::ok();
   }
 };
@@ -194,7 +210,7 @@ class SplitToSequenceKernel final : public OpKernel {
     for (int64_t k = 0; k < axis; ++k) outer *= x->dim(static_cast<size_t>(k));
     for (int64_t k = axis + 1; k < rank; ++k) inner *= x->dim(static_cast<size_t>(k));
     auto owner = std::make_shared<const Tensor>(*x);
-    std::vector<Tensor> items;
+    std::vector<Value> items;
     items.reserve(lengths.size());
     int64_t offset = 0;
     for (int64_t len : lengths) {
@@ -204,7 +220,7 @@ class SplitToSequenceKernel final : public OpKernel {
       items.push_back(slab(owner, outer, dim, inner, offset, len, std::move(shape), ctx.thread_pool()));
       offset += len;
     }
-    ctx.set_output(0, Value::sequence(x->dtype(), std::move(items)));
+    ctx.set_output(0, Value::sequence(std::move(items), x->dtype()));
     return Status::ok();
   }
 
@@ -223,8 +239,15 @@ class ConcatFromSequenceKernel final : public OpKernel {
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Value* seq, sequence_input(ctx, 0));
-    const auto& items = seq->items();
-    if (items.empty()) return ctx.error("cannot concatenate an empty sequence");
+    if (seq->sequence_elem_kind() != Value::Kind::tensor)
+      return ctx.error("input 0 is a ", value_type_string(*seq), ", not a sequence of tensors");
+    if (seq->items().empty()) return ctx.error("cannot concatenate an empty sequence");
+    std::vector<Tensor> items;
+    items.reserve(seq->items().size());
+    for (const Value& v : seq->items()) {
+      if (!v.is_tensor()) return ctx.error("sequence item ", items.size(), " is ", value_type_string(v), ", not a tensor");
+      items.push_back(v.tensor());
+    }
     const Tensor& first = items[0];
     int64_t rank = static_cast<int64_t>(first.rank()) + (new_axis_ ? 1 : 0);
     int64_t axis = axis_;
@@ -289,25 +312,29 @@ class SequenceMapKernel final : public OpKernel {
         return ctx.error("input ", j, " is a sequence of ", extra[j]->items().size(), " but input 0 has ", n);
     }
     const Graph& graph = body_->graph();
-    std::vector<std::vector<Tensor>> results(ctx.output_count());
+    std::vector<std::vector<Value>> results(ctx.output_count());
     std::vector<Value> inputs(ctx.input_count());
     for (size_t j = 1; j < ctx.input_count(); ++j)
       if (!extra[j]->is_sequence()) inputs[j] = *extra[j];
     for (size_t i = 0; i < n; ++i) {
-      inputs[0] = Value(seq->items()[i]);
+      inputs[0] = seq->items()[i];
       for (size_t j = 1; j < ctx.input_count(); ++j)
-        if (extra[j]->is_sequence()) inputs[j] = Value(extra[j]->items()[i]);
+        if (extra[j]->is_sequence()) inputs[j] = extra[j]->items()[i];
       TS_ASSIGN_OR_RETURN(std::vector<Value> out, body_->run(ctx, inputs));
       for (size_t k = 0; k < results.size(); ++k) {
-        if (!out[k].is_tensor()) return ctx.error("body output '", graph.outputs[k].name, "' is not a tensor");
-        if (!results[k].empty() && results[k][0].dtype() != out[k].tensor().dtype())
+        if (out[k].is_absent() || out[k].is_empty_optional())
+          return ctx.error("body output '", graph.outputs[k].name, "' has no value");
+        if (!results[k].empty() && !same_type(results[k][0], out[k]))
           return ctx.error("body output '", graph.outputs[k].name, "' changes type across items");
-        results[k].push_back(std::move(out[k].tensor()));
+        results[k].push_back(std::move(out[k]));
       }
     }
     for (size_t k = 0; k < results.size(); ++k) {
-      DataType elem = results[k].empty() ? graph.outputs[k].type.elem_type : results[k][0].dtype();
-      ctx.set_output(k, Value::sequence(elem, std::move(results[k])));
+      const TypeInfo& declared = graph.outputs[k].type;
+      Value::Kind kind = declared.kind == TypeInfo::Kind::sequence ? Value::Kind::sequence
+                         : declared.kind == TypeInfo::Kind::map    ? Value::Kind::map
+                                                                   : Value::Kind::tensor;
+      ctx.set_output(k, Value::sequence(std::move(results[k]), declared.elem_type, kind));
     }
     return Status::ok();
   }

@@ -155,13 +155,14 @@ class UnsqueezeKernel final : public OpKernel {
   std::optional<std::vector<int64_t>> axes_attr_;
 };
 
-// Identity forwards any value: tensor, sequence or optional.
+// Identity forwards any value: tensor, sequence, map or optional.
 class IdentityKernel final : public OpKernel {
  public:
   explicit IdentityKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
     const Value* v = ctx.input_value(0);
-    ctx.set_output(0, v ? *v : Value::none());
+    if (!v) return ctx.error("input 0 is missing");
+    ctx.set_output(0, *v);
     return Status::ok();
   }
 };
