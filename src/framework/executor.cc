@@ -4,49 +4,11 @@
 #include <set>
 #include <unordered_set>
 
-#include "graph/op_schema.h"
+#include "framework/graph_check.h"
+#include "framework/memory_plan.h"
+#include "framework/partitioner.h"
 
 namespace tessera {
-
-namespace {
-
-void add_graph_free_variables(const Graph& graph, std::set<std::string>& out) {
-  std::unordered_set<std::string> defined;
-  for (const auto& in : graph.inputs) defined.insert(in.name);
-  for (const auto& [name, t] : graph.initializers) defined.insert(name);
-  for (const auto& node : graph.nodes)
-    for (const auto& o : node.outputs) defined.insert(o);
-  std::set<std::string> used;
-  for (const auto& node : graph.nodes) {
-    for (const auto& in : node.inputs)
-      if (!in.empty()) used.insert(in);
-    for (const auto& [name, attr] : node.attributes) {
-      if (attr.g) add_graph_free_variables(*attr.g, used);
-      for (const auto& g : attr.graphs) add_graph_free_variables(*g, used);
-    }
-  }
-  for (const auto& g : graph.outputs) used.insert(g.name);
-  for (const auto& name : used)
-    if (!defined.count(name)) out.insert(name);
-}
-
-// Free variables of the subgraphs attached to `node`: values the node reads implicitly.
-std::vector<std::string> node_implicit_inputs(const Node& node) {
-  std::set<std::string> names;
-  for (const auto& [attr_name, attr] : node.attributes) {
-    if (attr.g) add_graph_free_variables(*attr.g, names);
-    for (const auto& g : attr.graphs) add_graph_free_variables(*g, names);
-  }
-  return {names.begin(), names.end()};
-}
-
-}  // namespace
-
-std::vector<std::string> free_variables(const Graph& graph) {
-  std::set<std::string> names;
-  add_graph_free_variables(graph, names);
-  return {names.begin(), names.end()};
-}
 
 // The KernelContext of one step in one run.
 class FrameContext final : public KernelContext {
@@ -130,118 +92,77 @@ int GraphExecutor::slot(const std::string& name) {
   return it->second;
 }
 
-namespace {
-
-Status no_kernel_error(const Node& node, const Model& model, const std::vector<const ExecutionProvider*>& providers) {
-  std::string domain = node.domain.empty() ? "ai.onnx" : node.domain;
-  int64_t opset = model.opset_version(node.domain);
-  if (opset == 0)
-    return invalid_model(node.describe(), ": domain '", domain, "' is not imported by the model (no opset_import entry)");
-  for (const auto* p : providers)
-    if (p->kernels().knows_op(node.domain, node.op_type))
-      return not_implemented(node.describe(), ": operator ", node.op_type, " of domain ", domain, " is supported, but not at opset ",
-                             opset, " (the model's import)");
-  return not_implemented(node.describe(), ": operator ", node.op_type, " of domain ", domain, " opset ", opset,
-                         " is not supported by Tessera");
-}
-
-}  // namespace
-
+// The stages in order: check (graph_check.h), partition (partitioner.h), create kernels (here),
+// plan memory (memory_plan.h). The optimizer will slot in between check and partition.
 Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph, const Model& model,
                                                              const std::vector<const ExecutionProvider*>& providers,
                                                              const std::vector<std::string>& outer_scope) {
+  TS_ASSIGN_OR_RETURN(CheckedGraph checked, check_graph(graph, model, outer_scope));
+  TS_ASSIGN_OR_RETURN(std::vector<const ExecutionProvider*> assigned, partition(graph, model, providers));
+
   std::unique_ptr<GraphExecutor> ex(new GraphExecutor(graph));
-
-  std::vector<std::vector<std::string>> implicit(graph.nodes.size());
-  for (size_t i = 0; i < graph.nodes.size(); ++i) implicit[i] = node_implicit_inputs(graph.nodes[i]);
-  TS_ASSIGN_OR_RETURN(std::vector<size_t> order, topological_order(graph, outer_scope, implicit));
-
   for (const auto& in : graph.inputs) ex->input_slots_.push_back(ex->slot(in.name));
   for (const auto& [name, tensor] : graph.initializers) ex->constants_.emplace_back(ex->slot(name), &tensor);
-  std::unordered_set<std::string> outer(outer_scope.begin(), outer_scope.end());
-  for (const auto& name : free_variables(graph)) {
-    if (!outer.count(name)) return invalid_model("graph '", graph.name, "': value '", name, "' is used but never defined");
-    ex->outer_names_.push_back(name);
-    ex->outer_slots_.push_back(ex->slot(name));
-  }
-
-  // Everything visible inside this graph is visible to its subgraphs.
-  std::vector<std::string> inner_scope = outer_scope;
-  for (const auto& in : graph.inputs) inner_scope.push_back(in.name);
-  for (const auto& [name, t] : graph.initializers) inner_scope.push_back(name);
-  for (const auto& node : graph.nodes)
-    for (const auto& o : node.outputs)
-      if (!o.empty()) inner_scope.push_back(o);
-
-  // Which EP takes each node: the first in priority order whose capability includes it.
-  std::vector<const ExecutionProvider*> assigned(graph.nodes.size(), nullptr);
-  for (const auto* provider : providers)
-    for (size_t i : provider->get_capability(graph, model))
-      if (!assigned[i]) assigned[i] = provider;
-
-  // Types known before any run, for checking nodes against their schemas' type constraints.
-  std::map<std::string, TypeInfo> known_types;
-  for (const auto& in : graph.inputs) known_types[in.name] = in.type;
-  for (const auto& [name, tensor] : graph.initializers) {
-    TypeInfo t;
-    t.kind = TypeInfo::Kind::tensor;
-    t.elem_type = tensor.dtype();
-    known_types[name] = t;
-  }
-
-  for (size_t index : order) {
-    const Node& node = graph.nodes[index];
-    TS_RETURN_IF_ERROR(check_node(node, model.opset_version(node.domain), known_types));
-    if (!assigned[index]) return no_kernel_error(node, model, providers);
-    const KernelDef* def = assigned[index]->kernels().find(node.domain, node.op_type, model.opset_version(node.domain));
-    if (!def) return no_kernel_error(node, model, providers);
-
-    std::vector<std::shared_ptr<const SubgraphRunner>> runners;
-    for (const auto& [attr_name, attr] : node.attributes) {
-      std::vector<const Graph*> subgraphs;
-      if (attr.g) subgraphs.push_back(attr.g.get());
-      for (const auto& g : attr.graphs) subgraphs.push_back(g.get());
-      for (const Graph* sub : subgraphs) {
-        auto sub_executor = GraphExecutor::create(*sub, model, providers, inner_scope);
-        if (!sub_executor.is_ok())
-          return sub_executor.status().with_context("in attribute '" + attr_name + "' of " + node.describe());
-        runners.push_back(std::make_shared<SubgraphRunnerImpl>(std::move(sub_executor).value()));
-      }
-    }
-
-    KernelInfo info(node, model.opset_version(node.domain), graph.initializers, runners);
-    auto kernel = def->factory(info);
-    if (!kernel.is_ok()) {
-      const std::string& msg = kernel.status().message();
-      if (msg.rfind("node '", 0) == 0) return kernel.status();
-      return kernel.status().with_context(node.describe());
-    }
-
-    Step step;
-    step.node = &node;
-    step.opset = model.opset_version(node.domain);
-    step.kernel = std::move(kernel).value();
-    step.subgraphs = std::move(runners);  // kernels hold raw pointers to them (KernelInfo::subgraph)
-    for (const auto& in : node.inputs) step.inputs.push_back(in.empty() ? -1 : ex->slot(in));
-    for (const auto& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : ex->slot(out));
-    for (const auto& name : implicit[index]) step.implicit.push_back(ex->slot(name));
+  ex->outer_names_ = checked.outer_names;
+  for (const auto& name : checked.outer_names) ex->outer_slots_.push_back(ex->slot(name));
+  for (size_t index : checked.order) {
+    TS_ASSIGN_OR_RETURN(Step step, create_step(graph, graph.nodes[index], *assigned[index], model, providers, checked.inner_scope));
+    for (const auto& name : checked.implicit_inputs[index]) step.implicit.push_back(ex->slot(name));
+    for (const auto& in : graph.nodes[index].inputs) step.inputs.push_back(in.empty() ? -1 : ex->slot(in));
+    for (const auto& out : graph.nodes[index].outputs) step.outputs.push_back(out.empty() ? -1 : ex->slot(out));
     ex->steps_.push_back(std::move(step));
   }
   for (const auto& out : graph.outputs) ex->output_slots_.push_back(ex->slot(out.name));
 
-  // Memory plan: release each intermediate right after the last step that reads it.
-  std::vector<int> last_use(ex->slot_names_.size(), -1);
+  std::vector<StepSlots> slots(ex->steps_.size());
   for (size_t s = 0; s < ex->steps_.size(); ++s) {
-    for (int slot : ex->steps_[s].inputs)
-      if (slot >= 0) last_use[slot] = static_cast<int>(s);
-    for (int slot : ex->steps_[s].implicit) last_use[slot] = static_cast<int>(s);
-    for (int slot : ex->steps_[s].outputs)  // produced but never read: free right away
-      if (slot >= 0 && last_use[slot] < static_cast<int>(s)) last_use[slot] = static_cast<int>(s);
+    slots[s].reads = ex->steps_[s].inputs;
+    slots[s].reads.insert(slots[s].reads.end(), ex->steps_[s].implicit.begin(), ex->steps_[s].implicit.end());
+    slots[s].writes = ex->steps_[s].outputs;
   }
-  for (int slot : ex->output_slots_) last_use[slot] = -1;
-  for (size_t slot = 0; slot < last_use.size(); ++slot)
-    if (last_use[slot] >= 0) ex->steps_[last_use[slot]].release.push_back(static_cast<int>(slot));
+  auto releases = plan_releases(slots, ex->output_slots_, ex->slot_names_.size());
+  for (size_t s = 0; s < ex->steps_.size(); ++s) ex->steps_[s].release = std::move(releases[s]);
   return ex;
+}
+
+// The kernel of one node, from the EP that took it; If/Loop/Scan bodies become nested executors.
+Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const Node& node, const ExecutionProvider& provider,
+                                                       const Model& model,
+                                                       const std::vector<const ExecutionProvider*>& providers,
+                                                       const std::vector<std::string>& inner_scope) {
+  const int64_t opset = model.opset_version(node.domain);
+  const KernelDef* def = provider.kernels().find(node.domain, node.op_type, opset);
+  if (!def)
+    return not_implemented(node.describe(), ": ", provider.name(), " took the node but has no kernel for ", node.op_type,
+                           " at opset ", opset);
+
+  std::vector<std::shared_ptr<const SubgraphRunner>> runners;
+  for (const auto& [attr_name, attr] : node.attributes) {
+    std::vector<const Graph*> subgraphs;
+    if (attr.g) subgraphs.push_back(attr.g.get());
+    for (const auto& g : attr.graphs) subgraphs.push_back(g.get());
+    for (const Graph* sub : subgraphs) {
+      auto sub_executor = GraphExecutor::create(*sub, model, providers, inner_scope);
+      if (!sub_executor.is_ok())
+        return sub_executor.status().with_context("in attribute '" + attr_name + "' of " + node.describe());
+      runners.push_back(std::make_shared<SubgraphRunnerImpl>(std::move(sub_executor).value()));
+    }
+  }
+
+  KernelInfo info(node, model.opset_version(node.domain), graph.initializers, runners);
+  auto kernel = def->factory(info);
+  if (!kernel.is_ok()) {
+    const std::string& msg = kernel.status().message();
+    if (msg.rfind("node '", 0) == 0) return kernel.status();
+    return kernel.status().with_context(node.describe());
+  }
+
+  Step step;
+  step.node = &node;
+  step.opset = model.opset_version(node.domain);
+  step.kernel = std::move(kernel).value();
+  step.subgraphs = std::move(runners);  // kernels hold raw pointers to them (KernelInfo::subgraph)
+  return step;
 }
 
 Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,

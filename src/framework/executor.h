@@ -1,7 +1,7 @@
-// Executes one graph (the main graph or an If/Loop/Scan body). Built once at session creation:
-// nodes in topological order, a kernel per node from the EP that took it, and value lifetimes
-// (each intermediate is released after its last use). Running is thread-safe: every run has
-// its own frame of values.
+// Executes one graph (the main graph or an If/Loop/Scan body). Built once at session creation by
+// named stages: check (graph_check.h), partition (partitioner.h), kernel creation (here) and
+// memory planning (memory_plan.h: each intermediate is released after its last use). Running is
+// thread-safe: every run has its own frame of values.
 #pragma once
 
 #include <memory>
@@ -49,6 +49,9 @@ class GraphExecutor {
   friend class SubgraphRunnerImpl;
 
   explicit GraphExecutor(const Graph& graph) : graph_(graph) {}
+  static Result<Step> create_step(const Graph& graph, const Node& node, const ExecutionProvider& provider, const Model& model,
+                                  const std::vector<const ExecutionProvider*>& providers,
+                                  const std::vector<std::string>& inner_scope);
   int slot(const std::string& name);
 
   const Graph& graph_;
@@ -60,7 +63,5 @@ class GraphExecutor {
   std::vector<std::pair<int, const Tensor*>> constants_;
 };
 
-// Names a graph reads but does not define (recursively through its subgraphs).
-std::vector<std::string> free_variables(const Graph& graph);
 
 }  // namespace tessera

@@ -1,5 +1,6 @@
 #include "framework/session.h"
 
+#include <set>
 #include <unordered_map>
 
 #include "graph/function_inliner.h"
@@ -88,9 +89,25 @@ Status SessionState::check_feed(const ValueInfo& declared, const Value& value) c
 
 namespace {
 
-void collect_tensors(Value& value, std::vector<Tensor*>& out) {
+void collect_tensors(const Value& value, std::vector<const Tensor*>& out) {
   if (value.is_tensor()) out.push_back(&value.tensor());
-  for (Tensor& item : value.items()) out.push_back(&item);
+  if (value.is_map()) {
+    out.push_back(&value.map_keys());
+    out.push_back(&value.map_values());
+  }
+  for (const Value& item : value.items()) collect_tensors(item, out);
+}
+
+Value detached(const Value& value, const std::set<const Tensor*>& to_copy) {
+  auto tensor = [&](const Tensor& t) { return to_copy.count(&t) ? t.clone() : t; };
+  if (value.is_tensor()) return Value(tensor(value.tensor()));
+  if (value.is_map()) return Value::map(tensor(value.map_keys()), tensor(value.map_values()));
+  if (value.is_sequence()) {
+    std::vector<Value> items;
+    for (const Value& item : value.items()) items.push_back(detached(item, to_copy));
+    return Value::sequence(std::move(items), value.sequence_elem_type(), value.sequence_elem_kind());
+  }
+  return value;
 }
 
 }  // namespace
@@ -99,14 +116,17 @@ void collect_tensors(Value& value, std::vector<Tensor*>& out) {
 // initializer, a kernel's constant) or a feed: the caller gets a copy, so writing into it cannot
 // change a later run. Outputs computed by this run are handed over without a copy.
 void detach_from_session(std::vector<Value>& outputs) {
-  std::vector<Tensor*> tensors;
-  for (Value& v : outputs) collect_tensors(v, tensors);
-  for (Tensor* t : tensors) {
+  std::vector<const Tensor*> tensors;
+  for (const Value& v : outputs) collect_tensors(v, tensors);
+  std::set<const Tensor*> to_copy;
+  for (const Tensor* t : tensors) {
     if (!t->defined()) continue;
     long holders_among_outputs = 0;
     for (const Tensor* other : tensors) holders_among_outputs += t->shares_buffer_with(*other) ? 1 : 0;
-    if (t->buffer_use_count() > holders_among_outputs) *t = t->clone();
+    if (t->buffer_use_count() > holders_among_outputs) to_copy.insert(t);
   }
+  if (to_copy.empty()) return;
+  for (Value& v : outputs) v = detached(v, to_copy);
 }
 
 Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {

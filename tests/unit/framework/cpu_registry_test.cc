@@ -58,7 +58,6 @@ TEST(CpuRegistry, RangesFollowTheSchemaVersions) {
 
 TEST(CpuRegistry, LatestOpsetConstantsMatchTheTable) {
   EXPECT_EQ(latest_opset(""), kLatestOnnxOpset);
-  EXPECT_EQ(latest_opset("ai.onnx"), kLatestOnnxOpset);
   EXPECT_EQ(latest_opset("ai.onnx.ml"), kLatestOnnxMlOpset);
   EXPECT_EQ(latest_opset("ai.onnx.preview"), kLatestPreviewOpset);
   EXPECT_EQ(latest_opset("ai.onnx.preview.training"), kLatestTrainingOpset);

@@ -121,7 +121,7 @@ TEST(Session, OptionalInputsFedEmptyOrNotAtAll) {
   std::string bytes = optional_model();
   auto session = Session::load_from_bytes(bytes.data(), bytes.size());
   ASSERT_TRUE(session.is_ok()) << session.status().message();
-  const Session& s = **session;
+  const Session& s = *session;
   // Not fed: the optional holds nothing.
   auto not_fed = s.run({});
   ASSERT_TRUE(not_fed.is_ok()) << not_fed.status().message();
@@ -141,10 +141,10 @@ TEST(Session, TensorInputsRefuseEmptyOptionalsAndNoValue) {
   std::string bytes = relu_add_model();
   auto session = Session::load_from_bytes(bytes.data(), bytes.size());
   ASSERT_TRUE(session.is_ok());
-  auto empty = (*session)->run({{"a", Value::empty_optional()}, {"b", floats({1, 3}, {0, 0, 0})}});
+  auto empty = session->run({{"a", Value::empty_optional()}, {"b", floats({1, 3}, {0, 0, 0})}});
   ASSERT_FALSE(empty.is_ok());
   EXPECT_NE(empty.status().message().find("got an empty optional"), std::string::npos) << empty.status().message();
-  auto absent = (*session)->run({{"a", Value()}, {"b", floats({1, 3}, {0, 0, 0})}});
+  auto absent = session->run({{"a", Value()}, {"b", floats({1, 3}, {0, 0, 0})}});
   ASSERT_FALSE(absent.is_ok());
   EXPECT_NE(absent.status().message().find("got no value"), std::string::npos) << absent.status().message();
 }

@@ -29,7 +29,7 @@ TEST(Gather, ThreadedBig) {
 
 TEST(Gather, MissingInputIsNamedAsTheSchemaNamesIt) {
   expect_error({"Gather", 13, {iota_f({3}), std::nullopt}}, "node 'n0' (Gather): input 1 'indices' is required but missing");
-  expect_error({"Gather", 13, {iota_f({3}), Value::sequence(DataType::float32, {})}}, "input 1 'indices' must be a tensor");
+  expect_error({"Gather", 13, {iota_f({3}), Value::sequence({}, DataType::float32)}}, "input 1 'indices' must be a tensor");
 }
 
 TEST(Gather, OutOfRangeIsError) {

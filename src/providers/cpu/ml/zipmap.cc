@@ -48,6 +48,6 @@ class ZipMapKernel final : public OpKernel {
 
 }  // namespace
 
-void register_ml_zipmap(KernelRegistry& r) { r.add({ml::kDomain, "ZipMap", 1, kMaxOpset, ZipMapKernel::create}); }
+void register_ml_zipmap(KernelRegistry& r) { r.add({ml::kDomain, "ZipMap", 1, kLatestOnnxMlOpset, ZipMapKernel::create}); }
 
 }  // namespace tessera

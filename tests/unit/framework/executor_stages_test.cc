@@ -1,0 +1,115 @@
+// The executor's stages one by one: check, partition, plan memory.
+#include <gtest/gtest.h>
+
+#include "framework/graph_check.h"
+#include "framework/memory_plan.h"
+#include "framework/partitioner.h"
+
+namespace tessera {
+namespace {
+
+Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+  Node n;
+  n.name = name;
+  n.op_type = op;
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  return n;
+}
+
+ValueInfo float_value(const std::string& name) {
+  ValueInfo v;
+  v.name = name;
+  v.type.kind = TypeInfo::Kind::tensor;
+  v.type.elem_type = DataType::float32;
+  return v;
+}
+
+Model relu_neg_model() {
+  Model m;
+  m.opset_imports[""] = 17;
+  m.graph.inputs.push_back(float_value("x"));
+  m.graph.outputs.push_back(float_value("y"));
+  m.graph.nodes.push_back(node("neg", "Neg", {"r"}, {"y"}));
+  m.graph.nodes.push_back(node("relu", "Relu", {"x"}, {"r"}));
+  return m;
+}
+
+TEST(GraphCheck, OrdersNodesAndFindsOuterValues) {
+  Model m = relu_neg_model();
+  m.graph.nodes[1].inputs[0] = "outer_x";  // read from an enclosing graph
+  auto checked = check_graph(m.graph, m, {"outer_x"});
+  ASSERT_TRUE(checked.is_ok()) << checked.status().message();
+  EXPECT_EQ(checked->order, (std::vector<size_t>{1, 0}));
+  EXPECT_EQ(checked->outer_names, (std::vector<std::string>{"outer_x"}));
+
+  auto undefined = check_graph(m.graph, m, {});
+  ASSERT_FALSE(undefined.is_ok());
+  EXPECT_NE(undefined.status().message().find("'outer_x'"), std::string::npos) << undefined.status().message();
+}
+
+TEST(GraphCheck, RefusesANodeThatBreaksItsSchema) {
+  Model m = relu_neg_model();
+  m.graph.nodes[0].inputs.push_back("x");  // Neg takes one input
+  auto checked = check_graph(m.graph, m, {});
+  ASSERT_FALSE(checked.is_ok());
+  EXPECT_NE(checked.status().message().find("node 'neg' (Neg)"), std::string::npos) << checked.status().message();
+}
+
+// An EP that takes the nodes whose op is in its list.
+class ListEp final : public ExecutionProvider {
+ public:
+  ListEp(std::string name, std::vector<std::string> ops) : name_(std::move(name)), ops_(std::move(ops)) {
+    for (const auto& op : ops_) registry_.add({"", op, 14, 17, nullptr});
+  }
+  std::string name() const override { return name_; }
+  std::vector<size_t> get_capability(const Graph& graph, const Model&) const override {
+    std::vector<size_t> taken;
+    for (size_t i = 0; i < graph.nodes.size(); ++i)
+      for (const auto& op : ops_)
+        if (graph.nodes[i].op_type == op) taken.push_back(i);
+    return taken;
+  }
+  const KernelRegistry& kernels() const override { return registry_; }
+
+ private:
+  std::string name_;
+  std::vector<std::string> ops_;
+  KernelRegistry registry_;
+};
+
+TEST(Partitioner, GivesEachNodeToTheFirstEpThatTakesIt) {
+  Model m = relu_neg_model();
+  ListEp fast("fast", {"Relu"}), general("general", {"Relu", "Neg"});
+  auto assigned = partition(m.graph, m, {&fast, &general});
+  ASSERT_TRUE(assigned.is_ok()) << assigned.status().message();
+  EXPECT_EQ((*assigned)[0], &general);  // Neg
+  EXPECT_EQ((*assigned)[1], &fast);     // Relu: both take it, the first in priority order wins
+
+  auto reversed = partition(m.graph, m, {&general, &fast});
+  ASSERT_TRUE(reversed.is_ok());
+  EXPECT_EQ((*reversed)[1], &general);
+}
+
+TEST(Partitioner, NamesTheNodeNoEpTakes) {
+  Model m = relu_neg_model();
+  ListEp relu_only("relu_only", {"Relu"});
+  auto assigned = partition(m.graph, m, {&relu_only});
+  ASSERT_FALSE(assigned.is_ok());
+  EXPECT_NE(assigned.status().message().find("node 'neg' (Neg)"), std::string::npos) << assigned.status().message();
+  EXPECT_NE(assigned.status().message().find("opset 17"), std::string::npos) << assigned.status().message();
+}
+
+TEST(MemoryPlan, ReleasesEachValueAfterItsLastReader) {
+  // slots: 0 = x (input), 1 = a, 2 = b, 3 = unused output, 4 = y (graph output)
+  // step 0: a, unused = Split(x); step 1: b = Relu(a); step 2: y = Add(a, b)
+  std::vector<StepSlots> steps = {{{0}, {1, 3}}, {{1}, {2}}, {{1, 2}, {4}}};
+  auto releases = plan_releases(steps, /*kept_slots=*/{4, 0}, 5);
+  ASSERT_EQ(releases.size(), 3u);
+  EXPECT_EQ(releases[0], (std::vector<int>{3}));     // produced, never read: freed at once
+  EXPECT_TRUE(releases[1].empty());                  // a is still needed by step 2
+  EXPECT_EQ(releases[2], (std::vector<int>{1, 2}));  // a and b after their last reader; y kept
+}
+
+}  // namespace
+}  // namespace tessera
