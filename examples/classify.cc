@@ -10,8 +10,9 @@ int main(int argc, char** argv) {
   const tessera::IoInfo& input = session->inputs().at(0);
   tessera::Shape shape;
   for (int64_t d : input.shape) shape.push_back(d < 0 ? 1 : d);  // symbolic dims -> 1
-  tessera::Tensor x(tessera::DataType::float32, shape);           // zeros; fill with your data
-  auto outputs = session->run({{input.name, x}});
+  auto x = tessera::Tensor::create(tessera::DataType::float32, shape);  // zeros; fill with your data
+  if (!x.is_ok()) return std::cerr << x.status().message() << "\n", 1;
+  auto outputs = session->run({{input.name, *x}});
   if (!outputs.is_ok()) return std::cerr << outputs.status().message() << "\n", 1;
   const tessera::Tensor& scores = (*outputs)[0].tensor();
   std::cout << input.name << " -> " << tessera::shape_to_string(scores.shape()) << "\n";

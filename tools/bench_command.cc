@@ -36,7 +36,7 @@ Result<Tensor> random_tensor(const IoInfo& io, const std::map<std::string, int64
       shape.push_back(it == dims.end() ? 1 : it->second);
     }
   }
-  Tensor t(io.dtype, shape);
+  TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(io.dtype, shape));
   std::uniform_real_distribution<float> real(0.f, 1.f);
   std::uniform_int_distribution<int> small(0, 99);
   for (int64_t i = 0; i < t.size(); ++i) {

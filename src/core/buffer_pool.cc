@@ -5,6 +5,9 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <stdexcept>
+
+#include "core/tensor_alloc.h"
 
 namespace tessera {
 
@@ -59,8 +62,10 @@ BufferPool::BufferPool(size_t max_cached_bytes) : state_(std::make_shared<State>
 BufferPool::~BufferPool() = default;
 
 Tensor BufferPool::allocate(DataType dtype, const Shape& shape, bool zero_fill) {
-  size_t bytes = checked_byte_size(dtype, shape);
-  if (dtype == DataType::string || bytes == 0) return Tensor(dtype, shape);
+  auto checked = checked_byte_size(dtype, shape);
+  if (!checked.is_ok()) throw std::length_error(checked.status().message());
+  const size_t bytes = *checked;
+  if (dtype == DataType::string || bytes == 0) return allocate_or_throw(dtype, shape);
   size_t size = rounded_size(bytes);
   void* block = state_->take(size);
   if (zero_fill) std::memset(block, 0, bytes);

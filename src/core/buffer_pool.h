@@ -18,7 +18,8 @@ class BufferPool {
   ~BufferPool();
 
   // A tensor whose buffer comes from (and returns to) the pool, zero-filled unless `zero_fill` is
-  // false. String tensors and empty tensors are allocated normally.
+  // false. String tensors and empty tensors are allocated normally. Throws as allocate_or_throw
+  // does (core/tensor_alloc.h) for an absurd shape: it serves allocations inside a kernel.
   Tensor allocate(DataType dtype, const Shape& shape, bool zero_fill = true);
 
   size_t cached_bytes() const;

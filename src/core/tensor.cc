@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <limits>
-#include <stdexcept>
 #include <cstring>
 #include <new>
 #include <string>
@@ -17,19 +16,19 @@ int64_t shape_size(const Shape& shape) {
   return static_cast<int64_t>(n);
 }
 
-size_t checked_byte_size(DataType dtype, const Shape& shape) {
+Result<size_t> checked_byte_size(DataType dtype, const Shape& shape) {
   static const uint64_t memory_bytes =
       static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
   uint64_t bytes = dtype_size(dtype);
   for (int64_t d : shape) {
-    if (d < 0) throw std::length_error("tensor shape " + shape_to_string(shape) + " has a negative dimension");
+    if (d < 0) return invalid_argument("tensor shape ", shape_to_string(shape), " has a negative dimension");
     if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d))
-      throw std::length_error("tensor shape " + shape_to_string(shape) + " overflows the address space");
+      return invalid_argument("tensor shape ", shape_to_string(shape), " overflows the address space");
     bytes *= static_cast<uint64_t>(d);
   }
   if (bytes > memory_bytes)
-    throw std::length_error("a " + std::string(dtype_name(dtype)) + " tensor of shape " + shape_to_string(shape) + " needs " +
-                            std::to_string(bytes) + " bytes, more than this machine's " + std::to_string(memory_bytes));
+    return invalid_argument("a ", dtype_name(dtype), " tensor of shape ", shape_to_string(shape), " needs ", bytes,
+                            " bytes, more than this machine's ", memory_bytes);
   return static_cast<size_t>(bytes);
 }
 
@@ -57,13 +56,12 @@ struct Buffer {
   }
 };
 
-std::shared_ptr<Buffer> allocate(DataType dtype, const Shape& shape, int64_t count) {
-  size_t bytes = checked_byte_size(dtype, shape);
+std::shared_ptr<Buffer> allocate(DataType dtype, size_t bytes, int64_t count) {
   auto buffer = std::make_shared<Buffer>();
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
   buffer->data = std::aligned_alloc(kAlignment, rounded);
-  if (!buffer->data) throw std::bad_alloc();
+  if (!buffer->data) return nullptr;
   if (dtype == DataType::string) {
     auto* strings = static_cast<std::string*>(buffer->data);
     for (int64_t i = 0; i < count; ++i) new (strings + i) std::string();
@@ -76,14 +74,25 @@ std::shared_ptr<Buffer> allocate(DataType dtype, const Shape& shape, int64_t cou
 
 }  // namespace
 
-Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)), size_(shape_size(shape_)) {
-  auto buffer = allocate(dtype_, shape_, size_);
-  data_ = buffer->data;
-  buffer_ = std::move(buffer);
+Result<Tensor> Tensor::create(DataType dtype, Shape shape) {
+  if (dtype == DataType::undefined || !is_known_dtype(static_cast<int32_t>(dtype)))
+    return invalid_argument("cannot make a tensor of element type ", static_cast<int32_t>(dtype));
+  TS_ASSIGN_OR_RETURN(size_t bytes, checked_byte_size(dtype, shape));
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.size_ = shape_size(t.shape_);
+  auto buffer = allocate(dtype, bytes, t.size_);
+  if (!buffer) return runtime_error("out of memory allocating ", bytes, " bytes for a tensor of shape ", shape_to_string(t.shape_));
+  t.data_ = buffer->data;
+  t.buffer_ = std::move(buffer);
+  return t;
 }
 
-Tensor Tensor::view(DataType dtype, Shape shape, std::shared_ptr<const void> owner, const void* data) {
+Tensor Tensor::view(DataType dtype, Shape shape, std::shared_ptr<const void> owner, const void* data,
+                    MemoryLocation location) {
   Tensor t;
+  t.location_ = location;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
   t.size_ = shape_size(t.shape_);
@@ -101,8 +110,8 @@ Tensor Tensor::reshaped(Shape shape) const {
   return t;
 }
 
-Tensor Tensor::clone() const {
-  Tensor t(dtype_, shape_);
+Result<Tensor> Tensor::clone() const {
+  TS_ASSIGN_OR_RETURN(Tensor t, create(dtype_, shape_));
   if (dtype_ == DataType::string) {
     for (int64_t i = 0; i < size_; ++i) t.data<std::string>()[i] = data<std::string>()[i];
   } else if (size_ > 0) {

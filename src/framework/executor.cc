@@ -150,7 +150,14 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
   }
 
   KernelInfo info(node, model.opset_version(node.domain), graph.initializers, runners);
-  auto kernel = def->factory(info);
+  Result<std::unique_ptr<OpKernel>> kernel = runtime_error("no kernel");
+  try {
+    kernel = def->factory(info);
+  } catch (const std::bad_alloc&) {
+    kernel = runtime_error(node.describe(), ": out of memory creating the kernel");
+  } catch (const std::exception& e) {
+    kernel = runtime_error(node.describe(), ": ", e.what());
+  }
   if (!kernel.is_ok()) {
     const std::string& msg = kernel.status().message();
     if (msg.rfind("node '", 0) == 0) return kernel.status();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor_alloc.h"
 #include "core/thread_pool.h"
 #include "graph/graph.h"
 #include "tessera/status.h"
@@ -106,7 +107,7 @@ class KernelContext {
   // Uninitialized scratch memory for this run (e.g. im2col columns), returned for reuse when the
   // tensor is destroyed. Safe to call from the thread pool's tasks. Contexts without a pool
   // allocate afresh.
-  virtual Tensor scratch(DataType dtype, int64_t count) { return Tensor(dtype, Shape{count}); }
+  virtual Tensor scratch(DataType dtype, int64_t count) { return allocate_or_throw(dtype, Shape{count}); }
 
   virtual ThreadPool& thread_pool() const = 0;
   virtual const Node& node() const = 0;

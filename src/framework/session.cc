@@ -98,13 +98,23 @@ void collect_tensors(const Value& value, std::vector<const Tensor*>& out) {
   for (const Value& item : value.items()) collect_tensors(item, out);
 }
 
-Value detached(const Value& value, const std::set<const Tensor*>& to_copy) {
-  auto tensor = [&](const Tensor& t) { return to_copy.count(&t) ? t.clone() : t; };
-  if (value.is_tensor()) return Value(tensor(value.tensor()));
-  if (value.is_map()) return Value::map(tensor(value.map_keys()), tensor(value.map_values()));
+Result<Value> detached(const Value& value, const std::set<const Tensor*>& to_copy) {
+  auto tensor = [&](const Tensor& t) -> Result<Tensor> { return to_copy.count(&t) ? t.clone() : Result<Tensor>(t); };
+  if (value.is_tensor()) {
+    TS_ASSIGN_OR_RETURN(Tensor t, tensor(value.tensor()));
+    return Value(std::move(t));
+  }
+  if (value.is_map()) {
+    TS_ASSIGN_OR_RETURN(Tensor keys, tensor(value.map_keys()));
+    TS_ASSIGN_OR_RETURN(Tensor values, tensor(value.map_values()));
+    return Value::map(std::move(keys), std::move(values));
+  }
   if (value.is_sequence()) {
     std::vector<Value> items;
-    for (const Value& item : value.items()) items.push_back(detached(item, to_copy));
+    for (const Value& item : value.items()) {
+      TS_ASSIGN_OR_RETURN(Value copy, detached(item, to_copy));
+      items.push_back(std::move(copy));
+    }
     return Value::sequence(std::move(items), value.sequence_elem_type(), value.sequence_elem_kind());
   }
   return value;
@@ -115,7 +125,7 @@ Value detached(const Value& value, const std::set<const Tensor*>& to_copy) {
 // An output whose buffer has holders besides the outputs themselves is session memory (an
 // initializer, a kernel's constant) or a feed: the caller gets a copy, so writing into it cannot
 // change a later run. Outputs computed by this run are handed over without a copy.
-void detach_from_session(std::vector<Value>& outputs) {
+Status detach_from_session(std::vector<Value>& outputs) {
   std::vector<const Tensor*> tensors;
   for (const Value& v : outputs) collect_tensors(v, tensors);
   std::set<const Tensor*> to_copy;
@@ -125,8 +135,14 @@ void detach_from_session(std::vector<Value>& outputs) {
     for (const Tensor* other : tensors) holders_among_outputs += t->shares_buffer_with(*other) ? 1 : 0;
     if (t->buffer_use_count() > holders_among_outputs) to_copy.insert(t);
   }
-  if (to_copy.empty()) return;
-  for (Value& v : outputs) v = detached(v, to_copy);
+  if (to_copy.empty()) return Status::ok();
+  std::vector<Value> copies;
+  for (const Value& v : outputs) {
+    TS_ASSIGN_OR_RETURN(Value copy, detached(v, to_copy));
+    copies.push_back(std::move(copy));
+  }
+  outputs = std::move(copies);
+  return Status::ok();
 }
 
 Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {
@@ -153,7 +169,7 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
   }
 
   TS_ASSIGN_OR_RETURN(std::vector<Value> all, executor_->run(inputs, {}, *pool_, buffers_));
-  detach_from_session(all);
+  TS_RETURN_IF_ERROR(detach_from_session(all));
   if (output_names.empty()) return all;
   std::vector<Value> selected;
   for (const auto& name : output_names) {

@@ -38,6 +38,6 @@ class SessionState {
 
 IoInfo describe_value(const ValueInfo& info);
 // Replaces each output tensor that shares memory with anything but the other outputs by a copy.
-void detach_from_session(std::vector<Value>& outputs);
+Status detach_from_session(std::vector<Value>& outputs);
 
 }  // namespace tessera

@@ -324,7 +324,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
     TS_ASSIGN_OR_RETURN(ExternalData::Bytes data, external->read(proto, bytes));
     if (!is_subbyte_dtype(dtype) && reinterpret_cast<uintptr_t>(data.data) % kViewAlignment == 0 && data.data)
       return Tensor::view(dtype, std::move(shape), std::move(data.owner), data.data);
-    Tensor t(dtype, std::move(shape));
+    TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, std::move(shape)));
     fill_from_wire(t, data.data);
     return t;
   }
@@ -336,7 +336,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
     const uint64_t want = wire_bytes(dtype, count);
     if (proto.raw_data().size() != want)
       return invalid_model(what, ": raw_data has ", proto.raw_data().size(), " bytes, expected ", want);
-    Tensor t(dtype, std::move(shape));
+    TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, std::move(shape)));
     fill_from_wire(t, reinterpret_cast<const uint8_t*>(proto.raw_data().data()));
     return t;
   }
@@ -349,7 +349,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
     return invalid_model(what, ": has ", typed_values, " values in ", nonempty_typed_field(proto), ", expected ", count,
                          " in raw_data or ", typed_field_name(dtype));
   }
-  Tensor t(dtype, std::move(shape));
+  TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, std::move(shape)));
   TS_RETURN_IF_ERROR(fill_from_typed(t, proto, what));
   return t;
 }
@@ -376,7 +376,7 @@ Result<Tensor> tensor_from_sparse_proto(const onnx::SparseTensorProto& proto, Ex
     return invalid_model(what, ": indices have shape ", shape_to_string(idx.shape()), ", expected [", nnz, "] or [",
                          nnz, ",", rank, "]");
 
-  Tensor dense(dtype, std::move(shape));
+  TS_ASSIGN_OR_RETURN(Tensor dense, Tensor::create(dtype, std::move(shape)));
   const int64_t* ix = idx.data<int64_t>();
   const size_t elem = dtype_size(dtype);
   for (int64_t k = 0; k < nnz; ++k) {

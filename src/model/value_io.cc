@@ -1,5 +1,6 @@
 #include "model/value_io.h"
 
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -103,11 +104,11 @@ Result<Value> value_from_map(const onnx::MapProto& proto, ExternalData* external
   const auto key_type = static_cast<DataType>(proto.key_type());
   Tensor keys;
   if (key_type == DataType::string) {
-    keys = Tensor(DataType::string, {proto.string_keys_size()});
+    TS_ASSIGN_OR_RETURN(keys, Tensor::create(DataType::string, {proto.string_keys_size()}));
     for (int i = 0; i < proto.string_keys_size(); ++i) keys.data<std::string>()[i] = proto.string_keys(i);
   } else if (is_integer_dtype(key_type) && !is_subbyte_dtype(key_type)) {
     // Integer keys travel as int64 whatever their declared width, and Tessera keeps them so.
-    keys = Tensor(DataType::int64, {proto.keys_size()});
+    TS_ASSIGN_OR_RETURN(keys, Tensor::create(DataType::int64, {proto.keys_size()}));
     for (int i = 0; i < proto.keys_size(); ++i) keys.data<int64_t>()[i] = proto.keys(i);
   } else {
     return invalid_argument("map key type ", dtype_name(key_type), " is not an integer or string type");
@@ -120,7 +121,7 @@ Result<Value> value_from_map(const onnx::MapProto& proto, ExternalData* external
   if (seq.sequence_elem_kind() != Value::Kind::tensor)
     return not_implemented("map values must be scalar tensors, got a ", value_type_string(seq));
   const DataType vtype = seq.sequence_elem_type() == DataType::undefined ? DataType::float32 : seq.sequence_elem_type();
-  Tensor values(vtype, {keys.size()});
+  TS_ASSIGN_OR_RETURN(Tensor values, Tensor::create(vtype, {keys.size()}));
   const size_t width = dtype_size(vtype);
   for (size_t i = 0; i < items.size(); ++i) {
     const Tensor& item = items[i].tensor();
@@ -174,7 +175,7 @@ Status map_to_proto(const Value& value, const std::string& name, onnx::MapProto*
   onnx::SequenceProto* seq = proto->mutable_values();
   seq->set_elem_type(kTensor);
   for (int64_t i = 0; i < values.size(); ++i) {
-    Tensor scalar(values.dtype(), {});
+    TS_ASSIGN_OR_RETURN(Tensor scalar, Tensor::create(values.dtype(), {}));
     if (values.dtype() == DataType::string)
       scalar.data<std::string>()[0] = values.data<std::string>()[i];
     else

@@ -2,11 +2,12 @@
 #include "tessera/value.h"
 
 #include <gtest/gtest.h>
+#include "tests/unit/test_tensors.h"
 
 namespace tessera {
 namespace {
 
-Tensor floats(std::vector<float> v) { return Tensor::from_vector<float>(DataType::float32, {static_cast<int64_t>(v.size())}, v); }
+Tensor floats(std::vector<float> v) { return tensor_of<float>(DataType::float32, {static_cast<int64_t>(v.size())}, v); }
 
 TEST(Value, AbsentAndEmptyOptionalDiffer) {
   Value absent;
@@ -31,7 +32,7 @@ TEST(Value, SequenceOfSequences) {
 }
 
 TEST(Value, SequenceTakesItsElementTypeFromItsItems) {
-  Value s = Value::sequence({Tensor::from_vector<int64_t>(DataType::int64, {1}, {4})}, DataType::float32);
+  Value s = Value::sequence({tensor_of<int64_t>(DataType::int64, {1}, {4})}, DataType::float32);
   EXPECT_EQ(s.sequence_elem_kind(), Value::Kind::tensor);
   EXPECT_EQ(s.sequence_elem_type(), DataType::int64);
   Value empty = Value::sequence({}, DataType::int32);
@@ -40,7 +41,7 @@ TEST(Value, SequenceTakesItsElementTypeFromItsItems) {
 }
 
 TEST(Value, MapsAndSequencesOfMaps) {
-  Tensor keys(DataType::string, {2});
+  Tensor keys = zeros(DataType::string, {2});
   keys.data<std::string>()[0] = "a";
   keys.data<std::string>()[1] = "b";
   Value m = Value::map(keys, floats({0.25f, 0.75f}));

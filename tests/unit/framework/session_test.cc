@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "onnx.pb.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera {
 namespace {
@@ -44,7 +45,7 @@ std::string relu_add_model(const std::string& op = "Relu", int64_t opset = 17) {
   return model.SerializeAsString();
 }
 
-Tensor floats(Shape shape, std::vector<float> values) { return Tensor::from_vector(DataType::float32, shape, values); }
+Tensor floats(Shape shape, std::vector<float> values) { return tensor_of(DataType::float32, shape, values); }
 
 TEST(Session, DescribesInputsAndRuns) {
   std::string bytes = relu_add_model();
@@ -76,7 +77,7 @@ TEST(Session, RejectsBadFeedsWithClearErrors) {
   ASSERT_FALSE(missing.is_ok());
   EXPECT_NE(missing.status().message().find("input 'b'"), std::string::npos) << missing.status().message();
 
-  auto wrong_dtype = s.run({{"a", ok}, {"b", Tensor(DataType::float64, {1, 3})}});
+  auto wrong_dtype = s.run({{"a", ok}, {"b", zeros(DataType::float64, {1, 3})}});
   ASSERT_FALSE(wrong_dtype.is_ok());
   EXPECT_NE(wrong_dtype.status().message().find("expected tensor(float)[batch,3], got tensor(double)[1,3]"), std::string::npos)
       << wrong_dtype.status().message();
@@ -239,6 +240,39 @@ TEST(Session, OutputsNeverAliasSessionMemory) {
   auto z = (*second)[1].tensor().span<const float>();
   EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{1, 2, 3}));
   EXPECT_EQ(std::vector<float>(z.begin(), z.end()), (std::vector<float>{7, 8}));
+}
+
+// y = ConstantOfShape(shape) fed absurd shapes: each run is an error naming the node, never an
+// exception, and the session keeps working.
+TEST(Session, AbsurdSizesAtRunTimeAreAStatus) {
+  pb::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  auto* graph = model.mutable_graph();
+  graph->set_name("fill");
+  auto* fill = graph->add_node();
+  fill->set_name("fill");
+  fill->set_op_type("ConstantOfShape");
+  fill->add_input("shape");
+  fill->add_output("y");
+  auto* in = graph->add_input();
+  in->set_name("shape");
+  in->mutable_type()->mutable_tensor_type()->set_elem_type(7);
+  in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(2);
+  add_tensor_info(graph->add_output(), "y", {-1, -1});
+  std::string bytes = model.SerializeAsString();
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+
+  const int64_t big = int64_t{1} << 40;
+  for (std::vector<int64_t> dims : {std::vector<int64_t>{big, big}, {big, 16}, {-5, 3}}) {
+    auto run = session->run({{"shape", tensor_of<int64_t>(DataType::int64, {2}, dims)}});
+    ASSERT_FALSE(run.is_ok());
+    EXPECT_NE(run.status().message().find("node 'fill' (ConstantOfShape)"), std::string::npos) << run.status().message();
+  }
+  auto fine = session->run({{"shape", tensor_of<int64_t>(DataType::int64, {2}, {2, 3})}});
+  ASSERT_TRUE(fine.is_ok()) << fine.status().message();
+  EXPECT_EQ((*fine)[0].tensor().shape(), (Shape{2, 3}));
 }
 
 }  // namespace

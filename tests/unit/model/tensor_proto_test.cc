@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#include "tests/unit/test_tensors.h"
 
 namespace tessera {
 namespace {
@@ -31,29 +32,29 @@ void expect_same(const Tensor& a, const Tensor& b) {
 }
 
 TEST(TensorProto, RoundTripNumericTypes) {
-  auto f = Tensor::from_vector<float>(DataType::float32, {2, 3}, {1.5f, -2, 3, 4, 5, 6.25f});
+  auto f = tensor_of<float>(DataType::float32, {2, 3}, {1.5f, -2, 3, 4, 5, 6.25f});
   expect_same<float>(f, round_trip(f));
-  auto d = Tensor::from_vector<double>(DataType::float64, {2}, {1e300, -0.5});
+  auto d = tensor_of<double>(DataType::float64, {2}, {1e300, -0.5});
   expect_same<double>(d, round_trip(d));
-  auto i64 = Tensor::from_vector<int64_t>(DataType::int64, {3}, {INT64_MIN, 0, INT64_MAX});
+  auto i64 = tensor_of<int64_t>(DataType::int64, {3}, {INT64_MIN, 0, INT64_MAX});
   expect_same<int64_t>(i64, round_trip(i64));
-  auto u8 = Tensor::from_vector<uint8_t>(DataType::uint8, {4}, {0, 1, 128, 255});
+  auto u8 = tensor_of<uint8_t>(DataType::uint8, {4}, {0, 1, 128, 255});
   expect_same<uint8_t>(u8, round_trip(u8));
-  auto h = Tensor::from_vector<uint16_t>(DataType::float16, {2}, {0x3c00, 0xc000});
+  auto h = tensor_of<uint16_t>(DataType::float16, {2}, {0x3c00, 0xc000});
   expect_same<uint16_t>(h, round_trip(h));
-  auto b = Tensor::from_vector<uint8_t>(DataType::boolean, {3}, {1, 0, 1});
+  auto b = tensor_of<uint8_t>(DataType::boolean, {3}, {1, 0, 1});
   expect_same<uint8_t>(b, round_trip(b));
-  Tensor c(DataType::complex64, {2});
+  Tensor c = zeros(DataType::complex64, {2});
   for (int i = 0; i < 4; ++i) c.data<float>()[i] = static_cast<float>(i + 1);
   EXPECT_EQ(round_trip(c).data<float>()[3], 4.0f);
   auto scalar = Tensor::scalar<int32_t>(DataType::int32, -7);
   expect_same<int32_t>(scalar, round_trip(scalar));
-  Tensor empty(DataType::float32, {0, 3});
+  Tensor empty = zeros(DataType::float32, {0, 3});
   expect_same<float>(empty, round_trip(empty));
 }
 
 TEST(TensorProto, RoundTripStrings) {
-  Tensor s(DataType::string, {3});
+  Tensor s = zeros(DataType::string, {3});
   s.data<std::string>()[0] = "hello";
   s.data<std::string>()[1] = "";
   s.data<std::string>()[2] = std::string("a\0b", 3);
@@ -65,7 +66,7 @@ TEST(TensorProto, RoundTripStrings) {
 }
 
 TEST(TensorProto, Int4IsPackedLowNibbleFirst) {
-  auto t = Tensor::from_vector<int8_t>(DataType::int4, {5}, {1, -1, 7, -8, 3});
+  auto t = tensor_of<int8_t>(DataType::int4, {5}, {1, -1, 7, -8, 3});
   onnx::TensorProto proto;
   ASSERT_TRUE(tensor_to_proto(t, "", &proto).is_ok());
   ASSERT_EQ(proto.raw_data().size(), 3u);
@@ -76,17 +77,17 @@ TEST(TensorProto, Int4IsPackedLowNibbleFirst) {
 }
 
 TEST(TensorProto, OtherSubByteTypes) {
-  auto u4 = Tensor::from_vector<uint8_t>(DataType::uint4, {3}, {15, 0, 9});
+  auto u4 = tensor_of<uint8_t>(DataType::uint4, {3}, {15, 0, 9});
   expect_same<uint8_t>(u4, round_trip(u4));
-  auto f4 = Tensor::from_vector<uint8_t>(DataType::float4e2m1, {2}, {0x7, 0xF});
+  auto f4 = tensor_of<uint8_t>(DataType::float4e2m1, {2}, {0x7, 0xF});
   expect_same<uint8_t>(f4, round_trip(f4));
-  auto i2 = Tensor::from_vector<int8_t>(DataType::int2, {5}, {-2, -1, 0, 1, -2});
+  auto i2 = tensor_of<int8_t>(DataType::int2, {5}, {-2, -1, 0, 1, -2});
   onnx::TensorProto proto;
   ASSERT_TRUE(tensor_to_proto(i2, "", &proto).is_ok());
   ASSERT_EQ(proto.raw_data().size(), 2u);
   EXPECT_EQ(static_cast<uint8_t>(proto.raw_data()[0]), 0b01001110);  // lowest bits first
   expect_same<int8_t>(i2, round_trip(i2));
-  auto u2 = Tensor::from_vector<uint8_t>(DataType::uint2, {4}, {3, 2, 1, 0});
+  auto u2 = tensor_of<uint8_t>(DataType::uint2, {4}, {3, 2, 1, 0});
   expect_same<uint8_t>(u2, round_trip(u2));
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "onnx.pb.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera {
 namespace {
@@ -46,7 +47,7 @@ TypeInfo wrap(TypeInfo::Kind kind, TypeInfo inner) {
 }
 
 TEST_F(ValueIo, TensorRoundTrip) {
-  auto t = Tensor::from_vector<int64_t>(DataType::int64, {2, 2}, {1, -2, 3, -4});
+  auto t = tensor_of<int64_t>(DataType::int64, {2, 2}, {1, -2, 3, -4});
   ASSERT_TRUE(write_value_file(file("t.pb"), "out", Value(t)).is_ok());
   auto back = read_value_file(file("t.pb"), tensor_type(DataType::int64));
   ASSERT_TRUE(back.is_ok()) << back.status().message();
@@ -59,8 +60,8 @@ TEST_F(ValueIo, TensorRoundTrip) {
 }
 
 TEST_F(ValueIo, SequenceRoundTrip) {
-  std::vector<Value> items = {Tensor::from_vector<float>(DataType::float32, {2}, {1, 2}),
-                              Tensor::from_vector<float>(DataType::float32, {1}, {3})};
+  std::vector<Value> items = {tensor_of<float>(DataType::float32, {2}, {1, 2}),
+                              tensor_of<float>(DataType::float32, {1}, {3})};
   ASSERT_TRUE(write_value_file(file("s.pb"), "seq", Value::sequence(items)).is_ok());
   auto back = read_value_file(file("s.pb"), wrap(TypeInfo::Kind::sequence, tensor_type(DataType::float32)));
   ASSERT_TRUE(back.is_ok()) << back.status().message();
@@ -121,10 +122,10 @@ TEST_F(ValueIo, Optionals) {
 }
 
 TEST_F(ValueIo, MapRoundTrip) {
-  Tensor keys(DataType::string, {2});
+  Tensor keys = zeros(DataType::string, {2});
   keys.data<std::string>()[0] = "a";
   keys.data<std::string>()[1] = "b";
-  auto values = Tensor::from_vector<float>(DataType::float32, {2}, {0.25f, 0.75f});
+  auto values = tensor_of<float>(DataType::float32, {2}, {0.25f, 0.75f});
   ASSERT_TRUE(write_value_file(file("m.pb"), "m", Value::map(keys, values)).is_ok());
   TypeInfo type = wrap(TypeInfo::Kind::map, tensor_type(DataType::float32));
   type.elem_type = DataType::string;
@@ -134,7 +135,7 @@ TEST_F(ValueIo, MapRoundTrip) {
   EXPECT_EQ(back->value.map_keys().data<std::string>()[1], "b");
   EXPECT_EQ(back->value.map_values().data<float>()[1], 0.75f);
 
-  auto int_keys = Tensor::from_vector<int64_t>(DataType::int64, {2}, {7, -3});
+  auto int_keys = tensor_of<int64_t>(DataType::int64, {2}, {7, -3});
   ASSERT_TRUE(write_value_file(file("mi.pb"), "", Value::map(int_keys, values)).is_ok());
   type.elem_type = DataType::int64;
   auto ib = read_value_file(file("mi.pb"), type);
@@ -144,9 +145,9 @@ TEST_F(ValueIo, MapRoundTrip) {
 
 // seq(map(int64, float)), as ZipMap produces: the file onnx's Python reads with to_list.
 TEST_F(ValueIo, SequenceOfMapsRoundTrip) {
-  auto keys = Tensor::from_vector<int64_t>(DataType::int64, {3}, {0, 1, 2});
-  Value seq = Value::sequence({Value::map(keys, Tensor::from_vector<float>(DataType::float32, {3}, {0.5f, 0.25f, 0.25f})),
-                               Value::map(keys, Tensor::from_vector<float>(DataType::float32, {3}, {0.f, 0.9f, 0.1f}))});
+  auto keys = tensor_of<int64_t>(DataType::int64, {3}, {0, 1, 2});
+  Value seq = Value::sequence({Value::map(keys, tensor_of<float>(DataType::float32, {3}, {0.5f, 0.25f, 0.25f})),
+                               Value::map(keys, tensor_of<float>(DataType::float32, {3}, {0.f, 0.9f, 0.1f}))});
   ASSERT_TRUE(write_value_file(file("sm.pb"), "probs", seq).is_ok());
 
   onnx::SequenceProto proto;
@@ -179,7 +180,7 @@ TEST_F(ValueIo, SequenceOfMapsRoundTrip) {
 }
 
 TEST_F(ValueIo, SequenceOfSequencesRoundTrip) {
-  Value inner1 = Value::sequence({Tensor::from_vector<int32_t>(DataType::int32, {2}, {1, 2})});
+  Value inner1 = Value::sequence({tensor_of<int32_t>(DataType::int32, {2}, {1, 2})});
   Value inner2 = Value::sequence({}, DataType::int32);
   ASSERT_TRUE(write_value_file(file("ss.pb"), "", Value::sequence({inner1, inner2})).is_ok());
   auto back = read_value_file(file("ss.pb"), wrap(TypeInfo::Kind::sequence, wrap(TypeInfo::Kind::sequence, tensor_type(DataType::int32))));
@@ -205,7 +206,7 @@ TEST_F(ValueIo, SequenceOfSequencesRoundTrip) {
 
 // seq(optional(tensor)): empty items stay empty optionals, the others their tensors.
 TEST_F(ValueIo, SequenceOfOptionalsRoundTrip) {
-  Value seq = Value::sequence({Value::empty_optional(), Tensor::from_vector<int64_t>(DataType::int64, {1}, {7})});
+  Value seq = Value::sequence({Value::empty_optional(), tensor_of<int64_t>(DataType::int64, {1}, {7})});
   EXPECT_EQ(seq.sequence_elem_kind(), Value::Kind::tensor);
   EXPECT_EQ(seq.sequence_elem_type(), DataType::int64);
   ASSERT_TRUE(write_value_file(file("so.pb"), "", seq).is_ok());

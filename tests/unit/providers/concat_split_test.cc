@@ -1,5 +1,6 @@
 // Concat, Split (attribute, input, num_outputs, uneven).
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -7,7 +8,7 @@ namespace {
 TEST(Concat, MiddleAxisOddShapes) {
   Tensor a = iota_f({2, 1, 3});
   Tensor b = tf({2, 2, 3}, {100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111});
-  Tensor empty(DataType::float32, {2, 0, 3});
+  Tensor empty = zeros(DataType::float32, {2, 0, 3});
   Tensor y = run1({"Concat", 13, {a, empty, b}, {attr_i("axis", -2)}});
   expect_f(y, {2, 3, 3}, {0, 1, 2, 100, 101, 102, 103, 104, 105, 3, 4, 5, 106, 107, 108, 109, 110, 111});
 }

@@ -1,6 +1,7 @@
 // If, Loop and Scan run through a real session: bodies read outer-scope values, carry tensors
 // and sequences, stack scan outputs along the requested axes and directions.
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -92,7 +93,7 @@ TEST(ControlFlow, IfRejectsAConditionWithSeveralElements) {
   g.inputs[0].type = tensor_type(DataType::boolean);
   auto session = make_session(std::move(g), 13);
   ASSERT_TRUE(session.is_ok()) << session.status().message();
-  Tensor cond = Tensor::from_vector<bool>(DataType::boolean, {2}, {true, false});
+  Tensor cond = tensor_of<bool>(DataType::boolean, {2}, {true, false});
   auto r = (*session)->run({{"cond", cond}, {"x", tf({2}, {1, 2})}, {"y", tf({2}, {3, 4})}}, {});
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.status().message().find("If"), std::string::npos) << r.status().message();

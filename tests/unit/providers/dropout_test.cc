@@ -1,6 +1,7 @@
 // Dropout: inference forwards the input with an all-true mask; training with a seed matches the
 // ONNX reference's numpy RandomState draws.
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -21,7 +22,7 @@ TEST(Dropout, InferenceIsIdentity) {
 TEST(Dropout, TrainingWithSeedIsReproducible) {
   std::vector<float> v(40, 1.0f);
   Tensor x = tf({40}, v);
-  Tensor t = Tensor::from_vector<bool>(DataType::boolean, {}, {true});
+  Tensor t = tensor_of<bool>(DataType::boolean, {}, {true});
   OpCall call{"Dropout", 13, {x, tf({}, {0.5f}), t}, {attr_i("seed", 0)}, 2};
   auto a = run_op(call), b = run_op(call);
   ASSERT_TRUE(a.is_ok() && b.is_ok());

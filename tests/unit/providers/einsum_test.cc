@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera {
 namespace {
@@ -72,9 +73,9 @@ TEST(Einsum, DiagonalTraceAndSums) {
 }
 
 TEST(Einsum, ThreeOperandsAndIntegers) {
-  const Tensor a = Tensor::from_vector<int32_t>(DataType::int32, {2, 3}, {1, 2, 3, 4, 5, 6});
-  const Tensor b = Tensor::from_vector<int32_t>(DataType::int32, {3}, {1, -1, 2});
-  const Tensor c = Tensor::from_vector<int32_t>(DataType::int32, {2}, {3, -2});
+  const Tensor a = tensor_of<int32_t>(DataType::int32, {2, 3}, {1, 2, 3, 4, 5, 6});
+  const Tensor b = tensor_of<int32_t>(DataType::int32, {3}, {1, -1, 2});
+  const Tensor c = tensor_of<int32_t>(DataType::int32, {2}, {3, -2});
   // sum_ij a_ij b_j c_i = 3 * (1 - 2 + 6) - 2 * (4 - 5 + 12) = 15 - 22
   const Tensor y = einsum("ij,j,i->", {a, b, c});
   ASSERT_EQ(y.dtype(), DataType::int32);

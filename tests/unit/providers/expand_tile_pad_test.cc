@@ -3,6 +3,7 @@
 #include <random>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -101,7 +102,7 @@ TEST(Pad, Errors) {
   expect_error({"Pad", 18, {x, ti64({1}, {1})}}, "pads has 1 entries");
   expect_error({"Pad", 18, {x, ti64({2}, {-3, 0})}}, "below zero");
   expect_error({"Pad", 18, {x, ti64({2}, {1, 1})}, {attr_s("mode", "mirror")}}, "unknown mode");
-  expect_error({"Pad", 18, {Tensor(DataType::float32, {0}), ti64({2}, {1, 1})}, {attr_s("mode", "edge")}}, "empty axis");
+  expect_error({"Pad", 18, {zeros(DataType::float32, {0}), ti64({2}, {1, 1})}, {attr_s("mode", "edge")}}, "empty axis");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Gather, GatherElements, GatherND, ScatterElements/Scatter, ScatterND: values on small odd
 // shapes, negative indices, reductions, strings, and out-of-range indices as errors.
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -87,7 +88,7 @@ TEST(ScatterND, SlicesAndReductions) {
 }
 
 TEST(TensorScatter, LinearCircularAndOverflow) {
-  Tensor cache(DataType::float32, {2, 3, 2});
+  Tensor cache = zeros(DataType::float32, {2, 3, 2});
   Tensor upd = tf({2, 1, 2}, {1, 2, 3, 4});
   expect_f(run1({"TensorScatter", 24, {cache, upd, ti64({2}, {2, 0})}}), {2, 3, 2}, {0, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0});
   expect_f(run1({"TensorScatter", 24, {cache, upd}}), {2, 3, 2}, {1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0});

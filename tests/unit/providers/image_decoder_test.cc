@@ -4,13 +4,14 @@
 #include <string>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-Tensor stream(const Bytes& b) { return Tensor::from_vector<uint8_t>(DataType::uint8, {static_cast<int64_t>(b.size())}, b); }
+Tensor stream(const Bytes& b) { return tensor_of<uint8_t>(DataType::uint8, {static_cast<int64_t>(b.size())}, b); }
 Tensor stream(const std::string& s) { return stream(Bytes(s.begin(), s.end())); }
 
 Result<std::vector<Value>> decode(const Tensor& data, const std::string& format = "RGB") {

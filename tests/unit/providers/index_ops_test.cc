@@ -1,5 +1,6 @@
 // NonZero, Trilu, Compress, DepthToSpace, SpaceToDepth, ReverseSequence, Unique.
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -10,10 +11,10 @@ TEST(NonZero, FloatsBoolsStringsAndScalar) {
   expect_i64(run1({"NonZero", 13, {ts({3}, {"", "x", ""})}}), {1, 1}, {1});
   expect_i64(run1({"NonZero", 13, {tf({}, {5})}}), {1, 1}, {0});
   expect_i64(run1({"NonZero", 13, {th({2}, {0, 0})}}), {1, 0}, {});
-  Tensor f8(DataType::float8e4m3fn, {4});
+  Tensor f8 = zeros(DataType::float8e4m3fn, {4});
   for (uint8_t i = 0; i < 4; ++i) f8.data<uint8_t>()[i] = std::vector<uint8_t>{0x00, 0x80, 0x01, 0xff}[i];  // 0, -0, tiny, NaN
   expect_i64(run1({"NonZero", 13, {f8}}), {1, 2}, {2, 3});
-  Tensor i4(DataType::int4, {3});
+  Tensor i4 = zeros(DataType::int4, {3});
   i4.data<int8_t>()[0] = -8;
   i4.data<int8_t>()[2] = 1;
   expect_i64(run1({"NonZero", 13, {i4}}), {1, 2}, {0, 2});

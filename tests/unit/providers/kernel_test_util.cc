@@ -6,6 +6,8 @@
 
 #include "framework/kernel_registry.h"
 #include "providers/cpu/cpu_provider.h"
+#include "core/tensor_alloc.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 
@@ -29,7 +31,7 @@ class TestContext : public KernelContext {
     return i < inputs_.size() && inputs_[i].has_value() && !inputs_[i]->is_absent() ? &*inputs_[i] : nullptr;
   }
   Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) override {
-    outputs_[i] = Value(Tensor(dtype, shape));
+    outputs_[i] = Value(allocate_or_throw(dtype, shape));
     return outputs_[i].tensor();
   }
   void set_output(size_t i, Value value) override { outputs_[i] = std::move(value); }
@@ -117,7 +119,7 @@ Tensor ts(Shape shape, const std::vector<std::string>& v) {
   return make<std::string>(DataType::string, std::move(shape), v);
 }
 Tensor tb(Shape shape, const std::vector<bool>& v) {
-  Tensor t(DataType::boolean, std::move(shape));
+  Tensor t = zeros(DataType::boolean, std::move(shape));
   for (size_t i = 0; i < v.size(); ++i) t.data<bool>()[i] = v[i];
   return t;
 }
@@ -132,7 +134,7 @@ Tensor tbf(Shape shape, const std::vector<float>& v) {
   return make<bfloat16_t>(DataType::bfloat16, std::move(shape), h);
 }
 Tensor iota_f(Shape shape) {
-  Tensor t(DataType::float32, std::move(shape));
+  Tensor t = zeros(DataType::float32, std::move(shape));
   for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] = static_cast<float>(i);
   return t;
 }
@@ -149,7 +151,7 @@ std::vector<float> noise(int64_t n, uint32_t seed, float lo, float hi) {
 Tensor random_f(Shape shape, uint32_t seed, float lo, float hi) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
-  Tensor t(DataType::float32, std::move(shape));
+  Tensor t = zeros(DataType::float32, std::move(shape));
   for (float& v : t.span<float>()) v = dist(gen);
   return t;
 }

@@ -16,6 +16,7 @@
 #include "core/float_types.h"
 #include "framework/kernel.h"
 #include "framework/session.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 
@@ -33,7 +34,7 @@ Attribute attr_t(const std::string& name, Tensor t);
 
 template <class T>
 Tensor make(DataType dtype, Shape shape, const std::vector<T>& v) {
-  return Tensor::from_vector<T>(dtype, std::move(shape), v);
+  return tensor_of<T>(dtype, std::move(shape), v);
 }
 Tensor tf(Shape shape, const std::vector<float>& v);
 Tensor td(Shape shape, const std::vector<double>& v);

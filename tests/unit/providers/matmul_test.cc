@@ -6,6 +6,7 @@
 
 #include "core/float_types.h"
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera {
 namespace {
@@ -73,14 +74,14 @@ TEST(MatMul, Float16AndInt32) {
   for (float v : {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f}) ha.push_back(float16_t{float_to_half(v)});
   for (float v : {0.5f, -1.0f, 2.0f, 0.25f, 1.0f, -2.0f}) hb.push_back(float16_t{float_to_half(v)});
   const Tensor y = run1({"MatMul", 13,
-                         {Tensor::from_vector(DataType::float16, {2, 3}, ha), Tensor::from_vector(DataType::float16, {3, 2}, hb)}});
+                         {tensor_of(DataType::float16, {2, 3}, ha), tensor_of(DataType::float16, {3, 2}, hb)}});
   ASSERT_EQ(y.dtype(), DataType::float16);
   // [[1,2,3],[4,5,6]] x [[0.5,-1],[2,0.25],[1,-2]]
   const std::vector<float> want = {7.5f, -6.5f, 18.0f, -14.75f};
   for (int i = 0; i < 4; ++i) EXPECT_EQ(half_to_float(y.data<float16_t>()[i].bits), want[static_cast<size_t>(i)]);
   const Tensor yi = run1({"MatMul", 13,
-                          {Tensor::from_vector<int32_t>(DataType::int32, {2, 2}, {1, 2, 3, 4}),
-                           Tensor::from_vector<int32_t>(DataType::int32, {2}, {5, -6})}});
+                          {tensor_of<int32_t>(DataType::int32, {2, 2}, {1, 2, 3, 4}),
+                           tensor_of<int32_t>(DataType::int32, {2}, {5, -6})}});
   ASSERT_EQ(shape_to_string(yi.shape()), "[2]");
   EXPECT_EQ(yi.data<int32_t>()[0], -7);
   EXPECT_EQ(yi.data<int32_t>()[1], -9);

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -27,7 +28,7 @@ TEST(MiscMath, BitCastKeepsBits) {
   std::memcpy(want, src, sizeof want);
   EXPECT_EQ(values_of<int32_t>(y), (std::vector<int32_t>{want[0], want[1]}));
   // int4 -> uint4: -1 (stored sign-extended) reads back as 15.
-  Tensor i4(DataType::int4, {2});
+  Tensor i4 = zeros(DataType::int4, {2});
   i4.data<int8_t>()[0] = -1;
   i4.data<int8_t>()[1] = 7;
   Tensor u4 = run1({"BitCast", 26, {i4}, {attr_i("to", static_cast<int64_t>(DataType::uint4))}});

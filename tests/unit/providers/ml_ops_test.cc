@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -71,7 +72,7 @@ TEST(MlOps, TreeEnsembleV5WithMembership) {
   // Tree 1: a single leaf (target 0, +10).
   std::vector<Attribute> attrs = {
       attr_i("n_targets", 2), attr_ints("tree_roots", {0, 2}), attr_ints("nodes_featureids", {0, 1, 0}),
-      attr_t("nodes_modes", Tensor::from_vector<uint8_t>(DataType::uint8, {3}, {6, 0, 0})),
+      attr_t("nodes_modes", tensor_of<uint8_t>(DataType::uint8, {3}, {6, 0, 0})),
       attr_t("nodes_splits", tf({3}, {kNan, 0.5f, 0})), attr_t("membership_values", tf({3}, {1, 3, kNan})),
       attr_ints("nodes_truenodeids", {0, 1, 3}), attr_ints("nodes_trueleafs", {1, 1, 1}),
       attr_ints("nodes_falsenodeids", {1, 2, 3}), attr_ints("nodes_falseleafs", {0, 1, 1}),

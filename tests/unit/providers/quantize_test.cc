@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -37,11 +38,11 @@ TEST(QuantizeLinear, PerAxisAndBlocked) {
 
 TEST(QuantizeLinear, SubByteAndFloat8) {
   Tensor x = tf({4}, {-20, -1, 6, 20});
-  Tensor zp4 = Tensor(DataType::int4, {});
+  Tensor zp4 = zeros(DataType::int4, {});
   Tensor y4 = run1({"QuantizeLinear", 21, {x, tf({}, {1}), zp4}});
   ASSERT_EQ(y4.dtype(), DataType::int4);
   EXPECT_EQ(values_of<int8_t>(y4), (std::vector<int8_t>{-8, -1, 6, 7}));
-  Tensor zp8 = Tensor(DataType::float8e4m3fn, {});
+  Tensor zp8 = zeros(DataType::float8e4m3fn, {});
   Tensor sat = run1({"QuantizeLinear", 19, {tf({2}, {1000, 1}), tf({}, {1}), zp8}});
   Tensor nosat = run1({"QuantizeLinear", 19, {tf({2}, {1000, 1}), tf({}, {1}), zp8}, {attr_i("saturate", 0)}});
   EXPECT_EQ(float8e4m3fn_to_float(sat.data<uint8_t>()[0]), 448.0f);
@@ -67,7 +68,7 @@ TEST(DequantizeLinear, IntegerFloat8AndOutputType) {
   // Per-axis with int32 input (no zero point).
   expect_near(run1({"DequantizeLinear", 13, {ti32({2, 2}, {1, 2, 3, 4}), tf({2}, {0.5, 2})}, {attr_i("axis", 1)}}),
               {2, 2}, {0.5, 4, 1.5, 8});
-  Tensor f8(DataType::float8e5m2, {2});
+  Tensor f8 = zeros(DataType::float8e5m2, {2});
   f8.data<uint8_t>()[0] = float_to_float8e5m2(3.0f);
   f8.data<uint8_t>()[1] = float_to_float8e5m2(-0.5f);
   Tensor y = run1({"DequantizeLinear", 23, {f8, tf({}, {2})}, {attr_i("output_dtype", 10)}});

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -105,7 +106,7 @@ TEST(Reduce, IntegerTypes) {
   expect_near(run1({"ReduceMean", 18, {x, ti64({1}, {0})}, {attr_i("keepdims", 0)}}), {3}, {2, 1, -2});
   expect_near(run1({"ReduceProd", 18, {x, ti64({1}, {1})}, {attr_i("keepdims", 0)}}), {2}, {-6, -140});
   expect_near(run1({"ReduceL1", 18, {x, ti64({1}, {1})}, {attr_i("keepdims", 0)}}), {2}, {6, 16});
-  Tensor xb = Tensor::from_vector<bool>(DataType::boolean, {2, 2}, {true, false, false, false});
+  Tensor xb = tensor_of<bool>(DataType::boolean, {2, 2}, {true, false, false, false});
   expect_near(run1({"ReduceMax", 20, {xb, ti64({1}, {1})}, {}}), {2, 1}, {1, 0});
   expect_near(run1({"ReduceMin", 20, {xb, ti64({1}, {1})}, {}}), {2, 1}, {0, 0});
 }

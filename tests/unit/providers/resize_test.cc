@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -65,7 +66,7 @@ TEST(Resize, NearestModes) {
 }
 
 TEST(Resize, NearestWorksOnAnyType) {
-  Tensor x = Tensor::from_vector<bool>(DataType::boolean, {1, 3}, {true, false, true});
+  Tensor x = tensor_of<bool>(DataType::boolean, {1, 3}, {true, false, true});
   Tensor y = resize19(x, kNone, tf({2}, {2, 2}), kNone, {attr_s("coordinate_transformation_mode", "asymmetric")});
   expect_near(y, {2, 6}, {1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1});
 }
@@ -126,7 +127,7 @@ TEST(Resize, TrilinearPytorchHalfPixel) {
 }
 
 TEST(Resize, Uint8LinearRounds) {
-  Tensor x = Tensor::from_vector<uint8_t>(DataType::uint8, {1, 2}, {0, 255});
+  Tensor x = tensor_of<uint8_t>(DataType::uint8, {1, 2}, {0, 255});
   Tensor y = resize19(x, kNone, tf({2}, {1, 3}), kNone, {attr_s("mode", "linear"), attr_s("coordinate_transformation_mode", "align_corners")});
   ASSERT_EQ(y.dtype(), DataType::uint8);
   expect_near(y, {1, 6}, {0, 51, 102, 153, 204, 255});

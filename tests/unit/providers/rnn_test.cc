@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -161,7 +162,7 @@ Tensor swap01(const Tensor& t) {
   const int64_t a = t.dim(0), b = t.dim(1), rest = t.size() / (a * b);
   Shape s = t.shape();
   std::swap(s[0], s[1]);
-  Tensor out(DataType::float32, s);
+  Tensor out = zeros(DataType::float32, s);
   for (int64_t i = 0; i < a; ++i)
     for (int64_t j = 0; j < b; ++j)
       for (int64_t k = 0; k < rest; ++k) out.data<float>()[(j * a + i) * rest + k] = t.data<float>()[(i * b + j) * rest + k];

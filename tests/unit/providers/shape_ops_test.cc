@@ -1,5 +1,6 @@
 // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Shape, Size: shapes, aliasing, old forms, errors.
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -13,7 +14,7 @@ TEST(Reshape, ZeroCopiesDimAndMinusOneInfers) {
 }
 
 TEST(Reshape, AllowZeroKeepsZero) {
-  Tensor x(DataType::float32, {0, 3});
+  Tensor x = zeros(DataType::float32, {0, 3});
   Tensor y = run1({"Reshape", 14, {x, ti64({2}, {3, 0})}, {attr_i("allowzero", 1)}});
   EXPECT_EQ(shape_to_string(y.shape()), "[3,0]");
 }
@@ -80,7 +81,7 @@ TEST(Shape, StartEndClamping) {
 
 TEST(Size, CountsElements) {
   expect_i64(run1({"Size", 13, {iota_f({2, 3, 5})}}), {}, {30});
-  expect_i64(run1({"Size", 13, {Tensor(DataType::string, {0, 4})}}), {}, {0});
+  expect_i64(run1({"Size", 13, {zeros(DataType::string, {0, 4})}}), {}, {0});
 }
 
 }  // namespace

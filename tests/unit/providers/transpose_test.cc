@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -65,7 +66,7 @@ TEST(Transpose, DefaultPermReverses) {
 }
 
 TEST(Transpose, ElementSizes) {
-  Tensor b(DataType::uint8, {5, 17, 18});
+  Tensor b = zeros(DataType::uint8, {5, 17, 18});
   for (int64_t i = 0; i < b.size(); ++i) b.data<uint8_t>()[i] = static_cast<uint8_t>(i * 7);
   EXPECT_EQ(values_of<uint8_t>(run1({"Transpose", 13, {b}, {attr_ints("perm", {2, 0, 1})}})), naive_transpose<uint8_t>(b, {2, 0, 1}));
   Tensor h = th({3, 20, 17}, std::vector<float>(1020, 0));
@@ -73,11 +74,11 @@ TEST(Transpose, ElementSizes) {
   Tensor hy = run1({"Transpose", 13, {h}, {attr_ints("perm", {1, 2, 0})}});
   auto want = naive_transpose<float16_t>(h, {1, 2, 0});
   for (int64_t i = 0; i < hy.size(); ++i) ASSERT_EQ(hy.data<float16_t>()[i].bits, want[i].bits);
-  Tensor l(DataType::int64, {5, 33, 40});
+  Tensor l = zeros(DataType::int64, {5, 33, 40});
   for (int64_t i = 0; i < l.size(); ++i) l.data<int64_t>()[i] = i * 1000003;
   EXPECT_EQ(values_of<int64_t>(run1({"Transpose", 13, {l}, {attr_ints("perm", {2, 0, 1})}})), naive_transpose<int64_t>(l, {2, 0, 1}));
   EXPECT_EQ(values_of<int64_t>(run1({"Transpose", 13, {l}, {attr_ints("perm", {0, 2, 1})}})), naive_transpose<int64_t>(l, {0, 2, 1}));
-  Tensor c(DataType::complex128, {3, 19});
+  Tensor c = zeros(DataType::complex128, {3, 19});
   for (int64_t i = 0; i < c.size() * 2; ++i) c.data<double>()[i] = static_cast<double>(i);
   Tensor cy = run1({"Transpose", 13, {c}});
   for (int64_t i = 0; i < 19; ++i)

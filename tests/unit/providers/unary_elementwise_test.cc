@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -81,7 +82,7 @@ TEST(UnaryElementwise, Float16AndBFloat16ComputeInFloat) {
 }
 
 TEST(UnaryElementwise, LargeInputSplitAcrossThreads) {
-  Tensor x(DataType::float32, {300001});
+  Tensor x = zeros(DataType::float32, {300001});
   for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = static_cast<float>(i % 1000) / 100.0f - 5.0f;
   OpCall call("Exp", 13, {x});
   call.threads = 4;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -63,7 +64,7 @@ TEST(VariadicElementwise, WhereBroadcastsAllThree) {
 }
 
 TEST(VariadicElementwise, EmptyInputs) {
-  Tensor e(DataType::float32, {3, 0, 2});
+  Tensor e = zeros(DataType::float32, {3, 0, 2});
   expect_shape(run1(OpCall("Sum", 13, {e, tf({2}, {1, 2}), e})), DataType::float32, {3, 0, 2});
   expect_shape(run1(OpCall("Where", 16, {tb({1}, {true}), e, tf({2}, {1, 2})})), DataType::float32, {3, 0, 2});
   expect_shape(run1(OpCall("Relu", 14, {e})), DataType::float32, {3, 0, 2});
@@ -72,8 +73,8 @@ TEST(VariadicElementwise, EmptyInputs) {
 
 TEST(VariadicElementwise, WhereThreadedMatchesSerial) {
   const int64_t n = 200003;
-  Tensor c(DataType::boolean, {n});
-  Tensor x(DataType::int64, {n});
+  Tensor c = zeros(DataType::boolean, {n});
+  Tensor x = zeros(DataType::int64, {n});
   for (int64_t i = 0; i < n; ++i) {
     c.data<bool>()[i] = (i % 3) == 0;
     x.data<int64_t>()[i] = i;

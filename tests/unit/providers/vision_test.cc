@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tests/unit/providers/kernel_test_util.h"
+#include "tests/unit/test_tensors.h"
 
 namespace tessera::kernel_test {
 namespace {
@@ -29,7 +30,7 @@ TEST(Vision, NonMaxSuppressionCenterFormatAndTies) {
 }
 
 TEST(Vision, RoiAlignOfConstantImage) {
-  Tensor x(DataType::float32, {1, 2, 6, 6});
+  Tensor x = zeros(DataType::float32, {1, 2, 6, 6});
   for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = i < 36 ? 3.0f : -1.0f;
   Tensor rois = tf({1, 4}, {1, 1, 4, 4});
   for (const char* mode : {"half_pixel", "output_half_pixel"}) {
@@ -47,7 +48,7 @@ TEST(Vision, RoiAlignErrors) {
 
 // A grid whose points are the pixel centres (align_corners=1) samples the image exactly.
 Tensor identity_grid(int64_t h, int64_t w) {
-  Tensor g(DataType::float32, {1, h, w, 2});
+  Tensor g = zeros(DataType::float32, {1, h, w, 2});
   for (int64_t i = 0; i < h; ++i)
     for (int64_t j = 0; j < w; ++j) {
       g.data<float>()[(i * w + j) * 2] = w == 1 ? 0.0f : -1.0f + 2.0f * static_cast<float>(j) / static_cast<float>(w - 1);
@@ -86,7 +87,7 @@ TEST(Vision, GridSamplePaddingModes) {
 
 TEST(Vision, GridSampleVolumetricNearest) {
   Tensor x = random_f({1, 1, 2, 3, 4}, 5);
-  Tensor g(DataType::float32, {1, 2, 3, 4, 3});
+  Tensor g = zeros(DataType::float32, {1, 2, 3, 4, 3});
   for (int64_t d = 0; d < 2; ++d)
     for (int64_t h = 0; h < 3; ++h)
       for (int64_t w = 0; w < 4; ++w) {
@@ -119,7 +120,7 @@ TEST(Vision, AffineGridIdentityThenGridSample) {
 
 TEST(Vision, Col2ImSumsOverlappingBlocks) {
   // 3x3 image, 2x2 blocks, stride 1: 4 blocks of ones sum to the overlap counts.
-  Tensor cols(DataType::float32, {1, 4, 4});
+  Tensor cols = zeros(DataType::float32, {1, 4, 4});
   for (float& v : cols.span<float>()) v = 1;
   Tensor y = run1({"Col2Im", 18, {cols, ti64({2}, {3, 3}), ti64({2}, {2, 2})}});
   expect_f_close(y, {1, 1, 3, 3}, {1, 2, 1, 2, 4, 2, 1, 2, 1}, 1e-4, 0);
@@ -144,7 +145,7 @@ TEST(Vision, DeformConvWithZeroOffsetsIsConv) {
   const int64_t N = 2, C = 4, H = 5, W = 6, OC = 6, G = 2, KH = 3, KW = 2;
   Tensor x = random_f({N, C, H, W}, 11), w = random_f({OC, C / G, KH, KW}, 12), b = random_f({OC}, 13);
   const int64_t OH = (H + 2 - KH) / 1 + 1, OW = (W + 0 - KW) / 1 + 1;
-  Tensor offset(DataType::float32, {N, 2 * KH * KW, OH, OW});
+  Tensor offset = zeros(DataType::float32, {N, 2 * KH * KW, OH, OW});
   Tensor y = run1({"DeformConv", 19, {x, w, offset, b}, {attr_i("group", G), attr_ints("pads", {1, 0, 1, 0})}});
   std::vector<float> want;
   for (int64_t n = 0; n < N; ++n)

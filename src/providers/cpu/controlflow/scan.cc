@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "providers/cpu/controlflow/scan.h"
+
+#include "core/tensor_alloc.h"
 #include "providers/cpu/controlflow/subgraph_util.h"
 
 namespace tessera {
@@ -103,7 +105,7 @@ class ScanKernel final : public OpKernel {
           axes[k] = output_axes_[k] < 0 ? output_axes_[k] + rank : output_axes_[k];
           if (axes[k] < 0 || axes[k] >= rank)
             return ctx.error("scan_output_axes[", k, "] = ", output_axes_[k], " is out of range for rank ", rank);
-          outs[k] = Tensor(v.tensor().dtype(), insert_dim(v.tensor().shape(), axes[k], length));
+          outs[k] = allocate_or_throw(v.tensor().dtype(), insert_dim(v.tensor().shape(), axes[k], length));
         }
         write_along_axis(v.tensor(), outs[k], axes[k], output_dirs_[k] ? length - 1 - t : t, ctx.thread_pool());
       }
@@ -200,7 +202,7 @@ class Scan8Kernel final : public OpKernel {
           Tensor& dst = scan_out[k];
           if (!dst.defined()) {
             firsts[k] = v.tensor();
-            dst = Tensor(v.tensor().dtype(), insert_dim(insert_dim(v.tensor().shape(), 0, max_len), 0, batch));
+            dst = allocate_or_throw(v.tensor().dtype(), insert_dim(insert_dim(v.tensor().shape(), 0, max_len), 0, batch));
           }
           write_block(v.tensor(), dst, b * max_len + t);
         }
@@ -208,7 +210,7 @@ class Scan8Kernel final : public OpKernel {
       for (size_t i = 0; i < states_; ++i) {
         if (!inputs[i].is_tensor()) return ctx.error("state variable ", i, " is not a tensor");
         const Tensor& s = inputs[i].tensor();
-        if (!state_out[i].defined()) state_out[i] = Tensor(s.dtype(), insert_dim(s.shape(), 0, batch));
+        if (!state_out[i].defined()) state_out[i] = allocate_or_throw(s.dtype(), insert_dim(s.shape(), 0, batch));
         if (s.dtype() != state_out[i].dtype() || Shape(state_out[i].shape().begin() + 1, state_out[i].shape().end()) != s.shape())
           return ctx.error("state variable ", i, " of batch ", b, " is ", dtype_name(s.dtype()), shape_to_string(s.shape()),
                            " but ", shape_to_string(state_out[i].shape()), " overall");

@@ -1,5 +1,7 @@
 #include "providers/cpu/controlflow/subgraph_util.h"
 
+#include "core/tensor_alloc.h"
+
 #include "providers/cpu/tensor/copy_util.h"
 
 namespace tessera::controlflow {
@@ -38,7 +40,7 @@ Tensor move_axis_to_front(const Tensor& t, int64_t axis, ThreadPool& pool) {
     perm.push_back(k);
     shape.push_back(t.dim(static_cast<size_t>(k)));
   }
-  Tensor out(t.dtype(), shape);
+  Tensor out = allocate_or_throw(t.dtype(), shape);
   tensor_ops::permute(t, perm, out, &pool);
   return out;
 }
@@ -67,7 +69,7 @@ void write_block(const Tensor& elem, Tensor& out, int64_t index) {
 }
 
 Tensor stack(const std::vector<Tensor>& items) {
-  Tensor out(items[0].dtype(), insert_dim(items[0].shape(), 0, static_cast<int64_t>(items.size())));
+  Tensor out = allocate_or_throw(items[0].dtype(), insert_dim(items[0].shape(), 0, static_cast<int64_t>(items.size())));
   for (size_t i = 0; i < items.size(); ++i) write_block(items[i], out, static_cast<int64_t>(i));
   return out;
 }
@@ -85,7 +87,7 @@ Result<Tensor> empty_scan_output(const ValueInfo& declared, const Shape& prefix,
   Shape shape = prefix;
   Shape inner = insert_dim(elem, axis, length);
   shape.insert(shape.end(), inner.begin(), inner.end());
-  return Tensor(type.elem_type, shape);
+  return allocate_or_throw(type.elem_type, shape);
 }
 
 bool same_type_and_shape(const Tensor& a, const Tensor& b) { return a.dtype() == b.dtype() && a.shape() == b.shape(); }

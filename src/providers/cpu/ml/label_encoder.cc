@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/dispatch.h"
+#include "core/tensor_alloc.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/ml/ml_common.h"
 
@@ -107,9 +108,9 @@ class LabelEncoderKernel final : public OpKernel {
     for (size_t i = 0; i < classes.size(); ++i) string_keys_[classes[i]] = static_cast<int64_t>(i);
     std::vector<int64_t> idx(classes.size());
     for (size_t i = 0; i < classes.size(); ++i) idx[i] = static_cast<int64_t>(i);
-    values_ = Tensor::from_vector<int64_t>(DataType::int64, {static_cast<int64_t>(idx.size())}, idx);
+    values_ = vector_or_throw<int64_t>(DataType::int64, idx);
     default_ = Tensor::scalar<int64_t>(DataType::int64, info.attr_int("default_int64"));
-    v1_strings_ = Tensor::from_vector<std::string>(DataType::string, {static_cast<int64_t>(classes.size())}, classes);
+    v1_strings_ = vector_or_throw<std::string>(DataType::string, classes);
     v1_default_string_ = info.attr_string("default_string");
     v1_ = true;
     return Status::ok();
@@ -144,7 +145,7 @@ class LabelEncoderKernel final : public OpKernel {
       default_ = vt == DataType::float32 ? Tensor::scalar<float>(vt, static_cast<float>(d)) : Tensor::scalar<double>(vt, d);
     } else {
       const int64_t d = info.attr_int("default_int64");
-      default_ = Tensor(vt, {});
+      default_ = allocate_or_throw(vt, {});
       Status s = dispatch<kIntTypes>(
           vt,
           [&]<class T>() -> Status {
@@ -175,13 +176,13 @@ class LabelEncoderKernel final : public OpKernel {
   }
 
   static Tensor strings_tensor(const std::vector<std::string>& v) {
-    return Tensor::from_vector<std::string>(DataType::string, {static_cast<int64_t>(v.size())}, v);
+    return vector_or_throw<std::string>(DataType::string, v);
   }
   static Tensor int64_tensor(const std::vector<int64_t>& v) {
-    return Tensor::from_vector<int64_t>(DataType::int64, {static_cast<int64_t>(v.size())}, v);
+    return vector_or_throw<int64_t>(DataType::int64, v);
   }
   static Tensor float_tensor(const std::vector<float>& v) {
-    return Tensor::from_vector<float>(DataType::float32, {static_cast<int64_t>(v.size())}, v);
+    return vector_or_throw<float>(DataType::float32, v);
   }
 
   KeyKind key_kind_ = KeyKind::string;

@@ -18,15 +18,15 @@ class ZipMapKernel final : public OpKernel {
     const std::vector<std::string> strings = info.attr_strings("classlabels_strings");
     if (ints.empty() == strings.empty())
       return info.error("exactly one of classlabels_int64s and classlabels_strings must be given");
-    Tensor keys = ints.empty() ? Tensor::from_vector<std::string>(DataType::string, {static_cast<int64_t>(strings.size())}, strings)
-                               : Tensor::from_vector<int64_t>(DataType::int64, {static_cast<int64_t>(ints.size())}, ints);
-    return std::unique_ptr<OpKernel>(new ZipMapKernel(std::move(keys)));
+    auto keys = ints.empty() ? Tensor::from_vector<std::string>(DataType::string, {static_cast<int64_t>(strings.size())}, strings)
+                             : Tensor::from_vector<int64_t>(DataType::int64, {static_cast<int64_t>(ints.size())}, ints);
+    if (!keys.is_ok()) return keys.status().with_context(info.node().describe());
+    return std::unique_ptr<OpKernel>(new ZipMapKernel(std::move(keys).value()));
   }
   explicit ZipMapKernel(Tensor keys) : keys_(std::move(keys)) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 (X) is missing or is not a tensor");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     if (x->dtype() != DataType::float32) return ctx.error("input X must be float, got ", dtype_name(x->dtype()));
     const int64_t classes = keys_.size();
     if ((x->rank() != 1 && x->rank() != 2) || x->dim(x->rank() - 1) != classes)

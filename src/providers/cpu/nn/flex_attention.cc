@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "providers/cpu/controlflow/subgraph_util.h"
+
+#include "core/tensor_alloc.h"
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/kernels/gemm.h"
@@ -126,7 +128,7 @@ class FlexAttentionKernel final : public OpKernel {
   template <class C>
   static Status apply_mod(KernelContext& ctx, const SubgraphRunner& mod, const char* name, DataType p_type,
                           const Shape& shape, Rounding p_round, std::vector<C>& buf) {
-    Tensor arg(p_type, shape);
+    Tensor arg = allocate_or_throw(p_type, shape);
     TS_RETURN_IF_ERROR(dispatch<kFloatTypes>(p_type, [&]<class P>() -> Status {
       narrow_span(buf.data(), arg.data<P>(), arg.size());
       return Status::ok();

@@ -7,6 +7,8 @@
 #include <memory>
 
 #include "providers/cpu/controlflow/subgraph_util.h"
+
+#include "core/tensor_alloc.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -161,7 +163,7 @@ Tensor slab(const std::shared_ptr<const Tensor>& x, int64_t outer, int64_t dim, 
             Shape shape, ThreadPool& pool) {
   const void* src = element_ptr(x->raw_data(), x->dtype(), offset * inner);
   if (outer == 1) return Tensor::view(x->dtype(), std::move(shape), x, src);
-  Tensor out(x->dtype(), std::move(shape));
+  Tensor out = allocate_or_throw(x->dtype(), std::move(shape));
   tensor_ops::strided_copy(x->dtype(), {outer, len * inner}, out.raw_data(), {len * inner, 1}, src, {dim * inner, 1}, &pool);
   return out;
 }

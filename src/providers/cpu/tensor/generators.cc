@@ -21,10 +21,13 @@ class ConstantKernel final : public OpKernel {
   }
 
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
-    auto make = [](Tensor t) -> Result<std::unique_ptr<OpKernel>> { return std::unique_ptr<OpKernel>(new ConstantKernel(std::move(t))); };
+    auto make = [](Result<Tensor> t) -> Result<std::unique_ptr<OpKernel>> {
+      if (!t.is_ok()) return t.status();
+      return std::unique_ptr<OpKernel>(new ConstantKernel(std::move(t).value()));
+    };
     if (info.has_attr("sparse_value"))
       return not_implemented(info.node().describe(), ": Constant with a sparse_value attribute is not supported");
-    if (const Tensor* t = info.attr_tensor("value")) return make(*t);
+    if (const Tensor* t = info.attr_tensor("value")) return make(Result<Tensor>(*t));
     if (info.has_attr("value_float")) return make(Tensor::scalar(DataType::float32, info.attr_float("value_float", 0)));
     if (info.has_attr("value_floats")) {
       std::vector<float> v = info.attr_floats("value_floats");
