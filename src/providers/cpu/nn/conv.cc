@@ -18,8 +18,8 @@
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
 #include "core/float_types.h"
-#include "providers/cpu/kernels/gemm.h"
-#include "providers/cpu/kernels/im2col.h"
+#include "providers/cpu/microkernels/gemm.h"
+#include "providers/cpu/microkernels/im2col.h"
 
 namespace tessera {
 namespace {

@@ -20,7 +20,7 @@
 #include "providers/cpu/controlflow/subgraph_util.h"
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/math/widen.h"
 
 namespace tessera {
