@@ -41,7 +41,7 @@ void register_rnn(KernelRegistry& registry);                 // nn/rnn.cc (RNN, 
 void register_vision(KernelRegistry& registry);              // nn/vision.cc (NonMaxSuppression, RoiAlign, GridSample, ...)
 void register_misc_math(KernelRegistry& registry);           // math/misc_math.cc (Det, BitCast, ...)
 void register_ml(KernelRegistry& registry);                  // ml/ml_ops.cc (ai.onnx.ml)
-void register_optimizers(KernelRegistry& registry);          // training/optimizers.cc (ai.onnx.preview.training)
+void register_training_update_ops(KernelRegistry& registry);          // training/training_update_ops.cc (Adagrad, Adam, Momentum of ai.onnx.preview.training)
 void register_linear_attention(KernelRegistry& registry);    // nn/linear_attention.cc
 void register_causal_conv(KernelRegistry& registry);         // nn/causal_conv.cc (CausalConvWithState)
 void register_flex_attention(KernelRegistry& registry);      // nn/flex_attention.cc (ai.onnx.preview)
