@@ -28,7 +28,8 @@ void register_expand_tile_pad(KernelRegistry& registry);     // tensor/expand_ti
 void register_index_ops(KernelRegistry& registry);           // tensor/index_ops.cc (NonZero, Trilu, Compress, ...)
 void register_reduce(KernelRegistry& registry);              // reduction/reduce.cc
 void register_arg_reduce(KernelRegistry& registry);          // reduction/arg_reduce.cc (ArgMax, ArgMin)
-void register_topk_cumsum(KernelRegistry& registry);         // reduction/topk_cumsum.cc
+void register_topk(KernelRegistry& registry);                // reduction/topk.cc
+void register_cumsum(KernelRegistry& registry);              // math/cumsum.cc (CumSum, CumProd)
 void register_control_flow(KernelRegistry& registry);        // controlflow/control_flow.cc (If, Loop, Scan)
 void register_sequence(KernelRegistry& registry);            // sequence/sequence_ops.cc
 void register_optional(KernelRegistry& registry);            // sequence/optional_ops.cc
