@@ -13,7 +13,7 @@ CpuExecutionProvider::CpuExecutionProvider() {
            register_expand_tile_pad, register_index_ops, register_reduce, register_arg_reduce,
            register_topk, register_cumsum, register_control_flow, register_sequence, register_optional,
            register_text, register_attention, register_loss, register_quantization, register_signal,
-           register_random, register_rnn, register_vision, register_misc_math, register_ml, register_training_update_ops,
+           register_random, register_rnn, register_vision, register_det, register_bitcast, register_ml, register_training_update_ops,
            register_linear_attention, register_causal_conv, register_flex_attention, register_tfidf_vectorizer,
            register_image_decoder})
     register_family(registry_);

@@ -40,7 +40,8 @@ void register_quantization(KernelRegistry& registry);        // quantization/qua
 void register_signal(KernelRegistry& registry);              // math/signal.cc (DFT, STFT, windows, MelWeightMatrix)
 void register_rnn(KernelRegistry& registry);                 // nn/rnn.cc (RNN, GRU, LSTM)
 void register_vision(KernelRegistry& registry);              // nn/vision.cc (NonMaxSuppression, RoiAlign, GridSample, ...)
-void register_misc_math(KernelRegistry& registry);           // math/misc_math.cc (Det, BitCast, ...)
+void register_det(KernelRegistry& registry);                 // math/det.cc (Det)
+void register_bitcast(KernelRegistry& registry);             // tensor/bitcast.cc (BitCast)
 void register_ml(KernelRegistry& registry);                  // ml/ml_ops.cc (ai.onnx.ml)
 void register_training_update_ops(KernelRegistry& registry);          // training/training_update_ops.cc (Adagrad, Adam, Momentum of ai.onnx.preview.training)
 void register_linear_attention(KernelRegistry& registry);    // nn/linear_attention.cc
