@@ -10,7 +10,7 @@ CpuExecutionProvider::CpuExecutionProvider() {
            register_matmul, register_einsum, register_conv, register_pool, register_normalization,
            register_softmax, register_resize, register_dropout, register_shape_ops, register_generators,
            register_transpose, register_concat_split, register_slice, register_gather_scatter,
-           register_expand_tile_pad, register_index_ops, register_reduce, register_arg_reduce,
+           register_expand_tile_pad, register_nonzero_compress, register_trilu, register_rearrange, register_unique, register_reduce, register_arg_reduce,
            register_topk, register_cumsum, register_control_flow, register_sequence, register_optional,
            register_text, register_attention, register_loss, register_quantization, register_signal,
            register_random, register_rnn, register_vision, register_det, register_bitcast, register_ml, register_training_update_ops,

@@ -25,7 +25,10 @@ void register_concat_split(KernelRegistry& registry);        // tensor/concat_sp
 void register_slice(KernelRegistry& registry);               // tensor/slice.cc
 void register_gather_scatter(KernelRegistry& registry);      // tensor/gather_scatter.cc
 void register_expand_tile_pad(KernelRegistry& registry);     // tensor/expand_tile_pad.cc
-void register_index_ops(KernelRegistry& registry);           // tensor/index_ops.cc (NonZero, Trilu, Compress, ...)
+void register_nonzero_compress(KernelRegistry& registry);    // tensor/nonzero_compress.cc (NonZero, Compress)
+void register_trilu(KernelRegistry& registry);               // tensor/trilu.cc
+void register_rearrange(KernelRegistry& registry);           // tensor/rearrange.cc (DepthToSpace, SpaceToDepth, ReverseSequence)
+void register_unique(KernelRegistry& registry);              // tensor/unique.cc
 void register_reduce(KernelRegistry& registry);              // reduction/reduce.cc
 void register_arg_reduce(KernelRegistry& registry);          // reduction/arg_reduce.cc (ArgMax, ArgMin)
 void register_topk(KernelRegistry& registry);                // reduction/topk.cc
