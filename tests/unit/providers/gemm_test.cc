@@ -1,4 +1,4 @@
-// The fast GEMM (kernels/gemm.h) diffed against a naive double-precision triple loop on odd
+// The fast GEMM (microkernels/gemm.h) diffed against a naive double-precision triple loop on odd
 // shapes, every transpose combination, padded leading dimensions, alpha/beta, the epilogue,
 // prepacked operands and several threads. Run with TESSERA_ISA=portable / avx2 to cover the
 // lower ISAs on a machine that has AVX-512.
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 
 namespace tessera {
 namespace {

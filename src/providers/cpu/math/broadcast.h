@@ -19,7 +19,7 @@
 #include "core/broadcast_shapes.h"
 #include "core/thread_pool.h"
 #include "providers/cpu/math/elementwise.h"
-#include "providers/cpu/math/simd.h"
+#include "providers/cpu/microkernels/elementwise_simd.h"
 #include "tessera/status.h"
 #include "tessera/tensor.h"
 

@@ -3,7 +3,7 @@
 // Each operand is first reduced to one axis per distinct label (a repeated label becomes a strided
 // diagonal view) and labels that no other operand and not the output use are summed away. The
 // operands are then contracted left to right: each pair is permuted to [batch, own, contracted]
-// and [batch, contracted, own] and multiplied with the GEMM of kernels/gemm.h. A last permutation
+// and [batch, contracted, own] and multiplied with the GEMM of microkernels/gemm.h. A last permutation
 // produces the output order. float16/bfloat16 compute in float.
 #include <algorithm>
 #include <map>
@@ -15,7 +15,7 @@
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "core/float_types.h"
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 
 namespace tessera {
 namespace {

@@ -14,7 +14,7 @@
 #include "core/dispatch.h"
 #include "core/float_types.h"
 #include "core/thread_pool.h"
-#include "providers/cpu/math/simd.h"
+#include "providers/cpu/microkernels/elementwise_simd.h"
 #include "tessera/dtype.h"
 
 namespace tessera::elementwise {

@@ -1,4 +1,4 @@
-// MatMul (numpy batch broadcasting, 1-D operands) and Gemm, on the one GEMM of kernels/gemm.h
+// MatMul (numpy batch broadcasting, 1-D operands) and Gemm, on the one GEMM of microkernels/gemm.h
 // (MatMulInteger lives with the quantized ops in quantization/). Constant float32 weights (B) are
 // packed once, when the kernel is created.
 #include <algorithm>
@@ -10,7 +10,7 @@
 #include "core/float_types.h"
 #include "framework/kernel_registry.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 
 namespace tessera {
 namespace {

@@ -10,7 +10,7 @@
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/elementwise.h"
-#include "providers/cpu/math/simd.h"
+#include "providers/cpu/microkernels/elementwise_simd.h"
 
 namespace tessera {
 namespace {

@@ -12,7 +12,7 @@
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/broadcast.h"
 #include "providers/cpu/math/elementwise.h"
-#include "providers/cpu/math/simd.h"
+#include "providers/cpu/microkernels/elementwise_simd.h"
 
 namespace tessera {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/math/widen.h"
 #include "providers/cpu/ml/ml_common.h"
 

@@ -1,6 +1,6 @@
 // Shared pieces of the ai.onnx.ml kernels: the score post-transforms (as ONNX Runtime applies
-// them, including its conventions for one-score binary classifiers), attribute readers, and
-// the registration entry points of the family's files.
+// them, including its conventions for one-score binary classifiers), attribute readers and
+// the numeric type set. The family's registration functions are declared in families.h.
 #pragma once
 
 #include <algorithm>
@@ -10,16 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "framework/kernel.h"
 #include "framework/kernel_registry.h"
 
 namespace tessera {
 
-// Each lives in its own file under providers/cpu/ml/; register_ml (ml_ops.cc) calls them.
-void register_ml_tree_ensemble(KernelRegistry& registry);  // tree_ensemble.cc
-void register_ml_linear_svm(KernelRegistry& registry);     // linear_svm.cc
-void register_ml_label_encoder(KernelRegistry& registry);  // label_encoder.cc
-void register_ml_zipmap(KernelRegistry& registry);         // zipmap.cc
+// The numeric types most ai.onnx.ml ops accept.
+constexpr TypeSet kMlNumeric = type_bit(DataType::float32) | type_bit(DataType::float64) |
+                               type_bit(DataType::int64) | type_bit(DataType::int32);
 
 namespace ml {
 

@@ -1,6 +1,7 @@
 // Conv and ConvTranspose (1-D to 8-D, groups, dilations, strides, pads, auto_pad), plus
-// com.microsoft FusedConv (Conv + bias + optional residual Z + activation) for the optimizer's
-// Conv+Add+Relu fusions.
+// com.microsoft FusedConv (Conv + bias + optional residual Z + activation), as ONNX Runtime's
+// optimizer writes it into saved models. Tessera has no graph optimizer yet: FusedConv runs only
+// where a model already holds it.
 //
 // Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
 // im2col columns [C/g * k, positions]; 1x1 stride-1 convolutions use the input as the columns
@@ -18,8 +19,8 @@
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
 #include "core/float_types.h"
-#include "providers/cpu/kernels/gemm.h"
-#include "providers/cpu/kernels/im2col.h"
+#include "providers/cpu/microkernels/gemm.h"
+#include "providers/cpu/microkernels/im2col.h"
 
 namespace tessera {
 namespace {

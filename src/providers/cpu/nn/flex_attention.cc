@@ -22,7 +22,7 @@
 #include "core/tensor_alloc.h"
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/math/widen.h"
 
 namespace tessera {

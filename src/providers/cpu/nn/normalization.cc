@@ -12,7 +12,7 @@
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
-#include "providers/cpu/reduction/vec_math.h"
+#include "providers/cpu/microkernels/vector_math.h"
 
 namespace tessera {
 namespace {

@@ -18,7 +18,7 @@
 
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 #include "core/float_types.h"
 #include "providers/cpu/nn/rnn_activation.h"
 

@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "providers/cpu/math/simd.h"
+#include "providers/cpu/microkernels/elementwise_simd.h"
 
 namespace tessera::rnn {
 

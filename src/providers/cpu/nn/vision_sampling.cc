@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/dispatch.h"
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/math/widen.h"
 #include "providers/cpu/tensor/copy_util.h"
 

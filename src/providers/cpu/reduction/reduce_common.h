@@ -1,6 +1,7 @@
-// Helpers shared by the reduction and normalization kernels (reduction/*.cc, nn/normalization.cc,
-// nn/softmax.cc): element <-> accumulator conversions, axis normalisation, and a reduction plan
-// that walks the input as contiguous runs so inner loops never do per-element index math.
+// Helpers shared by the reduction, scan and normalization kernels (reduction/*.cc,
+// math/cumsum.cc, nn/normalization.cc, nn/softmax.cc): element <-> accumulator conversions, axis
+// normalisation, and a reduction plan that walks the input as contiguous runs so inner loops never
+// do per-element index math.
 #pragma once
 
 #include <algorithm>
@@ -56,6 +57,18 @@ Result<std::vector<int64_t>> tensor_to_int64s(const Tensor& t, const std::string
 Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const Node& node);
 // Normalises a list of axes and rejects duplicates.
 Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node);
+
+// Splits `shape` around `axis` into [outer, n, inner].
+inline void split_at_axis(const Shape& shape, int64_t axis, int64_t& outer, int64_t& n, int64_t& inner) {
+  outer = 1;
+  n = 1;
+  inner = 1;
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+    if (i < axis) outer *= shape[static_cast<size_t>(i)];
+    else if (i == axis) n = shape[static_cast<size_t>(i)];
+    else inner *= shape[static_cast<size_t>(i)];
+  }
+}
 
 // ---- reduction plan --------------------------------------------------------------------------
 

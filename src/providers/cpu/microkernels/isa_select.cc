@@ -1,5 +1,5 @@
 #include "core/cpu_isa.h"
-#include "providers/cpu/kernels/isa_kernels.h"
+#include "providers/cpu/microkernels/isa_kernels.h"
 
 namespace tessera::kernels::detail {
 

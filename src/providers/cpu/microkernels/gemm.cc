@@ -6,7 +6,7 @@
 //     -> ir over the block by MR (A micro-panel stays in L1) -> jr by NR -> micro-kernel.
 // Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM
 // with its own packing scratch, so no synchronisation is needed inside.
-#include "providers/cpu/kernels/gemm.h"
+#include "providers/cpu/microkernels/gemm.h"
 
 #include <algorithm>
 #include <cassert>
@@ -15,7 +15,7 @@
 #include <new>
 #include <vector>
 
-#include "providers/cpu/kernels/isa_kernels.h"
+#include "providers/cpu/microkernels/isa_kernels.h"
 
 namespace tessera::kernels {
 namespace {

@@ -1,3 +1,7 @@
+// microkernels/: the CPU EP's micro-kernel layer: the hot loops (GEMM, im2col, depthwise, elementwise
+// SIMD, vector math), one variant per ISA, chosen once at start-up through core/cpu_isa.h.
+// Op kernels call this layer; it calls nothing above core/.
+//
 // The one GEMM of the CPU EP: C = alpha * op(A) * op(B) + beta * C on row-major matrices, used
 // by Conv, ConvTranspose, Gemm, MatMul and Einsum.
 //

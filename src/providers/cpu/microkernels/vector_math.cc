@@ -1,4 +1,4 @@
-#include "providers/cpu/reduction/vec_math.h"
+#include "providers/cpu/microkernels/vector_math.h"
 
 #include <cmath>
 #include <limits>

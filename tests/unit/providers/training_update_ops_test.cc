@@ -14,7 +14,7 @@ OpCall training(const std::string& op, std::vector<std::optional<Value>> in, std
   return c;
 }
 
-TEST(Optimizers, AdagradTwoTensors) {
+TEST(TrainingUpdateOps, AdagradTwoTensors) {
   const float r = 0.1f, decay = 0.5f, eps = 1e-6f, norm = 0.01f;
   const int64_t t = 3;
   Tensor x1 = tf({2}, {1, -2}), x2 = tf({1}, {0.5f}), g1 = tf({2}, {0.3f, -0.4f}), g2 = tf({1}, {2}), h1 = tf({2}, {0.1f, 0.2f}),
@@ -33,7 +33,7 @@ TEST(Optimizers, AdagradTwoTensors) {
   expect(0.5f, 2, 0, out[1].tensor().data<float>()[0], out[3].tensor().data<float>()[0]);
 }
 
-TEST(Optimizers, AdamBiasCorrection) {
+TEST(TrainingUpdateOps, AdamBiasCorrection) {
   const double r = 0.01, alpha = 0.9, beta = 0.99, eps = 1e-8;
   for (int64_t t : {0, 4}) {
     auto res = run_op(training("Adam", {tf({}, {0.01f}), ti64({}, {t}), tf({1}, {1.0f}), tf({1}, {0.5f}), tf({1}, {0.2f}), tf({1}, {0.3f})},
@@ -48,7 +48,7 @@ TEST(Optimizers, AdamBiasCorrection) {
   }
 }
 
-TEST(Optimizers, MomentumStandardAndNesterov) {
+TEST(TrainingUpdateOps, MomentumStandardAndNesterov) {
   for (const char* mode : {"standard", "nesterov"}) {
     auto res = run_op(training("Momentum", {td({}, {0.1}), ti64({}, {2}), td({1}, {1.0}), td({1}, {0.5}), td({1}, {0.2})},
                                {attr_f("alpha", 0.9f), attr_f("beta", 0.5f), attr_s("mode", mode), attr_f("norm_coefficient", 0.0f)}, 2));

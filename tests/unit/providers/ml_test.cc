@@ -1,4 +1,5 @@
-// ai.onnx.ml kernels: the small transforms, LabelEncoder in its three generations, the tree
+// ai.onnx.ml kernels, across the family's files: the small transforms (numeric_transforms.cc,
+// feature_assembly.cc, category_mapping.cc), LabelEncoder in its three generations, the tree
 // ensembles and the linear/SVM models, on hand-worked cases (scores and labels follow ONNX
 // Runtime's conventions for binary classifiers).
 #include <cmath>

@@ -1,7 +1,7 @@
-// Optimizer update rules of ai.onnx.preview.training: Adagrad, Adam, Momentum (standard and
-// Nesterov). Each node updates n tensors at once: inputs are R, T, then n X, n G and n (or 2n)
-// state tensors; outputs are the n new X and the new states. Element updates run in double and
-// round once to the tensor type.
+// Training update ops of ai.onnx.preview.training (optimizer update rules, not the graph
+// optimizer): Adagrad, Adam, Momentum (standard and Nesterov). Each node updates n tensors at
+// once: inputs are R, T, then n X, n G and n (or 2n) state tensors; outputs are the n new X and
+// the new states. Element updates run in double and round once to the tensor type.
 #include <cmath>
 #include <memory>
 #include <string>
@@ -25,9 +25,9 @@ struct Hyper {
 // Number of state tensors per optimized tensor.
 int states_of(Rule rule) { return rule == Rule::adam ? 2 : 1; }
 
-class OptimizerKernel final : public OpKernel {
+class TrainingUpdateKernel final : public OpKernel {
  public:
-  OptimizerKernel(Rule rule, Hyper h) : rule_(rule), h_(h) {}
+  TrainingUpdateKernel(Rule rule, Hyper h) : rule_(rule), h_(h) {}
 
   Status compute(KernelContext& ctx) const override {
     const int per = 2 + states_of(rule_);  // X, G, states
@@ -127,7 +127,7 @@ Result<std::unique_ptr<OpKernel>> make_adagrad(const KernelInfo& info) {
   h.decay_factor = info.attr_float("decay_factor", 0.0f);
   h.epsilon = info.attr_float("epsilon", 0.0f);
   h.norm_coefficient = info.attr_float("norm_coefficient", 0.0f);
-  return std::unique_ptr<OpKernel>(new OptimizerKernel(Rule::adagrad, h));
+  return std::unique_ptr<OpKernel>(new TrainingUpdateKernel(Rule::adagrad, h));
 }
 
 Result<std::unique_ptr<OpKernel>> make_adam(const KernelInfo& info) {
@@ -137,7 +137,7 @@ Result<std::unique_ptr<OpKernel>> make_adam(const KernelInfo& info) {
   h.epsilon = info.attr_float("epsilon", 0.0f);
   h.norm_coefficient = info.attr_float("norm_coefficient", 0.0f);
   h.norm_coefficient_post = info.attr_float("norm_coefficient_post", 0.0f);
-  return std::unique_ptr<OpKernel>(new OptimizerKernel(Rule::adam, h));
+  return std::unique_ptr<OpKernel>(new TrainingUpdateKernel(Rule::adam, h));
 }
 
 Result<std::unique_ptr<OpKernel>> make_momentum(const KernelInfo& info) {
@@ -149,12 +149,12 @@ Result<std::unique_ptr<OpKernel>> make_momentum(const KernelInfo& info) {
   h.norm_coefficient = info.attr_float("norm_coefficient", 0.0f);
   const std::string mode = info.attr_string("mode", "standard");
   if (mode != "standard" && mode != "nesterov") return info.error("mode must be standard or nesterov, got '", mode, "'");
-  return std::unique_ptr<OpKernel>(new OptimizerKernel(mode == "standard" ? Rule::momentum : Rule::nesterov, h));
+  return std::unique_ptr<OpKernel>(new TrainingUpdateKernel(mode == "standard" ? Rule::momentum : Rule::nesterov, h));
 }
 
 }  // namespace
 
-void register_optimizers(KernelRegistry& r) {
+void register_training_update_ops(KernelRegistry& r) {
   r.add({kTrainingDomain, "Adagrad", 1, kLatestTrainingOpset, make_adagrad});
   r.add({kTrainingDomain, "Adam", 1, kLatestTrainingOpset, make_adam});
   r.add({kTrainingDomain, "Momentum", 1, kLatestTrainingOpset, make_momentum});

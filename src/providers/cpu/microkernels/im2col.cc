@@ -1,11 +1,11 @@
-#include "providers/cpu/kernels/im2col.h"
+#include "providers/cpu/microkernels/im2col.h"
 
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
-#include "providers/cpu/kernels/isa_kernels.h"
+#include "providers/cpu/microkernels/isa_kernels.h"
 
 namespace tessera::kernels {
 namespace {

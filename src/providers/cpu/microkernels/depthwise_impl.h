@@ -1,4 +1,4 @@
-// Internal to kernels/: the depthwise-convolution row kernel, written with GCC vector extensions
+// Internal to microkernels/: the depthwise-convolution row kernel, written with GCC vector extensions
 // and included by each ISA translation unit after gemm_ukernel_impl.h (same TS_ISA namespace
 // rules: no inline library templates).
 #ifndef TS_ISA
@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "providers/cpu/kernels/isa_kernels.h"
+#include "providers/cpu/microkernels/isa_kernels.h"
 
 namespace tessera::kernels::detail::TS_ISA {
 

@@ -1,8 +1,8 @@
 // The portable GEMM micro-kernels and depthwise row kernel: 16-byte vectors (SSE2 on x86-64,
 // NEON on arm64) and no special compile flags, so they run on any CPU of the architecture.
 #define TS_ISA portable
-#include "providers/cpu/kernels/gemm_ukernel_impl.h"
-#include "providers/cpu/kernels/depthwise_impl.h"
+#include "providers/cpu/microkernels/gemm_ukernel_impl.h"
+#include "providers/cpu/microkernels/depthwise_impl.h"
 
 namespace tessera::kernels::detail {
 

@@ -1,4 +1,4 @@
-// Internal to kernels/: the per-ISA hot loops. Each ISA translation unit (isa_portable.cc,
+// Internal to microkernels/: the per-ISA hot loops. Each ISA translation unit (isa_portable.cc,
 // isa_avx2.cc, isa_avx512.cc) compiles the *_impl.h templates with its own flags and returns a
 // table of function pointers; isa_select.cc picks one table, once, from the CPU it runs on.
 #pragma once

@@ -1,6 +1,6 @@
 // The float32 array kernels behind the reduction / softmax / normalization families: every ISA
 // variant this CPU runs, against double-precision references on odd lengths and special values.
-#include "providers/cpu/reduction/vec_math.h"
+#include "providers/cpu/microkernels/vector_math.h"
 
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@ std::vector<float> random_values(int64_t n, float lo, float hi, unsigned seed) {
   return v;
 }
 
-TEST(VecMath, SumsMatchDouble) {
+TEST(VectorMath, SumsMatchDouble) {
   for (const Kernels* k : available_kernels()) {
     for (int64_t n : {0, 1, 7, 8, 9, 31, 33, 64, 1001}) {
       std::vector<float> x = random_values(n, -2, 3, static_cast<unsigned>(n));
@@ -48,7 +48,7 @@ TEST(VecMath, SumsMatchDouble) {
   }
 }
 
-TEST(VecMath, ExpEdgeCases) {
+TEST(VectorMath, ExpEdgeCases) {
   std::vector<float> x = {0, -0.0f, 1, -1, 88.0f, 88.5f, 89, -87, -87.5f, -100, -kInf, kInf, kNaN, 10, -10, 0.5f, 20};
   for (const Kernels* k : available_kernels()) {
     std::vector<float> y(x.size()), zero(x.size(), 0.0f);
@@ -63,7 +63,7 @@ TEST(VecMath, ExpEdgeCases) {
   }
 }
 
-TEST(VecMath, ExtremesPropagateNaN) {
+TEST(VectorMath, ExtremesPropagateNaN) {
   for (const Kernels* k : available_kernels()) {
     for (int64_t n : {1, 5, 8, 17, 40}) {
       std::vector<float> x = random_values(n, -5, 5, 99);
@@ -88,7 +88,7 @@ TEST(VecMath, ExtremesPropagateNaN) {
   }
 }
 
-TEST(VecMath, ElementwiseOps) {
+TEST(VectorMath, ElementwiseOps) {
   for (const Kernels* k : available_kernels()) {
     const int64_t n = 19;
     std::vector<float> x = random_values(n, -1, 1, 5), s = random_values(n, 0.5f, 2, 6), b = random_values(n, -1, 1, 7);

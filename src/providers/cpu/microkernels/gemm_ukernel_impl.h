@@ -1,4 +1,4 @@
-// Internal to kernels/: the GEMM micro-kernel, written once with GCC vector extensions and
+// Internal to microkernels/: the GEMM micro-kernel, written once with GCC vector extensions and
 // included by each ISA translation unit, which instantiates it with its vector width and tile
 // shape. The compiler turns `acc += a * b` into FMAs of that ISA and keeps the MR x NV tile of
 // accumulators in registers.
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <utility>
 
-#include "providers/cpu/kernels/isa_kernels.h"
+#include "providers/cpu/microkernels/isa_kernels.h"
 
 namespace tessera::kernels::detail::TS_ISA {
 

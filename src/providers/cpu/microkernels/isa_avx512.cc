@@ -2,8 +2,8 @@
 // called only on CPUs that have it, see isa_select.cc). The 8 x 32 float tile measured best on
 // Zen 5 (12 x 32 and 14 x 32 also fit the 32 registers but were no faster).
 #define TS_ISA avx512
-#include "providers/cpu/kernels/gemm_ukernel_impl.h"
-#include "providers/cpu/kernels/depthwise_impl.h"
+#include "providers/cpu/microkernels/gemm_ukernel_impl.h"
+#include "providers/cpu/microkernels/depthwise_impl.h"
 
 namespace tessera::kernels::detail {
 

@@ -1,8 +1,8 @@
 // GEMM micro-kernels and the depthwise row kernel for AVX2 + FMA (compiled with -mavx2 -mfma;
 // called only on CPUs that have both, see isa_select.cc).
 #define TS_ISA avx2
-#include "providers/cpu/kernels/gemm_ukernel_impl.h"
-#include "providers/cpu/kernels/depthwise_impl.h"
+#include "providers/cpu/microkernels/gemm_ukernel_impl.h"
+#include "providers/cpu/microkernels/depthwise_impl.h"
 
 namespace tessera::kernels::detail {
 
