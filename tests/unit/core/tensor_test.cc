@@ -7,7 +7,6 @@
 #include <limits>
 #include <string>
 #include <vector>
-#include "tests/unit/test_tensors.h"
 
 namespace tessera {
 namespace {
@@ -39,23 +38,23 @@ TEST(Tensor, AbsurdShapesAreAStatusNotAnException) {
 }
 
 TEST(Tensor, FromVectorChecksCountAndElementSize) {
-  auto ok = tensor_of<int64_t>(DataType::int64, {2, 2}, {1, -2, 3, -4});
+  auto ok = Tensor::from_vector<int64_t>(DataType::int64, {2, 2}, {1, -2, 3, -4});
   ASSERT_TRUE(ok.is_ok());
   EXPECT_EQ(ok->data<int64_t>()[3], -4);
 
-  auto too_few = tensor_of<float>(DataType::float32, {2, 2}, {1, 2, 3});
+  auto too_few = Tensor::from_vector<float>(DataType::float32, {2, 2}, {1, 2, 3});
   ASSERT_FALSE(too_few.is_ok());
   EXPECT_NE(too_few.status().message().find("3 values for shape [2,2]"), std::string::npos) << too_few.status().message();
 
-  auto wrong_width = tensor_of<int32_t>(DataType::int64, {1}, {7});
+  auto wrong_width = Tensor::from_vector<int32_t>(DataType::int64, {1}, {7});
   ASSERT_FALSE(wrong_width.is_ok());
   EXPECT_NE(wrong_width.status().message().find("int64"), std::string::npos) << wrong_width.status().message();
 
-  EXPECT_FALSE(tensor_of<float>(DataType::float32, {-1}, {}).is_ok());
+  EXPECT_FALSE(Tensor::from_vector<float>(DataType::float32, {-1}, {}).is_ok());
 }
 
 TEST(Tensor, CloneCopiesTheData) {
-  auto a = tensor_of<float>(DataType::float32, {2}, {1, 2});
+  auto a = Tensor::from_vector<float>(DataType::float32, {2}, {1, 2});
   ASSERT_TRUE(a.is_ok());
   auto b = a->clone();
   ASSERT_TRUE(b.is_ok());
