@@ -4,18 +4,10 @@
 #include "framework/graph_check.h"
 #include "framework/memory_plan.h"
 #include "framework/partitioner.h"
+#include "tests/unit/graph/graph_builders.h"
 
 namespace tessera {
 namespace {
-
-Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
 
 ValueInfo float_value(const std::string& name) {
   ValueInfo v;

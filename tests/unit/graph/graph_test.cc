@@ -3,18 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "graph/function_inliner.h"
+#include "tests/unit/graph/graph_builders.h"
 
 namespace tessera {
 namespace {
-
-Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
 
 TEST(TopologicalOrder, OrdersProducersBeforeConsumers) {
   Graph g;

@@ -44,7 +44,9 @@ std::unique_ptr<T[], void (*)(T*)> alloc_aligned(int64_t n) {
   return {p, &free_aligned<T>};
 }
 
-// Grow-only per-thread packing buffers, reused across calls.
+// Grow-only per-thread packing buffers, reused across calls. Deliberately not the kernel
+// context's scratch: GEMM tiles are packed by whichever pool thread runs them, and each panel is
+// bounded by the tile sizes (mc*kc, nc*kc), not by the problem, so a thread never holds more.
 template <class T>
 T* scratch(int slot, int64_t n) {
   struct Buffer {

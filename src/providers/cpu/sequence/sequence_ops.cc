@@ -83,8 +83,7 @@ class SequenceConstructKernel final : public OpKernel {
     std::vector<Value> items;
     items.reserve(ctx.input_count());
     for (size_t i = 0; i < ctx.input_count(); ++i) {
-      const Tensor* t = ctx.input(i);
-      if (!t) return ctx.error("input ", i, " is missing or is not a tensor");
+      TS_ASSIGN_OR_RETURN(const Tensor* t, ctx.required_input(i));
       if (!items.empty() && t->dtype() != items[0].tensor().dtype())
         return ctx.error("input ", i, " is ", dtype_name(t->dtype()), " but input 0 is ", dtype_name(items[0].tensor().dtype()));
       items.emplace_back(*t);
@@ -121,8 +120,7 @@ class SequenceAtKernel final : public OpKernel {
   explicit SequenceAtKernel(const KernelInfo&) {}
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Value* seq, sequence_input(ctx, 0));
-    const Tensor* p = ctx.input(1);
-    if (!p) return ctx.error("input 1 (position) is missing");
+    TS_ASSIGN_OR_RETURN(const Tensor* p, ctx.required_input(1));
     TS_ASSIGN_OR_RETURN(int64_t pos, read_position(ctx, *p, static_cast<int64_t>(seq->items().size()), false));
     ctx.set_output(0, seq->items()[pos]);
     return Status::ok();
@@ -174,8 +172,7 @@ class SplitToSequenceKernel final : public OpKernel {
       : axis_(info.attr_int("axis", 0)), keepdims_(info.attr_int("keepdims", 1) != 0) {}
 
   Status compute(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    if (!x) return ctx.error("input 0 (input) is missing or is not a tensor");
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     int64_t rank = static_cast<int64_t>(x->rank());
     int64_t axis = axis_;
     if (!tensor_ops::normalize_axis(axis, rank)) return ctx.error("axis ", axis_, " is out of range for rank ", rank);
