@@ -18,8 +18,12 @@ namespace tessera {
 
 using Shape = std::vector<int64_t>;
 
-// Number of elements of a shape (1 for a scalar).
+// Number of elements of a shape (1 for a scalar); for a shape already known to be valid.
 int64_t shape_size(const Shape& shape);
+// Element counts of shapes that come from a model or a feed: an error for a negative dimension
+// or a count that overflows int64, never a wrapped value.
+Result<int64_t> checked_element_count(const Shape& shape);
+Result<int64_t> checked_multiply(int64_t a, int64_t b);
 // Bytes for `shape` elements of `dtype`; an error for a negative dimension, an overflowing size,
 // or more bytes than the machine has memory, so an absurd shape fails with a message instead of
 // exhausting memory.

@@ -16,6 +16,23 @@ int64_t shape_size(const Shape& shape) {
   return static_cast<int64_t>(n);
 }
 
+Result<int64_t> checked_multiply(int64_t a, int64_t b) {
+  int64_t product = 0;
+  if (__builtin_mul_overflow(a, b, &product)) return invalid_argument(a, " x ", b, " overflows a 64-bit element count");
+  return product;
+}
+
+Result<int64_t> checked_element_count(const Shape& shape) {
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return invalid_argument("shape ", shape_to_string(shape), " has a negative dimension");
+    auto next = checked_multiply(count, d);
+    if (!next.is_ok()) return invalid_argument("shape ", shape_to_string(shape), " has more elements than a 64-bit count holds");
+    count = *next;
+  }
+  return count;
+}
+
 Result<size_t> checked_byte_size(DataType dtype, const Shape& shape) {
   static const uint64_t memory_bytes =
       static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));

@@ -85,4 +85,20 @@ TEST(Size, CountsElements) {
 }
 
 }  // namespace
+// 2147483649 x 9223372023969873926 wraps to 6 in 64-bit arithmetic: a reshape of 6 elements to it
+// must be refused, or a later op would index far outside the buffer.
+TEST(ShapeOps, ReshapeRefusesAShapeWhoseCountOverflows) {
+  expect_error({"Reshape", 14, {tf({6}, {1, 2, 3, 4, 5, 6}), ti64({2}, {2147483649, 9223372023969873926})}},
+               "more elements than a 64-bit count holds");
+  expect_error({"Reshape", 14, {tf({6}, {1, 2, 3, 4, 5, 6}), ti64({3}, {2147483649, -1, 4398639364219998291})}},
+               "more elements than a 64-bit count holds");
+}
+
+TEST(ShapeOps, CheckedElementCount) {
+  EXPECT_EQ(*checked_element_count({2, 3, 4}), 24);
+  EXPECT_EQ(*checked_element_count({}), 1);
+  EXPECT_FALSE(checked_element_count({2147483649, 9223372023969873926}).is_ok());
+  EXPECT_FALSE(checked_element_count({-1, 2}).is_ok());
+}
+
 }  // namespace tessera::kernel_test

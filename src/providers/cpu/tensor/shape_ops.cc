@@ -41,7 +41,9 @@ class ReshapeKernel final : public OpKernel {
         return ctx.error("shape ", shape_to_string(requested), " has invalid dim ", d);
       }
       out[i] = d;
-      known *= d;
+      auto product = checked_multiply(known, d);  // a wrapped count would pass the check below
+      if (!product.is_ok()) return ctx.error("shape ", shape_to_string(requested), " has more elements than a 64-bit count holds");
+      known = *product;
     }
     if (infer_at >= 0) {
       if (known == 0 || data->size() % known != 0)
