@@ -257,7 +257,7 @@ class AttentionKernel final : public OpKernel {
     const Rounding t_round = rounding_of(q_in.dtype());
     const DataType sm_type = softmax_precision_ != DataType::undefined ? softmax_precision_ : q_in.dtype();
     const Rounding sm_round = rounding_of(sm_type);
-    const std::string where = ctx.node().describe();
+    const Node& where = ctx.node();  // described only on error
 
     std::vector<C> qs(static_cast<size_t>(d.batch * d.q_heads * d.q_len * d.head));
     {

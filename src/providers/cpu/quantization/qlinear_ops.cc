@@ -168,7 +168,7 @@ class QLinearMatMulKernel final : public OpKernel {
     std::vector<int32_t> acc;
     TS_RETURN_IF_ERROR(int_matmul(ctx, *a, ctx.input(2), *b, ctx.input(5), p, acc));
     std::vector<double> as, bs, ys, yz;
-    const std::string where = ctx.node().describe();
+    const Node& where = ctx.node();  // described only on error
     TS_RETURN_IF_ERROR(read_all(*a_scale, as, where));
     TS_RETURN_IF_ERROR(read_all(*b_scale, bs, where));
     TS_RETURN_IF_ERROR(read_all(*y_scale, ys, where));
@@ -266,7 +266,7 @@ void int_conv(const ConvGeom& g, const int32_t* x, const int32_t* w, const int32
 // Widens x and w to int32 minus their zero points (x: scalar; w: scalar or per output channel).
 Status conv_operands(const KernelContext& ctx, const Tensor& x, const Tensor* x_zp, const Tensor& w,
                      const Tensor* w_zp, std::vector<int32_t>& xv, std::vector<int32_t>& wv) {
-  const std::string where = ctx.node().describe();
+  const Node& where = ctx.node();  // described only on error
   if (!is_8bit(x.dtype()) || !is_8bit(w.dtype())) return ctx.error("x and w must be int8 or uint8");
   TS_RETURN_IF_ERROR(read_all(x, xv, where));
   TS_RETURN_IF_ERROR(read_all(w, wv, where));
@@ -319,7 +319,7 @@ class QLinearConvKernel final : public OpKernel {
     TS_ASSIGN_OR_RETURN(const ConvGeom g, conv_geom(ctx, attrs_, x->shape(), w->shape()));
     std::vector<int32_t> xv, wv, bv;
     TS_RETURN_IF_ERROR(conv_operands(ctx, *x, ctx.input(2), *w, ctx.input(5), xv, wv));
-    const std::string where = ctx.node().describe();
+    const Node& where = ctx.node();  // described only on error
     if (bias) {
       if (bias->dtype() != DataType::int32 || bias->size() != g.out_ch)
         return ctx.error("B must be int32 with one value per output channel (", g.out_ch, ")");

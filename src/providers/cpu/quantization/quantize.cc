@@ -135,7 +135,7 @@ class QuantizeLinearKernel final : public OpKernel {
   template <class C>
   Status run(KernelContext& ctx, const Tensor& x, const Tensor& scale, const Tensor* zp, DataType out_type,
              const QuantLayout& layout, DataType precision) const {
-    const std::string where = ctx.node().describe();
+    const Node& where = ctx.node();  // described only on error
     std::vector<C> xs, ss;
     TS_RETURN_IF_ERROR(read_all(x, xs, where));
     TS_RETURN_IF_ERROR(read_all(scale, ss, where));
@@ -196,7 +196,7 @@ class DequantizeLinearKernel final : public OpKernel {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(const Tensor* scale, ctx.required_input(1));
     const Tensor* zp = ctx.input(2);
-    const std::string where = ctx.node().describe();
+    const Node& where = ctx.node();  // described only on error
     // float8 and float4 zero points carry no offset (they must be zero); integer ones must have
     // the type of x.
     const bool float_x = is_float8(x->dtype()) || x->dtype() == DataType::float4e2m1;
