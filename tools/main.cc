@@ -1,6 +1,10 @@
 // tessera: run, test, inspect and benchmark ONNX models.
 #include <CLI/CLI.hpp>
 
+#include <exception>
+#include <iostream>
+#include <new>
+
 #include "tools/commands.h"
 
 int main(int argc, char** argv) {
@@ -43,9 +47,19 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (*run_cmd) return run_command(run);
-  if (*test_cmd) return test_command(test);
-  if (*info_cmd) return info_command(info_model);
-  if (*bench_cmd) return bench_command(bench);
+  // The commands report errors as Status; this is the last guard, so that even a bug never ends
+  // the process with an abort instead of one clear line.
+  try {
+    if (*run_cmd) return run_command(run);
+    if (*test_cmd) return test_command(test);
+    if (*info_cmd) return info_command(info_model);
+    if (*bench_cmd) return bench_command(bench);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
   return 2;
 }
