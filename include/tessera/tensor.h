@@ -84,6 +84,8 @@ class Tensor {
   Result<Tensor> clone() const;
   // True when this and `other` hold the same buffer.
   bool shares_buffer_with(const Tensor& other) const { return buffer_ && buffer_ == other.buffer_; }
+  // Identifies the buffer: equal for Tensors that share it (null when there is none).
+  const void* buffer_id() const { return buffer_.get(); }
   // How many holders the buffer has (Tensors sharing it, or the owner of external memory);
   // 1 means this Tensor alone holds it.
   long buffer_use_count() const { return buffer_.use_count(); }

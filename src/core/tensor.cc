@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <limits>
 #include <cstring>
 #include <new>
 #include <string>
@@ -36,13 +35,10 @@ Result<int64_t> checked_element_count(const Shape& shape) {
 Result<size_t> checked_byte_size(DataType dtype, const Shape& shape) {
   static const uint64_t memory_bytes =
       static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
-  uint64_t bytes = dtype_size(dtype);
-  for (int64_t d : shape) {
-    if (d < 0) return invalid_argument("tensor shape ", shape_to_string(shape), " has a negative dimension");
-    if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d))
-      return invalid_argument("tensor shape ", shape_to_string(shape), " overflows the address space");
-    bytes *= static_cast<uint64_t>(d);
-  }
+  TS_ASSIGN_OR_RETURN(int64_t count, checked_element_count(shape));
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(count), static_cast<uint64_t>(dtype_size(dtype)), &bytes))
+    return invalid_argument("tensor shape ", shape_to_string(shape), " overflows the address space");
   if (bytes > memory_bytes)
     return invalid_argument("a ", dtype_name(dtype), " tensor of shape ", shape_to_string(shape), " needs ", bytes,
                             " bytes, more than this machine's ", memory_bytes);

@@ -1,7 +1,7 @@
 // Allocation inside a kernel (its creation or compute), where the value is needed in the middle
 // of an expression: an absurd shape throws std::length_error (and exhausted memory
-// std::bad_alloc), which the executor catches and turns into an error naming the node. Exceptions never leave
-// the runtime; code that can return a Status uses Tensor::create instead.
+// std::bad_alloc), which the executor catches and turns into an error naming the node.
+// Exceptions never leave the runtime; code that can return a Status uses Tensor::create.
 #pragma once
 
 #include <stdexcept>

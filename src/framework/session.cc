@@ -128,13 +128,12 @@ Result<Value> detached(const Value& value, const std::set<const Tensor*>& to_cop
 Status detach_from_session(std::vector<Value>& outputs) {
   std::vector<const Tensor*> tensors;
   for (const Value& v : outputs) collect_tensors(v, tensors);
+  // Counted per buffer in one pass: a ZipMap output holds two tensors per row.
+  std::unordered_map<const void*, long> holders_among_outputs;
+  for (const Tensor* t : tensors) ++holders_among_outputs[t->buffer_id()];
   std::set<const Tensor*> to_copy;
-  for (const Tensor* t : tensors) {
-    if (!t->defined()) continue;
-    long holders_among_outputs = 0;
-    for (const Tensor* other : tensors) holders_among_outputs += t->shares_buffer_with(*other) ? 1 : 0;
-    if (t->buffer_use_count() > holders_among_outputs) to_copy.insert(t);
-  }
+  for (const Tensor* t : tensors)
+    if (t->defined() && t->buffer_id() && t->buffer_use_count() > holders_among_outputs[t->buffer_id()]) to_copy.insert(t);
   if (to_copy.empty()) return Status::ok();
   std::vector<Value> copies;
   for (const Value& v : outputs) {
