@@ -17,10 +17,26 @@
 
 namespace tessera {
 
+// How far the graph is rewritten before it runs (as ONNX Runtime's levels):
+//   disabled  the graph as written;
+//   basic     semantics-preserving cleanups in standard ONNX ops (constant folding, dead nodes,
+//             common subexpressions, no-op removal); a model saved at this level runs anywhere;
+//   extended  fusions into Tessera's own ops (domain com.tessera): Conv/Gemm + activation,
+//             normalizations, GELU, attention;
+//   all       extended plus CPU layout and weight-packing choices.
+enum class OptimizationLevel { disabled, basic, extended, all };
+
 struct SessionOptions {
   // Threads one run may use for a single op (the caller's thread counts); 0 = one per core.
   int intra_op_threads = 0;
+  OptimizationLevel optimization_level = OptimizationLevel::all;
+  // When not empty, the graph as optimized is saved here (ONNX) when the session is created.
+  std::string optimized_model_path;
 };
+
+// "disabled", "basic", "extended", "all"; anything else is an error naming the choices.
+Result<OptimizationLevel> parse_optimization_level(const std::string& name);
+const char* optimization_level_name(OptimizationLevel level);
 
 // A graph input or output as declared in the model.
 struct IoInfo {

@@ -40,6 +40,23 @@ Result<Session> Session::load_from_bytes(const void* data, size_t size, const Se
   return Session(std::move(impl));
 }
 
+Result<OptimizationLevel> parse_optimization_level(const std::string& name) {
+  for (OptimizationLevel level : {OptimizationLevel::disabled, OptimizationLevel::basic, OptimizationLevel::extended,
+                                  OptimizationLevel::all})
+    if (name == optimization_level_name(level)) return level;
+  return invalid_argument("unknown optimization level '", name, "' (expected disabled, basic, extended or all)");
+}
+
+const char* optimization_level_name(OptimizationLevel level) {
+  switch (level) {
+    case OptimizationLevel::disabled: return "disabled";
+    case OptimizationLevel::basic: return "basic";
+    case OptimizationLevel::extended: return "extended";
+    case OptimizationLevel::all: return "all";
+  }
+  return "unknown";
+}
+
 const std::vector<IoInfo>& Session::inputs() const { return impl_->state->inputs(); }
 const std::vector<IoInfo>& Session::outputs() const { return impl_->state->outputs(); }
 
