@@ -1,11 +1,13 @@
-// The C++ API in 15 lines: load a model, feed a tensor, read the scores.
+// The C++ API in 17 lines: load a model, feed a tensor, read the scores.
 #include <iostream>
 
 #include "tessera/session.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) return std::cerr << "usage: classify MODEL.onnx\n", 2;
-  auto session = tessera::Session::load(argv[1], {.intra_op_threads = 2});
+  tessera::SessionOptions options;
+  options.intra_op_threads = 2;
+  auto session = tessera::Session::load(argv[1], options);
   if (!session.is_ok()) return std::cerr << session.status().message() << "\n", 1;
   const tessera::IoInfo& input = session->inputs().at(0);
   tessera::Shape shape;
