@@ -22,7 +22,4 @@ struct CheckedGraph {
 // types known before a run). Subgraphs are checked when their own executor is built.
 Result<CheckedGraph> check_graph(const Graph& graph, const Model& model, const std::vector<std::string>& outer_scope);
 
-// Names a graph reads but does not define (recursively through its subgraphs).
-std::vector<std::string> free_variables(const Graph& graph);
-
 }  // namespace tessera

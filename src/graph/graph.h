@@ -112,4 +112,9 @@ struct Model {
 Result<std::vector<size_t>> topological_order(const Graph& graph, const std::vector<std::string>& outer_scope,
                                               const std::vector<std::vector<std::string>>& implicit_inputs = {});
 
+// Names a graph reads but does not define (recursively through its subgraphs).
+std::vector<std::string> free_variables(const Graph& graph);
+// Free variables of the subgraphs attached to `node`: values the node reads implicitly.
+std::vector<std::string> node_implicit_inputs(const Node& node);
+
 }  // namespace tessera
