@@ -332,10 +332,34 @@ Status check_size(const onnx::ModelProto& proto, const char* advice) {
   return Status::ok();
 }
 
+// Writes `path` through a temporary file renamed over it: a reader never sees half a file, and a
+// file being replaced that is still memory-mapped (the weights of the model being saved, when it
+// is saved over itself) keeps its old contents until unmapped.
+template <class WriteFn>
+Status write_file(const std::string& path, WriteFn&& write) {
+  const std::string temp = path + ".tmp";
+  std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+  if (!out) return io_error("cannot create '", temp, "': ", std::strerror(errno));
+  bool written = write(out);
+  out.close();
+  if (!written || !out) {
+    const int err = errno;
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    return io_error("cannot write '", temp, "': ", std::strerror(err));
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    return io_error("cannot rename '", temp, "' to '", path, "': ", ec.message());
+  }
+  return Status::ok();
+}
+
 // Writes each external tensor's wire bytes (packed for sub-byte types) at its offset.
-Status write_external_data(const std::vector<Writer::External>& externals, const std::string& path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return io_error("cannot create external data file '", path, "': ", std::strerror(errno));
+bool write_external_data(const std::vector<Writer::External>& externals, std::ostream& out) {
   uint64_t position = 0;
   std::vector<uint8_t> packed;
   static const char kZeros[kExternalAlignment] = {};
@@ -348,13 +372,11 @@ Status write_external_data(const std::vector<Writer::External>& externals, const
       pack_subbyte(tensor->dtype(), tensor->data<uint8_t>(), tensor->size(), packed.data());
       bytes = reinterpret_cast<const char*>(packed.data());
     }
-    if (length) out.write(bytes, static_cast<std::streamsize>(length));
+    out.write(bytes, static_cast<std::streamsize>(length));
+    if (!out) return false;
     position = offset + length;
-    if (!out) return io_error("cannot write external data file '", path, "': ", std::strerror(errno));
   }
-  out.close();
-  if (!out) return io_error("cannot write external data file '", path, "': ", std::strerror(errno));
-  return Status::ok();
+  return true;
 }
 
 }  // namespace
@@ -381,12 +403,12 @@ Status save_model(const Model& model, const std::string& path, const SaveOptions
   TS_RETURN_IF_ERROR(to_proto(model, writer, &proto).with_context(context));
   TS_RETURN_IF_ERROR(check_size(proto, "lower SaveOptions::external_data_threshold").with_context(context));
   // The model file is written last: a reader never sees a model whose data is not there yet.
-  if (!writer.externals().empty()) TS_RETURN_IF_ERROR(write_external_data(writer.externals(), data_path).with_context(context));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return io_error(context, ": cannot create the file: ", std::strerror(errno));
-  if (!proto.SerializeToOstream(&out)) return io_error(context, ": cannot write the file: ", std::strerror(errno));
-  out.close();
-  if (!out) return io_error(context, ": cannot write the file: ", std::strerror(errno));
+  if (!writer.externals().empty()) {
+    Status st = write_file(data_path, [&](std::ostream& out) { return write_external_data(writer.externals(), out); });
+    TS_RETURN_IF_ERROR(st.with_context(context));
+  }
+  Status st = write_file(path, [&](std::ostream& out) { return proto.SerializeToOstream(&out); });
+  TS_RETURN_IF_ERROR(st.with_context(context));
   return Status::ok();
 }
 
