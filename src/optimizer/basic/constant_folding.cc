@@ -149,9 +149,11 @@ class ConstantFolding final : public GraphTransformer {
       if (!evaluate(graph, index, node, ctx, outputs)) continue;
 
       // A graph output keeps its name and must be produced by a node: the node becomes a Constant.
-      bool feeds_graph_output = false;
-      for (const std::string& out : node.outputs) feeds_graph_output = feeds_graph_output || graph_outputs.count(out);
-      if (feeds_graph_output) {
+      // So does every folded node of a model before IR version 4, where each initializer must
+      // also be a graph input (and could then be fed).
+      bool as_constant_node = ctx.model->ir_version > 0 && ctx.model->ir_version < 4;
+      for (const std::string& out : node.outputs) as_constant_node = as_constant_node || graph_outputs.count(out);
+      if (as_constant_node) {
         if (node.outputs.size() != 1 || outputs.size() != 1) continue;
         Attribute value;
         value.name = "value";

@@ -120,3 +120,28 @@ TEST(ConstantFolding, FoldsSizeAndShapeWithStartEnd) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(ConstantFolding, BeforeIrVersion4FoldsIntoConstantNodes) {
+  // There an initializer must also be a graph input, which a caller could feed.
+  Model m;
+  m.ir_version = 3;
+  m.opset_imports[""] = 8;
+  m.graph.inputs.push_back(tensor_value("x", DataType::float32, {2, 3}));
+  m.graph.inputs.push_back(tensor_value("a", DataType::float32, {3, 2}));
+  m.graph.initializers["a"] = float_tensor({3, 2}, 1);  // fed or not: not a constant
+  m.graph.nodes.push_back(node("shape", "Shape", {"x"}, {"s"}));
+  m.graph.nodes.push_back(node("reshape", "Reshape", {"a", "s"}, {"r"}));
+  m.graph.nodes.push_back(node("mul", "Mul", {"x", "r"}, {"y"}));
+  m.graph.outputs.push_back(tensor_value("y", DataType::float32, {2, 3}));
+  auto ops = expect_same_outputs(m, OptimizationLevel::basic, {{"x", Value(float_tensor({2, 3}, 2))}});
+  EXPECT_EQ(ops, (std::map<std::string, int>{{"Constant", 1}, {"Mul", 1}, {"Reshape", 1}}));
+  auto state = session_at(m, OptimizationLevel::basic);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->model().graph.initializers.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tessera
