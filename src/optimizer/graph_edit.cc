@@ -4,7 +4,7 @@
 
 namespace tessera {
 
-GraphIndex::GraphIndex(const Graph& graph) {
+GraphIndex::GraphIndex(const Graph& graph, bool subgraph) : subgraph_(subgraph) {
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
     for (const std::string& out : node.outputs)
@@ -60,7 +60,13 @@ std::optional<TypeInfo> known_type(const Graph& graph, const GraphIndex& index, 
     type.shape = std::move(dims);
     return type;
   }
-  for (const auto* list : {&graph.inputs, &graph.outputs, &graph.value_infos})
+  for (const ValueInfo& v : graph.inputs) {
+    if (v.name != value || v.type.kind != TypeInfo::Kind::tensor) continue;
+    TypeInfo type = v.type;
+    if (index.is_subgraph()) type.shape.reset();
+    return type;
+  }
+  for (const auto* list : {&graph.outputs, &graph.value_infos})
     for (const ValueInfo& v : *list)
       if (v.name == value && v.type.kind == TypeInfo::Kind::tensor) return v.type;
   return std::nullopt;

@@ -19,7 +19,11 @@ class GraphIndex {
     size_t input;  // slot in the node's inputs
   };
 
-  explicit GraphIndex(const Graph& graph);
+  // `subgraph`: the graph is a subgraph body, whose declared input shapes known_type does not
+  // trust (a Loop's carried values may change shape from one iteration to the next).
+  explicit GraphIndex(const Graph& graph, bool subgraph = false);
+
+  bool is_subgraph() const { return subgraph_; }
 
   // The node producing `value` in this scope, or -1 (graph input, initializer, outer scope).
   int producer(const std::string& value) const;
@@ -35,6 +39,7 @@ class GraphIndex {
   std::unordered_map<std::string, size_t> producer_;
   std::unordered_map<std::string, std::vector<Use>> uses_;
   std::unordered_map<std::string, bool> escaping_;
+  bool subgraph_ = false;
 };
 
 // The value of a constant: an initializer that cannot be fed (not also a graph input), or the
@@ -46,7 +51,8 @@ std::optional<float> scalar_constant(const Graph& graph, const GraphIndex& index
 
 // The type of a tensor value as far as it is certain today: a constant's dtype and shape, else
 // what the graph declares (inputs, outputs, value_infos). nullopt when nothing is known. The one
-// place transformers read types, so it can switch to inferred types later.
+// place transformers read types, so it can switch to inferred types later. In a subgraph (see
+// GraphIndex) a declared input gives its element type only.
 std::optional<TypeInfo> known_type(const Graph& graph, const GraphIndex& index, const std::string& value);
 // The element type from known_type, or undefined.
 DataType known_elem_type(const Graph& graph, const GraphIndex& index, const std::string& value);

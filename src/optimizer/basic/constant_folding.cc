@@ -132,7 +132,7 @@ class ConstantFolding final : public GraphTransformer {
   std::string_view name() const override { return "constant_folding"; }
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
-    const GraphIndex index(graph);
+    const GraphIndex index(graph, ctx.is_subgraph(graph));
     std::unordered_set<std::string> graph_outputs;
     for (const ValueInfo& out : graph.outputs) graph_outputs.insert(out.name);
     std::vector<bool> dead(graph.nodes.size(), false);

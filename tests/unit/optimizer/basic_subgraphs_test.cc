@@ -64,3 +64,24 @@ TEST(BasicSubgraphs, FoldsInsideBranchesAndKeepsTheCapturedName) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(BasicSubgraphs, KnownTypeTrustsASubgraphsDeclaredInputsForTheirElementTypeOnly) {
+  // A Loop body's carried value may change shape from one iteration to the next.
+  Graph g;
+  g.inputs.push_back(tensor_value("carried", DataType::float32, {2, 3}));
+  g.value_infos.push_back(tensor_value("inner", DataType::float32, {4}));
+  g.initializers["w"] = float_tensor({5}, 1);
+  const GraphIndex main_index(g), body_index(g, true);
+  EXPECT_EQ(known_static_shape(g, main_index, "carried"), (Shape{2, 3}));
+  EXPECT_FALSE(known_static_shape(g, body_index, "carried"));
+  EXPECT_EQ(known_elem_type(g, body_index, "carried"), DataType::float32);
+  EXPECT_EQ(known_static_shape(g, body_index, "inner"), (Shape{4}));
+  EXPECT_EQ(known_static_shape(g, body_index, "w"), (Shape{5}));
+  EXPECT_FALSE(known_type(g, body_index, "unknown"));
+}
+
+}  // namespace
+}  // namespace tessera
