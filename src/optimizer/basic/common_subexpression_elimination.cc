@@ -3,12 +3,14 @@
 // readers read the earlier node's outputs (bypass_nodes, which keeps graph output names). Small
 // initializers with equal contents are merged the same way, so that nodes reading two copies of
 // one constant become equal too. Random ops and nodes with subgraphs are never merged.
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "optimizer/graph_edit.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/transformers.h"
 
 namespace tessera {
@@ -42,8 +44,9 @@ size_t tensor_hash(const Tensor& t) {
     for (int64_t i = 0; i < t.size(); ++i) h = h * 31 + std::hash<std::string>()(t.data<std::string>()[i]);
     return h;
   }
+  // The first bytes only: equal hashes are compared in full, and a large weight is hashed cheaply.
   const auto* bytes = static_cast<const unsigned char*>(t.raw_data());
-  for (size_t i = 0; i < t.byte_size(); ++i) h = h * 131 + bytes[i];
+  for (size_t i = 0; i < std::min<size_t>(t.byte_size(), 4096); ++i) h = h * 131 + bytes[i];
   return h;
 }
 
@@ -74,6 +77,8 @@ bool same_attribute(const Attribute& a, const Attribute& b) {
 }
 
 bool mergeable(const Node& node) {
+  // Ops of other domains may draw random numbers or keep state: only the ones whose semantics we know.
+  if (!node.domain.empty() && node.domain != "ai.onnx.ml" && node.domain != kTesseraDomain) return false;
   if (is_random(node.op_type) || node.outputs.empty()) return false;
   for (const auto& [name, attr] : node.attributes)
     if (attr.g || !attr.graphs.empty() || attr.type == Attribute::Type::graph_ || attr.type == Attribute::Type::graphs_)

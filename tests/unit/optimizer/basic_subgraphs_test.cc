@@ -52,7 +52,9 @@ TEST(BasicSubgraphs, FoldsInsideBranchesAndKeepsTheCapturedName) {
   auto state = session_at(m, OptimizationLevel::basic);
   ASSERT_TRUE(state);
   for (const Node& n : state->model().graph.nodes) {
-    if (n.op_type == "Relu") EXPECT_EQ(n.outputs[0], "a");
+    if (n.op_type == "Relu") {
+      EXPECT_EQ(n.outputs[0], "a");
+    }
     if (n.op_type != "If") continue;
     for (const char* b : {"then_branch", "else_branch"}) {
       const Graph& g = *n.attribute(b)->g;
@@ -81,6 +83,51 @@ TEST(BasicSubgraphs, KnownTypeTrustsASubgraphsDeclaredInputsForTheirElementTypeO
   EXPECT_EQ(known_static_shape(g, body_index, "inner"), (Shape{4}));
   EXPECT_EQ(known_static_shape(g, body_index, "w"), (Shape{5}));
   EXPECT_FALSE(known_type(g, body_index, "unknown"));
+}
+
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(BasicSubgraphs, AFoldedValueTheBranchesCaptureBecomesAnOuterInitializer) {
+  Model m;
+  m.opset_imports[""] = 17;
+  m.graph.inputs.push_back(tensor_value("x", DataType::float32, {2, 3}));
+  m.graph.inputs.push_back(tensor_value("cond", DataType::boolean, {}));
+  m.graph.initializers["c"] = float_tensor({3}, 5);
+  m.graph.nodes.push_back(node("neg_c", "Neg", {"c"}, {"captured"}));  // folded; read only inside the branches
+  auto make_branch = [](const std::string& name, const std::string& op) {
+    auto g = std::make_shared<Graph>();
+    g->name = name;
+    g->nodes.push_back(node(name + "_op", op, {"x", "captured"}, {name + "_out"}));
+    ValueInfo out;
+    out.name = name + "_out";
+    g->outputs.push_back(out);
+    return g;
+  };
+  Node if_node = node("if", "If", {"cond"}, {"y"});
+  Attribute then_attr, else_attr;
+  then_attr.name = "then_branch";
+  then_attr.type = Attribute::Type::graph_;
+  then_attr.g = make_branch("then", "Add");
+  else_attr.name = "else_branch";
+  else_attr.type = Attribute::Type::graph_;
+  else_attr.g = make_branch("else", "Mul");
+  if_node.attributes["then_branch"] = then_attr;
+  if_node.attributes["else_branch"] = else_attr;
+  m.graph.nodes.push_back(if_node);
+  m.graph.outputs.push_back(tensor_value("y", DataType::float32, {2, 3}));
+  for (uint8_t c : {0, 1}) {
+    Tensor cond = Tensor::create(DataType::boolean, {}).value();
+    cond.data<uint8_t>()[0] = c;
+    auto ops = expect_same_outputs(m, OptimizationLevel::basic, {{"x", Value(float_tensor({2, 3}, 3))}, {"cond", Value(cond)}});
+    EXPECT_EQ(ops, (std::map<std::string, int>{{"If", 1}}));
+  }
+  auto state = session_at(m, OptimizationLevel::basic);
+  ASSERT_TRUE(state);
+  EXPECT_TRUE(state->model().graph.initializers.count("captured"));
 }
 
 }  // namespace

@@ -59,7 +59,9 @@ TEST(NoopElimination, AGraphOutputKeepsItsNameByRenamingTheProducer) {
   const Graph& g = state->model().graph;
   EXPECT_EQ(g.outputs[0].name, "y");
   for (const Node& n : g.nodes)
-    if (n.op_type == "Relu") EXPECT_EQ(n.outputs[0], "y");
+    if (n.op_type == "Relu") {
+      EXPECT_EQ(n.outputs[0], "y");
+    }
 }
 
 TEST(NoopElimination, KeepsWhatCannotBeRenamedOrIsNotANoop) {
