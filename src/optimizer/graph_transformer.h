@@ -21,6 +21,9 @@ using NodeEvaluator = std::function<Result<std::vector<Tensor>>(const Node& node
 struct TransformContext {
   const Model* model = nullptr;  // opset imports (read-only: passes rewrite the graph they are given)
   NodeEvaluator evaluate;
+
+  // Whether `graph` is a subgraph body rather than the model's main graph.
+  bool is_subgraph(const Graph& graph) const { return model && &graph != &model->graph; }
 };
 
 class GraphTransformer {

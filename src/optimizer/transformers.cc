@@ -3,6 +3,13 @@
 namespace tessera {
 
 void add_basic_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out) {
+  // Folding first: it turns shape arithmetic into constants the later passes can read. Dead code
+  // elimination last: it sweeps what the others left unread.
+  out.push_back(make_constant_folding());
+  out.push_back(make_noop_elimination());
+  out.push_back(make_common_subexpression_elimination());
+  out.push_back(make_transpose_fusion());
+  out.push_back(make_squeeze_unsqueeze_fusion());
   out.push_back(make_dead_code_elimination());
 }
 

@@ -10,6 +10,11 @@
 namespace tessera {
 
 // basic/
+std::unique_ptr<GraphTransformer> make_constant_folding();
+std::unique_ptr<GraphTransformer> make_noop_elimination();
+std::unique_ptr<GraphTransformer> make_common_subexpression_elimination();
+std::unique_ptr<GraphTransformer> make_transpose_fusion();
+std::unique_ptr<GraphTransformer> make_squeeze_unsqueeze_fusion();
 std::unique_ptr<GraphTransformer> make_dead_code_elimination();
 // extended/
 std::unique_ptr<GraphTransformer> make_batchnorm_into_conv();
