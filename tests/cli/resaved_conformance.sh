@@ -1,35 +1,43 @@
 #!/usr/bin/env bash
 # Every ONNX backend test case, re-saved by `tessera optimize`, still gives the reference outputs:
 # each model is saved at LEVEL into a temporary copy of the case tree (data sets linked, not
-# copied), then `tessera test` runs the copies against the same expected-failures list.
+# copied), then `tessera test` runs the copies at LEVEL against the same expected-failures list.
 # Usage: resaved_conformance.sh TESSERA CASES_DIR EXPECTED_FAILURES [LEVEL (default disabled)]
 # Exit 77 (skipped) when CASES_DIR is absent.
 set -u
-tessera=$1 root=$2 expected=$3 level=${4:-disabled}
+export tessera=$1 expected=$3 level=${4:-disabled}
+root=$2
 if [ ! -d "$root" ]; then echo "no backend test data at $root: skipped"; exit 77; fi
 out=$(mktemp -d)
+export out
 trap 'rm -rf "$out"' EXIT
-problems=0 saved=0
+mkdir -p "$out/cases" "$out/problems"
 
-for model in "$root"/*/*/model.onnx; do
+# Saves one case's model; a model that does not load must be listed as expected to fail, and keeps
+# its original so that `tessera test` reports it like the original run does.
+save_case() {
+  local model=$1
+  local case_dir label dest
   case_dir=$(dirname "$model")
   label="$(basename "$(dirname "$case_dir")")/$(basename "$case_dir")"
   dest="$out/cases/$label"
   mkdir -p "$dest"
   for data_set in "$case_dir"/test_data_set_*; do ln -s "$data_set" "$dest/"; done
-  if "$tessera" optimize "$model" -o "$dest/model.onnx" --opt-level "$level" >/dev/null 2>"$out/stderr"; then
-    saved=$((saved + 1))
-  else
-    # A case Tessera cannot load is listed as expected to fail; it keeps its original model, so
-    # that `tessera test` reports it like the original run does.
+  if ! "$tessera" optimize "$model" -o "$dest/model.onnx" --opt-level "$level" >/dev/null 2>"$dest.stderr"; then
     if ! grep -q "^$label[[:space:]]" "$expected"; then
-      echo "FAIL $label: tessera optimize failed: $(cat "$out/stderr")"
-      problems=$((problems + 1))
+      echo "FAIL $label: tessera optimize failed: $(cat "$dest.stderr")" >"$out/problems/${label//\//_}"
     fi
     cp "$model" "$dest/model.onnx"
   fi
-done
-echo "re-saved $saved models at opt-level $level"
+  rm -f "$dest.stderr"
+}
+export -f save_case
+
+# Two at a time: most of the time goes to starting processes.
+printf '%s\n' "$root"/*/*/model.onnx | xargs -P 2 -I{} bash -c 'save_case "$1"' _ {}
+problems=$(ls "$out/problems" | wc -l)
+cat "$out/problems"/* 2>/dev/null
+echo "re-saved $(find "$out/cases" -name model.onnx | wc -l) models at opt-level $level"
 
 "$tessera" test "$out/cases" --expected-failures "$expected" --jobs 2 --opt-level "$level" >"$out/test.log" 2>&1
 rc=$?

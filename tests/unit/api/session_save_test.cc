@@ -1,5 +1,6 @@
 // SessionOptions::optimized_model_path: the session saves the graph it runs, and that file loads
-// and runs with the same outputs; Session::node_counts describes the same graph.
+// and runs with the same outputs (a fused graph too, with its com.tessera import); Session::node_counts
+// describes the same graph.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -117,6 +118,70 @@ TEST(SessionSave, SavesTheGraphItRunsAndItRunsTheSame) {
     ASSERT_TRUE(reloaded.is_ok()) << reloaded.status().message();
     EXPECT_EQ(run(*reloaded, {-10, 0, 1}), (std::vector<float>{0, 4, 7}));
   }
+}
+
+// y = Relu(Conv(x, w, b)): x [1,1,3,3], w [1,1,2,2], b [1]; the extended level fuses it.
+std::string conv_relu_model() {
+  pb::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("conv_relu");
+  auto io = [](pb::ValueInfoProto* info, const std::string& name, std::vector<int64_t> dims) {
+    info->set_name(name);
+    auto* t = info->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(1);
+    for (int64_t d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  io(g->add_input(), "x", {1, 1, 3, 3});
+  io(g->add_output(), "y", {1, 1, 2, 2});
+  auto init = [&](const std::string& name, std::vector<int64_t> dims, std::vector<float> values) {
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(1);
+    for (int64_t d : dims) t->add_dims(d);
+    for (float v : values) t->add_float_data(v);
+  };
+  init("w", {1, 1, 2, 2}, {3, -1, 0.5f, -1});
+  init("b", {1}, {0});
+  add_node(g->mutable_node(), "Conv", {"x", "w", "b"}, {"c"});
+  add_node(g->mutable_node(), "Relu", {"c"}, {"y"});
+  return m.SerializeAsString();
+}
+
+TEST(SessionSave, AFusedModelKeepsItsDomainAndReloadsWithTheSameOutputs) {
+  TempDir dir;
+  const std::string bytes = conv_relu_model();
+  const std::string path = dir.path() + "/fused.onnx";
+  SessionOptions options;
+  options.optimization_level = OptimizationLevel::extended;
+  options.optimized_model_path = path;
+  auto fused = Session::load_from_bytes(bytes.data(), bytes.size(), options);
+  ASSERT_TRUE(fused.is_ok()) << fused.status().message();
+  const NodeCounts counts = fused->node_counts();
+  EXPECT_EQ(counts.nodes, 1u);
+  EXPECT_EQ(counts.by_op, (std::map<std::string, size_t>{{"com.tessera.FusedConv", 1}}));
+
+  auto saved = load_model_file(path);
+  ASSERT_TRUE(saved.is_ok()) << saved.status().message();
+  EXPECT_EQ(saved->opset_imports, (std::map<std::string, int64_t>{{"", 17}, {"com.tessera", 1}}));
+  ASSERT_EQ(saved->graph.nodes.size(), 1u);
+  EXPECT_EQ(saved->graph.nodes[0].attributes.at("activation").s, "Relu");
+
+  SessionOptions plain;
+  plain.optimization_level = OptimizationLevel::disabled;
+  auto original = Session::load_from_bytes(bytes.data(), bytes.size(), plain);
+  auto reloaded = Session::load(path, plain);
+  ASSERT_TRUE(original.is_ok() && reloaded.is_ok()) << reloaded.status().message();
+  const Feeds feeds = {{"x", Value(tensor_of<float>(DataType::float32, {1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}))}};
+  auto want = original->run(feeds);
+  auto got = reloaded->run(feeds);
+  ASSERT_TRUE(want.is_ok() && got.is_ok());
+  const Tensor& w = (*want)[0].tensor();
+  const Tensor& g = (*got)[0].tensor();
+  // Conv gives -2, -0.5, 2.5, 4 (x = 1..9 row-major); Relu clears the first two.
+  EXPECT_EQ(std::vector<float>(w.data<float>(), w.data<float>() + w.size()), (std::vector<float>{0, 0, 2.5f, 4}));
+  EXPECT_EQ(std::vector<float>(g.data<float>(), g.data<float>() + g.size()), (std::vector<float>{0, 0, 2.5f, 4}));
 }
 
 TEST(SessionSave, AnUnwritablePathFailsTheSessionWithTheReason) {
