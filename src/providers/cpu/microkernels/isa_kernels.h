@@ -46,11 +46,20 @@ struct KernelSet {
 using DepthwiseRowFn = void (*)(int64_t taps, const float* const* src, const float* w, float bias, int64_t n,
                                 float lo, float hi, float* y);
 
+// One output row of a depthwise convolution read straight from the input plane (no padded
+// copy), for n outputs whose taps all lie inside the rows: y[i] = clamp(bias + sum over r < rows,
+// k < kw of w[r * kw + k] * x[r * ld + i * stride + k], lo, hi). stride is 1 or 2. Reads only
+// elements that some output uses.
+using DepthwiseDirectFn = void (*)(const float* x, int64_t ld, int64_t rows, int64_t kw, int64_t stride,
+                                   const float* w, float bias, int64_t n, float lo, float hi, float* y);
+
 struct IsaKernels {
   const char* name;
   KernelSet<float> f32;
   KernelSet<double> f64;
   DepthwiseRowFn depthwise_row_f32;
+  DepthwiseDirectFn depthwise_direct_f32;
+  int vector_floats;  // floats per vector register of this ISA
 };
 
 IsaKernels isa_kernels_portable();
