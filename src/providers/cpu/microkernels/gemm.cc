@@ -90,12 +90,24 @@ void pack_a_block(const MatrixArg<T>& a, int64_t i0, int64_t mlen, int64_t p0, i
   }
 }
 
+// One full NR-wide panel of an untransposed B: a fixed-size copy per k that the compiler
+// inlines (a memcpy call per 32 floats cost as much as the copy).
+template <class T, int NR>
+void pack_b_panel(const T* src, int64_t ld, int64_t klen, T* dst) {
+  for (int64_t k = 0; k < klen; ++k) std::memcpy(dst + k * NR, src + k * ld, NR * sizeof(T));
+}
+
 // Packs depth [p0, p0+klen) x columns [j0, j0+nlen) of op(B) into NR-column panels.
 template <class T>
 void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, int64_t nlen, int nr, T* dst) {
   for (int64_t jr = 0; jr < nlen; jr += nr, dst += klen * nr) {
     const int64_t cols = std::min<int64_t>(nr, nlen - jr);
-    if (!b.trans) {
+    if (!b.trans && cols == nr && (nr == 8 || nr == 16 || nr == 32)) {
+      const T* src = b.data + p0 * b.ld + j0 + jr;
+      if (nr == 8) pack_b_panel<T, 8>(src, b.ld, klen, dst);
+      else if (nr == 16) pack_b_panel<T, 16>(src, b.ld, klen, dst);
+      else pack_b_panel<T, 32>(src, b.ld, klen, dst);
+    } else if (!b.trans) {
       for (int64_t k = 0; k < klen; ++k) {
         const T* src = b.data + (p0 + k) * b.ld + j0 + jr;
         T* d = dst + k * nr;
