@@ -64,6 +64,9 @@ T* scratch(int slot, int64_t n) {
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// Row panels of A (MR rows each) up to which an unpacked B is read in place (see gemm_tile).
+constexpr int64_t kDirectBMaxPanels = 8;
+
 // Packs rows [i0, i0+mlen) x depth [p0, p0+klen) of op(A) into MR-row panels: panel r holds
 // klen groups of MR values; rows past the end are zero.
 template <class T>
@@ -140,6 +143,10 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
   const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
   T* a_buf = a.packed ? nullptr : scratch<T>(0, mc * kc);
   T* b_buf = b.packed ? nullptr : scratch<T>(1, nc * kc);
+  // A row-major B is read in place when few row panels reuse it: packing it would cost about
+  // as much as the multiply (pointwise convolutions with few output channels). Many reuses pack,
+  // so the panel is read contiguously from L1 instead of in strided rows.
+  const bool direct_b = !b.packed && !b.trans && i_end - i_begin <= kDirectBMaxPanels * mr;
   UkernelArgs<T> args{alpha, beta, nullptr, nullptr, ep.clip_min, ep.clip_max, false};
 
   for (int64_t ic = i_begin; ic < i_end; ic += mc) {
@@ -157,11 +164,14 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
       }
       for (int64_t jc = j_begin; jc < j_end; jc += nc) {
         const int64_t nlen = std::min(nc, j_end - jc);
+        const int64_t full = direct_b ? nlen / nr * nr : 0;  // columns read in place
+        // Panel jr (jr >= full) of this block is at b_block + (jr - full) * klen.
         const T* b_block;
         if (b.packed) {
           b_block = b.packed->data.get() + pc * n_padded + (jc / nr) * klen * nr;
         } else {
-          pack_b_block(b, pc, klen, jc, nlen, nr, b_buf);
+          // In place, only a partial last panel needs packing (zero padded to NR).
+          if (full < nlen) pack_b_block(b, pc, klen, jc + full, nlen - full, nr, b_buf);
           b_block = b_buf;
         }
         for (int64_t ir = 0; ir < mlen; ir += mr) {
@@ -172,7 +182,11 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
           auto* uk = ks.ukernel[rows - 1];
           for (int64_t jr = 0; jr < nlen; jr += nr) {
             args.bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
-            uk(klen, a_panel, b_block + jr * klen, c_row + jr, ldc, std::min<int64_t>(nr, nlen - jr), args);
+            const int64_t cols = std::min<int64_t>(nr, nlen - jr);
+            if (jr < full)
+              uk(klen, a_panel, b.data + pc * b.ld + jc + jr, b.ld, c_row + jr, ldc, cols, args);
+            else
+              uk(klen, a_panel, b_block + (jr - full) * klen, nr, c_row + jr, ldc, cols, args);
           }
         }
       }

@@ -23,9 +23,10 @@ struct UkernelArgs {
 
 // C tile (mr rows, where mr is fixed per entry of the table, and nr <= NR columns)
 //   = alpha * Apanel[kc x MR] * Bpanel[kc x NR] + beta * C.
-// The A panel holds MR values per k (rows beyond mr are padding), the B panel NR values per k.
+// The A panel holds MR values per k (rows beyond mr are padding), the B panel NR values per k,
+// ldb apart: NR for a packed panel, the row stride for a row-major B read in place.
 template <class T>
-using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t nr,
+using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr,
                            const UkernelArgs<T>& args);
 
 template <class T>
