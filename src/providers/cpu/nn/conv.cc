@@ -5,7 +5,9 @@
 //
 // Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
 // im2col columns [C/g * k, positions]; 1x1 stride-1 convolutions use the input as the columns
-// directly, and depthwise 2-D convolutions run a direct loop. ConvTranspose is one GEMM
+// directly, and depthwise 2-D convolutions run a direct loop (microkernels/im2col.cc). FusedConv's
+// activation (conv_activation.h) is a clamp inside the GEMM / depthwise stores, or applied to each
+// GEMM task's block or depthwise plane right after it is computed. ConvTranspose is one GEMM
 // (W^T * X) per (image, group) followed by col2im. Constant float32 weights are packed for the
 // GEMM once, when the kernel is created. float16/bfloat16 compute in float32.
 #include <algorithm>
