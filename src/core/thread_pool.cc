@@ -1,12 +1,46 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <exception>
-#include <memory>
 
 namespace tessera {
+
+// One parallel_for call, on its caller's stack. Chunks are claimed through `next`, so the caller
+// makes progress even when every worker is busy with another run's work, and a late worker
+// leaves its share to whoever is free.
+struct ThreadPool::Job {
+  const std::function<void(int64_t, int64_t)>* fn;
+  int64_t n, chunks, chunk_size;
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+  // Workers that took this job from the queue and have not let go of it yet; the caller returns
+  // only once it is 0, so no worker touches the job after its frame is gone.
+  std::atomic<int> users{0};
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::exception_ptr error;  // guarded by mutex
+
+  // Runs chunks until none is left. A chunk that throws stops the others from starting (they
+  // count as done without running); the first exception is kept for the caller.
+  void run_chunks() {
+    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
+      const int64_t begin = c * chunk_size, end = std::min(n, begin + chunk_size);
+      try {
+        if (begin < end) (*fn)(begin, end);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+        const int64_t unclaimed = std::max<int64_t>(0, chunks - next.exchange(chunks));
+        done.fetch_add(unclaimed, std::memory_order_acq_rel);
+      }
+      if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
+        std::lock_guard<std::mutex> lock(mutex);
+        cv.notify_all();
+      }
+    }
+  }
+};
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -25,6 +59,15 @@ ThreadPool::~ThreadPool() {
 namespace {
 
 constexpr auto kSpinTime = std::chrono::microseconds(50);
+// Chunks per thread: a few more than one, so that a thread that starts late (woken, or busy with
+// another run) hands its share to the others instead of making them wait.
+constexpr int64_t kChunksPerThread = 4;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 // Spins until `ready()` or kSpinTime passes; true when ready.
 template <class Ready>
@@ -33,9 +76,7 @@ bool spin_until(Ready ready) {
   for (int i = 0;; ++i) {
     if (ready()) return true;
     if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return false;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    cpu_relax();
   }
 }
 
@@ -44,78 +85,63 @@ bool spin_until(Ready ready) {
 void ThreadPool::worker_loop() {
   for (;;) {
     spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
-    std::function<void()> task;
+    Job* job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      if (tasks_.empty() && !stopping_) {
+      if (queue_.empty() && !stopping_) {
         ++sleeping_;
-        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         --sleeping_;
       }
-      if (stopping_ && tasks_.empty()) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+      if (stopping_ && queue_.empty()) return;
+      job = queue_.front();
+      queue_.erase(queue_.begin());
       queued_.fetch_sub(1, std::memory_order_relaxed);
+      job->users.fetch_add(1, std::memory_order_relaxed);  // under mutex_: the caller cannot withdraw it now
     }
-    task();
+    job->run_chunks();
+    job->users.fetch_sub(1, std::memory_order_release);  // the last touch of the job
   }
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   min_chunk = std::max<int64_t>(1, min_chunk);
-  int64_t chunks = std::min<int64_t>(size(), (n + min_chunk - 1) / min_chunk);
-  if (chunks <= 1) {
+  const int64_t pieces = (n + min_chunk - 1) / min_chunk;
+  const int64_t helpers = std::min<int64_t>(size() - 1, pieces - 1);
+  if (helpers <= 0) {
     fn(0, n);
     return;
   }
-  // Chunks are claimed through a shared counter, so the caller makes progress even when every
-  // worker is busy with another run's work. A chunk that throws stops the others from starting
-  // new chunks; the first exception is rethrown in the caller once every chunk has finished, so
-  // no worker is left holding a reference to `fn`.
-  struct Shared {
-    std::atomic<int64_t> next{0};
-    std::atomic<int64_t> done{0};
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::exception_ptr error;  // guarded by mutex
-  };
-  auto shared = std::make_shared<Shared>();
-  int64_t chunk_size = (n + chunks - 1) / chunks;
-  auto run_chunks = [shared, chunks, chunk_size, n, &fn] {
-    for (int64_t c; (c = shared->next.fetch_add(1)) < chunks;) {
-      int64_t begin = c * chunk_size;
-      int64_t end = std::min(n, begin + chunk_size);
-      try {
-        if (begin < end) fn(begin, end);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(shared->mutex);
-        if (!shared->error) shared->error = std::current_exception();
-        // Claim the chunks nobody started; they count as done without running.
-        int64_t unclaimed = std::max<int64_t>(0, chunks - shared->next.exchange(chunks));
-        shared->done.fetch_add(unclaimed);
-      }
-      if (shared->done.fetch_add(1) + 1 == chunks) {
-        std::lock_guard<std::mutex> lock(shared->mutex);
-        shared->cv.notify_all();
-      }
-    }
-  };
+  Job job;
+  job.fn = &fn;
+  job.n = n;
+  job.chunks = std::min<int64_t>(pieces, kChunksPerThread * (helpers + 1));
+  job.chunk_size = (n + job.chunks - 1) / job.chunks;
+  job.chunks = (n + job.chunk_size - 1) / job.chunk_size;
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (int64_t i = 1; i < chunks; ++i) tasks_.push_back(run_chunks);
-    queued_.fetch_add(static_cast<int>(chunks - 1), std::memory_order_release);
+    for (int64_t i = 0; i < helpers; ++i) queue_.push_back(&job);
+    queued_.fetch_add(static_cast<int>(helpers), std::memory_order_release);
     wake = sleeping_ > 0;
   }
   if (wake) cv_.notify_all();
-  run_chunks();
-  if (!spin_until([&] { return shared->done.load() == chunks; })) {
-    std::unique_lock<std::mutex> lock(shared->mutex);
-    shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
+  job.run_chunks();
+  if (!spin_until([&] { return job.done.load(std::memory_order_acquire) == job.chunks; })) {
+    std::unique_lock<std::mutex> lock(job.mutex);
+    job.cv.wait(lock, [&] { return job.done.load(std::memory_order_acquire) == job.chunks; });
   }
-  std::lock_guard<std::mutex> lock(shared->mutex);
-  if (shared->error) std::rethrow_exception(shared->error);
+  {
+    // Entries no worker took are withdrawn; after this no worker can start using the job.
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto before = queue_.size();
+    queue_.erase(std::remove(queue_.begin(), queue_.end(), &job), queue_.end());
+    queued_.fetch_sub(static_cast<int>(before - queue_.size()), std::memory_order_relaxed);
+  }
+  while (job.users.load(std::memory_order_acquire) != 0) cpu_relax();
+  std::lock_guard<std::mutex> lock(job.mutex);
+  if (job.error) std::rethrow_exception(job.error);
 }
 
 }  // namespace tessera

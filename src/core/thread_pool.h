@@ -6,7 +6,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -25,20 +24,26 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(begin, end) over disjoint ranges covering [0, n). `min_chunk` is the smallest range
-  // worth handing to another thread (elements of work, roughly). When a call of fn throws, no
-  // new ranges start and the first exception is rethrown here after every started range ends.
+  // worth handing to another thread (elements of work, roughly); below two such ranges no
+  // worker is woken. When a call of fn throws, no new ranges start and the first exception is
+  // rethrown here after every started range ends.
   void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn);
+
+  struct Job;
 
  private:
   void worker_loop();
 
   std::vector<std::thread> workers_;
-  std::deque<std::function<void()>> tasks_;
+  // Jobs wanting help, one entry per helper wanted. A job lives on its caller's stack; the caller
+  // removes its entries that no worker took before it returns.
+  std::vector<Job*> queue_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
   // Workers spin briefly on this count before sleeping: a model runs hundreds of small ops in a
-  // row, and waking a sleeping thread costs more than many of them take.
+  // row, and waking a sleeping thread costs more than many of them take. After that they sleep
+  // on cv_, so an idle pool costs no CPU.
   std::atomic<int> queued_{0};
   int sleeping_ = 0;  // workers blocked on cv_ (guarded by mutex_)
 };

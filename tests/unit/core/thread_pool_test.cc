@@ -37,6 +37,27 @@ TEST(ThreadPool, ConcurrentCallersShareThePool) {
   EXPECT_EQ(total.load(), 4 * 50 * 100);
 }
 
+// Calls nested inside chunks, from several callers at once, many of them tiny: a job whose
+// helpers never came is withdrawn from the queue before its caller returns, so none runs late.
+TEST(ThreadPool, NestedAndTinyCallsFromManyCallers) {
+  ThreadPool pool(3);
+  std::atomic<int64_t> total{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 3; ++c)
+    callers.emplace_back([&] {
+      for (int r = 0; r < 200; ++r)
+        pool.parallel_for(8, 1, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i)
+            pool.parallel_for(3, 1, [&](int64_t b2, int64_t e2) { total.fetch_add(e2 - b2); });
+        });
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(total.load(), 3 * 200 * 8 * 3);
+  int64_t small = 0;
+  pool.parallel_for(5, 10, [&](int64_t b, int64_t e) { small += e - b; });  // below two chunks: inline
+  EXPECT_EQ(small, 5);
+}
+
 // A throwing chunk, on a worker or on the caller, reaches the caller as the exception after every
 // started chunk has finished; the pool keeps working afterwards.
 TEST(ThreadPool, ExceptionInAChunkReachesTheCallerAfterAllChunksEnd) {

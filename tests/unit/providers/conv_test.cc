@@ -116,6 +116,21 @@ TEST(Conv, DepthwiseAndGroups) {
   check_conv({{1, 3, 6, 6}, 6, 3, {3, 3}, {}, {}, {1, 1, 1, 1}});  // multiplier 2
 }
 
+// Rows at least 16 outputs wide run the direct depthwise kernel (no padded copy): 3x3, 5x5 and
+// other widths, stride 1 and 2 (also unequal), asymmetric pads, pads wider than the kernel
+// (rows with no tap inside the image), and a last tap on the input's very last element.
+TEST(Conv, DepthwiseDirectWideRows) {
+  check_conv({{1, 3, 19, 37}, 3, 3, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
+  check_conv({{2, 4, 12, 45}, 4, 4, {5, 5}, {1, 1}, {}, {2, 2, 2, 2}});
+  check_conv({{1, 3, 21, 41}, 3, 3, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}});
+  check_conv({{1, 2, 23, 67}, 2, 2, {5, 5}, {2, 2}, {}, {2, 1, 2, 2}});
+  check_conv({{1, 3, 9, 35}, 3, 3, {3, 3}, {1, 2}, {}, {0, 0, 0, 0}, false});
+  check_conv({{1, 2, 8, 40}, 2, 2, {3, 4}, {2, 1}, {}, {1, 2, 1, 1}});
+  check_conv({{1, 1, 5, 33}, 1, 1, {3, 3}, {2, 2}, {}, {0, 0, 0, 0}});
+  check_conv({{1, 2, 4, 20}, 2, 2, {3, 3}, {1, 1}, {}, {3, 3, 3, 3}});
+  check_conv({{1, 5, 6, 130}, 5, 5, {1, 7}, {1, 2}, {}, {0, 3, 0, 3}});
+}
+
 TEST(Conv, PointwiseUsesInputAsColumns) {
   check_conv({{2, 8, 5, 7}, 5, 1, {1, 1}});
   check_conv({{1, 8, 5, 7}, 6, 2, {1, 1}, {}, {}, {}, false});
@@ -190,6 +205,50 @@ TEST(Conv, FusedConvActivationAndResidual) {
   leaky_call.attrs.push_back(attr_s("activation", "LeakyRelu"));
   leaky_call.attrs.push_back(attr_floats("activation_params", {0.1f}));
   expect_close(run1(leaky_call), ys, leaky);
+}
+
+// The activations applied after the convolution (not clamps), on the depthwise planes and on
+// the GEMM path's task blocks, one and several threads.
+TEST(Conv, FusedConvSmoothActivations) {
+  struct Act {
+    const char* name;
+    double (*f)(double);
+  };
+  const Act acts[] = {
+      {"Silu", [](double v) { return v / (1 + std::exp(-v)); }},
+      {"HardSwish", [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
+      {"Gelu", [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},
+      {"Sigmoid", [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {"Tanh", [](double v) { return std::tanh(v); }},
+  };
+  const ConvCase cases[] = {
+      {{1, 4, 9, 9}, 6, 2, {3, 3}, {}, {}, {1, 1, 1, 1}},          // grouped GEMM
+      {{1, 3, 11, 37}, 3, 3, {5, 5}, {2, 2}, {}, {2, 2, 2, 2}},    // depthwise, direct rows
+      {{1, 3, 7, 7}, 3, 3, {3, 3}, {}, {}, {1, 1, 1, 1}},          // depthwise, padded copy
+      {{1, 8, 20, 30}, 5, 1, {1, 1}},                              // pointwise, several tasks
+  };
+  for (const ConvCase& c : cases) {
+    Shape ws{c.M, c.x[1] / c.group};
+    ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
+    const Tensor x = random_f(c.x, 41), w = random_f(ws, 42), b = random_f({c.M}, 43);
+    Shape ys;
+    const std::vector<double> conv = naive_conv(c, x, w, &b, &ys);
+    for (const Act& act : acts) {
+      std::vector<double> want;
+      for (double v : conv) want.push_back(act.f(v));
+      OpCall call{"FusedConv", 1, {x, w, b}, conv_attrs(c)};
+      call.domain = "com.microsoft";
+      call.attrs.push_back(attr_s("activation", act.name));
+      for (int threads : {1, 3}) {
+        SCOPED_TRACE(testing::Message() << act.name << " x=" << shape_to_string(c.x) << " threads=" << threads);
+        call.threads = threads;
+        expect_close(run1(call), ys, want, 1e-4, 1e-5);
+      }
+    }
+  }
+  OpCall bad{"FusedConv", 1, {random_f({1, 1, 3, 3}, 1), random_f({1, 1, 1, 1}, 2)}, {attr_s("activation", "Swish")}};
+  bad.domain = "com.microsoft";
+  expect_error(bad, "unsupported fused activation 'Swish'");
 }
 
 TEST(Conv, RejectsBadShapes) {

@@ -94,8 +94,10 @@ void check_case(const Case& c, bool ta, bool tb, T alpha, T beta, int threads, b
   }
 }
 
+// {17, 530, 40} and {20, 203, 300} read B in place (few row panels) across several column
+// blocks, depth blocks and a partial last panel.
 const Case kShapes[] = {{1, 1, 1}, {7, 13, 5}, {65, 129, 33}, {1, 100, 37}, {37, 1, 100},
-                        {2, 3, 600}, {17, 530, 40}, {500, 9, 70}, {33, 70, 0}};
+                        {2, 3, 600}, {17, 530, 40}, {20, 203, 300}, {500, 9, 70}, {33, 70, 0}};
 
 TEST(Gemm, FloatMatchesNaiveOnOddShapes) {
   for (const Case& c : kShapes)

@@ -306,7 +306,8 @@ class PowKernel final : public OpKernel {
           return dispatch<kNumericTypes>(
               b->dtype(),
               [&]<class TB>() -> Status {
-                Tensor& y = ctx.allocate_output(0, a->dtype(), s.out);
+                // Every element is written by the broadcast driver: no zero fill.
+                Tensor& y = ctx.allocate_output_uninitialized(0, a->dtype(), s.out);
                 const TA* pa = a->data<TA>();
                 const TB* pb = b->data<TB>();
                 TA* out = y.data<TA>();
@@ -375,7 +376,7 @@ class PReluKernel final : public OpKernel {
     return dispatch<PRelu::kTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
-          Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
+          Tensor& y = ctx.allocate_output_uninitialized(0, x->dtype(), x->shape());
           run_binary(ctx.thread_pool(), plan.value(), x->data<T>(), slope->data<T>(), y.data<T>(), kCheapChunk,
                      PRelu{});
           return Status::ok();

@@ -64,6 +64,9 @@ T* scratch(int slot, int64_t n) {
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// Row panels of A (MR rows each) up to which an unpacked B is read in place (see gemm_tile).
+constexpr int64_t kDirectBMaxPanels = 8;
+
 // Packs rows [i0, i0+mlen) x depth [p0, p0+klen) of op(A) into MR-row panels: panel r holds
 // klen groups of MR values; rows past the end are zero.
 template <class T>
@@ -90,12 +93,24 @@ void pack_a_block(const MatrixArg<T>& a, int64_t i0, int64_t mlen, int64_t p0, i
   }
 }
 
+// One full NR-wide panel of an untransposed B: a fixed-size copy per k that the compiler
+// inlines (a memcpy call per 32 floats cost as much as the copy).
+template <class T, int NR>
+void pack_b_panel(const T* src, int64_t ld, int64_t klen, T* dst) {
+  for (int64_t k = 0; k < klen; ++k) std::memcpy(dst + k * NR, src + k * ld, NR * sizeof(T));
+}
+
 // Packs depth [p0, p0+klen) x columns [j0, j0+nlen) of op(B) into NR-column panels.
 template <class T>
 void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, int64_t nlen, int nr, T* dst) {
   for (int64_t jr = 0; jr < nlen; jr += nr, dst += klen * nr) {
     const int64_t cols = std::min<int64_t>(nr, nlen - jr);
-    if (!b.trans) {
+    if (!b.trans && cols == nr && (nr == 8 || nr == 16 || nr == 32)) {
+      const T* src = b.data + p0 * b.ld + j0 + jr;
+      if (nr == 8) pack_b_panel<T, 8>(src, b.ld, klen, dst);
+      else if (nr == 16) pack_b_panel<T, 16>(src, b.ld, klen, dst);
+      else pack_b_panel<T, 32>(src, b.ld, klen, dst);
+    } else if (!b.trans) {
       for (int64_t k = 0; k < klen; ++k) {
         const T* src = b.data + (p0 + k) * b.ld + j0 + jr;
         T* d = dst + k * nr;
@@ -128,6 +143,10 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
   const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
   T* a_buf = a.packed ? nullptr : scratch<T>(0, mc * kc);
   T* b_buf = b.packed ? nullptr : scratch<T>(1, nc * kc);
+  // A row-major B is read in place when few row panels reuse it: packing it would cost about
+  // as much as the multiply (pointwise convolutions with few output channels). Many reuses pack,
+  // so the panel is read contiguously from L1 instead of in strided rows.
+  const bool direct_b = !b.packed && !b.trans && i_end - i_begin <= kDirectBMaxPanels * mr;
   UkernelArgs<T> args{alpha, beta, nullptr, nullptr, ep.clip_min, ep.clip_max, false};
 
   for (int64_t ic = i_begin; ic < i_end; ic += mc) {
@@ -145,11 +164,14 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
       }
       for (int64_t jc = j_begin; jc < j_end; jc += nc) {
         const int64_t nlen = std::min(nc, j_end - jc);
+        const int64_t full = direct_b ? nlen / nr * nr : 0;  // columns read in place
+        // Panel jr (jr >= full) of this block is at b_block + (jr - full) * klen.
         const T* b_block;
         if (b.packed) {
           b_block = b.packed->data.get() + pc * n_padded + (jc / nr) * klen * nr;
         } else {
-          pack_b_block(b, pc, klen, jc, nlen, nr, b_buf);
+          // In place, only a partial last panel needs packing (zero padded to NR).
+          if (full < nlen) pack_b_block(b, pc, klen, jc + full, nlen - full, nr, b_buf);
           b_block = b_buf;
         }
         for (int64_t ir = 0; ir < mlen; ir += mr) {
@@ -160,7 +182,11 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
           auto* uk = ks.ukernel[rows - 1];
           for (int64_t jr = 0; jr < nlen; jr += nr) {
             args.bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
-            uk(klen, a_panel, b_block + jr * klen, c_row + jr, ldc, std::min<int64_t>(nr, nlen - jr), args);
+            const int64_t cols = std::min<int64_t>(nr, nlen - jr);
+            if (jr < full)
+              uk(klen, a_panel, b.data + pc * b.ld + jc + jr, b.ld, c_row + jr, ldc, cols, args);
+            else
+              uk(klen, a_panel, b_block + (jr - full) * klen, nr, c_row + jr, ldc, cols, args);
           }
         }
       }

@@ -30,8 +30,8 @@ struct VecOf {
 
 // MR x (NV vectors) register tile; `Rows` <= MR rows are computed, the A panel stride is MR.
 template <class T, int Bytes, int MR, int NV, int Rows>
-void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc, int64_t nr,
-             const UkernelArgs<T>& p) {
+void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t ldb, T* __restrict c, int64_t ldc,
+             int64_t nr, const UkernelArgs<T>& p) {
   using V = typename VecOf<T, Bytes>::type;
   constexpr int L = Bytes / static_cast<int>(sizeof(T));
   constexpr int NR = NV * L;
@@ -52,7 +52,7 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* __rest
       for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
     }
     a += MR;
-    b += NR;
+    b += ldb;
   }
 
   const T alpha = p.alpha, beta = p.beta;

@@ -144,7 +144,86 @@ void col2im_add(const ConvGeometry& g, const T* col, int64_t c0, int64_t c1, T* 
   });
 }
 
+namespace {
+
+// Planes at least this wide (in outputs) run the direct kernel; narrower ones are mostly border
+// and go through the padded copy, whose cost is small next to their per-row set-up.
+constexpr int64_t kDirectMinWidth = 16;
+
+bool use_direct(const ConvGeometry& g) {
+  return g.dilation[0] == 1 && g.dilation[1] == 1 && (g.stride[1] == 1 || g.stride[1] == 2) &&
+         g.out[1] >= kDirectMinWidth;
+}
+
+// Depthwise plane straight from the input: each output row reads only the kernel rows inside
+// the image, interior columns go to the ISA's direct row kernel and the few border columns
+// (where some taps fall in the padding) are summed here with bounds checks.
+void depthwise_direct_plane(const ConvGeometry& g, const float* x, const float* w, float bias, float lo, float hi,
+                            float* y) {
+  const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
+  const int64_t KH = g.kernel[0], KW = g.kernel[1], sh = g.stride[0], sw = g.stride[1];
+  const int64_t ph = g.pad_begin[0], pw = g.pad_begin[1];
+  // Interior columns [ow_lo, ow_hi): every tap's column lies in [0, W).
+  int64_t ow_lo, ow_hi;
+  valid_range(0, OW, W - KW + 1, sw, -pw, &ow_lo, &ow_hi);
+  const detail::DepthwiseDirectFn row_kernel = detail::active_isa().depthwise_direct_f32;
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const int64_t ih0 = oh * sh - ph;
+    const int64_t kh0 = std::max<int64_t>(0, -ih0), kh1 = std::min<int64_t>(KH, H - ih0);
+    float* yr = y + oh * OW;
+    if (kh1 <= kh0) {
+      std::fill(yr, yr + OW, std::min(std::max(bias, lo), hi));
+      continue;
+    }
+    const float* xr = x + (ih0 + kh0) * W;
+    const float* wr = w + kh0 * KW;
+    // A border column: only taps kw in [kw0, kw1) land inside the row.
+    auto border = [&](int64_t ow) {
+      const int64_t iw0 = ow * sw - pw;
+      const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min<int64_t>(KW, W - iw0);
+      float a = bias;
+      for (int64_t kh = 0; kh < kh1 - kh0; ++kh) {
+        const float* xk = xr + kh * W + iw0;
+        const float* wk = wr + kh * KW;
+        for (int64_t kw = kw0; kw < kw1; ++kw) a += wk[kw] * xk[kw];
+      }
+      yr[ow] = std::min(std::max(a, lo), hi);
+    };
+    for (int64_t ow = 0; ow < ow_lo; ++ow) border(ow);
+    if (ow_hi > ow_lo)
+      row_kernel(xr + ow_lo * sw - pw, W, kh1 - kh0, KW, sw, wr, bias, ow_hi - ow_lo, lo, hi, yr + ow_lo);
+    for (int64_t ow = ow_hi; ow < OW; ++ow) border(ow);
+  }
+}
+
+// Rows of a few dozen elements, copied inline: a library call per row costs more than the copy
+// (the attribute keeps GCC from turning the loop back into a memmove call).
+template <class T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_run(T* __restrict dst, const T* __restrict src,
+                                                                             int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+// Tap tables on the stack for the usual kernel sizes, on the heap beyond.
+template <class E>
+struct TapTable {
+  static constexpr size_t kInline = 64;
+  E inline_[kInline];
+  std::vector<E> heap;
+  E* data;
+  explicit TapTable(size_t n) : data(inline_) {
+    if (n > kInline) {
+      heap.resize(n);
+      data = heap.data();
+    }
+  }
+};
+
+}  // namespace
+
+template <class T>
 int64_t depthwise_scratch_size(const ConvGeometry& g) {
+  if (std::is_same_v<T, float> && use_direct(g)) return 0;  // the direct path reads the input in place
   const PhaseLayout l = phase_layout(g);
   const int64_t padded = l.rows * l.row_stride + detail::kMaxVectorFloats;
   const int64_t flat = (g.out[0] - 1) * l.row_stride + g.out[1];  // the small-plane path's output
@@ -152,7 +231,11 @@ int64_t depthwise_scratch_size(const ConvGeometry& g) {
 }
 
 template <class T>
-void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y, T* scratch) {
+void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y, T* scratch,
+                            bool padding_ready) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_direct(g)) return depthwise_direct_plane(g, x, w, bias, lo, hi, y);
+  }
   const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
   const int64_t KH = g.kernel[0], KW = g.kernel[1], sh = g.stride[0], sw = g.stride[1];
   const int64_t dh = g.dilation[0], dw = g.dilation[1], ph = g.pad_begin[0], pw = g.pad_begin[1];
@@ -161,44 +244,39 @@ void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bia
   // run and the row kernel needs no bounds checks.
   const PhaseLayout layout = phase_layout(g);
   const int64_t Hp = layout.rows, Wp = layout.cols, phase_len = layout.phase_len, row_stride = layout.row_stride;
+  // The padding sits at the same places for every plane of this geometry: it is zeroed with the
+  // first plane of a run of planes, later planes only overwrite the image part.
   T* buf = scratch;
-  for (int64_t r = 0; r < Hp; ++r) {
-    const int64_t ih = r - ph;
+  if (!padding_ready) std::fill(buf, buf + Hp * row_stride + detail::kMaxVectorFloats, T(0));
+  for (int64_t r = std::max<int64_t>(0, ph); r < std::min(Hp, H + ph); ++r) {
+    const T* src = x + (r - ph) * W;
     T* dst = buf + r * row_stride;
-    if (ih < 0 || ih >= H) {
-      std::fill(dst, dst + row_stride, T(0));
-      continue;
-    }
-    const T* src = x + ih * W;
     if (sw == 1) {
       const int64_t c0 = std::clamp<int64_t>(pw, 0, Wp), c1 = std::clamp<int64_t>(pw + W, c0, Wp);
-      std::fill(dst, dst + c0, T(0));
-      std::copy(src + (c0 - pw), src + (c1 - pw), dst + c0);
-      std::fill(dst + c1, dst + row_stride, T(0));
+      copy_run(dst + c0, src + (c0 - pw), c1 - c0);
     } else {
       for (int64_t q = 0; q < sw; ++q) {
         // Phase entry i reads column q + sw * i - pw: in bounds for i in [lo, hi).
         int64_t lo, hi;
         valid_range(0, phase_len, W, sw, q - pw, &lo, &hi);
         T* d = dst + q * phase_len;
-        std::fill(d, d + lo, T(0));
         const T* s = src + (q - pw + sw * lo);
         if (sw == 2) {
           for (int64_t i = 0; i < hi - lo; ++i) d[lo + i] = s[2 * i];  // vectorizes with shuffles
         } else {
           for (int64_t i = 0; i < hi - lo; ++i) d[lo + i] = s[sw * i];
         }
-        std::fill(d + hi, d + phase_len, T(0));
       }
     }
   }
-  std::fill(buf + Hp * row_stride, buf + Hp * row_stride + detail::kMaxVectorFloats, T(0));
   const size_t taps = static_cast<size_t>(KH * KW);
-  std::vector<int64_t> offset(taps);
+  TapTable<int64_t> offset_table(taps);
+  int64_t* offset = offset_table.data;
   for (int64_t kh = 0; kh < KH; ++kh)
     for (int64_t kw = 0; kw < KW; ++kw)
       offset[static_cast<size_t>(kh * KW + kw)] = kh * dh * row_stride + (kw * dw % sw) * phase_len + kw * dw / sw;
-  std::vector<const T*> src(taps);
+  TapTable<const T*> src_table(taps);
+  const T** src = src_table.data;
   if (sh == 1 && sw == 1 && OW < 32 && OH > 1) {
     // Small stride-1 planes: output (oh, ow) reads buf[oh * row_stride + ow + offset], so all
     // rows are one flat run over a row_stride-wide grid; compute it at once, then keep the first
@@ -207,7 +285,7 @@ void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bia
     T* flat = buf + Hp * row_stride + detail::kMaxVectorFloats;
     for (size_t t = 0; t < taps; ++t) src[t] = buf + offset[t];
     if constexpr (std::is_same_v<T, float>) {
-      detail::active_isa().depthwise_row_f32(static_cast<int64_t>(taps), src.data(), w, bias, n, lo, hi, flat);
+      detail::active_isa().depthwise_row_f32(static_cast<int64_t>(taps), src, w, bias, n, lo, hi, flat);
     } else {
       for (int64_t i = 0; i < n; ++i) {
         T a = bias;
@@ -215,7 +293,7 @@ void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bia
         flat[i] = std::min(std::max(a, lo), hi);
       }
     }
-    for (int64_t oh = 0; oh < OH; ++oh) std::copy(flat + oh * row_stride, flat + oh * row_stride + OW, y + oh * OW);
+    for (int64_t oh = 0; oh < OH; ++oh) copy_run(y + oh * OW, flat + oh * row_stride, OW);
     return;
   }
   for (int64_t oh = 0; oh < OH; ++oh) {
@@ -223,7 +301,7 @@ void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bia
     for (size_t t = 0; t < taps; ++t) src[t] = base + offset[t];
     T* yr = y + oh * OW;
     if constexpr (std::is_same_v<T, float>) {
-      detail::active_isa().depthwise_row_f32(static_cast<int64_t>(taps), src.data(), w, bias, OW, lo, hi, yr);
+      detail::active_isa().depthwise_row_f32(static_cast<int64_t>(taps), src, w, bias, OW, lo, hi, yr);
     } else {
       for (int64_t i = 0; i < OW; ++i) {
         T a = bias;
@@ -238,9 +316,11 @@ template void im2col<float>(const ConvGeometry&, const float*, int64_t, int64_t,
 template void im2col<double>(const ConvGeometry&, const double*, int64_t, int64_t, int64_t, double*);
 template void col2im_add<float>(const ConvGeometry&, const float*, int64_t, int64_t, float*);
 template void col2im_add<double>(const ConvGeometry&, const double*, int64_t, int64_t, double*);
+template int64_t depthwise_scratch_size<float>(const ConvGeometry&);
+template int64_t depthwise_scratch_size<double>(const ConvGeometry&);
 template void depthwise_conv2d_plane<float>(const ConvGeometry&, const float*, const float*, float, float, float, float*,
-                                            float*);
+                                            float*, bool);
 template void depthwise_conv2d_plane<double>(const ConvGeometry&, const double*, const double*, double, double, double,
-                                             double*, double*);
+                                             double*, double*, bool);
 
 }  // namespace tessera::kernels

@@ -38,9 +38,13 @@ void col2im_add(const ConvGeometry& g, const T* col, int64_t c0, int64_t c1, T* 
 
 // Depthwise 2-D convolution of one channel plane: y = clamp(bias + sum_k w[k] * x(shifted), lo,
 // hi), where w holds kernel[0] * kernel[1] weights. float uses the CPU's vector row kernel.
-// `scratch` holds depthwise_scratch_size(g) elements, reusable from plane to plane.
+// `scratch` holds depthwise_scratch_size<T>(g) elements, reusable from plane to plane; 0 when the
+// plane is read in place (float, stride 1 or 2, no dilation, wide enough rows). `padding_ready`:
+// scratch was last used by a plane of the same geometry (its zero padding is still in place).
 template <class T>
-void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y, T* scratch);
+void depthwise_conv2d_plane(const ConvGeometry& g, const T* x, const T* w, T bias, T lo, T hi, T* y, T* scratch,
+                            bool padding_ready);
+template <class T>
 int64_t depthwise_scratch_size(const ConvGeometry& g);
 
 }  // namespace tessera::kernels

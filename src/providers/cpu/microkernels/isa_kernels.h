@@ -23,9 +23,10 @@ struct UkernelArgs {
 
 // C tile (mr rows, where mr is fixed per entry of the table, and nr <= NR columns)
 //   = alpha * Apanel[kc x MR] * Bpanel[kc x NR] + beta * C.
-// The A panel holds MR values per k (rows beyond mr are padding), the B panel NR values per k.
+// The A panel holds MR values per k (rows beyond mr are padding), the B panel NR values per k,
+// ldb apart: NR for a packed panel, the row stride for a row-major B read in place.
 template <class T>
-using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t nr,
+using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr,
                            const UkernelArgs<T>& args);
 
 template <class T>
@@ -46,11 +47,20 @@ struct KernelSet {
 using DepthwiseRowFn = void (*)(int64_t taps, const float* const* src, const float* w, float bias, int64_t n,
                                 float lo, float hi, float* y);
 
+// One output row of a depthwise convolution read straight from the input plane (no padded
+// copy), for n outputs whose taps all lie inside the rows: y[i] = clamp(bias + sum over r < rows,
+// k < kw of w[r * kw + k] * x[r * ld + i * stride + k], lo, hi). stride is 1 or 2. Reads only
+// elements that some output uses.
+using DepthwiseDirectFn = void (*)(const float* x, int64_t ld, int64_t rows, int64_t kw, int64_t stride,
+                                   const float* w, float bias, int64_t n, float lo, float hi, float* y);
+
 struct IsaKernels {
   const char* name;
   KernelSet<float> f32;
   KernelSet<double> f64;
   DepthwiseRowFn depthwise_row_f32;
+  DepthwiseDirectFn depthwise_direct_f32;
+  int vector_floats;  // floats per vector register of this ISA
 };
 
 IsaKernels isa_kernels_portable();

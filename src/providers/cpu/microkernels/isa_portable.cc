@@ -9,7 +9,7 @@ namespace tessera::kernels::detail {
 IsaKernels isa_kernels_portable() {
   return {"portable", portable::kernel_set<float, 16, 6, 2>(256, 480, 512),
           portable::kernel_set<double, 16, 6, 2>(256, 480, 256),
-          &portable::depthwise_row<16>};
+          &portable::depthwise_row<16>, &portable::depthwise_direct_row<16>, 4};
 }
 
 }  // namespace tessera::kernels::detail

@@ -4,7 +4,9 @@
 //
 // Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
 // im2col columns [C/g * k, positions]; 1x1 stride-1 convolutions use the input as the columns
-// directly, and depthwise 2-D convolutions run a direct loop. ConvTranspose is one GEMM
+// directly, and depthwise 2-D convolutions run a direct loop (microkernels/im2col.cc). FusedConv's
+// activation (conv_activation.h) is a clamp inside the GEMM / depthwise stores, or applied to each
+// GEMM task's block or depthwise plane right after it is computed. ConvTranspose is one GEMM
 // (W^T * X) per (image, group) followed by col2im. Constant float32 weights are packed for the
 // GEMM once, when the kernel is created. float16/bfloat16 compute in float32.
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include "core/float_types.h"
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/microkernels/im2col.h"
+#include "providers/cpu/nn/conv_activation.h"
 
 namespace tessera {
 namespace {
@@ -68,56 +71,11 @@ Result<ConvGeometry> conv_geometry(const KernelContext& ctx, const ConvAttribute
   return lowering_geometry(ctx, r.value(), transposed);
 }
 
-// Fused activations (FusedConv's `activation` attribute). Relu and Clip become the GEMM's clamp.
-struct Activation {
-  enum class Kind { none, relu, clip, leaky_relu, sigmoid, tanh, hard_sigmoid } kind = Kind::none;
-  float a = 0, b = 0;
-};
-
-Result<Activation> parse_activation(const KernelInfo& info) {
-  Activation act;
-  const std::string name = info.attr_string("activation");
-  const std::vector<float> params = info.attr_floats("activation_params");
-  auto param = [&](size_t i, float dflt) { return i < params.size() ? params[i] : dflt; };
-  if (name.empty()) act.kind = Activation::Kind::none;
-  else if (name == "Relu") act.kind = Activation::Kind::relu;
-  else if (name == "Clip") act = {Activation::Kind::clip, param(0, -INFINITY), param(1, INFINITY)};
-  else if (name == "LeakyRelu") act = {Activation::Kind::leaky_relu, param(0, 0.01f), 0};
-  else if (name == "Sigmoid") act.kind = Activation::Kind::sigmoid;
-  else if (name == "Tanh") act.kind = Activation::Kind::tanh;
-  else if (name == "HardSigmoid") act = {Activation::Kind::hard_sigmoid, param(0, 0.2f), param(1, 0.5f)};
-  else return info.error("unsupported fused activation '", name, "'");
-  return act;
-}
-
 template <class T>
-void clamp_bounds(const Activation& act, GemmEpilogue<T>& ep) {
-  if (act.kind == Activation::Kind::relu) ep.clip_min = T(0);
-  if (act.kind == Activation::Kind::clip) {
-    ep.clip_min = static_cast<T>(act.a);
-    ep.clip_max = static_cast<T>(act.b);
-  }
-}
-
-// The activations that are not a clamp, applied after the convolution.
-template <class T>
-void apply_activation(const Activation& act, T* y, int64_t n) {
-  const T a = static_cast<T>(act.a), b = static_cast<T>(act.b);
-  switch (act.kind) {
-    case Activation::Kind::leaky_relu:
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < T(0) ? a * y[i] : y[i];
-      break;
-    case Activation::Kind::sigmoid:
-      for (int64_t i = 0; i < n; ++i) y[i] = T(1) / (T(1) + std::exp(-y[i]));
-      break;
-    case Activation::Kind::tanh:
-      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
-      break;
-    case Activation::Kind::hard_sigmoid:
-      for (int64_t i = 0; i < n; ++i) y[i] = std::clamp(a * y[i] + b, T(0), T(1));
-      break;
-    default:
-      break;
+void clamp_bounds(const ConvActivation& act, GemmEpilogue<T>& ep) {
+  if (act.kind == ConvActivation::Kind::relu || act.kind == ConvActivation::Kind::clip) {
+    ep.clip_min = static_cast<T>(act.clamp_min());
+    ep.clip_max = static_cast<T>(act.clamp_max());
   }
 }
 
@@ -139,7 +97,7 @@ struct ConvArgs {
   const std::vector<PackedMatrix<float>>* packed;  // per group, or null
   const T* bias;                                   // [M] or null
   const T* residual;                               // FusedConv's Z, shaped like y, or null
-  Activation act;
+  ConvActivation act;
   T* y;
 };
 
@@ -154,17 +112,20 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
 
   if (g.nd == 2 && Cg == 1 && Mg == 1 && !a.residual) {
     // Depthwise: a direct loop per channel plane beats a GEMM with M = 1.
+    // Each plane's activation is applied right after the plane, while it is in cache.
+    const int64_t scratch_size = kernels::depthwise_scratch_size<T>(g);
     pool.parallel_for(a.N * a.M, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, S * g.kernel_size)),
                       [&](int64_t p0, int64_t p1) {
-                        Tensor scratch = column_buffer<T>(ctx, kernels::depthwise_scratch_size(g));
+                        Tensor scratch;
+                        if (scratch_size > 0) scratch = column_buffer<T>(ctx, scratch_size);
                         for (int64_t p = p0; p < p1; ++p) {
                           const int64_t m = p % a.M;
                           kernels::depthwise_conv2d_plane(g, a.x + p * g.in_size, a.w + m * g.kernel_size,
                                                           a.bias ? a.bias[m] : T(0), ep.clip_min, ep.clip_max,
-                                                          a.y + p * S, scratch.data<T>());
+                                                          a.y + p * S, scratch_size > 0 ? scratch.data<T>() : nullptr, p > p0);
+                          apply_activation(a.act, a.y + p * S, S);
                         }
                       });
-    apply_activation(a.act, a.y, total);
     return;
   }
 
@@ -212,7 +173,10 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
       if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
     GemmEpilogue<T> e = ep;
     e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
-    kernels::gemm(Mg, cols, K, T(1), w, b, beta, a.y + (n * a.M + gi * Mg) * S + j0, S, e, inner_pool);
+    T* yt = a.y + (n * a.M + gi * Mg) * S + j0;
+    kernels::gemm(Mg, cols, K, T(1), w, b, beta, yt, S, e, inner_pool);
+    if (!a.act.is_clamp())  // the task's block of output, while it is still in cache
+      for (int64_t m = 0; m < Mg; ++m) apply_activation(a.act, yt + m * S, cols);
   };
   if (by_task && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads)) {
     pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
@@ -221,7 +185,6 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
   } else {
     for (int64_t t = 0; t < tasks; ++t) run_task(t, &pool);
   }
-  apply_activation(a.act, a.y, total);
 }
 
 // Widens float16/bfloat16 operands, runs `fn(args)` in float, narrows the output.
@@ -298,7 +261,7 @@ class ConvKernel final : public OpKernel {
  private:
   ConvKernel() = default;
   ConvAttributes params_;
-  Activation act_;
+  ConvActivation act_;
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
 };
 
