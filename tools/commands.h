@@ -26,7 +26,7 @@ struct TestArgs {
 };
 int test_command(const TestArgs& args);
 
-int info_command(const std::string& model);
+int info_command(const std::string& model, bool values = false);
 
 struct BenchArgs {
   std::string model;

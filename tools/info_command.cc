@@ -1,7 +1,11 @@
-// `tessera info MODEL`: inputs, outputs, opsets, op histogram, initializer bytes.
+// `tessera info MODEL`: inputs, outputs, opsets, op histogram, initializer bytes; with --values,
+// every value of the main graph with its inferred type (shape_inference.h).
+#include <algorithm>
 #include <iostream>
 #include <map>
 
+#include "graph/function_inliner.h"
+#include "graph/shape_inference.h"
 #include "model/model_loader.h"
 #include "tools/commands.h"
 
@@ -19,9 +23,37 @@ void count_ops(const Graph& graph, std::map<std::string, int>& histogram) {
   }
 }
 
+// Inputs, initializers, then each node's outputs in node order, as the session would see them
+// (model-local functions inlined first).
+int print_values(Model model) {
+  Status inlined = inline_model_functions(model);
+  if (!inlined.is_ok()) {
+    std::cerr << "error: model '" << model.source << "': " << inlined.message() << "\n";
+    return 1;
+  }
+  auto types = infer_types(model.graph, model, {});
+  if (!types.is_ok()) {
+    std::cerr << "error: model '" << model.source << "': " << types.status().message() << "\n";
+    return 1;
+  }
+  const Graph& graph = model.graph;
+  auto print = [&](const std::string& name) {
+    auto it = types->find(name);
+    std::cout << "  " << name << ": " << (it == types->end() ? "unknown" : it->second.to_string()) << "\n";
+  };
+  std::cout << "values:\n";
+  for (const auto& in : graph.inputs) print(in.name);
+  for (const auto& [name, tensor] : graph.initializers)
+    if (std::none_of(graph.inputs.begin(), graph.inputs.end(), [&](const ValueInfo& v) { return v.name == name; })) print(name);
+  for (const auto& node : graph.nodes)
+    for (const auto& out : node.outputs)
+      if (!out.empty()) print(out);
+  return 0;
+}
+
 }  // namespace
 
-int info_command(const std::string& path) {
+int info_command(const std::string& path, bool values) {
   auto model = load_model_file(path);
   if (!model.is_ok()) {
     std::cerr << "error: " << model.status().message() << "\n";
@@ -43,6 +75,7 @@ int info_command(const std::string& path) {
   std::cout << "nodes: " << graph.nodes.size() << "\n";
   for (const auto& [op, count] : histogram) std::cout << "  " << op << ": " << count << "\n";
   if (!model->functions.empty()) std::cout << "functions: " << model->functions.size() << "\n";
+  if (values) return print_values(*model);
   return 0;
 }
 

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   std::string info_model;
   auto* info_cmd = app.add_subcommand("info", "Describe a model");
   info_cmd->add_option("model", info_model, "model.onnx")->required();
+  bool info_values = false;
+  info_cmd->add_flag("--values", info_values, "Print every value with its inferred type and shape");
 
   BenchArgs bench;
   auto* bench_cmd = app.add_subcommand("bench", "Time a model on random inputs");
@@ -52,7 +54,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return run_command(run);
     if (*test_cmd) return test_command(test);
-    if (*info_cmd) return info_command(info_model);
+    if (*info_cmd) return info_command(info_model, info_values);
     if (*bench_cmd) return bench_command(bench);
   } catch (const std::bad_alloc&) {
     std::cerr << "error: out of memory\n";

@@ -22,7 +22,9 @@ class SessionState {
   const std::vector<IoInfo>& outputs() const { return outputs_; }
   const Model& model() const { return model_; }
 
-  Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names) const;
+  // `observer` (executor.h) sees each step's outputs; tests use it.
+  Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names,
+                                 const StepObserver* observer = nullptr) const;
 
  private:
   SessionState() = default;

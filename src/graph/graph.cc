@@ -32,6 +32,45 @@ std::string TypeInfo::to_string() const {
   return "unknown";
 }
 
+namespace {
+
+void add_graph_free_variables(const Graph& graph, std::set<std::string>& out) {
+  std::unordered_set<std::string> defined;
+  for (const auto& in : graph.inputs) defined.insert(in.name);
+  for (const auto& [name, t] : graph.initializers) defined.insert(name);
+  for (const auto& node : graph.nodes)
+    for (const auto& o : node.outputs) defined.insert(o);
+  std::set<std::string> used;
+  for (const auto& node : graph.nodes) {
+    for (const auto& in : node.inputs)
+      if (!in.empty()) used.insert(in);
+    for (const auto& [name, attr] : node.attributes) {
+      if (attr.g) add_graph_free_variables(*attr.g, used);
+      for (const auto& g : attr.graphs) add_graph_free_variables(*g, used);
+    }
+  }
+  for (const auto& g : graph.outputs) used.insert(g.name);
+  for (const auto& name : used)
+    if (!defined.count(name)) out.insert(name);
+}
+
+}  // namespace
+
+std::vector<std::string> node_implicit_inputs(const Node& node) {
+  std::set<std::string> names;
+  for (const auto& [attr_name, attr] : node.attributes) {
+    if (attr.g) add_graph_free_variables(*attr.g, names);
+    for (const auto& g : attr.graphs) add_graph_free_variables(*g, names);
+  }
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> free_variables(const Graph& graph) {
+  std::set<std::string> names;
+  add_graph_free_variables(graph, names);
+  return {names.begin(), names.end()};
+}
+
 const Attribute* Node::attribute(const std::string& attr_name) const {
   auto it = attributes.find(attr_name);
   return it == attributes.end() ? nullptr : &it->second;

@@ -105,6 +105,11 @@ struct Model {
   int64_t opset_version(const std::string& domain) const;
 };
 
+// Names a graph reads but does not define (recursively through its subgraphs).
+std::vector<std::string> free_variables(const Graph& graph);
+// Free variables of the subgraphs attached to `node`: values the node reads implicitly.
+std::vector<std::string> node_implicit_inputs(const Node& node);
+
 // Nodes of `graph` in an order where each node's inputs are produced before it. Values that come
 // from outside the graph (outer scope of a subgraph) are taken as given. Fails on a cycle or on
 // an input that nothing produces and that is not in `outer_scope`. `implicit_inputs`, when not
