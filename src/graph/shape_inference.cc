@@ -128,9 +128,19 @@ struct GraphInference {
         t = merged.is_ok() ? *merged : in.type;  // the declaration wins over a loose caller type
       }
       if (auto init = graph.initializers.find(in.name); init != graph.initializers.end()) {
-        // An initializer that is also an input may be overridden by a feed: only its dtype is certain.
-        if (t.kind == TypeInfo::Kind::unknown) t = tensor_type(init->second.dtype(), std::nullopt);
-        else if (t.kind == TypeInfo::Kind::tensor && t.elem_type == DataType::undefined) t.elem_type = init->second.dtype();
+        // An initializer that is also an input (every weight before IR 4) gives what the
+        // declaration leaves out, and its contents, as ONNX's own inference does; kernels take it
+        // as a constant too.
+        const Tensor& tensor = init->second;
+        TypeInfo from_init = tensor_type(tensor.dtype(), fixed_dims(tensor.shape()));
+        auto merged = merge_declared(from_init, t, in.name, nullptr);
+        if (merged.is_ok()) {
+          t = std::move(merged).value();
+          constants.emplace(in.name, tensor);
+          if (auto v = shape_value_of(tensor)) values.emplace(in.name, std::move(*v));
+        } else if (t.kind == TypeInfo::Kind::tensor && t.elem_type == DataType::undefined) {
+          t.elem_type = tensor.dtype();
+        }
       }
       types[in.name] = std::move(t);
     }

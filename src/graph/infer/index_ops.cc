@@ -113,8 +113,14 @@ Status slice(InferContext& ctx) {  // opset 10+: data, starts, ends, axes, steps
   auto starts = ctx.input_ints(1), ends = ctx.input_ints(2);
   std::optional<std::vector<int64_t>> axes, steps;
   bool known = starts && ends;
-  if (ctx.has_input(3)) known = known && (axes = ctx.input_ints(3)).has_value();
-  if (ctx.has_input(4)) known = known && (steps = ctx.input_ints(4)).has_value();
+  if (ctx.has_input(3)) {
+    axes = ctx.input_ints(3);
+    known = known && axes.has_value();
+  }
+  if (ctx.has_input(4)) {
+    steps = ctx.input_ints(4);
+    known = known && steps.has_value();
+  }
   if (!known) {
     if (const Dims* x = ctx.input_shape(0)) {
       // Axes not sliced keep their dims when the axes are known.

@@ -128,7 +128,9 @@ Status layer_norm(InferContext& ctx) {
   TS_ASSIGN_OR_RETURN(int64_t axis, ctx.axis(ctx.attr_int("axis", -1), static_cast<int64_t>(x->size())));
   Dims stat = *x;
   for (size_t k = static_cast<size_t>(axis); k < stat.size(); ++k) stat[k] = fixed_dim(1);
-  for (size_t j = 1; j < ctx.num_outputs(); ++j) ctx.set_output(j, stat);
+  // Mean and InvStdDev are computed in stash_type (float by default).
+  const auto stash = static_cast<DataType>(ctx.attr_int("stash_type", 1));
+  for (size_t j = 1; j < ctx.num_outputs(); ++j) ctx.set_output(j, stat, stash);
   return Status::ok();
 }
 
@@ -217,6 +219,23 @@ Status upsample7(InferContext& ctx) {
   return resize_impl(ctx, std::vector<double>(a->floats.begin(), a->floats.end()), std::nullopt);
 }
 
+// RNN, GRU, LSTM: X is [seq, batch, input] ([batch, seq, input] with layout 1). Y is
+// [seq, directions, batch, hidden] ([batch, seq, directions, hidden]); Y_h and LSTM's Y_c are
+// [directions, batch, hidden] ([batch, directions, hidden]).
+Status recurrent(InferContext& ctx) {
+  const Dims* x = ctx.input_shape(0);
+  if (!x || x->size() != 3) return Status::ok();
+  const bool batch_major = ctx.attr_int("layout", 0) != 0;
+  const Dim seq = (*x)[batch_major ? 1 : 0], batch = (*x)[batch_major ? 0 : 1];
+  const std::string direction = ctx.attr_string("direction", "forward");
+  const Dim dirs = fixed_dim(direction == "bidirectional" ? 2 : 1);
+  Dim hidden;
+  if (ctx.has_attr("hidden_size")) hidden = fixed_dim(ctx.attr_int("hidden_size", 0));
+  ctx.set_output(0, batch_major ? Dims{batch, seq, dirs, hidden} : Dims{seq, dirs, batch, hidden});
+  for (size_t j = 1; j < ctx.num_outputs(); ++j) ctx.set_output(j, batch_major ? Dims{batch, dirs, hidden} : Dims{dirs, batch, hidden});
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<InferRule> nn_infer_rules() {
@@ -240,6 +259,9 @@ std::vector<InferRule> nn_infer_rules() {
       {"", "Resize", 11, kAnyOpset, resize},
       {"", "Upsample", 7, 8, upsample7},
       {"", "Upsample", 9, 9, resize10},
+      {"", "RNN", 7, kAnyOpset, recurrent},
+      {"", "GRU", 7, kAnyOpset, recurrent},
+      {"", "LSTM", 7, kAnyOpset, recurrent},
   };
   return rules;
 }

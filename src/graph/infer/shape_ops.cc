@@ -432,8 +432,9 @@ Status quantize(InferContext& ctx) {
   return Status::ok();
 }
 
-Status dequantize(InferContext& ctx) {
-  ctx.set_output(0, shape_of(ctx, 0));
+Status dequantize(InferContext& ctx) {  // the scale's type, or output_dtype when given
+  const int64_t attr = ctx.attr_int("output_dtype", 0);
+  ctx.set_output(0, shape_of(ctx, 0), attr ? static_cast<DataType>(attr) : ctx.input_dtype(1));
   return Status::ok();
 }
 
