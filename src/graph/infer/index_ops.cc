@@ -121,6 +121,28 @@ Status slice(InferContext& ctx) {  // opset 10+: data, starts, ends, axes, steps
     steps = ctx.input_ints(4);
     known = known && steps.has_value();
   }
+  // An end that is a symbolic dim s (x[:, :s] as exporters slice position tables by the sequence
+  // length): the axis keeps min(s, size), named so that broadcasting it with s gives s.
+  const ShapeValue* end_value = ctx.input_value(2);
+  const Dims* x_shape = ctx.input_shape(0);
+  if (!known && starts && end_value && x_shape && (axes || !ctx.has_input(3)) && (steps || !ctx.has_input(4)) &&
+      end_value->elems.size() == starts->size()) {
+    Dims out = *x_shape;
+    for (size_t k = 0; k < starts->size(); ++k) {
+      TS_ASSIGN_OR_RETURN(int64_t axis, ctx.axis(axes ? (*axes)[k] : static_cast<int64_t>(k), static_cast<int64_t>(out.size()), "axes entry"));
+      const ValueElem& end = end_value->elems[k];
+      const int64_t step = steps ? (*steps)[k] : 1;
+      const Dim& d = (*x_shape)[axis];
+      if (end.known && d.is_fixed()) out[axis] = fixed_dim(slice_length(d.value, (*starts)[k], end.value, step));
+      else if (!end.known && !end.param.empty() && (*starts)[k] == 0 && step == 1 && d.is_fixed())
+        out[axis] = Dim{-1, "min(" + end.param + "," + std::to_string(d.value) + ")"};
+      else if (!end.known && !end.param.empty() && (*starts)[k] == 0 && step == 1 && d.param == end.param)
+        out[axis] = d;
+      else out[axis] = unknown_dim();
+    }
+    ctx.set_output(0, out);
+    return Status::ok();
+  }
   if (!known) {
     if (const Dims* x = ctx.input_shape(0)) {
       // Axes not sliced keep their dims when the axes are known.

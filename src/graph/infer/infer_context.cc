@@ -169,6 +169,11 @@ Result<int64_t> InferContext::axis(int64_t value, int64_t rank, const char* what
   return value < 0 ? value + rank : value;
 }
 
+// `a` is the symbolic min(s, n) of a Slice by `b` = s (index_ops.cc).
+bool bounded_by(const Dim& a, const Dim& b) {
+  return !b.param.empty() && a.param.rfind("min(" + b.param + ",", 0) == 0;
+}
+
 Result<Dims> broadcast_dims(const InferContext& ctx, const Dims& a, const Dims& b) {
   const size_t rank = std::max(a.size(), b.size());
   Dims out(rank);
@@ -187,8 +192,10 @@ Result<Dims> broadcast_dims(const InferContext& ctx, const Dims& a, const Dims& 
       out[k] = x->value == 1 ? *y : *x;  // the other must be 1 or equal
     } else if (y->is_fixed()) {
       out[k] = y->value == 1 ? *x : *y;
+    } else if (same_dim(*x, *y) || bounded_by(*y, *x)) {
+      out[k] = *x;  // min(s, n) against s: s in every run that broadcasts
     } else {
-      out[k] = same_dim(*x, *y) ? *x : unknown_dim();
+      out[k] = bounded_by(*x, *y) ? *y : unknown_dim();
     }
   }
   return out;

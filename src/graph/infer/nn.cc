@@ -236,6 +236,40 @@ Status recurrent(InferContext& ctx) {
   return Status::ok();
 }
 
+Dim divide_dim(const Dim& d, int64_t by) { return d.is_fixed() && by > 0 && d.value % by == 0 ? fixed_dim(d.value / by) : unknown_dim(); }
+Dim add_dims(const Dim& a, const Dim& b) { return a.is_fixed() && b.is_fixed() ? fixed_dim(a.value + b.value) : unknown_dim(); }
+
+// Attention (opset 23): Q, K, V as [B, heads, S, head] or [B, S, heads * head] (then
+// q_num_heads and kv_num_heads say how many). Y has Q's layout with V's head size; present_key
+// and present_value are [B, kv_heads, past + S_kv, head]; qk_matmul_output is
+// [B, q_heads, S_q, past + S_kv].
+Status attention(InferContext& ctx) {
+  const Dims* q = ctx.input_shape(0);
+  const Dims* k = ctx.input_shape(1);
+  const Dims* v = ctx.input_shape(2);
+  if (!q || !k || !v || q->size() != k->size() || q->size() != v->size() || (q->size() != 3 && q->size() != 4)) return Status::ok();
+  Dim batch = (*q)[0], q_heads, q_seq, kv_heads, kv_seq, k_head, v_head;
+  if (q->size() == 4) {
+    q_heads = (*q)[1], q_seq = (*q)[2], kv_heads = (*k)[1], kv_seq = (*k)[2], k_head = (*k)[3], v_head = (*v)[3];
+    ctx.set_output(0, Dims{batch, q_heads, q_seq, v_head});
+  } else {
+    const int64_t qn = ctx.attr_int("q_num_heads", 0), kvn = ctx.attr_int("kv_num_heads", 0);
+    if (qn <= 0 || kvn <= 0) return Status::ok();
+    q_heads = fixed_dim(qn), q_seq = (*q)[1], kv_heads = fixed_dim(kvn), kv_seq = (*k)[1];
+    k_head = divide_dim((*k)[2], kvn), v_head = divide_dim((*v)[2], kvn);
+    ctx.set_output(0, Dims{batch, q_seq, v_head.is_fixed() ? fixed_dim(qn * v_head.value) : unknown_dim()});
+  }
+  Dim total = kv_seq;
+  if (ctx.has_input(4)) {
+    const Dims* past = ctx.input_shape(4);
+    total = past && past->size() == 4 ? add_dims((*past)[2], kv_seq) : unknown_dim();
+  }
+  if (ctx.num_outputs() > 1) ctx.set_output(1, Dims{batch, kv_heads, total, k_head});
+  if (ctx.num_outputs() > 2) ctx.set_output(2, Dims{batch, kv_heads, total, v_head});
+  if (ctx.num_outputs() > 3) ctx.set_output(3, Dims{batch, q_heads, q_seq, total});
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<InferRule> nn_infer_rules() {
@@ -262,6 +296,7 @@ std::vector<InferRule> nn_infer_rules() {
       {"", "RNN", 7, kAnyOpset, recurrent},
       {"", "GRU", 7, kAnyOpset, recurrent},
       {"", "LSTM", 7, kAnyOpset, recurrent},
+      {"", "Attention", 23, kAnyOpset, attention},
   };
   return rules;
 }
