@@ -94,24 +94,55 @@ Status binary(InferContext& ctx) {
   return Status::ok();
 }
 
+// Equal on shape values, as exporters build `shape == -1` masks: a dim is never negative.
+Status equal(InferContext& ctx) {
+  TS_RETURN_IF_ERROR(broadcast_all(ctx));
+  const ShapeValue* a = ctx.input_value(0);
+  const ShapeValue* b = ctx.input_value(1);
+  if (!a || !b) return Status::ok();
+  const size_t n = std::max(a->elems.size(), b->elems.size());
+  if ((a->elems.size() != n && a->elems.size() != 1) || (b->elems.size() != n && b->elems.size() != 1)) return Status::ok();
+  ShapeValue out;
+  out.scalar = a->scalar && b->scalar;
+  for (size_t k = 0; k < n; ++k) {
+    const ValueElem& x = a->elems[a->elems.size() == 1 ? 0 : k];
+    const ValueElem& y = b->elems[b->elems.size() == 1 ? 0 : k];
+    ValueElem r;
+    if (x.known && y.known) r = known_elem(x.value == y.value);
+    else if ((!x.known && !x.param.empty() && y.known && y.value < 0) || (!y.known && !y.param.empty() && x.known && x.value < 0))
+      r = known_elem(0);
+    else if (!x.known && !y.known && !x.param.empty() && x.param == y.param) r = known_elem(1);
+    out.elems.push_back(r);
+  }
+  ctx.set_output_value(0, std::move(out));
+  return Status::ok();
+}
+
 Status where(InferContext& ctx) {
   TS_RETURN_IF_ERROR(broadcast_all(ctx));
-  // Where(cond, a, b) on known values: exporters use it to replace -1 or 0 in shapes.
+  // Where(cond, a, b) on values known before a run: exporters use it to replace -1 in shapes.
   const ShapeValue* c = ctx.input_value(0);
   const ShapeValue* a = ctx.input_value(1);
   const ShapeValue* b = ctx.input_value(2);
-  const Tensor* cond = ctx.input_constant(0);
-  (void)c;
-  if (cond && cond->dtype() == DataType::boolean && a && b && cond->location().is_host()) {
-    const size_t n = static_cast<size_t>(cond->size());
-    if ((a->elems.size() == n || a->elems.size() == 1) && (b->elems.size() == n || b->elems.size() == 1) && n > 0) {
-      ShapeValue out;
-      out.scalar = cond->rank() == 0 && a->scalar && b->scalar;
-      for (size_t k = 0; k < n; ++k)
-        out.elems.push_back(cond->data<bool>()[k] ? a->elems[a->elems.size() == 1 ? 0 : k] : b->elems[b->elems.size() == 1 ? 0 : k]);
-      ctx.set_output_value(0, std::move(out));
-    }
+  std::optional<ShapeValue> from_constant;
+  if (const Tensor* t = ctx.input_constant(0);
+      !c && t && t->dtype() == DataType::boolean && t->rank() <= 1 && t->size() <= 64 && t->location().is_host()) {
+    from_constant = ShapeValue{{}, t->rank() == 0};
+    for (int64_t k = 0; k < t->size(); ++k) from_constant->elems.push_back(known_elem(t->data<bool>()[k] ? 1 : 0));
+    c = &*from_constant;
   }
+  if (!c || !a || !b) return Status::ok();
+  const size_t n = std::max({c->elems.size(), a->elems.size(), b->elems.size()});
+  for (const ShapeValue* v : {c, a, b})
+    if (v->elems.size() != n && v->elems.size() != 1) return Status::ok();
+  ShapeValue out;
+  out.scalar = c->scalar && a->scalar && b->scalar;
+  for (size_t k = 0; k < n; ++k) {
+    const ValueElem& cond = c->elems[c->elems.size() == 1 ? 0 : k];
+    if (!cond.known) out.elems.emplace_back();
+    else out.elems.push_back(cond.value ? a->elems[a->elems.size() == 1 ? 0 : k] : b->elems[b->elems.size() == 1 ? 0 : k]);
+  }
+  ctx.set_output_value(0, std::move(out));
   return Status::ok();
 }
 
@@ -155,7 +186,9 @@ std::vector<InferRule> elementwise_infer_rules() {
     rules.push_back({"", op, 1, 6, legacy_binary});
     rules.push_back({"", op, 7, kAnyOpset, binary});
   }
-  for (const char* op : {"And", "Or", "Xor", "Equal", "Less", "Greater"}) {
+  rules.push_back({"", "Equal", 1, 6, legacy_binary});
+  rules.push_back({"", "Equal", 7, kAnyOpset, equal});
+  for (const char* op : {"And", "Or", "Xor", "Less", "Greater"}) {
     rules.push_back({"", op, 1, 6, legacy_binary});
     rules.push_back({"", op, 7, kAnyOpset, broadcast_all});
   }

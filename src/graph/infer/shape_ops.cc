@@ -64,7 +64,9 @@ Status reshape_impl(InferContext& ctx, const std::vector<ValueElem>& target) {
                        " elements)");
   }
   ctx.set_output(0, out);
-  if (const ShapeValue* v = ctx.input_value(0); v && v->elems.size() == 1 && out.size() <= 1) {
+  // A value reshaped to rank 0 or 1 keeps its elements.
+  if (const ShapeValue* v = ctx.input_value(0);
+      v && out.size() <= 1 && (out.empty() ? v->elems.size() == 1 : !out[0].is_fixed() || out[0].value == static_cast<int64_t>(v->elems.size()))) {
     ShapeValue r = *v;
     r.scalar = out.empty();
     ctx.set_output_value(0, std::move(r));
