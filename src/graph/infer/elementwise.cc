@@ -167,6 +167,16 @@ Status is_test(InferContext& ctx) {  // IsNaN, IsInf: bool of the input's shape
   return Status::ok();
 }
 
+// NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss: a scalar when reduced, else the target's
+// shape; SoftmaxCrossEntropyLoss's log_prob has the scores' shape.
+Status loss(InferContext& ctx) {
+  if (ctx.attr_string("reduction", "mean") != "none") ctx.set_output(0, Dims{});
+  else if (const Dims* target = ctx.input_shape(1)) ctx.set_output(0, *target);
+  if (ctx.num_outputs() > 1)
+    if (const Dims* scores = ctx.input_shape(0)) ctx.set_output(1, *scores);
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<InferRule> elementwise_infer_rules() {
@@ -177,10 +187,13 @@ std::vector<InferRule> elementwise_infer_rules() {
                          "Softsign", "Mish", "ThresholdedRelu", "Celu", "Shrink", "Not", "BitwiseNot", "Clip", "Softmax",
                          "LogSoftmax", "Hardmax", "CumSum", "Trilu", "LRN", "MeanVarianceNormalization",
                          "InstanceNormalization", "GroupNormalization", "LpNormalization", "Scatter", "ScatterElements",
-                         "ScatterND", "Swish", "ReverseSequence", "Bernoulli", "RandomNormalLike", "RandomUniformLike"})
+                         "ScatterND", "Swish", "ReverseSequence", "Bernoulli", "RandomNormalLike", "RandomUniformLike",
+                         "CumProd", "RMSNormalization"})
     rules.push_back({"", op, 1, kAnyOpset, same_as_input0});
   for (const char* op : {"Binarizer", "Scaler", "Normalizer", "Imputer"}) rules.push_back({"ai.onnx.ml", op, 1, kAnyOpset, same_as_input0});
   rules.push_back({"", "Identity", 1, kAnyOpset, identity});
+  rules.push_back({"", "NegativeLogLikelihoodLoss", 12, kAnyOpset, loss});
+  rules.push_back({"", "SoftmaxCrossEntropyLoss", 12, kAnyOpset, loss});
   rules.push_back({"", "Dropout", 1, kAnyOpset, all_outputs_as_input0});
   for (const char* op : {"Add", "Sub", "Mul", "Div"}) {
     rules.push_back({"", op, 1, 6, legacy_binary});

@@ -2,7 +2,9 @@
 // $TESSERA_BACKEND_TESTS) and checks that each node's inferred output type (shape_inference.h)
 // agrees with what its kernel produced: same element type, same rank, same fixed dims, and one
 // value per symbolic dim within a run. The declared value_infos and output types are dropped
-// first, so what is checked (and counted as fully known) comes from the rules alone. Cases that do not load or run are the conformance run's
+// first, so what is checked (and counted as fully known) comes from the rules alone. It prints how
+// many outputs are fully known and, per op, how many are not; TESSERA_INFER_GAPS=1 also prints
+// the first few such outputs of each op, to find the rules worth writing next. Cases that do not load or run are the conformance run's
 // business and are skipped here. Skipped when the data is absent.
 #include <gtest/gtest.h>
 
@@ -99,7 +101,7 @@ void check_case(const fs::path& dir, Tally& tally) {
       ++tally.outputs;
       auto it = types->find(out);
       if (it != types->end() && fully_known(it->second)) ++tally.fully_known;
-      else if (++tally.not_known[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type] <= 3 && std::getenv("DEBUG_INFER"))
+      else if (++tally.not_known[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type] <= 3 && std::getenv("TESSERA_INFER_GAPS"))
         std::cout << "DBG " << dir.filename().string() << " " << node.describe() << " " << (it == types->end() ? "none" : it->second.to_string()) << "\n";
     }
   }
