@@ -3,6 +3,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "framework/graph_check.h"
+#include "framework/node_evaluator.h"
 #include "graph/function_inliner.h"
 #include "graph/op_schema.h"
 
@@ -52,6 +54,15 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   state->providers_ = std::move(providers);
   std::vector<const ExecutionProvider*> eps;
   for (const auto& p : state->providers_) eps.push_back(p.get());
+  if (options.optimization_level != OptimizationLevel::disabled) {
+    // A bad model is reported by the check, naming its node, before any pass rewrites it.
+    Result<CheckedGraph> checked = check_graph(state->model_.graph, state->model_, {});
+    if (!checked.is_ok()) return checked.status().with_context("model '" + state->model_.source + "'");
+    Result<std::vector<PassReport>> report = optimize_model(
+        state->model_, transformers_for(options.optimization_level), make_node_evaluator(state->model_, eps));
+    if (!report.is_ok()) return report.status().with_context("model '" + state->model_.source + "'");
+    state->optimizer_report_ = std::move(report).value();
+  }
   auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {});
   if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
   state->executor_ = std::move(executor).value();

@@ -8,6 +8,7 @@
 
 #include "core/thread_pool.h"
 #include "framework/executor.h"
+#include "optimizer/optimizer.h"
 #include "tessera/session.h"
 
 namespace tessera {
@@ -20,7 +21,10 @@ class SessionState {
 
   const std::vector<IoInfo>& inputs() const { return inputs_; }
   const std::vector<IoInfo>& outputs() const { return outputs_; }
+  // The model as it runs: functions inlined, graph optimized at the session's level.
   const Model& model() const { return model_; }
+  // What each optimizer pass did (empty at level disabled).
+  const std::vector<PassReport>& optimizer_report() const { return optimizer_report_; }
 
   // `observer` (executor.h) sees each step's outputs; tests use it.
   Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names,
@@ -36,6 +40,7 @@ class SessionState {
   std::unique_ptr<ThreadPool> pool_;
   mutable BufferPool buffers_;  // recycles intermediate buffers across runs (thread-safe)
   std::vector<IoInfo> inputs_, outputs_;
+  std::vector<PassReport> optimizer_report_;
 };
 
 IoInfo describe_value(const ValueInfo& info);

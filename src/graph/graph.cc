@@ -32,45 +32,6 @@ std::string TypeInfo::to_string() const {
   return "unknown";
 }
 
-namespace {
-
-void add_graph_free_variables(const Graph& graph, std::set<std::string>& out) {
-  std::unordered_set<std::string> defined;
-  for (const auto& in : graph.inputs) defined.insert(in.name);
-  for (const auto& [name, t] : graph.initializers) defined.insert(name);
-  for (const auto& node : graph.nodes)
-    for (const auto& o : node.outputs) defined.insert(o);
-  std::set<std::string> used;
-  for (const auto& node : graph.nodes) {
-    for (const auto& in : node.inputs)
-      if (!in.empty()) used.insert(in);
-    for (const auto& [name, attr] : node.attributes) {
-      if (attr.g) add_graph_free_variables(*attr.g, used);
-      for (const auto& g : attr.graphs) add_graph_free_variables(*g, used);
-    }
-  }
-  for (const auto& g : graph.outputs) used.insert(g.name);
-  for (const auto& name : used)
-    if (!defined.count(name)) out.insert(name);
-}
-
-}  // namespace
-
-std::vector<std::string> node_implicit_inputs(const Node& node) {
-  std::set<std::string> names;
-  for (const auto& [attr_name, attr] : node.attributes) {
-    if (attr.g) add_graph_free_variables(*attr.g, names);
-    for (const auto& g : attr.graphs) add_graph_free_variables(*g, names);
-  }
-  return {names.begin(), names.end()};
-}
-
-std::vector<std::string> free_variables(const Graph& graph) {
-  std::set<std::string> names;
-  add_graph_free_variables(graph, names);
-  return {names.begin(), names.end()};
-}
-
 const Attribute* Node::attribute(const std::string& attr_name) const {
   auto it = attributes.find(attr_name);
   return it == attributes.end() ? nullptr : &it->second;
@@ -87,6 +48,21 @@ std::vector<const ValueInfo*> Graph::feed_inputs() const {
   for (const auto& input : inputs)
     if (!is_initializer(input.name)) result.push_back(&input);
   return result;
+}
+
+std::map<std::string, size_t> count_ops(const Graph& graph) {
+  std::map<std::string, size_t> counts;
+  auto count = [&counts](const Graph& g, auto& self) -> void {
+    for (const Node& node : g.nodes) {
+      ++counts[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type];
+      for (const auto& [name, attr] : node.attributes) {
+        if (attr.g) self(*attr.g, self);
+        for (const auto& sub : attr.graphs) self(*sub, self);
+      }
+    }
+  };
+  count(graph, count);
+  return counts;
 }
 
 int64_t Model::opset_version(const std::string& domain) const {
@@ -142,6 +118,45 @@ Result<std::vector<size_t>> topological_order(const Graph& graph, const std::vec
       if (pending[i] > 0) return invalid_model("graph '", graph.name, "' has a cycle through ", graph.nodes[i].describe());
   }
   return order;
+}
+
+namespace {
+
+void add_graph_free_variables(const Graph& graph, std::set<std::string>& out) {
+  std::unordered_set<std::string> defined;
+  for (const auto& in : graph.inputs) defined.insert(in.name);
+  for (const auto& [name, t] : graph.initializers) defined.insert(name);
+  for (const auto& node : graph.nodes)
+    for (const auto& o : node.outputs) defined.insert(o);
+  std::set<std::string> used;
+  for (const auto& node : graph.nodes) {
+    for (const auto& in : node.inputs)
+      if (!in.empty()) used.insert(in);
+    for (const auto& [name, attr] : node.attributes) {
+      if (attr.g) add_graph_free_variables(*attr.g, used);
+      for (const auto& g : attr.graphs) add_graph_free_variables(*g, used);
+    }
+  }
+  for (const auto& g : graph.outputs) used.insert(g.name);
+  for (const auto& name : used)
+    if (!defined.count(name)) out.insert(name);
+}
+
+}  // namespace
+
+std::vector<std::string> node_implicit_inputs(const Node& node) {
+  std::set<std::string> names;
+  for (const auto& [attr_name, attr] : node.attributes) {
+    if (attr.g) add_graph_free_variables(*attr.g, names);
+    for (const auto& g : attr.graphs) add_graph_free_variables(*g, names);
+  }
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> free_variables(const Graph& graph) {
+  std::set<std::string> names;
+  add_graph_free_variables(graph, names);
+  return {names.begin(), names.end()};
 }
 
 }  // namespace tessera

@@ -105,10 +105,9 @@ struct Model {
   int64_t opset_version(const std::string& domain) const;
 };
 
-// Names a graph reads but does not define (recursively through its subgraphs).
-std::vector<std::string> free_variables(const Graph& graph);
-// Free variables of the subgraphs attached to `node`: values the node reads implicitly.
-std::vector<std::string> node_implicit_inputs(const Node& node);
+// Nodes of `graph` by op ("Conv", or "domain.Op" outside the default domain), the nodes of its
+// subgraphs (If/Loop/Scan bodies) included.
+std::map<std::string, size_t> count_ops(const Graph& graph);
 
 // Nodes of `graph` in an order where each node's inputs are produced before it. Values that come
 // from outside the graph (outer scope of a subgraph) are taken as given. Fails on a cycle or on
@@ -116,5 +115,10 @@ std::vector<std::string> node_implicit_inputs(const Node& node);
 // empty, adds per node the values its subgraphs read (they must be produced first too).
 Result<std::vector<size_t>> topological_order(const Graph& graph, const std::vector<std::string>& outer_scope,
                                               const std::vector<std::vector<std::string>>& implicit_inputs = {});
+
+// Names a graph reads but does not define (recursively through its subgraphs).
+std::vector<std::string> free_variables(const Graph& graph);
+// Free variables of the subgraphs attached to `node`: values the node reads implicitly.
+std::vector<std::string> node_implicit_inputs(const Node& node);
 
 }  // namespace tessera

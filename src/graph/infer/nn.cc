@@ -276,6 +276,8 @@ std::vector<InferRule> nn_infer_rules() {
   std::vector<InferRule> rules{
       {"", "Conv", 1, kAnyOpset, conv},
       {"", "ConvInteger", 10, kAnyOpset, conv},
+      {"com.tessera", "FusedConv", 1, kAnyOpset, conv},  // Conv + optional sum + activation (docs/fused_ops.md)
+      {"com.microsoft", "FusedConv", 1, kAnyOpset, conv},
       {"", "QLinearConv", 10, kAnyOpset, qlinear_conv},
       {"", "ConvTranspose", 1, kAnyOpset, conv_transpose},
       {"", "MaxPool", 1, kAnyOpset, pool},

@@ -1,7 +1,6 @@
-// Conv and ConvTranspose (1-D to 8-D, groups, dilations, strides, pads, auto_pad), plus
-// com.microsoft FusedConv (Conv + bias + optional residual Z + activation), as ONNX Runtime's
-// optimizer writes it into saved models. Tessera has no graph optimizer yet: FusedConv runs only
-// where a model already holds it.
+// Conv and ConvTranspose (1-D to 8-D, groups, dilations, strides, pads, auto_pad), plus FusedConv
+// (Conv + bias + optional residual Z + activation): com.tessera's is written by Tessera's
+// optimizer (src/optimizer/extended/), com.microsoft's by ONNX Runtime's into saved models.
 //
 // Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
 // im2col columns [C/g * k, positions]; 1x1 stride-1 convolutions use the input as the columns
@@ -408,6 +407,7 @@ void register_conv(KernelRegistry& r) {
   r.add({"", "Conv", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, false); }});
   r.add({"", "ConvTranspose", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvTransposeKernel::create(info); }});
   r.add({"com.microsoft", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, true); }});
+  r.add({"com.tessera", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, true); }});
 }
 
 }  // namespace tessera

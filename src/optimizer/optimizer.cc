@@ -1,0 +1,75 @@
+#include "optimizer/optimizer.h"
+
+#include "optimizer/transformers.h"
+
+namespace tessera {
+
+namespace {
+
+// Enough for every chain seen in practice (fusions feed cleanups, which feed fusions again).
+constexpr int kMaxRounds = 8;
+
+Result<int> apply_recursively(const GraphTransformer& transformer, Graph& graph, const TransformContext& ctx) {
+  TS_ASSIGN_OR_RETURN(int rewrites, transformer.apply(graph, ctx));
+  for (Node& node : graph.nodes) {
+    for (auto& [name, attr] : node.attributes) {
+      if (attr.g) {
+        TS_ASSIGN_OR_RETURN(int n, apply_recursively(transformer, *attr.g, ctx));
+        rewrites += n;
+      }
+      for (auto& g : attr.graphs) {
+        TS_ASSIGN_OR_RETURN(int n, apply_recursively(transformer, *g, ctx));
+        rewrites += n;
+      }
+    }
+  }
+  return rewrites;
+}
+
+bool uses_domain(const Graph& graph, const std::string& domain) {
+  for (const Node& node : graph.nodes) {
+    if (node.domain == domain) return true;
+    for (const auto& [name, attr] : node.attributes) {
+      if (attr.g && uses_domain(*attr.g, domain)) return true;
+      for (const auto& g : attr.graphs)
+        if (uses_domain(*g, domain)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLevel level) {
+  std::vector<std::unique_ptr<GraphTransformer>> out;
+  if (level == OptimizationLevel::disabled) return out;
+  add_basic_transformers(out);
+  if (level == OptimizationLevel::basic) return out;
+  add_extended_transformers(out);
+  if (level == OptimizationLevel::extended) return out;
+  add_layout_transformers(out);
+  return out;
+}
+
+Result<std::vector<PassReport>> optimize_model(Model& model, const std::vector<std::unique_ptr<GraphTransformer>>& transformers,
+                                               const NodeEvaluator& evaluate) {
+  std::vector<PassReport> reports;
+  for (const auto& t : transformers) reports.push_back({std::string(t->name()), 0});
+  TransformContext ctx{&model, evaluate};
+  for (int round = 0; round < kMaxRounds; ++round) {
+    int changed = 0;
+    for (size_t k = 0; k < transformers.size(); ++k) {
+      Result<int> n = apply_recursively(*transformers[k], model.graph, ctx);
+      if (!n.is_ok()) return n.status().with_context("optimizer pass '" + reports[k].name + "'");
+      reports[k].rewrites += n.value();
+      changed += n.value();
+    }
+    if (changed == 0) break;
+  }
+  // The nodes the fusions wrote need their domain imported for the model to be saved and reloaded.
+  if (!model.opset_imports.count(kTesseraDomain) && uses_domain(model.graph, kTesseraDomain))
+    model.opset_imports[kTesseraDomain] = 1;
+  return reports;
+}
+
+}  // namespace tessera

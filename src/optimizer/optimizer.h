@@ -1,0 +1,31 @@
+// Stage "optimize": rewrites the model's graphs by level (see OptimizationLevel in
+// include/tessera/session.h) between the check and partition stages. Each level runs its own
+// transformers after the lower levels' ones; all are repeated until none rewrites anything (or a
+// round limit, so a pair of passes undoing each other cannot loop forever).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "optimizer/graph_transformer.h"
+#include "tessera/session.h"
+
+namespace tessera {
+
+struct PassReport {
+  std::string name;
+  int rewrites = 0;  // summed over rounds and subgraphs
+};
+
+// The transformers of `level`, in the order they run (lower levels first).
+std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLevel level);
+
+// Runs `transformers` on every graph of `model` (subgraphs included) to a fixed point.
+Result<std::vector<PassReport>> optimize_model(Model& model, const std::vector<std::unique_ptr<GraphTransformer>>& transformers,
+                                               const NodeEvaluator& evaluate);
+
+// Opset domain of the nodes the extended level writes.
+inline constexpr const char* kTesseraDomain = "com.tessera";
+
+}  // namespace tessera

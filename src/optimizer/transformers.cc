@@ -1,0 +1,17 @@
+#include "optimizer/transformers.h"
+
+namespace tessera {
+
+void add_basic_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out) {
+  out.push_back(make_dead_code_elimination());
+}
+
+void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out) {
+  // BatchNormalization first: a Conv followed by BN then Relu fuses into one node only once the BN is gone.
+  out.push_back(make_batchnorm_into_conv());
+  out.push_back(make_conv_activation_fusion());
+}
+
+void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>&) {}
+
+}  // namespace tessera

@@ -1,0 +1,25 @@
+// The list of transformers per level: the one place that says what each level does and in
+// which order. Each transformer lives in its own file.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "optimizer/graph_transformer.h"
+
+namespace tessera {
+
+// basic/
+std::unique_ptr<GraphTransformer> make_dead_code_elimination();
+// extended/
+std::unique_ptr<GraphTransformer> make_batchnorm_into_conv();
+std::unique_ptr<GraphTransformer> make_conv_activation_fusion();
+
+// Semantics-preserving cleanups in standard ONNX ops.
+void add_basic_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);
+// Fusions into com.tessera ops.
+void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);
+// CPU layout and weight-packing choices.
+void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);
+
+}  // namespace tessera
