@@ -1,5 +1,5 @@
 // Runs every case of the ONNX backend test data (../shared/onnx-backend-tests, or
-// $TESSERA_BACKEND_TESTS) and checks that each node's inferred output type (shape_inference.h)
+// $TESSERA_BACKEND_TESTS), unoptimized and at opt-level all, and checks that each node's inferred output type (shape_inference.h)
 // agrees with what its kernel produced: same element type, same rank, same fixed dims, and one
 // value per symbolic dim within a run. The declared value_infos and output types are dropped
 // first, so what is checked (and counted as fully known) comes from the rules alone. It prints how
@@ -74,13 +74,14 @@ bool fully_known(const TypeInfo& t) {
   return std::all_of(t.shape->begin(), t.shape->end(), [](const Dim& d) { return d.is_fixed(); });
 }
 
-void check_case(const fs::path& dir, Tally& tally) {
+void check_case(const fs::path& dir, OptimizationLevel level, Tally& tally) {
   auto model = load_model_file((dir / "model.onnx").string());
   if (!model.is_ok()) return;
   std::vector<std::unique_ptr<ExecutionProvider>> providers;
   providers.push_back(std::make_unique<CpuExecutionProvider>());
   SessionOptions options;
   options.intra_op_threads = 1;
+  options.optimization_level = level;
   auto state = SessionState::create(std::move(model).value(), std::move(providers), options);
   if (!state.is_ok()) return;
   const Graph& graph = (*state)->model().graph;
@@ -149,22 +150,27 @@ TEST(InferenceConformance, InferredTypesMatchKernelOutputs) {
       for (const auto& c : fs::directory_iterator(suite.path()))
         if (fs::exists(c.path() / "model.onnx")) cases.push_back(c.path());
   std::sort(cases.begin(), cases.end());
-  Tally tally;
-  for (const auto& dir : cases) check_case(dir, tally);
-  std::cout << "checked " << tally.cases << " cases, " << tally.nodes << " nodes; " << tally.fully_known << " of " << tally.outputs
-            << " node outputs have a fully known inferred type and shape; " << tally.compared
-            << " kernel outputs compared with their inferred types\n";
-  EXPECT_GT(tally.compared, 10000);  // the observer saw the runs
-  std::vector<std::pair<int, std::string>> gaps;
-  for (const auto& [op, n] : tally.not_known) gaps.emplace_back(-n, op);
-  std::sort(gaps.begin(), gaps.end());
-  std::cout << "outputs not fully known, by op:";
-  for (size_t k = 0; k < gaps.size() && k < 40; ++k) std::cout << " " << gaps[k].second << "=" << -gaps[k].first;
-  std::cout << "\n";
-  for (const auto& [op, messages] : tally.mismatches) {
-    std::string all;
-    for (const auto& m : messages) all += "\n  " + m;
-    ADD_FAILURE() << op << ": " << tally.mismatch_counts[op] << " mismatching outputs" << all;
+  // As written, then as optimized (fused ops have rules too).
+  for (OptimizationLevel level : {OptimizationLevel::disabled, OptimizationLevel::all}) {
+    Tally tally;
+    for (const auto& dir : cases) check_case(dir, level, tally);
+    std::cout << "opt-level " << optimization_level_name(level) << ": checked " << tally.cases << " cases, " << tally.nodes
+              << " nodes; " << tally.fully_known << " of " << tally.outputs
+              << " node outputs have a fully known inferred type and shape; " << tally.compared
+              << " kernel outputs compared with their inferred types\n";
+    EXPECT_GT(tally.compared, 10000);  // the observer saw the runs
+    std::vector<std::pair<int, std::string>> gaps;
+    for (const auto& [op, n] : tally.not_known) gaps.emplace_back(-n, op);
+    std::sort(gaps.begin(), gaps.end());
+    std::cout << "outputs not fully known, by op:";
+    for (size_t k = 0; k < gaps.size() && k < 40; ++k) std::cout << " " << gaps[k].second << "=" << -gaps[k].first;
+    std::cout << "\n";
+    for (const auto& [op, messages] : tally.mismatches) {
+      std::string all;
+      for (const auto& m : messages) all += "\n  " + m;
+      ADD_FAILURE() << "opt-level " << optimization_level_name(level) << ": " << op << ": " << tally.mismatch_counts[op]
+                    << " mismatching outputs" << all;
+    }
   }
 }
 
