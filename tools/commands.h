@@ -31,6 +31,7 @@ int test_command(const TestArgs& args);
 struct InfoArgs {
   std::string model;
   std::string opt_level = "all";
+  bool values = false;  // print every value with its inferred type
 };
 int info_command(const InfoArgs& args);
 

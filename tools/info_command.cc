@@ -1,14 +1,49 @@
 // `tessera info MODEL [--opt-level L]`: inputs, outputs, opsets and initializer bytes as the file
 // declares them; the node count and op histogram of the graph a session runs at level L.
+#include <algorithm>
 #include <iostream>
 #include <map>
 
+#include "graph/function_inliner.h"
+#include "graph/shape_inference.h"
 #include "model/model_loader.h"
 #include "tessera/session.h"
 #include "tools/commands.h"
 #include "tools/session_flags.h"
 
 namespace tessera::cli {
+
+namespace {
+
+// Inputs, initializers, then each node's outputs in node order (model-local functions inlined
+// first, as a session does).
+int print_values(Model model) {
+  Status inlined = inline_model_functions(model);
+  if (!inlined.is_ok()) {
+    std::cerr << "error: model '" << model.source << "': " << inlined.message() << "\n";
+    return 1;
+  }
+  auto types = infer_types(model.graph, model, {});
+  if (!types.is_ok()) {
+    std::cerr << "error: model '" << model.source << "': " << types.status().message() << "\n";
+    return 1;
+  }
+  const Graph& graph = model.graph;
+  auto print = [&](const std::string& name) {
+    auto it = types->find(name);
+    std::cout << "  " << name << ": " << (it == types->end() ? "unknown" : it->second.to_string()) << "\n";
+  };
+  std::cout << "values:\n";
+  for (const auto& in : graph.inputs) print(in.name);
+  for (const auto& [name, tensor] : graph.initializers)
+    if (std::none_of(graph.inputs.begin(), graph.inputs.end(), [&](const ValueInfo& v) { return v.name == name; })) print(name);
+  for (const auto& node : graph.nodes)
+    for (const auto& out : node.outputs)
+      if (!out.empty()) print(out);
+  return 0;
+}
+
+}  // namespace
 
 int info_command(const InfoArgs& args) {
   auto fail = [](const Status& s) {
@@ -39,6 +74,7 @@ int info_command(const InfoArgs& args) {
   std::cout << "nodes: " << counts.nodes << " at opt-level " << optimization_level_name(options->optimization_level) << " ("
             << graph.nodes.size() << " as loaded)\n";
   for (const auto& [op, count] : counts.by_op) std::cout << "  " << op << ": " << count << "\n";
+  if (args.values) return print_values(std::move(model).value());
   return 0;
 }
 

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   auto* info_cmd = app.add_subcommand("info", "Describe a model and the graph it runs as at an optimization level");
   info_cmd->add_option("model", info.model, "model.onnx")->required();
   info_cmd->add_option("--opt-level", info.opt_level, kOptLevelHelp);
+  info_cmd->add_flag("--values", info.values, "Also print every value with its inferred type and shape");
 
   BenchArgs bench;
   auto* bench_cmd = app.add_subcommand("bench", "Time a model on random inputs");

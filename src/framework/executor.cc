@@ -173,7 +173,7 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
 }
 
 Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                              ThreadPool& pool, BufferPool& buffers) const {
+                                              ThreadPool& pool, BufferPool& buffers, const StepObserver* observer) const {
   std::vector<Value> frame(slot_names_.size());
   for (const auto& [slot, tensor] : constants_) frame[slot] = Value(*tensor);
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
@@ -201,6 +201,11 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
                                                " opset ", step.opset, ")"));
       if (status.message().rfind("node '", 0) == 0) return status;
       return status.with_context(step.node->describe());
+    }
+    if (observer) {
+      std::vector<const Value*> outputs;
+      for (int slot : step.outputs) outputs.push_back(slot < 0 ? nullptr : &frame[slot]);
+      (*observer)(*step.node, outputs);
     }
     for (int slot : step.release) frame[slot] = Value();
   }

@@ -4,6 +4,7 @@
 // thread-safe: every run has its own frame of values.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -16,6 +17,12 @@
 #include "graph/graph.h"
 
 namespace tessera {
+
+// Called after each step of a run with the node and its output values (nullptr where the node
+// omits an output), before any value is released. For tests and tools that look inside a run
+// (the inference conformance test compares them with the inferred types); a run without one
+// pays nothing. Steps of If/Loop/Scan bodies are not reported.
+using StepObserver = std::function<void(const Node& node, const std::vector<const Value*>& outputs)>;
 
 class GraphExecutor {
  public:
@@ -30,9 +37,9 @@ class GraphExecutor {
 
   // Runs with `inputs` matching graph().inputs in order (omitted initializer-backed inputs may be
   // empty Values: the initializer is used). `outer_values` matches outer_names(). Outputs of
-  // kernels are allocated from `buffers`.
+  // kernels are allocated from `buffers`. `observer`, when given, sees every step's outputs.
   Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                 ThreadPool& pool, BufferPool& buffers) const;
+                                 ThreadPool& pool, BufferPool& buffers, const StepObserver* observer = nullptr) const;
 
  private:
   struct Step {

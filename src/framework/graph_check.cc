@@ -1,10 +1,10 @@
 #include "framework/graph_check.h"
 
 #include <map>
-#include <set>
 #include <unordered_set>
 
 #include "graph/op_schema.h"
+#include "graph/shape_inference.h"
 
 namespace tessera {
 
@@ -28,18 +28,11 @@ Result<CheckedGraph> check_graph(const Graph& graph, const Model& model, const s
     for (const auto& o : node.outputs)
       if (!o.empty()) checked.inner_scope.push_back(o);
 
-  // Types known before any run, for checking nodes against their schemas' type constraints.
-  std::map<std::string, TypeInfo> known_types;
-  for (const auto& in : graph.inputs) known_types[in.name] = in.type;
-  for (const auto& [name, tensor] : graph.initializers) {
-    TypeInfo t;
-    t.kind = TypeInfo::Kind::tensor;
-    t.elem_type = tensor.dtype();
-    known_types[name] = t;
-  }
+  // The types of every value, inferred once; each node is checked against its schema with them.
+  TS_ASSIGN_OR_RETURN(checked.types, infer_types(graph, model, {}));
   for (size_t index : checked.order) {
     const Node& node = graph.nodes[index];
-    TS_RETURN_IF_ERROR(check_node(node, model.opset_version(node.domain), known_types));
+    TS_RETURN_IF_ERROR(check_node(node, model.opset_version(node.domain), checked.types));
   }
   return checked;
 }

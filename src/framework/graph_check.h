@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/shape_inference.h"
 #include "tessera/status.h"
 
 namespace tessera {
@@ -15,11 +16,13 @@ struct CheckedGraph {
   std::vector<std::vector<std::string>> implicit_inputs;  // per node: outer values its subgraphs read
   std::vector<std::string> outer_names;         // values this graph reads from enclosing graphs
   std::vector<std::string> inner_scope;         // names visible to this graph's subgraphs
+  ValueTypes types;                             // inferred type of every value (shape_inference.h)
 };
 
 // Orders the nodes, finds the values read from enclosing scopes (each must be in `outer_scope`),
-// and checks every node against its op schema (inputs, attributes, type constraints on the
-// types known before a run). Subgraphs are checked when their own executor is built.
+// infers the type of every value (a provable contradiction, such as a MatMul whose inner dims
+// differ, fails naming the node) and checks every node against its op schema (inputs,
+// attributes, type constraints on the inferred types). Subgraphs are checked when their own executor is built.
 Result<CheckedGraph> check_graph(const Graph& graph, const Model& model, const std::vector<std::string>& outer_scope);
 
 }  // namespace tessera

@@ -155,7 +155,8 @@ Status detach_from_session(std::vector<Value>& outputs) {
   return Status::ok();
 }
 
-Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {
+Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vector<std::string>& output_names,
+                                             const StepObserver* observer) const {
   const Graph& graph = model_.graph;
   std::unordered_map<std::string, const Value*> by_name;
   for (const auto& [name, value] : feeds) {
@@ -178,7 +179,7 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
     inputs[i] = *it->second;
   }
 
-  TS_ASSIGN_OR_RETURN(std::vector<Value> all, executor_->run(inputs, {}, *pool_, buffers_));
+  TS_ASSIGN_OR_RETURN(std::vector<Value> all, executor_->run(inputs, {}, *pool_, buffers_, observer));
   TS_RETURN_IF_ERROR(detach_from_session(all));
   if (output_names.empty()) return all;
   std::vector<Value> selected;

@@ -26,7 +26,9 @@ class SessionState {
   // What each optimizer pass did (empty at level disabled).
   const std::vector<PassReport>& optimizer_report() const { return optimizer_report_; }
 
-  Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names) const;
+  // `observer` (executor.h) sees each step's outputs; tests use it.
+  Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names,
+                                 const StepObserver* observer = nullptr) const;
 
  private:
   SessionState() = default;

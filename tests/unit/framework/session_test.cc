@@ -275,5 +275,51 @@ TEST(Session, AbsurdSizesAtRunTimeAreAStatus) {
   EXPECT_EQ((*fine)[0].tensor().shape(), (Shape{2, 3}));
 }
 
+// One node `op` named `name` over float inputs a and b of the given shapes.
+std::string binary_model(const std::string& op, const std::string& name, std::vector<int64_t> a, std::vector<int64_t> b,
+                         int64_t axis = -2) {
+  pb::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  auto* graph = model.mutable_graph();
+  graph->set_name("x");
+  auto* node = graph->add_node();
+  node->set_op_type(op);
+  node->set_name(name);
+  node->add_input("a");
+  node->add_input("b");
+  node->add_output("y");
+  if (axis != -2) {
+    auto* attr = node->add_attribute();
+    attr->set_name("axis");
+    attr->set_type(pb::AttributeProto::INT);
+    attr->set_i(axis);
+  }
+  add_tensor_info(graph->add_input(), "a", a);
+  add_tensor_info(graph->add_input(), "b", b);
+  graph->add_output()->set_name("y");
+  return model.SerializeAsString();
+}
+
+// Inconsistent shapes are provable before a run: the session is refused naming the node.
+TEST(Session, InconsistentShapesFailAtCreation) {
+  struct Case {
+    std::string bytes, expected;
+  };
+  std::vector<Case> cases{
+      {binary_model("MatMul", "mm", {1, 3}, {4, 5}), "model '<bytes>': node 'mm' (MatMul): inner dimensions differ: [1,3] x [4,5]"},
+      {binary_model("Add", "add", {2, 3}, {4, 3}), "model '<bytes>': node 'add' (Add): shapes [2,3] and [4,3] cannot be broadcast"},
+      {binary_model("Concat", "cat", {2, 3}, {2, 3, 1}, 0), "model '<bytes>': node 'cat' (Concat): inputs have different ranks"},
+  };
+  for (const auto& c : cases) {
+    auto session = Session::load_from_bytes(c.bytes.data(), c.bytes.size());
+    ASSERT_FALSE(session.is_ok()) << c.expected;
+    EXPECT_EQ(session.status().message().rfind(c.expected, 0), 0u) << session.status().message();
+  }
+  // Symbolic dims that may agree at run time are not an error.
+  std::string ok = binary_model("MatMul", "mm", {-1, 3}, {3, 5});
+  EXPECT_TRUE(Session::load_from_bytes(ok.data(), ok.size()).is_ok());
+}
+
 }  // namespace
 }  // namespace tessera
