@@ -149,3 +149,65 @@ TEST(TesseraGelu, BothFormsMatchTheReference) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+using namespace kernel_test;
+
+// softmax(scale * Q_h K_h^T + mask) V_h for Q [B, Sq, H*D], K [B, Sk, H*D], V [B, Sk, H*Dv],
+// mask [B or 1, 1, Sq or 1, Sk]; result [B, Sq, H, Dv].
+std::vector<double> naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mask, int64_t H,
+                                    double scale) {
+  const int64_t B = q.dim(0), Sq = q.dim(1), Sk = k.dim(1), D = q.dim(2) / H, Dv = v.dim(2) / H;
+  std::vector<double> y(static_cast<size_t>(B * Sq * H * Dv));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < Sq; ++i) {
+        std::vector<double> s(static_cast<size_t>(Sk));
+        double mx = -1e300, sum = 0;
+        for (int64_t j = 0; j < Sk; ++j) {
+          double acc = 0;
+          for (int64_t d = 0; d < D; ++d)
+            acc += static_cast<double>(q.data<float>()[(b * Sq + i) * H * D + h * D + d]) * k.data<float>()[(b * Sk + j) * H * D + h * D + d];
+          acc *= scale;
+          if (mask) {
+            const int64_t mb = mask->dim(0) == 1 ? 0 : b, mi = mask->dim(2) == 1 ? 0 : i;
+            acc += mask->data<float>()[(mb * mask->dim(2) + mi) * Sk + j];
+          }
+          s[j] = acc;
+          mx = std::max(mx, acc);
+        }
+        for (double& e : s) sum += e = std::exp(e - mx);
+        for (int64_t d = 0; d < Dv; ++d) {
+          double acc = 0;
+          for (int64_t j = 0; j < Sk; ++j) acc += s[j] / sum * v.data<float>()[(b * Sk + j) * H * Dv + h * Dv + d];
+          y[static_cast<size_t>(((b * Sq + i) * H + h) * Dv + d)] = acc;
+        }
+      }
+  return y;
+}
+
+TEST(TesseraAttention, MatchesTheReferenceWithBroadcastMasks) {
+  const int64_t B = 2, Sq = 7, Sk = 9, H = 3, D = 5, Dv = 4;
+  const Tensor q = random_f({B, Sq, H * D}, 40, -2, 2), k = random_f({B, Sk, H * D}, 41, -2, 2), v = random_f({B, Sk, H * Dv}, 42);
+  const Tensor key_mask = random_f({B, 1, 1, Sk}, 43, -5, 0), full_mask = random_f({1, 1, Sq, Sk}, 44, -5, 0);
+  for (int threads : {1, 3}) {
+    OpCall plain{"Attention", 1, {q, k, v}, {attr_i("num_heads", H), attr_f("scale", 0.4f)}, 1, threads, kDomain};
+    expect_close(run1(plain), {B, Sq, H, Dv}, naive_attention(q, k, v, nullptr, H, 0.4));
+    for (const Tensor* mask : {&key_mask, &full_mask}) {
+      OpCall masked{"Attention", 1, {q, k, v, *mask}, {attr_i("num_heads", H), attr_f("scale", 0.4f)}, 1, threads, kDomain};
+      expect_close(run1(masked), {B, Sq, H, Dv}, naive_attention(q, k, v, mask, H, 0.4));
+    }
+  }
+}
+
+TEST(TesseraAttention, RejectsHeadsThatDoNotDivideAndBadMasks) {
+  const Tensor q = random_f({1, 4, 6}, 1), k = random_f({1, 4, 6}, 2), v = random_f({1, 4, 6}, 3);
+  expect_error(OpCall{"Attention", 1, {q, k, v}, {attr_i("num_heads", 4)}, 1, 1, kDomain}, "heads");
+  expect_error(OpCall{"Attention", 1, {q, k, v, random_f({1, 1, 3, 4}, 4)}, {attr_i("num_heads", 2)}, 1, 1, kDomain}, "mask");
+  expect_error(OpCall{"Attention", 1, {q, k, v}, {attr_i("num_heads", 0)}, 1, 1, kDomain}, "num_heads");
+}
+
+}  // namespace
+}  // namespace tessera
