@@ -3,7 +3,9 @@
 //   s = Add(a, b); y = LayerNormalization(s, gamma, beta) {axis = -1, epsilon}
 //     ->  y = SkipLayerNormalization(a, b, gamma, beta) {epsilon}
 // The LayerNormalization may be the ONNX op or com.tessera's (what layer_norm_fusion writes).
-// Only when the sum has no other reader and the normalization has one output.
+// The normalization must have one output. When the sum is read elsewhere too (pre-norm blocks
+// carry it as the residual stream), it becomes the fused node's second output.
+//   s = Add(a, b) read by others  ->  y, s = SkipLayerNormalization(a, b, gamma, beta)
 #include "optimizer/extended/pattern_util.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/transformers.h"
@@ -27,7 +29,13 @@ class SkipLayerNormFusion final : public GraphTransformer {
       if (ln.inputs.size() != 3 || ln.inputs[2].empty() || ln.outputs.size() != 1) continue;
       const Attribute* axis = ln.attribute("axis");
       if (axis && axis->i != -1) continue;
-      if (!index.has_single_use(ln.inputs[0])) continue;
+      // A sum read elsewhere too (pre-norm residual streams) becomes the fused node's second
+      // output, when every other reader comes after the normalization (the fused node's place).
+      const std::string& sum = ln.inputs[0];
+      bool sum_out = !index.has_single_use(sum);
+      bool readers_after = true;
+      for (const GraphIndex::Use& u : index.uses(sum)) readers_after = readers_after && u.node >= i;
+      if (sum_out && !readers_after) continue;
       const int add = producer_op(graph, index, dead, ln.inputs[0], "Add");
       if (add < 0) continue;
       const Node& add_n = graph.nodes[static_cast<size_t>(add)];
@@ -39,6 +47,7 @@ class SkipLayerNormFusion final : public GraphTransformer {
       skip.domain = kTesseraDomain;
       skip.inputs = {add_n.inputs[0], add_n.inputs[1], ln.inputs[1], ln.inputs[2]};
       skip.outputs = {ln.outputs[0]};
+      if (sum_out) skip.outputs.push_back(sum);
       skip.attributes["epsilon"] = float_attr("epsilon", eps ? eps->f : 1e-5f);
       dead[static_cast<size_t>(add)] = true;
       graph.nodes[i] = std::move(skip);

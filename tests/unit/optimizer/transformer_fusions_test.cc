@@ -271,17 +271,32 @@ TEST(SkipLayerNormFusion, FusesTheResidualAddIntoTheLayerNorm) {
   }
 }
 
-TEST(SkipLayerNormFusion, LeavesASumReadElsewhere) {
+TEST(SkipLayerNormFusion, KeepsASumReadElsewhereAsASecondOutput) {
   Model m = model_with_input(17);
   m.graph.inputs.push_back(tensor_value("r", DataType::float32, {2, 3, kCols}));
   m.graph.nodes.push_back(node("residual", "Add", {"x", "r"}, {"s"}));
   add_layer_norm_pattern(m, "s", "y", 17);
-  m.graph.outputs.push_back(tensor_value("y", DataType::float32, {2, 3, kCols}));
+  m.graph.nodes.push_back(node("next_residual", "Add", {"s", "y"}, {"z"}));  // pre-norm residual stream
+  m.graph.outputs.push_back(tensor_value("z", DataType::float32, {2, 3, kCols}));
   m.graph.outputs.push_back(tensor_value("s", DataType::float32, {2, 3, kCols}));
   Feeds feeds = x_feeds();
   feeds.emplace_back("r", Value(float_tensor({2, 3, kCols}, 9)));
   auto ops = expect_same_outputs(m, OptimizationLevel::extended, feeds);
-  EXPECT_EQ(ops, (std::map<std::string, int>{{"Add", 1}, {"LayerNormalization", 1}}));
+  EXPECT_EQ(ops, (std::map<std::string, int>{{"Add", 1}, {"com.tessera.SkipLayerNormalization", 1}}));
+}
+
+TEST(SkipLayerNormFusion, LeavesASumReadBeforeTheNormalization) {
+  Model m = model_with_input(17);
+  m.graph.inputs.push_back(tensor_value("r", DataType::float32, {2, 3, kCols}));
+  m.graph.nodes.push_back(node("residual", "Add", {"x", "r"}, {"s"}));
+  m.graph.nodes.push_back(node("early", "Relu", {"s"}, {"e"}));
+  add_layer_norm_pattern(m, "s", "y", 17);
+  m.graph.outputs.push_back(tensor_value("y", DataType::float32, {2, 3, kCols}));
+  m.graph.outputs.push_back(tensor_value("e", DataType::float32, {2, 3, kCols}));
+  Feeds feeds = x_feeds();
+  feeds.emplace_back("r", Value(float_tensor({2, 3, kCols}, 9)));
+  auto ops = expect_same_outputs(m, OptimizationLevel::extended, feeds);
+  EXPECT_EQ(ops, (std::map<std::string, int>{{"Add", 1}, {"LayerNormalization", 1}, {"Relu", 1}}));
 }
 
 // A BERT-like block: LayerNorm(x + GELU(x W1 + b1) W2 + b2) and everything fuses.

@@ -122,6 +122,15 @@ TEST(TesseraSkipLayerNormalization, MatchesTheReferenceWithBroadcastOperands) {
   }
 }
 
+TEST(TesseraSkipLayerNormalization, WritesTheSumWhenAskedFor) {
+  const Tensor a = random_f({3, 16}, 14), b = random_f({16}, 15), gamma = random_f({16}, 16), beta = random_f({16}, 17);
+  OpCall call{"SkipLayerNormalization", 1, {a, b, gamma, beta}, {}, Outputs{"y", "s"}, 2, kDomain};
+  std::vector<double> sum;
+  for (int64_t i = 0; i < a.size(); ++i) sum.push_back(a.data<float>()[i] + b.data<float>()[i % 16]);  // summed in float, as the kernel does
+  expect_close(run1(call, 0), {3, 16}, naive_skip_layer_norm(a, b, {3, 16}, gamma, beta, 1e-5));
+  expect_close(run1(call, 1), {3, 16}, sum, 0, 0);
+}
+
 TEST(TesseraSkipLayerNormalization, RejectsOperandsThatDoNotBroadcast) {
   expect_error(OpCall{"SkipLayerNormalization", 1, {random_f({2, 4}, 1), random_f({3, 4}, 2), random_f({4}, 3), random_f({4}, 4)},
                       {}, 1, 1, kDomain},

@@ -257,8 +257,9 @@ Status row_params(const KernelContext& ctx, const Shape& xs, int64_t axis, const
 
 class LayerNormKernel : public OpKernel {
  public:
-  // `skip`: com.tessera SkipLayerNormalization(A, B, Scale, Bias): LayerNormalization of A + B
-  // (numpy broadcasting) over the last axis, the sum written straight into Y and normalized there.
+  // `skip`: com.tessera SkipLayerNormalization(A, B, Scale, Bias) -> Y[, S]: LayerNormalization
+  // of S = A + B (numpy broadcasting) over the last axis. The sum is written straight into Y and
+  // normalized there, or into S when that output is requested.
   LayerNormKernel(const KernelInfo& info, bool rms, bool skip = false)
       : rms_(rms),
         skip_(skip),
@@ -324,6 +325,7 @@ class LayerNormKernel : public OpKernel {
     RowParams rp;
     TS_RETURN_IF_ERROR(row_params(ctx, ys, rank - 1, scale, bias, rp));
     Tensor& y = ctx.allocate_output(0, a->dtype(), ys);
+    Tensor* sum_out = ctx.output_requested(1) ? &ctx.allocate_output(1, a->dtype(), ys) : nullptr;
     if (y.size() == 0) return Status::ok();
     // Row offsets of A and B (0-stride along broadcast dims) and their stride along the last axis.
     auto row_offsets = [&](const Shape& s, std::vector<int64_t>& offs) {
@@ -357,11 +359,12 @@ class LayerNormKernel : public OpKernel {
           const T* pa = a->data<T>();
           const T* pb = b->data<T>();
           T* py = y.data<T>();
+          T* ps = sum_out ? sum_out->data<T>() : py;
           ctx.thread_pool().parallel_for(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
               const T* ar = pa + (same ? r * cols : a_off[static_cast<size_t>(r)]);
               const T* br = pb + (same ? r * cols : b_off[static_cast<size_t>(r)]);
-              T* yr = py + r * cols;
+              T* yr = ps + r * cols;
               if constexpr (std::is_same_v<T, F>) {
                 if (a_inner == 1 && b_inner == 1) {
                   for (int64_t i = 0; i < cols; ++i) yr[i] = ar[i] + br[i];
@@ -372,7 +375,7 @@ class LayerNormKernel : public OpKernel {
                 yr[i] = from_computed<T>(static_cast<F>(to_computed<F>(ar[i * a_inner]) + to_computed<F>(br[i * b_inner])));
             }
           });
-          run_rows<T, T>(ctx, py, py, rows, cols, rp, nullptr, nullptr);
+          run_rows<T, T>(ctx, ps, py, rows, cols, rp, nullptr, nullptr);
           return Status::ok();
         },
         ctx.node());
