@@ -12,6 +12,7 @@
 #include "core/float_types.h"
 #include "tessera/session.h"
 #include "tools/commands.h"
+#include "tools/session_flags.h"
 
 namespace tessera::cli {
 
@@ -74,10 +75,10 @@ int bench_command(const BenchArgs& args) {
   }
   if (args.runs < 1) return fail(invalid_argument("--runs must be at least 1"));
 
-  SessionOptions options;
-  options.intra_op_threads = args.threads;
+  auto options = session_options(args.threads, args.opt_level);
+  if (!options.is_ok()) return fail(options.status());
   auto start = Clock::now();
-  auto session = Session::load(args.model, options);
+  auto session = Session::load(args.model, *options);
   if (!session.is_ok()) return fail(session.status());
   double load_ms = ms_since(start);
 

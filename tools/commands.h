@@ -13,6 +13,7 @@ struct RunArgs {
   std::vector<std::string> inputs;  // NAME=FILE.pb
   std::string output_dir;
   int threads = 0;
+  std::string opt_level = "all";
 };
 int run_command(const RunArgs& args);
 
@@ -23,10 +24,15 @@ struct TestArgs {
   int min_passed = -1;  // when >= 0, success means at least this many passed
   std::string expected_failures;  // file listing the cases expected to fail, with reasons
   bool verbose = false;
+  std::string opt_level = "all";
 };
 int test_command(const TestArgs& args);
 
-int info_command(const std::string& model);
+struct InfoArgs {
+  std::string model;
+  std::string opt_level = "all";
+};
+int info_command(const InfoArgs& args);
 
 struct BenchArgs {
   std::string model;
@@ -34,7 +40,16 @@ struct BenchArgs {
   int runs = 20;
   int warmup = 3;
   std::vector<std::string> dims;  // NAME=VALUE for symbolic dimensions (default 1)
+  std::string opt_level = "all";
 };
 int bench_command(const BenchArgs& args);
+
+struct OptimizeArgs {
+  std::string model;
+  std::string output;
+  std::string opt_level = "all";
+  bool verbose = false;
+};
+int optimize_command(const OptimizeArgs& args);
 
 }  // namespace tessera::cli

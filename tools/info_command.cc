@@ -1,34 +1,29 @@
-// `tessera info MODEL`: inputs, outputs, opsets, op histogram, initializer bytes.
+// `tessera info MODEL [--opt-level L]`: inputs, outputs, opsets and initializer bytes as the file
+// declares them; the node count and op histogram of the graph a session runs at level L.
 #include <iostream>
 #include <map>
 
 #include "model/model_loader.h"
+#include "tessera/session.h"
 #include "tools/commands.h"
+#include "tools/session_flags.h"
 
 namespace tessera::cli {
 
-namespace {
-
-void count_ops(const Graph& graph, std::map<std::string, int>& histogram) {
-  for (const auto& node : graph.nodes) {
-    ++histogram[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type];
-    for (const auto& [name, attr] : node.attributes) {
-      if (attr.g) count_ops(*attr.g, histogram);
-      for (const auto& g : attr.graphs) count_ops(*g, histogram);
-    }
-  }
-}
-
-}  // namespace
-
-int info_command(const std::string& path) {
-  auto model = load_model_file(path);
-  if (!model.is_ok()) {
-    std::cerr << "error: " << model.status().message() << "\n";
+int info_command(const InfoArgs& args) {
+  auto fail = [](const Status& s) {
+    std::cerr << "error: " << s.message() << "\n";
     return 1;
-  }
+  };
+  auto options = session_options(1, args.opt_level);
+  if (!options.is_ok()) return fail(options.status());
+  auto model = load_model_file(args.model);
+  if (!model.is_ok()) return fail(model.status());
+  auto session = Session::load(args.model, *options);
+  if (!session.is_ok()) return fail(session.status());
+
   const Graph& graph = model->graph;
-  std::cout << "model: " << path << "\nir_version: " << model->ir_version << "\nproducer: " << model->producer_name << "\n";
+  std::cout << "model: " << args.model << "\nir_version: " << model->ir_version << "\nproducer: " << model->producer_name << "\n";
   std::cout << "opsets:";
   for (const auto& [domain, version] : model->opset_imports) std::cout << " " << (domain.empty() ? "ai.onnx" : domain) << "=" << version;
   std::cout << "\ninputs:\n";
@@ -38,11 +33,12 @@ int info_command(const std::string& path) {
   size_t bytes = 0;
   for (const auto& [name, tensor] : graph.initializers) bytes += tensor.byte_size();
   std::cout << "initializers: " << graph.initializers.size() << " tensors, " << bytes << " bytes\n";
-  std::map<std::string, int> histogram;
-  count_ops(graph, histogram);
-  std::cout << "nodes: " << graph.nodes.size() << "\n";
-  for (const auto& [op, count] : histogram) std::cout << "  " << op << ": " << count << "\n";
   if (!model->functions.empty()) std::cout << "functions: " << model->functions.size() << "\n";
+  // The graph as it runs: functions inlined, then optimized at the chosen level.
+  const NodeCounts counts = session->node_counts();
+  std::cout << "nodes: " << counts.nodes << " at opt-level " << optimization_level_name(options->optimization_level) << " ("
+            << graph.nodes.size() << " as loaded)\n";
+  for (const auto& [op, count] : counts.by_op) std::cout << "  " << op << ": " << count << "\n";
   return 0;
 }
 

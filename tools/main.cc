@@ -1,4 +1,4 @@
-// tessera: run, test, inspect and benchmark ONNX models.
+// tessera: run, test, inspect, benchmark and optimize ONNX models.
 #include <CLI/CLI.hpp>
 
 #include <exception>
@@ -6,6 +6,7 @@
 #include <new>
 
 #include "tools/commands.h"
+#include "tools/session_flags.h"
 
 int main(int argc, char** argv) {
   using namespace tessera::cli;
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--input", run.inputs, "NAME=FILE.pb (repeatable)");
   run_cmd->add_option("--output-dir", run.output_dir, "write output_K.pb files here");
   run_cmd->add_option("--threads", run.threads, "intra-op threads (0 = one per core)");
+  run_cmd->add_option("--opt-level", run.opt_level, kOptLevelHelp);
 
   TestArgs test;
   auto* test_cmd = app.add_subcommand("test", "Run ONNX conformance case folders");
@@ -29,10 +31,12 @@ int main(int argc, char** argv) {
   test_cmd->add_option("--expected-failures", test.expected_failures,
                        "file of SUITE/CASE lines expected to fail; any other failure, or a listed case that passes, is an error");
   test_cmd->add_flag("--verbose", test.verbose, "also list passing cases");
+  test_cmd->add_option("--opt-level", test.opt_level, kOptLevelHelp);
 
-  std::string info_model;
-  auto* info_cmd = app.add_subcommand("info", "Describe a model");
-  info_cmd->add_option("model", info_model, "model.onnx")->required();
+  InfoArgs info;
+  auto* info_cmd = app.add_subcommand("info", "Describe a model and the graph it runs as at an optimization level");
+  info_cmd->add_option("model", info.model, "model.onnx")->required();
+  info_cmd->add_option("--opt-level", info.opt_level, kOptLevelHelp);
 
   BenchArgs bench;
   auto* bench_cmd = app.add_subcommand("bench", "Time a model on random inputs");
@@ -41,6 +45,14 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--runs", bench.runs, "timed runs");
   bench_cmd->add_option("--warmup", bench.warmup, "untimed runs first");
   bench_cmd->add_option("--dim", bench.dims, "NAME=VALUE for a symbolic dimension (default 1)");
+  bench_cmd->add_option("--opt-level", bench.opt_level, kOptLevelHelp);
+
+  OptimizeArgs optimize;
+  auto* optimize_cmd = app.add_subcommand("optimize", "Save the graph a session runs at an optimization level as ONNX");
+  optimize_cmd->add_option("model", optimize.model, "model.onnx")->required();
+  optimize_cmd->add_option("-o,--output", optimize.output, "OUT.onnx (large weights go to OUT.onnx.data)")->required();
+  optimize_cmd->add_option("--opt-level", optimize.opt_level, kOptLevelHelp);
+  optimize_cmd->add_flag("--verbose", optimize.verbose, "print the node counts per op before and after");
 
   try {
     app.parse(argc, argv);
@@ -52,8 +64,9 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return run_command(run);
     if (*test_cmd) return test_command(test);
-    if (*info_cmd) return info_command(info_model);
+    if (*info_cmd) return info_command(info);
     if (*bench_cmd) return bench_command(bench);
+    if (*optimize_cmd) return optimize_command(optimize);
   } catch (const std::bad_alloc&) {
     std::cerr << "error: out of memory\n";
     return 1;

@@ -9,6 +9,7 @@
 #include "tools/commands.h"
 #include "tools/compare.h"
 #include "tools/io_files.h"
+#include "tools/session_flags.h"
 
 namespace fs = std::filesystem;
 
@@ -56,10 +57,10 @@ void print_summary(const std::string& name, const Value& value) {
 }  // namespace
 
 int run_command(const RunArgs& args) {
-  SessionOptions options;
-  options.intra_op_threads = args.threads;
+  auto options = session_options(args.threads, args.opt_level);
+  if (!options.is_ok()) return fail(options.status());
   auto load_start = std::chrono::steady_clock::now();
-  auto session = Session::load(args.model, options);
+  auto session = Session::load(args.model, *options);
   if (!session.is_ok()) return fail(session.status());
   double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
   const Session& s = *session;

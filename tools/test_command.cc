@@ -17,6 +17,7 @@
 #include "tools/commands.h"
 #include "tools/compare.h"
 #include "tools/io_files.h"
+#include "tools/session_flags.h"
 
 namespace fs = std::filesystem;
 
@@ -38,9 +39,7 @@ void find_cases(const fs::path& dir, std::vector<fs::path>& cases) {
 }
 
 // Empty when the case passes, else why not.
-std::string run_case(const fs::path& dir, int threads) {
-  SessionOptions options;
-  options.intra_op_threads = threads;
+std::string run_case(const fs::path& dir, const SessionOptions& options) {
   auto session = Session::load((dir / "model.onnx").string(), options);
   if (!session.is_ok()) return session.status().message();
   const Session& s = *session;
@@ -142,6 +141,11 @@ int check_expected_failures(const std::map<std::string, std::string>& expected, 
 }  // namespace
 
 int test_command(const TestArgs& args) {
+  auto options = session_options(args.threads, args.opt_level);
+  if (!options.is_ok()) {
+    std::cerr << "error: " << options.status().message() << "\n";
+    return 2;
+  }
   std::map<std::string, std::string> expected;
   if (!args.expected_failures.empty()) {
     auto read = read_expected_failures(args.expected_failures);
@@ -170,7 +174,7 @@ int test_command(const TestArgs& args) {
   auto worker = [&](int id) {
     for (size_t i; (i = next.fetch_add(1)) < cases.size();) {
       running_case[id] = case_names[i].c_str();
-      reasons[i] = run_case(cases[i], args.threads);
+      reasons[i] = run_case(cases[i], *options);
       running_case[id] = nullptr;
     }
   };

@@ -6,6 +6,8 @@
 //   auto outputs = session->run({{"input", *x}});
 #pragma once
 
+#include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -52,6 +54,12 @@ struct IoInfo {
 
 using Feeds = std::vector<std::pair<std::string, Value>>;
 
+// The size of the graph a session runs (after function inlining and optimization).
+struct NodeCounts {
+  size_t nodes = 0;                     // nodes of the main graph
+  std::map<std::string, size_t> by_op;  // "Conv", "com.tessera.FusedConv": subgraph nodes included
+};
+
 // Movable, not copyable. Nothing here throws: every failure is a Status.
 class Session {
  public:
@@ -64,6 +72,8 @@ class Session {
 
   const std::vector<IoInfo>& inputs() const;   // inputs to feed (initializers excluded)
   const std::vector<IoInfo>& outputs() const;
+  // The graph as it runs, at the session's optimization level (what `tessera info` prints).
+  NodeCounts node_counts() const;
 
   // Runs the model. Feeds are matched by name; `output_names` empty means all outputs, in graph
   // order. Thread-safe: many runs may share one session. Outputs never share memory with the

@@ -3,6 +3,7 @@
 
 #include "framework/session.h"
 #include "model/model_loader.h"
+#include "model/model_writer.h"
 #include "providers/cpu/cpu_provider.h"
 
 namespace tessera {
@@ -18,6 +19,9 @@ Result<std::unique_ptr<Session::Impl>> build(Result<Model> model, const SessionO
   std::vector<std::unique_ptr<ExecutionProvider>> providers;
   providers.push_back(std::make_unique<CpuExecutionProvider>());
   TS_ASSIGN_OR_RETURN(auto state, SessionState::create(std::move(model).value(), std::move(providers), options));
+  // The model the session runs (functions inlined, graph optimized at options.optimization_level)
+  // is saved here rather than in the framework: only src/model sees protobuf.
+  if (!options.optimized_model_path.empty()) TS_RETURN_IF_ERROR(save_model(state->model(), options.optimized_model_path));
   auto impl = std::make_unique<Session::Impl>();
   impl->state = std::move(state);
   return impl;
@@ -59,6 +63,11 @@ const char* optimization_level_name(OptimizationLevel level) {
 
 const std::vector<IoInfo>& Session::inputs() const { return impl_->state->inputs(); }
 const std::vector<IoInfo>& Session::outputs() const { return impl_->state->outputs(); }
+
+NodeCounts Session::node_counts() const {
+  const Graph& graph = impl_->state->model().graph;
+  return NodeCounts{graph.nodes.size(), count_ops(graph)};
+}
 
 Result<std::vector<Value>> Session::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {
   return impl_->state->run(feeds, output_names);

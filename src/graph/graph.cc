@@ -50,6 +50,21 @@ std::vector<const ValueInfo*> Graph::feed_inputs() const {
   return result;
 }
 
+std::map<std::string, size_t> count_ops(const Graph& graph) {
+  std::map<std::string, size_t> counts;
+  auto count = [&counts](const Graph& g, auto& self) -> void {
+    for (const Node& node : g.nodes) {
+      ++counts[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type];
+      for (const auto& [name, attr] : node.attributes) {
+        if (attr.g) self(*attr.g, self);
+        for (const auto& sub : attr.graphs) self(*sub, self);
+      }
+    }
+  };
+  count(graph, count);
+  return counts;
+}
+
 int64_t Model::opset_version(const std::string& domain) const {
   auto it = opset_imports.find(domain);
   return it == opset_imports.end() ? 0 : it->second;

@@ -105,6 +105,10 @@ struct Model {
   int64_t opset_version(const std::string& domain) const;
 };
 
+// Nodes of `graph` by op ("Conv", or "domain.Op" outside the default domain), the nodes of its
+// subgraphs (If/Loop/Scan bodies) included.
+std::map<std::string, size_t> count_ops(const Graph& graph);
+
 // Nodes of `graph` in an order where each node's inputs are produced before it. Values that come
 // from outside the graph (outer scope of a subgraph) are taken as given. Fails on a cycle or on
 // an input that nothing produces and that is not in `outer_scope`. `implicit_inputs`, when not

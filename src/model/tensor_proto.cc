@@ -19,6 +19,11 @@ namespace tessera {
 // raw_data and external data are little-endian; we copy them byte for byte.
 static_assert(std::endian::native == std::endian::little, "Tessera assumes a little-endian host");
 
+uint64_t wire_byte_size(DataType dtype, int64_t count) {
+  if (is_subbyte_dtype(dtype)) return (static_cast<uint64_t>(count) * subbyte_bits(dtype) + 7) / 8;
+  return static_cast<uint64_t>(count) * dtype_size(dtype);
+}
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -46,12 +51,6 @@ Result<int64_t> checked_count(const google::protobuf::RepeatedField<int64_t>& di
     count *= static_cast<uint64_t>(d);
   }
   return static_cast<int64_t>(count);
-}
-
-// Bytes the elements occupy on the wire (packed for sub-byte types).
-uint64_t wire_bytes(DataType dtype, int64_t count) {
-  if (is_subbyte_dtype(dtype)) return (static_cast<uint64_t>(count) * subbyte_bits(dtype) + 7) / 8;
-  return static_cast<uint64_t>(count) * dtype_size(dtype);
 }
 
 // Fills `t` from its little-endian wire bytes (packed for sub-byte types).
@@ -153,7 +152,7 @@ Status fill_from_typed(Tensor& t, const onnx::TensorProto& p, const std::string&
   }
   if (is_subbyte_dtype(dtype)) {
     // Each int32 carries one packed byte (two 4-bit or four 2-bit elements).
-    const int64_t want = static_cast<int64_t>(wire_bytes(dtype, n));
+    const int64_t want = static_cast<int64_t>(wire_byte_size(dtype, n));
     TS_RETURN_IF_ERROR(check(p.int32_data_size(), want));
     std::vector<uint8_t> packed(want);
     convert(p.int32_data().data(), want, packed.data());
@@ -320,7 +319,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     if (dtype == DataType::string) return invalid_model(what, ": string tensors cannot use external data");
     if (!external) return invalid_model(what, ": external data is not allowed here");
-    const uint64_t bytes = wire_bytes(dtype, count);
+    const uint64_t bytes = wire_byte_size(dtype, count);
     TS_ASSIGN_OR_RETURN(ExternalData::Bytes data, external->read(proto, bytes));
     if (!is_subbyte_dtype(dtype) && reinterpret_cast<uintptr_t>(data.data) % kViewAlignment == 0 && data.data)
       return Tensor::view(dtype, std::move(shape), std::move(data.owner), data.data);
@@ -333,7 +332,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
   // a tensor of hundreds of GB.
   if (proto.has_raw_data()) {
     if (dtype == DataType::string) return invalid_model(what, ": string tensors must use string_data, not raw_data");
-    const uint64_t want = wire_bytes(dtype, count);
+    const uint64_t want = wire_byte_size(dtype, count);
     if (proto.raw_data().size() != want)
       return invalid_model(what, ": raw_data has ", proto.raw_data().size(), " bytes, expected ", want);
     TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, std::move(shape)));
@@ -343,7 +342,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
   const uint64_t typed_values = static_cast<uint64_t>(proto.float_data_size()) + proto.double_data_size() +
                                 proto.int32_data_size() + proto.int64_data_size() + proto.uint64_data_size() +
                                 proto.string_data_size();
-  if (typed_values < wire_bytes(dtype, count) / std::max<size_t>(dtype_size(dtype), 1)) {
+  if (typed_values < wire_byte_size(dtype, count) / std::max<size_t>(dtype_size(dtype), 1)) {
     if (typed_values == 0)
       return invalid_model(what, ": has no data (expected ", count, " values in raw_data or ", typed_field_name(dtype), ")");
     return invalid_model(what, ": has ", typed_values, " values in ", nonempty_typed_field(proto), ", expected ", count,
@@ -410,13 +409,43 @@ Status tensor_to_proto(const Tensor& tensor, const std::string& name, onnx::Tens
     for (const std::string& s : tensor.span<std::string>()) proto->add_string_data(s);
   } else if (is_subbyte_dtype(dtype)) {
     std::string* raw = proto->mutable_raw_data();
-    raw->resize(wire_bytes(dtype, tensor.size()));
+    raw->resize(wire_byte_size(dtype, tensor.size()));
     pack_subbyte(dtype, tensor.data<uint8_t>(), tensor.size(), reinterpret_cast<uint8_t*>(raw->data()));
   } else if (tensor.size() > 0) {
     proto->set_raw_data(tensor.raw_data(), tensor.byte_size());
   } else {
     proto->set_raw_data(std::string());
   }
+  return Status::ok();
+}
+
+Status tensor_to_sparse_proto(const Tensor& tensor, const std::string& name, onnx::SparseTensorProto* proto) {
+  if (!tensor.defined())
+    return invalid_argument("cannot write an undefined sparse tensor", name.empty() ? "" : " '" + name + "'");
+  proto->Clear();
+  const DataType dtype = tensor.dtype();
+  const bool is_string = dtype == DataType::string;
+  const size_t elem = is_string ? 0 : dtype_size(dtype);  // sub-byte types: one unpacked byte each
+  const uint8_t* bytes = is_string ? nullptr : static_cast<const uint8_t*>(tensor.raw_data());
+  auto is_zero = [&](int64_t i) {
+    if (is_string) return tensor.data<std::string>()[i].empty();
+    return std::all_of(bytes + i * elem, bytes + (i + 1) * elem, [](uint8_t b) { return b == 0; });
+  };
+  std::vector<int64_t> positions;
+  for (int64_t i = 0; i < tensor.size(); ++i)
+    if (!is_zero(i)) positions.push_back(i);
+  const int64_t nnz = static_cast<int64_t>(positions.size());
+  TS_ASSIGN_OR_RETURN(Tensor values, Tensor::create(dtype, {nnz}));
+  for (int64_t k = 0; k < nnz; ++k) {
+    if (is_string)
+      values.data<std::string>()[k] = tensor.data<std::string>()[positions[k]];
+    else
+      std::memcpy(values.data<uint8_t>() + k * elem, bytes + positions[k] * elem, elem);
+  }
+  TS_ASSIGN_OR_RETURN(Tensor indices, Tensor::from_vector<int64_t>(DataType::int64, {nnz}, positions));
+  TS_RETURN_IF_ERROR(tensor_to_proto(values, name, proto->mutable_values()));
+  TS_RETURN_IF_ERROR(tensor_to_proto(indices, "", proto->mutable_indices()));
+  for (int64_t d : tensor.shape()) proto->add_dims(d);
   return Status::ok();
 }
 

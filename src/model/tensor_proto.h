@@ -55,6 +55,14 @@ Result<Tensor> tensor_from_sparse_proto(const onnx::SparseTensorProto& proto, Ex
 // types packed). `name` is stored when non-empty.
 Status tensor_to_proto(const Tensor& tensor, const std::string& name, onnx::TensorProto* proto);
 
+// Dense -> SparseTensorProto: the non-zero elements (non-empty strings) with their linear indices,
+// the inverse of tensor_from_sparse_proto. `name` is stored on the values when non-empty.
+Status tensor_to_sparse_proto(const Tensor& tensor, const std::string& name, onnx::SparseTensorProto* proto);
+
+// Bytes `count` elements of `dtype` occupy in raw_data or external data (packed for sub-byte
+// types). Not meaningful for strings.
+uint64_t wire_byte_size(DataType dtype, int64_t count);
+
 // Unpacks `count` sub-byte elements of `type` from `packed` into one byte each; packs the other
 // way. `packed` holds ceil(count * bits / 8) bytes.
 void unpack_subbyte(DataType type, const uint8_t* packed, int64_t count, uint8_t* out);

@@ -48,5 +48,26 @@ expect_error bench_dim_negative "dim N: expected a whole number of at least 1, g
 expect_error bench_dim_unknown_name "has no input dimension named 'batch'" "$tessera" bench "$data/add.onnx" --runs 1 --dim batch=2
 expect_error info_on_garbage "not a valid ONNX model|parse" "$tessera" info "$data/random.onnx"
 
+# Optimization levels and saving the optimized model.
+level_error="error: --opt-level: unknown optimization level 'fast' \(expected disabled, basic, extended or all\)"
+expect_error run_unknown_opt_level "$level_error" "$tessera" run "$data/add.onnx" --data "$data/good_feed" --opt-level fast
+expect_error test_unknown_opt_level "$level_error" "$tessera" test "$data" --opt-level fast
+expect_error info_unknown_opt_level "$level_error" "$tessera" info "$data/add.onnx" --opt-level fast
+expect_error bench_unknown_opt_level "$level_error" "$tessera" bench "$data/add.onnx" --runs 1 --opt-level fast
+expect_error optimize_unknown_opt_level "$level_error" "$tessera" optimize "$data/add.onnx" -o "$out/add_opt.onnx" --opt-level fast
+expect_error optimize_unwritable_output "saving to '/no/such/folder/out.onnx': cannot create '/no/such/folder/out.onnx.tmp'" \
+  "$tessera" optimize "$data/add.onnx" -o /no/such/folder/out.onnx
+mkdir -p "$out/a_folder"
+expect_error optimize_output_is_a_folder "saving to '$out/a_folder': cannot rename" "$tessera" optimize "$data/add.onnx" -o "$out/a_folder"
+expect_error optimize_garbage_model "not a valid ONNX model|parse" "$tessera" optimize "$data/random.onnx" -o "$out/random_opt.onnx"
+# The optimized model runs like the original.
+if ! timeout 30 "$tessera" optimize "$data/add.onnx" -o "$out/add_opt.onnx" --opt-level basic >/dev/null ||
+   ! timeout 30 "$tessera" run "$out/add_opt.onnx" --data "$data/good_feed" --output-dir "$out/good_opt" >/dev/null ||
+   ! cmp -s "$out/good/output_0.pb" "$out/good_opt/output_0.pb"; then
+  echo "FAIL optimize then run: the saved model did not give the original's output"; failures=$((failures + 1))
+else
+  echo "ok   optimize then run: same output"
+fi
+
 [ "$failures" -eq 0 ] && echo "bad input handling: all ok" || echo "bad input handling: $failures failed"
 exit $((failures > 0))

@@ -1,0 +1,135 @@
+// SessionOptions::optimized_model_path: the session saves the graph it runs, and that file loads
+// and runs with the same outputs; Session::node_counts describes the same graph.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "model/model_loader.h"
+#include "onnx.pb.h"
+#include "tessera/session.h"
+#include "tests/unit/test_tensors.h"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = tessera::onnx;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "tessera_session_save_XXXXXX").string();
+    path_ = mkdtemp(pattern.data()) ? pattern : std::string();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void float_info(pb::ValueInfoProto* info, const std::string& name) {
+  info->set_name(name);
+  auto* t = info->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(1);
+  t->mutable_shape()->add_dim()->set_dim_param("n");
+}
+
+pb::NodeProto* add_node(google::protobuf::RepeatedPtrField<pb::NodeProto>* nodes, const std::string& op,
+                        std::vector<std::string> in, std::vector<std::string> out, const std::string& domain = "") {
+  auto* n = nodes->Add();
+  n->set_op_type(op);
+  n->set_domain(domain);
+  for (const auto& i : in) n->add_input(i);
+  for (const auto& o : out) n->add_output(o);
+  return n;
+}
+
+// y = Relu(AddTwice(x, w)) where AddTwice is a model-local function (x + w + w), w = [1, 2, 3].
+std::string model_with_function() {
+  pb::ModelProto m;
+  m.set_ir_version(8);
+  m.set_producer_name("session-save-test");
+  auto* op = m.add_opset_import();
+  op->set_version(17);
+  auto* local = m.add_opset_import();
+  local->set_domain("local");
+  local->set_version(1);
+  auto* g = m.mutable_graph();
+  g->set_name("g");
+  float_info(g->add_input(), "x");
+  float_info(g->add_output(), "y");
+  auto* w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(1);
+  w->add_dims(3);
+  for (float v : {1.f, 2.f, 3.f}) w->add_float_data(v);
+  add_node(g->mutable_node(), "AddTwice", {"x", "w"}, {"s"}, "local");
+  add_node(g->mutable_node(), "Relu", {"s"}, {"y"});
+  auto* f = m.add_functions();
+  f->set_name("AddTwice");
+  f->set_domain("local");
+  f->add_input("a");
+  f->add_input("b");
+  f->add_output("c");
+  f->add_opset_import()->set_version(17);
+  add_node(f->mutable_node(), "Add", {"a", "b"}, {"t"});
+  add_node(f->mutable_node(), "Add", {"t", "b"}, {"c"});
+  return m.SerializeAsString();
+}
+
+std::vector<float> run(const Session& s, std::vector<float> x) {
+  auto out = s.run({{"x", Value(tensor_of<float>(DataType::float32, {3}, x))}});
+  EXPECT_TRUE(out.is_ok()) << out.status().message();
+  if (!out.is_ok()) return {};
+  const Tensor& t = (*out)[0].tensor();
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.size());
+}
+
+TEST(SessionSave, SavesTheGraphItRunsAndItRunsTheSame) {
+  TempDir dir;
+  const std::string bytes = model_with_function();
+  const std::string path = dir.path() + "/optimized.onnx";
+  for (OptimizationLevel level : {OptimizationLevel::disabled, OptimizationLevel::basic, OptimizationLevel::all}) {
+    SessionOptions options;
+    options.optimization_level = level;
+    options.optimized_model_path = path;
+    auto session = Session::load_from_bytes(bytes.data(), bytes.size(), options);
+    ASSERT_TRUE(session.is_ok()) << session.status().message();
+    EXPECT_EQ(run(*session, {-10, 0, 1}), (std::vector<float>{0, 4, 7}));
+
+    auto saved = load_model_file(path);
+    ASSERT_TRUE(saved.is_ok()) << saved.status().message();
+    // The graph as run: the function call is inlined into primitive ops.
+    for (const Node& node : saved->graph.nodes) EXPECT_NE(node.op_type, "AddTwice");
+    EXPECT_EQ(saved->opset_imports, (std::map<std::string, int64_t>{{"", 17}, {"local", 1}}));
+    EXPECT_EQ(saved->producer_name, "session-save-test");
+    const NodeCounts counts = session->node_counts();
+    EXPECT_EQ(counts.nodes, saved->graph.nodes.size());
+    EXPECT_EQ(counts.by_op, count_ops(saved->graph));
+    EXPECT_EQ(counts.by_op.count("local.AddTwice"), 0u);
+
+    auto reloaded = Session::load(path);
+    ASSERT_TRUE(reloaded.is_ok()) << reloaded.status().message();
+    EXPECT_EQ(run(*reloaded, {-10, 0, 1}), (std::vector<float>{0, 4, 7}));
+  }
+}
+
+TEST(SessionSave, AnUnwritablePathFailsTheSessionWithTheReason) {
+  const std::string bytes = model_with_function();
+  SessionOptions options;
+  options.optimized_model_path = "/no/such/folder/out.onnx";
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size(), options);
+  ASSERT_FALSE(session.is_ok());
+  EXPECT_EQ(session.status().code(), StatusCode::io_error);
+  EXPECT_EQ(session.status().message(),
+            "model '<bytes>': saving to '/no/such/folder/out.onnx': cannot create '/no/such/folder/out.onnx.tmp': No "
+            "such file or directory");
+}
+
+}  // namespace
+}  // namespace tessera
