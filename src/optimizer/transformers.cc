@@ -17,6 +17,13 @@ void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& o
   // BatchNormalization first: a Conv followed by BN then Relu fuses into one node only once the BN is gone.
   out.push_back(make_batchnorm_into_conv());
   out.push_back(make_conv_activation_fusion());
+  // Transformer blocks: normalizations and GELU first, so a residual Add finds its
+  // LayerNormalization and a MatMul + bias finds its GELU within the same round.
+  out.push_back(make_layer_norm_fusion());
+  out.push_back(make_gelu_fusion());
+  out.push_back(make_skip_layer_norm_fusion());
+  out.push_back(make_matmul_bias_fusion());
+  out.push_back(make_attention_fusion());
 }
 
 void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>&) {}

@@ -2,6 +2,7 @@
 // (MatMulInteger lives with the quantized ops in quantization/). Constant float32 weights (B) are
 // packed once, when the kernel is created.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "core/float_types.h"
 #include "framework/kernel_registry.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/math/elementwise.h"
 #include "providers/cpu/microkernels/gemm.h"
 
 namespace tessera {
@@ -263,9 +265,88 @@ class GemmKernel final : public OpKernel {
   std::shared_ptr<const PackedMatrix<float>> packed_b_;
 };
 
+// GELU (erf form) for FusedMatMul's epilogue, on the vectorized path of the elementwise maps.
+struct GeluMap {
+  float operator()(float x) const { return 0.5f * x * std::erfc(x * -0.70710678118654752f); }
+  template <class VF>
+  TS_SIMD VF vec(const VF& x) const { return simd::gelu(x); }
+};
+
+// com.tessera FusedMatMul(A, B, bias) {activation = "" | "Relu" | "Gelu"}: MatMul (numpy batch
+// broadcasting) + bias[N] added to every row + the activation, written by matmul_bias_fusion.
+// float32 only. With B a constant 2-D matrix (the fused case) it is packed once, every batch of
+// A becomes rows of one GEMM, and bias and Relu run in its epilogue; GELU runs
+// over the GEMM's output.
+class FusedMatMulKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    const std::string act = info.attr_string("activation", "");
+    if (act != "" && act != "Relu" && act != "Gelu")
+      return info.error("attribute 'activation' must be '', 'Relu' or 'Gelu', got '", act, "'");
+    return std::unique_ptr<OpKernel>(new FusedMatMulKernel(info, act));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* bias, ctx.required_input(2));
+    if (a->dtype() != DataType::float32 || b->dtype() != DataType::float32 || bias->dtype() != DataType::float32)
+      return ctx.error("FusedMatMul takes float32 inputs");
+    TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, a->shape(), b->shape()));
+    if (bias->size() != plan.N)
+      return ctx.error("bias of shape ", shape_to_string(bias->shape()), " does not match N = ", plan.N);
+    Tensor& y = ctx.allocate_output(0, DataType::float32, plan.out_shape);
+    if (y.size() == 0) return Status::ok();
+    const float* A = a->data<float>();
+    const float* B = b->data<float>();
+    float* Y = y.data<float>();
+    const int64_t batches = static_cast<int64_t>(plan.a_offsets.size());
+    bool fold = true;
+    for (int64_t i = 0; fold && i < batches; ++i) fold = plan.b_offsets[i] == 0 && plan.a_offsets[i] == i * plan.M * plan.K;
+    GemmEpilogue<float> ep;
+    ep.bias_n = bias->data<float>();
+    if (activation_ == "Relu") ep.clip_min = 0.0f;
+    const bool gelu = activation_ == "Gelu";
+    const PackedMatrix<float>* packed = packed_b_ && b->rank() == 2 ? packed_b_.get() : nullptr;
+    ThreadPool& pool = ctx.thread_pool();
+    if (fold) {
+      // Rows of one tall GEMM, bias (and Relu) in its epilogue, then GELU over the result.
+      const int64_t rows = plan.M * batches, N = plan.N, K = plan.K;
+      gemm_any<float>(false, false, rows, N, K, 1.0f, A, K, B, N, 0.0f, Y, N, &pool, packed, &ep);
+      if (gelu)
+        elementwise::parallel_elements(pool, rows * N, elementwise::kCostlyChunk, [&](int64_t i0, int64_t i1) {
+          elementwise::map_span(Y + i0, Y + i0, i1 - i0, GeluMap{});
+        });
+      return Status::ok();
+    }
+    run_matmul<float>(plan, A, B, Y, pool, packed);
+    const float* bp = bias->data<float>();
+    const int64_t rows = y.size() / plan.N;
+    pool.parallel_for(rows, std::max<int64_t>(1, 16384 / plan.N), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        float* yr = Y + r * plan.N;
+        for (int64_t j = 0; j < plan.N; ++j) yr[j] = std::max(yr[j] + bp[j], ep.clip_min);
+        if (gelu) elementwise::map_span(yr, yr, plan.N, GeluMap{});
+      }
+    });
+    return Status::ok();
+  }
+
+ private:
+  FusedMatMulKernel(const KernelInfo& info, std::string activation) : activation_(std::move(activation)) {
+    const Tensor* b = info.constant_input(1);
+    if (b && b->dtype() == DataType::float32 && b->rank() == 2 && b->size() > 0)
+      packed_b_ = std::make_shared<PackedMatrix<float>>(kernels::pack_b(b->dim(0), b->dim(1), b->data<float>(), b->dim(1), false));
+  }
+
+  std::string activation_;
+  std::shared_ptr<const PackedMatrix<float>> packed_b_;
+};
+
 }  // namespace
 
 void register_matmul(KernelRegistry& r) {
+  r.add({"com.tessera", "FusedMatMul", 1, 1, FusedMatMulKernel::create});
   r.add({"", "MatMul", 1, kLatestOnnxOpset, make_factory<MatMulKernel>()});
   r.add({"", "Gemm", 1, kLatestOnnxOpset, make_factory<GemmKernel>()});
 }

@@ -537,6 +537,8 @@ void register_unary_elementwise(KernelRegistry& r) {
       {"Clip", 1, simple_factory<ClipKernel>()},
   };
   for (const Entry& e : table) r.add({"", e.op, e.since, kLatestOnnxOpset, e.factory});
+  // What gelu_fusion writes for models before opset 20: the same op and attribute.
+  r.add({"com.tessera", "Gelu", 1, 1, unary_factory<Gelu>()});
 }
 
 }  // namespace tessera

@@ -13,6 +13,7 @@
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/microkernels/gemm.h"
+#include "providers/cpu/microkernels/vector_math.h"
 #include "providers/cpu/math/widen.h"
 
 namespace tessera {
@@ -481,9 +482,103 @@ class RotaryEmbeddingKernel final : public OpKernel {
   int64_t rotary_dim_, num_heads_;
 };
 
+// com.tessera Attention(Q, K, V[, mask]) {num_heads, scale}, written by attention_fusion: Q
+// [B, Sq, H*D], K [B, Sk, H*D], V [B, Sk, H*Dv] (any trailing dims, their product split into H
+// heads), mask additive and broadcastable to [B, H, Sq, Sk]; Y [B, Sq, H, Dv] =
+// softmax(scale * Q_h K_h^T + mask) V_h per batch and head. Each (batch, head) runs as one task:
+// the scores GEMM reads the heads in place (row stride H*D), softmax runs in place on the
+// scores, and the context GEMM writes straight into the merged-heads layout. float32 only.
+class TesseraAttentionKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    const int64_t heads = info.attr_int("num_heads", 0);
+    if (heads <= 0) return info.error("attribute 'num_heads' must be positive, got ", heads);
+    return std::unique_ptr<OpKernel>(new TesseraAttentionKernel(heads, info.attr_float("scale", 1.0f)));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* q, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* k, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* v, ctx.required_input(2));
+    const Tensor* mask = ctx.input(3);
+    for (const Tensor* t : {q, k, v, mask})
+      if (t && t->dtype() != DataType::float32) return ctx.error("com.tessera Attention takes float32 inputs");
+    if (q->rank() < 2 || k->rank() < 2 || v->rank() < 2) return ctx.error("Q, K and V must have rank >= 2");
+    const int64_t H = heads_, B = q->dim(0), Sq = q->dim(1), Sk = k->dim(1);
+    if (k->dim(0) != B || v->dim(0) != B || v->dim(1) != Sk)
+      return ctx.error("Q ", shape_to_string(q->shape()), ", K ", shape_to_string(k->shape()), " and V ",
+                       shape_to_string(v->shape()), " do not share batch and sequence sizes");
+    auto head_size = [&](const Tensor* t, int64_t rows) -> int64_t {
+      const int64_t per_row = rows == 0 ? 0 : t->size() / rows;
+      return per_row % H == 0 ? per_row / H : -1;
+    };
+    const int64_t D = head_size(q, B * Sq), Dk = head_size(k, B * Sk), Dv = head_size(v, B * Sk);
+    if (D < 0 || Dk != D || Dv < 0)
+      return ctx.error("Q ", shape_to_string(q->shape()), ", K ", shape_to_string(k->shape()), " and V ",
+                       shape_to_string(v->shape()), " do not split into ", H, " heads of one size");
+    // Mask strides over [B, H, Sq, Sk] (0 along broadcast dims).
+    int64_t ms[4] = {0, 0, 0, 0};
+    if (mask) {
+      const Shape& s = mask->shape();
+      const int64_t full[4] = {B, H, Sq, Sk};
+      if (s.size() > 4) return ctx.error("mask of rank ", s.size(), " does not broadcast to [B, H, Sq, Sk]");
+      int64_t stride = 1;
+      for (size_t i = 4, j = s.size(); i-- > 0 && j-- > 0;) {
+        if (s[j] != 1 && s[j] != full[i])
+          return ctx.error("mask ", shape_to_string(s), " does not broadcast to [", B, ",", H, ",", Sq, ",", Sk, "]");
+        ms[i] = s[j] == 1 ? 0 : stride;
+        stride *= s[j];
+      }
+    }
+    Tensor& y = ctx.allocate_output(0, DataType::float32, {B, Sq, H, Dv});
+    if (y.size() == 0) return Status::ok();
+    const float* Q = q->data<float>();
+    const float* K = k->data<float>();
+    const float* V = v->data<float>();
+    const float* M = mask ? mask->data<float>() : nullptr;
+    float* Y = y.data<float>();
+    const auto& vk = reduce_impl::vec::kernels();
+    const float scale = scale_;
+    const double work = static_cast<double>(Sq) * static_cast<double>(Sk) * static_cast<double>(D + Dv);
+    const int64_t grain = work > 1e5 ? 1 : std::max<int64_t>(1, static_cast<int64_t>(1e5 / std::max(1.0, work)));
+    ctx.thread_pool().parallel_for(B * H, grain, [&](int64_t t0, int64_t t1) {
+      std::vector<float> scores(static_cast<size_t>(Sq * Sk));
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t b = t / H, h = t % H;
+        const float* qh = Q + (b * Sq * H + h) * D;
+        const float* kh = K + (b * Sk * H + h) * D;
+        const float* vh = V + (b * Sk * H + h) * Dv;
+        kernels::gemm(Sq, Sk, D, scale, {qh, H * D, false}, {kh, H * D, true}, 0.0f, scores.data(), Sk);
+        for (int64_t i = 0; i < Sq; ++i) {
+          float* row = scores.data() + i * Sk;
+          if (M) {
+            const float* mrow = M + b * ms[0] + h * ms[1] + i * ms[2];
+            if (ms[3] == 1) {
+              for (int64_t j = 0; j < Sk; ++j) row[j] += mrow[j];
+            } else {
+              for (int64_t j = 0; j < Sk; ++j) row[j] += mrow[0];
+            }
+          }
+          const float mx = vk.max(row, Sk);
+          vk.scale(row, Sk, 1.0f / vk.exp_shift_store(row, row, Sk, mx));
+        }
+        kernels::gemm(Sq, Dv, Sk, 1.0f, {scores.data(), Sk, false}, {vh, H * Dv, false}, 0.0f, Y + (b * Sq * H + h) * Dv,
+                      H * Dv);
+      }
+    });
+    return Status::ok();
+  }
+
+ private:
+  TesseraAttentionKernel(int64_t heads, float scale) : heads_(heads), scale_(scale) {}
+  int64_t heads_;
+  float scale_;
+};
+
 }  // namespace
 
 void register_attention(KernelRegistry& r) {
+  r.add({"com.tessera", "Attention", 1, 1, TesseraAttentionKernel::create});
   const KernelDef defs[] = {
       {"", "Attention", 23, kLatestOnnxOpset, AttentionKernel::create},
       {"", "RotaryEmbedding", 23, kLatestOnnxOpset, make_factory<RotaryEmbeddingKernel>()},

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/broadcast_shapes.h"
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
@@ -256,13 +257,18 @@ Status row_params(const KernelContext& ctx, const Shape& xs, int64_t axis, const
 
 class LayerNormKernel : public OpKernel {
  public:
-  LayerNormKernel(const KernelInfo& info, bool rms)
+  // `skip`: com.tessera SkipLayerNormalization(A, B, Scale, Bias) -> Y[, S]: LayerNormalization
+  // of S = A + B (numpy broadcasting) over the last axis. The sum is written straight into Y and
+  // normalized there, or into S when that output is requested.
+  LayerNormKernel(const KernelInfo& info, bool rms, bool skip = false)
       : rms_(rms),
-        axis_(info.attr_int("axis", -1)),
+        skip_(skip),
+        axis_(skip ? -1 : info.attr_int("axis", -1)),
         epsilon_(info.attr_float("epsilon", 1e-5f)),
         stash_type_(info.attr_int("stash_type", 1)) {}
 
   Status compute(KernelContext& ctx) const override {
+    if (skip_) return compute_skip(ctx);
     const Tensor* x = ctx.input(0);
     const Tensor* scale = ctx.input(1);
     const Tensor* bias = rms_ ? nullptr : ctx.input(2);
@@ -303,6 +309,78 @@ class LayerNormKernel : public OpKernel {
   }
 
  private:
+  Status compute_skip(KernelContext& ctx) const {
+    TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(1));
+    TS_ASSIGN_OR_RETURN(const Tensor* scale, ctx.required_input(2));
+    const Tensor* bias = ctx.input(3);
+    if (a->dtype() != b->dtype()) return ctx.error("inputs A and B have different types");
+    Result<Shape> out_shape = broadcast_shapes({&a->shape(), &b->shape()}, "");
+    if (!out_shape.is_ok() || out_shape->empty())
+      return ctx.error("A ", shape_to_string(a->shape()), " and B ", shape_to_string(b->shape()),
+                       " do not broadcast to a tensor of rank >= 1");
+    const Shape& ys = out_shape.value();
+    const int64_t rank = static_cast<int64_t>(ys.size());
+    const int64_t cols = ys.back(), rows = cols == 0 ? 0 : shape_size(ys) / cols;
+    RowParams rp;
+    TS_RETURN_IF_ERROR(row_params(ctx, ys, rank - 1, scale, bias, rp));
+    Tensor& y = ctx.allocate_output(0, a->dtype(), ys);
+    Tensor* sum_out = ctx.output_requested(1) ? &ctx.allocate_output(1, a->dtype(), ys) : nullptr;
+    if (y.size() == 0) return Status::ok();
+    // Row offsets of A and B (0-stride along broadcast dims) and their stride along the last axis.
+    auto row_offsets = [&](const Shape& s, std::vector<int64_t>& offs) {
+      std::vector<int64_t> stride(static_cast<size_t>(rank), 0);
+      int64_t st = 1;
+      for (int64_t i = rank, k = static_cast<int64_t>(s.size()); i-- > 0;) {
+        --k;
+        const int64_t d = k >= 0 ? s[static_cast<size_t>(k)] : 1;
+        stride[static_cast<size_t>(i)] = d == 1 ? 0 : st;
+        st *= d;
+      }
+      offs.assign(static_cast<size_t>(rows), 0);
+      std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
+      for (int64_t r = 0; r < rows; ++r) {
+        int64_t o = 0;
+        for (int64_t i = 0; i + 1 < rank; ++i) o += idx[static_cast<size_t>(i)] * stride[static_cast<size_t>(i)];
+        offs[static_cast<size_t>(r)] = o;
+        for (int64_t i = rank - 1; i-- > 0;)
+          if (++idx[static_cast<size_t>(i)] < ys[static_cast<size_t>(i)]) break; else idx[static_cast<size_t>(i)] = 0;
+      }
+      return stride.back();
+    };
+    const bool same = a->shape() == b->shape();
+    std::vector<int64_t> a_off, b_off;
+    const int64_t a_inner = same ? 1 : row_offsets(a->shape(), a_off);
+    const int64_t b_inner = same ? 1 : row_offsets(b->shape(), b_off);
+    return dispatch<kFloatTypes>(
+        a->dtype(),
+        [&]<class T>() -> Status {
+          using F = std::conditional_t<std::is_same_v<T, double>, double, float>;
+          const T* pa = a->data<T>();
+          const T* pb = b->data<T>();
+          T* py = y.data<T>();
+          T* ps = sum_out ? sum_out->data<T>() : py;
+          ctx.thread_pool().parallel_for(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r) {
+              const T* ar = pa + (same ? r * cols : a_off[static_cast<size_t>(r)]);
+              const T* br = pb + (same ? r * cols : b_off[static_cast<size_t>(r)]);
+              T* yr = ps + r * cols;
+              if constexpr (std::is_same_v<T, F>) {
+                if (a_inner == 1 && b_inner == 1) {
+                  for (int64_t i = 0; i < cols; ++i) yr[i] = ar[i] + br[i];
+                  continue;
+                }
+              }
+              for (int64_t i = 0; i < cols; ++i)
+                yr[i] = from_computed<T>(static_cast<F>(to_computed<F>(ar[i * a_inner]) + to_computed<F>(br[i * b_inner])));
+            }
+          });
+          run_rows<T, T>(ctx, ps, py, rows, cols, rp, nullptr, nullptr);
+          return Status::ok();
+        },
+        ctx.node());
+  }
+
   template <class T, class V>
   void run_rows(KernelContext& ctx, const T* x, V* y, int64_t rows, int64_t cols, const RowParams& rp,
                 Tensor* mean_out, Tensor* inv_out) const {
@@ -351,6 +429,7 @@ class LayerNormKernel : public OpKernel {
   }
 
   bool rms_;
+  bool skip_;
   int64_t axis_;
   float epsilon_;
   int64_t stash_type_;
@@ -627,6 +706,10 @@ void register_normalization(KernelRegistry& r) {
   r.add({"", "BatchNormalization", 1, kLatestOnnxOpset, make_factory<BatchNormKernel>()});
   r.add({"", "LayerNormalization", 17, kLatestOnnxOpset, factory_with<LayerNormKernel>(false)});
   r.add({"", "RMSNormalization", 23, kLatestOnnxOpset, factory_with<LayerNormKernel>(true)});
+  // Written by the optimizer's fusions: LayerNormalization for models before opset 17 (same
+  // semantics as the ONNX op), and the residual Add fused in front of it.
+  r.add({"com.tessera", "LayerNormalization", 1, 1, factory_with<LayerNormKernel>(false)});
+  r.add({"com.tessera", "SkipLayerNormalization", 1, 1, factory_with<LayerNormKernel>(false, true)});
   r.add({"", "InstanceNormalization", 1, kLatestOnnxOpset, factory_with<GroupedNormKernel>(true)});
   r.add({"", "GroupNormalization", 18, kLatestOnnxOpset, factory_with<GroupedNormKernel>(false)});
   r.add({"", "LpNormalization", 1, kLatestOnnxOpset, make_factory<LpNormKernel>()});

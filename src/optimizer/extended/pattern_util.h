@@ -1,0 +1,107 @@
+// Small helpers the extended fusions share to match decomposed subgraphs strictly: a node of a
+// given standard op, the sole reader of a value, float constants within a tolerance. Matching
+// uses constants and graph structure only (no inferred shapes).
+#pragma once
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "optimizer/graph_edit.h"
+
+namespace tessera::pattern {
+
+inline bool is_op(const Node& n, std::string_view op) { return n.domain.empty() && n.op_type == op; }
+
+// The node (index) that produces `value` when it is the standard op `op`, not yet claimed by
+// another rewrite, with one output; else -1.
+inline int producer_op(const Graph& g, const GraphIndex& index, const std::vector<bool>& dead, const std::string& value,
+                       std::string_view op) {
+  const int p = index.producer(value);
+  if (p < 0 || dead[static_cast<size_t>(p)]) return -1;
+  const Node& n = g.nodes[static_cast<size_t>(p)];
+  return is_op(n, op) && n.outputs.size() == 1 ? p : -1;
+}
+
+// The one node reading `value` (which must not escape) when it is the standard op `op` with
+// one output and not yet claimed; else -1.
+inline int sole_user_op(const Graph& g, const GraphIndex& index, const std::vector<bool>& dead, const std::string& value,
+                        std::string_view op) {
+  if (!index.has_single_use(value)) return -1;
+  const size_t u = index.uses(value)[0].node;
+  const Node& n = g.nodes[u];
+  if (dead[u] || !is_op(n, op) || n.outputs.size() != 1) return -1;
+  return static_cast<int>(u);
+}
+
+inline bool near(std::optional<float> v, double want, double tol = 1e-6) {
+  return v && std::abs(static_cast<double>(*v) - want) <= tol * std::max(1.0, std::abs(want));
+}
+
+// For a two-input node with one input a float scalar constant equal to `want`: the other input's
+// slot (0 or 1); -1 otherwise. `commutes` false: the constant must be input 1.
+inline int other_than_scalar(const Graph& g, const GraphIndex& index, const Node& n, double want, bool commutes = true,
+                             double tol = 1e-6) {
+  if (n.inputs.size() != 2) return -1;
+  if (near(scalar_constant(g, index, n.inputs[1]), want, tol)) return 0;
+  if (commutes && near(scalar_constant(g, index, n.inputs[0]), want, tol)) return 1;
+  return -1;
+}
+
+// The name of the constant that `value` is, looking through Identity nodes (exporters write
+// shared or tied weights as Identity of an initializer); empty when it is not a constant. A
+// fused node reads the constant itself, so its kernel sees it (to prepack it) and the Identity
+// can go.
+inline std::string constant_source(const Graph& g, const GraphIndex& index, const std::string& value) {
+  std::string v = value;
+  for (int hops = 0; hops < 8; ++hops) {
+    if (constant_value(g, index, v)) return v;
+    const int p = index.producer(v);
+    if (p < 0) return {};
+    const Node& n = g.nodes[static_cast<size_t>(p)];
+    if (!is_op(n, "Identity") || n.inputs.size() != 1) return {};
+    v = n.inputs[0];
+  }
+  return {};
+}
+
+// A float32 constant of rank 1 (n > 0 elements, or exactly `n` when n > 0 is given).
+inline const Tensor* float_vector(const Graph& g, const GraphIndex& index, const std::string& value, int64_t n = -1) {
+  const std::string source = constant_source(g, index, value);
+  const Tensor* t = source.empty() ? nullptr : constant_value(g, index, source);
+  if (!t || t->dtype() != DataType::float32 || t->rank() != 1 || t->size() == 0) return nullptr;
+  return n < 0 || t->size() == n ? t : nullptr;
+}
+
+inline Attribute float_attr(const std::string& name, float f) {
+  Attribute a;
+  a.name = name;
+  a.type = Attribute::Type::float_;
+  a.f = f;
+  return a;
+}
+inline Attribute int_attr(const std::string& name, int64_t i) {
+  Attribute a;
+  a.name = name;
+  a.type = Attribute::Type::int_;
+  a.i = i;
+  return a;
+}
+inline Attribute string_attr(const std::string& name, std::string s) {
+  Attribute a;
+  a.name = name;
+  a.type = Attribute::Type::string_;
+  a.s = std::move(s);
+  return a;
+}
+
+// True when none of `nodes` is claimed yet.
+inline bool all_free(const std::vector<bool>& dead, const std::vector<int>& nodes) {
+  for (int n : nodes)
+    if (n < 0 || dead[static_cast<size_t>(n)]) return false;
+  return true;
+}
+
+}  // namespace tessera::pattern
