@@ -8,8 +8,8 @@
 // with num_heads = H and scale = 1/c, and o shaped [B, S, H, Dv] exactly like the Transpose it
 // replaces (so the head-merging Reshape after it stays as it is). Strict about the structure:
 // each Reshape target is a 4-element constant or Concat whose last two entries are the constant
-// H and D and whose first two are 0 or Unsqueeze(Gather(Shape(data), 0|1)) of the reshaped value
-// itself (so B and S are the input's own dims), Softmax on the last axis (opset 13+), every
+// H and D and whose first two are 0, the reshaped value's own static dims, or
+// Unsqueeze(Gather(Shape(data), 0|1)) of the reshaped value itself (so B and S are its own dims), Softmax on the last axis (opset 13+), every
 // intermediate read only inside the pattern.
 #include "optimizer/extended/pattern_util.h"
 #include "optimizer/optimizer.h"
@@ -97,8 +97,12 @@ std::optional<Heads> split_heads(const Graph& g, const GraphIndex& index, const 
       values[i] = *v;
     }
   }
+  // A constant B or S is 0 (copy the dim) or, once constant folding has evaluated the Shape chain
+  // of a statically shaped input, that input's own dim.
+  const std::optional<Shape> data_shape = known_static_shape(g, index, h.data);
   for (int i = 0; i < 2; ++i) {
-    const bool own = constant_entries ? values[i] == 0 : is_own_dim(g, index, entries[i], h.data, i);
+    const bool own_constant = values[i] == 0 || (data_shape && data_shape->size() == 3 && (*data_shape)[static_cast<size_t>(i)] == values[i]);
+    const bool own = constant_entries ? own_constant : is_own_dim(g, index, entries[i], h.data, i);
     if (!own) return std::nullopt;
   }
   if (values[2] <= 0 || values[3] <= 0) return std::nullopt;

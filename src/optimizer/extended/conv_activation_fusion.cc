@@ -1,7 +1,8 @@
 // Conv followed by an activation becomes one com.tessera FusedConv: the activation is applied
 // while the convolution's output is still in cache (Relu and Clip as the GEMM's clamp).
 //   y = Conv(x, w, b); z = Act(y)   ->   z = FusedConv(x, w, b) {activation, activation_params}
-// Only when y has no other reader. Clip needs constant bounds.
+// Only when y has no other reader. Clip needs constant bounds. SiLU, which exporters write as
+// y * Sigmoid(y) (EfficientNet), fuses as activation "Silu" when y feeds only those two nodes.
 #include <cmath>
 #include <optional>
 
@@ -26,7 +27,7 @@ float float_attr(const Node& node, const char* name, float dflt) {
 std::optional<FusedActivation> activation_of(const Node& act, const Graph& graph, const GraphIndex& index, int64_t opset) {
   if (!act.domain.empty() || act.inputs.empty() || act.outputs.size() != 1) return std::nullopt;
   const std::string& op = act.op_type;
-  if (op == "Relu" || op == "Sigmoid" || op == "Tanh") return FusedActivation{op, {}};
+  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish") return FusedActivation{op, {}};
   if (op == "LeakyRelu") return FusedActivation{op, {float_attr(act, "alpha", 0.01f)}};
   if (op == "HardSigmoid") return FusedActivation{op, {float_attr(act, "alpha", 0.2f), float_attr(act, "beta", 0.5f)}};
   if (op == "Clip") {
@@ -43,6 +44,22 @@ std::optional<FusedActivation> activation_of(const Node& act, const Graph& graph
   return std::nullopt;
 }
 
+// y * Sigmoid(y) with y read only by the Sigmoid and the Mul: the Mul's index, or -1.
+int silu_of(const std::string& y, const Graph& graph, const GraphIndex& index) {
+  if (index.escapes(y) || index.uses(y).size() != 2) return -1;
+  const auto& uses = index.uses(y);
+  for (int k = 0; k < 2; ++k) {
+    const Node& sigmoid = graph.nodes[uses[k].node];
+    const Node& mul = graph.nodes[uses[1 - k].node];
+    if (sigmoid.op_type != "Sigmoid" || !sigmoid.domain.empty() || sigmoid.outputs.size() != 1) continue;
+    if (mul.op_type != "Mul" || !mul.domain.empty() || mul.inputs.size() != 2 || mul.outputs.size() != 1) continue;
+    const std::string& s = sigmoid.outputs[0];
+    const bool pair = (mul.inputs[0] == y && mul.inputs[1] == s) || (mul.inputs[0] == s && mul.inputs[1] == y);
+    if (pair && index.has_single_use(s)) return static_cast<int>(uses[1 - k].node);
+  }
+  return -1;
+}
+
 class ConvActivationFusion final : public GraphTransformer {
  public:
   std::string_view name() const override { return "conv_activation_fusion"; }
@@ -55,12 +72,21 @@ class ConvActivationFusion final : public GraphTransformer {
     for (size_t c = 0; c < graph.nodes.size(); ++c) {
       Node& conv = graph.nodes[c];
       if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1 || conv.inputs.size() < 2) continue;
-      if (!index.has_single_use(conv.outputs[0])) continue;
-      const GraphIndex::Use use = index.uses(conv.outputs[0])[0];
-      const Node& act = graph.nodes[use.node];
-      if (use.input != 0 || dead[use.node]) continue;
-      std::optional<FusedActivation> fused_act = activation_of(act, graph, index, opset);
-      if (!fused_act) continue;
+      std::optional<FusedActivation> fused_act;
+      std::vector<size_t> replaced;  // the activation's nodes, last one gives the output
+      if (const int mul = silu_of(conv.outputs[0], graph, index); mul >= 0) {
+        const auto& uses = index.uses(conv.outputs[0]);
+        replaced = {uses[0].node, uses[1].node};
+        if (replaced[0] == static_cast<size_t>(mul)) std::swap(replaced[0], replaced[1]);
+        fused_act = FusedActivation{"Silu", {}};
+      } else if (index.has_single_use(conv.outputs[0])) {
+        const GraphIndex::Use use = index.uses(conv.outputs[0])[0];
+        if (use.input != 0) continue;
+        fused_act = activation_of(graph.nodes[use.node], graph, index, opset);
+        replaced = {use.node};
+      }
+      if (!fused_act || dead[replaced[0]] || dead[replaced.back()]) continue;
+      const Node& act = graph.nodes[replaced.back()];
       conv.op_type = "FusedConv";
       conv.domain = kTesseraDomain;
       Attribute name_attr;
@@ -76,7 +102,7 @@ class ConvActivationFusion final : public GraphTransformer {
         conv.attributes["activation_params"] = params;
       }
       conv.outputs[0] = act.outputs[0];
-      dead[use.node] = true;
+      for (size_t n : replaced) dead[n] = true;
       ++fused;
     }
     if (fused) remove_nodes(graph, dead);

@@ -80,18 +80,22 @@ TEST(ConstantFolding, LeavesRandomOpsOversizedOutputsAndDynamicShapes) {
 }
 
 TEST(ConstantFolding, LeavesANodeWhoseEvaluationFails) {
-  // A Reshape of 6 elements to 4: the error belongs to the run, not to session creation.
+  // A Gather of index 10 from 6 values: the shapes agree, so the check passes, and the error
+  // belongs to the run, not to session creation.
   Model m;
   m.opset_imports[""] = 17;
-  m.graph.inputs.push_back(tensor_value("x", DataType::float32, {4}));
+  m.graph.inputs.push_back(tensor_value("x", DataType::float32, {1}));
   m.graph.initializers["a"] = float_tensor({6}, 1);
-  m.graph.initializers["shape"] = ints({4});
-  m.graph.nodes.push_back(node("reshape", "Reshape", {"a", "shape"}, {"r"}));
+  m.graph.initializers["index"] = ints({10});
+  m.graph.nodes.push_back(node("gather", "Gather", {"a", "index"}, {"r"}));
   m.graph.nodes.push_back(node("add", "Add", {"x", "r"}, {"y"}));
-  m.graph.outputs.push_back(tensor_value("y", DataType::float32, {4}));
+  m.graph.outputs.push_back(tensor_value("y", DataType::float32, {1}));
   auto state = session_at(m, OptimizationLevel::basic);
   ASSERT_TRUE(state);
-  EXPECT_EQ(op_counts(state->model().graph), (std::map<std::string, int>{{"Add", 1}, {"Reshape", 1}}));
+  EXPECT_EQ(op_counts(state->model().graph), (std::map<std::string, int>{{"Add", 1}, {"Gather", 1}}));
+  auto run = state->run({{"x", Value(float_tensor({1}, 2))}}, {});
+  ASSERT_FALSE(run.is_ok());
+  EXPECT_NE(run.status().message().find("node 'gather' (Gather)"), std::string::npos) << run.status().message();
 }
 
 TEST(ConstantFolding, FoldsSizeAndShapeWithStartEnd) {

@@ -58,6 +58,7 @@ TEST(ConvActivationFusion, FusesEachActivation) {
   const std::vector<Case> cases = {{"Relu", {}},
                                    {"Sigmoid", {}},
                                    {"Tanh", {}},
+                                   {"HardSwish", {}},
                                    {"LeakyRelu", {attr_float("alpha", 0.3f)}},
                                    {"HardSigmoid", {attr_float("alpha", 0.3f), attr_float("beta", 0.4f)}}};
   for (const Case& c : cases) {
@@ -88,6 +89,27 @@ TEST(ConvActivationFusion, FusesClipWithConstantBoundsFromConstantNodes) {
   auto ops = expect_same_outputs(m, OptimizationLevel::extended, conv_feeds());
   // The bounds' Constant nodes are dead once the Clip is gone.
   EXPECT_EQ(ops, (std::map<std::string, int>{{"com.tessera.FusedConv", 1}}));
+}
+
+TEST(ConvActivationFusion, FusesSiluWrittenAsSigmoidTimesInputInEitherOrder) {
+  for (bool sigmoid_first : {false, true}) {
+    Model m = conv_model();
+    m.graph.nodes.push_back(node("sigmoid", "Sigmoid", {"y"}, {"s"}));
+    m.graph.nodes.push_back(node("mul", "Mul", sigmoid_first ? std::vector<std::string>{"s", "y"} : std::vector<std::string>{"y", "s"}, {"z"}));
+    m.graph.outputs.push_back(tensor_value("z", DataType::float32, {1, 4, 8, 8}));
+    auto ops = expect_same_outputs(m, OptimizationLevel::extended, conv_feeds());
+    EXPECT_EQ(ops, (std::map<std::string, int>{{"com.tessera.FusedConv", 1}})) << sigmoid_first;
+  }
+}
+
+TEST(ConvActivationFusion, LeavesASigmoidWhoseOutputIsReadElsewhere) {
+  Model m = conv_model();
+  m.graph.nodes.push_back(node("sigmoid", "Sigmoid", {"y"}, {"s"}));
+  m.graph.nodes.push_back(node("mul", "Mul", {"y", "s"}, {"z"}));
+  m.graph.outputs.push_back(tensor_value("z", DataType::float32, {1, 4, 8, 8}));
+  m.graph.outputs.push_back(tensor_value("s", DataType::float32, {1, 4, 8, 8}));
+  auto ops = expect_same_outputs(m, OptimizationLevel::extended, conv_feeds());
+  EXPECT_EQ(ops, (std::map<std::string, int>{{"Conv", 1}, {"Mul", 1}, {"Sigmoid", 1}}));
 }
 
 TEST(ConvActivationFusion, LeavesAConvWhoseOutputIsAlsoAGraphOutput) {
