@@ -9,7 +9,7 @@
 set -u
 export tessera=$1 expected=$3 level=${4:-disabled}
 every=${5:-1}
-root=$2
+root=$(cd "$2" 2>/dev/null && pwd) || root=$2  # absolute: the data sets are linked from elsewhere
 if [ ! -d "$root" ]; then echo "no backend test data at $root: skipped"; exit 77; fi
 out=$(mktemp -d)
 export out
@@ -42,7 +42,9 @@ problems=$(ls "$out/problems" | wc -l)
 cat "$out/problems"/* 2>/dev/null
 echo "re-saved $(find "$out/cases" -name model.onnx | wc -l) models at opt-level $level"
 
-"$tessera" test "$out/cases" --expected-failures "$expected" --jobs 2 --opt-level "$level" >"$out/test.log" 2>&1
+# Only the expectations of the cases in the sample.
+(cd "$out/cases" && ls -d */*) | awk 'NR == FNR { run[$1] = 1; next } /^#/ || NF == 0 || ($1 in run)' - "$expected" >"$out/expected.txt"
+"$tessera" test "$out/cases" --expected-failures "$out/expected.txt" --jobs 2 --opt-level "$level" >"$out/test.log" 2>&1
 rc=$?
-grep -v "^XFAIL " "$out/test.log" | tail -5
+grep -v "^XFAIL " "$out/test.log" | tail -8
 [ "$rc" -eq 0 ] && [ "$problems" -eq 0 ]
