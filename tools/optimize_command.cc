@@ -46,8 +46,12 @@ int optimize_command(const OptimizeArgs& args) {
   const NodeCounts after = session->node_counts();
   std::cout << "saved " << args.output << " (opt-level " << optimization_level_name(options->optimization_level) << ", "
             << after.nodes << " nodes)\n";
-  // What each rewrite did is reported here, after the counts, as the optimizer's passes report it.
-  if (args.verbose) print_counts(before, after);
+  if (args.verbose) {
+    print_counts(before, after);
+    std::cout << "passes (rewrites):\n";
+    for (const OptimizationPass& pass : session->optimization_report())
+      std::cout << "  " << pass.name << ": " << pass.rewrites << "\n";
+  }
   return 0;
 }
 

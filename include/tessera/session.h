@@ -60,6 +60,12 @@ struct NodeCounts {
   std::map<std::string, size_t> by_op;  // "Conv", "com.tessera.FusedConv": subgraph nodes included
 };
 
+// One optimizer pass and how many rewrites it made over the whole model (all rounds, subgraphs).
+struct OptimizationPass {
+  std::string name;  // "conv_activation_fusion"
+  int rewrites = 0;
+};
+
 // Movable, not copyable. Nothing here throws: every failure is a Status.
 class Session {
  public:
@@ -74,6 +80,8 @@ class Session {
   const std::vector<IoInfo>& outputs() const;
   // The graph as it runs, at the session's optimization level (what `tessera info` prints).
   NodeCounts node_counts() const;
+  // The optimizer's passes at the session's level, in the order they ran (empty at disabled).
+  std::vector<OptimizationPass> optimization_report() const;
 
   // Runs the model. Feeds are matched by name; `output_names` empty means all outputs, in graph
   // order. Thread-safe: many runs may share one session. Outputs never share memory with the

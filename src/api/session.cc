@@ -64,6 +64,12 @@ const char* optimization_level_name(OptimizationLevel level) {
 const std::vector<IoInfo>& Session::inputs() const { return impl_->state->inputs(); }
 const std::vector<IoInfo>& Session::outputs() const { return impl_->state->outputs(); }
 
+std::vector<OptimizationPass> Session::optimization_report() const {
+  std::vector<OptimizationPass> passes;
+  for (const PassReport& r : impl_->state->optimizer_report()) passes.push_back({r.name, r.rewrites});
+  return passes;
+}
+
 NodeCounts Session::node_counts() const {
   const Graph& graph = impl_->state->model().graph;
   return NodeCounts{graph.nodes.size(), count_ops(graph)};

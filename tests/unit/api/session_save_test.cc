@@ -161,6 +161,13 @@ TEST(SessionSave, AFusedModelKeepsItsDomainAndReloadsWithTheSameOutputs) {
   const NodeCounts counts = fused->node_counts();
   EXPECT_EQ(counts.nodes, 1u);
   EXPECT_EQ(counts.by_op, (std::map<std::string, size_t>{{"com.tessera.FusedConv", 1}}));
+  // The report names every pass of the level; here exactly one fusion rewrote the graph.
+  std::map<std::string, int> rewrites;
+  for (const OptimizationPass& pass : fused->optimization_report()) rewrites[pass.name] = pass.rewrites;
+  EXPECT_EQ(rewrites.at("conv_activation_fusion"), 1);
+  EXPECT_EQ(rewrites.at("batchnorm_into_conv"), 0);
+  EXPECT_TRUE(rewrites.count("constant_folding"));
+  EXPECT_FALSE(rewrites.count("nothing_like_this"));
 
   auto saved = load_model_file(path);
   ASSERT_TRUE(saved.is_ok()) << saved.status().message();
