@@ -16,6 +16,8 @@ void add_basic_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out)
 void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out) {
   // BatchNormalization first: a Conv followed by BN then Relu fuses into one node only once the BN is gone.
   out.push_back(make_batchnorm_into_conv());
+  // The residual Add before the activation: Conv -> Add -> Relu becomes one FusedConv.
+  out.push_back(make_conv_add_fusion());
   out.push_back(make_conv_activation_fusion());
   // Transformer blocks: normalizations and GELU first, so a residual Add finds its
   // LayerNormalization and a MatMul + bias finds its GELU within the same round.

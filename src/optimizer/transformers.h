@@ -18,6 +18,7 @@ std::unique_ptr<GraphTransformer> make_squeeze_unsqueeze_fusion();
 std::unique_ptr<GraphTransformer> make_dead_code_elimination();
 // extended/
 std::unique_ptr<GraphTransformer> make_batchnorm_into_conv();
+std::unique_ptr<GraphTransformer> make_conv_add_fusion();
 std::unique_ptr<GraphTransformer> make_conv_activation_fusion();
 std::unique_ptr<GraphTransformer> make_layer_norm_fusion();
 std::unique_ptr<GraphTransformer> make_gelu_fusion();

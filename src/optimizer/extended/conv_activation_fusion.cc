@@ -1,7 +1,8 @@
 // Conv followed by an activation becomes one com.tessera FusedConv: the activation is applied
 // while the convolution's output is still in cache (Relu and Clip as the GEMM's clamp).
 //   y = Conv(x, w, b); z = Act(y)   ->   z = FusedConv(x, w, b) {activation, activation_params}
-// Only when y has no other reader. Clip needs constant bounds. SiLU, which exporters write as
+// Only when y has no other reader. Clip needs constant bounds. A FusedConv that conv_add_fusion
+// wrote (Conv + residual Z, no activation yet) takes the activation the same way. SiLU, which exporters write as
 // y * Sigmoid(y) (EfficientNet), fuses as activation "Silu" when y feeds only those two nodes.
 #include <cmath>
 #include <optional>
@@ -71,7 +72,10 @@ class ConvActivationFusion final : public GraphTransformer {
     int fused = 0;
     for (size_t c = 0; c < graph.nodes.size(); ++c) {
       Node& conv = graph.nodes[c];
-      if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1 || conv.inputs.size() < 2) continue;
+      // A plain Conv, or a FusedConv from conv_add_fusion that has no activation yet.
+      const bool plain = conv.op_type == "Conv" && conv.domain.empty();
+      const bool residual = conv.op_type == "FusedConv" && conv.domain == kTesseraDomain && !conv.attribute("activation");
+      if ((!plain && !residual) || conv.outputs.size() != 1 || conv.inputs.size() < 2) continue;
       std::optional<FusedActivation> fused_act;
       std::vector<size_t> replaced;  // the activation's nodes, last one gives the output
       if (const int mul = silu_of(conv.outputs[0], graph, index); mul >= 0) {

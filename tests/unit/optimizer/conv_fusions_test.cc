@@ -121,6 +121,50 @@ TEST(ConvActivationFusion, LeavesAConvWhoseOutputIsAlsoAGraphOutput) {
   EXPECT_EQ(ops, (std::map<std::string, int>{{"Conv", 1}, {"Relu", 1}}));
 }
 
+TEST(ConvAddFusion, FusesAResidualAddAndTheReluAfterIt) {
+  for (bool conv_first : {true, false}) {
+    Model m = conv_model();
+    m.graph.inputs.push_back(tensor_value("skip", DataType::float32, {1, 4, 8, 8}));
+    m.graph.nodes.push_back(node("add", "Add", conv_first ? std::vector<std::string>{"y", "skip"} : std::vector<std::string>{"skip", "y"}, {"s"}));
+    m.graph.nodes.push_back(node("relu", "Relu", {"s"}, {"z"}));
+    m.graph.outputs.push_back(tensor_value("z", DataType::float32, {1, 4, 8, 8}));
+    Feeds feeds = conv_feeds();
+    feeds.emplace_back("skip", Value(float_tensor({1, 4, 8, 8}, 9)));
+    auto ops = expect_same_outputs(m, OptimizationLevel::extended, feeds);
+    EXPECT_EQ(ops, (std::map<std::string, int>{{"com.tessera.FusedConv", 1}})) << conv_first;
+  }
+}
+
+TEST(ConvAddFusion, MatchesTheSameSymbolicBatchButNotAnotherSymbol) {
+  for (const char* skip_batch : {"N", "M"}) {
+    Model m = conv_model();
+    (*m.graph.inputs[0].type.shape)[0] = Dim{-1, "N"};
+    m.graph.inputs.push_back(tensor_value("skip", DataType::float32, {1, 4, 8, 8}));
+    (*m.graph.inputs.back().type.shape)[0] = Dim{-1, skip_batch};
+    m.graph.nodes.push_back(node("add", "Add", {"y", "skip"}, {"z"}));
+    m.graph.outputs.push_back(tensor_value("z", DataType::float32, {1, 4, 8, 8}));
+    (*m.graph.outputs.back().type.shape)[0] = Dim{-1, "N"};
+    Feeds feeds = conv_feeds();
+    feeds.emplace_back("skip", Value(float_tensor({1, 4, 8, 8}, 9)));
+    auto ops = expect_same_outputs(m, OptimizationLevel::extended, feeds);
+    const bool same = std::string(skip_batch) == "N";
+    EXPECT_EQ(ops, same ? (std::map<std::string, int>{{"com.tessera.FusedConv", 1}})
+                        : (std::map<std::string, int>{{"Add", 1}, {"Conv", 1}}))
+        << skip_batch;
+  }
+}
+
+TEST(ConvAddFusion, LeavesAnAddThatBroadcasts) {
+  Model m = conv_model();
+  m.graph.inputs.push_back(tensor_value("row", DataType::float32, {1, 1, 1, 8}));  // broadcast over y
+  m.graph.nodes.push_back(node("add", "Add", {"y", "row"}, {"z"}));
+  m.graph.outputs.push_back(tensor_value("z", DataType::float32, {1, 4, 8, 8}));
+  Feeds feeds = conv_feeds();
+  feeds.emplace_back("row", Value(float_tensor({1, 1, 1, 8}, 10)));
+  auto ops = expect_same_outputs(m, OptimizationLevel::extended, feeds);
+  EXPECT_EQ(ops, (std::map<std::string, int>{{"Add", 1}, {"Conv", 1}}));
+}
+
 TEST(ConvActivationFusion, NotAtBasicLevel) {
   Model m = conv_model();
   m.graph.nodes.push_back(node("relu", "Relu", {"y"}, {"z"}));
