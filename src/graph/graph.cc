@@ -159,4 +159,51 @@ std::vector<std::string> free_variables(const Graph& graph) {
   return {names.begin(), names.end()};
 }
 
+namespace {
+
+Attribute named(const std::string& name, Attribute::Type type) {
+  Attribute a;
+  a.name = name;
+  a.type = type;
+  return a;
+}
+
+}  // namespace
+
+Attribute int_attr(const std::string& name, int64_t value) {
+  Attribute a = named(name, Attribute::Type::int_);
+  a.i = value;
+  return a;
+}
+Attribute float_attr(const std::string& name, float value) {
+  Attribute a = named(name, Attribute::Type::float_);
+  a.f = value;
+  return a;
+}
+Attribute string_attr(const std::string& name, std::string value) {
+  Attribute a = named(name, Attribute::Type::string_);
+  a.s = std::move(value);
+  return a;
+}
+Attribute ints_attr(const std::string& name, std::vector<int64_t> values) {
+  Attribute a = named(name, Attribute::Type::ints_);
+  a.ints = std::move(values);
+  return a;
+}
+Attribute floats_attr(const std::string& name, std::vector<float> values) {
+  Attribute a = named(name, Attribute::Type::floats_);
+  a.floats = std::move(values);
+  return a;
+}
+Attribute strings_attr(const std::string& name, std::vector<std::string> values) {
+  Attribute a = named(name, Attribute::Type::strings_);
+  a.strings = std::move(values);
+  return a;
+}
+Attribute tensor_attr(const std::string& name, Tensor value) {
+  Attribute a = named(name, Attribute::Type::tensor_);
+  a.t = std::move(value);
+  return a;
+}
+
 }  // namespace tessera

@@ -56,6 +56,15 @@ struct Attribute {
   std::vector<std::shared_ptr<Graph>> graphs;
 };
 
+// Builders for code that writes nodes (optimizer passes, tests): one per attribute kind.
+Attribute int_attr(const std::string& name, int64_t value);
+Attribute float_attr(const std::string& name, float value);
+Attribute string_attr(const std::string& name, std::string value);
+Attribute ints_attr(const std::string& name, std::vector<int64_t> values);
+Attribute floats_attr(const std::string& name, std::vector<float> values);
+Attribute strings_attr(const std::string& name, std::vector<std::string> values);
+Attribute tensor_attr(const std::string& name, Tensor value);
+
 struct Node {
   std::string name;
   std::string op_type;

@@ -155,15 +155,11 @@ class ConstantFolding final : public GraphTransformer {
       for (const std::string& out : node.outputs) as_constant_node = as_constant_node || graph_outputs.count(out);
       if (as_constant_node) {
         if (node.outputs.size() != 1 || outputs.size() != 1) continue;
-        Attribute value;
-        value.name = "value";
-        value.type = Attribute::Type::tensor_;
-        value.t = std::move(outputs[0]);
         node.op_type = "Constant";
         node.domain.clear();
         node.inputs.clear();
         node.attributes.clear();
-        node.attributes["value"] = std::move(value);
+        node.attributes["value"] = tensor_attr("value", std::move(outputs[0]));
       } else {
         size_t k = 0;
         for (const std::string& out : node.outputs)

@@ -93,18 +93,9 @@ class ConvActivationFusion final : public GraphTransformer {
       const Node& act = graph.nodes[replaced.back()];
       conv.op_type = "FusedConv";
       conv.domain = kTesseraDomain;
-      Attribute name_attr;
-      name_attr.name = "activation";
-      name_attr.type = Attribute::Type::string_;
-      name_attr.s = fused_act->name;
-      conv.attributes["activation"] = name_attr;
-      if (!fused_act->params.empty()) {
-        Attribute params;
-        params.name = "activation_params";
-        params.type = Attribute::Type::floats_;
-        params.floats = fused_act->params;
-        conv.attributes["activation_params"] = params;
-      }
+      conv.attributes["activation"] = string_attr("activation", fused_act->name);
+      if (!fused_act->params.empty())
+        conv.attributes["activation_params"] = floats_attr("activation_params", fused_act->params);
       conv.outputs[0] = act.outputs[0];
       for (size_t n : replaced) dead[n] = true;
       ++fused;

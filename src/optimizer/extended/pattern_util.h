@@ -75,28 +75,6 @@ inline const Tensor* float_vector(const Graph& g, const GraphIndex& index, const
   return n < 0 || t->size() == n ? t : nullptr;
 }
 
-inline Attribute float_attr(const std::string& name, float f) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::float_;
-  a.f = f;
-  return a;
-}
-inline Attribute int_attr(const std::string& name, int64_t i) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::int_;
-  a.i = i;
-  return a;
-}
-inline Attribute string_attr(const std::string& name, std::string s) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::string_;
-  a.s = std::move(s);
-  return a;
-}
-
 // True when none of `nodes` is claimed yet.
 inline bool all_free(const std::vector<bool>& dead, const std::vector<int>& nodes) {
   for (int n : nodes)

@@ -10,28 +10,13 @@
 #include "onnx.pb.h"
 #include "tessera/session.h"
 #include "tests/unit/test_tensors.h"
+#include "tests/unit/temp_dir.h"
 
 namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
 namespace pb = tessera::onnx;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "tessera_session_save_XXXXXX").string();
-    path_ = mkdtemp(pattern.data()) ? pattern : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void float_info(pb::ValueInfoProto* info, const std::string& name) {
   info->set_name(name);
@@ -92,7 +77,7 @@ std::vector<float> run(const Session& s, std::vector<float> x) {
 }
 
 TEST(SessionSave, SavesTheGraphItRunsAndItRunsTheSame) {
-  TempDir dir;
+  TempDir dir("tessera_session_save");
   const std::string bytes = model_with_function();
   const std::string path = dir.path() + "/optimized.onnx";
   for (OptimizationLevel level : {OptimizationLevel::disabled, OptimizationLevel::basic, OptimizationLevel::all}) {
@@ -150,7 +135,7 @@ std::string conv_relu_model() {
 }
 
 TEST(SessionSave, AFusedModelKeepsItsDomainAndReloadsWithTheSameOutputs) {
-  TempDir dir;
+  TempDir dir("tessera_session_save");
   const std::string bytes = conv_relu_model();
   const std::string path = dir.path() + "/fused.onnx";
   SessionOptions options;

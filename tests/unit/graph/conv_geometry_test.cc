@@ -15,29 +15,8 @@ Node node_with(std::vector<Attribute> attrs) {
   return n;
 }
 
-Attribute ints_attr(const std::string& name, Ints v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::ints_;
-  a.ints = std::move(v);
-  return a;
-}
 
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::int_;
-  a.i = v;
-  return a;
-}
 
-Attribute string_attr(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::string_;
-  a.s = v;
-  return a;
-}
 
 ConvAttributes parse(std::vector<Attribute> attrs) {
   auto r = parse_conv_attributes(node_with(std::move(attrs)));

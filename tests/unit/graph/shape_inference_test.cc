@@ -29,21 +29,7 @@ Tensor ints(std::vector<int64_t> values) {
 }
 Tensor scalar(int64_t value) { return *Tensor::from_vector(DataType::int64, {}, std::vector<int64_t>{value}); }
 
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::int_;
-  a.i = v;
-  return a;
-}
 
-Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::ints_;
-  a.ints = std::move(v);
-  return a;
-}
 
 std::string type_of(const ValueTypes& types, const std::string& name) {
   auto it = types.find(name);

@@ -11,28 +11,12 @@
 #include <string>
 
 #include "onnx.pb.h"
+#include "tests/unit/temp_dir.h"
 
 namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh folder under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "tessera_model_test_XXXXXX").string();
-    path_ = mkdtemp(pattern.data()) ? pattern : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -258,7 +242,7 @@ TEST(ModelLoader, ValidationErrors) {
 }
 
 TEST(ModelLoader, CorruptFilesGiveErrors) {
-  TempDir dir;
+  TempDir dir("tessera_model_test");
   ASSERT_FALSE(dir.path().empty());
   std::string bytes = make_model().SerializeAsString();
   int failures = 0;
@@ -334,7 +318,7 @@ std::string float_bytes(std::vector<float> v) {
 }
 
 TEST(ModelLoader, ExternalDataLoads) {
-  TempDir dir;
+  TempDir dir("tessera_model_test");
   // Two tensors in one file: one at a 64-byte aligned offset (mapped in place), one misaligned
   // (copied).
   std::string data(64, 'x');
@@ -378,7 +362,7 @@ TEST(ModelLoader, ExternalDataLoads) {
 }
 
 TEST(ModelLoader, ExternalDataIsChecked) {
-  TempDir parent;
+  TempDir parent("tessera_model_test");
   std::string inner = parent.path() + "/model_dir";
   fs::create_directories(inner);
   write_bytes(parent.path() + "/x", float_bytes({1, 2, 3, 4}));

@@ -17,27 +17,12 @@
 #include "onnx.pb.h"
 #include "tests/unit/model/model_diff.h"
 #include "tests/unit/test_tensors.h"
+#include "tests/unit/temp_dir.h"
 
 namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "tessera_writer_test_XXXXXX").string();
-    path_ = mkdtemp(pattern.data()) ? pattern : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 TypeInfo tensor_type(DataType dtype, std::vector<Dim> dims) {
   TypeInfo t;
@@ -272,7 +257,7 @@ TEST(ModelWriter, DomainsUsedButNotImportedGetAnImport) {
 }
 
 TEST(ModelWriter, LargeTensorsGoToExternalData) {
-  TempDir dir;
+  TempDir dir("tessera_writer_test");
   ASSERT_FALSE(dir.path().empty());
   const Model original = rich_model();
   const std::string path = dir.path() + "/model.onnx";
@@ -317,7 +302,7 @@ TEST(ModelWriter, LargeTensorsGoToExternalData) {
 }
 
 TEST(ModelWriter, SubByteTensorsArePackedInExternalData) {
-  TempDir dir;
+  TempDir dir("tessera_writer_test");
   Model m;
   m.ir_version = 10;
   m.opset_imports = {{"", 21}};

@@ -26,7 +26,7 @@ Tensor f32_scalar(float v) {
 
 void constant(Model& m, const std::string& name, Tensor t) {
   Node c = node(name + "_node", "Constant", {}, {name});
-  c.attributes["value"] = attr_tensor("value", std::move(t));
+  c.attributes["value"] = tensor_attr("value", std::move(t));
   m.graph.nodes.push_back(c);
 }
 
@@ -43,7 +43,7 @@ void dynamic_split(Model& m, const std::string& data, const std::string& out) {
   constant(m, data + "_heads", i64({kH}));
   constant(m, data + "_hsize", i64({kD}));
   Node cat = node(data + "_concat", "Concat", {data + "0_u", data + "1_u", data + "_heads", data + "_hsize"}, {data + "_target"});
-  cat.attributes["axis"] = attr_int("axis", 0);
+  cat.attributes["axis"] = int_attr("axis", 0);
   m.graph.nodes.push_back(cat);
   m.graph.nodes.push_back(node(data + "_reshape", "Reshape", {data, data + "_target"}, {out}));
 }
@@ -55,7 +55,7 @@ void constant_split(Model& m, const std::string& data, const std::string& out) {
 
 Node transpose(const std::string& name, const std::string& in, const std::string& out, std::vector<int64_t> perm) {
   Node t = node(name, "Transpose", {in}, {out});
-  t.attributes["perm"] = attr_ints("perm", std::move(perm));
+  t.attributes["perm"] = ints_attr("perm", std::move(perm));
   return t;
 }
 
@@ -80,7 +80,7 @@ Model attention_model(int64_t softmax_axis = -1, std::vector<int64_t> k_perm = {
     logits = "masked";
   }
   Node sm = node("softmax", "Softmax", {logits}, {"probs"});
-  sm.attributes["axis"] = attr_int("axis", softmax_axis);
+  sm.attributes["axis"] = int_attr("axis", softmax_axis);
   m.graph.nodes.push_back(sm);
   m.graph.nodes.push_back(node("ctx", "MatMul", {"probs", "vt"}, {"context"}));
   m.graph.nodes.push_back(transpose("ctx_t", "context", "merged4", {0, 2, 1, 3}));

@@ -10,7 +10,7 @@ std::shared_ptr<Graph> branch(const std::string& name, uint32_t seed) {
   auto g = std::make_shared<Graph>();
   g->name = name;
   Node k = node(name + "_k", "Constant", {}, {name + "_k"});
-  k.attributes["value"] = attr_tensor("value", float_tensor({3}, seed));
+  k.attributes["value"] = tensor_attr("value", float_tensor({3}, seed));
   g->nodes.push_back(k);
   g->nodes.push_back(node(name + "_neg", "Neg", {name + "_k"}, {name + "_nk"}));
   g->nodes.push_back(node(name + "_id", "Identity", {name + "_nk"}, {name + "_nk2"}));

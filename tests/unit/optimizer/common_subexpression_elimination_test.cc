@@ -21,7 +21,7 @@ TEST(CommonSubexpressionElimination, MergesEqualNodesAndEqualConstantsInChains) 
   for (const char* k : {"1", "2"}) {
     const std::string s(k);
     Node leaky = node("leaky" + s, "LeakyRelu", {"x"}, {"l" + s});
-    leaky.attributes["alpha"] = attr_float("alpha", 0.2f);
+    leaky.attributes["alpha"] = float_attr("alpha", 0.2f);
     m.graph.nodes.push_back(leaky);
     m.graph.nodes.push_back(node("mul" + s, "Mul", {"l" + s, "c" + s}, {"m" + s}));
   }
@@ -38,7 +38,7 @@ TEST(CommonSubexpressionElimination, MergesConstantNodesByValue) {
   Model m = model_with_input();
   for (const char* k : {"1", "2"}) {
     Node c = node(std::string("const") + k, "Constant", {}, {std::string("k") + k});
-    c.attributes["value"] = attr_tensor("value", float_tensor({3}, 9));
+    c.attributes["value"] = tensor_attr("value", float_tensor({3}, 9));
     m.graph.nodes.push_back(c);
     m.graph.nodes.push_back(node(std::string("sub") + k, "Sub", {"x", std::string("k") + k}, {std::string("s") + k}));
   }
@@ -53,7 +53,7 @@ TEST(CommonSubexpressionElimination, KeepsDifferentAttributesRandomOpsAndTwoGrap
   for (float alpha : {0.1f, 0.2f}) {
     const std::string s = alpha < 0.15f ? "1" : "2";
     Node leaky = node("leaky" + s, "LeakyRelu", {"x"}, {"l" + s});
-    leaky.attributes["alpha"] = attr_float("alpha", alpha);
+    leaky.attributes["alpha"] = float_attr("alpha", alpha);
     m.graph.nodes.push_back(leaky);
   }
   m.graph.nodes.push_back(node("add", "Add", {"l1", "l2"}, {"y"}));

@@ -10,7 +10,7 @@ Tensor ints(std::vector<int64_t> v) { return int64_vector(v); }
 
 Node constant_node(const std::string& out, Tensor t) {
   Node c = node(out + "_const", "Constant", {}, {out});
-  c.attributes["value"] = attr_tensor("value", std::move(t));
+  c.attributes["value"] = tensor_attr("value", std::move(t));
   return c;
 }
 
@@ -26,7 +26,7 @@ TEST(ConstantFolding, FoldsTheShapeArithmeticOfAStaticShape) {
   m.graph.nodes.push_back(node("gather", "Gather", {"s", "zero"}, {"g"}));
   m.graph.nodes.push_back(node("unsq", "Unsqueeze", {"g", "axes0"}, {"u"}));
   Node concat = node("concat", "Concat", {"u", "minus_one"}, {"target"});
-  concat.attributes["axis"] = attr_int("axis", 0);
+  concat.attributes["axis"] = int_attr("axis", 0);
   m.graph.nodes.push_back(concat);
   m.graph.nodes.push_back(node("reshape", "Reshape", {"x", "target"}, {"y"}));
   m.graph.outputs.push_back(tensor_value("y", DataType::float32, {2, 12}));
@@ -103,12 +103,12 @@ TEST(ConstantFolding, FoldsSizeAndShapeWithStartEnd) {
   m.opset_imports[""] = 17;
   m.graph.inputs.push_back(tensor_value("x", DataType::float32, {2, 3, 4}));
   Node shape = node("shape", "Shape", {"x"}, {"s"});
-  shape.attributes["start"] = attr_int("start", 1);
-  shape.attributes["end"] = attr_int("end", -1);
+  shape.attributes["start"] = int_attr("start", 1);
+  shape.attributes["end"] = int_attr("end", -1);
   m.graph.nodes.push_back(shape);
   m.graph.nodes.push_back(node("size", "Size", {"x"}, {"n"}));
   m.graph.nodes.push_back(node("cast", "Cast", {"n"}, {"nf"}));
-  m.graph.nodes.back().attributes["to"] = attr_int("to", static_cast<int64_t>(DataType::float32));
+  m.graph.nodes.back().attributes["to"] = int_attr("to", static_cast<int64_t>(DataType::float32));
   m.graph.nodes.push_back(node("mul", "Mul", {"x", "nf"}, {"y"}));
   m.graph.nodes.push_back(node("neg", "Neg", {"s"}, {"s_neg"}));
   m.graph.outputs.push_back(tensor_value("y", DataType::float32, {2, 3, 4}));

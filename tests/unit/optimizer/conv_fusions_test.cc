@@ -12,7 +12,7 @@ Model conv_model() {
   m.graph.initializers["w"] = float_tensor({4, 3, 3, 3}, 1);
   m.graph.initializers["b"] = float_tensor({4}, 2);
   Node conv = node("conv", "Conv", {"x", "w", "b"}, {"y"});
-  conv.attributes["pads"] = attr_ints("pads", {1, 1, 1, 1});
+  conv.attributes["pads"] = ints_attr("pads", {1, 1, 1, 1});
   m.graph.nodes.push_back(conv);
   return m;
 }
@@ -27,7 +27,7 @@ TEST(BatchNormIntoConv, FoldsAndKeepsTheNumbers) {
   for (int i = 0; i < 4; ++i) var.data<float>()[i] = 0.5f + std::abs(var.data<float>()[i]);
   m.graph.initializers["var"] = var;
   Node bn = node("bn", "BatchNormalization", {"y", "gamma", "beta", "mean", "var"}, {"z"});
-  bn.attributes["epsilon"] = attr_float("epsilon", 1e-3f);
+  bn.attributes["epsilon"] = float_attr("epsilon", 1e-3f);
   m.graph.nodes.push_back(bn);
   m.graph.outputs.push_back(tensor_value("z", DataType::float32, {1, 4, 8, 8}));
 
@@ -59,8 +59,8 @@ TEST(ConvActivationFusion, FusesEachActivation) {
                                    {"Sigmoid", {}},
                                    {"Tanh", {}},
                                    {"HardSwish", {}},
-                                   {"LeakyRelu", {attr_float("alpha", 0.3f)}},
-                                   {"HardSigmoid", {attr_float("alpha", 0.3f), attr_float("beta", 0.4f)}}};
+                                   {"LeakyRelu", {float_attr("alpha", 0.3f)}},
+                                   {"HardSigmoid", {float_attr("alpha", 0.3f), float_attr("beta", 0.4f)}}};
   for (const Case& c : cases) {
     Model m = conv_model();
     Node act = node("act", c.op, {"y"}, {"z"});
@@ -79,9 +79,9 @@ TEST(ConvActivationFusion, FusesClipWithConstantBoundsFromConstantNodes) {
   Tensor hi = Tensor::create(DataType::float32, {}).value();
   hi.data<float>()[0] = 0.25f;
   Node c_lo = node("c_lo", "Constant", {}, {"lo"});
-  c_lo.attributes["value"] = attr_tensor("value", lo);
+  c_lo.attributes["value"] = tensor_attr("value", lo);
   Node c_hi = node("c_hi", "Constant", {}, {"hi"});
-  c_hi.attributes["value"] = attr_tensor("value", hi);
+  c_hi.attributes["value"] = tensor_attr("value", hi);
   m.graph.nodes.push_back(c_lo);
   m.graph.nodes.push_back(c_hi);
   m.graph.nodes.push_back(node("clip", "Clip", {"y", "lo", "hi"}, {"z"}));

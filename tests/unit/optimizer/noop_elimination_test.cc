@@ -26,19 +26,19 @@ TEST(NoopElimination, RemovesEachKindOfNoop) {
   m.graph.nodes.push_back(node("id", "Identity", {"x"}, {"a"}));
   m.graph.nodes.push_back(node("drop", "Dropout", {"a", "", "no"}, {"b", "unread_mask"}));
   Node cast = node("cast", "Cast", {"x"}, {"c"});  // x is declared float
-  cast.attributes["to"] = attr_int("to", static_cast<int64_t>(DataType::float32));
+  cast.attributes["to"] = int_attr("to", static_cast<int64_t>(DataType::float32));
   m.graph.nodes.push_back(cast);
   m.graph.nodes.push_back(node("add", "Add", {"b", "c"}, {"d"}));
   m.graph.value_infos.push_back(tensor_value("d", DataType::float32, {2, 3, 4}));
   m.graph.nodes.push_back(node("reshape", "Reshape", {"d", "same_shape"}, {"e"}));
   Node transpose = node("transpose", "Transpose", {"e"}, {"f"});
-  transpose.attributes["perm"] = attr_ints("perm", {0, 1, 2});
+  transpose.attributes["perm"] = ints_attr("perm", {0, 1, 2});
   m.graph.nodes.push_back(transpose);
   m.graph.nodes.push_back(node("expand", "Expand", {"x", "all"}, {"g"}));
   m.graph.nodes.push_back(node("pad", "Pad", {"g", "zeros"}, {"h"}));
   m.graph.nodes.push_back(node("slice", "Slice", {"h", "starts", "ends"}, {"i"}));
   m.graph.nodes.push_back(node("concat", "Concat", {"i"}, {"j"}));
-  m.graph.nodes.back().attributes["axis"] = attr_int("axis", 0);
+  m.graph.nodes.back().attributes["axis"] = int_attr("axis", 0);
   m.graph.nodes.push_back(node("mul", "Mul", {"f", "j"}, {"y"}));
   m.graph.outputs.push_back(tensor_value("y", DataType::float32, {2, 3, 4}));
   auto ops = expect_same_outputs(m, OptimizationLevel::basic, x_feeds());
@@ -73,7 +73,7 @@ TEST(NoopElimination, KeepsWhatCannotBeRenamedOrIsNotANoop) {
   m.graph.nodes.push_back(node("drop_mask", "Dropout", {"x"}, {"d", "mask"}));  // its mask is read
   m.graph.nodes.push_back(node("drop_train", "Dropout", {"x", "", "training"}, {"t"}));
   Node cast = node("cast", "Cast", {"x"}, {"c"});
-  cast.attributes["to"] = attr_int("to", static_cast<int64_t>(DataType::float64));
+  cast.attributes["to"] = int_attr("to", static_cast<int64_t>(DataType::float64));
   m.graph.nodes.push_back(cast);
   m.graph.outputs.push_back(tensor_value("y1", DataType::float32, {2, 3, 4}));
   m.graph.outputs.push_back(tensor_value("y2", DataType::float32, {2, 3, 4}));
@@ -94,7 +94,7 @@ TEST(NoopElimination, OldDropoutNeedsIsTest) {
     Model m = model_with_input();
     m.opset_imports[""] = 6;
     Node drop = node("drop", "Dropout", {"x"}, {"d"});
-    drop.attributes["is_test"] = attr_int("is_test", is_test);
+    drop.attributes["is_test"] = int_attr("is_test", is_test);
     m.graph.nodes.push_back(drop);
     m.graph.nodes.push_back(node("relu", "Relu", {"d"}, {"y"}));
     m.graph.outputs.push_back(tensor_value("y", DataType::float32, {2, 3, 4}));

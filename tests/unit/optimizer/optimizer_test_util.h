@@ -26,42 +26,6 @@ inline ValueInfo tensor_value(const std::string& name, DataType dtype, std::vect
   return v;
 }
 
-inline Attribute attr_string(const std::string& name, const std::string& s) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::string_;
-  a.s = s;
-  return a;
-}
-inline Attribute attr_float(const std::string& name, float f) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::float_;
-  a.f = f;
-  return a;
-}
-inline Attribute attr_int(const std::string& name, int64_t i) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::int_;
-  a.i = i;
-  return a;
-}
-inline Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::ints_;
-  a.ints = std::move(v);
-  return a;
-}
-inline Attribute attr_tensor(const std::string& name, Tensor t) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::tensor_;
-  a.t = std::move(t);
-  return a;
-}
-
 // Deterministic values in [-1, 1) of the given shape.
 inline Tensor float_tensor(std::vector<int64_t> shape, uint32_t seed) {
   Tensor t = Tensor::create(DataType::float32, shape).value();

@@ -19,7 +19,7 @@ Tensor scalar(float v) {
 // A Constant node holding a float scalar.
 void add_constant(Model& m, const std::string& name, float v) {
   Node c = node(name + "_node", "Constant", {}, {name});
-  c.attributes["value"] = attr_tensor("value", scalar(v));
+  c.attributes["value"] = tensor_attr("value", scalar(v));
   m.graph.nodes.push_back(c);
 }
 
@@ -28,7 +28,7 @@ Node reduce_mean(const std::string& name, const std::string& in, const std::stri
   if (opset >= 18) {
     n.inputs.push_back(name + "_axes");
   } else {
-    n.attributes["axes"] = attr_ints("axes", {axis});
+    n.attributes["axes"] = ints_attr("axes", {axis});
   }
   return n;
 }

@@ -7,7 +7,7 @@ namespace {
 
 Node transpose(const std::string& in, const std::string& out, std::vector<int64_t> perm) {
   Node t = node(out + "_t", "Transpose", {in}, {out});
-  t.attributes["perm"] = attr_ints("perm", std::move(perm));
+  t.attributes["perm"] = ints_attr("perm", std::move(perm));
   return t;
 }
 
@@ -50,8 +50,8 @@ Model squeeze_chain(int64_t opset, std::vector<int64_t> x_shape, const char* op1
   Node n1 = node("n1", op1, {"x"}, {"a"});
   Node n2 = node("n2", op2, {"a"}, {"b"});
   if (opset < 13) {
-    n1.attributes["axes"] = attr_ints("axes", axes1);
-    n2.attributes["axes"] = attr_ints("axes", axes2);
+    n1.attributes["axes"] = ints_attr("axes", axes1);
+    n2.attributes["axes"] = ints_attr("axes", axes2);
   } else {
     m.graph.initializers["axes1"] = int64_vector(axes1);
     m.graph.initializers["axes2"] = int64_vector(axes2);

@@ -13,13 +13,6 @@ namespace tessera::kernel_test {
 
 namespace {
 
-Attribute attr(const std::string& name, Attribute::Type type) {
-  Attribute a;
-  a.name = name;
-  a.type = type;
-  return a;
-}
-
 class TestContext : public KernelContext {
  public:
   TestContext(const Node& node, int64_t opset, std::vector<std::optional<Value>> inputs, ThreadPool& pool)
@@ -75,41 +68,14 @@ void expect_all_close(const std::vector<double>& got, const std::vector<double>&
 
 }  // namespace
 
-Attribute attr_i(const std::string& name, int64_t v) {
-  Attribute a = attr(name, Attribute::Type::int_);
-  a.i = v;
-  return a;
-}
-Attribute attr_f(const std::string& name, float v) {
-  Attribute a = attr(name, Attribute::Type::float_);
-  a.f = v;
-  return a;
-}
-Attribute attr_s(const std::string& name, const std::string& v) {
-  Attribute a = attr(name, Attribute::Type::string_);
-  a.s = v;
-  return a;
-}
-Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
-  Attribute a = attr(name, Attribute::Type::ints_);
-  a.ints = std::move(v);
-  return a;
-}
-Attribute attr_floats(const std::string& name, std::vector<float> v) {
-  Attribute a = attr(name, Attribute::Type::floats_);
-  a.floats = std::move(v);
-  return a;
-}
-Attribute attr_strings(const std::string& name, std::vector<std::string> v) {
-  Attribute a = attr(name, Attribute::Type::strings_);
-  a.strings = std::move(v);
-  return a;
-}
-Attribute attr_t(const std::string& name, Tensor t) {
-  Attribute a = attr(name, Attribute::Type::tensor_);
-  a.t = std::move(t);
-  return a;
-}
+// The IR's builders (graph/graph.h) under the short names the kernel tests use.
+Attribute attr_i(const std::string& name, int64_t v) { return int_attr(name, v); }
+Attribute attr_f(const std::string& name, float v) { return float_attr(name, v); }
+Attribute attr_s(const std::string& name, const std::string& v) { return string_attr(name, v); }
+Attribute attr_ints(const std::string& name, std::vector<int64_t> v) { return ints_attr(name, std::move(v)); }
+Attribute attr_floats(const std::string& name, std::vector<float> v) { return floats_attr(name, std::move(v)); }
+Attribute attr_strings(const std::string& name, std::vector<std::string> v) { return strings_attr(name, std::move(v)); }
+Attribute attr_t(const std::string& name, Tensor t) { return tensor_attr(name, std::move(t)); }
 
 Tensor tf(Shape shape, const std::vector<float>& v) { return make<float>(DataType::float32, std::move(shape), v); }
 Tensor td(Shape shape, const std::vector<double>& v) { return make<double>(DataType::float64, std::move(shape), v); }
