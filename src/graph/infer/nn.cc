@@ -64,20 +64,26 @@ Status conv(InferContext& ctx) { return conv_impl(ctx, 0, 1, false); }
 Status qlinear_conv(InferContext& ctx) { return conv_impl(ctx, 0, 3, false); }
 Status conv_transpose(InferContext& ctx) { return conv_impl(ctx, 0, 1, true); }
 
-// Pools: [N, C, out...] for every output (MaxPool's Indices too).
+// [N, C, out...] of a pooling window over x [N, C, spatial...]; `unpool` inverts the window
+// (MaxUnpool). Spatial dims stay unknown unless all of x's are fixed.
+Result<Dims> pooled_shape(InferContext& ctx, const Dims& x, bool unpool) {
+  TS_ASSIGN_OR_RETURN(ConvAttributes attrs, parse_conv_attributes(ctx.node()));
+  Dims out(x.size());
+  out[0] = x[0];
+  out[1] = x[1];
+  if (auto in_sp = spatial(x)) {
+    auto g = unpool ? transpose_geometry(attrs, *in_sp) : window_geometry(attrs, *in_sp);
+    if (!g.is_ok()) return ctx.error(g.status().message());
+    for (size_t k = 2; k < x.size(); ++k) out[k] = fixed_dim(g->output[k - 2]);
+  }
+  return out;
+}
+
+// Pools: the same shape for every output (MaxPool's Indices too).
 Status pool(InferContext& ctx) {
   const Dims* x = ctx.input_shape(0);
   if (!x || x->size() < 3) return Status::ok();
-  auto parsed = parse_conv_attributes(ctx.node());
-  if (!parsed.is_ok()) return parsed.status();
-  Dims out(x->size());
-  out[0] = (*x)[0];
-  out[1] = (*x)[1];
-  if (auto in_sp = spatial(*x)) {
-    auto g = window_geometry(*parsed, *in_sp);
-    if (!g.is_ok()) return ctx.error(g.status().message());
-    for (size_t k = 2; k < x->size(); ++k) out[k] = fixed_dim(g->output[k - 2]);
-  }
+  TS_ASSIGN_OR_RETURN(Dims out, pooled_shape(ctx, *x, false));
   for (size_t j = 0; j < ctx.num_outputs(); ++j) ctx.set_output(j, out);
   return Status::ok();
 }
@@ -89,16 +95,7 @@ Status max_unpool(InferContext& ctx) {
     return Status::ok();
   }
   if (!x || x->size() < 3) return Status::ok();
-  auto parsed = parse_conv_attributes(ctx.node());
-  if (!parsed.is_ok()) return parsed.status();
-  Dims out(x->size());
-  out[0] = (*x)[0];
-  out[1] = (*x)[1];
-  if (auto in_sp = spatial(*x)) {
-    auto g = transpose_geometry(*parsed, *in_sp);
-    if (!g.is_ok()) return ctx.error(g.status().message());
-    for (size_t k = 2; k < x->size(); ++k) out[k] = fixed_dim(g->output[k - 2]);
-  }
+  TS_ASSIGN_OR_RETURN(Dims out, pooled_shape(ctx, *x, true));
   ctx.set_output(0, out);
   return Status::ok();
 }
