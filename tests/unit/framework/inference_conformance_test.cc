@@ -21,16 +21,12 @@
 #include "model/model_loader.h"
 #include "model/value_io.h"
 #include "providers/cpu/cpu_provider.h"
+#include "tests/unit/backend_cases.h"
 
 namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path backend_tests_dir() {
-  if (const char* env = std::getenv("TESSERA_BACKEND_TESTS")) return env;
-  return fs::path(__FILE__).parent_path() / "../../../../shared/onnx-backend-tests";
-}
 
 std::string shape_string(const Shape& shape) {
   std::string s = "[";
@@ -144,12 +140,7 @@ TEST(InferenceConformance, InferredTypesMatchKernelOutputs) {
   const fs::path root = backend_tests_dir();
   std::error_code ec;
   if (!fs::is_directory(root, ec)) GTEST_SKIP() << "no backend test data at " << root;
-  std::vector<fs::path> cases;
-  for (const auto& suite : fs::directory_iterator(root))
-    if (suite.is_directory())
-      for (const auto& c : fs::directory_iterator(suite.path()))
-        if (fs::exists(c.path() / "model.onnx")) cases.push_back(c.path());
-  std::sort(cases.begin(), cases.end());
+  const std::vector<fs::path> cases = backend_test_cases(root);
   // As written, then as optimized (fused ops have rules too).
   for (OptimizationLevel level : {OptimizationLevel::disabled, OptimizationLevel::all}) {
     Tally tally;

@@ -12,17 +12,12 @@
 #include "model/model_loader.h"
 #include "model/tensor_proto.h"
 #include "model/value_io.h"
+#include "tests/unit/backend_cases.h"
 
 namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path backend_tests_dir() {
-  if (const char* env = std::getenv("TESSERA_BACKEND_TESTS")) return env;
-  // This file is tests/unit/model/; the data sits next to the project root.
-  return fs::path(__FILE__).parent_path() / "../../../../shared/onnx-backend-tests";
-}
 
 // Tensor -> TensorProto -> Tensor must give back the same elements.
 bool round_trips(const Tensor& t) {
@@ -52,12 +47,7 @@ TEST(ConformanceData, EveryModelAndValueLoads) {
   const fs::path root = backend_tests_dir();
   std::error_code ec;
   if (!fs::is_directory(root, ec)) GTEST_SKIP() << "no backend test data at " << root;
-  std::vector<fs::path> cases;
-  for (const auto& suite : fs::directory_iterator(root))
-    if (suite.is_directory())
-      for (const auto& c : fs::directory_iterator(suite.path()))
-        if (fs::exists(c.path() / "model.onnx")) cases.push_back(c.path());
-  std::sort(cases.begin(), cases.end());
+  const std::vector<fs::path> cases = backend_test_cases(root);
 
   int models = 0, values = 0;
   std::vector<std::string> failures;

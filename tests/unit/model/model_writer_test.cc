@@ -18,6 +18,7 @@
 #include "tests/unit/model/model_diff.h"
 #include "tests/unit/test_tensors.h"
 #include "tests/unit/temp_dir.h"
+#include "tests/unit/backend_cases.h"
 
 namespace tessera {
 namespace {
@@ -343,22 +344,13 @@ TEST(ModelWriter, ErrorsNameTheModelAndWhatFailed) {
             "model 'rich.onnx': graph 'main': node 'add' (Add): attribute 'broken': has no type and no value");
 }
 
-fs::path backend_tests_dir() {
-  if (const char* env = std::getenv("TESSERA_BACKEND_TESTS")) return env;
-  return fs::path(__FILE__).parent_path() / "../../../../shared/onnx-backend-tests";
-}
-
 // Every model of the ONNX backend test data: load -> serialize -> load gives the same IR.
 TEST(ModelWriter, EveryConformanceModelRoundTrips) {
   const fs::path root = backend_tests_dir();
   std::error_code ec;
   if (!fs::is_directory(root, ec)) GTEST_SKIP() << "no backend test data at " << root;
   std::vector<fs::path> models;
-  for (const auto& suite : fs::directory_iterator(root))
-    if (suite.is_directory())
-      for (const auto& c : fs::directory_iterator(suite.path()))
-        if (fs::exists(c.path() / "model.onnx")) models.push_back(c.path() / "model.onnx");
-  std::sort(models.begin(), models.end());
+  for (const fs::path& c : backend_test_cases(root)) models.push_back(c / "model.onnx");
   int round_tripped = 0;
   for (const auto& path : models) {
     auto original = load_model_file(path.string());
