@@ -10,6 +10,7 @@
 #include <random>
 
 #include "core/float_types.h"
+#include "core/logger.h"
 #include "tessera/session.h"
 #include "tools/commands.h"
 #include "tools/session_flags.h"
@@ -75,7 +76,7 @@ int bench_command(const BenchArgs& args) {
   }
   if (args.runs < 1) return fail(invalid_argument("--runs must be at least 1"));
 
-  auto options = session_options(args.threads, args.opt_level);
+  auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile);
   if (!options.is_ok()) return fail(options.status());
   auto start = Clock::now();
   auto session = Session::load(args.model, *options);
@@ -88,6 +89,13 @@ int bench_command(const BenchArgs& args) {
       known = known || std::find(in.dim_names.begin(), in.dim_names.end(), name) != in.dim_names.end();
     if (!known) return fail(invalid_argument("--dim ", name, ": model '", args.model, "' has no input dimension named '", name, "'"));
   }
+  const Logger log(options->log_severity);
+  for (const auto& in : session->inputs())
+    for (size_t i = 0; i < in.shape.size(); ++i)
+      if (in.shape[i] < 0 && !dims.count(in.dim_names[i]))
+        log.log(LogSeverity::warning, "model '", args.model, "': input '", in.name, "' dimension ", i,
+                in.dim_names[i].empty() ? " is not fixed" : " ('" + in.dim_names[i] + "') is symbolic",
+                "; bench uses 1", in.dim_names[i].empty() ? "" : " (--dim " + in.dim_names[i] + "=N sets it)");
 
   std::mt19937 rng(42);
   Feeds feeds;
@@ -106,6 +114,10 @@ int bench_command(const BenchArgs& args) {
     auto out = session->run(feeds);
     times.push_back(ms_since(run_start));
     if (!out.is_ok()) return fail(out.status());
+  }
+  if (!args.profile.empty()) {
+    auto written = session->end_profiling();
+    if (!written.is_ok()) return fail(written.status());
   }
   std::sort(times.begin(), times.end());
   auto pct = [&](double p) { return times[std::min(times.size() - 1, static_cast<size_t>(p * times.size()))]; };

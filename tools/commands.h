@@ -14,6 +14,8 @@ struct RunArgs {
   std::string output_dir;
   int threads = 0;
   std::string opt_level = "all";
+  std::string log_level = "warning";
+  std::string profile;  // Chrome trace of the session and the run, when set
 };
 int run_command(const RunArgs& args);
 
@@ -25,12 +27,14 @@ struct TestArgs {
   std::string expected_failures;  // file listing the cases expected to fail, with reasons
   bool verbose = false;
   std::string opt_level = "all";
+  std::string log_level = "warning";
 };
 int test_command(const TestArgs& args);
 
 struct InfoArgs {
   std::string model;
   std::string opt_level = "all";
+  std::string log_level = "warning";
   bool values = false;  // print every value with its inferred type
 };
 int info_command(const InfoArgs& args);
@@ -42,6 +46,8 @@ struct BenchArgs {
   int warmup = 3;
   std::vector<std::string> dims;  // NAME=VALUE for symbolic dimensions (default 1)
   std::string opt_level = "all";
+  std::string log_level = "warning";
+  std::string profile;  // Chrome trace of the session and every run, when set
 };
 int bench_command(const BenchArgs& args);
 
@@ -49,6 +55,7 @@ struct OptimizeArgs {
   std::string model;
   std::string output;
   std::string opt_level = "all";
+  std::string log_level = "warning";
   bool verbose = false;
 };
 int optimize_command(const OptimizeArgs& args);

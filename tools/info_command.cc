@@ -50,7 +50,7 @@ int info_command(const InfoArgs& args) {
     std::cerr << "error: " << s.message() << "\n";
     return 1;
   };
-  auto options = session_options(1, args.opt_level);
+  auto options = session_options(1, args.opt_level, args.log_level);
   if (!options.is_ok()) return fail(options.status());
   auto model = load_model_file(args.model);
   if (!model.is_ok()) return fail(model.status());

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--output-dir", run.output_dir, "write output_K.pb files here");
   run_cmd->add_option("--threads", run.threads, "intra-op threads (0 = one per core)");
   run_cmd->add_option("--opt-level", run.opt_level, kOptLevelHelp);
+  run_cmd->add_option("--log-level", run.log_level, kLogLevelHelp);
+  run_cmd->add_option("--profile", run.profile, kProfileHelp);
 
   TestArgs test;
   auto* test_cmd = app.add_subcommand("test", "Run ONNX conformance case folders");
@@ -32,11 +34,13 @@ int main(int argc, char** argv) {
                        "file of SUITE/CASE lines expected to fail; any other failure, or a listed case that passes, is an error");
   test_cmd->add_flag("--verbose", test.verbose, "also list passing cases");
   test_cmd->add_option("--opt-level", test.opt_level, kOptLevelHelp);
+  test_cmd->add_option("--log-level", test.log_level, kLogLevelHelp);
 
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "Describe a model and the graph it runs as at an optimization level");
   info_cmd->add_option("model", info.model, "model.onnx")->required();
   info_cmd->add_option("--opt-level", info.opt_level, kOptLevelHelp);
+  info_cmd->add_option("--log-level", info.log_level, kLogLevelHelp);
   info_cmd->add_flag("--values", info.values, "Also print every value with its inferred type and shape");
 
   BenchArgs bench;
@@ -47,12 +51,15 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--warmup", bench.warmup, "untimed runs first");
   bench_cmd->add_option("--dim", bench.dims, "NAME=VALUE for a symbolic dimension (default 1)");
   bench_cmd->add_option("--opt-level", bench.opt_level, kOptLevelHelp);
+  bench_cmd->add_option("--log-level", bench.log_level, kLogLevelHelp);
+  bench_cmd->add_option("--profile", bench.profile, kProfileHelp);
 
   OptimizeArgs optimize;
   auto* optimize_cmd = app.add_subcommand("optimize", "Save the graph a session runs at an optimization level as ONNX");
   optimize_cmd->add_option("model", optimize.model, "model.onnx")->required();
   optimize_cmd->add_option("-o,--output", optimize.output, "OUT.onnx (large weights go to OUT.onnx.data)")->required();
   optimize_cmd->add_option("--opt-level", optimize.opt_level, kOptLevelHelp);
+  optimize_cmd->add_option("--log-level", optimize.log_level, kLogLevelHelp);
   optimize_cmd->add_flag("--verbose", optimize.verbose, "print the node counts per op before and after");
 
   try {

@@ -32,7 +32,7 @@ int optimize_command(const OptimizeArgs& args) {
     std::cerr << "error: " << s.message() << "\n";
     return 1;
   };
-  auto options = session_options(1, args.opt_level);
+  auto options = session_options(1, args.opt_level, args.log_level);
   if (!options.is_ok()) return fail(options.status());
   options->optimized_model_path = args.output;
   NodeCounts before;

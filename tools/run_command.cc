@@ -1,4 +1,4 @@
-// `tessera run MODEL --data DIR [--output-dir OUT]`.
+// `tessera run MODEL --data DIR [--output-dir OUT] [--profile TRACE.json]`.
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
@@ -57,7 +57,7 @@ void print_summary(const std::string& name, const Value& value) {
 }  // namespace
 
 int run_command(const RunArgs& args) {
-  auto options = session_options(args.threads, args.opt_level);
+  auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile);
   if (!options.is_ok()) return fail(options.status());
   auto load_start = std::chrono::steady_clock::now();
   auto session = Session::load(args.model, *options);
@@ -88,8 +88,12 @@ int run_command(const RunArgs& args) {
 
   auto run_start = std::chrono::steady_clock::now();
   auto outputs = s.run(feeds);
-  if (!outputs.is_ok()) return fail(outputs.status());
   double run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count();
+  if (!args.profile.empty()) {  // written for a failed run too: the trace shows where it stopped
+    auto written = s.end_profiling();
+    if (!written.is_ok() && outputs.is_ok()) return fail(written.status());
+  }
+  if (!outputs.is_ok()) return fail(outputs.status());
 
   if (!args.output_dir.empty()) {
     std::error_code ec;

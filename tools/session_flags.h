@@ -1,4 +1,5 @@
-// The session flags several commands share (--threads, --opt-level), turned into SessionOptions.
+// The session flags several commands share (--threads, --opt-level, --log-level, --profile),
+// turned into SessionOptions.
 #pragma once
 
 #include <string>
@@ -7,10 +8,17 @@
 
 namespace tessera::cli {
 
-// The help text of --opt-level.
+// The help texts of the shared flags.
 inline constexpr const char* kOptLevelHelp = "graph optimization: disabled, basic, extended or all (default all)";
+inline constexpr const char* kLogLevelHelp =
+    "messages on stderr from this severity up: verbose (each session phase), info (session summary), warning (default), "
+    "error or fatal";
+inline constexpr const char* kProfileHelp =
+    "write a Chrome trace (chrome://tracing, Perfetto) of session creation and every run, node by node, to this file";
 
-// Fails with one line naming the choices when `opt_level` is not a level's name.
-Result<SessionOptions> session_options(int threads, const std::string& opt_level);
+// Fails with one line naming the flag and the choices when `opt_level` or `log_level` is not a
+// level's name. An empty `profile_path` leaves profiling off.
+Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
+                                       const std::string& profile_path = "");
 
 }  // namespace tessera::cli

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "tessera/log_severity.h"
 #include "tessera/status.h"
 #include "tessera/tensor.h"
 #include "tessera/value.h"
@@ -34,6 +35,13 @@ struct SessionOptions {
   OptimizationLevel optimization_level = OptimizationLevel::all;
   // When not empty, the graph as optimized is saved here (ONNX) when the session is created.
   std::string optimized_model_path;
+  // When not empty, the session profiles: loading, each creation phase (each optimizer pass with
+  // its rewrites) and every run node by node (op type, EP, shapes) are timed, and
+  // Session::end_profiling() writes them here as Chrome trace JSON (chrome://tracing, Perfetto).
+  // Empty: nothing is timed and a run reads no clock.
+  std::string profile_path;
+  // Messages at or above this severity go to stderr (see LogSeverity).
+  LogSeverity log_severity = LogSeverity::warning;
 };
 
 // "disabled", "basic", "extended", "all"; anything else is an error naming the choices.
@@ -87,6 +95,11 @@ class Session {
   // order. Thread-safe: many runs may share one session. Outputs never share memory with the
   // session (its weights or buffers), so writing into one cannot change a later run.
   Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names = {}) const;
+
+  // Stops profiling and writes the trace to SessionOptions::profile_path; returns that path.
+  // Runs after it are not profiled. An error when the session was created without a
+  // profile_path, when profiling has already ended, or when the file cannot be written.
+  Result<std::string> end_profiling() const;
 
   struct Impl;
 

@@ -1,6 +1,9 @@
 // The public Session: the framework's SessionState with the built-in EPs.
 #include "tessera/session.h"
 
+#include <optional>
+
+#include "core/tracing.h"
 #include "framework/session.h"
 #include "model/model_loader.h"
 #include "model/model_writer.h"
@@ -14,11 +17,20 @@ struct Session::Impl {
 
 namespace {
 
-Result<std::unique_ptr<Session::Impl>> build(Result<Model> model, const SessionOptions& options) {
+// `load` reads the model from `source` (a path, "" for bytes); it is timed as the session's first
+// phase when profiling.
+template <class Load>
+Result<std::unique_ptr<Session::Impl>> build(const std::string& source, const Load& load, const SessionOptions& options) {
+  auto profiler = options.profile_path.empty() ? nullptr : std::make_unique<Profiler>();
+  const Tracing tracing{Logger(options.log_severity), profiler.get(), "model '" + source + "'"};
+  std::optional<PhaseTimer> phase(std::in_place, &tracing, "session", "model_load");
+  Result<Model> model = load();
+  phase.reset();
   if (!model.is_ok()) return model.status();
   std::vector<std::unique_ptr<ExecutionProvider>> providers;
   providers.push_back(std::make_unique<CpuExecutionProvider>());
-  TS_ASSIGN_OR_RETURN(auto state, SessionState::create(std::move(model).value(), std::move(providers), options));
+  TS_ASSIGN_OR_RETURN(auto state,
+                      SessionState::create(std::move(model).value(), std::move(providers), options, std::move(profiler)));
   // The model the session runs (functions inlined, graph optimized at options.optimization_level)
   // is saved here rather than in the framework: only src/model sees protobuf.
   if (!options.optimized_model_path.empty()) TS_RETURN_IF_ERROR(save_model(state->model(), options.optimized_model_path));
@@ -35,12 +47,12 @@ Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
 Result<Session> Session::load(const std::string& path, const SessionOptions& options) {
-  TS_ASSIGN_OR_RETURN(auto impl, build(load_model_file(path), options));
+  TS_ASSIGN_OR_RETURN(auto impl, build(path, [&] { return load_model_file(path); }, options));
   return Session(std::move(impl));
 }
 
 Result<Session> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
-  TS_ASSIGN_OR_RETURN(auto impl, build(load_model_bytes(data, size, ""), options));
+  TS_ASSIGN_OR_RETURN(auto impl, build("", [&] { return load_model_bytes(data, size, ""); }, options));
   return Session(std::move(impl));
 }
 
@@ -78,5 +90,7 @@ NodeCounts Session::node_counts() const {
 Result<std::vector<Value>> Session::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {
   return impl_->state->run(feeds, output_names);
 }
+
+Result<std::string> Session::end_profiling() const { return impl_->state->end_profiling(); }
 
 }  // namespace tessera

@@ -1,6 +1,7 @@
 #include "framework/executor.h"
 
 #include <exception>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -96,10 +97,14 @@ int GraphExecutor::slot(const std::string& name) {
 // plan memory (memory_plan.h). The optimizer will slot in between check and partition.
 Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph, const Model& model,
                                                              const std::vector<const ExecutionProvider*>& providers,
-                                                             const std::vector<std::string>& outer_scope) {
+                                                             const std::vector<std::string>& outer_scope,
+                                                             const Tracing* tracing) {
+  std::optional<PhaseTimer> phase(std::in_place, tracing, "session", "check");
   TS_ASSIGN_OR_RETURN(CheckedGraph checked, check_graph(graph, model, outer_scope));
+  phase.emplace(tracing, "session", "partition");
   TS_ASSIGN_OR_RETURN(std::vector<const ExecutionProvider*> assigned, partition(graph, model, providers));
 
+  phase.emplace(tracing, "session", "kernel_creation");
   std::unique_ptr<GraphExecutor> ex(new GraphExecutor(graph));
   for (const auto& in : graph.inputs) ex->input_slots_.push_back(ex->slot(in.name));
   for (const auto& [name, tensor] : graph.initializers) ex->constants_.emplace_back(ex->slot(name), &tensor);
@@ -114,6 +119,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
   }
   for (const auto& out : graph.outputs) ex->output_slots_.push_back(ex->slot(out.name));
 
+  phase.emplace(tracing, "session", "memory_plan");
   std::vector<StepSlots> slots(ex->steps_.size());
   for (size_t s = 0; s < ex->steps_.size(); ++s) {
     slots[s].reads = ex->steps_[s].inputs;
@@ -166,6 +172,7 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
 
   Step step;
   step.node = &node;
+  step.provider = provider.name();
   step.opset = model.opset_version(node.domain);
   step.kernel = std::move(kernel).value();
   step.subgraphs = std::move(runners);  // kernels hold raw pointers to them (KernelInfo::subgraph)
@@ -173,7 +180,7 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
 }
 
 Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                              ThreadPool& pool, BufferPool& buffers, const StepObserver* observer) const {
+                                              ThreadPool& pool, BufferPool& buffers, StepObserver* observer) const {
   std::vector<Value> frame(slot_names_.size());
   for (const auto& [slot, tensor] : constants_) frame[slot] = Value(*tensor);
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
@@ -187,6 +194,7 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
 
   for (const Step& step : steps_) {
     FrameContext ctx(*this, step, frame, pool, buffers);
+    if (observer) observer->before_step(*step.node);
     Status status;
     try {
       status = step.kernel->compute(ctx);
@@ -203,9 +211,10 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
       return status.with_context(step.node->describe());
     }
     if (observer) {
-      std::vector<const Value*> outputs;
+      std::vector<const Value*> inputs, outputs;
+      for (int slot : step.inputs) inputs.push_back(slot < 0 || frame[slot].is_absent() ? nullptr : &frame[slot]);
       for (int slot : step.outputs) outputs.push_back(slot < 0 ? nullptr : &frame[slot]);
-      (*observer)(*step.node, outputs);
+      observer->after_step(*step.node, step.provider, inputs, outputs);
     }
     for (int slot : step.release) frame[slot] = Value();
   }

@@ -4,7 +4,6 @@
 // thread-safe: every run has its own frame of values.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -12,24 +11,36 @@
 
 #include "core/buffer_pool.h"
 #include "core/thread_pool.h"
+#include "core/tracing.h"
 #include "framework/execution_provider.h"
 #include "framework/kernel.h"
 #include "graph/graph.h"
 
 namespace tessera {
 
-// Called after each step of a run with the node and its output values (nullptr where the node
-// omits an output), before any value is released. For tests and tools that look inside a run
-// (the inference conformance test compares them with the inferred types); a run without one
-// pays nothing. Steps of If/Loop/Scan bodies are not reported.
-using StepObserver = std::function<void(const Node& node, const std::vector<const Value*>& outputs)>;
+// Looks inside a run, step by step: the profiler times each node (run_profiler.h), the inference
+// conformance test compares outputs with the inferred types. A run without one pays nothing (no
+// clock, no allocation). Steps of If/Loop/Scan bodies are not reported (their node's step is).
+// Called on the thread of the run.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  // Just before the step's kernel computes.
+  virtual void before_step(const Node& node) { (void)node; }
+  // Once the kernel succeeded, before any value is released: its input and output values
+  // (nullptr where omitted) and the name of the EP that runs the node.
+  virtual void after_step(const Node& node, const std::string& provider, const std::vector<const Value*>& inputs,
+                          const std::vector<const Value*>& outputs) = 0;
+};
 
 class GraphExecutor {
  public:
-  // `outer_scope` lists names visible from enclosing graphs (empty for the main graph).
+  // `outer_scope` lists names visible from enclosing graphs (empty for the main graph). With
+  // `tracing`, the stages are timed as session phases (subgraphs' inside their node's kernel).
   static Result<std::unique_ptr<GraphExecutor>> create(const Graph& graph, const Model& model,
                                                        const std::vector<const ExecutionProvider*>& providers,
-                                                       const std::vector<std::string>& outer_scope);
+                                                       const std::vector<std::string>& outer_scope,
+                                                       const Tracing* tracing = nullptr);
 
   const Graph& graph() const { return graph_; }
   // Names this graph reads from enclosing scopes (its free variables).
@@ -39,11 +50,12 @@ class GraphExecutor {
   // empty Values: the initializer is used). `outer_values` matches outer_names(). Outputs of
   // kernels are allocated from `buffers`. `observer`, when given, sees every step's outputs.
   Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                 ThreadPool& pool, BufferPool& buffers, const StepObserver* observer = nullptr) const;
+                                 ThreadPool& pool, BufferPool& buffers, StepObserver* observer = nullptr) const;
 
  private:
   struct Step {
     const Node* node = nullptr;
+    std::string provider;  // the name of the EP that took the node
     int64_t opset = 0;
     std::unique_ptr<OpKernel> kernel;
     std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs;  // bodies of If/Loop/Scan, owned here

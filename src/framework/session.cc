@@ -1,10 +1,12 @@
 #include "framework/session.h"
 
+#include <optional>
 #include <set>
 #include <unordered_map>
 
 #include "framework/graph_check.h"
 #include "framework/node_evaluator.h"
+#include "framework/run_profiler.h"
 #include "graph/function_inliner.h"
 #include "graph/op_schema.h"
 
@@ -36,13 +38,40 @@ IoInfo describe_value(const ValueInfo& info) {
   return io;
 }
 
+namespace {
+
+// "optimized at level all: 14 passes made 112 rewrites (constant_folding 4, ...)", for the info log.
+std::string optimizer_summary(OptimizationLevel level, const std::vector<PassReport>& report) {
+  int total = 0;
+  std::string passes;
+  for (const PassReport& pass : report) {
+    total += pass.rewrites;
+    if (pass.rewrites) passes += str_cat(passes.empty() ? "" : ", ", pass.name, " ", pass.rewrites);
+  }
+  return str_cat("optimized at level ", optimization_level_name(level), ": ", report.size(), " passes made ", total,
+                 " rewrites", passes.empty() ? "" : " (" + passes + ")");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vector<std::unique_ptr<ExecutionProvider>> providers,
-                                                           const SessionOptions& options) {
+                                                           const SessionOptions& options, std::unique_ptr<Profiler> profiler) {
   if (options.intra_op_threads < 0) return invalid_argument("intra_op_threads must be >= 0, got ", options.intra_op_threads);
   std::unique_ptr<SessionState> state(new SessionState());
   state->model_ = std::move(model);
-  Status inlined = inline_model_functions(state->model_);
-  if (!inlined.is_ok()) return inlined.with_context("model '" + state->model_.source + "'");
+  if (!profiler && !options.profile_path.empty()) profiler = std::make_unique<Profiler>();
+  state->profiler_ = std::move(profiler);
+  state->profile_path_ = options.profile_path;
+  state->tracing_ = Tracing{Logger(options.log_severity), state->profiler_.get(), "model '" + state->model_.source + "'"};
+  const Tracing* tracing = &state->tracing_;
+  const Logger& log = state->tracing_.logger;
+  PhaseTimer creation(tracing, "session", "session_creation");
+  {
+    PhaseTimer phase(tracing, "session", "function_inlining");
+    Status inlined = inline_model_functions(state->model_);
+    if (!inlined.is_ok()) return inlined.with_context("model '" + state->model_.source + "'");
+  }
+  const size_t nodes_before_optimization = state->model_.graph.nodes.size();
   // Kernels are registered up to the newest opsets the schema table knows; a newer import may
   // change any op's meaning, so it is refused rather than run with the older semantics.
   for (const auto& [domain, version] : state->model_.opset_imports) {
@@ -56,20 +85,37 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   for (const auto& p : state->providers_) eps.push_back(p.get());
   if (options.optimization_level != OptimizationLevel::disabled) {
     // A bad model is reported by the check, naming its node, before any pass rewrites it.
+    std::optional<PhaseTimer> phase(std::in_place, tracing, "session", "check");
     Result<CheckedGraph> checked = check_graph(state->model_.graph, state->model_, {});
     if (!checked.is_ok()) return checked.status().with_context("model '" + state->model_.source + "'");
+    phase.emplace(tracing, "session", "optimize");
     Result<std::vector<PassReport>> report = optimize_model(
-        state->model_, transformers_for(options.optimization_level), make_node_evaluator(state->model_, eps));
+        state->model_, transformers_for(options.optimization_level), make_node_evaluator(state->model_, eps), tracing);
     if (!report.is_ok()) return report.status().with_context("model '" + state->model_.source + "'");
     state->optimizer_report_ = std::move(report).value();
+    phase.reset();
+    if (log.enabled(LogSeverity::info))
+      log.log(LogSeverity::info, tracing->scope, ": ", optimizer_summary(options.optimization_level, state->optimizer_report_));
   }
-  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {});
+  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing);
   if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
   state->executor_ = std::move(executor).value();
   state->pool_ = std::make_unique<ThreadPool>(options.intra_op_threads);
   for (const ValueInfo* in : state->model_.graph.feed_inputs()) state->inputs_.push_back(describe_value(*in));
   for (const ValueInfo& out : state->model_.graph.outputs) state->outputs_.push_back(describe_value(out));
+  log.log(LogSeverity::info, tracing->scope, ": session created: ", state->model_.graph.nodes.size(), " nodes (",
+          nodes_before_optimization, " before optimization at level ", optimization_level_name(options.optimization_level),
+          "), ", state->pool_->size(), " intra-op threads", state->profiler_ ? ", profiling" : "");
   return state;
+}
+
+Result<std::string> SessionState::end_profiling() const {
+  if (!profiler_)
+    return invalid_argument("model '", model_.source, "': end_profiling: the session does not profile (SessionOptions::profile_path is empty)");
+  Status written = profiler_->stop_and_write(profile_path_);
+  if (!written.is_ok()) return written.with_context("model '" + model_.source + "': end_profiling");
+  tracing_.logger.log(LogSeverity::info, tracing_.scope, ": profile written to '", profile_path_, "'");
+  return profile_path_;
 }
 
 Status SessionState::check_feed(const ValueInfo& declared, const Value& value) const {
@@ -156,7 +202,9 @@ Status detach_from_session(std::vector<Value>& outputs) {
 }
 
 Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vector<std::string>& output_names,
-                                             const StepObserver* observer) const {
+                                             StepObserver* observer) const {
+  std::optional<RunProfiler> profile;  // made only when profiling: a plain run reads no clock
+  if (profiler_ && profiler_->recording()) observer = &profile.emplace(*profiler_, observer);
   const Graph& graph = model_.graph;
   std::unordered_map<std::string, const Value*> by_name;
   for (const auto& [name, value] : feeds) {

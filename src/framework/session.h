@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/profiler.h"
 #include "core/thread_pool.h"
+#include "core/tracing.h"
 #include "framework/executor.h"
 #include "optimizer/optimizer.h"
 #include "tessera/session.h"
@@ -15,9 +17,12 @@ namespace tessera {
 
 class SessionState {
  public:
-  // Takes the EPs in priority order (the first that can take a node runs it).
+  // Takes the EPs in priority order (the first that can take a node runs it). `profiler`, when
+  // profiling (options.profile_path), already holds the events of loading the model; the session
+  // times its phases and every run into it.
   static Result<std::unique_ptr<SessionState>> create(Model model, std::vector<std::unique_ptr<ExecutionProvider>> providers,
-                                                      const SessionOptions& options);
+                                                      const SessionOptions& options,
+                                                      std::unique_ptr<Profiler> profiler = nullptr);
 
   const std::vector<IoInfo>& inputs() const { return inputs_; }
   const std::vector<IoInfo>& outputs() const { return outputs_; }
@@ -26,9 +31,13 @@ class SessionState {
   // What each optimizer pass did (empty at level disabled).
   const std::vector<PassReport>& optimizer_report() const { return optimizer_report_; }
 
-  // `observer` (executor.h) sees each step's outputs; tests use it.
+  // `observer` (executor.h) sees each step; tests use it. A profiling session times the run.
   Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names,
-                                 const StepObserver* observer = nullptr) const;
+                                 StepObserver* observer = nullptr) const;
+
+  // Stops profiling and writes the trace (Chrome trace JSON) to options.profile_path; returns
+  // that path. An error when the session does not profile or profiling has ended.
+  Result<std::string> end_profiling() const;
 
  private:
   SessionState() = default;
@@ -41,6 +50,9 @@ class SessionState {
   mutable BufferPool buffers_;  // recycles intermediate buffers across runs (thread-safe)
   std::vector<IoInfo> inputs_, outputs_;
   std::vector<PassReport> optimizer_report_;
+  std::unique_ptr<Profiler> profiler_;  // null when not profiling
+  std::string profile_path_;
+  Tracing tracing_;
 };
 
 IoInfo describe_value(const ValueInfo& info);

@@ -52,15 +52,17 @@ std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLeve
 }
 
 Result<std::vector<PassReport>> optimize_model(Model& model, const std::vector<std::unique_ptr<GraphTransformer>>& transformers,
-                                               const NodeEvaluator& evaluate) {
+                                               const NodeEvaluator& evaluate, const Tracing* tracing) {
   std::vector<PassReport> reports;
   for (const auto& t : transformers) reports.push_back({std::string(t->name()), 0});
   TransformContext ctx{&model, evaluate};
   for (int round = 0; round < kMaxRounds; ++round) {
     int changed = 0;
     for (size_t k = 0; k < transformers.size(); ++k) {
+      PhaseTimer timer(tracing, "optimizer", reports[k].name);
       Result<int> n = apply_recursively(*transformers[k], model.graph, ctx);
       if (!n.is_ok()) return n.status().with_context("optimizer pass '" + reports[k].name + "'");
+      if (timer.active()) timer.set_args(JsonArgs().add("round", round + 1).add("rewrites", n.value()).take());
       reports[k].rewrites += n.value();
       changed += n.value();
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tracing.h"
 #include "optimizer/graph_transformer.h"
 #include "tessera/session.h"
 
@@ -21,9 +22,10 @@ struct PassReport {
 // The transformers of `level`, in the order they run (lower levels first).
 std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLevel level);
 
-// Runs `transformers` on every graph of `model` (subgraphs included) to a fixed point.
+// Runs `transformers` on every graph of `model` (subgraphs included) to a fixed point. With
+// `tracing`, each pass of each round is timed (category "optimizer", args round and rewrites).
 Result<std::vector<PassReport>> optimize_model(Model& model, const std::vector<std::unique_ptr<GraphTransformer>>& transformers,
-                                               const NodeEvaluator& evaluate);
+                                               const NodeEvaluator& evaluate, const Tracing* tracing = nullptr);
 
 // Opset domain of the nodes the extended level writes.
 inline constexpr const char* kTesseraDomain = "com.tessera";

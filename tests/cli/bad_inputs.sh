@@ -55,6 +55,14 @@ expect_error test_unknown_opt_level "$level_error" "$tessera" test "$data" --opt
 expect_error info_unknown_opt_level "$level_error" "$tessera" info "$data/add.onnx" --opt-level fast
 expect_error bench_unknown_opt_level "$level_error" "$tessera" bench "$data/add.onnx" --runs 1 --opt-level fast
 expect_error optimize_unknown_opt_level "$level_error" "$tessera" optimize "$data/add.onnx" -o "$out/add_opt.onnx" --opt-level fast
+log_error="error: --log-level: unknown log level 'loud' \(expected verbose, info, warning, error or fatal\)"
+expect_error run_unknown_log_level "$log_error" "$tessera" run "$data/add.onnx" --data "$data/good_feed" --log-level loud
+expect_error test_unknown_log_level "$log_error" "$tessera" test "$data" --log-level loud
+expect_error info_unknown_log_level "$log_error" "$tessera" info "$data/add.onnx" --log-level loud
+expect_error bench_unknown_log_level "$log_error" "$tessera" bench "$data/add.onnx" --runs 1 --log-level loud
+expect_error optimize_unknown_log_level "$log_error" "$tessera" optimize "$data/add.onnx" -o "$out/add_opt.onnx" --log-level loud
+expect_error run_unwritable_profile "end_profiling: cannot write the profile to '/no/such/folder/trace.json'" \
+  "$tessera" run "$data/add.onnx" --data "$data/good_feed" --profile /no/such/folder/trace.json
 expect_error optimize_unwritable_output "saving to '/no/such/folder/out.onnx': cannot create '/no/such/folder/out.onnx.tmp'" \
   "$tessera" optimize "$data/add.onnx" -o /no/such/folder/out.onnx
 mkdir -p "$out/a_folder"

@@ -118,7 +118,7 @@ void check_case(const fs::path& dir, OptimizationLevel level, Tally& tally) {
       feeds.emplace_back(feeds_declared[k]->name, std::move(value->value));
     }
     std::map<std::string, int64_t> symbols;
-    StepObserver observer = [&](const Node& node, const std::vector<const Value*>& outputs) {
+    auto check_outputs = [&](const Node& node, const std::vector<const Value*>& outputs) {
       for (size_t j = 0; j < outputs.size(); ++j) {
         if (!outputs[j]) continue;
         auto it = types->find(node.outputs[j]);
@@ -131,6 +131,14 @@ void check_case(const fs::path& dir, OptimizationLevel level, Tally& tally) {
           tally.mismatches[op].push_back(dir.filename().string() + ": " + node.describe() + " output " + std::to_string(j) + ": " + diff);
       }
     };
+    struct OutputChecker final : StepObserver {
+      explicit OutputChecker(decltype(check_outputs)& check) : check(check) {}
+      void after_step(const Node& node, const std::string&, const std::vector<const Value*>&,
+                      const std::vector<const Value*>& outputs) override {
+        check(node, outputs);
+      }
+      decltype(check_outputs)& check;
+    } observer(check_outputs);
     auto run = (*state)->run(feeds, {}, &observer);
     (void)run;  // a failing run is the conformance run's business
   }

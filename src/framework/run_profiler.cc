@@ -1,0 +1,51 @@
+#include "framework/run_profiler.h"
+
+namespace tessera {
+
+namespace {
+
+// [[1,3,224,224],null,"seq(tensor(float))"]: a tensor's dims, null where the value is omitted,
+// the type of a sequence, map or optional.
+std::string shapes_json(const std::vector<const Value*>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    const Value* v = values[i];
+    if (!v) out += "null";
+    else if (v->is_tensor()) out += shape_to_string(v->tensor().shape());
+    else out += json_quote(value_type_string(*v));
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+RunProfiler::RunProfiler(Profiler& profiler, StepObserver* inner)
+    : profiler_(profiler), inner_(inner), thread_(Profiler::thread_id()), run_start_(Profiler::Clock::now()) {}
+
+RunProfiler::~RunProfiler() {
+  events_.push_back({"run", "session", run_start_, Profiler::Clock::now(), thread_,
+                     JsonArgs().add("nodes", static_cast<int64_t>(events_.size())).take()});
+  profiler_.add(std::move(events_));
+}
+
+void RunProfiler::before_step(const Node& node) {
+  if (inner_) inner_->before_step(node);
+  step_start_ = Profiler::Clock::now();  // last: the inner observer's time is not the node's
+}
+
+void RunProfiler::after_step(const Node& node, const std::string& provider, const std::vector<const Value*>& inputs,
+                             const std::vector<const Value*>& outputs) {
+  const auto end = Profiler::Clock::now();
+  const std::string op_type = node.domain.empty() ? node.op_type : node.domain + "." + node.op_type;  // as count_ops
+  events_.push_back({node.name.empty() ? op_type : node.name, "node", step_start_, end, thread_,
+                     JsonArgs()
+                         .add("op_type", op_type)
+                         .add("ep", provider)
+                         .add_json("input_shapes", shapes_json(inputs))
+                         .add_json("output_shapes", shapes_json(outputs))
+                         .take()});
+  if (inner_) inner_->after_step(node, provider, inputs, outputs);
+}
+
+}  // namespace tessera
