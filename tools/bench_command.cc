@@ -89,13 +89,17 @@ int bench_command(const BenchArgs& args) {
       known = known || std::find(in.dim_names.begin(), in.dim_names.end(), name) != in.dim_names.end();
     if (!known) return fail(invalid_argument("--dim ", name, ": model '", args.model, "' has no input dimension named '", name, "'"));
   }
+  // A dimension no --dim sets is 1: said once per name (recorded in `dims`), or per unnamed dim.
   const Logger log(options->log_severity);
   for (const auto& in : session->inputs())
-    for (size_t i = 0; i < in.shape.size(); ++i)
-      if (in.shape[i] < 0 && !dims.count(in.dim_names[i]))
-        log.log(LogSeverity::warning, "model '", args.model, "': input '", in.name, "' dimension ", i,
-                in.dim_names[i].empty() ? " is not fixed" : " ('" + in.dim_names[i] + "') is symbolic",
-                "; bench uses 1", in.dim_names[i].empty() ? "" : " (--dim " + in.dim_names[i] + "=N sets it)");
+    for (size_t i = 0; i < in.shape.size(); ++i) {
+      const std::string& name = in.dim_names[i];
+      if (in.shape[i] >= 0 || dims.count(name)) continue;
+      log.log(LogSeverity::warning, "model '", args.model, "': input '", in.name, "' dimension ", i,
+              name.empty() ? " is not fixed" : " ('" + name + "') is symbolic", "; bench uses 1",
+              name.empty() ? "" : " (--dim " + name + "=N sets it)");
+      if (!name.empty()) dims[name] = 1;
+    }
 
   std::mt19937 rng(42);
   Feeds feeds;

@@ -17,7 +17,7 @@ struct Session::Impl {
 
 namespace {
 
-// `load` reads the model from `source` (a path, "" for bytes); it is timed as the session's first
+// `load` reads the model from `source` (a path, "<bytes>"); it is timed as the session's first
 // phase when profiling.
 template <class Load>
 Result<std::unique_ptr<Session::Impl>> build(const std::string& source, const Load& load, const SessionOptions& options) {
@@ -52,7 +52,8 @@ Result<Session> Session::load(const std::string& path, const SessionOptions& opt
 }
 
 Result<Session> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
-  TS_ASSIGN_OR_RETURN(auto impl, build("", [&] { return load_model_bytes(data, size, ""); }, options));
+  const std::string source = "<bytes>";  // what errors and log lines call the model
+  TS_ASSIGN_OR_RETURN(auto impl, build(source, [&] { return load_model_bytes(data, size, "", source); }, options));
   return Session(std::move(impl));
 }
 
