@@ -48,7 +48,7 @@ class GraphExecutor {
 
   // Runs with `inputs` matching graph().inputs in order (omitted initializer-backed inputs may be
   // empty Values: the initializer is used). `outer_values` matches outer_names(). Outputs of
-  // kernels are allocated from `buffers`. `observer`, when given, sees every step's outputs.
+  // kernels are allocated from `buffers`. `observer`, when given, sees every step (StepObserver).
   Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
                                  ThreadPool& pool, BufferPool& buffers, StepObserver* observer = nullptr) const;
 
