@@ -137,6 +137,16 @@ TEST(Conv, PointwiseUsesInputAsColumns) {
   check_conv({{1, 8, 5, 7}, 6, 1, {1, 1}, {2, 2}});  // strided 1x1 goes through im2col
 }
 
+// Stride-1 2-D convolutions whose output rows are as long as the input's lower each (channel,
+// tap) as one shifted copy of the plane: dilation, an even kernel with asymmetric pads, pads
+// wider than the kernel (whole rows in the padding), and bands of output rows.
+TEST(Conv, SamePaddingShiftedPlanes) {
+  check_conv({{1, 3, 8, 9}, 4, 1, {3, 3}, {}, {2, 2}, {2, 2, 2, 2}});
+  check_conv({{1, 2, 6, 7}, 3, 1, {3, 2}, {}, {}, {1, 0, 1, 1}});
+  check_conv({{1, 2, 5, 6}, 2, 1, {3, 5}, {}, {}, {3, 2, 1, 2}});
+  check_conv({{1, 4, 48, 20}, 3, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});
+}
+
 TEST(Conv, OneAndThreeDimensions) {
   check_conv({{2, 3, 20}, 2, 1, {5}, {2}, {2}, {3, 1}});
   check_conv({{1, 4, 13}, 4, 2, {3}, {}, {}, {1, 1}});
