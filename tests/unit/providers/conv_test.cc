@@ -217,6 +217,23 @@ TEST(Conv, FusedConvActivationAndResidual) {
   expect_close(run1(leaky_call), ys, leaky);
 }
 
+// The residual Z is read by the GEMM's epilogue at each task's offset: two images, bands of
+// output rows, one and several threads.
+TEST(Conv, FusedConvResidualAcrossBands) {
+  ConvCase c{{2, 3, 40, 41}, 8, 1, {3, 3}, {}, {}, {1, 1, 1, 1}};
+  const Tensor x = random_f(c.x, 51), w = random_f({8, 3, 3, 3}, 52), b = random_f({8}, 53);
+  Shape ys;
+  std::vector<double> want = naive_conv(c, x, w, &b, &ys);
+  const Tensor z = random_f(ys, 54);
+  for (size_t i = 0; i < want.size(); ++i) want[i] += z.data<float>()[i];
+  OpCall fused{"FusedConv", 1, {x, w, b, z}, conv_attrs(c)};
+  fused.domain = "com.tessera";
+  for (int threads : {1, 3}) {
+    fused.threads = threads;
+    expect_close(run1(fused), ys, want);
+  }
+}
+
 // The activations applied after the convolution (not clamps), on the depthwise planes and on
 // the GEMM path's task blocks, one and several threads.
 TEST(Conv, FusedConvSmoothActivations) {

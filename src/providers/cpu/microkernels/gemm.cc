@@ -147,7 +147,7 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
   // as much as the multiply (pointwise convolutions with few output channels). Many reuses pack,
   // so the panel is read contiguously from L1 instead of in strided rows.
   const bool direct_b = !b.packed && !b.trans && i_end - i_begin <= kDirectBMaxPanels * mr;
-  UkernelArgs<T> args{alpha, beta, nullptr, nullptr, ep.clip_min, ep.clip_max, false};
+  UkernelArgs<T> args{alpha, beta, nullptr, 0, nullptr, nullptr, ep.clip_min, ep.clip_max, false};
 
   for (int64_t ic = i_begin; ic < i_end; ic += mc) {
     const int64_t mlen = std::min(mc, i_end - ic);
@@ -179,9 +179,12 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
           const T* a_panel = a_block + ir * klen;
           T* c_row = c + (ic + ir) * ldc + jc;
           args.bias_m = ep.bias_m ? ep.bias_m + ic + ir : nullptr;
+          const T* residual_row = ep.residual && pc == 0 ? ep.residual + (ic + ir) * ep.ld_residual + jc : nullptr;
+          args.ld_residual = ep.ld_residual;
           auto* uk = ks.ukernel[rows - 1];
           for (int64_t jr = 0; jr < nlen; jr += nr) {
             args.bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
+            args.residual = residual_row ? residual_row + jr : nullptr;
             const int64_t cols = std::min<int64_t>(nr, nlen - jr);
             if (jr < full)
               uk(klen, a_panel, b.data + pc * b.ld + jc + jr, b.ld, c_row + jr, ldc, cols, args);
@@ -196,6 +199,7 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
 
 template <class T>
 T apply_epilogue(T v, const GemmEpilogue<T>& ep, int64_t i, int64_t j) {
+  if (ep.residual) v += ep.residual[i * ep.ld_residual + j];
   if (ep.bias_m) v += ep.bias_m[i];
   if (ep.bias_n) v += ep.bias_n[j];
   return std::min(std::max(v, ep.clip_min), ep.clip_max);

@@ -15,6 +15,8 @@ template <class T>
 struct UkernelArgs {
   T alpha;
   T beta;           // 0: C is not read
+  const T* residual;     // added with beta * C (first k block), offset to the tile; or null
+  int64_t ld_residual;
   const T* bias_m;  // already offset to the tile's first row, or null
   const T* bias_n;  // already offset to the tile's first column, or null
   T clip_min, clip_max;
