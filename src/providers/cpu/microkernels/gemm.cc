@@ -4,8 +4,10 @@
 // Loop nest (row-major C, vectors along N, A values broadcast):
 //   ic over M by mc -> pc over K by kc (pack A block) -> jc over N by nc (pack B block, L2)
 //     -> ir over the block by MR (A micro-panel stays in L1) -> jr by NR -> micro-kernel.
-// Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM
-// with its own packing scratch, so no synchronisation is needed inside.
+// Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM,
+// so no synchronisation is needed inside. An operand that is not prepacked is packed once, in
+// parallel, before the tiles run (each tile packs its own blocks only when the operand is too
+// large for that), and tiles that pack nothing are twice as many as the threads.
 #include "providers/cpu/microkernels/gemm.h"
 
 #include <algorithm>
@@ -47,13 +49,14 @@ std::unique_ptr<T[], void (*)(T*)> alloc_aligned(int64_t n) {
 // Grow-only per-thread packing buffers, reused across calls. Deliberately not the kernel
 // context's scratch: GEMM tiles are packed by whichever pool thread runs them, and each panel is
 // bounded by the tile sizes (mc*kc, nc*kc), not by the problem, so a thread never holds more.
+// Slots 2 and 3 hold a whole operand packed once for all threads, at most kMaxSharedPack elements.
 template <class T>
 T* scratch(int slot, int64_t n) {
   struct Buffer {
     std::unique_ptr<T[], void (*)(T*)> data{nullptr, nullptr};
     int64_t size = 0;
   };
-  thread_local Buffer buffers[2];
+  thread_local Buffer buffers[4];  // 0, 1: a tile's A and B blocks; 2, 3: operands shared by tiles
   Buffer& b = buffers[slot];
   if (b.size < n) {
     b.data = alloc_aligned<T>(n);
@@ -63,6 +66,10 @@ T* scratch(int slot, int64_t n) {
 }
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// The largest operand (elements) packed once and shared by the threads of a parallel GEMM;
+// larger ones are packed tile by tile, so no thread keeps a buffer the size of the problem.
+constexpr int64_t kMaxSharedPack = int64_t{1} << 22;
 
 // Row panels of A (MR rows each) up to which an unpacked B is read in place (see gemm_tile).
 constexpr int64_t kDirectBMaxPanels = 8;
@@ -285,6 +292,39 @@ void choose_grid(const GridProblem& p, int threads, int64_t* tm, int64_t* tn) {
   }
 }
 
+// A packed operand in a per-thread buffer (scratch slot), not owned: the view gemm_tile reads.
+template <class T>
+PackedMatrix<T> packed_view(T* data, int64_t rows, int64_t cols, int64_t panel_width, int64_t kc) {
+  PackedMatrix<T> p;
+  p.data = std::unique_ptr<T[], void (*)(T*)>(data, [](T*) {});
+  p.rows = rows;
+  p.cols = cols;
+  p.panel_width = panel_width;
+  p.kc = kc;
+  return p;
+}
+
+// Packs op(A) (rows == M, panels of MR rows) or op(B) (rows == K, panels of NR columns) in the
+// layout of pack_a / pack_b into `dst`, the (depth block, group of panels) pieces spread over
+// the pool.
+template <class T>
+void pack_shared(bool is_a, const MatrixArg<T>& op, int64_t M_or_N, int64_t K, int64_t width, int64_t kc, T* dst,
+                 ThreadPool* pool) {
+  const int64_t padded = round_up(M_or_N, width), panels = padded / width;
+  const int64_t k_blocks = (K + kc - 1) / kc;
+  constexpr int64_t kPanelsPerPiece = 4;
+  const int64_t groups = (panels + kPanelsPerPiece - 1) / kPanelsPerPiece;
+  pool->parallel_for(k_blocks * groups, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t pc = (p / groups) * kc, klen = std::min(kc, K - pc);
+      const int64_t x0 = (p % groups) * kPanelsPerPiece * width, xlen = std::min(kPanelsPerPiece * width, M_or_N - x0);
+      T* block = dst + pc * padded + (x0 / width) * klen * width;
+      if (is_a) pack_a_block(op, x0, xlen, pc, klen, static_cast<int>(width), block);
+      else pack_b_block(op, pc, klen, x0, xlen, static_cast<int>(width), block);
+    }
+  });
+}
+
 template <class T>
 void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixArg<T> b, T beta, T* c, int64_t ldc,
                const GemmEpilogue<T>& ep, ThreadPool* pool) {
@@ -324,11 +364,34 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   if (!parallel) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
   const KernelSet<T>& ks = kernel_set<T>();
   const int64_t m_panels = (M + ks.mr - 1) / ks.mr, n_panels = (N + ks.nr - 1) / ks.nr;
+  // Pack each operand that is not prepacked once, shared by every tile: split along the other
+  // dimension, each tile would pack its own copy of the same rows or columns. A row-major B that
+  // few row panels share is still read in place (see gemm_tile).
+  PackedMatrix<T> shared_a, shared_b;
+  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : ks.kc);
+  const bool b_in_place = !b.trans && m_panels <= kDirectBMaxPanels;
+  if (!a.packed && m_panels * ks.mr * K <= kMaxSharedPack) {
+    T* buf = scratch<T>(2, m_panels * ks.mr * K);
+    pack_shared(true, a, M, K, ks.mr, kc, buf, pool);
+    shared_a = packed_view(buf, M, K, ks.mr, kc);
+    a.packed = &shared_a;
+  }
+  if (!b.packed && !b_in_place && n_panels * ks.nr * K <= kMaxSharedPack) {
+    T* buf = scratch<T>(3, n_panels * ks.nr * K);
+    pack_shared(false, b, N, K, ks.nr, kc, buf, pool);
+    shared_b = packed_view(buf, K, N, ks.nr, kc);
+    b.packed = &shared_b;
+  }
   // Enough tasks to keep every thread busy, but never tiles so thin that packing dominates.
+  // Tiles that pack nothing are split twice as fine: the pool hands them out as threads come
+  // free, so a thread the OS holds back delays the call by a small tile, not half the work.
   const int64_t max_tasks = std::max<int64_t>(1, static_cast<int64_t>(flops / 4e5));
+  const bool packs_nothing = a.packed && (b.packed || b_in_place);
+  const GridProblem grid{m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a.packed != nullptr, b.packed != nullptr};
   int64_t tm, tn;
-  choose_grid({m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a.packed != nullptr, b.packed != nullptr},
-              static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
+  choose_grid(grid, static_cast<int>(std::min<int64_t>(packs_nothing ? 2 * threads : threads, max_tasks)), &tm, &tn);
+  if (tm * tn == 1 && packs_nothing)  // no grid of twice the threads fits the panels
+    choose_grid(grid, static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
   if (tm * tn == 1) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
   const int64_t m_step = (m_panels + tm - 1) / tm * ks.mr, n_step = (n_panels + tn - 1) / tn * ks.nr;
   pool->parallel_for(tm * tn, 1, [&](int64_t t0, int64_t t1) {
