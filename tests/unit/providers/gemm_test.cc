@@ -96,9 +96,11 @@ void check_case(const Case& c, bool ta, bool tb, T alpha, T beta, int threads, b
 }
 
 // {17, 530, 40} and {20, 203, 300} read B in place (few row panels) across several column
-// blocks, depth blocks and a partial last panel.
+// blocks, depth blocks and a partial last panel; {12, 48, 300} ends in a full half-width panel
+// (AVX-512: 32 + 16 columns), {13, 203, 300} and {65, 129, 33} in partial ones.
 const Case kShapes[] = {{1, 1, 1}, {7, 13, 5}, {65, 129, 33}, {1, 100, 37}, {37, 1, 100},
-                        {2, 3, 600}, {17, 530, 40}, {20, 203, 300}, {500, 9, 70}, {33, 70, 0}};
+                        {2, 3, 600}, {17, 530, 40}, {20, 203, 300}, {500, 9, 70}, {33, 70, 0},
+                        {12, 48, 300}, {13, 203, 300}};
 
 TEST(Gemm, FloatMatchesNaiveOnOddShapes) {
   for (const Case& c : kShapes)

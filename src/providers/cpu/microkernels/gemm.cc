@@ -188,11 +188,13 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
           args.bias_m = ep.bias_m ? ep.bias_m + ic + ir : nullptr;
           const T* residual_row = ep.residual && pc == 0 ? ep.residual + (ic + ir) * ep.ld_residual + jc : nullptr;
           args.ld_residual = ep.ld_residual;
-          auto* uk = ks.ukernel[rows - 1];
+          auto* const full_uk = ks.ukernel[rows - 1];
+          auto* const half_uk = ks.ukernel_half[rows - 1];
           for (int64_t jr = 0; jr < nlen; jr += nr) {
             args.bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
             args.residual = residual_row ? residual_row + jr : nullptr;
             const int64_t cols = std::min<int64_t>(nr, nlen - jr);
+            auto* const uk = half_uk && 2 * cols <= nr ? half_uk : full_uk;
             if (jr < full)
               uk(klen, a_panel, b.data + pc * b.ld + jc + jr, b.ld, c_row + jr, ldc, cols, args);
             else

@@ -162,6 +162,7 @@ KernelSet<T> make_kernel_set(int64_t kc, int64_t mc, int64_t nc, std::index_sequ
   set.mc = mc / MR * MR;
   set.nc = nc / set.nr * set.nr;
   ((set.ukernel[Rows] = &ukernel<T, Bytes, MR, NV, static_cast<int>(Rows) + 1>), ...);
+  if constexpr (NV % 2 == 0) ((set.ukernel_half[Rows] = &ukernel<T, Bytes, MR, NV / 2, static_cast<int>(Rows) + 1>), ...);
   set.axpy = &axpy_impl<T>;
   set.dot = &dot_impl<T, Bytes>;
   return set;

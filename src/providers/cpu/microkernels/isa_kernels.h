@@ -39,6 +39,9 @@ struct KernelSet {
   int64_t mc = 0;  // rows of A per packed block (multiple of mr)
   int64_t nc = 0;  // columns of B per packed block (multiple of nr)
   UkernelFn<T> ukernel[kMaxMR] = {};  // entry r-1 computes r rows
+  // The same, NR/2 columns wide (reading NR-wide panels): a last panel of at most NR/2 columns
+  // costs half the multiply-adds (N = 196: 7 panels of 32 do 224 columns, 6.5 do 208).
+  UkernelFn<T> ukernel_half[kMaxMR] = {};
   void (*axpy)(int64_t n, T s, const T* x, T* y) = nullptr;  // y += s * x
   T (*dot)(int64_t n, const T* x, const T* y) = nullptr;
 };
