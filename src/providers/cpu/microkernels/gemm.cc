@@ -67,6 +67,15 @@ T* scratch(int slot, int64_t n) {
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// Depth of one k block: K cut into equal blocks of at most ks.kc. K = 576 runs 288 + 288, not
+// 256 + 256 + 64, whose thin last block would load and store the C tile for a ninth of the work.
+template <class T>
+int64_t depth_block(const KernelSet<T>& ks, int64_t K) {
+  if (K <= 0) return ks.kc;
+  const int64_t blocks = (K + ks.kc - 1) / ks.kc;
+  return (K + blocks - 1) / blocks;
+}
+
 // The largest operand (elements) packed once and shared by the threads of a parallel GEMM;
 // larger ones are packed tile by tile, so no thread keeps a buffer the size of the problem.
 constexpr int64_t kMaxSharedPack = int64_t{1} << 22;
@@ -145,7 +154,7 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
                const GemmEpilogue<T>& ep, int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end) {
   const KernelSet<T>& ks = kernel_set<T>();
   const int mr = ks.mr, nr = ks.nr;
-  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : ks.kc);
+  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, pr.K));
   const int64_t mc = ks.mc, nc = ks.nc;
   const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
   T* a_buf = a.packed ? nullptr : scratch<T>(0, mc * kc);
@@ -370,7 +379,7 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   // dimension, each tile would pack its own copy of the same rows or columns. A row-major B that
   // few row panels share is still read in place (see gemm_tile).
   PackedMatrix<T> shared_a, shared_b;
-  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : ks.kc);
+  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, K));
   const bool b_in_place = !b.trans && m_panels <= kDirectBMaxPanels;
   if (!a.packed && m_panels * ks.mr * K <= kMaxSharedPack) {
     T* buf = scratch<T>(2, m_panels * ks.mr * K);
@@ -412,12 +421,12 @@ PackedMatrix<T> pack_a_impl(int64_t M, int64_t K, const T* A, int64_t lda, bool 
   p.rows = M;
   p.cols = K;
   p.panel_width = ks.mr;
-  p.kc = ks.kc;
+  p.kc = depth_block(ks, K);
   const int64_t m_padded = round_up(M, ks.mr);
   p.data = alloc_aligned<T>(m_padded * K);
   const MatrixArg<T> a{A, lda, trans_a};
-  for (int64_t pc = 0; pc < K; pc += ks.kc) {
-    const int64_t klen = std::min(ks.kc, K - pc);
+  for (int64_t pc = 0; pc < K; pc += p.kc) {
+    const int64_t klen = std::min(p.kc, K - pc);
     pack_a_block(a, 0, M, pc, klen, ks.mr, p.data.get() + pc * m_padded);
   }
   return p;
@@ -430,12 +439,12 @@ PackedMatrix<T> pack_b_impl(int64_t K, int64_t N, const T* B, int64_t ldb, bool 
   p.rows = K;
   p.cols = N;
   p.panel_width = ks.nr;
-  p.kc = ks.kc;
+  p.kc = depth_block(ks, K);
   const int64_t n_padded = round_up(N, ks.nr);
   p.data = alloc_aligned<T>(n_padded * K);
   const MatrixArg<T> b{B, ldb, trans_b};
-  for (int64_t pc = 0; pc < K; pc += ks.kc) {
-    const int64_t klen = std::min(ks.kc, K - pc);
+  for (int64_t pc = 0; pc < K; pc += p.kc) {
+    const int64_t klen = std::min(p.kc, K - pc);
     pack_b_block(b, pc, klen, 0, N, ks.nr, p.data.get() + pc * n_padded);
   }
   return p;
