@@ -137,6 +137,16 @@ TEST(Conv, PointwiseUsesInputAsColumns) {
   check_conv({{1, 8, 5, 7}, 6, 1, {1, 1}, {2, 2}});  // strided 1x1 goes through im2col
 }
 
+// Stride-1 2-D convolutions whose output rows are as long as the input's lower each (channel,
+// tap) as one shifted copy of the plane: dilation, an even kernel with asymmetric pads, pads
+// wider than the kernel (whole rows in the padding), and bands of output rows.
+TEST(Conv, SamePaddingShiftedPlanes) {
+  check_conv({{1, 3, 8, 9}, 4, 1, {3, 3}, {}, {2, 2}, {2, 2, 2, 2}});
+  check_conv({{1, 2, 6, 7}, 3, 1, {3, 2}, {}, {}, {1, 0, 1, 1}});
+  check_conv({{1, 2, 5, 6}, 2, 1, {3, 5}, {}, {}, {3, 2, 1, 2}});
+  check_conv({{1, 4, 48, 20}, 3, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});
+}
+
 TEST(Conv, OneAndThreeDimensions) {
   check_conv({{2, 3, 20}, 2, 1, {5}, {2}, {2}, {3, 1}});
   check_conv({{1, 4, 13}, 4, 2, {3}, {}, {}, {1, 1}});
@@ -205,6 +215,23 @@ TEST(Conv, FusedConvActivationAndResidual) {
   leaky_call.attrs.push_back(attr_s("activation", "LeakyRelu"));
   leaky_call.attrs.push_back(attr_floats("activation_params", {0.1f}));
   expect_close(run1(leaky_call), ys, leaky);
+}
+
+// The residual Z is read by the GEMM's epilogue at each task's offset: two images, bands of
+// output rows, one and several threads.
+TEST(Conv, FusedConvResidualAcrossBands) {
+  ConvCase c{{2, 3, 40, 41}, 8, 1, {3, 3}, {}, {}, {1, 1, 1, 1}};
+  const Tensor x = random_f(c.x, 51), w = random_f({8, 3, 3, 3}, 52), b = random_f({8}, 53);
+  Shape ys;
+  std::vector<double> want = naive_conv(c, x, w, &b, &ys);
+  const Tensor z = random_f(ys, 54);
+  for (size_t i = 0; i < want.size(); ++i) want[i] += z.data<float>()[i];
+  OpCall fused{"FusedConv", 1, {x, w, b, z}, conv_attrs(c)};
+  fused.domain = "com.tessera";
+  for (int threads : {1, 3}) {
+    fused.threads = threads;
+    expect_close(run1(fused), ys, want);
+  }
 }
 
 // The activations applied after the convolution (not clamps), on the depthwise planes and on

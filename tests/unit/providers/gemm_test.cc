@@ -31,7 +31,7 @@ std::vector<T> random_vector(size_t n, uint32_t seed) {
   return v;
 }
 
-// Reference: C = alpha * op(A) op(B) + beta * C (+ bias, clamp), in double.
+// Reference: C = alpha * op(A) op(B) + beta * C (+ residual, bias, clamp), in double.
 template <class T>
 std::vector<double> reference(const Case& c, bool ta, bool tb, double alpha, const std::vector<T>& A, int64_t lda,
                               const std::vector<T>& B, int64_t ldb, double beta, const std::vector<T>& C0, int64_t ldc,
@@ -46,6 +46,7 @@ std::vector<double> reference(const Case& c, bool ta, bool tb, double alpha, con
         s += a * b;
       }
       double v = alpha * s + (beta != 0 ? beta * C0[i * ldc + j] : 0.0);
+      if (ep.residual) v += ep.residual[i * ep.ld_residual + j];
       if (ep.bias_m) v += ep.bias_m[i];
       if (ep.bias_n) v += ep.bias_n[j];
       v = std::min(std::max(v, static_cast<double>(ep.clip_min)), static_cast<double>(ep.clip_max));
@@ -95,9 +96,11 @@ void check_case(const Case& c, bool ta, bool tb, T alpha, T beta, int threads, b
 }
 
 // {17, 530, 40} and {20, 203, 300} read B in place (few row panels) across several column
-// blocks, depth blocks and a partial last panel.
+// blocks, depth blocks and a partial last panel; {12, 48, 300} ends in a full half-width panel
+// (AVX-512: 32 + 16 columns), {13, 203, 300} and {65, 129, 33} in partial ones.
 const Case kShapes[] = {{1, 1, 1}, {7, 13, 5}, {65, 129, 33}, {1, 100, 37}, {37, 1, 100},
-                        {2, 3, 600}, {17, 530, 40}, {20, 203, 300}, {500, 9, 70}, {33, 70, 0}};
+                        {2, 3, 600}, {17, 530, 40}, {20, 203, 300}, {500, 9, 70}, {33, 70, 0},
+                        {12, 48, 300}, {13, 203, 300}};
 
 TEST(Gemm, FloatMatchesNaiveOnOddShapes) {
   for (const Case& c : kShapes)
@@ -137,6 +140,25 @@ TEST(Gemm, EpilogueBiasAndClamp) {
       check_case<float>(c, false, false, 1.0f, 0.0f, threads, false, false, ep);
       check_case<float>(c, true, true, 0.5f, 1.0f, threads, true, false, ep);
       check_case<float>(c, false, true, 1.0f, 0.0f, threads, false, true, ep);
+    }
+}
+
+// The residual is added exactly once, however many depth blocks (K = 600 is three) or threads,
+// also on the one-row, one-column and K = 0 paths, and is read with its own row stride.
+TEST(Gemm, EpilogueResidual) {
+  const std::vector<float> res = random_vector<float>(70 * 147, 9), bm = random_vector<float>(70, 10);
+  GemmEpilogue<float> ep;
+  ep.residual = res.data();
+  ep.ld_residual = 147;
+  for (const Case& c : {Case{65, 140, 600}, Case{20, 140, 40}, Case{1, 129, 300}, Case{65, 1, 30}, Case{9, 9, 0}})
+    for (int threads : {1, 3}) {
+      check_case<float>(c, false, false, 1.0f, 0.0f, threads, true, false, ep);
+      check_case<float>(c, false, false, 1.0f, 0.5f, threads, false, false, ep);
+      ep.bias_m = bm.data();
+      ep.clip_max = 0.75f;
+      check_case<float>(c, true, false, 1.0f, 0.0f, threads, false, true, ep);
+      ep.bias_m = nullptr;
+      ep.clip_max = std::numeric_limits<float>::infinity();
     }
 }
 

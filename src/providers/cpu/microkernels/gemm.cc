@@ -4,8 +4,10 @@
 // Loop nest (row-major C, vectors along N, A values broadcast):
 //   ic over M by mc -> pc over K by kc (pack A block) -> jc over N by nc (pack B block, L2)
 //     -> ir over the block by MR (A micro-panel stays in L1) -> jr by NR -> micro-kernel.
-// Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM
-// with its own packing scratch, so no synchronisation is needed inside.
+// Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM,
+// so no synchronisation is needed inside. An operand that is not prepacked is packed once, in
+// parallel, before the tiles run (each tile packs its own blocks only when the operand is too
+// large for that), and tiles that pack nothing are twice as many as the threads.
 #include "providers/cpu/microkernels/gemm.h"
 
 #include <algorithm>
@@ -47,13 +49,14 @@ std::unique_ptr<T[], void (*)(T*)> alloc_aligned(int64_t n) {
 // Grow-only per-thread packing buffers, reused across calls. Deliberately not the kernel
 // context's scratch: GEMM tiles are packed by whichever pool thread runs them, and each panel is
 // bounded by the tile sizes (mc*kc, nc*kc), not by the problem, so a thread never holds more.
+// Slots 2 and 3 hold a whole operand packed once for all threads, at most kMaxSharedPack elements.
 template <class T>
 T* scratch(int slot, int64_t n) {
   struct Buffer {
     std::unique_ptr<T[], void (*)(T*)> data{nullptr, nullptr};
     int64_t size = 0;
   };
-  thread_local Buffer buffers[2];
+  thread_local Buffer buffers[4];  // 0, 1: a tile's A and B blocks; 2, 3: operands shared by tiles
   Buffer& b = buffers[slot];
   if (b.size < n) {
     b.data = alloc_aligned<T>(n);
@@ -63,6 +66,19 @@ T* scratch(int slot, int64_t n) {
 }
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Depth of one k block: K cut into equal blocks of at most ks.kc. K = 576 runs 288 + 288, not
+// 256 + 256 + 64, whose thin last block would load and store the C tile for a ninth of the work.
+template <class T>
+int64_t depth_block(const KernelSet<T>& ks, int64_t K) {
+  if (K <= 0) return ks.kc;
+  const int64_t blocks = (K + ks.kc - 1) / ks.kc;
+  return (K + blocks - 1) / blocks;
+}
+
+// The largest operand (elements) packed once and shared by the threads of a parallel GEMM;
+// larger ones are packed tile by tile, so no thread keeps a buffer the size of the problem.
+constexpr int64_t kMaxSharedPack = int64_t{1} << 22;
 
 // Row panels of A (MR rows each) up to which an unpacked B is read in place (see gemm_tile).
 constexpr int64_t kDirectBMaxPanels = 8;
@@ -138,7 +154,7 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
                const GemmEpilogue<T>& ep, int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end) {
   const KernelSet<T>& ks = kernel_set<T>();
   const int mr = ks.mr, nr = ks.nr;
-  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : ks.kc);
+  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, pr.K));
   const int64_t mc = ks.mc, nc = ks.nc;
   const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
   T* a_buf = a.packed ? nullptr : scratch<T>(0, mc * kc);
@@ -147,7 +163,7 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
   // as much as the multiply (pointwise convolutions with few output channels). Many reuses pack,
   // so the panel is read contiguously from L1 instead of in strided rows.
   const bool direct_b = !b.packed && !b.trans && i_end - i_begin <= kDirectBMaxPanels * mr;
-  UkernelArgs<T> args{alpha, beta, nullptr, nullptr, ep.clip_min, ep.clip_max, false};
+  UkernelArgs<T> args{alpha, beta, nullptr, 0, nullptr, nullptr, ep.clip_min, ep.clip_max, false};
 
   for (int64_t ic = i_begin; ic < i_end; ic += mc) {
     const int64_t mlen = std::min(mc, i_end - ic);
@@ -179,10 +195,15 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
           const T* a_panel = a_block + ir * klen;
           T* c_row = c + (ic + ir) * ldc + jc;
           args.bias_m = ep.bias_m ? ep.bias_m + ic + ir : nullptr;
-          auto* uk = ks.ukernel[rows - 1];
+          const T* residual_row = ep.residual && pc == 0 ? ep.residual + (ic + ir) * ep.ld_residual + jc : nullptr;
+          args.ld_residual = ep.ld_residual;
+          auto* const full_uk = ks.ukernel[rows - 1];
+          auto* const half_uk = ks.ukernel_half[rows - 1];
           for (int64_t jr = 0; jr < nlen; jr += nr) {
             args.bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
+            args.residual = residual_row ? residual_row + jr : nullptr;
             const int64_t cols = std::min<int64_t>(nr, nlen - jr);
+            auto* const uk = half_uk && 2 * cols <= nr ? half_uk : full_uk;
             if (jr < full)
               uk(klen, a_panel, b.data + pc * b.ld + jc + jr, b.ld, c_row + jr, ldc, cols, args);
             else
@@ -196,6 +217,7 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
 
 template <class T>
 T apply_epilogue(T v, const GemmEpilogue<T>& ep, int64_t i, int64_t j) {
+  if (ep.residual) v += ep.residual[i * ep.ld_residual + j];
   if (ep.bias_m) v += ep.bias_m[i];
   if (ep.bias_n) v += ep.bias_n[j];
   return std::min(std::max(v, ep.clip_min), ep.clip_max);
@@ -281,6 +303,39 @@ void choose_grid(const GridProblem& p, int threads, int64_t* tm, int64_t* tn) {
   }
 }
 
+// A packed operand in a per-thread buffer (scratch slot), not owned: the view gemm_tile reads.
+template <class T>
+PackedMatrix<T> packed_view(T* data, int64_t rows, int64_t cols, int64_t panel_width, int64_t kc) {
+  PackedMatrix<T> p;
+  p.data = std::unique_ptr<T[], void (*)(T*)>(data, [](T*) {});
+  p.rows = rows;
+  p.cols = cols;
+  p.panel_width = panel_width;
+  p.kc = kc;
+  return p;
+}
+
+// Packs op(A) (rows == M, panels of MR rows) or op(B) (rows == K, panels of NR columns) in the
+// layout of pack_a / pack_b into `dst`, the (depth block, group of panels) pieces spread over
+// the pool.
+template <class T>
+void pack_shared(bool is_a, const MatrixArg<T>& op, int64_t M_or_N, int64_t K, int64_t width, int64_t kc, T* dst,
+                 ThreadPool* pool) {
+  const int64_t padded = round_up(M_or_N, width), panels = padded / width;
+  const int64_t k_blocks = (K + kc - 1) / kc;
+  constexpr int64_t kPanelsPerPiece = 4;
+  const int64_t groups = (panels + kPanelsPerPiece - 1) / kPanelsPerPiece;
+  pool->parallel_for(k_blocks * groups, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t pc = (p / groups) * kc, klen = std::min(kc, K - pc);
+      const int64_t x0 = (p % groups) * kPanelsPerPiece * width, xlen = std::min(kPanelsPerPiece * width, M_or_N - x0);
+      T* block = dst + pc * padded + (x0 / width) * klen * width;
+      if (is_a) pack_a_block(op, x0, xlen, pc, klen, static_cast<int>(width), block);
+      else pack_b_block(op, pc, klen, x0, xlen, static_cast<int>(width), block);
+    }
+  });
+}
+
 template <class T>
 void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixArg<T> b, T beta, T* c, int64_t ldc,
                const GemmEpilogue<T>& ep, ThreadPool* pool) {
@@ -320,11 +375,34 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   if (!parallel) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
   const KernelSet<T>& ks = kernel_set<T>();
   const int64_t m_panels = (M + ks.mr - 1) / ks.mr, n_panels = (N + ks.nr - 1) / ks.nr;
+  // Pack each operand that is not prepacked once, shared by every tile: split along the other
+  // dimension, each tile would pack its own copy of the same rows or columns. A row-major B that
+  // few row panels share is still read in place (see gemm_tile).
+  PackedMatrix<T> shared_a, shared_b;
+  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, K));
+  const bool b_in_place = !b.trans && m_panels <= kDirectBMaxPanels;
+  if (!a.packed && m_panels * ks.mr * K <= kMaxSharedPack) {
+    T* buf = scratch<T>(2, m_panels * ks.mr * K);
+    pack_shared(true, a, M, K, ks.mr, kc, buf, pool);
+    shared_a = packed_view(buf, M, K, ks.mr, kc);
+    a.packed = &shared_a;
+  }
+  if (!b.packed && !b_in_place && n_panels * ks.nr * K <= kMaxSharedPack) {
+    T* buf = scratch<T>(3, n_panels * ks.nr * K);
+    pack_shared(false, b, N, K, ks.nr, kc, buf, pool);
+    shared_b = packed_view(buf, K, N, ks.nr, kc);
+    b.packed = &shared_b;
+  }
   // Enough tasks to keep every thread busy, but never tiles so thin that packing dominates.
+  // Tiles that pack nothing are split twice as fine: the pool hands them out as threads come
+  // free, so a thread the OS holds back delays the call by a small tile, not half the work.
   const int64_t max_tasks = std::max<int64_t>(1, static_cast<int64_t>(flops / 4e5));
+  const bool packs_nothing = a.packed && (b.packed || b_in_place);
+  const GridProblem grid{m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a.packed != nullptr, b.packed != nullptr};
   int64_t tm, tn;
-  choose_grid({m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a.packed != nullptr, b.packed != nullptr},
-              static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
+  choose_grid(grid, static_cast<int>(std::min<int64_t>(packs_nothing ? 2 * threads : threads, max_tasks)), &tm, &tn);
+  if (tm * tn == 1 && packs_nothing)  // no grid of twice the threads fits the panels
+    choose_grid(grid, static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
   if (tm * tn == 1) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
   const int64_t m_step = (m_panels + tm - 1) / tm * ks.mr, n_step = (n_panels + tn - 1) / tn * ks.nr;
   pool->parallel_for(tm * tn, 1, [&](int64_t t0, int64_t t1) {
@@ -343,12 +421,12 @@ PackedMatrix<T> pack_a_impl(int64_t M, int64_t K, const T* A, int64_t lda, bool 
   p.rows = M;
   p.cols = K;
   p.panel_width = ks.mr;
-  p.kc = ks.kc;
+  p.kc = depth_block(ks, K);
   const int64_t m_padded = round_up(M, ks.mr);
   p.data = alloc_aligned<T>(m_padded * K);
   const MatrixArg<T> a{A, lda, trans_a};
-  for (int64_t pc = 0; pc < K; pc += ks.kc) {
-    const int64_t klen = std::min(ks.kc, K - pc);
+  for (int64_t pc = 0; pc < K; pc += p.kc) {
+    const int64_t klen = std::min(p.kc, K - pc);
     pack_a_block(a, 0, M, pc, klen, ks.mr, p.data.get() + pc * m_padded);
   }
   return p;
@@ -361,12 +439,12 @@ PackedMatrix<T> pack_b_impl(int64_t K, int64_t N, const T* B, int64_t ldb, bool 
   p.rows = K;
   p.cols = N;
   p.panel_width = ks.nr;
-  p.kc = ks.kc;
+  p.kc = depth_block(ks, K);
   const int64_t n_padded = round_up(N, ks.nr);
   p.data = alloc_aligned<T>(n_padded * K);
   const MatrixArg<T> b{B, ldb, trans_b};
-  for (int64_t pc = 0; pc < K; pc += ks.kc) {
-    const int64_t klen = std::min(ks.kc, K - pc);
+  for (int64_t pc = 0; pc < K; pc += p.kc) {
+    const int64_t klen = std::min(p.kc, K - pc);
     pack_b_block(b, pc, klen, 0, N, ks.nr, p.data.get() + pc * n_padded);
   }
   return p;

@@ -8,8 +8,9 @@
 // float and double go through a blocked, packed, register-tiled kernel (BLIS-style loops) whose
 // micro-kernel is compiled once per ISA (portable, AVX2+FMA, AVX-512) and chosen at start-up;
 // other element types use a plain contiguous loop. Either operand may be packed ahead of time
-// (constant weights) with pack_a / pack_b, and an epilogue can add a per-row or per-column bias
-// and clamp the result (fused Relu / Clip) while the tile is still in registers.
+// (constant weights) with pack_a / pack_b, and an epilogue can add a per-row or per-column bias,
+// add a residual matrix and clamp the result (fused Relu / Clip) while the tile is still in
+// registers.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +24,13 @@
 
 namespace tessera::kernels {
 
-// Applied once, after alpha * op(A) * op(B) + beta * C: add bias_m[i] to row i and bias_n[j] to
-// column j (either may be null), then clamp to [clip_min, clip_max].
+// Applied once, after alpha * op(A) * op(B) + beta * C: add residual[i * ld_residual + j] (a
+// residual input such as FusedConv's Z, read instead of copying it into C first), bias_m[i] to
+// row i and bias_n[j] to column j (any may be null), then clamp to [clip_min, clip_max].
 template <class T>
 struct GemmEpilogue {
+  const T* residual = nullptr;
+  int64_t ld_residual = 0;
   const T* bias_m = nullptr;
   const T* bias_n = nullptr;
   T clip_min = -std::numeric_limits<T>::infinity();

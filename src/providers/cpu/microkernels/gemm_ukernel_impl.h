@@ -69,6 +69,11 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t l
           std::memcpy(&old, crow + v * L, Bytes);
           r += beta * old;
         }
+        if (p.residual) {
+          V res;
+          std::memcpy(&res, p.residual + i * p.ld_residual + v * L, Bytes);
+          r += res;
+        }
         if (p.last) {
           if (p.bias_m) r += p.bias_m[i];
           if (p.bias_n) {
@@ -96,6 +101,7 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t l
     for (int64_t j = 0; j < nr; ++j) {
       T r = alpha * tile[i][j];
       if (beta != T(0)) r += beta * crow[j];
+      if (p.residual) r += p.residual[i * p.ld_residual + j];
       if (p.last) {
         if (p.bias_m) r += p.bias_m[i];
         if (p.bias_n) r += p.bias_n[j];
@@ -156,6 +162,7 @@ KernelSet<T> make_kernel_set(int64_t kc, int64_t mc, int64_t nc, std::index_sequ
   set.mc = mc / MR * MR;
   set.nc = nc / set.nr * set.nr;
   ((set.ukernel[Rows] = &ukernel<T, Bytes, MR, NV, static_cast<int>(Rows) + 1>), ...);
+  if constexpr (NV % 2 == 0) ((set.ukernel_half[Rows] = &ukernel<T, Bytes, MR, NV / 2, static_cast<int>(Rows) + 1>), ...);
   set.axpy = &axpy_impl<T>;
   set.dot = &dot_impl<T, Bytes>;
   return set;

@@ -20,6 +20,86 @@ inline void valid_range(int64_t ob, int64_t oe, int64_t n, int64_t s, int64_t of
   *hi = h;
 }
 
+// Rows of a few dozen elements, copied inline: a library call per row costs more than the copy
+// (the attribute keeps GCC from turning the loop back into a memmove call).
+template <class T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_run(T* __restrict dst, const T* __restrict src,
+                                                                             int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+// One output row of a 2-D im2col row: zeros, then src[o * S + off] for o in [lo, hi), then zeros
+// up to n (S = 0: the stride is s). Inline loops for the same reason as copy_run (rows of 7 to 56 elements are the rule).
+template <class T, int S>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void gather_row(T* __restrict dst,
+                                                                               const T* __restrict src, int64_t off,
+                                                                               int64_t lo, int64_t hi, int64_t n,
+                                                                               int64_t s) {
+  for (int64_t o = 0; o < lo; ++o) dst[o] = T(0);
+  if constexpr (S > 0) {
+    for (int64_t o = lo; o < hi; ++o) dst[o] = src[o * S + off];
+  } else {
+    for (int64_t o = lo; o < hi; ++o) dst[o] = src[o * s + off];
+  }
+  for (int64_t o = hi; o < n; ++o) dst[o] = T(0);
+}
+
+// One (channel, tap) row of a stride-1 im2col whose output rows are as long as the image's
+// (same padding): output rows [o0, o1) are the plane shifted by off_h rows and off_w columns,
+// so one contiguous copy, then zeros where the tap falls in the padding (rows outside the
+// image, columns outside [lo, hi)). Saves the per-row set-up that dominates 7- and 14-wide rows.
+template <class T>
+void shifted_plane(const T* plane, int64_t plane_size, int64_t H, int64_t W, int64_t off_h, int64_t off_w, int64_t lo,
+                   int64_t hi, int64_t o0, int64_t o1, T* dst) {
+  const int64_t r0 = std::clamp(-off_h, o0, o1), r1 = std::clamp(H - off_h, r0, o1);
+  std::fill(dst, dst + (r0 - o0) * W, T(0));
+  std::fill(dst + (r1 - o0) * W, dst + (o1 - o0) * W, T(0));
+  T* d = dst + (r0 - o0) * W;
+  const int64_t n = (r1 - r0) * W, base = (r0 + off_h) * W + off_w;
+  // Positions i read plane[base + i]; those outside the plane are padding columns.
+  const int64_t i0 = std::clamp<int64_t>(-base, 0, n), i1 = std::clamp<int64_t>(plane_size - base, i0, n);
+  std::fill(d, d + i0, T(0));
+  if (i1 > i0) std::memcpy(d + i0, plane + base + i0, static_cast<size_t>(i1 - i0) * sizeof(T));
+  std::fill(d + i1, d + n, T(0));
+  if (lo > 0 || hi < W)
+    for (int64_t r = 0; r < r1 - r0; ++r) {
+      T* row = d + r * W;
+      for (int64_t o = 0; o < lo; ++o) row[o] = T(0);
+      for (int64_t o = hi; o < W; ++o) row[o] = T(0);
+    }
+}
+
+// im2col for 2-D grids, the common case: the valid column range of each kernel column is
+// computed once, and each output row is one inline gather.
+template <class T, int S>
+void im2col_2d(const ConvGeometry& g, const T* image, int64_t channels, int64_t o0, int64_t o1, T* col) {
+  const int64_t H = g.in[0], W = g.in[1], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+  const int64_t cols = (o1 - o0) * OW;
+  for (int64_t c = 0; c < channels; ++c) {
+    const T* plane = image + c * g.in_size;
+    for (int64_t kh = 0; kh < KH; ++kh) {
+      const int64_t off_h = kh * g.dilation[0] - g.pad_begin[0];
+      for (int64_t kw = 0; kw < KW; ++kw, col += cols) {
+        const int64_t off_w = kw * g.dilation[1] - g.pad_begin[1];
+        int64_t lo, hi;
+        valid_range(0, OW, W, g.stride[1], off_w, &lo, &hi);
+        if (S == 1 && g.stride[0] == 1 && OW == W) {  // S is the column stride
+          shifted_plane(plane, g.in_size, H, W, off_h, off_w, lo, hi, o0, o1, col);
+          continue;
+        }
+        for (int64_t oh = o0; oh < o1; ++oh) {
+          T* dst = col + (oh - o0) * OW;
+          const int64_t ih = oh * g.stride[0] + off_h;
+          if (ih < 0 || ih >= H)
+            gather_row<T, 1>(dst, plane, 0, OW, OW, OW, 1);  // all zeros
+          else
+            gather_row<T, S>(dst, plane + ih * W, off_w, lo, hi, OW, g.stride[1]);
+        }
+      }
+    }
+  }
+}
+
 // Copies one innermost run of columns: dst[o - ob] = image[o * s + off] or 0.
 template <class T>
 struct Gather {
@@ -125,6 +205,11 @@ bool ConvGeometry::is_pointwise() const {
 
 template <class T>
 void im2col(const ConvGeometry& g, const T* image, int64_t channels, int64_t o0, int64_t o1, T* col) {
+  if (g.nd == 2) {
+    if (g.stride[1] == 1) return im2col_2d<T, 1>(g, image, channels, o0, o1, col);
+    if (g.stride[1] == 2) return im2col_2d<T, 2>(g, image, channels, o0, o1, col);
+    return im2col_2d<T, 0>(g, image, channels, o0, o1, col);
+  }
   std::array<int64_t, kMaxConvDims> stride{};
   in_strides(g, stride.data());
   const int64_t cols = (o1 - o0) * g.out_inner();
@@ -194,14 +279,6 @@ void depthwise_direct_plane(const ConvGeometry& g, const float* x, const float* 
       row_kernel(xr + ow_lo * sw - pw, W, kh1 - kh0, KW, sw, wr, bias, ow_hi - ow_lo, lo, hi, yr + ow_lo);
     for (int64_t ow = ow_hi; ow < OW; ++ow) border(ow);
   }
-}
-
-// Rows of a few dozen elements, copied inline: a library call per row costs more than the copy
-// (the attribute keeps GCC from turning the loop back into a memmove call).
-template <class T>
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_run(T* __restrict dst, const T* __restrict src,
-                                                                             int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
 // Tap tables on the stack for the usual kernel sizes, on the heap beyond.

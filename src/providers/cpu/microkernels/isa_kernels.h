@@ -15,6 +15,8 @@ template <class T>
 struct UkernelArgs {
   T alpha;
   T beta;           // 0: C is not read
+  const T* residual;     // added with beta * C (first k block), offset to the tile; or null
+  int64_t ld_residual;
   const T* bias_m;  // already offset to the tile's first row, or null
   const T* bias_n;  // already offset to the tile's first column, or null
   T clip_min, clip_max;
@@ -37,6 +39,9 @@ struct KernelSet {
   int64_t mc = 0;  // rows of A per packed block (multiple of mr)
   int64_t nc = 0;  // columns of B per packed block (multiple of nr)
   UkernelFn<T> ukernel[kMaxMR] = {};  // entry r-1 computes r rows
+  // The same, NR/2 columns wide (reading NR-wide panels): a last panel of at most NR/2 columns
+  // costs half the multiply-adds (N = 196: 7 panels of 32 do 224 columns, 6.5 do 208).
+  UkernelFn<T> ukernel_half[kMaxMR] = {};
   void (*axpy)(int64_t n, T s, const T* x, T* y) = nullptr;  // y += s * x
   T (*dot)(int64_t n, const T* x, const T* y) = nullptr;
 };

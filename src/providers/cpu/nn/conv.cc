@@ -106,7 +106,6 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
   ThreadPool& pool = ctx.thread_pool();
   const ConvGeometry& g = *a.g;
   const int64_t Cg = a.C / a.group, Mg = a.M / a.group, K = Cg * g.kernel_size, S = g.out_size;
-  const int64_t total = a.N * a.M * S;
   GemmEpilogue<T> ep;
   clamp_bounds(a.act, ep);
 
@@ -142,11 +141,6 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
   const int64_t rows = (g.out[0] + bands - 1) / bands;
   const int64_t chunks = (g.out[0] + rows - 1) / rows;
   const int64_t tasks = images * chunks;
-  T beta = T(0);
-  if (a.residual) {
-    std::copy(a.residual, a.residual + total, a.y);
-    beta = T(1);
-  }
   auto run_task = [&](int64_t t, ThreadPool* inner_pool) {
     const int64_t n = t / (a.group * chunks), gi = (t / chunks) % a.group, ch = t % chunks;
     const int64_t o0 = ch * rows, o1 = std::min(g.out[0], o0 + rows);
@@ -173,8 +167,13 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
       if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
     GemmEpilogue<T> e = ep;
     e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
-    T* yt = a.y + (n * a.M + gi * Mg) * S + j0;
-    kernels::gemm(Mg, cols, K, T(1), w, b, beta, yt, S, e, inner_pool);
+    const int64_t y_offset = (n * a.M + gi * Mg) * S + j0;
+    if (a.residual) {  // read by the GEMM's epilogue, never copied into y first
+      e.residual = a.residual + y_offset;
+      e.ld_residual = S;
+    }
+    T* yt = a.y + y_offset;
+    kernels::gemm(Mg, cols, K, T(1), w, b, T(0), yt, S, e, inner_pool);
     if (!a.act.is_clamp())  // the task's block of output, while it is still in cache
       for (int64_t m = 0; m < Mg; ++m) apply_activation(a.act, yt + m * S, cols);
   };

@@ -1,0 +1,135 @@
+// GEMM micro-benchmark: GFLOP/s of kernels::gemm on the shapes ResNet-50's convolutions and
+// BERT-base / ViT-B/16's MatMuls produce, operands laid out the way their kernels pass them
+// (Conv: packed weights A [M, K] times row-major columns B [K, N]; MatMul: row-major
+// activations A times packed weights B). A benchmark, not a test: it checks nothing.
+//
+// With one thread it also reports the rate over the thread's CPU time, which leaves out the
+// time the OS gave the core to other processes: on a shared machine that figure is steadier.
+//
+//   build/bench/gemm_bench [--threads N] [--reps R] [--filter SUBSTRING]
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "providers/cpu/microkernels/gemm.h"
+
+namespace {
+
+using tessera::ThreadPool;
+namespace kernels = tessera::kernels;
+
+struct Shape {
+  const char* name;
+  int64_t M, N, K;
+  bool pack_a;  // true: Conv (weights are A); false: MatMul (weights are B)
+};
+
+// ResNet-50 at 224x224: output channels x output pixels x (input channels * kernel area).
+// Conv splits N into bands of about 512 columns, so the large-N shapes are also timed that way
+// by the model; here N is whole to show the kernel itself.
+const Shape kShapes[] = {
+    {"r50 conv1 7x7/2", 64, 12544, 147, true},
+    {"r50 l1 1x1 64>64", 64, 3136, 64, true},
+    {"r50 l1 3x3 64", 64, 3136, 576, true},
+    {"r50 l1 1x1 64>256", 256, 3136, 64, true},
+    {"r50 l1 1x1 256>64", 64, 3136, 256, true},
+    {"r50 l2 3x3 128", 128, 784, 1152, true},
+    {"r50 l2 1x1 512>128", 128, 784, 512, true},
+    {"r50 l2 1x1 128>512", 512, 784, 128, true},
+    {"r50 l3 3x3 256", 256, 196, 2304, true},
+    {"r50 l3 1x1 1024>256", 256, 196, 1024, true},
+    {"r50 l3 1x1 256>1024", 1024, 196, 256, true},
+    {"r50 l4 3x3 512", 512, 49, 4608, true},
+    {"r50 l4 1x1 2048>512", 512, 49, 2048, true},
+    {"r50 l4 1x1 512>2048", 2048, 49, 512, true},
+    {"bert qkv 128x768x768", 128, 768, 768, false},
+    {"bert ffn1 128x3072x768", 128, 3072, 768, false},
+    {"bert ffn2 128x768x3072", 128, 768, 3072, false},
+    {"vit qkv 197x768x768", 197, 768, 768, false},
+    {"vit ffn1 197x3072x768", 197, 3072, 768, false},
+    {"vit ffn2 197x768x3072", 197, 768, 3072, false},
+};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double thread_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1, reps = 5;
+  std::string filter;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (arg == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
+    else if (arg == "--filter" && i + 1 < argc) filter = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: gemm_bench [--threads N] [--reps R] [--filter SUBSTRING]\n");
+      return 2;
+    }
+  }
+  if (threads < 1 || reps < 1) {
+    std::fprintf(stderr, "gemm_bench: --threads and --reps must be positive\n");
+    return 2;
+  }
+  ThreadPool pool(threads);
+  std::printf("isa %s, %d thread(s), best of %d\n", std::string(kernels::gemm_isa()).c_str(), threads, reps);
+  std::printf("%-24s %6s %6s %6s %9s %9s%s\n", "shape", "M", "N", "K", "ms", "GFLOP/s", threads == 1 ? "  cpu GFLOP/s" : "");
+  double total_flops = 0, total_s = 0, total_cpu_s = 0;
+  for (const Shape& s : kShapes) {
+    if (!filter.empty() && std::string(s.name).find(filter) == std::string::npos) continue;
+    std::vector<float> a(static_cast<size_t>(s.M * s.K)), b(static_cast<size_t>(s.K * s.N)), c(static_cast<size_t>(s.M * s.N));
+    for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i % 13) * 0.01f - 0.06f;
+    for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i % 7) * 0.02f - 0.07f;
+    kernels::MatrixArg<float> am{a.data(), s.K, false}, bm{b.data(), s.N, false};
+    kernels::PackedMatrix<float> packed;
+    if (s.pack_a) {
+      packed = kernels::pack_a(s.M, s.K, a.data(), s.K, false);
+      am.packed = &packed;
+    } else {
+      packed = kernels::pack_b(s.K, s.N, b.data(), s.N, false);
+      bm.packed = &packed;
+    }
+    const double flops = 2.0 * static_cast<double>(s.M) * static_cast<double>(s.N) * static_cast<double>(s.K);
+    // Enough calls per timing that each lasts about 20 ms at 80 GFLOP/s.
+    const int calls = std::max(1, static_cast<int>(1.6e9 / flops));
+    double best = 1e30, best_cpu = 1e30;
+    for (int r = 0; r <= reps; ++r) {
+      const double t0 = now_s(), c0 = thread_cpu_s();
+      for (int i = 0; i < calls; ++i)
+        kernels::gemm(s.M, s.N, s.K, 1.0f, am, bm, 0.0f, c.data(), s.N, {}, threads > 1 ? &pool : nullptr);
+      const double t = (now_s() - t0) / calls, cpu = (thread_cpu_s() - c0) / calls;
+      if (r > 0) {  // the first round warms caches and buffers
+        best = std::min(best, t);
+        best_cpu = std::min(best_cpu, cpu);
+      }
+    }
+    total_flops += flops;
+    total_s += best;
+    total_cpu_s += best_cpu;
+    std::printf("%-24s %6lld %6lld %6lld %9.3f %9.1f", s.name, static_cast<long long>(s.M),
+                static_cast<long long>(s.N), static_cast<long long>(s.K), best * 1e3, flops / best * 1e-9);
+    if (threads == 1) std::printf(" %13.1f", flops / best_cpu * 1e-9);
+    std::printf("\n");
+  }
+  if (total_s > 0) {
+    std::printf("%-24s %38.1f", "all shapes", total_flops / total_s * 1e-9);
+    if (threads == 1) std::printf(" %13.1f", total_flops / total_cpu_s * 1e-9);
+    std::printf("\n");
+  }
+  return 0;
+}
