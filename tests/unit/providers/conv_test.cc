@@ -131,7 +131,7 @@ TEST(Conv, DepthwiseDirectWideRows) {
   check_conv({{1, 5, 6, 130}, 5, 5, {1, 7}, {1, 2}, {}, {0, 3, 0, 3}});
 }
 
-// Rows under 32 outputs with whole blocks of channels (16 fills an AVX-512 block, two AVX2 and
+// Rows under 64 outputs with whole blocks of channels (16 fills an AVX-512 block, two AVX2 and
 // four portable ones) run channel-blocked: 3x3 and 5x5 at stride 1 and 2 on MobileNet's 14x14
 // and 7x7 planes, several images, plane sizes that are not a multiple of the block (the last
 // transpose group shifted back), fewer positions than a block, unequal kernels and strides,
