@@ -150,6 +150,7 @@ TEST(Conv, DepthwiseChannelBlocked) {
   check_conv({{1, 16, 12, 12}, 16, 16, {3, 3}, {2, 2}, {}, {0, 0, 0, 0}});
   check_conv({{1, 16, 20, 28}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
   check_conv({{1, 20, 7, 7}, 20, 20, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});  // 20 channels: blocked only with 4 lanes
+  check_conv({{1, 16, 9000, 5}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});  // too tall for blocked scratch
 }
 
 TEST(Conv, PointwiseUsesInputAsColumns) {

@@ -45,6 +45,9 @@ constexpr int64_t kMinTaskColumns = 256;
 // on MobileNetV2 (AVX-512, 1 thread): blocked is faster up to 56 outputs wide (1.4x there), the
 // direct kernel at 112 (the blocked copy of 16 such planes no longer fits L2).
 constexpr int64_t kBlockedDepthwiseMaxWidth = 64;
+// And whose block scratch (padded input and output of one block) stays within L2: 1 MiB, which
+// holds MobileNet's 112x112 -> 56x56 stride-2 planes; a tall narrow plane runs the direct rows.
+constexpr int64_t kBlockedDepthwiseMaxScratch = int64_t{1} << 18;
 // Vector FMAs (output positions x taps) worth waking another thread for, in blocked depthwise.
 constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
@@ -112,9 +115,10 @@ struct ConvArgs {
 };
 
 // True when a depthwise convolution of `channels` planes runs channel-blocked: float, whole
-// blocks of channels, rows too short for the direct kernel.
+// blocks of channels, rows too short for the direct kernel, a block's scratch within L2.
 bool use_blocked_depthwise(const ConvGeometry& g, int64_t channels) {
-  return channels % kernels::depthwise_block_channels() == 0 && g.out[1] < kBlockedDepthwiseMaxWidth;
+  return channels % kernels::depthwise_block_channels() == 0 && g.out[1] < kBlockedDepthwiseMaxWidth &&
+         kernels::depthwise_blocked_scratch_size(g) <= kBlockedDepthwiseMaxScratch;
 }
 
 // Depthwise, L channels at a time (microkernels/depthwise_blocked.h). A block's activation runs
