@@ -150,7 +150,16 @@ TEST(Conv, DepthwiseChannelBlocked) {
   check_conv({{1, 16, 12, 12}, 16, 16, {3, 3}, {2, 2}, {}, {0, 0, 0, 0}});
   check_conv({{1, 16, 20, 28}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
   check_conv({{1, 20, 7, 7}, 20, 20, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});  // 20 channels: blocked only with 4 lanes
-  check_conv({{1, 16, 9000, 5}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});  // too tall for blocked scratch
+}
+
+// Planes whose blocked buffers would not stay in cache go in bands of output rows: bands that
+// start in the top padding, in the image, and wholly in the bottom padding (pads wider than the
+// image); stride 2 with a 5x5 kernel; a plane a few thousand rows tall.
+TEST(Conv, DepthwiseChannelBlockedBands) {
+  check_conv({{1, 16, 200, 60}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
+  check_conv({{2, 16, 201, 61}, 16, 16, {5, 5}, {2, 2}, {}, {2, 2, 2, 2}});
+  check_conv({{1, 16, 150, 40}, 16, 16, {3, 3}, {1, 1}, {}, {0, 1, 100, 1}});
+  check_conv({{1, 16, 3000, 5}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
 }
 
 TEST(Conv, PointwiseUsesInputAsColumns) {

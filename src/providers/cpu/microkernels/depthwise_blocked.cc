@@ -7,8 +7,9 @@
 namespace tessera::kernels {
 namespace {
 
-int64_t padded_positions(const ConvGeometry& g) {
-  const int64_t Hp = (g.out[0] - 1) * g.stride[0] + (g.kernel[0] - 1) * g.dilation[0] + 1;
+// Padded input positions that `rows` output rows read.
+int64_t padded_positions(const ConvGeometry& g, int64_t rows) {
+  const int64_t Hp = (rows - 1) * g.stride[0] + (g.kernel[0] - 1) * g.dilation[0] + 1;
   const int64_t Wp = (g.out[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
   return Hp * Wp;
 }
@@ -17,8 +18,8 @@ int64_t padded_positions(const ConvGeometry& g) {
 
 int64_t depthwise_block_channels() { return detail::active_isa().vector_floats; }
 
-int64_t depthwise_blocked_scratch_size(const ConvGeometry& g) {
-  return (padded_positions(g) + g.out_size) * depthwise_block_channels();
+int64_t depthwise_blocked_scratch_size(const ConvGeometry& g, int64_t rows) {
+  return (padded_positions(g, rows) + rows * g.out[1]) * depthwise_block_channels();
 }
 
 void pack_depthwise_weights(const float* w, int64_t channels, int64_t taps, float* packed) {
@@ -32,30 +33,37 @@ void pack_depthwise_weights(const float* w, int64_t channels, int64_t taps, floa
 }
 
 float* depthwise_conv2d_block(const ConvGeometry& g, const float* x, const float* w_packed, const float* bias, float lo,
-                              float hi, float* scratch, bool padding_ready) {
+                              float hi, int64_t oh0, int64_t oh1, float* scratch) {
   static const float kZeros[detail::kMaxVectorFloats] = {};
-  float* out = scratch + padded_positions(g) * depthwise_block_channels();
-  const detail::DepthwiseBlockArgs args{x,
-                                        g.in_size,
-                                        g.in[0],
-                                        g.in[1],
-                                        g.out[0],
-                                        g.out[1],
-                                        g.kernel[0],
-                                        g.kernel[1],
-                                        g.stride[0],
-                                        g.stride[1],
-                                        g.dilation[0],
-                                        g.dilation[1],
-                                        g.pad_begin[0],
-                                        g.pad_begin[1],
-                                        w_packed,
-                                        bias ? bias : kZeros,
-                                        lo,
-                                        hi,
-                                        scratch,
-                                        padding_ready,
-                                        out};
+  const int64_t rows = oh1 - oh0, W = g.in[1];
+  // The band as a convolution of its own: padded row 0 is input row `top`; the input rows it
+  // reads start at `first` (top padding above it), and no more are packed than the band reads
+  // (none when the band lies wholly in the bottom padding).
+  const int64_t top = oh0 * g.stride[0] - g.pad_begin[0], first = std::clamp<int64_t>(top, 0, g.in[0]);
+  const int64_t Hp = (rows - 1) * g.stride[0] + (g.kernel[0] - 1) * g.dilation[0] + 1;
+  const int64_t ph = std::max<int64_t>(first - top, 0), H = std::clamp<int64_t>(std::min(g.in[0] - first, Hp - ph), 0, g.in[0]);
+  float* out = scratch + padded_positions(g, rows) * depthwise_block_channels();
+  detail::DepthwiseBlockArgs args;
+  args.x = x + first * W;
+  args.plane = g.in_size;
+  args.H = H;
+  args.W = W;
+  args.OH = rows;
+  args.OW = g.out[1];
+  args.KH = g.kernel[0];
+  args.KW = g.kernel[1];
+  args.sh = g.stride[0];
+  args.sw = g.stride[1];
+  args.dh = g.dilation[0];
+  args.dw = g.dilation[1];
+  args.ph = ph;
+  args.pw = g.pad_begin[1];
+  args.w = w_packed;
+  args.bias = bias ? bias : kZeros;
+  args.lo = lo;
+  args.hi = hi;
+  args.padded = scratch;
+  args.out = out;
   detail::active_isa().depthwise_block_f32(args);
   return out;
 }

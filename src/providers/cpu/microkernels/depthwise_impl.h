@@ -182,7 +182,16 @@ void pack_block(const DepthwiseBlockArgs& a, int64_t Hp, int64_t Wp) {
   using V = typename VecOf<float, Bytes>::type;
   constexpr int L = Bytes / 4;
   const int64_t P = a.H * a.W;
-  if (!a.padding_ready) std::memset(a.padded, 0, static_cast<size_t>(Hp * Wp * L) * sizeof(float));
+  // Zero what the image does not cover: rows above and below it, the pad columns beside it.
+  const int64_t r0 = a.ph < Hp ? a.ph : Hp, r1 = a.ph + a.H < Hp ? a.ph + a.H : Hp;
+  const int64_t c0 = a.pw < Wp ? a.pw : Wp, c1 = a.pw + a.W < Wp ? a.pw + a.W : Wp;
+  const size_t position_bytes = L * sizeof(float);
+  std::memset(a.padded, 0, static_cast<size_t>(r0 * Wp) * position_bytes);
+  std::memset(a.padded + r1 * Wp * L, 0, static_cast<size_t>((Hp - r1) * Wp) * position_bytes);
+  for (int64_t r = r0; r < r1; ++r) {
+    std::memset(a.padded + r * Wp * L, 0, static_cast<size_t>(c0) * position_bytes);
+    std::memset(a.padded + (r * Wp + c1) * L, 0, static_cast<size_t>(Wp - c1) * position_bytes);
+  }
   // Position p is input (r, c), walked by increments (no division per position).
   int64_t r = 0, c = 0;
   auto dest = [&]() -> float* {

@@ -63,10 +63,9 @@ struct DepthwiseBlockArgs {
   const float* w;     // [KH * KW][L]: tap t of channel l at w[t * L + l]
   const float* bias;  // [L]
   float lo, hi;       // clamp of every output
-  // Scratch of depthwise_padded_floats(...) * L floats: the planes interleaved, zero-padded.
-  // `padding_ready`: it was last filled for the same geometry (only the interior is rewritten).
+  // Hp x Wp x L floats, Hp = (OH - 1) * sh + (KH - 1) * dh + 1 and Wp likewise: the planes
+  // interleaved and zero-padded. Input rows past Hp - ph are not read.
   float* padded;
-  bool padding_ready;
   float* out;  // [OH * OW][L]
 };
 using DepthwiseBlockFn = void (*)(const DepthwiseBlockArgs& args);

@@ -41,13 +41,11 @@ constexpr int64_t kTargetColumns = 512;
 // Fewest output positions worth a separate GEMM task; below that one GEMM is split inside.
 constexpr int64_t kMinTaskColumns = 256;
 // Depthwise planes narrower than this run channel-blocked (L channels per vector); wider rows
-// fill vectors on their own and run the direct row kernel, reading the planes in place. Measured
-// on MobileNetV2 (AVX-512, 1 thread): blocked is faster up to 56 outputs wide (1.4x there), the
-// direct kernel at 112 (the blocked copy of 16 such planes no longer fits L2).
+// fill vectors on their own and run the direct row kernel, reading the planes in place.
 constexpr int64_t kBlockedDepthwiseMaxWidth = 64;
-// And whose block scratch (padded input and output of one block) stays within L2: 1 MiB, which
-// holds MobileNet's 112x112 -> 56x56 stride-2 planes; a tall narrow plane runs the direct rows.
-constexpr int64_t kBlockedDepthwiseMaxScratch = int64_t{1} << 18;
+// Floats of scratch (padded input and output) one band of output rows of a channel block may
+// use: 256 KiB keeps a band in L2 while the next is transposed in.
+constexpr int64_t kBlockedDepthwiseBandScratch = int64_t{1} << 16;
 // Vector FMAs (output positions x taps) worth waking another thread for, in blocked depthwise.
 constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
@@ -115,31 +113,35 @@ struct ConvArgs {
 };
 
 // True when a depthwise convolution of `channels` planes runs channel-blocked: float, whole
-// blocks of channels, rows too short for the direct kernel, a block's scratch within L2.
+// blocks of channels, rows too short for the direct kernel.
 bool use_blocked_depthwise(const ConvGeometry& g, int64_t channels) {
-  return channels % kernels::depthwise_block_channels() == 0 && g.out[1] < kBlockedDepthwiseMaxWidth &&
-         kernels::depthwise_blocked_scratch_size(g) <= kBlockedDepthwiseMaxScratch;
+  return channels % kernels::depthwise_block_channels() == 0 && g.out[1] < kBlockedDepthwiseMaxWidth;
 }
 
 // Depthwise, L channels at a time (microkernels/depthwise_blocked.h). A block's activation runs
 // on its interleaved output, whole vectors, before the output is transposed back to planes.
+// Tasks are (block, band of output rows).
 void depthwise_blocked_forward(const ConvArgs<float>& a, const GemmEpilogue<float>& ep, KernelContext& ctx) {
   const ConvGeometry& g = *a.g;
-  const int64_t L = kernels::depthwise_block_channels(), taps = g.kernel_size, S = g.out_size;
-  const int64_t per_image = a.M / L, blocks = a.N * per_image;
-  const int64_t block_scratch = kernels::depthwise_blocked_scratch_size(g);
-  const int64_t scratch_size = block_scratch + (a.depthwise_packed ? 0 : taps * L);
-  ctx.thread_pool().parallel_for(blocks, std::max<int64_t>(1, kMinDepthwiseTaskWork / (S * taps)), [&](int64_t b0, int64_t b1) {
+  const int64_t L = kernels::depthwise_block_channels(), taps = g.kernel_size, S = g.out_size, OW = g.out[1];
+  int64_t rows = g.out[0];
+  while (rows > 1 && kernels::depthwise_blocked_scratch_size(g, rows) > kBlockedDepthwiseBandScratch) rows = (rows + 1) / 2;
+  const int64_t bands = (g.out[0] + rows - 1) / rows, per_image = a.M / L, tasks = a.N * per_image * bands;
+  const int64_t band_scratch = kernels::depthwise_blocked_scratch_size(g, rows);
+  const int64_t scratch_size = band_scratch + (a.depthwise_packed ? 0 : taps * L);
+  const int64_t task_work = rows * OW * taps;
+  ctx.thread_pool().parallel_for(tasks, std::max<int64_t>(1, kMinDepthwiseTaskWork / task_work), [&](int64_t t0, int64_t t1) {
     Tensor scratch = column_buffer<float>(ctx, scratch_size);
     float* buf = scratch.data<float>();
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t n = b / per_image, c0 = (b % per_image) * L;
-      const float* w = a.depthwise_packed ? a.depthwise_packed + c0 * taps : buf + block_scratch;
-      if (!a.depthwise_packed) kernels::pack_depthwise_weights(a.w + c0 * taps, L, taps, buf + block_scratch);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / bands, n = b / per_image, c0 = (b % per_image) * L;
+      const int64_t oh0 = (t % bands) * rows, oh1 = std::min(g.out[0], oh0 + rows);
+      const float* w = a.depthwise_packed ? a.depthwise_packed + c0 * taps : buf + band_scratch;
+      if (!a.depthwise_packed) kernels::pack_depthwise_weights(a.w + c0 * taps, L, taps, buf + band_scratch);
       float* out = kernels::depthwise_conv2d_block(g, a.x + (n * a.M + c0) * g.in_size, w, a.bias ? a.bias + c0 : nullptr,
-                                                   ep.clip_min, ep.clip_max, buf, b > b0);
-      apply_activation(a.act, out, S * L);
-      kernels::unblock_channels(out, S, S, a.y + (n * a.M + c0) * S);
+                                                   ep.clip_min, ep.clip_max, oh0, oh1, buf);
+      apply_activation(a.act, out, (oh1 - oh0) * OW * L);
+      kernels::unblock_channels(out, (oh1 - oh0) * OW, S, a.y + (n * a.M + c0) * S + oh0 * OW);
     }
   });
 }
