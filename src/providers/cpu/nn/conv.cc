@@ -7,9 +7,10 @@
 // directly, and depthwise 2-D convolutions run a direct loop: channel-blocked for short rows
 // (microkernels/depthwise_blocked.h), per plane otherwise (microkernels/im2col.cc). FusedConv's
 // activation (conv_activation.h) is a clamp inside the GEMM / depthwise stores, or applied to each
-// GEMM task's block or depthwise plane / channel block right after it is computed. ConvTranspose is one GEMM
-// (W^T * X) per (image, group) followed by col2im. Constant float32 weights are packed for the
-// GEMM once, when the kernel is created. float16/bfloat16 compute in float32.
+// GEMM task's block, depthwise plane or channel block right after it is computed. ConvTranspose
+// is one GEMM (W^T * X) per (image, group) followed by col2im. Constant float32 weights are
+// packed for the GEMM (and, when depthwise, by channel block) once, when the kernel is created.
+// float16/bfloat16 compute in float32.
 #include <algorithm>
 #include <cmath>
 #include <memory>
