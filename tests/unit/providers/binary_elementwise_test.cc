@@ -84,6 +84,34 @@ TEST(BinaryElementwise, ThreadedTiledRowsMatchNaive) {
   EXPECT_EQ(bools_of(lt), (std::vector<bool>{true, false, false, true, false, false, true, false}));
 }
 
+// One value per row of the other input ([N, C, H, W] against [N, C, 1, 1], squeeze-and-excitation's
+// Mul): Sub tells the operand order apart, both ways round, rows not a multiple of the vector,
+// one and several threads, and a bool output.
+TEST(BinaryElementwise, ValuePerRowMatchesNaive) {
+  const Tensor planes = random_f({2, 300, 7, 7}, 21, -10.0f, 10.0f), per_row = random_f({2, 300, 1, 1}, 22, -10.0f, 10.0f);
+  std::vector<float> minus, minus_swapped;
+  std::vector<bool> less;
+  for (int64_t i = 0; i < planes.size(); ++i) {
+    const float x = planes.data<float>()[i], v = per_row.data<float>()[i / 49];
+    minus.push_back(x - v);
+    minus_swapped.push_back(v - x);
+    less.push_back(x < v);
+  }
+  for (int threads : {1, 4}) {
+    OpCall call("Sub", 14, {planes, per_row});
+    call.threads = threads;
+    Tensor y = run1(call);
+    expect_shape(y, DataType::float32, {2, 300, 7, 7});
+    EXPECT_EQ(values_of<float>(y), minus) << threads << " threads";
+    OpCall swapped("Sub", 14, {per_row, planes});
+    swapped.threads = threads;
+    EXPECT_EQ(values_of<float>(run1(swapped)), minus_swapped) << threads << " threads";
+    OpCall compare("Less", 13, {planes, per_row});
+    compare.threads = threads;
+    EXPECT_EQ(bools_of(run1(compare)), less) << threads << " threads";
+  }
+}
+
 TEST(BinaryElementwise, ScalarAndSpanOrders) {
   EXPECT_EQ(values_of<float>(run1(OpCall("Sub", 14, {tf({}, {10}), tf({3}, {1, 2, 3})}))), (std::vector<float>{9, 8, 7}));
   EXPECT_EQ(values_of<float>(run1(OpCall("Sub", 14, {tf({3}, {1, 2, 3}), tf({1}, {10})}))), (std::vector<float>{-9, -8, -7}));

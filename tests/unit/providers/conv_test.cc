@@ -131,6 +131,37 @@ TEST(Conv, DepthwiseDirectWideRows) {
   check_conv({{1, 5, 6, 130}, 5, 5, {1, 7}, {1, 2}, {}, {0, 3, 0, 3}});
 }
 
+// Rows under 64 outputs with whole blocks of channels (16 fills an AVX-512 block, two AVX2 and
+// four portable ones) run channel-blocked: 3x3 and 5x5 at stride 1 and 2 on MobileNet's 14x14
+// and 7x7 planes, several images, plane sizes that are not a multiple of the block (the last
+// transpose group shifted back), fewer positions than a block, unequal kernels and strides,
+// dilations, asymmetric pads, pads wider than the kernel and a padded grid cut short of the
+// input (stride leaves the last row and column unread).
+TEST(Conv, DepthwiseChannelBlocked) {
+  check_conv({{1, 16, 14, 14}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
+  check_conv({{2, 32, 7, 7}, 32, 32, {5, 5}, {1, 1}, {}, {2, 2, 2, 2}});
+  check_conv({{1, 16, 14, 14}, 16, 16, {3, 3}, {2, 2}, {}, {0, 0, 1, 1}});
+  check_conv({{1, 48, 14, 14}, 48, 48, {5, 5}, {2, 2}, {}, {2, 2, 2, 2}});
+  check_conv({{1, 16, 3, 3}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
+  check_conv({{1, 16, 9, 11}, 16, 16, {3, 2}, {1, 2}, {}, {1, 0, 2, 1}, false});
+  check_conv({{2, 16, 10, 12}, 16, 16, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}});
+  check_conv({{1, 16, 8, 9}, 16, 16, {1, 7}, {2, 3}, {1, 1}, {0, 3, 0, 3}});
+  check_conv({{1, 16, 4, 6}, 16, 16, {3, 3}, {1, 1}, {}, {3, 3, 3, 3}});
+  check_conv({{1, 16, 12, 12}, 16, 16, {3, 3}, {2, 2}, {}, {0, 0, 0, 0}});
+  check_conv({{1, 16, 20, 28}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
+  check_conv({{1, 20, 7, 7}, 20, 20, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});  // 20 channels: blocked only with 4 lanes
+}
+
+// Planes whose blocked buffers would not stay in cache go in bands of output rows: bands that
+// start in the top padding, in the image, and wholly in the bottom padding (pads wider than the
+// image); stride 2 with a 5x5 kernel; a plane a few thousand rows tall.
+TEST(Conv, DepthwiseChannelBlockedBands) {
+  check_conv({{1, 16, 200, 60}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
+  check_conv({{2, 16, 201, 61}, 16, 16, {5, 5}, {2, 2}, {}, {2, 2, 2, 2}});
+  check_conv({{1, 16, 150, 40}, 16, 16, {3, 3}, {1, 1}, {}, {0, 1, 100, 1}});
+  check_conv({{1, 16, 3000, 5}, 16, 16, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}});
+}
+
 TEST(Conv, PointwiseUsesInputAsColumns) {
   check_conv({{2, 8, 5, 7}, 5, 1, {1, 1}});
   check_conv({{1, 8, 5, 7}, 6, 2, {1, 1}, {}, {}, {}, false});
@@ -252,6 +283,7 @@ TEST(Conv, FusedConvSmoothActivations) {
       {{1, 4, 9, 9}, 6, 2, {3, 3}, {}, {}, {1, 1, 1, 1}},          // grouped GEMM
       {{1, 3, 11, 37}, 3, 3, {5, 5}, {2, 2}, {}, {2, 2, 2, 2}},    // depthwise, direct rows
       {{1, 3, 7, 7}, 3, 3, {3, 3}, {}, {}, {1, 1, 1, 1}},          // depthwise, padded copy
+      {{1, 16, 7, 7}, 16, 16, {5, 5}, {}, {}, {2, 2, 2, 2}},       // depthwise, channel-blocked
       {{1, 8, 20, 30}, 5, 1, {1, 1}},                              // pointwise, several tasks
   };
   for (const ConvCase& c : cases) {

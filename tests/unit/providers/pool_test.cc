@@ -198,6 +198,26 @@ TEST(Pool, GlobalPools) {
   expect_close(run1({"GlobalLpPool", 22, {x}, {}}), {2, 3, 1, 1}, lp);
 }
 
+// Float planes sum through the vectorized reduction: 7x7 planes (not a multiple of the vector),
+// planes shorter than a vector, large ones, one and several threads.
+TEST(Pool, GlobalAveragePoolVectorizedPlanes) {
+  for (const Shape& shape : {Shape{2, 300, 7, 7}, Shape{1, 5, 1, 3}, Shape{1, 3, 56, 57}}) {
+    const Tensor x = random_f(shape, 10);
+    const int64_t planes = shape[0] * shape[1], size = shape[2] * shape[3];
+    std::vector<double> avg;
+    for (int64_t p = 0; p < planes; ++p) {
+      double s = 0;
+      for (int64_t i = 0; i < size; ++i) s += x.data<float>()[p * size + i];
+      avg.push_back(s / static_cast<double>(size));
+    }
+    for (int threads : {1, 4}) {
+      OpCall call{"GlobalAveragePool", 22, {x}, {}};
+      call.threads = threads;
+      expect_close(run1(call), {shape[0], shape[1], 1, 1}, avg, 1e-5, 1e-6);
+    }
+  }
+}
+
 TEST(Pool, MaxUnpoolInvertsMaxPool) {
   const Tensor x = random_f({1, 2, 4, 4}, 10);
   std::vector<Attribute> attrs{attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})};

@@ -268,6 +268,19 @@ void binary_span(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* out, int6
   }
 }
 
+// Rows of n floats, each against one value of the other input (B per row when b_per_row, else
+// A): out row r = f(a row r, b[r]) or f(a[r], b row r). One vector loop per row inside one ISA
+// dispatch: squeeze-and-excitation's [N, C, H, W] * [N, C, 1, 1] has thousands of short rows.
+template <class F, class R>
+void binary_rows(const float* a, const float* b, R* out, int64_t rows, int64_t n, bool b_per_row, const F& f) {
+  simd::with_best_isa([&]<int N>() TS_SIMD_BODY {
+    for (int64_t r = 0; r < rows; ++r) {
+      if (b_per_row) binary_vec<N, true, false>(a + r * n, b + r, out + r * n, n, f);
+      else binary_vec<N, false, true>(a + r, b + r * n, out + r * n, n, f);
+    }
+  });
+}
+
 template <class TA, class TB, class TO, class F>
 void run_binary(ThreadPool& pool, const BroadcastPlan<2>& plan, const TA* a, const TB* b, TO* out, int64_t min_chunk,
                 const F& f) {
@@ -298,6 +311,17 @@ void run_binary(ThreadPool& pool, const BroadcastPlan<2>& plan, const TA* a, con
         run_tiled(a, b, [&](const TA* x, const TB* r, TO* o, int64_t len) { binary_span(x, 1, r, 1, o, len, f); });
       else
         run_tiled(b, a, [&](const TB* x, const TA* r, TO* o, int64_t len) { binary_span(r, 1, x, 1, o, len, f); });
+      return;
+    }
+  }
+  if constexpr (kVectorBinary<TA, TB, TO, F> && std::is_same_v<TA, float>) {
+    const auto& outer = plan.strides[0];
+    const bool b_per_row = plan.dims.size() == 2 && sa == 1 && sb == 0 && outer[0] == n && outer[1] == 1;
+    const bool a_per_row = plan.dims.size() == 2 && sa == 0 && sb == 1 && outer[0] == 1 && outer[1] == n;
+    if (n >= kMinVectorRun && (b_per_row || a_per_row)) {
+      elementwise::parallel_elements(pool, plan.dims[0], std::max<int64_t>(1, min_chunk / n), [&](int64_t r0, int64_t r1) {
+        binary_rows(a + (b_per_row ? r0 * n : r0), b + (b_per_row ? r0 : r0 * n), out + r0 * n, r1 - r0, n, b_per_row, f);
+      });
       return;
     }
   }

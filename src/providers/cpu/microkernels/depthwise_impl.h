@@ -150,4 +150,164 @@ void depthwise_direct_row(const float* x, int64_t ld, int64_t rows, int64_t kw, 
   return depthwise_direct<Bytes, 2, 0>(x, ld, rows, kw, w, bias, n, lo, hi, y);
 }
 
+// Transposes the L x L block of floats in r[0, L) (lane j of r[i] trades places with lane i of
+// r[j]) in log2(L) rounds of two-input shuffles; round H swaps, for each pair of rows H apart,
+// the lanes whose bit H differs from the row's, so after all rounds (i, j) sits at (j, i).
+template <int Bytes, int H>
+inline void transpose_rounds(typename VecOf<float, Bytes>::type* r) {
+  using V = typename VecOf<float, Bytes>::type;
+  using M = typename VecOf<int32_t, Bytes>::type;
+  constexpr int L = Bytes / 4;
+  M lo, hi;
+  for (int j = 0; j < L; ++j) {
+    lo[j] = (j & H) ? L + j - H : j;
+    hi[j] = (j & H) ? L + j : j + H;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < L; ++i) {
+    if (i & H) continue;
+    const V a = r[i], b = r[i + H];
+    r[i] = __builtin_shuffle(a, b, lo);
+    r[i + H] = __builtin_shuffle(a, b, hi);
+  }
+  if constexpr (H > 1) transpose_rounds<Bytes, H / 2>(r);
+}
+
+// Copies the L planes into the zero-padded, channel-interleaved buffer: input (r, c) of channel
+// l goes to padded[((r + ph) * Wp + c + pw) * L + l] when that lies inside Hp x Wp. Positions
+// go L at a time through a transpose; the last group is shifted back to end at the last
+// position (rewriting a few with the same values) so no position goes one by one.
+template <int Bytes>
+void pack_block(const DepthwiseBlockArgs& a, int64_t Hp, int64_t Wp) {
+  using V = typename VecOf<float, Bytes>::type;
+  constexpr int L = Bytes / 4;
+  const int64_t P = a.H * a.W;
+  // Zero what the image does not cover: rows above and below it, the pad columns beside it.
+  const int64_t r0 = a.ph < Hp ? a.ph : Hp, r1 = a.ph + a.H < Hp ? a.ph + a.H : Hp;
+  const int64_t c0 = a.pw < Wp ? a.pw : Wp, c1 = a.pw + a.W < Wp ? a.pw + a.W : Wp;
+  const size_t position_bytes = L * sizeof(float);
+  std::memset(a.padded, 0, static_cast<size_t>(r0 * Wp) * position_bytes);
+  std::memset(a.padded + r1 * Wp * L, 0, static_cast<size_t>((Hp - r1) * Wp) * position_bytes);
+  for (int64_t r = r0; r < r1; ++r) {
+    std::memset(a.padded + r * Wp * L, 0, static_cast<size_t>(c0) * position_bytes);
+    std::memset(a.padded + (r * Wp + c1) * L, 0, static_cast<size_t>(Wp - c1) * position_bytes);
+  }
+  // Position p is input (r, c), walked by increments (no division per position).
+  int64_t r = 0, c = 0;
+  auto dest = [&]() -> float* {
+    float* d = r + a.ph < Hp && c + a.pw < Wp ? a.padded + ((r + a.ph) * Wp + c + a.pw) * L : nullptr;
+    if (++c == a.W) {
+      c = 0;
+      ++r;
+    }
+    return d;
+  };
+  if (P < L) {
+    for (int64_t p = 0; p < P; ++p)
+      if (float* d = dest())
+        for (int l = 0; l < L; ++l) d[l] = a.x[l * a.plane + p];
+    return;
+  }
+  for (int64_t p = 0; p < P; p += L) {
+    if (p + L > P) {
+      p = P - L;
+      r = p / a.W;
+      c = p % a.W;
+    }
+    V v[L];
+#pragma GCC unroll 16
+    for (int l = 0; l < L; ++l) std::memcpy(&v[l], a.x + l * a.plane + p, Bytes);
+    transpose_rounds<Bytes, L / 2>(v);
+#pragma GCC unroll 16
+    for (int j = 0; j < L; ++j)
+      if (float* d = dest()) std::memcpy(d, &v[j], Bytes);
+  }
+}
+
+// NO adjacent outputs of one output row, starting at `in` (the padded input under the first
+// one's first tap): NO accumulators share each weight vector. K > 0 fixes a K x K kernel with
+// stride S and no dilation so the tap loops unroll; K == 0 reads the geometry from `a`.
+template <int Bytes, int K, int S, int NO>
+inline void block_outputs(const DepthwiseBlockArgs& a, const float* in, int64_t Wp, float* out) {
+  using V = typename VecOf<float, Bytes>::type;
+  constexpr int L = Bytes / 4;
+  const int64_t KH = K ? K : a.KH, KW = K ? K : a.KW, sw = K ? S : a.sw, dh = K ? 1 : a.dh, dw = K ? 1 : a.dw;
+  V acc[NO];
+  std::memcpy(&acc[0], a.bias, Bytes);
+#pragma GCC unroll 8
+  for (int j = 1; j < NO; ++j) acc[j] = acc[0];
+  for (int64_t kh = 0; kh < KH; ++kh) {
+    const float* row = in + kh * dh * Wp * L;
+#pragma GCC unroll 5
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      V wv;
+      std::memcpy(&wv, a.w + (kh * KW + kw) * L, Bytes);
+      const float* src = row + kw * dw * L;
+#pragma GCC unroll 8
+      for (int j = 0; j < NO; ++j) {
+        V x;
+        std::memcpy(&x, src + j * sw * L, Bytes);
+        acc[j] += wv * x;
+      }
+    }
+  }
+  const V vlo = V{} + a.lo, vhi = V{} + a.hi;
+#pragma GCC unroll 8
+  for (int j = 0; j < NO; ++j) {
+    V r = acc[j] < vlo ? vlo : acc[j];
+    r = r > vhi ? vhi : r;
+    std::memcpy(out + j * L, &r, Bytes);
+  }
+}
+
+// Seven outputs at a time: ImageNet planes (112, 56, 28, 14, 7) are multiples of 7, and seven
+// accumulators plus a weight and an input vector fit the 16 registers of AVX2.
+template <int Bytes, int K, int S>
+void block_conv(const DepthwiseBlockArgs& a, int64_t Wp) {
+  constexpr int L = Bytes / 4, NO = 7;
+  const int64_t sh = K ? S : a.sh, sw = K ? S : a.sw;
+  for (int64_t oh = 0; oh < a.OH; ++oh) {
+    const float* in = a.padded + oh * sh * Wp * L;
+    float* out = a.out + oh * a.OW * L;
+    int64_t ow = 0;
+    for (; ow + NO <= a.OW; ow += NO) block_outputs<Bytes, K, S, NO>(a, in + ow * sw * L, Wp, out + ow * L);
+    for (; ow < a.OW; ++ow) block_outputs<Bytes, K, S, 1>(a, in + ow * sw * L, Wp, out + ow * L);
+  }
+}
+
+template <int Bytes>
+void depthwise_block(const DepthwiseBlockArgs& a) {
+  const int64_t Hp = (a.OH - 1) * a.sh + (a.KH - 1) * a.dh + 1;
+  const int64_t Wp = (a.OW - 1) * a.sw + (a.KW - 1) * a.dw + 1;
+  pack_block<Bytes>(a, Hp, Wp);
+  const bool square = a.KH == a.KW && a.sh == a.sw && a.dh == 1 && a.dw == 1;
+  if (square && a.KH == 3 && a.sh == 1) return block_conv<Bytes, 3, 1>(a, Wp);
+  if (square && a.KH == 3 && a.sh == 2) return block_conv<Bytes, 3, 2>(a, Wp);
+  if (square && a.KH == 5 && a.sh == 1) return block_conv<Bytes, 5, 1>(a, Wp);
+  if (square && a.KH == 5 && a.sh == 2) return block_conv<Bytes, 5, 2>(a, Wp);
+  block_conv<Bytes, 0, 0>(a, Wp);
+}
+
+// The inverse of pack_block's interleaving for an unpadded [positions][L] block, L positions at
+// a time through a transpose (the last group shifted back like pack_block's).
+template <int Bytes>
+void unblock(const float* src, int64_t positions, int64_t ld, float* y) {
+  using V = typename VecOf<float, Bytes>::type;
+  constexpr int L = Bytes / 4;
+  if (positions < L) {
+    for (int64_t p = 0; p < positions; ++p)
+      for (int l = 0; l < L; ++l) y[l * ld + p] = src[p * L + l];
+    return;
+  }
+  for (int64_t p = 0; p < positions; p += L) {
+    if (p + L > positions) p = positions - L;
+    V v[L];
+#pragma GCC unroll 16
+    for (int j = 0; j < L; ++j) std::memcpy(&v[j], src + (p + j) * L, Bytes);
+    transpose_rounds<Bytes, L / 2>(v);
+#pragma GCC unroll 16
+    for (int l = 0; l < L; ++l) std::memcpy(y + l * ld + p, &v[l], Bytes);
+  }
+}
+
 }  // namespace tessera::kernels::detail::TS_ISA

@@ -359,6 +359,10 @@ template <class Fn>
 __attribute__((target("avx2,fma"))) void run_avx2(const Fn& fn) {
   fn.template operator()<8>();
 }
+template <class Fn>
+__attribute__((target("avx512f,avx2,fma"))) void run_avx512(const Fn& fn) {
+  fn.template operator()<16>();
+}
 #endif
 
 // Calls fn.operator()<N>() with the widest vector the CPU runs well: N = 8 floats compiled for
@@ -376,5 +380,20 @@ inline void with_best_isa(const Fn& fn) {
   fn.template operator()<4>();
 }
 #define TS_SIMD_BODY __attribute__((always_inline))
+
+// with_best_isa with a 16-float AVX-512 clone first, where the CPU has AVX-512 (and TESSERA_ISA
+// does not lower it): for the transcendental activations of convolutions, which it makes ~1.9x
+// faster (SiLU: 0.49 -> 0.26 ns per float on Zen 5). Not the default for every kernel because
+// GCC 12 fails (internal compiler error) on some vector comparisons in AVX-512 clones.
+template <class Fn>
+inline void with_widest_isa(const Fn& fn) {
+#ifdef TS_SIMD_HAS_AVX2_CLONE
+  if (cpu_isa() >= CpuIsa::avx512) {
+    run_avx512(fn);
+    return;
+  }
+#endif
+  with_best_isa(fn);
+}
 
 }  // namespace tessera::simd

@@ -9,7 +9,8 @@ namespace tessera::kernels::detail {
 IsaKernels isa_kernels_avx2() {
   return {"avx2", avx2::kernel_set<float, 32, 6, 2>(256, 480, 512),
           avx2::kernel_set<double, 32, 6, 2>(256, 480, 256),
-          &avx2::depthwise_row<32>, &avx2::depthwise_direct_row<32>, 8};
+          &avx2::depthwise_row<32>, &avx2::depthwise_direct_row<32>,
+          &avx2::depthwise_block<32>, &avx2::unblock<32>, 8};
 }
 
 }  // namespace tessera::kernels::detail

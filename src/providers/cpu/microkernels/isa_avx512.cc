@@ -10,7 +10,8 @@ namespace tessera::kernels::detail {
 IsaKernels isa_kernels_avx512() {
   return {"avx512", avx512::kernel_set<float, 64, 8, 2>(256, 480, 512),
           avx512::kernel_set<double, 64, 8, 2>(256, 480, 256),
-          &avx512::depthwise_row<64>, &avx512::depthwise_direct_row<64>, 16};
+          &avx512::depthwise_row<64>, &avx512::depthwise_direct_row<64>,
+          &avx512::depthwise_block<64>, &avx512::unblock<64>, 16};
 }
 
 }  // namespace tessera::kernels::detail

@@ -59,13 +59,34 @@ using DepthwiseRowFn = void (*)(int64_t taps, const float* const* src, const flo
 using DepthwiseDirectFn = void (*)(const float* x, int64_t ld, int64_t rows, int64_t kw, int64_t stride,
                                    const float* w, float bias, int64_t n, float lo, float hi, float* y);
 
+// A depthwise convolution of L = vector_floats channels at once, each channel in one lane of a
+// vector (channel-blocked): small planes, whose rows are too short to fill vectors, still run
+// whole vectors. Padded rows and columns read zero; no bounds checks in the tap loops.
+struct DepthwiseBlockArgs {
+  const float* x;  // L input planes of H x W, `plane` floats apart
+  int64_t plane, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw;
+  const float* w;     // [KH * KW][L]: tap t of channel l at w[t * L + l]
+  const float* bias;  // [L]
+  float lo, hi;       // clamp of every output
+  // Hp x Wp x L floats, Hp = (OH - 1) * sh + (KH - 1) * dh + 1 and Wp likewise: the planes
+  // interleaved and zero-padded. Input rows past Hp - ph are not read.
+  float* padded;
+  float* out;  // [OH * OW][L]
+};
+using DepthwiseBlockFn = void (*)(const DepthwiseBlockArgs& args);
+
+// y[l * ld + p] = src[p * L + l] for p < positions, l < L: back from the channel-blocked layout.
+using UnblockFn = void (*)(const float* src, int64_t positions, int64_t ld, float* y);
+
 struct IsaKernels {
   const char* name;
   KernelSet<float> f32;
   KernelSet<double> f64;
   DepthwiseRowFn depthwise_row_f32;
   DepthwiseDirectFn depthwise_direct_f32;
-  int vector_floats;  // floats per vector register of this ISA
+  DepthwiseBlockFn depthwise_block_f32;
+  UnblockFn unblock_f32;
+  int vector_floats;  // floats per vector register of this ISA: L of the channel-blocked kernels
 };
 
 IsaKernels isa_kernels_portable();

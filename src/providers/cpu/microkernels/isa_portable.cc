@@ -9,7 +9,8 @@ namespace tessera::kernels::detail {
 IsaKernels isa_kernels_portable() {
   return {"portable", portable::kernel_set<float, 16, 6, 2>(256, 480, 512),
           portable::kernel_set<double, 16, 6, 2>(256, 480, 256),
-          &portable::depthwise_row<16>, &portable::depthwise_direct_row<16>, 4};
+          &portable::depthwise_row<16>, &portable::depthwise_direct_row<16>,
+          &portable::depthwise_block<16>, &portable::unblock<16>, 4};
 }
 
 }  // namespace tessera::kernels::detail

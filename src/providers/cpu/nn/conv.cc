@@ -4,11 +4,13 @@
 //
 // Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
 // im2col columns [C/g * k, positions]; 1x1 stride-1 convolutions use the input as the columns
-// directly, and depthwise 2-D convolutions run a direct loop (microkernels/im2col.cc). FusedConv's
+// directly, and depthwise 2-D convolutions run a direct loop: channel-blocked for short rows
+// (microkernels/depthwise_blocked.h), per plane otherwise (microkernels/im2col.cc). FusedConv's
 // activation (conv_activation.h) is a clamp inside the GEMM / depthwise stores, or applied to each
-// GEMM task's block or depthwise plane right after it is computed. ConvTranspose is one GEMM
-// (W^T * X) per (image, group) followed by col2im. Constant float32 weights are packed for the
-// GEMM once, when the kernel is created. float16/bfloat16 compute in float32.
+// GEMM task's block, depthwise plane or channel block right after it is computed. ConvTranspose
+// is one GEMM (W^T * X) per (image, group) followed by col2im. Constant float32 weights are
+// packed for the GEMM (and, when depthwise, by channel block) once, when the kernel is created.
+// float16/bfloat16 compute in float32.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -20,6 +22,7 @@
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
 #include "core/float_types.h"
+#include "providers/cpu/microkernels/depthwise_blocked.h"
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/microkernels/im2col.h"
 #include "providers/cpu/nn/conv_activation.h"
@@ -38,6 +41,14 @@ constexpr TypeSet kConvTypes = kFloatTypes;
 constexpr int64_t kTargetColumns = 512;
 // Fewest output positions worth a separate GEMM task; below that one GEMM is split inside.
 constexpr int64_t kMinTaskColumns = 256;
+// Depthwise planes narrower than this run channel-blocked (L channels per vector); wider rows
+// fill vectors on their own and run the direct row kernel, reading the planes in place.
+constexpr int64_t kBlockedDepthwiseMaxWidth = 64;
+// Floats of scratch (padded input and output) one band of output rows of a channel block may
+// use: 256 KiB keeps a band in L2 while the next is transposed in.
+constexpr int64_t kBlockedDepthwiseBandScratch = int64_t{1} << 16;
+// Vector FMAs (output positions x taps) worth waking another thread for, in blocked depthwise.
+constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
 // Copies the shared geometry into the im2col form. `image` is the side windows read from (Conv:
 // the input, ConvTranspose: the output), `grid` the side with one position per window.
@@ -95,11 +106,46 @@ struct ConvArgs {
   const T* x;
   const T* w;
   const std::vector<PackedMatrix<float>>* packed;  // per group, or null
+  const float* depthwise_packed;                   // blocked depthwise weights, or null
   const T* bias;                                   // [M] or null
   const T* residual;                               // FusedConv's Z, shaped like y, or null
   ConvActivation act;
   T* y;
 };
+
+// True when a depthwise convolution of `channels` planes runs channel-blocked: float, whole
+// blocks of channels, rows too short for the direct kernel.
+bool use_blocked_depthwise(const ConvGeometry& g, int64_t channels) {
+  return channels % kernels::depthwise_block_channels() == 0 && g.out[1] < kBlockedDepthwiseMaxWidth;
+}
+
+// Depthwise, L channels at a time (microkernels/depthwise_blocked.h). A block's activation runs
+// on its interleaved output, whole vectors, before the output is transposed back to planes.
+// Tasks are (block, band of output rows).
+void depthwise_blocked_forward(const ConvArgs<float>& a, const GemmEpilogue<float>& ep, KernelContext& ctx) {
+  const ConvGeometry& g = *a.g;
+  const int64_t L = kernels::depthwise_block_channels(), taps = g.kernel_size, S = g.out_size, OW = g.out[1];
+  int64_t rows = g.out[0];
+  while (rows > 1 && kernels::depthwise_blocked_scratch_size(g, rows) > kBlockedDepthwiseBandScratch) rows = (rows + 1) / 2;
+  const int64_t bands = (g.out[0] + rows - 1) / rows, per_image = a.M / L, tasks = a.N * per_image * bands;
+  const int64_t band_scratch = kernels::depthwise_blocked_scratch_size(g, rows);
+  const int64_t scratch_size = band_scratch + (a.depthwise_packed ? 0 : taps * L);
+  const int64_t task_work = rows * OW * taps;
+  ctx.thread_pool().parallel_for(tasks, std::max<int64_t>(1, kMinDepthwiseTaskWork / task_work), [&](int64_t t0, int64_t t1) {
+    Tensor scratch = column_buffer<float>(ctx, scratch_size);
+    float* buf = scratch.data<float>();
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / bands, n = b / per_image, c0 = (b % per_image) * L;
+      const int64_t oh0 = (t % bands) * rows, oh1 = std::min(g.out[0], oh0 + rows);
+      const float* w = a.depthwise_packed ? a.depthwise_packed + c0 * taps : buf + band_scratch;
+      if (!a.depthwise_packed) kernels::pack_depthwise_weights(a.w + c0 * taps, L, taps, buf + band_scratch);
+      float* out = kernels::depthwise_conv2d_block(g, a.x + (n * a.M + c0) * g.in_size, w, a.bias ? a.bias + c0 : nullptr,
+                                                   ep.clip_min, ep.clip_max, oh0, oh1, buf);
+      apply_activation(a.act, out, (oh1 - oh0) * OW * L);
+      kernels::unblock_channels(out, (oh1 - oh0) * OW, S, a.y + (n * a.M + c0) * S + oh0 * OW);
+    }
+  });
+}
 
 template <class T>
 void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
@@ -110,6 +156,9 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
   clamp_bounds(a.act, ep);
 
   if (g.nd == 2 && Cg == 1 && Mg == 1 && !a.residual) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (use_blocked_depthwise(g, a.M)) return depthwise_blocked_forward(a, ep, ctx);
+    }
     // Depthwise: a direct loop per channel plane beats a GEMM with M = 1.
     // Each plane's activation is applied right after the plane, while it is in cache.
     const int64_t scratch_size = kernels::depthwise_scratch_size<T>(g);
@@ -215,6 +264,11 @@ class ConvKernel final : public OpKernel {
       const int64_t Mg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
       for (int64_t g = 0; g < k->params_.group; ++g)
         k->packed_.push_back(kernels::pack_a(Mg, K, w->data<float>() + g * Mg * K, K, false));
+      if (w->rank() == 4 && w->dim(1) == 1 && k->params_.group == w->dim(0)) {  // depthwise 2-D
+        const int64_t L = kernels::depthwise_block_channels(), blocks = (w->dim(0) + L - 1) / L;
+        k->depthwise_packed_.resize(static_cast<size_t>(blocks * L * K));
+        kernels::pack_depthwise_weights(w->data<float>(), w->dim(0), K, k->depthwise_packed_.data());
+      }
     }
     return std::unique_ptr<OpKernel>(std::move(k));
   }
@@ -244,11 +298,12 @@ class ConvKernel final : public OpKernel {
         [&]<class T>() -> Status {
           if constexpr (is_half_float_v<T>) {
             run_in_float<T>(x, w, b, z, y, [&](const float* xf, const float* wf, const float* bf, const float* zf, float* yf) {
-              conv_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, zf, act_, yf}, ctx);
+              conv_forward<float>({&g, N, C, M, group, xf, wf, nullptr, nullptr, bf, zf, act_, yf}, ctx);
             });
           } else {
             const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
-            conv_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed, b ? b->data<T>() : nullptr,
+            const float* dw_packed = depthwise_packed_.empty() ? nullptr : depthwise_packed_.data();
+            conv_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed, dw_packed, b ? b->data<T>() : nullptr,
                              z ? z->data<T>() : nullptr, act_, y.data<T>()},
                             ctx);
           }
@@ -262,6 +317,7 @@ class ConvKernel final : public OpKernel {
   ConvAttributes params_;
   ConvActivation act_;
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
+  std::vector<float> depthwise_packed_;      // the same, channel-blocked, when depthwise 2-D
 };
 
 template <class T>
@@ -344,11 +400,11 @@ class ConvTransposeKernel final : public OpKernel {
         [&]<class T>() -> Status {
           if constexpr (is_half_float_v<T>) {
             run_in_float<T>(x, w, b, nullptr, y, [&](const float* xf, const float* wf, const float* bf, const float*, float* yf) {
-              conv_transpose_forward<float>({&g, N, C, M, group, xf, wf, nullptr, bf, nullptr, {}, yf}, ctx);
+              conv_transpose_forward<float>({&g, N, C, M, group, xf, wf, nullptr, nullptr, bf, nullptr, {}, yf}, ctx);
             });
           } else {
             const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
-            conv_transpose_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed,
+            conv_transpose_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed, nullptr,
                                        b ? b->data<T>() : nullptr, nullptr, {}, y.data<T>()},
                                       ctx);
           }

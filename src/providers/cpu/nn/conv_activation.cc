@@ -79,7 +79,7 @@ void apply_activation(const ConvActivation& act, float* y, int64_t n) {
   using Kind = ConvActivation::Kind;
   if (act.is_clamp() || n <= 0) return;
   const float a = act.a, b = act.b;
-  simd::with_best_isa([&]<int N>() TS_SIMD_BODY {
+  simd::with_widest_isa([&]<int N>() TS_SIMD_BODY {
     using VF = typename simd::Lanes<N>::f;
     const VF zero = simd::splat<VF>(0.0f), one = simd::splat<VF>(1.0f);
     switch (act.kind) {
