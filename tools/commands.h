@@ -42,6 +42,8 @@ struct BenchArgs {
   int warmup = 3;
   std::vector<std::string> dims;  // NAME=VALUE for symbolic dimensions (default 1)
   std::string opt_level = "all";
+  bool json = false;      // one JSON object on stdout instead of key: value lines
+  bool progress = false;  // a progress line on stderr every few seconds (always when stderr is a terminal)
 };
 int bench_command(const BenchArgs& args);
 
