@@ -63,12 +63,29 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
     if (!report.is_ok()) return report.status().with_context("model '" + state->model_.source + "'");
     state->optimizer_report_ = std::move(report).value();
   }
-  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {});
+  // A weight every reader has packed keeps its type and shape but drops its bytes (memory-mapped
+  // pages are unmapped with the last view), unless the model is saved after this (api/session.cc).
+  // Freed pages go back every 32 MB released: a packed copy is a little larger than its original
+  // (padded panels), so the heap would otherwise grow past the holes the originals leave.
+  GraphExecutor::ReleaseConstant release;
+  size_t released_bytes = 0;
+  if (options.optimized_model_path.empty())
+    release = [&initializers = state->model_.graph.initializers, &released_bytes](const std::string& name) {
+      Tensor& t = initializers.at(name);
+      released_bytes += t.byte_size();
+      t = Tensor::view(t.dtype(), t.shape(), nullptr, nullptr, t.location());
+      if (released_bytes >= (size_t{32} << 20)) {
+        return_free_heap_to_system();
+        released_bytes = 0;
+      }
+    };
+  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, release);
   if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
   state->executor_ = std::move(executor).value();
   state->pool_ = std::make_unique<ThreadPool>(options.intra_op_threads);
   for (const ValueInfo* in : state->model_.graph.feed_inputs()) state->inputs_.push_back(describe_value(*in));
   for (const ValueInfo& out : state->model_.graph.outputs) state->outputs_.push_back(describe_value(out));
+  return_free_heap_to_system();  // the parsed model and the packed weights' originals are gone
   return state;
 }
 

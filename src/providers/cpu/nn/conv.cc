@@ -216,9 +216,14 @@ class ConvKernel final : public OpKernel {
       const int64_t Mg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
       for (int64_t g = 0; g < k->params_.group; ++g)
         k->packed_.push_back(kernels::pack_a(Mg, K, w->data<float>() + g * Mg * K, K, false));
+      // One group whose GEMM always reads the packed weights: not the depthwise loop (one input
+      // and one output channel), which reads them in place.
+      k->owns_weights_ = k->params_.group == 1 && !(w->dim(0) == 1 && w->dim(1) == 1);
     }
     return std::unique_ptr<OpKernel>(std::move(k));
   }
+
+  bool owns_constant(size_t i) const override { return i == 1 && owns_weights_; }
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
@@ -263,6 +268,7 @@ class ConvKernel final : public OpKernel {
   ConvAttributes params_;
   ConvActivation act_;
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
+  bool owns_weights_ = false;                 // compute never reads the constant weights' data
 };
 
 template <class T>
