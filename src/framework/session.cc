@@ -97,13 +97,14 @@ Status SessionState::check_feed(const ValueInfo& declared, const Value& value) c
   if (type.kind == TypeInfo::Kind::tensor) {
     if (!value.is_tensor()) return mismatch(value_type_string(value));
     const Tensor& t = value.tensor();
-    std::string got = "tensor(" + std::string(dtype_name(t.dtype())) + ")" + shape_to_string(t.shape());
-    if (type.elem_type != DataType::undefined && t.dtype() != type.elem_type) return mismatch(got);
+    // Built only for the message: a feed that matches costs no allocation.
+    auto got = [&] { return "tensor(" + std::string(dtype_name(t.dtype())) + ")" + shape_to_string(t.shape()); };
+    if (type.elem_type != DataType::undefined && t.dtype() != type.elem_type) return mismatch(got());
     if (type.shape) {
-      if (type.shape->size() != t.rank()) return mismatch(got + " (rank differs)");
+      if (type.shape->size() != t.rank()) return mismatch(got() + " (rank differs)");
       for (size_t i = 0; i < t.rank(); ++i)
         if ((*type.shape)[i].is_fixed() && (*type.shape)[i].value != t.dim(i))
-          return mismatch(got + " (dimension " + std::to_string(i) + " differs)");
+          return mismatch(got() + " (dimension " + std::to_string(i) + " differs)");
     }
   } else if (type.kind == TypeInfo::Kind::sequence && !value.is_sequence()) {
     return mismatch(value_type_string(value));
