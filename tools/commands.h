@@ -48,6 +48,8 @@ struct BenchArgs {
   std::string opt_level = "all";
   std::string log_level = "warning";
   std::string profile;  // Chrome trace of the session and every run, when set
+  bool json = false;      // one JSON object on stdout instead of key: value lines
+  bool progress = false;  // a progress line on stderr every few seconds (always when stderr is a terminal)
 };
 int bench_command(const BenchArgs& args);
 

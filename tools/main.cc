@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--opt-level", bench.opt_level, kOptLevelHelp);
   bench_cmd->add_option("--log-level", bench.log_level, kLogLevelHelp);
   bench_cmd->add_option("--profile", bench.profile, kProfileHelp);
+  bench_cmd->add_flag("--json", bench.json, "print one JSON object (load time, latency statistics, throughput, peak RSS, threads, ISA, input shapes)");
+  bench_cmd->add_flag("--progress", bench.progress, "report progress on stderr every few seconds (default when stderr is a terminal)");
 
   OptimizeArgs optimize;
   auto* optimize_cmd = app.add_subcommand("optimize", "Save the graph a session runs at an optimization level as ONNX");

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "core/tensor_alloc.h"
 
@@ -22,29 +24,35 @@ size_t rounded_size(size_t bytes) { return (bytes + kGranule - 1) / kGranule * k
 
 struct BufferPool::State {
   std::mutex mutex;
-  std::multimap<size_t, void*> free_blocks;  // size -> block
+  // Free blocks by size. A size's list stays when it empties, so that in steady state (the same
+  // shapes run after run) taking and giving back never allocates.
+  std::map<size_t, std::vector<void*>> free_blocks;
   size_t cached = 0;
   size_t max_cached;
 
   explicit State(size_t max) : max_cached(max) {}
   ~State() {
-    for (auto& [size, block] : free_blocks) std::free(block);
+    for (auto& [size, blocks] : free_blocks)
+      for (void* block : blocks) std::free(block);
   }
 
-  void* take(size_t size) {
+  // A free block of at least `size` bytes and at most twice that (so that runs with varying
+  // shapes reuse each other's blocks instead of caching one set per shape), else a new one.
+  // Returns the block and its size.
+  std::pair<void*, size_t> take(size_t size) {
     {
       std::lock_guard<std::mutex> lock(mutex);
-      auto it = free_blocks.find(size);
-      if (it != free_blocks.end()) {
-        void* block = it->second;
-        free_blocks.erase(it);
-        cached -= size;
-        return block;
+      for (auto it = free_blocks.lower_bound(size); it != free_blocks.end() && it->first / 2 <= size; ++it) {
+        if (it->second.empty()) continue;
+        void* block = it->second.back();
+        it->second.pop_back();
+        cached -= it->first;
+        return {block, it->first};
       }
     }
     void* block = std::aligned_alloc(kAlignment, size);
     if (!block) throw std::bad_alloc();
-    return block;
+    return {block, size};
   }
 
   void give_back(void* block, size_t size) {
@@ -53,7 +61,7 @@ struct BufferPool::State {
       std::free(block);
       return;
     }
-    free_blocks.emplace(size, block);
+    free_blocks[size].push_back(block);
     cached += size;
   }
 };
@@ -66,11 +74,10 @@ Tensor BufferPool::allocate(DataType dtype, const Shape& shape, bool zero_fill) 
   if (!checked.is_ok()) throw std::length_error(checked.status().message());
   const size_t bytes = *checked;
   if (dtype == DataType::string || bytes == 0) return allocate_or_throw(dtype, shape);
-  size_t size = rounded_size(bytes);
-  void* block = state_->take(size);
+  auto [block, size] = state_->take(rounded_size(bytes));
   if (zero_fill) std::memset(block, 0, bytes);
   // The owner hands the block back to the pool's state, which it keeps alive.
-  std::shared_ptr<const void> owner(block, [state = state_, size](const void* p) { state->give_back(const_cast<void*>(p), size); });
+  std::shared_ptr<const void> owner(block, [state = state_, size = size](const void* p) { state->give_back(const_cast<void*>(p), size); });
   return Tensor::view(dtype, shape, std::move(owner), block);
 }
 

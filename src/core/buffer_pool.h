@@ -1,7 +1,9 @@
 // Recycles tensor buffers between runs. The executor frees each intermediate after its last use;
 // with a pool, the next allocation of the same size takes that block back instead of asking the
-// system for fresh pages (whose first touch costs a page fault per 4 KiB). Thread-safe; blocks
-// may outlive the pool (they are then simply freed).
+// system for fresh pages (whose first touch costs a page fault per 4 KiB). A request takes the
+// smallest free block of at least its size and at most twice it, so runs of varying shapes share
+// blocks rather than caching a set per shape; taking and giving back a block of a size seen
+// before allocates nothing. Thread-safe; blocks may outlive the pool (they are then simply freed).
 #pragma once
 
 #include <cstddef>

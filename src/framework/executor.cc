@@ -16,13 +16,13 @@ class FrameContext final : public KernelContext {
  public:
   FrameContext(const GraphExecutor& executor, const GraphExecutor::Step& step, std::vector<Value>& frame,
                ThreadPool& pool, BufferPool& buffers)
-      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers), unused_outputs_(step.outputs.size()) {}
+      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers) {}
 
   size_t input_count() const override { return step_.inputs.size(); }
   size_t output_count() const override { return step_.outputs.size(); }
   const Value* input_value(size_t i) const override {
     if (i >= step_.inputs.size() || step_.inputs[i] < 0) return nullptr;
-    const Value& v = frame_[step_.inputs[i]];
+    const Value& v = executor_.value_at(frame_, step_.inputs[i]);
     return v.is_absent() ? nullptr : &v;
   }
   Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) override {
@@ -47,7 +47,7 @@ class FrameContext final : public KernelContext {
   // A value visible to this step's graph, by name (for subgraphs capturing outer values).
   const Value* lookup(const std::string& name) const {
     auto it = executor_.slots_.find(name);
-    return it == executor_.slots_.end() ? nullptr : &frame_[it->second];
+    return it == executor_.slots_.end() ? nullptr : &executor_.value_at(frame_, it->second);
   }
 
  private:
@@ -62,7 +62,7 @@ class FrameContext final : public KernelContext {
   std::vector<Value>& frame_;
   ThreadPool& pool_;
   BufferPool& buffers_;
-  std::vector<Value> unused_outputs_;  // outputs the graph omits; kernels may still write them
+  std::vector<Value> unused_outputs_;  // outputs the graph omits (made on first use); kernels may still write them
 };
 
 class SubgraphRunnerImpl final : public SubgraphRunner {
@@ -95,10 +95,32 @@ int GraphExecutor::slot(const std::string& name) {
 
 // The stages in order: check (graph_check.h), partition (partitioner.h), create kernels (here),
 // plan memory (memory_plan.h). The optimizer will slot in between check and partition.
+// For each initializer, how many node inputs read it, or -1 when it must keep its bytes whatever
+// the kernels do: a graph output, a graph input (a feed may replace it), captured by a subgraph.
+std::unordered_map<std::string, int> initializer_readers(const Graph& graph, const CheckedGraph& checked) {
+  std::unordered_map<std::string, int> readers;
+  for (const auto& [name, tensor] : graph.initializers) readers.emplace(name, 0);
+  auto pin = [&](const std::string& name) {
+    auto it = readers.find(name);
+    if (it != readers.end()) it->second = -1;
+  };
+  for (const auto& out : graph.outputs) pin(out.name);
+  for (const auto& in : graph.inputs) pin(in.name);
+  for (size_t index : checked.order) {
+    for (const auto& name : checked.implicit_inputs[index]) pin(name);
+    for (const auto& name : graph.nodes[index].inputs) {
+      auto it = readers.find(name);
+      if (it != readers.end() && it->second >= 0) ++it->second;
+    }
+  }
+  return readers;
+}
+
 Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph, const Model& model,
                                                              const std::vector<const ExecutionProvider*>& providers,
                                                              const std::vector<std::string>& outer_scope,
-                                                             const Tracing* tracing) {
+                                                             const Tracing* tracing,
+                                                             const ReleaseConstant& release_constant) {
   std::optional<PhaseTimer> phase(std::in_place, tracing, "session", "check");
   TS_ASSIGN_OR_RETURN(CheckedGraph checked, check_graph(graph, model, outer_scope));
   phase.emplace(tracing, "session", "partition");
@@ -107,17 +129,34 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
   phase.emplace(tracing, "session", "kernel_creation");
   std::unique_ptr<GraphExecutor> ex(new GraphExecutor(graph));
   for (const auto& in : graph.inputs) ex->input_slots_.push_back(ex->slot(in.name));
-  for (const auto& [name, tensor] : graph.initializers) ex->constants_.emplace_back(ex->slot(name), &tensor);
   ex->outer_names_ = checked.outer_names;
   for (const auto& name : checked.outer_names) ex->outer_slots_.push_back(ex->slot(name));
+  std::unordered_map<std::string, int> readers;
+  if (release_constant) readers = initializer_readers(graph, checked);
   for (size_t index : checked.order) {
     TS_ASSIGN_OR_RETURN(Step step, create_step(graph, graph.nodes[index], *assigned[index], model, providers, checked.inner_scope));
+    // The original of a weight goes as soon as its last reader holds a packed copy.
+    const auto& node_inputs = graph.nodes[index].inputs;
+    for (size_t i = 0; i < node_inputs.size() && !readers.empty(); ++i) {
+      auto it = readers.find(node_inputs[i]);
+      if (it == readers.end() || it->second < 0) continue;
+      if (!step.kernel->owns_constant(i))
+        it->second = -1;
+      else if (--it->second == 0)
+        release_constant(it->first);
+    }
     for (const auto& name : checked.implicit_inputs[index]) step.implicit.push_back(ex->slot(name));
     for (const auto& in : graph.nodes[index].inputs) step.inputs.push_back(in.empty() ? -1 : ex->slot(in));
     for (const auto& out : graph.nodes[index].outputs) step.outputs.push_back(out.empty() ? -1 : ex->slot(out));
     ex->steps_.push_back(std::move(step));
   }
   for (const auto& out : graph.outputs) ex->output_slots_.push_back(ex->slot(out.name));
+  // Made after the kernels, so a weight whose bytes were released is held here without them.
+  ex->constants_.resize(ex->slot_names_.size());
+  for (const auto& [name, tensor] : graph.initializers) {
+    auto it = ex->slots_.find(name);
+    if (it != ex->slots_.end()) ex->constants_[it->second] = Value(tensor);
+  }
 
   phase.emplace(tracing, "session", "memory_plan");
   std::vector<StepSlots> slots(ex->steps_.size());
@@ -181,8 +220,7 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
 
 Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
                                               ThreadPool& pool, BufferPool& buffers, StepObserver* observer) const {
-  std::vector<Value> frame(slot_names_.size());
-  for (const auto& [slot, tensor] : constants_) frame[slot] = Value(*tensor);
+  std::vector<Value> frame(slot_names_.size());  // initializers are read from constants_, not copied here
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
   for (size_t i = 0; i < input_slots_.size(); ++i) {
     const ValueInfo& declared = graph_.inputs[i];
@@ -212,7 +250,10 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
     }
     if (observer) {
       std::vector<const Value*> inputs, outputs;
-      for (int slot : step.inputs) inputs.push_back(slot < 0 || frame[slot].is_absent() ? nullptr : &frame[slot]);
+      for (int slot : step.inputs) {
+        const Value* v = slot < 0 ? nullptr : &value_at(frame, slot);
+        inputs.push_back(v == nullptr || v->is_absent() ? nullptr : v);
+      }
       for (int slot : step.outputs) outputs.push_back(slot < 0 ? nullptr : &frame[slot]);
       observer->after_step(*step.node, step.provider, inputs, outputs);
     }
@@ -221,7 +262,7 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
 
   std::vector<Value> outputs;
   outputs.reserve(output_slots_.size());
-  for (int slot : output_slots_) outputs.push_back(frame[slot]);
+  for (int slot : output_slots_) outputs.push_back(value_at(frame, slot));
   return outputs;
 }
 

@@ -35,12 +35,19 @@ class StepObserver {
 
 class GraphExecutor {
  public:
+  // Called with the name of an initializer of `graph` once the kernels of all its readers are
+  // made and each owns a packed copy of it (OpKernel::owns_constant): its bytes may be dropped.
+  using ReleaseConstant = std::function<void(const std::string& name)>;
+
   // `outer_scope` lists names visible from enclosing graphs (empty for the main graph). With
   // `tracing`, the stages are timed as session phases (subgraphs' inside their node's kernel).
+  // `release_constant`, when given, is called as soon as an initializer is no longer needed
+  // (see ReleaseConstant), so originals and their packed copies do not all coexist.
   static Result<std::unique_ptr<GraphExecutor>> create(const Graph& graph, const Model& model,
                                                        const std::vector<const ExecutionProvider*>& providers,
                                                        const std::vector<std::string>& outer_scope,
-                                                       const Tracing* tracing = nullptr);
+                                                       const Tracing* tracing = nullptr,
+                                                       const ReleaseConstant& release_constant = {});
 
   const Graph& graph() const { return graph_; }
   // Names this graph reads from enclosing scopes (its free variables).
@@ -72,6 +79,11 @@ class GraphExecutor {
                                   const std::vector<const ExecutionProvider*>& providers,
                                   const std::vector<std::string>& inner_scope);
   int slot(const std::string& name);
+  // The value of `slot` in a run: the run's own (a feed, a step's output), else the initializer's.
+  const Value& value_at(const std::vector<Value>& frame, int slot) const {
+    const Value& v = frame[static_cast<size_t>(slot)];
+    return v.is_absent() ? constants_[static_cast<size_t>(slot)] : v;
+  }
 
   const Graph& graph_;
   std::unordered_map<std::string, int> slots_;
@@ -79,7 +91,7 @@ class GraphExecutor {
   std::vector<Step> steps_;
   std::vector<int> input_slots_, output_slots_, outer_slots_;
   std::vector<std::string> outer_names_;
-  std::vector<std::pair<int, const Tensor*>> constants_;
+  std::vector<Value> constants_;  // per slot: the initializer's value, absent for other slots
 };
 
 

@@ -122,6 +122,15 @@ class OpKernel {
  public:
   virtual ~OpKernel() = default;
   virtual Status compute(KernelContext& ctx) const = 0;
+  // Asked once, right after the kernel is made. True when the kernel has packed constant input
+  // `i` into a copy of its own and compute() reads only that input's type and shape, never its
+  // data: when every reader of an initializer says so and nothing else can see it (a graph
+  // output, a feedable input, a subgraph), the session drops the initializer's bytes and runs
+  // feed the kernel a tensor with the same type and shape but no data.
+  virtual bool owns_constant(size_t i) const {
+    (void)i;
+    return false;
+  }
 };
 
 // Runs a subgraph (the body of If/Loop/Scan) with given inputs; outer-scope values are captured

@@ -97,12 +97,29 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
     if (log.enabled(LogSeverity::info))
       log.log(LogSeverity::info, tracing->scope, ": ", optimizer_summary(options.optimization_level, state->optimizer_report_));
   }
-  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing);
+  // A weight every reader has packed keeps its type and shape but drops its bytes (memory-mapped
+  // pages are unmapped with the last view), unless the model is saved after this (api/session.cc).
+  // Freed pages go back every 32 MB released: a packed copy is a little larger than its original
+  // (padded panels), so the heap would otherwise grow past the holes the originals leave.
+  GraphExecutor::ReleaseConstant release;
+  size_t released_bytes = 0;
+  if (options.optimized_model_path.empty())
+    release = [&initializers = state->model_.graph.initializers, &released_bytes](const std::string& name) {
+      Tensor& t = initializers.at(name);
+      released_bytes += t.byte_size();
+      t = Tensor::view(t.dtype(), t.shape(), nullptr, nullptr, t.location());
+      if (released_bytes >= (size_t{32} << 20)) {
+        return_free_heap_to_system();
+        released_bytes = 0;
+      }
+    };
+  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing, release);
   if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
   state->executor_ = std::move(executor).value();
   state->pool_ = std::make_unique<ThreadPool>(options.intra_op_threads);
   for (const ValueInfo* in : state->model_.graph.feed_inputs()) state->inputs_.push_back(describe_value(*in));
   for (const ValueInfo& out : state->model_.graph.outputs) state->outputs_.push_back(describe_value(out));
+  return_free_heap_to_system();  // the parsed model and the packed weights' originals are gone
   log.log(LogSeverity::info, tracing->scope, ": session created: ", state->model_.graph.nodes.size(), " nodes (",
           nodes_before_optimization, " before optimization at level ", optimization_level_name(options.optimization_level),
           "), ", state->pool_->size(), " intra-op threads", state->profiler_ ? ", profiling" : "");
@@ -126,13 +143,14 @@ Status SessionState::check_feed(const ValueInfo& declared, const Value& value) c
   if (type.kind == TypeInfo::Kind::tensor) {
     if (!value.is_tensor()) return mismatch(value_type_string(value));
     const Tensor& t = value.tensor();
-    std::string got = "tensor(" + std::string(dtype_name(t.dtype())) + ")" + shape_to_string(t.shape());
-    if (type.elem_type != DataType::undefined && t.dtype() != type.elem_type) return mismatch(got);
+    // Built only for the message: a feed that matches costs no allocation.
+    auto got = [&] { return "tensor(" + std::string(dtype_name(t.dtype())) + ")" + shape_to_string(t.shape()); };
+    if (type.elem_type != DataType::undefined && t.dtype() != type.elem_type) return mismatch(got());
     if (type.shape) {
-      if (type.shape->size() != t.rank()) return mismatch(got + " (rank differs)");
+      if (type.shape->size() != t.rank()) return mismatch(got() + " (rank differs)");
       for (size_t i = 0; i < t.rank(); ++i)
         if ((*type.shape)[i].is_fixed() && (*type.shape)[i].value != t.dim(i))
-          return mismatch(got + " (dimension " + std::to_string(i) + " differs)");
+          return mismatch(got() + " (dimension " + std::to_string(i) + " differs)");
     }
   } else if (type.kind == TypeInfo::Kind::sequence && !value.is_sequence()) {
     return mismatch(value_type_string(value));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/heap_trim.h"
 #include "core/profiler.h"
 #include "core/thread_pool.h"
 #include "core/tracing.h"
@@ -43,6 +44,13 @@ class SessionState {
   SessionState() = default;
   Status check_feed(const ValueInfo& declared, const Value& value) const;
 
+  // First member, so destroyed last: once everything else is freed, the pages go back.
+  struct TrimHeapOnDestruction {
+    TrimHeapOnDestruction() = default;
+    TrimHeapOnDestruction(const TrimHeapOnDestruction&) = delete;
+    TrimHeapOnDestruction& operator=(const TrimHeapOnDestruction&) = delete;
+    ~TrimHeapOnDestruction() { return_free_heap_to_system(); }
+  } trim_heap_;
   Model model_;
   std::vector<std::unique_ptr<ExecutionProvider>> providers_;
   std::unique_ptr<GraphExecutor> executor_;

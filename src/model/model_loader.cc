@@ -1,7 +1,6 @@
 #include "model/model_loader.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,8 @@
 #include <memory>
 #include <set>
 #include <unordered_set>
+
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include "model/tensor_proto.h"
 #include "onnx.pb.h"
@@ -345,29 +346,31 @@ Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, Model
   return Status::ok();
 }
 
-// Parses and converts; `input` (what keeps the bytes alive, if any) is released once parsed so
-// the serialized model and its converted tensors are not held together.
-Result<Model> load(const void* data, size_t size, const std::string& base_dir, const std::string& source,
-                   std::shared_ptr<const void> input) {
-  const std::string context = "model '" + source + "'";
-  if (size > static_cast<size_t>(INT_MAX))
+// The size checks shared by bytes and files, before parsing.
+Status check_model_size(uint64_t size, const std::string& context) {
+  if (size > static_cast<uint64_t>(INT_MAX))
     return invalid_model(context, ": ", size,
                          " bytes is over protobuf's 2 GB limit; large models must keep their weights in external data");
   if (size == 0) return invalid_model(context, ": is empty, not an ONNX model");
-  onnx::ModelProto proto;
-  if (!proto.ParseFromArray(data, static_cast<int>(size)))
-    return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
-  input.reset();
+  return Status::ok();
+}
+
+Result<Model> convert_parsed(onnx::ModelProto& proto, const std::string& base_dir, const std::string& source) {
   Model model;
   model.source = source;
-  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, &model).with_context(context));
+  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, &model).with_context("model '" + source + "'"));
   return model;
 }
 
 }  // namespace
 
 Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir, const std::string& source) {
-  return load(data, size, base_dir, source, {});
+  const std::string context = "model '" + source + "'";
+  TS_RETURN_IF_ERROR(check_model_size(size, context));
+  onnx::ModelProto proto;
+  if (!proto.ParseFromArray(data, static_cast<int>(size)))
+    return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
+  return convert_parsed(proto, base_dir, source);
 }
 
 Result<Model> load_model_file(const std::string& path) {
@@ -379,25 +382,29 @@ Result<Model> load_model_file(const std::string& path) {
     ::close(fd);
     return io_error(context, ": not a readable regular file");
   }
-  const auto size = static_cast<uint64_t>(st.st_size);
-  std::shared_ptr<const void> mapping;
-  const void* data = nullptr;
-  if (size > 0 && size <= static_cast<uint64_t>(INT_MAX)) {
-    // Mapped rather than read: the pages are the page cache's, dropped right after parsing.
-    void* addr = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (addr == MAP_FAILED) {
-      int err = errno;
+  Status size_ok = check_model_size(static_cast<uint64_t>(st.st_size), context);
+  if (!size_ok.is_ok()) {
+    ::close(fd);
+    return size_ok;
+  }
+  // Read through a 1 MiB buffer, neither read whole nor mapped: the parsed message is then the
+  // only copy of the weights in memory (mapped pages count in the process's RSS while mapped).
+  onnx::ModelProto proto;
+  bool parsed = false;
+  {
+    google::protobuf::io::FileInputStream stream(fd, 1 << 20);
+    parsed = proto.ParseFromZeroCopyStream(&stream);
+    if (!parsed && stream.GetErrno() != 0) {
+      const int err = stream.GetErrno();
       ::close(fd);
       return io_error(context, ": cannot read: ", std::strerror(err));
     }
-    madvise(addr, size, MADV_SEQUENTIAL);
-    mapping = std::shared_ptr<const void>(addr, [size](const void* p) { munmap(const_cast<void*>(p), size); });
-    data = addr;
   }
   ::close(fd);
+  if (!parsed) return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
   std::string base_dir = std::filesystem::path(path).parent_path().string();
   if (base_dir.empty()) base_dir = ".";
-  return load(data, size, base_dir, path, std::move(mapping));
+  return convert_parsed(proto, base_dir, path);
 }
 
 }  // namespace tessera

@@ -45,7 +45,7 @@ expect_error missing_data_folder "does not exist" "$tessera" run "$data/add.onnx
 expect_error missing_model_file "no_such_model.onnx" "$tessera" run "$data/no_such_model.onnx" --data "$data/good_feed"
 expect_error bench_dim_not_a_number "dim N: expected a whole number of at least 1, got 'abc'" "$tessera" bench "$data/add.onnx" --runs 1 --dim N=abc
 expect_error bench_dim_negative "dim N: expected a whole number of at least 1, got '-3'" "$tessera" bench "$data/add.onnx" --runs 1 --dim N=-3
-expect_error bench_dim_unknown_name "has no input dimension named 'batch'" "$tessera" bench "$data/add.onnx" --runs 1 --dim batch=2
+expect_error bench_dim_unknown_name "has no input dimension named 'batch' \(its symbolic dimensions: none\)" "$tessera" bench "$data/add.onnx" --runs 1 --dim batch=2
 expect_error info_on_garbage "not a valid ONNX model|parse" "$tessera" info "$data/random.onnx"
 
 # Optimization levels and saving the optimized model.

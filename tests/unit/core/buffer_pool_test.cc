@@ -22,6 +22,25 @@ TEST(BufferPool, ReusesReleasedBlocksZeroFilled) {
   EXPECT_NE(other_size.raw_data(), first_data);
 }
 
+TEST(BufferPool, SmallerRequestsReuseBlocksUpToTwiceTheirSize) {
+  BufferPool pool;
+  const void* big_data;
+  {
+    Tensor big = pool.allocate(DataType::uint8, {4 * 4096});
+    big_data = big.raw_data();
+  }
+  {
+    Tensor tiny = pool.allocate(DataType::uint8, {4096});  // a quarter: a block of its own
+    EXPECT_NE(tiny.raw_data(), big_data);
+  }
+  EXPECT_EQ(pool.cached_bytes(), 5u * 4096);
+  Tensor half = pool.allocate(DataType::uint8, {2 * 4096 + 1});  // rounds to 3 pages: takes the 4-page block
+  EXPECT_EQ(half.raw_data(), big_data);
+  EXPECT_EQ(pool.cached_bytes(), 4096u);
+  half = Tensor();
+  EXPECT_EQ(pool.cached_bytes(), 5u * 4096);  // given back at its own size
+}
+
 TEST(BufferPool, BlocksOutliveThePoolAndRespectTheCap) {
   Tensor survivor;
   {

@@ -165,6 +165,9 @@ class MatMulKernel final : public OpKernel {
         ctx.node());
   }
 
+  // A packed float B is all compute reads of a constant B (its shape aside).
+  bool owns_constant(size_t i) const override { return i == 1 && packed_b_ != nullptr; }
+
  private:
   std::shared_ptr<const PackedMatrix<float>> packed_b_;
 };
@@ -259,6 +262,8 @@ class GemmKernel final : public OpKernel {
         ctx.node());
   }
 
+  bool owns_constant(size_t i) const override { return i == 1 && packed_b_ != nullptr; }
+
  private:
   float alpha_, beta_;
   bool trans_a_, trans_b_;
@@ -331,6 +336,8 @@ class FusedMatMulKernel final : public OpKernel {
     });
     return Status::ok();
   }
+
+  bool owns_constant(size_t i) const override { return i == 1 && packed_b_ != nullptr; }
 
  private:
   FusedMatMulKernel(const KernelInfo& info, std::string activation) : activation_(std::move(activation)) {

@@ -269,9 +269,14 @@ class ConvKernel final : public OpKernel {
         k->depthwise_packed_.resize(static_cast<size_t>(blocks * L * K));
         kernels::pack_depthwise_weights(w->data<float>(), w->dim(0), K, k->depthwise_packed_.data());
       }
+      // One group whose GEMM always reads the packed weights: not the depthwise loop (one input
+      // and one output channel), which reads them in place.
+      k->owns_weights_ = k->params_.group == 1 && !(w->dim(0) == 1 && w->dim(1) == 1);
     }
     return std::unique_ptr<OpKernel>(std::move(k));
   }
+
+  bool owns_constant(size_t i) const override { return i == 1 && owns_weights_; }
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
@@ -318,6 +323,7 @@ class ConvKernel final : public OpKernel {
   ConvActivation act_;
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
   std::vector<float> depthwise_packed_;      // the same, channel-blocked, when depthwise 2-D
+  bool owns_weights_ = false;                 // compute never reads the constant weights' data
 };
 
 template <class T>

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `tessera bench`: the --json object has every field with sane values and the input shapes used;
+# a symbolic dim left out is warned about by name; --dim with a name the model lacks is an error
+# listing the names it has. Usage: bench_command.sh path/to/tessera path/to/digits/model.onnx
+set -u
+tessera=$1
+model=$2
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+failures=0
+fail() { echo "FAIL $1"; failures=$((failures + 1)); }
+
+# JSON: parsed by python3 (no extra package), fields checked against the run that made them.
+if ! timeout 60 "$tessera" bench "$model" --runs 5 --warmup 1 --threads 1 --dim batch=3 --json >"$out/json" 2>"$out/stderr"; then
+  fail "bench --json exited non-zero: $(cat "$out/stderr")"
+elif ! /usr/bin/python3 - "$out/json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+lat = r["latency_ms"]
+assert r["runs"] == 5 and r["warmup"] == 1 and r["threads"] == 1, r
+assert r["inputs"] == {"image": [3, 1, 8, 8]}, r["inputs"]
+assert 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"], lat
+assert lat["min"] <= lat["mean"] and lat["stddev"] >= 0, lat
+assert r["throughput_per_s"] > 0 and r["load_ms"] > 0 and r["peak_rss_mb"] > 1, r
+assert r["isa"] in ("portable", "avx2", "avx512"), r["isa"]
+PY
+then
+  fail "bench --json: unexpected object: $(cat "$out/json")"
+elif [ -s "$out/stderr" ]; then
+  fail "bench --json with every dim set wrote to stderr: $(cat "$out/stderr")"
+else
+  echo "ok   bench --json"
+fi
+
+# Text output names the shapes; a defaulted symbolic dim is one warning naming it.
+if ! timeout 60 "$tessera" bench "$model" --runs 2 --warmup 0 >"$out/text" 2>"$out/stderr"; then
+  fail "bench without --dim exited non-zero: $(cat "$out/stderr")"
+elif ! grep -qx "input: image \[1,1,8,8\]" "$out/text"; then
+  fail "bench text output lacks the input shape: $(cat "$out/text")"
+elif [ "$(cat "$out/stderr")" != "warning: symbolic dimension 'batch' defaulted to 1 (set it with --dim batch=VALUE)" ]; then
+  fail "bench: expected one warning naming 'batch', got: $(cat "$out/stderr")"
+else
+  echo "ok   bench warns about a defaulted dim"
+fi
+
+# An unknown --dim name: one line naming the dims the model has.
+if timeout 60 "$tessera" bench "$model" --runs 1 --dim sequence=4 >/dev/null 2>"$out/stderr"; then
+  fail "bench --dim sequence=4: exit code 0"
+elif ! grep -q "^error: --dim sequence: model '.*' has no input dimension named 'sequence' (its symbolic dimensions: 'batch')$" "$out/stderr" ||
+     [ "$(wc -l <"$out/stderr")" -ne 1 ]; then
+  fail "bench --dim sequence=4: unexpected stderr: $(cat "$out/stderr")"
+else
+  echo "ok   bench rejects an unknown dim: $(cat "$out/stderr")"
+fi
+
+[ "$failures" -eq 0 ] && echo "bench command: all ok" || echo "bench command: $failures failed"
+exit $((failures > 0))
