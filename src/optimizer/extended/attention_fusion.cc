@@ -118,7 +118,7 @@ class AttentionFusion final : public GraphTransformer {
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
     if (ctx.model->opset_version("") < 13) return 0;  // Softmax on the last axis only from 13
-    const GraphIndex index(graph);
+    const GraphIndex index(graph, ctx);
     std::vector<bool> dead(graph.nodes.size(), false);
     int fused = 0;
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
