@@ -26,6 +26,7 @@ void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& o
   out.push_back(make_skip_layer_norm_fusion());
   out.push_back(make_matmul_bias_fusion());
   out.push_back(make_attention_fusion());
+  out.push_back(make_mha_attention_fusion());
 }
 
 void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>&) {}

@@ -25,6 +25,7 @@ std::unique_ptr<GraphTransformer> make_gelu_fusion();
 std::unique_ptr<GraphTransformer> make_skip_layer_norm_fusion();
 std::unique_ptr<GraphTransformer> make_matmul_bias_fusion();
 std::unique_ptr<GraphTransformer> make_attention_fusion();
+std::unique_ptr<GraphTransformer> make_mha_attention_fusion();
 
 // Semantics-preserving cleanups in standard ONNX ops.
 void add_basic_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);

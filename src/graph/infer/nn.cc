@@ -277,15 +277,19 @@ Status skip_layer_norm(InferContext& ctx) {
   return Status::ok();
 }
 
-// com.tessera Attention: Q [B, Sq, ...], V [B, Sk, ...] (or [Sq, B, ...] and [Sk, B, ...] with
-// sequence_first) give Y [B, Sq, H, Dv] ([Sq, B, H, Dv]), Dv the product of V's trailing dims / H.
+// com.tessera Attention: Q [B, Sq, ...], V [B, Sk, ...] give Y [B, Sq, H, Dv], Dv the product of
+// V's trailing dims / H; with sequence_first, Q [Sq, B, ...] and V [Sk, B, ...] give [Sq, B*H, Dv].
 Status tessera_attention(InferContext& ctx) {
   const Dims* q = ctx.input_shape(0);
   const Dims* v = ctx.input_shape(2);
   if (!q || !v || q->size() < 2 || v->size() < 2) return Status::ok();
   const int64_t heads = ctx.attr_int("num_heads", 0);
+  const Dim h = heads > 0 ? fixed_dim(heads) : unknown_dim();
   const Dim dv = divide_dim(product_dim(*v, 2, v->size()), heads);
-  ctx.set_output(0, Dims{(*q)[0], (*q)[1], heads > 0 ? fixed_dim(heads) : unknown_dim(), dv});
+  if (ctx.attr_int("sequence_first", 0) != 0)
+    ctx.set_output(0, Dims{(*q)[0], product_dim(Dims{(*q)[1], h}, 0, 2), dv});
+  else
+    ctx.set_output(0, Dims{(*q)[0], (*q)[1], h, dv});
   return Status::ok();
 }
 
