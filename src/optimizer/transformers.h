@@ -21,6 +21,7 @@ std::unique_ptr<GraphTransformer> make_batchnorm_into_conv();
 std::unique_ptr<GraphTransformer> make_conv_add_fusion();
 std::unique_ptr<GraphTransformer> make_conv_activation_fusion();
 std::unique_ptr<GraphTransformer> make_layer_norm_fusion();
+std::unique_ptr<GraphTransformer> make_rms_norm_fusion();
 std::unique_ptr<GraphTransformer> make_gelu_fusion();
 std::unique_ptr<GraphTransformer> make_skip_layer_norm_fusion();
 std::unique_ptr<GraphTransformer> make_matmul_bias_fusion();

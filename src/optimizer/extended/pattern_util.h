@@ -75,6 +75,18 @@ inline const Tensor* float_vector(const Graph& g, const GraphIndex& index, const
   return n < 0 || t->size() == n ? t : nullptr;
 }
 
+// ReduceMean over exactly the last axis (attribute, or opset 18's constant input), keeping dims.
+inline bool is_last_axis_mean(const Graph& g, const GraphIndex& index, const Node& n) {
+  if (!is_op(n, "ReduceMean") || n.inputs.empty() || n.outputs.size() != 1) return false;
+  const Attribute* keep = n.attribute("keepdims");
+  if (keep && keep->i != 1) return false;
+  const Attribute* axes = n.attribute("axes");
+  if (axes) return n.inputs.size() == 1 && axes->ints == std::vector<int64_t>{-1};
+  if (n.inputs.size() != 2) return false;
+  const Tensor* t = constant_value(g, index, n.inputs[1]);
+  return t && t->dtype() == DataType::int64 && t->size() == 1 && t->data<int64_t>()[0] == -1;
+}
+
 // True when none of `nodes` is claimed yet.
 inline bool all_free(const std::vector<bool>& dead, const std::vector<int>& nodes) {
   for (int n : nodes)
