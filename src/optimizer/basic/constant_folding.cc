@@ -107,6 +107,17 @@ std::optional<int64_t> predicted_elements(const Node& node, const std::vector<co
   return std::nullopt;
 }
 
+// The dims [start, end) a Shape node outputs (opset 15's attributes, clamped) for an input of `rank`.
+std::pair<int64_t, int64_t> shape_range(const Node& shape_node, int64_t rank) {
+  auto clamp = [&](const char* name, int64_t dflt) {
+    const Attribute* a = shape_node.attribute(name);
+    int64_t v = a ? a->i : dflt;
+    if (v < 0) v += rank;
+    return std::clamp<int64_t>(v, 0, rank);
+  };
+  return {clamp("start", 0), clamp("end", rank)};
+}
+
 // Shape (with opset 15's start/end) or Size of a value of known static shape.
 std::optional<Tensor> fold_static_shape(const Node& node, const Shape& shape) {
   if (node.op_type == "Size") {
@@ -114,14 +125,7 @@ std::optional<Tensor> fold_static_shape(const Node& node, const Shape& shape) {
     if (!n) return std::nullopt;
     return Tensor::scalar<int64_t>(DataType::int64, *n);
   }
-  const int64_t rank = static_cast<int64_t>(shape.size());
-  auto clamp = [&](const char* name, int64_t dflt) {
-    const Attribute* a = node.attribute(name);
-    int64_t v = a ? a->i : dflt;
-    if (v < 0) v += rank;
-    return std::clamp<int64_t>(v, 0, rank);
-  };
-  const int64_t start = clamp("start", 0), end = clamp("end", rank);
+  const auto [start, end] = shape_range(node, static_cast<int64_t>(shape.size()));
   std::vector<int64_t> dims;
   for (int64_t i = start; i < end; ++i) dims.push_back(shape[static_cast<size_t>(i)]);
   return int64_vector(dims);
@@ -142,14 +146,8 @@ std::optional<Tensor> fold_gather_of_shape(const Graph& graph, const GraphIndex&
   const std::optional<TypeInfo> type = known_type(graph, index, shape_node.inputs[0]);
   if (!picks || indices->rank() > 1 || !type || !type->shape) return std::nullopt;
   const std::vector<Dim>& dims = *type->shape;
-  const int64_t rank = static_cast<int64_t>(dims.size());
-  auto clamp = [&](const char* name, int64_t dflt) {
-    const Attribute* a = shape_node.attribute(name);
-    int64_t v = a ? a->i : dflt;
-    if (v < 0) v += rank;
-    return std::clamp<int64_t>(v, 0, rank);
-  };
-  const int64_t start = clamp("start", 0), length = std::max<int64_t>(0, clamp("end", rank) - start);
+  const auto [start, end] = shape_range(shape_node, static_cast<int64_t>(dims.size()));
+  const int64_t length = std::max<int64_t>(0, end - start);
   std::vector<int64_t> values;
   for (int64_t i : *picks) {
     if (i < 0) i += length;

@@ -20,11 +20,6 @@ namespace {
 
 using namespace pattern;
 
-bool has_perm(const Node& t, std::vector<int64_t> perm) {
-  const Attribute* p = t.attribute("perm");
-  return p && p->ints == perm;
-}
-
 // One of q, k, v split into heads: the value read (`data`, [S, B, E]) and its dims.
 struct Split {
   std::string data;
@@ -35,48 +30,18 @@ struct Split {
 // Transpose(Reshape(data, target), perm) with each intermediate read once; fills `nodes`.
 std::optional<Split> split_heads(const Graph& g, const GraphIndex& index, const std::vector<bool>& dead,
                                  const std::string& value, const std::vector<int64_t>& perm, std::vector<int>& nodes) {
-  if (!index.has_single_use(value)) return std::nullopt;
-  const int tr = producer_op(g, index, dead, value, "Transpose");
-  if (tr < 0 || !has_perm(g.nodes[static_cast<size_t>(tr)], perm)) return std::nullopt;
-  const std::string& reshaped = g.nodes[static_cast<size_t>(tr)].inputs[0];
-  if (!index.has_single_use(reshaped)) return std::nullopt;
-  const int rs = producer_op(g, index, dead, reshaped, "Reshape");
+  int tr = -1;
+  const int rs = reshape_then_transpose(g, index, dead, value, perm, tr);
   if (rs < 0) return std::nullopt;
   const Node& r = g.nodes[static_cast<size_t>(rs)];
-  if (r.inputs.size() != 2) return std::nullopt;
   const std::optional<TypeInfo> in = known_type(g, index, r.inputs[0]);
-  const std::optional<TypeInfo> out = known_type(g, index, reshaped);
+  const std::optional<TypeInfo> out = known_type(g, index, g.nodes[static_cast<size_t>(tr)].inputs[0]);
   if (!in || !out || !in->shape || !out->shape || in->shape->size() != 3 || out->shape->size() != 3) return std::nullopt;
   const Dims &x = *in->shape, &y = *out->shape;
   if (!same_dim(x[0], y[0]) || !x[2].is_fixed() || !y[2].is_fixed() || y[2].value <= 0 || x[2].value % y[2].value != 0)
     return std::nullopt;
   nodes.insert(nodes.end(), {tr, rs});
   return Split{r.inputs[0], x[0], x[1], x[2].value / y[2].value, y[2].value};
-}
-
-// `value` = Div(x, c) or Mul(x, c) / Mul(c, x) by a finite float scalar, read once: x and the
-// factor it scales by. Else nullopt.
-std::optional<std::pair<std::string, float>> scaled(const Graph& g, const GraphIndex& index, const std::vector<bool>& dead,
-                                                    const std::string& value, int& node) {
-  if (!index.has_single_use(value)) return std::nullopt;
-  if (int div = producer_op(g, index, dead, value, "Div"); div >= 0) {
-    const Node& d = g.nodes[static_cast<size_t>(div)];
-    std::optional<float> c = d.inputs.size() == 2 ? scalar_constant(g, index, d.inputs[1]) : std::nullopt;
-    if (!c || *c == 0.0f || !std::isfinite(*c)) return std::nullopt;
-    node = div;
-    return std::make_pair(d.inputs[0], 1.0f / *c);
-  }
-  if (int mul = producer_op(g, index, dead, value, "Mul"); mul >= 0) {
-    const Node& m = g.nodes[static_cast<size_t>(mul)];
-    if (m.inputs.size() != 2) return std::nullopt;
-    for (size_t slot = 0; slot < 2; ++slot) {
-      std::optional<float> c = scalar_constant(g, index, m.inputs[1 - slot]);
-      if (!c || !std::isfinite(*c)) continue;
-      node = mul;
-      return std::make_pair(m.inputs[slot], *c);
-    }
-  }
-  return std::nullopt;
 }
 
 class MhaAttentionFusion final : public GraphTransformer {
@@ -98,7 +63,7 @@ class MhaAttentionFusion final : public GraphTransformer {
       float scale = 1.0f;
       std::string qk = sm.inputs[0];
       int scale_node = -1;
-      if (auto s = scaled(graph, index, dead, qk, scale_node)) {  // scale on the scores
+      if (auto s = scaled_by_scalar(graph, index, dead, qk, scale_node)) {  // scale on the scores
         std::tie(qk, scale) = *s;
         nodes.push_back(scale_node);
       }
@@ -108,7 +73,7 @@ class MhaAttentionFusion final : public GraphTransformer {
       nodes.push_back(qk_mm);
       std::string q3 = graph.nodes[static_cast<size_t>(qk_mm)].inputs[0];
       if (scale_node < 0) {
-        if (auto s = scaled(graph, index, dead, q3, scale_node)) {  // scale on Q
+        if (auto s = scaled_by_scalar(graph, index, dead, q3, scale_node)) {  // scale on Q
           std::tie(q3, scale) = *s;
           nodes.push_back(scale_node);
         }
