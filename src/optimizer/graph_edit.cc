@@ -16,6 +16,10 @@ GraphIndex::GraphIndex(const Graph& graph, bool subgraph) : subgraph_(subgraph) 
   for (const ValueInfo& out : graph.outputs) escaping_[out.name] = true;
 }
 
+GraphIndex::GraphIndex(const Graph& graph, const TransformContext& ctx) : GraphIndex(graph, ctx.is_subgraph(graph)) {
+  types_ = ctx.types_of(graph);
+}
+
 int GraphIndex::producer(const std::string& value) const {
   auto it = producer_.find(value);
   return it == producer_.end() ? -1 : static_cast<int>(it->second);
@@ -59,6 +63,11 @@ std::optional<TypeInfo> known_type(const Graph& graph, const GraphIndex& index, 
     for (int64_t d : t->shape()) dims.push_back(Dim{d, ""});
     type.shape = std::move(dims);
     return type;
+  }
+  if (const ValueTypes* types = index.types()) {
+    auto it = types->find(value);
+    if (it != types->end() && it->second.kind == TypeInfo::Kind::tensor && it->second.elem_type != DataType::undefined)
+      return it->second;
   }
   for (const ValueInfo& v : graph.inputs) {
     if (v.name != value || v.type.kind != TypeInfo::Kind::tensor) continue;

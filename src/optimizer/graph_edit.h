@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "optimizer/graph_transformer.h"
 
 namespace tessera {
 
@@ -22,8 +23,12 @@ class GraphIndex {
   // `subgraph`: the graph is a subgraph body, whose declared input shapes known_type does not
   // trust (a Loop's carried values may change shape from one iteration to the next).
   explicit GraphIndex(const Graph& graph, bool subgraph = false);
+  // What a pass uses: the graph's scope and its inferred types from the context.
+  GraphIndex(const Graph& graph, const TransformContext& ctx);
 
   bool is_subgraph() const { return subgraph_; }
+  // The inferred types known_type reads, or null.
+  const ValueTypes* types() const { return types_; }
 
   // The node producing `value` in this scope, or -1 (graph input, initializer, outer scope).
   int producer(const std::string& value) const;
@@ -40,6 +45,7 @@ class GraphIndex {
   std::unordered_map<std::string, std::vector<Use>> uses_;
   std::unordered_map<std::string, bool> escaping_;
   bool subgraph_ = false;
+  const ValueTypes* types_ = nullptr;
 };
 
 // The value of a constant: an initializer that cannot be fed (not also a graph input), or the
@@ -49,9 +55,9 @@ const Tensor* constant_value(const Graph& graph, const GraphIndex& index, const 
 // A float32 scalar constant (any shape with one element), or nullopt.
 std::optional<float> scalar_constant(const Graph& graph, const GraphIndex& index, const std::string& value);
 
-// The type of a tensor value as far as it is certain today: a constant's dtype and shape, else
-// what the graph declares (inputs, outputs, value_infos). nullopt when nothing is known. The one
-// place transformers read types, so it can switch to inferred types later. In a subgraph (see
+// The type of a tensor value: a constant's dtype and shape, else its inferred type (the index's
+// types, see TransformContext), else what the graph declares (inputs, outputs, value_infos).
+// nullopt when nothing is known. The one place transformers read types. In a subgraph (see
 // GraphIndex) a declared input gives its element type only.
 std::optional<TypeInfo> known_type(const Graph& graph, const GraphIndex& index, const std::string& value);
 // The element type from known_type, or undefined.

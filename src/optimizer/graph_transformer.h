@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/shape_inference.h"
 #include "tessera/status.h"
 
 namespace tessera {
@@ -21,9 +22,18 @@ using NodeEvaluator = std::function<Result<std::vector<Tensor>>(const Node& node
 struct TransformContext {
   const Model* model = nullptr;  // opset imports (read-only: passes rewrite the graph they are given)
   NodeEvaluator evaluate;
+  // The inferred types of the main graph's values (shape_inference.h), refreshed by the driver
+  // after every pass that rewrote something; null when inference failed on the input model.
+  // A value keeps its type while a pass runs: rewrites never give an existing name a new meaning,
+  // and the values a pass creates are unknown until the next refresh.
+  const ValueTypes* types = nullptr;
 
   // Whether `graph` is a subgraph body rather than the model's main graph.
   bool is_subgraph(const Graph& graph) const { return model && &graph != &model->graph; }
+  // The inferred types of `graph`'s values: the main graph's, or null for a subgraph body (its
+  // values are inferred inside the If/Loop/Scan rules only, and a Loop's carried values may change
+  // shape from one iteration to the next).
+  const ValueTypes* types_of(const Graph& graph) const { return is_subgraph(graph) ? nullptr : types; }
 };
 
 class GraphTransformer {

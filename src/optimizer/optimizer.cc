@@ -1,5 +1,6 @@
 #include "optimizer/optimizer.h"
 
+#include "graph/shape_inference.h"
 #include "optimizer/transformers.h"
 
 namespace tessera {
@@ -38,6 +39,13 @@ bool uses_domain(const Graph& graph, const std::string& domain) {
   return false;
 }
 
+// The nodes the fusions wrote need their domain imported: for their inference rules and schemas
+// (looked up by the domain's opset), and for the model to be saved and reloaded.
+void import_tessera_domain(Model& model) {
+  if (!model.opset_imports.count(kTesseraDomain) && uses_domain(model.graph, kTesseraDomain))
+    model.opset_imports[kTesseraDomain] = 1;
+}
+
 }  // namespace
 
 std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLevel level) {
@@ -55,22 +63,32 @@ Result<std::vector<PassReport>> optimize_model(Model& model, const std::vector<s
                                                const NodeEvaluator& evaluate, const Tracing* tracing) {
   std::vector<PassReport> reports;
   for (const auto& t : transformers) reports.push_back({std::string(t->name()), 0});
-  TransformContext ctx{&model, evaluate};
+  // Types are inferred once here and again after every pass that rewrote something, so each pass
+  // reads the types of the graph as it is. A model whose own types contradict (the session checks
+  // it first) is optimized without them; a pass that leaves a contradiction is a bug, reported.
+  Result<ValueTypes> inferred = infer_types(model.graph, model, {});
+  const bool typed = inferred.is_ok();
+  ValueTypes types = typed ? std::move(inferred).value() : ValueTypes{};
+  TransformContext ctx{&model, evaluate, typed ? &types : nullptr};
   for (int round = 0; round < kMaxRounds; ++round) {
     int changed = 0;
     for (size_t k = 0; k < transformers.size(); ++k) {
       PhaseTimer timer(tracing, "optimizer", reports[k].name);
       Result<int> n = apply_recursively(*transformers[k], model.graph, ctx);
-      if (!n.is_ok()) return n.status().with_context("optimizer pass '" + reports[k].name + "'");
+      const std::string where = "optimizer pass '" + reports[k].name + "'";
+      if (!n.is_ok()) return n.status().with_context(where);
       if (timer.active()) timer.set_args(JsonArgs().add("round", round + 1).add("rewrites", n.value()).take());
       reports[k].rewrites += n.value();
       changed += n.value();
+      if (n.value() == 0) continue;
+      import_tessera_domain(model);
+      if (!typed) continue;
+      Result<ValueTypes> after = infer_types(model.graph, model, {});
+      if (!after.is_ok()) return after.status().with_context(where + " left a graph whose types contradict");
+      types = std::move(after).value();
     }
     if (changed == 0) break;
   }
-  // The nodes the fusions wrote need their domain imported for the model to be saved and reloaded.
-  if (!model.opset_imports.count(kTesseraDomain) && uses_domain(model.graph, kTesseraDomain))
-    model.opset_imports[kTesseraDomain] = 1;
   return reports;
 }
 

@@ -22,10 +22,12 @@ void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& o
   // Transformer blocks: normalizations and GELU first, so a residual Add finds its
   // LayerNormalization and a MatMul + bias finds its GELU within the same round.
   out.push_back(make_layer_norm_fusion());
+  out.push_back(make_rms_norm_fusion());
   out.push_back(make_gelu_fusion());
   out.push_back(make_skip_layer_norm_fusion());
   out.push_back(make_matmul_bias_fusion());
   out.push_back(make_attention_fusion());
+  out.push_back(make_mha_attention_fusion());
 }
 
 void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>&) {}

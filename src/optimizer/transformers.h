@@ -21,10 +21,12 @@ std::unique_ptr<GraphTransformer> make_batchnorm_into_conv();
 std::unique_ptr<GraphTransformer> make_conv_add_fusion();
 std::unique_ptr<GraphTransformer> make_conv_activation_fusion();
 std::unique_ptr<GraphTransformer> make_layer_norm_fusion();
+std::unique_ptr<GraphTransformer> make_rms_norm_fusion();
 std::unique_ptr<GraphTransformer> make_gelu_fusion();
 std::unique_ptr<GraphTransformer> make_skip_layer_norm_fusion();
 std::unique_ptr<GraphTransformer> make_matmul_bias_fusion();
 std::unique_ptr<GraphTransformer> make_attention_fusion();
+std::unique_ptr<GraphTransformer> make_mha_attention_fusion();
 
 // Semantics-preserving cleanups in standard ONNX ops.
 void add_basic_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);

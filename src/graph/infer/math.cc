@@ -166,6 +166,7 @@ Status einsum(InferContext& ctx) {
 std::vector<InferRule> math_infer_rules() {
   std::vector<InferRule> rules{
       {"", "MatMul", 1, kAnyOpset, matmul},
+      {"com.tessera", "FusedMatMul", 1, kAnyOpset, matmul},  // act(MatMul + bias), docs/fused_ops.md
       {"", "MatMulInteger", 10, kAnyOpset, matmul},
       {"", "QLinearMatMul", 10, kAnyOpset, qlinear_matmul},
       {"", "Gemm", 1, kAnyOpset, gemm},

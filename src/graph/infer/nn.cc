@@ -267,6 +267,32 @@ Status attention(InferContext& ctx) {
   return Status::ok();
 }
 
+// com.tessera SkipLayerNormalization: Y and the sum S have the shape of A + B.
+Status skip_layer_norm(InferContext& ctx) {
+  const Dims* a = ctx.input_shape(0);
+  const Dims* b = ctx.input_shape(1);
+  if (!a || !b) return Status::ok();
+  TS_ASSIGN_OR_RETURN(Dims sum, broadcast_dims(ctx, *a, *b));
+  for (size_t j = 0; j < ctx.num_outputs(); ++j) ctx.set_output(j, sum);
+  return Status::ok();
+}
+
+// com.tessera Attention: Q [B, Sq, ...], V [B, Sk, ...] give Y [B, Sq, H, Dv], Dv the product of
+// V's trailing dims / H; with sequence_first, Q [Sq, B, ...] and V [Sk, B, ...] give [Sq, B*H, Dv].
+Status tessera_attention(InferContext& ctx) {
+  const Dims* q = ctx.input_shape(0);
+  const Dims* v = ctx.input_shape(2);
+  if (!q || !v || q->size() < 2 || v->size() < 2) return Status::ok();
+  const int64_t heads = ctx.attr_int("num_heads", 0);
+  const Dim h = heads > 0 ? fixed_dim(heads) : unknown_dim();
+  const Dim dv = divide_dim(product_dim(*v, 2, v->size()), heads);
+  if (ctx.attr_int("sequence_first", 0) != 0)
+    ctx.set_output(0, Dims{(*q)[0], product_dim(Dims{(*q)[1], h}, 0, 2), dv});
+  else
+    ctx.set_output(0, Dims{(*q)[0], (*q)[1], h, dv});
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<InferRule> nn_infer_rules() {
@@ -286,6 +312,9 @@ std::vector<InferRule> nn_infer_rules() {
       {"", "GlobalLpPool", 1, kAnyOpset, global_pool},
       {"", "BatchNormalization", 1, kAnyOpset, batch_norm},
       {"", "LayerNormalization", 17, kAnyOpset, layer_norm},
+      {"com.tessera", "LayerNormalization", 1, kAnyOpset, layer_norm},
+      {"com.tessera", "SkipLayerNormalization", 1, kAnyOpset, skip_layer_norm},
+      {"com.tessera", "Attention", 1, kAnyOpset, tessera_attention},
       {"", "DepthToSpace", 1, kAnyOpset, depth_to_space},
       {"", "SpaceToDepth", 1, kAnyOpset, depth_to_space},
       {"", "Resize", 10, 10, resize10},

@@ -111,9 +111,9 @@ class CommonSubexpressionElimination final : public GraphTransformer {
  public:
   std::string_view name() const override { return "common_subexpression_elimination"; }
 
-  Result<int> apply(Graph& graph, const TransformContext&) const override {
+  Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
     int merged = merge_initializers(graph);
-    const GraphIndex index(graph);
+    const GraphIndex index(graph, ctx);
     // Nodes are visited in order, so a node's inputs are already renamed to the kept copies when
     // it is looked up; `renamed` carries what this pass has merged so far.
     std::unordered_map<std::string, std::string> renamed;
@@ -165,7 +165,7 @@ class CommonSubexpressionElimination final : public GraphTransformer {
  private:
   // Readers of a small initializer equal to an earlier one read the earlier one instead.
   static int merge_initializers(Graph& graph) {
-    const GraphIndex index(graph);
+    const GraphIndex index(graph);  // edges only
     std::unordered_set<std::string> fed;
     for (const ValueInfo& in : graph.inputs) fed.insert(in.name);
     std::unordered_multimap<size_t, const std::string*> seen;

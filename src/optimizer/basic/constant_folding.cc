@@ -1,6 +1,6 @@
 // Nodes whose inputs are all constants are run once, here, with the session's own kernels, and
-// their outputs become initializers; Shape and Size of a value whose shape is declared static
-// become constants too. This is what turns the shape arithmetic of exported models
+// their outputs become initializers; Shape and Size of a value whose inferred shape is static
+// become constants too, and so does Gather of a Shape where the dims it picks are fixed. This is what turns the shape arithmetic of exported models
 // (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) into plain constant reshapes.
 // Left alone: random ops (each run must draw anew), nodes with subgraphs, ops of other domains
 // (their evaluation is not ours to assume), outputs that are not tensors, any node whose
@@ -107,6 +107,17 @@ std::optional<int64_t> predicted_elements(const Node& node, const std::vector<co
   return std::nullopt;
 }
 
+// The dims [start, end) a Shape node outputs (opset 15's attributes, clamped) for an input of `rank`.
+std::pair<int64_t, int64_t> shape_range(const Node& shape_node, int64_t rank) {
+  auto clamp = [&](const char* name, int64_t dflt) {
+    const Attribute* a = shape_node.attribute(name);
+    int64_t v = a ? a->i : dflt;
+    if (v < 0) v += rank;
+    return std::clamp<int64_t>(v, 0, rank);
+  };
+  return {clamp("start", 0), clamp("end", rank)};
+}
+
 // Shape (with opset 15's start/end) or Size of a value of known static shape.
 std::optional<Tensor> fold_static_shape(const Node& node, const Shape& shape) {
   if (node.op_type == "Size") {
@@ -114,17 +125,37 @@ std::optional<Tensor> fold_static_shape(const Node& node, const Shape& shape) {
     if (!n) return std::nullopt;
     return Tensor::scalar<int64_t>(DataType::int64, *n);
   }
-  const int64_t rank = static_cast<int64_t>(shape.size());
-  auto clamp = [&](const char* name, int64_t dflt) {
-    const Attribute* a = node.attribute(name);
-    int64_t v = a ? a->i : dflt;
-    if (v < 0) v += rank;
-    return std::clamp<int64_t>(v, 0, rank);
-  };
-  const int64_t start = clamp("start", 0), end = clamp("end", rank);
+  const auto [start, end] = shape_range(node, static_cast<int64_t>(shape.size()));
   std::vector<int64_t> dims;
   for (int64_t i = start; i < end; ++i) dims.push_back(shape[static_cast<size_t>(i)]);
   return int64_vector(dims);
+}
+
+// Gather(Shape(x), indices) where every dim it picks is fixed though others may not be: a
+// [batch, 197, 768] value gives 768 at index 2 (or -1), so the arithmetic that exporters build on
+// it folds too.
+std::optional<Tensor> fold_gather_of_shape(const Graph& graph, const GraphIndex& index, const Node& gather) {
+  if (gather.inputs.size() != 2 || gather.outputs.size() != 1) return std::nullopt;
+  if (const Attribute* axis = gather.attribute("axis"); axis && axis->i != 0) return std::nullopt;
+  const int p = index.producer(gather.inputs[0]);
+  if (p < 0) return std::nullopt;
+  const Node& shape_node = graph.nodes[static_cast<size_t>(p)];
+  if (shape_node.op_type != "Shape" || !shape_node.domain.empty() || shape_node.inputs.size() != 1) return std::nullopt;
+  const Tensor* indices = constant_value(graph, index, gather.inputs[1]);
+  const std::optional<std::vector<int64_t>> picks = int_values(indices);
+  const std::optional<TypeInfo> type = known_type(graph, index, shape_node.inputs[0]);
+  if (!picks || indices->rank() > 1 || !type || !type->shape) return std::nullopt;
+  const std::vector<Dim>& dims = *type->shape;
+  const auto [start, end] = shape_range(shape_node, static_cast<int64_t>(dims.size()));
+  const int64_t length = std::max<int64_t>(0, end - start);
+  std::vector<int64_t> values;
+  for (int64_t i : *picks) {
+    if (i < 0) i += length;
+    if (i < 0 || i >= length || !dims[static_cast<size_t>(start + i)].is_fixed()) return std::nullopt;
+    values.push_back(dims[static_cast<size_t>(start + i)].value);
+  }
+  if (indices->rank() == 0) return Tensor::scalar<int64_t>(DataType::int64, values[0]);
+  return int64_vector(values);
 }
 
 class ConstantFolding final : public GraphTransformer {
@@ -132,7 +163,7 @@ class ConstantFolding final : public GraphTransformer {
   std::string_view name() const override { return "constant_folding"; }
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
-    const GraphIndex index(graph, ctx.is_subgraph(graph));
+    const GraphIndex index(graph, ctx);
     std::unordered_set<std::string> graph_outputs;
     for (const ValueInfo& out : graph.outputs) graph_outputs.insert(out.name);
     std::vector<bool> dead(graph.nodes.size(), false);
@@ -184,6 +215,12 @@ class ConstantFolding final : public GraphTransformer {
       if (std::optional<Shape> shape = known_static_shape(graph, index, node.inputs[0])) {
         std::optional<Tensor> t = fold_static_shape(node, *shape);
         if (!t || !t->defined()) return false;
+        outputs.push_back(std::move(*t));
+        return true;
+      }
+    }
+    if (node.op_type == "Gather" && node.domain.empty()) {
+      if (std::optional<Tensor> t = fold_gather_of_shape(graph, index, node); t && t->defined()) {
         outputs.push_back(std::move(*t));
         return true;
       }

@@ -13,8 +13,8 @@ class DeadCodeElimination final : public GraphTransformer {
  public:
   std::string_view name() const override { return "dead_code_elimination"; }
 
-  Result<int> apply(Graph& graph, const TransformContext&) const override {
-    const GraphIndex index(graph);
+  Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
+    const GraphIndex index(graph, ctx);
     // Readers left per value; walking backwards frees whole dead chains in one pass when the
     // nodes are stored in order (the fixed point catches the rest when they are not).
     std::unordered_map<std::string, size_t> readers;
@@ -38,7 +38,7 @@ class DeadCodeElimination final : public GraphTransformer {
     }
     if (removed) remove_nodes(graph, dead);
 
-    const GraphIndex after(graph);
+    const GraphIndex after(graph, ctx);
     for (auto it = graph.initializers.begin(); it != graph.initializers.end();) {
       bool is_input = false;
       for (const ValueInfo& in : graph.inputs) is_input = is_input || in.name == it->first;

@@ -154,7 +154,7 @@ class NoopElimination final : public GraphTransformer {
   std::string_view name() const override { return "noop_elimination"; }
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
-    const GraphIndex index(graph, ctx.is_subgraph(graph));
+    const GraphIndex index(graph, ctx);
     const int64_t opset = ctx.model->opset_version("");
     std::vector<Bypass> bypasses;
     for (size_t n = 0; n < graph.nodes.size(); ++n) {

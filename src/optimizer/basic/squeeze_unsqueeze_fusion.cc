@@ -60,7 +60,7 @@ class SqueezeUnsqueezeFusion final : public GraphTransformer {
   std::string_view name() const override { return "squeeze_unsqueeze_fusion"; }
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
-    const GraphIndex index(graph, ctx.is_subgraph(graph));  // producers only: the rewrites below keep every output name
+    const GraphIndex index(graph, ctx);  // producers only: the rewrites below keep every output name
     const int64_t opset = ctx.model->opset_version("");
     std::vector<Bypass> bypasses;
     int merged = 0;

@@ -25,8 +25,8 @@ class TransposeFusion final : public GraphTransformer {
  public:
   std::string_view name() const override { return "transpose_fusion"; }
 
-  Result<int> apply(Graph& graph, const TransformContext&) const override {
-    const GraphIndex index(graph);  // producers only: the rewrites below keep every output name
+  Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
+    const GraphIndex index(graph, ctx);  // producers only: the rewrites below keep every output name
     int fused = 0;
     for (Node& second : graph.nodes) {
       const std::vector<int64_t>* p2 = explicit_perm(second);

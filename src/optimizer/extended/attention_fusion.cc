@@ -20,11 +20,6 @@ namespace {
 
 using namespace pattern;
 
-bool has_perm(const Node& t, std::vector<int64_t> perm) {
-  const Attribute* p = t.attribute("perm");
-  return p && p->ints == perm;
-}
-
 std::optional<int64_t> int_constant(const Graph& g, const GraphIndex& index, const std::string& v) {
   const Tensor* t = constant_value(g, index, v);
   if (!t || t->dtype() != DataType::int64 || t->size() != 1) return std::nullopt;
@@ -64,17 +59,10 @@ struct Heads {
 // Transpose(Reshape(data, [B, S, H, D]), perm) read only once; fills `nodes`.
 std::optional<Heads> split_heads(const Graph& g, const GraphIndex& index, const std::vector<bool>& dead,
                                  const std::string& value, const std::vector<int64_t>& perm, std::vector<int>& nodes) {
-  if (!index.has_single_use(value)) return std::nullopt;
-  const int tr = producer_op(g, index, dead, value, "Transpose");
-  if (tr < 0 || !has_perm(g.nodes[static_cast<size_t>(tr)], perm)) return std::nullopt;
-  const std::string& reshaped = g.nodes[static_cast<size_t>(tr)].inputs[0];
-  if (!index.has_single_use(reshaped)) return std::nullopt;
-  const int rs = producer_op(g, index, dead, reshaped, "Reshape");
+  int tr = -1;
+  const int rs = reshape_then_transpose(g, index, dead, value, perm, tr);
   if (rs < 0) return std::nullopt;
   const Node& r = g.nodes[static_cast<size_t>(rs)];
-  if (r.inputs.size() != 2) return std::nullopt;
-  const Attribute* allowzero = r.attribute("allowzero");
-  if (allowzero && allowzero->i != 0) return std::nullopt;
   Heads h;
   h.data = r.inputs[0];
   std::string entries[4];
@@ -118,7 +106,7 @@ class AttentionFusion final : public GraphTransformer {
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
     if (ctx.model->opset_version("") < 13) return 0;  // Softmax on the last axis only from 13
-    const GraphIndex index(graph);
+    const GraphIndex index(graph, ctx);
     std::vector<bool> dead(graph.nodes.size(), false);
     int fused = 0;
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -146,31 +134,12 @@ class AttentionFusion final : public GraphTransformer {
         nodes.push_back(add);
       }
       // Scale: Div by a scalar, or Mul by one.
-      float scale = 0;
-      std::string qk;
-      if (int div = producer_op(graph, index, dead, scores, "Div"); div >= 0) {
-        const Node& d = graph.nodes[static_cast<size_t>(div)];
-        std::optional<float> c = d.inputs.size() == 2 ? scalar_constant(graph, index, d.inputs[1]) : std::nullopt;
-        if (!c || !(*c != 0.0f) || !std::isfinite(*c)) continue;
-        scale = 1.0f / *c;
-        qk = d.inputs[0];
-        nodes.push_back(div);
-      } else if (int mul = producer_op(graph, index, dead, scores, "Mul"); mul >= 0) {
-        const Node& m = graph.nodes[static_cast<size_t>(mul)];
-        if (m.inputs.size() != 2) continue;
-        std::optional<float> c = scalar_constant(graph, index, m.inputs[1]);
-        size_t other = 0;
-        if (!c) {
-          c = scalar_constant(graph, index, m.inputs[0]);
-          other = 1;
-        }
-        if (!c || !std::isfinite(*c)) continue;
-        scale = *c;
-        qk = m.inputs[other];
-        nodes.push_back(mul);
-      } else {
-        continue;
-      }
+      int scale_node = -1;
+      const std::optional<std::pair<std::string, float>> scaled = scaled_by_scalar(graph, index, dead, scores, scale_node);
+      if (!scaled) continue;
+      const std::string qk = scaled->first;
+      const float scale = scaled->second;
+      nodes.push_back(scale_node);
       if (!index.has_single_use(qk)) continue;
       const int qk_mm = producer_op(graph, index, dead, qk, "MatMul");
       if (qk_mm < 0) continue;

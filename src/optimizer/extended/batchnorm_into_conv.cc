@@ -29,8 +29,8 @@ class BatchNormIntoConv final : public GraphTransformer {
  public:
   std::string_view name() const override { return "batchnorm_into_conv"; }
 
-  Result<int> apply(Graph& graph, const TransformContext&) const override {
-    const GraphIndex index(graph);
+  Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
+    const GraphIndex index(graph, ctx);
     std::vector<bool> dead(graph.nodes.size(), false);
     int folded = 0;
     for (size_t c = 0; c < graph.nodes.size(); ++c) {

@@ -66,7 +66,7 @@ class ConvActivationFusion final : public GraphTransformer {
   std::string_view name() const override { return "conv_activation_fusion"; }
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
-    const GraphIndex index(graph);
+    const GraphIndex index(graph, ctx);
     const int64_t opset = ctx.model->opset_version("");
     std::vector<bool> dead(graph.nodes.size(), false);
     int fused = 0;

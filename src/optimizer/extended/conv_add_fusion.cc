@@ -5,7 +5,6 @@
 // Only when y has no other reader and the inferred shapes of y and z are provably equal: each dim
 // the same size or the same symbol ("batch") (an Add that broadcasts, or might, stays an Add). An activation after the Add fuses afterwards
 // (conv_activation_fusion), giving act(conv + b + z).
-#include "graph/shape_inference.h"
 #include "optimizer/graph_edit.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/transformers.h"
@@ -33,11 +32,10 @@ class ConvAddFusion final : public GraphTransformer {
   std::string_view name() const override { return "conv_add_fusion"; }
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
-    // Subgraphs read values of enclosing scopes whose types this scope does not know.
-    if (ctx.is_subgraph(graph)) return 0;
-    Result<ValueTypes> types = infer_types(graph, *ctx.model, {});
-    if (!types.is_ok()) return 0;  // the check stage reports real contradictions; leave the graph
-    const GraphIndex index(graph);
+    // Subgraphs have no inferred types (TransformContext::types_of).
+    const ValueTypes* types = ctx.types_of(graph);
+    if (!types) return 0;
+    const GraphIndex index(graph, ctx);
     std::vector<bool> dead(graph.nodes.size(), false);
     int fused = 0;
     for (size_t c = 0; c < graph.nodes.size(); ++c) {

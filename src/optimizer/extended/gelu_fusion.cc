@@ -123,7 +123,7 @@ class GeluFusion final : public GraphTransformer {
   std::string_view name() const override { return "gelu_fusion"; }
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
-    const GraphIndex index(graph);
+    const GraphIndex index(graph, ctx);
     const bool onnx_op = ctx.model->opset_version("") >= 20;
     std::vector<bool> dead(graph.nodes.size(), false);
     int fused = 0;

@@ -15,24 +15,12 @@ namespace {
 
 using namespace pattern;
 
-// ReduceMean over exactly the last axis, keeping dims.
-bool is_last_axis_mean(const Graph& g, const GraphIndex& index, const Node& n) {
-  if (!is_op(n, "ReduceMean") || n.inputs.empty() || n.outputs.size() != 1) return false;
-  const Attribute* keep = n.attribute("keepdims");
-  if (keep && keep->i != 1) return false;
-  const Attribute* axes = n.attribute("axes");
-  if (axes) return n.inputs.size() == 1 && axes->ints == std::vector<int64_t>{-1};
-  if (n.inputs.size() != 2) return false;
-  const Tensor* t = constant_value(g, index, n.inputs[1]);
-  return t && t->dtype() == DataType::int64 && t->size() == 1 && t->data<int64_t>()[0] == -1;
-}
-
 class LayerNormFusion final : public GraphTransformer {
  public:
   std::string_view name() const override { return "layer_norm_fusion"; }
 
   Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
-    const GraphIndex index(graph);
+    const GraphIndex index(graph, ctx);
     const bool onnx_op = ctx.model->opset_version("") >= 17;
     std::vector<bool> dead(graph.nodes.size(), false);
     int fused = 0;

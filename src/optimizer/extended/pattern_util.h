@@ -1,12 +1,13 @@
 // Small helpers the extended fusions share to match decomposed subgraphs strictly: a node of a
 // given standard op, the sole reader of a value, float constants within a tolerance. Matching
-// uses constants and graph structure only (no inferred shapes).
+// uses constants and graph structure, and inferred types through known_type where a shape decides.
 #pragma once
 
 #include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "optimizer/graph_edit.h"
@@ -73,6 +74,67 @@ inline const Tensor* float_vector(const Graph& g, const GraphIndex& index, const
   const Tensor* t = source.empty() ? nullptr : constant_value(g, index, source);
   if (!t || t->dtype() != DataType::float32 || t->rank() != 1 || t->size() == 0) return nullptr;
   return n < 0 || t->size() == n ? t : nullptr;
+}
+
+// ReduceMean over exactly the last axis (attribute, or opset 18's constant input), keeping dims.
+inline bool is_last_axis_mean(const Graph& g, const GraphIndex& index, const Node& n) {
+  if (!is_op(n, "ReduceMean") || n.inputs.empty() || n.outputs.size() != 1) return false;
+  const Attribute* keep = n.attribute("keepdims");
+  if (keep && keep->i != 1) return false;
+  const Attribute* axes = n.attribute("axes");
+  if (axes) return n.inputs.size() == 1 && axes->ints == std::vector<int64_t>{-1};
+  if (n.inputs.size() != 2) return false;
+  const Tensor* t = constant_value(g, index, n.inputs[1]);
+  return t && t->dtype() == DataType::int64 && t->size() == 1 && t->data<int64_t>()[0] == -1;
+}
+
+inline bool has_perm(const Node& t, const std::vector<int64_t>& perm) {
+  const Attribute* p = t.attribute("perm");
+  return p && p->ints == perm;
+}
+
+// `value` = Transpose(Reshape(data, target), perm) with the Reshape's allowzero 0 and each
+// intermediate read once and not yet claimed (how attention exports split heads): the Reshape's
+// node index, the Transpose's in `transpose`; -1 otherwise.
+inline int reshape_then_transpose(const Graph& g, const GraphIndex& index, const std::vector<bool>& dead,
+                                  const std::string& value, const std::vector<int64_t>& perm, int& transpose) {
+  if (!index.has_single_use(value)) return -1;
+  const int tr = producer_op(g, index, dead, value, "Transpose");
+  if (tr < 0 || !has_perm(g.nodes[static_cast<size_t>(tr)], perm)) return -1;
+  const std::string& reshaped = g.nodes[static_cast<size_t>(tr)].inputs[0];
+  if (!index.has_single_use(reshaped)) return -1;
+  const int rs = producer_op(g, index, dead, reshaped, "Reshape");
+  if (rs < 0 || g.nodes[static_cast<size_t>(rs)].inputs.size() != 2) return -1;
+  const Attribute* allowzero = g.nodes[static_cast<size_t>(rs)].attribute("allowzero");
+  if (allowzero && allowzero->i != 0) return -1;
+  transpose = tr;
+  return rs;
+}
+
+// `value` = Div(x, c) or Mul(x, c) / Mul(c, x) by a finite float scalar, read once: x and the
+// factor it scales by (the Div or Mul node in `node`). Else nullopt.
+inline std::optional<std::pair<std::string, float>> scaled_by_scalar(const Graph& g, const GraphIndex& index,
+                                                                     const std::vector<bool>& dead, const std::string& value,
+                                                                     int& node) {
+  if (!index.has_single_use(value)) return std::nullopt;
+  if (int div = producer_op(g, index, dead, value, "Div"); div >= 0) {
+    const Node& d = g.nodes[static_cast<size_t>(div)];
+    std::optional<float> c = d.inputs.size() == 2 ? scalar_constant(g, index, d.inputs[1]) : std::nullopt;
+    if (!c || *c == 0.0f || !std::isfinite(*c)) return std::nullopt;
+    node = div;
+    return std::make_pair(d.inputs[0], 1.0f / *c);
+  }
+  if (int mul = producer_op(g, index, dead, value, "Mul"); mul >= 0) {
+    const Node& m = g.nodes[static_cast<size_t>(mul)];
+    if (m.inputs.size() != 2) return std::nullopt;
+    for (size_t slot = 0; slot < 2; ++slot) {
+      std::optional<float> c = scalar_constant(g, index, m.inputs[1 - slot]);
+      if (!c || !std::isfinite(*c)) continue;
+      node = mul;
+      return std::make_pair(m.inputs[slot], *c);
+    }
+  }
+  return std::nullopt;
 }
 
 // True when none of `nodes` is claimed yet.

@@ -19,8 +19,8 @@ class SkipLayerNormFusion final : public GraphTransformer {
  public:
   std::string_view name() const override { return "skip_layer_norm_fusion"; }
 
-  Result<int> apply(Graph& graph, const TransformContext&) const override {
-    const GraphIndex index(graph);
+  Result<int> apply(Graph& graph, const TransformContext& ctx) const override {
+    const GraphIndex index(graph, ctx);
     std::vector<bool> dead(graph.nodes.size(), false);
     int fused = 0;
     for (size_t i = 0; i < graph.nodes.size(); ++i) {

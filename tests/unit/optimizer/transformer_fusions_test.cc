@@ -255,6 +255,52 @@ TEST(MatMulBiasFusion, LeavesFedWeightsAndSharedProductsAlone) {
   EXPECT_EQ(expect_same_outputs(shared, OptimizationLevel::all, x_feeds()), (std::map<std::string, int>{{"Add", 1}, {"MatMul", 1}}));
 }
 
+TEST(MatMulBiasFusion, FusesABiasRowOfLeadingOnesUpToTheProductsRank) {
+  for (int64_t rank : {2, 3, 4}) {
+    Model m = model_with_input(13);
+    add_linear(m, "x", "y", false);
+    std::vector<int64_t> shape(static_cast<size_t>(rank - 1), 1);
+    shape.push_back(kN);
+    m.graph.initializers["bias"] = float_tensor(shape, 22);
+    m.graph.outputs.push_back(tensor_value("y", DataType::float32, rank == 4 ? std::vector<int64_t>{1, 2, 3, kN} : std::vector<int64_t>{2, 3, kN}));
+    auto ops = expect_same_outputs(m, OptimizationLevel::extended, x_feeds());
+    // [1, 1, 1, N] would add a dim to the [2, 3, N] product: that Add stays.
+    const auto want = rank == 4 ? std::map<std::string, int>{{"Add", 1}, {"MatMul", 1}}
+                                : std::map<std::string, int>{{"com.tessera.FusedMatMul", 1}};
+    EXPECT_EQ(ops, want) << rank;
+  }
+}
+
+// x2 [4, K] by a fed B [K, N] plus a fed c: Gemm when the inferred shapes prove c broadcasts to [4, N].
+Model rank2_product(std::vector<int64_t> c_shape, int64_t n = kN) {
+  Model m;
+  m.opset_imports[""] = 13;
+  m.graph.inputs.push_back(tensor_value("x2", DataType::float32, {4, kCols}));
+  m.graph.inputs.push_back(tensor_value("B", DataType::float32, {kCols, n}));
+  m.graph.inputs.push_back(tensor_value("c", DataType::float32, c_shape));
+  m.graph.nodes.push_back(node("mm", "MatMul", {"x2", "B"}, {"mm_y"}));
+  m.graph.nodes.push_back(node("mm_add", "Add", {"c", "mm_y"}, {"y"}));
+  m.graph.outputs.push_back(tensor_value("y", DataType::float32, {4, std::max(n, c_shape.back())}));
+  return m;
+}
+
+Feeds rank2_feeds(std::vector<int64_t> c_shape, int64_t n = kN) {
+  return {{"x2", Value(float_tensor({4, kCols}, 31))}, {"B", Value(float_tensor({kCols, n}, 32))}, {"c", Value(float_tensor(c_shape, 33))}};
+}
+
+TEST(MatMulBiasFusion, Rank2ProductPlusABroadcastingTermBecomesGemm) {
+  for (std::vector<int64_t> c : {std::vector<int64_t>{4, kN}, {kN}, {4, 1}, {1, 1}}) {
+    auto ops = expect_same_outputs(rank2_product(c), OptimizationLevel::extended, rank2_feeds(c));
+    EXPECT_EQ(ops, (std::map<std::string, int>{{"Gemm", 1}})) << c.size() << " " << c[0];
+  }
+}
+
+TEST(MatMulBiasFusion, LeavesAnAddThatBroadcastsTheProduct) {
+  // [4, 1] + [4, N] widens the product: not Gemm's one-way broadcast of C.
+  auto ops = expect_same_outputs(rank2_product({4, kN}, 1), OptimizationLevel::extended, rank2_feeds({4, kN}, 1));
+  EXPECT_EQ(ops, (std::map<std::string, int>{{"Add", 1}, {"MatMul", 1}}));
+}
+
 // ---- SkipLayerNormalization ----
 
 TEST(SkipLayerNormFusion, FusesTheResidualAddIntoTheLayerNorm) {

@@ -482,10 +482,12 @@ class RotaryEmbeddingKernel final : public OpKernel {
   int64_t rotary_dim_, num_heads_;
 };
 
-// com.tessera Attention(Q, K, V[, mask]) {num_heads, scale}, written by attention_fusion: Q
-// [B, Sq, H*D], K [B, Sk, H*D], V [B, Sk, H*Dv] (any trailing dims, their product split into H
-// heads), mask additive and broadcastable to [B, H, Sq, Sk]; Y [B, Sq, H, Dv] =
-// softmax(scale * Q_h K_h^T + mask) V_h per batch and head. Each (batch, head) runs as one task:
+// com.tessera Attention(Q, K, V[, mask]) {num_heads, scale, sequence_first}, written by
+// attention_fusion and mha_attention_fusion: Q [B, Sq, H*D], K [B, Sk, H*D], V [B, Sk, H*Dv]
+// (any trailing dims, their product split into H heads; with sequence_first the first two dims
+// swap: [Sq, B, H*D]...), mask additive and broadcastable to [B, H, Sq, Sk]; Y [B, Sq, H, Dv]
+// ([Sq, B*H, Dv], nn.MultiheadAttention's layout before its out-projection: the same memory as
+// [Sq, B, H, Dv]) = softmax(scale * Q_h K_h^T + mask) V_h per batch and head. Each (batch, head) runs as one task:
 // the scores GEMM reads the heads in place (row stride H*D), softmax runs in place on the
 // scores, and the context GEMM writes straight into the merged-heads layout. float32 only.
 class TesseraAttentionKernel final : public OpKernel {
@@ -493,7 +495,8 @@ class TesseraAttentionKernel final : public OpKernel {
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     const int64_t heads = info.attr_int("num_heads", 0);
     if (heads <= 0) return info.error("attribute 'num_heads' must be positive, got ", heads);
-    return std::unique_ptr<OpKernel>(new TesseraAttentionKernel(heads, info.attr_float("scale", 1.0f)));
+    return std::unique_ptr<OpKernel>(
+        new TesseraAttentionKernel(heads, info.attr_float("scale", 1.0f), info.attr_int("sequence_first", 0) != 0));
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -504,8 +507,11 @@ class TesseraAttentionKernel final : public OpKernel {
     for (const Tensor* t : {q, k, v, mask})
       if (t && t->dtype() != DataType::float32) return ctx.error("com.tessera Attention takes float32 inputs");
     if (q->rank() < 2 || k->rank() < 2 || v->rank() < 2) return ctx.error("Q, K and V must have rank >= 2");
-    const int64_t H = heads_, B = q->dim(0), Sq = q->dim(1), Sk = k->dim(1);
-    if (k->dim(0) != B || v->dim(0) != B || v->dim(1) != Sk)
+    const bool sf = sequence_first_;
+    auto batch_of = [&](const Tensor* t) { return t->dim(sf ? 1 : 0); };
+    auto seq_of = [&](const Tensor* t) { return t->dim(sf ? 0 : 1); };
+    const int64_t H = heads_, B = batch_of(q), Sq = seq_of(q), Sk = seq_of(k);
+    if (batch_of(k) != B || batch_of(v) != B || seq_of(v) != Sk)
       return ctx.error("Q ", shape_to_string(q->shape()), ", K ", shape_to_string(k->shape()), " and V ",
                        shape_to_string(v->shape()), " do not share batch and sequence sizes");
     auto head_size = [&](const Tensor* t, int64_t rows) -> int64_t {
@@ -530,7 +536,7 @@ class TesseraAttentionKernel final : public OpKernel {
         stride *= s[j];
       }
     }
-    Tensor& y = ctx.allocate_output(0, DataType::float32, {B, Sq, H, Dv});
+    Tensor& y = ctx.allocate_output(0, DataType::float32, sf ? Shape{Sq, B * H, Dv} : Shape{B, Sq, H, Dv});
     if (y.size() == 0) return Status::ok();
     const float* Q = q->data<float>();
     const float* K = k->data<float>();
@@ -545,10 +551,13 @@ class TesseraAttentionKernel final : public OpKernel {
       std::vector<float> scores(static_cast<size_t>(Sq * Sk));
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t b = t / H, h = t % H;
-        const float* qh = Q + (b * Sq * H + h) * D;
-        const float* kh = K + (b * Sk * H + h) * D;
-        const float* vh = V + (b * Sk * H + h) * Dv;
-        kernels::gemm(Sq, Sk, D, scale, {qh, H * D, false}, {kh, H * D, true}, 0.0f, scores.data(), Sk);
+        // Head h of batch b: rows S apart by H*D (batch first) or B*H*D (sequence first).
+        const float* qh = Q + (sf ? b * H + h : b * Sq * H + h) * D;
+        const float* kh = K + (sf ? b * H + h : b * Sk * H + h) * D;
+        const float* vh = V + (sf ? b * H + h : b * Sk * H + h) * Dv;
+        float* yh = Y + (sf ? b * H + h : b * Sq * H + h) * Dv;
+        const int64_t rows = sf ? B * H : H;
+        kernels::gemm(Sq, Sk, D, scale, {qh, rows * D, false}, {kh, rows * D, true}, 0.0f, scores.data(), Sk);
         for (int64_t i = 0; i < Sq; ++i) {
           float* row = scores.data() + i * Sk;
           if (M) {
@@ -562,17 +571,18 @@ class TesseraAttentionKernel final : public OpKernel {
           const float mx = vk.max(row, Sk);
           vk.scale(row, Sk, 1.0f / vk.exp_shift_store(row, row, Sk, mx));
         }
-        kernels::gemm(Sq, Dv, Sk, 1.0f, {scores.data(), Sk, false}, {vh, H * Dv, false}, 0.0f, Y + (b * Sq * H + h) * Dv,
-                      H * Dv);
+        kernels::gemm(Sq, Dv, Sk, 1.0f, {scores.data(), Sk, false}, {vh, rows * Dv, false}, 0.0f, yh, rows * Dv);
       }
     });
     return Status::ok();
   }
 
  private:
-  TesseraAttentionKernel(int64_t heads, float scale) : heads_(heads), scale_(scale) {}
+  TesseraAttentionKernel(int64_t heads, float scale, bool sequence_first)
+      : heads_(heads), scale_(scale), sequence_first_(sequence_first) {}
   int64_t heads_;
   float scale_;
+  bool sequence_first_;
 };
 
 }  // namespace

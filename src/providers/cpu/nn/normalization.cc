@@ -706,9 +706,11 @@ void register_normalization(KernelRegistry& r) {
   r.add({"", "BatchNormalization", 1, kLatestOnnxOpset, make_factory<BatchNormKernel>()});
   r.add({"", "LayerNormalization", 17, kLatestOnnxOpset, factory_with<LayerNormKernel>(false)});
   r.add({"", "RMSNormalization", 23, kLatestOnnxOpset, factory_with<LayerNormKernel>(true)});
-  // Written by the optimizer's fusions: LayerNormalization for models before opset 17 (same
-  // semantics as the ONNX op), and the residual Add fused in front of it.
+  // Written by the optimizer's fusions: LayerNormalization for models before opset 17 and
+  // RMSNormalization before 23 (same semantics as the ONNX ops), and the residual Add fused in
+  // front of a LayerNormalization.
   r.add({"com.tessera", "LayerNormalization", 1, 1, factory_with<LayerNormKernel>(false)});
+  r.add({"com.tessera", "RMSNormalization", 1, 1, factory_with<LayerNormKernel>(true)});
   r.add({"com.tessera", "SkipLayerNormalization", 1, 1, factory_with<LayerNormKernel>(false, true)});
   r.add({"", "InstanceNormalization", 1, kLatestOnnxOpset, factory_with<GroupedNormKernel>(true)});
   r.add({"", "GroupNormalization", 18, kLatestOnnxOpset, factory_with<GroupedNormKernel>(false)});
