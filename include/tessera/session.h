@@ -6,6 +6,8 @@
 //   auto outputs = session->run({{"input", *x}});
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -42,6 +44,30 @@ struct SessionOptions {
   std::string profile_path;
   // Messages at or above this severity go to stderr (see LogSeverity).
   LogSeverity log_severity = LogSeverity::warning;
+};
+
+// How one run may be stopped early (ONNX Runtime's RunOptions.terminate, plus a deadline). A run
+// checks both before each kernel and each Loop/Scan iteration (a kernel already computing
+// finishes first), then returns StatusCode::cancelled or deadline_exceeded naming the model and
+// the node where it stopped; its memory goes back to the session, which runs on normally.
+// Neither set (the default) costs a run one branch per step.
+//
+//   tessera::RunOptions options;
+//   options.terminate = std::make_shared<std::atomic<bool>>(false);
+//   std::thread watchdog([flag = options.terminate] { ...; flag->store(true); });
+//   auto outputs = session->run(feeds, {}, options);
+struct RunOptions {
+  // Set to true from any thread to stop the runs given this flag (shared, so the caller keeps it).
+  std::shared_ptr<std::atomic<bool>> terminate;
+  // A run still going at this time stops; max() means none.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+
+  // A deadline `timeout` from now.
+  static RunOptions with_timeout(std::chrono::milliseconds timeout) {
+    RunOptions options;
+    options.deadline = std::chrono::steady_clock::now() + timeout;
+    return options;
+  }
 };
 
 // "disabled", "basic", "extended", "all"; anything else is an error naming the choices.
@@ -93,8 +119,10 @@ class Session {
 
   // Runs the model. Feeds are matched by name; `output_names` empty means all outputs, in graph
   // order. Thread-safe: many runs may share one session. Outputs never share memory with the
-  // session (its weights or buffers), so writing into one cannot change a later run.
-  Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names = {}) const;
+  // session (its weights or buffers), so writing into one cannot change a later run. `options`
+  // may stop the run early (RunOptions).
+  Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names = {},
+                                 const RunOptions& options = {}) const;
 
   // Stops profiling and writes the trace to SessionOptions::profile_path; returns that path.
   // Runs after it are not profiled. An error when the session was created without a

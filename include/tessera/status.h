@@ -18,6 +18,8 @@ enum class StatusCode {
   not_implemented,   // valid ONNX that Tessera does not support yet
   io_error,          // file missing or unreadable
   runtime_error,     // failure while computing
+  cancelled,         // a run stopped by its RunOptions::terminate flag
+  deadline_exceeded, // a run stopped at its RunOptions::deadline
 };
 
 class [[nodiscard]] Status {

@@ -88,8 +88,9 @@ NodeCounts Session::node_counts() const {
   return NodeCounts{graph.nodes.size(), count_ops(graph)};
 }
 
-Result<std::vector<Value>> Session::run(const Feeds& feeds, const std::vector<std::string>& output_names) const {
-  return impl_->state->run(feeds, output_names);
+Result<std::vector<Value>> Session::run(const Feeds& feeds, const std::vector<std::string>& output_names,
+                                        const RunOptions& options) const {
+  return impl_->state->run(feeds, output_names, nullptr, options);
 }
 
 Result<std::string> Session::end_profiling() const { return impl_->state->end_profiling(); }

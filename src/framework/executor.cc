@@ -8,6 +8,7 @@
 #include "framework/graph_check.h"
 #include "framework/memory_plan.h"
 #include "framework/partitioner.h"
+#include "framework/run_control.h"
 
 namespace tessera {
 
@@ -15,8 +16,8 @@ namespace tessera {
 class FrameContext final : public KernelContext {
  public:
   FrameContext(const GraphExecutor& executor, const GraphExecutor::Step& step, std::vector<Value>& frame,
-               ThreadPool& pool, BufferPool& buffers)
-      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers) {}
+               ThreadPool& pool, BufferPool& buffers, const RunControl* control)
+      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers), control_(control) {}
 
   size_t input_count() const override { return step_.inputs.size(); }
   size_t output_count() const override { return step_.outputs.size(); }
@@ -43,6 +44,7 @@ class FrameContext final : public KernelContext {
   Tensor scratch(DataType dtype, int64_t count) override { return buffers_.allocate(dtype, Shape{count}, /*zero_fill=*/false); }
 
   BufferPool& buffers() const { return buffers_; }
+  const RunControl* control() const { return control_; }
 
   // A value visible to this step's graph, by name (for subgraphs capturing outer values).
   const Value* lookup(const std::string& name) const {
@@ -62,6 +64,7 @@ class FrameContext final : public KernelContext {
   std::vector<Value>& frame_;
   ThreadPool& pool_;
   BufferPool& buffers_;
+  const RunControl* control_;  // null when nothing can stop the run
   std::vector<Value> unused_outputs_;  // outputs the graph omits (made on first use); kernels may still write them
 };
 
@@ -78,9 +81,15 @@ class SubgraphRunnerImpl final : public SubgraphRunner {
       if (!v) return runtime_error(caller.node().describe(), ": subgraph reads '", name, "', which is not in scope");
       outer.push_back(v);
     }
-    auto result = executor_->run(inputs, outer, caller.thread_pool(), frame->buffers());
-    if (!result.is_ok()) return result.status().with_context("in subgraph '" + graph().name + "' of " + caller.node().describe());
-    return result;
+    const std::string where = "subgraph '" + graph().name + "' of " + caller.node().describe();
+    // Checked here as well as before each step: a body without nodes is still one per iteration.
+    const RunControl* control = frame->control();
+    if (control && control->stop_requested()) return control->stopped("before " + where);
+    auto result = executor_->run(inputs, outer, caller.thread_pool(), frame->buffers(), nullptr, control);
+    if (result.is_ok()) return result;
+    const Status& status = result.status();
+    if (is_stopped_run(status)) return Status(status.code(), status.message() + ", in " + where);
+    return status.with_context("in " + where);
   }
 
  private:
@@ -219,7 +228,8 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
 }
 
 Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                              ThreadPool& pool, BufferPool& buffers, StepObserver* observer) const {
+                                              ThreadPool& pool, BufferPool& buffers, StepObserver* observer,
+                                              const RunControl* control) const {
   std::vector<Value> frame(slot_names_.size());  // initializers are read from constants_, not copied here
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
   for (size_t i = 0; i < input_slots_.size(); ++i) {
@@ -231,7 +241,8 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
   }
 
   for (const Step& step : steps_) {
-    FrameContext ctx(*this, step, frame, pool, buffers);
+    if (control && control->stop_requested()) return control->stopped("before " + step.node->describe());
+    FrameContext ctx(*this, step, frame, pool, buffers, control);
     if (observer) observer->before_step(*step.node);
     Status status;
     try {
@@ -242,6 +253,7 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
       status = runtime_error(step.node->describe(), ": ", e.what());
     }
     if (!status.is_ok()) {
+      if (is_stopped_run(status)) return status;  // stopped inside a subgraph: its message says where
       if (status.code() == StatusCode::not_implemented)  // say which version of the op was asked for
         status = Status(status.code(), str_cat(status.message(), " (", step.node->domain.empty() ? "ai.onnx" : step.node->domain,
                                                " opset ", step.opset, ")"));

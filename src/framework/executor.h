@@ -18,6 +18,8 @@
 
 namespace tessera {
 
+class RunControl;
+
 // Looks inside a run, step by step: the profiler times each node (run_profiler.h), the inference
 // conformance test compares outputs with the inferred types. A run without one pays nothing (no
 // clock, no allocation). Steps of If/Loop/Scan bodies are not reported (their node's step is).
@@ -56,8 +58,11 @@ class GraphExecutor {
   // Runs with `inputs` matching graph().inputs in order (omitted initializer-backed inputs may be
   // empty Values: the initializer is used). `outer_values` matches outer_names(). Outputs of
   // kernels are allocated from `buffers`. `observer`, when given, sees every step (StepObserver).
+  // `control`, when given, is checked before each step and passed to subgraphs (run_control.h);
+  // a stopped run returns its status as it is, its values released.
   Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                 ThreadPool& pool, BufferPool& buffers, StepObserver* observer = nullptr) const;
+                                 ThreadPool& pool, BufferPool& buffers, StepObserver* observer = nullptr,
+                                 const RunControl* control = nullptr) const;
 
  private:
   struct Step {

@@ -139,7 +139,9 @@ class SubgraphRunner {
  public:
   virtual ~SubgraphRunner() = default;
   virtual const Graph& graph() const = 0;
-  // `inputs` are the subgraph's formal inputs in order; returns its outputs in order.
+  // `inputs` are the subgraph's formal inputs in order; returns its outputs in order. A run that
+  // RunOptions stop fails here (before the body and before each of its nodes) with a status that
+  // kernels return as it is: so each Loop/Scan iteration is a point where a run can stop.
   virtual Result<std::vector<Value>> run(const KernelContext& caller, const std::vector<Value>& inputs) const = 0;
 };
 

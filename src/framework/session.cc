@@ -6,6 +6,7 @@
 
 #include "framework/graph_check.h"
 #include "framework/node_evaluator.h"
+#include "framework/run_control.h"
 #include "framework/run_profiler.h"
 #include "graph/function_inliner.h"
 #include "graph/op_schema.h"
@@ -220,7 +221,7 @@ Status detach_from_session(std::vector<Value>& outputs) {
 }
 
 Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vector<std::string>& output_names,
-                                             StepObserver* observer) const {
+                                             StepObserver* observer, const RunOptions& options) const {
   std::optional<RunProfiler> profile;  // made only when profiling: a plain run reads no clock
   if (profiler_ && profiler_->recording()) observer = &profile.emplace(*profiler_, observer);
   const Graph& graph = model_.graph;
@@ -245,7 +246,10 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
     inputs[i] = *it->second;
   }
 
-  TS_ASSIGN_OR_RETURN(std::vector<Value> all, executor_->run(inputs, {}, *pool_, buffers_, observer));
+  std::optional<RunControl> control;  // made only when the caller can stop the run
+  if (RunControl::needed(options)) control.emplace(options, model_.source);
+  TS_ASSIGN_OR_RETURN(std::vector<Value> all,
+                      executor_->run(inputs, {}, *pool_, buffers_, observer, control ? &*control : nullptr));
   TS_RETURN_IF_ERROR(detach_from_session(all));
   if (output_names.empty()) return all;
   std::vector<Value> selected;

@@ -33,8 +33,9 @@ class SessionState {
   const std::vector<PassReport>& optimizer_report() const { return optimizer_report_; }
 
   // `observer` (executor.h) sees each step; tests use it. A profiling session times the run.
+  // `options` may stop the run early (RunOptions, run_control.h).
   Result<std::vector<Value>> run(const Feeds& feeds, const std::vector<std::string>& output_names,
-                                 StepObserver* observer = nullptr) const;
+                                 StepObserver* observer = nullptr, const RunOptions& options = {}) const;
 
   // Stops profiling and writes the trace (Chrome trace JSON) to options.profile_path; returns
   // that path. An error when the session does not profile or profiling has ended.
