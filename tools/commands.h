@@ -2,6 +2,7 @@
 // stderr.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct RunArgs {
   std::string opt_level = "all";
   std::string log_level = "warning";
   std::string profile;  // Chrome trace of the session and the run, when set
+  int64_t timeout_ms = 0;  // the run stops with an error after this long; 0 = no limit
 };
 int run_command(const RunArgs& args);
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--opt-level", run.opt_level, kOptLevelHelp);
   run_cmd->add_option("--log-level", run.log_level, kLogLevelHelp);
   run_cmd->add_option("--profile", run.profile, kProfileHelp);
+  run_cmd->add_option("--timeout-ms", run.timeout_ms, "stop the run with an error after N ms (0 = no limit)");
 
   TestArgs test;
   auto* test_cmd = app.add_subcommand("test", "Run ONNX conformance case folders");

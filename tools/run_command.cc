@@ -1,4 +1,4 @@
-// `tessera run MODEL --data DIR [--output-dir OUT] [--profile TRACE.json]`.
+// `tessera run MODEL --data DIR [--output-dir OUT] [--profile TRACE.json] [--timeout-ms N]`.
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
@@ -57,6 +57,8 @@ void print_summary(const std::string& name, const Value& value) {
 }  // namespace
 
 int run_command(const RunArgs& args) {
+  if (args.timeout_ms < 0)
+    return fail(invalid_argument("--timeout-ms: expected a number of milliseconds of at least 0, got ", args.timeout_ms));
   auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile);
   if (!options.is_ok()) return fail(options.status());
   auto load_start = std::chrono::steady_clock::now();
@@ -86,14 +88,21 @@ int run_command(const RunArgs& args) {
     feeds.emplace_back(name, std::move(value->value));
   }
 
+  // The timeout counts from here: loading the model and reading the feeds are not the run.
+  RunOptions run_options;
+  if (args.timeout_ms > 0) run_options = RunOptions::with_timeout(std::chrono::milliseconds(args.timeout_ms));
   auto run_start = std::chrono::steady_clock::now();
-  auto outputs = s.run(feeds);
+  auto outputs = s.run(feeds, {}, run_options);
   double run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count();
   if (!args.profile.empty()) {  // written for a failed run too: the trace shows where it stopped
     auto written = s.end_profiling();
     if (!written.is_ok() && outputs.is_ok()) return fail(written.status());
   }
-  if (!outputs.is_ok()) return fail(outputs.status());
+  if (!outputs.is_ok()) {
+    const Status& status = outputs.status();
+    if (status.code() != StatusCode::deadline_exceeded) return fail(status);
+    return fail(Status(status.code(), str_cat(status.message(), " (--timeout-ms ", args.timeout_ms, ")")));
+  }
 
   if (!args.output_dir.empty()) {
     std::error_code ec;

@@ -77,5 +77,21 @@ else
   echo "ok   optimize then run: same output"
 fi
 
+# --timeout-ms: a Loop of 2^62 trips stops with one line and exit code 1; a far timeout changes nothing.
+expect_error run_timeout \
+  "^error: model '.*long_loop.onnx': run passed its deadline; stopped before .*node 'forever' \(Loop\) \(--timeout-ms 50\)$" \
+  "$tessera" run "$data/long_loop.onnx" --timeout-ms 50
+timeout 30 "$tessera" run "$data/long_loop.onnx" --timeout-ms 50 >/dev/null 2>&1
+rc=$?
+if [ "$rc" -ne 1 ]; then echo "FAIL run_timeout: exit code $rc, expected 1"; failures=$((failures + 1)); fi
+expect_error run_negative_timeout "error: --timeout-ms: expected a number of milliseconds of at least 0, got -5" \
+  "$tessera" run "$data/add.onnx" --data "$data/good_feed" --timeout-ms -5
+if ! timeout 30 "$tessera" run "$data/add.onnx" --data "$data/good_feed" --timeout-ms 60000 --output-dir "$out/good_timeout" >/dev/null ||
+   ! cmp -s "$out/good/output_0.pb" "$out/good_timeout/output_0.pb"; then
+  echo "FAIL run with a far timeout: did not give the output of a run without one"; failures=$((failures + 1))
+else
+  echo "ok   run with a far timeout: same output"
+fi
+
 [ "$failures" -eq 0 ] && echo "bad input handling: all ok" || echo "bad input handling: $failures failed"
 exit $((failures > 0))

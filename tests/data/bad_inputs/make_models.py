@@ -34,6 +34,24 @@ huge = helper.make_graph(
     [numpy_helper.from_array(np.array([1000000, 1000000, 1000], np.int64), "shape")])
 save(helper.make_model(huge, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "absurd_size.onnx")
 
+# A Loop that would run for ages (2^62 trips of y += 1), for `tessera run --timeout-ms`.
+body = helper.make_graph(
+    [helper.make_node("Add", ["y_in", "one"], ["y_out"], name="step"),
+     helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep_going")], "body",
+    [helper.make_tensor_value_info("iter", TensorProto.INT64, []),
+     helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("y_in", TensorProto.FLOAT, [2])],
+    [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("y_out", TensorProto.FLOAT, [2])])
+long_loop = helper.make_graph(
+    [helper.make_node("Loop", ["trips", "cond", "y0"], ["y"], name="forever", body=body)], "g", [],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    [numpy_helper.from_array(np.array(2**62, np.int64), "trips"),
+     numpy_helper.from_array(np.array(True), "cond"),
+     numpy_helper.from_array(np.zeros(2, np.float32), "y0"),
+     numpy_helper.from_array(np.ones(2, np.float32), "one")])
+save(helper.make_model(long_loop, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "long_loop.onnx")
+
 data = valid.SerializeToString()
 with open(os.path.join(here, "truncated.onnx"), "wb") as f:
     f.write(data[: len(data) // 2])
