@@ -81,15 +81,15 @@ class SubgraphRunnerImpl final : public SubgraphRunner {
       if (!v) return runtime_error(caller.node().describe(), ": subgraph reads '", name, "', which is not in scope");
       outer.push_back(v);
     }
-    const std::string where = "subgraph '" + graph().name + "' of " + caller.node().describe();
+    auto where = [&] { return "subgraph '" + graph().name + "' of " + caller.node().describe(); };  // on failure only
     // Checked here as well as before each step: a body without nodes is still one per iteration.
     const RunControl* control = frame->control();
-    if (control && control->stop_requested()) return control->stopped("before " + where);
+    if (control && control->stop_requested()) return control->stopped("before " + where());
     auto result = executor_->run(inputs, outer, caller.thread_pool(), frame->buffers(), nullptr, control);
     if (result.is_ok()) return result;
     const Status& status = result.status();
-    if (is_stopped_run(status)) return Status(status.code(), status.message() + ", in " + where);
-    return status.with_context("in " + where);
+    if (is_stopped_run(status)) return Status(status.code(), status.message() + ", in " + where());
+    return status.with_context("in " + where());
   }
 
  private:
