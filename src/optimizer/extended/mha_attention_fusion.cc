@@ -90,17 +90,9 @@ class MhaAttentionFusion final : public GraphTransformer {
       if (out_tr < 0 || !has_perm(graph.nodes[static_cast<size_t>(out_tr)], {1, 0, 2})) continue;
       if (!all_free(dead, nodes)) continue;
 
-      Node att;
-      att.name = graph.nodes[static_cast<size_t>(out_tr)].name + "_attention";
-      att.op_type = "Attention";
-      att.domain = kTesseraDomain;
-      att.inputs = {q->data, k->data, v->data};
-      att.outputs = {graph.nodes[static_cast<size_t>(out_tr)].outputs[0]};
-      att.attributes["num_heads"] = int_attr("num_heads", q->heads);
-      att.attributes["scale"] = float_attr("scale", scale);
-      att.attributes["sequence_first"] = int_attr("sequence_first", 1);
       for (int p : nodes) dead[static_cast<size_t>(p)] = true;
-      graph.nodes[static_cast<size_t>(out_tr)] = std::move(att);
+      Node& last = graph.nodes[static_cast<size_t>(out_tr)];
+      last = attention_node(last, q->data, k->data, v->data, "", q->heads, scale, true);
       ++fused;
     }
     if (fused) remove_nodes(graph, dead);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "optimizer/graph_edit.h"
+#include "optimizer/optimizer.h"
 
 namespace tessera::pattern {
 
@@ -142,6 +143,23 @@ inline bool all_free(const std::vector<bool>& dead, const std::vector<int>& node
   for (int n : nodes)
     if (n < 0 || dead[static_cast<size_t>(n)]) return false;
   return true;
+}
+
+// The com.tessera Attention that takes the place of `last`, the pattern's final node, and writes
+// its output. `mask` may be empty (no mask input).
+inline Node attention_node(const Node& last, const std::string& q, const std::string& k, const std::string& v,
+                           const std::string& mask, int64_t heads, float scale, bool sequence_first) {
+  Node att;
+  att.name = last.name + "_attention";
+  att.op_type = "Attention";
+  att.domain = kTesseraDomain;
+  att.inputs = {q, k, v};
+  if (!mask.empty()) att.inputs.push_back(mask);
+  att.outputs = {last.outputs[0]};
+  att.attributes["num_heads"] = int_attr("num_heads", heads);
+  att.attributes["scale"] = float_attr("scale", scale);
+  if (sequence_first) att.attributes["sequence_first"] = int_attr("sequence_first", 1);
+  return att;
 }
 
 }  // namespace tessera::pattern
