@@ -37,7 +37,7 @@ void RunProfiler::before_step(const Node& node) {
 void RunProfiler::after_step(const Node& node, const std::string& provider, const std::vector<const Value*>& inputs,
                              const std::vector<const Value*>& outputs) {
   const auto end = Profiler::Clock::now();
-  const std::string op_type = node.domain.empty() ? node.op_type : node.domain + "." + node.op_type;  // as count_ops
+  const std::string op_type = node.qualified_op_type();
   events_.push_back({node.name.empty() ? op_type : node.name, "node", step_start_, end, thread_,
                      JsonArgs()
                          .add("op_type", op_type)

@@ -37,11 +37,9 @@ const Attribute* Node::attribute(const std::string& attr_name) const {
   return it == attributes.end() ? nullptr : &it->second;
 }
 
-std::string Node::describe() const {
-  std::string s = "node '" + name + "' (";
-  if (!domain.empty()) s += domain + ".";
-  return s + op_type + ")";
-}
+std::string Node::qualified_op_type() const { return domain.empty() ? op_type : domain + "." + op_type; }
+
+std::string Node::describe() const { return "node '" + name + "' (" + qualified_op_type() + ")"; }
 
 std::vector<const ValueInfo*> Graph::feed_inputs() const {
   std::vector<const ValueInfo*> result;
@@ -54,7 +52,7 @@ std::map<std::string, size_t> count_ops(const Graph& graph) {
   std::map<std::string, size_t> counts;
   auto count = [&counts](const Graph& g, auto& self) -> void {
     for (const Node& node : g.nodes) {
-      ++counts[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type];
+      ++counts[node.qualified_op_type()];
       for (const auto& [name, attr] : node.attributes) {
         if (attr.g) self(*attr.g, self);
         for (const auto& sub : attr.graphs) self(*sub, self);

@@ -74,6 +74,9 @@ struct Node {
   std::map<std::string, Attribute> attributes;
 
   const Attribute* attribute(const std::string& attr_name) const;
+  // "Conv", or "com.tessera.FusedConv" outside the default domain: how op counts, profiles and
+  // messages name the op
+  std::string qualified_op_type() const;
   // "node 'conv_3' (Conv)" for error messages
   std::string describe() const;
 };
