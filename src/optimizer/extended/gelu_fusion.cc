@@ -137,7 +137,7 @@ class GeluFusion final : public GraphTransformer {
                               : match_tanh_argument(graph, index, dead, f.inputs[0], m);
       if (!arg_ok || !match_tail(graph, index, dead, f.outputs[0], m) || !all_free(dead, m.nodes)) continue;
 
-      Node& last = graph.nodes[static_cast<size_t>(m.last)];
+      const Node& last = graph.nodes[static_cast<size_t>(m.last)];
       Node gelu;
       gelu.name = (last.name.empty() ? f.name : last.name) + "_gelu";
       gelu.op_type = "Gelu";
@@ -145,9 +145,7 @@ class GeluFusion final : public GraphTransformer {
       gelu.inputs = {m.x};
       gelu.outputs = {last.outputs[0]};
       if (!erf) gelu.attributes["approximate"] = string_attr("approximate", "tanh");
-      for (int p : m.nodes) dead[static_cast<size_t>(p)] = true;
-      dead[static_cast<size_t>(m.last)] = false;
-      last = std::move(gelu);
+      fuse_into(graph, dead, m.nodes, m.last, std::move(gelu));
       ++fused;
     }
     if (fused) remove_nodes(graph, dead);

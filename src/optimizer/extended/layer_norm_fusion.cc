@@ -85,9 +85,7 @@ class LayerNormFusion final : public GraphTransformer {
       ln.outputs = {add_n.outputs[0]};
       ln.attributes["axis"] = int_attr("axis", -1);
       ln.attributes["epsilon"] = float_attr("epsilon", *eps);
-      for (int p : parts) dead[static_cast<size_t>(p)] = true;
-      dead[static_cast<size_t>(add)] = false;
-      graph.nodes[static_cast<size_t>(add)] = std::move(ln);
+      fuse_into(graph, dead, parts, add, std::move(ln));
       ++fused;
     }
     if (fused) remove_nodes(graph, dead);

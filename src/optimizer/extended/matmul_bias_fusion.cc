@@ -102,9 +102,7 @@ class MatMulBiasFusion final : public GraphTransformer {
       fused_node.inputs = {mm.inputs[0], w_name, bias_name};
       fused_node.outputs = {graph.nodes[static_cast<size_t>(last)].outputs[0]};
       if (!activation.empty()) fused_node.attributes["activation"] = string_attr("activation", activation);
-      dead[i] = dead[static_cast<size_t>(add)] = true;
-      dead[static_cast<size_t>(last)] = false;
-      graph.nodes[static_cast<size_t>(last)] = std::move(fused_node);
+      fuse_into(graph, dead, {static_cast<int>(i), add}, last, std::move(fused_node));
       ++fused;
     }
     if (fused) remove_nodes(graph, dead);

@@ -90,9 +90,8 @@ class MhaAttentionFusion final : public GraphTransformer {
       if (out_tr < 0 || !has_perm(graph.nodes[static_cast<size_t>(out_tr)], {1, 0, 2})) continue;
       if (!all_free(dead, nodes)) continue;
 
-      for (int p : nodes) dead[static_cast<size_t>(p)] = true;
-      Node& last = graph.nodes[static_cast<size_t>(out_tr)];
-      last = attention_node(last, q->data, k->data, v->data, "", q->heads, scale, true);
+      fuse_into(graph, dead, nodes, out_tr,
+                attention_node(graph.nodes[static_cast<size_t>(out_tr)], q->data, k->data, v->data, "", q->heads, scale, true));
       ++fused;
     }
     if (fused) remove_nodes(graph, dead);

@@ -145,6 +145,14 @@ inline bool all_free(const std::vector<bool>& dead, const std::vector<int>& node
   return true;
 }
 
+// Replaces a matched pattern by one fused node: every node of `parts` is marked dead except
+// `slot`, whose place in graph order the fused node takes (so it keeps the pattern's output).
+inline void fuse_into(Graph& g, std::vector<bool>& dead, const std::vector<int>& parts, int slot, Node fused) {
+  for (int p : parts) dead[static_cast<size_t>(p)] = true;
+  dead[static_cast<size_t>(slot)] = false;
+  g.nodes[static_cast<size_t>(slot)] = std::move(fused);
+}
+
 // The com.tessera Attention that takes the place of `last`, the pattern's final node, and writes
 // its output. `mask` may be empty (no mask input).
 inline Node attention_node(const Node& last, const std::string& q, const std::string& k, const std::string& v,

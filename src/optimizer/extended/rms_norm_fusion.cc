@@ -94,9 +94,7 @@ class RmsNormFusion final : public GraphTransformer {
       rms.outputs = {mul_n.outputs[0]};
       rms.attributes["axis"] = int_attr("axis", -1);
       rms.attributes["epsilon"] = float_attr("epsilon", *eps);
-      for (int p : parts) dead[static_cast<size_t>(p)] = true;
-      dead[static_cast<size_t>(mul)] = false;
-      graph.nodes[static_cast<size_t>(mul)] = std::move(rms);
+      fuse_into(graph, dead, parts, mul, std::move(rms));
       ++fused;
     }
     if (fused) remove_nodes(graph, dead);
