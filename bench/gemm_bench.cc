@@ -49,6 +49,12 @@ const Shape kShapes[] = {
     {"r50 l4 3x3 512", 512, 49, 4608, true},
     {"r50 l4 1x1 2048>512", 512, 49, 2048, true},
     {"r50 l4 1x1 512>2048", 2048, 49, 512, true},
+    // EfficientNet-B0's pointwise convolutions on 14x14 and 7x7 planes: few columns.
+    {"effnet 14x14 1x1 112>672", 672, 196, 112, true},
+    {"effnet 14x14 1x1 672>112", 112, 196, 672, true},
+    {"effnet 7x7 1x1 192>1152", 1152, 49, 192, true},
+    {"effnet SE 1x1 48>1152", 1152, 1, 48, true},
+    {"effnet 7x7 1x1 1152>192", 192, 49, 1152, true},
     {"bert qkv 128x768x768", 128, 768, 768, false},
     {"bert ffn1 128x3072x768", 128, 3072, 768, false},
     {"bert ffn2 128x768x3072", 128, 768, 3072, false},

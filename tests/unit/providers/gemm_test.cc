@@ -117,8 +117,11 @@ TEST(Gemm, FloatThreadedMatchesNaive) {
       for (bool tb : {false, true}) check_case<float>(c, ta, tb, 0.75f, 1.0f, 3, false, false);
 }
 
+// N == 1 with a packed A runs panel by panel (gemv): {300, 1, 600} over three depth blocks and
+// split between threads.
 TEST(Gemm, PrepackedOperands) {
-  for (const Case& c : {Case{1, 1, 1}, Case{7, 13, 5}, Case{65, 129, 300}, Case{1, 77, 260}, Case{100, 1, 9}})
+  for (const Case& c : {Case{1, 1, 1}, Case{7, 13, 5}, Case{65, 129, 300}, Case{1, 77, 260}, Case{100, 1, 9},
+                        Case{300, 1, 600}})
     for (bool ta : {false, true})
       for (bool tb : {false, true})
         for (int threads : {1, 3}) {
@@ -167,6 +170,7 @@ TEST(Gemm, DoubleMatchesNaive) {
     for (bool ta : {false, true})
       for (bool tb : {false, true}) check_case<double>(c, ta, tb, 1.25, 0.5, 2, false, false);
   check_case<double>({40, 50, 300}, false, true, 1.0, 0.0, 1, true, true);
+  check_case<double>({45, 1, 300}, false, false, 1.0, 0.5, 2, true, false);
 }
 
 TEST(Gemm, GenericIntegersWrapAround) {

@@ -271,6 +271,30 @@ void gemv_col(const Problem& pr, T alpha, const MatrixArg<T>& a, const T* x, T b
   }
 }
 
+// N == 1 with A prepacked (a convolution of 1x1 planes, as in squeeze-and-excitation blocks):
+// each MR-row panel times the column, reading the packed panels once instead of running the
+// tile kernel on a column padded to NR. Panels [p0, p1); x is the column, contiguous.
+template <class T>
+void gemv_packed_a(const Problem& pr, T alpha, const PackedMatrix<T>& ap, const T* x, T beta, T* c, int64_t ldc,
+                   const GemmEpilogue<T>& ep, int64_t p0, int64_t p1) {
+  const KernelSet<T>& ks = kernel_set<T>();
+  const int64_t mr = ks.mr, m_padded = round_up(pr.M, mr);
+  T acc[detail::kMaxMR];
+  for (int64_t p = p0; p < p1; ++p) {
+    std::fill(acc, acc + mr, T(0));
+    for (int64_t pc = 0; pc < pr.K; pc += ap.kc) {
+      const int64_t klen = std::min(ap.kc, pr.K - pc);
+      ks.gemv_panel(klen, ap.data.get() + pc * m_padded + p * klen * mr, x + pc, acc);
+    }
+    const int64_t rows = std::min(mr, pr.M - p * mr);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t i = p * mr + r;
+      T& out = c[i * ldc];
+      out = apply_epilogue(beta == T(0) ? alpha * acc[r] : alpha * acc[r] + beta * out, ep, i, 0);
+    }
+  }
+}
+
 // Picks a grid of tm x tn tiles for `threads` threads that minimises the cost of the largest
 // tile: its multiply-adds plus its packing. A tile packs its own rows of A (unless A is prepacked)
 // and its own columns of B once per mc-row block (unless B is prepacked); a packed element costs
@@ -356,6 +380,20 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
     if (!parallel) return gemv_row(pr, alpha, a, b, beta, c, ep, 0, N);
     pool->parallel_for(N, std::max<int64_t>(64, static_cast<int64_t>(2e5 / (2.0 * static_cast<double>(K)))),
                        [&](int64_t j0, int64_t j1) { gemv_row(pr, alpha, a, b, beta, c, ep, j0, j1); });
+    return;
+  }
+  if (N == 1 && a.packed && !b.packed) {
+    const T* x = b.data;  // column 0 of op(B): contiguous when B is stored transposed or ld is 1
+    if (!b.trans && b.ld != 1) {
+      T* tmp = scratch<T>(2, K);
+      for (int64_t k = 0; k < K; ++k) tmp[k] = b.data[k * b.ld];
+      x = tmp;
+    }
+    const int64_t panels = (M + kernel_set<T>().mr - 1) / kernel_set<T>().mr;
+    if (!parallel) return gemv_packed_a(pr, alpha, *a.packed, x, beta, c, ldc, ep, 0, panels);
+    const int64_t min_panels = std::max<int64_t>(1, static_cast<int64_t>(2e5 / (2.0 * kernel_set<T>().mr * K)));
+    pool->parallel_for(panels, min_panels,
+                       [&](int64_t q0, int64_t q1) { gemv_packed_a(pr, alpha, *a.packed, x, beta, c, ldc, ep, q0, q1); });
     return;
   }
   if (N == 1 && !a.packed && !b.packed && !a.trans) {

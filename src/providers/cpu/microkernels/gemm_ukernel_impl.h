@@ -117,6 +117,35 @@ void axpy_impl(int64_t n, T s, const T* __restrict x, T* __restrict y) {
   for (int64_t i = 0; i < n; ++i) y[i] += s * x[i];
 }
 
+// One packed A panel times a column. The MR values of each k are one vector where MR floats fill
+// one (8 x 4 bytes, 8 x 8 bytes); four accumulators keep the FMAs independent.
+template <class T, int MR>
+void gemv_panel_impl(int64_t kc, const T* __restrict a, const T* __restrict x, T* __restrict acc) {
+  constexpr int Bytes = MR * static_cast<int>(sizeof(T));
+  if constexpr (Bytes == 32 || Bytes == 64) {
+    using V = typename VecOf<T, Bytes>::type;
+    V s[4] = {};
+    int64_t k = 0;
+    for (; k + 4 <= kc; k += 4, a += 4 * MR)
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        V av;
+        std::memcpy(&av, a + u * MR, Bytes);
+        s[u] += av * x[k + u];
+      }
+    for (; k < kc; ++k, a += MR) {
+      V av;
+      std::memcpy(&av, a, Bytes);
+      s[0] += av * x[k];
+    }
+    const V sum = (s[0] + s[1]) + (s[2] + s[3]);
+    for (int i = 0; i < MR; ++i) acc[i] += sum[i];
+  } else {
+    for (int64_t k = 0; k < kc; ++k, a += MR)
+      for (int i = 0; i < MR; ++i) acc[i] += a[i] * x[k];
+  }
+}
+
 // Dot product with several independent vector accumulators (the compiler may not reassociate a
 // scalar sum by itself).
 template <class T, int Bytes>
@@ -164,6 +193,7 @@ KernelSet<T> make_kernel_set(int64_t kc, int64_t mc, int64_t nc, std::index_sequ
   ((set.ukernel[Rows] = &ukernel<T, Bytes, MR, NV, static_cast<int>(Rows) + 1>), ...);
   if constexpr (NV % 2 == 0) ((set.ukernel_half[Rows] = &ukernel<T, Bytes, MR, NV / 2, static_cast<int>(Rows) + 1>), ...);
   set.axpy = &axpy_impl<T>;
+  set.gemv_panel = &gemv_panel_impl<T, MR>;
   set.dot = &dot_impl<T, Bytes>;
   return set;
 }

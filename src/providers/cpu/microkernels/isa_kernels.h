@@ -43,6 +43,8 @@ struct KernelSet {
   // costs half the multiply-adds (N = 196: 7 panels of 32 do 224 columns, 6.5 do 208).
   UkernelFn<T> ukernel_half[kMaxMR] = {};
   void (*axpy)(int64_t n, T s, const T* x, T* y) = nullptr;  // y += s * x
+  // acc[0, MR) += Apanel[k x MR] * x[k] over k < kc: one packed A panel times a column (N == 1).
+  void (*gemv_panel)(int64_t kc, const T* a, const T* x, T* acc) = nullptr;
   T (*dot)(int64_t n, const T* x, const T* y) = nullptr;
 };
 
