@@ -223,8 +223,12 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
     }
     T* yt = a.y + y_offset;
     kernels::gemm(Mg, cols, K, T(1), w, b, T(0), yt, S, e, inner_pool);
-    if (!a.act.is_clamp())  // the task's block of output, while it is still in cache
-      for (int64_t m = 0; m < Mg; ++m) apply_activation(a.act, yt + m * S, cols);
+    if (!a.act.is_clamp()) {  // the task's block of output, while it is still in cache
+      if (cols == S)  // whole planes: one contiguous block (1x1 planes: one call, not Mg)
+        apply_activation(a.act, yt, Mg * S);
+      else
+        for (int64_t m = 0; m < Mg; ++m) apply_activation(a.act, yt + m * S, cols);
+    }
   };
   if (by_task && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads)) {
     pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
