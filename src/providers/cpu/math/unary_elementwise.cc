@@ -268,7 +268,7 @@ struct Swish {
   template <class C>
   C operator()(C x) const { return x * sigmoid(C(alpha) * x); }
   template <class VF>
-  TS_SIMD VF vec(const VF& x) const { return x / (1.0f + simd::exp(-alpha * x)); }
+  TS_SIMD VF vec(const VF& x) const { return x / (1.0f + simd::exp_logistic(-alpha * x)); }
 };
 
 struct Gelu {

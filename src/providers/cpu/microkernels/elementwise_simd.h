@@ -221,8 +221,24 @@ TS_SIMD VF softplus(const VF& x) {
   return select(is_nan(x), x, y);
 }
 
+// e^x for the logistic family (sigmoid, SiLU), ~25% cheaper than exp: x is clamped to
+// [-87.3, 88.8], where one power-of-two factor spans the result: a normal float, or inf from
+// about 88.5 up, so 1 / (1 + e^x) still reaches 0 and SiLU(-inf) = -inf / inf stays NaN as in
+// x * sigmoid(x). Below -87.3 it gives e^-87.3, which 1 + e^x does not tell from 0. NaN stays
+// NaN (the bits of n do not matter then). Same bits as exp for |x| < 87.
 template <class VF>
-TS_SIMD VF sigmoid(const VF& x) { return 1.0f / (1.0f + exp(-x)); }
+TS_SIMD VF exp_logistic(const VF& x) {
+  ivec<VF> n;
+  const VF q = exp_reduce(clamp(x, -87.3f, 88.8f), &n);
+  return (q + 1.0f) * (VF)((n + 127) << 23);
+}
+
+template <class VF>
+TS_SIMD VF sigmoid(const VF& x) { return 1.0f / (1.0f + exp_logistic(-x)); }
+
+// x * sigmoid(x) as one division.
+template <class VF>
+TS_SIMD VF silu(const VF& x) { return x / (1.0f + exp_logistic(-x)); }
 
 template <class VF>
 TS_SIMD VF tanh(const VF& x) {

@@ -101,7 +101,7 @@ void apply_activation(const ConvActivation& act, float* y, int64_t n) {
         });
         break;
       case Kind::silu:
-        apply_vec<N>(y, n, [&](VF x) TS_SIMD_BODY { return x / (1.0f + simd::exp(-x)); });
+        apply_vec<N>(y, n, [&](VF x) TS_SIMD_BODY { return simd::silu(x); });
         break;
       case Kind::gelu:
         apply_vec<N>(y, n, [&](VF x) TS_SIMD_BODY { return simd::gelu(x); });
