@@ -5,6 +5,7 @@
 // then timed runs; prints load and latency percentiles in tessera bench's key: value format.
 // Usage: node ort_bench.js MODEL [--threads 2] [--runs 20] [--warmup 3] [--dim NAME=VALUE]...
 //        [--data DIR]   (feed DIR/input_K.pb instead of random inputs)
+//        [--profile PREFIX]  (ORT's own per-node profile, written to PREFIX_<date>.json)
 const fs = require('fs');
 const path = require('path');
 const { loadOrt } = require(path.join(__dirname, '..', 'tests', 'differential', 'ort_loader'));
@@ -15,13 +16,14 @@ function die(msg) {
 }
 
 function parseArgs(argv) {
-  const a = { threads: 2, runs: 20, warmup: 3, dims: {}, data: null, model: null };
+  const a = { threads: 2, runs: 20, warmup: 3, dims: {}, data: null, model: null, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--threads') a.threads = Number(argv[++i]);
     else if (v === '--runs') a.runs = Number(argv[++i]);
     else if (v === '--warmup') a.warmup = Number(argv[++i]);
     else if (v === '--data') a.data = argv[++i];
+    else if (v === '--profile') a.profile = argv[++i];
     else if (v === '--dim') {
       const [k, n] = (argv[++i] || '').split('=');
       if (!k || !(Number(n) > 0)) die(`--dim expects NAME=VALUE, got '${argv[i]}'`);
@@ -30,7 +32,7 @@ function parseArgs(argv) {
     else if (a.model === null) a.model = v;
     else die(`unexpected argument ${v}`);
   }
-  if (!a.model) die('usage: ort_bench.js MODEL [--threads N] [--runs N] [--warmup N] [--dim NAME=VALUE]... [--data DIR]');
+  if (!a.model) die('usage: ort_bench.js MODEL [--threads N] [--runs N] [--warmup N] [--dim NAME=VALUE]... [--data DIR] [--profile PREFIX]');
   if (!(a.runs >= 1)) die('--runs must be at least 1');
   return a;
 }
@@ -90,6 +92,7 @@ async function main() {
   const session = await ort.InferenceSession.create(a.model, {
     intraOpNumThreads: a.threads, interOpNumThreads: 1,
     executionMode: 'sequential', graphOptimizationLevel: 'all',
+    ...(a.profile ? { enableProfiling: true, profileFilePrefix: a.profile } : {}),
   });
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const feeds = a.data ? fileFeeds(session, a.data, ort) : randomFeeds(session, a.dims, ort);
@@ -101,6 +104,7 @@ async function main() {
     times.push(Number(process.hrtime.bigint() - s) / 1e6);
   }
   times.sort((x, y) => x - y);
+  if (a.profile) await session.endProfiling();
   // Same percentile rule as tessera bench: element floor(p * n).
   const pct = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
   const f = (x) => x.toFixed(3);
