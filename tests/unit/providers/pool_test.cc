@@ -103,6 +103,9 @@ const PoolCase kCases[] = {
     {{1, 3, 17}, {4}, {3}, {2}, {1, 2}},
     {{1, 2, 6, 5, 7}, {2, 3, 2}, {2, 1, 3}, {1, 1, 2}, {1, 0, 1, 0, 1, 1}, true},
     {{2, 4, 5, 5}, {5, 5}, {}, {}, {}},
+    // Rows of several vectors: ResNet's 3x3/2 with padding, and a dilated window.
+    {{1, 2, 12, 57}, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}},
+    {{1, 2, 9, 41}, {2, 3}, {1, 2}, {1, 2}, {0, 2, 1, 1}},
 };
 
 TEST(Pool, MaxPoolValuesAndIndices) {
