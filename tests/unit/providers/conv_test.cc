@@ -248,6 +248,51 @@ TEST(Conv, FusedConvActivationAndResidual) {
   expect_close(run1(leaky_call), ys, leaky);
 }
 
+// Convolutions of 16 and more input channels with kernels past 1x1 (oneDNN's path where the
+// build has it, with the output channels split between threads): output channels that are not
+// whole blocks of 16, two images, strides, asymmetric pads and dilations, then FusedConv's
+// residual with every activation (HardSwish is not fused there, so it takes Tessera's own path).
+TEST(Conv, ManyChannelKernels) {
+  check_conv({{2, 16, 9, 11}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_conv({{1, 24, 12, 10}, 32, 1, {3, 3}, {2, 2}, {1, 2}, {1, 0, 0, 1}});
+  check_conv({{1, 16, 8, 8}, 16, 1, {5, 5}, {}, {}, {2, 2, 2, 2}, false});
+  const ConvCase c{{2, 16, 9, 11}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}};
+  const Tensor x = random_f(c.x, 61), w = random_f({40, 16, 3, 3}, 62), b = random_f({40}, 63);
+  Shape ys;
+  const std::vector<double> conv = naive_conv(c, x, w, &b, &ys);
+  const Tensor z = random_f(ys, 64);
+  struct Act {
+    const char* name;
+    std::vector<float> params;
+    double (*f)(double);
+  };
+  const Act acts[] = {
+      {"", {}, [](double v) { return v; }},
+      {"Relu", {}, [](double v) { return std::max(v, 0.0); }},
+      {"Clip", {-0.5f, 0.5f}, [](double v) { return std::clamp(v, -0.5, 0.5); }},
+      {"LeakyRelu", {0.1f}, [](double v) { return v < 0 ? 0.1 * v : v; }},
+      {"Silu", {}, [](double v) { return v / (1 + std::exp(-v)); }},
+      {"Sigmoid", {}, [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {"Tanh", {}, [](double v) { return std::tanh(v); }},
+      {"Gelu", {}, [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},
+      {"HardSwish", {}, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
+  };
+  for (const Act& act : acts) {
+    std::vector<double> want;
+    for (size_t i = 0; i < conv.size(); ++i) want.push_back(act.f(conv[i] + z.data<float>()[i]));
+    OpCall call{"FusedConv", 1, {x, w, b, z}, conv_attrs(c)};
+    call.domain = "com.tessera";
+    call.constant_inputs = {1};
+    if (*act.name) call.attrs.push_back(attr_s("activation", act.name));
+    if (!act.params.empty()) call.attrs.push_back(attr_floats("activation_params", act.params));
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE(testing::Message() << "activation '" << act.name << "' threads=" << threads);
+      call.threads = threads;
+      expect_close(run1(call), ys, want, 1e-4, 1e-5);
+    }
+  }
+}
+
 // The residual Z is read by the GEMM's epilogue at each task's offset: two images, bands of
 // output rows, one and several threads.
 TEST(Conv, FusedConvResidualAcrossBands) {

@@ -26,6 +26,9 @@
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/microkernels/im2col.h"
 #include "providers/cpu/nn/conv_activation.h"
+#ifdef TESSERA_HAVE_DNNL
+#include "providers/cpu/nn/conv_dnnl.h"
+#endif
 
 namespace tessera {
 namespace {
@@ -264,6 +267,13 @@ class ConvKernel final : public OpKernel {
       TS_ASSIGN_OR_RETURN(k->act_, parse_activation(info));
     }
     const Tensor* w = info.constant_input(1);
+#ifdef TESSERA_HAVE_DNNL
+    if (w) k->dnnl_ = DnnlConv::create(*w, k->params_, k->act_);
+    if (k->dnnl_) {
+      k->owns_weights_ = true;  // oneDNN keeps them in its layout
+      return std::unique_ptr<OpKernel>(std::move(k));
+    }
+#endif
     if (w && w->dtype() == DataType::float32 && w->rank() >= 3 && w->dim(0) % k->params_.group == 0 && w->size() > 0) {
       const int64_t Mg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
       for (int64_t g = 0; g < k->params_.group; ++g)
@@ -302,6 +312,18 @@ class ConvKernel final : public OpKernel {
       return ctx.error("input Z of shape ", shape_to_string(z->shape()), " must have the output shape ", shape_to_string(y_shape));
     Tensor& y = ctx.allocate_output_uninitialized(0, x->dtype(), y_shape);  // the GEMM (beta 0) writes all of it
     if (y.size() == 0) return Status::ok();
+    const float* w_float = x->dtype() == DataType::float32 ? w->data<float>() : nullptr;
+#ifdef TESSERA_HAVE_DNNL
+    Tensor dnnl_weights;  // the weights back in ONNX's layout, when oneDNN declines this geometry
+    if (dnnl_ && x->dtype() == DataType::float32) {
+      const float* bf = b ? b->data<float>() : nullptr;
+      if (dnnl_->run(g, N, x->data<float>(), bf, z ? z->data<float>() : nullptr, y.data<float>(), ctx))
+        return Status::ok();
+      dnnl_weights = ctx.scratch(DataType::float32, w->size());
+      dnnl_->weights(dnnl_weights.data<float>());
+      w_float = dnnl_weights.data<float>();
+    }
+#endif
     return dispatch<kConvTypes>(
         x->dtype(),
         [&]<class T>() -> Status {
@@ -312,7 +334,9 @@ class ConvKernel final : public OpKernel {
           } else {
             const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
             const float* dw_packed = depthwise_packed_.empty() ? nullptr : depthwise_packed_.data();
-            conv_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed, dw_packed, b ? b->data<T>() : nullptr,
+            const T* wt = w->data<T>();
+            if constexpr (std::is_same_v<T, float>) wt = w_float;
+            conv_forward<T>({&g, N, C, M, group, x->data<T>(), wt, packed, dw_packed, b ? b->data<T>() : nullptr,
                              z ? z->data<T>() : nullptr, act_, y.data<T>()},
                             ctx);
           }
@@ -328,6 +352,9 @@ class ConvKernel final : public OpKernel {
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
   std::vector<float> depthwise_packed_;      // the same, channel-blocked, when depthwise 2-D
   bool owns_weights_ = false;                 // compute never reads the constant weights' data
+#ifdef TESSERA_HAVE_DNNL
+  std::unique_ptr<DnnlConv> dnnl_;  // the convolution through oneDNN, when it takes it
+#endif
 };
 
 template <class T>

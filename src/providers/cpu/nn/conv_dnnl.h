@@ -1,0 +1,46 @@
+// Convolutions through oneDNN, where the build has it (Debian's libdnnl-dev; CMake option
+// TESSERA_DNNL): 2-D float32 convolutions with constant weights, one group, at least 16 input
+// channels and a kernel larger than 1x1 run as oneDNN's direct convolution in its blocked channel
+// layout (16 channels per vector on AVX-512), the input and output reordered around each call,
+// with bias, FusedConv's residual Z and its activation fused into the call. On ResNet-50's 3x3
+// convolutions that is ~1.5x faster than im2col + GEMM, reorders included (docs/performance.md).
+// 1x1, depthwise and few-channel (RGB stem) convolutions stay on Tessera's own kernels, which
+// beat it there once the reorders are paid. Forcing a lower ISA with TESSERA_ISA turns this path off, so those runs
+// test Tessera's own kernels.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "tessera/tensor.h"
+#include "framework/kernel.h"
+#include "graph/conv_geometry.h"
+#include "providers/cpu/microkernels/im2col.h"
+#include "providers/cpu/nn/conv_activation.h"
+
+namespace tessera {
+
+class DnnlConv {
+ public:
+  // Null when oneDNN is not built in or turned off, or does not take this convolution. Copies
+  // the weights into oneDNN's layout: the caller need not keep them.
+  static std::unique_ptr<DnnlConv> create(const Tensor& weights, const ConvAttributes& attributes,
+                                          const ConvActivation& activation);
+  ~DnnlConv();
+
+  // y = activation(conv(x) + bias + z) for N images of x's geometry; bias and z may be null.
+  // False when oneDNN cannot run this geometry (the caller runs its own path with weights()).
+  bool run(const kernels::ConvGeometry& g, int64_t N, const float* x, const float* bias, const float* z, float* y,
+           KernelContext& ctx) const;
+
+  // The weights back in ONNX's [M, C, kH, kW] layout, into `out` (M * C * kH * kW floats).
+  void weights(float* out) const;
+
+  struct Impl;
+
+ private:
+  explicit DnnlConv(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera
