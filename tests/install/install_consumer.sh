@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs the build into a temporary prefix and consumes it the two ways a user would:
+# Installs the build into a temporary prefix and consumes it the ways a user would:
 # an out-of-tree CMake project (find_package(Tessera), Tessera::tessera) building the C++
-# example, and `pkg-config --cflags --libs tessera` building the C example. Both must run and
-# classify the model's input. Also checks the installed layout and that libtessera.so exports
-# only the public API (no protobuf, no internal classes) and that the public headers include
-# nothing outside the standard library and tessera/.
+# example, and `pkg-config --cflags --libs tessera` building the C example (again against
+# libtessera.a with `pkg-config --static`). Each must run and classify the model's input. Also
+# checks the installed layout, that libtessera.so exports only the public API (no protobuf, no
+# internal classes) and that the public headers include only the standard library and tessera/.
 # Usage: install_consumer.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1
@@ -24,7 +24,7 @@ so=$(readlink -f "$prefix/lib/libtessera.so")
 soname=$(objdump -p "$so" | awk '/SONAME/ {print $2}')
 [[ $soname == libtessera.so.0.1 ]] || { echo "SONAME is '$soname', expected libtessera.so.0.1"; exit 1; }
 exported=$(nm -D --defined-only -C "$so")
-grep -q ' tessera_run$' <<<"$exported" || { echo "tessera_run is not exported"; exit 1; }
+grep -q ' tessera_run@@TESSERA_0.1$' <<<"$exported" || { echo "tessera_run is not exported"; exit 1; }
 grep -q 'tessera::Session::load(' <<<"$exported" || { echo "tessera::Session::load is not exported"; exit 1; }
 leaked=$(grep -E 'google::protobuf|tessera::(SessionState|Graph|Executor|Model)\b' <<<"$exported" || true)
 [[ -z $leaked ]] || { echo "internal symbols exported:"; head -5 <<<"$leaked"; exit 1; }
@@ -53,4 +53,12 @@ cc -std=c11 -Wall -Werror "$src/examples/c/classify.c" $(pkg-config --cflags --l
    -o "$tmp/classify_c"
 out=$("$tmp/classify_c" "$model")
 grep -q "predicted digit: 7" <<<"$out" || { echo "the pkg-config consumer printed: $out"; exit 1; }
-echo "installed, consumed with find_package and pkg-config"
+
+# The same program linked statically against libtessera.a, with what `pkg-config --static` lists.
+static_libs=$(pkg-config --static --libs-only-l --libs-only-other tessera | sed 's/-ltessera//')
+cc -std=c11 "$src/examples/c/classify.c" $(pkg-config --cflags tessera) "$prefix/lib/libtessera.a" $static_libs \
+   -o "$tmp/classify_static"
+if ldd "$tmp/classify_static" | grep -q libtessera; then echo "the static consumer loads libtessera.so"; exit 1; fi
+out=$("$tmp/classify_static" "$model")
+grep -q "predicted digit: 7" <<<"$out" || { echo "the static consumer printed: $out"; exit 1; }
+echo "installed, consumed with find_package, pkg-config and pkg-config --static"
