@@ -1,7 +1,7 @@
 /* The C API, compiled as C and linked against libtessera.so: metadata, runs over the caller's
  * buffers checked against PyTorch's outputs for the bundled digits model, errors with their
  * messages, and a create/run/release loop that must leave the heap where it was.
- * Usage: capi_test MODELS_DIGITS_DIR */
+ * Usage: capi_test MODELS_DIGITS_DIR OUT_DIR */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 static int failures = 0;
 static char model_path[4096];
 static char data_dir[4096];
+static char out_dir[4096];
 
 #define CHECK(cond)                                                           \
   do {                                                                        \
@@ -48,18 +49,19 @@ static void check_error(TesseraStatus* status, TesseraStatusCode code, const cha
 }
 #define CHECK_ERROR(expr, code, n1, n2) check_error((expr), (code), (n1), (n2), __LINE__)
 
-/* The whole file; NULL when it cannot be read. */
+/* The whole file, NUL-terminated; NULL when it cannot be read. */
 static unsigned char* read_file(const char* path, size_t* size) {
   FILE* f = fopen(path, "rb");
   if (!f) return NULL;
   fseek(f, 0, SEEK_END);
   long n = ftell(f);
   fseek(f, 0, SEEK_SET);
-  unsigned char* bytes = malloc((size_t)n);
+  unsigned char* bytes = malloc((size_t)n + 1);
   if (bytes && fread(bytes, 1, (size_t)n, f) != (size_t)n) {
     free(bytes);
     bytes = NULL;
   }
+  if (bytes) bytes[n] = 0;
   fclose(f);
   *size = (size_t)n;
   return bytes;
@@ -187,6 +189,37 @@ static void test_runs(void) {
   tessera_release_session_options(options);
 }
 
+/* The optimized model is saved where the options say and runs with the same numbers; a
+ * profiling session writes its trace where the options say. */
+static void test_saved_model_and_profile(void) {
+  char saved[4200], trace[4200];
+  snprintf(saved, sizeof saved, "%s/capi_optimized.onnx", out_dir);
+  snprintf(trace, sizeof trace, "%s/capi_profile.json", out_dir);
+  remove(saved);
+  remove(trace);
+  TesseraSessionOptions* options = options_with(1, TESSERA_OPT_EXTENDED);
+  CHECK_OK(tessera_session_options_set_optimized_model_path(options, saved));
+  CHECK_OK(tessera_session_options_set_profile_path(options, trace));
+  TesseraSession* session = NULL;
+  if (CHECK_OK(tessera_create_session(model_path, options, &session))) {
+    run_and_compare(session, 1);
+    const char* written = NULL;
+    if (CHECK_OK(tessera_session_end_profiling(session, &written))) CHECK(written && strcmp(written, trace) == 0);
+    size_t size = 0;
+    unsigned char* json = read_file(trace, &size);
+    CHECK(json && size > 0 && strstr((const char*)json, "\"traceEvents\"") && strstr((const char*)json, "Conv"));
+    free(json);
+    CHECK_ERROR(tessera_session_end_profiling(session, NULL), TESSERA_INVALID_ARGUMENT, "profil", NULL);
+    tessera_release_session(session);
+  }
+  tessera_release_session_options(options);
+  session = NULL;
+  if (CHECK_OK(tessera_create_session(saved, NULL, &session))) {
+    run_and_compare(session, 1);
+    tessera_release_session(session);
+  }
+}
+
 static void test_errors(void) {
   TesseraSession* session = NULL;
   CHECK_ERROR(tessera_create_session("no/such/model.onnx", NULL, &session), TESSERA_IO_ERROR, "no/such/model.onnx", NULL);
@@ -267,15 +300,17 @@ static void test_release_leaks_nothing(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: capi_test MODELS_DIGITS_DIR\n");
+  if (argc != 3) {
+    fprintf(stderr, "usage: capi_test MODELS_DIGITS_DIR OUT_DIR\n");
     return 2;
   }
   snprintf(data_dir, sizeof data_dir, "%s", argv[1]);
   snprintf(model_path, sizeof model_path, "%s/model.onnx", argv[1]);
+  snprintf(out_dir, sizeof out_dir, "%s", argv[2]);
   if (!read_raw_floats("input_0.pb", images, 10 * 64) || !read_raw_floats("output_0.pb", expected, 10 * 10)) return 1;
   test_version();
   test_runs();
+  test_saved_model_and_profile();
   test_errors();
   test_release_leaks_nothing();
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
