@@ -50,6 +50,8 @@ constexpr int64_t kBlockedDepthwiseMaxWidth = 64;
 // Floats of scratch (padded input and output) one band of output rows of a channel block may
 // use: 256 KiB keeps a band in L2 while the next is transposed in.
 constexpr int64_t kBlockedDepthwiseBandScratch = int64_t{1} << 16;
+// Output elements of a fused activation worth handing to another thread.
+constexpr int64_t kMinActivationTask = 16384;
 // Vector FMAs (output positions x taps) worth waking another thread for, in blocked depthwise.
 constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
@@ -227,10 +229,19 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
     T* yt = a.y + y_offset;
     kernels::gemm(Mg, cols, K, T(1), w, b, T(0), yt, S, e, inner_pool);
     if (!a.act.is_clamp()) {  // the task's block of output, while it is still in cache
-      if (cols == S)  // whole planes: one contiguous block (1x1 planes: one call, not Mg)
-        apply_activation(a.act, yt, Mg * S);
+      // Rows [m0, m1) of the block; whole planes are one contiguous run (1x1 planes: one call,
+      // not one per row).
+      auto activate = [&](int64_t m0, int64_t m1) {
+        if (cols == S)
+          apply_activation(a.act, yt + m0 * S, (m1 - m0) * S);
+        else
+          for (int64_t m = m0; m < m1; ++m) apply_activation(a.act, yt + m * S, cols);
+      };
+      // A GEMM that ran on every thread leaves an output too large for one thread to finish alone.
+      if (inner_pool)
+        inner_pool->parallel_for(Mg, std::max<int64_t>(1, kMinActivationTask / std::max<int64_t>(1, cols)), activate);
       else
-        for (int64_t m = 0; m < Mg; ++m) apply_activation(a.act, yt + m * S, cols);
+        activate(0, Mg);
     }
   };
   if (by_task && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads)) {
