@@ -97,10 +97,11 @@ void check_case(const Case& c, bool ta, bool tb, T alpha, T beta, int threads, b
 
 // {17, 530, 40} and {20, 203, 300} read B in place (few row panels) across several column
 // blocks, depth blocks and a partial last panel; {12, 48, 300} ends in a full half-width panel
-// (AVX-512: 32 + 16 columns), {13, 203, 300} and {65, 129, 33} in partial ones.
+// (AVX-512: 32 + 16 columns), {13, 203, 300} and {65, 129, 33} in partial ones; {21, 49, 300},
+// {9, 52, 40} and {17, 41, 33} in a half panel plus 1-4 narrow columns (AVX-512, AVX2).
 const Case kShapes[] = {{1, 1, 1}, {7, 13, 5}, {65, 129, 33}, {1, 100, 37}, {37, 1, 100},
                         {2, 3, 600}, {17, 530, 40}, {20, 203, 300}, {500, 9, 70}, {33, 70, 0},
-                        {12, 48, 300}, {13, 203, 300}};
+                        {12, 48, 300}, {13, 203, 300}, {21, 49, 300}, {9, 52, 40}, {17, 41, 33}};
 
 TEST(Gemm, FloatMatchesNaiveOnOddShapes) {
   for (const Case& c : kShapes)
@@ -138,7 +139,7 @@ TEST(Gemm, EpilogueBiasAndClamp) {
   ep.bias_n = bn.data();
   ep.clip_min = -0.25f;
   ep.clip_max = 0.5f;
-  for (const Case& c : {Case{65, 129, 33}, Case{1, 129, 300}, Case{65, 1, 30}, Case{9, 9, 0}})
+  for (const Case& c : {Case{65, 129, 33}, Case{1, 129, 300}, Case{65, 1, 30}, Case{9, 9, 0}, Case{65, 49, 33}})
     for (int threads : {1, 3}) {
       check_case<float>(c, false, false, 1.0f, 0.0f, threads, false, false, ep);
       check_case<float>(c, true, true, 0.5f, 1.0f, threads, true, false, ep);
@@ -153,7 +154,8 @@ TEST(Gemm, EpilogueResidual) {
   GemmEpilogue<float> ep;
   ep.residual = res.data();
   ep.ld_residual = 147;
-  for (const Case& c : {Case{65, 140, 600}, Case{20, 140, 40}, Case{1, 129, 300}, Case{65, 1, 30}, Case{9, 9, 0}})
+  for (const Case& c : {Case{65, 140, 600}, Case{20, 140, 40}, Case{1, 129, 300}, Case{65, 1, 30}, Case{9, 9, 0},
+                        Case{20, 49, 600}})
     for (int threads : {1, 3}) {
       check_case<float>(c, false, false, 1.0f, 0.0f, threads, true, false, ep);
       check_case<float>(c, false, false, 1.0f, 0.5f, threads, false, false, ep);

@@ -3,7 +3,8 @@
 //
 // Loop nest (row-major C, vectors along N, A values broadcast):
 //   ic over M by mc -> pc over K by kc (pack A block) -> jc over N by nc (pack B block, L2)
-//     -> ir over the block by MR (A micro-panel stays in L1) -> jr by NR -> micro-kernel.
+//     -> jr over the block by NR (B micro-panel stays in L1) -> ir by MR -> micro-kernel.
+// A last panel just past NR/2 wide runs as a half panel plus 1-4 narrow columns.
 // Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM,
 // so no synchronisation is needed inside. An operand that is not prepacked is packed once, in
 // parallel, before the tiles run (each tile packs its own blocks only when the operand is too
@@ -190,24 +191,35 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
           if (full < nlen) pack_b_block(b, pc, klen, jc + full, nlen - full, nr, b_buf);
           b_block = b_buf;
         }
-        for (int64_t ir = 0; ir < mlen; ir += mr) {
-          const int64_t rows = std::min<int64_t>(mr, mlen - ir);
-          const T* a_panel = a_block + ir * klen;
-          T* c_row = c + (ic + ir) * ldc + jc;
-          args.bias_m = ep.bias_m ? ep.bias_m + ic + ir : nullptr;
-          const T* residual_row = ep.residual && pc == 0 ? ep.residual + (ic + ir) * ep.ld_residual + jc : nullptr;
-          args.ld_residual = ep.ld_residual;
-          auto* const full_uk = ks.ukernel[rows - 1];
-          auto* const half_uk = ks.ukernel_half[rows - 1];
-          for (int64_t jr = 0; jr < nlen; jr += nr) {
-            args.bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
-            args.residual = residual_row ? residual_row + jr : nullptr;
-            const int64_t cols = std::min<int64_t>(nr, nlen - jr);
-            auto* const uk = half_uk && 2 * cols <= nr ? half_uk : full_uk;
-            if (jr < full)
-              uk(klen, a_panel, b.data + pc * b.ld + jc + jr, b.ld, c_row + jr, ldc, cols, args);
-            else
-              uk(klen, a_panel, b_block + (jr - full) * klen, nr, c_row + jr, ldc, cols, args);
+        // jr outside ir (BLIS's order): one B micro-panel (kc x NR, up to 32 KB) stays in L1
+        // while the A micro-panels stream past it from L2, 4x fewer bytes per k than streaming
+        // B's two vectors past one A panel.
+        args.ld_residual = ep.ld_residual;
+        for (int64_t jr = 0; jr < nlen; jr += nr) {
+          const int64_t cols = std::min<int64_t>(nr, nlen - jr);
+          const T* panel = jr < full ? b.data + pc * b.ld + jc + jr : b_block + (jr - full) * klen;
+          const int64_t ldb = jr < full ? b.ld : nr;
+          const int64_t half = nr / 2, extra = cols - half;
+          const T* bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
+          for (int64_t ir = 0; ir < mlen; ir += mr) {
+            const int64_t rows = std::min<int64_t>(mr, mlen - ir);
+            const T* a_panel = a_block + ir * klen;
+            T* c_tile = c + (ic + ir) * ldc + jc + jr;
+            args.bias_m = ep.bias_m ? ep.bias_m + ic + ir : nullptr;
+            args.bias_n = bias_n;
+            args.residual = ep.residual && pc == 0 ? ep.residual + (ic + ir) * ep.ld_residual + jc + jr : nullptr;
+            auto* const half_uk = ks.ukernel_half[rows - 1];
+            if (half_uk && extra > 0 && extra <= detail::kMaxNarrowCols) {
+              // A half panel and a few columns: 49 = 32 + 16 + 1 instead of 32 + 32.
+              half_uk(klen, a_panel, panel, ldb, c_tile, ldc, half, args);
+              UkernelArgs<T> rest = args;
+              if (rest.bias_n) rest.bias_n += half;
+              if (rest.residual) rest.residual += half;
+              ks.ukernel_narrow[rows - 1](klen, a_panel, panel + half, ldb, c_tile + half, ldc, extra, rest);
+              continue;
+            }
+            auto* const uk = half_uk && 2 * cols <= nr ? half_uk : ks.ukernel[rows - 1];
+            uk(klen, a_panel, panel, ldb, c_tile, ldc, cols, args);
           }
         }
       }

@@ -112,6 +112,45 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t l
   }
 }
 
+// The last 1..kMaxNarrowCols columns of a tile (N = 49 is a half panel plus one column): the
+// MR rows of the A panel are one vector, each column of B one broadcast, so a column costs
+// 1/NV of a vector tile's column instead of a padded half panel. Same contract as ukernel.
+template <class T, int MR, int Rows>
+void ukernel_narrow(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t ldb, T* __restrict c,
+                    int64_t ldc, int64_t nr, const UkernelArgs<T>& p) {
+  constexpr int Bytes = MR * static_cast<int>(sizeof(T));
+  T acc[kMaxNarrowCols][MR] = {};
+  if constexpr (Bytes == 32 || Bytes == 64) {
+    using V = typename VecOf<T, Bytes>::type;
+    V sum[kMaxNarrowCols] = {};
+    for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb) {
+      V av;
+      std::memcpy(&av, a, Bytes);
+      for (int j = 0; j < kMaxNarrowCols; ++j)
+        if (j < nr) sum[j] += av * b[j];
+    }
+    for (int j = 0; j < kMaxNarrowCols; ++j) std::memcpy(acc[j], &sum[j], Bytes);
+  } else {
+    for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb)
+      for (int64_t j = 0; j < nr; ++j)
+        for (int i = 0; i < MR; ++i) acc[j][i] += a[i] * b[j];
+  }
+  for (int i = 0; i < Rows; ++i) {
+    T* crow = c + i * ldc;
+    for (int64_t j = 0; j < nr; ++j) {
+      T r = p.alpha * acc[j][i];
+      if (p.beta != T(0)) r += p.beta * crow[j];
+      if (p.residual) r += p.residual[i * p.ld_residual + j];
+      if (p.last) {
+        if (p.bias_m) r += p.bias_m[i];
+        if (p.bias_n) r += p.bias_n[j];
+        r = clamp_value(r, p.clip_min, p.clip_max);
+      }
+      crow[j] = r;
+    }
+  }
+}
+
 template <class T>
 void axpy_impl(int64_t n, T s, const T* __restrict x, T* __restrict y) {
   for (int64_t i = 0; i < n; ++i) y[i] += s * x[i];
@@ -192,6 +231,7 @@ KernelSet<T> make_kernel_set(int64_t kc, int64_t mc, int64_t nc, std::index_sequ
   set.nc = nc / set.nr * set.nr;
   ((set.ukernel[Rows] = &ukernel<T, Bytes, MR, NV, static_cast<int>(Rows) + 1>), ...);
   if constexpr (NV % 2 == 0) ((set.ukernel_half[Rows] = &ukernel<T, Bytes, MR, NV / 2, static_cast<int>(Rows) + 1>), ...);
+  ((set.ukernel_narrow[Rows] = &ukernel_narrow<T, MR, static_cast<int>(Rows) + 1>), ...);
   set.axpy = &axpy_impl<T>;
   set.gemv_panel = &gemv_panel_impl<T, MR>;
   set.dot = &dot_impl<T, Bytes>;

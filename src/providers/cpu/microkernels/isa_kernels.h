@@ -8,6 +8,7 @@
 namespace tessera::kernels::detail {
 
 constexpr int kMaxMR = 16;
+constexpr int kMaxNarrowCols = 4;  // columns past a half panel that ukernel_narrow finishes
 constexpr int kMaxVectorFloats = 16;  // floats in the widest vector register (AVX-512)
 
 // What a GEMM micro-kernel does after the k loop, for one MR x NR tile of C.
@@ -42,6 +43,9 @@ struct KernelSet {
   // The same, NR/2 columns wide (reading NR-wide panels): a last panel of at most NR/2 columns
   // costs half the multiply-adds (N = 196: 7 panels of 32 do 224 columns, 6.5 do 208).
   UkernelFn<T> ukernel_half[kMaxMR] = {};
+  // At most kMaxNarrowCols columns, one broadcast each (the rest of a panel just past NR/2:
+  // N = 49 runs 32 + 16 + 1 columns, not 32 + 32).
+  UkernelFn<T> ukernel_narrow[kMaxMR] = {};
   void (*axpy)(int64_t n, T s, const T* x, T* y) = nullptr;  // y += s * x
   // acc[0, MR) += Apanel[k x MR] * x[k] over k < kc: one packed A panel times a column (N == 1).
   void (*gemv_panel)(int64_t kc, const T* a, const T* x, T* acc) = nullptr;
