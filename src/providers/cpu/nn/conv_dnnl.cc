@@ -27,6 +27,12 @@ const dnnl::engine& cpu_engine() {
   return engine;
 }
 
+// A stream per thread (a CPU stream only orders the calls made through it).
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
 // Per-shape plans kept per convolution; past this many (a model fed many image sizes), the
 // oldest are dropped.
 constexpr size_t kMaxPlans = 8;
@@ -57,6 +63,7 @@ struct Part {
   memory::desc dst, user_dst, scratchpad;
   memory weights;
   bool dst_reordered = false;
+  dnnl::reorder to_user, from_user;  // dst -> ONNX's layout, and Z into dst (when reordered)
 };
 
 // One image geometry: the input layout every part reads, and the parts. oneDNN runs
@@ -66,6 +73,7 @@ struct Part {
 struct Plan {
   memory::desc src, user_src;
   bool src_reordered = false;
+  dnnl::reorder src_reorder;  // the image into src, when reordered
   std::vector<Part> parts;
 };
 
@@ -163,12 +171,18 @@ std::shared_ptr<const Plan> DnnlConv::Impl::plan(const kernels::ConvGeometry& g,
         src = pd.src_desc();  // every later part reads the layout the first one chose
         plan->src = src;
         plan->src_reordered = src != plan->user_src;
+        if (plan->src_reordered) plan->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), plan->user_src, cpu_engine(), src));
       } else if (pd.src_desc() != src) {
         return nullptr;
       }
       part.conv = dnnl::convolution_forward(pd);
       part.dst = pd.dst_desc();
       part.dst_reordered = part.dst != part.user_dst;
+      if (part.dst_reordered) {
+        part.to_user = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), part.dst, cpu_engine(), part.user_dst));
+        if (has_z)
+          part.from_user = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), part.user_dst, cpu_engine(), part.dst));
+      }
       part.scratchpad = pd.scratchpad_desc();
       part.weights = weights_slice(part.m0, part.channels, pd.weights_desc());
       plan->parts.push_back(std::move(part));
@@ -243,13 +257,12 @@ bool DnnlConv::run(const kernels::ConvGeometry& g, int64_t N, const float* x, co
     if (plan->src_reordered) {
       memory user_src = src;
       src = memory(plan->src, engine, src_buffer.data<float>());
-      dnnl::stream stream(engine);
-      dnnl::reorder(user_src, src).execute(stream, user_src, src);
-      stream.wait();
+      plan->src_reorder.execute(thread_stream(), user_src, src);
+      thread_stream().wait();
     }
     pool.parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
       omp_set_num_threads(1);
-      dnnl::stream stream(engine);
+      dnnl::stream& stream = thread_stream();
       for (int64_t p = p0; p < p1; ++p) {
         const Part& part = plan->parts[static_cast<size_t>(p)];
         const int64_t offset = (n * M + part.m0) * out_plane;
@@ -262,7 +275,7 @@ bool DnnlConv::run(const kernels::ConvGeometry& g, int64_t N, const float* x, co
         if (z) {  // the sum post-op adds what dst holds
           memory user_z(part.user_dst, engine, const_cast<float*>(z + offset));
           if (part.dst_reordered)
-            dnnl::reorder(user_z, dst).execute(stream, user_z, dst);
+            part.from_user.execute(stream, user_z, dst);
           else
             std::memcpy(y + offset, z + offset, part.user_dst.get_size());
         }
@@ -275,7 +288,7 @@ bool DnnlConv::run(const kernels::ConvGeometry& g, int64_t N, const float* x, co
           args.emplace(DNNL_ARG_BIAS,
                        memory({{part.channels}, DT::f32, Tag::x}, engine, const_cast<float*>(bias + part.m0)));
         part.conv.execute(stream, args);
-        if (part.dst_reordered) dnnl::reorder(dst, user_dst).execute(stream, dst, user_dst);
+        if (part.dst_reordered) part.to_user.execute(stream, dst, user_dst);
       }
       stream.wait();
     });
