@@ -22,7 +22,7 @@ def chain():
 def test_eight_threads_match_sequential_runs_and_overlap(chain):
     session, weights = chain
     rng = np.random.default_rng(1)
-    feeds = [rng.standard_normal((64, 256)).astype(np.float32) for _ in range(8)]
+    feeds = [rng.standard_normal((128, 256)).astype(np.float32) for _ in range(8)]
     sequential = [session.run(None, {"x": x})[0] for x in feeds]
     reference = feeds[0]
     for w in weights:
@@ -35,7 +35,7 @@ def test_eight_threads_match_sequential_runs_and_overlap(chain):
     def work(i):
         barrier.wait()
         start = time.perf_counter()
-        results[i] = [session.run(None, {"x": feeds[i]})[0] for _ in range(3)]
+        results[i] = [session.run(None, {"x": feeds[i]})[0] for _ in range(6)]
         spans[i] = time.perf_counter() - start
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
@@ -50,7 +50,7 @@ def test_eight_threads_match_sequential_runs_and_overlap(chain):
             np.testing.assert_array_equal(got, sequential[i])
     # Holding the GIL through a run would serialize them: the threads' time in run would add up
     # to at most the wall time. Released, they are in run together (on any number of cores).
-    assert sum(spans) > 2 * wall, f"threads spent {sum(spans):.3f} s in run over {wall:.3f} s of wall time"
+    assert sum(spans) > 1.5 * wall, f"threads spent {sum(spans):.3f} s in run over {wall:.3f} s of wall time"
 
 
 def test_terminate_before_the_run(chain):
