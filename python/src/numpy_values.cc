@@ -171,20 +171,30 @@ Value map_from_python(const py::dict& dict, const std::string& type_string, cons
   return Value::map(std::move(key_tensor), std::move(value_tensor));
 }
 
+// The element type of the first tensor type in a declared type string ("optional(seq(tensor(float)))"
+// gives float); undefined when there is none.
+DataType first_tensor_type(const std::string& type_string) {
+  const size_t tensor = type_string.find("tensor(");
+  if (tensor == std::string::npos) return DataType::undefined;
+  const size_t close = type_string.find(')', tensor);
+  return dtype_from_name(std::string_view(type_string).substr(tensor + 7, close - tensor - 7));
+}
+
 Value value_from(py::handle obj, const IoInfo& input, const std::string& where) {
   if (obj.is_none()) return Value::empty_optional();
   if (py::isinstance<py::dict>(obj))
     return map_from_python(py::reinterpret_borrow<py::dict>(obj), input.type_string, where);
-  if (input.kind == IoInfo::Kind::sequence && (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj))) {
+  // A list feeds a sequence input, or an optional one that holds a sequence.
+  const bool sequence = input.kind == IoInfo::Kind::sequence || input.type_string.rfind("optional(seq(", 0) == 0;
+  if (sequence && (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj))) {
+    IoInfo element = input;
+    element.kind = IoInfo::Kind::tensor;
+    element.dtype = first_tensor_type(input.type_string);
     std::vector<Value> items;
     size_t i = 0;
-    for (py::handle item : obj) {
-      IoInfo element = input;
-      element.kind = IoInfo::Kind::tensor;
-      items.push_back(value_from(item, element, str_cat(where, " item ", i++)));
-    }
-    const bool maps = input.type_string.rfind("seq(map(", 0) == 0;
-    return Value::sequence(std::move(items), input.dtype, maps ? Value::Kind::map : Value::Kind::tensor);
+    for (py::handle item : obj) items.push_back(value_from(item, element, str_cat(where, " item ", i++)));
+    const bool maps = input.type_string.find("seq(map(") != std::string::npos;
+    return Value::sequence(std::move(items), element.dtype, maps ? Value::Kind::map : Value::Kind::tensor);
   }
   return tensor_from_python(obj, input.dtype, where);
 }

@@ -183,3 +183,13 @@ def test_outputs_outlive_the_session():
     del session
     gc.collect()
     assert float(y.sum()) == -1000.0
+
+
+def test_lists_feed_optional_sequences():
+    optional_seq = helper.make_optional_type_proto(helper.make_sequence_type_proto(
+        helper.make_tensor_type_proto(TensorProto.FLOAT, None)))
+    model = make_model([helper.make_node("OptionalGetElement", ["o"], ["s"]),
+                        helper.make_node("SequenceLength", ["s"], ["n"])],
+                       [helper.make_value_info("o", optional_seq)], [("n", TensorProto.INT64, [])], opset=18)
+    (n,) = session_for(model).run(None, {"o": [np.zeros(2, np.float32), np.ones(3, np.float32)]})
+    assert n == 2
