@@ -131,7 +131,8 @@ class PySession {
       const std::string name = py::str(key);
       const IoInfo* info = find_input(name);
       if (!info)
-        throw_invalid_argument(str_cat("input '", name, "' is not an input of the model (inputs: ", input_names(), ")"));
+        throw_invalid_argument(
+            str_cat("input '", name, "' is not an input of the model (inputs: ", input_names(), ")"));
       feeds.emplace_back(name, value_from_python(obj, *info));
     }
     const RunOptions options = run_options ? run_options->to_run_options() : RunOptions();
@@ -191,7 +192,8 @@ PYBIND11_MODULE(_tessera, m) {
       .def_readwrite("timeout_ms", &PyRunOptions::timeout_ms,
                      "A run still going this many milliseconds after it started raises tessera.DeadlineExceeded; "
                      "0 (the default) means no limit. Not in ONNX Runtime.")
-      .def_readwrite("run_tag", &PyRunOptions::run_tag, "A name for the run (accepted for ONNX Runtime scripts; not used).")
+      .def_readwrite("run_tag", &PyRunOptions::run_tag,
+                     "A name for the run (accepted for ONNX Runtime scripts; not used).")
       .def_readwrite("log_severity_level", &PyRunOptions::log_severity_level,
                      "Accepted for ONNX Runtime scripts; not used (the session's level applies).")
       .def_readwrite("log_verbosity_level", &PyRunOptions::log_verbosity_level,
