@@ -5,7 +5,8 @@ packages=(build-essential cmake ccache libprotobuf-dev protobuf-compiler libgtes
           libcli11-dev nlohmann-json3-dev libre2-dev pkg-config
           libjpeg62-turbo-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev
           libdnnl-dev \
-          python3-numpy python3-onnx python3-sklearn)  # ctest's sklearn_zipmap test
+          python3-numpy python3-onnx python3-sklearn  # ctest's sklearn_zipmap test
+          pybind11-dev python3-pytest)  # the Python package and its tests
 if dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   exit 0
 fi

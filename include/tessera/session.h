@@ -86,6 +86,8 @@ struct IoInfo {
   std::string type_string;               // "tensor(float)[batch,3,224,224]"
 };
 
+struct ModelMetadata;  // tessera/model_metadata.h
+
 using Feeds = std::vector<std::pair<std::string, Value>>;
 
 // The size of the graph a session runs (after function inlining and optimization).
@@ -112,6 +114,8 @@ class Session {
 
   const std::vector<IoInfo>& inputs() const;   // inputs to feed (initializers excluded)
   const std::vector<IoInfo>& outputs() const;
+  // What the model file says about itself (producer, description, metadata_props), as loaded.
+  const ModelMetadata& metadata() const;
   // The graph as it runs, at the session's optimization level (what `tessera info` prints).
   NodeCounts node_counts() const;
   // The optimizer's passes at the session's level, in the order they ran (empty at disabled).

@@ -8,23 +8,26 @@
 #include "model/model_loader.h"
 #include "model/model_writer.h"
 #include "providers/cpu/cpu_provider.h"
+#include "tessera/model_metadata.h"
 
 namespace tessera {
 
 struct Session::Impl {
   std::unique_ptr<SessionState> state;
+  ModelMetadata metadata;
 };
 
 namespace {
 
-// `load` reads the model from `source` (a path, "<bytes>"); it is timed as the session's first
-// phase when profiling.
+// `load(metadata)` reads the model from `source` (a path, "<bytes>") and fills `metadata`; it is
+// timed as the session's first phase when profiling.
 template <class Load>
 Result<std::unique_ptr<Session::Impl>> build(const std::string& source, const Load& load, const SessionOptions& options) {
   auto profiler = options.profile_path.empty() ? nullptr : std::make_unique<Profiler>();
   const Tracing tracing{Logger(options.log_severity), profiler.get(), "model '" + source + "'"};
   std::optional<PhaseTimer> phase(std::in_place, &tracing, "session", "model_load");
-  Result<Model> model = load();
+  ModelMetadata metadata;
+  Result<Model> model = load(&metadata);
   phase.reset();
   if (!model.is_ok()) return model.status();
   std::vector<std::unique_ptr<ExecutionProvider>> providers;
@@ -36,6 +39,7 @@ Result<std::unique_ptr<Session::Impl>> build(const std::string& source, const Lo
   if (!options.optimized_model_path.empty()) TS_RETURN_IF_ERROR(save_model(state->model(), options.optimized_model_path));
   auto impl = std::make_unique<Session::Impl>();
   impl->state = std::move(state);
+  impl->metadata = std::move(metadata);
   return impl;
 }
 
@@ -47,13 +51,15 @@ Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
 Result<Session> Session::load(const std::string& path, const SessionOptions& options) {
-  TS_ASSIGN_OR_RETURN(auto impl, build(path, [&] { return load_model_file(path); }, options));
+  auto load = [&](ModelMetadata* metadata) { return load_model_file(path, metadata); };
+  TS_ASSIGN_OR_RETURN(auto impl, build(path, load, options));
   return Session(std::move(impl));
 }
 
 Result<Session> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
   const std::string source = "<bytes>";  // what errors and log lines call the model
-  TS_ASSIGN_OR_RETURN(auto impl, build(source, [&] { return load_model_bytes(data, size, "", source); }, options));
+  auto load = [&](ModelMetadata* metadata) { return load_model_bytes(data, size, "", source, metadata); };
+  TS_ASSIGN_OR_RETURN(auto impl, build(source, load, options));
   return Session(std::move(impl));
 }
 
@@ -94,5 +100,7 @@ Result<std::vector<Value>> Session::run(const Feeds& feeds, const std::vector<st
 }
 
 Result<std::string> Session::end_profiling() const { return impl_->state->end_profiling(); }
+
+const ModelMetadata& Session::metadata() const { return impl_->metadata; }
 
 }  // namespace tessera

@@ -355,7 +355,20 @@ Status check_model_size(uint64_t size, const std::string& context) {
   return Status::ok();
 }
 
-Result<Model> convert_parsed(onnx::ModelProto& proto, const std::string& base_dir, const std::string& source) {
+void read_metadata(const onnx::ModelProto& proto, ModelMetadata* out) {
+  out->producer_name = proto.producer_name();
+  out->producer_version = proto.producer_version();
+  out->graph_name = proto.graph().name();
+  out->domain = proto.domain();
+  out->description = proto.doc_string();
+  out->graph_description = proto.graph().doc_string();
+  out->version = proto.model_version();
+  for (const auto& prop : proto.metadata_props()) out->custom_metadata_map[prop.key()] = prop.value();
+}
+
+Result<Model> convert_parsed(onnx::ModelProto& proto, const std::string& base_dir, const std::string& source,
+                             ModelMetadata* metadata) {
+  if (metadata) read_metadata(proto, metadata);  // before conversion moves the graph's contents out
   Model model;
   model.source = source;
   TS_RETURN_IF_ERROR(convert_model(proto, base_dir, &model).with_context("model '" + source + "'"));
@@ -364,16 +377,17 @@ Result<Model> convert_parsed(onnx::ModelProto& proto, const std::string& base_di
 
 }  // namespace
 
-Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir, const std::string& source) {
+Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir, const std::string& source,
+                               ModelMetadata* metadata) {
   const std::string context = "model '" + source + "'";
   TS_RETURN_IF_ERROR(check_model_size(size, context));
   onnx::ModelProto proto;
   if (!proto.ParseFromArray(data, static_cast<int>(size)))
     return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
-  return convert_parsed(proto, base_dir, source);
+  return convert_parsed(proto, base_dir, source, metadata);
 }
 
-Result<Model> load_model_file(const std::string& path) {
+Result<Model> load_model_file(const std::string& path, ModelMetadata* metadata) {
   const std::string context = "model '" + path + "'";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_error(context, ": cannot open: ", std::strerror(errno));
@@ -404,7 +418,7 @@ Result<Model> load_model_file(const std::string& path) {
   if (!parsed) return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
   std::string base_dir = std::filesystem::path(path).parent_path().string();
   if (base_dir.empty()) base_dir = ".";
-  return convert_parsed(proto, base_dir, path);
+  return convert_parsed(proto, base_dir, path, metadata);
 }
 
 }  // namespace tessera
