@@ -17,6 +17,15 @@ backend_tests="${BACKEND_TESTS:-../shared/onnx-backend-tests}"
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
+# clang and its sanitizer and libFuzzer runtimes: this stage's own dependencies.
+packages=(clang libclang-rt-14-dev)
+if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
 cmake --preset fuzz -DTESSERA_WERROR="${TESSERA_WERROR:-OFF}" >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target tessera_unit_tests tessera_cli fuzz_model_load fuzz_session_run fuzz_value_decode
 
