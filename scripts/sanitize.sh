@@ -7,7 +7,9 @@
 #      failures of the sampled cases;
 #   3. each libFuzzer target for FUZZ_SECONDS (default 60) from seeds made of every 4th
 #      conformance case (tests/fuzz/make_seeds.sh).
-# TSan (preset tsan) is not run here: a second full build does not fit CI's budget.
+#   4. under TSan (preset tsan, build-tsan/): the thread pool's and the profiler's tests, a binary
+#      of their own over the core stage only. The session-level concurrency tests (many runs on
+#      one session) stay in the preset: a second full build does not fit CI's time budget.
 # Environment: EVERY, FUZZ_SECONDS, BACKEND_TESTS (default ../shared/onnx-backend-tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,3 +54,8 @@ fi
 echo "== fuzz targets, ${fuzz_seconds} s each"
 tests/fuzz/make_seeds.sh "$work/seeds" "$backend_tests" 4
 tests/fuzz/run_long.sh -t "$fuzz_seconds" -b build-fuzz -o "$work/fuzz" -s "$work/seeds"
+
+echo "== thread pool and profiler tests under TSan"
+cmake --preset tsan -DTESSERA_WERROR="${TESSERA_WERROR:-OFF}" >/dev/null
+cmake --build build-tsan -j"$(nproc)" --target tessera_tsan_core_tests
+TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/tessera_tsan_core_tests --gtest_brief=1
