@@ -2,8 +2,9 @@
 //
 // Input layout: a 4-byte little-endian model size N, N bytes of ModelProto, then the bytes the
 // inputs are filled from (cycled; zeros when there are none). Symbolic or unknown dimensions
-// become 1..3 (chosen by the fill bytes), an unknown rank a vector; inputs over kMaxElements
-// elements, and inputs that are not tensors, make the case load-only. Each run has a deadline,
+// become 1..3 (chosen by the fill bytes), an unknown rank a vector; signed integers are -8..7,
+// unsigned 0..7, floats any bit pattern; inputs over kMaxElements elements, and inputs that are
+// not tensors, make the case load-only. Each run has a deadline,
 // so a model that loops for long is cut short (an error Status) instead of hanging the fuzzer.
 // tests/fuzz/make_seeds.sh writes seeds in this layout.
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "tessera/session.h"
 
@@ -36,6 +38,32 @@ bool is_subbyte(tessera::DataType t) {
          t == DataType::int2;
 }
 
+bool is_integer(tessera::DataType t) {
+  using tessera::DataType;
+  return t == DataType::int8 || t == DataType::uint8 || t == DataType::int16 || t == DataType::uint16 ||
+         t == DataType::int32 || t == DataType::uint32 || t == DataType::int64 || t == DataType::uint64;
+}
+
+template <class T>
+void fill_small(tessera::Tensor& t, FillBytes& fill) {
+  for (auto& v : t.span<T>())
+    v = std::is_signed_v<T> ? static_cast<T>((fill.next() >> 4) - 8) : static_cast<T>(fill.next() >> 5);
+}
+
+void fill_small_integers(tessera::Tensor& t, FillBytes& fill) {
+  using tessera::DataType;
+  switch (t.dtype()) {
+    case DataType::int8: fill_small<int8_t>(t, fill); break;
+    case DataType::uint8: fill_small<uint8_t>(t, fill); break;
+    case DataType::int16: fill_small<int16_t>(t, fill); break;
+    case DataType::uint16: fill_small<uint16_t>(t, fill); break;
+    case DataType::int32: fill_small<int32_t>(t, fill); break;
+    case DataType::uint32: fill_small<uint32_t>(t, fill); break;
+    case DataType::int64: fill_small<int64_t>(t, fill); break;
+    default: fill_small<uint64_t>(t, fill); break;
+  }
+}
+
 // A tensor for `info`, or an undefined tensor when the case should not run.
 tessera::Tensor make_input(const tessera::IoInfo& info, FillBytes& fill) {
   using tessera::DataType;
@@ -54,6 +82,10 @@ tessera::Tensor make_input(const tessera::IoInfo& info, FillBytes& fill) {
     for (auto& s : t.span<std::string>()) s.assign(fill.next() % 4, static_cast<char>('a' + fill.next() % 26));
   } else if (info.dtype == DataType::boolean) {
     for (auto& b : t.span<uint8_t>()) b = fill.next() & 1;
+  } else if (is_integer(info.dtype)) {
+    // Small: integer inputs are often sizes, counts or indices, and a fill byte's full range
+    // would mostly ask for gigabytes (a resource limit, not what this target looks for).
+    fill_small_integers(t, fill);
   } else if (!is_subbyte(info.dtype)) {  // sub-byte types keep their zeros: any byte is not a valid element
     auto* bytes = static_cast<uint8_t*>(t.raw_data());
     for (size_t i = 0; i < t.byte_size(); ++i) bytes[i] = fill.next();
