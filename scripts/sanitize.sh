@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # CI's sanitizer stage (after scripts/test.sh; docs/testing.md): one clang ASan + UBSan build
 # (CMake preset `fuzz`, in build-fuzz/) serves all of:
-#   1. the unit tests under ASan + UBSan + LSan;
+#   1. the unit tests under ASan + UBSan + LSan, but for the two that run every conformance
+#      model in-process (InferenceConformance.*, ModelWriter.EveryConformanceModelRoundTrips:
+#      the sample below runs the same kernels; UNIT_FILTER='*' keeps them);
 #   2. a sample of the ONNX conformance suite under ASan: every EVERY-th case (default 4) in
 #      name order over all suites, at the default optimization level, against the expected
 #      failures of the sampled cases;
@@ -10,7 +12,7 @@
 #   4. under TSan (preset tsan, build-tsan/): the thread pool's and the profiler's tests, a binary
 #      of their own over the core stage only. The session-level concurrency tests (many runs on
 #      one session) stay in the preset: a second full build does not fit CI's time budget.
-# Environment: EVERY, FUZZ_SECONDS, BACKEND_TESTS (default ../shared/onnx-backend-tests).
+# Environment: EVERY, FUZZ_SECONDS, UNIT_FILTER, BACKEND_TESTS (default ../shared/onnx-backend-tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 every="${EVERY:-4}"
@@ -32,7 +34,8 @@ cmake --preset fuzz -DTESSERA_WERROR="${TESSERA_WERROR:-OFF}" >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target tessera_unit_tests tessera_cli fuzz_model_load fuzz_session_run fuzz_value_decode
 
 echo "== unit tests under ASan + UBSan"
-(cd build-fuzz/tests && ./tessera_unit_tests --gtest_brief=1)
+unit_filter="${UNIT_FILTER:--InferenceConformance.*:ModelWriter.EveryConformanceModelRoundTrips}"
+(cd build-fuzz/tests && ./tessera_unit_tests --gtest_brief=1 --gtest_filter="$unit_filter")
 
 echo "== conformance under ASan + UBSan: every ${every}th case"
 work="$(mktemp -d)"

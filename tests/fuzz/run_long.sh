@@ -4,6 +4,7 @@
 #   -t  seconds per target (default 7200: two hours); -j  targets run at once (default 1)
 #   -b  build folder of the fuzz preset (default build-fuzz); -o  where corpora, findings and
 #       logs go (default fuzz-out); -s  a seed folder made by make_seeds.sh (default: made in OUT)
+# FUZZ_FLAGS in the environment adds libFuzzer flags (e.g. -keep_seed=1, -dict=FILE).
 # Findings (crash-*, leak-*, timeout-*, oom-*) land in OUT/<target>/; reproduce one with
 # `BUILD/tests/fuzz/<target> FILE`, shrink it with `<target> -minimize_crash=1 -runs=10000 FILE`.
 # Exits 1 when any target found something. Each target stops at its first finding (libFuzzer's
@@ -34,7 +35,8 @@ run_target() {
   mkdir -p "$dir/corpus"
   # New coverage goes to corpus/ (kept between runs), the seeds are read only.
   "$build/tests/fuzz/$target" "$dir/corpus" "$seeds/$target" -max_total_time="$seconds" -timeout=20 \
-    -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/" >"$dir/log.txt" 2>&1 || true
+    -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/" ${FUZZ_FLAGS:-} \
+    >"$dir/log.txt" 2>&1 || true
 }
 running=0
 for target in "${targets[@]}"; do
