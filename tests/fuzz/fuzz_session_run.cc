@@ -32,18 +32,6 @@ class FillBytes {
   size_t pos_ = 0;
 };
 
-bool is_subbyte(tessera::DataType t) {
-  using tessera::DataType;
-  return t == DataType::uint4 || t == DataType::int4 || t == DataType::float4e2m1 || t == DataType::uint2 ||
-         t == DataType::int2;
-}
-
-bool is_integer(tessera::DataType t) {
-  using tessera::DataType;
-  return t == DataType::int8 || t == DataType::uint8 || t == DataType::int16 || t == DataType::uint16 ||
-         t == DataType::int32 || t == DataType::uint32 || t == DataType::int64 || t == DataType::uint64;
-}
-
 template <class T>
 void fill_small(tessera::Tensor& t, FillBytes& fill) {
   for (auto& v : t.span<T>())
@@ -82,11 +70,13 @@ tessera::Tensor make_input(const tessera::IoInfo& info, FillBytes& fill) {
     for (auto& s : t.span<std::string>()) s.assign(fill.next() % 4, static_cast<char>('a' + fill.next() % 26));
   } else if (info.dtype == DataType::boolean) {
     for (auto& b : t.span<uint8_t>()) b = fill.next() & 1;
-  } else if (is_integer(info.dtype)) {
+  } else if (tessera::is_subbyte_dtype(info.dtype)) {
+    // Sub-byte types keep their zeros: not every byte is a valid element.
+  } else if (tessera::is_integer_dtype(info.dtype)) {
     // Small: integer inputs are often sizes, counts or indices, and a fill byte's full range
     // would mostly ask for gigabytes (a resource limit, not what this target looks for).
     fill_small_integers(t, fill);
-  } else if (!is_subbyte(info.dtype)) {  // sub-byte types keep their zeros: any byte is not a valid element
+  } else {
     auto* bytes = static_cast<uint8_t*>(t.raw_data());
     for (size_t i = 0; i < t.byte_size(); ++i) bytes[i] = fill.next();
   }
