@@ -241,8 +241,12 @@ Status optional_to_proto(const Value& value, const std::string& name, onnx::Opti
 Result<NamedValue> read_value_file(const std::string& path, const TypeInfo& type) {
   TS_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
   std::string folder = std::filesystem::path(path).parent_path().string();
-  ExternalData external(folder.empty() ? "." : folder);
-  const std::string context = "value file '" + path + "'";
+  return read_value_bytes(bytes, type, folder.empty() ? "." : folder, "value file '" + path + "'");
+}
+
+Result<NamedValue> read_value_bytes(const std::string& bytes, const TypeInfo& type, const std::string& base_dir,
+                                    const std::string& context) {
+  ExternalData external(base_dir);
   NamedValue result;
   auto finish = [&](Result<Value> value) -> Result<NamedValue> {
     if (!value.is_ok()) return value.status().with_context(context);

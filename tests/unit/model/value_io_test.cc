@@ -242,5 +242,24 @@ TEST_F(ValueIo, Errors) {
                    .is_ok());
 }
 
+// From bytes (the fuzz target's entry point): the same decoding, errors start with the context.
+TEST_F(ValueIo, FromBytes) {
+  onnx::TensorProto proto;
+  proto.set_name("x");
+  proto.set_data_type(static_cast<int>(DataType::int32));
+  proto.add_dims(3);
+  for (int v : {7, -8, 9}) proto.add_int32_data(v);
+  auto value = read_value_bytes(proto.SerializeAsString(), tensor_type(DataType::int32), dir_, "bytes of x");
+  ASSERT_TRUE(value.is_ok()) << value.status().message();
+  EXPECT_EQ(value->name, "x");
+  EXPECT_EQ(value->value.tensor().data<int32_t>()[1], -8);
+
+  proto.add_int32_data(10);  // four values for three elements
+  auto bad = read_value_bytes(proto.SerializeAsString(), tensor_type(DataType::int32), dir_, "bytes of x");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().message().rfind("bytes of x", 0), 0u) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("4 values, expected 3"), std::string::npos) << bad.status().message();
+}
+
 }  // namespace
 }  // namespace tessera
