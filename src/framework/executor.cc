@@ -46,7 +46,7 @@ class FrameContext final : public KernelContext {
   Tensor scratch(DataType dtype, int64_t count) override {
     return step_.allocator ? device_allocate(dtype, Shape{count}) : buffers_.allocate(dtype, Shape{count}, /*zero_fill=*/false);
   }
-  const Allocator* allocator() const override { return step_.allocator; }
+  const Allocator* allocator() const { return step_.allocator; }
 
   BufferPool& buffers() const { return buffers_; }
   const RunControl* control() const { return control_; }
@@ -79,6 +79,11 @@ class FrameContext final : public KernelContext {
   const RunControl* control_;  // null when nothing can stop the run
   std::vector<Value> unused_outputs_;  // outputs the graph omits (made on first use); kernels may still write them
 };
+
+const Allocator* kernel_allocator(const KernelContext& ctx) {
+  const auto* frame = dynamic_cast<const FrameContext*>(&ctx);
+  return frame ? frame->allocator() : nullptr;
+}
 
 class SubgraphRunnerImpl final : public SubgraphRunner {
  public:

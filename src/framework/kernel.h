@@ -17,7 +17,6 @@
 
 namespace tessera {
 
-class Allocator;
 class SubgraphRunner;
 struct OpSchema;
 
@@ -109,10 +108,6 @@ class KernelContext {
   // tensor is destroyed. Safe to call from the thread pool's tasks. Contexts without a pool
   // allocate afresh.
   virtual Tensor scratch(DataType dtype, int64_t count) { return allocate_or_throw(dtype, Shape{count}); }
-
-  // The allocator of the EP running the kernel when its memory is not the host's (outputs and
-  // scratch already come from it); null for host EPs, whose memory is the run's buffer pool.
-  virtual const Allocator* allocator() const { return nullptr; }
 
   virtual ThreadPool& thread_pool() const = 0;
   virtual const Node& node() const = 0;

@@ -12,6 +12,8 @@
 
 namespace tessera {
 
+class KernelContext;
+
 // "cpu:0", "gpu:1", "other:0": how reports and errors name a memory kind.
 std::string memory_location_name(const MemoryLocation& location);
 
@@ -32,6 +34,12 @@ class DataTransfer {
   // destination memory. Called only for a pair can_copy accepted; thread-safe.
   virtual Status copy(const Tensor& src, Tensor& dst) const = 0;
 };
+
+// The allocator of the EP whose kernel computes with `ctx`, when that EP's memory is not the
+// host's (the context's outputs and scratch already come from it); null for host EPs, whose
+// memory is the run's buffer pool. A free function rather than a KernelContext method so that the
+// CPU kernels, which never need it, do not depend on it.
+const Allocator* kernel_allocator(const KernelContext& ctx);
 
 // The transfers registered by a session's EPs. copy() finds the one that takes the pair and
 // allocates the destination with `to_allocator` (null: host memory).

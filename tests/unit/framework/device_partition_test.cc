@@ -127,6 +127,7 @@ TEST(DevicePartition, PlacesNodesSubgraphsAndCopiesAtCrossings) {
     EXPECT_EQ(ep.transfer.to_device.load(), 1 + 3 * run);
     EXPECT_EQ(ep.transfer.to_host.load(), 2 * run);
     EXPECT_EQ(ep.arena.allocations.load() - allocations_before, 7);
+    EXPECT_EQ(ep.computes_with_arena.load(), 4 * run);  // add, relu, mul, mul_w: the context gave the arena
   }
   state->reset();
   EXPECT_EQ(ep.arena.live_bytes.load(), 0);  // every device tensor, w's copy included, was freed

@@ -1,7 +1,8 @@
 // A device EP for tests, so crossings can be proven without a device: memory from an arena of its
 // own (host memory tagged other:7), reached only through its DataTransfer, which counts every
 // copy. It takes Add, Mul and Relu over float32 and int64 and runs them with the CPU EP's
-// kernels, which allocate through the context, that is through this EP's allocator.
+// kernels, which allocate through the context, that is through this EP's allocator; each kernel
+// is wrapped to count the computes that found this EP's allocator in their context.
 #pragma once
 
 #include <algorithm>
@@ -79,11 +80,30 @@ class TestDeviceEp final : public ExecutionProvider {
     return capability;
   }
 
+  Result<std::unique_ptr<OpKernel>> create_kernel(const KernelInfo& info) const override {
+    TS_ASSIGN_OR_RETURN(auto kernel, ExecutionProvider::create_kernel(info));
+    return std::unique_ptr<OpKernel>(new Checked(std::move(kernel), *this));
+  }
+
   std::vector<std::string> ops = {"Add", "Mul", "Relu"};
   TestArena arena;
   CountingTransfer transfer;
+  mutable std::atomic<int64_t> computes_with_arena{0};
 
  private:
+  class Checked final : public OpKernel {
+   public:
+    Checked(std::unique_ptr<OpKernel> inner, const TestDeviceEp& ep) : inner_(std::move(inner)), ep_(ep) {}
+    Status compute(KernelContext& ctx) const override {
+      if (kernel_allocator(ctx) == &ep_.arena) ++ep_.computes_with_arena;
+      return inner_->compute(ctx);
+    }
+
+   private:
+    std::unique_ptr<OpKernel> inner_;
+    const TestDeviceEp& ep_;
+  };
+
   CpuExecutionProvider cpu_;
 };
 
