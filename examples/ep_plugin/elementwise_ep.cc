@@ -109,9 +109,9 @@ int ep_create_kernel(const TesseraEpNode* node, void** kernel, char* error, size
 
 void ep_release_kernel(void* kernel) { delete static_cast<Kernel*>(kernel); }
 
-int64_t count(const std::vector<int64_t>& dims) {
+int64_t count(const int64_t* dims, size_t rank) {
   int64_t n = 1;
-  for (int64_t d : dims) n *= d;
+  for (size_t i = 0; i < rank; ++i) n *= dims[i];
   return n;
 }
 
@@ -146,7 +146,7 @@ int binary(Op op, const TesseraEpTensor& a, const TesseraEpTensor& b, const Tess
   const auto* pa = static_cast<const float*>(a.data);
   const auto* pb = static_cast<const float*>(b.data);
   std::vector<int64_t> index(rank, 0);
-  const int64_t n = count(out);
+  const int64_t n = count(out.data(), out.size());
   for (int64_t i = 0; i < n; ++i) {
     int64_t ia = 0, ib = 0;
     for (size_t k = 0; k < rank; ++k) {
@@ -166,7 +166,7 @@ int ep_compute(const void* kernel, const TesseraEpTensor* inputs, size_t input_c
                char* error, size_t error_size) {
   const Op op = static_cast<const Kernel*>(kernel)->op;
   for (size_t i = 0; i < input_count; ++i)
-    if (inputs[i].dtype != TESSERA_EP_FLOAT || (count({inputs[i].dims, inputs[i].dims + inputs[i].rank}) > 0 && !block_of(inputs[i].data))) {
+    if (inputs[i].dtype != TESSERA_EP_FLOAT || (count(inputs[i].dims, static_cast<size_t>(inputs[i].rank)) > 0 && !block_of(inputs[i].data))) {
       say(error, error_size, "input " + std::to_string(i) + " is not a float32 tensor in this plugin's memory");
       return 1;
     }
@@ -175,7 +175,7 @@ int ep_compute(const void* kernel, const TesseraEpTensor* inputs, size_t input_c
   auto* y = static_cast<float*>(outputs->allocate(outputs->context, 0, TESSERA_EP_FLOAT, x.rank, x.dims));
   if (!y) return 1;
   const auto* px = static_cast<const float*>(x.data);
-  const int64_t n = count({x.dims, x.dims + x.rank});
+  const int64_t n = count(x.dims, static_cast<size_t>(x.rank));
   for (int64_t i = 0; i < n; ++i) y[i] = op == Op::relu ? (px[i] > 0.0f ? px[i] : 0.0f) : 1.0f / (1.0f + std::exp(-px[i]));
   return 0;
 }

@@ -38,7 +38,7 @@ fi
 bad_ep() {
   if "$tessera" run "$model_dir/model.onnx" --data "$model_dir/test_data_set_0" --ep "$2" >/dev/null 2>"$out/err"; then
     fail "$1: succeeded"
-  elif [ "$(wc -l <"$out/err")" -ne 1 ] || ! grep -qF "$3" "$out/err"; then
+  elif [ "$(wc -l <"$out/err")" -ne 1 ] || ! grep -qF -- "$3" "$out/err"; then
     fail "$1: $(cat "$out/err")"
   else
     echo "ok   $1"
