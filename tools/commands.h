@@ -16,6 +16,7 @@ struct RunArgs {
   int threads = 0;
   std::string opt_level = "all";
   std::string log_level = "warning";
+  std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
   std::string profile;  // Chrome trace of the session and the run, when set
   int64_t timeout_ms = 0;  // the run stops with an error after this long; 0 = no limit
 };
@@ -30,6 +31,7 @@ struct TestArgs {
   bool verbose = false;
   std::string opt_level = "all";
   std::string log_level = "warning";
+  std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
 };
 int test_command(const TestArgs& args);
 
@@ -37,6 +39,7 @@ struct InfoArgs {
   std::string model;
   std::string opt_level = "all";
   std::string log_level = "warning";
+  std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
   bool values = false;  // print every value with its inferred type
 };
 int info_command(const InfoArgs& args);
@@ -49,6 +52,7 @@ struct BenchArgs {
   std::vector<std::string> dims;  // NAME=VALUE for symbolic dimensions (default 1)
   std::string opt_level = "all";
   std::string log_level = "warning";
+  std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
   std::string profile;  // Chrome trace of the session and every run, when set
   bool json = false;      // one JSON object on stdout instead of key: value lines
   bool progress = false;  // a progress line on stderr every few seconds (always when stderr is a terminal)

@@ -1,5 +1,6 @@
 // `tessera info MODEL [--opt-level L]`: inputs, outputs, opsets and initializer bytes as the file
-// declares them; the node count and op histogram of the graph a session runs at level L.
+// declares them; the node count and op histogram of the graph a session runs at level L; with
+// --ep, how the graph is split among the execution providers.
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -43,6 +44,24 @@ int print_values(Model model) {
   return 0;
 }
 
+// The split among the EPs: nodes per EP, the subgraphs, the copies, why nodes fell back.
+void print_placement(const Placement& placement) {
+  std::cout << "placement:\n";
+  for (const auto& [provider, nodes] : placement.nodes_per_provider) std::cout << "  " << provider << ": " << nodes << " nodes\n";
+  std::cout << "subgraphs: " << placement.subgraphs.size() << "\n";
+  for (size_t i = 0; i < placement.subgraphs.size(); ++i) {
+    const auto& sub = placement.subgraphs[i];
+    std::cout << "  " << i << " " << sub.provider << " (" << sub.nodes.size() << " nodes):";
+    for (const auto& node : sub.nodes) std::cout << " " << node;
+    std::cout << "\n";
+  }
+  std::cout << "copies: " << placement.copies.size() << "\n";
+  for (const auto& copy : placement.copies)
+    std::cout << "  " << copy.value << ": " << copy.from << " -> " << copy.to << (copy.once ? " (initializer, once)" : " (per run)") << "\n";
+  if (!placement.fallbacks.empty()) std::cout << "fallbacks: " << placement.fallbacks.size() << "\n";
+  for (const auto& f : placement.fallbacks) std::cout << "  " << f.node << ": " << f.provider << ": " << f.reason << "\n";
+}
+
 }  // namespace
 
 int info_command(const InfoArgs& args) {
@@ -50,7 +69,7 @@ int info_command(const InfoArgs& args) {
     std::cerr << "error: " << s.message() << "\n";
     return 1;
   };
-  auto options = session_options(1, args.opt_level, args.log_level);
+  auto options = session_options(1, args.opt_level, args.log_level, "", args.ep);
   if (!options.is_ok()) return fail(options.status());
   auto model = load_model_file(args.model);
   if (!model.is_ok()) return fail(model.status());
@@ -74,6 +93,7 @@ int info_command(const InfoArgs& args) {
   std::cout << "nodes: " << counts.nodes << " at opt-level " << optimization_level_name(options->optimization_level) << " ("
             << graph.nodes.size() << " as loaded)\n";
   for (const auto& [op, count] : counts.by_op) std::cout << "  " << op << ": " << count << "\n";
+  if (!args.ep.empty()) print_placement(session->placement());
   if (args.values) return print_values(std::move(model).value());
   return 0;
 }

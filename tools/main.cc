@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", run.threads, "intra-op threads (0 = one per core)");
   run_cmd->add_option("--opt-level", run.opt_level, kOptLevelHelp);
   run_cmd->add_option("--log-level", run.log_level, kLogLevelHelp);
+  run_cmd->add_option("--ep", run.ep, kEpHelp);
   run_cmd->add_option("--profile", run.profile, kProfileHelp);
   run_cmd->add_option("--timeout-ms", run.timeout_ms, "stop the run with an error after N ms (0 = no limit)");
 
@@ -36,12 +37,14 @@ int main(int argc, char** argv) {
   test_cmd->add_flag("--verbose", test.verbose, "also list passing cases");
   test_cmd->add_option("--opt-level", test.opt_level, kOptLevelHelp);
   test_cmd->add_option("--log-level", test.log_level, kLogLevelHelp);
+  test_cmd->add_option("--ep", test.ep, kEpHelp);
 
   InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "Describe a model and the graph it runs as at an optimization level");
   info_cmd->add_option("model", info.model, "model.onnx")->required();
   info_cmd->add_option("--opt-level", info.opt_level, kOptLevelHelp);
   info_cmd->add_option("--log-level", info.log_level, kLogLevelHelp);
+  info_cmd->add_option("--ep", info.ep, kEpHelp);
   info_cmd->add_flag("--values", info.values, "Also print every value with its inferred type and shape");
 
   BenchArgs bench;
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--dim", bench.dims, "NAME=VALUE for a symbolic dimension (default 1)");
   bench_cmd->add_option("--opt-level", bench.opt_level, kOptLevelHelp);
   bench_cmd->add_option("--log-level", bench.log_level, kLogLevelHelp);
+  bench_cmd->add_option("--ep", bench.ep, kEpHelp);
   bench_cmd->add_option("--profile", bench.profile, kProfileHelp);
   bench_cmd->add_flag("--json", bench.json, "print one JSON object (load time, latency statistics, throughput, peak RSS, threads, ISA, input shapes)");
   bench_cmd->add_flag("--progress", bench.progress, "report progress on stderr every few seconds (default when stderr is a terminal)");

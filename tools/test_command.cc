@@ -141,7 +141,7 @@ int check_expected_failures(const std::map<std::string, std::string>& expected, 
 }  // namespace
 
 int test_command(const TestArgs& args) {
-  auto options = session_options(args.threads, args.opt_level, args.log_level);
+  auto options = session_options(args.threads, args.opt_level, args.log_level, "", args.ep);
   if (!options.is_ok()) {
     std::cerr << "error: " << options.status().message() << "\n";
     return 2;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tessera/log_severity.h"
+#include "tessera/placement.h"
 #include "tessera/status.h"
 #include "tessera/tensor.h"
 #include "tessera/value.h"
@@ -44,6 +45,8 @@ struct SessionOptions {
   std::string profile_path;
   // Messages at or above this severity go to stderr (see LogSeverity).
   LogSeverity log_severity = LogSeverity::warning;
+  // Execution providers in priority order (placement.h); the CPU EP runs what none takes.
+  std::vector<ProviderChoice> providers = {{"cpu", ""}};
 };
 
 // How one run may be stopped early (ONNX Runtime's RunOptions.terminate, plus a deadline). A run
@@ -120,6 +123,8 @@ class Session {
   NodeCounts node_counts() const;
   // The optimizer's passes at the session's level, in the order they ran (empty at disabled).
   std::vector<OptimizationPass> optimization_report() const;
+  // Which EP runs each node of the main graph, the subgraphs, the copies between memory kinds.
+  Placement placement() const;
 
   // Runs the model. Feeds are matched by name; `output_names` empty means all outputs, in graph
   // order. Thread-safe: many runs may share one session. Outputs never share memory with the

@@ -1,9 +1,12 @@
 // The public Session: the framework's SessionState with the built-in EPs.
 #include "tessera/session.h"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "core/tracing.h"
+#include "framework/plugin_ep.h"
 #include "framework/session.h"
 #include "model/model_loader.h"
 #include "model/model_writer.h"
@@ -19,6 +22,31 @@ struct Session::Impl {
 
 namespace {
 
+// The EPs of SessionOptions::providers in priority order, the CPU EP last when not listed.
+Result<std::vector<std::unique_ptr<ExecutionProvider>>> make_providers(const std::vector<ProviderChoice>& choices) {
+  std::vector<std::unique_ptr<ExecutionProvider>> providers;
+  bool cpu = false;
+  for (const ProviderChoice& choice : choices) {
+    std::string lower = choice.name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (const auto& p : providers)
+      if (p->name() == choice.name || (lower == "cpu" && cpu))
+        return invalid_argument("execution provider '", choice.name, "' is listed twice");
+    if (!choice.library.empty()) {
+      TS_ASSIGN_OR_RETURN(auto plugin, load_plugin_ep(choice.name, choice.library));
+      providers.push_back(std::move(plugin));
+    } else if (lower == "cpu") {
+      providers.push_back(std::make_unique<CpuExecutionProvider>());
+      cpu = true;
+    } else {
+      return invalid_argument("unknown execution provider '", choice.name,
+                              "' (built in: cpu; a plugin is given with its library, NAME:PATH)");
+    }
+  }
+  if (!cpu) providers.push_back(std::make_unique<CpuExecutionProvider>());
+  return providers;
+}
+
 // `load(metadata)` reads the model from `source` (a path, "<bytes>") and fills `metadata`; it is
 // timed as the session's first phase when profiling.
 template <class Load>
@@ -30,8 +58,7 @@ Result<std::unique_ptr<Session::Impl>> build(const std::string& source, const Lo
   Result<Model> model = load(&metadata);
   phase.reset();
   if (!model.is_ok()) return model.status();
-  std::vector<std::unique_ptr<ExecutionProvider>> providers;
-  providers.push_back(std::make_unique<CpuExecutionProvider>());
+  TS_ASSIGN_OR_RETURN(auto providers, make_providers(options.providers));
   TS_ASSIGN_OR_RETURN(auto state,
                       SessionState::create(std::move(model).value(), std::move(providers), options, std::move(profiler)));
   // The model the session runs (functions inlined, graph optimized at options.optimization_level)
@@ -92,6 +119,33 @@ std::vector<OptimizationPass> Session::optimization_report() const {
 NodeCounts Session::node_counts() const {
   const Graph& graph = impl_->state->model().graph;
   return NodeCounts{graph.nodes.size(), count_ops(graph)};
+}
+
+Placement Session::placement() const {
+  const Graph& graph = impl_->state->model().graph;
+  const Partition& placed = impl_->state->placement();
+  auto node_name = [&](size_t i) {
+    const Node& node = graph.nodes[i];
+    return node.name.empty() ? node.qualified_op_type() + "#" + std::to_string(i) : node.name;
+  };
+  Placement placement;
+  for (const ExecutionProvider* p : placed.assigned) {
+    auto it = std::find_if(placement.nodes_per_provider.begin(), placement.nodes_per_provider.end(),
+                           [&](const Placement::ProviderNodes& e) { return e.provider == p->name(); });
+    if (it == placement.nodes_per_provider.end())
+      placement.nodes_per_provider.push_back({p->name(), 1});
+    else
+      ++it->nodes;
+  }
+  for (const PlacedSubgraph& sub : placed.subgraphs) {
+    Placement::Subgraph& out = placement.subgraphs.emplace_back();
+    out.provider = sub.provider->name();
+    for (size_t i : sub.nodes) out.nodes.push_back(node_name(i));
+  }
+  for (const PlannedCopy& copy : placed.copies)
+    placement.copies.push_back({copy.value, memory_location_name(copy.from), memory_location_name(copy.to), copy.constant});
+  for (const Fallback& f : placed.fallbacks) placement.fallbacks.push_back({node_name(f.node), f.provider, f.reason});
+  return placement;
 }
 
 Result<std::vector<Value>> Session::run(const Feeds& feeds, const std::vector<std::string>& output_names,

@@ -1,6 +1,8 @@
 #include "framework/executor.h"
 
 #include <exception>
+#include <map>
+#include <stdexcept>
 #include <optional>
 #include <set>
 #include <unordered_set>
@@ -28,12 +30,12 @@ class FrameContext final : public KernelContext {
   }
   Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) override {
     Value& slot = output_slot(i);
-    slot = Value(buffers_.allocate(dtype, shape));
+    slot = Value(step_.allocator ? device_allocate(dtype, shape) : buffers_.allocate(dtype, shape));
     return slot.tensor();
   }
   Tensor& allocate_output_uninitialized(size_t i, DataType dtype, const Shape& shape) override {
     Value& slot = output_slot(i);
-    slot = Value(buffers_.allocate(dtype, shape, /*zero_fill=*/false));
+    slot = Value(step_.allocator ? device_allocate(dtype, shape) : buffers_.allocate(dtype, shape, /*zero_fill=*/false));
     return slot.tensor();
   }
   void set_output(size_t i, Value value) override { output_slot(i) = std::move(value); }
@@ -41,7 +43,10 @@ class FrameContext final : public KernelContext {
   ThreadPool& thread_pool() const override { return pool_; }
   const Node& node() const override { return *step_.node; }
   int64_t opset() const override { return step_.opset; }
-  Tensor scratch(DataType dtype, int64_t count) override { return buffers_.allocate(dtype, Shape{count}, /*zero_fill=*/false); }
+  Tensor scratch(DataType dtype, int64_t count) override {
+    return step_.allocator ? device_allocate(dtype, Shape{count}) : buffers_.allocate(dtype, Shape{count}, /*zero_fill=*/false);
+  }
+  const Allocator* allocator() const { return step_.allocator; }
 
   BufferPool& buffers() const { return buffers_; }
   const RunControl* control() const { return control_; }
@@ -53,6 +58,13 @@ class FrameContext final : public KernelContext {
   }
 
  private:
+  // Device memory; a failure throws as allocate_or_throw does, and the run loop names the node.
+  Tensor device_allocate(DataType dtype, const Shape& shape) const {
+    Result<Tensor> t = step_.allocator->allocate(dtype, shape);
+    if (!t.is_ok()) throw std::runtime_error(t.status().message());
+    return std::move(t).value();
+  }
+
   Value& output_slot(size_t i) {
     if (i < step_.outputs.size() && step_.outputs[i] >= 0) return frame_[step_.outputs[i]];
     if (i >= unused_outputs_.size()) unused_outputs_.resize(i + 1);
@@ -67,6 +79,11 @@ class FrameContext final : public KernelContext {
   const RunControl* control_;  // null when nothing can stop the run
   std::vector<Value> unused_outputs_;  // outputs the graph omits (made on first use); kernels may still write them
 };
+
+const Allocator* kernel_allocator(const KernelContext& ctx) {
+  const auto* frame = dynamic_cast<const FrameContext*>(&ctx);
+  return frame ? frame->allocator() : nullptr;
+}
 
 class SubgraphRunnerImpl final : public SubgraphRunner {
  public:
@@ -95,6 +112,47 @@ class SubgraphRunnerImpl final : public SubgraphRunner {
  private:
   std::unique_ptr<GraphExecutor> executor_;
 };
+
+namespace {
+
+// A copy step: its one input into another memory kind, through the registered data transfers.
+class CopyKernel final : public OpKernel {
+ public:
+  CopyKernel(const DataTransferManager& transfers, MemoryLocation to, const Allocator* to_allocator)
+      : transfers_(transfers), to_(to), to_allocator_(to_allocator) {}
+  Status compute(KernelContext& ctx) const override {
+    const Value* v = ctx.input_value(0);
+    if (!v || !v->is_tensor()) return ctx.error("only tensors can be copied between memory kinds, got ", v ? value_type_string(*v) : "nothing");
+    TS_ASSIGN_OR_RETURN(Tensor copy, transfers_.copy(v->tensor(), to_, to_allocator_));
+    ctx.set_output(0, Value(std::move(copy)));
+    return Status::ok();
+  }
+
+ private:
+  const DataTransferManager& transfers_;
+  MemoryLocation to_;
+  const Allocator* to_allocator_;
+};
+
+}  // namespace
+
+GraphExecutor::Step GraphExecutor::create_copy_step(const PlannedCopy& copy, const std::string& to_name,
+                                                    const Allocator* to_allocator) {
+  auto node = std::make_unique<Node>();
+  node->name = to_name;
+  node->op_type = copy.to.is_host() ? "MemcpyToHost" : "MemcpyFromHost";
+  node->domain = "com.tessera";
+  node->inputs = {copy.value};
+  node->outputs = {to_name};
+  Step step;
+  step.node = node.get();
+  step.provider = "copy";
+  step.kernel = std::make_unique<CopyKernel>(transfers_, copy.to, to_allocator);
+  step.inputs = {slot(copy.value)};
+  step.outputs = {slot(to_name)};
+  copy_nodes_.push_back(std::move(node));
+  return step;
+}
 
 int GraphExecutor::slot(const std::string& name) {
   auto [it, inserted] = slots_.emplace(name, static_cast<int>(slot_names_.size()));
@@ -133,17 +191,55 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
   std::optional<PhaseTimer> phase(std::in_place, tracing, "session", "check");
   TS_ASSIGN_OR_RETURN(CheckedGraph checked, check_graph(graph, model, outer_scope));
   phase.emplace(tracing, "session", "partition");
-  TS_ASSIGN_OR_RETURN(std::vector<const ExecutionProvider*> assigned, partition(graph, model, providers));
+  TS_ASSIGN_OR_RETURN(Partition placed, partition(graph, model, checked, providers));
 
   phase.emplace(tracing, "session", "kernel_creation");
   std::unique_ptr<GraphExecutor> ex(new GraphExecutor(graph));
+  for (const auto* p : providers)
+    if (p->data_transfer()) ex->transfers_.add(p->data_transfer());
+  auto allocator_for = [&](const MemoryLocation& location) -> const Allocator* {
+    for (const auto* p : providers)
+      if (p->memory() == location) return p->allocator();
+    return nullptr;
+  };
   for (const auto& in : graph.inputs) ex->input_slots_.push_back(ex->slot(in.name));
   ex->outer_names_ = checked.outer_names;
   for (const auto& name : checked.outer_names) ex->outer_slots_.push_back(ex->slot(name));
+  // Where a copy lands: "x@other:0". Readers in that memory read the copy instead of the value.
+  std::map<std::pair<std::string, std::string>, std::string> copied;  // (value, memory) -> copy's name
+  std::vector<std::pair<std::string, Tensor>> constant_copies;          // copy's name, its tensor
   std::unordered_map<std::string, int> readers;
   if (release_constant) readers = initializer_readers(graph, checked);
-  for (size_t index : checked.order) {
-    TS_ASSIGN_OR_RETURN(Step step, create_step(graph, graph.nodes[index], *assigned[index], model, providers, checked.inner_scope));
+  size_t next_copy = 0;
+  auto emit_copies = [&](size_t before) -> Status {
+    for (; next_copy < placed.copies.size() && placed.copies[next_copy].before == before; ++next_copy) {
+      const PlannedCopy& copy = placed.copies[next_copy];
+      const std::string to_name = copy.value + "@" + memory_location_name(copy.to);
+      copied[{copy.value, memory_location_name(copy.to)}] = to_name;
+      if (copy.constant) {  // once, now: a weight is not copied again on every run
+        auto tensor = ex->transfers_.copy(graph.initializers.at(copy.value), copy.to, allocator_for(copy.to));
+        if (!tensor.is_ok()) return tensor.status().with_context("copying initializer '" + copy.value + "'");
+        ex->slot(to_name);
+        constant_copies.emplace_back(to_name, std::move(tensor).value());
+        auto it = readers.find(copy.value);
+        if (it != readers.end()) it->second = -1;  // the original stays: it was copied, not packed
+        continue;
+      }
+      ex->steps_.push_back(ex->create_copy_step(copy, to_name, allocator_for(copy.to)));
+    }
+    return Status::ok();
+  };
+  // An If/Loop/Scan body runs on the host EPs only (partitioner.h).
+  std::vector<const ExecutionProvider*> host_providers;
+  for (const auto* p : providers)
+    if (p->memory().is_host()) host_providers.push_back(p);
+  for (size_t pos = 0; pos < checked.order.size(); ++pos) {
+    const size_t index = checked.order[pos];
+    TS_RETURN_IF_ERROR(emit_copies(pos));
+    const ExecutionProvider& provider = *placed.assigned[index];
+    TS_ASSIGN_OR_RETURN(Step step,
+                        create_step(graph, graph.nodes[index], provider, model, host_providers, checked.inner_scope));
+    step.allocator = provider.memory().is_host() ? nullptr : provider.allocator();
     // The original of a weight goes as soon as its last reader holds a packed copy.
     const auto& node_inputs = graph.nodes[index].inputs;
     for (size_t i = 0; i < node_inputs.size() && !readers.empty(); ++i) {
@@ -154,18 +250,29 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
       else if (--it->second == 0)
         release_constant(it->first);
     }
+    const std::string memory = memory_location_name(provider.memory());
+    auto read = [&](const std::string& name) {
+      auto it = copied.find({name, memory});
+      return ex->slot(it == copied.end() ? name : it->second);
+    };
     for (const auto& name : checked.implicit_inputs[index]) step.implicit.push_back(ex->slot(name));
-    for (const auto& in : graph.nodes[index].inputs) step.inputs.push_back(in.empty() ? -1 : ex->slot(in));
+    for (const auto& in : node_inputs) step.inputs.push_back(in.empty() ? -1 : read(in));
     for (const auto& out : graph.nodes[index].outputs) step.outputs.push_back(out.empty() ? -1 : ex->slot(out));
     ex->steps_.push_back(std::move(step));
   }
-  for (const auto& out : graph.outputs) ex->output_slots_.push_back(ex->slot(out.name));
+  TS_RETURN_IF_ERROR(emit_copies(checked.order.size()));
+  const std::string host = memory_location_name(MemoryLocation{});
+  for (const auto& out : graph.outputs) {
+    auto it = copied.find({out.name, host});
+    ex->output_slots_.push_back(ex->slot(it == copied.end() ? out.name : it->second));
+  }
   // Made after the kernels, so a weight whose bytes were released is held here without them.
   ex->constants_.resize(ex->slot_names_.size());
   for (const auto& [name, tensor] : graph.initializers) {
     auto it = ex->slots_.find(name);
     if (it != ex->slots_.end()) ex->constants_[it->second] = Value(tensor);
   }
+  for (auto& [name, tensor] : constant_copies) ex->constants_[ex->slots_.at(name)] = Value(std::move(tensor));
 
   phase.emplace(tracing, "session", "memory_plan");
   std::vector<StepSlots> slots(ex->steps_.size());
@@ -176,6 +283,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
   }
   auto releases = plan_releases(slots, ex->output_slots_, ex->slot_names_.size());
   for (size_t s = 0; s < ex->steps_.size(); ++s) ex->steps_[s].release = std::move(releases[s]);
+  ex->partition_ = std::move(placed);
   return ex;
 }
 
@@ -184,12 +292,6 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
                                                        const Model& model,
                                                        const std::vector<const ExecutionProvider*>& providers,
                                                        const std::vector<std::string>& inner_scope) {
-  const int64_t opset = model.opset_version(node.domain);
-  const KernelDef* def = provider.kernels().find(node.domain, node.op_type, opset);
-  if (!def)
-    return not_implemented(node.describe(), ": ", provider.name(), " took the node but has no kernel for ", node.op_type,
-                           " at opset ", opset);
-
   std::vector<std::shared_ptr<const SubgraphRunner>> runners;
   for (const auto& [attr_name, attr] : node.attributes) {
     std::vector<const Graph*> subgraphs;
@@ -206,7 +308,7 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
   KernelInfo info(node, model.opset_version(node.domain), graph.initializers, runners);
   Result<std::unique_ptr<OpKernel>> kernel = runtime_error("no kernel");
   try {
-    kernel = def->factory(info);
+    kernel = provider.create_kernel(info);
   } catch (const std::bad_alloc&) {
     kernel = runtime_error(node.describe(), ": out of memory creating the kernel");
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 #include "core/tracing.h"
 #include "framework/execution_provider.h"
 #include "framework/kernel.h"
+#include "framework/partitioner.h"
 #include "graph/graph.h"
 
 namespace tessera {
@@ -52,6 +53,8 @@ class GraphExecutor {
                                                        const ReleaseConstant& release_constant = {});
 
   const Graph& graph() const { return graph_; }
+  // Which EP runs each node, the subgraphs and the copies between memory kinds (partitioner.h).
+  const Partition& placement() const { return partition_; }
   // Names this graph reads from enclosing scopes (its free variables).
   const std::vector<std::string>& outer_names() const { return outer_names_; }
 
@@ -68,6 +71,7 @@ class GraphExecutor {
   struct Step {
     const Node* node = nullptr;
     std::string provider;  // the name of the EP that took the node
+    const Allocator* allocator = nullptr;  // the EP's, when its memory is not the host's
     int64_t opset = 0;
     std::unique_ptr<OpKernel> kernel;
     std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs;  // bodies of If/Loop/Scan, owned here
@@ -83,6 +87,8 @@ class GraphExecutor {
   static Result<Step> create_step(const Graph& graph, const Node& node, const ExecutionProvider& provider, const Model& model,
                                   const std::vector<const ExecutionProvider*>& providers,
                                   const std::vector<std::string>& inner_scope);
+  // A step copying `copy.value` into `to_name` (in copy.to), through transfers_.
+  Step create_copy_step(const PlannedCopy& copy, const std::string& to_name, const Allocator* to_allocator);
   int slot(const std::string& name);
   // The value of `slot` in a run: the run's own (a feed, a step's output), else the initializer's.
   const Value& value_at(const std::vector<Value>& frame, int slot) const {
@@ -97,6 +103,9 @@ class GraphExecutor {
   std::vector<int> input_slots_, output_slots_, outer_slots_;
   std::vector<std::string> outer_names_;
   std::vector<Value> constants_;  // per slot: the initializer's value, absent for other slots
+  Partition partition_;
+  DataTransferManager transfers_;                 // the device EPs' data transfers
+  std::vector<std::unique_ptr<Node>> copy_nodes_;  // the nodes of copy steps (Step::node points here)
 };
 
 

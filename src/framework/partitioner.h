@@ -1,18 +1,59 @@
-// Stage "partition": which execution provider runs each node. EPs are asked in the user's
-// priority order; each node goes to the first whose get_capability takes it. A node no EP takes
-// is an error naming the node, its op and opset.
+// Stage "partition": which execution provider runs each node, and where values must be copied
+// between memory kinds. EPs are asked in the user's priority order; each node goes to the first
+// that claims it (get_capability over the typed graph). Some nodes stay on a host EP whatever
+// the order: shape computations (Shape, Size and what only feeds shape inputs such as Reshape's
+// `shape`), producers of values a subgraph captures, and If/Loop/Scan (bodies run on the host).
+// Consecutive nodes (in execution order) of one EP form a subgraph. A copy is planned wherever a
+// node reads a value that lives in another memory kind (graph inputs, initializers and values
+// from enclosing graphs live on the host), and for each graph output computed off the host. A
+// node no EP takes is an error naming the node, its op, input dtypes and each EP's reason.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "framework/execution_provider.h"
+#include "framework/graph_check.h"
 #include "graph/graph.h"
 #include "tessera/status.h"
 
 namespace tessera {
 
-// One EP per node of `graph` (same indices).
-Result<std::vector<const ExecutionProvider*>> partition(const Graph& graph, const Model& model,
-                                                        const std::vector<const ExecutionProvider*>& providers);
+// Consecutive steps (in execution order) run by one EP.
+struct PlacedSubgraph {
+  const ExecutionProvider* provider = nullptr;
+  std::vector<size_t> nodes;  // indices in graph.nodes, in execution order
+};
+
+// One value copied from one memory kind to another.
+struct PlannedCopy {
+  std::string value;
+  MemoryLocation from, to;
+  size_t before = 0;      // position in the execution order of its first reader; order.size() for a graph output
+  bool constant = false;  // an initializer: copied once when the session is created, not per run
+};
+
+// A node a higher-priority EP declined (or could not take: host-only) before another took it.
+struct Fallback {
+  size_t node = 0;
+  std::string provider;  // the EP that declined
+  std::string reason;    // "op not supported: Erf has no kernel"
+};
+
+struct Partition {
+  std::vector<const ExecutionProvider*> assigned;  // per node of the graph (same indices)
+  std::vector<PlacedSubgraph> subgraphs;
+  std::vector<PlannedCopy> copies;  // ordered by `before`
+  std::vector<Fallback> fallbacks;
+};
+
+// Providers whose memory is not the host must bring an allocator and a data transfer. The
+// executor hands If/Loop/Scan bodies only the host EPs.
+Result<Partition> partition(const Graph& graph, const Model& model, const CheckedGraph& checked,
+                            const std::vector<const ExecutionProvider*>& providers);
+
+// Inputs that only shape a result (Reshape's `shape`, Slice's `starts`...): their values are read
+// on the host.
+bool is_shape_input(const Node& node, size_t input);
 
 }  // namespace tessera

@@ -82,8 +82,11 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
                            domain.empty() ? "ai.onnx" : domain, "', newer than the latest Tessera knows (", latest, ")");
   }
   state->providers_ = std::move(providers);
-  std::vector<const ExecutionProvider*> eps;
-  for (const auto& p : state->providers_) eps.push_back(p.get());
+  std::vector<const ExecutionProvider*> eps, host_eps;  // constant folding stays in host memory
+  for (const auto& p : state->providers_) {
+    eps.push_back(p.get());
+    if (p->memory().is_host()) host_eps.push_back(p.get());
+  }
   if (options.optimization_level != OptimizationLevel::disabled) {
     // A bad model is reported by the check, naming its node, before any pass rewrites it.
     std::optional<PhaseTimer> phase(std::in_place, tracing, "session", "check");
@@ -91,7 +94,7 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
     if (!checked.is_ok()) return checked.status().with_context("model '" + state->model_.source + "'");
     phase.emplace(tracing, "session", "optimize");
     Result<std::vector<PassReport>> report = optimize_model(
-        state->model_, transformers_for(options.optimization_level), make_node_evaluator(state->model_, eps), tracing);
+        state->model_, transformers_for(options.optimization_level), make_node_evaluator(state->model_, host_eps), tracing);
     if (!report.is_ok()) return report.status().with_context("model '" + state->model_.source + "'");
     state->optimizer_report_ = std::move(report).value();
     phase.reset();

@@ -29,6 +29,8 @@ class SessionState {
   const std::vector<IoInfo>& outputs() const { return outputs_; }
   // The model as it runs: functions inlined, graph optimized at the session's level.
   const Model& model() const { return model_; }
+  // Which EP runs each node of the main graph, its subgraphs and copies (partitioner.h).
+  const Partition& placement() const { return executor_->placement(); }
   // What each optimizer pass did (empty at level disabled).
   const std::vector<PassReport>& optimizer_report() const { return optimizer_report_; }
 

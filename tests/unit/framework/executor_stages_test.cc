@@ -1,6 +1,8 @@
 // The executor's stages one by one: check, partition, plan memory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "framework/graph_check.h"
 #include "framework/memory_plan.h"
 #include "framework/partitioner.h"
@@ -55,12 +57,15 @@ class ListEp final : public ExecutionProvider {
     for (const auto& op : ops_) registry_.add({"", op, 14, 17, nullptr});
   }
   std::string name() const override { return name_; }
-  std::vector<size_t> get_capability(const Graph& graph, const Model&) const override {
-    std::vector<size_t> taken;
-    for (size_t i = 0; i < graph.nodes.size(); ++i)
-      for (const auto& op : ops_)
-        if (graph.nodes[i].op_type == op) taken.push_back(i);
-    return taken;
+  Capability get_capability(const Graph& graph, const Model&, const ValueTypes&) const override {
+    Capability capability;
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+      if (std::find(ops_.begin(), ops_.end(), graph.nodes[i].op_type) != ops_.end())
+        capability.claimed.push_back(i);
+      else
+        capability.declined.push_back({i, DeclineReason::op, "not in the list"});
+    }
+    return capability;
   }
   const KernelRegistry& kernels() const override { return registry_; }
 
@@ -70,23 +75,37 @@ class ListEp final : public ExecutionProvider {
   KernelRegistry registry_;
 };
 
+Result<Partition> partition_of(const Model& m, const std::vector<const ExecutionProvider*>& providers) {
+  TS_ASSIGN_OR_RETURN(CheckedGraph checked, check_graph(m.graph, m, {}));
+  return partition(m.graph, m, checked, providers);
+}
+
 TEST(Partitioner, GivesEachNodeToTheFirstEpThatTakesIt) {
   Model m = relu_neg_model();
   ListEp fast("fast", {"Relu"}), general("general", {"Relu", "Neg"});
-  auto assigned = partition(m.graph, m, {&fast, &general});
-  ASSERT_TRUE(assigned.is_ok()) << assigned.status().message();
-  EXPECT_EQ((*assigned)[0], &general);  // Neg
-  EXPECT_EQ((*assigned)[1], &fast);     // Relu: both take it, the first in priority order wins
+  auto placed = partition_of(m, {&fast, &general});
+  ASSERT_TRUE(placed.is_ok()) << placed.status().message();
+  EXPECT_EQ(placed->assigned[0], &general);  // Neg
+  EXPECT_EQ(placed->assigned[1], &fast);     // Relu: both take it, the first in priority order wins
+  // Relu runs first: two subgraphs in execution order; Neg fell back from `fast`, with its reason.
+  ASSERT_EQ(placed->subgraphs.size(), 2u);
+  EXPECT_EQ(placed->subgraphs[0].provider, &fast);
+  EXPECT_EQ(placed->subgraphs[1].nodes, (std::vector<size_t>{0}));
+  ASSERT_EQ(placed->fallbacks.size(), 1u);
+  EXPECT_EQ(placed->fallbacks[0].node, 0u);
+  EXPECT_EQ(placed->fallbacks[0].reason, "op not supported: not in the list");
+  EXPECT_TRUE(placed->copies.empty());  // both EPs work in host memory
 
-  auto reversed = partition(m.graph, m, {&general, &fast});
+  auto reversed = partition_of(m, {&general, &fast});
   ASSERT_TRUE(reversed.is_ok());
-  EXPECT_EQ((*reversed)[1], &general);
+  EXPECT_EQ(reversed->assigned[1], &general);
+  EXPECT_EQ(reversed->subgraphs.size(), 1u);
 }
 
 TEST(Partitioner, NamesTheNodeNoEpTakes) {
   Model m = relu_neg_model();
   ListEp relu_only("relu_only", {"Relu"});
-  auto assigned = partition(m.graph, m, {&relu_only});
+  auto assigned = partition_of(m, {&relu_only});
   ASSERT_FALSE(assigned.is_ok());
   EXPECT_NE(assigned.status().message().find("node 'neg' (Neg)"), std::string::npos) << assigned.status().message();
   EXPECT_NE(assigned.status().message().find("opset 17"), std::string::npos) << assigned.status().message();

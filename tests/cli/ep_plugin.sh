@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `--ep` on the CLI: `info` shows the split with the example plugin EP, `run` gives the CPU EP's
+# outputs, `test` passes the same case, and a bad --ep is one clear line on stderr.
+# Usage: ep_plugin.sh path/to/tessera path/to/plugin.so MODEL_DIR (a model.onnx with test_data_set_0/)
+set -u
+tessera=$1
+plugin=$2
+model_dir=$3
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+failures=0
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+ep="example_elementwise:$plugin,cpu"
+
+if "$tessera" info "$model_dir/model.onnx" --ep "$ep" >"$out/info" 2>&1 &&
+   grep -q '^placement:' "$out/info" && grep -Eq '^  example_elementwise: [1-9][0-9]* nodes' "$out/info" &&
+   grep -Eq '^copies: [1-9]' "$out/info" && grep -Eq ' cpu:0 -> other:0 ' "$out/info"; then
+  echo "ok   info_placement"
+else
+  fail "info_placement: $(cat "$out/info")"
+fi
+
+"$tessera" run "$model_dir/model.onnx" --data "$model_dir/test_data_set_0" --output-dir "$out/cpu" >/dev/null 2>&1 || fail "cpu run"
+if "$tessera" run "$model_dir/model.onnx" --data "$model_dir/test_data_set_0" --output-dir "$out/plugin" --ep "$ep" \
+     >"$out/run" 2>&1 && cmp -s "$out/cpu/output_0.pb" "$out/plugin/output_0.pb"; then
+  echo "ok   run_same_outputs"
+else
+  fail "run_same_outputs: $(cat "$out/run")"
+fi
+
+if "$tessera" test "$model_dir" --ep "$ep" >"$out/test" 2>&1 && grep -q '^1 passed, 0 failed' "$out/test"; then
+  echo "ok   test_with_plugin"
+else
+  fail "test_with_plugin: $(cat "$out/test")"
+fi
+
+# bad_ep NAME EP EXPECTED: fails with one line on stderr containing EXPECTED.
+bad_ep() {
+  if "$tessera" run "$model_dir/model.onnx" --data "$model_dir/test_data_set_0" --ep "$2" >/dev/null 2>"$out/err"; then
+    fail "$1: succeeded"
+  elif [ "$(wc -l <"$out/err")" -ne 1 ] || ! grep -qF -- "$3" "$out/err"; then
+    fail "$1: $(cat "$out/err")"
+  else
+    echo "ok   $1"
+  fi
+}
+bad_ep unknown_ep "dnnl,cpu" "unknown execution provider 'dnnl'"
+bad_ep missing_library "example_elementwise:$out/missing.so,cpu" "cannot load"
+bad_ep empty_entry "cpu,,cpu" "--ep: '' is not NAME or NAME:PATH"
+bad_ep wrong_name "other:$plugin" "the library is the EP 'example_elementwise', not 'other'"
+
+exit $((failures > 0))
