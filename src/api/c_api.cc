@@ -100,7 +100,8 @@ TesseraStatus* io_info(const std::vector<tessera::IoInfo>& infos, const char* wh
 template <class Load>
 TesseraStatus* create_session(const TesseraSessionOptions* options, TesseraSession** out, const Load& load) {
   if (!out) return invalid("tessera_create_session: out is NULL");
-  tessera::Result<tessera::Session> session = load(options ? options->options : tessera::SessionOptions{});
+  const tessera::SessionOptions defaults;  // not a temporary in the ?: (GCC 12 fails on one: internal compiler error)
+  tessera::Result<tessera::Session> session = load(options ? options->options : defaults);
   if (!session.is_ok()) return to_c(session.status());
   *out = new TesseraSession{std::move(session).value(), {}};
   return nullptr;
