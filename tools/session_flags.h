@@ -1,8 +1,13 @@
-// The session flags several commands share (--threads, --opt-level, --log-level, --profile),
-// turned into SessionOptions.
+// The session flags several commands share (--threads, --opt-level, --log-level, --profile, and
+// the limit flags), turned into SessionOptions.
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+namespace CLI {
+class App;
+}
 
 #include "tessera/session.h"
 
@@ -16,9 +21,19 @@ inline constexpr const char* kLogLevelHelp =
 inline constexpr const char* kProfileHelp =
     "write a Chrome trace (chrome://tracing, Perfetto) of session creation and every run, node by node, to this file";
 
+// --max-tensor-bytes, --max-nodes, --max-run-bytes (0 keeps ResourceLimits' default) and
+// --deterministic (SessionOptions::deterministic).
+struct LimitFlags {
+  uint64_t max_tensor_bytes = 0;
+  uint64_t max_nodes = 0;
+  uint64_t max_run_arena_bytes = 0;
+  bool deterministic = false;
+};
+void add_limit_flags(CLI::App& command, LimitFlags& flags);
+
 // Fails with one line naming the flag and the choices when `opt_level` or `log_level` is not a
 // level's name. An empty `profile_path` leaves profiling off.
 Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
-                                       const std::string& profile_path = "");
+                                       const std::string& profile_path = "", const LimitFlags& limits = {});
 
 }  // namespace tessera::cli

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tessera/log_severity.h"
+#include "tessera/resource_limits.h"
 #include "tessera/status.h"
 #include "tessera/tensor.h"
 #include "tessera/value.h"
@@ -44,6 +45,12 @@ struct SessionOptions {
   std::string profile_path;
   // Messages at or above this severity go to stderr (see LogSeverity).
   LogSeverity log_severity = LogSeverity::warning;
+  // What a model and a run may ask of the machine (resource_limits.h, docs/security.md).
+  ResourceLimits limits;
+  // Bit-identical outputs across runs, intra-op thread counts and a row's position in the batch,
+  // for the ops docs/security.md lists, at some cost in speed (kernels split work in fixed-size
+  // pieces and never across a reduction).
+  bool deterministic = false;
 };
 
 // How one run may be stopped early (ONNX Runtime's RunOptions.terminate, plus a deadline). A run

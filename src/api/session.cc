@@ -47,13 +47,13 @@ Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
 Result<Session> Session::load(const std::string& path, const SessionOptions& options) {
-  TS_ASSIGN_OR_RETURN(auto impl, build(path, [&] { return load_model_file(path); }, options));
+  TS_ASSIGN_OR_RETURN(auto impl, build(path, [&] { return load_model_file(path, options.limits); }, options));
   return Session(std::move(impl));
 }
 
 Result<Session> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
   const std::string source = "<bytes>";  // what errors and log lines call the model
-  TS_ASSIGN_OR_RETURN(auto impl, build(source, [&] { return load_model_bytes(data, size, "", source); }, options));
+  TS_ASSIGN_OR_RETURN(auto impl, build(source, [&] { return load_model_bytes(data, size, "", source, options.limits); }, options));
   return Session(std::move(impl));
 }
 

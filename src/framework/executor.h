@@ -45,11 +45,14 @@ class GraphExecutor {
   // `tracing`, the stages are timed as session phases (subgraphs' inside their node's kernel).
   // `release_constant`, when given, is called as soon as an initializer is no longer needed
   // (see ReleaseConstant), so originals and their packed copies do not all coexist.
+  // `limits.max_loop_iterations` bounds how many times one node may run its subgraphs in one run
+  // (each Loop/Scan iteration is one); subgraphs get the same limits.
   static Result<std::unique_ptr<GraphExecutor>> create(const Graph& graph, const Model& model,
                                                        const std::vector<const ExecutionProvider*>& providers,
                                                        const std::vector<std::string>& outer_scope,
                                                        const Tracing* tracing = nullptr,
-                                                       const ReleaseConstant& release_constant = {});
+                                                       const ReleaseConstant& release_constant = {},
+                                                       const ResourceLimits& limits = {});
 
   const Graph& graph() const { return graph_; }
   // Names this graph reads from enclosing scopes (its free variables).
@@ -59,10 +62,12 @@ class GraphExecutor {
   // empty Values: the initializer is used). `outer_values` matches outer_names(). Outputs of
   // kernels are allocated from `buffers`. `observer`, when given, sees every step (StepObserver).
   // `control`, when given, is checked before each step and passed to subgraphs (run_control.h);
-  // a stopped run returns its status as it is, its values released.
+  // a stopped run returns its status as it is, its values released. `budget`, when given, counts
+  // the run's buffers against ResourceLimits::max_run_arena_bytes (subgraphs share it).
   Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
                                  ThreadPool& pool, BufferPool& buffers, StepObserver* observer = nullptr,
-                                 const RunControl* control = nullptr) const;
+                                 const RunControl* control = nullptr,
+                                 const std::shared_ptr<ArenaBudget>& budget = nullptr) const;
 
  private:
   struct Step {
@@ -82,7 +87,7 @@ class GraphExecutor {
   explicit GraphExecutor(const Graph& graph) : graph_(graph) {}
   static Result<Step> create_step(const Graph& graph, const Node& node, const ExecutionProvider& provider, const Model& model,
                                   const std::vector<const ExecutionProvider*>& providers,
-                                  const std::vector<std::string>& inner_scope);
+                                  const std::vector<std::string>& inner_scope, const ResourceLimits& limits);
   int slot(const std::string& name);
   // The value of `slot` in a run: the run's own (a feed, a step's output), else the initializer's.
   const Value& value_at(const std::vector<Value>& frame, int slot) const {
@@ -97,6 +102,7 @@ class GraphExecutor {
   std::vector<int> input_slots_, output_slots_, outer_slots_;
   std::vector<std::string> outer_names_;
   std::vector<Value> constants_;  // per slot: the initializer's value, absent for other slots
+  int64_t max_subgraph_runs_ = 0;  // per node and run: ResourceLimits::max_loop_iterations
 };
 
 

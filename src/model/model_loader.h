@@ -5,6 +5,7 @@
 #include <string>
 
 #include "graph/graph.h"
+#include "tessera/resource_limits.h"
 #include "tessera/status.h"
 
 namespace tessera {
@@ -16,6 +17,6 @@ Result<Model> load_model_file(const std::string& path);
 // Loads a serialized ModelProto. `base_dir` is the folder external data is resolved against;
 // empty means the model may not use external data. `source` names the model in errors.
 Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
-                               const std::string& source = "<bytes>");
+                               const std::string& source = "<bytes>", const ResourceLimits& limits = {});
 
 }  // namespace tessera
