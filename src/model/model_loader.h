@@ -12,7 +12,9 @@ namespace tessera {
 
 // Loads a model file. External data is resolved relative to the file's folder, memory-mapped,
 // and refused when its location escapes that folder or its offset/length run past the file.
-Result<Model> load_model_file(const std::string& path);
+// `limits` bound the file (max_model_bytes), protobuf nesting (max_protobuf_depth), subgraph
+// nesting (max_nesting_depth) and each initializer (max_tensor_elements, max_tensor_bytes).
+Result<Model> load_model_file(const std::string& path, const ResourceLimits& limits = {});
 
 // Loads a serialized ModelProto. `base_dir` is the folder external data is resolved against;
 // empty means the model may not use external data. `source` names the model in errors.
