@@ -381,7 +381,8 @@ bool parse_model(google::protobuf::io::CodedInputStream& input, const ResourceLi
 Status parse_failed(const std::string& context, const ResourceLimits& limits) {
   // Protobuf does not say why; these are the two causes.
   return invalid_model(context, ": not a valid ONNX model (protobuf parse failed: the bytes are not a ModelProto, or its ",
-                       "messages nest deeper than the limit max_protobuf_depth = ", limits.max_protobuf_depth, ")");
+                       "messages nest deeper than the limit max_protobuf_depth = ", limits.max_protobuf_depth,
+                       "; raise SessionOptions::limits.max_protobuf_depth)");
 }
 
 Result<Model> convert_parsed(onnx::ModelProto& proto, const std::string& base_dir, const std::string& source,
