@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "tessera/session.h"
 #include "tests/unit/api/model_inputs.h"
+#include "tests/unit/onnx_builder.h"
 
 namespace tessera {
 namespace {
@@ -73,6 +76,30 @@ TEST(Determinism, ResnetLikeAcrossThreadsRunsAndBatchPositions) {
 
 TEST(Determinism, BertLikeAcrossThreadsRunsAndBatchPositions) {
   expect_deterministic(kBertLike, bert_feeds(3, 24, 2));
+}
+
+// Few long sums (one per row of 100,000 floats): the kind a reduction would otherwise split into
+// partial sums by the thread count.
+TEST(Determinism, LongReduceSumAcrossThreadsRunsAndBatchPositions) {
+  pb::ModelProto m = model_proto("long_sum", 11);
+  auto* g = m.mutable_graph();
+  set_type(g->add_input(), "x", kFloat, {-1, 100000});
+  set_type(g->add_output(), "y", kFloat, {-1, 1});
+  auto* sum = add_node(g, "sum", "ReduceSum", {"x"}, {"y"});
+  auto* axes = sum->add_attribute();
+  axes->set_name("axes");
+  axes->set_type(pb::AttributeProto::INTS);
+  axes->add_ints(1);
+  const std::string path = ::testing::TempDir() + "/long_sum.onnx";
+  {
+    std::ofstream file(path, std::ios::binary);
+    file << m.SerializeAsString();
+  }
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> data(3 * 100000);
+  for (float& v : data) v = value(rng);
+  expect_deterministic(path, {{"x", Value(tensor_of(DataType::float32, {3, 100000}, data))}});
 }
 
 }  // namespace
