@@ -154,7 +154,7 @@ int bench_command(const BenchArgs& args) {
   if (args.runs < 1) return fail(invalid_argument("--runs must be at least 1"));
   if (args.warmup < 0) return fail(invalid_argument("--warmup must be at least 0"));
 
-  auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile, args.ep);
+  auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile, args.ep, args.limits);
   if (!options.is_ok()) return fail(options.status());
   auto start = Clock::now();
   auto session = Session::load(args.model, *options);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/session_flags.h"
+
 namespace tessera::cli {
 
 struct RunArgs {
@@ -19,6 +21,7 @@ struct RunArgs {
   std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
   std::string profile;  // Chrome trace of the session and the run, when set
   int64_t timeout_ms = 0;  // the run stops with an error after this long; 0 = no limit
+  LimitFlags limits;
 };
 int run_command(const RunArgs& args);
 
@@ -56,6 +59,7 @@ struct BenchArgs {
   std::string profile;  // Chrome trace of the session and every run, when set
   bool json = false;      // one JSON object on stdout instead of key: value lines
   bool progress = false;  // a progress line on stderr every few seconds (always when stderr is a terminal)
+  LimitFlags limits;
 };
 int bench_command(const BenchArgs& args);
 

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--ep", run.ep, kEpHelp);
   run_cmd->add_option("--profile", run.profile, kProfileHelp);
   run_cmd->add_option("--timeout-ms", run.timeout_ms, "stop the run with an error after N ms (0 = no limit)");
+  add_limit_flags(*run_cmd, run.limits);
 
   TestArgs test;
   auto* test_cmd = app.add_subcommand("test", "Run ONNX conformance case folders");
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--log-level", bench.log_level, kLogLevelHelp);
   bench_cmd->add_option("--ep", bench.ep, kEpHelp);
   bench_cmd->add_option("--profile", bench.profile, kProfileHelp);
+  add_limit_flags(*bench_cmd, bench.limits);
   bench_cmd->add_flag("--json", bench.json, "print one JSON object (load time, latency statistics, throughput, peak RSS, threads, ISA, input shapes)");
   bench_cmd->add_flag("--progress", bench.progress, "report progress on stderr every few seconds (default when stderr is a terminal)");
 

@@ -59,7 +59,7 @@ void print_summary(const std::string& name, const Value& value) {
 int run_command(const RunArgs& args) {
   if (args.timeout_ms < 0)
     return fail(invalid_argument("--timeout-ms: expected a number of milliseconds of at least 0, got ", args.timeout_ms));
-  auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile, args.ep);
+  auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile, args.ep, args.limits);
   if (!options.is_ok()) return fail(options.status());
   auto load_start = std::chrono::steady_clock::now();
   auto session = Session::load(args.model, *options);

@@ -1,9 +1,22 @@
 #include "tools/session_flags.h"
 
+#include <CLI/CLI.hpp>
+
 namespace tessera::cli {
 
+void add_limit_flags(CLI::App& command, LimitFlags& flags) {
+  command.add_option("--max-tensor-bytes", flags.max_tensor_bytes,
+                     "refuse any one tensor (weight or intermediate) larger than this (default 16 GiB)");
+  command.add_option("--max-nodes", flags.max_nodes, "refuse models with more nodes once functions are inlined (default 1000000)");
+  command.add_option("--max-run-bytes", flags.max_run_arena_bytes,
+                     "fail a run that holds more tensor bytes than this at once (default 64 GiB)");
+  command.add_flag("--deterministic", flags.deterministic,
+                   "bit-identical outputs whatever the thread count and batch position (docs/security.md)");
+}
+
 Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
-                                       const std::string& profile_path, const std::string& eps) {
+                                       const std::string& profile_path, const std::string& eps,
+                                       const LimitFlags& limits) {
   auto level = parse_optimization_level(opt_level);
   if (!level.is_ok()) return level.status().with_context("--opt-level");
   auto severity = parse_log_severity(log_level);
@@ -29,6 +42,10 @@ Result<SessionOptions> session_options(int threads, const std::string& opt_level
       start = end + 1;
     }
   }
+  if (limits.max_tensor_bytes) options.limits.max_tensor_bytes = limits.max_tensor_bytes;
+  if (limits.max_nodes) options.limits.max_nodes = limits.max_nodes;
+  if (limits.max_run_arena_bytes) options.limits.max_run_arena_bytes = limits.max_run_arena_bytes;
+  options.deterministic = limits.deterministic;
   return options;
 }
 

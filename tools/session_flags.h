@@ -1,8 +1,13 @@
-// The session flags several commands share (--threads, --opt-level, --log-level, --profile, --ep),
-// turned into SessionOptions.
+// The session flags several commands share (--threads, --opt-level, --log-level, --profile, --ep
+// and the limit flags), turned into SessionOptions.
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+namespace CLI {
+class App;
+}
 
 #include "tessera/session.h"
 
@@ -19,11 +24,21 @@ inline constexpr const char* kProfileHelp =
 inline constexpr const char* kEpHelp =
     "execution providers in priority order, NAME[:PLUGIN_LIBRARY] separated by commas (default cpu; the CPU EP runs what the "
     "others do not take)";
+// --max-tensor-bytes, --max-nodes, --max-run-bytes (0 keeps ResourceLimits' default) and
+// --deterministic (SessionOptions::deterministic).
+struct LimitFlags {
+  uint64_t max_tensor_bytes = 0;
+  uint64_t max_nodes = 0;
+  uint64_t max_run_arena_bytes = 0;
+  bool deterministic = false;
+};
+void add_limit_flags(CLI::App& command, LimitFlags& flags);
 
 // Fails with one line naming the flag and the choices when `opt_level` or `log_level` is not a
 // level's name, or when `eps` (--ep) has an empty entry. An empty `profile_path` leaves profiling
 // off; empty `eps` keeps the default providers (cpu).
 Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
-                                       const std::string& profile_path = "", const std::string& eps = "");
+                                       const std::string& profile_path = "", const std::string& eps = "",
+                                       const LimitFlags& limits = {});
 
 }  // namespace tessera::cli

@@ -17,6 +17,7 @@
 
 #include "tessera/log_severity.h"
 #include "tessera/placement.h"
+#include "tessera/resource_limits.h"
 #include "tessera/status.h"
 #include "tessera/tensor.h"
 #include "tessera/value.h"
@@ -47,6 +48,12 @@ struct SessionOptions {
   LogSeverity log_severity = LogSeverity::warning;
   // Execution providers in priority order (placement.h); the CPU EP runs what none takes.
   std::vector<ProviderChoice> providers = {{"cpu", ""}};
+  // What a model and a run may ask of the machine (resource_limits.h, docs/security.md).
+  ResourceLimits limits;
+  // Bit-identical outputs across runs, intra-op thread counts and a row's position in the batch,
+  // for the ops docs/security.md lists, at some cost in speed (kernels split work in fixed-size
+  // pieces and never across a reduction).
+  bool deterministic = false;
 };
 
 // How one run may be stopped early (ONNX Runtime's RunOptions.terminate, plus a deadline). A run

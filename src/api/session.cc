@@ -78,14 +78,14 @@ Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
 Result<Session> Session::load(const std::string& path, const SessionOptions& options) {
-  auto load = [&](ModelMetadata* metadata) { return load_model_file(path, metadata); };
+  auto load = [&](ModelMetadata* metadata) { return load_model_file(path, options.limits, metadata); };
   TS_ASSIGN_OR_RETURN(auto impl, build(path, load, options));
   return Session(std::move(impl));
 }
 
 Result<Session> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
   const std::string source = "<bytes>";  // what errors and log lines call the model
-  auto load = [&](ModelMetadata* metadata) { return load_model_bytes(data, size, "", source, metadata); };
+  auto load = [&](ModelMetadata* metadata) { return load_model_bytes(data, size, "", source, options.limits, metadata); };
   TS_ASSIGN_OR_RETURN(auto impl, build(source, load, options));
   return Session(std::move(impl));
 }

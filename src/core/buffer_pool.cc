@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/tensor_alloc.h"
+#include "core/tensor_limits.h"
 
 namespace tessera {
 
@@ -66,18 +67,43 @@ struct BufferPool::State {
   }
 };
 
-BufferPool::BufferPool(size_t max_cached_bytes) : state_(std::make_shared<State>(max_cached_bytes)) {}
+BufferPool::BufferPool(size_t max_cached_bytes, const ResourceLimits& limits)
+    : state_(std::make_shared<State>(max_cached_bytes)), limits_(limits) {}
 BufferPool::~BufferPool() = default;
 
-Tensor BufferPool::allocate(DataType dtype, const Shape& shape, bool zero_fill) {
+Tensor BufferPool::allocate(DataType dtype, const Shape& shape, bool zero_fill, const std::shared_ptr<ArenaBudget>& budget) {
+  Status fits = check_tensor_limits(dtype, shape, limits_);
+  if (!fits.is_ok()) throw std::length_error(fits.message());
   auto checked = checked_byte_size(dtype, shape);
   if (!checked.is_ok()) throw std::length_error(checked.status().message());
   const size_t bytes = *checked;
   if (dtype == DataType::string || bytes == 0) return allocate_or_throw(dtype, shape);
-  auto [block, size] = state_->take(rounded_size(bytes));
+  const size_t rounded = rounded_size(bytes);
+  if (budget) {
+    // Counted before the block is taken, so that concurrent allocations cannot all pass.
+    const uint64_t before = budget->live.fetch_add(rounded, std::memory_order_relaxed);
+    if (budget->max_bytes && before + rounded > budget->max_bytes) {
+      budget->live.fetch_sub(rounded, std::memory_order_relaxed);
+      throw std::length_error(str_cat("this run holds ", before, " bytes of tensors and asks for ", rounded,
+                                      " more, over the limit max_run_arena_bytes = ", budget->max_bytes,
+                                      " (raise SessionOptions::limits.max_run_arena_bytes)"));
+    }
+  }
+  std::pair<void*, size_t> taken;
+  try {
+    taken = state_->take(rounded);
+  } catch (...) {
+    if (budget) budget->live.fetch_sub(rounded, std::memory_order_relaxed);
+    throw;
+  }
+  auto [block, size] = taken;
   if (zero_fill) std::memset(block, 0, bytes);
-  // The owner hands the block back to the pool's state, which it keeps alive.
-  std::shared_ptr<const void> owner(block, [state = state_, size = size](const void* p) { state->give_back(const_cast<void*>(p), size); });
+  // The owner hands the block back to the pool's state, which it keeps alive, and its bytes
+  // back to the run's budget.
+  std::shared_ptr<const void> owner(block, [state = state_, size = size, budget, rounded](const void* p) {
+    if (budget) budget->live.fetch_sub(rounded, std::memory_order_relaxed);
+    state->give_back(const_cast<void*>(p), size);
+  });
   return Tensor::view(dtype, shape, std::move(owner), block);
 }
 

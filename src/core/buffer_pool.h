@@ -6,23 +6,38 @@
 // before allocates nothing. Thread-safe; blocks may outlive the pool (they are then simply freed).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
+#include "tessera/resource_limits.h"
 #include "tessera/tensor.h"
 
 namespace tessera {
 
+// The bytes one run holds from a pool at a time, against ResourceLimits::max_run_arena_bytes.
+// Shared by the run's tensors, which give their bytes back when freed (outputs after the run).
+struct ArenaBudget {
+  explicit ArenaBudget(uint64_t max) : max_bytes(max) {}
+  const uint64_t max_bytes;  // 0: counted, not limited
+  std::atomic<uint64_t> live{0};
+};
+
 class BufferPool {
  public:
   // Cached free blocks are capped at `max_cached_bytes`; beyond it released blocks are freed.
-  explicit BufferPool(size_t max_cached_bytes = size_t{1} << 30);
+  // Every tensor is checked against `limits` (max_tensor_elements, max_tensor_bytes).
+  explicit BufferPool(size_t max_cached_bytes = size_t{1} << 30, const ResourceLimits& limits = {});
   ~BufferPool();
 
   // A tensor whose buffer comes from (and returns to) the pool, zero-filled unless `zero_fill` is
   // false. String tensors and empty tensors are allocated normally. Throws as allocate_or_throw
-  // does (core/tensor_alloc.h) for an absurd shape: it serves allocations inside a kernel.
-  Tensor allocate(DataType dtype, const Shape& shape, bool zero_fill = true);
+  // does (core/tensor_alloc.h) for an absurd shape or one past the limits: it serves allocations
+  // inside a kernel. With `budget`, the block counts against the run's arena while it lives, and
+  // one that would take the run past budget->max_bytes throws instead.
+  Tensor allocate(DataType dtype, const Shape& shape, bool zero_fill = true,
+                  const std::shared_ptr<ArenaBudget>& budget = nullptr);
 
   size_t cached_bytes() const;
 
@@ -30,6 +45,7 @@ class BufferPool {
 
  private:
   std::shared_ptr<State> state_;
+  ResourceLimits limits_;
 };
 
 }  // namespace tessera

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <exception>
 
+#include "core/deterministic.h"
+
 namespace tessera {
 
 // One parallel_for call, on its caller's stack. Chunks are claimed through `next`, so the caller
@@ -20,6 +22,7 @@ struct ThreadPool::Job {
   std::mutex mutex;
   std::condition_variable cv;
   std::exception_ptr error;  // guarded by mutex
+  bool deterministic = false;  // the caller's deterministic_mode(), which its chunks run in
 
   // Runs chunks until none is left. A chunk that throws stops the others from starting (they
   // count as done without running); the first exception is kept for the caller.
@@ -99,7 +102,10 @@ void ThreadPool::worker_loop() {
       queued_.fetch_sub(1, std::memory_order_relaxed);
       job->users.fetch_add(1, std::memory_order_relaxed);  // under mutex_: the caller cannot withdraw it now
     }
-    job->run_chunks();
+    {
+      DeterministicMode mode(job->deterministic);
+      job->run_chunks();
+    }
     job->users.fetch_sub(1, std::memory_order_release);  // the last touch of the job
   }
 }
@@ -115,6 +121,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, const std::function<
   }
   Job job;
   job.fn = &fn;
+  job.deterministic = deterministic_mode();
   job.n = n;
   job.chunks = std::min<int64_t>(pieces, kChunksPerThread * (helpers + 1));
   job.chunk_size = (n + job.chunks - 1) / job.chunks;

@@ -1,5 +1,6 @@
 #include "framework/executor.h"
 
+#include <atomic>
 #include <exception>
 #include <map>
 #include <stdexcept>
@@ -18,8 +19,8 @@ namespace tessera {
 class FrameContext final : public KernelContext {
  public:
   FrameContext(const GraphExecutor& executor, const GraphExecutor::Step& step, std::vector<Value>& frame,
-               ThreadPool& pool, BufferPool& buffers, const RunControl* control)
-      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers), control_(control) {}
+               ThreadPool& pool, BufferPool& buffers, const RunControl* control, const std::shared_ptr<ArenaBudget>& budget)
+      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers), control_(control), budget_(budget) {}
 
   size_t input_count() const override { return step_.inputs.size(); }
   size_t output_count() const override { return step_.outputs.size(); }
@@ -30,12 +31,12 @@ class FrameContext final : public KernelContext {
   }
   Tensor& allocate_output(size_t i, DataType dtype, const Shape& shape) override {
     Value& slot = output_slot(i);
-    slot = Value(step_.allocator ? device_allocate(dtype, shape) : buffers_.allocate(dtype, shape));
+    slot = Value(step_.allocator ? device_allocate(dtype, shape) : buffers_.allocate(dtype, shape, /*zero_fill=*/true, budget_));
     return slot.tensor();
   }
   Tensor& allocate_output_uninitialized(size_t i, DataType dtype, const Shape& shape) override {
     Value& slot = output_slot(i);
-    slot = Value(step_.allocator ? device_allocate(dtype, shape) : buffers_.allocate(dtype, shape, /*zero_fill=*/false));
+    slot = Value(step_.allocator ? device_allocate(dtype, shape) : buffers_.allocate(dtype, shape, /*zero_fill=*/false, budget_));
     return slot.tensor();
   }
   void set_output(size_t i, Value value) override { output_slot(i) = std::move(value); }
@@ -44,11 +45,21 @@ class FrameContext final : public KernelContext {
   const Node& node() const override { return *step_.node; }
   int64_t opset() const override { return step_.opset; }
   Tensor scratch(DataType dtype, int64_t count) override {
-    return step_.allocator ? device_allocate(dtype, Shape{count}) : buffers_.allocate(dtype, Shape{count}, /*zero_fill=*/false);
+    return step_.allocator ? device_allocate(dtype, Shape{count}) : buffers_.allocate(dtype, Shape{count}, /*zero_fill=*/false, budget_);
   }
   const Allocator* allocator() const { return step_.allocator; }
 
   BufferPool& buffers() const { return buffers_; }
+  const std::shared_ptr<ArenaBudget>& budget() const { return budget_; }
+
+  // Counts one run of a subgraph of this step (a Loop/Scan iteration, an If branch); an error
+  // once the step has run them more than ResourceLimits::max_loop_iterations times.
+  Status count_subgraph_run() const {
+    if (++subgraph_runs_ <= executor_.max_subgraph_runs_) return Status::ok();
+    return runtime_error(step_.node->describe(), ": still running its body after ", executor_.max_subgraph_runs_,
+                         " iterations, the limit max_loop_iterations = ", executor_.max_subgraph_runs_,
+                         " (raise SessionOptions::limits.max_loop_iterations)");
+  }
   const RunControl* control() const { return control_; }
 
   // A value visible to this step's graph, by name (for subgraphs capturing outer values).
@@ -77,7 +88,9 @@ class FrameContext final : public KernelContext {
   ThreadPool& pool_;
   BufferPool& buffers_;
   const RunControl* control_;  // null when nothing can stop the run
+  const std::shared_ptr<ArenaBudget>& budget_;  // null when the run's bytes are not limited
   std::vector<Value> unused_outputs_;  // outputs the graph omits (made on first use); kernels may still write them
+  mutable std::atomic<int64_t> subgraph_runs_{0};  // by this step in this run
 };
 
 const Allocator* kernel_allocator(const KernelContext& ctx) {
@@ -102,7 +115,8 @@ class SubgraphRunnerImpl final : public SubgraphRunner {
     // Checked here as well as before each step: a body without nodes is still one per iteration.
     const RunControl* control = frame->control();
     if (control && control->stop_requested()) return control->stopped("before " + where());
-    auto result = executor_->run(inputs, outer, caller.thread_pool(), frame->buffers(), nullptr, control);
+    TS_RETURN_IF_ERROR(frame->count_subgraph_run());
+    auto result = executor_->run(inputs, outer, caller.thread_pool(), frame->buffers(), nullptr, control, frame->budget());
     if (result.is_ok()) return result;
     const Status& status = result.status();
     if (is_stopped_run(status)) return Status(status.code(), status.message() + ", in " + where());
@@ -187,7 +201,8 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
                                                              const std::vector<const ExecutionProvider*>& providers,
                                                              const std::vector<std::string>& outer_scope,
                                                              const Tracing* tracing,
-                                                             const ReleaseConstant& release_constant) {
+                                                             const ReleaseConstant& release_constant,
+                                                             const ResourceLimits& limits) {
   std::optional<PhaseTimer> phase(std::in_place, tracing, "session", "check");
   TS_ASSIGN_OR_RETURN(CheckedGraph checked, check_graph(graph, model, outer_scope));
   phase.emplace(tracing, "session", "partition");
@@ -195,6 +210,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
 
   phase.emplace(tracing, "session", "kernel_creation");
   std::unique_ptr<GraphExecutor> ex(new GraphExecutor(graph));
+  ex->max_subgraph_runs_ = limits.max_loop_iterations;
   for (const auto* p : providers)
     if (p->data_transfer()) ex->transfers_.add(p->data_transfer());
   auto allocator_for = [&](const MemoryLocation& location) -> const Allocator* {
@@ -238,7 +254,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
     TS_RETURN_IF_ERROR(emit_copies(pos));
     const ExecutionProvider& provider = *placed.assigned[index];
     TS_ASSIGN_OR_RETURN(Step step,
-                        create_step(graph, graph.nodes[index], provider, model, host_providers, checked.inner_scope));
+                        create_step(graph, graph.nodes[index], provider, model, host_providers, checked.inner_scope, limits));
     step.allocator = provider.memory().is_host() ? nullptr : provider.allocator();
     // The original of a weight goes as soon as its last reader holds a packed copy.
     const auto& node_inputs = graph.nodes[index].inputs;
@@ -291,14 +307,15 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
 Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const Node& node, const ExecutionProvider& provider,
                                                        const Model& model,
                                                        const std::vector<const ExecutionProvider*>& providers,
-                                                       const std::vector<std::string>& inner_scope) {
+                                                       const std::vector<std::string>& inner_scope,
+                                                       const ResourceLimits& limits) {
   std::vector<std::shared_ptr<const SubgraphRunner>> runners;
   for (const auto& [attr_name, attr] : node.attributes) {
     std::vector<const Graph*> subgraphs;
     if (attr.g) subgraphs.push_back(attr.g.get());
     for (const auto& g : attr.graphs) subgraphs.push_back(g.get());
     for (const Graph* sub : subgraphs) {
-      auto sub_executor = GraphExecutor::create(*sub, model, providers, inner_scope);
+      auto sub_executor = GraphExecutor::create(*sub, model, providers, inner_scope, nullptr, {}, limits);
       if (!sub_executor.is_ok())
         return sub_executor.status().with_context("in attribute '" + attr_name + "' of " + node.describe());
       runners.push_back(std::make_shared<SubgraphRunnerImpl>(std::move(sub_executor).value()));
@@ -331,7 +348,7 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
 
 Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
                                               ThreadPool& pool, BufferPool& buffers, StepObserver* observer,
-                                              const RunControl* control) const {
+                                              const RunControl* control, const std::shared_ptr<ArenaBudget>& budget) const {
   std::vector<Value> frame(slot_names_.size());  // initializers are read from constants_, not copied here
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
   for (size_t i = 0; i < input_slots_.size(); ++i) {
@@ -344,7 +361,7 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
 
   for (const Step& step : steps_) {
     if (control && control->stop_requested()) return control->stopped("before " + step.node->describe());
-    FrameContext ctx(*this, step, frame, pool, buffers, control);
+    FrameContext ctx(*this, step, frame, pool, buffers, control, budget);
     if (observer) observer->before_step(*step.node);
     Status status;
     try {

@@ -46,11 +46,14 @@ class GraphExecutor {
   // `tracing`, the stages are timed as session phases (subgraphs' inside their node's kernel).
   // `release_constant`, when given, is called as soon as an initializer is no longer needed
   // (see ReleaseConstant), so originals and their packed copies do not all coexist.
+  // `limits.max_loop_iterations` bounds how many times one node may run its subgraphs in one run
+  // (each Loop/Scan iteration is one); subgraphs get the same limits.
   static Result<std::unique_ptr<GraphExecutor>> create(const Graph& graph, const Model& model,
                                                        const std::vector<const ExecutionProvider*>& providers,
                                                        const std::vector<std::string>& outer_scope,
                                                        const Tracing* tracing = nullptr,
-                                                       const ReleaseConstant& release_constant = {});
+                                                       const ReleaseConstant& release_constant = {},
+                                                       const ResourceLimits& limits = {});
 
   const Graph& graph() const { return graph_; }
   // Which EP runs each node, the subgraphs and the copies between memory kinds (partitioner.h).
@@ -62,10 +65,12 @@ class GraphExecutor {
   // empty Values: the initializer is used). `outer_values` matches outer_names(). Outputs of
   // kernels are allocated from `buffers`. `observer`, when given, sees every step (StepObserver).
   // `control`, when given, is checked before each step and passed to subgraphs (run_control.h);
-  // a stopped run returns its status as it is, its values released.
+  // a stopped run returns its status as it is, its values released. `budget`, when given, counts
+  // the run's buffers against ResourceLimits::max_run_arena_bytes (subgraphs share it).
   Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
                                  ThreadPool& pool, BufferPool& buffers, StepObserver* observer = nullptr,
-                                 const RunControl* control = nullptr) const;
+                                 const RunControl* control = nullptr,
+                                 const std::shared_ptr<ArenaBudget>& budget = nullptr) const;
 
  private:
   struct Step {
@@ -86,7 +91,7 @@ class GraphExecutor {
   explicit GraphExecutor(const Graph& graph) : graph_(graph) {}
   static Result<Step> create_step(const Graph& graph, const Node& node, const ExecutionProvider& provider, const Model& model,
                                   const std::vector<const ExecutionProvider*>& providers,
-                                  const std::vector<std::string>& inner_scope);
+                                  const std::vector<std::string>& inner_scope, const ResourceLimits& limits);
   // A step copying `copy.value` into `to_name` (in copy.to), through transfers_.
   Step create_copy_step(const PlannedCopy& copy, const std::string& to_name, const Allocator* to_allocator);
   int slot(const std::string& name);
@@ -106,6 +111,7 @@ class GraphExecutor {
   Partition partition_;
   DataTransferManager transfers_;                 // the device EPs' data transfers
   std::vector<std::unique_ptr<Node>> copy_nodes_;  // the nodes of copy steps (Step::node points here)
+  int64_t max_subgraph_runs_ = 0;  // per node and run: ResourceLimits::max_loop_iterations
 };
 
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/deterministic.h"
 #include "framework/graph_check.h"
 #include "framework/node_evaluator.h"
 #include "framework/run_control.h"
@@ -69,7 +70,7 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   PhaseTimer creation(tracing, "session", "session_creation");
   {
     PhaseTimer phase(tracing, "session", "function_inlining");
-    Status inlined = inline_model_functions(state->model_);
+    Status inlined = inline_model_functions(state->model_, options.limits);
     if (!inlined.is_ok()) return inlined.with_context("model '" + state->model_.source + "'");
   }
   const size_t nodes_before_optimization = state->model_.graph.nodes.size();
@@ -117,7 +118,10 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
         released_bytes = 0;
       }
     };
-  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing, release);
+  state->limits_ = options.limits;
+  state->deterministic_ = options.deterministic;
+  state->buffers_ = BufferPool(size_t{1} << 30, options.limits);
+  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing, release, options.limits);
   if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
   state->executor_ = std::move(executor).value();
   state->pool_ = std::make_unique<ThreadPool>(options.intra_op_threads);
@@ -251,8 +255,11 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
 
   std::optional<RunControl> control;  // made only when the caller can stop the run
   if (RunControl::needed(options)) control.emplace(options, model_.source);
+  std::shared_ptr<ArenaBudget> budget;  // shared with the run's tensors, outputs included
+  if (limits_.max_run_arena_bytes) budget = std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
+  DeterministicMode mode(deterministic_);  // this thread's, and the pool's workers' for this run
   TS_ASSIGN_OR_RETURN(std::vector<Value> all,
-                      executor_->run(inputs, {}, *pool_, buffers_, observer, control ? &*control : nullptr));
+                      executor_->run(inputs, {}, *pool_, buffers_, observer, control ? &*control : nullptr, budget));
   TS_RETURN_IF_ERROR(detach_from_session(all));
   if (output_names.empty()) return all;
   std::vector<Value> selected;

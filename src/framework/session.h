@@ -59,6 +59,8 @@ class SessionState {
   std::unique_ptr<GraphExecutor> executor_;
   std::unique_ptr<ThreadPool> pool_;
   mutable BufferPool buffers_;  // recycles intermediate buffers across runs (thread-safe)
+  ResourceLimits limits_;
+  bool deterministic_ = false;  // runs are in deterministic mode (core/deterministic.h)
   std::vector<IoInfo> inputs_, outputs_;
   std::vector<PassReport> optimizer_report_;
   std::unique_ptr<Profiler> profiler_;  // null when not profiling

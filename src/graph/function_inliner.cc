@@ -1,6 +1,7 @@
 #include "graph/function_inliner.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 #include <utility>
@@ -8,8 +9,6 @@
 namespace tessera {
 
 namespace {
-
-constexpr int kMaxInlineDepth = 32;  // stops recursive functions
 
 const Function* find_function(const Model& model, const Node& node) {
   for (const auto& f : model.functions)
@@ -43,7 +42,7 @@ Result<std::map<std::string, Attribute>> bind_attributes(const Node& body_node, 
 // `limit` so that an exponential fan-out is measured without being built.
 class ExpandedSize {
  public:
-  ExpandedSize(const Model& model, size_t limit) : model_(model), limit_(limit) {}
+  ExpandedSize(const Model& model, size_t limit, int max_depth) : model_(model), limit_(limit), max_depth_(max_depth) {}
 
   size_t of_graph(const Graph& graph, int depth) {
     size_t total = 0;
@@ -65,7 +64,7 @@ class ExpandedSize {
     }
     const Function* f = find_function(model_, node);
     if (!f) return add(total, 1);
-    if (depth >= kMaxInlineDepth) return add(total, 1);  // recursion: expand() reports it
+    if (depth >= max_depth_) return add(total, 1);  // recursion: expand() reports it
     auto key = std::make_pair(f->domain, f->name);
     auto it = memo_.find(key);
     if (it == memo_.end()) {
@@ -81,12 +80,13 @@ class ExpandedSize {
 
   const Model& model_;
   size_t limit_;
+  int max_depth_;
   std::map<std::pair<std::string, std::string>, size_t> memo_;
 };
 
 class Inliner {
  public:
-  explicit Inliner(const Model& model) : model_(model) {}
+  Inliner(const Model& model, int max_depth) : model_(model), max_depth_(max_depth) {}
 
   Status inline_graph(Graph& graph, int depth) {
     std::vector<Node> result;
@@ -108,8 +108,9 @@ class Inliner {
 
  private:
   Status expand(const Node& call, const Function& f, std::vector<Node>& out, int depth) {
-    if (depth >= kMaxInlineDepth)
-      return invalid_model(call.describe(), ": function '", f.name, "' calls itself (inlining deeper than ", kMaxInlineDepth, ")");
+    if (depth >= max_depth_)
+      return invalid_model(call.describe(), ": function '", f.name, "' calls functions nested deeper than the limit max_nesting_depth = ",
+                           max_depth_, " (recursion?); raise SessionOptions::limits.max_nesting_depth");
     // Formal names map to the call's actual names; every other name gets a unique prefix.
     std::unordered_map<std::string, std::string> rename;
     for (size_t i = 0; i < f.inputs.size(); ++i) rename[f.inputs[i]] = i < call.inputs.size() ? call.inputs[i] : "";
@@ -136,18 +137,22 @@ class Inliner {
   }
 
   const Model& model_;
+  int max_depth_;
   int counter_ = 0;
 };
 
 }  // namespace
 
-Status inline_model_functions(Model& model, size_t max_nodes) {
-  if (model.functions.empty()) return Status::ok();
-  size_t expanded = ExpandedSize(model, max_nodes).of_graph(model.graph, 0);
+Status inline_model_functions(Model& model, const ResourceLimits& limits) {
+  const size_t max_nodes = static_cast<size_t>(std::min<uint64_t>(limits.max_nodes, SIZE_MAX / 2));
+  // Counted with or without functions: the limit is on the graph the session would run.
+  size_t expanded = ExpandedSize(model, max_nodes, limits.max_nesting_depth).of_graph(model.graph, 0);
   if (expanded > max_nodes)
-    return invalid_model("inlining the model's functions would give more than ", max_nodes,
-                         " nodes (the limit on nodes after function inlining)");
-  Inliner inliner(model);
+    return invalid_model("the model has more than ", max_nodes, " nodes", model.functions.empty() ? "" : " once its functions are inlined",
+                         " (subgraphs included), over the limit max_nodes = ", max_nodes,
+                         "; raise SessionOptions::limits.max_nodes");
+  if (model.functions.empty()) return Status::ok();
+  Inliner inliner(model, limits.max_nesting_depth);
   return inliner.inline_graph(model.graph, 0);
 }
 

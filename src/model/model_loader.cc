@@ -11,6 +11,7 @@
 #include <set>
 #include <unordered_set>
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include "model/tensor_proto.h"
@@ -88,7 +89,8 @@ Status convert_type(const onnx::TypeProto& proto, TypeInfo* out) {
 // Converts the graph-level pieces of a model; holds what every part of one load shares.
 class Loader {
  public:
-  Loader(const std::string& base_dir, bool imports_onnx) : external_(base_dir), imports_onnx_(imports_onnx) {}
+  Loader(const std::string& base_dir, bool imports_onnx, const ResourceLimits& limits)
+      : external_(base_dir), imports_onnx_(imports_onnx), limits_(limits) {}
 
   Status convert_graph(onnx::GraphProto& proto, Graph* out);
   Status convert_function(onnx::FunctionProto& proto, Function* out);
@@ -102,11 +104,13 @@ class Loader {
 
   ExternalData external_;
   bool imports_onnx_;  // whether the model imports the default domain its graph nodes may use
+  const ResourceLimits& limits_;
+  int depth_ = 0;  // subgraphs open around the graph being converted
 };
 
 // Converts a TensorProto and frees its bytes at once, so a model is not held twice in memory.
 Result<Tensor> Loader::take_tensor(onnx::TensorProto* proto) {
-  auto tensor = tensor_from_proto(*proto, &external_);
+  auto tensor = tensor_from_proto(*proto, &external_, limits_);
   std::unique_ptr<std::string> released(proto->release_raw_data());
   return tensor;
 }
@@ -157,7 +161,7 @@ Status Loader::convert_attribute(onnx::AttributeProto& a, Attribute* out) {
     case A::SPARSE_TENSOR:  // kept dense: kernels (Constant's sparse_value) read it like a tensor
       out->type = T::tensor_;
       if (is_reference) return Status::ok();
-      { TS_ASSIGN_OR_RETURN(out->t, tensor_from_sparse_proto(a.sparse_tensor(), &external_)); }
+      { TS_ASSIGN_OR_RETURN(out->t, tensor_from_sparse_proto(a.sparse_tensor(), &external_, limits_)); }
       return Status::ok();
     case A::GRAPH:
       out->type = T::graph_;
@@ -180,7 +184,7 @@ Status Loader::convert_attribute(onnx::AttributeProto& a, Attribute* out) {
     case A::SPARSE_TENSORS:
       out->type = T::tensors_;
       for (const auto& t : a.sparse_tensors()) {
-        TS_ASSIGN_OR_RETURN(Tensor tensor, tensor_from_sparse_proto(t, &external_));
+        TS_ASSIGN_OR_RETURN(Tensor tensor, tensor_from_sparse_proto(t, &external_, limits_));
         out->tensors.push_back(std::move(tensor));
       }
       return Status::ok();
@@ -243,6 +247,15 @@ Status Loader::convert_nodes(google::protobuf::RepeatedPtrField<onnx::NodeProto>
 
 Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
   out->name = proto.name();
+  if (depth_ > limits_.max_nesting_depth)
+    return invalid_model("graph '", proto.name(), "' is a subgraph nested ", depth_,
+                         " deep, over the limit max_nesting_depth = ", limits_.max_nesting_depth,
+                         " (raise SessionOptions::limits.max_nesting_depth)");
+  ++depth_;
+  struct Leave {
+    int& depth;
+    ~Leave() { --depth; }
+  } leave{depth_};
   Status st = [&]() -> Status {
     std::unordered_set<std::string> defined;  // graph inputs and initializers
     for (const auto& p : proto.input()) {
@@ -262,7 +275,7 @@ Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
     for (const auto& s : proto.sparse_initializer()) {
       const std::string& name = s.values().name();
       if (name.empty()) return invalid_model("has a sparse initializer without a name");
-      auto tensor = tensor_from_sparse_proto(s, &external_);
+      auto tensor = tensor_from_sparse_proto(s, &external_, limits_);
       if (!tensor.is_ok()) return Status(tensor.status().code(), "initializer " + tensor.status().message());
       if (!out->initializers.emplace(name, std::move(tensor.value())).second)
         return invalid_model("initializer '", name, "' is defined twice");
@@ -312,7 +325,7 @@ Status Loader::convert_function(onnx::FunctionProto& proto, Function* out) {
   return st.with_context("function '" + (out->domain.empty() ? "" : out->domain + ".") + proto.name() + "'");
 }
 
-Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, Model* model) {
+Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, const ResourceLimits& limits, Model* model) {
   model->ir_version = proto.ir_version();
   model->producer_name = proto.producer_name();
   if (proto.ir_version() < kMinIrVersion || proto.ir_version() > kMaxIrVersion)
@@ -332,7 +345,7 @@ Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, Model
     if (version < 1)
       return invalid_model("imports opset domain '", domain.empty() ? "ai.onnx" : domain, "' with version ", version);
   if (!proto.has_graph()) return invalid_model("has no graph");
-  Loader loader(base_dir, model->opset_imports.count("") > 0);
+  Loader loader(base_dir, model->opset_imports.count("") > 0, limits);
   TS_RETURN_IF_ERROR(loader.convert_graph(*proto.mutable_graph(), &model->graph));
 
   std::set<std::pair<std::string, std::string>> seen;
@@ -347,10 +360,13 @@ Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, Model
 }
 
 // The size checks shared by bytes and files, before parsing.
-Status check_model_size(uint64_t size, const std::string& context) {
+Status check_model_size(uint64_t size, const std::string& context, const ResourceLimits& limits) {
   if (size > static_cast<uint64_t>(INT_MAX))
     return invalid_model(context, ": ", size,
                          " bytes is over protobuf's 2 GB limit; large models must keep their weights in external data");
+  if (size > limits.max_model_bytes)
+    return invalid_model(context, ": ", size, " bytes is over the limit max_model_bytes = ", limits.max_model_bytes,
+                         " (raise SessionOptions::limits.max_model_bytes)");
   if (size == 0) return invalid_model(context, ": is empty, not an ONNX model");
   return Status::ok();
 }
@@ -366,28 +382,42 @@ void read_metadata(const onnx::ModelProto& proto, ModelMetadata* out) {
   for (const auto& prop : proto.metadata_props()) out->custom_metadata_map[prop.key()] = prop.value();
 }
 
+// Parses with protobuf's recursion limit set from `limits`, so deeply nested messages fail
+// instead of exhausting the stack.
+bool parse_model(google::protobuf::io::CodedInputStream& input, const ResourceLimits& limits, onnx::ModelProto& proto) {
+  input.SetRecursionLimit(limits.max_protobuf_depth);
+  return proto.ParseFromCodedStream(&input) && input.ConsumedEntireMessage();
+}
+
+Status parse_failed(const std::string& context, const ResourceLimits& limits) {
+  // Protobuf does not say why; these are the two causes.
+  return invalid_model(context, ": not a valid ONNX model (protobuf parse failed: the bytes are not a ModelProto, or its ",
+                       "messages nest deeper than the limit max_protobuf_depth = ", limits.max_protobuf_depth,
+                       "; raise SessionOptions::limits.max_protobuf_depth)");
+}
+
 Result<Model> convert_parsed(onnx::ModelProto& proto, const std::string& base_dir, const std::string& source,
-                             ModelMetadata* metadata) {
+                             const ResourceLimits& limits, ModelMetadata* metadata) {
   if (metadata) read_metadata(proto, metadata);  // before conversion moves the graph's contents out
   Model model;
   model.source = source;
-  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, &model).with_context("model '" + source + "'"));
+  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, limits, &model).with_context("model '" + source + "'"));
   return model;
 }
 
 }  // namespace
 
 Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir, const std::string& source,
-                               ModelMetadata* metadata) {
+                               const ResourceLimits& limits, ModelMetadata* metadata) {
   const std::string context = "model '" + source + "'";
-  TS_RETURN_IF_ERROR(check_model_size(size, context));
+  TS_RETURN_IF_ERROR(check_model_size(size, context, limits));
   onnx::ModelProto proto;
-  if (!proto.ParseFromArray(data, static_cast<int>(size)))
-    return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
-  return convert_parsed(proto, base_dir, source, metadata);
+  google::protobuf::io::CodedInputStream input(static_cast<const uint8_t*>(data), static_cast<int>(size));
+  if (!parse_model(input, limits, proto)) return parse_failed(context, limits);
+  return convert_parsed(proto, base_dir, source, limits, metadata);
 }
 
-Result<Model> load_model_file(const std::string& path, ModelMetadata* metadata) {
+Result<Model> load_model_file(const std::string& path, const ResourceLimits& limits, ModelMetadata* metadata) {
   const std::string context = "model '" + path + "'";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_error(context, ": cannot open: ", std::strerror(errno));
@@ -396,7 +426,7 @@ Result<Model> load_model_file(const std::string& path, ModelMetadata* metadata) 
     ::close(fd);
     return io_error(context, ": not a readable regular file");
   }
-  Status size_ok = check_model_size(static_cast<uint64_t>(st.st_size), context);
+  Status size_ok = check_model_size(static_cast<uint64_t>(st.st_size), context, limits);
   if (!size_ok.is_ok()) {
     ::close(fd);
     return size_ok;
@@ -407,7 +437,10 @@ Result<Model> load_model_file(const std::string& path, ModelMetadata* metadata) 
   bool parsed = false;
   {
     google::protobuf::io::FileInputStream stream(fd, 1 << 20);
-    parsed = proto.ParseFromZeroCopyStream(&stream);
+    {
+      google::protobuf::io::CodedInputStream input(&stream);
+      parsed = parse_model(input, limits, proto);
+    }  // gives back what it read ahead before the stream's errno is read
     if (!parsed && stream.GetErrno() != 0) {
       const int err = stream.GetErrno();
       ::close(fd);
@@ -415,10 +448,10 @@ Result<Model> load_model_file(const std::string& path, ModelMetadata* metadata) 
     }
   }
   ::close(fd);
-  if (!parsed) return invalid_model(context, ": not a valid ONNX model (protobuf parse failed)");
+  if (!parsed) return parse_failed(context, limits);
   std::string base_dir = std::filesystem::path(path).parent_path().string();
   if (base_dir.empty()) base_dir = ".";
-  return convert_parsed(proto, base_dir, path, metadata);
+  return convert_parsed(proto, base_dir, path, limits, metadata);
 }
 
 }  // namespace tessera

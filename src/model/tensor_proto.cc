@@ -14,6 +14,8 @@
 #include <system_error>
 #include <vector>
 
+#include "core/tensor_limits.h"
+
 namespace tessera {
 
 // raw_data and external data are little-endian; we copy them byte for byte.
@@ -39,18 +41,19 @@ std::string describe(const onnx::TensorProto& proto, DataType dtype) {
   return s + "])";
 }
 
-// Element count of `dims`, refusing negative dims and sizes past kMaxTensorBytes.
+// Element count of `dims`, refusing negative dims, counts that overflow and tensors past `limits`.
 Result<int64_t> checked_count(const google::protobuf::RepeatedField<int64_t>& dims, DataType dtype,
-                              const std::string& what) {
-  const uint64_t elem = std::max<uint64_t>(dtype_size(dtype), 1);
-  uint64_t count = 1;
+                              const std::string& what, const ResourceLimits& limits) {
+  int64_t count = 1;
   for (int64_t d : dims) {
     if (d < 0) return invalid_model(what, ": negative dimension ", d);
-    if (d != 0 && count > kMaxTensorBytes / elem / static_cast<uint64_t>(d))
-      return invalid_model(what, ": shape is too large (more than 2^40 bytes)");
-    count *= static_cast<uint64_t>(d);
+    auto next = checked_multiply(count, d);
+    if (!next.is_ok()) return invalid_model(what, ": shape is too large (its element count overflows 64 bits)");
+    count = *next;
   }
-  return static_cast<int64_t>(count);
+  Status fits = check_tensor_limits(dtype, static_cast<uint64_t>(count), limits);
+  if (!fits.is_ok()) return invalid_model(what, ": ", fits.message());
+  return count;
 }
 
 // Fills `t` from its little-endian wire bytes (packed for sub-byte types).
@@ -305,14 +308,14 @@ void pack_subbyte(DataType type, const uint8_t* unpacked, int64_t count, uint8_t
     out[i / per_byte] |= static_cast<uint8_t>((unpacked[i] & mask) << ((i % per_byte) * bits));
 }
 
-Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* external) {
+Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* external, const ResourceLimits& limits) {
   if (!is_known_dtype(proto.data_type())) {
     std::string what = proto.name().empty() ? "tensor" : "tensor '" + proto.name() + "'";
     return invalid_model(what, ": unknown element type ", proto.data_type());
   }
   const auto dtype = static_cast<DataType>(proto.data_type());
   const std::string what = describe(proto, dtype);
-  TS_ASSIGN_OR_RETURN(int64_t count, checked_count(proto.dims(), dtype, what));
+  TS_ASSIGN_OR_RETURN(int64_t count, checked_count(proto.dims(), dtype, what, limits));
   if (proto.has_segment()) return not_implemented(what, ": segmented tensors are not supported");
   Shape shape(proto.dims().begin(), proto.dims().end());
 
@@ -353,17 +356,18 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
   return t;
 }
 
-Result<Tensor> tensor_from_sparse_proto(const onnx::SparseTensorProto& proto, ExternalData* external) {
+Result<Tensor> tensor_from_sparse_proto(const onnx::SparseTensorProto& proto, ExternalData* external,
+                                        const ResourceLimits& limits) {
   const std::string name = proto.values().name();
   const std::string what = name.empty() ? "sparse tensor" : "sparse tensor '" + name + "'";
-  auto values = tensor_from_proto(proto.values(), external);
+  auto values = tensor_from_proto(proto.values(), external, limits);
   if (!values.is_ok()) return values.status().with_context(what);
-  auto indices = tensor_from_proto(proto.indices(), external);
+  auto indices = tensor_from_proto(proto.indices(), external, limits);
   if (!indices.is_ok()) return indices.status().with_context(what);
   const Tensor& vals = values.value();
   const Tensor& idx = indices.value();
   const DataType dtype = vals.dtype();
-  TS_ASSIGN_OR_RETURN(int64_t count, checked_count(proto.dims(), dtype, what));
+  TS_ASSIGN_OR_RETURN(int64_t count, checked_count(proto.dims(), dtype, what, limits));
   Shape shape(proto.dims().begin(), proto.dims().end());
   const int64_t rank = static_cast<int64_t>(shape.size());
 

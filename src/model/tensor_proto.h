@@ -8,13 +8,11 @@
 #include <string>
 
 #include "onnx.pb.h"
+#include "tessera/resource_limits.h"
 #include "tessera/status.h"
 #include "tessera/tensor.h"
 
 namespace tessera {
-
-// Sanity limit on any one tensor's size in memory: larger dims are taken as a corrupt model.
-constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 40;
 
 // Resolves the external_data of TensorProtos against one model folder. Each data file is
 // memory-mapped once and shared by every tensor that points into it; tensors keep the mapping
@@ -45,11 +43,13 @@ class ExternalData {
 
 // Converts a TensorProto (raw_data, typed fields, or external data) into a Tensor. Sub-byte types
 // arrive packed and come out unpacked, one byte per element (int4/int2 sign-extended). Errors name
-// the tensor. `external` may be null when external data is not allowed.
-Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* external);
+// the tensor. `external` may be null when external data is not allowed. Dims past `limits`
+// (max_tensor_elements, max_tensor_bytes) are refused before anything is allocated.
+Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* external, const ResourceLimits& limits = {});
 
 // Converts a SparseTensorProto (values + linear or per-axis indices) into a dense Tensor.
-Result<Tensor> tensor_from_sparse_proto(const onnx::SparseTensorProto& proto, ExternalData* external);
+Result<Tensor> tensor_from_sparse_proto(const onnx::SparseTensorProto& proto, ExternalData* external,
+                                        const ResourceLimits& limits = {});
 
 // Writes `tensor` into `proto` (dims, data_type, raw_data; strings in string_data; sub-byte
 // types packed). `name` is stored when non-empty.

@@ -40,7 +40,10 @@ expect_error missing_node_input "'missing'" "$tessera" run "$data/missing_input.
 expect_error unknown_op "FrobnicateTensor is not an operator of domain ai.onnx \(the model imports opset 17\)" "$tessera" run "$data/unknown_op.onnx" --data "$data/good_feed"
 expect_error wrong_dtype "input 'a'.*expected tensor\(float\)" "$tessera" run "$data/add.onnx" --data "$data/wrong_dtype"
 expect_error wrong_shape "input 'a'.*expected tensor\(float\)\[2,3\]" "$tessera" run "$data/add.onnx" --data "$data/wrong_shape"
-expect_error absurd_size "node 'fill' \(ConstantOfShape\).*more than this machine's" "$tessera" run "$data/absurd_size.onnx"
+expect_error absurd_size "node 'fill' \(ConstantOfShape\).*over the limit max_tensor_elements.*limits.max_tensor_elements" "$tessera" run "$data/absurd_size.onnx"
+# The limit flags: a 24-byte output over --max-tensor-bytes 8; the Loop's 3 nodes over --max-nodes 2.
+expect_error max_tensor_bytes_flag "node 'add' \(Add\).*limits.max_tensor_bytes" "$tessera" run "$data/add.onnx" --data "$data/good_feed" --max-tensor-bytes 8
+expect_error max_nodes_flag "long_loop.onnx'.*over the limit max_nodes = 2; raise SessionOptions::limits.max_nodes" "$tessera" run "$data/long_loop.onnx" --max-nodes 2
 expect_error missing_data_folder "does not exist" "$tessera" run "$data/add.onnx" --data "$data/no_such_folder"
 expect_error missing_model_file "no_such_model.onnx" "$tessera" run "$data/no_such_model.onnx" --data "$data/good_feed"
 expect_error bench_dim_not_a_number "dim N: expected a whole number of at least 1, got 'abc'" "$tessera" bench "$data/add.onnx" --runs 1 --dim N=abc

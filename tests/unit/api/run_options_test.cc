@@ -9,33 +9,15 @@
 #include <string>
 #include <thread>
 
-#include "onnx.pb.h"
 #include "tessera/session.h"
+#include "tests/unit/onnx_builder.h"
 #include "tests/unit/test_tensors.h"
 
 namespace tessera {
 namespace {
 
-namespace pb = tessera::onnx;
+using namespace tessera::test_util;
 using Clock = std::chrono::steady_clock;
-
-void set_type(pb::ValueInfoProto* info, const std::string& name, int elem_type, std::vector<int64_t> dims) {
-  info->set_name(name);
-  auto* t = info->mutable_type()->mutable_tensor_type();
-  t->set_elem_type(elem_type);
-  auto* shape = t->mutable_shape();
-  for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
-}
-
-pb::NodeProto* add_node(pb::GraphProto* g, const std::string& name, const std::string& op, std::vector<std::string> in,
-                        std::vector<std::string> out) {
-  auto* n = g->add_node();
-  n->set_name(name);
-  n->set_op_type(op);
-  for (const auto& i : in) n->add_input(i);
-  for (const auto& o : out) n->add_output(o);
-  return n;
-}
 
 // y = Loop(trips, true, y0 = [0, 0]) { y_out = y_in + x (outer) }: y = trips * x, one Add per
 // iteration, so `trips` sets how long a run takes. The Loop is the main graph's only node.

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <stdexcept>
+#include <string>
+
 namespace tessera {
 namespace {
 
@@ -61,6 +65,54 @@ TEST(BufferPool, StringTensorsAreAllocatedNormally) {
   Tensor s = pool.allocate(DataType::string, {3});
   s.data<std::string>()[2] = "hello";
   EXPECT_EQ(s.data<std::string>()[2], "hello");
+}
+
+// Every block is checked against the tensor limits; the message names the field to raise.
+TEST(BufferPool, RefusesTensorsPastItsLimits) {
+  ResourceLimits limits;
+  limits.max_tensor_bytes = 4096;
+  limits.max_tensor_elements = 2000;
+  BufferPool pool(size_t{1} << 20, limits);
+  EXPECT_EQ(pool.allocate(DataType::float32, {1024}).size(), 1024);
+  try {
+    (void)pool.allocate(DataType::float32, {1025});
+    FAIL() << "4100 bytes passed a 4096-byte limit";
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find("limits.max_tensor_bytes"), std::string::npos) << e.what();
+  }
+  try {
+    (void)pool.allocate(DataType::uint8, {2001});
+    FAIL() << "2001 elements passed a 2000-element limit";
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find("limits.max_tensor_elements"), std::string::npos) << e.what();
+  }
+}
+
+// A run's budget counts its live blocks (rounded to pages), refuses one past the limit, and gets
+// every byte back as the tensors go, whether they die before or after the pool.
+TEST(BufferPool, ArenaBudgetCountsLiveBlocksAndGetsThemBack) {
+  auto budget = std::make_shared<ArenaBudget>(3 * 4096);
+  Tensor outlives_the_pool;
+  {
+    BufferPool pool;
+    Tensor a = pool.allocate(DataType::float32, {1000}, true, budget);
+    Tensor b = pool.allocate(DataType::float32, {2000}, true, budget);
+    EXPECT_EQ(budget->live.load(), 3u * 4096);
+    try {
+      (void)pool.allocate(DataType::float32, {1}, true, budget);
+      FAIL() << "a block past the budget was handed out";
+    } catch (const std::length_error& e) {
+      EXPECT_NE(std::string(e.what()).find("limits.max_run_arena_bytes"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(budget->live.load(), 3u * 4096);  // the refused block is not counted
+    b = Tensor();
+    EXPECT_EQ(budget->live.load(), 4096u);
+    outlives_the_pool = pool.allocate(DataType::float32, {1500}, true, budget);  // fits again
+    EXPECT_EQ(budget->live.load(), 3u * 4096);
+  }
+  EXPECT_EQ(budget->live.load(), 2u * 4096);
+  outlives_the_pool = Tensor();
+  EXPECT_EQ(budget->live.load(), 0u);
 }
 
 }  // namespace

@@ -89,11 +89,16 @@ TEST(FunctionInliner, RefusesAnExponentialFanOutBeforeExpandingIt) {
   Status status = inline_model_functions(m);
   ASSERT_FALSE(status.is_ok());
   EXPECT_NE(status.message().find("more than 1000000 nodes"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("limits.max_nodes"), std::string::npos) << status.message();
   EXPECT_EQ(m.graph.nodes.size(), 1u);  // nothing was expanded
 
   Model small = m;  // the same shape of model, 2^4 nodes, fits a limit of 16 exactly
   small.functions[4].nodes = {node("r", "Relu", {"x"}, {"y"})};
-  ASSERT_TRUE(inline_model_functions(small, 16).is_ok());
+  ResourceLimits limits;
+  limits.max_nodes = 15;
+  EXPECT_FALSE(inline_model_functions(small, limits).is_ok());
+  limits.max_nodes = 16;
+  ASSERT_TRUE(inline_model_functions(small, limits).is_ok());
   EXPECT_EQ(small.graph.nodes.size(), 16u);
 }
 

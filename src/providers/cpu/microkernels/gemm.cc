@@ -18,6 +18,7 @@
 #include <new>
 #include <vector>
 
+#include "core/deterministic.h"
 #include "providers/cpu/microkernels/isa_kernels.h"
 
 namespace tessera::kernels {
@@ -388,13 +389,16 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   // Below ~100k multiply-adds a thread hand-off costs more than it saves.
   const bool parallel = threads > 1 && flops > 2e5;
 
-  if (M == 1 && !b.packed && !a.packed) {
+  // The single-row and single-column shortcuts sum in another order than the micro-kernels, so a
+  // row's result would depend on its batch having one row: a deterministic run never takes them.
+  const bool shortcuts = !deterministic_mode();
+  if (M == 1 && !b.packed && !a.packed && shortcuts) {
     if (!parallel) return gemv_row(pr, alpha, a, b, beta, c, ep, 0, N);
     pool->parallel_for(N, std::max<int64_t>(64, static_cast<int64_t>(2e5 / (2.0 * static_cast<double>(K)))),
                        [&](int64_t j0, int64_t j1) { gemv_row(pr, alpha, a, b, beta, c, ep, j0, j1); });
     return;
   }
-  if (N == 1 && a.packed && !b.packed) {
+  if (N == 1 && a.packed && !b.packed && shortcuts) {
     const T* x = b.data;  // column 0 of op(B): contiguous when B is stored transposed or ld is 1
     if (!b.trans && b.ld != 1) {
       T* tmp = scratch<T>(2, K);
@@ -408,7 +412,7 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
                        [&](int64_t q0, int64_t q1) { gemv_packed_a(pr, alpha, *a.packed, x, beta, c, ldc, ep, q0, q1); });
     return;
   }
-  if (N == 1 && !a.packed && !b.packed && !a.trans) {
+  if (N == 1 && !a.packed && !b.packed && !a.trans && shortcuts) {
     const T* x = b.data;
     std::vector<T> tmp;
     if (!b.trans && b.ld != 1) {

@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/deterministic.h"
 #include "core/float_types.h"
 #include "core/thread_pool.h"
 #include "graph/graph.h"
@@ -151,7 +152,8 @@ void run_reduce(const ReducePlan& p, const T* x, A* acc_out, const Op& op, const
         acc_out[u] = acc;
       }
     };
-    if (threads <= 1 || total < 2 * kGrain || p.units >= 4 * threads) {
+    // Deterministic: one task folds each output whole, so no sum is split by the thread count.
+    if (threads <= 1 || deterministic_mode() || total < 2 * kGrain || p.units >= 4 * threads) {
       int64_t per_unit = std::max<int64_t>(1, p.positions * p.run);
       pool.parallel_for(p.units, std::max<int64_t>(1, kGrain / per_unit), do_units);
       return;
@@ -192,7 +194,7 @@ void run_reduce(const ReducePlan& p, const T* x, A* acc_out, const Op& op, const
 
   // Inner axis kept: each task owns a block of columns of one unit's rows, so no partials.
   int64_t col_block = p.run;
-  if (threads > 1 && total >= 2 * kGrain && p.units < 4 * threads) {
+  if (threads > 1 && !deterministic_mode() && total >= 2 * kGrain && p.units < 4 * threads) {
     int64_t want_blocks = (4 * threads + p.units - 1) / p.units;
     col_block = std::max<int64_t>(64, (p.run + want_blocks - 1) / want_blocks);
   }
