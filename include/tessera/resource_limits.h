@@ -24,7 +24,7 @@ struct ResourceLimits {
   // Bytes one run may hold at once in tensors from the session's buffer pool (intermediates,
   // outputs, kernel scratch); 0 means no limit beyond the tensor limits.
   uint64_t max_run_arena_bytes = uint64_t{64} << 30;
-  // Iterations of any one Loop or Scan node in one run (runs of its body; a Loop with no trip
+  // Iterations of one execution of a Loop or Scan node (runs of its body; a Loop with no trip
   // count runs until its condition turns false, which a crafted model may never do).
   int64_t max_loop_iterations = 10'000'000;
 };

@@ -62,7 +62,7 @@ TEST(RunAllocations, SteadyStateAllocatesABoundedConstantNumberPerRun) {
     const long spread = threads == 1 ? 0 : 8;
     for (long c : counts)
       EXPECT_LE(std::abs(c - counts.front()), spread) << "threads " << threads << ": allocations vary from run to run";
-    // Not zero yet: 154 for the 9 nodes (measured with backtraces). The framework's share is
+    // Not zero yet: 155 for the 9 nodes on Tessera's own kernels (measured with backtraces). The framework's share is
     // about 30: each tensor a step makes (output or scratch) costs its shape vector and its pooled
     // buffer's shared handle, the run its frame, feeds by name and outputs. The rest is in the
     // kernels' per-run shape arithmetic: Conv/MaxPool geometry vectors (graph/conv_geometry.h,
