@@ -14,17 +14,6 @@
 namespace tessera {
 namespace {
 
-ValueInfo tensor_value(const std::string& name, DataType dtype, std::vector<int64_t> dims) {
-  ValueInfo v;
-  v.name = name;
-  v.type.kind = TypeInfo::Kind::tensor;
-  v.type.elem_type = dtype;
-  std::vector<Dim> shape;
-  for (int64_t d : dims) shape.push_back(Dim{d, ""});
-  v.type.shape = shape;
-  return v;
-}
-
 // Inputs x, y: float [2,3]; initializers w: float [2,3], one: int64 [1].
 //   0 shp  = Shape(x)          CPU (Shape)
 //   1 shp2 = Mul(shp, one)     CPU: the device EP claims it, but it only feeds Reshape's shape

@@ -15,17 +15,6 @@
 
 namespace tessera {
 
-inline ValueInfo tensor_value(const std::string& name, DataType dtype, std::vector<int64_t> dims) {
-  ValueInfo v;
-  v.name = name;
-  v.type.kind = TypeInfo::Kind::tensor;
-  v.type.elem_type = dtype;
-  std::vector<Dim> shape;
-  for (int64_t d : dims) shape.push_back(Dim{d, ""});
-  v.type.shape = shape;
-  return v;
-}
-
 // Deterministic values in [-1, 1) of the given shape.
 inline Tensor float_tensor(std::vector<int64_t> shape, uint32_t seed) {
   Tensor t = Tensor::create(DataType::float32, shape).value();
