@@ -16,7 +16,6 @@
 #include <cmath>
 #include <cstring>
 #include <new>
-#include <vector>
 
 #include "core/deterministic.h"
 #include "providers/cpu/microkernels/isa_kernels.h"
@@ -284,6 +283,17 @@ void gemv_col(const Problem& pr, T alpha, const MatrixArg<T>& a, const T* x, T b
   }
 }
 
+// Column 0 of op(B) (K values) as contiguous memory: B itself when it is stored transposed or
+// its rows are one apart, else a copy in this thread's scratch (slot 2: unused on the N == 1
+// paths, which never share a packed A).
+template <class T>
+const T* contiguous_column(const MatrixArg<T>& b, int64_t K) {
+  if (b.trans || b.ld == 1) return b.data;
+  T* column = scratch<T>(2, K);
+  for (int64_t k = 0; k < K; ++k) column[k] = b.data[k * b.ld];
+  return column;
+}
+
 // N == 1 with A prepacked (a convolution of 1x1 planes, as in squeeze-and-excitation blocks):
 // each MR-row panel times the column, reading the packed panels once instead of running the
 // tile kernel on a column padded to NR. Panels [p0, p1); x is the column, contiguous.
@@ -399,12 +409,7 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
     return;
   }
   if (N == 1 && a.packed && !b.packed && shortcuts) {
-    const T* x = b.data;  // column 0 of op(B): contiguous when B is stored transposed or ld is 1
-    if (!b.trans && b.ld != 1) {
-      T* tmp = scratch<T>(2, K);
-      for (int64_t k = 0; k < K; ++k) tmp[k] = b.data[k * b.ld];
-      x = tmp;
-    }
+    const T* x = contiguous_column(b, K);
     const int64_t panels = (M + kernel_set<T>().mr - 1) / kernel_set<T>().mr;
     if (!parallel) return gemv_packed_a(pr, alpha, *a.packed, x, beta, c, ldc, ep, 0, panels);
     const int64_t min_panels = std::max<int64_t>(1, static_cast<int64_t>(2e5 / (2.0 * kernel_set<T>().mr * K)));
@@ -413,13 +418,7 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
     return;
   }
   if (N == 1 && !a.packed && !b.packed && !a.trans && shortcuts) {
-    const T* x = b.data;
-    std::vector<T> tmp;
-    if (!b.trans && b.ld != 1) {
-      tmp.resize(static_cast<size_t>(K));
-      for (int64_t k = 0; k < K; ++k) tmp[static_cast<size_t>(k)] = b.data[k * b.ld];
-      x = tmp.data();
-    }
+    const T* x = contiguous_column(b, K);
     if (!parallel) return gemv_col(pr, alpha, a, x, beta, c, ldc, ep, 0, M);
     pool->parallel_for(M, std::max<int64_t>(16, static_cast<int64_t>(2e5 / (2.0 * static_cast<double>(K)))),
                        [&](int64_t i0, int64_t i1) { gemv_col(pr, alpha, a, x, beta, c, ldc, ep, i0, i1); });

@@ -28,6 +28,22 @@ struct VecOf {
   typedef T type __attribute__((vector_size(Bytes)));
 };
 
+// C[i][j] = alpha * sum + beta * C[i][j] + residual, then, after the last k block, the biases and
+// the clamp: a tile's store one element at a time (partial tiles, narrow columns).
+template <class T>
+inline void store_element(T sum, T* c, int64_t ldc, int i, int64_t j, const UkernelArgs<T>& p) {
+  T& out = c[i * ldc + j];
+  T r = p.alpha * sum;
+  if (p.beta != T(0)) r += p.beta * out;
+  if (p.residual) r += p.residual[i * p.ld_residual + j];
+  if (p.last) {
+    if (p.bias_m) r += p.bias_m[i];
+    if (p.bias_n) r += p.bias_n[j];
+    r = clamp_value(r, p.clip_min, p.clip_max);
+  }
+  out = r;
+}
+
 // MR x (NV vectors) register tile; `Rows` <= MR rows are computed, the A panel stride is MR.
 template <class T, int Bytes, int MR, int NV, int Rows>
 void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t ldb, T* __restrict c, int64_t ldc,
@@ -96,20 +112,8 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t l
   alignas(64) T tile[Rows][NR];
   for (int i = 0; i < Rows; ++i)
     for (int v = 0; v < NV; ++v) std::memcpy(&tile[i][v * L], &acc[i][v], Bytes);
-  for (int i = 0; i < Rows; ++i) {
-    T* crow = c + i * ldc;
-    for (int64_t j = 0; j < nr; ++j) {
-      T r = alpha * tile[i][j];
-      if (beta != T(0)) r += beta * crow[j];
-      if (p.residual) r += p.residual[i * p.ld_residual + j];
-      if (p.last) {
-        if (p.bias_m) r += p.bias_m[i];
-        if (p.bias_n) r += p.bias_n[j];
-        r = clamp_value(r, p.clip_min, p.clip_max);
-      }
-      crow[j] = r;
-    }
-  }
+  for (int i = 0; i < Rows; ++i)
+    for (int64_t j = 0; j < nr; ++j) store_element(tile[i][j], c, ldc, i, j, p);
 }
 
 // The last 1..kMaxNarrowCols columns of a tile (N = 49 is a half panel plus one column): the
@@ -135,20 +139,8 @@ void ukernel_narrow(int64_t kc, const T* __restrict a, const T* __restrict b, in
       for (int64_t j = 0; j < nr; ++j)
         for (int i = 0; i < MR; ++i) acc[j][i] += a[i] * b[j];
   }
-  for (int i = 0; i < Rows; ++i) {
-    T* crow = c + i * ldc;
-    for (int64_t j = 0; j < nr; ++j) {
-      T r = p.alpha * acc[j][i];
-      if (p.beta != T(0)) r += p.beta * crow[j];
-      if (p.residual) r += p.residual[i * p.ld_residual + j];
-      if (p.last) {
-        if (p.bias_m) r += p.bias_m[i];
-        if (p.bias_n) r += p.bias_n[j];
-        r = clamp_value(r, p.clip_min, p.clip_max);
-      }
-      crow[j] = r;
-    }
-  }
+  for (int i = 0; i < Rows; ++i)
+    for (int64_t j = 0; j < nr; ++j) store_element(acc[j][i], c, ldc, i, j, p);
 }
 
 template <class T>
