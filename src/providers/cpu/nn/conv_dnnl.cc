@@ -88,6 +88,8 @@ struct DnnlConv::Impl {
   // The weights of output channels [m0, m0 + channels) in `desc`: a view into `weights` when that
   // is the same layout, else a copy.
   memory weights_slice(int64_t m0, int64_t channels, const memory::desc& desc) const;
+  // All the weights back in ONNX's [M, C, kH, kW] layout.
+  void to_oihw(float* out) const;
 };
 
 memory DnnlConv::Impl::weights_slice(int64_t m0, int64_t channels, const memory::desc& desc) const {
@@ -107,10 +109,8 @@ memory DnnlConv::Impl::weights_slice(int64_t m0, int64_t channels, const memory:
   if (unshifted.data.ndims > 0 && unshifted == desc) return memory(desc, cpu_engine(), base + offset);
   // Another layout: through ONNX's, once per plan.
   std::vector<float> oihw(static_cast<size_t>(weight_dims[0] * weight_dims[1] * weight_dims[2] * weight_dims[3]));
-  memory stored = weights;
-  memory user(memory::desc(weight_dims, DT::f32, Tag::oihw), cpu_engine(), oihw.data());
+  to_oihw(oihw.data());
   dnnl::stream stream(cpu_engine());
-  dnnl::reorder(stored, user).execute(stream, stored, user);
   memory slice(memory::desc(dims, DT::f32, Tag::oihw), cpu_engine(),
                oihw.data() + m0 * weight_dims[1] * weight_dims[2] * weight_dims[3]);
   memory out(desc, cpu_engine());
@@ -296,12 +296,14 @@ bool DnnlConv::run(const kernels::ConvGeometry& g, int64_t N, const float* x, co
   return true;
 }
 
-void DnnlConv::weights(float* out) const {
-  memory user(memory::desc(impl_->weight_dims, DT::f32, Tag::oihw), cpu_engine(), out);
-  memory stored = impl_->weights;
+void DnnlConv::Impl::to_oihw(float* out) const {
+  memory user(memory::desc(weight_dims, DT::f32, Tag::oihw), cpu_engine(), out);
+  memory stored = weights;
   dnnl::stream stream(cpu_engine());
   dnnl::reorder(stored, user).execute(stream, stored, user);
   stream.wait();
 }
+
+void DnnlConv::weights(float* out) const { impl_->to_oihw(out); }
 
 }  // namespace tessera
