@@ -54,6 +54,9 @@ class ExecutionProvider {
   // Copies between memory() and host memory; null for host EPs. Registered with the session's
   // DataTransferManager.
   virtual const DataTransfer* data_transfer() const { return nullptr; }
+  // Channels per block of the blocked convolution layout its kernels run (com.tessera
+  // BlockedConv, docs/fused_ops.md), 0 for none: the `all` level lays conv chains out in it.
+  virtual int64_t blocked_channels() const { return 0; }
 };
 
 }  // namespace tessera

@@ -94,8 +94,13 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
     Result<CheckedGraph> checked = check_graph(state->model_.graph, state->model_, {});
     if (!checked.is_ok()) return checked.status().with_context("model '" + state->model_.source + "'");
     phase.emplace(tracing, "session", "optimize");
-    Result<std::vector<PassReport>> report = optimize_model(
-        state->model_, transformers_for(options.optimization_level), make_node_evaluator(state->model_, host_eps), tracing);
+    // The blocked layout is for the CPU EP's kernels alone: with other EPs it stays NCHW, which
+    // they may claim.
+    LayoutTarget layout;
+    if (state->providers_.size() == 1) layout.channel_block = state->providers_[0]->blocked_channels();
+    Result<std::vector<PassReport>> report =
+        optimize_model(state->model_, transformers_for(options.optimization_level, layout),
+                       make_node_evaluator(state->model_, host_eps), tracing);
     if (!report.is_ok()) return report.status().with_context("model '" + state->model_.source + "'");
     state->optimizer_report_ = std::move(report).value();
     phase.reset();

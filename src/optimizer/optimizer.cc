@@ -48,14 +48,14 @@ void import_tessera_domain(Model& model) {
 
 }  // namespace
 
-std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLevel level) {
+std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLevel level, const LayoutTarget& target) {
   std::vector<std::unique_ptr<GraphTransformer>> out;
   if (level == OptimizationLevel::disabled) return out;
   add_basic_transformers(out);
   if (level == OptimizationLevel::basic) return out;
   add_extended_transformers(out);
   if (level == OptimizationLevel::extended) return out;
-  add_layout_transformers(out);
+  add_layout_transformers(out, target);
   return out;
 }
 

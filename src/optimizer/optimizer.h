@@ -19,8 +19,14 @@ struct PassReport {
   int rewrites = 0;  // summed over rounds and subgraphs
 };
 
+// What the `all` level lays the graph out for: the layouts the kernels of the EP that will run
+// it prefer (ExecutionProvider::blocked_channels).
+struct LayoutTarget {
+  int64_t channel_block = 0;  // channels per block of the blocked conv layout; 0: none
+};
+
 // The transformers of `level`, in the order they run (lower levels first).
-std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLevel level);
+std::vector<std::unique_ptr<GraphTransformer>> transformers_for(OptimizationLevel level, const LayoutTarget& target = {});
 
 // Runs `transformers` on every graph of `model` (subgraphs included) to a fixed point. With
 // `tracing`, each pass of each round is timed (category "optimizer", args round and rewrites).

@@ -30,6 +30,8 @@ void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& o
   out.push_back(make_mha_attention_fusion());
 }
 
-void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>&) {}
+void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out, const LayoutTarget& target) {
+  if (target.channel_block > 0) out.push_back(make_blocked_layout(target.channel_block));
+}
 
 }  // namespace tessera

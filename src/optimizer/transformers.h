@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "optimizer/graph_transformer.h"
+#include "optimizer/optimizer.h"
 
 namespace tessera {
 
@@ -27,12 +28,14 @@ std::unique_ptr<GraphTransformer> make_skip_layer_norm_fusion();
 std::unique_ptr<GraphTransformer> make_matmul_bias_fusion();
 std::unique_ptr<GraphTransformer> make_attention_fusion();
 std::unique_ptr<GraphTransformer> make_mha_attention_fusion();
+// layout/
+std::unique_ptr<GraphTransformer> make_blocked_layout(int64_t block);
 
 // Semantics-preserving cleanups in standard ONNX ops.
 void add_basic_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);
 // Fusions into com.tessera ops.
 void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);
-// CPU layout and weight-packing choices.
-void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);
+// CPU layout choices for the EP's kernels (see LayoutTarget).
+void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out, const LayoutTarget& target);
 
 }  // namespace tessera

@@ -19,43 +19,45 @@ std::optional<std::vector<int64_t>> spatial(const Dims& dims) {
   return out;
 }
 
-// Conv-like: x [N, C, spatial...], w [M, C/group, kernel...] -> [N, M, out...].
-Status conv_impl(InferContext& ctx, size_t x_index, size_t w_index, bool transpose) {
-  const Dims* x = ctx.input_shape(x_index);
-  if (!x || x->size() < 3) return Status::ok();
-  const Dims* w = ctx.input_shape(w_index);
-  auto parsed = parse_conv_attributes(ctx.node());
-  if (!parsed.is_ok()) return parsed.status();
-  const ConvAttributes& attrs = *parsed;
-  Dims out(x->size());
-  out[0] = (*x)[0];
-  if (w && w->size() == x->size()) {
+// Conv-like: x [N, C, spatial...], w [M, C/group, kernel...] -> [N, M, out...]. `x_name` names
+// the input in errors.
+Result<Dims> conv_output(InferContext& ctx, const Dims& x, const Dims* w, const std::string& x_name, bool transpose) {
+  TS_ASSIGN_OR_RETURN(ConvAttributes attrs, parse_conv_attributes(ctx.node()));
+  Dims out(x.size());
+  out[0] = x[0];
+  if (w && w->size() == x.size()) {
     if (!transpose) {
       out[1] = (*w)[0];
-      const Dim& in_c = (*x)[1];
+      const Dim& in_c = x[1];
       const Dim& w_c = (*w)[1];
       if (in_c.is_fixed() && w_c.is_fixed() && in_c.value != w_c.value * attrs.group)
-        return ctx.error("input ", ctx.node().inputs[x_index], " has ", in_c.value, " channels, but the weights ", dims_string(*w),
+        return ctx.error("input ", x_name, " has ", in_c.value, " channels, but the weights ", dims_string(*w),
                          " with group ", attrs.group, " take ", w_c.value * attrs.group);
     } else if ((*w)[1].is_fixed()) {
       out[1] = fixed_dim((*w)[1].value * attrs.group);
     }
   }
-  auto in_sp = spatial(*x);
+  auto in_sp = spatial(x);
   std::optional<std::vector<int64_t>> k_sp;
-  if (w && w->size() == x->size()) k_sp = spatial(*w);
-  if (!k_sp && attrs.kernel_shape.size() == x->size() - 2) k_sp = attrs.kernel_shape;
-  if (transpose && !attrs.output_shape.empty() && attrs.output_shape.size() >= x->size() - 2) {
-    const size_t skip = attrs.output_shape.size() - (x->size() - 2);
-    for (size_t k = 2; k < x->size(); ++k) out[k] = fixed_dim(attrs.output_shape[skip + k - 2]);
-    ctx.set_output(0, out);
-    return Status::ok();
+  if (w && w->size() == x.size()) k_sp = spatial(*w);
+  if (!k_sp && attrs.kernel_shape.size() == x.size() - 2) k_sp = attrs.kernel_shape;
+  if (transpose && !attrs.output_shape.empty() && attrs.output_shape.size() >= x.size() - 2) {
+    const size_t skip = attrs.output_shape.size() - (x.size() - 2);
+    for (size_t k = 2; k < x.size(); ++k) out[k] = fixed_dim(attrs.output_shape[skip + k - 2]);
+    return out;
   }
   if (in_sp && k_sp) {
     auto g = transpose ? transpose_geometry(attrs, *in_sp, *k_sp) : window_geometry(attrs, *in_sp, *k_sp);
     if (!g.is_ok()) return ctx.error(g.status().message());
-    for (size_t k = 2; k < x->size(); ++k) out[k] = fixed_dim(g->output[k - 2]);
+    for (size_t k = 2; k < x.size(); ++k) out[k] = fixed_dim(g->output[k - 2]);
   }
+  return out;
+}
+
+Status conv_impl(InferContext& ctx, size_t x_index, size_t w_index, bool transpose) {
+  const Dims* x = ctx.input_shape(x_index);
+  if (!x || x->size() < 3) return Status::ok();
+  TS_ASSIGN_OR_RETURN(Dims out, conv_output(ctx, *x, ctx.input_shape(w_index), ctx.node().inputs[x_index], transpose));
   ctx.set_output(0, out);
   return Status::ok();
 }
@@ -293,6 +295,61 @@ Status tessera_attention(InferContext& ctx) {
   return Status::ok();
 }
 
+// The blocked channel layout (com.tessera, docs/fused_ops.md): [N, C, spatial...] is stored as
+// [N, ceil(C / block), spatial..., block].
+Dims blocked_dims(const Dims& nchw, int64_t block) {
+  Dims out = nchw;
+  out[1] = nchw[1].is_fixed() ? fixed_dim((nchw[1].value + block - 1) / block) : unknown_dim();
+  out.push_back(fixed_dim(block));
+  return out;
+}
+
+Status reorder_to_blocked(InferContext& ctx) {
+  const Dims* x = ctx.input_shape(0);
+  const int64_t block = ctx.attr_int("block", 0);
+  if (x && x->size() >= 2 && block > 0) ctx.set_output(0, blocked_dims(*x, block));
+  return Status::ok();
+}
+
+Status reorder_from_blocked(InferContext& ctx) {
+  const Dims* x = ctx.input_shape(0);
+  if (!x || x->size() < 3) return Status::ok();
+  Dims out(x->begin(), x->end() - 1);
+  out[1] = fixed_dim(ctx.attr_int("channels", 0));
+  ctx.set_output(0, out);
+  return Status::ok();
+}
+
+// BlockedConv: the convolution of the NCHW image its input holds (C from the weights), blocked.
+Status blocked_conv(InferContext& ctx) {
+  const Dims* x = ctx.input_shape(0);
+  const Dims* w = ctx.input_shape(1);
+  const int64_t block = ctx.attr_int("block", 0);
+  const bool nchw_input = ctx.attr_int("nchw_input", 0) != 0;
+  if (!x || !w || w->size() != 4 || block <= 0 || x->size() != (nchw_input ? 4u : 5u)) return Status::ok();
+  Dims image{(*x)[0], unknown_dim(), (*x)[2], (*x)[3]};
+  if ((*w)[1].is_fixed()) image[1] = fixed_dim((*w)[1].value * ctx.attr_int("group", 1));
+  TS_ASSIGN_OR_RETURN(Dims out, conv_output(ctx, image, w, ctx.node().inputs[0], false));
+  ctx.set_output(0, blocked_dims(out, block));
+  return Status::ok();
+}
+
+Status blocked_pool(InferContext& ctx) {
+  const Dims* x = ctx.input_shape(0);
+  if (!x || x->size() != 5) return Status::ok();
+  const std::string pool = ctx.attr_string("pool", "");
+  Dims out = *x;
+  if (pool == "GlobalAveragePool" || pool == "GlobalMaxPool") {
+    out[2] = out[3] = fixed_dim(1);
+  } else {
+    TS_ASSIGN_OR_RETURN(Dims pooled, pooled_shape(ctx, Dims(x->begin(), x->end() - 1), false));
+    pooled.push_back((*x)[4]);
+    out = std::move(pooled);
+  }
+  ctx.set_output(0, out);
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<InferRule> nn_infer_rules() {
@@ -315,6 +372,10 @@ std::vector<InferRule> nn_infer_rules() {
       {"com.tessera", "LayerNormalization", 1, kAnyOpset, layer_norm},
       {"com.tessera", "SkipLayerNormalization", 1, kAnyOpset, skip_layer_norm},
       {"com.tessera", "Attention", 1, kAnyOpset, tessera_attention},
+      {"com.tessera", "ReorderToBlocked", 1, kAnyOpset, reorder_to_blocked},
+      {"com.tessera", "ReorderFromBlocked", 1, kAnyOpset, reorder_from_blocked},
+      {"com.tessera", "BlockedConv", 1, kAnyOpset, blocked_conv},
+      {"com.tessera", "BlockedPool", 1, kAnyOpset, blocked_pool},
       {"", "DepthToSpace", 1, kAnyOpset, depth_to_space},
       {"", "SpaceToDepth", 1, kAnyOpset, depth_to_space},
       {"", "Resize", 10, 10, resize10},

@@ -1,13 +1,16 @@
 #include "providers/cpu/cpu_provider.h"
 
 #include "providers/cpu/families.h"
+#ifdef TESSERA_HAVE_DNNL
+#include "providers/cpu/nn/conv_dnnl.h"
+#endif
 
 namespace tessera {
 
 CpuExecutionProvider::CpuExecutionProvider() {
   for (auto register_family : {
            register_unary_elementwise, register_binary_elementwise, register_variadic_elementwise,
-           register_cast, register_matmul, register_einsum, register_conv, register_pool,
+           register_cast, register_matmul, register_einsum, register_conv, register_pool, register_blocked_layout,
            register_normalization, register_softmax, register_resize, register_dropout, register_shape_ops,
            register_generators, register_transpose, register_concat_split, register_slice,
            register_gather_scatter, register_expand_tile_pad, register_nonzero_compress, register_trilu,
@@ -20,6 +23,14 @@ CpuExecutionProvider::CpuExecutionProvider() {
            register_training_update_ops, register_linear_attention, register_causal_conv,
            register_flex_attention, register_tfidf_vectorizer, register_image_decoder})
     register_family(registry_);
+}
+
+int64_t CpuExecutionProvider::blocked_channels() const {
+#ifdef TESSERA_HAVE_DNNL
+  return dnnl_blocked_channels();
+#else
+  return 0;
+#endif
 }
 
 }  // namespace tessera

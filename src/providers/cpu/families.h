@@ -15,6 +15,7 @@ void register_matmul(KernelRegistry& registry);              // math/matmul.cc (
 void register_einsum(KernelRegistry& registry);              // math/einsum.cc
 void register_conv(KernelRegistry& registry);                // nn/conv.cc (Conv, ConvTranspose)
 void register_pool(KernelRegistry& registry);                // nn/pool.cc
+void register_blocked_layout(KernelRegistry& registry);      // nn/blocked_layout.cc (com.tessera reorders, BlockedPool)
 void register_normalization(KernelRegistry& registry);       // nn/normalization.cc
 void register_softmax(KernelRegistry& registry);             // nn/softmax.cc
 void register_resize(KernelRegistry& registry);              // nn/resize.cc

@@ -281,6 +281,21 @@ void binary_rows(const float* a, const float* b, R* out, int64_t rows, int64_t n
   });
 }
 
+// Rows [o, m, 0..n) of one input against row [o, 0..n) of the other, for every m (B repeated
+// when b_repeated, else A): the blocked channel layout's [N, C/16, H, W, 16] * [N, C/16, 1, 1, 16],
+// whose runs are one vector long. Rows [t0, t1) of the rows * n elements; `rows` per o.
+template <class F, class R>
+void binary_repeated_rows(const float* a, const float* b, R* out, int64_t t0, int64_t t1, int64_t rows, int64_t n,
+                          bool b_repeated, const F& f) {
+  simd::with_best_isa([&]<int N>() TS_SIMD_BODY {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t o = t / rows;
+      if (b_repeated) binary_vec<N, true, true>(a + t * n, b + o * n, out + t * n, n, f);
+      else binary_vec<N, true, true>(a + o * n, b + t * n, out + t * n, n, f);
+    }
+  });
+}
+
 template <class TA, class TB, class TO, class F>
 void run_binary(ThreadPool& pool, const BroadcastPlan<2>& plan, const TA* a, const TB* b, TO* out, int64_t min_chunk,
                 const F& f) {
@@ -323,6 +338,19 @@ void run_binary(ThreadPool& pool, const BroadcastPlan<2>& plan, const TA* a, con
         binary_rows(a + (b_per_row ? r0 * n : r0), b + (b_per_row ? r0 : r0 * n), out + r0 * n, r1 - r0, n, b_per_row, f);
       });
       return;
+    }
+    if (plan.dims.size() == 3 && sa == 1 && sb == 1) {
+      const auto& mid = plan.strides[1];
+      const int64_t rows = plan.dims[1];
+      const bool b_repeated = mid[0] == n && mid[1] == 0 && outer[0] == rows * n && outer[1] == n;
+      const bool a_repeated = mid[0] == 0 && mid[1] == n && outer[0] == n && outer[1] == rows * n;
+      if (b_repeated || a_repeated) {
+        elementwise::parallel_elements(pool, plan.dims[0] * rows, std::max<int64_t>(1, min_chunk / n),
+                                       [&](int64_t t0, int64_t t1) {
+                                         binary_repeated_rows(a, b, out, t0, t1, rows, n, b_repeated, f);
+                                       });
+        return;
+      }
     }
   }
   parallel_runs(pool, plan, min_chunk, [&](const std::array<int64_t, 2>& off, int64_t o, int64_t len) {

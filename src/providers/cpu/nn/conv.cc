@@ -25,6 +25,7 @@
 #include "providers/cpu/microkernels/depthwise_blocked.h"
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/microkernels/im2col.h"
+#include "providers/cpu/nn/blocked_layout.h"
 #include "providers/cpu/nn/conv_activation.h"
 #ifdef TESSERA_HAVE_DNNL
 #include "providers/cpu/nn/conv_dnnl.h"
@@ -269,17 +270,28 @@ void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tenso
   narrow_span(yf.data(), y.data<T>(), y.size());
 }
 
+// Conv, FusedConv, and BlockedConv (FusedConv in the blocked channel layout, blocked_layout.h:
+// its input, unless `nchw_input`, its Z and its output are blocked; oneDNN runs it, or, where
+// oneDNN declines, the NCHW path between conversions).
 class ConvKernel final : public OpKernel {
  public:
-  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info, bool fused) {
+  enum class Form { conv, fused, blocked };
+
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info, Form form) {
     auto k = std::unique_ptr<ConvKernel>(new ConvKernel());
     TS_ASSIGN_OR_RETURN(k->params_, parse_conv_attributes(info.node()));
-    if (fused) {
+    if (form != Form::conv) {
       TS_ASSIGN_OR_RETURN(k->act_, parse_activation(info));
+    }
+    if (form == Form::blocked) {
+      TS_ASSIGN_OR_RETURN(k->block_, info.required_int("block"));
+      if (k->block_ != 8 && k->block_ != 16) return info.error("block must be 8 or 16, got ", k->block_);
+      k->nchw_input_ = info.attr_int("nchw_input", 0) != 0;
     }
     const Tensor* w = info.constant_input(1);
 #ifdef TESSERA_HAVE_DNNL
-    if (w) k->dnnl_ = DnnlConv::create(*w, k->params_, k->act_);
+    const DnnlLayout layout{k->block_, k->block_ > 0 && !k->nchw_input_, k->block_ > 0};
+    if (w) k->dnnl_ = DnnlConv::create(*w, k->params_, k->act_, layout);
     if (k->dnnl_) {
       k->owns_weights_ = true;  // oneDNN keeps them in its layout
       return std::unique_ptr<OpKernel>(std::move(k));
@@ -310,6 +322,7 @@ class ConvKernel final : public OpKernel {
     const Tensor* z = ctx.input(3);
     for (const Tensor* t : {w, b, z})
       if (t && t->dtype() != x->dtype()) return ctx.error("all inputs must have element type ", dtype_name(x->dtype()));
+    if (block_ > 0) return compute_blocked(ctx, *x, *w, b, z);
     TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w->shape(), false));
     const int64_t N = x->dim(0), C = x->dim(1), M = w->dim(0), group = params_.group;
     if (C != w->dim(1) * group)
@@ -358,8 +371,66 @@ class ConvKernel final : public OpKernel {
 
  private:
   ConvKernel() = default;
+
+  Status compute_blocked(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* z) const {
+    if (x.dtype() != DataType::float32 || w.rank() != 4) return ctx.error("takes float32 2-D convolutions");
+    const int64_t group = params_.group, C = w.dim(1) * group, M = w.dim(0), B = block_;
+    const int64_t Cb = (C + B - 1) / B;
+    const bool in_ok = nchw_input_ ? x.rank() == 4 && x.dim(1) == C
+                                   : x.rank() == 5 && x.dim(1) == Cb && x.dim(4) == B;
+    if (!in_ok)
+      return ctx.error("input ", shape_to_string(x.shape()), " does not hold ", C, " channels ",
+                       nchw_input_ ? "as NCHW" : "in blocks of " + std::to_string(B));
+    if (b && b->size() != M) return ctx.error("bias has ", b->size(), " values, expected ", M);
+    const int64_t N = x.dim(0);
+    const Shape x_nchw{N, C, x.dim(2), x.dim(3)};
+    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x_nchw, w.shape(), false));
+    const Shape y_nchw{N, M, g.out[0], g.out[1]};
+    const Shape y_shape = blocked_shape(y_nchw, B);
+    if (z && z->shape() != y_shape)
+      return ctx.error("input Z of shape ", shape_to_string(z->shape()), " must have the output shape ",
+                       shape_to_string(y_shape));
+    Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, y_shape);
+    if (y.size() == 0) return Status::ok();
+    const float* bf = b ? b->data<float>() : nullptr;
+    const float* wf = w.data<float>();
+    Tensor dnnl_weights;
+#ifdef TESSERA_HAVE_DNNL
+    if (dnnl_) {
+      if (dnnl_->run(g, N, x.data<float>(), bf, z ? z->data<float>() : nullptr, y.data<float>(), ctx))
+        return Status::ok();
+      dnnl_weights = ctx.scratch(DataType::float32, w.size());
+      dnnl_->weights(dnnl_weights.data<float>());
+      wf = dnnl_weights.data<float>();
+    }
+#endif
+    // oneDNN declined: the NCHW path between conversions.
+    ThreadPool* pool = &ctx.thread_pool();
+    const int64_t in_plane = x.dim(2) * x.dim(3), out_plane = g.out[0] * g.out[1];
+    Tensor x_buffer, z_buffer, y_buffer = ctx.scratch(DataType::float32, N * M * out_plane);
+    const float* xf = x.data<float>();
+    if (!nchw_input_) {
+      x_buffer = ctx.scratch(DataType::float32, N * C * in_plane);
+      from_blocked(xf, N, C, in_plane, B, x_buffer.data<float>(), pool);
+      xf = x_buffer.data<float>();
+    }
+    const float* zf = nullptr;
+    if (z) {
+      z_buffer = ctx.scratch(DataType::float32, N * M * out_plane);
+      from_blocked(z->data<float>(), N, M, out_plane, B, z_buffer.data<float>(), pool);
+      zf = z_buffer.data<float>();
+    }
+    const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
+    const float* dw_packed = depthwise_packed_.empty() ? nullptr : depthwise_packed_.data();
+    conv_forward<float>({&g, N, C, M, group, xf, wf, packed, dw_packed, bf, zf, act_, y_buffer.data<float>()}, ctx);
+    to_blocked(y_buffer.data<float>(), N, M, out_plane, B, y.data<float>(), pool);
+    return Status::ok();
+  }
+
   ConvAttributes params_;
   ConvActivation act_;
+  int64_t block_ = 0;        // BlockedConv: channels per block; 0 for Conv and FusedConv
+  bool nchw_input_ = false;  // BlockedConv reading an NCHW input (the stem's image)
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
   std::vector<float> depthwise_packed_;      // the same, channel-blocked, when depthwise 2-D
   bool owns_weights_ = false;                 // compute never reads the constant weights' data
@@ -470,10 +541,11 @@ class ConvTransposeKernel final : public OpKernel {
 }  // namespace
 
 void register_conv(KernelRegistry& r) {
-  r.add({"", "Conv", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, false); }});
+  r.add({"", "Conv", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::conv); }});
   r.add({"", "ConvTranspose", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvTransposeKernel::create(info); }});
-  r.add({"com.microsoft", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, true); }});
-  r.add({"com.tessera", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, true); }});
+  r.add({"com.microsoft", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::fused); }});
+  r.add({"com.tessera", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::fused); }});
+  r.add({"com.tessera", "BlockedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::blocked); }});
 }
 
 }  // namespace tessera

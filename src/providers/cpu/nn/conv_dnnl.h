@@ -7,6 +7,11 @@
 // 1x1, depthwise and few-channel (RGB stem) convolutions stay on Tessera's own kernels, which
 // beat it there once the reorders are paid. Forcing a lower ISA with TESSERA_ISA turns this path off, so those runs
 // test Tessera's own kernels.
+//
+// In the blocked channel layout (com.tessera.BlockedConv, written by the optimizer's `all` level,
+// docs/fused_ops.md) input and output already are oneDNN's layout, so every convolution of the
+// chain runs here with no reorder: 1x1, depthwise and the RGB stem (which reads its NCHW input)
+// included.
 #pragma once
 
 #include <cstdint>
@@ -20,15 +25,31 @@
 
 namespace tessera {
 
+// The channel-blocked layout [N, ceil(C / block), H, W, block] oneDNN's direct convolutions run
+// in: 16 channels per block with AVX-512, 8 with AVX2, 0 (no blocked layout) without oneDNN or
+// when a lower ISA is forced.
+int dnnl_blocked_channels();
+
+// Where a convolution's input and output live: ONNX's NCHW (block 0, the default) or blocked.
+struct DnnlLayout {
+  int64_t block = 0;         // channels per block of the blocked tensors, 0 for NCHW throughout
+  bool src_blocked = false;  // the input is blocked (else NCHW, as the stem's RGB image)
+  bool dst_blocked = false;  // the output and Z are blocked
+};
+
 class DnnlConv {
  public:
   // Null when oneDNN is not built in or turned off, or does not take this convolution. Copies
-  // the weights into oneDNN's layout: the caller need not keep them.
+  // the weights into oneDNN's layout: the caller need not keep them. With the NCHW layout only
+  // the convolutions oneDNN runs faster than Tessera's own kernels are taken (one group, >= 16
+  // input channels, a kernel past 1x1); with a blocked layout every 2-D convolution of one group
+  // or depthwise is.
   static std::unique_ptr<DnnlConv> create(const Tensor& weights, const ConvAttributes& attributes,
-                                          const ConvActivation& activation);
+                                          const ConvActivation& activation, const DnnlLayout& layout = {});
   ~DnnlConv();
 
-  // y = activation(conv(x) + bias + z) for N images of x's geometry; bias and z may be null.
+  // y = activation(conv(x) + bias + z) for N images of x's geometry, each in the layout given
+  // to create; bias and z may be null.
   // False when oneDNN cannot run this geometry (the caller runs its own path with weights()).
   bool run(const kernels::ConvGeometry& g, int64_t N, const float* x, const float* bias, const float* z, float* y,
            KernelContext& ctx) const;

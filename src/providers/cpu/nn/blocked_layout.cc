@@ -1,0 +1,286 @@
+// The blocked channel layout's conversions (com.tessera ReorderToBlocked / ReorderFromBlocked)
+// and its pools (com.tessera BlockedPool: MaxPool, AveragePool, GlobalAveragePool and
+// GlobalMaxPool over [N, C/block, H, W, block]): each output position is one vector of `block`
+// channels, so the pools' inner loops are whole vectors with no transpose.
+#include "providers/cpu/nn/blocked_layout.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "framework/kernel_registry.h"
+#include "graph/conv_geometry.h"
+#include "providers/cpu/families.h"
+#include "providers/cpu/microkernels/elementwise_simd.h"
+#include "providers/cpu/nn/pool_windows.h"
+
+namespace tessera {
+
+Shape blocked_shape(const Shape& nchw, int64_t block) {
+  Shape out = nchw;
+  out[1] = (nchw[1] + block - 1) / block;
+  out.push_back(block);
+  return out;
+}
+
+namespace {
+
+// Channel blocks per parallel task: at least this many floats each.
+constexpr int64_t kMinTaskFloats = 16384;
+
+int64_t blocks_per_task(int64_t plane, int64_t block) {
+  return std::max<int64_t>(1, kMinTaskFloats / std::max<int64_t>(1, plane * block));
+}
+
+}  // namespace
+
+void to_blocked(const float* x, int64_t N, int64_t C, int64_t plane, int64_t block, float* y, ThreadPool* pool) {
+  const int64_t Cb = (C + block - 1) / block;
+  auto run = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / Cb, c0 = t % Cb * block, lanes = std::min(block, C - c0);
+      float* out = y + t * plane * block;
+      const float* in = x + (n * C + c0) * plane;
+      for (int64_t p = 0; p < plane; ++p) {
+        float* v = out + p * block;
+        for (int64_t l = 0; l < lanes; ++l) v[l] = in[l * plane + p];
+        for (int64_t l = lanes; l < block; ++l) v[l] = 0.0f;
+      }
+    }
+  };
+  if (pool) pool->parallel_for(N * Cb, blocks_per_task(plane, block), run);
+  else run(0, N * Cb);
+}
+
+void from_blocked(const float* y, int64_t N, int64_t C, int64_t plane, int64_t block, float* x, ThreadPool* pool) {
+  const int64_t Cb = (C + block - 1) / block;
+  auto run = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / Cb, c0 = t % Cb * block, lanes = std::min(block, C - c0);
+      const float* in = y + t * plane * block;
+      float* out = x + (n * C + c0) * plane;
+      for (int64_t l = 0; l < lanes; ++l)
+        for (int64_t p = 0; p < plane; ++p) out[l * plane + p] = in[p * block + l];
+    }
+  };
+  if (pool) pool->parallel_for(N * Cb, blocks_per_task(plane, block), run);
+  else run(0, N * Cb);
+}
+
+namespace {
+
+// The plane (product of the dims past the channels) of an image of rank >= 2.
+int64_t plane_of(const Shape& s, size_t first) {
+  int64_t plane = 1;
+  for (size_t d = first; d < s.size(); ++d) plane *= s[d];
+  return plane;
+}
+
+class ReorderToBlockedKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<ReorderToBlockedKernel>(new ReorderToBlockedKernel());
+    TS_ASSIGN_OR_RETURN(k->block_, info.required_int("block"));
+    if (k->block_ < 1) return info.error("block must be positive, got ", k->block_);
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    if (x->dtype() != DataType::float32 || x->rank() < 2)
+      return ctx.error("input must be a float32 tensor [N, C, ...], got ", dtype_name(x->dtype()), " ",
+                       shape_to_string(x->shape()));
+    Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, blocked_shape(x->shape(), block_));
+    to_blocked(x->data<float>(), x->dim(0), x->dim(1), plane_of(x->shape(), 2), block_, y.data<float>(),
+               &ctx.thread_pool());
+    return Status::ok();
+  }
+
+ private:
+  ReorderToBlockedKernel() = default;
+  int64_t block_ = 0;
+};
+
+class ReorderFromBlockedKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<ReorderFromBlockedKernel>(new ReorderFromBlockedKernel());
+    TS_ASSIGN_OR_RETURN(k->channels_, info.required_int("channels"));
+    if (k->channels_ < 0) return info.error("channels must not be negative, got ", k->channels_);
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* y, ctx.required_input(0));
+    if (y->dtype() != DataType::float32 || y->rank() < 3)
+      return ctx.error("input must be a blocked float32 tensor [N, C/block, ..., block], got ", dtype_name(y->dtype()),
+                       " ", shape_to_string(y->shape()));
+    const int64_t block = y->dim(y->rank() - 1);
+    if (y->dim(1) != (channels_ + block - 1) / block)
+      return ctx.error("input ", shape_to_string(y->shape()), " does not hold ", channels_, " channels in blocks of ",
+                       block);
+    Shape x_shape(y->shape().begin(), y->shape().end() - 1);
+    x_shape[1] = channels_;
+    Tensor& x = ctx.allocate_output_uninitialized(0, DataType::float32, x_shape);
+    from_blocked(y->data<float>(), y->dim(0), channels_, plane_of(x_shape, 2), block, x.data<float>(),
+                 &ctx.thread_pool());
+    return Status::ok();
+  }
+
+ private:
+  ReorderFromBlockedKernel() = default;
+  int64_t channels_ = 0;
+};
+
+enum class BlockedPoolKind { max, average, global_max, global_average };
+
+// One output row of a windowed pool over a channel block: out[ow][l] for every column. Each
+// position is one vector of B lanes (always inlined into the caller's ISA clone).
+template <int B, bool kMax>
+TS_SIMD void pool_row(const float* x, int64_t W_in, const DimWindows& H, const DimWindows& W, int64_t oh,
+                      bool count_include_pad, float* out) {
+  using V = typename simd::Lanes<B>::f;
+  for (int64_t ow = 0; ow < W.out; ++ow) {
+    V acc = simd::splat<V>(kMax ? -std::numeric_limits<float>::infinity() : 0.0f);
+    for (int64_t jh = 0, ih = H.first[oh]; jh < H.count[oh]; ++jh, ih += H.dilation) {
+      const float* row = x + ih * W_in * B;
+      for (int64_t jw = 0, iw = W.first[ow]; jw < W.count[ow]; ++jw, iw += W.dilation) {
+        const V v = simd::load<V>(row + iw * B);
+        if constexpr (kMax)
+          acc = simd::select(v > acc, v, acc);  // as the NCHW MaxPool's fold: a NaN never wins
+        else
+          acc += v;
+      }
+    }
+    if constexpr (!kMax) {
+      const int64_t count = count_include_pad ? H.padded_count[oh] * W.padded_count[ow] : H.count[oh] * W.count[ow];
+      acc *= count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
+    }
+    simd::store(out + ow * B, acc);
+  }
+}
+
+// The max or mean of a plane of `plane` vectors.
+template <int B, bool kMax>
+TS_SIMD void global_pool_block(const float* x, int64_t plane, float* out) {
+  using V = typename simd::Lanes<B>::f;
+  // Four accumulators: the adds of one do not wait for the previous one's.
+  V acc[4];
+  for (V& a : acc) a = simd::splat<V>(kMax ? -std::numeric_limits<float>::infinity() : 0.0f);
+  int64_t p = 0;
+  for (; p + 4 <= plane; p += 4)
+    for (int k = 0; k < 4; ++k) {
+      const V v = simd::load<V>(x + (p + k) * B);
+      if constexpr (kMax) acc[k] = simd::select(v > acc[k], v, acc[k]);
+      else acc[k] += v;
+    }
+  for (; p < plane; ++p) {
+    const V v = simd::load<V>(x + p * B);
+    if constexpr (kMax) acc[0] = simd::select(v > acc[0], v, acc[0]);
+    else acc[0] += v;
+  }
+  V r = acc[0];
+  for (int k = 1; k < 4; ++k) {
+    if constexpr (kMax) r = simd::select(acc[k] > r, acc[k], r);
+    else r += acc[k];
+  }
+  if constexpr (!kMax) r *= 1.0f / static_cast<float>(plane);
+  simd::store(out, r);
+}
+
+class BlockedPoolKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<BlockedPoolKernel>(new BlockedPoolKernel());
+    const std::string pool = info.attr_string("pool", "");
+    if (pool == "MaxPool") k->kind_ = BlockedPoolKind::max;
+    else if (pool == "AveragePool") k->kind_ = BlockedPoolKind::average;
+    else if (pool == "GlobalMaxPool") k->kind_ = BlockedPoolKind::global_max;
+    else if (pool == "GlobalAveragePool") k->kind_ = BlockedPoolKind::global_average;
+    else return info.error("pool must be MaxPool, AveragePool, GlobalMaxPool or GlobalAveragePool, got '", pool, "'");
+    if (k->kind_ == BlockedPoolKind::max || k->kind_ == BlockedPoolKind::average) {
+      TS_RETURN_IF_ERROR(info.required_ints("kernel_shape").status());
+      TS_ASSIGN_OR_RETURN(k->window_, parse_conv_attributes(info.node()));
+      if (k->window_.kernel_shape.size() != 2) return info.error("BlockedPool takes 2-D windows");
+    }
+    k->count_include_pad_ = info.attr_int("count_include_pad", 0) != 0;
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    if (x->dtype() != DataType::float32 || x->rank() != 5)
+      return ctx.error("input must be a blocked float32 tensor [N, C/block, H, W, block], got ", dtype_name(x->dtype()),
+                       " ", shape_to_string(x->shape()));
+    const int64_t N = x->dim(0), Cb = x->dim(1), H = x->dim(2), W = x->dim(3), B = x->dim(4);
+    if (B != 8 && B != 16) return ctx.error("blocks of ", B, " channels are not supported (8 or 16)");
+    ThreadPool& pool = ctx.thread_pool();
+    const float* xd = x->data<float>();
+    if (kind_ == BlockedPoolKind::global_max || kind_ == BlockedPoolKind::global_average) {
+      Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, {N, Cb, 1, 1, B});
+      float* yd = y.data<float>();
+      const bool is_max = kind_ == BlockedPoolKind::global_max;
+      pool.parallel_for(N * Cb, blocks_per_task(H * W, B), [&](int64_t t0, int64_t t1) {
+        simd::with_widest_isa([&]<int>() TS_SIMD_BODY {
+          for (int64_t t = t0; t < t1; ++t) {
+            const float* in = xd + t * H * W * B;
+            float* out = yd + t * B;
+            if (B == 16) {
+              if (is_max) global_pool_block<16, true>(in, H * W, out);
+              else global_pool_block<16, false>(in, H * W, out);
+            } else {
+              if (is_max) global_pool_block<8, true>(in, H * W, out);
+              else global_pool_block<8, false>(in, H * W, out);
+            }
+          }
+        });
+      });
+      return Status::ok();
+    }
+    Result<WindowGeometry> r = window_geometry(window_, {H, W});
+    if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
+    const WindowGeometry& g = r.value();
+    const DimWindows rows = make_windows(H, g.output[0], g.kernel[0], g.stride[0], g.dilation[0], g.pad_begin[0], g.pad_end[0]);
+    const DimWindows cols = make_windows(W, g.output[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], g.pad_end[1]);
+    const int64_t oH = g.output[0], oW = g.output[1];
+    Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, {N, Cb, oH, oW, B});
+    float* yd = y.data<float>();
+    const bool is_max = kind_ == BlockedPoolKind::max;
+    // One task per output row of a channel block.
+    pool.parallel_for(N * Cb * oH, std::max<int64_t>(1, kMinTaskFloats / std::max<int64_t>(1, oW * B * 4)),
+                      [&](int64_t t0, int64_t t1) {
+                        simd::with_widest_isa([&]<int>() TS_SIMD_BODY {
+                          for (int64_t t = t0; t < t1; ++t) {
+                            const int64_t image = t / oH, oh = t % oH;
+                            const float* in = xd + image * H * W * B;
+                            float* out = yd + t * oW * B;
+                            if (B == 16) {
+                              if (is_max) pool_row<16, true>(in, W, rows, cols, oh, count_include_pad_, out);
+                              else pool_row<16, false>(in, W, rows, cols, oh, count_include_pad_, out);
+                            } else {
+                              if (is_max) pool_row<8, true>(in, W, rows, cols, oh, count_include_pad_, out);
+                              else pool_row<8, false>(in, W, rows, cols, oh, count_include_pad_, out);
+                            }
+                          }
+                        });
+                      });
+    return Status::ok();
+  }
+
+ private:
+  BlockedPoolKernel() = default;
+  BlockedPoolKind kind_ = BlockedPoolKind::max;
+  ConvAttributes window_;
+  bool count_include_pad_ = false;
+};
+
+}  // namespace
+
+void register_blocked_layout(KernelRegistry& r) {
+  r.add({"com.tessera", "ReorderToBlocked", 1, 1, [](const KernelInfo& i) { return ReorderToBlockedKernel::create(i); }});
+  r.add({"com.tessera", "ReorderFromBlocked", 1, 1, [](const KernelInfo& i) { return ReorderFromBlockedKernel::create(i); }});
+  r.add({"com.tessera", "BlockedPool", 1, 1, [](const KernelInfo& i) { return BlockedPoolKernel::create(i); }});
+}
+
+}  // namespace tessera
