@@ -288,6 +288,25 @@ template <class F, class R>
 void binary_repeated_rows(const float* a, const float* b, R* out, int64_t t0, int64_t t1, int64_t rows, int64_t n,
                           bool b_repeated, const F& f) {
   simd::with_best_isa([&]<int N>() TS_SIMD_BODY {
+    using VF = typename simd::Lanes<N>::f;
+    constexpr int64_t kMaxRowVectors = 4;
+    if (n % N == 0 && n / N <= kMaxRowVectors) {
+      // The repeated row stays in registers while the rows of its o stream past.
+      const int64_t vectors = n / N;
+      const float* full = b_repeated ? a : b;
+      const float* repeated = b_repeated ? b : a;
+      for (int64_t t = t0; t < t1;) {
+        const int64_t o = t / rows, end = std::min(t1, (o + 1) * rows);
+        VF row[kMaxRowVectors];
+        for (int64_t j = 0; j < vectors; ++j) row[j] = simd::load<VF>(repeated + o * n + j * N);
+        for (; t < end; ++t)
+          for (int64_t j = 0; j < vectors; ++j) {
+            const VF x = simd::load<VF>(full + t * n + j * N);
+            put(out + t * n + j * N, b_repeated ? f.vec(x, row[j]) : f.vec(row[j], x));
+          }
+      }
+      return;
+    }
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t o = t / rows;
       if (b_repeated) binary_vec<N, true, true>(a + t * n, b + o * n, out + t * n, n, f);

@@ -33,7 +33,7 @@ void pack_depthwise_weights(const float* w, int64_t channels, int64_t taps, floa
 }
 
 float* depthwise_conv2d_block(const ConvGeometry& g, const float* x, const float* w_packed, const float* bias, float lo,
-                              float hi, int64_t oh0, int64_t oh1, float* scratch) {
+                              float hi, int64_t oh0, int64_t oh1, float* scratch, bool interleaved, float* out_rows) {
   static const float kZeros[detail::kMaxVectorFloats] = {};
   const int64_t rows = oh1 - oh0, W = g.in[1];
   // The band as a convolution of its own: padded row 0 is input row `top`; the input rows it
@@ -42,9 +42,10 @@ float* depthwise_conv2d_block(const ConvGeometry& g, const float* x, const float
   const int64_t top = oh0 * g.stride[0] - g.pad_begin[0], first = std::clamp<int64_t>(top, 0, g.in[0]);
   const int64_t Hp = (rows - 1) * g.stride[0] + (g.kernel[0] - 1) * g.dilation[0] + 1;
   const int64_t ph = std::max<int64_t>(first - top, 0), H = std::clamp<int64_t>(std::min(g.in[0] - first, Hp - ph), 0, g.in[0]);
-  float* out = scratch + padded_positions(g, rows) * depthwise_block_channels();
+  float* out = out_rows ? out_rows : scratch + padded_positions(g, rows) * depthwise_block_channels();
   detail::DepthwiseBlockArgs args;
-  args.x = x + first * W;
+  args.interleaved = interleaved;
+  args.x = x + first * W * (interleaved ? depthwise_block_channels() : 1);
   args.plane = g.in_size;
   args.H = H;
   args.W = W;

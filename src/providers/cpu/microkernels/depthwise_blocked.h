@@ -25,9 +25,12 @@ void pack_depthwise_weights(const float* w, int64_t channels, int64_t taps, floa
 
 // Output rows [oh0, oh1) of L planes (x, in_size apart) with one packed weight block and L biases
 // (null: 0), clamped to [lo, hi], into scratch's output part, [(oh1 - oh0) * out[1]][L], which it
-// returns. scratch holds depthwise_blocked_scratch_size(g, oh1 - oh0) floats.
+// returns. scratch holds depthwise_blocked_scratch_size(g, oh1 - oh0) floats. With
+// `interleaved`, x is the block already as [in[0]][in[1]][L] (the blocked channel layout), and
+// the output rows go to `out` (a block of the blocked output) when it is given.
 float* depthwise_conv2d_block(const ConvGeometry& g, const float* x, const float* w_packed, const float* bias, float lo,
-                              float hi, int64_t oh0, int64_t oh1, float* scratch);
+                              float hi, int64_t oh0, int64_t oh1, float* scratch, bool interleaved = false,
+                              float* out = nullptr);
 
 // y[l * ld + p] = block[p * L + l] for the L channels, p < positions.
 void unblock_channels(const float* block, int64_t positions, int64_t ld, float* y);

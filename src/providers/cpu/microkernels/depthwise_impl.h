@@ -192,6 +192,12 @@ void pack_block(const DepthwiseBlockArgs& a, int64_t Hp, int64_t Wp) {
     std::memset(a.padded + r * Wp * L, 0, static_cast<size_t>(c0) * position_bytes);
     std::memset(a.padded + (r * Wp + c1) * L, 0, static_cast<size_t>(Wp - c1) * position_bytes);
   }
+  if (a.interleaved) {  // already [H][W][L]: whole rows, clipped to the padded buffer
+    const int64_t cols = a.W < Wp - c0 ? a.W : Wp - c0;
+    for (int64_t row = r0; row < r1; ++row)
+      std::memcpy(a.padded + (row * Wp + c0) * L, a.x + (row - a.ph) * a.W * L, static_cast<size_t>(cols) * position_bytes);
+    return;
+  }
   // Position p is input (r, c), walked by increments (no division per position).
   int64_t r = 0, c = 0;
   auto dest = [&]() -> float* {

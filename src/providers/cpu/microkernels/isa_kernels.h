@@ -69,7 +69,9 @@ using DepthwiseDirectFn = void (*)(const float* x, int64_t ld, int64_t rows, int
 // vector (channel-blocked): small planes, whose rows are too short to fill vectors, still run
 // whole vectors. Padded rows and columns read zero; no bounds checks in the tap loops.
 struct DepthwiseBlockArgs {
-  const float* x;  // L input planes of H x W, `plane` floats apart
+  const float* x;  // L input planes of H x W, `plane` floats apart; or, when interleaved, the
+                   // block already as [H][W][L] (the blocked channel layout), copied row by row
+  bool interleaved = false;
   int64_t plane, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw;
   const float* w;     // [KH * KW][L]: tap t of channel l at w[t * L + l]
   const float* bias;  // [L]
