@@ -46,6 +46,10 @@ TEST(BinaryElementwise, MatchesNaiveBroadcastOnOddShapes) {
       {{0, 3}, {1, 3}},             {{6, 1, 8}, {6, 1, 8}}, {{2, 3, 4}, {1, 3, 1}},  {{2, 3, 4}, {2, 1, 4}},
       // Short rows repeated against a contiguous input (the tiled path), both ways round.
       {{1001, 3}, {3}},             {{3}, {700, 3}},     {{5, 7, 2}, {1, 1, 2}},   {{333, 1}, {1, 3}},
+      // A row repeated over the middle dims (the blocked layout's [N, C/16, H, W, 16] *
+      // [N, C/16, 1, 1, 16]), both ways round, rows of whole vectors or not, long rows.
+      {{2, 3, 5, 5, 16}, {2, 3, 1, 1, 16}}, {{2, 3, 1, 1, 8}, {2, 3, 4, 4, 8}}, {{1, 2, 3, 3, 12}, {1, 2, 1, 1, 12}},
+      {{3, 5, 40}, {3, 1, 40}},
       // Empty outputs.
       {{2, 0, 4}, {2, 0, 4}},       {{4, 0, 3}, {3}},    {{0}, {}},              {{2, 0}, {1, 1}},
   };
@@ -82,6 +86,25 @@ TEST(BinaryElementwise, ThreadedTiledRowsMatchNaive) {
   // Bool output through the same path.
   Tensor lt = run1(OpCall("Less", 13, {tf({4, 2}, {0, 5, 2, 1, 9, 9, -1, 3}), tf({2}, {1, 2})}));
   EXPECT_EQ(bools_of(lt), (std::vector<bool>{true, false, false, true, false, false, true, false}));
+}
+
+// Sub tells apart which operand is the repeated row.
+TEST(BinaryElementwise, RepeatedRowKeepsTheOperandOrder) {
+  const Tensor full = random_f({2, 3, 4, 4, 16}, 31, -10.0f, 10.0f), row = random_f({2, 3, 1, 1, 16}, 32, -10.0f, 10.0f);
+  std::vector<float> minus, minus_swapped;
+  for (int64_t i = 0; i < full.size(); ++i) {
+    const float x = full.data<float>()[i], v = row.data<float>()[(i / (16 * 16)) * 16 + i % 16];
+    minus.push_back(x - v);
+    minus_swapped.push_back(v - x);
+  }
+  for (int threads : {1, 3}) {
+    OpCall call("Sub", 14, {full, row});
+    call.threads = threads;
+    EXPECT_EQ(values_of<float>(run1(call)), minus) << threads << " threads";
+    OpCall swapped("Sub", 14, {row, full});
+    swapped.threads = threads;
+    EXPECT_EQ(values_of<float>(run1(swapped)), minus_swapped) << threads << " threads";
+  }
 }
 
 // One value per row of the other input ([N, C, H, W] against [N, C, 1, 1], squeeze-and-excitation's
