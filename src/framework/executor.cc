@@ -202,7 +202,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
                                                              const std::vector<std::string>& outer_scope,
                                                              const Tracing* tracing,
                                                              const ReleaseConstant& release_constant,
-                                                             const ResourceLimits& limits) {
+                                                             const ResourceLimits& limits, int intra_op_threads) {
   std::optional<PhaseTimer> phase(std::in_place, tracing, "session", "check");
   TS_ASSIGN_OR_RETURN(CheckedGraph checked, check_graph(graph, model, outer_scope));
   phase.emplace(tracing, "session", "partition");
@@ -254,7 +254,8 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
     TS_RETURN_IF_ERROR(emit_copies(pos));
     const ExecutionProvider& provider = *placed.assigned[index];
     TS_ASSIGN_OR_RETURN(Step step,
-                        create_step(graph, graph.nodes[index], provider, model, host_providers, checked.inner_scope, limits));
+                        create_step(graph, graph.nodes[index], provider, model, host_providers, checked.inner_scope, limits,
+                                    checked.types, intra_op_threads));
     step.allocator = provider.memory().is_host() ? nullptr : provider.allocator();
     // The original of a weight goes as soon as its last reader holds a packed copy.
     const auto& node_inputs = graph.nodes[index].inputs;
@@ -308,14 +309,15 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
                                                        const Model& model,
                                                        const std::vector<const ExecutionProvider*>& providers,
                                                        const std::vector<std::string>& inner_scope,
-                                                       const ResourceLimits& limits) {
+                                                       const ResourceLimits& limits, const ValueTypes& types,
+                                                       int intra_op_threads) {
   std::vector<std::shared_ptr<const SubgraphRunner>> runners;
   for (const auto& [attr_name, attr] : node.attributes) {
     std::vector<const Graph*> subgraphs;
     if (attr.g) subgraphs.push_back(attr.g.get());
     for (const auto& g : attr.graphs) subgraphs.push_back(g.get());
     for (const Graph* sub : subgraphs) {
-      auto sub_executor = GraphExecutor::create(*sub, model, providers, inner_scope, nullptr, {}, limits);
+      auto sub_executor = GraphExecutor::create(*sub, model, providers, inner_scope, nullptr, {}, limits, intra_op_threads);
       if (!sub_executor.is_ok())
         return sub_executor.status().with_context("in attribute '" + attr_name + "' of " + node.describe());
       runners.push_back(std::make_shared<SubgraphRunnerImpl>(std::move(sub_executor).value()));
@@ -323,6 +325,7 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
   }
 
   KernelInfo info(node, model.opset_version(node.domain), graph.initializers, runners);
+  info.set_session_context(&types, intra_op_threads);
   Result<std::unique_ptr<OpKernel>> kernel = runtime_error("no kernel");
   try {
     kernel = provider.create_kernel(info);

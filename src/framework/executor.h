@@ -53,7 +53,7 @@ class GraphExecutor {
                                                        const std::vector<std::string>& outer_scope,
                                                        const Tracing* tracing = nullptr,
                                                        const ReleaseConstant& release_constant = {},
-                                                       const ResourceLimits& limits = {});
+                                                       const ResourceLimits& limits = {}, int intra_op_threads = 1);
 
   const Graph& graph() const { return graph_; }
   // Which EP runs each node, the subgraphs and the copies between memory kinds (partitioner.h).
@@ -91,7 +91,8 @@ class GraphExecutor {
   explicit GraphExecutor(const Graph& graph) : graph_(graph) {}
   static Result<Step> create_step(const Graph& graph, const Node& node, const ExecutionProvider& provider, const Model& model,
                                   const std::vector<const ExecutionProvider*>& providers,
-                                  const std::vector<std::string>& inner_scope, const ResourceLimits& limits);
+                                  const std::vector<std::string>& inner_scope, const ResourceLimits& limits,
+                                  const ValueTypes& types, int intra_op_threads);
   // A step copying `copy.value` into `to_name` (in copy.to), through transfers_.
   Step create_copy_step(const PlannedCopy& copy, const std::string& to_name, const Allocator* to_allocator);
   int slot(const std::string& name);

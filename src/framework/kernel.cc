@@ -36,6 +36,15 @@ std::string KernelInfo::attr_string(const std::string& name) const {
   return attr_string(name, d ? *d : std::string());
 }
 
+std::optional<Shape> KernelInfo::inferred_input_shape(size_t i) const {
+  if (!types_ || !has_input(i)) return std::nullopt;
+  auto it = types_->find(node_.inputs[i]);
+  if (it == types_->end() || it->second.kind != TypeInfo::Kind::tensor || !it->second.shape) return std::nullopt;
+  Shape shape;
+  for (const Dim& d : *it->second.shape) shape.push_back(d.is_fixed() ? d.value : -1);
+  return shape;
+}
+
 const Tensor* KernelInfo::constant_input(size_t i) const {
   if (!has_input(i)) return nullptr;
   auto it = constants_.find(node_.inputs[i]);

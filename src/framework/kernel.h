@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/tensor_alloc.h"
 #include "core/thread_pool.h"
 #include "graph/graph.h"
+#include "graph/infer/infer_context.h"
 #include "tessera/status.h"
 #include "tessera/value.h"
 
@@ -60,6 +62,18 @@ class KernelInfo {
   // Runners for this node's graph-valued attributes (If/Loop/Scan), by attribute name.
   const SubgraphRunner* subgraph(const std::string& attr_name) const;
 
+  // What the session knows before any run, for kernels that prepare per-shape state (oneDNN's
+  // primitives) at creation rather than on the first run: the inferred types of the graph's
+  // values and the intra-op thread count.
+  void set_session_context(const ValueTypes* types, int intra_op_threads) {
+    types_ = types;
+    threads_ = intra_op_threads;
+  }
+  // Input i's inferred shape, -1 for a dim inference did not fix (a symbolic batch); nullopt
+  // when its rank is unknown or without a context.
+  std::optional<Shape> inferred_input_shape(size_t i) const;
+  int intra_op_threads() const { return threads_; }
+
   // "node 'x' (Op)" + ": " + message, as an invalid_model status.
   template <class... Args>
   Status error(const Args&... args) const { return invalid_model(node_.describe(), ": ", args...); }
@@ -73,6 +87,8 @@ class KernelInfo {
   const OpSchema* schema_;
   const std::map<std::string, Tensor>& constants_;
   std::vector<std::shared_ptr<const SubgraphRunner>> subgraphs_;
+  const ValueTypes* types_ = nullptr;
+  int threads_ = 1;
 };
 
 // What a kernel sees during one run. Inputs are borrowed; outputs are allocated through the

@@ -126,10 +126,11 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   state->limits_ = options.limits;
   state->deterministic_ = options.deterministic;
   state->buffers_ = BufferPool(size_t{1} << 30, options.limits);
-  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing, release, options.limits);
+  state->pool_ = std::make_unique<ThreadPool>(options.intra_op_threads);
+  auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing, release, options.limits,
+                                        state->pool_->size());
   if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
   state->executor_ = std::move(executor).value();
-  state->pool_ = std::make_unique<ThreadPool>(options.intra_op_threads);
   for (const ValueInfo* in : state->model_.graph.feed_inputs()) state->inputs_.push_back(describe_value(*in));
   for (const ValueInfo& out : state->model_.graph.outputs) state->outputs_.push_back(describe_value(out));
   return_free_heap_to_system();  // the parsed model and the packed weights' originals are gone

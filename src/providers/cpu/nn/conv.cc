@@ -57,8 +57,10 @@ constexpr int64_t kMinActivationTask = 16384;
 constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
 // Copies the shared geometry into the im2col form. `image` is the side windows read from (Conv:
-// the input, ConvTranspose: the output), `grid` the side with one position per window.
-Result<ConvGeometry> lowering_geometry(const KernelContext& ctx, const WindowGeometry& w, bool transposed) {
+// the input, ConvTranspose: the output), `grid` the side with one position per window. `ctx`
+// (KernelContext at run time, KernelInfo at creation) names the node in errors.
+template <class Ctx>
+Result<ConvGeometry> lowering_geometry(const Ctx& ctx, const WindowGeometry& w, bool transposed) {
   ConvGeometry g;
   g.nd = w.rank();
   if (g.nd > kernels::kMaxConvDims) return ctx.error("at most ", kernels::kMaxConvDims, " spatial dimensions are supported");
@@ -77,7 +79,8 @@ Result<ConvGeometry> lowering_geometry(const KernelContext& ctx, const WindowGeo
   return g;
 }
 
-Result<ConvGeometry> conv_geometry(const KernelContext& ctx, const ConvAttributes& p, const Shape& x, const Shape& w,
+template <class Ctx>
+Result<ConvGeometry> conv_geometry(const Ctx& ctx, const ConvAttributes& p, const Shape& x, const Shape& w,
                                    bool transposed) {
   if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
   if (w.size() != x.size())
@@ -334,6 +337,7 @@ class ConvKernel final : public OpKernel {
     const bool own_depthwise = form == Form::blocked && w && w->rank() == 4 && w->dim(1) == 1 &&
                                k->params_.group == w->dim(0) && k->block_ == kernels::depthwise_block_channels();
     if (w && !own_depthwise) k->dnnl_ = DnnlConv::create(*w, k->params_, k->act_, layout);
+    if (k->dnnl_) k->prepare_dnnl(info, *w);
     if (k->dnnl_) {
       k->owns_weights_ = true;  // oneDNN keeps them in its layout
       return std::unique_ptr<OpKernel>(std::move(k));
@@ -413,6 +417,18 @@ class ConvKernel final : public OpKernel {
 
  private:
   ConvKernel() = default;
+
+#ifdef TESSERA_HAVE_DNNL
+  // When the image size is known (the batch may not be: primitives are per image), oneDNN's
+  // primitives for it are made now, not on the first run.
+  void prepare_dnnl(const KernelInfo& info, const Tensor& w) const {
+    std::optional<Shape> x = info.inferred_input_shape(0);
+    if (!x || x->size() != (block_ > 0 && !nchw_input_ ? 5u : 4u) || (*x)[2] < 0 || (*x)[3] < 0) return;
+    *x = Shape{1, w.dim(1) * params_.group, (*x)[2], (*x)[3]};
+    Result<ConvGeometry> g = conv_geometry(info, params_, *x, w.shape(), false);
+    if (g.is_ok()) dnnl_->prepare(*g, info.intra_op_threads(), info.has_input(2), info.has_input(3));
+  }
+#endif
 
   Status compute_blocked(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* z) const {
     if (x.dtype() != DataType::float32 || w.rank() != 4) return ctx.error("takes float32 2-D convolutions");

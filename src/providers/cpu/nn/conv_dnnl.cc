@@ -373,6 +373,12 @@ bool DnnlConv::run(const kernels::ConvGeometry& g, int64_t N, const float* x, co
   return true;
 }
 
+void DnnlConv::prepare(const kernels::ConvGeometry& g, int threads, bool has_bias, bool has_z) const {
+  if (g.nd != 2) return;
+  omp_set_num_threads(1);
+  impl_->plan(g, threads, has_bias, has_z);
+}
+
 void DnnlConv::Impl::to_oihw(float* out) const {
   memory user(memory::desc(weight_slice_dims(weight_dims[0]), DT::f32, onnx_weight_tag()), cpu_engine(), out);
   memory stored = weights;

@@ -54,6 +54,9 @@ class DnnlConv {
   bool run(const kernels::ConvGeometry& g, int64_t N, const float* x, const float* bias, const float* z, float* y,
            KernelContext& ctx) const;
 
+  // Makes the primitives run() will use for this geometry on a pool of `threads`, ahead of it.
+  void prepare(const kernels::ConvGeometry& g, int threads, bool has_bias, bool has_z) const;
+
   // The weights back in ONNX's [M, C, kH, kW] layout, into `out` (M * C * kH * kW floats).
   void weights(float* out) const;
 
