@@ -51,7 +51,7 @@ Result<Tensor> read_image_input(const std::string& path, const IoInfo& input, co
   if (rank == 4 && input.shape[0] > 1) return invalid_argument(where(), ": one image feeds a batch of 1, not ", input.shape[0]);
   for (const auto* values : {&mean, &std})
     if (values->size() > 1 && static_cast<int64_t>(values->size()) != channels)
-      return invalid_argument(where(), ": --mean and --std take 1 or ", channels, " values, got ", values->size());
+      return invalid_argument(where(), ": --mean and --std take one value or one per channel (", channels, "), got ", values->size());
   for (float s : std)
     if (s == 0) return invalid_argument(where(), ": --std values must not be 0");
 

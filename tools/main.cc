@@ -16,7 +16,11 @@ int main(int argc, char** argv) {
   CLI::App app{"Tessera: a runtime for ONNX models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("tessera ") + tessera_version());
-  app.option_defaults()->always_capture_default();  // every option's help shows its default
+  app.option_defaults()->always_capture_default();
+  // Usage errors are one line too, like every other error.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("error: ") + e.what() + " (see tessera help)\n";
+  });  // every option's help shows its default
   app.footer(
       "Run `tessera help COMMAND` (or `tessera COMMAND --help`) for a command's options.\n"
       "Exit codes: 0 success; 1 error (the model, the data or the run failed, outputs differ, cases failed); "
@@ -111,8 +115,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kExitUsage;  // --help and --version exit 0
   }
   if (*help_cmd) {
-    if (help_topic.empty()) {
-      std::cout << app.help();
+    if (help_topic.empty()) {  // app.help() would describe the selected subcommand, `help` itself
+      std::cout << app.get_formatter()->make_help(&app, "tessera", CLI::AppFormatMode::Normal);
       return 0;
     }
     for (CLI::App* sub : app.get_subcommands({}))

@@ -79,10 +79,12 @@ Result<bool> compare_outputs(const std::string& dir, const Session& s, const std
     TS_ASSIGN_OR_RETURN(NamedValue want, read_value_file(files[k], type_for(s.outputs()[k])));
     const Comparison c = compare_values(outputs[k], want.value, tolerance);
     all_match = all_match && c.difference.empty();
-    std::cout << (c.difference.empty() ? "match    " : "MISMATCH ") << "output " << k << " '" << s.outputs()[k].name
-              << "': max abs error " << c.max_abs << ", max rel error " << c.max_rel << ", " << c.mismatches << " of "
-              << c.elements << " elements outside rtol " << tolerance.rtol << " atol " << tolerance.atol;
-    if (!c.difference.empty()) std::cout << " (" << c.difference << ")";
+    std::cout << (c.difference.empty() ? "match    " : "MISMATCH ") << "output " << k << " '" << s.outputs()[k].name << "': ";
+    if (c.difference.empty())
+      std::cout << "max abs error " << c.max_abs << ", max rel error " << c.max_rel << " (" << c.elements << " elements, rtol "
+                << tolerance.rtol << ", atol " << tolerance.atol << ")";
+    else
+      std::cout << c.difference;
     std::cout << "\n";
   }
   return all_match;
