@@ -14,7 +14,7 @@ try:
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-    from sklearn.datasets import load_iris
+    from sklearn.datasets import load_digits, load_iris
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.tree import DecisionTreeClassifier
@@ -160,6 +160,11 @@ def main():
     cases.append(("DecisionTree/string", tree_s, export_trees(tree_s)))
     for name, clf, model in cases:
         check(name, clf, model, x, tessera)
+    # A bigger forest on digits: 64 features, 10 classes.
+    digits = load_digits()
+    xd = digits.data.astype(np.float32)
+    forest_d = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0).fit(xd, digits.target.astype(np.int64))
+    check("RandomForest/digits", forest_d, export_trees(forest_d), xd, tessera)
     print("sklearn zipmap: all models match")
 
 
