@@ -17,6 +17,7 @@
 
 #include "core/cpu_isa.h"
 #include "tessera/session.h"
+#include "tools/cli_errors.h"
 #include "tools/commands.h"
 #include "tools/session_flags.h"
 #include "tools/synthetic_inputs.h"
@@ -97,22 +98,19 @@ class Progress {
 }  // namespace
 
 int bench_command(const BenchArgs& args) {
-  auto fail = [](const Status& s) {
-    std::cerr << "error: " << s.message() << "\n";
-    return 1;
-  };
-  if (args.runs < 1) return fail(invalid_argument("--runs must be at least 1"));
-  if (args.warmup < 0) return fail(invalid_argument("--warmup must be at least 0"));
+  auto fail = [&](const Status& s, int code = kExitError) { return report_error(s, args.model, code); };
+  if (args.runs < 1) return fail(invalid_argument("--runs must be at least 1"), kExitUsage);
+  if (args.warmup < 0) return fail(invalid_argument("--warmup must be at least 0"), kExitUsage);
 
   auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile, args.ep, args.limits);
-  if (!options.is_ok()) return fail(options.status());
+  if (!options.is_ok()) return report_error(options.status(), "", kExitUsage);
   auto start = Clock::now();
   auto session = Session::load(args.model, *options);
   if (!session.is_ok()) return fail(session.status());
   double load_ms = ms_since(start);
 
   auto dims = parse_dims(args.dims, session->inputs(), args.model);
-  if (!dims.is_ok()) return fail(dims.status());
+  if (!dims.is_ok()) return fail(dims.status(), kExitUsage);
   std::mt19937 rng(42);
   Feeds feeds;
   std::set<std::string> defaulted;

@@ -16,6 +16,7 @@
 
 #include "model/value_io.h"
 #include "tessera/session.h"
+#include "tools/cli_errors.h"
 #include "tools/commands.h"
 #include "tools/compare.h"
 #include "tools/io_files.h"
@@ -169,14 +170,14 @@ int test_command(const TestArgs& args) {
   auto options = session_options(args.threads, args.opt_level, args.log_level, "", args.ep);
   if (!options.is_ok()) {
     std::cerr << "error: " << options.status().message() << "\n";
-    return 2;
+    return kExitUsage;
   }
   std::map<std::string, std::string> expected;
   if (!args.expected_failures.empty()) {
     auto read = read_expected_failures(args.expected_failures);
     if (!read.is_ok()) {
       std::cerr << "error: " << read.status().message() << "\n";
-      return 2;
+      return kExitUsage;
     }
     expected = std::move(read).value();
   }
@@ -185,7 +186,7 @@ int test_command(const TestArgs& args) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
       std::cerr << "error: '" << dir << "' is not a folder\n";
-      return 2;
+      return kExitUsage;
     }
     find_cases(dir, cases);
   }
@@ -193,7 +194,7 @@ int test_command(const TestArgs& args) {
     std::cerr << "error: no test case (a folder with model.onnx and test_data_set_N/) under";
     for (const auto& dir : args.dirs) std::cerr << " '" << dir << "'";
     std::cerr << "\n";
-    return 2;
+    return kExitUsage;
   }
 
   // Cases run on `jobs` threads; results are printed in case order once all are done.
