@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <set>
@@ -28,27 +29,18 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// "1.5 MiB": binary units, three significant digits.
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.3g %s", v, units[u]);
-  return buf;
-}
-
-// "25.6 M": decimal units, as parameter counts are usually given.
-std::string human_count(uint64_t n) {
-  const char* units[] = {"", " K", " M", " G"};
+// `n` with a unit prefix and three significant digits: human(1572864, 1024, {"B", "KiB", ...}).
+std::string human(uint64_t n, double step, std::initializer_list<const char*> units) {
   double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1000 && u < 3) v /= 1000, ++u;
+  auto unit = units.begin();
+  while (v >= step && unit + 1 != units.end()) v /= step, ++unit;
   char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
+  std::snprintf(buf, sizeof buf, unit == units.begin() ? "%.0f%s" : "%.3g%s", v, *unit);
   return buf;
 }
+std::string human_bytes(uint64_t bytes) { return human(bytes, 1024, {" B", " KiB", " MiB", " GiB", " TiB"}); }
+// Decimal units, as parameter counts are usually given: "25.6 M".
+std::string human_count(uint64_t n) { return human(n, 1000, {"", " K", " M", " G"}); }
 
 // What the file holds, through every subgraph.
 struct GraphStats {

@@ -37,7 +37,7 @@ except ImportError as e:
     sys.exit(77)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from zipmap_classifiers import float32_threshold  # noqa: E402
+from zipmap_classifiers import tree_attributes  # noqa: E402
 
 ML = "ai.onnx.ml"
 
@@ -146,25 +146,7 @@ def label_encoder(tessera, work):
 
 
 def export_forest_regressor(forest, inp, out):
-    a = {k: [] for k in ["nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
-                         "nodes_truenodeids", "nodes_falsenodeids", "target_treeids", "target_nodeids", "target_ids",
-                         "target_weights"]}
-    for t, est in enumerate(forest.estimators_):
-        tree = est.tree_
-        for n in range(tree.node_count):
-            leaf = tree.children_left[n] == -1
-            a["nodes_treeids"].append(t)
-            a["nodes_nodeids"].append(n)
-            a["nodes_featureids"].append(0 if leaf else int(tree.feature[n]))
-            a["nodes_values"].append(0.0 if leaf else float32_threshold(tree.threshold[n]))
-            a["nodes_modes"].append("LEAF" if leaf else "BRANCH_LEQ")
-            a["nodes_truenodeids"].append(0 if leaf else int(tree.children_left[n]))
-            a["nodes_falsenodeids"].append(0 if leaf else int(tree.children_right[n]))
-            if leaf:
-                a["target_treeids"].append(t)
-                a["target_nodeids"].append(n)
-                a["target_ids"].append(0)
-                a["target_weights"].append(float(tree.value[n][0][0]) / len(forest.estimators_))
+    a = tree_attributes(forest.estimators_, "target", lambda tree, n: [(0, tree.value[n][0][0])])
     return helper.make_node("TreeEnsembleRegressor", [inp], [out], domain=ML, n_targets=1, aggregate_function="SUM",
                             post_transform="NONE", **a)
 
