@@ -111,13 +111,22 @@ Result<Tensor> parse_npy(const uint8_t* data, size_t size, const std::string& so
     std::string dim = shape_text.substr(at, end - at);
     dim.erase(std::remove(dim.begin(), dim.end(), ' '), dim.end());
     if (!dim.empty()) {
-      if (!std::all_of(dim.begin(), dim.end(), ::isdigit)) return invalid_argument("'", source, "': bad shape ", shape_text);
+      if (dim.size() > 18 || !std::all_of(dim.begin(), dim.end(), ::isdigit))
+        return invalid_argument("'", source, "': bad shape ", shape_text);
       shape.push_back(std::stoll(dim));
     }
     at = end + 1;
   }
   const uint8_t* payload = data + header_at + header_len;
   const size_t payload_size = size - header_at - header_len;
+  // Every element takes at least a byte: a shape asking for more than the file holds is refused
+  // before anything is allocated (a forged header must not ask for gigabytes).
+  uint64_t elements = 1;
+  for (int64_t d : shape) {
+    if (d != 0 && elements > payload_size / static_cast<uint64_t>(d))
+      return invalid_argument("'", source, "': the data is shorter than its shape ", shape_to_string(shape), " needs");
+    elements *= static_cast<uint64_t>(d);
+  }
 
   if (code[0] == 'U') {  // fixed-width UTF-32 strings
     if (code.size() < 2 || !std::all_of(code.begin() + 1, code.end(), ::isdigit))
@@ -205,6 +214,7 @@ Result<std::vector<std::pair<std::string, Tensor>>> read_npz_file(const std::str
     for (size_t x = at + 46 + name_len; x + 4 <= at + 46 + name_len + extra_len;) {
       const uint16_t id = le16(&zip[x]), len = le16(&zip[x + 2]);
       size_t field = x + 4;
+      if (x + 4 + len > at + 46 + name_len + extra_len) break;
       if (id == 1) {
         for (uint64_t* v : {&uncompressed, &compressed, &local})
           if (*v == 0xFFFFFFFF && field + 8 <= x + 4 + len) {
@@ -223,6 +233,8 @@ Result<std::vector<std::pair<std::string, Tensor>>> read_npz_file(const std::str
     if (method == 0) {
       member.assign(zip.begin() + static_cast<std::ptrdiff_t>(data_at), zip.begin() + static_cast<std::ptrdiff_t>(data_at + compressed));
     } else if (method == 8) {
+      if (uncompressed > compressed * 1100 + 1024)  // beyond deflate's ratio: a forged size
+        return invalid_argument("'", source, "': corrupt zip member sizes");
       TS_ASSIGN_OR_RETURN(member, inflate_raw(&zip[data_at], compressed, uncompressed, source));
     } else {
       return invalid_argument("'", source, "': zip compression method ", method, " is not supported (only stored and deflate)");
