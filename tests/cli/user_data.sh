@@ -78,6 +78,11 @@ expect_exit 1 data_folder_suggests_data_set "model '.*model.onnx': data folder '
   "$tessera" run "$digits" --data "$(dirname "$digits")"
 expect_exit 1 image_for_wrong_input "input 'a' \(tensor\(float\)\[2,3\]\) from image '.*digit16.pgm': an image feeds a float tensor \[N, C, H, W\]" \
   "$tessera" run "$add" --input "$data/digit16.pgm" --zeros
+head -c 140 "$data/a.npy" >"$out/truncated.npy"
+expect_exit 1 truncated_npy "'.*truncated.npy': the data is shorter than its shape \[2,3\] needs" \
+  "$tessera" run "$add" --input "a=$out/truncated.npy" --zeros
+head -c 300 "$data/ab.npz" >"$out/truncated.npz"
+expect_exit 1 truncated_npz "'.*truncated.npz' is not a .npz file \(no zip directory\)" "$tessera" run "$add" --input "$out/truncated.npz"
 # An error raised while running (the input's shape is checked when the run starts) names the model.
 expect_exit 1 run_error_names_model "^error: model '.*add.onnx': .*input 'a'" "$tessera" run "$add" --data "$bad/wrong_shape"
 
