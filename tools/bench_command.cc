@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,10 +16,11 @@
 #include <thread>
 
 #include "core/cpu_isa.h"
-#include "core/float_types.h"
 #include "tessera/session.h"
+#include "tools/cli_errors.h"
 #include "tools/commands.h"
 #include "tools/session_flags.h"
+#include "tools/synthetic_inputs.h"
 
 namespace tessera::cli {
 
@@ -30,44 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// Random values in a range every model accepts: [0, 1) for floats, small non-negative ints
-// (valid as indices into most embedding tables), true/false for bool.
-// The shape fed to `io`: fixed dims as declared, symbolic ones from --dim, else 1 (the names of
-// those defaulted are added to `defaulted`).
-Shape input_shape(const IoInfo& io, const std::map<std::string, int64_t>& dims, std::set<std::string>& defaulted) {
-  Shape shape;
-  for (size_t i = 0; i < io.shape.size(); ++i) {
-    if (io.shape[i] >= 0) {
-      shape.push_back(io.shape[i]);
-      continue;
-    }
-    auto it = dims.find(io.dim_names[i]);
-    if (it == dims.end()) defaulted.insert(io.dim_names[i].empty() ? io.name + "[" + std::to_string(i) + "]" : io.dim_names[i]);
-    shape.push_back(it == dims.end() ? 1 : it->second);
-  }
-  return shape;
-}
-
-Result<Tensor> random_tensor(const IoInfo& io, const Shape& shape, std::mt19937& rng) {
-  if (io.kind != IoInfo::Kind::tensor) return invalid_argument("input '", io.name, "' is not a tensor; bench feeds tensors only");
-  TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(io.dtype, shape));
-  std::uniform_real_distribution<float> real(0.f, 1.f);
-  std::uniform_int_distribution<int> small(0, 99);
-  for (int64_t i = 0; i < t.size(); ++i) {
-    switch (io.dtype) {
-      case DataType::float32: t.data<float>()[i] = real(rng); break;
-      case DataType::float64: t.data<double>()[i] = real(rng); break;
-      case DataType::float16: t.data<uint16_t>()[i] = float_to_half(real(rng)); break;
-      case DataType::int64: t.data<int64_t>()[i] = small(rng); break;
-      case DataType::int32: t.data<int32_t>()[i] = small(rng); break;
-      case DataType::boolean: t.data<bool>()[i] = small(rng) % 2; break;
-      case DataType::uint8: t.data<uint8_t>()[i] = static_cast<uint8_t>(small(rng)); break;
-      default: return not_implemented("input '", io.name, "': bench cannot make random ", dtype_name(io.dtype), " values");
-    }
-  }
-  return t;
 }
 
 std::string json_string(const std::string& s) {
@@ -136,57 +98,32 @@ class Progress {
 }  // namespace
 
 int bench_command(const BenchArgs& args) {
-  auto fail = [](const Status& s) {
-    std::cerr << "error: " << s.message() << "\n";
-    return 1;
-  };
-  std::map<std::string, int64_t> dims;
-  for (const auto& spec : args.dims) {
-    size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) return fail(invalid_argument("--dim expects NAME=VALUE, got '", spec, "'"));
-    const std::string text = spec.substr(eq + 1);
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < 1)
-      return fail(invalid_argument("--dim ", spec.substr(0, eq), ": expected a whole number of at least 1, got '", text, "'"));
-    dims[spec.substr(0, eq)] = value;
-  }
-  if (args.runs < 1) return fail(invalid_argument("--runs must be at least 1"));
-  if (args.warmup < 0) return fail(invalid_argument("--warmup must be at least 0"));
+  auto fail = [&](const Status& s, int code = kExitError) { return report_error(s, args.model, code); };
+  if (args.runs < 1) return fail(invalid_argument("--runs must be at least 1"), kExitUsage);
+  if (args.warmup < 0) return fail(invalid_argument("--warmup must be at least 0"), kExitUsage);
 
   auto options = session_options(args.threads, args.opt_level, args.log_level, args.profile, args.ep, args.limits);
-  if (!options.is_ok()) return fail(options.status());
+  if (!options.is_ok()) return report_error(options.status(), "", kExitUsage);
   auto start = Clock::now();
   auto session = Session::load(args.model, *options);
   if (!session.is_ok()) return fail(session.status());
   double load_ms = ms_since(start);
 
-  std::set<std::string> known_dims;
-  for (const auto& in : session->inputs())
-    for (const auto& name : in.dim_names)
-      if (!name.empty()) known_dims.insert(name);
-  for (const auto& [name, value] : dims) {
-    if (known_dims.count(name)) continue;
-    std::string known;
-    for (const auto& k : known_dims) known += (known.empty() ? "'" : ", '") + k + "'";
-    return fail(invalid_argument("--dim ", name, ": model '", args.model, "' has no input dimension named '", name,
-                                 "' (its symbolic dimensions: ", known.empty() ? "none" : known, ")"));
-  }
+  auto dims = parse_dims(args.dims, session->inputs(), args.model);
+  if (!dims.is_ok()) return fail(dims.status(), kExitUsage);
   std::mt19937 rng(42);
   Feeds feeds;
   std::set<std::string> defaulted;
   std::vector<std::pair<std::string, Shape>> shapes;
   for (const auto& in : session->inputs()) {
-    Shape shape = input_shape(in, dims, defaulted);
-    auto t = random_tensor(in, shape, rng);
+    Shape shape = input_shape(in, *dims, defaulted);
+    auto t = synthetic_tensor(in, shape, Fill::random, rng);
     if (!t.is_ok()) return fail(t.status());
     shapes.emplace_back(in.name, shape);
     feeds.emplace_back(in.name, Value(std::move(t).value()));
   }
   // Said once per name (or per unnamed dim), unless --log-level is above warning.
-  if (options->log_severity <= LogSeverity::warning)
-    for (const auto& name : defaulted)
-      std::cerr << "warning: symbolic dimension '" << name << "' defaulted to 1 (set it with --dim " << name << "=VALUE)\n";
+  if (options->log_severity <= LogSeverity::warning) warn_defaulted_dims(defaulted);
 
   Progress progress(args.progress || isatty(STDERR_FILENO), args.warmup + args.runs);
   // The first run pays what a session defers to its first input (per-shape plans, first-touch

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,13 @@ namespace tessera::cli {
 struct RunArgs {
   std::string model;
   std::string data_dir;
-  std::vector<std::string> inputs;  // NAME=FILE.pb
+  std::vector<std::string> inputs;  // [NAME=]FILE: .pb, .npy, .npz or an image
+  bool random = false, zeros = false;  // made-up values for the inputs not given
+  std::vector<std::string> dims;       // NAME=VALUE for symbolic dimensions of made-up inputs (default 1)
+  std::vector<float> mean, std;        // image inputs: (pixel / 255 - mean) / std, per channel
   std::string output_dir;
+  std::string compare_dir;  // check the outputs against output_K.pb files there
+  double rtol = 1e-3, atol = 1e-7;
   int threads = 0;
   std::string opt_level = "all";
   std::string log_level = "warning";
@@ -35,6 +41,7 @@ struct TestArgs {
   std::string opt_level = "all";
   std::string log_level = "warning";
   std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
+  std::optional<double> rtol, atol;  // override each case's tolerance (data.json, else 1e-3 / 1e-7)
 };
 int test_command(const TestArgs& args);
 
@@ -44,6 +51,7 @@ struct InfoArgs {
   std::string log_level = "warning";
   std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
   bool values = false;  // print every value with its inferred type
+  bool json = false;    // one JSON object instead of lines
 };
 int info_command(const InfoArgs& args);
 
@@ -71,5 +79,10 @@ struct OptimizeArgs {
   bool verbose = false;
 };
 int optimize_command(const OptimizeArgs& args);
+
+struct OpsArgs {
+  bool markdown = false;  // docs/operators.md's form instead of plain lines
+};
+int ops_command(const OpsArgs& args);
 
 }  // namespace tessera::cli

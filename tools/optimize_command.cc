@@ -5,6 +5,7 @@
 
 #include "model/model_loader.h"
 #include "tessera/session.h"
+#include "tools/cli_errors.h"
 #include "tools/commands.h"
 #include "tools/session_flags.h"
 
@@ -28,12 +29,9 @@ void print_counts(const NodeCounts& before, const NodeCounts& after) {
 }  // namespace
 
 int optimize_command(const OptimizeArgs& args) {
-  auto fail = [](const Status& s) {
-    std::cerr << "error: " << s.message() << "\n";
-    return 1;
-  };
+  auto fail = [&](const Status& s, int code = kExitError) { return report_error(s, args.model, code); };
   auto options = session_options(1, args.opt_level, args.log_level);
-  if (!options.is_ok()) return fail(options.status());
+  if (!options.is_ok()) return report_error(options.status(), "", kExitUsage);
   options->optimized_model_path = args.output;
   NodeCounts before;
   if (args.verbose) {

@@ -12,8 +12,11 @@
 #include <map>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "model/value_io.h"
 #include "tessera/session.h"
+#include "tools/cli_errors.h"
 #include "tools/commands.h"
 #include "tools/compare.h"
 #include "tools/io_files.h"
@@ -38,8 +41,31 @@ void find_cases(const fs::path& dir, std::vector<fs::path>& cases) {
   for (const auto& child : children) find_cases(child, cases);
 }
 
+// The case's tolerance: the runner's defaults, then its data.json's "rtol"/"atol" (as the ONNX
+// backend runner reads them for real-model cases), then --rtol/--atol.
+Result<Tolerance> case_tolerance(const fs::path& dir, const TestArgs& args) {
+  Tolerance tolerance;
+  std::error_code ec;
+  const fs::path json_path = dir / "data.json";
+  if (fs::exists(json_path, ec)) {
+    std::ifstream in(json_path);
+    nlohmann::json data = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (data.is_discarded() || !data.is_object()) return invalid_argument("'", json_path.string(), "' is not a JSON object");
+    for (auto [key, field] : {std::pair{"rtol", &tolerance.rtol}, std::pair{"atol", &tolerance.atol}}) {
+      if (!data.contains(key)) continue;
+      if (!data[key].is_number()) return invalid_argument("'", json_path.string(), "': \"", key, "\" is not a number");
+      *field = data[key].get<double>();
+    }
+  }
+  if (args.rtol) tolerance.rtol = *args.rtol;
+  if (args.atol) tolerance.atol = *args.atol;
+  return tolerance;
+}
+
 // Empty when the case passes, else why not.
-std::string run_case(const fs::path& dir, const SessionOptions& options) {
+std::string run_case(const fs::path& dir, const SessionOptions& options, const TestArgs& args) {
+  auto tolerance = case_tolerance(dir, args);
+  if (!tolerance.is_ok()) return tolerance.status().message();
   auto session = Session::load((dir / "model.onnx").string(), options);
   if (!session.is_ok()) return session.status().message();
   const Session& s = *session;
@@ -68,7 +94,7 @@ std::string run_case(const fs::path& dir, const SessionOptions& options) {
     for (size_t k = 0; k < output_files->size(); ++k) {
       auto want = read_value_file((*output_files)[k], type_for(s.outputs()[k]));
       if (!want.is_ok()) return where + want.status().message();
-      std::string diff = compare_values((*got)[k], want->value, Tolerance{});
+      std::string diff = compare_values((*got)[k], want->value, *tolerance).difference;
       if (!diff.empty()) return str_cat(where, "output ", k, " ('", s.outputs()[k].name, "'): ", diff);
     }
   }
@@ -144,14 +170,14 @@ int test_command(const TestArgs& args) {
   auto options = session_options(args.threads, args.opt_level, args.log_level, "", args.ep);
   if (!options.is_ok()) {
     std::cerr << "error: " << options.status().message() << "\n";
-    return 2;
+    return kExitUsage;
   }
   std::map<std::string, std::string> expected;
   if (!args.expected_failures.empty()) {
     auto read = read_expected_failures(args.expected_failures);
     if (!read.is_ok()) {
       std::cerr << "error: " << read.status().message() << "\n";
-      return 2;
+      return kExitUsage;
     }
     expected = std::move(read).value();
   }
@@ -160,9 +186,15 @@ int test_command(const TestArgs& args) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
       std::cerr << "error: '" << dir << "' is not a folder\n";
-      return 2;
+      return kExitUsage;
     }
     find_cases(dir, cases);
+  }
+  if (cases.empty()) {
+    std::cerr << "error: no test case (a folder with model.onnx and test_data_set_N/) under";
+    for (const auto& dir : args.dirs) std::cerr << " '" << dir << "'";
+    std::cerr << "\n";
+    return kExitUsage;
   }
 
   // Cases run on `jobs` threads; results are printed in case order once all are done.
@@ -174,7 +206,7 @@ int test_command(const TestArgs& args) {
   auto worker = [&](int id) {
     for (size_t i; (i = next.fetch_add(1)) < cases.size();) {
       running_case[id] = case_names[i].c_str();
-      reasons[i] = run_case(cases[i], *options);
+      reasons[i] = run_case(cases[i], *options, args);
       running_case[id] = nullptr;
     }
   };

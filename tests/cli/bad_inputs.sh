@@ -1,33 +1,8 @@
 #!/usr/bin/env bash
 # Bad input must give a non-zero exit code and exactly one clear line on stderr: never a signal,
 # never a hang. Usage: bad_inputs.sh path/to/tessera
-set -u
-tessera=$1
+source "$(dirname "$0")/common.sh" "$@"
 data=$(cd "$(dirname "$0")/../data/bad_inputs" && pwd)
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-failures=0
-
-# expect_error NAME PATTERN COMMAND...: the command fails cleanly and stderr matches PATTERN.
-expect_error() {
-  local name=$1 pattern=$2
-  shift 2
-  timeout 30 "$@" >"$out/stdout" 2>"$out/stderr"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$out/stderr")
-  if [ "$rc" -eq 0 ]; then
-    echo "FAIL $name: exit code 0"; failures=$((failures + 1))
-  elif [ "$rc" -eq 124 ] || [ "$rc" -ge 128 ]; then
-    echo "FAIL $name: crashed or hung (exit code $rc)"; failures=$((failures + 1))
-  elif [ "$lines" -ne 1 ]; then
-    echo "FAIL $name: expected one line on stderr, got $lines:"; cat "$out/stderr"; failures=$((failures + 1))
-  elif ! grep -qE "$pattern" "$out/stderr"; then
-    echo "FAIL $name: stderr does not match /$pattern/: $(cat "$out/stderr")"; failures=$((failures + 1))
-  else
-    echo "ok   $name: $(cat "$out/stderr")"
-  fi
-}
 
 # The valid model runs, so the failures below come from the input alone.
 if ! timeout 30 "$tessera" run "$data/add.onnx" --data "$data/good_feed" --output-dir "$out/good" >/dev/null; then
@@ -96,5 +71,4 @@ else
   echo "ok   run with a far timeout: same output"
 fi
 
-[ "$failures" -eq 0 ] && echo "bad input handling: all ok" || echo "bad input handling: $failures failed"
-exit $((failures > 0))
+finish "bad input handling"

@@ -2,13 +2,8 @@
 # `tessera bench`: the --json object has every field with sane values and the input shapes used;
 # a symbolic dim left out is warned about by name; --dim with a name the model lacks is an error
 # listing the names it has. Usage: bench_command.sh path/to/tessera path/to/digits/model.onnx
-set -u
-tessera=$1
+source "$(dirname "$0")/common.sh" "$@"
 model=$2
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-failures=0
-fail() { echo "FAIL $1"; failures=$((failures + 1)); }
 
 # JSON: parsed by python3 (no extra package), fields checked against the run that made them.
 if ! timeout 60 "$tessera" bench "$model" --runs 5 --warmup 1 --threads 1 --dim batch=3 --json >"$out/json" 2>"$out/stderr"; then
@@ -53,5 +48,4 @@ else
   echo "ok   bench rejects an unknown dim: $(cat "$out/stderr")"
 fi
 
-[ "$failures" -eq 0 ] && echo "bench command: all ok" || echo "bench command: $failures failed"
-exit $((failures > 0))
+finish "bench command"

@@ -2,14 +2,9 @@
 # `--ep` on the CLI: `info` shows the split with the example plugin EP, `run` gives the CPU EP's
 # outputs, `test` passes the same case, and a bad --ep is one clear line on stderr.
 # Usage: ep_plugin.sh path/to/tessera path/to/plugin.so MODEL_DIR (a model.onnx with test_data_set_0/)
-set -u
-tessera=$1
+source "$(dirname "$0")/common.sh" "$@"
 plugin=$2
 model_dir=$3
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 ep="example_elementwise:$plugin,cpu"
 
 if "$tessera" info "$model_dir/model.onnx" --ep "$ep" >"$out/info" 2>&1 &&
@@ -49,4 +44,4 @@ bad_ep missing_library "example_elementwise:$out/missing.so,cpu" "cannot load"
 bad_ep empty_entry "cpu,,cpu" "--ep: '' is not NAME or NAME:PATH"
 bad_ep wrong_name "other:$plugin" "the library is the EP 'example_elementwise', not 'other'"
 
-exit $((failures > 0))
+finish "ep plugin"

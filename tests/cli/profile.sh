@@ -2,13 +2,8 @@
 # `--profile` on run and bench writes a Chrome trace that parses as JSON, with the session phases
 # and one event per node of each run; `--log-level` chooses what goes to stderr.
 # Usage: profile.sh path/to/tessera MODEL_DIR (a model.onnx with test_data_set_0/)
-set -u
-tessera=$1
+source "$(dirname "$0")/common.sh" "$@"
 model_dir=$2
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 
 # check_trace NAME FILE RUNS: the file is JSON with the phases, RUNS run events and node events
 # inside them (op_type, ep, shapes).
@@ -65,7 +60,4 @@ else
   fail "--log-level verbose: $(cat "$out/stderr")"
 fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)"
-  exit 1
-fi
+finish "profile"

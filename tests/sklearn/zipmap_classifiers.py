@@ -14,7 +14,7 @@ try:
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-    from sklearn.datasets import load_iris
+    from sklearn.datasets import load_digits, load_iris
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.tree import DecisionTreeClassifier
@@ -69,12 +69,13 @@ def float32_threshold(t):
     return float(f if f <= t else np.nextafter(f, np.float32(-np.inf)))
 
 
-def export_trees(clf):
-    """A tree or a forest: each leaf adds its class fractions, divided by the number of trees."""
-    estimators = getattr(clf, "estimators_", [clf])
+def tree_attributes(estimators, prefix, leaf_weights):
+    """The nodes_* attributes of sklearn trees, and PREFIX_treeids/nodeids/ids/weights holding, for
+    each leaf, the (id, weight) pairs leaf_weights(tree, node) gives, divided by the number of trees
+    (a forest averages its trees)."""
     a = {k: [] for k in ["nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
-                         "nodes_truenodeids", "nodes_falsenodeids", "class_treeids", "class_nodeids", "class_ids",
-                         "class_weights"]}
+                         "nodes_truenodeids", "nodes_falsenodeids"]}
+    a.update({f"{prefix}_{k}": [] for k in ["treeids", "nodeids", "ids", "weights"]})
     for t, est in enumerate(estimators):
         tree = est.tree_
         for n in range(tree.node_count):
@@ -87,12 +88,18 @@ def export_trees(clf):
             a["nodes_truenodeids"].append(0 if leaf else int(tree.children_left[n]))
             a["nodes_falsenodeids"].append(0 if leaf else int(tree.children_right[n]))
             if leaf:
-                fractions = tree.value[n][0] / tree.value[n][0].sum()
-                for c, f in enumerate(fractions):
-                    a["class_treeids"].append(t)
-                    a["class_nodeids"].append(n)
-                    a["class_ids"].append(c)
-                    a["class_weights"].append(float(f) / len(estimators))
+                for i, w in leaf_weights(tree, n):
+                    a[f"{prefix}_treeids"].append(t)
+                    a[f"{prefix}_nodeids"].append(n)
+                    a[f"{prefix}_ids"].append(i)
+                    a[f"{prefix}_weights"].append(float(w) / len(estimators))
+    return a
+
+
+def export_trees(clf):
+    """A tree or a forest: each leaf adds its class fractions, divided by the number of trees."""
+    estimators = getattr(clf, "estimators_", [clf])
+    a = tree_attributes(estimators, "class", lambda tree, n: enumerate(tree.value[n][0] / tree.value[n][0].sum()))
     node = helper.make_node("TreeEnsembleClassifier", ["X"], ["label", "scores"], domain="ai.onnx.ml",
                             post_transform="NONE", **a, **label_attrs(clf.classes_))
     return make_model(type(clf).__name__, node, clf.classes_, clf.n_features_in_)
@@ -160,6 +167,11 @@ def main():
     cases.append(("DecisionTree/string", tree_s, export_trees(tree_s)))
     for name, clf, model in cases:
         check(name, clf, model, x, tessera)
+    # A bigger forest on digits: 64 features, 10 classes.
+    digits = load_digits()
+    xd = digits.data.astype(np.float32)
+    forest_d = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0).fit(xd, digits.target.astype(np.int64))
+    check("RandomForest/digits", forest_d, export_trees(forest_d), xd, tessera)
     print("sklearn zipmap: all models match")
 
 

@@ -33,6 +33,11 @@ Result<RgbImage> decode_tiff(Bytes data);
 Result<RgbImage> decode_webp(Bytes data);
 Result<RgbImage> decode_jpeg2000(Bytes data);
 
+// The decoder for a stream, recognised by its signature whatever its file name says; nullptr when
+// no supported format matches (image_decoder.cc).
+using Decoder = Result<RgbImage> (*)(Bytes);
+Decoder decoder_for(Bytes data);
+
 // Largest width * height a decoder accepts, so a forged header cannot ask for gigabytes.
 constexpr int64_t kMaxPixels = int64_t{1} << 28;
 

@@ -16,32 +16,37 @@
 #include "providers/cpu/image/codecs.h"
 
 namespace tessera {
+namespace image {
 namespace {
-
-enum class PixelFormat { rgb, bgr, grayscale };
-
-using image::Bytes;
-using image::RgbImage;
 
 bool starts_with(Bytes d, std::initializer_list<uint8_t> sig, size_t at = 0) {
   if (d.size() < at + sig.size()) return false;
   return std::equal(sig.begin(), sig.end(), d.begin() + static_cast<std::ptrdiff_t>(at));
 }
 
-using Decoder = Result<RgbImage> (*)(Bytes);
+}  // namespace
 
-// Picks the decoder from the stream's signature; nullptr when no supported format matches.
 Decoder decoder_for(Bytes d) {
-  if (starts_with(d, {0xFF, 0xD8, 0xFF})) return image::decode_jpeg;
-  if (starts_with(d, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})) return image::decode_png;
-  if (starts_with(d, {'B', 'M'})) return image::decode_bmp;
-  if (starts_with(d, {'I', 'I', 42, 0}) || starts_with(d, {'M', 'M', 0, 42})) return image::decode_tiff;
-  if (starts_with(d, {'R', 'I', 'F', 'F'}) && starts_with(d, {'W', 'E', 'B', 'P'}, 8)) return image::decode_webp;
+  if (starts_with(d, {0xFF, 0xD8, 0xFF})) return decode_jpeg;
+  if (starts_with(d, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})) return decode_png;
+  if (starts_with(d, {'B', 'M'})) return decode_bmp;
+  if (starts_with(d, {'I', 'I', 42, 0}) || starts_with(d, {'M', 'M', 0, 42})) return decode_tiff;
+  if (starts_with(d, {'R', 'I', 'F', 'F'}) && starts_with(d, {'W', 'E', 'B', 'P'}, 8)) return decode_webp;
   if (starts_with(d, {0, 0, 0, 12, 'j', 'P', ' ', ' ', '\r', '\n', 0x87, '\n'}) || starts_with(d, {0xFF, 0x4F, 0xFF, 0x51}))
-    return image::decode_jpeg2000;
-  if (d.size() >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6' && std::isspace(d[2])) return image::decode_pnm;
+    return decode_jpeg2000;
+  if (d.size() >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6' && std::isspace(d[2])) return decode_pnm;
   return nullptr;
 }
+
+}  // namespace image
+
+namespace {
+
+enum class PixelFormat { rgb, bgr, grayscale };
+
+using image::Bytes;
+using image::Decoder;
+using image::RgbImage;
 
 class ImageDecoderKernel final : public OpKernel {
  public:
@@ -64,7 +69,7 @@ class ImageDecoderKernel final : public OpKernel {
     const int64_t channels = format_ == PixelFormat::grayscale ? 1 : 3;
     const Bytes data(in->data<uint8_t>(), static_cast<size_t>(in->size()));
 
-    const Decoder decode = decoder_for(data);
+    const Decoder decode = image::decoder_for(data);
     if (!decode) {
       ctx.allocate_output(0, DataType::uint8, {0, 0, channels});
       return Status::ok();
