@@ -1,6 +1,7 @@
 #include "providers/cpu/cpu_provider.h"
 
 #include "providers/cpu/families.h"
+#include "providers/cpu/quantization/microsoft_quant.h"
 
 namespace tessera {
 
@@ -20,6 +21,7 @@ CpuExecutionProvider::CpuExecutionProvider() {
            register_training_update_ops, register_linear_attention, register_causal_conv,
            register_flex_attention, register_tfidf_vectorizer, register_image_decoder})
     register_family(registry_);
+  register_microsoft_quantization(registry_);
 }
 
 }  // namespace tessera
