@@ -94,31 +94,17 @@ void dequantize_column(const NBitsAttrs& a, const NBitsWeights& w, int64_t n, fl
   }
 }
 
-// Y[M, N] = A[M, K] x dequantize(B)^T + bias, through float panels of kPanel columns.
-void matmul_panels(const NBitsAttrs& a, const NBitsWeights& w, const float* A, int64_t M, float* Y, KernelContext& ctx) {
-  constexpr int64_t kPanel = 32;
-  const int64_t tiles = (a.N + kPanel - 1) / kPanel;
-  ctx.thread_pool().parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
-    Tensor panel = ctx.scratch(DataType::float32, kPanel * a.K);
-    float* p = panel.data<float>();
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t n0 = t * kPanel, nt = std::min(kPanel, a.N - n0);
-      for (int64_t j = 0; j < nt; ++j) dequantize_column(a, w, n0 + j, p + j * a.K);
-      kernels::GemmEpilogue<float> epilogue;
-      if (!w.bias.empty()) epilogue.bias_n = w.bias.data() + n0;
-      kernels::gemm(M, nt, a.K, 1.0f, {A, a.K, false}, {p, a.K, true}, 0.0f, Y + n0, a.N, epilogue, nullptr);
-    }
-  });
-}
+// ---- the arranged layout: bits 4 and 8, blocks by k / block_size ----
+//
+// A row of A is zero-padded to k_blocks * block_size and, for 4-bit codes, each group of 16
+// elements holds its 8 even elements, then its 8 odd ones: a byte's low nibbles then meet the
+// first half and its high nibbles the second, so codes decode with shifts and masks, no shuffles.
+// Dequantized panels use the same order, and a product over k does not depend on it.
 
-// ---- the fused dot product for a few rows (bits 4 and 8, blocks by k / block_size) ----
-
-constexpr int64_t kMaxFusedRows = 4;
 constexpr int64_t kGroup = 16;  // codes per step: 8 bytes of 4-bit codes, or 16 of 8-bit ones
 
-// A row laid out for the fused kernel, zero-padded to k_blocks * block_size: for 4-bit codes each
-// group of 16 holds its 8 even elements, then its 8 odd ones, so that a byte's low nibbles meet
-// the first half and its high nibbles the second without shuffles.
+bool arranged_layout(const NBitsAttrs& a, const NBitsWeights& w) { return w.g_idx.empty() && (a.bits == 4 || a.bits == 8); }
+
 void arrange_row(const NBitsAttrs& a, const float* row, float* out) {
   const int64_t padded = a.k_blocks * a.block_size;
   std::fill(out, out + padded, 0.0f);
@@ -132,77 +118,182 @@ void arrange_row(const NBitsAttrs& a, const float* row, float* out) {
   }
 }
 
-// Columns [n0, n1) of Y for MR rows of arranged A (stride `padded`), L float lanes.
-template <int L, int MR>
-TS_SIMD void fused_columns(const NBitsAttrs& a, const NBitsWeights& w, const float* arranged, int64_t n0, int64_t n1,
+// Arranged rows of A in scratch memory: [M, k_blocks * block_size].
+Tensor arrange_rows(const NBitsAttrs& a, const float* A, int64_t M, KernelContext& ctx) {
+  const int64_t padded = a.k_blocks * a.block_size;
+  Tensor arranged = ctx.scratch(DataType::float32, M * padded);
+  for (int64_t m = 0; m < M; ++m) arrange_row(a, A + m * a.K, arranged.data<float>() + m * padded);
+  return arranged;
+}
+
+// Lanes [i, i + L) (arranged order) of the group of 16 codes at q, minus the zero point.
+template <int L, int BITS, class VF>
+TS_SIMD VF decode(const uint8_t* q, int i, const VF& zero) {
+  using VI = simd::ivec<VF>;  // codes widen to int32 lanes: int -> float converts in one instruction
+  simd::u8vec<VF> bytes;
+  if constexpr (BITS == 8) {
+    std::memcpy(&bytes, q + i, sizeof bytes);
+    return __builtin_convertvector(__builtin_convertvector(bytes, VI), VF) - zero;
+  } else {
+    const int half = kGroup / 2;
+    std::memcpy(&bytes, q + (i < half ? i : i - half), sizeof bytes);
+    const VI v = __builtin_convertvector(bytes, VI);
+    return __builtin_convertvector(i < half ? (v & 15) : (v >> 4), VF) - zero;
+  }
+}
+
+// Column n of dequantize(B), arranged, into out[0, k_blocks * block_size).
+template <int L, int BITS>
+TS_SIMD void dequantize_arranged(const NBitsAttrs& a, const NBitsWeights& w, int64_t n, float* out) {
+  using VF = typename simd::Lanes<L>::f;
+  const uint8_t* col = w.codes.data<uint8_t>() + n * a.k_blocks * a.blob;
+  for (int64_t blk = 0; blk < a.k_blocks; ++blk) {
+    const VF zero = simd::splat<VF>(w.zero[n * a.k_blocks + blk]);
+    const VF scale = simd::splat<VF>(w.scale[n * a.k_blocks + blk]);
+    const uint8_t* q = col + blk * a.blob;
+    float* o = out + blk * a.block_size;
+    for (int64_t g = 0; g < a.block_size; g += kGroup)
+      for (int i = 0; i < kGroup; i += L) simd::store(o + g + i, decode<L, BITS>(q + g * BITS / 8, i, zero) * scale);
+  }
+}
+
+// Y[M, N] = A[M, K] x dequantize(B)^T + bias, through float panels of kPanel columns handed to
+// the GEMM (arranged when the layout allows, else in k order).
+void matmul_panels(const NBitsAttrs& a, const NBitsWeights& w, const float* A, int64_t M, float* Y, KernelContext& ctx) {
+  constexpr int64_t kPanel = 32;
+  const bool arranged = arranged_layout(a, w);
+  const int64_t depth = arranged ? a.k_blocks * a.block_size : a.K;
+  Tensor arranged_a;
+  if (arranged) arranged_a = arrange_rows(a, A, M, ctx);
+  const float* x = arranged ? arranged_a.data<float>() : A;
+  const int64_t tiles = (a.N + kPanel - 1) / kPanel;
+  ctx.thread_pool().parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
+    Tensor panel = ctx.scratch(DataType::float32, kPanel * depth);
+    float* p = panel.data<float>();
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n0 = t * kPanel, nt = std::min(kPanel, a.N - n0);
+      if (arranged) {
+        simd::with_best_isa([&]<int L>() TS_SIMD_BODY {
+          for (int64_t j = 0; j < nt; ++j) {
+            if (a.bits == 4) dequantize_arranged<L, 4>(a, w, n0 + j, p + j * depth);
+            else dequantize_arranged<L, 8>(a, w, n0 + j, p + j * depth);
+          }
+        });
+      } else {
+        for (int64_t j = 0; j < nt; ++j) dequantize_column(a, w, n0 + j, p + j * depth);
+      }
+      kernels::GemmEpilogue<float> epilogue;
+      if (!w.bias.empty()) epilogue.bias_n = w.bias.data() + n0;
+      kernels::gemm(M, nt, depth, 1.0f, {x, depth, false}, {p, depth, true}, 0.0f, Y + n0, a.N, epilogue, nullptr);
+    }
+  });
+}
+
+// ---- the fused dot product for a few rows (arranged layout) ----
+
+constexpr int64_t kMaxFusedRows = 4;
+
+// Columns [n, n + NC) of Y for MR arranged rows of A (stride k_blocks * block_size), L float
+// lanes. Codes are decoded once for all rows and multiplied as they are; the zero point comes
+// out per block as scale * zero * sum(x over the block) (xsum [MR, k_blocks]), and the scale
+// multiplies once per block. NC columns share each load of x.
+template <int L, int BITS, int MR, int NC>
+TS_SIMD void fused_columns(const NBitsAttrs& a, const NBitsWeights& w, const float* x, const float* xsum, int64_t n,
                            float* Y) {
   using VF = typename simd::Lanes<L>::f;
   using VI = simd::ivec<VF>;  // codes widen to int32 lanes: int -> float converts in one instruction
   using VB = simd::u8vec<VF>;
   const int64_t padded = a.k_blocks * a.block_size;
-  for (int64_t n = n0; n < n1; ++n) {
-    VF acc[MR];
-    for (int m = 0; m < MR; ++m) acc[m] = VF{};
-    const uint8_t* col = w.codes.data<uint8_t>() + n * a.k_blocks * a.blob;
-    for (int64_t blk = 0; blk < a.k_blocks; ++blk) {
-      const VF zero = simd::splat<VF>(w.zero[n * a.k_blocks + blk]);
-      const uint8_t* q = col + blk * a.blob;
-      const int64_t k0 = blk * a.block_size;
-      VF part[MR];
-      for (int m = 0; m < MR; ++m) part[m] = VF{};
-      for (int64_t g = 0; g < a.block_size; g += kGroup) {
-        for (int j = 0; j < kGroup / 2; j += (a.bits == 4 ? L : kGroup)) {
-          if (a.bits == 4) {
-            VB bytes;
-            std::memcpy(&bytes, q + g / 2 + j, sizeof bytes);
-            const VI v = __builtin_convertvector(bytes, VI);
-            const VF lo = __builtin_convertvector(v & 15, VF) - zero;
-            const VF hi = __builtin_convertvector(v >> 4, VF) - zero;
-            for (int m = 0; m < MR; ++m) {
-              const float* x = arranged + m * padded + k0 + g + j;
-              part[m] += lo * simd::load<VF>(x) + hi * simd::load<VF>(x + kGroup / 2);
-            }
-          } else {
-            for (int h = 0; h < kGroup; h += L) {
-              VB bytes;
-              std::memcpy(&bytes, q + g + h, sizeof bytes);
-              const VF v = __builtin_convertvector(__builtin_convertvector(bytes, VI), VF) - zero;
-              for (int m = 0; m < MR; ++m) part[m] += v * simd::load<VF>(arranged + m * padded + k0 + g + h);
-            }
+  VF acc[MR][NC];
+  float corr[MR][NC];
+  for (int m = 0; m < MR; ++m)
+    for (int c = 0; c < NC; ++c) acc[m][c] = VF{}, corr[m][c] = 0.0f;
+  const uint8_t* col = w.codes.data<uint8_t>() + n * a.k_blocks * a.blob;
+  for (int64_t blk = 0; blk < a.k_blocks; ++blk) {
+    const float* xb = x + blk * a.block_size;
+    VF part[MR][NC];
+    for (int m = 0; m < MR; ++m)
+      for (int c = 0; c < NC; ++c) part[m][c] = VF{};
+    for (int64_t g = 0; g < a.block_size; g += kGroup) {
+      for (int i = 0; i < (BITS == 4 ? kGroup / 2 : kGroup); i += L) {
+        VF lo[NC], hi[NC];
+        for (int c = 0; c < NC; ++c) {
+          VB bytes;
+          std::memcpy(&bytes, col + (c * a.k_blocks + blk) * a.blob + g * BITS / 8 + i, sizeof bytes);
+          const VI v = __builtin_convertvector(bytes, VI);
+          lo[c] = __builtin_convertvector(BITS == 4 ? (v & 15) : v, VF);
+          if constexpr (BITS == 4) hi[c] = __builtin_convertvector(v >> 4, VF);
+        }
+        for (int m = 0; m < MR; ++m) {
+          const VF xl = simd::load<VF>(xb + m * padded + g + i);
+          for (int c = 0; c < NC; ++c) part[m][c] += lo[c] * xl;
+          if constexpr (BITS == 4) {
+            const VF xh = simd::load<VF>(xb + m * padded + g + i + kGroup / 2);
+            for (int c = 0; c < NC; ++c) part[m][c] += hi[c] * xh;
           }
         }
       }
-      const VF scale = simd::splat<VF>(w.scale[n * a.k_blocks + blk]);
-      for (int m = 0; m < MR; ++m) acc[m] += scale * part[m];
     }
-    const float bias = w.bias.empty() ? 0.0f : w.bias[n];
+    for (int c = 0; c < NC; ++c) {
+      const int64_t b = (n + c) * a.k_blocks + blk;
+      const float scale = w.scale[b], zero = w.zero[b];
+      for (int m = 0; m < MR; ++m) {
+        acc[m][c] += simd::splat<VF>(scale) * part[m][c];
+        corr[m][c] += scale * zero * xsum[m * a.k_blocks + blk];
+      }
+    }
+  }
+  for (int c = 0; c < NC; ++c) {
+    const float bias = w.bias.empty() ? 0.0f : w.bias[n + c];
     for (int m = 0; m < MR; ++m) {
       float sum = 0.0f;
-      for (int i = 0; i < L; ++i) sum += acc[m][i];
-      Y[m * a.N + n] = sum + bias;
+      for (int i = 0; i < L; ++i) sum += acc[m][c][i];
+      Y[m * a.N + n + c] = sum - corr[m][c] + bias;
     }
   }
 }
 
 template <int MR>
-void fused_rows(const NBitsAttrs& a, const NBitsWeights& w, const float* arranged, float* Y, KernelContext& ctx) {
+void fused_rows(const NBitsAttrs& a, const NBitsWeights& w, const float* x, const float* xsum, float* Y, KernelContext& ctx) {
+  // Two columns at a time where the registers allow (acc and part: 2 * MR * NC vectors).
+  constexpr int NC = MR <= 2 ? 2 : 1;
+  const int64_t pairs = (a.N + NC - 1) / NC;
   // About 2 * K flops per column and row: chunks of at least ~64k flops are worth a thread.
-  const int64_t min_chunk = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, a.K * MR));
-  ctx.thread_pool().parallel_for(a.N, min_chunk, [&](int64_t n0, int64_t n1) {
-    simd::with_best_isa([&]<int L>() TS_SIMD_BODY { fused_columns<L, MR>(a, w, arranged, n0, n1, Y); });
+  const int64_t min_chunk = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, a.K * MR * NC));
+  ctx.thread_pool().parallel_for(pairs, min_chunk, [&](int64_t p0, int64_t p1) {
+    simd::with_best_isa([&]<int L>() TS_SIMD_BODY {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t n = p * NC;
+        if (n + NC > a.N) {  // the odd last column
+          if (a.bits == 4) fused_columns<L, 4, MR, 1>(a, w, x, xsum, n, Y);
+          else fused_columns<L, 8, MR, 1>(a, w, x, xsum, n, Y);
+        } else if (a.bits == 4) {
+          fused_columns<L, 4, MR, NC>(a, w, x, xsum, n, Y);
+        } else {
+          fused_columns<L, 8, MR, NC>(a, w, x, xsum, n, Y);
+        }
+      }
+    });
   });
 }
 
 void matmul_fused(const NBitsAttrs& a, const NBitsWeights& w, const float* A, int64_t M, float* Y, KernelContext& ctx) {
-  const int64_t padded = a.k_blocks * a.block_size;
-  Tensor arranged = ctx.scratch(DataType::float32, M * padded);
-  float* x = arranged.data<float>();
-  for (int64_t m = 0; m < M; ++m) arrange_row(a, A + m * a.K, x + m * padded);
+  const Tensor arranged = arrange_rows(a, A, M, ctx);
+  const float* x = arranged.data<float>();
+  Tensor sums = ctx.scratch(DataType::float32, M * a.k_blocks);
+  float* xsum = sums.data<float>();
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t blk = 0; blk < a.k_blocks; ++blk) {
+      const float* xb = x + m * a.k_blocks * a.block_size + blk * a.block_size;
+      float sum = 0.0f;
+      for (int64_t i = 0; i < a.block_size; ++i) sum += xb[i];
+      xsum[m * a.k_blocks + blk] = sum;
+    }
   switch (M) {
-    case 1: fused_rows<1>(a, w, x, Y, ctx); break;
-    case 2: fused_rows<2>(a, w, x, Y, ctx); break;
-    case 3: fused_rows<3>(a, w, x, Y, ctx); break;
-    default: fused_rows<4>(a, w, x, Y, ctx); break;
+    case 1: fused_rows<1>(a, w, x, xsum, Y, ctx); break;
+    case 2: fused_rows<2>(a, w, x, xsum, Y, ctx); break;
+    case 3: fused_rows<3>(a, w, x, xsum, Y, ctx); break;
+    default: fused_rows<4>(a, w, x, xsum, Y, ctx); break;
   }
 }
 
@@ -264,7 +355,7 @@ class MatMulNBitsKernel final : public OpKernel {
     }
     const float* a = wide ? A->data<float>() : a32.data<float>();
     float* y = wide ? Y.data<float>() : y32.data<float>();
-    const bool fused = M <= kMaxFusedRows && (a_.bits == 4 || a_.bits == 8) && w.g_idx.empty();
+    const bool fused = M <= kMaxFusedRows && arranged_layout(a_, w);
     if (fused) matmul_fused(a_, w, a, M, y, ctx);
     else matmul_panels(a_, w, a, M, y, ctx);
     if (!wide) narrow_span(y, Y.data<float16_t>(), Y.size());
