@@ -28,6 +28,9 @@ std::vector<InferRule> microsoft_quant_infer_rules();  // infer/microsoft_quant.
 
 // numpy matmul of the shapes of inputs `a_index` and `b_index` into output 0 (infer/math.cc).
 Status matmul_shapes(InferContext& ctx, size_t a_index, size_t b_index);
+// Concat's output shape from inputs first, first + step, ... along the `axis` attribute into
+// output 0 (infer/shape_ops.cc).
+Status concat_shapes(InferContext& ctx, size_t first, size_t step);
 
 // The rule for `op` of `domain` at `opset`, or nullptr.
 InferFn find_infer_rule(const std::string& domain, const std::string& op, int64_t opset);

@@ -70,41 +70,7 @@ Status qlinear_global_average_pool(InferContext& ctx) {
 
 // QLinearConcat(Y_scale, Y_zero_point, (X, X_scale, X_zero_point)...): the X are concatenated
 // along `axis`.
-Status qlinear_concat(InferContext& ctx) {
-  std::optional<Dims> out;
-  bool all_known = true;
-  int64_t axis = 0;
-  for (size_t i = 2; i < ctx.num_inputs(); i += 3) {
-    const Dims* s = ctx.input_shape(i);
-    if (!s) {
-      all_known = false;
-      continue;
-    }
-    if (!out) {
-      TS_ASSIGN_OR_RETURN(axis, ctx.axis(ctx.attr_int("axis", 0), static_cast<int64_t>(s->size())));
-      out = *s;
-      continue;
-    }
-    if (s->size() != out->size())
-      return ctx.error("inputs have different ranks: ", dims_string(*out), " and ", dims_string(*s), " (input ", i, ")");
-    for (size_t k = 0; k < s->size(); ++k) {
-      Dim& o = (*out)[k];
-      const Dim& d = (*s)[k];
-      if (static_cast<int64_t>(k) == axis) {
-        o = o.is_fixed() && d.is_fixed() ? fixed_dim(o.value + d.value) : unknown_dim();
-      } else {
-        if (dims_differ(o, d))
-          return ctx.error("input ", i, " has shape ", dims_string(*s), ", which differs from ", dims_string(*out),
-                           " outside the concatenation axis ", axis);
-        o = unify_dim(o, d);
-      }
-    }
-  }
-  if (!out) return Status::ok();
-  if (!all_known) (*out)[axis] = unknown_dim();
-  ctx.set_output(0, *out);
-  return Status::ok();
-}
+Status qlinear_concat(InferContext& ctx) { return concat_shapes(ctx, 2, 3); }
 
 }  // namespace
 

@@ -5,9 +5,11 @@
 // point (packed uint8 codes, or float of A's type; default 2^(bits-1)); g_idx, when given, names
 // each k's block instead of k / block_size. A value is (code - zero_point) * scale.
 //
-// Two paths: a few rows of A (token generation) run a fused dot product that reads the packed
-// codes once and never writes a float B (memory-bound: 8x fewer bytes than float weights);
-// more rows dequantize 32 columns at a time into a float panel and hand it to the GEMM.
+// Codes of 4 and 8 bits (without g_idx) are repacked once, at the same size, into words that
+// SIMD lanes decode with one shift and mask (see `lanes`). Two paths: a few rows of A (token
+// generation) run a fused dot product over the packed words that never writes a float B
+// (memory-bound: 8x fewer bytes than float weights); more rows dequantize 32 columns at a time
+// into a float panel and hand it to the GEMM.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -25,6 +27,8 @@ namespace {
 // B and its per-block parameters as the kernels read them.
 struct NBitsWeights {
   Tensor codes;                // uint8 [N, k_blocks, blob] (kept so its bytes stay alive)
+  std::vector<uint32_t> lanes;  // bits 4 and 8 without g_idx: the codes repacked (repack_lanes)
+  int64_t lane_words = 0;       // words per column in `lanes`
   std::vector<float> scale;    // [N * k_blocks]
   std::vector<float> zero;     // [N * k_blocks], in code units
   std::vector<int32_t> g_idx;  // [K] block of each k; empty: k / block_size
@@ -34,6 +38,8 @@ struct NBitsWeights {
 struct NBitsAttrs {
   int64_t K = 0, N = 0, bits = 4, block_size = 0, k_blocks = 0, blob = 0;
 };
+
+void repack_lanes(const NBitsAttrs& a, NBitsWeights& w);
 
 Status prepare_weights(const NBitsAttrs& a, const Tensor& b, const Tensor& scales, const Tensor* zp, const Tensor* g_idx,
                        const Tensor* bias, const Node& where, NBitsWeights& w) {
@@ -79,10 +85,83 @@ Status prepare_weights(const NBitsAttrs& a, const Tensor& b, const Tensor& scale
     if (bias->size() != a.N) return fail("bias must have N = ", a.N, " elements");
     TS_RETURN_IF_ERROR(read_all(*bias, w.bias, where));
   }
+  w.lanes.clear();
+  if (w.g_idx.empty() && (a.bits == 4 || a.bits == 8)) repack_lanes(a, w);
   return Status::ok();
 }
 
-// Column n of dequantize(B) into out[0, K).
+// ---- the lane layout: bits 4 and 8, blocks by k / block_size ----
+//
+// Each column's codes, padded to whole groups of kLanes * 32 / bits codes (64 of 4 bits, 32 of
+// 8), are stored as kLanes words per group: word j holds the group's codes j, j + 8, j + 16, ...
+// at bits 0, bits, 2 * bits, ... So step t of a group, (words >> t * bits) & mask, puts the 8
+// consecutive codes 8t .. 8t + 7 in the 8 lanes: no widening of bytes, no shuffles.
+
+constexpr int64_t kLanes = 8;
+
+bool lane_layout(const NBitsWeights& w) { return !w.lanes.empty(); }
+int64_t group_codes(const NBitsAttrs& a) { return kLanes * (32 / a.bits); }
+int64_t padded_codes(const NBitsAttrs& a) {
+  const int64_t g = group_codes(a);
+  return (a.k_blocks * a.block_size + g - 1) / g * g;
+}
+
+void repack_lanes(const NBitsAttrs& a, NBitsWeights& w) {
+  const int64_t per_group = group_codes(a), stored = a.k_blocks * a.block_size, mask = (1 << a.bits) - 1;
+  w.lane_words = padded_codes(a) / per_group * kLanes;
+  w.lanes.assign(static_cast<size_t>(a.N * w.lane_words), 0u);
+  for (int64_t n = 0; n < a.N; ++n) {
+    const uint8_t* codes = w.codes.data<uint8_t>() + n * a.k_blocks * a.blob;
+    uint32_t* out = w.lanes.data() + n * w.lane_words;
+    for (int64_t k = 0; k < stored; ++k) {
+      const int64_t bit = k * a.bits, group = k / per_group, r = k % per_group;
+      const uint32_t code = static_cast<uint32_t>((codes[bit / 8] >> (bit % 8)) & mask);
+      out[group * kLanes + r % kLanes] |= code << (a.bits * (r / kLanes));
+    }
+  }
+}
+
+// Walks a column's codes 8 at a time from code k0 (a multiple of 8): `words` is the group's
+// first word, `shift` the bit offset of the current 8 codes within each word.
+template <int BITS>
+struct LaneCursor {
+  const uint32_t* words;
+  int shift;
+  LaneCursor(const uint32_t* column, int64_t k0)
+      : words(column + k0 / (kLanes * (32 / BITS)) * kLanes),
+        shift(BITS * static_cast<int>(k0 % (kLanes * (32 / BITS)) / kLanes)) {}
+  void next() {
+    shift += BITS;
+    if (shift == 32) {
+      shift = 0;
+      words += kLanes;
+    }
+  }
+};
+
+// Codes h .. h + L - 1 (h = 0 or 4 when L = 4) of the cursor's 8, as floats.
+template <int L, int BITS, class VF>
+TS_SIMD VF codes_at(const LaneCursor<BITS>& at, int h) {
+  simd::ivec<VF> words;
+  std::memcpy(&words, at.words + h, sizeof words);
+  return __builtin_convertvector((words >> at.shift) & ((1 << BITS) - 1), VF);
+}
+
+// Column n of dequantize(B) into out[0, k_blocks * block_size), k order.
+template <int L, int BITS>
+TS_SIMD void dequantize_lanes(const NBitsAttrs& a, const NBitsWeights& w, int64_t n, float* out) {
+  using VF = typename simd::Lanes<L>::f;
+  LaneCursor<BITS> at(w.lanes.data() + n * w.lane_words, 0);
+  for (int64_t blk = 0; blk < a.k_blocks; ++blk) {
+    const VF zero = simd::splat<VF>(w.zero[n * a.k_blocks + blk]);
+    const VF scale = simd::splat<VF>(w.scale[n * a.k_blocks + blk]);
+    float* o = out + blk * a.block_size;
+    for (int64_t k = 0; k < a.block_size; k += kLanes, at.next())
+      for (int h = 0; h < kLanes; h += L) simd::store(o + k + h, (codes_at<L, BITS, VF>(at, h) - zero) * scale);
+  }
+}
+
+// Column n of dequantize(B) into out[0, K), any bits, g_idx: the reference-shaped path.
 void dequantize_column(const NBitsAttrs& a, const NBitsWeights& w, int64_t n, float* out) {
   const uint8_t* codes = w.codes.data<uint8_t>() + n * a.k_blocks * a.blob;
   const int mask = (1 << a.bits) - 1;
@@ -94,143 +173,69 @@ void dequantize_column(const NBitsAttrs& a, const NBitsWeights& w, int64_t n, fl
   }
 }
 
-// ---- the arranged layout: bits 4 and 8, blocks by k / block_size ----
-//
-// A row of A is zero-padded to k_blocks * block_size and, for 4-bit codes, each group of 16
-// elements holds its 8 even elements, then its 8 odd ones: a byte's low nibbles then meet the
-// first half and its high nibbles the second, so codes decode with shifts and masks, no shuffles.
-// Dequantized panels use the same order, and a product over k does not depend on it.
-
-constexpr int64_t kGroup = 16;  // codes per step: 8 bytes of 4-bit codes, or 16 of 8-bit ones
-
-bool arranged_layout(const NBitsAttrs& a, const NBitsWeights& w) { return w.g_idx.empty() && (a.bits == 4 || a.bits == 8); }
-
-void arrange_row(const NBitsAttrs& a, const float* row, float* out) {
-  const int64_t padded = a.k_blocks * a.block_size;
-  std::fill(out, out + padded, 0.0f);
-  if (a.bits == 8) {
-    std::copy(row, row + a.K, out);
-    return;
-  }
-  for (int64_t k = 0; k < a.K; ++k) {
-    const int64_t g = k / kGroup, i = k % kGroup;
-    out[g * kGroup + (i % 2) * (kGroup / 2) + i / 2] = row[k];
-  }
-}
-
-// Arranged rows of A in scratch memory: [M, k_blocks * block_size].
-Tensor arrange_rows(const NBitsAttrs& a, const float* A, int64_t M, KernelContext& ctx) {
-  const int64_t padded = a.k_blocks * a.block_size;
-  Tensor arranged = ctx.scratch(DataType::float32, M * padded);
-  for (int64_t m = 0; m < M; ++m) arrange_row(a, A + m * a.K, arranged.data<float>() + m * padded);
-  return arranged;
-}
-
-// Lanes [i, i + L) (arranged order) of the group of 16 codes at q, minus the zero point.
-template <int L, int BITS, class VF>
-TS_SIMD VF decode(const uint8_t* q, int i, const VF& zero) {
-  using VI = simd::ivec<VF>;  // codes widen to int32 lanes: int -> float converts in one instruction
-  simd::u8vec<VF> bytes;
-  if constexpr (BITS == 8) {
-    std::memcpy(&bytes, q + i, sizeof bytes);
-    return __builtin_convertvector(__builtin_convertvector(bytes, VI), VF) - zero;
-  } else {
-    const int half = kGroup / 2;
-    std::memcpy(&bytes, q + (i < half ? i : i - half), sizeof bytes);
-    const VI v = __builtin_convertvector(bytes, VI);
-    return __builtin_convertvector(i < half ? (v & 15) : (v >> 4), VF) - zero;
-  }
-}
-
-// Column n of dequantize(B), arranged, into out[0, k_blocks * block_size).
-template <int L, int BITS>
-TS_SIMD void dequantize_arranged(const NBitsAttrs& a, const NBitsWeights& w, int64_t n, float* out) {
-  using VF = typename simd::Lanes<L>::f;
-  const uint8_t* col = w.codes.data<uint8_t>() + n * a.k_blocks * a.blob;
-  for (int64_t blk = 0; blk < a.k_blocks; ++blk) {
-    const VF zero = simd::splat<VF>(w.zero[n * a.k_blocks + blk]);
-    const VF scale = simd::splat<VF>(w.scale[n * a.k_blocks + blk]);
-    const uint8_t* q = col + blk * a.blob;
-    float* o = out + blk * a.block_size;
-    for (int64_t g = 0; g < a.block_size; g += kGroup)
-      for (int i = 0; i < kGroup; i += L) simd::store(o + g + i, decode<L, BITS>(q + g * BITS / 8, i, zero) * scale);
-  }
-}
-
-// Y[M, N] = A[M, K] x dequantize(B)^T + bias, through float panels of kPanel columns handed to
-// the GEMM (arranged when the layout allows, else in k order).
+// Y[M, N] = A[M, K] x dequantize(B)^T + bias, through float panels of kPanel columns (rows of
+// `stride` floats) handed to the GEMM.
 void matmul_panels(const NBitsAttrs& a, const NBitsWeights& w, const float* A, int64_t M, float* Y, KernelContext& ctx) {
   constexpr int64_t kPanel = 32;
-  const bool arranged = arranged_layout(a, w);
-  const int64_t depth = arranged ? a.k_blocks * a.block_size : a.K;
-  Tensor arranged_a;
-  if (arranged) arranged_a = arrange_rows(a, A, M, ctx);
-  const float* x = arranged ? arranged_a.data<float>() : A;
+  const bool lanes = lane_layout(w);
+  const int64_t stride = lanes ? a.k_blocks * a.block_size : a.K;
   const int64_t tiles = (a.N + kPanel - 1) / kPanel;
   ctx.thread_pool().parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
-    Tensor panel = ctx.scratch(DataType::float32, kPanel * depth);
+    Tensor panel = ctx.scratch(DataType::float32, kPanel * stride);
     float* p = panel.data<float>();
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n0 = t * kPanel, nt = std::min(kPanel, a.N - n0);
-      if (arranged) {
+      if (lanes) {
         simd::with_best_isa([&]<int L>() TS_SIMD_BODY {
           for (int64_t j = 0; j < nt; ++j) {
-            if (a.bits == 4) dequantize_arranged<L, 4>(a, w, n0 + j, p + j * depth);
-            else dequantize_arranged<L, 8>(a, w, n0 + j, p + j * depth);
+            if (a.bits == 4) dequantize_lanes<L, 4>(a, w, n0 + j, p + j * stride);
+            else dequantize_lanes<L, 8>(a, w, n0 + j, p + j * stride);
           }
         });
       } else {
-        for (int64_t j = 0; j < nt; ++j) dequantize_column(a, w, n0 + j, p + j * depth);
+        for (int64_t j = 0; j < nt; ++j) dequantize_column(a, w, n0 + j, p + j * stride);
       }
       kernels::GemmEpilogue<float> epilogue;
       if (!w.bias.empty()) epilogue.bias_n = w.bias.data() + n0;
-      kernels::gemm(M, nt, depth, 1.0f, {x, depth, false}, {p, depth, true}, 0.0f, Y + n0, a.N, epilogue, nullptr);
+      kernels::gemm(M, nt, a.K, 1.0f, {A, a.K, false}, {p, stride, true}, 0.0f, Y + n0, a.N, epilogue, nullptr);
     }
   });
 }
 
-// ---- the fused dot product for a few rows (arranged layout) ----
+// ---- the fused dot product for a few rows (lane layout) ----
 
 constexpr int64_t kMaxFusedRows = 4;
 
-// Columns [n, n + NC) of Y for MR arranged rows of A (stride k_blocks * block_size), L float
-// lanes. Codes are decoded once for all rows and multiplied as they are; the zero point comes
-// out per block as scale * zero * sum(x over the block) (xsum [MR, k_blocks]), and the scale
-// multiplies once per block. NC columns share each load of x.
+// Columns [n, n + NC) of Y for MR rows of A zero-padded to padded_codes (x), L float lanes.
+// Codes are decoded once for all rows and multiplied as they are; the zero point comes out per
+// block as scale * zero * sum(x over the block) (xsum [MR, k_blocks]), and the scale multiplies
+// once per block. NC columns share each load of x.
 template <int L, int BITS, int MR, int NC>
 TS_SIMD void fused_columns(const NBitsAttrs& a, const NBitsWeights& w, const float* x, const float* xsum, int64_t n,
                            float* Y) {
   using VF = typename simd::Lanes<L>::f;
-  using VI = simd::ivec<VF>;  // codes widen to int32 lanes: int -> float converts in one instruction
-  using VB = simd::u8vec<VF>;
-  const int64_t padded = a.k_blocks * a.block_size;
+  const int64_t stride = padded_codes(a);
   VF acc[MR][NC];
   float corr[MR][NC];
   for (int m = 0; m < MR; ++m)
     for (int c = 0; c < NC; ++c) acc[m][c] = VF{}, corr[m][c] = 0.0f;
-  const uint8_t* col = w.codes.data<uint8_t>() + n * a.k_blocks * a.blob;
+  LaneCursor<BITS> at(w.lanes.data() + n * w.lane_words, 0);  // column n; column n + c is c * lane_words on
   for (int64_t blk = 0; blk < a.k_blocks; ++blk) {
-    const float* xb = x + blk * a.block_size;
     VF part[MR][NC];
     for (int m = 0; m < MR; ++m)
       for (int c = 0; c < NC; ++c) part[m][c] = VF{};
-    for (int64_t g = 0; g < a.block_size; g += kGroup) {
-      for (int i = 0; i < (BITS == 4 ? kGroup / 2 : kGroup); i += L) {
-        VF lo[NC], hi[NC];
+    const float* xb = x + blk * a.block_size;
+    for (int64_t k = 0; k < a.block_size; k += kLanes, at.next()) {
+      for (int h = 0; h < kLanes; h += L) {
+        VF code[NC];
         for (int c = 0; c < NC; ++c) {
-          VB bytes;
-          std::memcpy(&bytes, col + (c * a.k_blocks + blk) * a.blob + g * BITS / 8 + i, sizeof bytes);
-          const VI v = __builtin_convertvector(bytes, VI);
-          lo[c] = __builtin_convertvector(BITS == 4 ? (v & 15) : v, VF);
-          if constexpr (BITS == 4) hi[c] = __builtin_convertvector(v >> 4, VF);
+          LaneCursor<BITS> column = at;
+          column.words += c * w.lane_words;
+          code[c] = codes_at<L, BITS, VF>(column, h);
         }
         for (int m = 0; m < MR; ++m) {
-          const VF xl = simd::load<VF>(xb + m * padded + g + i);
-          for (int c = 0; c < NC; ++c) part[m][c] += lo[c] * xl;
-          if constexpr (BITS == 4) {
-            const VF xh = simd::load<VF>(xb + m * padded + g + i + kGroup / 2);
-            for (int c = 0; c < NC; ++c) part[m][c] += hi[c] * xh;
-          }
+          const VF xv = simd::load<VF>(xb + m * stride + k + h);
+          for (int c = 0; c < NC; ++c) part[m][c] += code[c] * xv;
         }
       }
     }
@@ -278,17 +283,21 @@ void fused_rows(const NBitsAttrs& a, const NBitsWeights& w, const float* x, cons
 }
 
 void matmul_fused(const NBitsAttrs& a, const NBitsWeights& w, const float* A, int64_t M, float* Y, KernelContext& ctx) {
-  const Tensor arranged = arrange_rows(a, A, M, ctx);
-  const float* x = arranged.data<float>();
+  const int64_t stride = padded_codes(a);
+  Tensor padded = ctx.scratch(DataType::float32, M * stride);
   Tensor sums = ctx.scratch(DataType::float32, M * a.k_blocks);
+  float* x = padded.data<float>();
   float* xsum = sums.data<float>();
-  for (int64_t m = 0; m < M; ++m)
+  for (int64_t m = 0; m < M; ++m) {
+    float* row = x + m * stride;
+    std::copy(A + m * a.K, A + (m + 1) * a.K, row);
+    std::fill(row + a.K, row + stride, 0.0f);
     for (int64_t blk = 0; blk < a.k_blocks; ++blk) {
-      const float* xb = x + m * a.k_blocks * a.block_size + blk * a.block_size;
       float sum = 0.0f;
-      for (int64_t i = 0; i < a.block_size; ++i) sum += xb[i];
+      for (int64_t i = blk * a.block_size; i < (blk + 1) * a.block_size; ++i) sum += row[i];
       xsum[m * a.k_blocks + blk] = sum;
     }
+  }
   switch (M) {
     case 1: fused_rows<1>(a, w, x, xsum, Y, ctx); break;
     case 2: fused_rows<2>(a, w, x, xsum, Y, ctx); break;
@@ -355,7 +364,7 @@ class MatMulNBitsKernel final : public OpKernel {
     }
     const float* a = wide ? A->data<float>() : a32.data<float>();
     float* y = wide ? Y.data<float>() : y32.data<float>();
-    const bool fused = M <= kMaxFusedRows && arranged_layout(a_, w);
+    const bool fused = M <= kMaxFusedRows && lane_layout(w);
     if (fused) matmul_fused(a_, w, a, M, y, ctx);
     else matmul_panels(a_, w, a, M, y, ctx);
     if (!wide) narrow_span(y, Y.data<float16_t>(), Y.size());
