@@ -24,6 +24,13 @@ std::vector<InferRule> nn_infer_rules();            // infer/nn.cc: Conv, pools,
 std::vector<InferRule> shape_op_infer_rules();      // infer/shape_ops.cc: Reshape, Shape, Concat, ...
 std::vector<InferRule> index_infer_rules();         // infer/index_ops.cc: Gather, Slice, Pad, TopK, ...
 std::vector<InferRule> control_flow_infer_rules();  // infer/control_flow.cc: If, Loop, Scan
+std::vector<InferRule> microsoft_quant_infer_rules();  // infer/microsoft_quant.cc: com.microsoft quantized ops
+
+// numpy matmul of the shapes of inputs `a_index` and `b_index` into output 0 (infer/math.cc).
+Status matmul_shapes(InferContext& ctx, size_t a_index, size_t b_index);
+// Concat's output shape from inputs first, first + step, ... along the `axis` attribute into
+// output 0 (infer/shape_ops.cc).
+Status concat_shapes(InferContext& ctx, size_t first, size_t step);
 
 // The rule for `op` of `domain` at `opset`, or nullptr.
 InferFn find_infer_rule(const std::string& domain, const std::string& op, int64_t opset);

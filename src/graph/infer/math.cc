@@ -8,9 +8,6 @@
 
 namespace tessera {
 
-namespace {
-
-// numpy matmul of the shapes of inputs `a` and `b`.
 Status matmul_shapes(InferContext& ctx, size_t a_index, size_t b_index) {
   const Dims* a = ctx.input_shape(a_index);
   const Dims* b = ctx.input_shape(b_index);
@@ -26,6 +23,8 @@ Status matmul_shapes(InferContext& ctx, size_t a_index, size_t b_index) {
   ctx.set_output(0, out);
   return Status::ok();
 }
+
+namespace {
 
 Status matmul(InferContext& ctx) { return matmul_shapes(ctx, 0, 1); }
 Status qlinear_matmul(InferContext& ctx) { return matmul_shapes(ctx, 0, 3); }

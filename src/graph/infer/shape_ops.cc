@@ -188,11 +188,13 @@ Status unsqueeze(InferContext& ctx) {
   return Status::ok();
 }
 
-Status concat(InferContext& ctx) {
+}  // namespace
+
+Status concat_shapes(InferContext& ctx, size_t first, size_t step) {
   std::optional<Dims> out;
   bool all_known = true;
   int64_t axis = 0;
-  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+  for (size_t i = first; i < ctx.num_inputs(); i += step) {
     const Dims* s = ctx.input_shape(i);
     if (!s) {
       all_known = false;
@@ -221,6 +223,13 @@ Status concat(InferContext& ctx) {
   if (!out) return Status::ok();
   if (!all_known) (*out)[axis] = unknown_dim();
   ctx.set_output(0, *out);
+  return Status::ok();
+}
+
+namespace {
+
+Status concat(InferContext& ctx) {
+  TS_RETURN_IF_ERROR(concat_shapes(ctx, 0, 1));
   // Concatenated shape values (rank-1 pieces of a Reshape target).
   ShapeValue v;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {

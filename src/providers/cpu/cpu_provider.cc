@@ -1,6 +1,7 @@
 #include "providers/cpu/cpu_provider.h"
 
 #include "providers/cpu/families.h"
+#include "providers/cpu/quantization/microsoft_quant.h"
 #ifdef TESSERA_HAVE_DNNL
 #include "providers/cpu/nn/conv_dnnl.h"
 #endif
@@ -23,6 +24,7 @@ CpuExecutionProvider::CpuExecutionProvider() {
            register_training_update_ops, register_linear_attention, register_causal_conv,
            register_flex_attention, register_tfidf_vectorizer, register_image_decoder})
     register_family(registry_);
+  register_microsoft_quantization(registry_);
 }
 
 int64_t CpuExecutionProvider::blocked_channels() const {

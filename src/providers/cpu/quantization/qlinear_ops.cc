@@ -15,18 +15,9 @@
 namespace tessera::quant {
 namespace {
 
-bool is_8bit(DataType t) { return t == DataType::int8 || t == DataType::uint8; }
-
 // ---- matrix products -----------------------------------------------------------------------
 
-// numpy matmul shapes: batch dims broadcast, a 1-D A is a row and a 1-D B a column (their unit
-// dims are dropped from the output).
-struct MatMulPlan {
-  int64_t M = 1, K = 1, N = 1;
-  Shape out;
-  std::vector<int64_t> a_batch, b_batch;  // per output batch: index of the A / B matrix
-  int64_t a_mats = 1, b_mats = 1;
-};
+}  // namespace
 
 Status plan_matmul(const KernelContext& ctx, const Shape& a, const Shape& b, MatMulPlan& p) {
   if (a.empty() || b.empty()) return ctx.error("matmul operands must have rank >= 1");
@@ -69,6 +60,8 @@ Status plan_matmul(const KernelContext& ctx, const Shape& a, const Shape& b, Mat
   return Status::ok();
 }
 
+namespace {
+
 // Zero point of A: scalar, per row (M values) or per matrix and row; of B: scalar, per column
 // (N values) or per matrix and column. Returns the values expanded to [mats, rows_or_cols].
 Status expand_zero_point(const KernelContext& ctx, const Tensor* zp, DataType x_type, int64_t mats, int64_t len,
@@ -91,7 +84,8 @@ Status expand_zero_point(const KernelContext& ctx, const Tensor* zp, DataType x_
   return Status::ok();
 }
 
-// acc[o] = (A - a_zp) x (B - b_zp) for every output batch o, int32 with wrap-around.
+}  // namespace
+
 Status int_matmul(const KernelContext& ctx, const Tensor& a, const Tensor* a_zp, const Tensor& b, const Tensor* b_zp,
                   MatMulPlan& p, std::vector<int32_t>& acc) {
   TS_RETURN_IF_ERROR(plan_matmul(ctx, a.shape(), b.shape(), p));
@@ -125,6 +119,8 @@ Status int_matmul(const KernelContext& ctx, const Tensor& a, const Tensor* a_zp,
   }
   return Status::ok();
 }
+
+namespace {
 
 class MatMulIntegerKernel final : public OpKernel {
  public:

@@ -237,20 +237,13 @@ class DynamicQuantizeLinearKernel final : public OpKernel {
     std::vector<float> xs;
     TS_RETURN_IF_ERROR(read_all(*x, xs, ctx.node()));
     if ((kFloatTypes & type_bit(x->dtype())) == 0) return ctx.error("x must be a float tensor");
-    float mx = 0, mn = 0;
-    for (float v : xs) {
-      mx = std::max(mx, v);
-      mn = std::min(mn, v);
-    }
-    const float qmax = 255.0f;
-    const float scale = (mx == mn ? 1.0f : mx - mn) / qmax;
-    const float zp = std::nearbyint(std::clamp(0.0f - mn / scale, 0.0f, qmax));
+    float scale = 1.0f;
+    uint8_t zp = 0;
     uint8_t* y = ctx.allocate_output(0, DataType::uint8, x->shape()).data<uint8_t>();
-    for (size_t i = 0; i < xs.size(); ++i)
-      y[i] = static_cast<uint8_t>(quant::round_clamp(std::nearbyint(xs[i] / scale) + zp, 0, 255));
+    quant::dynamic_quantize_uint8(xs.data(), x->size(), y, scale, zp);
     std::vector<float> scale_v = {scale};
     quant::write_floats(ctx.allocate_output(1, x->dtype(), {}), scale_v.data());
-    ctx.allocate_output(2, DataType::uint8, {}).data<uint8_t>()[0] = static_cast<uint8_t>(zp);
+    ctx.allocate_output(2, DataType::uint8, {}).data<uint8_t>()[0] = zp;
     return Status::ok();
   }
 };
