@@ -66,6 +66,9 @@ constexpr auto kSpinTime = std::chrono::microseconds(50);
 // another run) hands its share to the others instead of making them wait.
 constexpr int64_t kChunksPerThread = 4;
 
+// Pauses between yields of a worker spinning through a run (some microseconds).
+constexpr int kPausesPerYield = 1024;
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -87,6 +90,12 @@ bool spin_until(Ready ready) {
 
 void ThreadPool::worker_loop() {
   for (;;) {
+    // During a run: spin until work comes, yielding the core now and then to whatever else
+    // wants it. Between runs: spin briefly, then sleep.
+    for (int i = 1; active_runs_.load(std::memory_order_acquire) > 0 && queued_.load(std::memory_order_acquire) == 0; ++i) {
+      cpu_relax();
+      if (i % kPausesPerYield == 0) std::this_thread::yield();
+    }
     spin_until([this] { return queued_.load(std::memory_order_acquire) > 0; });
     Job* job;
     {

@@ -29,6 +29,22 @@ class ThreadPool {
   // rethrown here after every started range ends.
   void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn);
 
+  // Held for the length of a session run: the workers keep spinning between the run's ops
+  // instead of sleeping, so each op's parallel part starts on every thread at once. A sleeping
+  // worker woken for an op often came too late (the scheduler may wake it on the caller's own
+  // core), and the caller ran every chunk itself. Workers sleep again shortly after the last run
+  // ends, so an idle session costs no CPU.
+  class RunScope {
+   public:
+    explicit RunScope(ThreadPool& pool) : pool_(pool) { pool_.active_runs_.fetch_add(1, std::memory_order_acq_rel); }
+    ~RunScope() { pool_.active_runs_.fetch_sub(1, std::memory_order_acq_rel); }
+    RunScope(const RunScope&) = delete;
+    RunScope& operator=(const RunScope&) = delete;
+
+   private:
+    ThreadPool& pool_;
+  };
+
   struct Job;
 
  private:
@@ -45,6 +61,7 @@ class ThreadPool {
   // row, and waking a sleeping thread costs more than many of them take. After that they sleep
   // on cv_, so an idle pool costs no CPU.
   std::atomic<int> queued_{0};
+  std::atomic<int> active_runs_{0};  // RunScopes alive: workers do not sleep while positive
   int sleeping_ = 0;  // workers blocked on cv_ (guarded by mutex_)
 };
 

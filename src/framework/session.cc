@@ -264,6 +264,7 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
   std::shared_ptr<ArenaBudget> budget;  // shared with the run's tensors, outputs included
   if (limits_.max_run_arena_bytes) budget = std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
   DeterministicMode mode(deterministic_);  // this thread's, and the pool's workers' for this run
+  ThreadPool::RunScope hot_workers(*pool_);
   TS_ASSIGN_OR_RETURN(std::vector<Value> all,
                       executor_->run(inputs, {}, *pool_, buffers_, observer, control ? &*control : nullptr, budget));
   TS_RETURN_IF_ERROR(detach_from_session(all));
