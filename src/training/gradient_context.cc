@@ -75,14 +75,19 @@ Result<Dims> GradientContext::dims(const std::string& value) const {
   return *it->second.shape;
 }
 
-Result<std::vector<int64_t>> GradientContext::constant_ints(size_t input_index) const {
+const Tensor* GradientContext::constant_input(size_t input_index) const {
   const std::string& name = node_.inputs.at(input_index);
   const Graph& g = writer_.graph();  // the graph being differentiated
-  const Tensor* t = nullptr;
-  if (auto it = g.initializers.find(name); it != g.initializers.end()) t = &it->second;
+  if (auto it = g.initializers.find(name); it != g.initializers.end()) return &it->second;
   for (const Node& n : g.nodes)
-    if (!t && n.op_type == "Constant" && n.outputs.size() == 1 && n.outputs[0] == name)
-      if (const Attribute* a = n.attribute("value")) t = &a->t;
+    if (n.op_type == "Constant" && n.outputs.size() == 1 && n.outputs[0] == name)
+      if (const Attribute* a = n.attribute("value")) return &a->t;
+  return nullptr;
+}
+
+Result<std::vector<int64_t>> GradientContext::constant_ints(size_t input_index) const {
+  const std::string& name = node_.inputs.at(input_index);
+  const Tensor* t = constant_input(input_index);
   if (!t || t->dtype() != DataType::int64) return unsupported("input '", name, "' must be a constant int64 tensor");
   return std::vector<int64_t>(t->data<int64_t>(), t->data<int64_t>() + t->size());
 }
@@ -109,6 +114,11 @@ std::string GradientContext::reduce_sum(const std::string& x, const std::vector<
   return add("ReduceSum", {x, int64s(axes)}, attrs);
 }
 
+std::string GradientContext::reduce_mean(const std::string& x, const std::vector<int64_t>& axes) {
+  if (opset_ < 18) return add("ReduceMean", {x}, {ints_attr("axes", axes)});
+  return add("ReduceMean", {x, int64s(axes)});
+}
+
 std::string GradientContext::unsqueeze(const std::string& x, const std::vector<int64_t>& axes) {
   if (opset_ < 13) return add("Unsqueeze", {x}, {ints_attr("axes", axes)});
   return add("Unsqueeze", {x, int64s(axes)});
@@ -116,6 +126,12 @@ std::string GradientContext::unsqueeze(const std::string& x, const std::vector<i
 
 std::string GradientContext::reshape_like(const std::string& x, const std::string& like) {
   return add("Reshape", {x, add("Shape", {like})});
+}
+
+Result<std::string> GradientContext::size_ratio(const std::string& big, const std::string& small) {
+  TS_ASSIGN_OR_RETURN(DataType type, dtype(big));
+  std::string ratio = add("Div", {add("Size", {big}), add("Size", {small})});
+  return add("Cast", {ratio}, {tessera::int_attr("to", static_cast<int64_t>(type))});
 }
 
 Result<std::string> GradientContext::filled_like(const std::string& like, double value) {
@@ -129,8 +145,12 @@ Result<std::string> GradientContext::filled_like(const std::string& like, double
 
 Result<std::string> GradientContext::reduce_to(const std::string& grad, const std::string& out, const std::string& in) {
   TS_ASSIGN_OR_RETURN(Dims out_dims, dims(out));
+  return reduce_to(grad, out_dims, in);
+}
+
+Result<std::string> GradientContext::reduce_to(const std::string& grad, const Dims& out_dims, const std::string& in) {
   TS_ASSIGN_OR_RETURN(Dims in_dims, dims(in));
-  if (in_dims.size() > out_dims.size()) return unsupported("'", in, "' has a higher rank than '", out, "'");
+  if (in_dims.size() > out_dims.size()) return unsupported("'", in, "' has a higher rank than the gradient ", dims_string(out_dims));
   const size_t lead = out_dims.size() - in_dims.size();
   std::vector<int64_t> axes;
   for (size_t k = 0; k < lead; ++k) axes.push_back(static_cast<int64_t>(k));

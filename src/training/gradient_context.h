@@ -66,7 +66,9 @@ class GradientContext {
   Result<DataType> dtype(const std::string& value) const;
   // The inferred dims of `value` (an error naming the node when its rank is unknown).
   Result<Dims> dims(const std::string& value) const;
-  // The int64 contents of input i when it is an initializer or a Constant node's output.
+  // Input i when it is an initializer or a Constant node's output, else null.
+  const Tensor* constant_input(size_t input_index) const;
+  // The int64 contents of input i when it is a constant (an error naming the node otherwise).
   Result<std::vector<int64_t>> constant_ints(size_t input_index) const;
 
   GraphWriter& writer() { return writer_; }
@@ -78,15 +80,22 @@ class GradientContext {
   std::string int64s(const std::vector<int64_t>& values);
   // ReduceSum over `axes` (all axes when empty), as the opset spells it.
   std::string reduce_sum(const std::string& x, const std::vector<int64_t>& axes, bool keepdims);
+  // ReduceMean over `axes` keeping them (axes an attribute before opset 18).
+  std::string reduce_mean(const std::string& x, const std::vector<int64_t>& axes);
   std::string unsqueeze(const std::string& x, const std::vector<int64_t>& axes);
   // Reshape(x, Shape(like)).
   std::string reshape_like(const std::string& x, const std::string& like);
+  // size(big) / size(small) in big's element type: how many elements a mean averaged.
+  Result<std::string> size_ratio(const std::string& big, const std::string& small);
   // A tensor of `like`'s shape and type holding `value`.
   Result<std::string> filled_like(const std::string& like, double value);
   // Sums a gradient computed in the broadcast shape of output `out` down to input `in`'s shape:
   // the leading axes `in` lacks and its size-1 axes the output broadcast. Needs both ranks and
   // every broadcast axis known from the inferred types.
   Result<std::string> reduce_to(const std::string& grad, const std::string& out, const std::string& in);
+  // The same for a gradient of dims `grad_dims` (MatMul: the output's batch dims, the operand's
+  // matrix dims).
+  Result<std::string> reduce_to(const std::string& grad, const Dims& grad_dims, const std::string& in);
 
   // An error naming the node: not_implemented for what the builder does not support yet.
   template <class... Args>

@@ -85,7 +85,38 @@ Status log_softmax_grad(GradientContext& ctx) {
   return Status::ok();
 }
 
+// Dropout in inference mode passes the gradient through; in training mode (a constant true
+// training_mode, opset 12 on) the gradient takes the forward pass's mask and scale:
+// dx = g * mask / (1 - ratio). The mask output is what the backward pass keeps.
+Status dropout_grad(GradientContext& ctx) {
+  if (!ctx.wants(0)) return Status::ok();
+  bool training = false;
+  if (ctx.opset() >= 12 && ctx.input_count() > 2 && !ctx.input(2).empty()) {
+    const Tensor* mode = ctx.constant_input(2);
+    if (!mode || mode->dtype() != DataType::boolean || mode->size() != 1)
+      return ctx.unsupported("training_mode must be a constant bool scalar");
+    training = mode->data<uint8_t>()[0] != 0;
+  }
+  if (!training) {
+    ctx.set_input_grad(0, ctx.output_grad(0));
+    return Status::ok();
+  }
+  if (ctx.node().outputs.size() < 2 || ctx.output(1).empty()) return ctx.unsupported("training mode without the mask output");
+  TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.input(0)));
+  TS_ASSIGN_OR_RETURN(std::string one, ctx.scalar(type, 1.0));
+  std::string keep;  // 1 - ratio; ratio defaults to 0.5
+  if (ctx.input_count() > 1 && !ctx.input(1).empty()) {
+    keep = ctx.add("Sub", {one, ctx.add("Cast", {ctx.input(1)}, {int_attr("to", static_cast<int64_t>(type))})});
+  } else {
+    TS_ASSIGN_OR_RETURN(keep, ctx.scalar(type, 0.5));
+  }
+  std::string mask = ctx.add("Cast", {ctx.output(1)}, {int_attr("to", static_cast<int64_t>(type))});
+  ctx.set_input_grad(0, ctx.add("Div", {ctx.add("Mul", {ctx.output_grad(0), mask}), keep}));
+  return Status::ok();
+}
+
 constexpr GradientEntry kEntries[] = {
+    {"", "Dropout", dropout_grad},
     {"", "Relu", relu_grad},       {"", "Sigmoid", sigmoid_grad},       {"", "Tanh", tanh_grad},
     {"", "Erf", erf_grad},         {"", "Softmax", softmax_grad},       {"", "LogSoftmax", log_softmax_grad},
 };

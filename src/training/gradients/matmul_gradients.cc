@@ -18,15 +18,22 @@ Status matmul_grad(GradientContext& ctx) {
   TS_ASSIGN_OR_RETURN(Dims a_dims, ctx.dims(ctx.input(0)));
   TS_ASSIGN_OR_RETURN(Dims b_dims, ctx.dims(ctx.input(1)));
   if (a_dims.size() < 2 || b_dims.size() < 2) return ctx.unsupported("1-D operands (rank ", a_dims.size(), " and ", b_dims.size(), ")");
+  TS_ASSIGN_OR_RETURN(Dims out_dims, ctx.dims(ctx.output(0)));
+  // The gradient of an operand has the output's batch dims and the operand's matrix dims.
+  auto full_dims = [&](const Dims& operand) {
+    Dims d(out_dims.begin(), out_dims.end() - 2);
+    d.insert(d.end(), operand.end() - 2, operand.end());
+    return d;
+  };
   const std::string& g = ctx.output_grad(0);
   if (ctx.wants(0)) {
     std::string full = ctx.add("MatMul", {g, swap_last_two(ctx, ctx.input(1), b_dims.size())});
-    TS_ASSIGN_OR_RETURN(std::string da, ctx.reduce_to(full, ctx.output(0), ctx.input(0)));
+    TS_ASSIGN_OR_RETURN(std::string da, ctx.reduce_to(full, full_dims(a_dims), ctx.input(0)));
     ctx.set_input_grad(0, da);
   }
   if (ctx.wants(1)) {
     std::string full = ctx.add("MatMul", {swap_last_two(ctx, ctx.input(0), a_dims.size()), g});
-    TS_ASSIGN_OR_RETURN(std::string db, ctx.reduce_to(full, ctx.output(0), ctx.input(1)));
+    TS_ASSIGN_OR_RETURN(std::string db, ctx.reduce_to(full, full_dims(b_dims), ctx.input(1)));
     ctx.set_input_grad(1, db);
   }
   return Status::ok();

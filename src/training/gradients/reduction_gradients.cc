@@ -66,10 +66,7 @@ Status reduce_mean_grad(GradientContext& ctx) {
   }
   TS_ASSIGN_OR_RETURN(axes, normalized(ctx, axes));
   TS_ASSIGN_OR_RETURN(std::string expanded, expand_back(ctx, axes));
-  TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.input(0)));
-  // count = size(x) / size(y), in x's type
-  std::string count = ctx.add("Cast", {ctx.add("Div", {ctx.add("Size", {ctx.input(0)}), ctx.add("Size", {ctx.output(0)})})},
-                              {int_attr("to", static_cast<int64_t>(type))});
+  TS_ASSIGN_OR_RETURN(std::string count, ctx.size_ratio(ctx.input(0), ctx.output(0)));
   ctx.set_input_grad(0, ctx.add("Div", {expanded, count}));
   return Status::ok();
 }

@@ -15,12 +15,14 @@
 namespace tessera {
 namespace {
 
-enum class Fill { uniform, positive, away_from_zero, int64_constant, bool_constant };
+// The first four are differentiated graph inputs; the rest initializers (positive_constant in
+// the checked type).
+enum class Fill { uniform, positive, away_from_zero, wide, int64_constant, bool_constant, float32_constant, positive_constant };
 
 struct In {
   std::vector<int64_t> shape;
   Fill fill = Fill::uniform;
-  std::vector<int64_t> ints = {};  // int64_constant / bool_constant contents
+  std::vector<int64_t> ints = {};  // int64_constant / bool_constant contents; float32_constant: hundredths
 };
 
 struct GradCase {
@@ -35,10 +37,15 @@ struct GradCase {
 
 In uniform(std::vector<int64_t> shape) { return In{std::move(shape)}; }
 In positive(std::vector<int64_t> shape) { return In{std::move(shape), Fill::positive}; }
+// [-4, 4): a normalization's third derivatives fall with the variance, keeping the central
+// difference's truncation error under the double tolerance.
+In wide(std::vector<int64_t> shape) { return In{std::move(shape), Fill::wide}; }
 In away(std::vector<int64_t> shape) { return In{std::move(shape), Fill::away_from_zero}; }
 In ints(std::vector<int64_t> values) { return In{{static_cast<int64_t>(values.size())}, Fill::int64_constant, values}; }
 In int_tensor(std::vector<int64_t> shape, std::vector<int64_t> values) { return In{std::move(shape), Fill::int64_constant, std::move(values)}; }
 In condition(std::vector<int64_t> shape, std::vector<int64_t> values) { return In{std::move(shape), Fill::bool_constant, std::move(values)}; }
+In positive_constant(std::vector<int64_t> shape) { return In{std::move(shape), Fill::positive_constant}; }
+In hundredths(int64_t value) { return In{{}, Fill::float32_constant, {value}}; }  // a float scalar constant
 
 const std::vector<GradCase>& cases() {
   static const std::vector<GradCase> all = {
@@ -79,18 +86,40 @@ const std::vector<GradCase>& cases() {
       {"reduce_mean", "ReduceMean", {uniform({2, 3, 2})}, {ints_attr("axes", {0, 2}), int_attr("keepdims", 0)}},
       {"softmax_cross_entropy_mean", "SoftmaxCrossEntropyLoss", {uniform({3, 4}), int_tensor({3}, {0, 3, 1})}},
       {"softmax_cross_entropy_weighted_ignore", "SoftmaxCrossEntropyLoss",
-       {uniform({2, 3, 2}), int_tensor({2, 2}, {0, 2, 1, 2}), positive({3})},
+       {uniform({2, 3, 2}), int_tensor({2, 2}, {0, 2, 1, 2}), positive_constant({3})},
        {int_attr("ignore_index", 1)}},
       {"softmax_cross_entropy_sum", "SoftmaxCrossEntropyLoss", {uniform({3, 4}), int_tensor({3}, {2, 0, 1})},
        {string_attr("reduction", "sum")}},
-      {"nll_loss_none_weighted", "NegativeLogLikelihoodLoss", {uniform({3, 4}), int_tensor({3}, {1, 3, 0}), positive({4})},
+      {"nll_loss_none_weighted", "NegativeLogLikelihoodLoss", {uniform({3, 4}), int_tensor({3}, {1, 3, 0}), positive_constant({4})},
        {string_attr("reduction", "none")}},
+      {"conv_strided_padded", "Conv", {uniform({1, 2, 4, 4}), uniform({3, 2, 2, 2}), uniform({3})},
+       {ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 0, 0})}},
+      {"conv_dilated", "Conv", {uniform({1, 1, 5, 5}), uniform({2, 1, 2, 2})}, {ints_attr("dilations", {2, 2})}},
+      {"max_pool_overlapping", "MaxPool", {uniform({1, 2, 4, 4})},
+       {ints_attr("kernel_shape", {3, 3}), ints_attr("strides", {1, 1}), ints_attr("pads", {1, 1, 1, 1})}},
+      {"average_pool", "AveragePool", {uniform({1, 2, 4, 4})}, {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2})}},
+      {"average_pool_padded", "AveragePool", {uniform({1, 1, 3, 3})},
+       {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1}), int_attr("count_include_pad", 1)}},
+      {"batch_norm_training", "BatchNormalization",
+       {wide({3, 2, 2}), uniform({2}), uniform({2}), positive_constant({2}), positive_constant({2})},
+       {int_attr("training_mode", 1)}, 1, 15},
+      {"batch_norm_inference", "BatchNormalization",
+       {uniform({2, 2, 3}), uniform({2}), uniform({2}), positive_constant({2}), positive_constant({2})}},
+      {"global_average_pool", "GlobalAveragePool", {uniform({2, 2, 1, 3})}},
+      {"layer_norm", "LayerNormalization", {wide({2, 4}), uniform({4}), uniform({4})}},
+      {"layer_norm_two_axes", "LayerNormalization", {wide({2, 2, 3}), uniform({2, 3})}, {int_attr("axis", 1)}},
+      {"gather_rows_repeated", "Gather", {uniform({4, 3}), int_tensor({2, 2}, {0, 3, -1, 0})}},
+      {"slice", "Slice", {uniform({3, 4}), ints({1, -3}), ints({3, 100}), ints({0, 1})}},
+      {"dropout_inference", "Dropout", {uniform({2, 3})}},
+      {"dropout_training_mask", "Dropout", {uniform({2, 4}), hundredths(25), condition({}, {1})}, {int_attr("seed", 3)}, 2},
       {"nll_loss_mean", "NegativeLogLikelihoodLoss", {uniform({3, 4}), int_tensor({3}, {1, 3, 0})}},
   };
   return all;
 }
 
-bool differentiable(const In& in) { return in.fill != Fill::int64_constant && in.fill != Fill::bool_constant; }
+bool differentiable(const In& in) {
+  return in.fill == Fill::uniform || in.fill == Fill::positive || in.fill == Fill::away_from_zero || in.fill == Fill::wide;
+}
 
 // Deterministic values for `in` (float kinds) in `dtype`.
 Tensor fill(const In& in, DataType dtype, uint32_t seed) {
@@ -102,6 +131,7 @@ Tensor fill(const In& in, DataType dtype, uint32_t seed) {
     double v = 2 * u - 1;
     if (in.fill == Fill::positive) v = 1 + u;  // [1, 2): keeps 1/x and log x smooth at the step
     if (in.fill == Fill::away_from_zero) v = (u < 0.5 ? -1 : 1) * (0.2 + u);
+    if (in.fill == Fill::wide) v = 8 * u - 4;
     if (dtype == DataType::float64) t.data<double>()[i] = v;
     else t.data<float>()[i] = static_cast<float>(v);
   }
@@ -130,6 +160,10 @@ Built build(const GradCase& c, DataType dtype) {
       g.inputs.push_back(tensor_value(name, dtype, in.shape));
       b.xs.push_back(name);
       b.feeds.emplace_back(name, Value(value));
+    } else if (in.fill == Fill::positive_constant) {
+      g.initializers[name] = fill(In{in.shape, Fill::positive}, dtype, static_cast<uint32_t>(i + 1));
+    } else if (in.fill == Fill::float32_constant) {
+      g.initializers[name] = Tensor::scalar(DataType::float32, static_cast<float>(in.ints.at(0)) / 100.0f);
     } else if (in.fill == Fill::int64_constant) {
       g.initializers[name] = Tensor::from_vector(DataType::int64, in.shape, in.ints).value();
     } else {
@@ -139,16 +173,22 @@ Built build(const GradCase& c, DataType dtype) {
   }
   for (size_t k = 0; k < c.outputs; ++k) {
     n.outputs.push_back("y" + std::to_string(k));
-    b.ys.push_back(n.outputs.back());
     g.outputs.push_back(ValueInfo{n.outputs.back(), {}});
   }
   for (const Attribute& a : c.attrs) n.attributes[a.name] = a;
   if (c.cast_to_checked_type) n.attributes["to"] = int_attr("to", static_cast<int64_t>(dtype));
   g.nodes.push_back(n);
   b.forward = model_with(g, c.opset);
-
   auto types = infer_types(b.forward.graph, b.forward, {});
   EXPECT_TRUE(types.is_ok()) << types.status().message();
+  // The outputs of the checked type carry L; others (Dropout's mask) are not differentiated.
+  g.outputs.clear();
+  for (const std::string& y : n.outputs)
+    if (types.is_ok() && types->count(y) && types->at(y).elem_type == dtype) {
+      b.ys.push_back(y);
+      g.outputs.push_back(ValueInfo{y, {}});
+    }
+  b.forward = model_with(g, c.opset);
   Graph with_grads = g;
   GradientRequest request;
   request.ys = b.ys;
@@ -225,6 +265,8 @@ void check(const GradCase& c, DataType dtype) {
     ::testing::Test::RecordProperty(c.name + "_" + b.xs[x] + (dtype == DataType::float64 ? "_f64" : "_f32"), std::to_string(max_error));
   }
 }
+
+void PrintTo(const GradCase& c, std::ostream* os) { *os << c.name; }
 
 class GradientCheck : public ::testing::TestWithParam<GradCase> {};
 
