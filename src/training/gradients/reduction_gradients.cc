@@ -42,34 +42,28 @@ Result<std::vector<int64_t>> normalized(GradientContext& ctx, std::vector<int64_
   return axes;
 }
 
-Status reduce_sum_grad(GradientContext& ctx) {
+// `axes_input_since`: the opset from which the op takes its axes as an input; a mean also
+// divides by the number of elements reduced.
+Status reduce_grad(GradientContext& ctx, int64_t axes_input_since, bool mean) {
   if (!ctx.wants(0)) return Status::ok();
   bool noop = false;
-  TS_ASSIGN_OR_RETURN(std::vector<int64_t> axes, reduced_axes(ctx, ctx.opset() >= 13, noop));
+  TS_ASSIGN_OR_RETURN(std::vector<int64_t> axes, reduced_axes(ctx, ctx.opset() >= axes_input_since, noop));
   if (noop) {
     ctx.set_input_grad(0, ctx.output_grad(0));
     return Status::ok();
   }
   TS_ASSIGN_OR_RETURN(axes, normalized(ctx, axes));
   TS_ASSIGN_OR_RETURN(std::string dx, expand_back(ctx, axes));
+  if (mean) {
+    TS_ASSIGN_OR_RETURN(std::string count, ctx.size_ratio(ctx.input(0), ctx.output(0)));
+    dx = ctx.add("Div", {dx, count});
+  }
   ctx.set_input_grad(0, dx);
   return Status::ok();
 }
 
-Status reduce_mean_grad(GradientContext& ctx) {
-  if (!ctx.wants(0)) return Status::ok();
-  bool noop = false;
-  TS_ASSIGN_OR_RETURN(std::vector<int64_t> axes, reduced_axes(ctx, ctx.opset() >= 18, noop));
-  if (noop) {
-    ctx.set_input_grad(0, ctx.output_grad(0));
-    return Status::ok();
-  }
-  TS_ASSIGN_OR_RETURN(axes, normalized(ctx, axes));
-  TS_ASSIGN_OR_RETURN(std::string expanded, expand_back(ctx, axes));
-  TS_ASSIGN_OR_RETURN(std::string count, ctx.size_ratio(ctx.input(0), ctx.output(0)));
-  ctx.set_input_grad(0, ctx.add("Div", {expanded, count}));
-  return Status::ok();
-}
+Status reduce_sum_grad(GradientContext& ctx) { return reduce_grad(ctx, 13, false); }
+Status reduce_mean_grad(GradientContext& ctx) { return reduce_grad(ctx, 18, true); }
 
 constexpr GradientEntry kEntries[] = {
     {"", "ReduceSum", reduce_sum_grad},

@@ -14,16 +14,6 @@ namespace {
 
 constexpr int64_t kBatch = 4, kIn = 3, kHidden = 5, kClasses = 2;
 
-std::vector<float> values(size_t count, uint32_t seed) {
-  std::vector<float> v(count);
-  uint32_t s = seed;
-  for (float& x : v) {
-    s = s * 1664525u + 1013904223u;
-    x = static_cast<float>(s >> 8) / static_cast<float>(1u << 23) - 1.0f;  // [-1, 1)
-  }
-  return v;
-}
-
 const std::vector<int64_t> kLabels = {1, 0, 1, 1};
 
 // x -> MatMul(W1) -> Add(b1) -> Relu -> Gemm(W2^T, b2) -> SoftmaxCrossEntropyLoss(labels), mean.

@@ -31,6 +31,17 @@ inline Result<std::unique_ptr<SessionState>> cpu_session(Model model) {
   return SessionState::create(std::move(model), std::move(eps), options);
 }
 
+// Deterministic values in [-scale, scale).
+inline std::vector<float> values(size_t count, uint32_t seed, float scale = 1.0f) {
+  std::vector<float> v(count);
+  uint32_t s = seed;
+  for (float& x : v) {
+    s = s * 1664525u + 1013904223u;
+    x = scale * (static_cast<float>(s >> 8) / static_cast<float>(1u << 23) - 1.0f);
+  }
+  return v;
+}
+
 // Element i of a float or double tensor, as double.
 inline double element(const Tensor& t, int64_t i) {
   return t.dtype() == DataType::float64 ? t.data<double>()[i] : static_cast<double>(t.data<float>()[i]);

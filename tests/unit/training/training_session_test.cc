@@ -76,16 +76,6 @@ TEST(Optimizer, AdamW) {
 
 constexpr int64_t kBatch = 16, kIn = 4, kHidden = 8;
 
-std::vector<float> values(size_t count, uint32_t seed, float scale) {
-  std::vector<float> v(count);
-  uint32_t s = seed;
-  for (float& x : v) {
-    s = s * 1664525u + 1013904223u;
-    x = scale * (static_cast<float>(s >> 8) / static_cast<float>(1u << 23) - 1.0f);
-  }
-  return v;
-}
-
 // Two classes split by x0 + x1 > 0: MatMul-Add-Tanh-Gemm-SoftmaxCrossEntropyLoss.
 Model classifier() {
   Graph g;
