@@ -12,6 +12,7 @@
 #include "model/model_writer.h"
 #include "providers/cpu/cpu_provider.h"
 #include "tessera/model_metadata.h"
+#include "training/gradient_op.h"
 
 namespace tessera {
 
@@ -58,6 +59,8 @@ Result<std::unique_ptr<Session::Impl>> build(const std::string& source, const Lo
   Result<Model> model = load(&metadata);
   phase.reset();
   if (!model.is_ok()) return model.status();
+  // Gradient nodes (ai.onnx.preview.training) become backward nodes before the session sees them.
+  TS_RETURN_IF_ERROR(expand_gradient_ops(*model));
   TS_ASSIGN_OR_RETURN(auto providers, make_providers(options.providers));
   TS_ASSIGN_OR_RETURN(auto state,
                       SessionState::create(std::move(model).value(), std::move(providers), options, std::move(profiler)));
