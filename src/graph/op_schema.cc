@@ -24,6 +24,7 @@ struct SchemaText {
 const SchemaText kSchemaTable[] = {
 #include "graph/op_schemas.inc"
 #include "graph/tessera_op_schemas.inc"
+#include "graph/microsoft_op_schemas.inc"
 };
 
 std::vector<std::string> split(std::string_view text, char sep) {

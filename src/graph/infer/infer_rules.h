@@ -24,6 +24,7 @@ std::vector<InferRule> nn_infer_rules();            // infer/nn.cc: Conv, pools,
 std::vector<InferRule> shape_op_infer_rules();      // infer/shape_ops.cc: Reshape, Shape, Concat, ...
 std::vector<InferRule> index_infer_rules();         // infer/index_ops.cc: Gather, Slice, Pad, TopK, ...
 std::vector<InferRule> control_flow_infer_rules();  // infer/control_flow.cc: If, Loop, Scan
+std::vector<InferRule> microsoft_infer_rules();     // infer/microsoft.cc: ONNX Runtime's contrib ops
 
 // The rule for `op` of `domain` at `opset`, or nullptr.
 InferFn find_infer_rule(const std::string& domain, const std::string& op, int64_t opset);
