@@ -25,6 +25,8 @@ const SchemaText kSchemaTable[] = {
 #include "graph/op_schemas.inc"
 #include "graph/tessera_op_schemas.inc"
 #include "graph/microsoft_quant_op_schemas.inc"
+
+#include "graph/microsoft_op_schemas.inc"
 };
 
 std::vector<std::string> split(std::string_view text, char sep) {

@@ -205,7 +205,7 @@ InferFn find_infer_rule(const std::string& domain, const std::string& op, int64_
   static const std::map<std::pair<std::string, std::string>, std::vector<InferRule>> index = [] {
     std::map<std::pair<std::string, std::string>, std::vector<InferRule>> m;
     for (auto* family : {elementwise_infer_rules, math_infer_rules, nn_infer_rules, shape_op_infer_rules, index_infer_rules,
-                         control_flow_infer_rules, microsoft_quant_infer_rules})
+                         control_flow_infer_rules, microsoft_quant_infer_rules, microsoft_infer_rules})
       for (const InferRule& r : family()) m[{r.domain, r.op}].push_back(r);
     return m;
   }();

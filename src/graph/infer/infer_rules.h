@@ -32,6 +32,8 @@ Status matmul_shapes(InferContext& ctx, size_t a_index, size_t b_index);
 // output 0 (infer/shape_ops.cc).
 Status concat_shapes(InferContext& ctx, size_t first, size_t step);
 
+std::vector<InferRule> microsoft_infer_rules();     // infer/microsoft.cc: ONNX Runtime's contrib ops
+
 // The rule for `op` of `domain` at `opset`, or nullptr.
 InferFn find_infer_rule(const std::string& domain, const std::string& op, int64_t opset);
 

@@ -169,6 +169,7 @@ std::vector<InferRule> math_infer_rules() {
       {"", "MatMulInteger", 10, kAnyOpset, matmul},
       {"", "QLinearMatMul", 10, kAnyOpset, qlinear_matmul},
       {"", "Gemm", 1, kAnyOpset, gemm},
+      {"com.microsoft", "FusedGemm", 1, kAnyOpset, gemm},  // Gemm + activation
       {"", "ArgMax", 1, kAnyOpset, arg_reduce},
       {"", "ArgMin", 1, kAnyOpset, arg_reduce},
       {"", "Einsum", 12, kAnyOpset, einsum},

@@ -368,7 +368,9 @@ std::vector<InferRule> nn_infer_rules() {
       {"", "GlobalMaxPool", 1, kAnyOpset, global_pool},
       {"", "GlobalLpPool", 1, kAnyOpset, global_pool},
       {"", "BatchNormalization", 1, kAnyOpset, batch_norm},
+      {"", "LayerNormalization", 1, 16, layer_norm},  // ONNX Runtime's contrib op before ONNX had it
       {"", "LayerNormalization", 17, kAnyOpset, layer_norm},
+      {"", "SimplifiedLayerNormalization", 1, kAnyOpset, layer_norm},  // ONNX Runtime's contrib RMS norm
       {"com.tessera", "LayerNormalization", 1, kAnyOpset, layer_norm},
       {"com.tessera", "SkipLayerNormalization", 1, kAnyOpset, skip_layer_norm},
       {"com.tessera", "Attention", 1, kAnyOpset, tessera_attention},

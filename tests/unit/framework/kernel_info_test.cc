@@ -20,10 +20,15 @@ TEST(KernelInfo, SinceVersionIsTheSchemaInForce) {
   EXPECT_EQ(KernelInfo(conv, 17, none).since_version(), 11);
   EXPECT_EQ(KernelInfo(conv, 22, none).since_version(), 22);
   EXPECT_EQ(KernelInfo(conv, 10, none).since_version(), 1);
-  // Ops without a schema (runtime-specific domains) report the import.
+  // Ops without a schema (custom domains) report the import.
+  const Node custom = node_of("MyOp", "com.example");
+  EXPECT_EQ(KernelInfo(custom, 3, none).since_version(), 3);
+  EXPECT_EQ(KernelInfo(custom, 3, none).schema(), nullptr);
+  // ONNX Runtime's contrib ops have schemas (graph/microsoft_op_schemas.inc).
   const Node fused = node_of("FusedConv", "com.microsoft");
+  ASSERT_NE(KernelInfo(fused, 1, none).schema(), nullptr);
   EXPECT_EQ(KernelInfo(fused, 1, none).since_version(), 1);
-  EXPECT_EQ(KernelInfo(fused, 1, none).schema(), nullptr);
+  EXPECT_EQ(KernelInfo(fused, 1, none).attr_int("group"), 1);
 }
 
 TEST(KernelInfo, AttributeDefaultsComeFromTheSchema) {

@@ -1,9 +1,11 @@
 // MatMul (numpy batch broadcasting, 1-D operands) and Gemm, on the one GEMM of microkernels/gemm.h
-// (MatMulInteger lives with the quantized ops in quantization/). Constant float32 weights (B) are
-// packed once, when the kernel is created.
+// (MatMulInteger lives with the quantized ops in quantization/), and the fused forms: com.tessera
+// and com.microsoft FusedMatMul, com.microsoft FusedGemm (Gemm + activation). Constant float32
+// weights (B) are packed once, when the kernel is created.
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <numeric>
 #include <vector>
 
 #include "core/broadcast_shapes.h"
@@ -13,6 +15,7 @@
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/cpu/microkernels/gemm.h"
+#include "providers/cpu/nn/conv_activation.h"
 
 namespace tessera {
 namespace {
@@ -189,10 +192,32 @@ void fill_broadcast_c(const Tensor& c, int64_t M, int64_t N, U beta, U* y) {
     }
 }
 
+// Clamps of an activation (Relu, Clip) that no GEMM epilogue applied, then the others.
+template <class C>
+void finish_activation(const ConvActivation& act, C* y, int64_t n) {
+  if (act.kind == ConvActivation::Kind::none) return;
+  if (act.is_clamp()) {
+    const C lo = static_cast<C>(act.clamp_min()), hi = static_cast<C>(act.clamp_max());
+    for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], lo), hi);
+  }
+  apply_activation(act, y, n);
+}
+
+// Gemm, and com.microsoft FusedGemm: Gemm followed by its `activation` (conv_activation.h; the
+// parameters in activation_alpha / activation_beta), float types only.
 class GemmKernel final : public OpKernel {
  public:
-  explicit GemmKernel(const KernelInfo& info)
-      : alpha_(info.attr_float("alpha", 1.0f)),
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    ConvActivation act;
+    if (info.node().domain == "com.microsoft") {
+      TS_ASSIGN_OR_RETURN(act, parse_activation(info));
+    }
+    return std::unique_ptr<OpKernel>(new GemmKernel(info, act));
+  }
+
+  GemmKernel(const KernelInfo& info, ConvActivation act)
+      : act_(act),
+        alpha_(info.attr_float("alpha", 1.0f)),
         beta_(info.attr_float("beta", 1.0f)),
         trans_a_(info.attr_int("transA") != 0),
         trans_b_(info.attr_int("transB") != 0) {
@@ -222,6 +247,8 @@ class GemmKernel final : public OpKernel {
                       (s.size() < 2 || s[0] == M || s[0] == 1);
       if (!ok) return ctx.error("Gemm input C of shape ", shape_to_string(s), " does not broadcast to [", M, ",", N, "]");
     }
+    if (act_.kind != ConvActivation::Kind::none && !(kFloatTypes & type_bit(a->dtype())))
+      return ctx.error("FusedGemm with an activation takes float types, got ", dtype_name(a->dtype()));
     Tensor& y = ctx.allocate_output(0, a->dtype(), {M, N});
     if (y.size() == 0) return Status::ok();
     const int64_t lda = a->dim(1), ldb = b->dim(1);
@@ -230,6 +257,8 @@ class GemmKernel final : public OpKernel {
         [&]<class T>() -> Status {
           if constexpr (std::is_same_v<T, float>) {
             GemmEpilogue<float> ep;
+            ep.clip_min = act_.clamp_min();
+            ep.clip_max = act_.clamp_max();
             float beta = 0;
             // A row of biases with beta == 1 (Linear layers) is added in the GEMM's epilogue.
             const bool row_bias = c && beta_ == 1.0f && c->size() == N && (c->rank() == 1 || c->dim(0) == 1);
@@ -241,6 +270,7 @@ class GemmKernel final : public OpKernel {
             }
             gemm_any<float>(trans_a_, trans_b_, M, N, K, alpha_, a->data<float>(), lda, b->data<float>(), ldb, beta,
                             y.data<float>(), N, &ctx.thread_pool(), packed_b_.get(), &ep);
+            apply_activation(act_, y.data<float>(), y.size());  // clamps ran in the epilogue
           } else if constexpr (is_half_float_v<T>) {
             std::vector<float> af(static_cast<size_t>(a->size())), bf(static_cast<size_t>(b->size())),
                 yf(static_cast<size_t>(y.size()));
@@ -249,6 +279,7 @@ class GemmKernel final : public OpKernel {
             if (c && beta_ != 0.0f) fill_broadcast_c<T, float>(*c, M, N, beta_, yf.data());
             kernels::gemm(M, N, K, alpha_, {af.data(), lda, trans_a_}, {bf.data(), ldb, trans_b_},
                           c && beta_ != 0.0f ? 1.0f : 0.0f, yf.data(), N, {}, &ctx.thread_pool());
+            finish_activation(act_, yf.data(), y.size());
             narrow_span(yf.data(), y.data<T>(), y.size());
           } else {
             // double and integers: alpha and beta are float attributes, applied in T.
@@ -256,6 +287,7 @@ class GemmKernel final : public OpKernel {
             if (c && beta != T(0)) fill_broadcast_c<T, T>(*c, M, N, T(1), y.data<T>());
             gemm_any<T>(trans_a_, trans_b_, M, N, K, alpha, a->data<T>(), lda, b->data<T>(), ldb,
                         c ? beta : T(0), y.data<T>(), N, &ctx.thread_pool());
+            if constexpr (std::is_same_v<T, double>) finish_activation(act_, y.data<T>(), y.size());
           }
           return Status::ok();
         },
@@ -265,6 +297,7 @@ class GemmKernel final : public OpKernel {
   bool owns_constant(size_t i) const override { return i == 1 && packed_b_ != nullptr; }
 
  private:
+  ConvActivation act_;
   float alpha_, beta_;
   bool trans_a_, trans_b_;
   std::shared_ptr<const PackedMatrix<float>> packed_b_;
@@ -277,11 +310,46 @@ struct GeluMap {
   TS_SIMD VF vec(const VF& x) const { return simd::gelu(x); }
 };
 
+// An operand of com.microsoft FusedMatMul in plain MatMul layout, as C: with trans_batch the first
+// dim moves behind the other batch dims ([d0, b1.., r, c] -> [b1.., d0, c]), with trans the last
+// two swap. Returns the logical shape.
+template <class T, class C>
+Shape transposed_operand(const T* src, const Shape& s, bool trans_batch, bool trans, std::vector<C>& dst) {
+  const size_t r = s.size();
+  std::vector<size_t> perm(r);
+  std::iota(perm.begin(), perm.end(), size_t{0});
+  if (trans_batch && r > 2) std::rotate(perm.begin(), perm.begin() + 1, perm.end() - 1);
+  if (trans && r >= 2) std::swap(perm[r - 1], perm[r - 2]);
+  std::vector<int64_t> stride(r, 1);
+  for (size_t i = r; i-- > 1;) stride[i - 1] = stride[i] * s[i];
+  Shape out(r);
+  std::vector<int64_t> from(r);
+  for (size_t i = 0; i < r; ++i) out[i] = s[perm[i]], from[i] = stride[perm[i]];
+  const int64_t n = shape_size(s);
+  dst.resize(static_cast<size_t>(n));
+  std::vector<int64_t> idx(r, 0);
+  int64_t off = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    dst[static_cast<size_t>(k)] = to_computed<C>(src[off]);
+    for (size_t i = r; i-- > 0;) {
+      off += from[i];
+      if (++idx[i] < out[i]) break;
+      off -= from[i] * out[i];
+      idx[i] = 0;
+    }
+  }
+  return out;
+}
+
+// FusedMatMul of both domains.
 // com.tessera FusedMatMul(A, B, bias) {activation = "" | "Relu" | "Gelu"}: MatMul (numpy batch
 // broadcasting) + bias[N] added to every row + the activation, written by matmul_bias_fusion.
 // float32 only. With B a constant 2-D matrix (the fused case) it is packed once, every batch of
 // A becomes rows of one GEMM, and bias and Relu run in its epilogue; GELU runs
 // over the GEMM's output.
+// com.microsoft FusedMatMul(A, B) {alpha, transA, transB, transBatchA, transBatchB}, written by
+// ONNX Runtime's optimizer for a MatMul with a Transpose or a scalar Mul folded in: float types;
+// transposed operands are copied into MatMul layout first, and alpha scales the product.
 class FusedMatMulKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
@@ -292,6 +360,7 @@ class FusedMatMulKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
+    if (microsoft_) return compute_microsoft(ctx);
     TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(1));
     TS_ASSIGN_OR_RETURN(const Tensor* bias, ctx.required_input(2));
@@ -340,13 +409,55 @@ class FusedMatMulKernel final : public OpKernel {
   bool owns_constant(size_t i) const override { return i == 1 && packed_b_ != nullptr; }
 
  private:
-  FusedMatMulKernel(const KernelInfo& info, std::string activation) : activation_(std::move(activation)) {
+  FusedMatMulKernel(const KernelInfo& info, std::string activation)
+      : activation_(std::move(activation)),
+        microsoft_(info.node().domain == "com.microsoft"),
+        alpha_(microsoft_ ? info.attr_float("alpha") : 1.0f),
+        trans_a_(microsoft_ && info.attr_int("transA") != 0),
+        trans_b_(microsoft_ && info.attr_int("transB") != 0),
+        trans_batch_a_(microsoft_ && info.attr_int("transBatchA") != 0),
+        trans_batch_b_(microsoft_ && info.attr_int("transBatchB") != 0) {
     const Tensor* b = info.constant_input(1);
-    if (b && b->dtype() == DataType::float32 && b->rank() == 2 && b->size() > 0)
+    if (!trans_b_ && !trans_batch_b_ && b && b->dtype() == DataType::float32 && b->rank() == 2 && b->size() > 0)
       packed_b_ = std::make_shared<PackedMatrix<float>>(kernels::pack_b(b->dim(0), b->dim(1), b->data<float>(), b->dim(1), false));
   }
 
+  Status compute_microsoft(KernelContext& ctx) const {
+    TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(1));
+    if (a->dtype() != b->dtype()) return ctx.error("A and B have different types ", dtype_name(a->dtype()), " and ", dtype_name(b->dtype()));
+    return dispatch<kFloatTypes>(
+        a->dtype(),
+        [&]<class T>() -> Status {
+          using C = compute_t<T>;
+          std::vector<C> a_buf, b_buf, y_buf;
+          const bool copy_a = trans_a_ || trans_batch_a_ || !std::is_same_v<T, C>;
+          const bool copy_b = trans_b_ || trans_batch_b_ || !std::is_same_v<T, C>;
+          const Shape as = copy_a ? transposed_operand(a->data<T>(), a->shape(), trans_batch_a_, trans_a_, a_buf) : a->shape();
+          const Shape bs = copy_b ? transposed_operand(b->data<T>(), b->shape(), trans_batch_b_, trans_b_, b_buf) : b->shape();
+          TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, as, bs));
+          Tensor& y = ctx.allocate_output(0, a->dtype(), plan.out_shape);
+          if (y.size() == 0) return Status::ok();
+          const C* pa = copy_a ? a_buf.data() : reinterpret_cast<const C*>(a->data<T>());
+          const C* pb = copy_b ? b_buf.data() : reinterpret_cast<const C*>(b->data<T>());
+          if constexpr (!std::is_same_v<T, C>) y_buf.resize(static_cast<size_t>(y.size()));
+          C* py = std::is_same_v<T, C> ? reinterpret_cast<C*>(y.data<T>()) : y_buf.data();
+          const PackedMatrix<float>* packed = nullptr;
+          if constexpr (std::is_same_v<T, float>)
+            if (packed_b_ && b->rank() == 2) packed = packed_b_.get();
+          run_matmul<C>(plan, pa, pb, py, ctx.thread_pool(), packed);
+          if (alpha_ != 1.0f)
+            for (int64_t i = 0; i < y.size(); ++i) py[i] *= static_cast<C>(alpha_);
+          if constexpr (!std::is_same_v<T, C>) narrow_span(y_buf.data(), y.data<T>(), y.size());
+          return Status::ok();
+        },
+        ctx.node());
+  }
+
   std::string activation_;
+  bool microsoft_;
+  float alpha_;
+  bool trans_a_, trans_b_, trans_batch_a_, trans_batch_b_;
   std::shared_ptr<const PackedMatrix<float>> packed_b_;
 };
 
@@ -354,8 +465,10 @@ class FusedMatMulKernel final : public OpKernel {
 
 void register_matmul(KernelRegistry& r) {
   r.add({"com.tessera", "FusedMatMul", 1, 1, FusedMatMulKernel::create});
+  r.add({"com.microsoft", "FusedMatMul", 1, 1, FusedMatMulKernel::create});
   r.add({"", "MatMul", 1, kLatestOnnxOpset, make_factory<MatMulKernel>()});
-  r.add({"", "Gemm", 1, kLatestOnnxOpset, make_factory<GemmKernel>()});
+  r.add({"", "Gemm", 1, kLatestOnnxOpset, GemmKernel::create});
+  r.add({"com.microsoft", "FusedGemm", 1, 1, GemmKernel::create});
 }
 
 }  // namespace tessera

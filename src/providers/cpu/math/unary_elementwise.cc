@@ -9,6 +9,7 @@
 
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
+#include "providers/cpu/math/bias_activation.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/cpu/microkernels/elementwise_simd.h"
 
@@ -264,7 +265,7 @@ struct Swish {
   static constexpr TypeSet kTypes = kFloats;
   static constexpr int64_t kChunk = kCostlyChunk;
   float alpha;
-  explicit Swish(const KernelInfo& info) : alpha(info.attr_float("alpha", 1.0f)) {}
+  explicit Swish(const KernelInfo& info) : alpha(info.attr_float("alpha")) {}  // the schema's default (QuickGelu: 1.702)
   template <class C>
   C operator()(C x) const { return x * sigmoid(C(alpha) * x); }
   template <class VF>
@@ -539,6 +540,10 @@ void register_unary_elementwise(KernelRegistry& r) {
   for (const Entry& e : table) r.add({"", e.op, e.since, kLatestOnnxOpset, e.factory});
   // What gelu_fusion writes for models before opset 20: the same op and attribute.
   r.add({"com.tessera", "Gelu", 1, 1, unary_factory<Gelu>()});
+  // ONNX Runtime's contrib forms: Gelu (erf) and QuickGelu, x * sigmoid(alpha * x), which is Swish.
+  r.add({"com.microsoft", "Gelu", 1, 1, unary_factory<Gelu>()});
+  r.add({"com.microsoft", "QuickGelu", 1, 1, unary_factory<Swish>()});
+  register_bias_activation(r);  // BiasGelu, FastGelu, BiasAdd (math/bias_activation.cc)
 }
 
 }  // namespace tessera

@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/microkernels/gemm.h"
-#include "providers/cpu/microkernels/vector_math.h"
+#include "providers/cpu/nn/attention_core.h"
+#include "providers/cpu/nn/contrib_attention.h"
 #include "providers/cpu/math/widen.h"
 
 namespace tessera {
@@ -51,19 +53,6 @@ Status narrow_into(const KernelContext& ctx, Tensor& out, const C* src) {
     narrow_span(src, out.data<T>(), out.size());
     return Status::ok();
   }, ctx.node());
-}
-
-// Copies a 3-D [B, S, H*D] or 4-D [B, H, S, D] buffer into dst laid out as [B, H, dst_len, D],
-// starting at sequence position `seq_offset`.
-template <class C>
-void to_head_layout(const C* src, bool three_d, int64_t B, int64_t H, int64_t S, int64_t D, C* dst, int64_t dst_len,
-                    int64_t seq_offset) {
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < H; ++h)
-      for (int64_t s = 0; s < S; ++s) {
-        const C* from = three_d ? src + ((b * S + s) * H + h) * D : src + ((b * H + h) * S + s) * D;
-        std::copy(from, from + D, dst + ((b * H + h) * dst_len + seq_offset + s) * D);
-      }
 }
 
 // Sizes of one Attention call, in the [batch, heads, seq, head] layout.
@@ -395,18 +384,22 @@ class AttentionKernel final : public OpKernel {
 
 // Rotates pairs of each head's first rotary_embedding_dim values by position-dependent angles:
 // either the two halves (x[k], x[k + half]) or neighbours (x[2k], x[2k + 1]).
+// ONNX's inputs are (X, cos_cache, sin_cache, position_ids?); com.microsoft's (input,
+// position_ids, cos_cache, sin_cache), its position_ids [B, S] or [1] (an offset: position
+// offset + s), and with num_heads 0 a 3-D input's head size is the cache's 2 * width.
 class RotaryEmbeddingKernel final : public OpKernel {
  public:
   explicit RotaryEmbeddingKernel(const KernelInfo& info)
-      : interleaved_(info.attr_int("interleaved") != 0),
+      : microsoft_(info.node().domain == "com.microsoft"),
+        interleaved_(info.attr_int("interleaved") != 0),
         rotary_dim_(info.attr_int("rotary_embedding_dim")),
         num_heads_(info.attr_int("num_heads", 0)) {}
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
-    TS_ASSIGN_OR_RETURN(const Tensor* cos_t, ctx.required_input(1));
-    TS_ASSIGN_OR_RETURN(const Tensor* sin_t, ctx.required_input(2));
-    const Tensor* pos = ctx.input(3);
+    TS_ASSIGN_OR_RETURN(const Tensor* cos_t, ctx.required_input(microsoft_ ? 2 : 1));
+    TS_ASSIGN_OR_RETURN(const Tensor* sin_t, ctx.required_input(microsoft_ ? 3 : 2));
+    const Tensor* pos = ctx.input(microsoft_ ? 1 : 3);
     if (x->rank() != 3 && x->rank() != 4) return ctx.error("X must be 3-D or 4-D, got ", shape_to_string(x->shape()));
     if (cos_t->dtype() != x->dtype() || sin_t->dtype() != x->dtype())
       return ctx.error("cos_cache and sin_cache must have the type of X");
@@ -414,9 +407,12 @@ class RotaryEmbeddingKernel final : public OpKernel {
     const int64_t B = x->dim(0);
     int64_t H, S, D;
     if (three_d) {
-      if (num_heads_ <= 0 || x->dim(2) % num_heads_ != 0)
+      const int64_t from_cache = microsoft_ && num_heads_ <= 0 && rotary_dim_ <= 0 && cos_t->rank() == 2 && cos_t->dim(1) > 0
+                                     ? x->dim(2) / (2 * cos_t->dim(1)) : 0;
+      const int64_t heads = num_heads_ > 0 ? num_heads_ : from_cache;
+      if (heads <= 0 || x->dim(2) % heads != 0)
         return ctx.error("3-D input needs a num_heads attribute dividing the hidden size ", x->dim(2));
-      H = num_heads_;
+      H = heads;
       S = x->dim(1);
       D = x->dim(2) / H;
     } else {
@@ -431,7 +427,15 @@ class RotaryEmbeddingKernel final : public OpKernel {
       return ctx.error("cos_cache ", shape_to_string(cos_t->shape()), " and sin_cache ",
                        shape_to_string(sin_t->shape()), " must match and end in rotary_embedding_dim/2 = ", half);
     std::vector<int64_t> row_of(static_cast<size_t>(B * S));  // cache row of each (b, s)
-    if (pos) {
+    if (pos && microsoft_ && pos->size() == 1 && pos->dtype() == DataType::int64) {
+      if (cos_t->rank() != 2) return ctx.error("cos_cache must be 2-D");
+      for (int64_t i = 0; i < B * S; ++i) {
+        const int64_t p = pos->data<int64_t>()[0] + i % S;
+        if (p < 0 || p >= cos_t->dim(0))
+          return ctx.error("position ", p, " is outside the cache of ", cos_t->dim(0), " rows");
+        row_of[i] = p;
+      }
+    } else if (pos) {
       if (pos->dtype() != DataType::int64 || pos->shape() != Shape{B, S})
         return ctx.error("position_ids must be int64 of shape [", B, ",", S, "], got ", shape_to_string(pos->shape()));
       if (cos_t->rank() != 2) return ctx.error("with position_ids, cos_cache must be 2-D");
@@ -478,6 +482,7 @@ class RotaryEmbeddingKernel final : public OpKernel {
   }
 
  private:
+  bool microsoft_;
   bool interleaved_;
   int64_t rotary_dim_, num_heads_;
 };
@@ -538,42 +543,14 @@ class TesseraAttentionKernel final : public OpKernel {
     }
     Tensor& y = ctx.allocate_output(0, DataType::float32, sf ? Shape{Sq, B * H, Dv} : Shape{B, Sq, H, Dv});
     if (y.size() == 0) return Status::ok();
-    const float* Q = q->data<float>();
-    const float* K = k->data<float>();
-    const float* V = v->data<float>();
-    const float* M = mask ? mask->data<float>() : nullptr;
-    float* Y = y.data<float>();
-    const auto& vk = reduce_impl::vec::kernels();
-    const float scale = scale_;
-    const double work = static_cast<double>(Sq) * static_cast<double>(Sk) * static_cast<double>(D + Dv);
-    const int64_t grain = work > 1e5 ? 1 : std::max<int64_t>(1, static_cast<int64_t>(1e5 / std::max(1.0, work)));
-    ctx.thread_pool().parallel_for(B * H, grain, [&](int64_t t0, int64_t t1) {
-      std::vector<float> scores(static_cast<size_t>(Sq * Sk));
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t b = t / H, h = t % H;
-        // Head h of batch b: rows S apart by H*D (batch first) or B*H*D (sequence first).
-        const float* qh = Q + (sf ? b * H + h : b * Sq * H + h) * D;
-        const float* kh = K + (sf ? b * H + h : b * Sk * H + h) * D;
-        const float* vh = V + (sf ? b * H + h : b * Sk * H + h) * Dv;
-        float* yh = Y + (sf ? b * H + h : b * Sq * H + h) * Dv;
-        const int64_t rows = sf ? B * H : H;
-        kernels::gemm(Sq, Sk, D, scale, {qh, rows * D, false}, {kh, rows * D, true}, 0.0f, scores.data(), Sk);
-        for (int64_t i = 0; i < Sq; ++i) {
-          float* row = scores.data() + i * Sk;
-          if (M) {
-            const float* mrow = M + b * ms[0] + h * ms[1] + i * ms[2];
-            if (ms[3] == 1) {
-              for (int64_t j = 0; j < Sk; ++j) row[j] += mrow[j];
-            } else {
-              for (int64_t j = 0; j < Sk; ++j) row[j] += mrow[0];
-            }
-          }
-          const float mx = vk.max(row, Sk);
-          vk.scale(row, Sk, 1.0f / vk.exp_shift_store(row, row, Sk, mx));
-        }
-        kernels::gemm(Sq, Dv, Sk, 1.0f, {scores.data(), Sk, false}, {vh, rows * Dv, false}, 0.0f, yh, rows * Dv);
-      }
-    });
+    // Head h of batch b: rows S apart by H*D (batch first) or B*H*D (sequence first).
+    const int64_t rows = sf ? B * H : H;
+    auto view = [&](auto* data, int64_t seq, int64_t d) {
+      return HeadsView<std::remove_pointer_t<decltype(data)>>{data, (sf ? H : seq * H) * d, d, rows * d};
+    };
+    multi_head_attention(ctx.thread_pool(), {B, H, H, Sq, Sk, D, Dv}, scale_, view(q->data<float>(), Sq, D),
+                         view(k->data<float>(), Sk, D), view(v->data<float>(), Sk, Dv),
+                         mask ? mask->data<float>() : nullptr, ms, view(y.data<float>(), Sq, Dv));
     return Status::ok();
   }
 
@@ -589,9 +566,11 @@ class TesseraAttentionKernel final : public OpKernel {
 
 void register_attention(KernelRegistry& r) {
   r.add({"com.tessera", "Attention", 1, 1, TesseraAttentionKernel::create});
+  register_contrib_attention(r);  // com.microsoft Attention, MultiHeadAttention (nn/contrib_attention.cc)
   const KernelDef defs[] = {
       {"", "Attention", 23, kLatestOnnxOpset, AttentionKernel::create},
       {"", "RotaryEmbedding", 23, kLatestOnnxOpset, make_factory<RotaryEmbeddingKernel>()},
+      {"com.microsoft", "RotaryEmbedding", 1, 1, make_factory<RotaryEmbeddingKernel>()},
   };
   for (const KernelDef& def : defs) r.add(def);
 }

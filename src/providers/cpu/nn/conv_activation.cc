@@ -24,7 +24,15 @@ Result<ConvActivation> parse_activation(const KernelInfo& info) {
   using Kind = ConvActivation::Kind;
   ConvActivation act;
   const std::string name = info.attr_string("activation");
-  const std::vector<float> params = info.attr_floats("activation_params");
+  std::vector<float> params = info.attr_floats("activation_params");
+  // com.microsoft FusedGemm spells them activation_alpha / activation_beta (LeakyRelu's alpha
+  // also leaky_relu_alpha).
+  if (params.empty() && info.has_attr("activation_alpha")) {
+    params.push_back(info.attr_float("activation_alpha", 0.0f));
+    if (info.has_attr("activation_beta")) params.push_back(info.attr_float("activation_beta", 0.0f));
+  } else if (params.empty() && info.has_attr("leaky_relu_alpha")) {
+    params.push_back(info.attr_float("leaky_relu_alpha", 0.01f));
+  }
   auto param = [&](size_t i, float dflt) { return i < params.size() ? params[i] : dflt; };
   if (name.empty()) act.kind = Kind::none;
   else if (name == "Relu") act.kind = Kind::relu;

@@ -22,7 +22,8 @@ struct ConvActivation {
 
 // The one place FusedConv's activation names are read: Relu, Clip (min, max), LeakyRelu (alpha),
 // Sigmoid, Tanh, HardSigmoid (alpha, beta), HardSwish, Silu (x * sigmoid(x)) and Gelu (erf
-// form); an empty name is none.
+// form); an empty name is none. The parameters come from `activation_params`, else from
+// FusedGemm's `activation_alpha` / `activation_beta` / `leaky_relu_alpha`.
 Result<ConvActivation> parse_activation(const KernelInfo& info);
 
 // Applies a non-clamp activation to y[0, n) in place, vectorized for float; clamps do nothing

@@ -255,23 +255,34 @@ Status row_params(const KernelContext& ctx, const Shape& xs, int64_t axis, const
   return Status::ok();
 }
 
+// Where each form of the op keeps its optional inputs and outputs; -1 where it has none.
+struct NormLayout {
+  int beta = -1;     // input: the shift after normalizing
+  int sum_bias = -1;  // input (skip forms): a bias of the last axis added to the sum
+  int mean = -1, inv_std = -1, sum = -1;  // outputs: statistics, and the skip forms' sum
+};
+constexpr NormLayout kLayerNormLayout{.beta = 2, .mean = 1, .inv_std = 2};
+
 class LayerNormKernel : public OpKernel {
  public:
-  // `skip`: com.tessera SkipLayerNormalization(A, B, Scale, Bias) -> Y[, S]: LayerNormalization
-  // of S = A + B (numpy broadcasting) over the last axis. The sum is written straight into Y and
-  // normalized there, or into S when that output is requested.
-  LayerNormKernel(const KernelInfo& info, bool rms, bool skip = false)
+  // `skip`: SkipLayerNormalization: LayerNormalization (RMS with `rms`) over the last axis of
+  // S = A + B (numpy broadcasting) + sum_bias. com.tessera's (A, B, Scale, Bias) -> Y[, S];
+  // com.microsoft's (input, skip, gamma, beta?, bias?) -> output[, mean, inv_std_var,
+  // input_skip_bias_sum]. The sum is written straight into Y and normalized there, or into S
+  // when that output is requested.
+  LayerNormKernel(const KernelInfo& info, bool rms, bool skip, NormLayout layout)
       : rms_(rms),
         skip_(skip),
+        layout_(layout),
         axis_(skip ? -1 : info.attr_int("axis", -1)),
-        epsilon_(info.attr_float("epsilon", 1e-5f)),
+        epsilon_(info.attr_float("epsilon")),  // the schema's default: 1e-5, 1e-12 for com.microsoft's skip forms
         stash_type_(info.attr_int("stash_type", 1)) {}
 
   Status compute(KernelContext& ctx) const override {
     if (skip_) return compute_skip(ctx);
     const Tensor* x = ctx.input(0);
     const Tensor* scale = ctx.input(1);
-    const Tensor* bias = rms_ ? nullptr : ctx.input(2);
+    const Tensor* bias = optional_input(ctx, layout_.beta);
     if (!x || !scale) return ctx.error("inputs 'X' and 'Scale' are required");
     const int64_t rank = static_cast<int64_t>(x->rank());
     auto ax = normalize_axis(axis_, rank, ctx.node());
@@ -288,10 +299,10 @@ class LayerNormKernel : public OpKernel {
     Shape stat_shape = x->shape();
     for (int64_t i = axis; i < rank; ++i) stat_shape[static_cast<size_t>(i)] = 1;
     const DataType stat_type = static_cast<DataType>(stash_type_);
-    if (!rms_ && (ctx.output_requested(1) || ctx.output_requested(2)) && !(kFloatTypes & type_bit(stat_type)))
+    if ((requested(ctx, layout_.mean) || requested(ctx, layout_.inv_std)) && !(kFloatTypes & type_bit(stat_type)))
       return ctx.error("stash_type ", stash_type_, " is not a float type");
-    Tensor* mean_out = !rms_ && ctx.output_requested(1) ? &ctx.allocate_output(1, stat_type, stat_shape) : nullptr;
-    Tensor* inv_out = !rms_ && ctx.output_requested(2) ? &ctx.allocate_output(2, stat_type, stat_shape) : nullptr;
+    Tensor* mean_out = requested(ctx, layout_.mean) ? &ctx.allocate_output(layout_.mean, stat_type, stat_shape) : nullptr;
+    Tensor* inv_out = requested(ctx, layout_.inv_std) ? &ctx.allocate_output(layout_.inv_std, stat_type, stat_shape) : nullptr;
     if (x->size() == 0) return Status::ok();
 
     return dispatch<kFloatTypes>(
@@ -309,12 +320,21 @@ class LayerNormKernel : public OpKernel {
   }
 
  private:
+  static const Tensor* optional_input(const KernelContext& ctx, int i) { return i >= 0 ? ctx.input(static_cast<size_t>(i)) : nullptr; }
+  static bool requested(const KernelContext& ctx, int i) {
+    return i >= 0 && static_cast<size_t>(i) < ctx.output_count() && ctx.output_requested(static_cast<size_t>(i));
+  }
+
   Status compute_skip(KernelContext& ctx) const {
     TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(1));
     TS_ASSIGN_OR_RETURN(const Tensor* scale, ctx.required_input(2));
-    const Tensor* bias = ctx.input(3);
+    const Tensor* bias = optional_input(ctx, layout_.beta);
+    const Tensor* sum_bias = optional_input(ctx, layout_.sum_bias);
     if (a->dtype() != b->dtype()) return ctx.error("inputs A and B have different types");
+    if (sum_bias && (sum_bias->dtype() != a->dtype() || sum_bias->size() != (a->rank() ? a->shape().back() : 1)))
+      return ctx.error("bias must be a ", dtype_name(a->dtype()), " vector of the hidden size, got ",
+                       dtype_name(sum_bias->dtype()), " ", shape_to_string(sum_bias->shape()));
     Result<Shape> out_shape = broadcast_shapes({&a->shape(), &b->shape()}, "");
     if (!out_shape.is_ok() || out_shape->empty())
       return ctx.error("A ", shape_to_string(a->shape()), " and B ", shape_to_string(b->shape()),
@@ -325,7 +345,11 @@ class LayerNormKernel : public OpKernel {
     RowParams rp;
     TS_RETURN_IF_ERROR(row_params(ctx, ys, rank - 1, scale, bias, rp));
     Tensor& y = ctx.allocate_output(0, a->dtype(), ys);
-    Tensor* sum_out = ctx.output_requested(1) ? &ctx.allocate_output(1, a->dtype(), ys) : nullptr;
+    Tensor* sum_out = requested(ctx, layout_.sum) ? &ctx.allocate_output(layout_.sum, a->dtype(), ys) : nullptr;
+    Shape stat_shape = ys;
+    stat_shape.back() = 1;
+    Tensor* mean_out = requested(ctx, layout_.mean) ? &ctx.allocate_output(layout_.mean, DataType::float32, stat_shape) : nullptr;
+    Tensor* inv_out = requested(ctx, layout_.inv_std) ? &ctx.allocate_output(layout_.inv_std, DataType::float32, stat_shape) : nullptr;
     if (y.size() == 0) return Status::ok();
     // Row offsets of A and B (0-stride along broadcast dims) and their stride along the last axis.
     auto row_offsets = [&](const Shape& s, std::vector<int64_t>& offs) {
@@ -360,6 +384,11 @@ class LayerNormKernel : public OpKernel {
           const T* pb = b->data<T>();
           T* py = y.data<T>();
           T* ps = sum_out ? sum_out->data<T>() : py;
+          std::vector<F> added;  // sum_bias, widened
+          if (sum_bias) {
+            added.resize(static_cast<size_t>(cols));
+            widen_span(sum_bias->data<T>(), added.data(), cols);
+          }
           ctx.thread_pool().parallel_for(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
               const T* ar = pa + (same ? r * cols : a_off[static_cast<size_t>(r)]);
@@ -368,14 +397,19 @@ class LayerNormKernel : public OpKernel {
               if constexpr (std::is_same_v<T, F>) {
                 if (a_inner == 1 && b_inner == 1) {
                   for (int64_t i = 0; i < cols; ++i) yr[i] = ar[i] + br[i];
+                  if (sum_bias)
+                    for (int64_t i = 0; i < cols; ++i) yr[i] += added[static_cast<size_t>(i)];
                   continue;
                 }
               }
-              for (int64_t i = 0; i < cols; ++i)
-                yr[i] = from_computed<T>(static_cast<F>(to_computed<F>(ar[i * a_inner]) + to_computed<F>(br[i * b_inner])));
+              for (int64_t i = 0; i < cols; ++i) {
+                F v = static_cast<F>(to_computed<F>(ar[i * a_inner]) + to_computed<F>(br[i * b_inner]));
+                if (sum_bias) v += added[static_cast<size_t>(i)];
+                yr[i] = from_computed<T>(v);
+              }
             }
           });
-          run_rows<T, T>(ctx, ps, py, rows, cols, rp, nullptr, nullptr);
+          run_rows<T, T>(ctx, ps, py, rows, cols, rp, mean_out, inv_out);
           return Status::ok();
         },
         ctx.node());
@@ -430,6 +464,7 @@ class LayerNormKernel : public OpKernel {
 
   bool rms_;
   bool skip_;
+  NormLayout layout_;
   int64_t axis_;
   float epsilon_;
   int64_t stash_type_;
@@ -704,14 +739,23 @@ KernelFactory factory_with(Args... args) {
 
 void register_normalization(KernelRegistry& r) {
   r.add({"", "BatchNormalization", 1, kLatestOnnxOpset, make_factory<BatchNormKernel>()});
-  r.add({"", "LayerNormalization", 17, kLatestOnnxOpset, factory_with<LayerNormKernel>(false)});
-  r.add({"", "RMSNormalization", 23, kLatestOnnxOpset, factory_with<LayerNormKernel>(true)});
+  r.add({"", "LayerNormalization", 17, kLatestOnnxOpset, factory_with<LayerNormKernel>(false, false, kLayerNormLayout)});
+  r.add({"", "RMSNormalization", 23, kLatestOnnxOpset, factory_with<LayerNormKernel>(true, false, NormLayout{})});
   // Written by the optimizer's fusions: LayerNormalization for models before opset 17 and
   // RMSNormalization before 23 (same semantics as the ONNX ops), and the residual Add fused in
   // front of a LayerNormalization.
-  r.add({"com.tessera", "LayerNormalization", 1, 1, factory_with<LayerNormKernel>(false)});
-  r.add({"com.tessera", "RMSNormalization", 1, 1, factory_with<LayerNormKernel>(true)});
-  r.add({"com.tessera", "SkipLayerNormalization", 1, 1, factory_with<LayerNormKernel>(false, true)});
+  r.add({"com.tessera", "LayerNormalization", 1, 1, factory_with<LayerNormKernel>(false, false, kLayerNormLayout)});
+  r.add({"com.tessera", "RMSNormalization", 1, 1, factory_with<LayerNormKernel>(true, false, NormLayout{})});
+  r.add({"com.tessera", "SkipLayerNormalization", 1, 1, factory_with<LayerNormKernel>(false, true, NormLayout{.beta = 3, .sum = 1})});
+  // ONNX Runtime's contrib forms (docs/contrib_ops.md): its ONNX-domain LayerNormalization-1
+  // (before ONNX had one) and SimplifiedLayerNormalization (RMS, inv_std_var as output 1), and
+  // com.microsoft's Skip(Simplified)LayerNormalization.
+  r.add({"", "LayerNormalization", 1, 16, factory_with<LayerNormKernel>(false, false, kLayerNormLayout)});
+  r.add({"", "SimplifiedLayerNormalization", 1, kLatestOnnxOpset, factory_with<LayerNormKernel>(true, false, NormLayout{.inv_std = 1})});
+  r.add({"com.microsoft", "SkipLayerNormalization", 1, 1,
+         factory_with<LayerNormKernel>(false, true, NormLayout{.beta = 3, .sum_bias = 4, .mean = 1, .inv_std = 2, .sum = 3})});
+  r.add({"com.microsoft", "SkipSimplifiedLayerNormalization", 1, 1,
+         factory_with<LayerNormKernel>(true, true, NormLayout{.sum_bias = 3, .mean = 1, .inv_std = 2, .sum = 3})});
   r.add({"", "InstanceNormalization", 1, kLatestOnnxOpset, factory_with<GroupedNormKernel>(true)});
   r.add({"", "GroupNormalization", 18, kLatestOnnxOpset, factory_with<GroupedNormKernel>(false)});
   r.add({"", "LpNormalization", 1, kLatestOnnxOpset, make_factory<LpNormKernel>()});
