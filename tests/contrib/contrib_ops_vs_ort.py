@@ -13,6 +13,7 @@ node, onnxruntime-node, numpy or onnx is missing.
 import argparse
 import os
 import shutil
+import concurrent.futures
 import subprocess
 import sys
 import tempfile
@@ -313,12 +314,12 @@ def main():
     os.makedirs(root, exist_ok=True)
     passed = failed = 0
     try:
-        for case in cases():
-            if args.filter not in case.name:
-                continue
-            ok, detail = run_case(case, root, args.tessera)
-            print(f"{'PASS' if ok else 'FAIL'} {case.name}: {detail}", flush=True)
-            passed, failed = passed + ok, failed + (not ok)
+        # Each case is two processes (node and tessera): one case per core at a time.
+        selected = [case for case in cases() if args.filter in case.name]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for case, (ok, detail) in zip(selected, pool.map(lambda c: run_case(c, root, args.tessera), selected)):
+                print(f"{'PASS' if ok else 'FAIL'} {case.name}: {detail}", flush=True)
+                passed, failed = passed + ok, failed + (not ok)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
