@@ -77,10 +77,10 @@ int serve_command(const ServeArgs& args) {
     return 1;
   }
   // A model that fails to load stays UNAVAILABLE (repository index says why) and the server is not
-  // ready; the others are served.
+  // ready until it loads or its folder goes; the others are served.
   Status loaded = repository.load_all();
   if (!loaded.is_ok()) std::cerr << "error: " << loaded.message() << "\n";
-  server.set_ready(loaded.is_ok());
+  server.set_ready(true);
 
   std::thread signal_waiter([&] {
     int received = 0;

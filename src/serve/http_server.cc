@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -19,7 +20,8 @@ constexpr const char* kHeaderLength = "Inference-Header-Content-Length";
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Messages may quote the client's bytes: invalid UTF-8 is replaced, never thrown on.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void reply_error(httplib::Response& res, int status, const std::string& message) {
@@ -65,7 +67,8 @@ struct HttpServer::Impl {
   Impl(ModelRepository& r, Metrics& m, HttpOptions o) : repository(r), metrics(m), options(std::move(o)) {}
 
   void routes();
-  void infer(const httplib::Request& req, httplib::Response& res, const std::string& name, const std::string& version);
+  void infer(const httplib::Request& req, const std::string& body, httplib::Response& res, const std::string& name,
+             const std::string& version);
   void model_metadata(httplib::Response& res, const std::string& name, const std::string& version);
   void access_log(const httplib::Request& req, const httplib::Response& res);
 };
@@ -73,8 +76,10 @@ struct HttpServer::Impl {
 void HttpServer::Impl::routes() {
   server.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"live", true}}); });
   // The v2 protocol answers health false with a 4xx status.
+  // Ready: serving, and no model of the repository failed its last load.
   server.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
-    reply(res, ready ? 200 : 400, {{"ready", ready.load()}});
+    bool now = ready && !repository.has_failed_model();
+    reply(res, now ? 200 : 400, {{"ready", now}});
   });
   server.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
     reply(res, 200, {{"name", "tessera"}, {"version", tessera_version()},
@@ -90,9 +95,19 @@ void HttpServer::Impl::routes() {
     if (!model.is_ok() && !repository.has_model_folder(name)) return reply_error(res, 404, model.status().message());
     reply(res, model.is_ok() ? 200 : 400, {{"name", name}, {"ready", model.is_ok()}});
   });
-  server.Post(model_path + "/infer", [this](const httplib::Request& req, httplib::Response& res) {
-    infer(req, res, req.matches[1], req.matches[2]);
-  });
+  // Read through a ContentReader: httplib caps bodies read for plain handlers at 8 KiB when they are
+  // sent as application/x-www-form-urlencoded (curl's default for --data).
+  server.Post(model_path + "/infer",
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+                if (req.is_multipart_form_data()) return reply_error(res, 400, "multipart bodies are not part of the v2 protocol");
+                std::string body;
+                if (!read([&body](const char* data, size_t size) {
+                      body.append(data, size);
+                      return true;
+                    }))
+                  return;  // httplib answers: 413 over the body limit, or the client went away
+                infer(req, body, res, req.matches[1], req.matches[2]);
+              });
   server.Post("/v2/repository/index", [this](const httplib::Request&, httplib::Response& res) {
     json entries = json::array();
     for (const IndexEntry& e : repository.index()) {
@@ -145,7 +160,7 @@ void HttpServer::Impl::routes() {
 
 void HttpServer::Impl::access_log(const httplib::Request& req, const httplib::Response& res) {
   json line = {{"time", utc_now()},           {"remote", req.remote_addr}, {"method", req.method},
-               {"path", req.path},            {"status", res.status},      {"request_bytes", req.body.size()},
+               {"path", req.path},            {"status", res.status},      {"request_bytes", std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10)},
                {"response_bytes", res.body.size()}};
   if (request_start != Clock::time_point())
     line["duration_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - request_start).count();
@@ -166,8 +181,8 @@ void HttpServer::Impl::model_metadata(httplib::Response& res, const std::string&
   reply(res, 200, {{"name", name}, {"versions", versions}, {"platform", "onnx"}, {"inputs", inputs}, {"outputs", outputs}});
 }
 
-void HttpServer::Impl::infer(const httplib::Request& req, httplib::Response& res, const std::string& name,
-                             const std::string& version) {
+void HttpServer::Impl::infer(const httplib::Request& req, const std::string& body, httplib::Response& res,
+                             const std::string& name, const std::string& version) {
   const auto start = Clock::now();
   auto found = repository.find(name, version);
   if (!found.is_ok()) return reply_error(res, 404, found.status().message());
@@ -185,7 +200,7 @@ void HttpServer::Impl::infer(const httplib::Request& req, httplib::Response& res
     if (text.empty() || *end != '\0' || header_length < 0)
       return answer(400, std::string(kHeaderLength) + " is not a byte count: '" + text + "'");
   }
-  auto request = decode_infer_request(req.body, header_length, model.session.inputs(), model.session.outputs(),
+  auto request = decode_infer_request(body, header_length, model.session.inputs(), model.session.outputs(),
                                       options.codec);
   if (!request.is_ok()) return answer(400, request.status().message());
 

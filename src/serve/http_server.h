@@ -37,7 +37,8 @@ class HttpServer {
   // From any thread (a signal-handling thread): stop accepting, report not ready, let serve()
   // finish what is in flight.
   void stop();
-  // /v2/health/ready answers true while this is set (after the repository has loaded).
+  // /v2/health/ready answers true while this is set (after the repository has loaded) and no
+  // model folder failed its last load.
   void set_ready(bool ready);
 
   struct Impl;

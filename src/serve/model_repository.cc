@@ -118,6 +118,12 @@ Result<std::shared_ptr<const ServedModel>> ModelRepository::find(const std::stri
   return invalid_argument("model '", name, "' has no version '", version, "' loaded");
 }
 
+bool ModelRepository::has_failed_model() const {
+  for (const IndexEntry& e : index())
+    if (e.state != "READY" && e.reason != "not loaded") return true;
+  return false;
+}
+
 std::vector<IndexEntry> ModelRepository::index() const {
   std::vector<IndexEntry> entries;
   std::error_code ec;

@@ -54,6 +54,8 @@ class ModelRepository {
   std::vector<IndexEntry> index() const;
   // True when the model folder `name` exists in the repository.
   bool has_model_folder(const std::string& name) const;
+  // True when a model folder of the repository failed its last load (the server is not ready).
+  bool has_failed_model() const;
   // Unloads everything (queued requests finish first).
   void unload_all();
 

@@ -409,7 +409,7 @@ Result<EncodedResponse> encode_infer_response(const std::string& model_name, con
     out_list.push_back(std::move(out));
   }
   EncodedResponse response;
-  response.body = doc.dump();
+  response.body = doc.dump(-1, ' ', false, json::error_handler_t::replace);  // BYTES outputs may not be UTF-8
   if (!binary.empty() || std::any_of(wanted.begin(), wanted.end(), [](const RequestedOutput& o) { return o.binary; })) {
     response.header_length = static_cast<int64_t>(response.body.size());
     response.body += binary;
