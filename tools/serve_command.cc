@@ -76,12 +76,7 @@ int serve_command(const ServeArgs& args) {
     std::cerr << "error: " << port.status().message() << "\n";
     return 1;
   }
-  // A model that fails to load stays UNAVAILABLE (repository index says why) and the server is not
-  // ready until it loads or its folder goes; the others are served.
-  Status loaded = repository.load_all();
-  if (!loaded.is_ok()) std::cerr << "error: " << loaded.message() << "\n";
-  server.set_ready(true);
-
+  // Started before the models load, so a SIGTERM while they load ends the server once they have.
   std::thread signal_waiter([&] {
     int received = 0;
     sigwait(&signals, &received);
@@ -90,6 +85,12 @@ int serve_command(const ServeArgs& args) {
       server.stop();
     }
   });
+  // A model that fails to load stays UNAVAILABLE (repository index says why) and the server is not
+  // ready until it loads or its folder goes; the others are served.
+  Status loaded = repository.load_all();
+  if (!loaded.is_ok()) std::cerr << "error: " << loaded.message() << "\n";
+  server.set_ready(true);
+
   std::cout << "tessera serve: HTTP on " << args.host << ":" << *port << ", repository " << args.model_repository
             << std::endl;
   server.serve();

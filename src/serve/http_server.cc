@@ -63,6 +63,7 @@ struct HttpServer::Impl {
   HttpOptions options;
   httplib::Server server;
   std::atomic<bool> ready{false};
+  std::atomic<bool> stopping{false};  // stop() came, maybe before serve(): serve() then returns at once
 
   Impl(ModelRepository& r, Metrics& m, HttpOptions o) : repository(r), metrics(m), options(std::move(o)) {}
 
@@ -252,13 +253,16 @@ Result<int> HttpServer::bind() {
   return o.port;
 }
 
-void HttpServer::serve() { impl_->server.listen_after_bind(); }
+void HttpServer::serve() {
+  if (!impl_->stopping) impl_->server.listen_after_bind();
+}
 
 void HttpServer::stop() {
   impl_->ready = false;
+  impl_->stopping = true;
   impl_->server.stop();
 }
 
-void HttpServer::set_ready(bool ready) { impl_->ready = ready; }
+void HttpServer::set_ready(bool ready) { impl_->ready = ready && !impl_->stopping; }
 
 }  // namespace tessera::serve

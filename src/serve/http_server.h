@@ -32,7 +32,8 @@ class HttpServer {
   ~HttpServer();
   // Binds the listening socket; returns the port.
   Result<int> bind();
-  // Serves until stop(); returns once the requests in flight have been answered.
+  // Serves until stop(); returns once the requests in flight have been answered (at once when
+  // stop() came first).
   void serve();
   // From any thread (a signal-handling thread): stop accepting, report not ready, let serve()
   // finish what is in flight.
