@@ -85,4 +85,22 @@ struct OpsArgs {
 };
 int ops_command(const OpsArgs& args);
 
+// `tessera serve`: the KServe v2 model server (src/serve, docs/serving.md).
+struct ServeArgs {
+  std::string model_repository;
+  std::string host = "0.0.0.0";
+  int http_port = 8000;  // 0: any free port (printed on stdout)
+  int http_threads = 32;
+  int threads = 0;  // intra-op threads of each run
+  std::string opt_level = "all";
+  std::string log_level = "warning";
+  uint64_t max_body_bytes = uint64_t{64} << 20;
+  uint64_t max_input_bytes = uint64_t{1} << 30;
+  int64_t request_timeout_ms = 60000;
+  bool no_access_log = false;
+};
+// Adds the `serve` subcommand and its flags to `app`.
+CLI::App* add_serve_command(CLI::App& app, ServeArgs& args);
+int serve_command(const ServeArgs& args);
+
 }  // namespace tessera::cli

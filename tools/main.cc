@@ -1,4 +1,4 @@
-// tessera: run, test, inspect, benchmark and optimize ONNX models.
+// tessera: run, test, inspect, benchmark, optimize and serve ONNX models.
 #include <CLI/CLI.hpp>
 
 #include "tessera/tessera_c.h"
@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
   optimize_cmd->add_option("--log-level", optimize.log_level, kLogLevelHelp);
   optimize_cmd->add_flag("--verbose", optimize.verbose, "print the node counts per op before and after");
 
+  ServeArgs serve;
+  CLI::App* serve_cmd = add_serve_command(app, serve);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -136,6 +139,7 @@ int main(int argc, char** argv) {
     if (*bench_cmd) return bench_command(bench);
     if (*optimize_cmd) return optimize_command(optimize);
     if (*ops_cmd) return ops_command(ops);
+    if (*serve_cmd) return serve_command(serve);
   } catch (const std::bad_alloc&) {
     std::cerr << "error: out of memory\n";
     return kExitError;
