@@ -44,6 +44,7 @@ struct InfoArgs {
   std::string log_level = "warning";
   std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
   bool values = false;  // print every value with its inferred type
+  bool strict_placement = false;  // --strict-placement: fail naming the nodes that would fall back
 };
 int info_command(const InfoArgs& args);
 
