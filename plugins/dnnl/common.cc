@@ -94,7 +94,7 @@ memory user_memory(const memory::desc& desc, const void* data) { return memory(d
 
 std::vector<Dims> input_dims(const TesseraEpTensor* inputs, size_t count) {
   std::vector<Dims> dims;
-  for (size_t k = 0; k < count; ++k) dims.push_back(dims_of(inputs[k]));
+  for (size_t k = 0; k < count; ++k) dims.push_back(inputs[k].dtype == 0 ? kOmitted : dims_of(inputs[k]));
   return dims;
 }
 

@@ -106,7 +106,9 @@ class PlanCache {
   mutable std::map<std::vector<Dims>, std::shared_ptr<const Plan>> plans_;
 };
 
-// The input dims of a call, omitted inputs as {} (the key of a PlanCache).
+// The input dims of a call (the key of a PlanCache): a scalar is {}, an omitted input kOmitted.
+inline const Dims kOmitted = {-1};
+inline bool present(const std::vector<Dims>& dims, size_t k) { return k < dims.size() && dims[k] != kOmitted; }
 std::vector<Dims> input_dims(const TesseraEpTensor* inputs, size_t count);
 
 // Post-ops for an activation named as com.tessera's fused ops name it (docs/fused_ops.md):

@@ -99,13 +99,13 @@ class ConvKernel final : public Kernel {
       }
       Plan p;
       p.out = out;
-      p.has_bias = dims.size() > 2 && !dims[2].empty();
+      p.has_bias = present(dims, 2);
       p.user_src = plain_desc(x);
       const Dims wdims = g == 1 ? w : Dims{g, w[0] / g, w[1], w[2], w[3]};
       p.user_weights = memory::desc(wdims, memory::data_type::f32, g == 1 ? Tag::oihw : Tag::goihw);
       const auto any = [](const Dims& d) { return memory::desc(d, memory::data_type::f32, Tag::any); };
       dnnl::post_ops ops;
-      if (dims.size() > 3 && !dims[3].empty()) {
+      if (present(dims, 3)) {
         if (dims[3] != out) throw Error("FusedConv: Z does not have the output's shape");
         ops.append_sum(1.0f);
       }

@@ -40,7 +40,7 @@ std::string why_not(const TesseraEpNode& c_node) {
   std::vector<Dims> dims;
   for (size_t k = 0; k < node.input_count(); ++k) {
     if (!node.has_input(k)) {
-      dims.emplace_back();
+      dims.push_back(kOmitted);
       continue;
     }
     if (!fixed(node.input(k))) return "";  // shapes known only at run time: oneDNN is asked then

@@ -89,7 +89,7 @@ class MatMulKernel final : public Kernel {
       }
       p.out = dst;
       p.dst = plain_desc(dst);
-      if (dims.size() > 2 && !dims[2].empty() && !(a_.kind == Kind::gemm && a_.beta == 0.0f)) {
+      if (present(dims, 2) && !(a_.kind == Kind::gemm && a_.beta == 0.0f)) {
         if (dims[2].size() > dst.size()) throw Error("the addend has a higher rank than the product");
         const Dims c = padded(dims[2], dst.size());
         for (size_t k = 0; k < dst.size(); ++k)
