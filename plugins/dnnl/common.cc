@@ -98,6 +98,26 @@ std::vector<Dims> input_dims(const TesseraEpTensor* inputs, size_t count) {
   return dims;
 }
 
+WindowAxis window_axis(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, const std::string& auto_pad,
+                       const std::vector<int64_t>& pads, size_t axis, bool ceil) {
+  const int64_t extent = (kernel - 1) * dilation + 1;
+  WindowAxis a;
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    const int64_t out = (in + stride - 1) / stride;
+    const int64_t total = std::max<int64_t>((out - 1) * stride + extent - in, 0);
+    a.pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    a.pad_end = total - a.pad_begin;
+  } else if (auto_pad != "VALID" && !pads.empty()) {
+    a.pad_begin = pads[axis], a.pad_end = pads[pads.size() / 2 + axis];
+  }
+  const int64_t span = in + a.pad_begin + a.pad_end - extent;
+  if (span < 0) throw Error("the window is larger than the padded input");
+  a.out = (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil && (a.out - 1) * stride >= in + a.pad_begin) --a.out;
+  a.pad_end = std::max(a.pad_end, (a.out - 1) * stride + extent - in - a.pad_begin);
+  return a;
+}
+
 std::string append_activation(const std::string& name, const std::vector<float>& params, dnnl::post_ops& ops) {
   using A = dnnl::algorithm;
   auto param = [&](size_t k, float otherwise) { return k < params.size() ? params[k] : otherwise; };

@@ -111,6 +111,16 @@ inline const Dims kOmitted = {-1};
 inline bool present(const std::vector<Dims>& dims, size_t k) { return k < dims.size() && dims[k] != kOmitted; }
 std::vector<Dims> input_dims(const TesseraEpTensor* inputs, size_t count);
 
+// One spatial axis of a Conv or pooling window: the pads (auto_pad SAME_* computed, VALID none,
+// else `pads` as ONNX lists them: begins, then ends), the output size (rounded up with `ceil`,
+// the last window starting inside the input or its begin padding), and the end padding that
+// gives oneDNN exactly that size. Throws when the window does not fit.
+struct WindowAxis {
+  int64_t pad_begin = 0, pad_end = 0, out = 0;
+};
+WindowAxis window_axis(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, const std::string& auto_pad,
+                       const std::vector<int64_t>& pads, size_t axis, bool ceil);
+
 // Post-ops for an activation named as com.tessera's fused ops name it (docs/fused_ops.md):
 // "" when it can be appended to `ops`, else why not.
 std::string append_activation(const std::string& name, const std::vector<float>& params, dnnl::post_ops& ops);

@@ -84,18 +84,9 @@ class ConvKernel final : public Kernel {
       for (size_t k = 0; k < 2; ++k) {
         const int64_t stride = a_.strides.empty() ? 1 : a_.strides[k];
         const int64_t dilation = a_.dilations.empty() ? 1 : a_.dilations[k];
-        const int64_t extent = (w[2 + k] - 1) * dilation + 1, in = x[2 + k];
-        if (a_.auto_pad == "SAME_UPPER" || a_.auto_pad == "SAME_LOWER") {
-          const int64_t o = (in + stride - 1) / stride;
-          const int64_t total = std::max<int64_t>((o - 1) * stride + extent - in, 0);
-          pad_begin[k] = a_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-          pad_end[k] = total - pad_begin[k];
-        } else if (a_.auto_pad != "VALID" && !a_.pads.empty()) {
-          pad_begin[k] = a_.pads[k], pad_end[k] = a_.pads[2 + k];
-        }
+        const WindowAxis axis = window_axis(x[2 + k], w[2 + k], stride, dilation, a_.auto_pad, a_.pads, k, false);
         strides[k] = stride, dilations[k] = dilation - 1;
-        out[2 + k] = (in + pad_begin[k] + pad_end[k] - extent) / stride + 1;
-        if (out[2 + k] < 1) throw Error("Conv: the kernel is larger than the padded input");
+        pad_begin[k] = axis.pad_begin, pad_end[k] = axis.pad_end, out[2 + k] = axis.out;
       }
       Plan p;
       p.out = out;

@@ -45,21 +45,9 @@ class PoolKernel final : public Kernel {
           kernel[k] = a_.kernel[k];
           const int64_t stride = a_.strides.empty() ? 1 : a_.strides[k];
           const int64_t dilation = a_.dilations.empty() ? 1 : a_.dilations[k];
-          const int64_t extent = (kernel[k] - 1) * dilation + 1, in = x[2 + k];
-          if (a_.auto_pad == "SAME_UPPER" || a_.auto_pad == "SAME_LOWER") {
-            const int64_t o = (in + stride - 1) / stride;
-            const int64_t total = std::max<int64_t>((o - 1) * stride + extent - in, 0);
-            pad_begin[k] = a_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-            pad_end[k] = total - pad_begin[k];
-          } else if (a_.auto_pad != "VALID" && !a_.pads.empty()) {
-            pad_begin[k] = a_.pads[k], pad_end[k] = a_.pads[2 + k];
-          }
-          const int64_t span = in + pad_begin[k] + pad_end[k] - extent;
-          if (span < 0) throw Error("pooling: the window is larger than the padded input");
-          int64_t o = (a_.ceil ? (span + stride - 1) / stride : span / stride) + 1;
-          if (a_.ceil && (o - 1) * stride >= in + pad_begin[k]) --o;  // the last window starts in the input
-          pad_end[k] = std::max(pad_end[k], (o - 1) * stride + extent - in - pad_begin[k]);
-          strides[k] = stride, dilations[k] = dilation - 1, out[2 + k] = o;
+          const WindowAxis axis = window_axis(x[2 + k], kernel[k], stride, dilation, a_.auto_pad, a_.pads, k, a_.ceil);
+          strides[k] = stride, dilations[k] = dilation - 1;
+          pad_begin[k] = axis.pad_begin, pad_end[k] = axis.pad_end, out[2 + k] = axis.out;
         }
       }
       const A algorithm = a_.max ? A::pooling_max : a_.include_pad ? A::pooling_avg_include_padding : A::pooling_avg_exclude_padding;
