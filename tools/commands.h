@@ -52,6 +52,7 @@ struct InfoArgs {
   std::string ep;  // --ep NAME[:PATH],...: execution providers in priority order (empty: cpu)
   bool values = false;  // print every value with its inferred type
   bool json = false;    // one JSON object instead of lines
+  bool strict_placement = false;  // --strict-placement: fail naming the nodes that would fall back
 };
 int info_command(const InfoArgs& args);
 

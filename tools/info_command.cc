@@ -150,8 +150,12 @@ void print_placement(const Placement& placement) {
     std::cout << "\n";
   }
   std::cout << "copies: " << placement.copies.size() << "\n";
-  for (const auto& copy : placement.copies)
-    std::cout << "  " << copy.value << ": " << copy.from << " -> " << copy.to << (copy.once ? " (initializer, once)" : " (per run)") << "\n";
+  for (const auto& copy : placement.copies) {
+    using Bytes = Placement::Copy::Bytes;
+    std::cout << "  " << copy.value << ": " << copy.from << " -> " << copy.to << (copy.once ? " (initializer, once)" : " (per run)")
+              << ", " << (copy.bytes_from == Bytes::unknown ? "bytes unknown until a run" : std::to_string(copy.bytes) + " bytes")
+              << (copy.bytes_from == Bytes::measured ? " (measured)" : copy.bytes_from == Bytes::inferred ? " (inferred)" : "") << "\n";
+  }
   if (!placement.fallbacks.empty()) std::cout << "fallbacks: " << placement.fallbacks.size() << "\n";
   for (const auto& f : placement.fallbacks) std::cout << "  " << f.node << ": " << f.provider << ": " << f.reason << "\n";
 }
@@ -159,7 +163,7 @@ void print_placement(const Placement& placement) {
 }  // namespace
 
 int info_command(const InfoArgs& args) {
-  auto options = session_options(1, args.opt_level, args.log_level, "", args.ep);
+  auto options = session_options(1, args.opt_level, args.log_level, "", args.ep, {.strict_placement = args.strict_placement});
   if (!options.is_ok()) return report_error(options.status(), "", kExitUsage);
   ModelMetadata meta;
   auto model = load_model_file(args.model, options->limits, &meta);

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   info_cmd->add_option("--log-level", info.log_level, kLogLevelHelp);
   info_cmd->add_option("--ep", info.ep, kEpHelp);
   info_cmd->add_flag("--values", info.values, "Also print every value with its inferred type and shape");
+  info_cmd->add_flag("--strict-placement", info.strict_placement, "fail, naming the nodes, when a node would fall back to the CPU EP");
   info_cmd->add_flag("--json", info.json, "print one JSON object (metadata, inputs, outputs, weights, node counts, runnable)");
 
   OpsArgs ops;

@@ -12,6 +12,8 @@ void add_limit_flags(CLI::App& command, LimitFlags& flags) {
                      "fail a run that holds more tensor bytes than this at once (default 64 GiB)");
   command.add_flag("--deterministic", flags.deterministic,
                    "bit-identical outputs whatever the thread count and batch position (docs/security.md)");
+  command.add_flag("--strict-placement", flags.strict_placement,
+                   "fail, naming the nodes, when a node an --ep provider declined would fall back to the CPU EP");
 }
 
 Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
@@ -46,6 +48,7 @@ Result<SessionOptions> session_options(int threads, const std::string& opt_level
   if (limits.max_nodes) options.limits.max_nodes = limits.max_nodes;
   if (limits.max_run_arena_bytes) options.limits.max_run_arena_bytes = limits.max_run_arena_bytes;
   options.deterministic = limits.deterministic;
+  options.strict_placement = limits.strict_placement;
   return options;
 }
 

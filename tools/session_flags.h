@@ -31,6 +31,7 @@ struct LimitFlags {
   uint64_t max_nodes = 0;
   uint64_t max_run_arena_bytes = 0;
   bool deterministic = false;
+  bool strict_placement = false;  // --strict-placement (SessionOptions::strict_placement)
 };
 void add_limit_flags(CLI::App& command, LimitFlags& flags);
 

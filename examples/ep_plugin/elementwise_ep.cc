@@ -97,7 +97,7 @@ struct Kernel {
   Op op;
 };
 
-int ep_create_kernel(const TesseraEpNode* node, void** kernel, char* error, size_t error_size) {
+int ep_create_kernel(const TesseraEpNode* node, const TesseraEpKernelConfig*, void** kernel, char* error, size_t error_size) {
   Op op;
   if (!op_of(node->op_type, op)) {
     say(error, error_size, std::string("no kernel for ") + node->op_type);
@@ -184,6 +184,7 @@ const TesseraEpPlugin kPlugin = {
     TESSERA_EP_PLUGIN_ABI_VERSION,
     "example_elementwise",
     0,
+    TESSERA_EP_MEMORY_DEVICE,
     ep_supports,
     ep_create_kernel,
     ep_compute,

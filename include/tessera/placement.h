@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,13 @@ struct Placement {
   };
   // A value copied from one memory kind to another ("cpu:0", "other:0").
   struct Copy {
+    enum class Bytes { unknown, inferred, measured };
     std::string value, from, to;
     bool once = false;  // an initializer, copied at session creation; else on every run
+    // Bytes per copy (per run unless `once`): from the inferred shapes when they are fixed, else
+    // as measured by the last run (unknown before one).
+    int64_t bytes = -1;
+    Bytes bytes_from = Bytes::unknown;
   };
   // A node a higher-priority EP did not take, and why.
   struct Fallback {

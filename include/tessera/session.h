@@ -48,6 +48,9 @@ struct SessionOptions {
   LogSeverity log_severity = LogSeverity::warning;
   // Execution providers in priority order (placement.h); the CPU EP runs what none takes.
   std::vector<ProviderChoice> providers = {{"cpu", ""}};
+  // Session creation fails, naming each node and why, when a node a listed EP declined would
+  // fall back to the CPU EP (shape computations kept on the host by design do not count).
+  bool strict_placement = false;
   // What a model and a run may ask of the machine (resource_limits.h, docs/security.md).
   ResourceLimits limits;
   // Bit-identical outputs across runs, intra-op thread counts and a row's position in the batch,

@@ -24,7 +24,7 @@ struct Session::Impl {
 namespace {
 
 // The EPs of SessionOptions::providers in priority order, the CPU EP last when not listed.
-Result<std::vector<std::unique_ptr<ExecutionProvider>>> make_providers(const std::vector<ProviderChoice>& choices) {
+Result<std::vector<std::unique_ptr<ExecutionProvider>>> make_providers(const std::vector<ProviderChoice>& choices, int threads) {
   std::vector<std::unique_ptr<ExecutionProvider>> providers;
   bool cpu = false;
   for (const ProviderChoice& choice : choices) {
@@ -33,15 +33,12 @@ Result<std::vector<std::unique_ptr<ExecutionProvider>>> make_providers(const std
     for (const auto& p : providers)
       if (p->name() == choice.name || (lower == "cpu" && cpu))
         return invalid_argument("execution provider '", choice.name, "' is listed twice");
-    if (!choice.library.empty()) {
-      TS_ASSIGN_OR_RETURN(auto plugin, load_plugin_ep(choice.name, choice.library));
-      providers.push_back(std::move(plugin));
-    } else if (lower == "cpu") {
+    if (choice.library.empty() && lower == "cpu") {
       providers.push_back(std::make_unique<CpuExecutionProvider>());
       cpu = true;
-    } else {
-      return invalid_argument("unknown execution provider '", choice.name,
-                              "' (built in: cpu; a plugin is given with its library, NAME:PATH)");
+    } else {  // a plugin: from its library, or found by its name (libtessera_ep_NAME.so)
+      TS_ASSIGN_OR_RETURN(auto plugin, load_plugin_ep(choice.name, choice.library, threads));
+      providers.push_back(std::move(plugin));
     }
   }
   if (!cpu) providers.push_back(std::make_unique<CpuExecutionProvider>());
@@ -61,7 +58,7 @@ Result<std::unique_ptr<Session::Impl>> build(const std::string& source, const Lo
   if (!model.is_ok()) return model.status();
   // Gradient nodes (ai.onnx.preview.training) become backward nodes before the session sees them.
   TS_RETURN_IF_ERROR(expand_gradient_ops(*model));
-  TS_ASSIGN_OR_RETURN(auto providers, make_providers(options.providers));
+  TS_ASSIGN_OR_RETURN(auto providers, make_providers(options.providers, options.intra_op_threads));
   TS_ASSIGN_OR_RETURN(auto state,
                       SessionState::create(std::move(model).value(), std::move(providers), options, std::move(profiler)));
   // The model the session runs (functions inlined, graph optimized at options.optimization_level)
@@ -145,8 +142,14 @@ Placement Session::placement() const {
     out.provider = sub.provider->name();
     for (size_t i : sub.nodes) out.nodes.push_back(node_name(i));
   }
-  for (const PlannedCopy& copy : placed.copies)
-    placement.copies.push_back({copy.value, memory_location_name(copy.from), memory_location_name(copy.to), copy.constant});
+  for (const PlannedCopy& copy : placed.copies) {
+    using Bytes = Placement::Copy::Bytes;
+    const int64_t measured = copy.measured->load(std::memory_order_relaxed);
+    const auto [bytes, from] = copy.bytes >= 0 ? std::pair{copy.bytes, Bytes::inferred}
+                               : measured >= 0 ? std::pair{measured, Bytes::measured}
+                                               : std::pair{int64_t{-1}, Bytes::unknown};
+    placement.copies.push_back({copy.value, memory_location_name(copy.from), memory_location_name(copy.to), copy.constant, bytes, from});
+  }
   for (const Fallback& f : placed.fallbacks) placement.fallbacks.push_back({node_name(f.node), f.provider, f.reason});
   return placement;
 }

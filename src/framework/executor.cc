@@ -132,12 +132,14 @@ namespace {
 // A copy step: its one input into another memory kind, through the registered data transfers.
 class CopyKernel final : public OpKernel {
  public:
-  CopyKernel(const DataTransferManager& transfers, MemoryLocation to, const Allocator* to_allocator)
-      : transfers_(transfers), to_(to), to_allocator_(to_allocator) {}
+  CopyKernel(const DataTransferManager& transfers, MemoryLocation to, const Allocator* to_allocator,
+             std::shared_ptr<std::atomic<int64_t>> measured)
+      : transfers_(transfers), to_(to), to_allocator_(to_allocator), measured_(std::move(measured)) {}
   Status compute(KernelContext& ctx) const override {
     const Value* v = ctx.input_value(0);
     if (!v || !v->is_tensor()) return ctx.error("only tensors can be copied between memory kinds, got ", v ? value_type_string(*v) : "nothing");
     TS_ASSIGN_OR_RETURN(Tensor copy, transfers_.copy(v->tensor(), to_, to_allocator_));
+    measured_->store(static_cast<int64_t>(copy.byte_size()), std::memory_order_relaxed);  // the placement report's
     ctx.set_output(0, Value(std::move(copy)));
     return Status::ok();
   }
@@ -146,6 +148,7 @@ class CopyKernel final : public OpKernel {
   const DataTransferManager& transfers_;
   MemoryLocation to_;
   const Allocator* to_allocator_;
+  std::shared_ptr<std::atomic<int64_t>> measured_;
 };
 
 }  // namespace
@@ -161,7 +164,7 @@ GraphExecutor::Step GraphExecutor::create_copy_step(const PlannedCopy& copy, con
   Step step;
   step.node = node.get();
   step.provider = "copy";
-  step.kernel = std::make_unique<CopyKernel>(transfers_, copy.to, to_allocator);
+  step.kernel = std::make_unique<CopyKernel>(transfers_, copy.to, to_allocator, copy.measured);
   step.inputs = {slot(copy.value)};
   step.outputs = {slot(to_name)};
   copy_nodes_.push_back(std::move(node));

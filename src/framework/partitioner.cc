@@ -1,6 +1,7 @@
 #include "framework/partitioner.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -98,7 +99,48 @@ std::vector<bool> host_only_nodes(const Graph& graph, const CheckedGraph& checke
   return host;
 }
 
+// The bytes of a value whose inferred type is a tensor of fixed shape; -1 otherwise.
+int64_t fixed_byte_size(const ValueTypes& types, const std::string& value) {
+  auto it = types.find(value);
+  if (it == types.end() || it->second.kind != TypeInfo::Kind::tensor || !it->second.shape ||
+      it->second.elem_type == DataType::string)
+    return -1;
+  Shape shape;
+  for (const Dim& d : *it->second.shape) {
+    if (!d.is_fixed()) return -1;
+    shape.push_back(d.value);
+  }
+  auto bytes = checked_byte_size(it->second.elem_type, shape);
+  return bytes.is_ok() ? static_cast<int64_t>(*bytes) : -1;
+}
+
+// The CPU EP (named "CPU"; `--ep cpu` in any case).
+bool is_cpu(const ExecutionProvider& provider) {
+  std::string name = provider.name();
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return name == "cpu";
+}
+
 }  // namespace
+
+Status check_strict_placement(const Graph& graph, const Partition& placed) {
+  std::map<size_t, std::string> why;  // node -> each EP's reason, in node order
+  for (const Fallback& f : placed.fallbacks)
+    if (!f.kept_on_host && is_cpu(*placed.assigned[f.node]))
+      why[f.node] += str_cat(why[f.node].empty() ? "" : "; ", f.provider, ": ", f.reason);
+  if (why.empty()) return Status::ok();
+  std::string nodes;
+  size_t listed = 0;
+  for (const auto& [node, reasons] : why) {
+    if (++listed > 20) {
+      nodes += str_cat(" ... and ", why.size() - 20, " more");
+      break;
+    }
+    nodes += str_cat(listed > 1 ? ", " : " ", graph.nodes[node].describe(), " (", reasons, ")");
+  }
+  return invalid_argument("strict placement: ", why.size(), " node", why.size() == 1 ? "" : "s",
+                          " would fall back to the CPU EP:", nodes);
+}
 
 Result<Partition> partition(const Graph& graph, const Model& model, const CheckedGraph& checked,
                             const std::vector<const ExecutionProvider*>& providers) {
@@ -108,6 +150,7 @@ Result<Partition> partition(const Graph& graph, const Model& model, const Checke
   const std::vector<bool> host_only = host_only_nodes(graph, checked);
   // reasons[node][provider]: why each EP asked before the one that took it did not.
   std::vector<std::vector<std::string>> reasons(n);
+  std::vector<std::vector<bool>> kept(n);  // per reason: the EP claimed the node but it stays on the host
   for (const auto* provider : providers) {
     const bool device = !provider->memory().is_host();
     if (device && (!provider->allocator() || !provider->data_transfer()))
@@ -122,19 +165,22 @@ Result<Partition> partition(const Graph& graph, const Model& model, const Checke
       if (i < n) claimed[i] = true;
     for (size_t i = 0; i < n; ++i) {
       if (result.assigned[i]) continue;
-      if (claimed[i] && device && host_only[i]) {
+      const bool keep = claimed[i] && device && host_only[i];
+      if (keep) {
         claimed[i] = false;
         why[i] = "kept on the host (shape computation, captured by a subgraph, or has subgraphs)";
       }
-      if (claimed[i])
+      if (claimed[i]) {
         result.assigned[i] = provider;
-      else
+      } else {
         reasons[i].push_back(why[i]);
+        kept[i].push_back(keep);
+      }
     }
   }
   for (size_t i = 0; i < n; ++i) {
     if (!result.assigned[i]) return no_provider_error(graph.nodes[i], model, checked.types, providers, reasons[i]);
-    for (size_t p = 0; p < reasons[i].size(); ++p) result.fallbacks.push_back({i, providers[p]->name(), reasons[i][p]});
+    for (size_t p = 0; p < reasons[i].size(); ++p) result.fallbacks.push_back({i, providers[p]->name(), reasons[i][p], kept[i][p]});
   }
 
   // Subgraphs: runs of consecutive steps on one EP.
@@ -161,7 +207,7 @@ Result<Partition> partition(const Graph& graph, const Model& model, const Checke
     if (!planned.insert({value, {static_cast<int>(to.device), to.device_id}}).second) return;
     const bool constant = graph.is_initializer(value) && lives.find(value) == lives.end() &&
                           std::none_of(graph.inputs.begin(), graph.inputs.end(), [&](const ValueInfo& v) { return v.name == value; });
-    result.copies.push_back({value, from, to, before, constant});
+    result.copies.push_back({value, from, to, before, constant, fixed_byte_size(checked.types, value)});
   };
   for (size_t pos = 0; pos < checked.order.size(); ++pos) {
     const Node& node = graph.nodes[checked.order[pos]];

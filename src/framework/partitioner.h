@@ -9,6 +9,8 @@
 // node no EP takes is an error naming the node, its op, input dtypes and each EP's reason.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,10 @@ struct PlannedCopy {
   MemoryLocation from, to;
   size_t before = 0;      // position in the execution order of its first reader; order.size() for a graph output
   bool constant = false;  // an initializer: copied once when the session is created, not per run
+  int64_t bytes = -1;     // from the inferred type when its shape is fixed; -1 otherwise
+  // The bytes the copy step moved in the last run (-1 before any): the report's number when the
+  // shape was not known in advance. Shared with the executor's copy step.
+  std::shared_ptr<std::atomic<int64_t>> measured = std::make_shared<std::atomic<int64_t>>(-1);
 };
 
 // A node a higher-priority EP declined (or could not take: host-only) before another took it.
@@ -38,6 +44,7 @@ struct Fallback {
   size_t node = 0;
   std::string provider;  // the EP that declined
   std::string reason;    // "op not supported: Erf has no kernel"
+  bool kept_on_host = false;  // claimed, but kept on the host by design (shape computation...)
 };
 
 struct Partition {
@@ -51,6 +58,11 @@ struct Partition {
 // executor hands If/Loop/Scan bodies only the host EPs.
 Result<Partition> partition(const Graph& graph, const Model& model, const CheckedGraph& checked,
                             const std::vector<const ExecutionProvider*>& providers);
+
+// SessionOptions::strict_placement: an error naming every node that a listed EP declined and
+// that would run on the CPU EP instead (with each EP's reason); OK when there is none. Nodes kept
+// on the host by design (shape computations) are not fallbacks.
+Status check_strict_placement(const Graph& graph, const Partition& placed);
 
 // Inputs that only shape a result (Reshape's `shape`, Slice's `starts`...): their values are read
 // on the host.

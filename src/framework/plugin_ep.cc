@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -14,19 +15,57 @@ namespace {
 
 using Library = std::shared_ptr<void>;  // dlclose'd when the last EP, tensor or kernel of it goes
 
-// A node as the plugin sees it, with the storage its C structs point into.
+// A node as the plugin sees it, with the storage its C structs point into (dims, string lists).
 struct NodeDescription {
   std::vector<std::vector<int64_t>> dims;
+  std::vector<std::vector<const char*>> strings;
   std::vector<TesseraEpValueInfo> inputs, outputs;
+  std::vector<TesseraEpAttribute> attributes;
   TesseraEpNode node{};
 };
 
-std::shared_ptr<NodeDescription> describe(const Node& node, int64_t opset, const ValueTypes& types) {
+// The C view of a constant tensor: its dtype, dims and (except strings) bytes.
+TesseraEpValueInfo constant_info(const Tensor& t, NodeDescription& d) {
+  auto& dims = d.dims.emplace_back(t.shape().begin(), t.shape().end());
+  const bool bytes = t.dtype() != DataType::string;
+  return {static_cast<TesseraEpDataType>(t.dtype()), static_cast<int32_t>(dims.size()), dims.data(),
+          bytes ? t.raw_data() : nullptr, bytes ? t.byte_size() : 0};
+}
+
+TesseraEpAttribute attribute_info(const Attribute& a, NodeDescription& d) {
+  TesseraEpAttribute c{};
+  c.name = a.name.c_str();
+  using T = Attribute::Type;
+  switch (a.type) {
+    case T::float_: c.type = TESSERA_EP_ATTR_FLOAT, c.f = a.f; break;
+    case T::int_: c.type = TESSERA_EP_ATTR_INT, c.i = a.i; break;
+    case T::string_: c.type = TESSERA_EP_ATTR_STRING, c.s = a.s.c_str(), c.s_size = a.s.size(); break;
+    case T::tensor_: c.type = TESSERA_EP_ATTR_TENSOR, c.tensor = constant_info(a.t, d); break;
+    case T::floats_: c.type = TESSERA_EP_ATTR_FLOATS, c.count = a.floats.size(), c.floats = a.floats.data(); break;
+    case T::ints_: c.type = TESSERA_EP_ATTR_INTS, c.count = a.ints.size(), c.ints = a.ints.data(); break;
+    case T::strings_: {
+      auto& list = d.strings.emplace_back();
+      for (const auto& s : a.strings) list.push_back(s.c_str());
+      c.type = TESSERA_EP_ATTR_STRINGS, c.count = list.size(), c.strings = list.data();
+      break;
+    }
+    default: c.type = static_cast<TesseraEpAttributeType>(0); break;  // graphs, type protos: not passed
+  }
+  return c;
+}
+
+std::shared_ptr<NodeDescription> describe(const Node& node, const Graph& graph, int64_t opset, const ValueTypes& types) {
   auto d = std::make_shared<NodeDescription>();
-  d->dims.reserve(node.inputs.size() + node.outputs.size());
+  // Reserved so the pointers handed out stay valid while the description grows.
+  d->dims.reserve(node.inputs.size() + node.outputs.size() + node.attributes.size());
+  d->strings.reserve(node.attributes.size());
   auto info = [&](const std::string& name) {
-    TesseraEpValueInfo v{0, -1, nullptr};
-    auto it = name.empty() ? types.end() : types.find(name);
+    TesseraEpValueInfo v{0, -1, nullptr, nullptr, 0};
+    if (name.empty()) return v;
+    auto init = graph.initializers.find(name);
+    const bool fed = std::any_of(graph.inputs.begin(), graph.inputs.end(), [&](const ValueInfo& i) { return i.name == name; });
+    if (init != graph.initializers.end() && !fed) return constant_info(init->second, *d);
+    auto it = types.find(name);
     if (it == types.end() || it->second.kind != TypeInfo::Kind::tensor) return v;
     v.dtype = static_cast<TesseraEpDataType>(it->second.elem_type);
     if (it->second.shape) {
@@ -39,8 +78,13 @@ std::shared_ptr<NodeDescription> describe(const Node& node, int64_t opset, const
   };
   for (const auto& in : node.inputs) d->inputs.push_back(info(in));
   for (const auto& out : node.outputs) d->outputs.push_back(info(out));
+  for (const auto& [name, attr] : node.attributes) {
+    TesseraEpAttribute c = attribute_info(attr, *d);
+    if (c.type != 0) d->attributes.push_back(c);
+  }
   d->node = {node.name.c_str(), node.op_type.c_str(), node.domain.c_str(), opset,
-             d->inputs.size(),  d->inputs.data(),     d->outputs.size(),  d->outputs.data()};
+             d->inputs.size(),  d->inputs.data(),     d->outputs.size(),  d->outputs.data(),
+             d->attributes.size(), d->attributes.data()};
   return d;
 }
 
@@ -112,7 +156,7 @@ class PluginKernel final : public OpKernel {
       if (!v) continue;
       if (!v->is_tensor()) return ctx.error(plugin_->name, ": input ", i, " is not a tensor");
       const Tensor& t = v->tensor();
-      if (t.location() != location_)
+      if (location_.is_host() ? !t.location().is_host() : t.location() != location_)
         return ctx.error(plugin_->name, ": input ", i, " is in ", memory_location_name(t.location()), ", not in ",
                          memory_location_name(location_));
       inputs[i] = {static_cast<TesseraEpDataType>(t.dtype()), static_cast<int32_t>(t.rank()), t.shape().data(),
@@ -153,17 +197,19 @@ class PluginKernel final : public OpKernel {
 
 class PluginExecutionProvider final : public ExecutionProvider {
  public:
-  PluginExecutionProvider(Library library, const TesseraEpPlugin* plugin)
+  PluginExecutionProvider(Library library, const TesseraEpPlugin* plugin, int threads)
       : library_(library),
         plugin_(plugin),
-        location_{DeviceType::other, plugin->device_id},
+        location_(plugin->memory == TESSERA_EP_MEMORY_HOST ? MemoryLocation{} : MemoryLocation{DeviceType::other, plugin->device_id}),
         allocator_(library, plugin, location_),
-        transfer_(plugin, location_) {}
+        transfer_(plugin, location_),
+        config_{threads} {}
 
   std::string name() const override { return plugin_->name; }
   MemoryLocation memory() const override { return location_; }
-  const Allocator* allocator() const override { return &allocator_; }
-  const DataTransfer* data_transfer() const override { return &transfer_; }
+  // A host-memory plugin's kernels allocate from the run's buffer pool, like the CPU EP's.
+  const Allocator* allocator() const override { return location_.is_host() ? nullptr : &allocator_; }
+  const DataTransfer* data_transfer() const override { return location_.is_host() ? nullptr : &transfer_; }
   const KernelRegistry& kernels() const override { return registry_; }  // none: kernels come from the plugin
 
   Capability get_capability(const Graph& graph, const Model& model, const ValueTypes& types) const override {
@@ -171,7 +217,7 @@ class PluginExecutionProvider final : public ExecutionProvider {
     std::lock_guard<std::mutex> lock(mutex_);
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
       const Node& node = graph.nodes[i];
-      auto description = describe(node, model.opset_version(node.domain), types);
+      auto description = describe(node, graph, model.opset_version(node.domain), types);
       char reason[256] = "";
       if (plugin_->supports(&description->node, reason, sizeof reason)) {
         capability.claimed.push_back(i);
@@ -193,7 +239,7 @@ class PluginExecutionProvider final : public ExecutionProvider {
     }
     void* kernel = nullptr;
     char error[256] = "";
-    if (plugin_->create_kernel(&description->node, &kernel, error, sizeof error) != 0)
+    if (plugin_->create_kernel(&description->node, &config_, &kernel, error, sizeof error) != 0)
       return info.error(name(), ": ", error);
     return std::unique_ptr<OpKernel>(new PluginKernel(library_, plugin_, location_, kernel));
   }
@@ -204,21 +250,39 @@ class PluginExecutionProvider final : public ExecutionProvider {
   MemoryLocation location_;
   PluginAllocator allocator_;
   PluginTransfer transfer_;
+  TesseraEpKernelConfig config_;
   KernelRegistry registry_;
   mutable std::mutex mutex_;
   mutable std::map<const Node*, std::shared_ptr<NodeDescription>> described_;
 };
 
+// A plugin named without its library: libtessera_ep_NAME.so next to the running program, else
+// wherever the dynamic loader finds it (LD_LIBRARY_PATH, the system's directories).
+std::string find_plugin_library(const std::string& name) {
+  const std::string file = "libtessera_ep_" + name + ".so";
+  std::error_code error;
+  const auto program = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    const auto beside = program.parent_path() / file;
+    if (std::filesystem::exists(beside, error)) return beside.string();
+  }
+  return file;
+}
+
 }  // namespace
 
-Result<std::unique_ptr<ExecutionProvider>> load_plugin_ep(const std::string& name, const std::string& path) {
+Result<std::unique_ptr<ExecutionProvider>> load_plugin_ep(const std::string& name, const std::string& library, int threads) {
+  const std::string path = library.empty() ? find_plugin_library(name) : library;
   auto where = [&] { return "execution provider '" + name + "' (library '" + path + "')"; };
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle && library.empty())
+    return invalid_argument("unknown execution provider '", name, "' (built in: cpu; a plugin is given with its library, ",
+                            "NAME:PATH, or found as ", path, " next to the program or on the library path)");
   if (!handle) {
     const char* why = dlerror();
     return invalid_argument(where(), ": cannot load: ", why ? why : "unknown error");
   }
-  Library library(handle, [](void* h) { dlclose(h); });
+  Library handle_owner(handle, [](void* h) { dlclose(h); });
   auto entry = reinterpret_cast<TesseraEpPluginEntry>(dlsym(handle, TESSERA_EP_PLUGIN_ENTRY));
   if (!entry) return invalid_argument(where(), ": no '", TESSERA_EP_PLUGIN_ENTRY, "' function: not a Tessera EP plugin");
   const TesseraEpPlugin* plugin = entry();
@@ -228,11 +292,14 @@ Result<std::unique_ptr<ExecutionProvider>> load_plugin_ep(const std::string& nam
                             TESSERA_EP_PLUGIN_ABI_VERSION);
   if (!plugin->name || name != plugin->name)
     return invalid_argument(where(), ": the library is the EP '", plugin->name ? plugin->name : "", "', not '", name, "'");
-  if (!plugin->supports || !plugin->create_kernel || !plugin->compute || !plugin->release_kernel || !plugin->allocate ||
-      !plugin->free || !plugin->copy)
+  const bool host = plugin->memory == TESSERA_EP_MEMORY_HOST;
+  if (!host && plugin->memory != TESSERA_EP_MEMORY_DEVICE)
+    return invalid_argument(where(), ": unknown memory kind ", static_cast<int>(plugin->memory));
+  if (!plugin->supports || !plugin->create_kernel || !plugin->compute || !plugin->release_kernel ||
+      (!host && (!plugin->allocate || !plugin->free || !plugin->copy)))
     return invalid_argument(where(), ": the plugin table leaves a function unset");
-  if (plugin->device_id < 0) return invalid_argument(where(), ": negative device id ", plugin->device_id);
-  return std::unique_ptr<ExecutionProvider>(new PluginExecutionProvider(std::move(library), plugin));
+  if (!host && plugin->device_id < 0) return invalid_argument(where(), ": negative device id ", plugin->device_id);
+  return std::unique_ptr<ExecutionProvider>(new PluginExecutionProvider(std::move(handle_owner), plugin, threads));
 }
 
 }  // namespace tessera

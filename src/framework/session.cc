@@ -130,6 +130,8 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing, release, options.limits,
                                         state->pool_->size());
   if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
+  if (options.strict_placement)
+    TS_RETURN_IF_ERROR(check_strict_placement(state->model_.graph, (*executor)->placement()).with_context("model '" + state->model_.source + "'"));
   state->executor_ = std::move(executor).value();
   for (const ValueInfo* in : state->model_.graph.feed_inputs()) state->inputs_.push_back(describe_value(*in));
   for (const ValueInfo& out : state->model_.graph.outputs) state->outputs_.push_back(describe_value(out));

@@ -51,11 +51,12 @@ std::vector<float> expected_out() {
   return out;
 }
 
-Result<std::unique_ptr<SessionState>> make_session(Model model, std::unique_ptr<ExecutionProvider> device) {
+Result<std::unique_ptr<SessionState>> make_session(Model model, std::unique_ptr<ExecutionProvider> device, bool strict = false) {
   std::vector<std::unique_ptr<ExecutionProvider>> providers;
   if (device) providers.push_back(std::move(device));
   providers.push_back(std::make_unique<CpuExecutionProvider>());
   SessionOptions options;
+  options.strict_placement = strict;
   options.optimization_level = OptimizationLevel::disabled;  // the graph as written
   options.intra_op_threads = 1;
   return SessionState::create(std::move(model), std::move(providers), options);
@@ -210,6 +211,78 @@ TEST(DevicePartition, KeepsIfLoopScanBodiesOnTheHost) {
   EXPECT_EQ((*outputs)[0].tensor().data<float>()[1], 4.0f);
   EXPECT_EQ(ep.transfer.to_device.load() + ep.transfer.to_host.load(), 0);
   EXPECT_EQ(ep.arena.allocations.load(), 0);
+}
+
+// x float [4,8] + b float [8] on the device, Erf on the CPU, Mul on the device, its product the
+// graph output: five crossings whose bytes the inferred shapes fix (x 128, b 32, a 128, e 128, y 128).
+Model byte_model(Dim rows) {
+  Model m;
+  m.source = "bytes";
+  m.opset_imports[""] = 17;
+  m.graph.inputs = {ValueInfo{"x", TypeInfo{TypeInfo::Kind::tensor, DataType::float32, std::vector<Dim>{rows, Dim{8, ""}}, nullptr}},
+                    tensor_value("b", DataType::float32, {8})};
+  m.graph.outputs = {ValueInfo{"y", TypeInfo{TypeInfo::Kind::tensor, DataType::float32, std::nullopt, nullptr}}};
+  m.graph.nodes = {node("add", "Add", {"x", "b"}, {"a"}), node("erf", "Erf", {"a"}, {"e"}), node("mul", "Mul", {"e", "e"}, {"y"})};
+  return m;
+}
+
+std::vector<std::pair<std::string, int64_t>> copy_bytes(const Partition& placed, bool measured) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const PlannedCopy& c : placed.copies) out.emplace_back(c.value, measured ? c.measured->load() : c.bytes);
+  return out;
+}
+
+TEST(DevicePartition, ReportsEachCopysBytesFromTheInferredShapes) {
+  auto state = make_session(byte_model(Dim{4, ""}), std::make_unique<TestDeviceEp>());
+  ASSERT_TRUE(state.is_ok()) << state.status().message();
+  using Bytes = std::vector<std::pair<std::string, int64_t>>;
+  EXPECT_EQ(copy_bytes((*state)->placement(), false), (Bytes{{"x", 128}, {"b", 32}, {"a", 128}, {"e", 128}, {"y", 128}}));
+  std::vector<float> x(32, 0.5f), b(8, 0.25f);
+  auto out = (*state)->run({{"x", Value(tensor_of<float>(DataType::float32, {4, 8}, x))},
+                            {"b", Value(tensor_of<float>(DataType::float32, {8}, b))}},
+                           {});
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  EXPECT_NEAR((*out)[0].tensor().data<float>()[0], std::pow(std::erf(0.75f), 2.0f), 1e-6f);
+  // The copy steps measured the same bytes.
+  EXPECT_EQ(copy_bytes((*state)->placement(), true), (Bytes{{"x", 128}, {"b", 32}, {"a", 128}, {"e", 128}, {"y", 128}}));
+}
+
+TEST(DevicePartition, MeasuresTheBytesOfCopiesWhoseShapesAreNotKnownInAdvance) {
+  auto state = make_session(byte_model(Dim{-1, "rows"}), std::make_unique<TestDeviceEp>());
+  ASSERT_TRUE(state.is_ok()) << state.status().message();
+  using Bytes = std::vector<std::pair<std::string, int64_t>>;
+  EXPECT_EQ(copy_bytes((*state)->placement(), false), (Bytes{{"x", -1}, {"b", 32}, {"a", -1}, {"e", -1}, {"y", -1}}));
+  EXPECT_EQ(copy_bytes((*state)->placement(), true), (Bytes{{"x", -1}, {"b", -1}, {"a", -1}, {"e", -1}, {"y", -1}}));
+  auto out = (*state)->run({{"x", Value(tensor_of<float>(DataType::float32, {3, 8}, std::vector<float>(24, 1.0f)))},
+                            {"b", Value(tensor_of<float>(DataType::float32, {8}, std::vector<float>(8, 0.0f)))}},
+                           {});
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  EXPECT_EQ(copy_bytes((*state)->placement(), true), (Bytes{{"x", 96}, {"b", 32}, {"a", 96}, {"e", 96}, {"y", 96}}));
+}
+
+TEST(DevicePartition, StrictPlacementFailsNamingTheNodesThatWouldFallBack) {
+  auto strict = make_session(byte_model(Dim{4, ""}), std::make_unique<TestDeviceEp>(), true);
+  ASSERT_FALSE(strict.is_ok());
+  const std::string& message = strict.status().message();
+  EXPECT_NE(message.find("strict placement: 1 node would fall back to the CPU EP: node 'erf' (Erf) "
+                         "(test_device: op not supported: Erf is not Add, Mul or Relu)"),
+            std::string::npos)
+      << message;
+  // Shape computations kept on the host by design are not fallbacks: the crossing model's
+  // shape Mul (claimed, kept on the host) is not named; Shape, Sigmoid and Reshape, declined, are.
+  auto crossing = make_session(crossing_model(), std::make_unique<TestDeviceEp>(), true);
+  ASSERT_FALSE(crossing.is_ok());
+  const std::string& named = crossing.status().message();
+  EXPECT_NE(named.find("3 nodes would fall back to the CPU EP: node 'shape' (Shape) (test_device: op not supported: Shape is not "
+                       "Add, Mul or Relu), node 'sigmoid' (Sigmoid)"),
+            std::string::npos)
+      << named;
+  EXPECT_EQ(named.find("shape_mul"), std::string::npos) << named;
+  // Everything on the device EP: strict creation succeeds.
+  Model all_device = byte_model(Dim{4, ""});
+  all_device.graph.nodes[1] = node("relu", "Relu", {"a"}, {"e"});
+  auto ok = make_session(std::move(all_device), std::make_unique<TestDeviceEp>(), true);
+  EXPECT_TRUE(ok.is_ok()) << ok.status().message();
 }
 
 }  // namespace

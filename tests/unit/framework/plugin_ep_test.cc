@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "onnx.pb.h"
 #include "tessera/session.h"
@@ -136,16 +137,85 @@ TEST(PluginEp, RefusesUnknownNamesMissingLibrariesWrongAbiAndWrongNames) {
     return s.is_ok() ? std::string("loaded") : s.status().message();
   };
   SessionOptions unknown;
-  unknown.providers = {{"dnnl", ""}, {"cpu", ""}};
-  EXPECT_NE(message(unknown).find("unknown execution provider 'dnnl'"), std::string::npos) << message(unknown);
+  unknown.providers = {{"nosuch", ""}, {"cpu", ""}};
+  EXPECT_NE(message(unknown).find("unknown execution provider 'nosuch'"), std::string::npos) << message(unknown);
   const std::string missing = message(with_plugin("example_elementwise", "/nonexistent/libnothing.so"));
   EXPECT_NE(missing.find("execution provider 'example_elementwise' (library '/nonexistent/libnothing.so'): cannot load"),
             std::string::npos)
       << missing;
   const std::string abi = message(with_plugin("wrong_abi", TESSERA_WRONG_ABI_EP));
-  EXPECT_NE(abi.find("plugin ABI version 2, Tessera needs 1"), std::string::npos) << abi;
+  EXPECT_NE(abi.find("plugin ABI version 3, Tessera needs 2"), std::string::npos) << abi;
   const std::string renamed = message(with_plugin("other_name"));
   EXPECT_NE(renamed.find("the library is the EP 'example_elementwise', not 'other_name'"), std::string::npos) << renamed;
+}
+
+// Gemm(a, W, C) with constant W and C, AveragePool with string and ints attributes, and a
+// Constant with a tensor attribute: the probe plugin declines each, saying what it saw.
+std::string attribute_model() {
+  pb::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  auto* graph = model.mutable_graph();
+  graph->set_name("attributes");
+  auto* gemm = graph->add_node();
+  gemm->set_name("gemm");
+  gemm->set_op_type("Gemm");
+  for (const char* in : {"a", "w", "c"}) gemm->add_input(in);
+  gemm->add_output("g");
+  auto* alpha = gemm->add_attribute();
+  alpha->set_name("alpha"), alpha->set_type(pb::AttributeProto::FLOAT), alpha->set_f(0.5f);
+  auto* trans = gemm->add_attribute();
+  trans->set_name("transB"), trans->set_type(pb::AttributeProto::INT), trans->set_i(1);
+  auto add_initializer = [&](const std::string& name, std::vector<int64_t> dims, std::vector<float> values) {
+    auto* t = graph->add_initializer();
+    t->set_name(name), t->set_data_type(1);
+    for (auto d : dims) t->add_dims(d);
+    for (auto v : values) t->add_float_data(v);
+  };
+  add_initializer("w", {2, 3}, {1, 2, 3, 4, 5, 6});
+  add_initializer("c", {2}, {0.25f, 0.75f});
+  auto* pool = graph->add_node();
+  pool->set_name("pool");
+  pool->set_op_type("AveragePool");
+  pool->add_input("x");
+  pool->add_output("p");
+  auto* pad = pool->add_attribute();
+  pad->set_name("auto_pad"), pad->set_type(pb::AttributeProto::STRING), pad->set_s("SAME_UPPER");
+  auto* kernel = pool->add_attribute();
+  kernel->set_name("kernel_shape"), kernel->set_type(pb::AttributeProto::INTS), kernel->add_ints(2), kernel->add_ints(2);
+  auto* constant = graph->add_node();
+  constant->set_name("constant");
+  constant->set_op_type("Constant");
+  constant->add_output("k");
+  auto* value = constant->add_attribute();
+  value->set_name("value"), value->set_type(pb::AttributeProto::TENSOR);
+  value->mutable_t()->set_data_type(7), value->mutable_t()->add_dims(2), value->mutable_t()->add_int64_data(7);
+  value->mutable_t()->add_int64_data(9);
+  auto add_value = [&](bool input, const std::string& name, int type, std::vector<int64_t> dims) {
+    auto* info = input ? graph->add_input() : graph->add_output();
+    info->set_name(name);
+    info->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+    for (auto d : dims) info->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  add_value(true, "a", 1, {1, 3});
+  add_value(true, "x", 1, {1, 1, 4, 4});
+  add_value(false, "g", 1, {1, 2});
+  add_value(false, "p", 1, {1, 1, 4, 4});
+  add_value(false, "k", 7, {2});
+  return model.SerializeAsString();
+}
+
+TEST(PluginEp, SeesAttributesAndConstantInputsWithTheirShapesAndDtypes) {
+  const std::string bytes = attribute_model();
+  SessionOptions options = with_plugin("probe", TESSERA_PROBE_EP);
+  options.optimization_level = OptimizationLevel::disabled;  // the nodes as written
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size(), options);
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+  std::map<std::string, std::string> seen;
+  for (const auto& f : session->placement().fallbacks) seen[f.node] = f.reason;
+  EXPECT_EQ(seen["gemm"], "op not supported: alpha=0.50 transB=1 in0:1[1,3] in1:1[2,3]{1.00,2.00,3.00,4.00,5.00,6.00} in2:1[2]{0.25,0.75} ");
+  EXPECT_EQ(seen["pool"], "op not supported: auto_pad=SAME_UPPER kernel_shape=2,2 in0:1[1,1,4,4] ");
+  EXPECT_EQ(seen["constant"], "op not supported: value=tensor7[2]{7,9} ");
 }
 
 }  // namespace
