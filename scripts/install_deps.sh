@@ -6,7 +6,8 @@ packages=(build-essential cmake ccache libprotobuf-dev protobuf-compiler libgtes
           libjpeg62-turbo-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev
           libdnnl-dev \
           python3-numpy python3-onnx python3-sklearn  # ctest's sklearn_zipmap test
-          pybind11-dev python3-pytest)  # the Python package and its tests
+          pybind11-dev python3-pytest  # the Python package and its tests
+          clang libclang-rt-14-dev)  # scripts/sanitize.sh: ASan/UBSan/TSan runtimes and libFuzzer
 if dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   exit 0
 fi
