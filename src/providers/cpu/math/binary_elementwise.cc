@@ -377,7 +377,7 @@ class PReluKernel final : public OpKernel {
         x->dtype(),
         [&]<class T>() -> Status {
           Tensor& y = ctx.allocate_output_uninitialized(0, x->dtype(), x->shape());
-          run_binary(ctx.thread_pool(), plan.value(), x->data<T>(), slope->data<T>(), y.data<T>(), kCheapChunk,
+          run_binary(ctx.thread_pool(), plan.value(), x->data<T>(), slope->data<T>(), y.data<T>(), PRelu::kChunk,
                      PRelu{});
           return Status::ok();
         },

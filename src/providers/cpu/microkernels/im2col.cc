@@ -20,21 +20,25 @@ inline void valid_range(int64_t ob, int64_t oe, int64_t n, int64_t s, int64_t of
   *hi = h;
 }
 
-// Rows of a few dozen elements, copied inline: a library call per row costs more than the copy
-// (the attribute keeps GCC from turning the loop back into a memmove call).
+// Keeps GCC from turning a short copy loop back into a memmove call; clang (the sanitizer
+// builds) has no such attribute and warns on it.
+#if defined(__GNUC__) && !defined(__clang__)
+#define TS_INLINE_COPY_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define TS_INLINE_COPY_LOOPS
+#endif
+
+// Rows of a few dozen elements, copied inline: a library call per row costs more than the copy.
 template <class T>
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_run(T* __restrict dst, const T* __restrict src,
-                                                                             int64_t n) {
+TS_INLINE_COPY_LOOPS void copy_run(T* __restrict dst, const T* __restrict src, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
 // One output row of a 2-D im2col row: zeros, then src[o * S + off] for o in [lo, hi), then zeros
 // up to n (S = 0: the stride is s). Inline loops for the same reason as copy_run (rows of 7 to 56 elements are the rule).
 template <class T, int S>
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void gather_row(T* __restrict dst,
-                                                                               const T* __restrict src, int64_t off,
-                                                                               int64_t lo, int64_t hi, int64_t n,
-                                                                               int64_t s) {
+TS_INLINE_COPY_LOOPS void gather_row(T* __restrict dst, const T* __restrict src, int64_t off, int64_t lo,
+                                     int64_t hi, int64_t n, int64_t s) {
   for (int64_t o = 0; o < lo; ++o) dst[o] = T(0);
   if constexpr (S > 0) {
     for (int64_t o = lo; o < hi; ++o) dst[o] = src[o * S + off];
