@@ -570,7 +570,13 @@ void register_attention(KernelRegistry& r) {
   const KernelDef defs[] = {
       {"", "Attention", 23, kLatestOnnxOpset, AttentionKernel::create},
       {"", "RotaryEmbedding", 23, kLatestOnnxOpset, make_factory<RotaryEmbeddingKernel>()},
-      {"com.microsoft", "RotaryEmbedding", 1, 1, make_factory<RotaryEmbeddingKernel>()},
+      {"com.microsoft", "RotaryEmbedding", 1, 1,
+       [](const KernelInfo& info) -> Result<std::unique_ptr<OpKernel>> {
+         // Not implemented: refused rather than ignored, which would give other numbers.
+         if (info.attr_float("scale", 1.0f) != 1.0f) return info.error("attribute scale other than 1 is not supported");
+         if (info.attr_int("is_packed_batching", 0) != 0) return info.error("is_packed_batching is not supported");
+         return std::unique_ptr<OpKernel>(new RotaryEmbeddingKernel(info));
+       }},
   };
   for (const KernelDef& def : defs) r.add(def);
 }
