@@ -268,7 +268,7 @@ def write_case(case, root):
 
 
 def read_outputs(d):
-    files = sorted((f for f in os.listdir(d) if f.startswith("output_")), key=lambda f: int(f[7:-3]))
+    files = sorted((f for f in os.listdir(d) if f.startswith("output_") and f.endswith(".pb")), key=lambda f: int(f[7:-3]))
     return [tensorproto.read_tensor(os.path.join(d, f))[1] for f in files]
 
 
