@@ -11,9 +11,7 @@ DIFF="$HERE/../differential"
 PY=/usr/bin/python3
 tessera=$1
 shift
-command -v node >/dev/null || { echo "node not installed: skipped"; exit 77; }
-node -e "require('$DIFF/ort_loader').loadOrt()" >/dev/null 2>&1 || { echo "onnxruntime-node not found: skipped"; exit 77; }
-"$PY" -c "import numpy" 2>/dev/null || { echo "numpy not installed: skipped"; exit 77; }
+source "$DIFF/require_ort.sh"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -8,9 +8,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY=/usr/bin/python3
 tessera=$1
 shift
-command -v node >/dev/null || { echo "node not installed: skipped"; exit 77; }
-node -e "require('$HERE/ort_loader').loadOrt()" >/dev/null 2>&1 || { echo "onnxruntime-node not found: skipped"; exit 77; }
-"$PY" -c "import numpy" 2>/dev/null || { echo "numpy not installed: skipped"; exit 77; }
+source "$HERE/require_ort.sh"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
