@@ -128,14 +128,21 @@ bool use_blocked_depthwise(const ConvGeometry& g, int64_t channels) {
   return channels % kernels::depthwise_block_channels() == 0 && g.out[1] < kBlockedDepthwiseMaxWidth;
 }
 
+// Output rows per task of the channel-blocked depthwise kernel: halved until a band's scratch
+// fits kBlockedDepthwiseBandScratch.
+int64_t depthwise_band_rows(const ConvGeometry& g) {
+  int64_t rows = g.out[0];
+  while (rows > 1 && kernels::depthwise_blocked_scratch_size(g, rows) > kBlockedDepthwiseBandScratch) rows = (rows + 1) / 2;
+  return rows;
+}
+
 // Depthwise, L channels at a time (microkernels/depthwise_blocked.h). A block's activation runs
 // on its interleaved output, whole vectors, before the output is transposed back to planes.
 // Tasks are (block, band of output rows).
 void depthwise_blocked_forward(const ConvArgs<float>& a, const GemmEpilogue<float>& ep, KernelContext& ctx) {
   const ConvGeometry& g = *a.g;
   const int64_t L = kernels::depthwise_block_channels(), taps = g.kernel_size, S = g.out_size, OW = g.out[1];
-  int64_t rows = g.out[0];
-  while (rows > 1 && kernels::depthwise_blocked_scratch_size(g, rows) > kBlockedDepthwiseBandScratch) rows = (rows + 1) / 2;
+  const int64_t rows = depthwise_band_rows(g);
   const int64_t bands = (g.out[0] + rows - 1) / rows, per_image = a.M / L, tasks = a.N * per_image * bands;
   const int64_t band_scratch = kernels::depthwise_blocked_scratch_size(g, rows);
   const int64_t scratch_size = band_scratch + (a.depthwise_packed ? 0 : taps * L);
@@ -165,8 +172,7 @@ void depthwise_blocked_layout_forward(const ConvArgs<float>& a, KernelContext& c
   const int64_t blocks = (a.M + L - 1) / L, tail = blocks * L - a.M;
   GemmEpilogue<float> ep;
   clamp_bounds(a.act, ep);
-  int64_t rows = g.out[0];
-  while (rows > 1 && kernels::depthwise_blocked_scratch_size(g, rows) > kBlockedDepthwiseBandScratch) rows = (rows + 1) / 2;
+  const int64_t rows = depthwise_band_rows(g);
   const int64_t bands = (g.out[0] + rows - 1) / rows, tasks = a.N * blocks * bands;
   // The bias padded to whole blocks (the kernel reads L values per block).
   Tensor bias;
