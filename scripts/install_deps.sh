@@ -2,7 +2,7 @@
 # Installs the Debian packages Tessera builds and tests with (needs root; uses sudo otherwise).
 set -euo pipefail
 packages=(build-essential cmake ccache libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
-          libcli11-dev nlohmann-json3-dev libre2-dev pkg-config
+          libcli11-dev nlohmann-json3-dev libre2-dev pkg-config zlib1g-dev  # zlib: the CLI reads .npz
           libjpeg62-turbo-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev
           libdnnl-dev \
           python3-numpy python3-onnx python3-sklearn  # ctest's sklearn_zipmap test
