@@ -14,9 +14,11 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "core/aligned_block.h"
 #include "core/deterministic.h"
 #include "providers/cpu/microkernels/isa_kernels.h"
 
@@ -38,12 +40,14 @@ const KernelSet<double>& kernel_set<double>() { return isa().f64; }
 
 template <class T>
 void free_aligned(T* p) {
-  ::operator delete[](p, std::align_val_t(64));
+  std::free(p);
 }
 
+// Packed weights are as large as the weights: allocate_block gives them huge pages too.
 template <class T>
 std::unique_ptr<T[], void (*)(T*)> alloc_aligned(int64_t n) {
-  T* p = static_cast<T*>(::operator new[](static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T), std::align_val_t(64)));
+  T* p = static_cast<T*>(allocate_block(static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T)));
+  if (!p) throw std::bad_alloc();
   return {p, &free_aligned<T>};
 }
 
