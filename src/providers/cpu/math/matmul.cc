@@ -310,6 +310,11 @@ struct GeluMap {
   TS_SIMD VF vec(const VF& x) const { return simd::gelu(x); }
 };
 
+// GELU over a finished block of the GEMM's output (GemmEpilogue::finish).
+void gelu_block(float* c, int64_t ldc, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) elementwise::map_span(c + r * ldc, c + r * ldc, cols, GeluMap{});
+}
+
 // An operand of com.microsoft FusedMatMul in plain MatMul layout, as C: with trans_batch the first
 // dim moves behind the other batch dims ([d0, b1.., r, c] -> [b1.., d0, c]), with trans the last
 // two swap. Returns the logical shape.
@@ -384,13 +389,10 @@ class FusedMatMulKernel final : public OpKernel {
     const PackedMatrix<float>* packed = packed_b_ && b->rank() == 2 ? packed_b_.get() : nullptr;
     ThreadPool& pool = ctx.thread_pool();
     if (fold) {
-      // Rows of one tall GEMM, bias (and Relu) in its epilogue, then GELU over the result.
+      // Rows of one tall GEMM, bias, Relu and GELU in its epilogue.
       const int64_t rows = plan.M * batches, N = plan.N, K = plan.K;
+      if (gelu) ep.finish = gelu_block;
       gemm_any<float>(false, false, rows, N, K, 1.0f, A, K, B, N, 0.0f, Y, N, &pool, packed, &ep);
-      if (gelu)
-        elementwise::parallel_elements(pool, rows * N, elementwise::kCostlyChunk, [&](int64_t i0, int64_t i1) {
-          elementwise::map_span(Y + i0, Y + i0, i1 - i0, GeluMap{});
-        });
       return Status::ok();
     }
     run_matmul<float>(plan, A, B, Y, pool, packed);

@@ -220,11 +220,13 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
               if (rest.bias_n) rest.bias_n += half;
               if (rest.residual) rest.residual += half;
               ks.ukernel_narrow[rows - 1](klen, a_panel, panel + half, ldb, c_tile + half, ldc, extra, rest);
-              continue;
+            } else {
+              auto* const uk = half_uk && 2 * cols <= nr ? half_uk : ks.ukernel[rows - 1];
+              uk(klen, a_panel, panel, ldb, c_tile, ldc, cols, args);
             }
-            auto* const uk = half_uk && 2 * cols <= nr ? half_uk : ks.ukernel[rows - 1];
-            uk(klen, a_panel, panel, ldb, c_tile, ldc, cols, args);
           }
+          // The column panel's rows of this block are final and still in L1/L2.
+          if (ep.finish && args.last) ep.finish(c + ic * ldc + jc + jr, ldc, mlen, cols);
         }
       }
     }
@@ -247,6 +249,7 @@ void scale_only(const Problem& pr, T beta, T* c, int64_t ldc, const GemmEpilogue
       T& v = c[i * ldc + j];
       v = apply_epilogue(beta == T(0) ? T(0) : beta * v, ep, i, j);
     }
+  if (ep.finish) ep.finish(c, ldc, pr.M, pr.N);
 }
 
 // M == 1: one output row. Columns [j0, j1).
@@ -273,6 +276,7 @@ void gemv_row(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixArg
     }
   }
   for (int64_t j = 0; j < n; ++j) y[j] = apply_epilogue(y[j], ep, 0, j0 + j);
+  if (ep.finish) ep.finish(y, n, 1, n);
 }
 
 // N == 1 with A stored untransposed: one dot product per output row. Rows [i0, i1).
@@ -285,6 +289,7 @@ void gemv_col(const Problem& pr, T alpha, const MatrixArg<T>& a, const T* x, T b
     T& out = c[i * ldc];
     out = apply_epilogue(beta == T(0) ? d : d + beta * out, ep, i, 0);
   }
+  if (ep.finish && i1 > i0) ep.finish(c + i0 * ldc, ldc, i1 - i0, 1);
 }
 
 // Column 0 of op(B) (K values) as contiguous memory: B itself when it is stored transposed or
@@ -319,6 +324,7 @@ void gemv_packed_a(const Problem& pr, T alpha, const PackedMatrix<T>& ap, const 
       T& out = c[i * ldc];
       out = apply_epilogue(beta == T(0) ? alpha * acc[r] : alpha * acc[r] + beta * out, ep, i, 0);
     }
+    if (ep.finish) ep.finish(c + p * mr * ldc, ldc, rows, 1);
   }
 }
 
