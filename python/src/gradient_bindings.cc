@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "errors.h"
+#include "framework/node_evaluator.h"
 #include "graph/shape_inference.h"
 #include "model/model_loader.h"
 #include "model/model_writer.h"
+#include "optimizer/optimizer.h"
+#include "providers/cpu/cpu_provider.h"
 #include "training/gradient_graph.h"
 
 namespace tessera::python {
@@ -45,6 +48,12 @@ Result<std::string> serialize_with(const Model& like, Graph graph) {
 
 Result<GradientGraphs> build(const std::string& bytes, const std::vector<std::string>& ys, const std::vector<std::string>& xs) {
   TS_ASSIGN_OR_RETURN(Model model, load_model_bytes(bytes.data(), bytes.size(), "", "<gradient model>"));
+  // The basic level first: constant folding turns the shape arithmetic exporters write
+  // (Shape -> Gather -> Mul -> Slice starts) into constants, which builders such as Slice's need.
+  {
+    CpuExecutionProvider cpu;
+    TS_RETURN_IF_ERROR(optimize_model(model, transformers_for(OptimizationLevel::basic), make_node_evaluator(model, {&cpu})).status());
+  }
   Graph& graph = model.graph;
   if (ys.empty()) return invalid_argument("model '", model.source, "': no ys to differentiate");
   for (const std::string& x : xs)

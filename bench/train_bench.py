@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Training step time and peak RSS: tessera.training.TesseraModule against torch eager.
+
+    PYTHONPATH=build/python bench/train_bench.py [--threads 2] [--rounds 3] [--steps 50] [--models mlp,cnn,transformer]
+    PYTHONPATH=build/python bench/train_bench.py --parity
+
+A step is forward + cross-entropy + backward + AdamW step, on the same models, weights and
+batches as python/tests/test_torch_module.py (one batch shape, so one export). Each round runs
+torch, then Tessera, each in its own process (so peak RSS is each one's own), at --threads for
+both (torch.set_num_threads, TesseraModule's intra_op_threads); the best round's median step time
+is kept per side, since the machine is shared. Prints the Tessera/torch ratios.
+
+--parity runs the 200-step SGD (momentum 0.9) and AdamW comparisons of the tests on all three
+models (the tests do the MLP) and prints the largest loss and final-weight differences.
+"""
+
+import argparse
+import json
+import pathlib
+import resource
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "python" / "tests"))
+
+
+def worker(backend, name, threads, steps, warmup):
+    import torch
+    from test_torch_module import MODELS
+    from tessera.training import TesseraModule
+
+    torch.set_num_threads(threads)
+    make, shape = MODELS[name]
+    torch.manual_seed(0)
+    model = make()
+    if backend == "tessera":
+        model = TesseraModule(model, fallback=False, intra_op_threads=threads)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(*shape, generator=gen), torch.randint(0, 10, (shape[0],), generator=gen)) for _ in range(8)]
+    times = []
+    for step in range(warmup + steps):
+        x, target = batches[step % len(batches)]
+        start = time.perf_counter()
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), target).backward()
+        opt.step()
+        if step >= warmup:
+            times.append(time.perf_counter() - start)
+    times.sort()
+    print(json.dumps({"median_ms": times[len(times) // 2] * 1e3, "min_ms": times[0] * 1e3,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def compare(args):
+    print(f"threads {args.threads}, {args.steps} steps after {args.warmup} warm-up, best of {args.rounds} rounds "
+          "(shared machine: expect noise)")
+    print(f"{'model':12} {'torch ms':>9} {'tessera ms':>11} {'ratio':>6} {'torch MB':>9} {'tessera MB':>11} {'ratio':>6}")
+    for name in args.models.split(","):
+        best = {}
+        for _ in range(args.rounds):
+            for backend in ("torch", "tessera"):
+                out = subprocess.run([sys.executable, __file__, "--worker", backend, name, "--threads", str(args.threads),
+                                      "--steps", str(args.steps), "--warmup", str(args.warmup)],
+                                     check=True, capture_output=True, text=True).stdout
+                result = json.loads(out.strip().splitlines()[-1])
+                prev = best.get(backend)
+                if prev is None or result["median_ms"] < prev["median_ms"]:
+                    best[backend] = dict(result, peak_rss_mb=min(result["peak_rss_mb"], prev["peak_rss_mb"]) if prev else result["peak_rss_mb"])
+        t, s = best["torch"], best["tessera"]
+        print(f"{name:12} {t['median_ms']:9.2f} {s['median_ms']:11.2f} {s['median_ms'] / t['median_ms']:6.2f} "
+              f"{t['peak_rss_mb']:9.0f} {s['peak_rss_mb']:11.0f} {s['peak_rss_mb'] / t['peak_rss_mb']:6.2f}")
+
+
+def parity():
+    import numpy as np
+    import torch
+    from test_torch_module import MODELS, train_pair
+
+    torch.set_num_threads(2)
+    optimizers = {"sgd": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), "adamw": lambda p: torch.optim.AdamW(p, lr=1e-3)}
+    for name in MODELS:
+        for oname, opt in optimizers.items():
+            (ref, got), reference, wrapped = train_pair(name, opt, 200)
+            loss_rel = float(np.max(np.abs(np.array(got) - ref) / np.abs(ref)))
+            worst = 0.0  # max |a - b| / (atol + rtol |b|): <= 1 passes rtol 1e-3 / atol 1e-4
+            for p, q in zip(reference.parameters(), wrapped.module.parameters()):
+                a, b = q.detach().numpy(), p.detach().numpy()
+                worst = max(worst, float(np.max(np.abs(a - b) / (1e-4 + 1e-3 * np.abs(b)))))
+            verdict = "ok" if loss_rel <= 1e-3 and worst <= 1 else "FAIL"
+            print(f"{name:12} {oname:6} loss {ref[0]:.4f} -> {ref[-1]:.4f}; max loss rel diff {loss_rel:.2e}; "
+                  f"final weights {worst:.3f} of the tolerance  {verdict}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--models", default="mlp,cnn,transformer")
+    parser.add_argument("--parity", action="store_true")
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], args.worker[1], args.threads, args.steps, args.warmup)
+    elif args.parity:
+        parity()
+    else:
+        compare(args)
+
+
+if __name__ == "__main__":
+    main()
