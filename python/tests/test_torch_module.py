@@ -1,7 +1,6 @@
 """tessera.training.TesseraModule against torch eager: one step's outputs and gradients, optimizer
-runs, BatchNorm's running statistics, eval mode, the fallback, and convergence on scikit-learn's
-digits. The 200-step runs of the CNN and the transformer are in bench/train_bench.py --parity
-(the MLP's are here)."""
+runs (200 steps of SGD and AdamW), BatchNorm's running statistics, eval mode, the fallback, and convergence on scikit-learn's
+digits."""
 
 import warnings
 
@@ -23,8 +22,9 @@ def mlp():
 
 
 def cnn():
-    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+    # No conv bias before BatchNorm (it would have a zero gradient, see `determined`).
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Flatten(), nn.Linear(16 * 2 * 2, 10))
 
 
@@ -103,18 +103,37 @@ def train_pair(name, optimizer, steps, seed=0):
     return losses, reference, wrapped
 
 
-@pytest.mark.parametrize("optimizer", [lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
-                                       lambda p: torch.optim.AdamW(p, lr=1e-3)], ids=["sgd", "adamw"])
-def test_200_steps_match_torch(optimizer):
-    (ref_losses, losses), reference, wrapped = train_pair("mlp", optimizer, 200)
-    np.testing.assert_allclose(losses, ref_losses, rtol=1e-3)
-    assert ref_losses[-1] < ref_losses[0]  # it trained
+def determined(name, p):
+    """p without the elements whose gradient is zero in exact arithmetic: there AdamW turns
+    rounding noise into steps of the learning rate's size, in torch as in Tessera, so they drift
+    apart by chance. The key third of attention's in_proj_bias is such a slice (softmax ignores a
+    shift shared by a query's scores)."""
+    if name.endswith("self_attn.in_proj_bias"):
+        e = p.shape[0] // 3
+        return torch.cat([p[:e], p[2 * e:]])
+    return p
+
+
+OPTIMIZERS = {"sgd": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9), "adamw": lambda p: torch.optim.AdamW(p, lr=1e-3)}
+
+
+def check_200_steps(name, optimizer):
+    (ref_losses, losses), reference, wrapped = train_pair(name, OPTIMIZERS[optimizer], 200)
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-3, err_msg=f"{name} {optimizer}: losses")
+    assert np.mean(ref_losses[-20:]) < np.mean(ref_losses[:20]), f"{name} {optimizer}: did not train"
     for (pname, p), q in zip(reference.named_parameters(), wrapped.module.parameters()):
-        assert_close(q, p, 1e-3, 1e-4, f"final {pname}")
+        assert_close(determined(pname, q), determined(pname, p), 1e-3, 1e-4, f"{name} {optimizer}: final {pname}")
+    return ref_losses
+
+
+# The MLP here; all three models in `bench/train_bench.py --parity` (minutes on a loaded machine).
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_200_steps_match_torch(optimizer):
+    check_200_steps("mlp", optimizer)
 
 
 def test_batchnorm_running_statistics_follow_torch():
-    (ref_losses, losses), reference, wrapped = train_pair("cnn", lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), 5)
+    (ref_losses, losses), reference, wrapped = train_pair("cnn", OPTIMIZERS["sgd"], 5)
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-3)
     for (bname, b), c in zip(reference.named_buffers(), wrapped.module.buffers()):
         if b.dtype == torch.int64:
