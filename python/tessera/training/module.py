@@ -135,6 +135,7 @@ class _Compiled:
         options = SessionOptions()
         options.intra_op_num_threads = threads
         self.want_grad = want_grad
+        self._owners = None  # per feed: (owning module, attribute), or (None, input index)
         if not want_grad:
             self.forward = InferenceSession(model.SerializeToString(), options)
             return
@@ -162,16 +163,13 @@ class _Compiled:
         return False
 
     def feed_tensors(self, module, inputs):
-        """The tensors fed, in self.feeds order."""
-        out = []
-        for _, (kind, ref) in self.feeds:
-            if kind == "input":
-                out.append(inputs[ref])
-            elif kind == "param":
-                out.append(module.get_parameter(ref))
-            else:
-                out.append(module.get_buffer(ref))
-        return out
+        """The tensors fed, in self.feeds order: read from their owning modules on every call
+        (an optimizer or load_state_dict may have replaced them), through owners looked up once."""
+        if self._owners is None:
+            self._owners = [(None, ref) if kind == "input" else
+                            (module.get_submodule(ref.rpartition(".")[0]), ref.rpartition(".")[2])
+                            for _, (kind, ref) in self.feeds]
+        return [inputs[key] if owner is None else getattr(owner, key) for owner, key in self._owners]
 
     def run_forward(self, module, tensors):
         """Runs the forward session; returns (model outputs as tensors, saved activations) and
