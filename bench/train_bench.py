@@ -12,8 +12,9 @@ and minimum step time and peak RSS are kept, since the machine is shared. Prints
 Tessera/torch ratios.
 
 --parity runs the tests' 200-step comparison (SGD with momentum 0.9, AdamW; every loss within
-1e-3 relative, final weights within rtol 1e-3 / atol 1e-4) on all three models; the tests run it
-on the MLP only, to keep their time down.
+1e-3 relative, final weights within rtol 1e-3 / atol 1e-4) and the digits convergence check
+(30 epochs of AdamW, test accuracy within 1 point of torch's) on all three models; the tests run
+them on the MLP only, to keep their time down.
 """
 
 import argparse
@@ -80,7 +81,7 @@ def compare(args):
 
 def parity():
     import torch
-    from test_torch_module import MODELS, OPTIMIZERS, check_200_steps
+    from test_torch_module import DIGITS_MODELS, MODELS, OPTIMIZERS, check_200_steps, digits_accuracies
 
     torch.set_num_threads(2)
     failed = 0
@@ -92,6 +93,11 @@ def parity():
             except AssertionError as e:
                 failed += 1
                 print(f"{name:12} {optimizer:6} FAILED: {str(e).strip()}")
+    for name in DIGITS_MODELS:
+        torch_accuracy, tessera_accuracy = digits_accuracies(name)
+        verdict = "ok" if abs(tessera_accuracy - torch_accuracy) <= 1.0 else "FAILED"
+        failed += verdict != "ok"
+        print(f"digits {name:12} 30 epochs AdamW: torch {torch_accuracy:.2f}%, TesseraModule {tessera_accuracy:.2f}%  {verdict}")
     sys.exit(1 if failed else 0)
 
 

@@ -202,22 +202,36 @@ def test_missing_gradient_without_fallback_names_the_op():
         model(torch.randn(3, 6))
 
 
-def test_digits_convergence_matches_torch():
+def digits_transformer():
+    """The transformer on digits: each image row a token of 8 features."""
+    layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+    return nn.Sequential(nn.Linear(8, 32), nn.TransformerEncoder(layer, 2, enable_nested_tensor=False),
+                         nn.Flatten(), nn.Linear(8 * 32, 10))
+
+
+# Per model: its factory and the shape one digit image is fed as.
+DIGITS_MODELS = {"mlp": (mlp, (64,)), "cnn": (cnn, (1, 8, 8)), "transformer": (digits_transformer, (8, 8))}
+
+
+def digits_accuracies(name, epochs=30):
+    """Test accuracy (%) on scikit-learn's digits after `epochs` of AdamW, for torch and for
+    TesseraModule from the same initial weights and batches."""
     datasets = pytest.importorskip("sklearn.datasets")
+    make, shape = DIGITS_MODELS[name]
     digits = datasets.load_digits()
-    x = torch.tensor(digits.data / 16.0, dtype=torch.float32)
+    x = torch.tensor(digits.data / 16.0, dtype=torch.float32).reshape(-1, *shape)
     y = torch.tensor(digits.target)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
     train, test = perm[:1400], perm[1400:]
     torch.manual_seed(0)
-    reference = mlp()
-    wrapped = mlp()
+    reference = make()
+    wrapped = make()
     wrapped.load_state_dict(reference.state_dict())
     accuracies = []
     for model in (reference, TesseraModule(wrapped, fallback=False, intra_op_threads=THREADS)):
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         gen = torch.Generator().manual_seed(1)
-        for _ in range(30):
+        for _ in range(epochs):
             order = train[torch.randperm(len(train), generator=gen)]
             for k in range(0, len(order) - 63, 64):  # full batches: one signature
                 batch = order[k:k + 64]
@@ -227,6 +241,12 @@ def test_digits_convergence_matches_torch():
         model.eval()
         with torch.no_grad():
             accuracies.append(float((model(x[test]).argmax(1) == y[test]).float().mean()) * 100)
-    print(f"digits MLP, 30 epochs AdamW: torch {accuracies[0]:.2f}%, TesseraModule {accuracies[1]:.2f}%")
-    assert accuracies[0] > 90
-    assert abs(accuracies[1] - accuracies[0]) <= 1.0
+    return accuracies
+
+
+# The MLP here; all three models in `bench/train_bench.py --parity`.
+def test_digits_convergence_matches_torch():
+    torch_accuracy, tessera_accuracy = digits_accuracies("mlp")
+    print(f"digits MLP, 30 epochs AdamW: torch {torch_accuracy:.2f}%, TesseraModule {tessera_accuracy:.2f}%")
+    assert torch_accuracy > 90
+    assert abs(tessera_accuracy - torch_accuracy) <= 1.0
