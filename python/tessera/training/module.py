@@ -172,8 +172,8 @@ class _Compiled:
         return [inputs[key] if owner is None else getattr(owner, key) for owner, key in self._owners]
 
     def run_forward(self, module, tensors):
-        """Runs the forward session; returns (model outputs as tensors, saved activations) and
-        updates the BatchNorm buffers."""
+        """Runs the forward session and updates the BatchNorm buffers; returns the model's outputs
+        (tensors), the feeds (numpy views, which backward may read) and the saved activations."""
         feeds = {name: _as_numpy(t) for (name, _), t in zip(self.feeds, tensors)}
         names = self.outputs + (self.saved if self.want_grad else [])
         values = self.forward.run(names, feeds)
@@ -202,11 +202,11 @@ class _Compiled:
         return owner.momentum
 
     def run_backward(self, feeds, saved, output_grads):
+        """Runs the backward session on the saved activations, dL/dy per y and the forward feeds
+        it reads; returns dL/dx per x."""
         values = dict(zip(self.saved, saved))
-        for y, g in zip(self.ys, output_grads):
-            values[self.y_grads[y]] = g
-        values.update((k, v) for k, v in feeds.items() if k in self.backward_inputs and k not in values)
-        return self.backward.run(None, {k: values[k] for k in self.backward_inputs})
+        values.update((self.y_grads[y], g) for y, g in zip(self.ys, output_grads))
+        return self.backward.run(None, {name: values[name] if name in values else feeds[name] for name in self.backward_inputs})
 
 
 def _as_numpy(tensor):
