@@ -336,12 +336,12 @@ class ConvKernel final : public OpKernel {
       k->nchw_input_ = info.attr_int("nchw_input", 0) != 0;
     }
     const Tensor* w = info.constant_input(1);
-    if (form == Form::blocked && w && k->runs_own_blocked(*w)) {
-      k->blocked_packed_.resize(static_cast<size_t>(kernels::conv_blocked_packed_size(w->dim(0), w->dim(1), w->dim(2) * w->dim(3))));
-      kernels::pack_conv_blocked_weights(w->data<float>(), w->dim(0), w->dim(1), w->dim(2) * w->dim(3), k->blocked_packed_.data());
-      k->owns_weights_ = true;
-      return std::unique_ptr<OpKernel>(std::move(k));
-    }
+    // In the blocked layout, kernels past 1x1 run on Tessera's direct kernel (ResNet-50's 3x3s,
+    // stride 2 included: 0.86-1.0x oneDNN's time per layer); 1x1s on oneDNN, whose pointwise
+    // kernel measured 0-20% faster (docs/kernel_choices.md), or on the direct kernel where oneDNN
+    // declines (a forced lower ISA).
+    const bool own_blocked = form == Form::blocked && w && k->runs_own_blocked(*w);
+    if (own_blocked && w->dim(2) * w->dim(3) > 1) return pack_own_blocked(k, *w);
 #ifdef TESSERA_HAVE_DNNL
     const DnnlLayout layout{k->block_, k->block_ > 0 && !k->nchw_input_, k->block_ > 0};
     // A blocked depthwise convolution runs on Tessera's channel-blocked kernel when its block is
@@ -356,6 +356,7 @@ class ConvKernel final : public OpKernel {
       return std::unique_ptr<OpKernel>(std::move(k));
     }
 #endif
+    if (own_blocked) return pack_own_blocked(k, *w);
     if (w && w->dtype() == DataType::float32 && w->rank() >= 3 && w->dim(0) % k->params_.group == 0 && w->size() > 0) {
       const int64_t Mg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
       for (int64_t g = 0; g < k->params_.group; ++g)
@@ -515,6 +516,15 @@ class ConvKernel final : public OpKernel {
     const int64_t stride_w = params_.strides.size() == 2 ? params_.strides[1] : 1;
     return params_.group == 1 && w.dtype() == DataType::float32 && w.rank() == 4 && w.size() > 0 && !nchw_input_ &&
            block_ == kernels::depthwise_block_channels() && (stride_w == 1 || stride_w == 2);
+  }
+
+  // Packs the weights for the direct kernel, which then owns them; returns the kernel.
+  static std::unique_ptr<OpKernel> pack_own_blocked(std::unique_ptr<ConvKernel>& k, const Tensor& w) {
+    const int64_t taps = w.dim(2) * w.dim(3);
+    k->blocked_packed_.resize(static_cast<size_t>(kernels::conv_blocked_packed_size(w.dim(0), w.dim(1), taps)));
+    kernels::pack_conv_blocked_weights(w.data<float>(), w.dim(0), w.dim(1), taps, k->blocked_packed_.data());
+    k->owns_weights_ = true;
+    return std::unique_ptr<OpKernel>(std::move(k));
   }
 
   // The direct kernel's tasks over the pool; each task's non-clamp activation runs on its rows
