@@ -252,6 +252,13 @@ TEST(Conv, FusedConvActivationAndResidual) {
   expect_close(run1(leaky_call), ys, leaky);
 }
 
+// A FusedConv activation, its activation_params and its formula for the reference.
+struct ActivationCase {
+  const char* name;
+  std::vector<float> params;
+  double (*f)(double);
+};
+
 // Convolutions of 16 and more input channels with kernels past 1x1 (oneDNN's path where the
 // build has it, with the output channels split between threads): output channels that are not
 // whole blocks of 16, two images, strides, asymmetric pads and dilations, then FusedConv's
@@ -265,12 +272,7 @@ TEST(Conv, ManyChannelKernels) {
   Shape ys;
   const std::vector<double> conv = naive_conv(c, x, w, &b, &ys);
   const Tensor z = random_f(ys, 64);
-  struct Act {
-    const char* name;
-    std::vector<float> params;
-    double (*f)(double);
-  };
-  const Act acts[] = {
+  const ActivationCase acts[] = {
       {"", {}, [](double v) { return v; }},
       {"Relu", {}, [](double v) { return std::max(v, 0.0); }},
       {"Clip", {-0.5f, 0.5f}, [](double v) { return std::clamp(v, -0.5, 0.5); }},
@@ -281,7 +283,7 @@ TEST(Conv, ManyChannelKernels) {
       {"Gelu", {}, [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},
       {"HardSwish", {}, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
   };
-  for (const Act& act : acts) {
+  for (const ActivationCase& act : acts) {
     std::vector<double> want;
     for (size_t i = 0; i < conv.size(); ++i) want.push_back(act.f(conv[i] + z.data<float>()[i]));
     OpCall call{"FusedConv", 1, {x, w, b, z}, conv_attrs(c)};
@@ -370,8 +372,9 @@ TEST(Conv, RejectsBadShapes) {
 // BlockedConv (the `all` level's FusedConv in the channel-blocked layout) on Tessera's direct
 // kernel: constant weights, blocks of the active ISA's vector (8 under TESSERA_ISA=avx2), channel
 // counts that leave the last input and output blocks part empty, strides, asymmetric pads,
-// dilations, 1x1 planes, one to three threads. Lanes past M must stay zero whatever the
-// activation gives for 0.
+// dilations, 1x1 planes, tiles of one and two output rows, one to three threads (1x1s run on
+// oneDNN where it is on: the ctest rerun under TESSERA_ISA=avx2 runs them on the direct kernel).
+// Lanes past M must stay zero whatever the activation gives for 0.
 int64_t blocked_conv_block() { return std::max<int64_t>(8, kernels::depthwise_block_channels()); }
 
 void check_blocked_conv(const ConvCase& c, const std::string& activation = "", std::vector<float> params = {},
@@ -429,16 +432,13 @@ TEST(Conv, BlockedConvDirectKernelShapes) {
   check_blocked_conv({{1, 17, 1, 1}, 33, 1, {1, 1}});
   check_blocked_conv({{1, 8, 40, 40}, 8, 1, {1, 1}});
   check_blocked_conv({{1, 16, 6, 6}, 16, 1, {3, 3}, {}, {}, {0, 0, 0, 0}});
+  check_blocked_conv({{1, 20, 7, 7}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});  // two rows per tile, a last band of one
+  check_blocked_conv({{2, 16, 3, 3}, 24, 1, {3, 3}, {}, {2, 2}, {2, 2, 2, 2}});  // two rows within AVX2's width, dilated
   check_blocked_conv({{1, 16, 11, 11}, 16, 1, {3, 3}, {3, 3}, {}, {1, 1, 1, 1}});  // stride 3: another path
 }
 
 TEST(Conv, BlockedConvDirectKernelEpilogues) {
-  struct Act {
-    const char* name;
-    std::vector<float> params;
-    double (*f)(double);
-  };
-  const Act acts[] = {
+  const ActivationCase acts[] = {
       {"", {}, [](double v) { return v; }},
       {"Relu", {}, [](double v) { return std::max(v, 0.0); }},
       {"Clip", {0.1f, 0.5f}, [](double v) { return std::clamp(v, 0.1, 0.5); }},
@@ -448,10 +448,11 @@ TEST(Conv, BlockedConvDirectKernelEpilogues) {
       {"HardSwish", {}, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
       {"HardSigmoid", {0.2f, 0.5f}, [](double v) { return std::clamp(0.2 * v + 0.5, 0.0, 1.0); }},
   };
-  for (const Act& act : acts)
+  for (const ActivationCase& act : acts)
     for (bool residual : {false, true}) {
       check_blocked_conv({{1, 20, 9, 11}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
       check_blocked_conv({{1, 24, 7, 7}, 20, 1, {1, 1}}, act.name, act.params, act.f, residual);
+      check_blocked_conv({{1, 16, 5, 5}, 20, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
     }
 }
 

@@ -36,16 +36,26 @@ bool rows_merge(const ConvGeometry& g) {
          !needs_padding(g);
 }
 
-// Input rows ih = oh * sh - ph + kh * dh of every block, columns padded with zeros to the
-// Wp = input_extent(g, 1) that the output row reads: band [Cb][KH][Wp][L].
-void fill_band(const ConvGeometry& g, const float* x, int64_t Cb, int64_t oh, float* band) {
-  const int64_t L = depthwise_block_channels(), H = g.in[0], W = g.in[1], KH = g.kernel[0];
+// Input rows of the band that `rows` output rows from oh read.
+int64_t band_rows(const ConvGeometry& g, int64_t rows) {
+  return (rows - 1) * g.stride[0] + (g.kernel[0] - 1) * g.dilation[0] + 1;
+}
+
+// Output rows per padded band: two where a tile holds two whole rows (7x7 planes), else one.
+int64_t rows_per_band(const ConvGeometry& g) {
+  return g.out[1] <= detail::active_isa().conv_blocked.two_rows_width && g.out[0] > 1 ? 2 : 1;
+}
+
+// The input rows from oh * sh - ph that `rows` output rows read, of every block, their columns
+// padded with zeros to the Wp = input_extent(g, 1) that the outputs read: band [Cb][band_rows][Wp][L].
+void fill_band(const ConvGeometry& g, const float* x, int64_t Cb, int64_t oh, int64_t rows, float* band) {
+  const int64_t L = depthwise_block_channels(), H = g.in[0], W = g.in[1], Hb = band_rows(g, rows);
   const int64_t Wp = input_extent(g, 1), pw = g.pad_begin[1];
   const int64_t c0 = std::min(pw, Wp), c1 = std::clamp<int64_t>(pw + W, c0, Wp);  // band columns that hold input
   for (int64_t cb = 0; cb < Cb; ++cb)
-    for (int64_t kh = 0; kh < KH; ++kh) {
-      float* dst = band + (cb * KH + kh) * Wp * L;
-      const int64_t ih = oh * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
+    for (int64_t j = 0; j < Hb; ++j) {
+      float* dst = band + (cb * Hb + j) * Wp * L;
+      const int64_t ih = oh * g.stride[0] - g.pad_begin[0] + j;
       if (ih < 0 || ih >= H) {
         std::fill_n(dst, Wp * L, 0.0f);
         continue;
@@ -92,9 +102,12 @@ ConvBlockedPlan plan_conv_blocked(const ConvGeometry& g, int64_t Cb, int64_t Mb,
     // Enough tasks for every thread to finish at about the same time.
     while (p.rows > 1 && N * p.groups * ((OH + p.rows - 1) / p.rows) < 4 * threads) p.rows = (p.rows + 1) / 2;
   }
+  if (needs_padding(g)) {
+    p.rows = rows_per_band(g);
+    p.scratch_floats = Cb * band_rows(g, p.rows) * input_extent(g, 1) * L;
+  }
   p.bands = (OH + p.rows - 1) / p.rows;
   p.tasks = N * p.groups * p.bands;
-  p.scratch_floats = needs_padding(g) ? Cb * g.kernel[0] * input_extent(g, 1) * depthwise_block_channels() : 0;
   return p;
 }
 
@@ -125,9 +138,10 @@ void conv_blocked_task(const ConvBlockedArgs& a, const ConvBlockedPlan& plan, in
   r.hi = a.hi;
   r.w = a.w + mb0 * r.w_block;
   r.bias = a.bias ? a.bias + mb0 * L : nullptr;
-  const detail::ConvBlockedRowFn row = detail::active_isa().conv_blocked.row[g.stride[1] - 1][mb1 - mb0 - 1];
-  // Pixels [p, p + count) of the group's blocks, from input x_at (the first pixel's first tap).
-  auto run = [&](const float* x_at, int64_t p, int64_t count) {
+  const detail::ConvBlockedKernels& k = detail::active_isa().conv_blocked;
+  // Pixels [p, p + count) of the group's blocks, from input x_at (the first pixel's first tap), by
+  // `row`: one row kernel or a two-row one.
+  auto run = [&](detail::ConvBlockedRowFn row, const float* x_at, int64_t p, int64_t count) {
     const int64_t offset = ((n * a.Mb + mb0) * OH * OW + p) * L;
     r.x = x_at;
     r.count = count;
@@ -135,20 +149,23 @@ void conv_blocked_task(const ConvBlockedArgs& a, const ConvBlockedPlan& plan, in
     r.y = a.y + offset;
     row(r);
   };
+  const detail::ConvBlockedRowFn one_row = k.row[g.stride[1] - 1][mb1 - mb0 - 1];
   if (padded) {
     const int64_t Wp = input_extent(g, 1);
-    r.x_row = Wp * L;
-    r.x_block = g.kernel[0] * Wp * L;
-    for (int64_t oh = oh0; oh < oh1; ++oh) {
-      fill_band(g, x, a.Cb, oh, scratch);
-      run(scratch, oh * OW, OW);
+    r.x_row = g.dilation[0] * Wp * L;
+    r.x_prow = g.stride[0] * Wp * L;
+    for (int64_t oh = oh0; oh < oh1; oh += plan.rows) {
+      const int64_t rows = std::min(plan.rows, oh1 - oh);
+      r.x_block = band_rows(g, rows) * Wp * L;
+      fill_band(g, x, a.Cb, oh, rows, scratch);
+      run(rows == 2 ? k.two_rows[g.stride[1] - 1][mb1 - mb0 - 1] : one_row, scratch, oh * OW, OW);
     }
     return;
   }
   r.x_row = g.dilation[0] * W * L;
   r.x_block = H * W * L;
-  if (rows_merge(g)) return run(x + oh0 * W * L, oh0 * OW, (oh1 - oh0) * OW);
-  for (int64_t oh = oh0; oh < oh1; ++oh) run(x + oh * g.stride[0] * W * L, oh * OW, OW);
+  if (rows_merge(g)) return run(one_row, x + oh0 * W * L, oh0 * OW, (oh1 - oh0) * OW);
+  for (int64_t oh = oh0; oh < oh1; ++oh) run(one_row, x + oh * g.stride[0] * W * L, oh * OW, OW);
 }
 
 }  // namespace tessera::kernels

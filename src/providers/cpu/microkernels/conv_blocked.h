@@ -2,8 +2,9 @@
 // `all` level: input [N, C/L, H, W, L], output and residual [N, M/L, OH, OW, L], L =
 // depthwise_block_channels() (the active ISA's vector). No im2col and no layout change: a tile of
 // output pixels along a row times NB output-channel blocks stays in vector registers while the
-// input channel blocks and taps stream past it (conv_blocked_impl.h). Convolutions with padding
-// copy each output row's input rows into a zero-padded band first, so the tiles never test bounds.
+// input channel blocks and taps stream past it (conv_blocked_impl.h); planes at most half a tile
+// wide (7x7) run two whole output rows per tile. Convolutions with padding copy the input rows
+// of each band of output rows into a zero-padded buffer first, so the tiles never test bounds.
 //
 // Work is split into tasks of (image, group of NB output blocks, band of output rows), for the
 // caller's thread pool; each task needs scratch_floats of scratch of its own.
@@ -32,7 +33,7 @@ struct ConvBlockedPlan {
   int64_t rows = 0;         // output rows per task
   int64_t bands = 0;        // ceil(OH / rows)
   int64_t tasks = 0;        // N * groups * bands
-  int64_t scratch_floats = 0;  // per task: the padded input band of one output row (0 without padding)
+  int64_t scratch_floats = 0;  // per task: the padded input rows of one band (0 without padding)
 };
 
 // Consecutive tasks share their input rows (rows_outer) or their group's weights, whichever keeps

@@ -17,7 +17,9 @@
 namespace tessera::kernels::detail::TS_ISA {
 
 // R pixels x NB blocks; x, y and z (or null) at the tile's first pixel. S: the stride along W.
-template <int Bytes, int S, int NB, int R>
+// The pixels are R / RW output rows of RW (whole rows when R > RW: the outputs run on), whose
+// inputs are x_prow floats apart.
+template <int Bytes, int S, int NB, int R, int RW>
 void conv_blocked_tile(const ConvBlockedRowArgs& a, const float* x, float* y, const float* z) {
   using V = typename VecOf<float, Bytes>::type;
   constexpr int L = Bytes / 4;
@@ -44,7 +46,7 @@ void conv_blocked_tile(const ConvBlockedRowArgs& a, const float* x, float* y, co
           for (int nb = 0; nb < NB; ++nb) std::memcpy(&wv[nb], wp + nb * a.w_block + l * L, Bytes);
 #pragma GCC unroll 16
           for (int r = 0; r < R; ++r) {
-            const float s = xp[r * S * L + l];
+            const float s = xp[(r / RW) * a.x_prow + (r % RW) * S * L + l];
 #pragma GCC unroll 4
             for (int nb = 0; nb < NB; ++nb) acc[r][nb] += s * wv[nb];
           }
@@ -71,16 +73,16 @@ void conv_blocked_tile(const ConvBlockedRowArgs& a, const float* x, float* y, co
 
 using ConvBlockedTileFn = void (*)(const ConvBlockedRowArgs&, const float*, float*, const float*);
 
-// tiles[r - 1] computes r pixels, r <= RMax.
-template <int Bytes, int S, int NB, int... Rs>
+// Rows == 1: tiles[r - 1] computes r pixels of one row; Rows == 2: r pixels of each of two rows.
+template <int Bytes, int S, int NB, int Rows, int... Rs>
 struct ConvBlockedTiles {
-  static constexpr ConvBlockedTileFn fns[] = {&conv_blocked_tile<Bytes, S, NB, Rs + 1>...};
+  static constexpr ConvBlockedTileFn fns[] = {&conv_blocked_tile<Bytes, S, NB, Rows * (Rs + 1), Rs + 1>...};
 };
 
-template <int Bytes, int S, int NB, int RMax, int... Rs>
+template <int Bytes, int S, int NB, int Rows, int RMax, int... Rs>
 constexpr const ConvBlockedTileFn* conv_blocked_tiles() {
-  if constexpr (sizeof...(Rs) == RMax) return ConvBlockedTiles<Bytes, S, NB, Rs...>::fns;
-  else return conv_blocked_tiles<Bytes, S, NB, RMax, Rs..., sizeof...(Rs)>();
+  if constexpr (sizeof...(Rs) == RMax) return ConvBlockedTiles<Bytes, S, NB, Rows, Rs...>::fns;
+  else return conv_blocked_tiles<Bytes, S, NB, Rows, RMax, Rs..., sizeof...(Rs)>();
 }
 
 // `count` pixels in tiles of at most RMax, as even as possible (56 at RMax 6: 6 x 6 + 4 x 5,
@@ -88,7 +90,7 @@ constexpr const ConvBlockedTileFn* conv_blocked_tiles() {
 template <int Bytes, int S, int NB, int RMax>
 void conv_blocked_row(const ConvBlockedRowArgs& a) {
   constexpr int L = Bytes / 4;
-  const ConvBlockedTileFn* tiles = conv_blocked_tiles<Bytes, S, NB, RMax>();
+  const ConvBlockedTileFn* tiles = conv_blocked_tiles<Bytes, S, NB, 1, RMax>();
   const int64_t n = (a.count + RMax - 1) / RMax;
   if (n == 0) return;
   const int64_t base = a.count / n, extra = a.count % n;
@@ -100,7 +102,13 @@ void conv_blocked_row(const ConvBlockedRowArgs& a) {
   }
 }
 
-// The row kernels of this ISA, NB = 1 and 2 blocks, stride 1 and 2: the widest tile whose
+// Two whole output rows of count <= RMax / 2 pixels in one tile: 7x7 planes fill 14 pixels, not 7.
+template <int Bytes, int S, int NB, int RMax>
+void conv_blocked_two_rows(const ConvBlockedRowArgs& a) {
+  conv_blocked_tiles<Bytes, S, NB, 2, RMax / 2>()[a.count - 1](a, a.x, a.y, a.z);
+}
+
+// The row kernels of this ISA, NB = 1 and 2 blocks, stride 1 and 2 (and their two-row forms): the widest tile whose
 // accumulators, NB weight vectors and a broadcast fit its Regs vector registers, at most 14
 // pixels (AVX-512: 14 x 2; AVX2: 6 x 2). Four blocks (6 x 4 on AVX-512) ran ResNet-50's layers
 // up to 1.7x slower: the narrower tile streams the weights twice as often.
@@ -113,6 +121,11 @@ ConvBlockedKernels conv_blocked_kernels() {
   k.row[0][1] = &conv_blocked_row<Bytes, 1, 2, R2>;
   k.row[1][0] = &conv_blocked_row<Bytes, 2, 1, R1>;
   k.row[1][1] = &conv_blocked_row<Bytes, 2, 2, R2>;
+  k.two_rows[0][0] = &conv_blocked_two_rows<Bytes, 1, 1, R1>;
+  k.two_rows[0][1] = &conv_blocked_two_rows<Bytes, 1, 2, R2>;
+  k.two_rows[1][0] = &conv_blocked_two_rows<Bytes, 2, 1, R1>;
+  k.two_rows[1][1] = &conv_blocked_two_rows<Bytes, 2, 2, R2>;
+  k.two_rows_width = R2 / 2;
   return k;
 }
 

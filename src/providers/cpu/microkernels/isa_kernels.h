@@ -95,6 +95,7 @@ using UnblockFn = void (*)(const float* src, int64_t positions, int64_t ld, floa
 struct ConvBlockedRowArgs {
   const float* x;  // the first pixel's first tap in the first input block
   int64_t x_row, x_tap, x_block;
+  int64_t x_prow;  // two_rows: floats between the inputs of the two output rows
   int64_t cb, kh, kw;  // input blocks and taps
   const float* w;      // packed weights of the first output block: [cb][kh][kw][L][L] (input lane, output lane)
   int64_t w_block;     // floats between two output blocks' weights
@@ -107,9 +108,12 @@ struct ConvBlockedRowArgs {
 };
 using ConvBlockedRowFn = void (*)(const ConvBlockedRowArgs& args);
 
-// row[S - 1][NB - 1]: stride S along W, NB = 1 or 2 output blocks.
+// row[S - 1][NB - 1]: stride S along W, NB = 1 or 2 output blocks. two_rows: the same for two
+// whole output rows of count <= two_rows_width pixels each (y and z run on from one to the next).
 struct ConvBlockedKernels {
   ConvBlockedRowFn row[2][2] = {};
+  ConvBlockedRowFn two_rows[2][2] = {};
+  int64_t two_rows_width = 0;
 };
 
 struct IsaKernels {
