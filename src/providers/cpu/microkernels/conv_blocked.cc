@@ -61,7 +61,8 @@ void fill_band(const ConvGeometry& g, const float* x, int64_t Cb, int64_t oh, in
         continue;
       }
       std::fill_n(dst, c0 * L, 0.0f);
-      std::memcpy(dst + c0 * L, x + ((cb * H + ih) * W + (c0 - pw)) * L, static_cast<size_t>((c1 - c0) * L) * sizeof(float));
+      if (c1 > c0)
+        std::memcpy(dst + c0 * L, x + ((cb * H + ih) * W + (c0 - pw)) * L, static_cast<size_t>((c1 - c0) * L) * sizeof(float));
       std::fill_n(dst + c1 * L, (Wp - c1) * L, 0.0f);
     }
 }
@@ -127,7 +128,7 @@ void conv_blocked_task(const ConvBlockedArgs& a, const ConvBlockedPlan& plan, in
   const float* x = a.x + n * a.Cb * H * W * L;
   const bool padded = plan.scratch_floats > 0;
 
-  detail::ConvBlockedRowArgs r;
+  detail::ConvBlockedRowArgs r{};
   r.cb = a.Cb;
   r.kh = g.kernel[0];
   r.kw = g.kernel[1];
