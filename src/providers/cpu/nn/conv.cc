@@ -318,8 +318,9 @@ void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tenso
 }
 
 // Conv, FusedConv, and BlockedConv (FusedConv in the blocked channel layout, blocked_layout.h:
-// its input, unless `nchw_input`, its Z and its output are blocked; oneDNN runs it, or, where
-// oneDNN declines, the NCHW path between conversions).
+// its input, unless `nchw_input`, its Z and its output are blocked; Tessera's direct kernel runs
+// it (microkernels/conv_blocked.h), oneDNN (1x1s, the stem), the channel-blocked depthwise
+// kernel, or, where none takes it, the NCHW path between conversions).
 class ConvKernel final : public OpKernel {
  public:
   enum class Form { conv, fused, blocked };
