@@ -16,8 +16,10 @@ else
 fi
 
 "$tessera" run "$model_dir/model.onnx" --data "$model_dir/test_data_set_0" --output-dir "$out/cpu" >/dev/null 2>&1 || fail "cpu run"
+# Close, not bit-equal: with another EP in the session the CPU EP's convolutions run in NCHW, not
+# in the blocked layout of level `all`, on other kernels that sum in another order.
 if "$tessera" run "$model_dir/model.onnx" --data "$model_dir/test_data_set_0" --output-dir "$out/plugin" --ep "$ep" \
-     >"$out/run" 2>&1 && cmp -s "$out/cpu/output_0.pb" "$out/plugin/output_0.pb"; then
+     --compare "$out/cpu" --rtol 1e-5 --atol 1e-6 >"$out/run" 2>&1; then
   echo "ok   run_same_outputs"
 else
   fail "run_same_outputs: $(cat "$out/run")"

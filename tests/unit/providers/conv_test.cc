@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "providers/cpu/microkernels/depthwise_blocked.h"
+#include "providers/cpu/nn/blocked_layout.h"
 #include "tests/unit/providers/kernel_test_util.h"
 
 namespace tessera {
@@ -248,6 +252,13 @@ TEST(Conv, FusedConvActivationAndResidual) {
   expect_close(run1(leaky_call), ys, leaky);
 }
 
+// A FusedConv activation, its activation_params and its formula for the reference.
+struct ActivationCase {
+  const char* name;
+  std::vector<float> params;
+  double (*f)(double);
+};
+
 // Convolutions of 16 and more input channels with kernels past 1x1 (oneDNN's path where the
 // build has it, with the output channels split between threads): output channels that are not
 // whole blocks of 16, two images, strides, asymmetric pads and dilations, then FusedConv's
@@ -261,12 +272,7 @@ TEST(Conv, ManyChannelKernels) {
   Shape ys;
   const std::vector<double> conv = naive_conv(c, x, w, &b, &ys);
   const Tensor z = random_f(ys, 64);
-  struct Act {
-    const char* name;
-    std::vector<float> params;
-    double (*f)(double);
-  };
-  const Act acts[] = {
+  const ActivationCase acts[] = {
       {"", {}, [](double v) { return v; }},
       {"Relu", {}, [](double v) { return std::max(v, 0.0); }},
       {"Clip", {-0.5f, 0.5f}, [](double v) { return std::clamp(v, -0.5, 0.5); }},
@@ -277,7 +283,7 @@ TEST(Conv, ManyChannelKernels) {
       {"Gelu", {}, [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},
       {"HardSwish", {}, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
   };
-  for (const Act& act : acts) {
+  for (const ActivationCase& act : acts) {
     std::vector<double> want;
     for (size_t i = 0; i < conv.size(); ++i) want.push_back(act.f(conv[i] + z.data<float>()[i]));
     OpCall call{"FusedConv", 1, {x, w, b, z}, conv_attrs(c)};
@@ -361,6 +367,93 @@ TEST(Conv, RejectsBadShapes) {
   expect_error({"Conv", 22, {x, random_f({2, 3, 3}, 2)}, {}}, "rank");
   expect_error({"Conv", 22, {x, random_f({2, 3, 7, 7}, 2)}, {}}, "larger than");
   expect_error({"Conv", 22, {x, random_f({2, 3, 3, 3}, 2), random_f({3}, 3)}, {}}, "bias");
+}
+
+// BlockedConv (the `all` level's FusedConv in the channel-blocked layout) on Tessera's direct
+// kernel: constant weights, blocks of the active ISA's vector (8 under TESSERA_ISA=avx2), channel
+// counts that leave the last input and output blocks part empty, strides, asymmetric pads,
+// dilations, 1x1 planes, tiles of one and two output rows, one to three threads (1x1s run on
+// oneDNN where it is on: the ctest rerun under TESSERA_ISA=avx2 runs them on the direct kernel).
+// Lanes past M must stay zero whatever the activation gives for 0.
+int64_t blocked_conv_block() { return std::max<int64_t>(8, kernels::depthwise_block_channels()); }
+
+void check_blocked_conv(const ConvCase& c, const std::string& activation = "", std::vector<float> params = {},
+                        double (*act)(double) = nullptr, bool residual = false) {
+  const int64_t B = blocked_conv_block(), N = c.x[0], C = c.x[1], plane = c.x[2] * c.x[3];
+  Shape ws{c.M, C};
+  ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
+  const Tensor x = random_f(c.x, 71), w = random_f(ws, 72), b = random_f({c.M}, 73);
+  Shape ys;
+  std::vector<double> want = naive_conv(c, x, w, c.bias ? &b : nullptr, &ys);
+  const int64_t out_plane = ys[2] * ys[3];
+  Tensor xb = random_f(blocked_shape(c.x, B), 1), z = random_f(ys, 74), zb = random_f(blocked_shape(ys, B), 1);
+  to_blocked(x.data<float>(), N, C, plane, B, xb.data<float>(), nullptr);
+  to_blocked(z.data<float>(), N, c.M, out_plane, B, zb.data<float>(), nullptr);
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (residual) want[i] += z.data<float>()[i];
+    if (act) want[i] = act(want[i]);
+  }
+  OpCall call{"BlockedConv", 1, {xb, w}, conv_attrs(c), 1, 1, "com.tessera"};
+  call.inputs.push_back(c.bias ? std::optional<Value>(b) : std::nullopt);
+  if (residual) call.inputs.push_back(zb);
+  call.attrs.push_back(attr_i("block", B));
+  if (!activation.empty()) call.attrs.push_back(attr_s("activation", activation));
+  if (!params.empty()) call.attrs.push_back(attr_floats("activation_params", params));
+  call.constant_inputs = {1};
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(testing::Message() << "x=" << shape_to_string(c.x) << " M=" << c.M << " activation '" << activation
+                                    << "' residual=" << residual << " threads=" << threads);
+    call.threads = threads;
+    const Tensor y = run1(call);
+    ASSERT_EQ(shape_to_string(y.shape()), shape_to_string(blocked_shape(ys, B)));
+    std::vector<double> got(want.size());
+    for (int64_t i = 0; i < y.size(); ++i) {
+      const int64_t lane = i % B, p = i / B % out_plane, cb = i / B / out_plane % y.dim(1), n = i / B / out_plane / y.dim(1);
+      const int64_t m = cb * B + lane;
+      if (m >= c.M) {
+        ASSERT_EQ(y.data<float>()[i], 0.0f) << "padding lane " << lane << " of block " << cb;
+        continue;
+      }
+      got[static_cast<size_t>((n * c.M + m) * out_plane + p)] = y.data<float>()[i];
+    }
+    expect_close(tf(ys, std::vector<float>(got.begin(), got.end())), ys, want, 1e-4, 1e-5);
+  }
+}
+
+TEST(Conv, BlockedConvDirectKernelShapes) {
+  check_blocked_conv({{1, 20, 9, 11}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{2, 24, 12, 10}, 32, 1, {3, 3}, {2, 2}, {1, 2}, {1, 0, 0, 1}});
+  check_blocked_conv({{1, 16, 8, 8}, 16, 1, {5, 5}, {}, {}, {2, 2, 2, 2}, false});
+  check_blocked_conv({{1, 16, 10, 9}, 24, 1, {3, 3}, {2, 1}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{1, 24, 20, 21}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{1, 33, 15, 15}, 20, 1, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{1, 48, 7, 7}, 70, 1, {1, 1}});
+  check_blocked_conv({{2, 32, 14, 13}, 24, 1, {1, 1}, {2, 2}});
+  check_blocked_conv({{1, 17, 1, 1}, 33, 1, {1, 1}});
+  check_blocked_conv({{1, 8, 40, 40}, 8, 1, {1, 1}});
+  check_blocked_conv({{1, 16, 6, 6}, 16, 1, {3, 3}, {}, {}, {0, 0, 0, 0}});
+  check_blocked_conv({{1, 20, 7, 7}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});  // two rows per tile, a last band of one
+  check_blocked_conv({{2, 16, 3, 3}, 24, 1, {3, 3}, {}, {2, 2}, {2, 2, 2, 2}});  // two rows within AVX2's width, dilated
+  check_blocked_conv({{1, 16, 11, 11}, 16, 1, {3, 3}, {3, 3}, {}, {1, 1, 1, 1}});  // stride 3: another path
+}
+
+TEST(Conv, BlockedConvDirectKernelEpilogues) {
+  const ActivationCase acts[] = {
+      {"", {}, [](double v) { return v; }},
+      {"Relu", {}, [](double v) { return std::max(v, 0.0); }},
+      {"Clip", {0.1f, 0.5f}, [](double v) { return std::clamp(v, 0.1, 0.5); }},
+      {"LeakyRelu", {0.1f}, [](double v) { return v < 0 ? 0.1 * v : v; }},
+      {"Silu", {}, [](double v) { return v / (1 + std::exp(-v)); }},
+      {"Sigmoid", {}, [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {"HardSwish", {}, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }},
+      {"HardSigmoid", {0.2f, 0.5f}, [](double v) { return std::clamp(0.2 * v + 0.5, 0.0, 1.0); }},
+  };
+  for (const ActivationCase& act : acts)
+    for (bool residual : {false, true}) {
+      check_blocked_conv({{1, 20, 9, 11}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
+      check_blocked_conv({{1, 24, 7, 7}, 20, 1, {1, 1}}, act.name, act.params, act.f, residual);
+      check_blocked_conv({{1, 16, 5, 5}, 20, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
+    }
 }
 
 // ConvTranspose reference: every input pixel scatters its kernel into the output.

@@ -86,6 +86,36 @@ using DepthwiseBlockFn = void (*)(const DepthwiseBlockArgs& args);
 // y[l * ld + p] = src[p * L + l] for p < positions, l < L: back from the channel-blocked layout.
 using UnblockFn = void (*)(const float* src, int64_t positions, int64_t ld, float* y);
 
+// One output row segment of a convolution in the channel-blocked layout ([C/L][H][W][L] per image,
+// L = vector_floats): `count` pixels, NB output blocks (fixed per kernel), every tap in bounds
+// (the caller pads the input rows when the convolution has padding). The pixels' inputs are S * L
+// floats apart (S = the kernel's stride along W).
+//   y[nb][p][:] = clamp(bias[nb] + z[nb][p] + sum over cb, kh, kw, l of
+//                       x[cb * x_block + kh * x_row + kw * x_tap + p * S * L + l] * w[nb][cb][kh][kw][l][:], lo, hi)
+struct ConvBlockedRowArgs {
+  const float* x;  // the first pixel's first tap in the first input block
+  int64_t x_row, x_tap, x_block;
+  int64_t x_prow;  // two_rows: floats between the inputs of the two output rows
+  int64_t cb, kh, kw;  // input blocks and taps
+  const float* w;      // packed weights of the first output block: [cb][kh][kw][L][L] (input lane, output lane)
+  int64_t w_block;     // floats between two output blocks' weights
+  const float* bias;   // [NB][L], or null
+  const float* z;      // residual shaped like y, or null
+  float* y;            // the first pixel of the first output block; pixels L floats apart
+  int64_t y_block;     // floats between two output blocks (of y and z)
+  int64_t count;
+  float lo, hi;
+};
+using ConvBlockedRowFn = void (*)(const ConvBlockedRowArgs& args);
+
+// row[S - 1][NB - 1]: stride S along W, NB = 1 or 2 output blocks. two_rows: the same for two
+// whole output rows of count <= two_rows_width pixels each (y and z run on from one to the next).
+struct ConvBlockedKernels {
+  ConvBlockedRowFn row[2][2] = {};
+  ConvBlockedRowFn two_rows[2][2] = {};
+  int64_t two_rows_width = 0;
+};
+
 struct IsaKernels {
   const char* name;
   KernelSet<float> f32;
@@ -95,6 +125,7 @@ struct IsaKernels {
   DepthwiseBlockFn depthwise_block_f32;
   UnblockFn unblock_f32;
   int vector_floats;  // floats per vector register of this ISA: L of the channel-blocked kernels
+  ConvBlockedKernels conv_blocked;
 };
 
 IsaKernels isa_kernels_portable();

@@ -22,6 +22,7 @@
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
 #include "core/float_types.h"
+#include "providers/cpu/microkernels/conv_blocked.h"
 #include "providers/cpu/microkernels/depthwise_blocked.h"
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/microkernels/im2col.h"
@@ -317,8 +318,9 @@ void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tenso
 }
 
 // Conv, FusedConv, and BlockedConv (FusedConv in the blocked channel layout, blocked_layout.h:
-// its input, unless `nchw_input`, its Z and its output are blocked; oneDNN runs it, or, where
-// oneDNN declines, the NCHW path between conversions).
+// its input, unless `nchw_input`, its Z and its output are blocked; Tessera's direct kernel runs
+// it (microkernels/conv_blocked.h), oneDNN (1x1s, the stem), the channel-blocked depthwise
+// kernel, or, where none takes it, the NCHW path between conversions).
 class ConvKernel final : public OpKernel {
  public:
   enum class Form { conv, fused, blocked };
@@ -335,6 +337,12 @@ class ConvKernel final : public OpKernel {
       k->nchw_input_ = info.attr_int("nchw_input", 0) != 0;
     }
     const Tensor* w = info.constant_input(1);
+    // In the blocked layout, kernels past 1x1 run on Tessera's direct kernel (ResNet-50's 3x3s,
+    // stride 2 included: 0.86-1.0x oneDNN's time per layer); 1x1s on oneDNN, whose pointwise
+    // kernel measured 0-20% faster (docs/kernel_choices.md), or on the direct kernel where oneDNN
+    // declines (a forced lower ISA).
+    const bool own_blocked = form == Form::blocked && w && k->runs_own_blocked(*w);
+    if (own_blocked && w->dim(2) * w->dim(3) > 1) return pack_own_blocked(k, *w);
 #ifdef TESSERA_HAVE_DNNL
     const DnnlLayout layout{k->block_, k->block_ > 0 && !k->nchw_input_, k->block_ > 0};
     // A blocked depthwise convolution runs on Tessera's channel-blocked kernel when its block is
@@ -349,6 +357,7 @@ class ConvKernel final : public OpKernel {
       return std::unique_ptr<OpKernel>(std::move(k));
     }
 #endif
+    if (own_blocked) return pack_own_blocked(k, *w);
     if (w && w->dtype() == DataType::float32 && w->rank() >= 3 && w->dim(0) % k->params_.group == 0 && w->size() > 0) {
       const int64_t Mg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
       for (int64_t g = 0; g < k->params_.group; ++g)
@@ -457,6 +466,11 @@ class ConvKernel final : public OpKernel {
     Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, y_shape);
     if (y.size() == 0) return Status::ok();
     const float* bf = b ? b->data<float>() : nullptr;
+    if (!blocked_packed_.empty()) {
+      if (!kernels::conv_blocked_supported(g)) return ctx.error("the blocked kernel does not run this geometry");
+      blocked_own_forward(g, N, C, M, x.data<float>(), bf, z ? z->data<float>() : nullptr, y.data<float>(), ctx);
+      return Status::ok();
+    }
     const float* wf = w.data<float>();
     Tensor dnnl_weights;
 #ifdef TESSERA_HAVE_DNNL
@@ -497,12 +511,64 @@ class ConvKernel final : public OpKernel {
     return Status::ok();
   }
 
+  // BlockedConv on Tessera's direct kernel (microkernels/conv_blocked.h): one group, constant
+  // float32 weights, blocks of the kernel's vector, a blocked input, stride 1 or 2 along W.
+  bool runs_own_blocked(const Tensor& w) const {
+    const int64_t stride_w = params_.strides.size() == 2 ? params_.strides[1] : 1;
+    return params_.group == 1 && w.dtype() == DataType::float32 && w.rank() == 4 && w.size() > 0 && !nchw_input_ &&
+           block_ == kernels::depthwise_block_channels() && (stride_w == 1 || stride_w == 2);
+  }
+
+  // Packs the weights for the direct kernel, which then owns them; returns the kernel.
+  static std::unique_ptr<OpKernel> pack_own_blocked(std::unique_ptr<ConvKernel>& k, const Tensor& w) {
+    const int64_t taps = w.dim(2) * w.dim(3);
+    k->blocked_packed_.resize(static_cast<size_t>(kernels::conv_blocked_packed_size(w.dim(0), w.dim(1), taps)));
+    kernels::pack_conv_blocked_weights(w.data<float>(), w.dim(0), w.dim(1), taps, k->blocked_packed_.data());
+    k->owns_weights_ = true;
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  // The direct kernel's tasks over the pool; each task's non-clamp activation runs on its rows
+  // while they are in cache, and the lanes past M are zeroed again after it.
+  void blocked_own_forward(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, const float* x, const float* bias,
+                           const float* z, float* y, KernelContext& ctx) const {
+    const int64_t L = block_, Cb = (C + L - 1) / L, Mb = (M + L - 1) / L, OH = g.out[0], OW = g.out[1], tail = Mb * L - M;
+    Tensor padded_bias;
+    if (bias) {
+      padded_bias = ctx.scratch(DataType::float32, Mb * L);
+      std::copy_n(bias, M, padded_bias.data<float>());
+      std::fill_n(padded_bias.data<float>() + M, tail, 0.0f);
+    }
+    GemmEpilogue<float> ep;
+    clamp_bounds(act_, ep);
+    ThreadPool& pool = ctx.thread_pool();
+    const kernels::ConvBlockedPlan plan = kernels::plan_conv_blocked(g, Cb, Mb, N, pool.size());
+    const kernels::ConvBlockedArgs args{&g, Cb, Mb, x, blocked_packed_.data(), bias ? padded_bias.data<float>() : nullptr,
+                                        z, y, ep.clip_min, ep.clip_max};
+    pool.parallel_for(plan.tasks, 1, [&](int64_t t0, int64_t t1) {
+      Tensor scratch;
+      if (plan.scratch_floats > 0) scratch = ctx.scratch(DataType::float32, plan.scratch_floats);
+      for (int64_t t = t0; t < t1; ++t) {
+        kernels::conv_blocked_task(args, plan, t, plan.scratch_floats > 0 ? scratch.data<float>() : nullptr);
+        const kernels::ConvBlockedRegion r = kernels::conv_blocked_region(plan, Mb, OH, t);
+        const int64_t positions = (r.oh1 - r.oh0) * OW;
+        for (int64_t mb = r.mb0; mb < r.mb1; ++mb) {
+          float* out = y + ((r.n * Mb + mb) * OH * OW + r.oh0 * OW) * L;
+          if (!act_.is_clamp()) apply_activation(act_, out, positions * L);
+          if (tail > 0 && mb == Mb - 1)
+            for (int64_t p = 0; p < positions; ++p) std::fill_n(out + p * L + (L - tail), tail, 0.0f);
+        }
+      }
+    });
+  }
+
   ConvAttributes params_;
   ConvActivation act_;
   int64_t block_ = 0;        // BlockedConv: channels per block; 0 for Conv and FusedConv
   bool nchw_input_ = false;  // BlockedConv reading an NCHW input (the stem's image)
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
   std::vector<float> depthwise_packed_;      // the same, channel-blocked, when depthwise 2-D
+  std::vector<float> blocked_packed_;        // BlockedConv's weights for the direct kernel
   bool owns_weights_ = false;                 // compute never reads the constant weights' data
 #ifdef TESSERA_HAVE_DNNL
   std::unique_ptr<DnnlConv> dnnl_;  // the convolution through oneDNN, when it takes it

@@ -9,9 +9,9 @@
 // test Tessera's own kernels.
 //
 // In the blocked channel layout (com.tessera.BlockedConv, written by the optimizer's `all` level,
-// docs/fused_ops.md) input and output already are oneDNN's layout, so every convolution of the
-// chain runs here with no reorder: 1x1, depthwise and the RGB stem (which reads its NCHW input)
-// included.
+// docs/fused_ops.md) input and output already are oneDNN's layout, so the convolutions BlockedConv
+// hands it, 1x1s and the RGB stem (which reads its NCHW input), run here with no reorder; kernels
+// past 1x1 run on Tessera's direct kernel and depthwise ones on its channel-blocked kernel.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,64 @@
+// Direct 2-D convolution (float32, one group) in the channel-blocked layout of the optimizer's
+// `all` level: input [N, C/L, H, W, L], output and residual [N, M/L, OH, OW, L], L =
+// depthwise_block_channels() (the active ISA's vector). No im2col and no layout change: a tile of
+// output pixels along a row times NB output-channel blocks stays in vector registers while the
+// input channel blocks and taps stream past it (conv_blocked_impl.h); planes at most half a tile
+// wide (7x7) run two whole output rows per tile. Convolutions with padding copy the input rows
+// of each band of output rows into a zero-padded buffer first, so the tiles never test bounds.
+//
+// Work is split into tasks of (image, group of NB output blocks, band of output rows), for the
+// caller's thread pool; each task needs scratch_floats of scratch of its own.
+#pragma once
+
+#include <cstdint>
+
+#include "providers/cpu/microkernels/im2col.h"
+
+namespace tessera::kernels {
+
+// Whether this kernel runs a 2-D geometry: stride 1 or 2 along W (any kernel size, stride along
+// H, dilation and padding).
+bool conv_blocked_supported(const ConvGeometry& g);
+
+// Floats of the packed weights of an M x C x taps convolution.
+int64_t conv_blocked_packed_size(int64_t M, int64_t C, int64_t taps);
+// w [M, C, taps] into [ceil(M/L)][ceil(C/L)][taps][L (input lane)][L (output lane)], zeros past M
+// and C.
+void pack_conv_blocked_weights(const float* w, int64_t M, int64_t C, int64_t taps, float* packed);
+
+struct ConvBlockedPlan {
+  int nb = 0;               // output blocks per group (the last group may hold fewer)
+  int64_t groups = 0;       // ceil(Mb / nb) per image
+  bool rows_outer = false;  // task order: (image, band, group) when true, else (image, group, band)
+  int64_t rows = 0;         // output rows per task
+  int64_t bands = 0;        // ceil(OH / rows)
+  int64_t tasks = 0;        // N * groups * bands
+  int64_t scratch_floats = 0;  // per task: the padded input rows of one band (0 without padding)
+};
+
+// Consecutive tasks share their input rows (rows_outer) or their group's weights, whichever keeps
+// more of what they read in cache; a thread pool's contiguous ranges of tasks then reuse it.
+ConvBlockedPlan plan_conv_blocked(const ConvGeometry& g, int64_t Cb, int64_t Mb, int64_t N, int threads);
+
+struct ConvBlockedArgs {
+  const ConvGeometry* g;
+  int64_t Cb, Mb;        // input and output channel blocks
+  const float* x;        // [N, Cb, H, W, L]
+  const float* w;        // pack_conv_blocked_weights
+  const float* bias;     // [Mb * L] (zeros past M), or null
+  const float* z;        // [N, Mb, OH, OW, L], or null
+  float* y;              // [N, Mb, OH, OW, L]
+  float lo, hi;          // clamp of every output
+};
+
+// What task t writes: image n, output blocks [mb0, mb1), output rows [oh0, oh1).
+struct ConvBlockedRegion {
+  int64_t n, mb0, mb1, oh0, oh1;
+};
+ConvBlockedRegion conv_blocked_region(const ConvBlockedPlan& plan, int64_t Mb, int64_t OH, int64_t t);
+
+// Task t (< plan.tasks): y = clamp(conv(x) + bias + z) for its image, output blocks and rows.
+// scratch: plan.scratch_floats floats.
+void conv_blocked_task(const ConvBlockedArgs& a, const ConvBlockedPlan& plan, int64_t t, float* scratch);
+
+}  // namespace tessera::kernels
