@@ -223,6 +223,9 @@ HttpServer::HttpServer(ModelRepository& repository, Metrics& metrics, HttpOption
   server.set_read_timeout(30, 0);
   server.set_write_timeout(30, 0);
   server.set_keep_alive_timeout(2);  // idle keep-alive connections hold up a graceful stop this long at most
+  // httplib writes a response's headers and body separately: with Nagle's algorithm on, the body
+  // waits for the client's delayed ACK of the headers (~27 ms per request on loopback, measured).
+  server.set_tcp_nodelay(true);
   impl_->routes();
 }
 
