@@ -34,14 +34,9 @@ import grpc_stubs  # noqa: E402
 from serve_common import check, finish, rss_kb, start_server  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="tessera_fault_loop_")
-stubs = grpc_stubs.load(SOURCE, TMP)
-if stubs is None:
-    print("skipped: needs python3-grpcio, python3-protobuf and protoc with grpc_python_plugin")
-    shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(77)
+pb, pb_grpc = grpc_stubs.load_or_skip(SOURCE, TMP)
 import grpc  # noqa: E402
 
-pb, pb_grpc = stubs
 MAX_BODY = 4000000  # serve_common.start_server's --max-body-bytes
 
 OPS_INPUTS = [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]},

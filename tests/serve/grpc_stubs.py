@@ -4,6 +4,7 @@ grpc_python_plugin; python3-grpc-tools' grpc_tools.protoc when that is what is i
 Used by the gRPC tests and bench/serve_grpc_load.py.
 
     pb2, pb2_grpc = grpc_stubs.load(SOURCE_DIR, tmpdir)   # or None when the tools are missing
+    pb2, pb2_grpc = grpc_stubs.load_or_skip(SOURCE_DIR, tmpdir)  # a test: exits 77 without them
 """
 import importlib
 import os
@@ -35,3 +36,14 @@ def load(source_dir, out_dir):
     subprocess.run(command, check=True)
     sys.path.insert(0, out_dir)
     return importlib.import_module("kserve_v2_pb2"), importlib.import_module("kserve_v2_pb2_grpc")
+
+
+def load_or_skip(source_dir, out_dir):
+    """load() for a test: without the tools, removes out_dir and exits 77 (ctest's skip)."""
+    stubs = load(source_dir, out_dir)
+    if stubs is None:
+        print("skipped: needs python3-grpcio, python3-protobuf and protoc with grpc_python_plugin "
+              "(protobuf-compiler-grpc)")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        sys.exit(77)
+    return stubs
