@@ -92,6 +92,8 @@ struct ServeArgs {
   std::string host = "0.0.0.0";
   int http_port = 8000;  // 0: any free port (printed on stdout)
   int http_threads = 32;
+  int grpc_port = -1;  // -1: no gRPC; 0: any free port (printed on stdout)
+  int grpc_threads = 32;
   int threads = 0;  // intra-op threads of each run
   std::string opt_level = "all";
   std::string log_level = "warning";

@@ -1,4 +1,4 @@
-// `tessera serve --model-repository DIR [--http-port P]`: the KServe v2 model server
+// `tessera serve --model-repository DIR [--http-port P] [--grpc-port Q]`: the KServe v2 model server
 // (docs/serving.md). SIGTERM or SIGINT stops accepting, answers the requests in flight, exits 0.
 #include <CLI/CLI.hpp>
 
@@ -17,6 +17,9 @@
 #include "src/serve/metrics.h"
 #include "src/serve/model_repository.h"
 #endif
+#ifdef TESSERA_HAVE_SERVE_GRPC
+#include "src/serve/grpc_server.h"
+#endif
 
 namespace tessera::cli {
 
@@ -27,11 +30,14 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& args) {
   cmd->add_option("--host", args.host, "address to listen on (default 0.0.0.0)");
   cmd->add_option("--http-port", args.http_port, "HTTP port (default 8000; 0 = any free port, printed on stdout)");
   cmd->add_option("--http-threads", args.http_threads, "connections served at once (default 32)");
+  cmd->add_option("--grpc-port", args.grpc_port,
+                  "KServe v2 gRPC port (default -1: no gRPC; 0 = any free port, printed on stdout)");
+  cmd->add_option("--grpc-threads", args.grpc_threads, "gRPC calls served at once (default 32)");
   cmd->add_option("--threads", args.threads, "intra-op threads of each run (0 = one per core)");
   cmd->add_option("--opt-level", args.opt_level, kOptLevelHelp);
   cmd->add_option("--log-level", args.log_level, kLogLevelHelp);
-  cmd->add_option("--max-body-bytes", args.max_body_bytes, "larger request bodies are refused with 413 (default 64 MiB)");
-  cmd->add_option("--max-input-bytes", args.max_input_bytes, "larger input tensors are refused with 400 (default 1 GiB)");
+  cmd->add_option("--max-body-bytes", args.max_body_bytes, "larger request bodies (HTTP: 413) and gRPC messages (RESOURCE_EXHAUSTED) are refused (default 64 MiB)");
+  cmd->add_option("--max-input-bytes", args.max_input_bytes, "larger input tensors are refused (HTTP: 400, gRPC: RESOURCE_EXHAUSTED; default 1 GiB)");
   cmd->add_option("--request-timeout-ms", args.request_timeout_ms,
                   "a request not answered after this long (queue + run) gets 504 (default 60000)");
   cmd->add_flag("--no-access-log", args.no_access_log, "no JSON access-log line per request on stderr");
@@ -76,6 +82,33 @@ int serve_command(const ServeArgs& args) {
     std::cerr << "error: " << port.status().message() << "\n";
     return 1;
   }
+  std::string listening = "HTTP on " + args.host + ":" + std::to_string(*port);
+#ifdef TESSERA_HAVE_SERVE_GRPC
+  // The same repository, schedulers, limits and metrics as HTTP, on gRPC's own threads.
+  serve::GrpcOptions grpc_options;
+  grpc_options.host = args.host;
+  grpc_options.port = args.grpc_port;
+  grpc_options.threads = args.grpc_threads;
+  grpc_options.max_message_bytes = args.max_body_bytes;
+  grpc_options.codec = http.codec;
+  grpc_options.request_timeout = http.request_timeout;
+  grpc_options.access_log = http.access_log;
+  serve::GrpcServer grpc_server(repository, metrics, grpc_options);
+  if (args.grpc_port >= 0) {
+    auto grpc_port = grpc_server.start();
+    if (!grpc_port.is_ok()) {
+      std::cerr << "error: " << grpc_port.status().message() << "\n";
+      return 1;
+    }
+    listening += ", gRPC on " + args.host + ":" + std::to_string(*grpc_port);
+  }
+#else
+  if (args.grpc_port >= 0) {
+    std::cerr << "error: this tessera was built without gRPC serving (install libgrpc++-dev and "
+                 "protobuf-compiler-grpc, then rebuild)\n";
+    return 1;
+  }
+#endif
   // Started before the models load, so a SIGTERM while they load ends the server once they have.
   std::thread signal_waiter([&] {
     int received = 0;
@@ -83,6 +116,9 @@ int serve_command(const ServeArgs& args) {
     if (received != SIGUSR1) {
       std::cerr << "tessera serve: signal " << received << ", finishing the requests in flight\n";
       server.stop();
+#ifdef TESSERA_HAVE_SERVE_GRPC
+      grpc_server.stop();
+#endif
     }
   });
   // A model that fails to load stays UNAVAILABLE (repository index says why) and the server is not
@@ -90,10 +126,15 @@ int serve_command(const ServeArgs& args) {
   Status loaded = repository.load_all();
   if (!loaded.is_ok()) std::cerr << "error: " << loaded.message() << "\n";
   server.set_ready(true);
+#ifdef TESSERA_HAVE_SERVE_GRPC
+  grpc_server.set_ready(true);
+#endif
 
-  std::cout << "tessera serve: HTTP on " << args.host << ":" << *port << ", repository " << args.model_repository
-            << std::endl;
+  std::cout << "tessera serve: " << listening << ", repository " << args.model_repository << std::endl;
   server.serve();
+#ifdef TESSERA_HAVE_SERVE_GRPC
+  grpc_server.stop();  // after a signal: waits for the signal thread's stop, so gRPC calls in flight are answered
+#endif
   pthread_kill(signal_waiter.native_handle(), SIGUSR1);
   signal_waiter.join();
   repository.unload_all();

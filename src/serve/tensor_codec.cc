@@ -127,53 +127,10 @@ Status fill_json(const json& data, Tensor& tensor, const std::string& input, con
   }
 }
 
-// Binary BYTES: each element is a 4-byte little-endian length and its bytes.
-Status fill_binary(std::string_view bytes, Tensor& tensor, const std::string& input) {
-  if (tensor.dtype() != DataType::string) {
-    if (bytes.size() != tensor.byte_size())
-      return invalid_argument("input '", input, "': binary_data_size ", bytes.size(), " bytes, expected ",
-                              tensor.byte_size(), " for shape ", shape_to_string(tensor.shape()));
-    if (!bytes.empty()) std::memcpy(tensor.raw_data(), bytes.data(), bytes.size());
-    if (tensor.dtype() == DataType::boolean) {
-      for (char b : bytes)
-        if (b != 0 && b != 1) return invalid_argument("input '", input, "': a BOOL byte that is neither 0 nor 1");
-    }
-    return Status::ok();
-  }
-  std::string* out = tensor.data<std::string>();
-  size_t pos = 0;
-  for (int64_t i = 0; i < tensor.size(); ++i) {
-    if (bytes.size() - pos < 4) return invalid_argument("input '", input, "': BYTES element ", i, " is cut short");
-    uint32_t length = 0;
-    for (int b = 0; b < 4; ++b) length |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[pos + b])) << (8 * b);
-    pos += 4;
-    if (bytes.size() - pos < length) return invalid_argument("input '", input, "': BYTES element ", i, " is cut short");
-    out[i].assign(bytes.data() + pos, length);
-    pos += length;
-  }
-  if (pos != bytes.size())
-    return invalid_argument("input '", input, "': ", bytes.size() - pos, " bytes left after ", tensor.size(), " BYTES elements");
-  return Status::ok();
-}
-
 std::string io_names(const std::vector<IoInfo>& ios) {
   std::string names;
   for (const IoInfo& io : ios) names += (names.empty() ? "" : ", ") + io.name;
   return names;
-}
-
-Status check_against_model(const IoInfo& info, DataType dtype, const Shape& shape) {
-  const char* expected = datatype_to_v2(info.dtype);
-  if (dtype != info.dtype)
-    return invalid_argument("input '", info.name, "': datatype ", datatype_to_v2(dtype), ", expected ",
-                            expected ? expected : std::string(dtype_name(info.dtype)));
-  if (!info.has_shape) return Status::ok();
-  bool fits = shape.size() == info.shape.size();
-  for (size_t i = 0; fits && i < shape.size(); ++i) fits = info.shape[i] < 0 || info.shape[i] == shape[i];
-  if (!fits)
-    return invalid_argument("input '", info.name, "': shape ", shape_to_string(shape), ", expected ", shape_to_string(info.shape),
-                            " (-1: any size)");
-  return Status::ok();
 }
 
 Result<Tensor> decode_input(const json& input, const std::vector<IoInfo>& model_inputs, std::string_view binary,
@@ -182,11 +139,7 @@ Result<Tensor> decode_input(const json& input, const std::vector<IoInfo>& model_
   auto name_it = input.find("name");
   if (name_it == input.end() || !name_it->is_string()) return invalid_argument("an input has no \"name\" string");
   std::string name = name_it->get<std::string>();
-  model_index = model_inputs.size();
-  for (size_t i = 0; i < model_inputs.size(); ++i)
-    if (model_inputs[i].name == name) model_index = i;
-  if (model_index == model_inputs.size())
-    return invalid_argument("unknown input '", name, "'; the model's inputs: ", io_names(model_inputs));
+  TS_ASSIGN_OR_RETURN(model_index, find_model_input(name, model_inputs));
 
   auto type_it = input.find("datatype");
   if (type_it == input.end() || !type_it->is_string())
@@ -202,13 +155,8 @@ Result<Tensor> decode_input(const json& input, const std::vector<IoInfo>& model_
       return invalid_argument("input '", name, "': shape ", shape_it->dump(), " is not a list of non-negative integers");
     shape.push_back(dim.get<int64_t>());
   }
-  TS_RETURN_IF_ERROR(check_against_model(model_inputs[model_index], *dtype, shape));
-  auto count = checked_element_count(shape);
-  if (!count.is_ok()) return invalid_argument("input '", name, "': ", count.status().message());
-  int64_t element_bytes = *dtype == DataType::string ? 1 : static_cast<int64_t>(dtype_size(*dtype));
-  if (*count > limits.max_tensor_bytes / element_bytes)
-    return invalid_argument("input '", name, "': shape ", shape_to_string(shape), " is over the server's limit of ",
-                            limits.max_tensor_bytes, " bytes per tensor");
+  TS_RETURN_IF_ERROR(check_input(model_inputs[model_index], *dtype, shape));
+  TS_RETURN_IF_ERROR(check_tensor_size(name, *dtype, shape, limits));
 
   std::optional<int64_t> binary_size;
   auto params = input.find("parameters");
@@ -226,7 +174,7 @@ Result<Tensor> decode_input(const json& input, const std::vector<IoInfo>& model_
     if (*binary_size > static_cast<int64_t>(binary.size() - binary_pos))
       return invalid_argument("input '", name, "': binary_data_size ", *binary_size, " runs past the ",
                               binary.size(), " bytes of binary data");
-    TS_RETURN_IF_ERROR(fill_binary(binary.substr(binary_pos, static_cast<size_t>(*binary_size)), tensor, name));
+    TS_RETURN_IF_ERROR(fill_raw(binary.substr(binary_pos, static_cast<size_t>(*binary_size)), tensor, name));
     binary_pos += static_cast<size_t>(*binary_size);
     return tensor;
   }
@@ -279,11 +227,7 @@ Result<InferRequest> decode(std::string_view body, int64_t header_length, const 
   }
   if (binary_pos != binary.size())
     return invalid_argument(binary.size() - binary_pos, " bytes of binary data after the inputs' binary_data_size");
-  for (size_t i = 0; i < model_inputs.size(); ++i) {
-    if (!by_position[i].defined())
-      return invalid_argument("missing input '", model_inputs[i].name, "' (", model_inputs[i].type_string, ")");
-    request.feeds.emplace_back(model_inputs[i].name, std::move(by_position[i]));
-  }
+  TS_ASSIGN_OR_RETURN(request.feeds, feeds_in_model_order(std::move(by_position), model_inputs));
 
   auto outputs = doc.find("outputs");
   if (outputs != doc.end()) {
@@ -292,10 +236,7 @@ Result<InferRequest> decode(std::string_view body, int64_t header_length, const 
       if (!output.is_object() || !output.contains("name") || !output["name"].is_string())
         return invalid_argument("each element of \"outputs\" must be an object with a \"name\"");
       RequestedOutput requested{output["name"].get<std::string>(), request.binary_outputs};
-      bool known = false;
-      for (const IoInfo& io : model_outputs) known = known || io.name == requested.name;
-      if (!known)
-        return invalid_argument("unknown output '", requested.name, "'; the model's outputs: ", io_names(model_outputs));
+      TS_RETURN_IF_ERROR(check_output_name(requested.name, model_outputs));
       auto out_params = output.find("parameters");
       if (out_params != output.end() && out_params->is_object()) {
         auto binary_flag = out_params->find("binary_data");
@@ -342,7 +283,83 @@ Result<json> json_data(const Tensor& tensor, const std::string& name) {
   }
 }
 
-void append_binary(const Tensor& tensor, std::string& out) {
+}  // namespace
+
+Status fill_raw(std::string_view bytes, Tensor& tensor, const std::string& input) {
+  if (tensor.dtype() != DataType::string) {
+    if (bytes.size() != tensor.byte_size())
+      return invalid_argument("input '", input, "': ", bytes.size(), " bytes of raw data, expected ",
+                              tensor.byte_size(), " for shape ", shape_to_string(tensor.shape()));
+    if (!bytes.empty()) std::memcpy(tensor.raw_data(), bytes.data(), bytes.size());
+    if (tensor.dtype() == DataType::boolean) {
+      for (char b : bytes)
+        if (b != 0 && b != 1) return invalid_argument("input '", input, "': a BOOL byte that is neither 0 nor 1");
+    }
+    return Status::ok();
+  }
+  std::string* out = tensor.data<std::string>();
+  size_t pos = 0;
+  for (int64_t i = 0; i < tensor.size(); ++i) {
+    if (bytes.size() - pos < 4) return invalid_argument("input '", input, "': BYTES element ", i, " is cut short");
+    uint32_t length = 0;
+    for (int b = 0; b < 4; ++b) length |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[pos + b])) << (8 * b);
+    pos += 4;
+    if (bytes.size() - pos < length) return invalid_argument("input '", input, "': BYTES element ", i, " is cut short");
+    out[i].assign(bytes.data() + pos, length);
+    pos += length;
+  }
+  if (pos != bytes.size())
+    return invalid_argument("input '", input, "': ", bytes.size() - pos, " bytes left after ", tensor.size(), " BYTES elements");
+  return Status::ok();
+}
+
+Status check_input(const IoInfo& info, DataType dtype, const Shape& shape) {
+  const char* expected = datatype_to_v2(info.dtype);
+  if (dtype != info.dtype)
+    return invalid_argument("input '", info.name, "': datatype ", datatype_to_v2(dtype), ", expected ",
+                            expected ? expected : std::string(dtype_name(info.dtype)));
+  if (!info.has_shape) return Status::ok();
+  bool fits = shape.size() == info.shape.size();
+  for (size_t i = 0; fits && i < shape.size(); ++i) fits = info.shape[i] < 0 || info.shape[i] == shape[i];
+  if (!fits)
+    return invalid_argument("input '", info.name, "': shape ", shape_to_string(shape), ", expected ", shape_to_string(info.shape),
+                            " (-1: any size)");
+  return Status::ok();
+}
+
+Result<size_t> find_model_input(const std::string& name, const std::vector<IoInfo>& model_inputs) {
+  for (size_t i = 0; i < model_inputs.size(); ++i)
+    if (model_inputs[i].name == name) return i;
+  return invalid_argument("unknown input '", name, "'; the model's inputs: ", io_names(model_inputs));
+}
+
+Status check_tensor_size(const std::string& input, DataType dtype, const Shape& shape, const CodecLimits& limits) {
+  auto count = checked_element_count(shape);
+  if (!count.is_ok()) return invalid_argument("input '", input, "': ", count.status().message());
+  int64_t element_bytes = dtype == DataType::string ? 1 : static_cast<int64_t>(dtype_size(dtype));
+  if (*count > limits.max_tensor_bytes / element_bytes)
+    return invalid_argument("input '", input, "': shape ", shape_to_string(shape), " is over the server's limit of ",
+                            limits.max_tensor_bytes, " bytes per tensor");
+  return Status::ok();
+}
+
+Result<Feeds> feeds_in_model_order(std::vector<Tensor> by_position, const std::vector<IoInfo>& model_inputs) {
+  Feeds feeds;
+  for (size_t i = 0; i < model_inputs.size(); ++i) {
+    if (i >= by_position.size() || !by_position[i].defined())
+      return invalid_argument("missing input '", model_inputs[i].name, "' (", model_inputs[i].type_string, ")");
+    feeds.emplace_back(model_inputs[i].name, std::move(by_position[i]));
+  }
+  return feeds;
+}
+
+Status check_output_name(const std::string& name, const std::vector<IoInfo>& model_outputs) {
+  for (const IoInfo& io : model_outputs)
+    if (io.name == name) return Status::ok();
+  return invalid_argument("unknown output '", name, "'; the model's outputs: ", io_names(model_outputs));
+}
+
+void append_raw(const Tensor& tensor, std::string& out) {
   if (tensor.dtype() != DataType::string) {
     out.append(static_cast<const char*>(tensor.raw_data()), tensor.byte_size());
     return;
@@ -354,7 +371,6 @@ void append_binary(const Tensor& tensor, std::string& out) {
   }
 }
 
-}  // namespace
 
 std::optional<DataType> datatype_from_v2(std::string_view name) {
   for (const V2Type& t : kV2Types)
@@ -401,7 +417,7 @@ Result<EncodedResponse> encode_infer_response(const std::string& model_name, con
     json out = {{"name", want.name}, {"datatype", v2_name}, {"shape", tensor.shape()}};
     if (want.binary) {
       size_t before = binary.size();
-      append_binary(tensor, binary);
+      append_raw(tensor, binary);
       out["parameters"] = {{"binary_data_size", binary.size() - before}};
     } else {
       TS_ASSIGN_OR_RETURN(out["data"], json_data(tensor, want.name));

@@ -35,6 +35,25 @@ struct CodecLimits {
   int64_t max_tensor_bytes = int64_t{1} << 30;  // one input tensor, checked before it is allocated
 };
 
+// The pieces both decoders (JSON/binary over HTTP, protobuf over gRPC) share, so one input is
+// checked the same way whatever carried it. Errors are invalid_argument naming the input.
+// The index of the model input `name`; the error lists the model's inputs.
+Result<size_t> find_model_input(const std::string& name, const std::vector<IoInfo>& model_inputs);
+// `dtype` and `shape` (ranks and fixed dims) against the model's input.
+Status check_input(const IoInfo& info, DataType dtype, const Shape& shape);
+// The tensor would be over limits.max_tensor_bytes (checked before anything is allocated; a BYTES
+// element counts one byte).
+Status check_tensor_size(const std::string& input, DataType dtype, const Shape& shape, const CodecLimits& limits);
+// Raw tensor bytes (the binary extension, raw_input_contents): little-endian, row-major; a BYTES
+// element is a 4-byte little-endian length and its bytes. The size must be exactly the tensor's.
+Status fill_raw(std::string_view bytes, Tensor& tensor, const std::string& input);
+// Appends `tensor` in the raw layout of fill_raw.
+void append_raw(const Tensor& tensor, std::string& out);
+// Feeds in the model's input order from tensors placed by input index; names a missing input.
+Result<Feeds> feeds_in_model_order(std::vector<Tensor> by_position, const std::vector<IoInfo>& model_inputs);
+// invalid_argument unless the model has an output `name`; the error lists the model's outputs.
+Status check_output_name(const std::string& name, const std::vector<IoInfo>& model_outputs);
+
 // Parses an infer request and checks it against the model's inputs and outputs: names, datatypes,
 // ranks and fixed dims, element counts. `header_length` is the Inference-Header-Content-Length
 // value (the JSON's size when binary data follows), or -1 when the whole body is JSON. Errors

@@ -1,8 +1,10 @@
 """Writes the small models the serve test serves into a model repository (python3-onnx):
   ops/1:  FP32 a*2, INT32 b+1, BOOL not c, BYTES identity s, all with a free dim 0;
   slow/1: twenty 1024x1024 MatMuls on [N,1024], slow enough to fill a queue and to be in flight
-          when SIGTERM comes.
-Usage: make_models.py REPOSITORY"""
+          when SIGTERM comes;
+  with --types, also types/1: an Identity per v2 datatype without a test elsewhere (FP16, FP64,
+          INT8, INT16, INT64, UINT8, UINT16, UINT32, UINT64), inputs in_T, outputs out_T.
+Usage: make_models.py REPOSITORY [--types]"""
 import os
 import sys
 
@@ -50,5 +52,21 @@ def main(repo):
     write(repo, "slow", slow, '{"max_queue_size": 1, "instance_count": 1}')
 
 
+# v2 datatype -> ONNX element type, for the types model.
+TYPES = {"FP16": TensorProto.FLOAT16, "FP64": TensorProto.DOUBLE, "INT8": TensorProto.INT8,
+         "INT16": TensorProto.INT16, "INT64": TensorProto.INT64, "UINT8": TensorProto.UINT8,
+         "UINT16": TensorProto.UINT16, "UINT32": TensorProto.UINT32, "UINT64": TensorProto.UINT64}
+
+
+def write_types(repo):
+    nodes = [helper.make_node("Identity", [f"in_{t}"], [f"out_{t}"]) for t in TYPES]
+    graph = helper.make_graph(nodes, "types",
+                              [helper.make_tensor_value_info(f"in_{t}", e, ["n", 3]) for t, e in TYPES.items()],
+                              [helper.make_tensor_value_info(f"out_{t}", e, ["n", 3]) for t, e in TYPES.items()])
+    write(repo, "types", graph)
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    if "--types" in sys.argv[2:]:
+        write_types(sys.argv[1])

@@ -16,7 +16,7 @@ import time
 
 try:
     import numpy as np
-    from onnx import numpy_helper
+    import onnx  # noqa: F401
 except ImportError:
     print("skipped: needs python3-numpy and python3-onnx")
     sys.exit(77)
@@ -26,13 +26,13 @@ if not shutil.which("curl"):
 
 TESSERA, SOURCE = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
-failures = []
+sys.path.insert(0, HERE)
+from serve_common import check, finish, rss_kb, start_server  # noqa: E402
+import serve_common  # noqa: E402
 
 
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what)
-    if not condition:
-        failures.append(what)
+def tessera_run(model, inputs, workdir):
+    return serve_common.tessera_run(TESSERA, model, inputs, workdir)
 
 
 def curl(port, path, body=None, headers=(), method=None, max_time=60):
@@ -60,49 +60,6 @@ def post_json(port, path, doc, **kw):
         return status, {"raw": payload.decode(errors="replace")}
 
 
-def tessera_run(model, inputs, workdir):
-    """Outputs of `tessera run` on `inputs` (name -> array), as arrays in graph order."""
-    data, out = os.path.join(workdir, "data"), os.path.join(workdir, "out")
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.makedirs(data)
-    args = [TESSERA, "run", model, "--output-dir", out]
-    for i, (name, array) in enumerate(inputs.items()):
-        path = os.path.join(data, f"input_{i}.pb")
-        with open(path, "wb") as f:
-            f.write(numpy_helper.from_array(array, name).SerializeToString())
-        args += ["--input", f"{name}={path}"]
-    subprocess.run(args, check=True, capture_output=True)
-    results = []
-    from onnx import TensorProto
-    k = 0
-    while os.path.exists(os.path.join(out, f"output_{k}.pb")):
-        t = TensorProto()
-        with open(os.path.join(out, f"output_{k}.pb"), "rb") as f:
-            t.ParseFromString(f.read())
-        results.append(numpy_helper.to_array(t))
-        k += 1
-    return results
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def start_server(repo, log, extra=()):
-    proc = subprocess.Popen([TESSERA, "serve", "--model-repository", repo, "--http-port", "0", "--host", "127.0.0.1",
-                             "--threads", "1", "--max-body-bytes", "4000000", *extra],
-                            stdout=subprocess.PIPE, stderr=log, text=True)
-    line = proc.stdout.readline()
-    if "HTTP on" not in line:
-        print("server did not start: " + line)
-        sys.exit(1)
-    return proc, int(line.split("HTTP on ")[1].split(",")[0].rsplit(":", 1)[1])
-
-
 def main():
     tmp = tempfile.mkdtemp(prefix="tessera_serve_test_")
     repo = os.path.join(tmp, "repo")
@@ -119,7 +76,7 @@ def main():
         f.write("not a model")
     log_path = os.path.join(tmp, "access.log")
     log = open(log_path, "w")
-    server, port = start_server(repo, log)
+    server, port, _ = start_server(TESSERA, repo, log)
     try:
         run_checks(server, port, tmp, digits_model, repo)
         # Graceful stop: a slow request in flight when SIGTERM comes still gets its answer.
@@ -151,9 +108,7 @@ def main():
     check(len(entries) > 2000 and {200, 400, 404, 413, 503} <= statuses and all("duration_ms" in e for e in entries),
           f"access log: one JSON line per request ({len(entries)} lines, statuses {sorted(statuses)})")
     shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
+    finish()
     print("all serve checks passed")
 
 
@@ -257,7 +212,7 @@ def run_checks(server, port, tmp, digits_model, repo):
           "Inference-Header-Content-Length", ["Inference-Header-Content-Length: 99999"])
     header = json.dumps({"inputs": [{"name": "image", "datatype": "FP32", "shape": [1, 1, 8, 8],
                                      "parameters": {"binary_data_size": 255}}]}).encode()
-    error(infer, header + bytes(255), 400, "binary_data_size 255 bytes, expected 256", [f"Inference-Header-Content-Length: {len(header)}"])
+    error(infer, header + bytes(255), 400, "255 bytes of raw data, expected 256", [f"Inference-Header-Content-Length: {len(header)}"])
     error(infer, {"inputs": [dict(good, shape=[1 << 40, 1, 8, 8])]}, 400, "over the server's limit")
     error("/v2/models/slow/infer", b"[" + b"0," * 2500000 + b"0]", 413, "over the server's limit of 4000000 bytes")
     error("/v2/models/nothing/infer", {"inputs": [good]}, 404, "model 'nothing' is not loaded")

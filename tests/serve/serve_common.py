@@ -1,0 +1,70 @@
+"""What the serve tests share: the check list, `tessera run` as the reference, the server's RSS and
+starting `tessera serve` on free ports. Needs python3-numpy and python3-onnx (the callers skip
+without them)."""
+import os
+import shutil
+import subprocess
+import sys
+
+from onnx import TensorProto, numpy_helper
+
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what, flush=True)
+    if not condition:
+        failures.append(what)
+
+
+def finish():
+    """Exits 1 when a check failed."""
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+
+
+def tessera_run(tessera, model, inputs, workdir):
+    """Outputs of `tessera run` on `inputs` (name -> array), as arrays in graph order."""
+    data, out = os.path.join(workdir, "data"), os.path.join(workdir, "out")
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(data)
+    args = [tessera, "run", model, "--output-dir", out]
+    for i, (name, array) in enumerate(inputs.items()):
+        path = os.path.join(data, f"input_{i}.pb")
+        with open(path, "wb") as f:
+            f.write(numpy_helper.from_array(array, name).SerializeToString())
+        args += ["--input", f"{name}={path}"]
+    subprocess.run(args, check=True, capture_output=True)
+    results = []
+    k = 0
+    while os.path.exists(os.path.join(out, f"output_{k}.pb")):
+        t = TensorProto()
+        with open(os.path.join(out, f"output_{k}.pb"), "rb") as f:
+            t.ParseFromString(f.read())
+        results.append(numpy_helper.to_array(t))
+        k += 1
+    return results
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def start_server(tessera, repo, log, extra=()):
+    """Starts `tessera serve` on a free HTTP port (and gRPC when `extra` has --grpc-port 0);
+    returns (process, http_port, grpc_port or None)."""
+    proc = subprocess.Popen([tessera, "serve", "--model-repository", repo, "--http-port", "0", "--host", "127.0.0.1",
+                             "--threads", "1", "--max-body-bytes", "4000000", *extra],
+                            stdout=subprocess.PIPE, stderr=log, text=True)
+    line = proc.stdout.readline()
+    if "HTTP on" not in line:
+        print("server did not start: " + line)
+        sys.exit(1)
+    http_port = int(line.split("HTTP on ")[1].split(",")[0].rsplit(":", 1)[1])
+    grpc_port = int(line.split("gRPC on ")[1].split(",")[0].rsplit(":", 1)[1]) if "gRPC on" in line else None
+    return proc, http_port, grpc_port
