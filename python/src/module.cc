@@ -11,6 +11,7 @@
 
 #include "errors.h"
 #include "numpy_values.h"
+#include "training_bindings.h"
 #include "tessera/model_metadata.h"
 #include "tessera/session.h"
 
@@ -181,6 +182,7 @@ class PySession {
 PYBIND11_MODULE(_tessera, m) {
   m.doc() = "Tessera's C++ session; use the tessera package (InferenceSession) rather than this module.";
   register_errors(m);
+  register_training(m);
 
   py::class_<PyRunOptions>(m, "RunOptions", "Options for one run (ONNX Runtime's RunOptions, plus timeout_ms).")
       .def(py::init<>())
