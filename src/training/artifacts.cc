@@ -1,5 +1,6 @@
 #include "training/artifacts.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -57,7 +58,8 @@ ArtifactPaths ArtifactPaths::in(const std::string& directory) {
   ArtifactPaths p;
   p.training_model = join(directory, kTrainingModel);
   const std::string eval = join(directory, kEvalModel);
-  if (std::filesystem::exists(eval)) p.eval_model = eval;
+  std::error_code ec;
+  if (std::filesystem::exists(eval, ec)) p.eval_model = eval;
   p.optimizer = join(directory, kOptimizer);
   p.checkpoint = join(directory, kCheckpoint);
   return p;
@@ -199,7 +201,8 @@ Result<Model> append_loss(Model model, LossKind loss, const std::string& output,
 Status generate_artifacts(Model model, const ArtifactOptions& options, const std::string& directory) {
   const std::string where = "model '" + model.source + "'";
   if (options.requires_grad.empty()) return invalid_argument(where, ": requires_grad names no initializer");
-  if (!std::filesystem::is_directory(directory)) return io_error("artifact directory '", directory, "' does not exist");
+  std::error_code ec;
+  if (!std::filesystem::is_directory(directory, ec)) return io_error("artifact directory '", directory, "' does not exist");
   Checkpoint checkpoint;
   checkpoint.learning_rate = options.optimizer.config.learning_rate;
   for (const std::string& name : options.requires_grad) {
@@ -224,7 +227,7 @@ Status generate_artifacts(Model model, const ArtifactOptions& options, const std
     TS_ASSIGN_OR_RETURN(Model eval, append_loss(*options.eval_model, options.loss, options.output));
     TS_RETURN_IF_ERROR(save_model(eval, join(directory, kEvalModel)));
   } else {
-    std::filesystem::remove(join(directory, kEvalModel));  // a stale one would be picked up
+    std::filesystem::remove(join(directory, kEvalModel), ec);  // a stale one would be picked up
   }
   TS_RETURN_IF_ERROR(write_optimizer_config(options.optimizer, join(directory, kOptimizer)));
   return write_checkpoint(checkpoint, join(directory, kCheckpoint));

@@ -31,6 +31,15 @@ Result<Tensor> get_tensor(std::ifstream& in, const std::string& path, const std:
   Shape shape(rank);
   for (int64_t& d : shape)
     if (!get(in, d) || d < 0) return invalid_argument("checkpoint '", path, "': ", what, " is truncated or corrupt");
+  // Sized against what the file still holds before allocating, so a corrupt shape cannot ask for
+  // more memory than the file could fill.
+  const std::streampos here = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamoff left = in.tellg() - here;
+  in.seekg(here);
+  Result<size_t> bytes = checked_byte_size(DataType::float32, shape);
+  if (!bytes.is_ok() || static_cast<std::streamoff>(*bytes) > left)
+    return invalid_argument("checkpoint '", path, "': ", what, " is truncated or corrupt");
   TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(DataType::float32, shape));
   if (!in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(t.byte_size())))
     return invalid_argument("checkpoint '", path, "': ", what, " is truncated");

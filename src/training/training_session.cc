@@ -148,6 +148,7 @@ Status TrainingSession::make_eval_session() {
   if (!has_eval_model_) to_inference_mode(g, m);  // eval: running statistics, no dropout
   // The loss first, then the other outputs in graph order.
   auto loss = std::find_if(g.outputs.begin(), g.outputs.end(), [&](const ValueInfo& v) { return v.name == eval_loss_; });
+  if (loss == g.outputs.end()) return invalid_argument("eval model '", forward_.source, "': the loss '", eval_loss_, "' is not an output");
   std::rotate(g.outputs.begin(), loss, loss + 1);
   eval_fed_.clear();
   for (size_t k = 0; k < params_.size() + buffers_.size(); ++k) {

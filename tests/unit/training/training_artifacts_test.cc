@@ -212,7 +212,7 @@ TEST(TrainingArtifacts, AppendedLossesMatchTheirFormulas) {
   auto bce = [](double v, double y) { return std::max(v, 0.0) - v * y + std::log1p(std::exp(-std::abs(v))); };
   const double want_mse = (0.25 + 4 + 9 + 1) / 4, want_l1 = (0.5 + 2 + 3 + 1) / 4;
   const double want_bce = (bce(0.5, 1) + bce(-2, 0) + bce(3, 0) + bce(0, 1)) / 4;
-  for (auto [kind, want] : {std::pair{LossKind::mse, want_mse}, {LossKind::l1, want_l1}, {LossKind::bce_with_logits, want_bce}}) {
+  for (auto [kind, want] : {std::pair{LossKind::mse, want_mse}, std::pair{LossKind::l1, want_l1}, std::pair{LossKind::bce_with_logits, want_bce}}) {
     Graph g;
     g.inputs.push_back(tensor_value("x", DataType::float32, {2, 2}));
     g.nodes.push_back(node("id", "Identity", {"x"}, {"y"}));
