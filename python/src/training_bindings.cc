@@ -49,8 +49,12 @@ class PyTrainingSession {
  public:
   PyTrainingSession(const std::string& training_model, const std::string& eval_model, const std::string& optimizer,
                     const std::string& checkpoint) {
-    py::gil_scoped_release release;
-    session_ = checked(TrainingSession::create(ArtifactPaths{training_model, eval_model, optimizer, checkpoint}));
+    std::optional<Result<std::unique_ptr<TrainingSession>>> made;
+    {
+      py::gil_scoped_release release;  // the exception is raised below, with the GIL held
+      made.emplace(TrainingSession::create(ArtifactPaths{training_model, eval_model, optimizer, checkpoint}));
+    }
+    session_ = checked(std::move(*made));
   }
 
   float train_step(const py::dict& feed) {
@@ -125,8 +129,12 @@ void generate(const py::bytes& model, const std::vector<std::string>& requires_g
   options.optimizer.schedule = {warmup_steps, total_steps};
   if (eval_model) options.eval_model = model_from_bytes(*eval_model, "<eval model>");
   Model m = model_from_bytes(model, "<model>");
-  py::gil_scoped_release release;
-  check(generate_artifacts(std::move(m), options, directory));
+  Status status;
+  {
+    py::gil_scoped_release release;  // the exception is raised below, with the GIL held
+    status = generate_artifacts(std::move(m), options, directory);
+  }
+  check(status);
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ static void check_error(TesseraStatus* status, TesseraStatusCode code, const cha
 }
 #define CHECK_ERROR(expr, code, needle) check_error((expr), (code), (needle), __LINE__)
 
-enum { kBatch = 10 };
+enum { kBatch = 10, kSteps = 80 };
 static float images[kBatch * 64];
 static int64_t labels[kBatch];
 static const int64_t image_shape[4] = {kBatch, 1, 8, 8};
@@ -66,6 +66,18 @@ static int make_feeds(TesseraTensor* feeds[2]) {
 
 static const char* const feed_names[2] = {"image", "target"};
 
+/* How many of the batch's images the eval step's probabilities classify as their label. */
+static int correct_of(TesseraTensor* probabilities) {
+  const float* p = (const float*)tessera_tensor_data(probabilities);
+  int correct = 0;
+  for (int k = 0; k < kBatch; ++k) {
+    int best = 0;
+    for (int c = 1; c < 10; ++c) best = p[k * 10 + c] > p[k * 10 + best] ? c : best;
+    correct += best == labels[k];
+  }
+  return correct;
+}
+
 /* 1 when every parameter of `a` equals `b`'s bit for bit. */
 static int same_parameters(const TesseraTrainingSession* a, const TesseraTrainingSession* b) {
   if (tessera_training_parameter_count(a) != tessera_training_parameter_count(b)) return 0;
@@ -90,34 +102,46 @@ int main(int argc, char** argv) {
   snprintf(model, sizeof model, "%s/model.onnx", argv[1]);
   snprintf(ckpt, sizeof ckpt, "%s/trained.ckpt", argv[2]);
   snprintf(exported, sizeof exported, "%s/trained_inference.onnx", argv[2]);
-  const char* const trainable[] = {"features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias",
-                                   "classifier.1.weight", "classifier.1.bias", "classifier.4.weight", "classifier.4.bias"};
+  /* The classifier head: the model's opset 13 has no ScatterElements reduction, which MaxPool's
+   * gradient needs (opset 16), and the error for it is checked below. */
+  const char* const trainable[] = {"classifier.1.weight", "classifier.1.bias", "classifier.4.weight", "classifier.4.bias",
+                                   "features.0.weight"};
   make_batch();
 
-  CHECK_ERROR(tessera_generate_training_artifacts(model, trainable, 8, "HingeLoss", "AdamW", 1e-3, argv[2]),
+  CHECK_ERROR(tessera_generate_training_artifacts(model, trainable, 4, "HingeLoss", "AdamW", 1e-3, argv[2]),
               TESSERA_INVALID_ARGUMENT, "HingeLoss");
   const char* const missing[] = {"no.such.weight"};
   CHECK_ERROR(tessera_generate_training_artifacts(model, missing, 1, "CrossEntropyLoss", "AdamW", 1e-3, argv[2]),
               TESSERA_INVALID_ARGUMENT, "no.such.weight");
-  if (!CHECK_OK(tessera_generate_training_artifacts(model, trainable, 8, "CrossEntropyLoss", "AdamW", 5e-3, argv[2]))) return 1;
+  CHECK_ERROR(tessera_generate_training_artifacts(model, trainable, 5, "CrossEntropyLoss", "AdamW", 5e-3, argv[2]),
+              TESSERA_NOT_IMPLEMENTED, "(MaxPool)");
+  if (!CHECK_OK(tessera_generate_training_artifacts(model, trainable, 4, "CrossEntropyLoss", "AdamW", 5e-3, argv[2]))) return 1;
 
   TesseraTrainingSession* session = NULL;
   if (!CHECK_OK(tessera_create_training_session_from_directory(argv[2], &session))) return 1;
-  CHECK(tessera_training_parameter_count(session) == 8);
-  CHECK(strcmp(tessera_training_parameter_name(session, 7), "classifier.4.bias") == 0);
-  CHECK(tessera_training_parameter_name(session, 8) == NULL);
+  CHECK(tessera_training_parameter_count(session) == 4);
+  CHECK(strcmp(tessera_training_parameter_name(session, 3), "classifier.4.bias") == 0);
+  CHECK(tessera_training_parameter_name(session, 4) == NULL);
   double lr = 0;
   CHECK_OK(tessera_training_get_learning_rate(session, &lr));
   CHECK(lr == 5e-3);
-  CHECK_OK(tessera_training_set_learning_rate(session, 1e-2));
+  CHECK_OK(tessera_training_set_learning_rate(session, 2e-2));
   CHECK_OK(tessera_training_get_learning_rate(session, &lr));
-  CHECK(lr == 1e-2);
+  CHECK(lr == 2e-2);
   CHECK_ERROR(tessera_training_optimizer_step(session), TESSERA_INVALID_ARGUMENT, "before any train_step");
 
   TesseraTensor* feeds[2];
   if (!make_feeds(feeds)) return 1;
+  int correct_before = kBatch;
+  {
+    TesseraTensor* before = NULL;
+    float loss = 0;
+    if (CHECK_OK(tessera_training_eval_step(session, feed_names, (const TesseraTensor* const*)feeds, 2, &loss, 1, &before)))
+      correct_before = correct_of(before);
+    tessera_release_tensor(before);
+  }
   float first = 0, last = 0;
-  for (int step = 0; step < 30; ++step) {
+  for (int step = 0; step < kSteps; ++step) {
     float loss = 0;
     CHECK_OK(tessera_training_lazy_reset_grad(session));
     if (!CHECK_OK(tessera_training_train_step(session, feed_names, (const TesseraTensor* const*)feeds, 2, &loss))) break;
@@ -125,9 +149,11 @@ int main(int argc, char** argv) {
     if (step == 0) first = loss;
     last = loss;
   }
-  printf("loss: step 0 %.4f, step 29 %.4f\n", first, last);
-  CHECK(isfinite(first) && last < 0.5f * first);
-  CHECK(tessera_training_step_count(session) == 30);
+  /* The model ends in Softmax, so the cross entropy of its probabilities cannot fall below
+   * -log(e / (e + 9)) = 1.46: a fall from 2.4 toward it is what training can do. */
+  printf("loss: step 0 %.4f, step %d %.4f\n", first, kSteps - 1, last);
+  CHECK(isfinite(first) && last < 0.9f * first);
+  CHECK(tessera_training_step_count(session) == kSteps);
   CHECK_ERROR(tessera_training_train_step(session, feed_names, (const TesseraTensor* const*)feeds, 1, &last),
               TESSERA_INVALID_ARGUMENT, "target");
 
@@ -140,6 +166,10 @@ int main(int argc, char** argv) {
   if (CHECK_OK(tessera_training_eval_step(session, feed_names, (const TesseraTensor* const*)feeds, 2, &eval_loss, 1, &probabilities))) {
     CHECK(fabsf(eval_loss - last) < 0.5f * first);
     CHECK(tessera_tensor_rank(probabilities) == 2 && tessera_tensor_shape(probabilities)[1] == 10);
+    const int correct = correct_of(probabilities);
+    printf("eval: loss %.4f, %d of %d images classified as their label (%d before training)\n", eval_loss, correct,
+           kBatch, correct_before);
+    CHECK(correct > correct_before);
   }
 
   /* A checkpoint reloads to identical parameters, both ways a session takes it. */
@@ -151,7 +181,7 @@ int main(int argc, char** argv) {
   snprintf(initial, sizeof initial, "%s/checkpoint.ckpt", argv[2]);
   if (CHECK_OK(tessera_create_training_session(path, NULL, optimizer, ckpt, &reloaded))) {
     CHECK(same_parameters(session, reloaded));
-    CHECK(tessera_training_step_count(reloaded) == 30);
+    CHECK(tessera_training_step_count(reloaded) == kSteps);
     tessera_release_training_session(reloaded);
   }
   reloaded = NULL;
