@@ -14,6 +14,7 @@
 #include "model/model_writer.h"
 #include "training/checkpoint.h"
 #include "training/gradient_graph.h"
+#include "training/trainable_graph.h"
 
 namespace tessera {
 namespace {
@@ -217,13 +218,19 @@ Status generate_artifacts(Model model, const ArtifactOptions& options, const std
   }
   TS_ASSIGN_OR_RETURN(Model training, append_loss(std::move(model), options.loss, options.output));
   {  // fail here, naming the op, when the gradient graph cannot be built, not when training starts
-    Graph probe = training.graph;
+    Model probe = training;
+    Status prepared = feed_and_fold(probe, options.requires_grad);
+    if (!prepared.is_ok()) return prepared.with_context(where);
     GradientRequest request{{training.graph.outputs[0].name}, {""}, options.requires_grad, "grad"};
-    Result<GradientGraph> built = append_gradients(probe, training, request);
+    Result<GradientGraph> built = append_gradients(probe.graph, probe, request);
     if (!built.is_ok()) return built.status().with_context(where);
   }
   TS_RETURN_IF_ERROR(save_model(training, join(directory, kTrainingModel)));
   if (options.eval_model) {
+    for (const std::string& name : options.requires_grad)
+      if (!options.eval_model->graph.initializers.count(name))
+        return invalid_argument("eval model: has no initializer '", name, "', a trainable parameter; it would evaluate "
+                                "without the trained value (did the exporter merge equal initializers?)");
     TS_ASSIGN_OR_RETURN(Model eval, append_loss(*options.eval_model, options.loss, options.output));
     TS_RETURN_IF_ERROR(save_model(eval, join(directory, kEvalModel)));
   } else {

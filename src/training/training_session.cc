@@ -6,6 +6,7 @@
 #include "model/model_writer.h"
 #include "providers/cpu/cpu_provider.h"
 #include "training/gradient_graph.h"
+#include "training/trainable_graph.h"
 
 namespace tessera {
 namespace {
@@ -35,6 +36,17 @@ Result<std::unique_ptr<SessionState>> cpu_session(Model model) {
   SessionOptions options;
   options.optimization_level = OptimizationLevel::basic;
   return SessionState::create(std::move(model), std::move(eps), options);
+}
+
+// An eval model must read every trained parameter by its name, or it would evaluate stale
+// weights: exporters may merge equal initializers (torch in eval mode ties the layers of a
+// freshly made nn.TransformerEncoder, whose copies start equal).
+Status check_reads_parameters(const Model& eval, const std::vector<std::string>& names) {
+  for (const std::string& name : names)
+    if (!eval.graph.initializers.count(name))
+      return invalid_argument("eval model '", eval.source, "': has no initializer '", name,
+                              "', a trainable parameter; it would evaluate without the trained value");
+  return Status::ok();
 }
 
 Result<float> scalar_loss(const Value& v, const std::string& name) {
@@ -75,12 +87,15 @@ Result<std::unique_ptr<TrainingSession>> TrainingSession::create(Model model, co
   ts->eval_loss_ = loss;
   if (ts->has_eval_model_ && !is_output(ts->forward_.graph, loss))
     return invalid_argument("eval model '", ts->forward_.source, "': the loss '", loss, "' is not an output of the graph");
+  if (ts->has_eval_model_) TS_RETURN_IF_ERROR(check_reads_parameters(ts->forward_, trainable));
 
-  for (size_t k = 0; k < ts->names_.size() + ts->buffers_.size(); ++k) declare_as_input(graph, ts->fed_name(k));
+  std::vector<std::string> fed;
+  for (size_t k = 0; k < ts->names_.size() + ts->buffers_.size(); ++k) fed.push_back(ts->fed_name(k));
+  Status prepared = feed_and_fold(model, fed);
+  if (!prepared.is_ok()) return context(prepared);
   GradientRequest request{{loss}, {""}, trainable, "grad"};
   Result<GradientGraph> built = append_gradients(graph, model, request);
   if (!built.is_ok()) return context(built.status());
-  for (size_t k = 0; k < ts->names_.size() + ts->buffers_.size(); ++k) graph.initializers.erase(ts->fed_name(k));
   graph.outputs.clear();
   graph.outputs.push_back(ValueInfo{loss, {}});
   for (const std::string& g : built->x_grads) graph.outputs.push_back(ValueInfo{g, {}});
@@ -107,6 +122,7 @@ Result<std::unique_ptr<TrainingSession>> TrainingSession::create(const ArtifactP
   TS_ASSIGN_OR_RETURN(std::unique_ptr<TrainingSession> ts, create(std::move(training), loss, checkpoint.names,
                                                                   optimizer.config, optimizer.schedule, std::nullopt));
   if (eval) {  // its own loss name: the eval model need not name it as the training model does
+    TS_RETURN_IF_ERROR(check_reads_parameters(*eval, checkpoint.names));
     ts->forward_ = std::move(*eval);
     ts->has_eval_model_ = true;
     ts->eval_loss_ = eval_loss;
