@@ -246,5 +246,55 @@ TEST(TrainingArtifacts, BadArtifactsAreNamed) {
   EXPECT_NE(junk.status().message().find("not a Tessera checkpoint"), std::string::npos) << junk.status().message();
 }
 
+// torch's training-mode export computes Slice bounds from constants (Mul, Add): the session folds
+// them before building the gradient, so Slice's builder sees constants. loss = sum(x * W[2:6]),
+// so dL/dW = [0, 0, x], and one SGD step at rate 1 subtracts it.
+TEST(TrainingSession, FoldsConstantSliceBoundsBeforeTheGradient) {
+  Graph g;
+  g.inputs.push_back(tensor_value("x", DataType::float32, {4}));
+  g.initializers["W"] = tensor_of(DataType::float32, {6}, std::vector<float>{1, 2, 3, 4, 5, 6});
+  g.initializers["two"] = tensor_of(DataType::int64, {1}, std::vector<int64_t>{2});
+  g.initializers["one"] = tensor_of(DataType::int64, {1}, std::vector<int64_t>{1});
+  g.initializers["four"] = tensor_of(DataType::int64, {1}, std::vector<int64_t>{4});
+  g.nodes.push_back(node("starts", "Mul", {"two", "one"}, {"s"}));
+  g.nodes.push_back(node("ends", "Add", {"s", "four"}, {"e"}));
+  g.nodes.push_back(node("slice", "Slice", {"W", "s", "e"}, {"w"}));
+  g.nodes.push_back(node("mul", "Mul", {"x", "w"}, {"xw"}));
+  Node sum = node("sum", "ReduceSum", {"xw"}, {"loss"});
+  sum.attributes["keepdims"] = int_attr("keepdims", 0);
+  g.nodes.push_back(sum);
+  g.outputs.push_back(ValueInfo{"loss", {}});
+  OptimizerConfig sgd;
+  sgd.learning_rate = 1.0;
+  auto ts = TrainingSession::create(model_with(g, 17), "loss", {"W"}, sgd);
+  ASSERT_TRUE(ts.is_ok()) << ts.status().message();
+  auto loss = (*ts)->train_step({{"x", Value(tensor_of(DataType::float32, {4}, std::vector<float>{1, -1, 2, 0.5f}))}});
+  ASSERT_TRUE(loss.is_ok()) << loss.status().message();
+  EXPECT_FLOAT_EQ(*loss, 3 - 4 + 10 + 3);
+  ASSERT_TRUE((*ts)->optimizer_step().is_ok());
+  const std::vector<float> want{1, 2, 2, 5, 3, 5.5f};
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_FLOAT_EQ((*ts)->parameter(0).data<float>()[i], want[i]) << i;
+}
+
+// An eval model that lacks a trainable parameter (an exporter merged equal initializers) would
+// evaluate stale weights: refused, naming the parameter.
+TEST(TrainingArtifacts, EvalModelMissingAParameterIsRefused) {
+  TempDir dir("tessera_artifacts_test");
+  ArtifactOptions o = adamw_options();
+  Model eval = mlp(false);
+  eval.graph.initializers["W2_copy"] = eval.graph.initializers.at("W2");
+  eval.graph.initializers.erase("W2");
+  for (Node& n : eval.graph.nodes)
+    for (std::string& in : n.inputs)
+      if (in == "W2") in = "W2_copy";
+  o.eval_model = eval;
+  Status s = generate_artifacts(mlp(true), o, dir.path());
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("'W2'"), std::string::npos) << s.message();
+  auto ts = TrainingSession::create(mlp(true), "logits", kTrainable, OptimizerConfig{}, {}, eval);
+  ASSERT_FALSE(ts.is_ok());
+  EXPECT_NE(ts.status().message().find("no initializer 'W2'"), std::string::npos) << ts.status().message();
+}
+
 }  // namespace
 }  // namespace tessera
