@@ -5,8 +5,10 @@
 //
 // With one thread it also reports the rate over the thread's CPU time, which leaves out the
 // time the OS gave the core to other processes: on a shared machine that figure is steadier.
+// With --cold, each call uses the next of enough packed copies of the weights to fill 256 MB,
+// so the weights come from memory as in a model, whose weights do not stay in the caches.
 //
-//   build/bench/gemm_bench [--threads N] [--reps R] [--filter SUBSTRING]
+//   build/bench/gemm_bench [--threads N] [--reps R] [--filter SUBSTRING] [--cold]
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -78,13 +80,15 @@ double thread_cpu_s() {
 int main(int argc, char** argv) {
   int threads = 1, reps = 5;
   std::string filter;
+  bool cold = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (arg == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (arg == "--filter" && i + 1 < argc) filter = argv[++i];
+    else if (arg == "--cold") cold = true;
     else {
-      std::fprintf(stderr, "usage: gemm_bench [--threads N] [--reps R] [--filter SUBSTRING]\n");
+      std::fprintf(stderr, "usage: gemm_bench [--threads N] [--reps R] [--filter SUBSTRING] [--cold]\n");
       return 2;
     }
   }
@@ -93,7 +97,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   ThreadPool pool(threads);
-  std::printf("isa %s, %d thread(s), best of %d\n", std::string(kernels::gemm_isa()).c_str(), threads, reps);
+  std::printf("isa %s, %d thread(s), best of %d%s\n", std::string(kernels::gemm_isa()).c_str(), threads, reps,
+              cold ? ", weights from memory" : "");
   std::printf("%-24s %6s %6s %6s %9s %9s%s\n", "shape", "M", "N", "K", "ms", "GFLOP/s", threads == 1 ? "  cpu GFLOP/s" : "");
   double total_flops = 0, total_s = 0, total_cpu_s = 0;
   for (const Shape& s : kShapes) {
@@ -102,22 +107,23 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i % 13) * 0.01f - 0.06f;
     for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i % 7) * 0.02f - 0.07f;
     kernels::MatrixArg<float> am{a.data(), s.K, false}, bm{b.data(), s.N, false};
-    kernels::PackedMatrix<float> packed;
-    if (s.pack_a) {
-      packed = kernels::pack_a(s.M, s.K, a.data(), s.K, false);
-      am.packed = &packed;
-    } else {
-      packed = kernels::pack_b(s.K, s.N, b.data(), s.N, false);
-      bm.packed = &packed;
-    }
+    const size_t weight_bytes = static_cast<size_t>(s.pack_a ? s.M * s.K : s.K * s.N) * sizeof(float);
+    const size_t copies = cold ? std::max<size_t>(1, (size_t{256} << 20) / weight_bytes) : 1;
+    std::vector<kernels::PackedMatrix<float>> packed;
+    for (size_t i = 0; i < copies; ++i)
+      packed.push_back(s.pack_a ? kernels::pack_a(s.M, s.K, a.data(), s.K, false) : kernels::pack_b(s.K, s.N, b.data(), s.N, false));
+    size_t next = 0;
     const double flops = 2.0 * static_cast<double>(s.M) * static_cast<double>(s.N) * static_cast<double>(s.K);
     // Enough calls per timing that each lasts about 20 ms at 80 GFLOP/s.
     const int calls = std::max(1, static_cast<int>(1.6e9 / flops));
     double best = 1e30, best_cpu = 1e30;
     for (int r = 0; r <= reps; ++r) {
       const double t0 = now_s(), c0 = thread_cpu_s();
-      for (int i = 0; i < calls; ++i)
+      for (int i = 0; i < calls; ++i) {
+        (s.pack_a ? am : bm).packed = &packed[next];
+        next = (next + 1) % packed.size();
         kernels::gemm(s.M, s.N, s.K, 1.0f, am, bm, 0.0f, c.data(), s.N, {}, threads > 1 ? &pool : nullptr);
+      }
       const double t = (now_s() - t0) / calls, cpu = (thread_cpu_s() - c0) / calls;
       if (r > 0) {  // the first round warms caches and buffers
         best = std::min(best, t);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <vector>
 
 namespace tessera_dnnl {
 
@@ -91,6 +93,18 @@ float* allocate_output(const TesseraEpOutputs* outputs, size_t index, const Dims
 }
 
 memory user_memory(const memory::desc& desc, const void* data) { return memory(desc, engine(), const_cast<void*>(data)); }
+
+memory scratchpad(const memory::desc& desc) {
+  // Grown to the largest scratchpad this thread has needed; a call finishes with it before the
+  // thread's next call, so one buffer per thread suffices.
+  // oneDNN aligns the scratchpads it allocates itself to 64 bytes, and its kernels may rely on it.
+  constexpr size_t kAlign = 64;
+  thread_local std::vector<std::byte> buffer;
+  if (buffer.size() < desc.get_size() + kAlign) buffer.resize(desc.get_size() + kAlign);
+  void* start = buffer.data();
+  size_t space = buffer.size();
+  return user_memory(desc, std::align(kAlign, desc.get_size(), start, space));
+}
 
 std::vector<Dims> input_dims(const TesseraEpTensor* inputs, size_t count) {
   std::vector<Dims> dims;

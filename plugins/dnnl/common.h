@@ -84,6 +84,8 @@ int64_t element_count(const Dims& dims);
 memory::desc plain_desc(const Dims& dims);       // float32, dense row-major, any rank >= 1
 float* allocate_output(const TesseraEpOutputs* outputs, size_t index, const Dims& dims);
 memory user_memory(const memory::desc& desc, const void* data);  // wraps a caller's buffer
+// A primitive's user-mode scratchpad in the calling thread's reused buffer (no allocation per call).
+memory scratchpad(const memory::desc& desc);
 
 // Plans per input dims, at most kMax kept (a model with ever-changing shapes rebuilds, never grows).
 template <class Plan>

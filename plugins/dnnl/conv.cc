@@ -53,7 +53,7 @@ class ConvKernel final : public Kernel {
       dnnl::reorder(z, dst).execute(s, z, dst);
     }
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
-                                         {DNNL_ARG_SCRATCHPAD, memory(p->pd.scratchpad_desc(), engine())}};
+                                         {DNNL_ARG_SCRATCHPAD, scratchpad(p->pd.scratchpad_desc())}};
     if (p->has_bias) {
       const void* bias = bias_.empty() ? in[2].data : bias_.data();
       args.emplace(DNNL_ARG_BIAS, user_memory(p->pd.bias_desc(), bias));

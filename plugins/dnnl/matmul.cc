@@ -44,7 +44,7 @@ class MatMulKernel final : public Kernel {
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, user_memory(p->src, in[0].data)},
                                          {DNNL_ARG_WEIGHTS, user_memory(p->weights, in[1].data)},
                                          {DNNL_ARG_DST, user_memory(p->dst, y)},
-                                         {DNNL_ARG_SCRATCHPAD, memory(p->pd.scratchpad_desc(), engine())}};
+                                         {DNNL_ARG_SCRATCHPAD, scratchpad(p->pd.scratchpad_desc())}};
     if (p->addend_index >= 0)
       args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(p->addend_index) | DNNL_ARG_SRC_1, user_memory(p->addend, in[2].data));
     p->primitive.execute(stream(), args);

@@ -27,7 +27,7 @@ class BatchNormKernel final : public Kernel {
                                     {DNNL_ARG_MEAN, user_memory(p->pd.mean_desc(), in[3].data)},
                                     {DNNL_ARG_VARIANCE, user_memory(p->pd.variance_desc(), in[4].data)},
                                     {DNNL_ARG_DST, user_memory(plain_desc(x), y)},
-                                    {DNNL_ARG_SCRATCHPAD, memory(p->pd.scratchpad_desc(), engine())}});
+                                    {DNNL_ARG_SCRATCHPAD, scratchpad(p->pd.scratchpad_desc())}});
   }
 
  private:
@@ -64,7 +64,7 @@ class LayerNormKernel final : public Kernel {
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, user_memory(plain_desc(x), in[0].data)},
                                          {DNNL_ARG_SCALE, user_memory(channel, in[1].data)},
                                          {DNNL_ARG_DST, user_memory(plain_desc(x), y)},
-                                         {DNNL_ARG_SCRATCHPAD, memory(p->pd.scratchpad_desc(), engine())}};
+                                         {DNNL_ARG_SCRATCHPAD, scratchpad(p->pd.scratchpad_desc())}};
     if (shift_) args.emplace(DNNL_ARG_SHIFT, user_memory(channel, in[2].data));
     p->primitive.execute(stream(), args);
   }

@@ -27,7 +27,7 @@ class PoolKernel final : public Kernel {
     if (element_count(p->out) == 0) return;
     p->primitive.execute(stream(), {{DNNL_ARG_SRC, user_memory(plain_desc(dims_of(in[0])), in[0].data)},
                                     {DNNL_ARG_DST, user_memory(plain_desc(p->out), y)},
-                                    {DNNL_ARG_SCRATCHPAD, memory(p->pd.scratchpad_desc(), engine())}});
+                                    {DNNL_ARG_SCRATCHPAD, scratchpad(p->pd.scratchpad_desc())}});
   }
 
  private:

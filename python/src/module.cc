@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "errors.h"
+#include "gradient_bindings.h"
 #include "numpy_values.h"
 #include "training_bindings.h"
 #include "tessera/model_metadata.h"
@@ -182,6 +183,7 @@ class PySession {
 PYBIND11_MODULE(_tessera, m) {
   m.doc() = "Tessera's C++ session; use the tessera package (InferenceSession) rather than this module.";
   register_errors(m);
+  register_gradient_bindings(m);
   register_training(m);
 
   py::class_<PyRunOptions>(m, "RunOptions", "Options for one run (ONNX Runtime's RunOptions, plus timeout_ms).")

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/aligned_block.h"
 #include "core/tensor_alloc.h"
 #include "core/tensor_limits.h"
 
@@ -16,7 +17,6 @@ namespace tessera {
 
 namespace {
 
-constexpr size_t kAlignment = 64;
 constexpr size_t kGranule = 4096;  // sizes are rounded up to whole pages so similar shapes share blocks
 
 size_t rounded_size(size_t bytes) { return (bytes + kGranule - 1) / kGranule * kGranule; }
@@ -51,7 +51,7 @@ struct BufferPool::State {
         return {block, it->first};
       }
     }
-    void* block = std::aligned_alloc(kAlignment, size);
+    void* block = allocate_block(size);
     if (!block) throw std::bad_alloc();
     return {block, size};
   }

@@ -7,6 +7,8 @@
 #include <new>
 #include <string>
 
+#include "core/aligned_block.h"
+
 namespace tessera {
 
 int64_t shape_size(const Shape& shape) {
@@ -56,7 +58,6 @@ std::string shape_to_string(const Shape& shape) {
 
 namespace {
 
-constexpr size_t kAlignment = 64;  // cache line; lets SIMD kernels use aligned loads
 
 // Owns a 64-byte aligned block; destroys the std::string objects of string tensors.
 struct Buffer {
@@ -71,9 +72,7 @@ struct Buffer {
 
 std::shared_ptr<Buffer> allocate(DataType dtype, size_t bytes, int64_t count) {
   auto buffer = std::make_shared<Buffer>();
-  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded == 0) rounded = kAlignment;
-  buffer->data = std::aligned_alloc(kAlignment, rounded);
+  buffer->data = allocate_block(bytes);
   if (!buffer->data) return nullptr;
   if (dtype == DataType::string) {
     auto* strings = static_cast<std::string*>(buffer->data);

@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <system_error>
 #include <vector>
 
+#include "core/aligned_block.h"
 #include "core/tensor_limits.h"
 
 namespace tessera {
@@ -54,6 +57,16 @@ Result<int64_t> checked_count(const google::protobuf::RepeatedField<int64_t>& di
   Status fits = check_tensor_limits(dtype, static_cast<uint64_t>(count), limits);
   if (!fits.is_ok()) return invalid_model(what, ": ", fits.message());
   return count;
+}
+
+// A tensor of `shape` whose bytes the caller writes next, left unfilled: zeroing a large weight
+// first would touch every page twice.
+Result<Tensor> unfilled_tensor(DataType dtype, Shape shape) {
+  TS_ASSIGN_OR_RETURN(size_t bytes, checked_byte_size(dtype, shape));
+  void* data = allocate_block(bytes);
+  if (!data) return runtime_error("out of memory allocating ", bytes, " bytes for a tensor of shape ", shape_to_string(shape));
+  std::shared_ptr<void> owner(data, std::free);
+  return Tensor::view(dtype, std::move(shape), std::move(owner), data);
 }
 
 // Fills `t` from its little-endian wire bytes (packed for sub-byte types).
@@ -326,7 +339,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
     TS_ASSIGN_OR_RETURN(ExternalData::Bytes data, external->read(proto, bytes));
     if (!is_subbyte_dtype(dtype) && reinterpret_cast<uintptr_t>(data.data) % kViewAlignment == 0 && data.data)
       return Tensor::view(dtype, std::move(shape), std::move(data.owner), data.data);
-    TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, std::move(shape)));
+    TS_ASSIGN_OR_RETURN(Tensor t, unfilled_tensor(dtype, std::move(shape)));
     fill_from_wire(t, data.data);
     return t;
   }
@@ -338,7 +351,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
     const uint64_t want = wire_byte_size(dtype, count);
     if (proto.raw_data().size() != want)
       return invalid_model(what, ": raw_data has ", proto.raw_data().size(), " bytes, expected ", want);
-    TS_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, std::move(shape)));
+    TS_ASSIGN_OR_RETURN(Tensor t, unfilled_tensor(dtype, std::move(shape)));
     fill_from_wire(t, reinterpret_cast<const uint8_t*>(proto.raw_data().data()));
     return t;
   }

@@ -11,25 +11,13 @@
 #include "framework/kernel_registry.h"
 #include "providers/cpu/math/bias_activation.h"
 #include "providers/cpu/math/elementwise.h"
+#include "providers/cpu/math/gelu.h"
 #include "providers/cpu/microkernels/elementwise_simd.h"
 
 namespace tessera {
 namespace {
 
 enum class BiasAct { gelu_erf, gelu_tanh, none };
-
-// GELU over a span: erf form, or tanh form with 1 + tanh(u) written as 2 / (1 + e^{-2u}).
-struct GeluMap {
-  bool tanh_form;
-  template <class C>
-  C operator()(C x) const {
-    if (!tanh_form) return C(0.5) * x * std::erfc(x * C(-0.7071067811865476));
-    const C u = C(0.7978845608028654) * (x + C(0.044715) * x * x * x);
-    return x / (C(1) + std::exp(C(-2) * u));
-  }
-  template <class VF>
-  TS_SIMD VF vec(const VF& x) const { return tanh_form ? simd::gelu_tanh(x) : simd::gelu(x); }
-};
 
 class BiasActivationKernel final : public OpKernel {
  public:
@@ -67,7 +55,7 @@ class BiasActivationKernel final : public OpKernel {
               for (int64_t i = 0; i < cols; ++i) row[i] = to_computed<C>(px[off + i]) + b[i];
               if (ps)
                 for (int64_t i = 0; i < cols; ++i) row[i] += to_computed<C>(ps[off + i]);
-              if (act_ != BiasAct::none) elementwise::map_span(row.data(), row.data(), cols, GeluMap{act_ == BiasAct::gelu_tanh});
+              if (act_ != BiasAct::none) elementwise::map_span(row.data(), row.data(), cols, GeluFunction{act_ == BiasAct::gelu_tanh});
               narrow_span(row.data(), py + off, cols);
             }
           });

@@ -13,7 +13,6 @@
 #include "core/float_types.h"
 #include "framework/kernel_registry.h"
 #include "providers/cpu/families.h"
-#include "providers/cpu/math/elementwise.h"
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/nn/conv_activation.h"
 
@@ -303,12 +302,11 @@ class GemmKernel final : public OpKernel {
   std::shared_ptr<const PackedMatrix<float>> packed_b_;
 };
 
-// GELU (erf form) for FusedMatMul's epilogue, on the vectorized path of the elementwise maps.
-struct GeluMap {
-  float operator()(float x) const { return 0.5f * x * std::erfc(x * -0.70710678118654752f); }
-  template <class VF>
-  TS_SIMD VF vec(const VF& x) const { return simd::gelu(x); }
-};
+// GELU over a finished block of the GEMM's output (GemmEpilogue::finish), FusedConv's GELU.
+void gelu_block(float* c, int64_t ldc, int64_t rows, int64_t cols) {
+  const ConvActivation gelu{ConvActivation::Kind::gelu};
+  for (int64_t r = 0; r < rows; ++r) apply_activation(gelu, c + r * ldc, cols);
+}
 
 // An operand of com.microsoft FusedMatMul in plain MatMul layout, as C: with trans_batch the first
 // dim moves behind the other batch dims ([d0, b1.., r, c] -> [b1.., d0, c]), with trans the last
@@ -384,13 +382,10 @@ class FusedMatMulKernel final : public OpKernel {
     const PackedMatrix<float>* packed = packed_b_ && b->rank() == 2 ? packed_b_.get() : nullptr;
     ThreadPool& pool = ctx.thread_pool();
     if (fold) {
-      // Rows of one tall GEMM, bias (and Relu) in its epilogue, then GELU over the result.
+      // Rows of one tall GEMM, bias, Relu and GELU in its epilogue.
       const int64_t rows = plan.M * batches, N = plan.N, K = plan.K;
+      if (gelu) ep.finish = gelu_block;
       gemm_any<float>(false, false, rows, N, K, 1.0f, A, K, B, N, 0.0f, Y, N, &pool, packed, &ep);
-      if (gelu)
-        elementwise::parallel_elements(pool, rows * N, elementwise::kCostlyChunk, [&](int64_t i0, int64_t i1) {
-          elementwise::map_span(Y + i0, Y + i0, i1 - i0, GeluMap{});
-        });
       return Status::ok();
     }
     run_matmul<float>(plan, A, B, Y, pool, packed);
@@ -400,8 +395,8 @@ class FusedMatMulKernel final : public OpKernel {
       for (int64_t r = r0; r < r1; ++r) {
         float* yr = Y + r * plan.N;
         for (int64_t j = 0; j < plan.N; ++j) yr[j] = std::max(yr[j] + bp[j], ep.clip_min);
-        if (gelu) elementwise::map_span(yr, yr, plan.N, GeluMap{});
       }
+      if (gelu) gelu_block(Y + r0 * plan.N, plan.N, r1 - r0, plan.N);
     });
     return Status::ok();
   }

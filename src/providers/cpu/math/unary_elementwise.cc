@@ -11,6 +11,7 @@
 #include "providers/cpu/families.h"
 #include "providers/cpu/math/bias_activation.h"
 #include "providers/cpu/math/elementwise.h"
+#include "providers/cpu/math/gelu.h"
 #include "providers/cpu/microkernels/elementwise_simd.h"
 
 namespace tessera {
@@ -272,29 +273,17 @@ struct Swish {
   TS_SIMD VF vec(const VF& x) const { return x / (1.0f + simd::exp_logistic(-alpha * x)); }
 };
 
-struct Gelu {
+struct Gelu : GeluFunction {
   static constexpr TypeSet kTypes = kFloats;
   static constexpr int64_t kChunk = kCostlyChunk;
-  bool tanh_approx = false;
   static Result<Gelu> create(const KernelInfo& info) {
     const std::string mode = info.attr_string("approximate", "none");
     if (mode != "none" && mode != "tanh")
       return info.error("attribute 'approximate' must be 'none' or 'tanh', got '", mode, "'");
     Gelu g;
-    g.tanh_approx = mode == "tanh";
+    g.tanh_form = mode == "tanh";
     return g;
   }
-  // 1 + erf(z) as erfc(-z) and 1 + tanh(u) as 2 / (1 + e^{-2u}): no cancellation for x << 0.
-  template <class C>
-  C operator()(C x) const {
-    if (tanh_approx) {
-      const C u = C(0.7978845608028654) * (x + C(0.044715) * x * x * x);  // sqrt(2 / pi) (...)
-      return x / (C(1) + std::exp(C(-2) * u));
-    }
-    return C(0.5) * x * std::erfc(x * C(-0.7071067811865476));
-  }
-  template <class VF>
-  TS_SIMD VF vec(const VF& x) const { return tanh_approx ? simd::gelu_tanh(x) : simd::gelu(x); }
 };
 
 struct Shrink {

@@ -14,9 +14,11 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "core/aligned_block.h"
 #include "core/deterministic.h"
 #include "providers/cpu/microkernels/isa_kernels.h"
 
@@ -38,12 +40,14 @@ const KernelSet<double>& kernel_set<double>() { return isa().f64; }
 
 template <class T>
 void free_aligned(T* p) {
-  ::operator delete[](p, std::align_val_t(64));
+  std::free(p);
 }
 
+// Packed weights are as large as the weights: allocate_block gives them huge pages too.
 template <class T>
 std::unique_ptr<T[], void (*)(T*)> alloc_aligned(int64_t n) {
-  T* p = static_cast<T*>(::operator new[](static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T), std::align_val_t(64)));
+  T* p = static_cast<T*>(allocate_block(static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T)));
+  if (!p) throw std::bad_alloc();
   return {p, &free_aligned<T>};
 }
 
@@ -216,11 +220,13 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
               if (rest.bias_n) rest.bias_n += half;
               if (rest.residual) rest.residual += half;
               ks.ukernel_narrow[rows - 1](klen, a_panel, panel + half, ldb, c_tile + half, ldc, extra, rest);
-              continue;
+            } else {
+              auto* const uk = half_uk && 2 * cols <= nr ? half_uk : ks.ukernel[rows - 1];
+              uk(klen, a_panel, panel, ldb, c_tile, ldc, cols, args);
             }
-            auto* const uk = half_uk && 2 * cols <= nr ? half_uk : ks.ukernel[rows - 1];
-            uk(klen, a_panel, panel, ldb, c_tile, ldc, cols, args);
           }
+          // The column panel's rows of this block are final and still in L1/L2.
+          if (ep.finish && args.last) ep.finish(c + ic * ldc + jc + jr, ldc, mlen, cols);
         }
       }
     }
@@ -243,6 +249,7 @@ void scale_only(const Problem& pr, T beta, T* c, int64_t ldc, const GemmEpilogue
       T& v = c[i * ldc + j];
       v = apply_epilogue(beta == T(0) ? T(0) : beta * v, ep, i, j);
     }
+  if (ep.finish) ep.finish(c, ldc, pr.M, pr.N);
 }
 
 // M == 1: one output row. Columns [j0, j1).
@@ -269,6 +276,7 @@ void gemv_row(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixArg
     }
   }
   for (int64_t j = 0; j < n; ++j) y[j] = apply_epilogue(y[j], ep, 0, j0 + j);
+  if (ep.finish) ep.finish(y, n, 1, n);
 }
 
 // N == 1 with A stored untransposed: one dot product per output row. Rows [i0, i1).
@@ -281,6 +289,7 @@ void gemv_col(const Problem& pr, T alpha, const MatrixArg<T>& a, const T* x, T b
     T& out = c[i * ldc];
     out = apply_epilogue(beta == T(0) ? d : d + beta * out, ep, i, 0);
   }
+  if (ep.finish && i1 > i0) ep.finish(c + i0 * ldc, ldc, i1 - i0, 1);
 }
 
 // Column 0 of op(B) (K values) as contiguous memory: B itself when it is stored transposed or
@@ -315,6 +324,7 @@ void gemv_packed_a(const Problem& pr, T alpha, const PackedMatrix<T>& ap, const 
       T& out = c[i * ldc];
       out = apply_epilogue(beta == T(0) ? alpha * acc[r] : alpha * acc[r] + beta * out, ep, i, 0);
     }
+    if (ep.finish) ep.finish(c + p * mr * ldc, ldc, rows, 1);
   }
 }
 

@@ -26,7 +26,10 @@ namespace tessera::kernels {
 
 // Applied once, after alpha * op(A) * op(B) + beta * C: add residual[i * ld_residual + j] (a
 // residual input such as FusedConv's Z, read instead of copying it into C first), bias_m[i] to
-// row i and bias_n[j] to column j (any may be null), then clamp to [clip_min, clip_max].
+// row i and bias_n[j] to column j (any may be null), then clamp to [clip_min, clip_max], then
+// `finish` (when set) over each finished block of C (rows x cols at c, row stride ldc): an
+// activation the micro-kernels lack (GELU), run while the block is still in cache instead of in
+// another pass over C.
 template <class T>
 struct GemmEpilogue {
   const T* residual = nullptr;
@@ -35,6 +38,7 @@ struct GemmEpilogue {
   const T* bias_n = nullptr;
   T clip_min = -std::numeric_limits<T>::infinity();
   T clip_max = std::numeric_limits<T>::infinity();
+  void (*finish)(T* c, int64_t ldc, int64_t rows, int64_t cols) = nullptr;
 };
 
 // A matrix packed into the micro-kernel's panel layout by pack_a / pack_b. Only valid with the

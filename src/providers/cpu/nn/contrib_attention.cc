@@ -141,11 +141,28 @@ Status write_output(KernelContext& ctx, size_t index, DataType dtype, const Shap
   return Status::ok();
 }
 
+// The attributes the three attention kernels share: heads, the causal flag, the masked-key value
+// and the score scale (0 or absent: 1/sqrt(head size)).
+struct HeadAttributes {
+  explicit HeadAttributes(const KernelInfo& info)
+      : heads(info.attr_int("num_heads", 0)),
+        unidirectional(info.attr_int("unidirectional") != 0),
+        mask_filter(info.attr_float("mask_filter_value")),
+        scale(info.attr_float("scale", 0.0f)) {}
+  float scale_for(int64_t head_size) const {
+    return scale != 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(head_size));
+  }
+  int64_t heads;
+  bool unidirectional;
+  float mask_filter;
+  float scale;
+};
+
 class ContribAttentionKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     auto k = std::unique_ptr<ContribAttentionKernel>(new ContribAttentionKernel(info));
-    if (k->heads_ <= 0) return info.error("attribute 'num_heads' must be positive, got ", k->heads_);
+    if (k->attrs_.heads <= 0) return info.error("attribute 'num_heads' must be positive, got ", k->attrs_.heads);
     if (info.attr_int("do_rotary") != 0) return info.error("do_rotary = 1 is not supported");
     if (info.attr_int("past_present_share_buffer") != 0) return info.error("past_present_share_buffer = 1 is not supported");
     if (!k->qkv_sizes_.empty() && k->qkv_sizes_.size() != 3)
@@ -166,7 +183,7 @@ class ContribAttentionKernel final : public OpKernel {
     if (x->rank() != 3 || w->rank() != 2 || w->dim(0) != x->dim(2))
       return ctx.error("input [B, S, hidden] ", shape_to_string(x->shape()), " and weights [hidden, 3 * hidden] ",
                        shape_to_string(w->shape()), " do not match");
-    const int64_t B = x->dim(0), S = x->dim(1), In = x->dim(2), Dtot = w->dim(1), N = heads_;
+    const int64_t B = x->dim(0), S = x->dim(1), In = x->dim(2), Dtot = w->dim(1), N = attrs_.heads;
     const int64_t Dq = qkv_sizes_.empty() ? Dtot / 3 : qkv_sizes_[0];
     const int64_t Dk = qkv_sizes_.empty() ? Dtot / 3 : qkv_sizes_[1];
     const int64_t Dv = qkv_sizes_.empty() ? Dtot / 3 : qkv_sizes_[2];
@@ -210,12 +227,12 @@ class ContribAttentionKernel final : public OpKernel {
           std::copy(row + Dq + Dk + h * Hv, row + Dq + Dk + (h + 1) * Hv, v + ((b * N + h) * T + P + s) * Hv);
         }
       }
-    MaskBuilder mb{B, N, S, T, P, mask_filter_, {}};
+    MaskBuilder mb{B, N, S, T, P, attrs_.mask_filter, {}};
     if (mask) TS_RETURN_IF_ERROR(mb.key_mask(ctx, *mask));
-    if (unidirectional_) mb.causal();
+    if (attrs_.unidirectional) mb.causal();
     if (attn_bias) TS_RETURN_IF_ERROR(mb.add_bias(ctx, *attn_bias));
     std::vector<float> y(static_cast<size_t>(B * S * Dv));
-    const float scale = has_scale_ ? scale_ : 1.0f / std::sqrt(static_cast<float>(H));
+    const float scale = attrs_.scale_for(H);
     attend(ctx, {B, N, N, S, T, H, Hv}, scale, qkv.data(), Dtot, k, v, mb, y.data());
     TS_RETURN_IF_ERROR(write_output(ctx, 0, dt, {B, S, Dv}, y.data()));
     if (ctx.output_count() > 1 && ctx.output_requested(1)) {
@@ -227,18 +244,9 @@ class ContribAttentionKernel final : public OpKernel {
 
  private:
   explicit ContribAttentionKernel(const KernelInfo& info)
-      : heads_(info.attr_int("num_heads", 0)),
-        unidirectional_(info.attr_int("unidirectional") != 0),
-        mask_filter_(info.attr_float("mask_filter_value")),
-        has_scale_(info.has_attr("scale") && info.attr_float("scale", 0.0f) != 0.0f),
-        scale_(info.attr_float("scale", 0.0f)),
-        qkv_sizes_(info.attr_ints("qkv_hidden_sizes")) {}
+      : attrs_(info), qkv_sizes_(info.attr_ints("qkv_hidden_sizes")) {}
 
-  int64_t heads_;
-  bool unidirectional_;
-  float mask_filter_;
-  bool has_scale_;
-  float scale_;
+  HeadAttributes attrs_;
   std::vector<int64_t> qkv_sizes_;
 };
 
@@ -246,7 +254,7 @@ class MultiHeadAttentionKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     auto k = std::unique_ptr<MultiHeadAttentionKernel>(new MultiHeadAttentionKernel(info));
-    if (k->heads_ <= 0) return info.error("attribute 'num_heads' must be positive, got ", k->heads_);
+    if (k->attrs_.heads <= 0) return info.error("attribute 'num_heads' must be positive, got ", k->attrs_.heads);
     return std::unique_ptr<OpKernel>(std::move(k));
   }
 
@@ -265,7 +273,7 @@ class MultiHeadAttentionKernel final : public OpKernel {
     for (const Tensor* t : {q_in, k_in, v_in, bias, past_k, past_v})
       if (t && t->dtype() != dt) return ctx.error("query, key, value, bias and past must share one type");
     if (!float_type(dt)) return ctx.error("query must be float or float16, got ", dtype_name(dt));
-    const int64_t N = heads_;
+    const int64_t N = attrs_.heads;
     Status st = Status::ok();
     const std::vector<float> qf = widened(ctx, *q_in, st);
     const std::vector<float> kf = k_in ? widened(ctx, *k_in, st) : std::vector<float>();
@@ -346,12 +354,12 @@ class MultiHeadAttentionKernel final : public OpKernel {
     }
     to_head_layout(k.data(), kv_bsd, B, N, L, H, k_all.data(), T, P);
     to_head_layout(v.data(), kv_bsd, B, N, L, Hv, v_all.data(), T, P);
-    MaskBuilder mb{B, N, S, T, P, mask_filter_, {}};
+    MaskBuilder mb{B, N, S, T, P, attrs_.mask_filter, {}};
     if (mask) TS_RETURN_IF_ERROR(mb.key_mask(ctx, *mask));
-    if (unidirectional_) mb.causal();
+    if (attrs_.unidirectional) mb.causal();
     if (attn_bias) TS_RETURN_IF_ERROR(mb.add_bias(ctx, *attn_bias));
     std::vector<float> y(static_cast<size_t>(B * S * N * Hv));
-    const float scale = has_scale_ ? scale_ : 1.0f / std::sqrt(static_cast<float>(H));
+    const float scale = attrs_.scale_for(H);
     attend(ctx, {B, N, N, S, T, H, Hv}, scale, q.data(), N * H, k_all.data(), v_all.data(), mb, y.data());
     TS_RETURN_IF_ERROR(write_output(ctx, 0, dt, {B, S, N * Hv}, y.data()));
     if (ctx.output_count() > 1 && ctx.output_requested(1)) TS_RETURN_IF_ERROR(write_output(ctx, 1, dt, {B, N, T, H}, k_all.data()));
@@ -361,17 +369,9 @@ class MultiHeadAttentionKernel final : public OpKernel {
 
  private:
   explicit MultiHeadAttentionKernel(const KernelInfo& info)
-      : heads_(info.attr_int("num_heads", 0)),
-        unidirectional_(info.attr_int("unidirectional") != 0),
-        mask_filter_(info.attr_float("mask_filter_value")),
-        has_scale_(info.has_attr("scale") && info.attr_float("scale", 0.0f) != 0.0f),
-        scale_(info.attr_float("scale", 0.0f)) {}
+      : attrs_(info) {}
 
-  int64_t heads_;
-  bool unidirectional_;
-  float mask_filter_;
-  bool has_scale_;
-  float scale_;
+  HeadAttributes attrs_;
 };
 
 // GroupQueryAttention(query, key?, value?, past_key?, past_value?, seqlens_k, total_sequence_length,
@@ -386,8 +386,8 @@ class GroupQueryAttentionKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     auto k = std::unique_ptr<GroupQueryAttentionKernel>(new GroupQueryAttentionKernel(info));
-    if (k->heads_ <= 0 || k->kv_heads_ <= 0 || k->heads_ % k->kv_heads_ != 0)
-      return info.error("num_heads (", k->heads_, ") must be a positive multiple of kv_num_heads (", k->kv_heads_, ")");
+    if (k->attrs_.heads <= 0 || k->kv_heads_ <= 0 || k->attrs_.heads % k->kv_heads_ != 0)
+      return info.error("num_heads (", k->attrs_.heads, ") must be a positive multiple of kv_num_heads (", k->kv_heads_, ")");
     if (info.attr_float("softcap", 0.0f) != 0.0f || info.attr_int("smooth_softmax", 0) != 0 || info.attr_int("qk_output", 0) != 0)
       return info.error("softcap, smooth_softmax and qk_output are not supported");
     return std::unique_ptr<OpKernel>(std::move(k));
@@ -410,7 +410,7 @@ class GroupQueryAttentionKernel final : public OpKernel {
       if (t && t->dtype() != dt) return ctx.error("query, key, value, past and caches must share one type");
     if (!float_type(dt)) return ctx.error("query must be float or float16, got ", dtype_name(dt));
     if (q_in->rank() != 3) return ctx.error("query must be [B, S, hidden], got ", shape_to_string(q_in->shape()));
-    const int64_t B = q_in->dim(0), S = q_in->dim(1), N = heads_, Nk = kv_heads_;
+    const int64_t B = q_in->dim(0), S = q_in->dim(1), N = attrs_.heads, Nk = kv_heads_;
     const bool packed = k_in == nullptr;
     if (packed != (v_in == nullptr)) return ctx.error("key and value must be given together");
     const int64_t H = q_in->dim(2) / (packed ? N + 2 * Nk : N);
@@ -487,7 +487,7 @@ class GroupQueryAttentionKernel final : public OpKernel {
         }
     if (attn_bias) TS_RETURN_IF_ERROR(mb.add_bias(ctx, *attn_bias));
     std::vector<float> y(static_cast<size_t>(B * S * N * H));
-    const float scale = has_scale_ ? scale_ : 1.0f / std::sqrt(static_cast<float>(H));
+    const float scale = attrs_.scale_for(H);
     int64_t ms[4];
     mb.strides(ms);
     multi_head_attention(ctx.thread_pool(), {B, N, Nk, S, T, H, H}, scale, {q.data(), S * N * H, H, N * H},
@@ -501,13 +501,11 @@ class GroupQueryAttentionKernel final : public OpKernel {
 
  private:
   explicit GroupQueryAttentionKernel(const KernelInfo& info)
-      : heads_(info.attr_int("num_heads", 0)),
+      : attrs_(info),
         kv_heads_(info.attr_int("kv_num_heads", 0)),
         window_(info.attr_int("local_window_size", -1)),
         do_rotary_(info.attr_int("do_rotary", 0) != 0),
-        interleaved_(info.attr_int("rotary_interleaved", 0) != 0),
-        has_scale_(info.has_attr("scale") && info.attr_float("scale", 0.0f) != 0.0f),
-        scale_(info.attr_float("scale", 0.0f)) {}
+        interleaved_(info.attr_int("rotary_interleaved", 0) != 0) {}
 
   // Rotary embedding of Q and K (each head's first 2 * cache width values) at positions past_b + s.
   Status rotate(const KernelContext& ctx, const Tensor* cos_t, const Tensor* sin_t, int64_t B, int64_t S, int64_t N, int64_t Nk,
@@ -538,9 +536,9 @@ class GroupQueryAttentionKernel final : public OpKernel {
     return Status::ok();
   }
 
-  int64_t heads_, kv_heads_, window_;
-  bool do_rotary_, interleaved_, has_scale_;
-  float scale_;
+  HeadAttributes attrs_;
+  int64_t kv_heads_, window_;
+  bool do_rotary_, interleaved_;
 };
 
 // EmbedLayerNormalization(input_ids, segment_ids?, word_embedding, position_embedding,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "providers/cpu/math/gelu.h"
 #include "providers/cpu/microkernels/elementwise_simd.h"
 
 namespace tessera {
@@ -76,7 +77,7 @@ T scalar_activation(const ConvActivation& act, T x) {
     case Kind::hard_sigmoid: return std::clamp(a * x + b, T(0), T(1));
     case Kind::hard_swish: return x * std::clamp(x / T(6) + T(0.5), T(0), T(1));
     case Kind::silu: return x / (T(1) + std::exp(-x));
-    case Kind::gelu: return T(0.5) * x * std::erfc(x * T(-0.7071067811865476));
+    case Kind::gelu: return GeluFunction{}(x);
     default: return x;
   }
 }

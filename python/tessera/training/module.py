@@ -1,0 +1,286 @@
+"""TesseraModule: trains a torch.nn.Module through Tessera.
+
+    model = tessera.training.TesseraModule(torch_model)
+    optimizer = torch.optim.AdamW(model.parameters())
+    loss = loss_fn(model(x), y); loss.backward(); optimizer.step()
+
+On the first call for a signature (input shapes, dtypes and which need grads, the module's
+training flag, whether a gradient is wanted) the module is exported with torch.onnx.export, its
+parameters and buffers as graph inputs, so torch's optimizers keep updating the very tensors
+that are fed. With a gradient wanted, Tessera splits the graph into a forward and a backward model
+(_tessera.build_gradient_graphs) run in one torch.autograd.Function: forward keeps the activations
+the backward model reads, backward returns the gradients of the inputs and parameters. Otherwise
+(eval mode or torch.no_grad) one inference session runs. Tensors cross as numpy views (no copy for
+contiguous float tensors); outputs come back as torch.from_numpy views of Tessera's buffers.
+
+BatchNorm in training mode: the exported graph's running mean and variance outputs are copied
+into the module's buffers after each forward (the variance rescaled to torch's unbiased
+estimate), and num_batches_tracked is counted as torch does.
+
+When export or a gradient builder fails, the module warns once, naming the op or the reason, and
+runs in torch from then on for that signature (fallback=False raises instead).
+"""
+
+import io
+import warnings
+
+import numpy as np
+import onnx
+import torch
+from torch.nn.utils import stateless
+
+from tessera import _tessera
+from tessera.session import InferenceSession, SessionOptions
+
+_OPSET = 17  # LayerNormalization is exported as one op from 17; ScatterElements' reduction (MaxPool's gradient) needs 16
+
+
+class _Functional(torch.nn.Module):
+    """The wrapped module as a function of (inputs..., parameters..., buffers...), for export:
+    the parameters become graph inputs instead of initializers."""
+
+    def __init__(self, module, names, input_count):
+        super().__init__()
+        self.module = module
+        self.names = names
+        self.input_count = input_count
+
+    def forward(self, *args):
+        tensors = dict(zip(self.names, args[self.input_count:]))
+        with stateless._reparametrize_module(self.module, tensors):
+            out = self.module(*args[:self.input_count])
+        outputs, self.single = _flatten_outputs(out)
+        return tuple(outputs)
+
+
+def _flatten_outputs(out):
+    if isinstance(out, torch.Tensor):
+        return [out], True
+    if isinstance(out, (tuple, list)) and all(isinstance(o, torch.Tensor) for o in out):
+        return list(out), False
+    raise TypeError(f"the module returned {type(out).__name__}; TesseraModule handles a tensor or a tuple of tensors")
+
+
+class _Unsupported(Exception):
+    """Why this signature cannot run in Tessera (the fallback's warning)."""
+
+
+def _export(module, inputs, params, buffers):
+    """The module's ONNX model (ModelProto; inputs input_K, then the parameters and buffers
+    under their names) and whether the module returns one tensor rather than a tuple."""
+    for name, m in module.named_modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats and m.momentum is None:
+            raise _Unsupported(f"BatchNorm '{name}' with momentum=None (a cumulative average changes every step)")
+    names = [n for n, _ in params] + [n for n, _ in buffers]
+    # Clones: tracing runs the module once, and BatchNorm would update the real buffers in place.
+    values = [p.detach().clone().requires_grad_(p.requires_grad) for _, p in params] + [b.detach().clone() for _, b in buffers]
+    input_names = [f"input_{k}" for k in range(len(inputs))]
+    f = io.BytesIO()
+    functional = _Functional(module, names, len(inputs))
+    mode = torch.onnx.TrainingMode.TRAINING if module.training else torch.onnx.TrainingMode.EVAL
+    # Grad mode on while tracing: under no_grad torch takes inference fast paths
+    # (aten::_transformer_encoder_layer_fwd) that have no ONNX export.
+    with warnings.catch_warnings(), torch.enable_grad():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(functional, tuple(i.detach() for i in inputs) + tuple(values), f,
+                              input_names=input_names + names, training=mode, do_constant_folding=False,
+                              opset_version=_OPSET)
+        except Exception as e:  # the exporter raises many types; its message says what failed
+            raise _Unsupported(f"torch.onnx.export failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+    return onnx.load_from_string(f.getvalue()), functional.single
+
+
+def _running_stat_outputs(model, buffer_names):
+    """Adds the running mean/var outputs of training-mode BatchNormalization nodes to the graph
+    outputs; returns [(output name, buffer name, is_var, batch count)] in that order."""
+    stats = []
+    shapes = {}
+    inferred = onnx.shape_inference.infer_shapes(model)
+    for v in list(inferred.graph.value_info) + list(inferred.graph.input):
+        shapes[v.name] = [d.dim_value for d in v.type.tensor_type.shape.dim]
+    for node in model.graph.node:
+        if node.op_type != "BatchNormalization" or len(node.output) < 3:
+            continue
+        training = any(a.name == "training_mode" and a.i == 1 for a in node.attribute)
+        if not training or node.input[3] not in buffer_names or node.input[4] not in buffer_names:
+            continue
+        dims = shapes.get(node.input[0])
+        if not dims or any(d <= 0 for d in dims):
+            raise _Unsupported(f"BatchNormalization '{node.name}': the input shape is not known")
+        count = int(np.prod(dims)) // dims[1]
+        for k, is_var in ((1, False), (2, True)):
+            model.graph.output.append(onnx.helper.make_tensor_value_info(node.output[k], onnx.TensorProto.FLOAT, None))
+            stats.append((node.output[k], node.input[2 + k], is_var, count))
+    return stats
+
+
+class _Compiled:
+    """The sessions of one signature and how their feeds and outputs map to tensors."""
+
+    def __init__(self, module, inputs, want_grad, threads):
+        params = [(n, p) for n, p in module.named_parameters()]
+        buffers = [(n, b) for n, b in module.named_buffers()]
+        model, self.single = _export(module, inputs, params, buffers)
+        graph_inputs = [i.name for i in model.graph.input]
+        # Unused parameters and buffers are not graph inputs (torch drops them).
+        self.feeds = [(f"input_{k}", ("input", k)) for k in range(len(inputs)) if f"input_{k}" in graph_inputs]
+        self.feeds += [(n, ("param", n)) for n, _ in params if n in graph_inputs]
+        self.feeds += [(n, ("buffer", n)) for n, _ in buffers if n in graph_inputs]
+        self.model_outputs = [o.name for o in model.graph.output]
+        self.stats = _running_stat_outputs(model, {n for n, _ in buffers})
+        self.outputs = self.model_outputs + [name for name, _, _, _ in self.stats]
+        self.track_batches = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                              and m.training and m.track_running_stats and m.num_batches_tracked is not None]
+        options = SessionOptions()
+        options.intra_op_num_threads = threads
+        self.want_grad = want_grad
+        self._owners = None  # per feed: (owning module, attribute), or (None, input index)
+        if not want_grad:
+            self.forward = InferenceSession(model.SerializeToString(), options)
+            return
+        # Differentiate the float outputs by every float input that needs a gradient.
+        self.xs = [(name, key) for name, key in self.feeds if self._needs_grad(module, inputs, key)]
+        float_outputs = {o.name for o in model.graph.output if o.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
+        self.ys = [o for o in self.model_outputs if o in float_outputs]
+        try:
+            graphs = _tessera.build_gradient_graphs(model.SerializeToString(), self.ys, [n for n, _ in self.xs])
+        except _tessera.TesseraError as e:
+            raise _Unsupported(str(e)) from e
+        self.forward = InferenceSession(graphs["forward"], options)
+        self.backward = InferenceSession(graphs["backward"], options)
+        self.saved = graphs["saved"]
+        self.y_grads = dict(zip(self.ys, graphs["y_grads"]))
+        self.backward_inputs = graphs["backward_inputs"]
+
+    @staticmethod
+    def _needs_grad(module, inputs, key):
+        kind, ref = key
+        if kind == "input":
+            return inputs[ref].requires_grad and inputs[ref].is_floating_point()
+        if kind == "param":
+            return module.get_parameter(ref).requires_grad
+        return False
+
+    def feed_tensors(self, module, inputs):
+        """The tensors fed, in self.feeds order: read from their owning modules on every call
+        (an optimizer or load_state_dict may have replaced them), through owners looked up once."""
+        if self._owners is None:
+            self._owners = [(None, ref) if kind == "input" else
+                            (module.get_submodule(ref.rpartition(".")[0]), ref.rpartition(".")[2])
+                            for _, (kind, ref) in self.feeds]
+        return [inputs[key] if owner is None else getattr(owner, key) for owner, key in self._owners]
+
+    def run_forward(self, module, tensors):
+        """Runs the forward session and updates the BatchNorm buffers; returns the model's outputs
+        (tensors), the feeds (numpy views, which backward may read) and the saved activations."""
+        feeds = {name: _as_numpy(t) for (name, _), t in zip(self.feeds, tensors)}
+        names = self.outputs + (self.saved if self.want_grad else [])
+        values = self.forward.run(names, feeds)
+        n_model = len(self.model_outputs)
+        self._update_buffers(module, values[n_model:len(self.outputs)])
+        results = [torch.from_numpy(v) for v in values[:n_model]]
+        return results, feeds, values[len(self.outputs):]
+
+    def _update_buffers(self, module, values):
+        with torch.no_grad():
+            for (_, buffer, is_var, count), value in zip(self.stats, values):
+                target = module.get_buffer(buffer)
+                new = torch.from_numpy(value)
+                if is_var and count > 1:
+                    # ONNX keeps the batch's biased variance, torch the unbiased one:
+                    # new = m * old + (1 - m) * biased, so new + (new - m * old) / (count - 1).
+                    momentum = 1.0 - self._momentum(module, buffer)
+                    new = new + (new - momentum * target) / (count - 1)
+                target.copy_(new)
+            for m in self.track_batches:
+                m.num_batches_tracked.add_(1)
+
+    @staticmethod
+    def _momentum(module, buffer):
+        owner = module.get_submodule(buffer.rpartition(".")[0]) if "." in buffer else module
+        return owner.momentum
+
+    def run_backward(self, feeds, saved, output_grads):
+        """Runs the backward session on the saved activations, dL/dy per y and the forward feeds
+        it reads; returns dL/dx per x."""
+        values = dict(zip(self.saved, saved))
+        values.update((self.y_grads[y], g) for y, g in zip(self.ys, output_grads))
+        return self.backward.run(None, {name: values[name] if name in values else feeds[name] for name in self.backward_inputs})
+
+
+def _as_numpy(tensor):
+    return tensor.detach().numpy()
+
+
+class _TesseraFunction(torch.autograd.Function):
+    """Forward and backward sessions of one signature as one autograd node. Arguments:
+    (compiled, module, *fed tensors); outputs: the module's outputs."""
+
+    @staticmethod
+    def forward(ctx, compiled, module, *tensors):
+        results, feeds, saved = compiled.run_forward(module, tensors)
+        ctx.compiled, ctx.feeds, ctx.saved = compiled, feeds, saved
+        ctx.shapes = [r.shape for r in results]
+        return tuple(results)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        compiled = ctx.compiled
+        by_output = dict(zip(compiled.model_outputs, zip(grads, ctx.shapes)))
+        output_grads = []
+        for y in compiled.ys:
+            g, shape = by_output[y]
+            output_grads.append(_as_numpy(g) if g is not None else np.zeros(shape, np.float32))
+        x_grads = compiled.run_backward(ctx.feeds, ctx.saved, output_grads)
+        by_feed = dict(zip((n for n, _ in compiled.xs), x_grads))
+        return (None, None) + tuple(torch.from_numpy(by_feed[name]) if name in by_feed else None
+                                    for name, _ in compiled.feeds)
+
+
+class TesseraModule(torch.nn.Module):
+    """Runs `module` forward and backward through Tessera (see the module docstring).
+
+    fallback: when export or a gradient builder fails, warn once and run the module in torch
+    (True), or raise tessera.NotImplemented / the export's error (False).
+    intra_op_threads: threads per Tessera op (0: one per core).
+    """
+
+    def __init__(self, module, fallback=True, intra_op_threads=0):
+        super().__init__()
+        self.module = module
+        self.fallback = fallback
+        self.intra_op_threads = intra_op_threads
+        self._compiled = {}  # signature -> _Compiled, or None where it falls back to torch
+        self._warned = False
+
+    def forward(self, *inputs):
+        if not all(isinstance(i, torch.Tensor) for i in inputs):
+            raise TypeError("TesseraModule takes tensors as positional inputs")
+        # As ORTModule: eval mode or no_grad runs inference only (outputs carry no gradient).
+        want_grad = self.module.training and torch.is_grad_enabled() and (
+            any(i.requires_grad for i in inputs) or any(p.requires_grad for p in self.module.parameters()))
+        key = (tuple((tuple(i.shape), i.dtype, i.requires_grad) for i in inputs), self.module.training, want_grad)
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(inputs, want_grad)
+        compiled = self._compiled[key]
+        if compiled is None:
+            return self.module(*inputs)
+        tensors = compiled.feed_tensors(self.module, inputs)
+        if want_grad:
+            results = _TesseraFunction.apply(compiled, self.module, *tensors)
+        else:
+            results, _, _ = compiled.run_forward(self.module, tensors)
+        return results[0] if compiled.single else tuple(results)
+
+    def _compile(self, inputs, want_grad):
+        try:
+            compiled = _Compiled(self.module, inputs, want_grad, self.intra_op_threads)
+        except _Unsupported as e:
+            if not self.fallback:
+                raise (e.__cause__ if isinstance(e.__cause__, _tessera.TesseraError) else RuntimeError(str(e))) from e
+            if not self._warned:
+                warnings.warn(f"TesseraModule: running {type(self.module).__name__} in torch: {e}", RuntimeWarning, stacklevel=3)
+                self._warned = True
+            return None
+        return compiled

@@ -1,0 +1,54 @@
+"""tessera._tessera.build_gradient_graphs: forward and backward models from one ONNX model."""
+
+import numpy as np
+import pytest
+from conftest import make_model
+from onnx import TensorProto, helper
+
+import tessera
+from tessera import _tessera
+
+
+def relu_matmul_model():
+    """y = Relu(x @ w) + b."""
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Add", ["r", "b"], ["y"])]
+    return make_model(nodes, [("x", TensorProto.FLOAT, [4, 3]), ("w", TensorProto.FLOAT, [3, 5]), ("b", TensorProto.FLOAT, [5])],
+                      [("y", TensorProto.FLOAT, [4, 5])])
+
+
+def test_forward_and_backward_models_give_the_gradients():
+    graphs = _tessera.build_gradient_graphs(relu_matmul_model().SerializeToString(), ["y"], ["w", "b", "x"])
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (3, 5), (5,)))
+    forward = tessera.InferenceSession(graphs["forward"])
+    outputs = forward.run(None, {"x": x, "w": w, "b": b})
+    h = x @ w
+    np.testing.assert_allclose(outputs[0], np.maximum(h, 0) + b, rtol=1e-6)
+    assert [o.name for o in forward.get_outputs()] == ["y"] + graphs["saved"]
+
+    dy = rng.standard_normal((4, 5)).astype(np.float32)
+    values = dict(zip(graphs["saved"], outputs[1:]), x=x, w=w, b=b)
+    values[graphs["y_grads"][0]] = dy
+    backward = tessera.InferenceSession(graphs["backward"])
+    assert [i.name for i in backward.get_inputs()] == graphs["backward_inputs"]
+    dw, db, dx = backward.run(graphs["x_grads"], {k: values[k] for k in graphs["backward_inputs"]})
+    dh = dy * (h > 0)
+    np.testing.assert_allclose(dw, x.T @ dh, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(db, dy.sum(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dx, dh @ w.T, rtol=1e-5, atol=1e-6)
+
+
+def test_missing_builder_names_the_op_and_node():
+    model = make_model([helper.make_node("CumSum", ["x", "axis"], ["y"], name="running_total")],
+                       [("x", TensorProto.FLOAT, [4]), ("axis", TensorProto.INT64, [])], [("y", TensorProto.FLOAT, [4])])
+    with pytest.raises(tessera.NotImplemented, match="no gradient builder for op CumSum.*running_total"):
+        _tessera.build_gradient_graphs(model.SerializeToString(), ["y"], ["x"])
+
+
+def test_unknown_names_are_refused():
+    data = relu_matmul_model().SerializeToString()
+    with pytest.raises(tessera.InvalidArgument, match="x 'nope' is neither an input nor an initializer"):
+        _tessera.build_gradient_graphs(data, ["y"], ["nope"])
+    with pytest.raises(tessera.InvalidArgument, match="y 'nope' is not a value"):
+        _tessera.build_gradient_graphs(data, ["nope"], ["w"])
