@@ -8,26 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "tessera/tessera_c.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                             \
-    }                                                                         \
-  } while (0)
-
-#define CHECK_OK(expr) check_ok((expr), #expr, __LINE__)
-static int check_ok(TesseraStatus* status, const char* what, int line) {
-  if (!status) return 1;
-  fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, line, what, tessera_status_message(status));
-  tessera_release_status(status);
-  ++failures;
-  return 0;
-}
 
 /* An error with `code` whose message holds `needle`; releases it. */
 static void check_error(TesseraStatus* status, TesseraStatusCode code, const char* needle, int line) {
