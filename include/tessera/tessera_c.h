@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define TESSERA_API_VERSION 1
+#define TESSERA_API_VERSION 2 /* 2: training */
 
 /* Opaque handles. */
 typedef struct TesseraStatus TesseraStatus;
@@ -36,6 +36,7 @@ typedef struct TesseraSession TesseraSession;
 typedef struct TesseraRunOptions TesseraRunOptions;
 typedef struct TesseraTensor TesseraTensor;
 typedef struct TesseraIoInfo TesseraIoInfo; /* a graph input or output; owned by its session */
+typedef struct TesseraTrainingSession TesseraTrainingSession;
 
 typedef enum TesseraStatusCode {
   TESSERA_OK = 0,
@@ -184,6 +185,51 @@ void tessera_run_options_set_timeout_ms(TesseraRunOptions* options, int64_t mill
 TesseraStatus* tessera_run(const TesseraSession* session, const TesseraRunOptions* run_options,
                            const char* const* input_names, const TesseraTensor* const* inputs, size_t input_count,
                            const char* const* output_names, size_t output_count, TesseraTensor** outputs);
+
+/* ---- Training (docs/training.md: the artifact files and what each call does) ---- */
+/* Writes the training artifacts of the inference model at `model_path` into the existing
+ * `directory`: `requires_grad[0..requires_grad_count)` name its trainable float32 initializers;
+ * `loss` is "CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss" or "L1Loss" (of the model's first
+ * output against a new input "target"); `optimizer` "AdamW" or "SGD" at `learning_rate`. */
+TesseraStatus* tessera_generate_training_artifacts(const char* model_path, const char* const* requires_grad,
+                                                   size_t requires_grad_count, const char* loss, const char* optimizer,
+                                                   double learning_rate, const char* directory);
+/* A training session from artifact files; `eval_model` may be NULL (eval steps then run the
+ * training model's forward in inference mode). The checkpoint's step and learning rate apply. */
+TesseraStatus* tessera_create_training_session(const char* training_model, const char* eval_model,
+                                               const char* optimizer_config, const char* checkpoint,
+                                               TesseraTrainingSession** out);
+/* The same with the standard file names in `directory` (eval_model.onnx when it exists). */
+TesseraStatus* tessera_create_training_session_from_directory(const char* directory, TesseraTrainingSession** out);
+void tessera_release_training_session(TesseraTrainingSession* session);
+/* Forward and backward on the feeds (the model's inputs and "target"); *loss_out gets the loss.
+ * Gradients add up over train steps until tessera_training_lazy_reset_grad. A training session is
+ * used from one thread at a time. */
+TesseraStatus* tessera_training_train_step(TesseraTrainingSession* session, const char* const* input_names,
+                                           const TesseraTensor* const* inputs, size_t input_count, float* loss_out);
+/* The eval forward on the feeds: *loss_out gets the loss and `outputs[0..output_count)` new
+ * tensors (the caller releases them) for the model's outputs other than the loss, in order;
+ * output_count must be 0 or tessera_training_eval_output_count's. */
+TesseraStatus* tessera_training_eval_step(TesseraTrainingSession* session, const char* const* input_names,
+                                          const TesseraTensor* const* inputs, size_t input_count, float* loss_out,
+                                          size_t output_count, TesseraTensor** outputs);
+TesseraStatus* tessera_training_eval_output_count(TesseraTrainingSession* session, size_t* out);
+/* Updates the parameters from the accumulated gradients; the next train step starts them anew. */
+TesseraStatus* tessera_training_optimizer_step(TesseraTrainingSession* session);
+TesseraStatus* tessera_training_lazy_reset_grad(TesseraTrainingSession* session);
+TesseraStatus* tessera_training_get_learning_rate(const TesseraTrainingSession* session, double* out);
+TesseraStatus* tessera_training_set_learning_rate(TesseraTrainingSession* session, double learning_rate);
+/* Optimizer steps taken (a resumed checkpoint's included). */
+int64_t tessera_training_step_count(const TesseraTrainingSession* session);
+/* Parameters, optimizer state, buffers, step and learning rate; load checks them against the session. */
+TesseraStatus* tessera_training_save_checkpoint(const TesseraTrainingSession* session, const char* path);
+TesseraStatus* tessera_training_load_checkpoint(TesseraTrainingSession* session, const char* path);
+/* The forward model without the loss, the trained parameters as initializers, as ONNX. */
+TesseraStatus* tessera_training_export_inference_model(const TesseraTrainingSession* session, const char* path);
+/* The trainable parameters: their count, names and values (a copy the caller releases). */
+size_t tessera_training_parameter_count(const TesseraTrainingSession* session);
+const char* tessera_training_parameter_name(const TesseraTrainingSession* session, size_t index); /* NULL out of range */
+TesseraStatus* tessera_training_parameter(const TesseraTrainingSession* session, size_t index, TesseraTensor** out);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "gradient_bindings.h"
 #include "numpy_values.h"
+#include "training_bindings.h"
 #include "tessera/model_metadata.h"
 #include "tessera/session.h"
 
@@ -183,6 +184,7 @@ PYBIND11_MODULE(_tessera, m) {
   m.doc() = "Tessera's C++ session; use the tessera package (InferenceSession) rather than this module.";
   register_errors(m);
   register_gradient_bindings(m);
+  register_training(m);
 
   py::class_<PyRunOptions>(m, "RunOptions", "Options for one run (ONNX Runtime's RunOptions, plus timeout_ms).")
       .def(py::init<>())

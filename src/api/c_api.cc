@@ -11,12 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "api/c_api_internal.h"
 #include "tessera/session.h"
-
-struct TesseraStatus {
-  TesseraStatusCode code;
-  std::string message;
-};
 
 struct TesseraSessionOptions {
   tessera::SessionOptions options;
@@ -32,10 +28,6 @@ struct TesseraRunOptions {
   int64_t timeout_ms = 0;
 };
 
-struct TesseraTensor {
-  tessera::Tensor tensor;
-};
-
 // The C enums are the C++ ones by number; these keep them so.
 static_assert(TESSERA_INVALID_ARGUMENT == static_cast<int>(tessera::StatusCode::invalid_argument));
 static_assert(TESSERA_DEADLINE_EXCEEDED == static_cast<int>(tessera::StatusCode::deadline_exceeded));
@@ -44,46 +36,9 @@ static_assert(TESSERA_LOG_FATAL == static_cast<int>(tessera::LogSeverity::fatal)
 static_assert(TESSERA_OPT_ALL == static_cast<int>(tessera::OptimizationLevel::all));
 static_assert(TESSERA_KIND_UNKNOWN == static_cast<int>(tessera::IoInfo::Kind::unknown));
 
+using namespace tessera::c_api;  // NOLINT: the C API's shared helpers (c_api_internal.h)
+
 namespace {
-
-// Returned when even a status cannot be allocated; tessera_release_status leaves it alone.
-TesseraStatus out_of_memory_status{TESSERA_RUNTIME_ERROR, "out of memory"};
-
-TesseraStatus* make_status(TesseraStatusCode code, const std::string& message) noexcept {
-  try {
-    return new TesseraStatus{code, message};
-  } catch (...) {
-    return &out_of_memory_status;
-  }
-}
-
-TesseraStatus* to_c(const tessera::Status& status) noexcept {
-  if (status.is_ok()) return nullptr;
-  return make_status(static_cast<TesseraStatusCode>(status.code()), status.message());
-}
-
-template <class... Args>
-TesseraStatus* invalid(const Args&... args) noexcept {
-  try {
-    return make_status(TESSERA_INVALID_ARGUMENT, tessera::str_cat(args...));
-  } catch (...) {
-    return &out_of_memory_status;
-  }
-}
-
-// Runs an entry point's body; an exception (an allocation failing) becomes a status.
-template <class Body>
-TesseraStatus* guarded(const Body& body) noexcept {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return &out_of_memory_status;
-  } catch (const std::exception& e) {
-    return make_status(TESSERA_RUNTIME_ERROR, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return make_status(TESSERA_RUNTIME_ERROR, "internal error");
-  }
-}
 
 const tessera::IoInfo* cpp(const TesseraIoInfo* info) { return reinterpret_cast<const tessera::IoInfo*>(info); }
 

@@ -28,7 +28,7 @@ const GradientRegistry& GradientRegistry::builtin() {
     GradientRegistry r;
     bool ok = register_elementwise_gradients(r) && register_activation_gradients(r) && register_matmul_gradients(r) &&
               register_shape_gradients(r) && register_reduction_gradients(r) && register_loss_gradients(r) && register_index_gradients(r) &&
-              register_normalization_gradients(r) && register_conv_gradients(r);
+              register_normalization_gradients(r) && register_conv_gradients(r) && register_sign_gradients(r);
     if (!ok) std::abort();  // an op listed in two families: a bug in this folder, found by any test
     return r;
   }();

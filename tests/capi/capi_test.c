@@ -7,30 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "tessera/tessera_c.h"
 
-static int failures = 0;
 static char model_path[4096];
 static char data_dir[4096];
 static char out_dir[4096];
-
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                             \
-    }                                                                         \
-  } while (0)
-
-/* Fails the test, printing the message, when `status` is an error; releases it. */
-#define CHECK_OK(expr) check_ok((expr), #expr, __LINE__)
-static int check_ok(TesseraStatus* status, const char* what, int line) {
-  if (!status) return 1;
-  fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, line, what, tessera_status_message(status));
-  tessera_release_status(status);
-  ++failures;
-  return 0;
-}
 
 /* Checks that `status` is an error with `code` whose message holds each of the `needles`. */
 static void check_error(TesseraStatus* status, TesseraStatusCode code, const char* needle1, const char* needle2, int line) {

@@ -14,5 +14,6 @@ bool register_loss_gradients(GradientRegistry& registry);         // SoftmaxCros
 bool register_index_gradients(GradientRegistry& registry);        // Gather Slice
 bool register_normalization_gradients(GradientRegistry& registry);  // LayerNormalization BatchNormalization
 bool register_conv_gradients(GradientRegistry& registry);         // Conv MaxPool AveragePool GlobalAveragePool
+bool register_sign_gradients(GradientRegistry& registry);         // Abs
 
 }  // namespace tessera

@@ -60,6 +60,7 @@ const std::vector<GradCase>& cases() {
       {"log", "Log", {positive({2, 3})}},
       {"where", "Where", {condition({2, 3}, {1, 0, 0, 1, 1, 0}), uniform({2, 3}), uniform({3})}},
       {"relu", "Relu", {away({2, 3})}},
+      {"abs", "Abs", {away({2, 3})}},
       {"sigmoid", "Sigmoid", {uniform({2, 3})}},
       {"tanh", "Tanh", {uniform({2, 3})}},
       {"erf", "Erf", {uniform({2, 3})}},
