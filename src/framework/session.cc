@@ -240,25 +240,25 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
   std::optional<RunProfiler> profile;  // made only when profiling: a plain run reads no clock
   if (profiler_ && profiler_->recording()) observer = &profile.emplace(*profiler_, observer);
   const Graph& graph = model_.graph;
-  std::unordered_map<std::string, const Value*> by_name;
   for (const auto& [name, value] : feeds) {
     bool known = false;
     for (const auto& in : graph.inputs) known = known || in.name == name;
     if (!known) return invalid_argument("model '", model_.source, "' has no input named '", name, "'");
-    by_name[name] = &value;
   }
   std::vector<Value> inputs(graph.inputs.size());
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     const ValueInfo& declared = graph.inputs[i];
-    auto it = by_name.find(declared.name);
-    if (it == by_name.end()) {
+    const Value* fed = nullptr;  // matched by a scan, not a map: a run allocates nothing for it
+    for (const auto& [name, value] : feeds)
+      if (name == declared.name) fed = &value;  // a name fed twice: the last one, as before
+    if (!fed) {
       // The executor keeps the initializer, or makes an optional not fed hold nothing.
       if (graph.is_initializer(declared.name) || declared.type.kind == TypeInfo::Kind::optional) continue;
       return invalid_argument("model '", model_.source, "': input '", declared.name, "' (", declared.type.to_string(),
                               ") was not fed");
     }
-    TS_RETURN_IF_ERROR(check_feed(declared, *it->second));
-    inputs[i] = *it->second;
+    TS_RETURN_IF_ERROR(check_feed(declared, *fed));
+    inputs[i] = *fed;
   }
 
   std::optional<RunControl> control;  // made only when the caller can stop the run
