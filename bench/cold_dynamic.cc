@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "session_inputs.h"
 #include "tessera/session.h"
 
 namespace {
@@ -37,41 +38,11 @@ long minor_faults() {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-[[noreturn]] void die(const std::string& message) {
-  std::fprintf(stderr, "cold_dynamic: %s\n", message.c_str());
-  std::exit(2);
-}
+[[noreturn]] void die(const std::string& message) { bench::die("cold_dynamic", message); }
 
-Feeds make_feeds(const Session& session, const Dims& dims) {
-  Feeds feeds;
-  for (const IoInfo& in : session.inputs()) {
-    Shape shape;
-    for (size_t i = 0; i < in.shape.size(); ++i) {
-      auto it = dims.find(in.dim_names[i]);
-      shape.push_back(in.shape[i] >= 0 ? in.shape[i] : it != dims.end() ? it->second : 1);
-    }
-    auto t = Tensor::create(in.dtype, shape);
-    if (!t.is_ok()) die("input '" + in.name + "': " + t.status().message());
-    for (int64_t i = 0; i < t->size(); ++i) {
-      switch (in.dtype) {
-        case DataType::float32: t->data<float>()[i] = 0.5f; break;
-        case DataType::int64: t->data<int64_t>()[i] = 1; break;
-        case DataType::int32: t->data<int32_t>()[i] = 1; break;
-        default: die("input '" + in.name + "': only float32/int64/int32 inputs");
-      }
-    }
-    feeds.emplace_back(in.name, Value(std::move(t).value()));
-  }
-  return feeds;
-}
+Feeds make_feeds(const Session& session, const Dims& dims) { return bench::constant_feeds("cold_dynamic", session, dims); }
 
-Session load(const std::string& model, int threads) {
-  SessionOptions options;
-  options.intra_op_threads = threads;
-  auto s = Session::load(model, options);
-  if (!s.is_ok()) die(s.status().message());
-  return std::move(s).value();
-}
+Session load(const std::string& model, int threads) { return bench::load_session("cold_dynamic", model, threads); }
 
 struct Timed {
   double ms = 0;
