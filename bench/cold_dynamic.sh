@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cold and dynamic-shape figures of issue 9, with build/bench/cold_dynamic.
-# Usage: bench/cold_dynamic.sh [--threads 1,2] [--runs 20]
+# Usage: bench/cold_dynamic.sh [--threads 1,2] [--runs 20] [--rounds 3]
 #   cold:   MobileNetV2, ResNet-50 (batch 1) and BERT-base (1 x 128): session creation, the
 #           first run and the median of the steady runs after it, with the page faults of each;
 #           target first / steady <= 1.5
@@ -9,18 +9,20 @@
 #           (written by python3-onnx to a temporary folder); target: the first run at the new
 #           shape within 10% of the static session's steady run
 # Models are the differential-test ones (tests/differential/gen_models.py writes them to
-# build/differential-models; MODELS=DIR to read them elsewhere). Figures only: no bound fails it.
+# build/differential-models; MODELS=DIR to read them elsewhere). Each figure is the best of
+# --rounds rounds (sessions made anew each round). Figures only: no bound fails it.
 set -u -o pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${COLD_DYNAMIC:-$REPO/build/bench/cold_dynamic}"
 MODELS="${MODELS:-$REPO/build/differential-models}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
-THREADS=1,2 RUNS=20
+THREADS=1,2 RUNS=20 ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) THREADS="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "cold_dynamic: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -32,7 +34,7 @@ for t in ${THREADS//,/ }; do
     model="$MODELS/$m/model.onnx"
     [ -f "$model" ] || { echo "== cold $m: skipped (no $model)"; continue; }
     echo "== cold $m, $t threads"
-    "$BIN" cold "$model" --threads "$t" --runs "$RUNS" --dim batch=1 --dim sequence=128
+    "$BIN" cold "$model" --threads "$t" --runs "$RUNS" --rounds "$ROUNDS" --dim batch=1 --dim sequence=128
   done
   model="$MODELS/bert_small/model.onnx"
   [ -f "$model" ] || { echo "== unseen: skipped (no $model)"; continue; }
@@ -48,5 +50,5 @@ onnx.save(m, sys.argv[2])
 PY
   fi
   echo "== unseen bert_small (sequence 48 after 16, 32, 64), $t threads"
-  "$BIN" unseen "$model" "$tmp/static.onnx" --threads "$t" --runs "$RUNS" --seen 16,32,64 --dim batch=1 --dim sequence=48
+  "$BIN" unseen "$model" "$tmp/static.onnx" --threads "$t" --runs "$RUNS" --rounds "$ROUNDS" --seen 16,32,64 --dim batch=1 --dim sequence=48
 done
