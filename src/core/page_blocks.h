@@ -1,6 +1,6 @@
 // Memory blocks for the buffer pool, straight from the system, made so that their first touch
 // is cheap: on a virtual machine each page fault costs microseconds, and fresh activation memory
-// made a model's first run up to 9x slower than the runs after it (docs/performance.md).
+// made MobileNetV2's first run 10-13x slower than the runs after it (docs/performance.md).
 // - from `huge_block_min_bytes`: mapped on its own, 2 MiB-aligned and rounded up to whole 2 MiB
 //   pages, marked for transparent huge pages: one fault per 2 MiB instead of per 4 KiB;
 // - from `mapped_block_min_bytes`: mapped and populated for writing in one call (the caller is
