@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include "session_inputs.h"
 #include "tessera/session.h"
 
 namespace {
@@ -47,44 +48,11 @@ double cpu_seconds() {
 
 void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
-// Feeds of the declared shapes, symbolic dims from `dims` (else 1); constant values every model
-// accepts (0.5 for floats, 1 for integers: a valid token id and an attention mask of ones).
 Feeds make_feeds(const Session& session, const std::map<std::string, int64_t>& dims) {
-  Feeds feeds;
-  for (const IoInfo& in : session.inputs()) {
-    Shape shape;
-    for (size_t i = 0; i < in.shape.size(); ++i) {
-      auto it = dims.find(in.dim_names[i]);
-      shape.push_back(in.shape[i] >= 0 ? in.shape[i] : it != dims.end() ? it->second : 1);
-    }
-    auto t = Tensor::create(in.dtype, shape);
-    if (!t.is_ok()) {
-      std::fprintf(stderr, "memory_checks: input '%s': %s\n", in.name.c_str(), t.status().message().c_str());
-      std::exit(2);
-    }
-    for (int64_t i = 0; i < t->size(); ++i) {
-      switch (in.dtype) {
-        case DataType::float32: t->data<float>()[i] = 0.5f; break;
-        case DataType::int64: t->data<int64_t>()[i] = 1; break;
-        case DataType::int32: t->data<int32_t>()[i] = 1; break;
-        default: std::fprintf(stderr, "memory_checks: input '%s': only float32/int64/int32 inputs\n", in.name.c_str()); std::exit(2);
-      }
-    }
-    feeds.emplace_back(in.name, Value(std::move(t).value()));
-  }
-  return feeds;
+  return bench::constant_feeds("memory_checks", session, dims);
 }
 
-Session load(const std::string& model, int threads) {
-  SessionOptions options;
-  options.intra_op_threads = threads;
-  auto s = Session::load(model, options);
-  if (!s.is_ok()) {
-    std::fprintf(stderr, "memory_checks: %s\n", s.status().message().c_str());
-    std::exit(2);
-  }
-  return std::move(s).value();
-}
+Session load(const std::string& model, int threads) { return bench::load_session("memory_checks", model, threads); }
 
 void run_or_die(const Session& s, const Feeds& feeds) {
   auto out = s.run(feeds);

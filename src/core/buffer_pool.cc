@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/aligned_block.h"
+#include "core/page_blocks.h"
 #include "core/tensor_alloc.h"
 #include "core/tensor_limits.h"
 
@@ -25,6 +25,10 @@ size_t rounded_size(size_t bytes) { return (bytes + kGranule - 1) / kGranule * k
 
 struct BufferPool::State {
   std::mutex mutex;
+  // The control blocks of the tensors' shared handles (one per pooled tensor, all one size),
+  // recycled like the blocks, so a steady-state run takes none from the heap (HandleAllocator).
+  std::vector<void*> free_handles;
+  size_t handle_bytes = 0;
   // Free blocks by size. A size's list stays when it empties, so that in steady state (the same
   // shapes run after run) taking and giving back never allocates.
   std::map<size_t, std::vector<void*>> free_blocks;
@@ -34,13 +38,39 @@ struct BufferPool::State {
   explicit State(size_t max) : max_cached(max) {}
   ~State() {
     for (auto& [size, blocks] : free_blocks)
-      for (void* block : blocks) std::free(block);
+      for (void* block : blocks) free_page_block(block, size);
+    for (void* handle : free_handles) ::operator delete(handle);
+  }
+
+  void* take_handle(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (bytes == handle_bytes && !free_handles.empty()) {
+        void* handle = free_handles.back();
+        free_handles.pop_back();
+        return handle;
+      }
+    }
+    return ::operator new(bytes);
+  }
+
+  void give_back_handle(void* handle, size_t bytes) {
+    constexpr size_t kMaxFreeHandles = 4096;  // more tensors than any run keeps alive at once
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (handle_bytes == 0) handle_bytes = bytes;
+      if (bytes == handle_bytes && free_handles.size() < kMaxFreeHandles) {
+        free_handles.push_back(handle);
+        return;
+      }
+    }
+    ::operator delete(handle);
   }
 
   // A free block of at least `size` bytes and at most twice that (so that runs with varying
   // shapes reuse each other's blocks instead of caching one set per shape), else a new one.
-  // Returns the block and its size.
-  std::pair<void*, size_t> take(size_t size) {
+  // Returns the block, its size, and whether it is fresh and zero (page_blocks.h).
+  PageBlock take(size_t size) {
     {
       std::lock_guard<std::mutex> lock(mutex);
       for (auto it = free_blocks.lower_bound(size); it != free_blocks.end() && it->first / 2 <= size; ++it) {
@@ -48,24 +78,42 @@ struct BufferPool::State {
         void* block = it->second.back();
         it->second.pop_back();
         cached -= it->first;
-        return {block, it->first};
+        return {block, it->first, false};
       }
     }
-    void* block = allocate_block(size);
-    if (!block) throw std::bad_alloc();
-    return {block, size};
+    return allocate_page_block(size);
   }
 
   void give_back(void* block, size_t size) {
     std::lock_guard<std::mutex> lock(mutex);
     if (cached + size > max_cached) {
-      std::free(block);
+      free_page_block(block, size);
       return;
     }
     free_blocks[size].push_back(block);
     cached += size;
   }
 };
+
+namespace {
+
+// Allocates the pooled tensors' shared_ptr control blocks from their pool's State. Holds the
+// State, so a control block freed after its pool is gone still has its cache to go back to.
+template <class T>
+struct HandleAllocator {
+  using value_type = T;
+  std::shared_ptr<BufferPool::State> state;
+
+  explicit HandleAllocator(std::shared_ptr<BufferPool::State> s) : state(std::move(s)) {}
+  template <class U>
+  HandleAllocator(const HandleAllocator<U>& other) : state(other.state) {}  // NOLINT: rebinding, as allocators do
+  T* allocate(size_t n) { return static_cast<T*>(state->take_handle(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { state->give_back_handle(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const HandleAllocator<U>& other) const { return state == other.state; }
+};
+
+}  // namespace
 
 BufferPool::BufferPool(size_t max_cached_bytes, const ResourceLimits& limits)
     : state_(std::make_shared<State>(max_cached_bytes)), limits_(limits) {}
@@ -89,21 +137,25 @@ Tensor BufferPool::allocate(DataType dtype, const Shape& shape, bool zero_fill, 
                                       " (raise SessionOptions::limits.max_run_arena_bytes)"));
     }
   }
-  std::pair<void*, size_t> taken;
+  PageBlock taken;
   try {
     taken = state_->take(rounded);
   } catch (...) {
     if (budget) budget->live.fetch_sub(rounded, std::memory_order_relaxed);
     throw;
   }
-  auto [block, size] = taken;
-  if (zero_fill) std::memset(block, 0, bytes);
+  void* block = taken.data;
+  const size_t size = taken.size;
+  if (zero_fill && !taken.fresh_zeroed) std::memset(block, 0, bytes);
   // The owner hands the block back to the pool's state, which it keeps alive, and its bytes
   // back to the run's budget.
-  std::shared_ptr<const void> owner(block, [state = state_, size = size, budget, rounded](const void* p) {
-    if (budget) budget->live.fetch_sub(rounded, std::memory_order_relaxed);
-    state->give_back(const_cast<void*>(p), size);
-  });
+  std::shared_ptr<const void> owner(
+      block,
+      [state = state_, size = size, budget, rounded](const void* p) {
+        if (budget) budget->live.fetch_sub(rounded, std::memory_order_relaxed);
+        state->give_back(const_cast<void*>(p), size);
+      },
+      HandleAllocator<char>(state_));
   return Tensor::view(dtype, shape, std::move(owner), block);
 }
 

@@ -1,5 +1,6 @@
 #include "framework/executor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <map>
@@ -352,10 +353,44 @@ Result<GraphExecutor::Step> GraphExecutor::create_step(const Graph& graph, const
   return step;
 }
 
+std::vector<Value> GraphExecutor::take_frame() const {
+  {
+    std::lock_guard<std::mutex> lock(frames_mutex_);
+    if (!free_frames_.empty()) {
+      std::vector<Value> frame = std::move(free_frames_.back());
+      free_frames_.pop_back();
+      return frame;
+    }
+  }
+  return std::vector<Value>(slot_names_.size());
+}
+
+void GraphExecutor::give_back_frame(std::vector<Value> frame) const {
+  constexpr size_t kMaxFreeFrames = 16;  // concurrent runs beyond this make their own frames
+  for (Value& v : frame) v = Value();    // the run's values go now, not when the frame is next used
+  std::lock_guard<std::mutex> lock(frames_mutex_);
+  if (free_frames_.size() < kMaxFreeFrames) free_frames_.push_back(std::move(frame));
+}
+
+// A run's frame, handed back to its executor on every way out of the run.
+class FrameLease {
+ public:
+  explicit FrameLease(const GraphExecutor& executor) : executor_(executor), frame_(executor.take_frame()) {}
+  FrameLease(const FrameLease&) = delete;
+  FrameLease& operator=(const FrameLease&) = delete;
+  ~FrameLease() { executor_.give_back_frame(std::move(frame_)); }
+  std::vector<Value>& frame() { return frame_; }
+
+ private:
+  const GraphExecutor& executor_;
+  std::vector<Value> frame_;
+};
+
 Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
                                               ThreadPool& pool, BufferPool& buffers, StepObserver* observer,
                                               const RunControl* control, const std::shared_ptr<ArenaBudget>& budget) const {
-  std::vector<Value> frame(slot_names_.size());  // initializers are read from constants_, not copied here
+  FrameLease lease(*this);  // initializers are read from constants_, not copied into the frame
+  std::vector<Value>& frame = lease.frame();
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
   for (size_t i = 0; i < input_slots_.size(); ++i) {
     const ValueInfo& declared = graph_.inputs[i];
@@ -399,7 +434,15 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
 
   std::vector<Value> outputs;
   outputs.reserve(output_slots_.size());
-  for (int slot : output_slots_) outputs.push_back(value_at(frame, slot));
+  for (size_t i = 0; i < output_slots_.size(); ++i) {
+    const int slot = output_slots_[i];
+    // Moved out of the frame (no copy of the shape) unless a later output is the same value.
+    const bool again = std::find(output_slots_.begin() + static_cast<std::ptrdiff_t>(i) + 1, output_slots_.end(), slot) != output_slots_.end();
+    if (!again && !frame[slot].is_absent())
+      outputs.push_back(std::move(frame[slot]));
+    else
+      outputs.push_back(value_at(frame, slot));
+  }
   return outputs;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -86,6 +87,7 @@ class GraphExecutor {
     std::vector<int> release;   // slots whose last use is this step
   };
   friend class FrameContext;
+  friend class FrameLease;
   friend class SubgraphRunnerImpl;
 
   explicit GraphExecutor(const Graph& graph) : graph_(graph) {}
@@ -96,6 +98,10 @@ class GraphExecutor {
   // A step copying `copy.value` into `to_name` (in copy.to), through transfers_.
   Step create_copy_step(const PlannedCopy& copy, const std::string& to_name, const Allocator* to_allocator);
   int slot(const std::string& name);
+  // A run's frame of values (one per slot, all absent), kept from an earlier run when one is free,
+  // so a steady-state run allocates no frame; given back with its values released.
+  std::vector<Value> take_frame() const;
+  void give_back_frame(std::vector<Value> frame) const;
   // The value of `slot` in a run: the run's own (a feed, a step's output), else the initializer's.
   const Value& value_at(const std::vector<Value>& frame, int slot) const {
     const Value& v = frame[static_cast<size_t>(slot)];
@@ -113,6 +119,8 @@ class GraphExecutor {
   DataTransferManager transfers_;                 // the device EPs' data transfers
   std::vector<std::unique_ptr<Node>> copy_nodes_;  // the nodes of copy steps (Step::node points here)
   int64_t max_subgraph_runs_ = 0;  // per node and run: ResourceLimits::max_loop_iterations
+  mutable std::mutex frames_mutex_;
+  mutable std::vector<std::vector<Value>> free_frames_;  // as many as runs were ever concurrent, up to a bound
 };
 
 

@@ -1,5 +1,6 @@
 #include "framework/session.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -189,6 +190,14 @@ void collect_tensors(const Value& value, std::vector<const Tensor*>& out) {
   for (const Value& item : value.items()) collect_tensors(item, out);
 }
 
+// Whether a tensor of `value` shares its buffer with any other holder.
+bool has_shared_buffer(const Value& value) {
+  auto shared = [](const Tensor& t) { return t.defined() && t.buffer_id() && t.buffer_use_count() > 1; };
+  if (value.is_tensor()) return shared(value.tensor());
+  if (value.is_map()) return shared(value.map_keys()) || shared(value.map_values());
+  return std::any_of(value.items().begin(), value.items().end(), has_shared_buffer);
+}
+
 Result<Value> detached(const Value& value, const std::set<const Tensor*>& to_copy) {
   auto tensor = [&](const Tensor& t) -> Result<Tensor> { return to_copy.count(&t) ? t.clone() : Result<Tensor>(t); };
   if (value.is_tensor()) {
@@ -217,6 +226,8 @@ Result<Value> detached(const Value& value, const std::set<const Tensor*>& to_cop
 // initializer, a kernel's constant) or a feed: the caller gets a copy, so writing into it cannot
 // change a later run. Outputs computed by this run are handed over without a copy.
 Status detach_from_session(std::vector<Value>& outputs) {
+  // The usual case, checked without allocating: every output buffer has this one holder.
+  if (std::none_of(outputs.begin(), outputs.end(), has_shared_buffer)) return Status::ok();
   std::vector<const Tensor*> tensors;
   for (const Value& v : outputs) collect_tensors(v, tensors);
   // Counted per buffer in one pass: a ZipMap output holds two tensors per row.
@@ -240,25 +251,25 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
   std::optional<RunProfiler> profile;  // made only when profiling: a plain run reads no clock
   if (profiler_ && profiler_->recording()) observer = &profile.emplace(*profiler_, observer);
   const Graph& graph = model_.graph;
-  std::unordered_map<std::string, const Value*> by_name;
   for (const auto& [name, value] : feeds) {
     bool known = false;
     for (const auto& in : graph.inputs) known = known || in.name == name;
     if (!known) return invalid_argument("model '", model_.source, "' has no input named '", name, "'");
-    by_name[name] = &value;
   }
   std::vector<Value> inputs(graph.inputs.size());
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     const ValueInfo& declared = graph.inputs[i];
-    auto it = by_name.find(declared.name);
-    if (it == by_name.end()) {
+    const Value* fed = nullptr;  // matched by a scan, not a map: a run allocates nothing for it
+    for (const auto& [name, value] : feeds)
+      if (name == declared.name) fed = &value;  // a name fed twice: the last one, as before
+    if (!fed) {
       // The executor keeps the initializer, or makes an optional not fed hold nothing.
       if (graph.is_initializer(declared.name) || declared.type.kind == TypeInfo::Kind::optional) continue;
       return invalid_argument("model '", model_.source, "': input '", declared.name, "' (", declared.type.to_string(),
                               ") was not fed");
     }
-    TS_RETURN_IF_ERROR(check_feed(declared, *it->second));
-    inputs[i] = *it->second;
+    TS_RETURN_IF_ERROR(check_feed(declared, *fed));
+    inputs[i] = *fed;
   }
 
   std::optional<RunControl> control;  // made only when the caller can stop the run

@@ -1,7 +1,8 @@
 // Heap allocations per run in steady state, counted by replacing the global operator new in this
-// test binary (a relaxed atomic increment: no cost to the other tests). After warm-up a run of
-// the bundled digits CNN allocates the same number of times every run (no growth: buffers come
-// from the session's pool) and a bounded number per node; see the test for what remains.
+// test binary (a relaxed atomic increment: no cost to the other tests). The framework's share is
+// pinned exactly on a chain of Relus (a fixed number per run, one per tensor a step makes: its
+// shape); the bundled digits CNN, whose kernels still allocate, is held to the same count every
+// run and a bound per node. See the tests for what remains.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <new>
 #include <vector>
 
+#include "onnx.pb.h"
 #include "tessera/session.h"
 
 namespace {
@@ -43,6 +45,61 @@ std::vector<long> allocations_per_run(const Session& s, const Feeds& feeds, int 
   return counts;
 }
 
+namespace pb = tessera::onnx;
+
+// x -> Relu -> Relu -> ... (`nodes` of them) -> y, float [batch, 64].
+std::string relu_chain(int nodes) {
+  pb::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  auto* graph = model.mutable_graph();
+  graph->set_name("relu_chain");
+  for (int i = 0; i < nodes; ++i) {
+    auto* relu = graph->add_node();
+    relu->set_op_type("Relu");
+    relu->add_input(i == 0 ? "x" : "v" + std::to_string(i - 1));
+    relu->add_output(i == nodes - 1 ? "y" : "v" + std::to_string(i));
+  }
+  for (auto [info, name] : {std::pair{graph->add_input(), "x"}, std::pair{graph->add_output(), "y"}}) {
+    info->set_name(name);
+    auto* type = info->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(1);
+    type->mutable_shape()->add_dim()->set_dim_param("batch");
+    type->mutable_shape()->add_dim()->set_dim_value(64);
+  }
+  return model.SerializeAsString();
+}
+
+// The framework's own allocations: session run, executor, frame, buffer pool. Measured (not
+// guessed) on the chain: per run 5, the feeds' vector, the feed's shape copied into it and again
+// into the frame, the run's ArenaBudget and the outputs' vector; per step 1, the shape of the
+// tensor it makes. Buffers, their shared handles and the frame are recycled, and outputs that
+// share no buffer are detached without bookkeeping. (Before: 12 per run and 2 per step.)
+TEST(RunAllocations, FrameworkAllocatesOneShapePerStepAndAFixedFewPerRun) {
+  long per_run[2] = {0, 0};
+  const int lengths[2] = {4, 12};
+  for (int k = 0; k < 2; ++k) {
+    SessionOptions options;
+    options.optimization_level = OptimizationLevel::disabled;  // the Relus stay Relus
+    options.intra_op_threads = 1;
+    const std::string bytes = relu_chain(lengths[k]);
+    auto session = Session::load_from_bytes(bytes.data(), bytes.size(), options);
+    ASSERT_TRUE(session.is_ok()) << session.status().message();
+    auto x = Tensor::create(DataType::float32, {3, 64});
+    ASSERT_TRUE(x.is_ok());
+    Feeds feeds{{"x", Value(*x)}};
+    std::vector<long> counts = allocations_per_run(*session, feeds, 3, 10);
+    for (long c : counts) EXPECT_EQ(c, counts.front()) << lengths[k] << " nodes: allocations vary from run to run";
+    per_run[k] = counts.front();
+  }
+  EXPECT_EQ(per_run[1] - per_run[0], lengths[1] - lengths[0]) << "allocations per step: one shape per output expected";
+  const long fixed = per_run[0] - lengths[0];
+  EXPECT_LE(fixed, 5) << "allocations per run besides the steps' (" << per_run[0] << " in all for " << lengths[0]
+                      << " nodes)";
+  std::cout << "relu chain: " << per_run[0] << " allocations per run for " << lengths[0] << " nodes, " << per_run[1]
+            << " for " << lengths[1] << "\n";
+}
+
 TEST(RunAllocations, SteadyStateAllocatesABoundedConstantNumberPerRun) {
   for (int threads : {1, 2}) {
     SessionOptions options;
@@ -62,16 +119,17 @@ TEST(RunAllocations, SteadyStateAllocatesABoundedConstantNumberPerRun) {
     const long spread = threads == 1 ? 0 : 8;
     for (long c : counts)
       EXPECT_LE(std::abs(c - counts.front()), spread) << "threads " << threads << ": allocations vary from run to run";
-    // Not zero yet: 155 for the 9 nodes on Tessera's own kernels (measured with backtraces). The framework's share is
-    // about 30: each tensor a step makes (output or scratch) costs its shape vector and its pooled
-    // buffer's shared handle, the run its frame, feeds by name and outputs. The rest is in the
-    // kernels' per-run shape arithmetic: Conv/MaxPool geometry vectors (graph/conv_geometry.h,
-    // ~40), PoolKernel (~35), conv_forward's task closures (~16). Where the build has oneDNN, the
-    // 3x3 convolution runs through it (nn/conv_dnnl.h), and each oneDNN call allocates inside
-    // oneDNN and for its memory handles: ~180 more at 1 thread (4 images, a reorder in, the
-    // convolution and a reorder out each), ~320 at 2 (two channel halves). Bounded per node so
-    // that a kernel that starts allocating per element or per row, or per-run growth, fails here.
-    EXPECT_LE(counts.front(), static_cast<long>(60 * nodes)) << "threads " << threads << ", " << nodes << " nodes";
+    // Not zero yet, nearly all in the kernels (the framework's share is the test above: 5 plus 1
+    // per node). Tessera's own kernels allocate in their per-run shape arithmetic: Conv/MaxPool
+    // geometry vectors (graph/conv_geometry.h), PoolKernel, conv_forward's task closures. Where
+    // the build has oneDNN, the 3x3 convolution runs through it (nn/conv_dnnl.h), and each oneDNN
+    // call allocates inside oneDNN and for its memory handles (4 images: a reorder in, the
+    // convolution and a reorder out each; two channel halves at 2 threads). Measured with oneDNN
+    // 2.6: 249 at 1 thread, 313 at 2 (265 and 329 before the framework's share went down); the
+    // bounds leave a few percent for other oneDNN builds, so that a kernel that starts allocating
+    // per element or per row, or per-run growth, fails here.
+    const long bound = threads == 1 ? 260 : 330;
+    EXPECT_LE(counts.front(), bound) << "threads " << threads << ", " << nodes << " nodes";
     std::cout << "threads " << threads << ": " << counts.front() << " allocations per run, " << nodes << " nodes\n";
   }
 }
