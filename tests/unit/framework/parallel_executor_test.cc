@@ -353,24 +353,9 @@ TEST(ParallelExecutor, ThreadsShareOneParallelSession) {
   options.inter_op_threads = 2;
   auto session = Session::load(kBertLike, options);
   ASSERT_TRUE(session.is_ok()) << session.status().message();
-  std::atomic<int> mismatches{0}, failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 30; ++i) {
-        const size_t k = static_cast<size_t>(t + i) % inputs.size();
-        auto out = session->run(inputs[k]);
-        if (!out.is_ok()) {
-          ++failures;
-          continue;
-        }
-        for (size_t o = 0; o < out->size(); ++o)
-          if (!bitwise_equal((*out)[o].tensor(), expected[k][o].tensor())) ++mismatches;
-      }
-    });
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(mismatches.load(), 0);
+  const SharedRuns runs = run_from_threads(*session, inputs, expected, 4, 30);
+  EXPECT_EQ(runs.failures, 0);
+  EXPECT_EQ(runs.mismatches, 0);
 }
 
 TEST(ParallelExecutor, RefusesNegativeInterOpThreads) {
