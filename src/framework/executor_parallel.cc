@@ -3,7 +3,8 @@
 // (ParallelPlan::waits_for); once they have all finished it is ready, and whichever inter-op thread
 // is free takes the ready step earliest in topological order (so the run stays close to the
 // sequential order, which the memory plan and the buffer pool were tuned on). A thread that
-// finishes a step goes on with one it made ready, and wakes others only for the rest.
+// finishes a step goes on with the next ready one itself, and wakes waiting threads only when it
+// made more than one ready.
 //
 // Memory: a slot is released when its last reader finishes (ParallelPlan::readers counted down
 // under the schedule's lock), so no buffer goes back to the pool, to be handed to another step,
@@ -137,7 +138,7 @@ Result<std::vector<Value>> GraphExecutor::run_parallel(std::vector<Value>& frame
           schedule.push_ready(next);
           ++made_ready;
         }
-      // This thread takes one of them itself; the others go to threads waiting for work.
+      // This thread takes the next ready step itself; the others go to threads waiting for work.
       if (schedule.waiting && (made_ready > 1 || schedule.over(steps))) schedule.wake.notify_all();
     }
     if (schedule.waiting) schedule.wake.notify_all();  // the run is over: let them see it
