@@ -6,6 +6,7 @@
 // Usage: node ort_bench.js MODEL [--threads 2] [--runs 20] [--warmup 3] [--dim NAME=VALUE]...
 //        [--data DIR]   (feed DIR/input_K.pb instead of random inputs)
 //        [--profile PREFIX]  (ORT's own per-node profile, written to PREFIX_<date>.json)
+//        [--inter-op-threads N]  (other than 1: ORT's parallel execution mode on N threads)
 const fs = require('fs');
 const path = require('path');
 const { loadOrt } = require(path.join(__dirname, '..', 'tests', 'differential', 'ort_loader'));
@@ -16,7 +17,7 @@ function die(msg) {
 }
 
 function parseArgs(argv) {
-  const a = { threads: 2, runs: 20, warmup: 3, dims: {}, data: null, model: null, profile: null };
+  const a = { threads: 2, runs: 20, warmup: 3, dims: {}, data: null, model: null, profile: null, interOp: 1 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--threads') a.threads = Number(argv[++i]);
@@ -24,6 +25,7 @@ function parseArgs(argv) {
     else if (v === '--warmup') a.warmup = Number(argv[++i]);
     else if (v === '--data') a.data = argv[++i];
     else if (v === '--profile') a.profile = argv[++i];
+    else if (v === '--inter-op-threads') a.interOp = Number(argv[++i]);
     else if (v === '--dim') {
       const [k, n] = (argv[++i] || '').split('=');
       if (!k || !(Number(n) > 0)) die(`--dim expects NAME=VALUE, got '${argv[i]}'`);
@@ -32,7 +34,8 @@ function parseArgs(argv) {
     else if (a.model === null) a.model = v;
     else die(`unexpected argument ${v}`);
   }
-  if (!a.model) die('usage: ort_bench.js MODEL [--threads N] [--runs N] [--warmup N] [--dim NAME=VALUE]... [--data DIR] [--profile PREFIX]');
+  if (!a.model) die('usage: ort_bench.js MODEL [--threads N] [--runs N] [--warmup N] [--dim NAME=VALUE]... [--data DIR] [--profile PREFIX] [--inter-op-threads N]');
+  if (!(a.interOp >= 0)) die('--inter-op-threads must be 0 or more');
   if (!(a.runs >= 1)) die('--runs must be at least 1');
   return a;
 }
@@ -90,8 +93,8 @@ async function main() {
   const ort = loadOrt();
   const t0 = process.hrtime.bigint();
   const session = await ort.InferenceSession.create(a.model, {
-    intraOpNumThreads: a.threads, interOpNumThreads: 1,
-    executionMode: 'sequential', graphOptimizationLevel: 'all',
+    intraOpNumThreads: a.threads, interOpNumThreads: a.interOp,
+    executionMode: a.interOp === 1 ? 'sequential' : 'parallel', graphOptimizationLevel: 'all',
     ...(a.profile ? { enableProfiling: true, profileFilePrefix: a.profile } : {}),
   });
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;

@@ -155,7 +155,9 @@ int bench_command(const BenchArgs& args) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double peak_rss_mb = usage.ru_maxrss / 1024.0;
-  const int threads = args.threads > 0 ? args.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = args.threads > 0 ? args.threads : cores;
+  const int inter_op_threads = args.limits.inter_op_threads > 0 ? args.limits.inter_op_threads : cores;  // 1: sequential
   const char* isa = isa_name(cpu_isa());
 
   std::ostringstream out;
@@ -166,7 +168,8 @@ int bench_command(const BenchArgs& args) {
         << ", \"warmup\": " << args.warmup << ", \"latency_ms\": {\"min\": " << stats.min << ", \"mean\": " << stats.mean
         << ", \"p50\": " << stats.p50 << ", \"p90\": " << stats.p90 << ", \"p99\": " << stats.p99
         << ", \"stddev\": " << stats.stddev << "}, \"throughput_per_s\": " << throughput
-        << ", \"peak_rss_mb\": " << peak_rss_mb << ", \"threads\": " << threads << ", \"isa\": \"" << isa
+        << ", \"peak_rss_mb\": " << peak_rss_mb << ", \"threads\": " << threads
+        << ", \"inter_op_threads\": " << inter_op_threads << ", \"isa\": \"" << isa
         << "\", \"inputs\": {";
     for (size_t i = 0; i < shapes.size(); ++i) {
       out << (i ? ", " : "") << json_string(shapes[i].first) << ": [";
@@ -177,7 +180,7 @@ int bench_command(const BenchArgs& args) {
   } else {
     out << "model: " << args.model;
     for (const auto& [name, shape] : shapes) out << "\ninput: " << name << " " << shape_to_string(shape);
-    out << "\nthreads: " << threads << "\nisa: " << isa << "\nload_ms: " << load_ms;
+    out << "\nthreads: " << threads << "\ninter_op_threads: " << inter_op_threads << "\nisa: " << isa << "\nload_ms: " << load_ms;
     if (args.warmup > 0) out << "\nfirst_run_ms: " << first_run_ms;
     out << "\nruns: " << args.runs
         << "\nlatency_ms_p50: " << stats.p50 << "\nlatency_ms_p90: " << stats.p90 << "\nlatency_ms_p99: " << stats.p99

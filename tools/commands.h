@@ -35,6 +35,7 @@ struct TestArgs {
   std::vector<std::string> dirs;
   int threads = 1;  // intra-op threads per case
   int jobs = 0;     // cases run at once; 0 = one per core
+  int inter_op_threads = 1;  // --inter-op-threads: other than 1, each case's session runs in parallel mode
   int min_passed = -1;  // when >= 0, success means at least this many passed
   std::string expected_failures;  // file listing the cases expected to fail, with reasons
   bool verbose = false;

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   test_cmd->add_option("dirs", test.dirs, "case folders or folders of cases")->required();
   test_cmd->add_option("--threads", test.threads, "intra-op threads per case");
   test_cmd->add_option("--jobs", test.jobs, "cases run at once (0 = one per core)");
+  test_cmd->add_option("--inter-op-threads", test.inter_op_threads, kInterOpHelp)->check(CLI::Range(0, 1024));
   test_cmd->add_option("--min-passed", test.min_passed, "succeed when at least this many cases pass");
   test_cmd->add_option("--expected-failures", test.expected_failures,
                        "file of SUITE/CASE lines expected to fail; any other failure, or a listed case that passes, is an error");

@@ -14,6 +14,7 @@ void add_limit_flags(CLI::App& command, LimitFlags& flags) {
                    "bit-identical outputs whatever the thread count and batch position (docs/security.md)");
   command.add_flag("--strict-placement", flags.strict_placement,
                    "fail, naming the nodes, when a node an --ep provider declined would fall back to the CPU EP");
+  command.add_option("--inter-op-threads", flags.inter_op_threads, kInterOpHelp)->check(CLI::Range(0, 1024));
 }
 
 Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
@@ -49,6 +50,10 @@ Result<SessionOptions> session_options(int threads, const std::string& opt_level
   if (limits.max_run_arena_bytes) options.limits.max_run_arena_bytes = limits.max_run_arena_bytes;
   options.deterministic = limits.deterministic;
   options.strict_placement = limits.strict_placement;
+  if (limits.inter_op_threads != 1) {
+    options.execution_mode = ExecutionMode::parallel;
+    options.inter_op_threads = limits.inter_op_threads;
+  }
   return options;
 }
 

@@ -24,14 +24,20 @@ inline constexpr const char* kProfileHelp =
 inline constexpr const char* kEpHelp =
     "execution providers in priority order, NAME[:PLUGIN_LIBRARY] separated by commas (default cpu; the CPU EP runs what the "
     "others do not take)";
-// --max-tensor-bytes, --max-nodes, --max-run-bytes (0 keeps ResourceLimits' default) and
-// --deterministic (SessionOptions::deterministic).
+inline constexpr const char* kInterOpHelp =
+    "run independent nodes at once on this many threads (execution mode parallel; 0 = one per core; default 1: one node "
+    "at a time)";
+
+// --max-tensor-bytes, --max-nodes, --max-run-bytes (0 keeps ResourceLimits' default),
+// --deterministic (SessionOptions::deterministic) and --inter-op-threads.
 struct LimitFlags {
   uint64_t max_tensor_bytes = 0;
   uint64_t max_nodes = 0;
   uint64_t max_run_arena_bytes = 0;
   bool deterministic = false;
   bool strict_placement = false;  // --strict-placement (SessionOptions::strict_placement)
+  // --inter-op-threads: other than 1, the session runs in ExecutionMode::parallel on this many.
+  int inter_op_threads = 1;
 };
 void add_limit_flags(CLI::App& command, LimitFlags& flags);
 

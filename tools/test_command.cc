@@ -167,7 +167,9 @@ int check_expected_failures(const std::map<std::string, std::string>& expected, 
 }  // namespace
 
 int test_command(const TestArgs& args) {
-  auto options = session_options(args.threads, args.opt_level, args.log_level, "", args.ep);
+  LimitFlags flags;
+  flags.inter_op_threads = args.inter_op_threads;
+  auto options = session_options(args.threads, args.opt_level, args.log_level, "", args.ep, flags);
   if (!options.is_ok()) {
     std::cerr << "error: " << options.status().message() << "\n";
     return kExitUsage;

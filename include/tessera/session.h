@@ -33,9 +33,20 @@ namespace tessera {
 //   all       extended plus CPU layout and weight-packing choices.
 enum class OptimizationLevel { disabled, basic, extended, all };
 
+// How a run orders the main graph's nodes (ONNX Runtime's ExecutionMode):
+//   sequential  one node at a time, in topological order, on the caller's thread;
+//   parallel    nodes whose inputs are ready run at once on inter_op_threads threads (independent
+//               branches overlap); each node still uses the intra-op threads. If/Loop/Scan bodies
+//               run sequentially either way. Outputs are the same as sequential's.
+enum class ExecutionMode { sequential, parallel };
+
 struct SessionOptions {
   // Threads one run may use for a single op (the caller's thread counts); 0 = one per core.
   int intra_op_threads = 0;
+  ExecutionMode execution_mode = ExecutionMode::sequential;
+  // With ExecutionMode::parallel: threads that run independent nodes at once (the caller's
+  // thread counts; 0 = one per core). 1 runs as sequential. Unused in sequential mode.
+  int inter_op_threads = 1;
   OptimizationLevel optimization_level = OptimizationLevel::all;
   // When not empty, the graph as optimized is saved here (ONNX) when the session is created.
   std::string optimized_model_path;

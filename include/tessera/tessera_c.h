@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define TESSERA_API_VERSION 2 /* 2: training */
+#define TESSERA_API_VERSION 2 /* 2: training; execution mode and inter-op threads */
 
 /* Opaque handles. */
 typedef struct TesseraStatus TesseraStatus;
@@ -80,6 +80,13 @@ typedef enum TesseraOptimizationLevel {
   TESSERA_OPT_ALL = 3 /* the default */
 } TesseraOptimizationLevel;
 
+/* How a run orders the graph's nodes (ONNX Runtime's ExecutionMode): one at a time, or independent
+ * nodes at once on the inter-op threads (If/Loop/Scan bodies stay sequential). */
+typedef enum TesseraExecutionMode {
+  TESSERA_EXECUTION_SEQUENTIAL = 0, /* the default */
+  TESSERA_EXECUTION_PARALLEL = 1
+} TesseraExecutionMode;
+
 /* Messages at or above this severity go to stderr (ONNX Runtime's levels). */
 typedef enum TesseraLogSeverity {
   TESSERA_LOG_VERBOSE = 0,
@@ -107,11 +114,16 @@ TesseraStatusCode tessera_status_code(const TesseraStatus* status);  /* TESSERA_
 const char* tessera_status_message(const TesseraStatus* status);     /* "" for NULL */
 void tessera_release_status(TesseraStatus* status);
 
-/* ---- Session options (defaults: threads 0 = one per core, TESSERA_OPT_ALL, warning) ---- */
+/* ---- Session options (defaults: intra-op threads 0 = one per core, sequential, TESSERA_OPT_ALL,
+ * warning) ---- */
 TesseraStatus* tessera_create_session_options(TesseraSessionOptions** out);
 void tessera_release_session_options(TesseraSessionOptions* options);
 /* Threads one run may use for a single op; 0 = one per core. Negative is an error. */
 TesseraStatus* tessera_session_options_set_intra_op_threads(TesseraSessionOptions* options, int threads);
+TesseraStatus* tessera_session_options_set_execution_mode(TesseraSessionOptions* options, TesseraExecutionMode mode);
+/* TESSERA_EXECUTION_PARALLEL: threads running independent nodes at once (the caller's counts; 0 =
+ * one per core; default 1, which runs as sequential). Negative is an error. */
+TesseraStatus* tessera_session_options_set_inter_op_threads(TesseraSessionOptions* options, int threads);
 TesseraStatus* tessera_session_options_set_optimization_level(TesseraSessionOptions* options,
                                                               TesseraOptimizationLevel level);
 /* Saves the graph as optimized (ONNX) here when a session is created; NULL or "" for none. */

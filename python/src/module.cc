@@ -80,14 +80,16 @@ void detach_from_feeds(Value& value, const Feeds& feeds) {
 class PySession {
  public:
   // `model` is a path (str) or a serialized ModelProto (bytes).
-  PySession(const py::object& model, int level, int intra_op_threads, const std::string& optimized_model_path,
-            const std::string& profile_path, int log_severity) {
+  PySession(const py::object& model, int level, int intra_op_threads, bool parallel, int inter_op_threads,
+            const std::string& optimized_model_path, const std::string& profile_path, int log_severity) {
     SessionOptions options;
     if (level < 0 || level > 3) throw_invalid_argument(str_cat("graph optimization level ", level, " is not 0..3"));
     if (log_severity < 0 || log_severity > 4)
       throw_invalid_argument(str_cat("log severity level ", log_severity, " is not 0..4"));
     options.optimization_level = static_cast<OptimizationLevel>(level);
     options.intra_op_threads = intra_op_threads;
+    options.execution_mode = parallel ? ExecutionMode::parallel : ExecutionMode::sequential;
+    options.inter_op_threads = inter_op_threads;
     options.optimized_model_path = optimized_model_path;
     options.profile_path = profile_path;
     options.log_severity = static_cast<LogSeverity>(log_severity);
@@ -204,8 +206,9 @@ PYBIND11_MODULE(_tessera, m) {
                      "Accepted for ONNX Runtime scripts; not used.");
 
   py::class_<PySession>(m, "_Session")
-      .def(py::init<const py::object&, int, int, const std::string&, const std::string&, int>(), py::arg("model"),
-           py::arg("level"), py::arg("intra_op_threads"), py::arg("optimized_model_path"), py::arg("profile_path"),
+      .def(py::init<const py::object&, int, int, bool, int, const std::string&, const std::string&, int>(),
+           py::arg("model"), py::arg("level"), py::arg("intra_op_threads"), py::arg("parallel"),
+           py::arg("inter_op_threads"), py::arg("optimized_model_path"), py::arg("profile_path"),
            py::arg("log_severity"))
       .def("inputs", &PySession::inputs)
       .def("outputs", &PySession::outputs)

@@ -53,7 +53,8 @@ _LEVELS = {0: 0, 1: 1, 2: 2, 99: 3}
 
 
 class ExecutionMode(enum.IntEnum):
-    """Accepted for ONNX Runtime scripts; Tessera runs a graph's nodes in order either way."""
+    """How a run orders the graph's nodes: ORT_SEQUENTIAL one at a time (the default), ORT_PARALLEL
+    independent nodes at once on inter_op_num_threads threads (If/Loop/Scan bodies stay sequential)."""
 
     ORT_SEQUENTIAL = 0
     ORT_PARALLEL = 1
@@ -64,8 +65,9 @@ class SessionOptions:
 
     graph_optimization_level: a GraphOptimizationLevel (default ORT_ENABLE_ALL).
     intra_op_num_threads: threads one op may use; 0 (default) = one per core.
-    inter_op_num_threads: accepted for ONNX Runtime scripts; not used yet (nodes run one at a time).
-    execution_mode: accepted; not used (see ExecutionMode).
+    execution_mode: ExecutionMode.ORT_SEQUENTIAL (default) or ORT_PARALLEL.
+    inter_op_num_threads: with ORT_PARALLEL, threads running independent nodes at once; 0 (default) =
+        one per core. Unused in sequential mode.
     optimized_model_filepath: when set, the graph as optimized is saved there (ONNX).
     enable_profiling, profile_file_prefix: profile the session; end_profiling() writes a Chrome
         trace to PREFIX_DATE_TIME.json and returns that path.
@@ -104,6 +106,12 @@ class SessionOptions:
         for name, value in self._state().items():
             setattr(copy, name, dict(value) if name == "_config" else value)
         return copy
+
+    def _parallel(self):
+        mode = int(self.execution_mode)
+        if mode not in (ExecutionMode.ORT_SEQUENTIAL, ExecutionMode.ORT_PARALLEL):
+            raise _tessera.InvalidArgument(f"execution_mode {mode} is not one of ExecutionMode's values (0, 1)")
+        return mode == ExecutionMode.ORT_PARALLEL
 
     def _level(self):
         level = int(self.graph_optimization_level)
@@ -188,6 +196,7 @@ class InferenceSession:
             stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
             self._profile_path = f"{options.profile_file_prefix}_{stamp}.json"
         self._sess = _tessera._Session(model, options._level(), int(options.intra_op_num_threads),
+                                       options._parallel(), int(options.inter_op_num_threads),
                                        os.fspath(options.optimized_model_filepath), self._profile_path,
                                        int(options.log_severity_level))
         self._inputs = [NodeArg(**d) for d in self._sess.inputs()]

@@ -84,10 +84,44 @@ def test_every_optimization_level_gives_the_reference(digits_model, digits_data)
         np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
 
 
+def test_parallel_execution_mode_gives_the_sequential_outputs():
+    # Four independent MatMul -> Relu branches, concatenated: ORT_PARALLEL on 2 and 0 (one per
+    # core) inter-op threads gives the sequential run's outputs bit for bit.
+    rng = np.random.default_rng(3)
+    weights = [helper.make_tensor(f"w{i}", TensorProto.FLOAT, [16, 16], rng.standard_normal(256).astype(np.float32))
+               for i in range(4)]
+    nodes = []
+    for i in range(4):
+        nodes += [helper.make_node("MatMul", ["x", f"w{i}"], [f"h{i}"]), helper.make_node("Relu", [f"h{i}"], [f"r{i}"])]
+    nodes.append(helper.make_node("Concat", [f"r{i}" for i in range(4)], ["y"], axis=1))
+    model = make_model(nodes, [("x", TensorProto.FLOAT, [8, 16])], [("y", TensorProto.FLOAT, [8, 64])],
+                       initializers=weights).SerializeToString()
+    x = rng.standard_normal((8, 16)).astype(np.float32)
+    (expected,) = tessera.InferenceSession(model).run(None, {"x": x})
+    for threads in (2, 0):
+        options = tessera.SessionOptions()
+        options.execution_mode = tessera.ExecutionMode.ORT_PARALLEL
+        options.inter_op_num_threads = threads
+        session = tessera.InferenceSession(model, sess_options=options)
+        assert session.get_session_options().execution_mode == tessera.ExecutionMode.ORT_PARALLEL
+        for _ in range(5):
+            (got,) = session.run(None, {"x": x})
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_bad_option_values_are_errors(digits_model):
     options = tessera.SessionOptions()
     options.graph_optimization_level = 5
     with pytest.raises(tessera.InvalidArgument, match="graph_optimization_level 5"):
+        tessera.InferenceSession(digits_model, sess_options=options)
+    options = tessera.SessionOptions()
+    options.execution_mode = 3
+    with pytest.raises(tessera.InvalidArgument, match="execution_mode 3"):
+        tessera.InferenceSession(digits_model, sess_options=options)
+    options = tessera.SessionOptions()
+    options.execution_mode = tessera.ExecutionMode.ORT_PARALLEL
+    options.inter_op_num_threads = -2
+    with pytest.raises(tessera.InvalidArgument, match="inter_op_threads must be >= 0, got -2"):
         tessera.InferenceSession(digits_model, sess_options=options)
     options = tessera.SessionOptions()
     options.log_severity_level = 7

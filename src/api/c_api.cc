@@ -101,6 +101,26 @@ TesseraStatus* tessera_session_options_set_intra_op_threads(TesseraSessionOption
   });
 }
 
+TesseraStatus* tessera_session_options_set_execution_mode(TesseraSessionOptions* options, TesseraExecutionMode mode) {
+  return guarded([&]() -> TesseraStatus* {
+    if (!options) return invalid("tessera_session_options_set_execution_mode: options is NULL");
+    if (mode != TESSERA_EXECUTION_SEQUENTIAL && mode != TESSERA_EXECUTION_PARALLEL)
+      return invalid("unknown execution mode ", static_cast<int>(mode), " (expected 0 sequential or 1 parallel)");
+    options->options.execution_mode =
+        mode == TESSERA_EXECUTION_PARALLEL ? tessera::ExecutionMode::parallel : tessera::ExecutionMode::sequential;
+    return nullptr;
+  });
+}
+
+TesseraStatus* tessera_session_options_set_inter_op_threads(TesseraSessionOptions* options, int threads) {
+  return guarded([&]() -> TesseraStatus* {
+    if (!options) return invalid("tessera_session_options_set_inter_op_threads: options is NULL");
+    if (threads < 0) return invalid("inter-op threads must be 0 (one per core) or more, got ", threads);
+    options->options.inter_op_threads = threads;
+    return nullptr;
+  });
+}
+
 TesseraStatus* tessera_session_options_set_optimization_level(TesseraSessionOptions* options,
                                                               TesseraOptimizationLevel level) {
   return guarded([&]() -> TesseraStatus* {

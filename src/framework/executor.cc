@@ -206,7 +206,8 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
                                                              const std::vector<std::string>& outer_scope,
                                                              const Tracing* tracing,
                                                              const ReleaseConstant& release_constant,
-                                                             const ResourceLimits& limits, int intra_op_threads) {
+                                                             const ResourceLimits& limits, int intra_op_threads,
+                                                             bool parallel) {
   std::optional<PhaseTimer> phase(std::in_place, tracing, "session", "check");
   TS_ASSIGN_OR_RETURN(CheckedGraph checked, check_graph(graph, model, outer_scope));
   phase.emplace(tracing, "session", "partition");
@@ -304,6 +305,7 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
   }
   auto releases = plan_releases(slots, ex->output_slots_, ex->slot_names_.size());
   for (size_t s = 0; s < ex->steps_.size(); ++s) ex->steps_[s].release = std::move(releases[s]);
+  if (parallel) ex->parallel_ = std::make_unique<const ParallelPlan>(plan_parallel(slots, ex->output_slots_, ex->slot_names_.size()));
   ex->partition_ = std::move(placed);
   return ex;
 }
@@ -386,11 +388,8 @@ class FrameLease {
   std::vector<Value> frame_;
 };
 
-Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
-                                              ThreadPool& pool, BufferPool& buffers, StepObserver* observer,
-                                              const RunControl* control, const std::shared_ptr<ArenaBudget>& budget) const {
-  FrameLease lease(*this);  // initializers are read from constants_, not copied into the frame
-  std::vector<Value>& frame = lease.frame();
+void GraphExecutor::fill_frame(std::vector<Value>& frame, const std::vector<Value>& inputs,
+                               const std::vector<const Value*>& outer_values) const {
   for (size_t i = 0; i < outer_slots_.size() && i < outer_values.size(); ++i) frame[outer_slots_[i]] = *outer_values[i];
   for (size_t i = 0; i < input_slots_.size(); ++i) {
     const ValueInfo& declared = graph_.inputs[i];
@@ -399,39 +398,9 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
     else if (!graph_.is_initializer(declared.name) && declared.type.kind == TypeInfo::Kind::optional)
       frame[input_slots_[i]] = Value::empty_optional();
   }
+}
 
-  for (const Step& step : steps_) {
-    if (control && control->stop_requested()) return control->stopped("before " + step.node->describe());
-    FrameContext ctx(*this, step, frame, pool, buffers, control, budget);
-    if (observer) observer->before_step(*step.node);
-    Status status;
-    try {
-      status = step.kernel->compute(ctx);
-    } catch (const std::bad_alloc&) {
-      status = runtime_error(step.node->describe(), ": out of memory");
-    } catch (const std::exception& e) {
-      status = runtime_error(step.node->describe(), ": ", e.what());
-    }
-    if (!status.is_ok()) {
-      if (is_stopped_run(status)) return status;  // stopped inside a subgraph: its message says where
-      if (status.code() == StatusCode::not_implemented)  // say which version of the op was asked for
-        status = Status(status.code(), str_cat(status.message(), " (", step.node->domain.empty() ? "ai.onnx" : step.node->domain,
-                                               " opset ", step.opset, ")"));
-      if (status.message().rfind("node '", 0) == 0) return status;
-      return status.with_context(step.node->describe());
-    }
-    if (observer) {
-      std::vector<const Value*> inputs, outputs;
-      for (int slot : step.inputs) {
-        const Value* v = slot < 0 ? nullptr : &value_at(frame, slot);
-        inputs.push_back(v == nullptr || v->is_absent() ? nullptr : v);
-      }
-      for (int slot : step.outputs) outputs.push_back(slot < 0 ? nullptr : &frame[slot]);
-      observer->after_step(*step.node, step.provider, inputs, outputs);
-    }
-    for (int slot : step.release) frame[slot] = Value();
-  }
-
+std::vector<Value> GraphExecutor::take_outputs(std::vector<Value>& frame) const {
   std::vector<Value> outputs;
   outputs.reserve(output_slots_.size());
   for (size_t i = 0; i < output_slots_.size(); ++i) {
@@ -444,6 +413,55 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
       outputs.push_back(value_at(frame, slot));
   }
   return outputs;
+}
+
+Status GraphExecutor::compute_step(const Step& step, std::vector<Value>& frame, ThreadPool& pool, BufferPool& buffers,
+                                   StepObserver* observer, const RunControl* control,
+                                   const std::shared_ptr<ArenaBudget>& budget) const {
+  FrameContext ctx(*this, step, frame, pool, buffers, control, budget);
+  if (observer) observer->before_step(*step.node);
+  Status status;
+  try {
+    status = step.kernel->compute(ctx);
+  } catch (const std::bad_alloc&) {
+    status = runtime_error(step.node->describe(), ": out of memory");
+  } catch (const std::exception& e) {
+    status = runtime_error(step.node->describe(), ": ", e.what());
+  }
+  if (!status.is_ok()) {
+    if (is_stopped_run(status)) return status;  // stopped inside a subgraph: its message says where
+    if (status.code() == StatusCode::not_implemented)  // say which version of the op was asked for
+      status = Status(status.code(), str_cat(status.message(), " (", step.node->domain.empty() ? "ai.onnx" : step.node->domain,
+                                             " opset ", step.opset, ")"));
+    if (status.message().rfind("node '", 0) == 0) return status;
+    return status.with_context(step.node->describe());
+  }
+  if (observer) {
+    std::vector<const Value*> inputs, outputs;
+    for (int slot : step.inputs) {
+      const Value* v = slot < 0 ? nullptr : &value_at(frame, slot);
+      inputs.push_back(v == nullptr || v->is_absent() ? nullptr : v);
+    }
+    for (int slot : step.outputs) outputs.push_back(slot < 0 ? nullptr : &frame[slot]);
+    observer->after_step(*step.node, step.provider, inputs, outputs);
+  }
+  return Status::ok();
+}
+
+Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
+                                              ThreadPool& pool, BufferPool& buffers, StepObserver* observer,
+                                              const RunControl* control, const std::shared_ptr<ArenaBudget>& budget,
+                                              ThreadPool* inter_op) const {
+  FrameLease lease(*this);
+  std::vector<Value>& frame = lease.frame();
+  fill_frame(frame, inputs, outer_values);
+  if (inter_op && parallel_) return run_parallel(frame, pool, *inter_op, buffers, observer, control, budget);
+  for (const Step& step : steps_) {
+    if (control && control->stop_requested()) return control->stopped("before " + step.node->describe());
+    TS_RETURN_IF_ERROR(compute_step(step, frame, pool, buffers, observer, control, budget));
+    for (int slot : step.release) frame[slot] = Value();
+  }
+  return take_outputs(frame);
 }
 
 }  // namespace tessera

@@ -1,7 +1,9 @@
 // Executes one graph (the main graph or an If/Loop/Scan body). Built once at session creation by
 // named stages: check (graph_check.h), partition (partitioner.h), kernel creation (here) and
 // memory planning (memory_plan.h: each intermediate is released after its last use). Running is
-// thread-safe: every run has its own frame of values.
+// thread-safe: every run has its own frame of values. A run takes the steps in topological order
+// on the caller's thread (executor.cc), or, for a parallel session's main graph, as soon as the
+// steps writing their inputs have finished, on an inter-op pool (executor_parallel.cc).
 #pragma once
 
 #include <memory>
@@ -15,6 +17,7 @@
 #include "core/tracing.h"
 #include "framework/execution_provider.h"
 #include "framework/kernel.h"
+#include "framework/memory_plan.h"
 #include "framework/partitioner.h"
 #include "graph/graph.h"
 
@@ -25,7 +28,9 @@ class RunControl;
 // Looks inside a run, step by step: the profiler times each node (run_profiler.h), the inference
 // conformance test compares outputs with the inferred types. A run without one pays nothing (no
 // clock, no allocation). Steps of If/Loop/Scan bodies are not reported (their node's step is).
-// Called on the thread of the run.
+// Called on the thread that runs the step, never by two threads at once: in a parallel run the
+// steps' calls interleave (before A, before B, after B, after A), each after_step on the thread
+// of its before_step.
 class StepObserver {
  public:
   virtual ~StepObserver() = default;
@@ -47,6 +52,7 @@ class GraphExecutor {
   // `tracing`, the stages are timed as session phases (subgraphs' inside their node's kernel).
   // `release_constant`, when given, is called as soon as an initializer is no longer needed
   // (see ReleaseConstant), so originals and their packed copies do not all coexist.
+  // `parallel` also plans running the steps out of order (run's `inter_op`); subgraphs never are.
   // `limits.max_loop_iterations` bounds how many times one node may run its subgraphs in one run
   // (each Loop/Scan iteration is one); subgraphs get the same limits.
   static Result<std::unique_ptr<GraphExecutor>> create(const Graph& graph, const Model& model,
@@ -54,7 +60,8 @@ class GraphExecutor {
                                                        const std::vector<std::string>& outer_scope,
                                                        const Tracing* tracing = nullptr,
                                                        const ReleaseConstant& release_constant = {},
-                                                       const ResourceLimits& limits = {}, int intra_op_threads = 1);
+                                                       const ResourceLimits& limits = {}, int intra_op_threads = 1,
+                                                       bool parallel = false);
 
   const Graph& graph() const { return graph_; }
   // Which EP runs each node, the subgraphs and the copies between memory kinds (partitioner.h).
@@ -68,10 +75,14 @@ class GraphExecutor {
   // `control`, when given, is checked before each step and passed to subgraphs (run_control.h);
   // a stopped run returns its status as it is, its values released. `budget`, when given, counts
   // the run's buffers against ResourceLimits::max_run_arena_bytes (subgraphs share it).
+  // `inter_op`, given to an executor created `parallel`, runs each step once the steps writing its
+  // inputs have finished, on its threads (the caller's included), each kernel still on `pool`; the
+  // first failing step's error (the earliest in topological order when several fail at once)
+  // ends the run once the steps already computing finish.
   Result<std::vector<Value>> run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer_values,
                                  ThreadPool& pool, BufferPool& buffers, StepObserver* observer = nullptr,
                                  const RunControl* control = nullptr,
-                                 const std::shared_ptr<ArenaBudget>& budget = nullptr) const;
+                                 const std::shared_ptr<ArenaBudget>& budget = nullptr, ThreadPool* inter_op = nullptr) const;
 
  private:
   struct Step {
@@ -89,6 +100,25 @@ class GraphExecutor {
   friend class FrameContext;
   friend class FrameLease;
   friend class SubgraphRunnerImpl;
+
+  // Run frames (a slot per value) are kept between runs, one per concurrent run: FrameLease.
+  std::vector<Value> take_frame() const;
+  void give_back_frame(std::vector<Value> frame) const;
+  // Puts the feeds and outer values into a run's empty frame (initializers are read from
+  // constants_, not copied in).
+  void fill_frame(std::vector<Value>& frame, const std::vector<Value>& inputs,
+                  const std::vector<const Value*>& outer_values) const;
+  // The graph's outputs, moved out of the frame.
+  std::vector<Value> take_outputs(std::vector<Value>& frame) const;
+  // Computes one step into `frame`: the kernel (an exception or error becomes a status naming the
+  // node), then the observer's after_step. Releases nothing.
+  Status compute_step(const Step& step, std::vector<Value>& frame, ThreadPool& pool, BufferPool& buffers,
+                      StepObserver* observer, const RunControl* control,
+                      const std::shared_ptr<ArenaBudget>& budget) const;
+  // run() of a parallel session's main graph (executor_parallel.cc).
+  Result<std::vector<Value>> run_parallel(std::vector<Value>& frame, ThreadPool& pool, ThreadPool& inter_op,
+                                          BufferPool& buffers, StepObserver* observer, const RunControl* control,
+                                          const std::shared_ptr<ArenaBudget>& budget) const;
 
   explicit GraphExecutor(const Graph& graph) : graph_(graph) {}
   static Result<Step> create_step(const Graph& graph, const Node& node, const ExecutionProvider& provider, const Model& model,
@@ -119,6 +149,7 @@ class GraphExecutor {
   DataTransferManager transfers_;                 // the device EPs' data transfers
   std::vector<std::unique_ptr<Node>> copy_nodes_;  // the nodes of copy steps (Step::node points here)
   int64_t max_subgraph_runs_ = 0;  // per node and run: ResourceLimits::max_loop_iterations
+  std::unique_ptr<const ParallelPlan> parallel_;  // made when created `parallel` (memory_plan.h)
   mutable std::mutex frames_mutex_;
   mutable std::vector<std::vector<Value>> free_frames_;  // as many as runs were ever concurrent, up to a bound
 };

@@ -1,5 +1,7 @@
 #include "framework/run_profiler.h"
 
+#include <algorithm>
+
 namespace tessera {
 
 namespace {
@@ -31,14 +33,17 @@ RunProfiler::~RunProfiler() {
 
 void RunProfiler::before_step(const Node& node) {
   if (inner_) inner_->before_step(node);
-  step_start_ = Profiler::Clock::now();  // last: the inner observer's time is not the node's
+  in_flight_.emplace_back(&node, Profiler::Clock::now());  // last: the inner observer's time is not the node's
 }
 
 void RunProfiler::after_step(const Node& node, const std::string& provider, const std::vector<const Value*>& inputs,
                              const std::vector<const Value*>& outputs) {
   const auto end = Profiler::Clock::now();
+  auto begun = std::find_if(in_flight_.begin(), in_flight_.end(), [&](const auto& step) { return step.first == &node; });
+  const auto start = begun == in_flight_.end() ? end : begun->second;
+  if (begun != in_flight_.end()) in_flight_.erase(begun);
   const std::string op_type = node.qualified_op_type();
-  events_.push_back({node.name.empty() ? op_type : node.name, "node", step_start_, end, thread_,
+  events_.push_back({node.name.empty() ? op_type : node.name, "node", start, end, Profiler::thread_id(),
                      JsonArgs()
                          .add("op_type", op_type)
                          .add("ep", provider)

@@ -2,9 +2,11 @@
 // event per step (category "node"; named by the node, else its op type; args op_type, ep,
 // input_shapes, output_shapes) and one for the whole run (category "session", name "run").
 // SessionState::run makes one per run only when the session profiles, so a session that does
-// not pays nothing per node.
+// not pays nothing per node. In a parallel run several steps are in flight at once (the executor
+// serializes the calls): each node's event gets the thread that ran it.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "core/profiler.h"
@@ -30,7 +32,9 @@ class RunProfiler final : public StepObserver {
   StepObserver* inner_;
   const uint64_t thread_;
   const Profiler::Clock::time_point run_start_;
-  Profiler::Clock::time_point step_start_;
+  // The steps begun and not ended yet, with their start: one in a sequential run, at most one
+  // per inter-op thread in a parallel one.
+  std::vector<std::pair<const Node*, Profiler::Clock::time_point>> in_flight_;
   std::vector<Profiler::Event> events_;
 };
 

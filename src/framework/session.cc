@@ -60,6 +60,7 @@ std::string optimizer_summary(OptimizationLevel level, const std::vector<PassRep
 Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vector<std::unique_ptr<ExecutionProvider>> providers,
                                                            const SessionOptions& options, std::unique_ptr<Profiler> profiler) {
   if (options.intra_op_threads < 0) return invalid_argument("intra_op_threads must be >= 0, got ", options.intra_op_threads);
+  if (options.inter_op_threads < 0) return invalid_argument("inter_op_threads must be >= 0, got ", options.inter_op_threads);
   std::unique_ptr<SessionState> state(new SessionState());
   state->model_ = std::move(model);
   if (!profiler && !options.profile_path.empty()) profiler = std::make_unique<Profiler>();
@@ -128,8 +129,13 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   state->deterministic_ = options.deterministic;
   state->buffers_ = BufferPool(size_t{1} << 30, options.limits);
   state->pool_ = std::make_unique<ThreadPool>(options.intra_op_threads);
+  // Parallel mode with one inter-op thread is the sequential run: no pool, no plan.
+  if (options.execution_mode == ExecutionMode::parallel) {
+    auto inter_op = std::make_unique<ThreadPool>(options.inter_op_threads);
+    if (inter_op->size() > 1) state->inter_op_pool_ = std::move(inter_op);
+  }
   auto executor = GraphExecutor::create(state->model_.graph, state->model_, eps, {}, tracing, release, options.limits,
-                                        state->pool_->size());
+                                        state->pool_->size(), state->inter_op_pool_ != nullptr);
   if (!executor.is_ok()) return executor.status().with_context("model '" + state->model_.source + "'");
   if (options.strict_placement)
     TS_RETURN_IF_ERROR(check_strict_placement(state->model_.graph, (*executor)->placement()).with_context("model '" + state->model_.source + "'"));
@@ -139,7 +145,9 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   return_free_heap_to_system();  // the parsed model and the packed weights' originals are gone
   log.log(LogSeverity::info, tracing->scope, ": session created: ", state->model_.graph.nodes.size(), " nodes (",
           nodes_before_optimization, " before optimization at level ", optimization_level_name(options.optimization_level),
-          "), ", state->pool_->size(), " intra-op threads", state->profiler_ ? ", profiling" : "");
+          "), ", state->pool_->size(), " intra-op threads",
+          state->inter_op_pool_ ? str_cat(", ", state->inter_op_pool_->size(), " inter-op threads") : std::string(),
+          state->profiler_ ? ", profiling" : "");
   return state;
 }
 
@@ -279,7 +287,8 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
   DeterministicMode mode(deterministic_);  // this thread's, and the pool's workers' for this run
   ThreadPool::RunScope hot_workers(*pool_);
   TS_ASSIGN_OR_RETURN(std::vector<Value> all,
-                      executor_->run(inputs, {}, *pool_, buffers_, observer, control ? &*control : nullptr, budget));
+                      executor_->run(inputs, {}, *pool_, buffers_, observer, control ? &*control : nullptr, budget,
+                                     inter_op_pool_.get()));
   TS_RETURN_IF_ERROR(detach_from_session(all));
   if (output_names.empty()) return all;
   std::vector<Value> selected;

@@ -1,5 +1,5 @@
-// The state behind a public Session: the loaded model, its EPs, the main graph's executor and the
-// intra-op thread pool. Immutable after creation; run() may be called from many threads.
+// The state behind a public Session: the loaded model, its EPs, the main graph's executor, the
+// intra-op thread pool and, in parallel mode, the inter-op one. Immutable after creation; run() may be called from many threads.
 #pragma once
 
 #include <memory>
@@ -58,6 +58,9 @@ class SessionState {
   std::vector<std::unique_ptr<ExecutionProvider>> providers_;
   std::unique_ptr<GraphExecutor> executor_;
   std::unique_ptr<ThreadPool> pool_;
+  // Runs independent steps at once (ExecutionMode::parallel with more than one inter-op thread);
+  // null otherwise, and runs are sequential.
+  std::unique_ptr<ThreadPool> inter_op_pool_;
   mutable BufferPool buffers_;  // recycles intermediate buffers across runs (thread-safe)
   ResourceLimits limits_;
   bool deterministic_ = false;  // runs are in deterministic mode (core/deterministic.h)

@@ -169,6 +169,17 @@ static void test_runs(void) {
   }
   free(bytes);
   tessera_release_session_options(options);
+
+  /* Parallel execution mode on two inter-op threads: the same numbers. */
+  options = options_with(1, TESSERA_OPT_ALL);
+  CHECK_OK(tessera_session_options_set_execution_mode(options, TESSERA_EXECUTION_PARALLEL));
+  CHECK_OK(tessera_session_options_set_inter_op_threads(options, 2));
+  session = NULL;
+  if (CHECK_OK(tessera_create_session(model_path, options, &session))) {
+    run_and_compare(session, 1);
+    tessera_release_session(session);
+  }
+  tessera_release_session_options(options);
 }
 
 /* The optimized model is saved where the options say and runs with the same numbers; a
@@ -237,6 +248,9 @@ static void test_errors(void) {
   TesseraSessionOptions* options = NULL;
   CHECK_OK(tessera_create_session_options(&options));
   CHECK_ERROR(tessera_session_options_set_intra_op_threads(options, -2), TESSERA_INVALID_ARGUMENT, "-2", NULL);
+  CHECK_ERROR(tessera_session_options_set_inter_op_threads(options, -3), TESSERA_INVALID_ARGUMENT, "-3", NULL);
+  CHECK_ERROR(tessera_session_options_set_execution_mode(options, (TesseraExecutionMode)5), TESSERA_INVALID_ARGUMENT,
+              "execution mode 5", NULL);
   CHECK_ERROR(tessera_session_options_set_optimization_level(options, (TesseraOptimizationLevel)7),
               TESSERA_INVALID_ARGUMENT, "optimization level 7", NULL);
   tessera_release_session_options(options);

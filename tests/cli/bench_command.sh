@@ -12,7 +12,7 @@ elif ! /usr/bin/python3 - "$out/json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 lat = r["latency_ms"]
-assert r["runs"] == 5 and r["warmup"] == 1 and r["threads"] == 1, r
+assert r["runs"] == 5 and r["warmup"] == 1 and r["threads"] == 1 and r["inter_op_threads"] == 1, r
 assert r["inputs"] == {"image": [3, 1, 8, 8]}, r["inputs"]
 assert 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"], lat
 assert lat["min"] <= lat["mean"] and lat["stddev"] >= 0, lat
@@ -26,6 +26,16 @@ elif [ -s "$out/stderr" ]; then
 else
   echo "ok   bench --json"
 fi
+
+# The parallel execution mode: the thread count in the output; a negative count is a usage error.
+if ! timeout 60 "$tessera" bench "$model" --runs 2 --warmup 0 --dim batch=2 --inter-op-threads 2 >"$out/text" 2>"$out/stderr"; then
+  fail "bench --inter-op-threads 2 exited non-zero: $(cat "$out/stderr")"
+elif ! grep -qx "inter_op_threads: 2" "$out/text"; then
+  fail "bench --inter-op-threads 2: no 'inter_op_threads: 2' line: $(cat "$out/text")"
+else
+  echo "ok   bench --inter-op-threads"
+fi
+expect_exit 2 "bench --inter-op-threads -1" "inter-op-threads" "$tessera" bench "$model" --inter-op-threads -1
 
 # Text output names the shapes; a defaulted symbolic dim is one warning naming it.
 if ! timeout 60 "$tessera" bench "$model" --runs 2 --warmup 0 >"$out/text" 2>"$out/stderr"; then

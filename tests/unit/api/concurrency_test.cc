@@ -31,24 +31,9 @@ TEST(Concurrency, SixteenThreadsShareOneSessionWithSequentialResults) {
   }
 
   constexpr int kThreads = 16, kRunsPerThread = 150;
-  std::atomic<int> mismatches{0}, failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kRunsPerThread; ++i) {
-        const size_t k = static_cast<size_t>(t * 7 + i * 3) % inputs.size();
-        auto out = session->run(inputs[k]);
-        if (!out.is_ok()) {
-          ++failures;
-          continue;
-        }
-        for (size_t o = 0; o < out->size(); ++o)
-          if (!bitwise_equal((*out)[o].tensor(), expected[k][o].tensor())) ++mismatches;
-      }
-    });
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(mismatches.load(), 0) << "of " << kThreads * kRunsPerThread << " runs";
+  const SharedRuns runs = run_from_threads(*session, inputs, expected, kThreads, kRunsPerThread);
+  EXPECT_EQ(runs.failures, 0);
+  EXPECT_EQ(runs.mismatches, 0) << "of " << kThreads * kRunsPerThread << " runs";
 }
 
 TEST(Concurrency, SessionsCreatedAndDestroyedFromEightThreads) {

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tessera/session.h"
@@ -44,6 +46,35 @@ inline std::string row_bytes(const Tensor& t, int64_t row) {
 
 inline bool bitwise_equal(const Tensor& a, const Tensor& b) {
   return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw_data(), b.raw_data(), a.byte_size()) == 0;
+}
+
+// What runs of one session from many threads gave (run_from_threads).
+struct SharedRuns {
+  int failures = 0;    // runs that returned an error
+  int mismatches = 0;  // outputs not bit for bit the expected ones
+};
+
+// Runs `session` from `threads` threads, `runs` times each, thread t's run i on input
+// (t * 7 + i * 3) % inputs.size(), and compares each output with `expected` for that input.
+inline SharedRuns run_from_threads(const Session& session, const std::vector<Feeds>& inputs,
+                                   const std::vector<std::vector<Value>>& expected, int threads, int runs) {
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < runs; ++i) {
+        const size_t k = static_cast<size_t>(t * 7 + i * 3) % inputs.size();
+        auto out = session.run(inputs[k]);
+        if (!out.is_ok()) {
+          ++failures;
+          continue;
+        }
+        for (size_t o = 0; o < out->size(); ++o)
+          if (!bitwise_equal((*out)[o].tensor(), expected[k][o].tensor())) ++mismatches;
+      }
+    });
+  for (auto& thread : pool) thread.join();
+  return {failures.load(), mismatches.load()};
 }
 
 inline std::vector<Value> run_ok(const Session& session, const Feeds& feeds) {

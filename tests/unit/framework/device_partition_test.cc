@@ -51,7 +51,8 @@ std::vector<float> expected_out() {
   return out;
 }
 
-Result<std::unique_ptr<SessionState>> make_session(Model model, std::unique_ptr<ExecutionProvider> device, bool strict = false) {
+Result<std::unique_ptr<SessionState>> make_session(Model model, std::unique_ptr<ExecutionProvider> device, bool strict = false,
+                                                   int inter_op_threads = 1) {
   std::vector<std::unique_ptr<ExecutionProvider>> providers;
   if (device) providers.push_back(std::move(device));
   providers.push_back(std::make_unique<CpuExecutionProvider>());
@@ -59,6 +60,8 @@ Result<std::unique_ptr<SessionState>> make_session(Model model, std::unique_ptr<
   options.strict_placement = strict;
   options.optimization_level = OptimizationLevel::disabled;  // the graph as written
   options.intra_op_threads = 1;
+  options.execution_mode = ExecutionMode::parallel;  // one inter-op thread runs as sequential
+  options.inter_op_threads = inter_op_threads;
   return SessionState::create(std::move(model), std::move(providers), options);
 }
 
@@ -121,6 +124,27 @@ TEST(DevicePartition, PlacesNodesSubgraphsAndCopiesAtCrossings) {
   }
   state->reset();
   EXPECT_EQ(ep.arena.live_bytes.load(), 0);  // every device tensor, w's copy included, was freed
+}
+
+TEST(DevicePartition, CopyStepsRunInParallelMode) {
+  // The copy steps are steps like any: in parallel mode the same copies and numbers, every
+  // device tensor freed.
+  auto device = std::make_unique<TestDeviceEp>();
+  TestDeviceEp& ep = *device;
+  auto state = make_session(crossing_model(), std::move(device), false, 3);
+  ASSERT_TRUE(state.is_ok()) << state.status().message();
+  for (int run = 1; run <= 5; ++run) {
+    auto outputs = (*state)->run({{"x", Value(tensor_of<float>(DataType::float32, {2, 3}, kX))},
+                                  {"y", Value(tensor_of<float>(DataType::float32, {2, 3}, kY))}},
+                                 {});
+    ASSERT_TRUE(outputs.is_ok()) << outputs.status().message();
+    const std::vector<float> want = expected_out();
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR((*outputs)[0].tensor().data<float>()[i], want[i], 1e-6f) << i;
+    EXPECT_EQ(ep.transfer.to_device.load(), 1 + 3 * run);
+    EXPECT_EQ(ep.transfer.to_host.load(), 2 * run);
+  }
+  state->reset();
+  EXPECT_EQ(ep.arena.live_bytes.load(), 0);
 }
 
 TEST(DevicePartition, GivesTheCpuEpAloneTheSameNumbers) {

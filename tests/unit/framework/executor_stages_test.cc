@@ -122,5 +122,20 @@ TEST(MemoryPlan, ReleasesEachValueAfterItsLastReader) {
   EXPECT_EQ(releases[2], (std::vector<int>{1, 2}));  // a and b after their last reader; y kept
 }
 
+TEST(MemoryPlan, ParallelPlanCountsProducersAndReaders) {
+  // slots: 0 = x (input), 1 = a, 2 = b, 3 = c, 4 = unused output, 5 = y (graph output), 6 = w
+  // step 0: a, unused = Split(x); step 1: b = Relu(a); step 2: c = Neg(a); step 3: y = Sum(b, c, b, w)
+  // Steps 1 and 2 both wait for step 0 only, so they may run at once; whichever finishes last
+  // releases a.
+  std::vector<StepSlots> steps = {{{0}, {1, 4}}, {{1}, {2}}, {{1}, {3}}, {{2, 3, 2, 6, -1}, {5}}};
+  ParallelPlan plan = plan_parallel(steps, /*kept_slots=*/{5}, 7);
+  EXPECT_EQ(plan.waits_for, (std::vector<int>{0, 1, 1, 2}));
+  EXPECT_EQ(plan.unblocks, (std::vector<std::vector<int>>{{1, 2}, {3}, {3}, {}}));
+  // a has two readers; b is read twice by one step: one reader; w (an initializer) one; y none (kept).
+  EXPECT_EQ(plan.readers, (std::vector<int>{1, 2, 1, 1, 0, 0, 1}));
+  EXPECT_EQ(plan.counted_reads, (std::vector<std::vector<int>>{{0}, {1}, {1}, {2, 3, 6}}));
+  EXPECT_EQ(plan.unread_writes, (std::vector<std::vector<int>>{{4}, {}, {}, {}}));  // y is kept, not unread
+}
+
 }  // namespace
 }  // namespace tessera
