@@ -9,6 +9,9 @@
 #        conformance case (tests/fuzz/make_seeds.sh);
 #   build-tsan/ (preset tsan) builds only tessera_tsan_tests: the thread pool's, the profiler's
 #     and the session concurrency tests (tests/CMakeLists.txt) under TSan.
+# Sampled, to fit CI's time: the conformance cases (every EVERY-th), the fuzzers (FUZZ_SECONDS
+# each) and TSan (only the concurrency tests). Both builds compile the CPU kernels at -O0, and
+# without UBSan under ASan (cmake/sanitizers.cmake says why); docs/testing.md has the cost.
 # Findings fail the stage. No suppressions: add one only for third-party code (oneDNN, OpenMP,
 # protobuf), with its reason, as LSAN_OPTIONS/TSAN_OPTIONS suppressions=FILE.
 # Environment: EVERY, FUZZ_SECONDS, UNIT_FILTER, BACKEND_TESTS (default ../shared/onnx-backend-tests).
@@ -21,7 +24,8 @@ backend_tests="${BACKEND_TESTS:-../shared/onnx-backend-tests}"
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="halt_on_error=1"
-phase() { echo "== $1 (at ${SECONDS} s)"; }
+# Each phase prints the wall time so far and the CPU time its children used (user, sys).
+phase() { echo "== $1 (at ${SECONDS} s; CPU so far: $(times | tail -1))"; }
 
 phase "ASan + UBSan build (build-fuzz)"
 cmake --preset fuzz -DTESSERA_WERROR="${TESSERA_WERROR:-OFF}" >/dev/null

@@ -38,7 +38,6 @@ std::string GraphWriter::constant(Tensor value) { return add1("Constant", {}, {t
 GradientContext::GradientContext(const Node& node, const Model& model, const ValueTypes& types,
                                  std::vector<std::string> output_grads, std::vector<bool> wanted, GraphWriter& writer)
     : node_(node),
-      model_(model),
       types_(types),
       output_grads_(std::move(output_grads)),
       wanted_(std::move(wanted)),

@@ -105,7 +105,6 @@ class GradientContext {
 
  private:
   const Node& node_;
-  const Model& model_;
   const ValueTypes& types_;
   std::vector<std::string> output_grads_;
   std::vector<bool> wanted_;

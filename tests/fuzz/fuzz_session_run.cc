@@ -4,8 +4,9 @@
 // inputs are filled from (cycled; zeros when there are none). Symbolic or unknown dimensions
 // become 1..3 (chosen by the fill bytes), an unknown rank a vector; signed integers are -8..7,
 // unsigned 0..7, floats any bit pattern; inputs over kMaxElements elements, and inputs that are
-// not tensors, make the case load-only. Each run has a deadline,
-// so a model that loops for long is cut short (an error Status) instead of hanging the fuzzer.
+// not tensors, make the case load-only. Each run has a deadline, and the session small resource
+// limits (fuzz_session_options.h), so a model that loops for long or asks for gigabytes is cut
+// short (an error Status) instead of hanging the fuzzer or tripping its memory limit.
 // tests/fuzz/make_seeds.sh writes seeds in this layout.
 #include <chrono>
 #include <cstddef>
@@ -14,7 +15,7 @@
 #include <string>
 #include <type_traits>
 
-#include "tessera/session.h"
+#include "tests/fuzz/fuzz_session_options.h"
 
 namespace {
 
@@ -93,10 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size -= 4;
   if (model_size > size) model_size = static_cast<uint32_t>(size);
 
-  tessera::SessionOptions options;
-  options.intra_op_threads = 1;
-  options.log_severity = tessera::LogSeverity::fatal;
-  auto session = tessera::Session::load_from_bytes(data, model_size, options);
+  auto session = tessera::Session::load_from_bytes(data, model_size, tessera::fuzz::fuzz_session_options());
   if (!session.is_ok()) return 0;
 
   FillBytes fill(data + model_size, size - model_size);

@@ -39,7 +39,15 @@ Dim product_dim(const Dims& dims, size_t begin, size_t end) {
   const Dim* symbol = nullptr;
   for (size_t i = begin; i < end; ++i) {
     if (dims[i].is_fixed()) {
-      product *= dims[i].value;
+      // A product past int64 (a crafted declared shape) is unknown here, not wrapped: the run's
+      // checked_element_count then refuses such a tensor with a clear error.
+      auto next = checked_multiply(product, dims[i].value);
+      if (!next.is_ok()) {
+        for (size_t j = begin; j < end; ++j)
+          if (dims[j].is_fixed() && dims[j].value == 0) return fixed_dim(0);
+        return unknown_dim();
+      }
+      product = *next;
     } else if (dims[i].param.empty() || symbol) {
       symbol = nullptr;
       product = -1;

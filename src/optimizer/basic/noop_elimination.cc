@@ -40,7 +40,13 @@ std::optional<Shape> reshaped(const Shape& in, const std::vector<int64_t>& dims,
   Shape out;
   int infer = -1;
   int64_t known = 1, total = 1;
-  for (int64_t d : in) total *= d;
+  // Checked products: a crafted declared shape may overflow int64 (found by fuzz_session_run);
+  // then the Reshape is not shown to be a no-op and stays for the run to check.
+  for (int64_t d : in) {
+    auto next = checked_multiply(total, d);
+    if (!next.is_ok()) return std::nullopt;
+    total = *next;
+  }
   for (size_t i = 0; i < dims.size(); ++i) {
     int64_t d = dims[i];
     if (d == 0 && !allowzero) {
@@ -53,7 +59,9 @@ std::optional<Shape> reshaped(const Shape& in, const std::vector<int64_t>& dims,
     } else if (d < 0) {
       return std::nullopt;
     } else {
-      known *= d;
+      auto next = checked_multiply(known, d);
+      if (!next.is_ok()) return std::nullopt;
+      known = *next;
     }
     out.push_back(d);
   }

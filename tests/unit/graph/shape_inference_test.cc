@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "graph/infer/infer_context.h"
 #include "tests/unit/graph/graph_builders.h"
 
 namespace tessera {
@@ -203,6 +204,25 @@ TEST(ShapeInference, ContradictionsNameTheNode) {
   auto types = infer_types(m.graph, m, {});
   ASSERT_TRUE(types.is_ok()) << types.status().message();
   EXPECT_EQ(type_of(*types, "y"), "tensor(float)[n,5]");
+}
+
+}  // namespace
+}  // namespace tessera
+
+// Found by fuzz_model_load (UBSan: signed overflow in product_dim under Reshape's inference): a
+// product of declared dims past int64 is unknown, not a wrapped value; a zero still makes it 0.
+namespace tessera {
+namespace {
+
+TEST(ProductDim, OverflowIsUnknownNotWrapped) {
+  const Dims huge = {fixed_dim(int64_t{1} << 62), fixed_dim(4), fixed_dim(3)};
+  const Dim product = product_dim(huge, 0, huge.size());
+  EXPECT_FALSE(product.is_fixed()) << product.value;
+  EXPECT_TRUE(product.param.empty());
+  const Dims with_zero = {fixed_dim(int64_t{1} << 62), fixed_dim(4), fixed_dim(0)};
+  EXPECT_EQ(product_dim(with_zero, 0, with_zero.size()).value, 0);
+  const Dims fits = {fixed_dim(int64_t{1} << 30), fixed_dim(4)};
+  EXPECT_EQ(product_dim(fits, 0, fits.size()).value, int64_t{1} << 32);
 }
 
 }  // namespace

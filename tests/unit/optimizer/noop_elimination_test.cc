@@ -104,5 +104,21 @@ TEST(NoopElimination, OldDropoutNeedsIsTest) {
   }
 }
 
+// Found by fuzz_session_run (UBSan: signed overflow multiplying the declared dims): a Reshape of
+// a declared shape whose element count overflows int64 is not taken for a no-op, and creating
+// the session does not overflow (the sanitized unit tests fail here without checked products).
+TEST(NoopElimination, ReshapeOfAnOverflowingDeclaredShapeStays) {
+  Model m;
+  m.opset_imports[""] = 17;
+  m.graph.inputs.push_back(tensor_value("x", DataType::float32, {int64_t{1} << 62, 8}));
+  m.graph.initializers["dims"] = int64_vector({-1, 8});
+  m.graph.nodes.push_back(node("reshape", "Reshape", {"x", "dims"}, {"y"}));
+  m.graph.outputs.push_back(tensor_value("y", DataType::float32, {}));
+  m.graph.outputs.back().type.shape.reset();
+  auto state = session_at(std::move(m), OptimizationLevel::basic);
+  ASSERT_NE(state, nullptr);
+  EXPECT_EQ(op_counts(state->model().graph).count("Reshape"), 1u);
+}
+
 }  // namespace
 }  // namespace tessera
