@@ -101,9 +101,6 @@ class GraphExecutor {
   friend class FrameLease;
   friend class SubgraphRunnerImpl;
 
-  // Run frames (a slot per value) are kept between runs, one per concurrent run: FrameLease.
-  std::vector<Value> take_frame() const;
-  void give_back_frame(std::vector<Value> frame) const;
   // Puts the feeds and outer values into a run's empty frame (initializers are read from
   // constants_, not copied in).
   void fill_frame(std::vector<Value>& frame, const std::vector<Value>& inputs,
