@@ -9,6 +9,7 @@
 
 #include "framework/session.h"
 #include "providers/cpu/cpu_provider.h"
+#include "training/training_session.h"
 
 namespace tessera {
 
@@ -45,6 +46,22 @@ inline std::vector<float> values(size_t count, uint32_t seed, float scale = 1.0f
 // Element i of a float or double tensor, as double.
 inline double element(const Tensor& t, int64_t i) {
   return t.dtype() == DataType::float64 ? t.data<double>()[i] : static_cast<double>(t.data<float>()[i]);
+}
+
+// The losses of `steps` optimizer steps of `ts`, step k on batch_of(first_batch + k), each
+// with freshly reset gradients.
+template <class BatchOf>
+std::vector<float> train_steps(TrainingSession& ts, int steps, uint32_t first_batch, const BatchOf& batch_of) {
+  std::vector<float> losses;
+  for (int k = 0; k < steps; ++k) {
+    ts.lazy_reset_grad();
+    auto loss = ts.train_step(batch_of(first_batch + static_cast<uint32_t>(k)));
+    EXPECT_TRUE(loss.is_ok()) << loss.status().message();
+    if (!loss.is_ok()) break;
+    losses.push_back(*loss);
+    EXPECT_TRUE(ts.optimizer_step().is_ok());
+  }
+  return losses;
 }
 
 }  // namespace tessera

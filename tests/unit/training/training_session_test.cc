@@ -112,16 +112,7 @@ std::unique_ptr<TrainingSession> trainer(OptimizerConfig config) {
 
 // Losses of `steps` optimizer steps, each on its own batch.
 std::vector<float> train(TrainingSession& ts, int steps, uint32_t first_batch) {
-  std::vector<float> losses;
-  for (int k = 0; k < steps; ++k) {
-    ts.lazy_reset_grad();
-    auto loss = ts.train_step(batch(first_batch + static_cast<uint32_t>(k)));
-    EXPECT_TRUE(loss.is_ok()) << loss.status().message();
-    if (!loss.is_ok()) break;
-    losses.push_back(*loss);
-    EXPECT_TRUE(ts.optimizer_step().is_ok());
-  }
-  return losses;
+  return train_steps(ts, steps, first_batch, [](uint32_t seed) { return batch(seed); });
 }
 
 float mean(const std::vector<float>& v, size_t begin, size_t end) {
