@@ -1,5 +1,4 @@
-// Heap blocks for tensor data and packed weights (the run buffers' pool has its own,
-// core/page_blocks.h, whose blocks are freed by size): 64-byte aligned (the
+// Heap blocks for tensor data, the run buffers' pool and packed weights: 64-byte aligned (the
 // alignment SIMD kernels and in-place mapped weights agree on), and the whole 2 MiB pages inside
 // a large block advised for transparent huge pages. Large weights and activations are written
 // once, page by page; on a virtual machine each 4 KiB first-touch fault costs microseconds, and

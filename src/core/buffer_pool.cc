@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/page_blocks.h"
+#include "core/aligned_block.h"
 #include "core/tensor_alloc.h"
 #include "core/tensor_limits.h"
 
@@ -38,7 +38,7 @@ struct BufferPool::State {
   explicit State(size_t max) : max_cached(max) {}
   ~State() {
     for (auto& [size, blocks] : free_blocks)
-      for (void* block : blocks) free_page_block(block, size);
+      for (void* block : blocks) std::free(block);
     for (void* handle : free_handles) ::operator delete(handle);
   }
 
@@ -69,8 +69,8 @@ struct BufferPool::State {
 
   // A free block of at least `size` bytes and at most twice that (so that runs with varying
   // shapes reuse each other's blocks instead of caching one set per shape), else a new one.
-  // Returns the block, its size, and whether it is fresh and zero (page_blocks.h).
-  PageBlock take(size_t size) {
+  // Returns the block and its size.
+  std::pair<void*, size_t> take(size_t size) {
     {
       std::lock_guard<std::mutex> lock(mutex);
       for (auto it = free_blocks.lower_bound(size); it != free_blocks.end() && it->first / 2 <= size; ++it) {
@@ -78,16 +78,18 @@ struct BufferPool::State {
         void* block = it->second.back();
         it->second.pop_back();
         cached -= it->first;
-        return {block, it->first, false};
+        return {block, it->first};
       }
     }
-    return allocate_page_block(size);
+    void* block = allocate_block(size);
+    if (!block) throw std::bad_alloc();
+    return {block, size};
   }
 
   void give_back(void* block, size_t size) {
     std::lock_guard<std::mutex> lock(mutex);
     if (cached + size > max_cached) {
-      free_page_block(block, size);
+      std::free(block);
       return;
     }
     free_blocks[size].push_back(block);
@@ -137,16 +139,15 @@ Tensor BufferPool::allocate(DataType dtype, const Shape& shape, bool zero_fill, 
                                       " (raise SessionOptions::limits.max_run_arena_bytes)"));
     }
   }
-  PageBlock taken;
+  std::pair<void*, size_t> taken;
   try {
     taken = state_->take(rounded);
   } catch (...) {
     if (budget) budget->live.fetch_sub(rounded, std::memory_order_relaxed);
     throw;
   }
-  void* block = taken.data;
-  const size_t size = taken.size;
-  if (zero_fill && !taken.fresh_zeroed) std::memset(block, 0, bytes);
+  const auto [block, size] = taken;
+  if (zero_fill) std::memset(block, 0, bytes);
   // The owner hands the block back to the pool's state, which it keeps alive, and its bytes
   // back to the run's budget.
   std::shared_ptr<const void> owner(

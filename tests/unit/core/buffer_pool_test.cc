@@ -45,11 +45,11 @@ TEST(BufferPool, SmallerRequestsReuseBlocksUpToTwiceTheirSize) {
   EXPECT_EQ(pool.cached_bytes(), 5u * 4096);  // given back at its own size
 }
 
-// Large blocks are whole huge pages (core/page_blocks.h): a fresh one needs no memset, a reused
-// one is zeroed again, and the block serves any request from half its size.
-TEST(BufferPool, LargeBlocksAreHugePagesZeroFilledFreshOrReused) {
+// A large block (its whole 2 MiB pages advised for huge pages, core/aligned_block.h) is zero
+// filled whether fresh or reused, and serves a later, somewhat smaller request.
+TEST(BufferPool, LargeBlocksAreZeroFilledFreshOrReused) {
   BufferPool pool;
-  const int64_t floats = (int64_t{3} << 20) / 4 / 2 + 100;  // just over 1.5 MiB
+  const int64_t floats = (int64_t{3} << 20) / 4 + 100;  // just over 3 MiB
   const void* first_data;
   {
     Tensor t = pool.allocate(DataType::float32, {floats});
@@ -57,10 +57,10 @@ TEST(BufferPool, LargeBlocksAreHugePagesZeroFilledFreshOrReused) {
     first_data = t.raw_data();
     for (int64_t i = 0; i < floats; ++i) t.data<float>()[i] = 1.f;
   }
-  EXPECT_EQ(pool.cached_bytes(), size_t{2} << 20);
-  Tensor again = pool.allocate(DataType::float32, {floats + 1000});
+  EXPECT_EQ(pool.cached_bytes(), (static_cast<size_t>(floats) * 4 + 4095) / 4096 * 4096);
+  Tensor again = pool.allocate(DataType::float32, {floats - 1000});
   EXPECT_EQ(again.raw_data(), first_data);
-  for (int64_t i = 0; i < floats + 1000; ++i) ASSERT_EQ(again.data<float>()[i], 0.f) << i;
+  for (int64_t i = 0; i < floats - 1000; ++i) ASSERT_EQ(again.data<float>()[i], 0.f) << i;
 }
 
 TEST(BufferPool, BlocksOutliveThePoolAndRespectTheCap) {
