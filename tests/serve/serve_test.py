@@ -227,7 +227,10 @@ def run_checks(server, port, tmp, digits_model, repo):
     post_json(port, "/v2/models/slow/infer", slow_doc, max_time=0.05)
     check(curl(port, "/v2/health/live")[0] == 200, "a client that disconnected mid-request leaves the server up")
 
-    # Queue full: one instance, one queued request; the rest of a burst get 503.
+    # Queue full: one instance, one queued request; the rest of a burst get 503. A request that
+    # waits for its answer first drains what the abandoned one left running or queued, so the
+    # burst meets an idle model however slowly this machine runs.
+    check(post_json(port, "/v2/models/slow/infer", slow_doc)[0] == 200, "the slow model answers before the burst")
     body = json.dumps(slow_doc).encode()
     burst = [subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@-",
                                f"http://127.0.0.1:{port}/v2/models/slow/infer"], stdin=subprocess.PIPE,
