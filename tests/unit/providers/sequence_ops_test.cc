@@ -79,6 +79,13 @@ TEST(SequenceOps, ConcatFromSequence) {
   ASSERT_FALSE(bad.is_ok());
   EXPECT_NE(bad.status().message().find("sequence item 1"), std::string::npos) << bad.status().message();
   EXPECT_FALSE(run_op({"ConcatFromSequence", 11, {Value::sequence({}, DataType::float32)}, {attr_i("axis", 0)}}).is_ok());
+
+  // Stacking along an axis valid for item 0's rank but not a later item's (found by
+  // fuzz_session_run: the dim was inserted past the end of the smaller shape).
+  Value ranks = Value::sequence({tf({1, 2}, {1, 2}), tf({2}, {3, 4})});
+  auto mixed = run_op({"ConcatFromSequence", 11, {ranks}, {attr_i("axis", 2), attr_i("new_axis", 1)}});
+  ASSERT_FALSE(mixed.is_ok());
+  EXPECT_NE(mixed.status().message().find("sequence item 1"), std::string::npos) << mixed.status().message();
 }
 
 // Sequences hold any value: maps (as ZipMap makes) and sequences go in and come out whole.

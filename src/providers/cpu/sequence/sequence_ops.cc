@@ -258,8 +258,9 @@ class ConcatFromSequenceKernel final : public OpKernel {
     Shape out_shape = effective(first);
     out_shape[static_cast<size_t>(axis)] = 0;
     for (size_t i = 0; i < items.size(); ++i) {
-      Shape s = effective(items[i]);
-      bool ok = items[i].dtype() == first.dtype() && static_cast<int64_t>(s.size()) == rank;
+      // The rank first: `axis` was checked against item 0's, and stacking inserts a dim at it.
+      bool ok = items[i].dtype() == first.dtype() && items[i].rank() == first.rank();
+      const Shape s = ok ? effective(items[i]) : Shape();
       for (int64_t k = 0; ok && k < rank; ++k) ok = k == axis || s[k] == out_shape[k];
       if (!ok)
         return ctx.error("sequence item ", i, " is ", dtype_name(items[i].dtype()), shape_to_string(items[i].shape()),
