@@ -295,7 +295,7 @@ class LayerNormKernel : public OpKernel {
 
     // RMSNormalization's Y takes the scale's type; LayerNormalization's the input's.
     const DataType y_type = rms_ ? scale->dtype() : x->dtype();
-    Tensor& y = ctx.allocate_output(0, y_type, x->shape());
+    Tensor& y = ctx.allocate_output_uninitialized(0, y_type, x->shape());
     Shape stat_shape = x->shape();
     for (int64_t i = axis; i < rank; ++i) stat_shape[static_cast<size_t>(i)] = 1;
     const DataType stat_type = static_cast<DataType>(stash_type_);
@@ -344,8 +344,8 @@ class LayerNormKernel : public OpKernel {
     const int64_t cols = ys.back(), rows = cols == 0 ? 0 : shape_size(ys) / cols;
     RowParams rp;
     TS_RETURN_IF_ERROR(row_params(ctx, ys, rank - 1, scale, bias, rp));
-    Tensor& y = ctx.allocate_output(0, a->dtype(), ys);
-    Tensor* sum_out = requested(ctx, layout_.sum) ? &ctx.allocate_output(layout_.sum, a->dtype(), ys) : nullptr;
+    Tensor& y = ctx.allocate_output_uninitialized(0, a->dtype(), ys);
+    Tensor* sum_out = requested(ctx, layout_.sum) ? &ctx.allocate_output_uninitialized(layout_.sum, a->dtype(), ys) : nullptr;
     Shape stat_shape = ys;
     stat_shape.back() = 1;
     Tensor* mean_out = requested(ctx, layout_.mean) ? &ctx.allocate_output(layout_.mean, DataType::float32, stat_shape) : nullptr;
