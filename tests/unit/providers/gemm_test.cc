@@ -1,7 +1,7 @@
 // The fast GEMM (microkernels/gemm.h) diffed against a naive double-precision triple loop on odd
 // shapes, every transpose combination, padded leading dimensions, alpha/beta, the epilogue,
-// prepacked operands and several threads. Run with TESSERA_ISA=portable / avx2 to cover the
-// lower ISAs on a machine that has AVX-512.
+// prepacked operands, A read in place and several threads. Run with TESSERA_ISA=portable / avx2
+// to cover the lower ISAs on a machine that has AVX-512.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -164,6 +164,23 @@ TEST(Gemm, EpilogueResidual) {
       check_case<float>(c, true, false, 1.0f, 0.0f, threads, false, true, ep);
       ep.bias_m = nullptr;
       ep.clip_max = std::numeric_limits<float>::infinity();
+    }
+}
+
+// A row-major A that is not prepacked is read in place (the *_direct_a micro-kernels): the
+// transformer layout, activations times packed weights with bias and residual, split between
+// threads; partial row panels (M = 37, 197), partial and half-plus-narrow last column panels
+// (N = 100, 49), three depth blocks (K = 600).
+TEST(Gemm, RowMajorAReadInPlace) {
+  const std::vector<float> res = random_vector<float>(197 * 147, 11), bn = random_vector<float>(147, 12);
+  GemmEpilogue<float> ep;
+  ep.bias_n = bn.data();
+  ep.residual = res.data();
+  ep.ld_residual = 147;
+  for (const Case& c : {Case{37, 100, 600}, Case{197, 128, 64}, Case{21, 49, 300}, Case{8, 32, 1}})
+    for (int threads : {1, 2, 3}) {
+      check_case<float>(c, false, false, 1.0f, 0.0f, threads, false, true, ep);
+      check_case<float>(c, false, false, 0.5f, 1.0f, threads, false, false, ep);
     }
 }
 

@@ -144,7 +144,7 @@ class MatMulKernel final : public OpKernel {
     if (a->dtype() != b->dtype())
       return ctx.error("MatMul operands have different types ", dtype_name(a->dtype()), " and ", dtype_name(b->dtype()));
     TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, a->shape(), b->shape()));
-    Tensor& y = ctx.allocate_output(0, a->dtype(), plan.out_shape);
+    Tensor& y = ctx.allocate_output_uninitialized(0, a->dtype(), plan.out_shape);
     if (y.size() == 0) return Status::ok();
     return dispatch<kMatMulTypes>(
         a->dtype(),
@@ -248,7 +248,7 @@ class GemmKernel final : public OpKernel {
     }
     if (act_.kind != ConvActivation::Kind::none && !(kFloatTypes & type_bit(a->dtype())))
       return ctx.error("FusedGemm with an activation takes float types, got ", dtype_name(a->dtype()));
-    Tensor& y = ctx.allocate_output(0, a->dtype(), {M, N});
+    Tensor& y = ctx.allocate_output_uninitialized(0, a->dtype(), {M, N});
     if (y.size() == 0) return Status::ok();
     const int64_t lda = a->dim(1), ldb = b->dim(1);
     return dispatch<kMatMulTypes>(
@@ -367,7 +367,7 @@ class FusedMatMulKernel final : public OpKernel {
     TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, a->shape(), b->shape()));
     if (bias->size() != plan.N)
       return ctx.error("bias of shape ", shape_to_string(bias->shape()), " does not match N = ", plan.N);
-    Tensor& y = ctx.allocate_output(0, DataType::float32, plan.out_shape);
+    Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, plan.out_shape);
     if (y.size() == 0) return Status::ok();
     const float* A = a->data<float>();
     const float* B = b->data<float>();
@@ -431,7 +431,7 @@ class FusedMatMulKernel final : public OpKernel {
           const Shape as = copy_a ? transposed_operand(a->data<T>(), a->shape(), trans_batch_a_, trans_a_, a_buf) : a->shape();
           const Shape bs = copy_b ? transposed_operand(b->data<T>(), b->shape(), trans_batch_b_, trans_b_, b_buf) : b->shape();
           TS_ASSIGN_OR_RETURN(MatMulPlan plan, plan_matmul(ctx, as, bs));
-          Tensor& y = ctx.allocate_output(0, a->dtype(), plan.out_shape);
+          Tensor& y = ctx.allocate_output_uninitialized(0, a->dtype(), plan.out_shape);
           if (y.size() == 0) return Status::ok();
           const C* pa = copy_a ? a_buf.data() : reinterpret_cast<const C*>(a->data<T>());
           const C* pb = copy_b ? b_buf.data() : reinterpret_cast<const C*>(b->data<T>());

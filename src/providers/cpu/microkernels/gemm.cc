@@ -4,7 +4,8 @@
 // Loop nest (row-major C, vectors along N, A values broadcast):
 //   ic over M by mc -> pc over K by kc (pack A block) -> jc over N by nc (pack B block, L2)
 //     -> jr over the block by NR (B micro-panel stays in L1) -> ir by MR -> micro-kernel.
-// A last panel just past NR/2 wide runs as a half panel plus 1-4 narrow columns.
+// A row-major A that is not prepacked is not packed at all: its micro-kernels read it in place.
+// A last panel just past NR/2 wide runs as a half panel plus 1-4 narrow columns (packed A only).
 // Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM,
 // so no synchronisation is needed inside. An operand that is not prepacked is packed once, in
 // parallel, before the tiles run (each tile packs its own blocks only when the operand is too
@@ -149,6 +150,14 @@ void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, i
   }
 }
 
+// A row-major A that is not prepacked is read in place by the *_direct_a micro-kernels: packing
+// it cost 5% of ViT's run (a scalar transposition of every activation), and at 2 threads one
+// more hand-off to the pool per GEMM.
+template <class T>
+bool reads_a_in_place(const MatrixArg<T>& a) {
+  return !a.packed && !a.trans;
+}
+
 struct Problem {
   int64_t M, N, K;
 };
@@ -162,13 +171,16 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
   const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, pr.K));
   const int64_t mc = ks.mc, nc = ks.nc;
   const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
-  T* a_buf = a.packed ? nullptr : scratch<T>(0, mc * kc);
+  const bool direct_a = reads_a_in_place(a);
+  T* a_buf = a.packed || direct_a ? nullptr : scratch<T>(0, mc * kc);
   T* b_buf = b.packed ? nullptr : scratch<T>(1, nc * kc);
   // A row-major B is read in place when few row panels reuse it: packing it would cost about
   // as much as the multiply (pointwise convolutions with few output channels). Many reuses pack,
   // so the panel is read contiguously from L1 instead of in strided rows.
   const bool direct_b = !b.packed && !b.trans && i_end - i_begin <= kDirectBMaxPanels * mr;
-  UkernelArgs<T> args{alpha, beta, nullptr, 0, nullptr, nullptr, ep.clip_min, ep.clip_max, false};
+  UkernelArgs<T> args{alpha, beta, nullptr, 0, nullptr, nullptr, ep.clip_min, ep.clip_max, false, a.ld};
+  const auto& full_uk = direct_a ? ks.ukernel_direct_a : ks.ukernel;
+  const auto& half_uks = direct_a ? ks.ukernel_half_direct_a : ks.ukernel_half;
 
   for (int64_t ic = i_begin; ic < i_end; ic += mc) {
     const int64_t mlen = std::min(mc, i_end - ic);
@@ -179,6 +191,8 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
       const T* a_block;
       if (a.packed) {
         a_block = a.packed->data.get() + pc * m_padded + (ic / mr) * klen * mr;
+      } else if (direct_a) {
+        a_block = a.data + ic * a.ld + pc;
       } else {
         pack_a_block(a, ic, mlen, pc, klen, mr, a_buf);
         a_block = a_buf;
@@ -207,13 +221,13 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
           const T* bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
           for (int64_t ir = 0; ir < mlen; ir += mr) {
             const int64_t rows = std::min<int64_t>(mr, mlen - ir);
-            const T* a_panel = a_block + ir * klen;
+            const T* a_panel = a_block + ir * (direct_a ? a.ld : klen);
             T* c_tile = c + (ic + ir) * ldc + jc + jr;
             args.bias_m = ep.bias_m ? ep.bias_m + ic + ir : nullptr;
             args.bias_n = bias_n;
             args.residual = ep.residual && pc == 0 ? ep.residual + (ic + ir) * ep.ld_residual + jc + jr : nullptr;
-            auto* const half_uk = ks.ukernel_half[rows - 1];
-            if (half_uk && extra > 0 && extra <= detail::kMaxNarrowCols) {
+            auto* const half_uk = half_uks[rows - 1];
+            if (half_uk && extra > 0 && extra <= detail::kMaxNarrowCols && !direct_a) {
               // A half panel and a few columns: 49 = 32 + 16 + 1 instead of 32 + 32.
               half_uk(klen, a_panel, panel, ldb, c_tile, ldc, half, args);
               UkernelArgs<T> rest = args;
@@ -221,7 +235,7 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
               if (rest.residual) rest.residual += half;
               ks.ukernel_narrow[rows - 1](klen, a_panel, panel + half, ldb, c_tile + half, ldc, extra, rest);
             } else {
-              auto* const uk = half_uk && 2 * cols <= nr ? half_uk : ks.ukernel[rows - 1];
+              auto* const uk = half_uk && 2 * cols <= nr ? half_uk : full_uk[rows - 1];
               uk(klen, a_panel, panel, ldb, c_tile, ldc, cols, args);
             }
           }
@@ -444,7 +458,8 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   PackedMatrix<T> shared_a, shared_b;
   const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, K));
   const bool b_in_place = !b.trans && m_panels <= kDirectBMaxPanels;
-  if (!a.packed && m_panels * ks.mr * K <= kMaxSharedPack) {
+  const bool a_in_place = reads_a_in_place(a);
+  if (!a.packed && !a_in_place && m_panels * ks.mr * K <= kMaxSharedPack) {
     T* buf = scratch<T>(2, m_panels * ks.mr * K);
     pack_shared(true, a, M, K, ks.mr, kc, buf, pool);
     shared_a = packed_view(buf, M, K, ks.mr, kc);
@@ -460,8 +475,8 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   // Tiles that pack nothing are split twice as fine: the pool hands them out as threads come
   // free, so a thread the OS holds back delays the call by a small tile, not half the work.
   const int64_t max_tasks = std::max<int64_t>(1, static_cast<int64_t>(flops / 4e5));
-  const bool packs_nothing = a.packed && (b.packed || b_in_place);
-  const GridProblem grid{m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a.packed != nullptr, b.packed != nullptr};
+  const bool packs_nothing = (a.packed || a_in_place) && (b.packed || b_in_place);
+  const GridProblem grid{m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a.packed != nullptr || a_in_place, b.packed != nullptr};
   int64_t tm, tn;
   choose_grid(grid, static_cast<int>(std::min<int64_t>(packs_nothing ? 2 * threads : threads, max_tasks)), &tm, &tn);
   if (tm * tn == 1 && packs_nothing)  // no grid of twice the threads fits the panels

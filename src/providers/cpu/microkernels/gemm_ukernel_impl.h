@@ -44,13 +44,15 @@ inline void store_element(T sum, T* c, int64_t ldc, int i, int64_t j, const Uker
   out = r;
 }
 
-// MR x (NV vectors) register tile; `Rows` <= MR rows are computed, the A panel stride is MR.
-template <class T, int Bytes, int MR, int NV, int Rows>
+// MR x (NV vectors) register tile; `Rows` <= MR rows are computed, the A panel stride is MR
+// (DirectA: A is row-major, rows p.lda apart, read in place).
+template <class T, int Bytes, int MR, int NV, int Rows, bool DirectA = false>
 void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t ldb, T* __restrict c, int64_t ldc,
              int64_t nr, const UkernelArgs<T>& p) {
   using V = typename VecOf<T, Bytes>::type;
   constexpr int L = Bytes / static_cast<int>(sizeof(T));
   constexpr int NR = NV * L;
+  const int64_t lda = p.lda;
   V acc[Rows][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < Rows; ++i)
@@ -63,11 +65,11 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t l
     for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + v * L, Bytes);
 #pragma GCC unroll 16
     for (int i = 0; i < Rows; ++i) {
-      const T av = a[i];
+      const T av = DirectA ? a[i * lda] : a[i];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
     }
-    a += MR;
+    a += DirectA ? 1 : MR;
     b += ldb;
   }
 
@@ -222,7 +224,11 @@ KernelSet<T> make_kernel_set(int64_t kc, int64_t mc, int64_t nc, std::index_sequ
   set.mc = mc / MR * MR;
   set.nc = nc / set.nr * set.nr;
   ((set.ukernel[Rows] = &ukernel<T, Bytes, MR, NV, static_cast<int>(Rows) + 1>), ...);
-  if constexpr (NV % 2 == 0) ((set.ukernel_half[Rows] = &ukernel<T, Bytes, MR, NV / 2, static_cast<int>(Rows) + 1>), ...);
+  ((set.ukernel_direct_a[Rows] = &ukernel<T, Bytes, MR, NV, static_cast<int>(Rows) + 1, true>), ...);
+  if constexpr (NV % 2 == 0) {
+    ((set.ukernel_half[Rows] = &ukernel<T, Bytes, MR, NV / 2, static_cast<int>(Rows) + 1>), ...);
+    ((set.ukernel_half_direct_a[Rows] = &ukernel<T, Bytes, MR, NV / 2, static_cast<int>(Rows) + 1, true>), ...);
+  }
   ((set.ukernel_narrow[Rows] = &ukernel_narrow<T, MR, static_cast<int>(Rows) + 1>), ...);
   set.axpy = &axpy_impl<T>;
   set.gemv_panel = &gemv_panel_impl<T, MR>;

@@ -22,6 +22,7 @@ struct UkernelArgs {
   const T* bias_n;  // already offset to the tile's first column, or null
   T clip_min, clip_max;
   bool last;  // last k block: apply bias and clamp
+  int64_t lda;  // the *_direct_a kernels: the row stride of A, read in place
 };
 
 // C tile (mr rows, where mr is fixed per entry of the table, and nr <= NR columns)
@@ -46,6 +47,11 @@ struct KernelSet {
   // At most kMaxNarrowCols columns, one broadcast each (the rest of a panel just past NR/2:
   // N = 49 runs 32 + 16 + 1 columns, not 32 + 32).
   UkernelFn<T> ukernel_narrow[kMaxMR] = {};
+  // ukernel and ukernel_half reading A row-major in place (`a` its first row at the k block,
+  // rows args.lda apart) instead of a packed panel: activations times packed weights skip
+  // packing A, as the weights are read many times more than the activations.
+  UkernelFn<T> ukernel_direct_a[kMaxMR] = {};
+  UkernelFn<T> ukernel_half_direct_a[kMaxMR] = {};
   void (*axpy)(int64_t n, T s, const T* x, T* y) = nullptr;  // y += s * x
   // acc[0, MR) += Apanel[k x MR] * x[k] over k < kc: one packed A panel times a column (N == 1).
   void (*gemv_panel)(int64_t kc, const T* a, const T* x, T* acc) = nullptr;

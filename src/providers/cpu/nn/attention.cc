@@ -541,7 +541,8 @@ class TesseraAttentionKernel final : public OpKernel {
         stride *= s[j];
       }
     }
-    Tensor& y = ctx.allocate_output(0, DataType::float32, sf ? Shape{Sq, B * H, Dv} : Shape{B, Sq, H, Dv});
+    // Every element is written (a head with no keys gets zeros).
+    Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, sf ? Shape{Sq, B * H, Dv} : Shape{B, Sq, H, Dv});
     if (y.size() == 0) return Status::ok();
     // Head h of batch b: rows S apart by H*D (batch first) or B*H*D (sequence first).
     const int64_t rows = sf ? B * H : H;

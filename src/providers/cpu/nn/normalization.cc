@@ -295,7 +295,7 @@ class LayerNormKernel : public OpKernel {
 
     // RMSNormalization's Y takes the scale's type; LayerNormalization's the input's.
     const DataType y_type = rms_ ? scale->dtype() : x->dtype();
-    Tensor& y = ctx.allocate_output(0, y_type, x->shape());
+    Tensor& y = ctx.allocate_output_uninitialized(0, y_type, x->shape());
     Shape stat_shape = x->shape();
     for (int64_t i = axis; i < rank; ++i) stat_shape[static_cast<size_t>(i)] = 1;
     const DataType stat_type = static_cast<DataType>(stash_type_);
@@ -344,8 +344,8 @@ class LayerNormKernel : public OpKernel {
     const int64_t cols = ys.back(), rows = cols == 0 ? 0 : shape_size(ys) / cols;
     RowParams rp;
     TS_RETURN_IF_ERROR(row_params(ctx, ys, rank - 1, scale, bias, rp));
-    Tensor& y = ctx.allocate_output(0, a->dtype(), ys);
-    Tensor* sum_out = requested(ctx, layout_.sum) ? &ctx.allocate_output(layout_.sum, a->dtype(), ys) : nullptr;
+    Tensor& y = ctx.allocate_output_uninitialized(0, a->dtype(), ys);
+    Tensor* sum_out = requested(ctx, layout_.sum) ? &ctx.allocate_output_uninitialized(layout_.sum, a->dtype(), ys) : nullptr;
     Shape stat_shape = ys;
     stat_shape.back() = 1;
     Tensor* mean_out = requested(ctx, layout_.mean) ? &ctx.allocate_output(layout_.mean, DataType::float32, stat_shape) : nullptr;
@@ -389,35 +389,40 @@ class LayerNormKernel : public OpKernel {
             added.resize(static_cast<size_t>(cols));
             widen_span(sum_bias->data<T>(), added.data(), cols);
           }
-          ctx.thread_pool().parallel_for(rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
-            for (int64_t r = r0; r < r1; ++r) {
-              const T* ar = pa + (same ? r * cols : a_off[static_cast<size_t>(r)]);
-              const T* br = pb + (same ? r * cols : b_off[static_cast<size_t>(r)]);
-              T* yr = ps + r * cols;
-              if constexpr (std::is_same_v<T, F>) {
-                if (a_inner == 1 && b_inner == 1) {
-                  for (int64_t i = 0; i < cols; ++i) yr[i] = ar[i] + br[i];
-                  if (sum_bias)
-                    for (int64_t i = 0; i < cols; ++i) yr[i] += added[static_cast<size_t>(i)];
-                  continue;
-                }
-              }
-              for (int64_t i = 0; i < cols; ++i) {
-                F v = static_cast<F>(to_computed<F>(ar[i * a_inner]) + to_computed<F>(br[i * b_inner]));
-                if (sum_bias) v += added[static_cast<size_t>(i)];
-                yr[i] = from_computed<T>(v);
+          // Row r of the sum, written just before run_rows normalizes it (still in L1), in the
+          // same pass over the rows: one hand-off to the pool instead of two.
+          auto add_row = [&](int64_t r) {
+            const T* ar = pa + (same ? r * cols : a_off[static_cast<size_t>(r)]);
+            const T* br = pb + (same ? r * cols : b_off[static_cast<size_t>(r)]);
+            T* yr = ps + r * cols;
+            if constexpr (std::is_same_v<T, F>) {
+              if (a_inner == 1 && b_inner == 1) {
+                for (int64_t i = 0; i < cols; ++i) yr[i] = ar[i] + br[i];
+                if (sum_bias)
+                  for (int64_t i = 0; i < cols; ++i) yr[i] += added[static_cast<size_t>(i)];
+                return;
               }
             }
-          });
-          run_rows<T, T>(ctx, ps, py, rows, cols, rp, mean_out, inv_out);
+            for (int64_t i = 0; i < cols; ++i) {
+              F v = static_cast<F>(to_computed<F>(ar[i * a_inner]) + to_computed<F>(br[i * b_inner]));
+              if (sum_bias) v += added[static_cast<size_t>(i)];
+              yr[i] = from_computed<T>(v);
+            }
+          };
+          run_rows<T, T>(ctx, ps, py, rows, cols, rp, mean_out, inv_out, add_row);
           return Status::ok();
         },
         ctx.node());
   }
 
-  template <class T, class V>
+  struct NoRowPrep {
+    void operator()(int64_t) const {}
+  };
+
+  // Normalizes each row of x into y; prepare(r), when given, writes row r of x first.
+  template <class T, class V, class Prep = NoRowPrep>
   void run_rows(KernelContext& ctx, const T* x, V* y, int64_t rows, int64_t cols, const RowParams& rp,
-                Tensor* mean_out, Tensor* inv_out) const {
+                Tensor* mean_out, Tensor* inv_out, const Prep& prepare = {}) const {
     // Stage one in float unless the input or stash type asks for double.
     using F = std::conditional_t<std::is_same_v<T, double> || std::is_same_v<V, double>, double, float>;
     std::vector<F> scale(rp.scale.begin(), rp.scale.end()), bias(rp.bias.begin(), rp.bias.end());
@@ -425,6 +430,7 @@ class LayerNormKernel : public OpKernel {
     const F eps = static_cast<F>(epsilon_);
     ctx.thread_pool().parallel_for(rows, grain_for(cols * 3), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
+        prepare(r);
         const T* xr = x + r * cols;
         V* yr = y + r * cols;
         const F* s = scale.data() + (rp.per_row ? r * cols : 0);
