@@ -1,12 +1,30 @@
-"""What the serve tests share: the check list, `tessera run` as the reference, the server's RSS and
-starting `tessera serve` on free ports. Needs python3-numpy and python3-onnx (the callers skip
-without them)."""
+"""What the serve tests share: skipping (exit 77) without what they need, the check list, `tessera
+run` as the reference, the server's RSS and starting `tessera serve` on free ports. Importing it
+skips the test without python3-numpy and python3-onnx, so a test imports it before numpy."""
 import os
 import shutil
 import subprocess
 import sys
 
-from onnx import TensorProto, numpy_helper
+
+def skip(reason):
+    """Ends the test as skipped (ctest's SKIP_RETURN_CODE 77)."""
+    print("skipped: " + reason)
+    sys.exit(77)
+
+
+try:
+    import numpy  # noqa: F401
+    from onnx import TensorProto, numpy_helper
+except ImportError:
+    skip("needs python3-numpy and python3-onnx")
+
+
+def require_programs(*names):
+    """Skips the test unless every program in `names` is on PATH."""
+    missing = [name for name in names if not shutil.which(name)]
+    if missing:
+        skip("needs " + ", ".join(missing))
 
 failures = []
 

@@ -14,21 +14,14 @@ import sys
 import tempfile
 import time
 
-try:
-    import numpy as np
-    import onnx  # noqa: F401
-except ImportError:
-    print("skipped: needs python3-numpy and python3-onnx")
-    sys.exit(77)
-if not shutil.which("curl"):
-    print("skipped: needs curl")
-    sys.exit(77)
 
 TESSERA, SOURCE = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import serve_common  # noqa: E402  (first: it skips the test without numpy and onnx)
+serve_common.require_programs("curl")
+import numpy as np  # noqa: E402
 from serve_common import check, finish, rss_kb, start_server  # noqa: E402
-import serve_common  # noqa: E402
 
 
 def tessera_run(model, inputs, workdir):
