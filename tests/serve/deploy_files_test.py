@@ -116,8 +116,7 @@ def main():
     # The server as the ServingRuntime starts it, over a repository laid out as KServe would mount it.
     tmp = tempfile.mkdtemp(prefix="tessera_deploy_test_")
     repo = os.path.join(tmp, "models")
-    os.makedirs(os.path.join(repo, "digits", "1"))
-    shutil.copy(os.path.join(SOURCE, "models", "digits", "model.onnx"), os.path.join(repo, "digits", "1", "model.onnx"))
+    serve_common.add_digits(SOURCE, repo)
     swapped = {"--model-repository": repo, "--http-port": "0", "--grpc-port": "0"}
     run_args = [swapped.get(args[i - 1], a) if i > 0 else a for i, a in enumerate(args)]
     server = subprocess.Popen([TESSERA, *run_args, "--host", "127.0.0.1"], stdout=subprocess.PIPE,

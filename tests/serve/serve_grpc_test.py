@@ -8,7 +8,6 @@ shared with HTTP, the access log, and SIGTERM with a call in flight.
 Usage: serve_grpc_test.py TESSERA SOURCE_DIR. Exits 77 (skipped) without python3-grpcio,
 python3-protobuf, protoc with grpc_python_plugin, numpy or onnx."""
 import concurrent.futures
-import json
 import os
 import shutil
 import signal
@@ -102,11 +101,8 @@ def outputs_of(response):
 
 def main():
     repo = os.path.join(TMP, "repo")
-    os.makedirs(os.path.join(repo, "digits", "1"))
-    digits_model = os.path.join(SOURCE, "models", "digits", "model.onnx")
-    shutil.copy(digits_model, os.path.join(repo, "digits", "1", "model.onnx"))
-    with open(os.path.join(repo, "digits", "config.json"), "w") as f:
-        json.dump({"max_batch_size": 16, "dynamic_batching": {"max_queue_delay_us": 2000}, "instance_count": 2}, f)
+    digits_model = serve_common.add_digits(
+        SOURCE, repo, {"max_batch_size": 16, "dynamic_batching": {"max_queue_delay_us": 2000}, "instance_count": 2})
     subprocess.run([sys.executable, os.path.join(HERE, "make_models.py"), repo, "--types"], check=True)
     log_path = os.path.join(TMP, "access.log")
     log = open(log_path, "w")
@@ -131,9 +127,7 @@ def main():
         if server.poll() is None:
             server.kill()
         log.close()
-    entries = []
-    with open(log_path) as f:
-        entries = [json.loads(line) for line in f if line.startswith("{")]
+    entries = serve_common.access_log_entries(log_path)
     grpc_lines = [e for e in entries if e.get("protocol") == "grpc"]
     codes = {e["status"] for e in grpc_lines}
     check(len(grpc_lines) > 20 and {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "UNAVAILABLE", "RESOURCE_EXHAUSTED"} <= codes
