@@ -1,5 +1,6 @@
 """The container and KServe files (deploy/) against the server as built, since neither Docker nor
-a cluster runs here: every flag they pass is one `tessera serve --help` lists; the ports agree
+a cluster runs here: the Dockerfile's build stage uses CMake options, a target and a binary path
+the tree has; every flag they pass is one `tessera serve --help` lists; the ports agree
 between the Dockerfile (ENTRYPOINT, EXPOSE), the ServingRuntime (args, containerPorts) and the
 InferenceServices (HTTP, gRPC as h2c); the probes are the v2 health endpoints on the HTTP port;
 the model repository is KServe's storage mount; the InferenceServices name the runtime, a model
@@ -53,11 +54,26 @@ def flag_values(args):
 
 
 def dockerfile():
-    """(ENTRYPOINT list, EXPOSE ports, runtime stage's apt packages, COPY destinations)."""
+    """(ENTRYPOINT list, EXPOSE ports, runtime stage's apt packages, COPY destinations), after
+    checking the build stage against the source tree."""
     with open(os.path.join(DEPLOY, "Dockerfile")) as f:
         text = re.sub(r"\\\n", " ", f.read())
     stages = re.split(r"^FROM ", text, flags=re.M)
-    runtime = stages[-1]  # the image's stage
+    build, runtime = stages[-2], stages[-1]  # the build stage, the image's stage
+    with open(os.path.join(SOURCE, "CMakeLists.txt")) as f:
+        options = set(re.findall(r"^option\((\w+)", f.read(), re.M))
+    cache = set(re.findall(r"-D(\w+)=", build)) - {"CMAKE_BUILD_TYPE"}
+    check(cache <= options, f"Dockerfile build stage: -D{sorted(cache)} are options of CMakeLists.txt")
+    with open(os.path.join(SOURCE, "tools", "CMakeLists.txt")) as f:
+        cli = f.read()
+    target = re.search(r"--target (\S+)", build).group(1)
+    copied = re.search(r"^COPY --from=build (\S+) ", runtime, re.M).group(1)
+    output = re.search(r"set_target_properties\(" + re.escape(target) + r" PROPERTIES[^)]*OUTPUT_NAME (\S+)", cli)
+    check(f"add_executable({target} " in cli and output and copied == "/src/build/" + output.group(1)
+          and os.path.basename(TESSERA) == output.group(1),
+          f"Dockerfile builds --target {target} and copies its binary from build/: {copied}")
+    check(os.access(os.path.join(SOURCE, "scripts", "install_deps.sh"), os.X_OK) and "install_deps.sh" in build,
+          "Dockerfile build stage installs the build's packages with scripts/install_deps.sh")
     entrypoint = yaml.safe_load(re.search(r"^ENTRYPOINT (\[.*\])$", runtime, re.M).group(1))
     exposed = {int(p) for line in re.findall(r"^EXPOSE (.*)$", runtime, re.M) for p in line.split()}
     packages = set()
