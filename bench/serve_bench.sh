@@ -3,8 +3,8 @@
 # (bert_small, 1x128 tokens), with dynamic batching off and on: over HTTP, wrk posts one KServe v2
 # infer request (binary tensor data extension) over C connections for D seconds; over gRPC,
 # bench/serve_grpc_load.py (C client processes) sends one ModelInfer with raw_input_contents.
-# Prints throughput and the p50/p99 latency the load tool measured. A benchmark, not a test: it
-# checks nothing but that answers succeed.
+# Prints throughput and the p50/p99 latency the load tool measured, with the load average and
+# scheduling policy it ran under. A benchmark, not a test: it checks nothing but that answers succeed.
 #
 #   bench/serve_bench.sh [--protocol http|grpc|both] [--tessera build/tessera]
 #                        [--models build/differential-models] [--connections 8] [--duration 15] [--threads 1]
@@ -58,6 +58,9 @@ for name, model_inputs in inputs.items():
     np.savez(f"{work}/{name}.npz", **{n: a for n, _, a in model_inputs})  # for the gRPC client
 PY
 
+# How busy the machine was (the figures are only as quiet as it): the load average and this
+# process's scheduling policy (run it under `chrt -f 10` on a shared machine), before and after.
+echo "# $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg), $(chrt -p $$ | sed -n 's/.*policy: //p'), $(nproc) cores"
 printf '%-8s %-14s %-9s %10s %10s %10s %8s\n' protocol model batching "req/s" "p50 ms" "p99 ms" failed
 for proto in "${protocols[@]}"; do
 for model in mobilenet_v2 bert_small; do
@@ -106,3 +109,4 @@ LUA
   done
 done
 done
+echo "# done $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"

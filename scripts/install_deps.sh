@@ -7,7 +7,7 @@ packages=(build-essential cmake ccache libprotobuf-dev protobuf-compiler libgtes
           libdnnl-dev \
           python3-numpy python3-onnx python3-sklearn  # ctest's sklearn_zipmap test
           pybind11-dev python3-pytest  # the Python package and its tests
-          libcpp-httplib-dev curl wrk  # tessera serve, its tests and bench
+          libcpp-httplib-dev curl wrk python3-yaml  # tessera serve, its tests (yaml: deploy/'s manifests) and bench
           libgrpc++-dev protobuf-compiler-grpc python3-grpcio  # tessera serve --grpc-port, its Python test client
           clang libclang-rt-14-dev)  # scripts/sanitize.sh: ASan/UBSan/TSan runtimes and libFuzzer
 if dpkg -s "${packages[@]}" >/dev/null 2>&1; then

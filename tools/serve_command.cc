@@ -68,11 +68,11 @@ int serve_command(const ServeArgs& args) {
 
   serve::Metrics metrics;
   serve::ModelRepository repository(args.model_repository, *options, metrics);
-  serve::HttpOptions http;
+  serve::ServerOptions http;
   http.host = args.host;
   http.port = args.http_port;
   http.threads = args.http_threads;
-  http.max_body_bytes = args.max_body_bytes;
+  http.max_request_bytes = args.max_body_bytes;
   http.codec.max_tensor_bytes = static_cast<int64_t>(args.max_input_bytes);
   http.request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
   http.access_log = !args.no_access_log;
@@ -85,14 +85,9 @@ int serve_command(const ServeArgs& args) {
   std::string listening = "HTTP on " + args.host + ":" + std::to_string(*port);
 #ifdef TESSERA_HAVE_SERVE_GRPC
   // The same repository, schedulers, limits and metrics as HTTP, on gRPC's own threads.
-  serve::GrpcOptions grpc_options;
-  grpc_options.host = args.host;
+  serve::ServerOptions grpc_options = http;
   grpc_options.port = args.grpc_port;
   grpc_options.threads = args.grpc_threads;
-  grpc_options.max_message_bytes = args.max_body_bytes;
-  grpc_options.codec = http.codec;
-  grpc_options.request_timeout = http.request_timeout;
-  grpc_options.access_log = http.access_log;
   serve::GrpcServer grpc_server(repository, metrics, grpc_options);
   if (args.grpc_port >= 0) {
     auto grpc_port = grpc_server.start();

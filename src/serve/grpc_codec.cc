@@ -1,5 +1,7 @@
 #include "src/serve/grpc_codec.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+
 #include <exception>
 #include <string_view>
 #include <type_traits>
@@ -161,6 +163,26 @@ grpc::Status decode(const inference::ModelInferRequest& message, const std::vect
 }
 
 }  // namespace
+
+grpc::Status parse_message(const grpc::ByteBuffer& bytes, size_t max_bytes, grpc::protobuf::MessageLite& message) {
+  if (!bytes.Valid())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no " + message.GetTypeName() + " in the call");
+  const size_t size = bytes.Length();
+  if (size > max_bytes)
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "the request is " + std::to_string(size) + " bytes, over the server's limit of " +
+                            std::to_string(max_bytes) + " bytes");
+  grpc::ByteBuffer shared(bytes);  // the reader needs a mutable buffer; this copy shares the slices
+  grpc::ProtoBufferReader reader(&shared);
+  grpc::protobuf::io::CodedInputStream input(&reader);
+  input.SetRecursionLimit(kMaxMessageNesting);
+  if (!reader.status().ok() || !message.ParseFromCodedStream(&input) || !input.ConsumedEntireMessage())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "malformed protobuf: the request's " + std::to_string(size) + " bytes are not a " +
+                            message.GetTypeName() + " (bad wire format, truncated, or nested deeper than " +
+                            std::to_string(kMaxMessageNesting) + " levels)");
+  return grpc::Status::OK;
+}
 
 grpc::Status decode_model_infer(const inference::ModelInferRequest& message, const std::vector<IoInfo>& model_inputs,
                                 const std::vector<IoInfo>& model_outputs, const CodecLimits& limits,

@@ -1,11 +1,14 @@
-// The KServe v2 gRPC ModelInfer messages (kserve_v2.proto) translated to and from Tessera feeds
-// and outputs, with the checks of the HTTP codec (tensor_codec.h): the same input lookup, dtype,
-// shape and size checks and the same raw layout. Pure functions over messages, tested without a
-// server.
+// The KServe v2 gRPC messages (kserve_v2.proto): a request's bytes parsed with limits, and
+// ModelInfer translated to and from Tessera feeds and outputs with the checks of the HTTP codec
+// (tensor_codec.h): the same input lookup, dtype, shape and size checks and the same raw layout.
+// Pure functions over bytes and messages, tested without a server.
 #pragma once
 
+#include <grpcpp/impl/codegen/config_protobuf.h>  // grpc::protobuf: the protobuf gRPC was built with
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,17 @@
 #include "tessera/session.h"
 
 namespace tessera::serve {
+
+// Messages nested deeper than this are refused (the v2 messages nest 4 deep; a group in unknown
+// fields can nest as deep as its bytes go).
+inline constexpr int kMaxMessageNesting = 16;
+
+// Parses `bytes`, a request as gRPC received it, into `message` (which the server does itself,
+// so that bytes which are not a message get INVALID_ARGUMENT naming the message type, where
+// gRPC's generated code would answer INTERNAL). RESOURCE_EXHAUSTED over `max_bytes` (checked
+// before parsing); INVALID_ARGUMENT for a wire format error, a truncated message, or nesting
+// deeper than kMaxMessageNesting.
+grpc::Status parse_message(const grpc::ByteBuffer& bytes, size_t max_bytes, grpc::protobuf::MessageLite& message);
 
 // Fills `request` (feeds in model order, the outputs asked for; binary_outputs: answer in
 // raw_output_contents) from `message`. Inputs come from each tensor's typed `contents`, or all of

@@ -1,15 +1,19 @@
 #include "src/serve/grpc_server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/method_handler.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
 
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "src/serve/access_log.h"
 #include "src/serve/grpc_codec.h"
 #include "src/serve/infer_call.h"
-#include "src/serve/kserve_v2.grpc.pb.h"
+#include "src/serve/kserve_v2.pb.h"
 #include "tessera/tessera_c.h"
 
 namespace tessera::serve {
@@ -62,93 +66,125 @@ void set_tensor_metadata(const IoInfo& io, inference::ModelMetadataResponse::Ten
   for (int64_t dim : io.shape) out.add_shape(dim);
 }
 
+// The access log's model for a request that names one.
+template <class Request>
+std::string logged_model(const Request&) { return ""; }
+std::string logged_model(const inference::ModelReadyRequest& r) { return r.name(); }
+std::string logged_model(const inference::ModelMetadataRequest& r) { return r.name(); }
+std::string logged_model(const inference::ModelInferRequest& r) { return r.model_name(); }
+std::string logged_model(const inference::RepositoryModelLoadRequest& r) { return r.model_name(); }
+std::string logged_model(const inference::RepositoryModelUnloadRequest& r) { return r.model_name(); }
+
 }  // namespace
 
-struct GrpcServer::Impl final : inference::GRPCInferenceService::Service {
+// The service's methods are registered here rather than through the code grpc_cpp_plugin
+// generates: its handlers have gRPC parse the request and answer INTERNAL when the bytes are not
+// one. Each method here takes the request's bytes on gRPC's sync server threads and parses them
+// with parse_message (INVALID_ARGUMENT, with limits), the way the generated code's own handlers
+// are built (grpc::internal::RpcMethodHandler over grpc::ByteBuffer, as its WithRawMethod variants do).
+struct GrpcServer::Impl final : grpc::Service {
   ModelRepository& repository;
   Metrics& metrics;
-  GrpcOptions options;
+  ServerOptions options;
   std::unique_ptr<grpc::Server> server;
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
   std::once_flag stop_once;
 
-  Impl(ModelRepository& r, Metrics& m, GrpcOptions o) : repository(r), metrics(m), options(std::move(o)) {}
+  template <class Request, class Response>
+  using Handler = grpc::Status (Impl::*)(ServerContext&, const Request&, Response&);
 
-  // Runs one RPC's handler and writes its access-log line.
-  template <class Handler>
-  grpc::Status logged(ServerContext* context, const char* method, const std::string& model, Handler handler) {
+  Impl(ModelRepository& r, Metrics& m, ServerOptions o) : repository(r), metrics(m), options(std::move(o)) {
+    // Names as kserve_v2.proto declares them: "/" package "." service "/" method.
+    add_method("/inference.GRPCInferenceService/ServerLive", &Impl::server_live);
+    add_method("/inference.GRPCInferenceService/ServerReady", &Impl::server_ready);
+    add_method("/inference.GRPCInferenceService/ModelReady", &Impl::model_ready);
+    add_method("/inference.GRPCInferenceService/ServerMetadata", &Impl::server_metadata);
+    add_method("/inference.GRPCInferenceService/ModelMetadata", &Impl::model_metadata);
+    add_method("/inference.GRPCInferenceService/ModelInfer", &Impl::model_infer);
+    add_method("/inference.GRPCInferenceService/RepositoryIndex", &Impl::repository_index);
+    add_method("/inference.GRPCInferenceService/RepositoryModelLoad", &Impl::repository_model_load);
+    add_method("/inference.GRPCInferenceService/RepositoryModelUnload", &Impl::repository_model_unload);
+  }
+
+  // Registers the unary method `name` (a string literal: gRPC keeps the pointer) served by `handler`.
+  template <class Request, class Response>
+  void add_method(const char* name, Handler<Request, Response> handler) {
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        name, grpc::internal::RpcMethod::NORMAL_RPC,
+        new grpc::internal::RpcMethodHandler<Impl, grpc::ByteBuffer, grpc::ByteBuffer>(
+            [name, handler](Impl* self, ServerContext* context, const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+              return self->call(*context, std::strrchr(name, '/') + 1, *in, *out, handler);
+            },
+            this)));
+  }
+
+  // One call: the request parsed, the handler, the response serialized, an access-log line.
+  template <class Request, class Response>
+  grpc::Status call(ServerContext& context, const char* method, const grpc::ByteBuffer& in, grpc::ByteBuffer& out,
+                    Handler<Request, Response> handler) {
     const auto start = Clock::now();
-    grpc::Status status = handler();
+    Request request;
+    Response response;
+    grpc::Status status = parse_message(in, options.max_request_bytes, request);
+    if (status.ok()) status = (this->*handler)(context, request, response);
+    if (status.ok()) {
+      bool own_buffer = false;
+      status = grpc::SerializationTraits<Response>::Serialize(response, &out, &own_buffer);
+    }
     if (options.access_log) {
-      nlohmann::json line = {{"time", utc_now()}, {"remote", context->peer()}, {"protocol", "grpc"},
+      nlohmann::json line = {{"time", utc_now()}, {"remote", context.peer()}, {"protocol", "grpc"},
                              {"method", method}, {"status", code_name(status.error_code())},
                              {"duration_ms", std::chrono::duration<double, std::milli>(Clock::now() - start).count()}};
-      if (!model.empty()) line["model"] = model;
+      if (std::string model = logged_model(request); !model.empty()) line["model"] = model;
       write_access_log(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     return status;
   }
 
-  grpc::Status ServerLive(ServerContext* c, const inference::ServerLiveRequest*,
-                          inference::ServerLiveResponse* response) override {
-    return logged(c, "ServerLive", "", [&] {
-      response->set_live(true);
-      return grpc::Status::OK;
-    });
+  grpc::Status server_live(ServerContext&, const inference::ServerLiveRequest&, inference::ServerLiveResponse& response) {
+    response.set_live(true);
+    return grpc::Status::OK;
   }
 
-  grpc::Status ServerReady(ServerContext* c, const inference::ServerReadyRequest*,
-                           inference::ServerReadyResponse* response) override {
-    return logged(c, "ServerReady", "", [&] {
-      response->set_ready(ready && !repository.has_failed_model());
-      return grpc::Status::OK;
-    });
+  grpc::Status server_ready(ServerContext&, const inference::ServerReadyRequest&,
+                            inference::ServerReadyResponse& response) {
+    response.set_ready(ready && !repository.has_failed_model());
+    return grpc::Status::OK;
   }
 
-  grpc::Status ServerMetadata(ServerContext* c, const inference::ServerMetadataRequest*,
-                              inference::ServerMetadataResponse* response) override {
-    return logged(c, "ServerMetadata", "", [&] {
-      response->set_name("tessera");
-      response->set_version(tessera_version());
-      response->add_extensions("model_repository");
-      return grpc::Status::OK;
-    });
+  grpc::Status server_metadata(ServerContext&, const inference::ServerMetadataRequest&,
+                               inference::ServerMetadataResponse& response) {
+    response.set_name("tessera");
+    response.set_version(tessera_version());
+    response.add_extensions("model_repository");
+    return grpc::Status::OK;
   }
 
-  grpc::Status ModelReady(ServerContext* c, const inference::ModelReadyRequest* request,
-                          inference::ModelReadyResponse* response) override {
-    return logged(c, "ModelReady", request->name(), [&] {
-      auto model = repository.find(request->name(), request->version());
-      if (!model.is_ok() && !repository.has_model_folder(request->name()))
-        return grpc::Status(StatusCode::NOT_FOUND, model.status().message());
-      response->set_ready(model.is_ok());
-      return grpc::Status::OK;
-    });
+  grpc::Status model_ready(ServerContext&, const inference::ModelReadyRequest& request,
+                           inference::ModelReadyResponse& response) {
+    auto model = repository.find(request.name(), request.version());
+    if (!model.is_ok() && !repository.has_model_folder(request.name()))
+      return grpc::Status(StatusCode::NOT_FOUND, model.status().message());
+    response.set_ready(model.is_ok());
+    return grpc::Status::OK;
   }
 
-  grpc::Status ModelMetadata(ServerContext* c, const inference::ModelMetadataRequest* request,
-                             inference::ModelMetadataResponse* response) override {
-    return logged(c, "ModelMetadata", request->name(), [&] {
-      auto model = repository.find(request->name(), request->version());
-      if (!model.is_ok()) return grpc::Status(StatusCode::NOT_FOUND, model.status().message());
-      response->set_name(request->name());
-      for (const IndexEntry& e : repository.index())
-        if (e.name == request->name() && !e.version.empty()) response->add_versions(e.version);
-      response->set_platform("onnx");
-      for (const IoInfo& io : (*model)->session.inputs()) set_tensor_metadata(io, *response->add_inputs());
-      for (const IoInfo& io : (*model)->session.outputs()) set_tensor_metadata(io, *response->add_outputs());
-      return grpc::Status::OK;
-    });
+  grpc::Status model_metadata(ServerContext&, const inference::ModelMetadataRequest& request,
+                              inference::ModelMetadataResponse& response) {
+    auto model = repository.find(request.name(), request.version());
+    if (!model.is_ok()) return grpc::Status(StatusCode::NOT_FOUND, model.status().message());
+    response.set_name(request.name());
+    for (const IndexEntry& e : repository.index())
+      if (e.name == request.name() && !e.version.empty()) response.add_versions(e.version);
+    response.set_platform("onnx");
+    for (const IoInfo& io : (*model)->session.inputs()) set_tensor_metadata(io, *response.add_inputs());
+    for (const IoInfo& io : (*model)->session.outputs()) set_tensor_metadata(io, *response.add_outputs());
+    return grpc::Status::OK;
   }
 
-  grpc::Status ModelInfer(ServerContext* c, const inference::ModelInferRequest* request,
-                          inference::ModelInferResponse* response) override {
-    return logged(c, "ModelInfer", request->model_name(), [&] { return infer(*c, *request, *response); });
-  }
-
-  grpc::Status infer(const ServerContext& context, const inference::ModelInferRequest& message,
-                     inference::ModelInferResponse& response) {
+  grpc::Status model_infer(ServerContext& context, const inference::ModelInferRequest& message,
+                           inference::ModelInferResponse& response) {
     const auto start = Clock::now();
     auto found = repository.find(message.model_name(), message.model_version());
     if (!found.is_ok()) return grpc::Status(StatusCode::NOT_FOUND, found.status().message());
@@ -171,19 +207,17 @@ struct GrpcServer::Impl final : inference::GRPCInferenceService::Service {
                                      response));
   }
 
-  grpc::Status RepositoryIndex(ServerContext* c, const inference::RepositoryIndexRequest* request,
-                               inference::RepositoryIndexResponse* response) override {
-    return logged(c, "RepositoryIndex", "", [&] {
-      for (const IndexEntry& e : repository.index()) {
-        if (request->ready() && e.state != "READY") continue;
-        auto* entry = response->add_models();
-        entry->set_name(e.name);
-        entry->set_version(e.version);
-        entry->set_state(e.state);
-        entry->set_reason(e.reason);
-      }
-      return grpc::Status::OK;
-    });
+  grpc::Status repository_index(ServerContext&, const inference::RepositoryIndexRequest& request,
+                                inference::RepositoryIndexResponse& response) {
+    for (const IndexEntry& e : repository.index()) {
+      if (request.ready() && e.state != "READY") continue;
+      auto* entry = response.add_models();
+      entry->set_name(e.name);
+      entry->set_version(e.version);
+      entry->set_state(e.state);
+      entry->set_reason(e.reason);
+    }
+    return grpc::Status::OK;
   }
 
   grpc::Status load_or_unload(const std::string& name, bool load) {
@@ -194,31 +228,30 @@ struct GrpcServer::Impl final : inference::GRPCInferenceService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status RepositoryModelLoad(ServerContext* c, const inference::RepositoryModelLoadRequest* request,
-                                   inference::RepositoryModelLoadResponse*) override {
-    return logged(c, "RepositoryModelLoad", request->model_name(),
-                  [&] { return load_or_unload(request->model_name(), true); });
+  grpc::Status repository_model_load(ServerContext&, const inference::RepositoryModelLoadRequest& request,
+                                     inference::RepositoryModelLoadResponse&) {
+    return load_or_unload(request.model_name(), true);
   }
 
-  grpc::Status RepositoryModelUnload(ServerContext* c, const inference::RepositoryModelUnloadRequest* request,
-                                     inference::RepositoryModelUnloadResponse*) override {
-    return logged(c, "RepositoryModelUnload", request->model_name(),
-                  [&] { return load_or_unload(request->model_name(), false); });
+  grpc::Status repository_model_unload(ServerContext&, const inference::RepositoryModelUnloadRequest& request,
+                                       inference::RepositoryModelUnloadResponse&) {
+    return load_or_unload(request.model_name(), false);
   }
 };
 
-GrpcServer::GrpcServer(ModelRepository& repository, Metrics& metrics, GrpcOptions options)
+GrpcServer::GrpcServer(ModelRepository& repository, Metrics& metrics, ServerOptions options)
     : impl_(std::make_unique<Impl>(repository, metrics, std::move(options))) {}
 
 GrpcServer::~GrpcServer() { stop(); }
 
 Result<int> GrpcServer::start() {
-  const GrpcOptions& o = impl_->options;
+  const ServerOptions& o = impl_->options;
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(o.host + ":" + std::to_string(o.port), grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(impl_.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(o.max_message_bytes, INT32_MAX)));
+  // gRPC refuses larger messages before reading them (parse_message checks again).
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(o.max_request_bytes, INT32_MAX)));
   builder.SetMaxSendMessageSize(-1);  // outputs are as large as the model makes them
   grpc::ResourceQuota quota("tessera_serve");
   quota.SetMaxThreads(std::max(2, o.threads));

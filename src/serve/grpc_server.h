@@ -1,34 +1,22 @@
 // The KServe v2 gRPC front end (inference.GRPCInferenceService, src/serve/kserve_v2.proto) over
 // the same ModelRepository, schedulers, limits and metrics as the HTTP one: health, server and
 // model metadata, ModelInfer (typed contents and raw_input_contents / raw_output_contents) and the
-// repository extension. Status codes: docs/serving.md. Built only when gRPC is found.
+// repository extension; bytes that are not the method's request get INVALID_ARGUMENT. Status
+// codes: docs/serving.md. Built only when gRPC is found.
 #pragma once
 
-#include <chrono>
-#include <cstddef>
 #include <memory>
-#include <string>
 
 #include "src/serve/metrics.h"
 #include "src/serve/model_repository.h"
-#include "src/serve/tensor_codec.h"
+#include "src/serve/server_options.h"
 #include "tessera/status.h"
 
 namespace tessera::serve {
 
-struct GrpcOptions {
-  std::string host = "0.0.0.0";
-  int port = 8001;  // 0: any free port (start() says which)
-  int threads = 32;  // RPCs served at once (gRPC's sync server threads)
-  size_t max_message_bytes = size_t{64} << 20;  // larger requests get RESOURCE_EXHAUSTED from gRPC
-  CodecLimits codec;
-  std::chrono::milliseconds request_timeout{60000};  // queue + run, or the client's deadline if sooner
-  bool access_log = true;  // one JSON line per RPC on stderr
-};
-
 class GrpcServer {
  public:
-  GrpcServer(ModelRepository& repository, Metrics& metrics, GrpcOptions options);
+  GrpcServer(ModelRepository& repository, Metrics& metrics, ServerOptions options);
   ~GrpcServer();
   // Binds and starts serving on gRPC's threads; returns the port.
   Result<int> start();

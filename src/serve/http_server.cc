@@ -54,12 +54,12 @@ thread_local Clock::time_point request_start;
 struct HttpServer::Impl {
   ModelRepository& repository;
   Metrics& metrics;
-  HttpOptions options;
+  ServerOptions options;
   httplib::Server server;
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};  // stop() came, maybe before serve(): serve() then returns at once
 
-  Impl(ModelRepository& r, Metrics& m, HttpOptions o) : repository(r), metrics(m), options(std::move(o)) {}
+  Impl(ModelRepository& r, Metrics& m, ServerOptions o) : repository(r), metrics(m), options(std::move(o)) {}
 
   void routes();
   void infer(const httplib::Request& req, const std::string& body, httplib::Response& res, const std::string& name,
@@ -130,7 +130,7 @@ void HttpServer::Impl::routes() {
   });
   // httplib's own errors (no route: 404, body over the limit: 413, ...) get a JSON body too.
   server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [max = options.max_body_bytes](const httplib::Request& req, httplib::Response& res) {
+      [max = options.max_request_bytes](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         std::string message = res.status == 404   ? "no endpoint " + req.method + " " + req.path
                               : res.status == 413 ? "the request body is over the server's limit of " +
@@ -214,12 +214,12 @@ void HttpServer::Impl::infer(const httplib::Request& req, const std::string& bod
   metrics.record_request(name, model.version, true, std::chrono::duration<double>(Clock::now() - start).count());
 }
 
-HttpServer::HttpServer(ModelRepository& repository, Metrics& metrics, HttpOptions options)
+HttpServer::HttpServer(ModelRepository& repository, Metrics& metrics, ServerOptions options)
     : impl_(std::make_unique<Impl>(repository, metrics, std::move(options))) {
   auto& server = impl_->server;
   const int threads = std::max(1, impl_->options.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  server.set_payload_max_length(impl_->options.max_body_bytes);
+  server.set_payload_max_length(impl_->options.max_request_bytes);
   server.set_read_timeout(30, 0);
   server.set_write_timeout(30, 0);
   server.set_keep_alive_timeout(2);  // idle keep-alive connections hold up a graceful stop this long at most

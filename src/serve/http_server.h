@@ -4,31 +4,18 @@
 // Endpoints and status codes: docs/serving.md.
 #pragma once
 
-#include <chrono>
-#include <cstddef>
 #include <memory>
-#include <string>
 
 #include "src/serve/metrics.h"
 #include "src/serve/model_repository.h"
-#include "src/serve/tensor_codec.h"
+#include "src/serve/server_options.h"
 #include "tessera/status.h"
 
 namespace tessera::serve {
 
-struct HttpOptions {
-  std::string host = "0.0.0.0";
-  int port = 8000;  // 0: any free port (bind() says which)
-  int threads = 32;  // connections served at once
-  size_t max_body_bytes = size_t{64} << 20;  // larger request bodies get 413
-  CodecLimits codec;
-  std::chrono::milliseconds request_timeout{60000};  // queue + run; past it a request gets 504
-  bool access_log = true;  // one JSON line per request on stderr
-};
-
 class HttpServer {
  public:
-  HttpServer(ModelRepository& repository, Metrics& metrics, HttpOptions options);
+  HttpServer(ModelRepository& repository, Metrics& metrics, ServerOptions options);
   ~HttpServer();
   // Binds the listening socket; returns the port.
   Result<int> bind();

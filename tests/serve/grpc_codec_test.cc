@@ -1,37 +1,22 @@
-// The v2 gRPC ModelInfer codec on its own: typed contents and raw_input_contents to feeds, the
-// checks shared with the HTTP codec and the gRPC codes they give, outputs back typed or raw.
+// The v2 gRPC codec on its own: a request's bytes parsed with limits, typed contents and
+// raw_input_contents to feeds, the checks shared with the HTTP codec and the gRPC codes they give,
+// outputs back typed or raw.
 #include "src/serve/grpc_codec.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
+#include "tests/serve/codec_test_models.h"
+
 namespace tessera::serve {
 namespace {
 
-std::vector<IoInfo> inputs() {
-  IoInfo x;
-  x.name = "x";
-  x.dtype = DataType::float32;
-  x.has_shape = true;
-  x.shape = {-1, 2};
-  IoInfo k;
-  k.name = "k";
-  k.dtype = DataType::int8;
-  k.has_shape = true;
-  k.shape = {-1};
-  return {x, k};
-}
+using codec_test::declared;
 
-std::vector<IoInfo> outputs() {
-  IoInfo y;
-  y.name = "y";
-  y.dtype = DataType::float16;
-  IoInfo n;
-  n.name = "n";
-  n.dtype = DataType::uint16;
-  return {y, n};
-}
+std::vector<IoInfo> inputs() { return {declared("x", DataType::float32, Shape{-1, 2}), declared("k", DataType::int8, Shape{-1})}; }
+
+std::vector<IoInfo> outputs() { return {declared("y", DataType::float16), declared("n", DataType::uint16)}; }
 
 inference::ModelInferRequest typed_request() {
   inference::ModelInferRequest m;
@@ -184,6 +169,53 @@ TEST(GrpcCodec, Fp16OutputsMakeEveryOutputRaw) {
   EXPECT_EQ(response.raw_output_contents(0), std::string("\x00\x3c\x00\xc0", 4));
   EXPECT_EQ(response.raw_output_contents(1), std::string("\xfd\xff\xfe\xff\xff\xff", 6));
   EXPECT_FALSE(response.outputs(1).has_contents());
+}
+
+grpc::ByteBuffer bytes_of(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+TEST(GrpcCodec, ParsesARequestFromItsBytes) {
+  auto m = typed_request();
+  m.set_model_name("digits");
+  const std::string wire = m.SerializeAsString();
+  inference::ModelInferRequest parsed;
+  ASSERT_TRUE(parse_message(bytes_of(wire), wire.size(), parsed).ok());
+  EXPECT_EQ(parsed.model_name(), "digits");
+  ASSERT_EQ(parsed.inputs_size(), 2);
+  EXPECT_EQ(parsed.inputs(1).contents().fp32_contents(1), -2.0f);
+}
+
+TEST(GrpcCodec, BytesThatAreNotTheRequestAreInvalidArgument) {
+  // A varint that never ends; a length past the end; a field number 0; an end-group tag with no
+  // group; 32 nested groups in an unknown field (protobuf's own limit, 100, would take them).
+  const std::string nested = std::string(32, '\x7b') + std::string(32, '\x7c');  // field 15: start, end group
+  const std::string cases[] = {std::string(10, '\xff') + '\x01', std::string("\x0a\x05" "ab"), std::string("\x00\x01", 2),
+                               std::string("\x0c"), nested};
+  for (const std::string& bytes : cases) {
+    inference::ModelInferRequest parsed;
+    grpc::Status status = parse_message(bytes_of(bytes), 1 << 20, parsed);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_NE(status.error_message().find("malformed protobuf: the request's " + std::to_string(bytes.size()) +
+                                          " bytes are not a inference.ModelInferRequest"),
+              std::string::npos)
+        << status.error_message();
+  }
+  // Nesting within the limit parses (the groups are kept as unknown fields).
+  const std::string shallow =
+      std::string(kMaxMessageNesting - 1, '\x7b') + std::string(kMaxMessageNesting - 1, '\x7c');
+  inference::ModelInferRequest parsed;
+  EXPECT_TRUE(parse_message(bytes_of(shallow), 1 << 20, parsed).ok());
+}
+
+TEST(GrpcCodec, RequestOverTheLimitIsRefusedBeforeParsing) {
+  const std::string garbage(100, '\xff');  // would be INVALID_ARGUMENT if it were parsed
+  inference::ServerLiveRequest parsed;
+  grpc::Status status = parse_message(bytes_of(garbage), 99, parsed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(status.error_message(), "the request is 100 bytes, over the server's limit of 99 bytes");
+  EXPECT_TRUE(parse_message(bytes_of(""), 99, parsed).ok());  // an empty message is a valid one
 }
 
 }  // namespace

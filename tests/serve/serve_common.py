@@ -1,12 +1,31 @@
-"""What the serve tests share: the check list, `tessera run` as the reference, the server's RSS and
-starting `tessera serve` on free ports. Needs python3-numpy and python3-onnx (the callers skip
-without them)."""
+"""What the serve tests share: skipping (exit 77) without what they need, the check list, `tessera
+run` as the reference, the server's RSS and starting `tessera serve` on free ports. Importing it
+skips the test without python3-numpy and python3-onnx, so a test imports it before numpy."""
+import json
 import os
 import shutil
 import subprocess
 import sys
 
-from onnx import TensorProto, numpy_helper
+
+def skip(reason):
+    """Ends the test as skipped (ctest's SKIP_RETURN_CODE 77)."""
+    print("skipped: " + reason)
+    sys.exit(77)
+
+
+try:
+    import numpy  # noqa: F401
+    from onnx import TensorProto, numpy_helper
+except ImportError:
+    skip("needs python3-numpy and python3-onnx")
+
+
+def require_programs(*names):
+    """Skips the test unless every program in `names` is on PATH."""
+    missing = [name for name in names if not shutil.which(name)]
+    if missing:
+        skip("needs " + ", ".join(missing))
 
 failures = []
 
@@ -45,6 +64,24 @@ def tessera_run(tessera, model, inputs, workdir):
         results.append(numpy_helper.to_array(t))
         k += 1
     return results
+
+
+def add_digits(source, repo, config=None):
+    """Puts the bundled digits model in `repo` as digits/1/model.onnx (with `config` as its
+    config.json when given); returns the bundled model's path, the `tessera run` reference."""
+    model = os.path.join(source, "models", "digits", "model.onnx")
+    os.makedirs(os.path.join(repo, "digits", "1"))
+    shutil.copy(model, os.path.join(repo, "digits", "1", "model.onnx"))
+    if config is not None:
+        with open(os.path.join(repo, "digits", "config.json"), "w") as f:
+            json.dump(config, f)
+    return model
+
+
+def access_log_entries(path):
+    """The JSON access-log lines of a server's stderr log (other lines are skipped)."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.startswith("{")]
 
 
 def rss_kb(pid):

@@ -14,21 +14,14 @@ import sys
 import tempfile
 import time
 
-try:
-    import numpy as np
-    import onnx  # noqa: F401
-except ImportError:
-    print("skipped: needs python3-numpy and python3-onnx")
-    sys.exit(77)
-if not shutil.which("curl"):
-    print("skipped: needs curl")
-    sys.exit(77)
 
 TESSERA, SOURCE = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import serve_common  # noqa: E402  (first: it skips the test without numpy and onnx)
+serve_common.require_programs("curl")
+import numpy as np  # noqa: E402
 from serve_common import check, finish, rss_kb, start_server  # noqa: E402
-import serve_common  # noqa: E402
 
 
 def tessera_run(model, inputs, workdir):
@@ -63,13 +56,9 @@ def post_json(port, path, doc, **kw):
 def main():
     tmp = tempfile.mkdtemp(prefix="tessera_serve_test_")
     repo = os.path.join(tmp, "repo")
-    os.makedirs(os.path.join(repo, "digits", "1"))
-    digits_model = os.path.join(SOURCE, "models", "digits", "model.onnx")
-    shutil.copy(digits_model, os.path.join(repo, "digits", "1", "model.onnx"))
-    with open(os.path.join(repo, "digits", "config.json"), "w") as f:
-        json.dump({"max_batch_size": 16, "dynamic_batching": {"max_queue_delay_us": 200000,
-                                                              "preferred_batch_size": [16]},
-                   "instance_count": 2, "max_queue_size": 64}, f)
+    digits_model = serve_common.add_digits(SOURCE, repo, {
+        "max_batch_size": 16, "dynamic_batching": {"max_queue_delay_us": 200000, "preferred_batch_size": [16]},
+        "instance_count": 2, "max_queue_size": 64})
     subprocess.run([sys.executable, os.path.join(HERE, "make_models.py"), repo], check=True)
     os.makedirs(os.path.join(repo, "broken", "1"))
     with open(os.path.join(repo, "broken", "1", "model.onnx"), "w") as f:
@@ -99,11 +88,7 @@ def main():
         if server.poll() is None:
             server.kill()
         log.close()
-    entries = []
-    with open(log_path) as f:
-        for line in f:
-            if line.startswith("{"):
-                entries.append(json.loads(line))
+    entries = serve_common.access_log_entries(log_path)
     statuses = {e["status"] for e in entries}
     check(len(entries) > 2000 and {200, 400, 404, 413, 503} <= statuses and all("duration_ms" in e for e in entries),
           f"access log: one JSON line per request ({len(entries)} lines, statuses {sorted(statuses)})")

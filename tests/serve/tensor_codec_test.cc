@@ -6,30 +6,16 @@
 
 #include <cstring>
 
+#include "tests/serve/codec_test_models.h"
+
 namespace tessera::serve {
 namespace {
 
-std::vector<IoInfo> inputs() {
-  IoInfo x;
-  x.name = "x";
-  x.dtype = DataType::float32;
-  x.has_shape = true;
-  x.shape = {-1, 2};
-  x.type_string = "tensor(float)[n,2]";
-  IoInfo s;
-  s.name = "s";
-  s.dtype = DataType::string;
-  s.has_shape = true;
-  s.shape = {-1};
-  return {x, s};
-}
+using codec_test::declared;
 
-std::vector<IoInfo> outputs() {
-  IoInfo y;
-  y.name = "y";
-  y.dtype = DataType::int64;
-  return {y};
-}
+std::vector<IoInfo> inputs() { return {declared("x", DataType::float32, Shape{-1, 2}), declared("s", DataType::string, Shape{-1})}; }
+
+std::vector<IoInfo> outputs() { return {declared("y", DataType::int64)}; }
 
 Result<InferRequest> decode(const std::string& body, int64_t header_length = -1) {
   return decode_infer_request(body, header_length, inputs(), outputs(), CodecLimits{});
@@ -79,9 +65,7 @@ TEST(TensorCodec, ErrorsNameTheInputAndWhatWasExpected) {
 }
 
 TEST(TensorCodec, IntegerRangesAreChecked) {
-  std::vector<IoInfo> in(1);
-  in[0].name = "b";
-  in[0].dtype = DataType::uint8;
+  const std::vector<IoInfo> in = {declared("b", DataType::uint8)};
   auto decode_b = [&](const std::string& data) {
     return decode_infer_request(R"({"inputs": [{"name": "b", "datatype": "UINT8", "shape": [2], "data": )" + data + "}]}",
                                 -1, in, {}, CodecLimits{});
