@@ -130,6 +130,7 @@ void conv_blocked_task(const ConvBlockedArgs& a, const ConvBlockedPlan& plan, in
 
   detail::ConvBlockedRowArgs r{};
   r.cb = a.Cb;
+  r.lanes = a.last_lanes > 0 ? a.last_lanes : L;
   r.kh = g.kernel[0];
   r.kw = g.kernel[1];
   r.x_tap = g.dilation[1] * L;

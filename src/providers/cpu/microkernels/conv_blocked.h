@@ -49,6 +49,7 @@ struct ConvBlockedArgs {
   const float* z;        // [N, Mb, OH, OW, L], or null
   float* y;              // [N, Mb, OH, OW, L]
   float lo, hi;          // clamp of every output
+  int64_t last_lanes = 0;  // input channels in the last input block, 1..L (0: L); its other lanes are not read
 };
 
 // What task t writes: image n, output blocks [mb0, mb1), output rows [oh0, oh1).
