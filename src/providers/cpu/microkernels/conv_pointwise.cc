@@ -83,14 +83,8 @@ void conv_pointwise_task(const ConvBlockedArgs& a, const ConvPointwisePlan& plan
   r.hi = a.hi;
   r.bias = a.bias ? a.bias + mb0 * L : nullptr;
   const float* x = a.x + n * a.Cb * H * W * L;
-  // Pixels [p, p + count) of the group's blocks, from input x_at, by `fn`.
   auto run = [&](detail::ConvBlockedRowFn fn, const float* x_at, int64_t p, int64_t count) {
-    const int64_t offset = ((n * a.Mb + mb0) * OH * OW + p) * L;
-    r.x = x_at;
-    r.count = count;
-    r.z = a.z ? a.z + offset : nullptr;
-    r.y = a.y + offset;
-    fn(r);
+    run_conv_blocked_row(fn, r, a, n, mb0, x_at, p, count);
   };
   for (int64_t c0 = 0; c0 < a.Cb; c0 += plan.chunk) {
     r.cb = std::min(plan.chunk, a.Cb - c0);
