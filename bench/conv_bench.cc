@@ -1,18 +1,22 @@
 // Convolution micro-benchmark in the blocked channel layout (the `all` level's BlockedConv):
-// Tessera's direct kernel (microkernels/conv_blocked.h) against oneDNN's (nn/conv_dnnl.h, as
-// BlockedConv calls it) on the convolution shapes of ResNet-50, MobileNetV2 and EfficientNet-B0
-// at 224x224, batch 1, bias and Relu fused. The variants are timed interleaved, round after
+// Tessera's kernels as BlockedConv runs them (1x1s: the pointwise kernel, microkernels/
+// conv_pointwise.h; the rest: the direct kernel, microkernels/conv_blocked.h) against oneDNN's
+// (nn/conv_dnnl.h, as BlockedConv called it) on the convolution shapes of ResNet-50, MobileNetV2
+// and EfficientNet-B0 at 224x224, batch 1, bias and Relu fused. "other" is the same kernel with
+// the other task order (past 1x1) or the direct kernel (1x1s); --chunk-kib sets the pointwise
+// kernel's chunk of weights per group. The variants are timed interleaved, round after
 // round, and the best round of each is kept, so that a noisy minute hits them alike. With one
 // thread the times are the thread's CPU time, which leaves out the time the OS gave the core to
 // other processes (steadier on a shared machine); with more, wall time. A benchmark, not a test:
 // it checks nothing.
 //
-//   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING]
+//   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +25,7 @@
 #include "core/thread_pool.h"
 #include "framework/kernel.h"
 #include "providers/cpu/microkernels/conv_blocked.h"
+#include "providers/cpu/microkernels/conv_pointwise.h"
 #include "providers/cpu/microkernels/depthwise_blocked.h"
 #ifdef TESSERA_HAVE_DNNL
 #include "providers/cpu/nn/conv_dnnl.h"
@@ -45,12 +50,16 @@ const Layer kLayers[] = {
     {"r50 3x3 512 7", 512, 7, 512, 3, 1},
     {"r50 1x1 64>64 56", 64, 56, 64, 1, 1},
     {"r50 1x1 64>256 56", 64, 56, 256, 1, 1},
+    {"r50 1x1 256>128 56", 256, 56, 128, 1, 1},
     {"r50 1x1 256>64 56", 256, 56, 64, 1, 1},
     {"r50 1x1 256>512 56/2", 256, 56, 512, 1, 2},
     {"r50 1x1 128>512 28", 128, 28, 512, 1, 1},
     {"r50 1x1 512>128 28", 512, 28, 128, 1, 1},
+    {"r50 1x1 512>256 28", 512, 28, 256, 1, 1},
+    {"r50 1x1 512>1024 28/2", 512, 28, 1024, 1, 2},
     {"r50 1x1 256>1024 14", 256, 14, 1024, 1, 1},
     {"r50 1x1 1024>256 14", 1024, 14, 256, 1, 1},
+    {"r50 1x1 1024>512 14", 1024, 14, 512, 1, 1},
     {"r50 1x1 1024>2048 14/2", 1024, 14, 2048, 1, 2},
     {"r50 1x1 512>2048 7", 512, 7, 2048, 1, 1},
     {"r50 1x1 2048>512 7", 2048, 7, 512, 1, 1},
@@ -135,14 +144,16 @@ double time_call(F&& fn, int64_t calls, bool cpu_time) {
 
 int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
+  int64_t chunk_kib = 0;
   std::string filter;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (arg == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
     else if (arg == "--filter" && i + 1 < argc) filter = argv[++i];
+    else if (arg == "--chunk-kib" && i + 1 < argc) chunk_kib = std::atoll(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING]\n");
+      std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K]\n");
       return 2;
     }
   }
@@ -154,7 +165,8 @@ int main(int argc, char** argv) {
   const int64_t L = kernels::depthwise_block_channels();
   std::printf("L = %lld, %d thread(s), best of %d interleaved rounds; ms per call (%s)\n", static_cast<long long>(L),
               threads, rounds, threads == 1 ? "thread CPU time" : "wall time");
-  std::printf("%-24s %5s %9s %9s %9s %8s %8s\n", "layer", "order", "own", "flipped", "oneDNN", "GF/s", "own/dnn");
+  std::printf("%-24s %5s %9s %9s %9s %8s %8s %8s\n", "layer", "other", "own", "other", "oneDNN", "GF/s", "own/dnn",
+              "own/oth");
   for (const Layer& s : kLayers) {
     if (!filter.empty() && std::string(s.name).find(filter) == std::string::npos) continue;
     const kernels::ConvGeometry g = geometry(s);
@@ -167,9 +179,9 @@ int main(int argc, char** argv) {
     std::vector<float> packed(static_cast<size_t>(kernels::conv_blocked_packed_size(s.M, s.C, taps)));
     kernels::pack_conv_blocked_weights(w.data<float>(), s.M, s.C, taps, packed.data());
     const kernels::ConvBlockedArgs args{&g, Cb, Mb, x.data<float>(), packed.data(), bias.data(), nullptr, y.data(), 0.0f,
-                                        1e30f};
-    // The plan as BlockedConv makes it, and with the other task order.
-    auto own = [&](bool flip_order) {
+                                        1e30f, s.C - (Cb - 1) * L};
+    // The direct kernel's plan as BlockedConv makes it, or with the other task order.
+    auto direct = [&](bool flip_order) {
       kernels::ConvBlockedPlan plan = kernels::plan_conv_blocked(g, Cb, Mb, 1, threads);
       if (flip_order) plan.rows_outer = !plan.rows_outer;
       return [&, plan] {
@@ -179,7 +191,15 @@ int main(int argc, char** argv) {
         });
       };
     };
-    auto own_plan = own(false), own_flipped = own(true);
+    const bool pointwise = kernels::conv_pointwise_supported(g);
+    const kernels::ConvPointwisePlan pw_plan = kernels::plan_conv_pointwise(g, Cb, Mb, 1, threads, chunk_kib << 10);
+    auto pointwise_run = [&] {
+      pool.parallel_for(pw_plan.tasks.tasks, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) kernels::conv_pointwise_task(args, pw_plan, t);
+      });
+    };
+    std::function<void()> own_plan = pointwise ? std::function<void()>(pointwise_run) : direct(false);
+    std::function<void()> own_flipped = direct(!pointwise);
     BenchContext ctx(pool);
 #ifdef TESSERA_HAVE_DNNL
     ConvAttributes attributes;
@@ -204,9 +224,8 @@ int main(int argc, char** argv) {
       if (r > 0)  // the first round warms caches and makes oneDNN's primitives
         for (int v = 0; v < 3; ++v) best[v] = std::min(best[v], t[v]);
     }
-    const bool rows_outer = kernels::plan_conv_blocked(g, Cb, Mb, 1, threads).rows_outer;
-    std::printf("%-24s %5s %9.4f %9.4f %9.4f %8.1f %8.2f\n", s.name, rows_outer ? "rows" : "group", best[0] * 1e3,
-                best[1] * 1e3, best[2] * 1e3, flops / best[0] * 1e-9, best[0] / best[2]);
+    std::printf("%-24s %5s %9.4f %9.4f %9.4f %8.1f %8.2f %8.2f\n", s.name, pointwise ? "direc" : "flip", best[0] * 1e3,
+                best[1] * 1e3, best[2] * 1e3, flops / best[0] * 1e-9, best[0] / best[2], best[0] / best[1]);
   }
   return 0;
 }

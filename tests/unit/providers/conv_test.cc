@@ -369,16 +369,15 @@ TEST(Conv, RejectsBadShapes) {
   expect_error({"Conv", 22, {x, random_f({2, 3, 3, 3}, 2), random_f({3}, 3)}, {}}, "bias");
 }
 
-// BlockedConv (the `all` level's FusedConv in the channel-blocked layout) on Tessera's direct
-// kernel: constant weights, blocks of the active ISA's vector (8 under TESSERA_ISA=avx2), channel
-// counts that leave the last input and output blocks part empty, strides, asymmetric pads,
-// dilations, 1x1 planes, tiles of one and two output rows, one to three threads (1x1s run on
-// oneDNN where it is on: the ctest rerun under TESSERA_ISA=avx2 runs them on the direct kernel).
-// Lanes past M must stay zero whatever the activation gives for 0.
+// BlockedConv (the `all` level's FusedConv in the channel-blocked layout) on Tessera's direct and
+// pointwise kernels: constant weights, blocks of the active ISA's vector (8 under
+// TESSERA_ISA=avx2), channel counts that leave the last input and output blocks part empty,
+// strides, asymmetric pads, dilations, 1x1 planes, tiles of one and two output rows, one to three
+// threads. Lanes past M must stay zero whatever the activation gives for 0.
 int64_t blocked_conv_block() { return std::max<int64_t>(8, kernels::depthwise_block_channels()); }
 
 void check_blocked_conv(const ConvCase& c, const std::string& activation = "", std::vector<float> params = {},
-                        double (*act)(double) = nullptr, bool residual = false) {
+                        double (*act)(double) = nullptr, bool residual = false, bool nan_padding = false) {
   const int64_t B = blocked_conv_block(), N = c.x[0], C = c.x[1], plane = c.x[2] * c.x[3];
   Shape ws{c.M, C};
   ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
@@ -389,6 +388,9 @@ void check_blocked_conv(const ConvCase& c, const std::string& activation = "", s
   Tensor xb = random_f(blocked_shape(c.x, B), 1), z = random_f(ys, 74), zb = random_f(blocked_shape(ys, B), 1);
   to_blocked(x.data<float>(), N, C, plane, B, xb.data<float>(), nullptr);
   to_blocked(z.data<float>(), N, c.M, out_plane, B, zb.data<float>(), nullptr);
+  if (nan_padding)  // the input lanes past C, which Tessera's own kernels never read
+    for (int64_t i = 0; i < xb.size(); ++i)
+      if (i / plane / B % xb.dim(1) * B + i % B >= C) xb.data<float>()[i] = NAN;
   for (size_t i = 0; i < want.size(); ++i) {
     if (residual) want[i] += z.data<float>()[i];
     if (act) want[i] = act(want[i]);
@@ -437,6 +439,23 @@ TEST(Conv, BlockedConvDirectKernelShapes) {
   check_blocked_conv({{1, 16, 11, 11}, 16, 1, {3, 3}, {3, 3}, {}, {1, 1, 1, 1}});  // stride 3: another path
 }
 
+// 1x1s on the pointwise kernel (microkernels/conv_pointwise.h): input channels that leave the
+// last block part empty (24, 40: its other lanes are skipped: NaNs there must not leak in),
+// enough of them for several chunks of weights (600: 3 chunks of 16 lanes, 2 of 8), stride 2 with
+// rows of one and two per tile (7 and 3 wide), stride 2 along H only, batches, and a padded 1x1,
+// which falls back to the direct kernel.
+TEST(Conv, BlockedConvPointwiseShapes) {
+  check_blocked_conv({{1, 24, 56, 5}, 40, 1, {1, 1}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{2, 40, 9, 9}, 24, 1, {1, 1}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{1, 600, 7, 7}, 36, 1, {1, 1}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{1, 300, 13, 13}, 20, 1, {1, 1}, {2, 2}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{2, 24, 6, 6}, 17, 1, {1, 1}, {2, 2}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{1, 33, 29, 30}, 48, 1, {1, 1}, {2, 2}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{1, 20, 9, 8}, 24, 1, {1, 1}, {2, 1}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{1, 16, 2, 9}, 8, 1, {1, 1}, {1, 2}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{1, 20, 5, 5}, 24, 1, {1, 1}, {}, {}, {1, 0, 1, 1}});
+}
+
 TEST(Conv, BlockedConvDirectKernelEpilogues) {
   const ActivationCase acts[] = {
       {"", {}, [](double v) { return v; }},
@@ -452,6 +471,7 @@ TEST(Conv, BlockedConvDirectKernelEpilogues) {
     for (bool residual : {false, true}) {
       check_blocked_conv({{1, 20, 9, 11}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
       check_blocked_conv({{1, 24, 7, 7}, 20, 1, {1, 1}}, act.name, act.params, act.f, residual);
+      check_blocked_conv({{1, 520, 7, 6}, 20, 1, {1, 1}, {2, 2}}, act.name, act.params, act.f, residual);
       check_blocked_conv({{1, 16, 5, 5}, 20, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
     }
 }

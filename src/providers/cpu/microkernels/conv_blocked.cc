@@ -112,6 +112,16 @@ ConvBlockedPlan plan_conv_blocked(const ConvGeometry& g, int64_t Cb, int64_t Mb,
   return p;
 }
 
+void run_conv_blocked_row(void (*row)(const detail::ConvBlockedRowArgs&), detail::ConvBlockedRowArgs& r,
+                          const ConvBlockedArgs& a, int64_t n, int64_t mb0, const float* x_at, int64_t p, int64_t count) {
+  const int64_t offset = ((n * a.Mb + mb0) * a.g->out[0] * a.g->out[1] + p) * depthwise_block_channels();
+  r.x = x_at;
+  r.count = count;
+  r.z = a.z ? a.z + offset : nullptr;
+  r.y = a.y + offset;
+  row(r);
+}
+
 ConvBlockedRegion conv_blocked_region(const ConvBlockedPlan& plan, int64_t Mb, int64_t OH, int64_t t) {
   const int64_t group = plan.rows_outer ? t % plan.groups : t / plan.bands % plan.groups;
   const int64_t band = plan.rows_outer ? t / plan.groups % plan.bands : t % plan.bands;
@@ -130,6 +140,7 @@ void conv_blocked_task(const ConvBlockedArgs& a, const ConvBlockedPlan& plan, in
 
   detail::ConvBlockedRowArgs r{};
   r.cb = a.Cb;
+  r.lanes = a.last_lanes > 0 ? a.last_lanes : L;
   r.kh = g.kernel[0];
   r.kw = g.kernel[1];
   r.x_tap = g.dilation[1] * L;
@@ -140,15 +151,8 @@ void conv_blocked_task(const ConvBlockedArgs& a, const ConvBlockedPlan& plan, in
   r.w = a.w + mb0 * r.w_block;
   r.bias = a.bias ? a.bias + mb0 * L : nullptr;
   const detail::ConvBlockedKernels& k = detail::active_isa().conv_blocked;
-  // Pixels [p, p + count) of the group's blocks, from input x_at (the first pixel's first tap), by
-  // `row`: one row kernel or a two-row one.
   auto run = [&](detail::ConvBlockedRowFn row, const float* x_at, int64_t p, int64_t count) {
-    const int64_t offset = ((n * a.Mb + mb0) * OH * OW + p) * L;
-    r.x = x_at;
-    r.count = count;
-    r.z = a.z ? a.z + offset : nullptr;
-    r.y = a.y + offset;
-    row(r);
+    run_conv_blocked_row(row, r, a, n, mb0, x_at, p, count);
   };
   const detail::ConvBlockedRowFn one_row = k.row[g.stride[1] - 1][mb1 - mb0 - 1];
   if (padded) {

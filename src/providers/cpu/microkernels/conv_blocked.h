@@ -49,6 +49,7 @@ struct ConvBlockedArgs {
   const float* z;        // [N, Mb, OH, OW, L], or null
   float* y;              // [N, Mb, OH, OW, L]
   float lo, hi;          // clamp of every output
+  int64_t last_lanes = 0;  // input channels in the last input block, 1..L (0: L); its other lanes are not read
 };
 
 // What task t writes: image n, output blocks [mb0, mb1), output rows [oh0, oh1).
@@ -60,5 +61,14 @@ ConvBlockedRegion conv_blocked_region(const ConvBlockedPlan& plan, int64_t Mb, i
 // Task t (< plan.tasks): y = clamp(conv(x) + bias + z) for its image, output blocks and rows.
 // scratch: plan.scratch_floats floats.
 void conv_blocked_task(const ConvBlockedArgs& a, const ConvBlockedPlan& plan, int64_t t, float* scratch);
+
+namespace detail {
+struct ConvBlockedRowArgs;
+}
+// Internal to microkernels/ (conv_blocked.cc, conv_pointwise.cc): `row` over output pixels
+// [p, p + count) of image n's output blocks from mb0, reading input x_at (the first pixel's first
+// tap); r holds the rest of the call.
+void run_conv_blocked_row(void (*row)(const detail::ConvBlockedRowArgs&), detail::ConvBlockedRowArgs& r,
+                          const ConvBlockedArgs& a, int64_t n, int64_t mb0, const float* x_at, int64_t p, int64_t count);
 
 }  // namespace tessera::kernels

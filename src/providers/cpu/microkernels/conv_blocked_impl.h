@@ -27,29 +27,39 @@ void conv_blocked_tile(const ConvBlockedRowArgs& a, const float* x, float* y, co
 #pragma GCC unroll 4
   for (int nb = 0; nb < NB; ++nb) {
     V b{};
-    if (a.bias) std::memcpy(&b, a.bias + nb * L, Bytes);
+    if (a.first && a.bias) std::memcpy(&b, a.bias + nb * L, Bytes);
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) acc[r][nb] = b;
+    for (int r = 0; r < R; ++r) {
+      if (a.first) acc[r][nb] = b;
+      else std::memcpy(&acc[r][nb], y + nb * a.y_block + r * L, Bytes);
+    }
   }
+  // Input lane l of the tap at xp times its weights wp: NB weight vectors, one broadcast per pixel.
+  auto lane = [&](const float* xp, const float* wp, int l) __attribute__((always_inline)) {
+    V wv[NB];
+#pragma GCC unroll 4
+    for (int nb = 0; nb < NB; ++nb) std::memcpy(&wv[nb], wp + nb * a.w_block + l * L, Bytes);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const float s = xp[(r / RW) * a.x_prow + (r % RW) * S * L + l];
+#pragma GCC unroll 4
+      for (int nb = 0; nb < NB; ++nb) acc[r][nb] += s * wv[nb];
+    }
+  };
   const int64_t taps = a.kh * a.kw;
   for (int64_t cb = 0; cb < a.cb; ++cb) {
     const float* wc = a.w + cb * taps * L * L;
+    const bool whole = a.lanes == L || cb + 1 < a.cb;  // a part last block runs only its channels
     for (int64_t kh = 0; kh < a.kh; ++kh) {
       const float* xr = x + cb * a.x_block + kh * a.x_row;
       for (int64_t kw = 0; kw < a.kw; ++kw) {
         const float* xp = xr + kw * a.x_tap;
         const float* wp = wc + (kh * a.kw + kw) * L * L;
+        if (whole) {
 #pragma GCC unroll 16
-        for (int l = 0; l < L; ++l) {
-          V wv[NB];
-#pragma GCC unroll 4
-          for (int nb = 0; nb < NB; ++nb) std::memcpy(&wv[nb], wp + nb * a.w_block + l * L, Bytes);
-#pragma GCC unroll 16
-          for (int r = 0; r < R; ++r) {
-            const float s = xp[(r / RW) * a.x_prow + (r % RW) * S * L + l];
-#pragma GCC unroll 4
-            for (int nb = 0; nb < NB; ++nb) acc[r][nb] += s * wv[nb];
-          }
+          for (int l = 0; l < L; ++l) lane(xp, wp, l);
+        } else {
+          for (int l = 0; l < a.lanes; ++l) lane(xp, wp, l);
         }
       }
     }
@@ -60,13 +70,15 @@ void conv_blocked_tile(const ConvBlockedRowArgs& a, const float* x, float* y, co
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       V v = acc[r][nb];
-      if (z) {
-        V zv;
-        std::memcpy(&zv, z + nb * a.y_block + r * L, Bytes);
-        v += zv;
+      if (a.last) {
+        if (z) {
+          V zv;
+          std::memcpy(&zv, z + nb * a.y_block + r * L, Bytes);
+          v += zv;
+        }
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
       }
-      v = v < lo ? lo : v;
-      v = v > hi ? hi : v;
       std::memcpy(y + nb * a.y_block + r * L, &v, Bytes);
     }
 }

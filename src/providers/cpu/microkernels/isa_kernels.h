@@ -98,11 +98,15 @@ using UnblockFn = void (*)(const float* src, int64_t positions, int64_t ld, floa
 // floats apart (S = the kernel's stride along W).
 //   y[nb][p][:] = clamp(bias[nb] + z[nb][p] + sum over cb, kh, kw, l of
 //                       x[cb * x_block + kh * x_row + kw * x_tap + p * S * L + l] * w[nb][cb][kh][kw][l][:], lo, hi)
+// The input blocks may come in chunks (the pointwise kernel's, conv_pointwise.h): a call that is
+// not `first` adds to the sums already in y instead of starting from the bias, and one that is
+// not `last` stores the sums without z and the clamp.
 struct ConvBlockedRowArgs {
   const float* x;  // the first pixel's first tap in the first input block
   int64_t x_row, x_tap, x_block;
   int64_t x_prow;  // two_rows: floats between the inputs of the two output rows
   int64_t cb, kh, kw;  // input blocks and taps
+  int64_t lanes;       // input channels of the last block, 1..L (its other lanes are not read)
   const float* w;      // packed weights of the first output block: [cb][kh][kw][L][L] (input lane, output lane)
   int64_t w_block;     // floats between two output blocks' weights
   const float* bias;   // [NB][L], or null
@@ -111,6 +115,7 @@ struct ConvBlockedRowArgs {
   int64_t y_block;     // floats between two output blocks (of y and z)
   int64_t count;
   float lo, hi;
+  bool first = true, last = true;
 };
 using ConvBlockedRowFn = void (*)(const ConvBlockedRowArgs& args);
 

@@ -23,6 +23,7 @@
 #include "providers/cpu/families.h"
 #include "core/float_types.h"
 #include "providers/cpu/microkernels/conv_blocked.h"
+#include "providers/cpu/microkernels/conv_pointwise.h"
 #include "providers/cpu/microkernels/depthwise_blocked.h"
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/microkernels/im2col.h"
@@ -318,9 +319,10 @@ void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tenso
 }
 
 // Conv, FusedConv, and BlockedConv (FusedConv in the blocked channel layout, blocked_layout.h:
-// its input, unless `nchw_input`, its Z and its output are blocked; Tessera's direct kernel runs
-// it (microkernels/conv_blocked.h), oneDNN (1x1s, the stem), the channel-blocked depthwise
-// kernel, or, where none takes it, the NCHW path between conversions).
+// its input, unless `nchw_input`, its Z and its output are blocked; Tessera's pointwise kernel
+// runs it (1x1s, microkernels/conv_pointwise.h), its direct kernel (microkernels/conv_blocked.h),
+// oneDNN (the stem), the channel-blocked depthwise kernel, or, where none takes it, the NCHW path
+// between conversions).
 class ConvKernel final : public OpKernel {
  public:
   enum class Form { conv, fused, blocked };
@@ -337,12 +339,14 @@ class ConvKernel final : public OpKernel {
       k->nchw_input_ = info.attr_int("nchw_input", 0) != 0;
     }
     const Tensor* w = info.constant_input(1);
-    // In the blocked layout, kernels past 1x1 run on Tessera's direct kernel (ResNet-50's 3x3s,
-    // stride 2 included: 0.86-1.0x oneDNN's time per layer); 1x1s on oneDNN, whose pointwise
-    // kernel measured 0-20% faster (docs/kernel_choices.md), or on the direct kernel where oneDNN
-    // declines (a forced lower ISA).
+    // In the blocked layout, one-group convolutions run on Tessera's own kernels: 1x1s on the
+    // pointwise kernel (microkernels/conv_pointwise.h), the rest on the direct kernel (ResNet-50's
+    // 3x3s, stride 2 included: 0.86-1.0x oneDNN's time per layer). 1x1s that read one input block
+    // stay on oneDNN where it is on (MobileNetV2's 16 -> 96 at 112x112 ran 1.2-1.5x slower on the
+    // pointwise kernel); docs/kernel_choices.md has the numbers.
     const bool own_blocked = form == Form::blocked && w && k->runs_own_blocked(*w);
-    if (own_blocked && w->dim(2) * w->dim(3) > 1) return pack_own_blocked(k, *w);
+    const bool one_block_pointwise = own_blocked && w->dim(2) * w->dim(3) == 1 && w->dim(1) <= k->block_;
+    if (own_blocked && !one_block_pointwise) return pack_own_blocked(k, *w);
 #ifdef TESSERA_HAVE_DNNL
     const DnnlLayout layout{k->block_, k->block_ > 0 && !k->nchw_input_, k->block_ > 0};
     // A blocked depthwise convolution runs on Tessera's channel-blocked kernel when its block is
@@ -528,8 +532,9 @@ class ConvKernel final : public OpKernel {
     return std::unique_ptr<OpKernel>(std::move(k));
   }
 
-  // The direct kernel's tasks over the pool; each task's non-clamp activation runs on its rows
-  // while they are in cache, and the lanes past M are zeroed again after it.
+  // The pointwise kernel's tasks (1x1s reading no padding) or the direct kernel's over the pool;
+  // each task's non-clamp activation runs on its rows while they are in cache, and the lanes past
+  // M are zeroed again after it.
   void blocked_own_forward(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, const float* x, const float* bias,
                            const float* z, float* y, KernelContext& ctx) const {
     const int64_t L = block_, Cb = (C + L - 1) / L, Mb = (M + L - 1) / L, OH = g.out[0], OW = g.out[1], tail = Mb * L - M;
@@ -542,14 +547,18 @@ class ConvKernel final : public OpKernel {
     GemmEpilogue<float> ep;
     clamp_bounds(act_, ep);
     ThreadPool& pool = ctx.thread_pool();
-    const kernels::ConvBlockedPlan plan = kernels::plan_conv_blocked(g, Cb, Mb, N, pool.size());
+    const bool pointwise = kernels::conv_pointwise_supported(g);
+    kernels::ConvPointwisePlan pointwise_plan;
+    if (pointwise) pointwise_plan = kernels::plan_conv_pointwise(g, Cb, Mb, N, pool.size());
+    const kernels::ConvBlockedPlan plan = pointwise ? pointwise_plan.tasks : kernels::plan_conv_blocked(g, Cb, Mb, N, pool.size());
     const kernels::ConvBlockedArgs args{&g, Cb, Mb, x, blocked_packed_.data(), bias ? padded_bias.data<float>() : nullptr,
-                                        z, y, ep.clip_min, ep.clip_max};
+                                        z, y, ep.clip_min, ep.clip_max, C - (Cb - 1) * L};
     pool.parallel_for(plan.tasks, 1, [&](int64_t t0, int64_t t1) {
       Tensor scratch;
       if (plan.scratch_floats > 0) scratch = ctx.scratch(DataType::float32, plan.scratch_floats);
       for (int64_t t = t0; t < t1; ++t) {
-        kernels::conv_blocked_task(args, plan, t, plan.scratch_floats > 0 ? scratch.data<float>() : nullptr);
+        if (pointwise) kernels::conv_pointwise_task(args, pointwise_plan, t);
+        else kernels::conv_blocked_task(args, plan, t, plan.scratch_floats > 0 ? scratch.data<float>() : nullptr);
         const kernels::ConvBlockedRegion r = kernels::conv_blocked_region(plan, Mb, OH, t);
         const int64_t positions = (r.oh1 - r.oh0) * OW;
         for (int64_t mb = r.mb0; mb < r.mb1; ++mb) {
