@@ -2,6 +2,7 @@
 
 #include <pybind11/numpy.h>
 
+#include <bit>
 #include <string_view>
 
 #include "core/float_types.h"
@@ -140,9 +141,12 @@ Tensor tensor_from_python(py::handle obj, DataType declared, const std::string& 
                                    "' has no ONNX element type"));
   if (dtype == DataType::string) return string_tensor(array, where);
   if (declared == DataType::bfloat16 && is_float_dtype(dtype)) return narrowed_to_bfloat16(array, where);
-  const bool wrappable = array.attr("flags").attr("c_contiguous").cast<bool>() &&
-                         array.attr("flags").attr("aligned").cast<bool>() &&
-                         array.dtype().attr("isnative").cast<bool>();
+  // Read from the array's own fields, not through Python attributes (a training step feeds
+  // many arrays per run; attribute lookups cost a microsecond each).
+  constexpr int kWrappableFlags = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+  const char order = array.dtype().byteorder();
+  const bool native = order == '=' || order == '|' || order == (std::endian::native == std::endian::little ? '<' : '>');
+  const bool wrappable = (array.flags() & kWrappableFlags) == kWrappableFlags && native;
   if (!wrappable)  // one copy into the layout a Tensor has
     array = numpy().attr("ascontiguousarray")(array, array.dtype().attr("newbyteorder")("="));
   Shape shape(array.shape(), array.shape() + array.ndim());
@@ -258,6 +262,25 @@ py::object value_to_python(Value value) {
     }
   }
   return py::none();
+}
+
+// An output that is a feed (Identity of an input) or holds a feed's buffer (Reshape of one) is
+// copied, so outputs never share memory with the caller's arrays, as with ONNX Runtime.
+void detach_from_feeds(Value& value, const Feeds& feeds) {
+  if (value.is_sequence()) {
+    std::vector<Value> items = value.items();
+    for (Value& item : items) detach_from_feeds(item, feeds);
+    value = Value::sequence(std::move(items), value.sequence_elem_type(), value.sequence_elem_kind());
+    return;
+  }
+  if (!value.is_tensor()) return;
+  for (const auto& [name, feed] : feeds) {
+    if (!feed.is_tensor() || !value.tensor().shares_buffer_with(feed.tensor())) continue;
+    auto copy = value.tensor().clone();
+    if (!copy.is_ok()) throw_status(copy.status());
+    value = Value(std::move(copy).value());
+    return;
+  }
 }
 
 std::string ort_type_string(const IoInfo& info) {

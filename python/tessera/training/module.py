@@ -30,7 +30,6 @@ import torch
 from torch.nn.utils import stateless
 
 from tessera import _tessera
-from tessera.session import InferenceSession, SessionOptions
 
 _OPSET = 17  # LayerNormalization is exported as one op from 17; ScatterElements' reduction (MaxPool's gradient) needs 16
 
@@ -132,12 +131,11 @@ class _Compiled:
         self.outputs = self.model_outputs + [name for name, _, _, _ in self.stats]
         self.track_batches = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
                               and m.training and m.track_running_stats and m.num_batches_tracked is not None]
-        options = SessionOptions()
-        options.intra_op_num_threads = threads
         self.want_grad = want_grad
         self._owners = None  # per feed: (owning module, attribute), or (None, input index)
+        feed_names = [name for name, _ in self.feeds]
         if not want_grad:
-            self.forward = InferenceSession(model.SerializeToString(), options)
+            self.runner = _tessera._GradientRunner(model.SerializeToString(), None, feed_names, self.outputs, [], [], threads)
             return
         # Differentiate the float outputs by every float input that needs a gradient.
         self.xs = [(name, key) for name, key in self.feeds if self._needs_grad(module, inputs, key)]
@@ -147,11 +145,13 @@ class _Compiled:
             graphs = _tessera.build_gradient_graphs(model.SerializeToString(), self.ys, [n for n, _ in self.xs])
         except _tessera.TesseraError as e:
             raise _Unsupported(str(e)) from e
-        self.forward = InferenceSession(graphs["forward"], options)
-        self.backward = InferenceSession(graphs["backward"], options)
-        self.saved = graphs["saved"]
-        self.y_grads = dict(zip(self.ys, graphs["y_grads"]))
-        self.backward_inputs = graphs["backward_inputs"]
+        self.runner = _tessera._GradientRunner(graphs["forward"], graphs["backward"], feed_names, self.outputs,
+                                               graphs["saved"], graphs["y_grads"], threads)
+        # Per model output: its position among the ys (dL/dy fed to backward), or None; per feed:
+        # its position among the xs (dL/dx returned by backward), or None.
+        self.y_of_output = [self.ys.index(o) if o in self.ys else None for o in self.model_outputs]
+        x_names = [name for name, _ in self.xs]
+        self.x_of_feed = [x_names.index(name) if name in x_names else None for name in feed_names]
 
     @staticmethod
     def _needs_grad(module, inputs, key):
@@ -172,15 +172,13 @@ class _Compiled:
         return [inputs[key] if owner is None else getattr(owner, key) for owner, key in self._owners]
 
     def run_forward(self, module, tensors):
-        """Runs the forward session and updates the BatchNorm buffers; returns the model's outputs
-        (tensors), the feeds (numpy views, which backward may read) and the saved activations."""
-        feeds = {name: _as_numpy(t) for (name, _), t in zip(self.feeds, tensors)}
-        names = self.outputs + (self.saved if self.want_grad else [])
-        values = self.forward.run(names, feeds)
+        """Runs the forward model and updates the BatchNorm buffers; returns the model's outputs
+        (tensors) and what backward needs of this run (None without a gradient)."""
+        values, step = self.runner.forward([t.detach().numpy() for t in tensors])
         n_model = len(self.model_outputs)
-        self._update_buffers(module, values[n_model:len(self.outputs)])
-        results = [torch.from_numpy(v) for v in values[:n_model]]
-        return results, feeds, values[len(self.outputs):]
+        if self.stats:
+            self._update_buffers(module, values[n_model:])
+        return [torch.from_numpy(v) for v in values[:n_model]], step
 
     def _update_buffers(self, module, values):
         with torch.no_grad():
@@ -201,41 +199,33 @@ class _Compiled:
         owner = module.get_submodule(buffer.rpartition(".")[0]) if "." in buffer else module
         return owner.momentum
 
-    def run_backward(self, feeds, saved, output_grads):
-        """Runs the backward session on the saved activations, dL/dy per y and the forward feeds
-        it reads; returns dL/dx per x."""
-        values = dict(zip(self.saved, saved))
-        values.update((self.y_grads[y], g) for y, g in zip(self.ys, output_grads))
-        return self.backward.run(None, {name: values[name] if name in values else feeds[name] for name in self.backward_inputs})
-
-
-def _as_numpy(tensor):
-    return tensor.detach().numpy()
+    def run_backward(self, step, output_grads):
+        """Runs the backward model on a forward run's step and dL/dy per model output (None: no
+        gradient flows into it); returns dL/dx per feed (None where the feed is no x)."""
+        y_grads = [None] * len(self.ys)
+        for (g, shape), k in zip(output_grads, self.y_of_output):
+            if k is not None:
+                y_grads[k] = g.detach().numpy() if g is not None else np.zeros(shape, np.float32)
+        x_grads = self.runner.backward(step, y_grads)
+        return [torch.from_numpy(x_grads[k]) if k is not None else None for k in self.x_of_feed]
 
 
 class _TesseraFunction(torch.autograd.Function):
-    """Forward and backward sessions of one signature as one autograd node. Arguments:
+    """Forward and backward runs of one signature as one autograd node. Arguments:
     (compiled, module, *fed tensors); outputs: the module's outputs."""
 
     @staticmethod
     def forward(ctx, compiled, module, *tensors):
-        results, feeds, saved = compiled.run_forward(module, tensors)
-        ctx.compiled, ctx.feeds, ctx.saved = compiled, feeds, saved
+        results, ctx.step = compiled.run_forward(module, tensors)
+        ctx.compiled = compiled
         ctx.shapes = [r.shape for r in results]
         return tuple(results)
 
     @staticmethod
     def backward(ctx, *grads):
-        compiled = ctx.compiled
-        by_output = dict(zip(compiled.model_outputs, zip(grads, ctx.shapes)))
-        output_grads = []
-        for y in compiled.ys:
-            g, shape = by_output[y]
-            output_grads.append(_as_numpy(g) if g is not None else np.zeros(shape, np.float32))
-        x_grads = compiled.run_backward(ctx.feeds, ctx.saved, output_grads)
-        by_feed = dict(zip((n for n, _ in compiled.xs), x_grads))
-        return (None, None) + tuple(torch.from_numpy(by_feed[name]) if name in by_feed else None
-                                    for name, _ in compiled.feeds)
+        x_grads = ctx.compiled.run_backward(ctx.step, zip(grads, ctx.shapes))
+        ctx.step = None  # the saved activations go now, not when the graph goes
+        return (None, None, *x_grads)
 
 
 class TesseraModule(torch.nn.Module):
@@ -270,7 +260,7 @@ class TesseraModule(torch.nn.Module):
         if want_grad:
             results = _TesseraFunction.apply(compiled, self.module, *tensors)
         else:
-            results, _, _ = compiled.run_forward(self.module, tensors)
+            results, _ = compiled.run_forward(self.module, tensors)
         return results[0] if compiled.single else tuple(results)
 
     def _compile(self, inputs, want_grad):
