@@ -10,8 +10,12 @@ parameters and buffers as graph inputs, so torch's optimizers keep updating the 
 that are fed. With a gradient wanted, Tessera splits the graph into a forward and a backward model
 (_tessera.build_gradient_graphs) run in one torch.autograd.Function: forward keeps the activations
 the backward model reads, backward returns the gradients of the inputs and parameters. Otherwise
-(eval mode or torch.no_grad) one inference session runs. Tensors cross as numpy views (no copy for
-contiguous float tensors); outputs come back as torch.from_numpy views of Tessera's buffers.
+(eval mode or torch.no_grad) the forward model runs alone. Both run through one
+_tessera._GradientRunner per signature: feeds and outputs are lists in an order fixed when the
+signature is compiled (no names looked up per run), and the saved activations and feeds stay in
+C++ between forward and backward. Tensors cross as numpy views (no copy for contiguous float
+tensors; a parameter's view is kept between steps); outputs come back as torch.from_numpy views
+of Tessera's buffers.
 
 BatchNorm in training mode: the exported graph's running mean and variance outputs are copied
 into the module's buffers after each forward (the variance rescaled to torch's unbiased
@@ -133,6 +137,7 @@ class _Compiled:
                               and m.training and m.track_running_stats and m.num_batches_tracked is not None]
         self.want_grad = want_grad
         self._owners = None  # per feed: (owning module, attribute), or (None, input index)
+        self._views = [None] * len(self.feeds)  # per feed: (tensor, data_ptr, numpy view), see _arrays
         feed_names = [name for name, _ in self.feeds]
         if not want_grad:
             self.runner = _tessera._GradientRunner(model.SerializeToString(), None, feed_names, self.outputs, [], [], threads)
@@ -171,10 +176,24 @@ class _Compiled:
                             for _, (kind, ref) in self.feeds]
         return [inputs[key] if owner is None else getattr(owner, key) for owner, key in self._owners]
 
+    def _arrays(self, tensors):
+        """numpy views of `tensors` (no copies). A parameter's or buffer's view is kept between
+        calls, since an optimizer updates it in place; it is made again when the feed is another
+        tensor object or its data moved (`p.data = ...`)."""
+        arrays = []
+        for k, t in enumerate(tensors):
+            view = self._views[k]
+            if view is None or view[0] is not t or view[1] != t.data_ptr():
+                view = (t, t.data_ptr(), t.detach().numpy())
+                if self.feeds[k][1][0] != "input":  # inputs change every call: keep no reference
+                    self._views[k] = view
+            arrays.append(view[2])
+        return arrays
+
     def run_forward(self, module, tensors):
         """Runs the forward model and updates the BatchNorm buffers; returns the model's outputs
         (tensors) and what backward needs of this run (None without a gradient)."""
-        values, step = self.runner.forward([t.detach().numpy() for t in tensors])
+        values, step = self.runner.forward(self._arrays(tensors))
         n_model = len(self.model_outputs)
         if self.stats:
             self._update_buffers(module, values[n_model:])
