@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from conftest import make_model
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 import tessera
 from tessera import _tessera
@@ -52,3 +52,25 @@ def test_unknown_names_are_refused():
         _tessera.build_gradient_graphs(data, ["y"], ["nope"])
     with pytest.raises(tessera.InvalidArgument, match="y 'nope' is not a value"):
         _tessera.build_gradient_graphs(data, ["nope"], ["w"])
+
+
+def test_initializer_x_is_fed_and_not_folded_away():
+    """An x held as an initializer becomes an input of both models (as a TrainingSession feeds its
+    parameters), so the folding before the gradient cannot turn Relu(w) into a constant."""
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((3, 5)).astype(np.float32)
+    nodes = [helper.make_node("Relu", ["w"], ["rw"]), helper.make_node("MatMul", ["x", "rw"], ["y"])]
+    model = make_model(nodes, [("x", TensorProto.FLOAT, [4, 3])], [("y", TensorProto.FLOAT, [4, 5])],
+                       initializers=[numpy_helper.from_array(w, "w")])
+    graphs = _tessera.build_gradient_graphs(model.SerializeToString(), ["y"], ["w"])
+    forward = tessera.InferenceSession(graphs["forward"])
+    assert sorted(i.name for i in forward.get_inputs()) == ["w", "x"]
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    outputs = forward.run(None, {"x": x, "w": w})
+    np.testing.assert_allclose(outputs[0], x @ np.maximum(w, 0), rtol=1e-5, atol=1e-6)
+    dy = rng.standard_normal((4, 5)).astype(np.float32)
+    values = dict(zip(graphs["saved"], outputs[1:]), x=x, w=w)
+    values[graphs["y_grads"][0]] = dy
+    backward = tessera.InferenceSession(graphs["backward"])
+    (dw,) = backward.run(graphs["x_grads"], {k: values[k] for k in graphs["backward_inputs"]})
+    np.testing.assert_allclose(dw, (x.T @ dy) * (w > 0), rtol=1e-5, atol=1e-6)
