@@ -36,25 +36,26 @@ DataType dtype_of(const py::dtype& dtype) {
 }
 
 // The numpy dtype that holds `type` element for element; None for the types numpy lacks
-// (bfloat16, float8, float4), which are widened to float32.
+// (bfloat16, float8, float4), which are widened to float32. Numeric types come from numpy's
+// table (dtype::of), not by parsing a name: every output of every run asks.
 py::object numpy_dtype(DataType type) {
   switch (type) {
-    case DataType::float32: return py::dtype("float32");
-    case DataType::float64: return py::dtype("float64");
+    case DataType::float32: return py::dtype::of<float>();
+    case DataType::float64: return py::dtype::of<double>();
     case DataType::float16: return py::dtype("float16");
     case DataType::int8:
     case DataType::int4:
-    case DataType::int2: return py::dtype("int8");  // sub-byte ints are kept one per byte
+    case DataType::int2: return py::dtype::of<int8_t>();  // sub-byte ints are kept one per byte
     case DataType::uint8:
     case DataType::uint4:
-    case DataType::uint2: return py::dtype("uint8");
-    case DataType::int16: return py::dtype("int16");
-    case DataType::uint16: return py::dtype("uint16");
-    case DataType::int32: return py::dtype("int32");
-    case DataType::uint32: return py::dtype("uint32");
-    case DataType::int64: return py::dtype("int64");
-    case DataType::uint64: return py::dtype("uint64");
-    case DataType::boolean: return py::dtype("bool");
+    case DataType::uint2: return py::dtype::of<uint8_t>();
+    case DataType::int16: return py::dtype::of<int16_t>();
+    case DataType::uint16: return py::dtype::of<uint16_t>();
+    case DataType::int32: return py::dtype::of<int32_t>();
+    case DataType::uint32: return py::dtype::of<uint32_t>();
+    case DataType::int64: return py::dtype::of<int64_t>();
+    case DataType::uint64: return py::dtype::of<uint64_t>();
+    case DataType::boolean: return py::dtype::of<bool>();
     case DataType::complex64: return py::dtype("complex64");
     case DataType::complex128: return py::dtype("complex128");
     case DataType::string: return py::dtype("object");
