@@ -260,26 +260,41 @@ class TesseraModule(torch.nn.Module):
         self.module = module
         self.fallback = fallback
         self.intra_op_threads = intra_op_threads
-        self._compiled = {}  # signature -> _Compiled, or None where it falls back to torch
+        self._compiled = {}  # signature + (want_grad,) -> _Compiled, or None where it falls back to torch
+        self._feeders = {}  # signature -> a _Compiled of it, whose feeds say which tensors are fed
         self._warned = False
 
     def forward(self, *inputs):
         if not all(isinstance(i, torch.Tensor) for i in inputs):
             raise TypeError("TesseraModule takes tensors as positional inputs")
+        module = self.module  # nn.Module's __getattr__ is slow: read it once
+        training = module.training
+        signature = (tuple((i.shape, i.dtype, i.requires_grad) for i in inputs), training)
         # As ORTModule: eval mode or no_grad runs inference only (outputs carry no gradient).
-        want_grad = self.module.training and torch.is_grad_enabled() and (
-            any(i.requires_grad for i in inputs) or any(p.requires_grad for p in self.module.parameters()))
-        key = (tuple((tuple(i.shape), i.dtype, i.requires_grad) for i in inputs), self.module.training, want_grad)
-        if key not in self._compiled:
-            self._compiled[key] = self._compile(inputs, want_grad)
-        compiled = self._compiled[key]
-        if compiled is None:
-            return self.module(*inputs)
-        tensors = compiled.feed_tensors(self.module, inputs)
-        if want_grad:
-            results = _TesseraFunction.apply(compiled, self.module, *tensors)
+        grad_on = training and torch.is_grad_enabled()
+        feeder = self._feeders.get(signature) if grad_on else None
+        if feeder is not None:
+            # A gradient is wanted when a fed tensor needs one (what the graph does not read
+            # cannot have one): cheaper than walking module.parameters() on every step.
+            tensors = feeder.feed_tensors(module, inputs)
+            want_grad = any(t.requires_grad for t in tensors)
         else:
-            results, _ = compiled.run_forward(self.module, tensors)
+            tensors = None
+            want_grad = grad_on and (any(i.requires_grad for i in inputs) or any(p.requires_grad for p in module.parameters()))
+        key = signature + (want_grad,)
+        compiled = self._compiled.get(key, False)
+        if compiled is False:
+            compiled = self._compiled[key] = self._compile(inputs, want_grad)
+            if compiled is not None:
+                self._feeders.setdefault(signature, compiled)
+        if compiled is None:
+            return module(*inputs)
+        if tensors is None:
+            tensors = compiled.feed_tensors(module, inputs)
+        if want_grad:
+            results = _TesseraFunction.apply(compiled, module, *tensors)
+        else:
+            results, _ = compiled.run_forward(module, tensors)
         return results[0] if compiled.single else tuple(results)
 
     def _compile(self, inputs, want_grad):
