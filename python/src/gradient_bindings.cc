@@ -8,13 +8,11 @@
 #include <vector>
 
 #include "errors.h"
-#include "framework/node_evaluator.h"
 #include "graph/shape_inference.h"
 #include "model/model_loader.h"
 #include "model/model_writer.h"
-#include "optimizer/optimizer.h"
-#include "providers/cpu/cpu_provider.h"
 #include "training/gradient_graph.h"
+#include "training/trainable_graph.h"
 
 namespace tessera::python {
 namespace py = pybind11;
@@ -48,17 +46,20 @@ Result<std::string> serialize_with(const Model& like, Graph graph) {
 
 Result<GradientGraphs> build(const std::string& bytes, const std::vector<std::string>& ys, const std::vector<std::string>& xs) {
   TS_ASSIGN_OR_RETURN(Model model, load_model_bytes(bytes.data(), bytes.size(), "", "<gradient model>"));
-  // The basic level first: constant folding turns the shape arithmetic exporters write
-  // (Shape -> Gather -> Mul -> Slice starts) into constants, which builders such as Slice's need.
-  {
-    CpuExecutionProvider cpu;
-    TS_RETURN_IF_ERROR(optimize_model(model, transformers_for(OptimizationLevel::basic), make_node_evaluator(model, {&cpu})).status());
-  }
   Graph& graph = model.graph;
   if (ys.empty()) return invalid_argument("model '", model.source, "': no ys to differentiate");
-  for (const std::string& x : xs)
+  std::vector<std::string> fed;  // xs that are initializers: fed like a TrainingSession's parameters
+  for (const std::string& x : xs) {
     if (!is_declared(graph, x))
       return invalid_argument("model '", model.source, "': x '", x, "' is neither an input nor an initializer");
+    if (graph.initializers.count(x) && !std::any_of(graph.inputs.begin(), graph.inputs.end(),
+                                                    [&](const ValueInfo& v) { return v.name == x; }))
+      fed.push_back(x);
+  }
+  // As a TrainingSession prepares its graph: the shape arithmetic exporters write (Shape ->
+  // Gather -> Mul -> Slice starts) becomes constants, which builders such as Slice's need.
+  Status prepared = feed_and_fold(model, fed);
+  if (!prepared.is_ok()) return prepared.with_context("model '" + model.source + "'");
   TS_ASSIGN_OR_RETURN(ValueTypes types, infer_types(graph, model, {}));
   GradientGraphs out;
   // dL/dy comes in as a backward input of y's type.
@@ -113,7 +114,8 @@ void register_gradient_bindings(py::module_& m) {
       "whose gradients flow back; `xs`: the inputs or initializers differentiated. Returns a dict: forward "
       "(bytes: the model's outputs, then the `saved` activations), backward (bytes: inputs "
       "`backward_inputs`, among them the saved activations, the model inputs it reads and `y_grads`, one "
-      "dL/dy per y; outputs `x_grads`, one dL/dx per x), saved, y_grads, x_grads, backward_inputs. Raises "
+      "dL/dy per y; outputs `x_grads`, one dL/dx per x), saved, y_grads, x_grads, backward_inputs. xs that are "
+      "initializers become inputs of both models, fed each run as a TrainingSession feeds its parameters. Raises "
       "tessera.NotImplemented naming the op and node when an op on the path has no gradient builder.");
 }
 

@@ -11,6 +11,7 @@
 
 #include "errors.h"
 #include "gradient_bindings.h"
+#include "gradient_runner.h"
 #include "numpy_values.h"
 #include "training_bindings.h"
 #include "tessera/model_metadata.h"
@@ -56,25 +57,6 @@ py::dict describe(const IoInfo& info) {
   out["type"] = ort_type_string(info);
   out["shape"] = info.has_shape ? py::object(shape) : py::object(py::none());
   return out;
-}
-
-// An output that is a feed (Identity of an input) or holds a feed's buffer (Reshape of one) is
-// copied, so outputs never share memory with the caller's arrays, as with ONNX Runtime.
-void detach_from_feeds(Value& value, const Feeds& feeds) {
-  if (value.is_sequence()) {
-    std::vector<Value> items = value.items();
-    for (Value& item : items) detach_from_feeds(item, feeds);
-    value = Value::sequence(std::move(items), value.sequence_elem_type(), value.sequence_elem_kind());
-    return;
-  }
-  if (!value.is_tensor()) return;
-  for (const auto& [name, feed] : feeds) {
-    if (!feed.is_tensor() || !value.tensor().shares_buffer_with(feed.tensor())) continue;
-    auto copy = value.tensor().clone();
-    if (!copy.is_ok()) throw_status(copy.status());
-    value = Value(std::move(copy).value());
-    return;
-  }
 }
 
 class PySession {
@@ -186,6 +168,7 @@ PYBIND11_MODULE(_tessera, m) {
   m.doc() = "Tessera's C++ session; use the tessera package (InferenceSession) rather than this module.";
   register_errors(m);
   register_gradient_bindings(m);
+  register_gradient_runner(m);
   register_training(m);
 
   py::class_<PyRunOptions>(m, "RunOptions", "Options for one run (ONNX Runtime's RunOptions, plus timeout_ms).")

@@ -2,6 +2,7 @@
 
 #include <pybind11/numpy.h>
 
+#include <bit>
 #include <string_view>
 
 #include "core/float_types.h"
@@ -35,25 +36,26 @@ DataType dtype_of(const py::dtype& dtype) {
 }
 
 // The numpy dtype that holds `type` element for element; None for the types numpy lacks
-// (bfloat16, float8, float4), which are widened to float32.
+// (bfloat16, float8, float4), which are widened to float32. Numeric types come from numpy's
+// table (dtype::of), not by parsing a name: every output of every run asks.
 py::object numpy_dtype(DataType type) {
   switch (type) {
-    case DataType::float32: return py::dtype("float32");
-    case DataType::float64: return py::dtype("float64");
+    case DataType::float32: return py::dtype::of<float>();
+    case DataType::float64: return py::dtype::of<double>();
     case DataType::float16: return py::dtype("float16");
     case DataType::int8:
     case DataType::int4:
-    case DataType::int2: return py::dtype("int8");  // sub-byte ints are kept one per byte
+    case DataType::int2: return py::dtype::of<int8_t>();  // sub-byte ints are kept one per byte
     case DataType::uint8:
     case DataType::uint4:
-    case DataType::uint2: return py::dtype("uint8");
-    case DataType::int16: return py::dtype("int16");
-    case DataType::uint16: return py::dtype("uint16");
-    case DataType::int32: return py::dtype("int32");
-    case DataType::uint32: return py::dtype("uint32");
-    case DataType::int64: return py::dtype("int64");
-    case DataType::uint64: return py::dtype("uint64");
-    case DataType::boolean: return py::dtype("bool");
+    case DataType::uint2: return py::dtype::of<uint8_t>();
+    case DataType::int16: return py::dtype::of<int16_t>();
+    case DataType::uint16: return py::dtype::of<uint16_t>();
+    case DataType::int32: return py::dtype::of<int32_t>();
+    case DataType::uint32: return py::dtype::of<uint32_t>();
+    case DataType::int64: return py::dtype::of<int64_t>();
+    case DataType::uint64: return py::dtype::of<uint64_t>();
+    case DataType::boolean: return py::dtype::of<bool>();
     case DataType::complex64: return py::dtype("complex64");
     case DataType::complex128: return py::dtype("complex128");
     case DataType::string: return py::dtype("object");
@@ -140,9 +142,12 @@ Tensor tensor_from_python(py::handle obj, DataType declared, const std::string& 
                                    "' has no ONNX element type"));
   if (dtype == DataType::string) return string_tensor(array, where);
   if (declared == DataType::bfloat16 && is_float_dtype(dtype)) return narrowed_to_bfloat16(array, where);
-  const bool wrappable = array.attr("flags").attr("c_contiguous").cast<bool>() &&
-                         array.attr("flags").attr("aligned").cast<bool>() &&
-                         array.dtype().attr("isnative").cast<bool>();
+  // Read from the array's own fields, not through Python attributes (a training step feeds
+  // many arrays per run; attribute lookups cost a microsecond each).
+  constexpr int kWrappableFlags = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+  const char order = array.dtype().byteorder();
+  const bool native = order == '=' || order == '|' || order == (std::endian::native == std::endian::little ? '<' : '>');
+  const bool wrappable = (array.flags() & kWrappableFlags) == kWrappableFlags && native;
   if (!wrappable)  // one copy into the layout a Tensor has
     array = numpy().attr("ascontiguousarray")(array, array.dtype().attr("newbyteorder")("="));
   Shape shape(array.shape(), array.shape() + array.ndim());
@@ -258,6 +263,25 @@ py::object value_to_python(Value value) {
     }
   }
   return py::none();
+}
+
+// An output that is a feed (Identity of an input) or holds a feed's buffer (Reshape of one) is
+// copied, so outputs never share memory with the caller's arrays, as with ONNX Runtime.
+void detach_from_feeds(Value& value, const Feeds& feeds) {
+  if (value.is_sequence()) {
+    std::vector<Value> items = value.items();
+    for (Value& item : items) detach_from_feeds(item, feeds);
+    value = Value::sequence(std::move(items), value.sequence_elem_type(), value.sequence_elem_kind());
+    return;
+  }
+  if (!value.is_tensor()) return;
+  for (const auto& [name, feed] : feeds) {
+    if (!feed.is_tensor() || !value.tensor().shares_buffer_with(feed.tensor())) continue;
+    auto copy = value.tensor().clone();
+    if (!copy.is_ok()) throw_status(copy.status());
+    value = Value(std::move(copy).value());
+    return;
+  }
 }
 
 std::string ort_type_string(const IoInfo& info) {

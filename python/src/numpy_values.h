@@ -24,6 +24,10 @@ Value value_from_python(pybind11::handle obj, const IoInfo& input);
 
 pybind11::object value_to_python(Value value);
 
+// Copies `value` (or its items) where it shares a buffer with a feed (an Identity or Reshape of
+// an input), so outputs never share memory with the caller's arrays, as with ONNX Runtime.
+void detach_from_feeds(Value& value, const Feeds& feeds);
+
 // ONNX Runtime's spelling of a declared type: "tensor(float)", "seq(tensor(int64))",
 // "map(string,tensor(float))" (the model's type string without its shapes).
 std::string ort_type_string(const IoInfo& info);

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from conftest import make_model
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 import tessera
 from tessera import _tessera
@@ -52,3 +52,50 @@ def test_unknown_names_are_refused():
         _tessera.build_gradient_graphs(data, ["y"], ["nope"])
     with pytest.raises(tessera.InvalidArgument, match="y 'nope' is not a value"):
         _tessera.build_gradient_graphs(data, ["nope"], ["w"])
+
+
+def test_initializer_x_is_fed_and_not_folded_away():
+    """An x held as an initializer becomes an input of both models (as a TrainingSession feeds its
+    parameters), so the folding before the gradient cannot turn Relu(w) into a constant."""
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((3, 5)).astype(np.float32)
+    nodes = [helper.make_node("Relu", ["w"], ["rw"]), helper.make_node("MatMul", ["x", "rw"], ["y"])]
+    model = make_model(nodes, [("x", TensorProto.FLOAT, [4, 3])], [("y", TensorProto.FLOAT, [4, 5])],
+                       initializers=[numpy_helper.from_array(w, "w")])
+    graphs = _tessera.build_gradient_graphs(model.SerializeToString(), ["y"], ["w"])
+    forward = tessera.InferenceSession(graphs["forward"])
+    assert sorted(i.name for i in forward.get_inputs()) == ["w", "x"]
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    outputs = forward.run(None, {"x": x, "w": w})
+    np.testing.assert_allclose(outputs[0], x @ np.maximum(w, 0), rtol=1e-5, atol=1e-6)
+    dy = rng.standard_normal((4, 5)).astype(np.float32)
+    values = dict(zip(graphs["saved"], outputs[1:]), x=x, w=w)
+    values[graphs["y_grads"][0]] = dy
+    backward = tessera.InferenceSession(graphs["backward"])
+    (dw,) = backward.run(graphs["x_grads"], {k: values[k] for k in graphs["backward_inputs"]})
+    np.testing.assert_allclose(dw, (x.T @ dy) * (w > 0), rtol=1e-5, atol=1e-6)
+
+
+def test_runner_takes_and_returns_lists_in_a_fixed_order():
+    """_GradientRunner (TesseraModule's path): feeds by position, the saved step kept in C++."""
+    graphs = _tessera.build_gradient_graphs(relu_matmul_model().SerializeToString(), ["y"], ["w", "b", "x"])
+    runner = _tessera._GradientRunner(graphs["forward"], graphs["backward"], ["b", "x", "w"], ["y"], graphs["saved"],
+                                      graphs["y_grads"], 1)
+    rng = np.random.default_rng(2)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (3, 5), (5,)))
+    (y,), step = runner.forward([b, x, w])
+    h = x @ w
+    np.testing.assert_allclose(y, np.maximum(h, 0) + b, rtol=1e-6)
+    dy = rng.standard_normal((4, 5)).astype(np.float32)
+    dw, db, dx = runner.backward(step, [dy])  # graphs["x_grads"] order: the xs asked for
+    dh = dy * (h > 0)
+    np.testing.assert_allclose(dw, x.T @ dh, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(db, dy.sum(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dx, dh @ w.T, rtol=1e-5, atol=1e-6)
+    with pytest.raises(tessera.InvalidArgument, match="2 arrays for 3 feeds"):
+        runner.forward([b, x])
+    with pytest.raises(tessera.InvalidArgument, match="input 'x'"):
+        runner.forward([b, np.zeros((4, 3), np.complex64), w])
+    with pytest.raises(tessera.InvalidArgument, match="'nope' is not an input"):
+        _tessera._GradientRunner(graphs["forward"], graphs["backward"], ["b", "x", "nope"], ["y"], graphs["saved"],
+                                 graphs["y_grads"], 1)

@@ -1,10 +1,7 @@
 #include "training/trainable_graph.h"
 
-#include <memory>
-
 #include "framework/node_evaluator.h"
 #include "optimizer/optimizer.h"
-#include "optimizer/transformers.h"
 #include "providers/cpu/cpu_provider.h"
 
 namespace tessera {
@@ -28,10 +25,12 @@ Status feed_and_fold(Model& model, const std::vector<std::string>& fed) {
     }
     graph.initializers.erase(it);
   }
+  // The basic level, not only folding: no-op elimination and dead code elimination also drop
+  // nodes (Dropout with ratio 0, Identity) that would otherwise get gradient nodes and saved
+  // activations.
   const CpuExecutionProvider cpu;
-  std::vector<std::unique_ptr<GraphTransformer>> passes;
-  passes.push_back(make_constant_folding());
-  Result<std::vector<PassReport>> folded = optimize_model(model, passes, make_node_evaluator(model, {&cpu}));
+  Result<std::vector<PassReport>> folded =
+      optimize_model(model, transformers_for(OptimizationLevel::basic), make_node_evaluator(model, {&cpu}));
   return folded.is_ok() ? Status::ok() : folded.status();
 }
 

@@ -1,8 +1,10 @@
-// The forward graph as the gradient builders see it: the values a training session feeds each
-// step (trainable parameters, buffers) turned from initializers into graph inputs, then every
-// node that depends on neither inputs nor those values folded to a constant. Exporters such as
-// torch's (training mode, no constant folding) compute Slice bounds and Reshape shapes with
-// Shape/Mul/Concat nodes over constants; builders need those as constants.
+// The forward graph as the gradient builders see it, the one preparation of TrainingSession,
+// generate_artifacts and the PyTorch wrapper's build_gradient_graphs: the values fed each step
+// (trainable parameters, buffers) turned from initializers into graph inputs, then the basic
+// optimizer level, so every node that depends on neither inputs nor those values is folded to a
+// constant and no-ops are gone. Exporters such as torch's (training mode, no constant folding)
+// compute Slice bounds and Reshape shapes with Shape/Mul/Concat nodes over constants; builders
+// need those as constants.
 #pragma once
 
 #include <string>

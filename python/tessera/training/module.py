@@ -10,8 +10,12 @@ parameters and buffers as graph inputs, so torch's optimizers keep updating the 
 that are fed. With a gradient wanted, Tessera splits the graph into a forward and a backward model
 (_tessera.build_gradient_graphs) run in one torch.autograd.Function: forward keeps the activations
 the backward model reads, backward returns the gradients of the inputs and parameters. Otherwise
-(eval mode or torch.no_grad) one inference session runs. Tensors cross as numpy views (no copy for
-contiguous float tensors); outputs come back as torch.from_numpy views of Tessera's buffers.
+(eval mode or torch.no_grad) the forward model runs alone. Both run through one
+_tessera._GradientRunner per signature: feeds and outputs are lists in an order fixed when the
+signature is compiled (no names looked up per run), and the saved activations and feeds stay in
+C++ between forward and backward. Tensors cross as numpy views (no copy for contiguous float
+tensors; a parameter's view is kept between steps); outputs come back as torch.from_numpy views
+of Tessera's buffers.
 
 BatchNorm in training mode: the exported graph's running mean and variance outputs are copied
 into the module's buffers after each forward (the variance rescaled to torch's unbiased
@@ -30,7 +34,6 @@ import torch
 from torch.nn.utils import stateless
 
 from tessera import _tessera
-from tessera.session import InferenceSession, SessionOptions
 
 _OPSET = 17  # LayerNormalization is exported as one op from 17; ScatterElements' reduction (MaxPool's gradient) needs 16
 
@@ -132,12 +135,12 @@ class _Compiled:
         self.outputs = self.model_outputs + [name for name, _, _, _ in self.stats]
         self.track_batches = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
                               and m.training and m.track_running_stats and m.num_batches_tracked is not None]
-        options = SessionOptions()
-        options.intra_op_num_threads = threads
         self.want_grad = want_grad
         self._owners = None  # per feed: (owning module, attribute), or (None, input index)
+        self._views = [None] * len(self.feeds)  # per feed: (tensor, data_ptr, numpy view), see _arrays
+        feed_names = [name for name, _ in self.feeds]
         if not want_grad:
-            self.forward = InferenceSession(model.SerializeToString(), options)
+            self.runner = _tessera._GradientRunner(model.SerializeToString(), None, feed_names, self.outputs, [], [], threads)
             return
         # Differentiate the float outputs by every float input that needs a gradient.
         self.xs = [(name, key) for name, key in self.feeds if self._needs_grad(module, inputs, key)]
@@ -147,11 +150,13 @@ class _Compiled:
             graphs = _tessera.build_gradient_graphs(model.SerializeToString(), self.ys, [n for n, _ in self.xs])
         except _tessera.TesseraError as e:
             raise _Unsupported(str(e)) from e
-        self.forward = InferenceSession(graphs["forward"], options)
-        self.backward = InferenceSession(graphs["backward"], options)
-        self.saved = graphs["saved"]
-        self.y_grads = dict(zip(self.ys, graphs["y_grads"]))
-        self.backward_inputs = graphs["backward_inputs"]
+        self.runner = _tessera._GradientRunner(graphs["forward"], graphs["backward"], feed_names, self.outputs,
+                                               graphs["saved"], graphs["y_grads"], threads)
+        # Per model output: its position among the ys (dL/dy fed to backward), or None; per feed:
+        # its position among the xs (dL/dx returned by backward), or None.
+        self.y_of_output = [self.ys.index(o) if o in self.ys else None for o in self.model_outputs]
+        x_names = [name for name, _ in self.xs]
+        self.x_of_feed = [x_names.index(name) if name in x_names else None for name in feed_names]
 
     @staticmethod
     def _needs_grad(module, inputs, key):
@@ -171,16 +176,28 @@ class _Compiled:
                             for _, (kind, ref) in self.feeds]
         return [inputs[key] if owner is None else getattr(owner, key) for owner, key in self._owners]
 
+    def _arrays(self, tensors):
+        """numpy views of `tensors` (no copies). A parameter's or buffer's view is kept between
+        calls, since an optimizer updates it in place; it is made again when the feed is another
+        tensor object or its data moved (`p.data = ...`)."""
+        arrays = []
+        for k, t in enumerate(tensors):
+            view = self._views[k]
+            if view is None or view[0] is not t or view[1] != t.data_ptr():
+                view = (t, t.data_ptr(), t.detach().numpy())
+                if self.feeds[k][1][0] != "input":  # inputs change every call: keep no reference
+                    self._views[k] = view
+            arrays.append(view[2])
+        return arrays
+
     def run_forward(self, module, tensors):
-        """Runs the forward session and updates the BatchNorm buffers; returns the model's outputs
-        (tensors), the feeds (numpy views, which backward may read) and the saved activations."""
-        feeds = {name: _as_numpy(t) for (name, _), t in zip(self.feeds, tensors)}
-        names = self.outputs + (self.saved if self.want_grad else [])
-        values = self.forward.run(names, feeds)
+        """Runs the forward model and updates the BatchNorm buffers; returns the model's outputs
+        (tensors) and what backward needs of this run (None without a gradient)."""
+        values, step = self.runner.forward(self._arrays(tensors))
         n_model = len(self.model_outputs)
-        self._update_buffers(module, values[n_model:len(self.outputs)])
-        results = [torch.from_numpy(v) for v in values[:n_model]]
-        return results, feeds, values[len(self.outputs):]
+        if self.stats:
+            self._update_buffers(module, values[n_model:])
+        return [torch.from_numpy(v) for v in values[:n_model]], step
 
     def _update_buffers(self, module, values):
         with torch.no_grad():
@@ -201,41 +218,33 @@ class _Compiled:
         owner = module.get_submodule(buffer.rpartition(".")[0]) if "." in buffer else module
         return owner.momentum
 
-    def run_backward(self, feeds, saved, output_grads):
-        """Runs the backward session on the saved activations, dL/dy per y and the forward feeds
-        it reads; returns dL/dx per x."""
-        values = dict(zip(self.saved, saved))
-        values.update((self.y_grads[y], g) for y, g in zip(self.ys, output_grads))
-        return self.backward.run(None, {name: values[name] if name in values else feeds[name] for name in self.backward_inputs})
-
-
-def _as_numpy(tensor):
-    return tensor.detach().numpy()
+    def run_backward(self, step, output_grads):
+        """Runs the backward model on a forward run's step and dL/dy per model output (None: no
+        gradient flows into it); returns dL/dx per feed (None where the feed is no x)."""
+        y_grads = [None] * len(self.ys)
+        for (g, shape), k in zip(output_grads, self.y_of_output):
+            if k is not None:
+                y_grads[k] = g.detach().numpy() if g is not None else np.zeros(shape, np.float32)
+        x_grads = self.runner.backward(step, y_grads)
+        return [torch.from_numpy(x_grads[k]) if k is not None else None for k in self.x_of_feed]
 
 
 class _TesseraFunction(torch.autograd.Function):
-    """Forward and backward sessions of one signature as one autograd node. Arguments:
+    """Forward and backward runs of one signature as one autograd node. Arguments:
     (compiled, module, *fed tensors); outputs: the module's outputs."""
 
     @staticmethod
     def forward(ctx, compiled, module, *tensors):
-        results, feeds, saved = compiled.run_forward(module, tensors)
-        ctx.compiled, ctx.feeds, ctx.saved = compiled, feeds, saved
+        results, ctx.step = compiled.run_forward(module, tensors)
+        ctx.compiled = compiled
         ctx.shapes = [r.shape for r in results]
         return tuple(results)
 
     @staticmethod
     def backward(ctx, *grads):
-        compiled = ctx.compiled
-        by_output = dict(zip(compiled.model_outputs, zip(grads, ctx.shapes)))
-        output_grads = []
-        for y in compiled.ys:
-            g, shape = by_output[y]
-            output_grads.append(_as_numpy(g) if g is not None else np.zeros(shape, np.float32))
-        x_grads = compiled.run_backward(ctx.feeds, ctx.saved, output_grads)
-        by_feed = dict(zip((n for n, _ in compiled.xs), x_grads))
-        return (None, None) + tuple(torch.from_numpy(by_feed[name]) if name in by_feed else None
-                                    for name, _ in compiled.feeds)
+        x_grads = ctx.compiled.run_backward(ctx.step, zip(grads, ctx.shapes))
+        ctx.step = None  # the saved activations go now, not when the graph goes
+        return (None, None, *x_grads)
 
 
 class TesseraModule(torch.nn.Module):
@@ -251,26 +260,41 @@ class TesseraModule(torch.nn.Module):
         self.module = module
         self.fallback = fallback
         self.intra_op_threads = intra_op_threads
-        self._compiled = {}  # signature -> _Compiled, or None where it falls back to torch
+        self._compiled = {}  # signature + (want_grad,) -> _Compiled, or None where it falls back to torch
+        self._feeders = {}  # signature -> a _Compiled of it, whose feeds say which tensors are fed
         self._warned = False
 
     def forward(self, *inputs):
         if not all(isinstance(i, torch.Tensor) for i in inputs):
             raise TypeError("TesseraModule takes tensors as positional inputs")
+        module = self.module  # nn.Module's __getattr__ is slow: read it once
+        training = module.training
+        signature = (tuple((i.shape, i.dtype, i.requires_grad) for i in inputs), training)
         # As ORTModule: eval mode or no_grad runs inference only (outputs carry no gradient).
-        want_grad = self.module.training and torch.is_grad_enabled() and (
-            any(i.requires_grad for i in inputs) or any(p.requires_grad for p in self.module.parameters()))
-        key = (tuple((tuple(i.shape), i.dtype, i.requires_grad) for i in inputs), self.module.training, want_grad)
-        if key not in self._compiled:
-            self._compiled[key] = self._compile(inputs, want_grad)
-        compiled = self._compiled[key]
-        if compiled is None:
-            return self.module(*inputs)
-        tensors = compiled.feed_tensors(self.module, inputs)
-        if want_grad:
-            results = _TesseraFunction.apply(compiled, self.module, *tensors)
+        grad_on = training and torch.is_grad_enabled()
+        feeder = self._feeders.get(signature) if grad_on else None
+        if feeder is not None:
+            # A gradient is wanted when a fed tensor needs one (what the graph does not read
+            # cannot have one): cheaper than walking module.parameters() on every step.
+            tensors = feeder.feed_tensors(module, inputs)
+            want_grad = any(t.requires_grad for t in tensors)
         else:
-            results, _, _ = compiled.run_forward(self.module, tensors)
+            tensors = None
+            want_grad = grad_on and (any(i.requires_grad for i in inputs) or any(p.requires_grad for p in module.parameters()))
+        key = signature + (want_grad,)
+        compiled = self._compiled.get(key, False)
+        if compiled is False:
+            compiled = self._compiled[key] = self._compile(inputs, want_grad)
+            if compiled is not None:
+                self._feeders.setdefault(signature, compiled)
+        if compiled is None:
+            return module(*inputs)
+        if tensors is None:
+            tensors = compiled.feed_tensors(module, inputs)
+        if want_grad:
+            results = _TesseraFunction.apply(compiled, module, *tensors)
+        else:
+            results, _ = compiled.run_forward(module, tensors)
         return results[0] if compiled.single else tuple(results)
 
     def _compile(self, inputs, want_grad):

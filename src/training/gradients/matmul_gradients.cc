@@ -1,4 +1,4 @@
-// Gradients of MatMul and Gemm, as MatMuls of the output gradient with the other operand
+// Gradients of MatMul and Gemm, as products of the output gradient with the other operand
 // transposed; batch dims MatMul broadcast are summed back to each operand's shape.
 #include "training/gradients/families.h"
 
@@ -40,32 +40,31 @@ Status matmul_grad(GradientContext& ctx) {
 }
 
 // y = alpha * A' @ B' + beta * C, A' = transA ? A^T : A (B' likewise).
-// dA' = alpha * g @ B'^T, dB' = alpha * A'^T @ g; a transposed operand gets its gradient transposed.
+// dA' = alpha * g @ B'^T and dB' = alpha * A'^T @ g, each one Gemm whose trans flags absorb every
+// transpose (a transposed operand's gradient is the transposed product: dA = alpha * B' @ g^T
+// when transA), so no Transpose node is copied per run.
 Status gemm_grad(GradientContext& ctx) {
   const bool trans_a = ctx.int_attr("transA", 0) != 0;
   const bool trans_b = ctx.int_attr("transB", 0) != 0;
-  const double alpha = ctx.float_attr("alpha", 1.0f);
+  const float alpha = ctx.float_attr("alpha", 1.0f);
   const double beta = ctx.float_attr("beta", 1.0f);
   const std::string& g = ctx.output_grad(0);
-  TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.output(0)));
-  auto transpose = [&](const std::string& x) { return ctx.add("Transpose", {x}); };
-  auto scaled = [&](const std::string& x, double s) -> Result<std::string> {
-    if (s == 1.0) return x;
-    TS_ASSIGN_OR_RETURN(std::string c, ctx.scalar(type, s));
-    return ctx.add("Mul", {x, c});
+  const std::string& a = ctx.input(0);
+  const std::string& b = ctx.input(1);
+  auto gemm = [&](const std::string& x, bool tx, const std::string& y, bool ty) {
+    std::vector<Attribute> attributes = {int_attr("transA", tx ? 1 : 0), int_attr("transB", ty ? 1 : 0)};
+    if (alpha != 1.0f) attributes.push_back(float_attr("alpha", alpha));
+    return ctx.add("Gemm", {x, y}, std::move(attributes));
   };
-  if (ctx.wants(0)) {
-    std::string d = ctx.add("MatMul", {g, trans_b ? ctx.input(1) : transpose(ctx.input(1))});  // g @ B'^T
-    TS_ASSIGN_OR_RETURN(std::string da, scaled(trans_a ? transpose(d) : d, alpha));
-    ctx.set_input_grad(0, da);
-  }
-  if (ctx.wants(1)) {
-    std::string d = ctx.add("MatMul", {trans_a ? ctx.input(0) : transpose(ctx.input(0)), g});  // A'^T @ g
-    TS_ASSIGN_OR_RETURN(std::string db, scaled(trans_b ? transpose(d) : d, alpha));
-    ctx.set_input_grad(1, db);
-  }
+  if (ctx.wants(0)) ctx.set_input_grad(0, trans_a ? gemm(b, trans_b, g, true) : gemm(g, false, b, !trans_b));
+  if (ctx.wants(1)) ctx.set_input_grad(1, trans_b ? gemm(g, true, a, trans_a) : gemm(a, !trans_a, g, false));
   if (ctx.input_count() > 2 && ctx.wants(2)) {
-    TS_ASSIGN_OR_RETURN(std::string gc, scaled(g, beta));
+    std::string gc = g;
+    if (beta != 1.0) {
+      TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.output(0)));
+      TS_ASSIGN_OR_RETURN(std::string c, ctx.scalar(type, beta));
+      gc = ctx.add("Mul", {g, c});
+    }
     TS_ASSIGN_OR_RETURN(std::string dc, ctx.reduce_to(gc, ctx.output(0), ctx.input(2)));
     ctx.set_input_grad(2, dc);
   }

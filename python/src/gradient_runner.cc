@@ -1,0 +1,188 @@
+#include "gradient_runner.h"
+
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "errors.h"
+#include "numpy_values.h"
+#include "tessera/session.h"
+
+namespace tessera::python {
+namespace py = pybind11;
+
+namespace {
+
+// What one forward run leaves for its backward run: the feeds (views of the caller's arrays,
+// which the backward model may read) and the saved activations.
+struct SavedStep {
+  Feeds feeds;
+  std::vector<Value> saved;
+};
+
+Session load_session(const py::bytes& model, int intra_op_threads) {
+  SessionOptions options;
+  options.intra_op_threads = intra_op_threads;
+  char* data = nullptr;
+  Py_ssize_t size = 0;
+  PyBytes_AsStringAndSize(model.ptr(), &data, &size);  // immutable, and the caller holds it
+  std::optional<Result<Session>> loaded;
+  {
+    py::gil_scoped_release release;
+    loaded.emplace(Session::load_from_bytes(data, static_cast<size_t>(size), options));
+  }
+  if (!loaded->is_ok()) throw_status(loaded->status());
+  return std::move(*loaded).value();
+}
+
+ptrdiff_t index_of(const std::vector<std::string>& names, const std::string& name) {
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<ptrdiff_t>(i);
+  return -1;
+}
+
+class GradientRunner {
+ public:
+  // `feeds`: the forward model's inputs in the order forward() takes them; `outputs`: the forward
+  // outputs forward() returns; `saved`: the forward outputs kept for backward; `y_grads`: the
+  // backward inputs fed with dL/dy, in the order backward() takes them. `backward` is None for a
+  // forward-only runner (inference).
+  GradientRunner(const py::bytes& forward, const py::object& backward, std::vector<std::string> feeds,
+                 const std::vector<std::string>& outputs, const std::vector<std::string>& saved,
+                 const std::vector<std::string>& y_grads, int intra_op_threads)
+      : forward_(load_session(forward, intra_op_threads)), feed_names_(std::move(feeds)), saved_count_(saved.size()) {
+    for (const std::string& name : feed_names_) {
+      const IoInfo* info = nullptr;
+      for (const IoInfo& in : forward_.inputs()) info = in.name == name ? &in : info;
+      if (!info) throw_invalid_argument(str_cat("forward model: '", name, "' is not an input"));
+      feed_infos_.push_back(*info);
+    }
+    if (feed_names_.size() != forward_.inputs().size())
+      throw_invalid_argument(str_cat("forward model: ", forward_.inputs().size(), " inputs, but ", feed_names_.size(),
+                                     " feeds named"));
+    output_names_ = outputs;
+    output_names_.insert(output_names_.end(), saved.begin(), saved.end());
+    if (backward.is_none()) {
+      if (!saved.empty() || !y_grads.empty()) throw_invalid_argument("saved values or y_grads given without a backward model");
+      return;
+    }
+    backward_.emplace(load_session(backward.cast<py::bytes>(), intra_op_threads));
+    y_grad_count_ = y_grads.size();
+    // Each backward input comes from a saved activation, a dL/dy or a forward feed, in that order
+    // of preference (a saved value may also be fed, as a graph input the gradient reads).
+    for (const IoInfo& in : backward_->inputs()) {
+      Source source;
+      source.info = in;
+      ptrdiff_t k = -1;
+      if ((k = index_of(saved, in.name)) >= 0)
+        source.kind = Source::saved;
+      else if ((k = index_of(y_grads, in.name)) >= 0)
+        source.kind = Source::y_grad;
+      else if ((k = index_of(feed_names_, in.name)) >= 0)
+        source.kind = Source::feed;
+      else
+        throw_invalid_argument(str_cat("backward model: input '", in.name,
+                                       "' is neither a saved activation, a dL/dy nor a forward feed"));
+      source.index = static_cast<size_t>(k);
+      backward_sources_.push_back(std::move(source));
+    }
+  }
+
+  // Runs the forward model on `arrays` (one per feed, in order); returns the `outputs` as arrays
+  // and, when there is a backward model, the step's saved state (else None).
+  py::tuple run_forward(const py::sequence& arrays) const {
+    if (arrays.size() != feed_names_.size())
+      throw_invalid_argument(str_cat("forward: ", arrays.size(), " arrays for ", feed_names_.size(), " feeds"));
+    auto step = std::make_unique<SavedStep>();
+    step->feeds.reserve(feed_names_.size());
+    for (size_t i = 0; i < feed_names_.size(); ++i)
+      step->feeds.emplace_back(feed_names_[i], value_from_python(arrays[i], feed_infos_[i]));
+    std::vector<Value> values = run(forward_, step->feeds, output_names_);
+    const size_t n_out = output_names_.size() - saved_count_;
+    py::list outputs;
+    for (size_t i = 0; i < n_out; ++i) {
+      detach_from_feeds(values[i], step->feeds);
+      outputs.append(value_to_python(std::move(values[i])));
+    }
+    if (!backward_) return py::make_tuple(outputs, py::none());
+    step->saved.assign(std::make_move_iterator(values.begin() + static_cast<ptrdiff_t>(n_out)),
+                       std::make_move_iterator(values.end()));
+    return py::make_tuple(outputs, py::cast(std::move(step)));
+  }
+
+  // Runs the backward model on `step` and dL/dy (one array per y_grad); returns the backward
+  // model's outputs (dL/dx) as arrays.
+  py::list run_backward(const SavedStep& step, const py::sequence& y_grads) const {
+    if (!backward_) throw_invalid_argument("backward: this runner has no backward model");
+    if (y_grads.size() != y_grad_count_)
+      throw_invalid_argument(str_cat("backward: ", y_grads.size(), " arrays for ", y_grad_count_, " y_grads"));
+    if (step.saved.size() != saved_count_) throw_invalid_argument("backward: the saved step is not this runner's");
+    Feeds feeds;
+    feeds.reserve(backward_sources_.size());
+    for (const Source& s : backward_sources_) {
+      switch (s.kind) {
+        case Source::saved: feeds.emplace_back(s.info.name, step.saved[s.index]); break;
+        case Source::feed: feeds.emplace_back(s.info.name, step.feeds[s.index].second); break;
+        case Source::y_grad: feeds.emplace_back(s.info.name, value_from_python(y_grads[s.index], s.info)); break;
+      }
+    }
+    std::vector<Value> values = run(*backward_, feeds, {});
+    py::list outputs;
+    for (Value& value : values) {
+      // A gradient that is a feed (dL/dy passed straight through) must not alias the caller's array.
+      detach_from_feeds(value, feeds);
+      outputs.append(value_to_python(std::move(value)));
+    }
+    return outputs;
+  }
+
+ private:
+  struct Source {
+    enum Kind { saved, feed, y_grad } kind = saved;
+    size_t index = 0;
+    IoInfo info;
+  };
+
+  static std::vector<Value> run(const Session& session, const Feeds& feeds, const std::vector<std::string>& names) {
+    std::optional<Result<std::vector<Value>>> result;
+    {
+      py::gil_scoped_release release;
+      result.emplace(session.run(feeds, names));
+    }
+    if (!result->is_ok()) throw_status(result->status());
+    return std::move(*result).value();
+  }
+
+  Session forward_;
+  std::optional<Session> backward_;
+  std::vector<std::string> feed_names_;
+  std::vector<IoInfo> feed_infos_;
+  std::vector<std::string> output_names_;  // the outputs returned, then the saved values
+  size_t saved_count_ = 0;
+  size_t y_grad_count_ = 0;
+  std::vector<Source> backward_sources_;  // per backward input, in the model's order
+};
+
+}  // namespace
+
+void register_gradient_runner(py::module_& m) {
+  py::class_<SavedStep>(m, "_SavedStep", "What a _GradientRunner forward run keeps for its backward run.");
+  py::class_<GradientRunner>(m, "_GradientRunner",
+                             "Runs build_gradient_graphs' forward and backward models with list feeds and outputs "
+                             "(tessera.training.TesseraModule).")
+      .def(py::init<const py::bytes&, const py::object&, std::vector<std::string>, const std::vector<std::string>&,
+                    const std::vector<std::string>&, const std::vector<std::string>&, int>(),
+           py::arg("forward"), py::arg("backward"), py::arg("feeds"), py::arg("outputs"), py::arg("saved"),
+           py::arg("y_grads"), py::arg("intra_op_threads"))
+      .def("forward", &GradientRunner::run_forward, py::arg("arrays"),
+           "Runs the forward model on one array per feed; returns (outputs, saved step or None).")
+      .def("backward", &GradientRunner::run_backward, py::arg("step"), py::arg("y_grads"),
+           "Runs the backward model on a forward run's saved step and one dL/dy array per y_grad; returns dL/dx "
+           "per backward output.");
+}
+
+}  // namespace tessera::python
