@@ -121,6 +121,58 @@ TEST(SqueezeExciteFusion, LeavesSeWhoseHiddenValueIsAnOutput) {
   EXPECT_EQ(ops.count("com.tessera.BlockedSqueezeExcite"), 0u);
 }
 
+Tensor run_one(const Model& m, const Feeds& feeds) {
+  auto state = session_at(m, OptimizationLevel::disabled);
+  if (!state) return {};
+  auto out = state->run(feeds, {});
+  EXPECT_TRUE(out.is_ok()) << out.status().message();
+  return out.is_ok() ? (*out)[0].tensor() : Tensor{};
+}
+
+// The kernel by itself in blocks of 8 (AVX2) and 16 (AVX-512), whatever the CPU's own block:
+// ReorderToBlocked -> BlockedSqueezeExcite {Relu} -> ReorderFromBlocked against the same SE in
+// standard ops, 20 channels (last block part empty), 5 hidden, 3 images.
+TEST(SqueezeExciteFusion, KernelMatchesStandardOpsInBothBlocks) {
+  const int64_t N = 3, C = 20, R = 5, H = 4, W = 6;
+  Model ref;
+  ref.opset_imports[""] = 17;
+  ref.graph.inputs.push_back(tensor_value("x", DataType::float32, {N, C, H, W}));
+  ref.graph.initializers["w1"] = float_tensor({R, C, 1, 1}, 1);
+  ref.graph.initializers["b1"] = float_tensor({R}, 2);
+  ref.graph.initializers["w2"] = float_tensor({C, R, 1, 1}, 3);
+  ref.graph.initializers["b2"] = float_tensor({C}, 4);
+  ref.graph.outputs.push_back(tensor_value("y", DataType::float32, {N, C, H, W}));
+  Model fused = ref;
+  ref.graph.nodes.push_back(node("gap", "GlobalAveragePool", {"x"}, {"g"}));
+  ref.graph.nodes.push_back(conv("fc1", {"g", "w1", "b1"}, "f1", 0));
+  ref.graph.nodes.push_back(node("relu", "Relu", {"f1"}, {"h"}));
+  ref.graph.nodes.push_back(conv("fc2", {"h", "w2", "b2"}, "f2", 0));
+  ref.graph.nodes.push_back(node("gate", "Sigmoid", {"f2"}, {"s"}));
+  ref.graph.nodes.push_back(node("scale", "Mul", {"x", "s"}, {"y"}));
+  const Feeds feeds{{"x", Value(float_tensor({N, C, H, W}, 5))}};
+  const Tensor want = run_one(ref, feeds);
+  ASSERT_EQ(want.size(), N * C * H * W);
+  for (int64_t block : {8, 16}) {
+    SCOPED_TRACE(testing::Message() << "block " << block);
+    Model m = fused;
+    m.opset_imports["com.tessera"] = 1;
+    Node to = node("to", "ReorderToBlocked", {"x"}, {"xb"});
+    to.domain = "com.tessera";
+    to.attributes["block"] = int_attr("block", block);
+    Node se = node("se", "BlockedSqueezeExcite", {"xb", "w1", "b1", "w2", "b2"}, {"yb"});
+    se.domain = "com.tessera";
+    se.attributes["activation"] = string_attr("activation", "Relu");
+    Node from = node("from", "ReorderFromBlocked", {"yb"}, {"y"});
+    from.domain = "com.tessera";
+    from.attributes["channels"] = int_attr("channels", C);
+    m.graph.nodes = {to, se, from};
+    const Tensor got = run_one(m, feeds);
+    ASSERT_EQ(got.shape(), want.shape());
+    for (int64_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-5 + 1e-5 * std::abs(want.data<float>()[i])) << i;
+  }
+}
+
 // The kernel refuses weights that do not map the channels back: an error naming the node.
 TEST(SqueezeExciteFusion, KernelRefusesMismatchedWeights) {
   Model m;
