@@ -78,6 +78,11 @@ TEST(SqueezeExciteFusion, FusesSiluSeBlockWithPartialLastBlock) {
                                              {"com.tessera.BlockedSqueezeExcite", 1},
                                              {"com.tessera.ReorderFromBlocked", 1},
                                              {"com.tessera.ReorderToBlocked", 1}}));
+  // The kernel keeps its own copies of the SE weights: the originals' bytes are dropped (the
+  // session expect_same_outputs ran dropped them too, so the numbers above hold without them).
+  auto state = session_at(se_model(o), OptimizationLevel::all);
+  ASSERT_TRUE(state);
+  for (const char* w : {"w1", "b1", "w2", "b2"}) EXPECT_EQ(state->model().graph.initializers.at(w).raw_data(), nullptr) << w;
 }
 
 TEST(SqueezeExciteFusion, FusesReluSeWithoutBiasesOnWholeBlocks) {

@@ -394,6 +394,9 @@ class BlockedSqueezeExciteKernel final : public OpKernel {
     return Status::ok();
   }
 
+  // W1, B1, W2 and B2 live in the kernel's own vectors: the session may drop the originals.
+  bool owns_constant(size_t i) const override { return i >= 1 && i <= 4; }
+
  private:
   BlockedSqueezeExciteKernel() = default;
 
