@@ -10,7 +10,13 @@ profiles of one runtime (taken interleaved with the other's), the smallest of th
 a burst of load on the shared machine during one profile does not count. Summed per key.
 The default key is the op with its output shape, so a Tessera FusedConv and ORT's fused Conv of
 the same layer land in one row; --by op groups by op type only. Fused ops are named differently
-by the two runtimes (FusedConv vs Conv), so the key uses a common family name.
+by the two runtimes (FusedConv vs Conv), so the key uses a common family name, and a convolution's
+family says its kind from its weights' shape (depthwise 3x3, 1x1, 1x1 on a 1x1 image, 3x3...).
+Tessera's blocked-layout outputs [N, C/block, H, W, block] are keyed as [N, C, H, W] with C rounded
+up to whole blocks, as ORT's NCHWc convolutions report theirs (24 channels show as 32). Activations ORT runs as
+nodes of their own (QuickGelu, Sigmoid) are inside Tessera's fused convolutions, and Tessera's
+BlockedSqueezeExcite is ORT's GlobalAveragePool + two 1x1 Convs + activations + Mul: compare
+those as sums.
 """
 import argparse
 import collections
@@ -19,19 +25,34 @@ import statistics
 
 # Both runtimes' names for the same kind of work.
 FAMILY = {
-    "com.tessera.FusedConv": "Conv", "FusedConv": "Conv", "Conv": "Conv",
+    "com.tessera.FusedConv": "Conv", "FusedConv": "Conv", "Conv": "Conv", "com.tessera.BlockedConv": "Conv",
+    "com.tessera.BlockedSqueezeExcite": "SqueezeExcite",
     "com.tessera.FusedGemm": "Gemm", "FusedGemm": "Gemm",
     "com.tessera.FusedMatMul": "MatMul", "FusedMatMul": "MatMul",
     "QuickGelu": "Sigmoid*Mul", "Sigmoid": "Sigmoid*Mul",
 }
 
 
-def family(op):
-    return FAMILY.get(op, op.split(".")[-1])
+def family(op, inputs=()):
+    name = FAMILY.get(op, op.split(".")[-1])
+    if name != "Conv" or len(inputs) < 2 or len(inputs[1]) != 4:
+        return name
+    w, x = inputs[1], inputs[0]
+    if len(x) == 4 and x[2:] == [1, 1]:
+        return "Conv 1x1 on 1x1"
+    kernel = f"{w[2]}x{w[3]}"
+    return f"Conv dw{kernel}" if w[1] == 1 and w[0] > 1 else f"Conv {kernel}"
+
+
+def nchw(shape):
+    """A blocked [N, C/block, H, W, block] output as [N, C rounded up to whole blocks, H, W]."""
+    if len(shape) != 5 or shape[4] not in (8, 16):
+        return shape
+    return [shape[0], shape[1] * shape[4], shape[2], shape[3]]
 
 
 def shape_key(shapes):
-    return "x".join(str(d) for d in shapes[0]) if shapes else "?"
+    return "x".join(str(d) for d in nchw(shapes[0])) if shapes else "?"
 
 
 def tessera_nodes(path):
@@ -40,10 +61,13 @@ def tessera_nodes(path):
         args = e.get("args", {})
         if e.get("ph") != "X" or "op_type" not in args:
             continue
-        outs = args.get("output_shapes", [])
+        outs, ins = args.get("output_shapes", []), args.get("input_shapes", [])
         if isinstance(outs, str):
             outs = json.loads(outs) if outs.startswith("[") else []
-        per_node[(e["name"], args["op_type"], shape_key(outs))].append(e["dur"])
+        if isinstance(ins, str):
+            ins = json.loads(ins) if ins.startswith("[") else []
+        op = args["op_type"]
+        per_node[(e["name"], family(op, ins), shape_key(outs))].append(e["dur"])
     return per_node
 
 
@@ -54,7 +78,8 @@ def ort_nodes(path):
             continue
         args = e["args"]
         outs = [list(t.values())[0] for t in args.get("output_type_shape", [])]
-        per_node[(e["name"], args["op_name"], shape_key(outs))].append(e["dur"])
+        ins = [list(t.values())[0] for t in args.get("input_type_shape", [])]
+        per_node[(e["name"], family(args["op_name"], ins), shape_key(outs))].append(e["dur"])
     return per_node
 
 
@@ -65,7 +90,7 @@ def totals(profiles, by):
             best[node] = min(best.get(node, float("inf")), statistics.median(durs))
     out = collections.defaultdict(float)
     for (_, op, shape), t in best.items():
-        key = family(op) if by == "op" else f"{family(op)} {shape}"
+        key = op if by == "op" else f"{op} {shape}"
         out[key] += t
     return out
 

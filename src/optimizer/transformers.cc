@@ -31,7 +31,11 @@ void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& o
 }
 
 void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out, const LayoutTarget& target) {
-  if (target.channel_block > 0) out.push_back(make_blocked_layout(target.channel_block));
+  if (target.channel_block > 0) {
+    out.push_back(make_blocked_layout(target.channel_block));
+    // Reads what blocked_layout wrote: the squeeze-and-excitation blocks it left in pieces.
+    out.push_back(make_squeeze_excite_fusion());
+  }
 }
 
 }  // namespace tessera

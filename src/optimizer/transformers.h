@@ -30,6 +30,7 @@ std::unique_ptr<GraphTransformer> make_attention_fusion();
 std::unique_ptr<GraphTransformer> make_mha_attention_fusion();
 // layout/
 std::unique_ptr<GraphTransformer> make_blocked_layout(int64_t block);
+std::unique_ptr<GraphTransformer> make_squeeze_excite_fusion();
 
 // Semantics-preserving cleanups in standard ONNX ops.
 void add_basic_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out);

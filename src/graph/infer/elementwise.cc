@@ -193,6 +193,8 @@ std::vector<InferRule> elementwise_infer_rules() {
   for (const char* op : {"Binarizer", "Scaler", "Normalizer", "Imputer"}) rules.push_back({"ai.onnx.ml", op, 1, kAnyOpset, same_as_input0});
   // Fused ops of the optimizer (docs/fused_ops.md) with the semantics of the ONNX op of that name.
   for (const char* op : {"Gelu", "RMSNormalization"}) rules.push_back({"com.tessera", op, 1, kAnyOpset, same_as_input0});
+  // Squeeze-and-excitation scales its blocked input in place: the same shape.
+  rules.push_back({"com.tessera", "BlockedSqueezeExcite", 1, kAnyOpset, same_as_input0});
   for (const char* op : {"Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd", "RotaryEmbedding"})
     rules.push_back({"com.microsoft", op, 1, kAnyOpset, same_as_input0});  // infer/microsoft.cc has the others
   rules.push_back({"", "Identity", 1, kAnyOpset, identity});

@@ -379,7 +379,7 @@ int64_t blocked_conv_block() { return std::max<int64_t>(8, kernels::depthwise_bl
 void check_blocked_conv(const ConvCase& c, const std::string& activation = "", std::vector<float> params = {},
                         double (*act)(double) = nullptr, bool residual = false, bool nan_padding = false) {
   const int64_t B = blocked_conv_block(), N = c.x[0], C = c.x[1], plane = c.x[2] * c.x[3];
-  Shape ws{c.M, C};
+  Shape ws{c.M, C / c.group};
   ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
   const Tensor x = random_f(c.x, 71), w = random_f(ws, 72), b = random_f({c.M}, 73);
   Shape ys;
@@ -474,6 +474,31 @@ TEST(Conv, BlockedConvDirectKernelEpilogues) {
       check_blocked_conv({{1, 520, 7, 6}, 20, 1, {1, 1}, {2, 2}}, act.name, act.params, act.f, residual);
       check_blocked_conv({{1, 16, 5, 5}, 20, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
     }
+}
+
+// Depthwise BlockedConv: 3x3 and 5x5 at stride 1 and 2 on rows of 28 inputs or more read the
+// blocked input in place (windows inside the image directly, the edge outputs tap by tap, rows
+// in the padding as zero rows); narrower rows and other geometries go through the padded copy.
+// Rows of fewer, exactly and more than a group of seven interior outputs; no padding; pads wider
+// than the kernel's reach; asymmetric pads; a last block part empty; bands of rows (200 x 60);
+// two images; fused Clip and SiLU.
+TEST(Conv, BlockedConvDepthwise) {
+  check_blocked_conv({{1, 32, 5, 30}, 32, 32, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{2, 20, 9, 31}, 20, 20, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{1, 16, 7, 28}, 16, 16, {5, 5}, {}, {}, {2, 2, 2, 2}});
+  check_blocked_conv({{1, 24, 15, 33}, 24, 24, {5, 5}, {2, 2}, {}, {1, 2, 2, 1}});
+  check_blocked_conv({{1, 16, 6, 29}, 16, 16, {3, 3}, {}, {}, {0, 0, 0, 0}});
+  check_blocked_conv({{1, 16, 4, 28}, 16, 16, {3, 3}, {}, {}, {3, 2, 3, 4}});
+  check_blocked_conv({{1, 16, 4, 28}, 16, 16, {5, 5}, {2, 2}, {}, {0, 9, 1, 9}});  // edge runs of 5 and 4 outputs
+  check_blocked_conv({{1, 16, 112, 112}, 16, 16, {3, 3}, {2, 2}, {}, {0, 0, 1, 1}});
+  check_blocked_conv({{1, 16, 200, 60}, 16, 16, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{1, 16, 14, 14}, 16, 16, {3, 3}, {}, {}, {1, 1, 1, 1}});     // narrow: the padded copy
+  check_blocked_conv({{1, 16, 9, 30}, 16, 16, {3, 3}, {}, {2, 2}, {2, 2, 2, 2}});  // dilated: the padded copy
+  check_blocked_conv({{1, 16, 9, 30}, 16, 16, {3, 3}, {3, 3}, {}, {1, 1, 1, 1}});  // stride 3: the padded copy
+  check_blocked_conv({{1, 20, 11, 29}, 20, 20, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Clip", {0.0f, 6.0f},
+                     [](double v) { return std::clamp(v, 0.0, 6.0); });
+  check_blocked_conv({{1, 20, 11, 32}, 20, 20, {5, 5}, {2, 2}, {}, {2, 2, 2, 2}}, "Silu", {},
+                     [](double v) { return v / (1 + std::exp(-v)); });
 }
 
 // ConvTranspose reference: every input pixel scatters its kernel into the output.

@@ -27,7 +27,9 @@ void pack_depthwise_weights(const float* w, int64_t channels, int64_t taps, floa
 // (null: 0), clamped to [lo, hi], into scratch's output part, [(oh1 - oh0) * out[1]][L], which it
 // returns. scratch holds depthwise_blocked_scratch_size(g, oh1 - oh0) floats. With
 // `interleaved`, x is the block already as [in[0]][in[1]][L] (the blocked channel layout), and
-// the output rows go to `out` (a block of the blocked output) when it is given.
+// the output rows go to `out` (a block of the blocked output) when it is given; 3x3 and 5x5
+// kernels at stride 1 or 2 on rows of 28 or more inputs then read x in place, with no padded
+// copy (the scratch's first in[1] * L floats become a zero row).
 float* depthwise_conv2d_block(const ConvGeometry& g, const float* x, const float* w_packed, const float* bias, float lo,
                               float hi, int64_t oh0, int64_t oh1, float* scratch, bool interleaved = false,
                               float* out = nullptr);

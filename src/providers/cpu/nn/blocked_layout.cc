@@ -1,7 +1,8 @@
-// The blocked channel layout's conversions (com.tessera ReorderToBlocked / ReorderFromBlocked)
-// and its pools (com.tessera BlockedPool: MaxPool, AveragePool, GlobalAveragePool and
-// GlobalMaxPool over [N, C/block, H, W, block]): each output position is one vector of `block`
-// channels, so the pools' inner loops are whole vectors with no transpose.
+// The blocked channel layout's conversions (com.tessera ReorderToBlocked / ReorderFromBlocked),
+// its pools (com.tessera BlockedPool: MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool
+// over [N, C/block, H, W, block]) and squeeze-and-excitation (com.tessera BlockedSqueezeExcite):
+// each position is one vector of `block` channels, so the inner loops are whole vectors with no
+// transpose.
 #include "providers/cpu/nn/blocked_layout.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/microkernels/elementwise_simd.h"
+#include "providers/cpu/nn/conv_activation.h"
 #include "providers/cpu/nn/pool_windows.h"
 
 namespace tessera {
@@ -275,12 +277,152 @@ class BlockedPoolKernel final : public OpKernel {
   bool count_include_pad_ = false;
 };
 
+// The sum of a[i] * b[i] over [0, n), N lanes at a time.
+template <int N>
+TS_SIMD float dot(const float* a, const float* b, int64_t n) {
+  using V = typename simd::Lanes<N>::f;
+  V acc = simd::splat<V>(0.0f);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) acc += simd::load<V>(a + i) * simd::load<V>(b + i);
+  float sum = 0.0f;
+  for (int l = 0; l < N; ++l) sum += acc[l];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// y[i] += s * x[i] over [0, n), N lanes at a time.
+template <int N>
+TS_SIMD void axpy(float s, const float* x, int64_t n, float* y) {
+  using V = typename simd::Lanes<N>::f;
+  int64_t i = 0;
+  for (; i + N <= n; i += N) simd::store(y + i, simd::load<V>(y + i) + s * simd::load<V>(x + i));
+  for (; i < n; ++i) y[i] += s * x[i];
+}
+
+// Every position of a channel block times that block's B gates.
+template <int B>
+TS_SIMD void scale_block(const float* x, const float* gate, int64_t plane, float* y) {
+  using V = typename simd::Lanes<B>::f;
+  const V g = simd::load<V>(gate);
+  for (int64_t p = 0; p < plane; ++p) simd::store(y + p * B, simd::load<V>(x + p * B) * g);
+}
+
+// Squeeze-and-excitation on a blocked image in one node (written by
+// optimizer/layout/squeeze_excite_fusion.cc):
+//   y = x * Sigmoid(W2 * act(W1 * mean_hw(x) + B1) + B2)
+// W1 [R, C, 1, 1] and W2 [C, R, 1, 1] constant, `activation` FusedConv's. The pooled vector, the
+// hidden one and the gates live in scratch, so the two 1x1-image convolutions, their reorders
+// and the Mul are not nodes of their own; x is read twice (the mean, then the scale).
+class BlockedSqueezeExciteKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<BlockedSqueezeExciteKernel>(new BlockedSqueezeExciteKernel());
+    TS_ASSIGN_OR_RETURN(k->act_, parse_activation(info));
+    const Tensor* w1 = info.constant_input(1);
+    const Tensor* w2 = info.constant_input(3);
+    auto is_1x1 = [](const Tensor* w) {
+      return w && w->dtype() == DataType::float32 && w->rank() == 4 && w->dim(2) == 1 && w->dim(3) == 1 && w->size() > 0;
+    };
+    if (!is_1x1(w1) || !is_1x1(w2))
+      return info.error("W1 and W2 must be constant float32 [R, C, 1, 1] and [C, R, 1, 1] weights");
+    k->C_ = w1->dim(1);
+    k->R_ = w1->dim(0);
+    if (w2->dim(0) != k->C_ || w2->dim(1) != k->R_)
+      return info.error("W2 ", shape_to_string(w2->shape()), " does not map W1's ", k->R_, " outputs back to ", k->C_,
+                        " channels");
+    k->w1_.assign(w1->data<float>(), w1->data<float>() + w1->size());
+    // W2 transposed to [R][C]: each hidden value scales one contiguous row of gates.
+    k->w2t_.resize(static_cast<size_t>(k->R_ * k->C_));
+    for (int64_t c = 0; c < k->C_; ++c)
+      for (int64_t r = 0; r < k->R_; ++r) k->w2t_[static_cast<size_t>(r * k->C_ + c)] = w2->data<float>()[c * k->R_ + r];
+    TS_ASSIGN_OR_RETURN(k->b1_, optional_bias(info, 2, k->R_));
+    TS_ASSIGN_OR_RETURN(k->b2_, optional_bias(info, 4, k->C_));
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+    if (x->dtype() != DataType::float32 || x->rank() != 5)
+      return ctx.error("input must be a blocked float32 tensor [N, C/block, H, W, block], got ", dtype_name(x->dtype()),
+                       " ", shape_to_string(x->shape()));
+    const int64_t N = x->dim(0), Cb = x->dim(1), plane = x->dim(2) * x->dim(3), B = x->dim(4);
+    if (B != 8 && B != 16) return ctx.error("blocks of ", B, " channels are not supported (8 or 16)");
+    if (Cb != (C_ + B - 1) / B)
+      return ctx.error("input ", shape_to_string(x->shape()), " does not hold the weights' ", C_, " channels in blocks of ", B);
+    const int64_t Cp = Cb * B;
+    Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, x->shape());
+    if (y.size() == 0) return Status::ok();
+    Tensor pooled = ctx.scratch(DataType::float32, N * Cp), gates = ctx.scratch(DataType::float32, N * Cp);
+    Tensor hidden = ctx.scratch(DataType::float32, R_);
+    const float* xd = x->data<float>();
+    float *pd = pooled.data<float>(), *gd = gates.data<float>(), *hd = hidden.data<float>(), *yd = y.data<float>();
+    ThreadPool& pool = ctx.thread_pool();
+    pool.parallel_for(N * Cb, blocks_per_task(plane, B), [&](int64_t t0, int64_t t1) {
+      simd::with_widest_isa([&]<int>() TS_SIMD_BODY {
+        for (int64_t t = t0; t < t1; ++t) {
+          if (B == 16) global_pool_block<16, false>(xd + t * plane * B, plane, pd + t * B);
+          else global_pool_block<8, false>(xd + t * plane * B, plane, pd + t * B);
+        }
+      });
+    });
+    // The two matrix-vector products are a few thousand FMAs: on the calling thread.
+    const ConvActivation gate{ConvActivation::Kind::sigmoid};
+    for (int64_t n = 0; n < N; ++n) {
+      float* g = gd + n * Cp;
+      simd::with_widest_isa([&]<int L>() TS_SIMD_BODY {
+        for (int64_t r = 0; r < R_; ++r) hd[r] = b1_[static_cast<size_t>(r)] + dot<L>(w1_.data() + r * C_, pd + n * Cp, C_);
+      });
+      if (act_.is_clamp())
+        for (int64_t r = 0; r < R_; ++r) hd[r] = std::clamp(hd[r], act_.clamp_min(), act_.clamp_max());
+      apply_activation(act_, hd, R_);
+      std::copy(b2_.begin(), b2_.end(), g);
+      simd::with_widest_isa([&]<int L>() TS_SIMD_BODY {
+        for (int64_t r = 0; r < R_; ++r) axpy<L>(hd[r], w2t_.data() + r * C_, C_, g);
+      });
+      apply_activation(gate, g, C_);
+      std::fill(g + C_, g + Cp, 0.0f);  // the lanes past C stay zero in y
+    }
+    pool.parallel_for(N * Cb, blocks_per_task(plane, B), [&](int64_t t0, int64_t t1) {
+      simd::with_widest_isa([&]<int>() TS_SIMD_BODY {
+        for (int64_t t = t0; t < t1; ++t) {
+          const float* g = gd + (t / Cb) * Cp + (t % Cb) * B;
+          if (B == 16) scale_block<16>(xd + t * plane * B, g, plane, yd + t * plane * B);
+          else scale_block<8>(xd + t * plane * B, g, plane, yd + t * plane * B);
+        }
+      });
+    });
+    return Status::ok();
+  }
+
+  // W1, B1, W2 and B2 live in the kernel's own vectors: the session may drop the originals.
+  bool owns_constant(size_t i) const override { return i >= 1 && i <= 4; }
+
+ private:
+  BlockedSqueezeExciteKernel() = default;
+
+  // Input i's constant bias of n values, zeros when the input is absent.
+  static Result<std::vector<float>> optional_bias(const KernelInfo& info, size_t i, int64_t n) {
+    const std::vector<std::string>& inputs = info.node().inputs;
+    if (i >= inputs.size() || inputs[i].empty()) return std::vector<float>(static_cast<size_t>(n), 0.0f);
+    const Tensor* b = info.constant_input(i);
+    if (!b || b->dtype() != DataType::float32 || b->size() != n)
+      return info.error("input ", i, " must be a constant float32 bias of ", n, " values");
+    return std::vector<float>(b->data<float>(), b->data<float>() + n);
+  }
+
+  ConvActivation act_;
+  int64_t C_ = 0, R_ = 0;
+  std::vector<float> w1_, w2t_, b1_, b2_;
+};
+
 }  // namespace
 
 void register_blocked_layout(KernelRegistry& r) {
   r.add({"com.tessera", "ReorderToBlocked", 1, 1, [](const KernelInfo& i) { return ReorderToBlockedKernel::create(i); }});
   r.add({"com.tessera", "ReorderFromBlocked", 1, 1, [](const KernelInfo& i) { return ReorderFromBlockedKernel::create(i); }});
   r.add({"com.tessera", "BlockedPool", 1, 1, [](const KernelInfo& i) { return BlockedPoolKernel::create(i); }});
+  r.add({"com.tessera", "BlockedSqueezeExcite", 1, 1,
+         [](const KernelInfo& i) { return BlockedSqueezeExciteKernel::create(i); }});
 }
 
 }  // namespace tessera
