@@ -1,9 +1,12 @@
 // Cold and dynamic-shape figures of issue 9, measured through the public API
 // (bench/cold_dynamic.sh runs it on the benchmark models). Not a test: it prints figures.
 //
-//   cold_dynamic cold MODEL [--threads N] [--runs 20] [--rounds 3] [--dim NAME=V]...
+//   cold_dynamic cold MODEL [--threads N] [--runs 20] [--rounds 3] [--dim NAME=V]... [--fixed 1]
 //       session creation, the first run and the steady runs after it: milliseconds and the page
-//       faults of each (getrusage's minor faults, the whole process); first / steady median
+//       faults of each (getrusage's minor faults, the whole process); first / steady median.
+//       --fixed 1: the --dim values become SessionOptions::free_dimension_overrides and the
+//       session warms up at creation (SessionOptions::warm_up), the static path; --warm-up 0
+//       keeps the overrides without the warm-up
 //   cold_dynamic unseen DYNAMIC_MODEL STATIC_MODEL --dim NAME=V [--seen V1,V2,...] [--runs 20]
 //       [--rounds 3] [--threads N]
 //       the dynamic session runs at each --seen value until steady, then at V for the first time
@@ -20,6 +23,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "session_inputs.h"
@@ -43,7 +47,9 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 
 Feeds make_feeds(const Session& session, const Dims& dims) { return bench::constant_feeds("cold_dynamic", session, dims); }
 
-Session load(const std::string& model, int threads) { return bench::load_session("cold_dynamic", model, threads); }
+Session load(const std::string& model, int threads, SessionOptions options = {}) {
+  return bench::load_session("cold_dynamic", model, threads, std::move(options));
+}
 
 struct Timed {
   double ms = 0;
@@ -89,13 +95,22 @@ struct Best {
   }
 };
 
-int cold(const std::string& model, int threads, int runs, int rounds, const Dims& dims) {
+int cold(const std::string& model, int threads, int runs, int rounds, const Dims& dims, bool fixed, bool warm_up) {
   Best creation, first, median, best;
   long steady_faults = 0;
+  SessionOptions options;
+  if (fixed) {
+    options.warm_up = warm_up;
+    // Only the dims the model has: the script passes the same --dim list for every model.
+    Session probe = load(model, 1);
+    for (const IoInfo& in : probe.inputs())
+      for (const std::string& name : in.dim_names)
+        if (dims.count(name)) options.free_dimension_overrides[name] = dims.at(name);
+  }
   for (int r = 0; r < rounds; ++r) {
     const long f0 = minor_faults();
     const auto t0 = Clock::now();
-    Session s = load(model, threads);
+    Session s = load(model, threads, options);
     creation.keep(ms_since(t0), minor_faults() - f0);
     Feeds feeds = make_feeds(s, dims);
     Timed t = timed_run(s, feeds);
@@ -144,7 +159,7 @@ int unseen(const std::string& dynamic_model, const std::string& static_model, in
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: cold_dynamic cold MODEL [--threads N] [--runs N] [--rounds N] [--dim NAME=V]...\n"
+  std::fprintf(stderr, "usage: cold_dynamic cold MODEL [--threads N] [--runs N] [--rounds N] [--dim NAME=V]... [--fixed 0|1] [--warm-up 0|1]\n"
                        "       cold_dynamic unseen DYNAMIC_MODEL STATIC_MODEL --dim NAME=V [--seen V1,V2,...] "
                        "[--threads N] [--runs N] [--rounds N]\n");
   return 2;
@@ -159,6 +174,7 @@ int main(int argc, char** argv) {
   int i = 2;
   for (; i < argc && argv[i][0] != '-'; ++i) models.push_back(argv[i]);
   int threads = 2, runs = 20, rounds = 3;
+  bool fixed = false, warm_up = true;
   Dims dims;
   std::string last_dim;
   std::vector<int64_t> seen;
@@ -167,6 +183,8 @@ int main(int argc, char** argv) {
     if (flag == "--threads") threads = std::atoi(value.c_str());
     else if (flag == "--runs") runs = std::max(1, std::atoi(value.c_str()));
     else if (flag == "--rounds") rounds = std::max(1, std::atoi(value.c_str()));
+    else if (flag == "--fixed") fixed = std::atoi(value.c_str()) != 0;
+    else if (flag == "--warm-up") warm_up = std::atoi(value.c_str()) != 0;
     else if (flag == "--dim") {
       const size_t eq = value.find('=');
       if (eq == std::string::npos) return usage();
@@ -181,7 +199,7 @@ int main(int argc, char** argv) {
     }
   }
   if (i != argc) return usage();
-  if (mode == "cold" && models.size() == 1) return cold(models[0], threads, runs, rounds, dims);
+  if (mode == "cold" && models.size() == 1) return cold(models[0], threads, runs, rounds, dims, fixed, warm_up);
   if (mode == "unseen" && models.size() == 2 && !last_dim.empty())
     return unseen(models[0], models[1], threads, runs, rounds, dims, last_dim, seen);
   return usage();

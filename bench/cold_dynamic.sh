@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Cold and dynamic-shape figures of issue 9, with build/bench/cold_dynamic.
 # Usage: bench/cold_dynamic.sh [--threads 1,2] [--runs 20] [--rounds 3]
-#   cold:   MobileNetV2, ResNet-50 (batch 1) and BERT-base (1 x 128): session creation, the
-#           first run and the median of the steady runs after it, with the page faults of each;
-#           target first / steady <= 1.5
+#   cold:   MobileNetV2, ResNet-50, EfficientNet-B0 (batch 1) and BERT-base (1 x 128): session
+#           creation, the first run and the median of the steady runs after it, with the page
+#           faults of each; target first / steady <= 1.5. Each model twice: "dynamic" (the
+#           symbolic batch as declared) and "fixed" (the dims as free_dimension_overrides, with
+#           the warm-up run at session creation)
 #   unseen: BERT-small with its sequence dim symbolic, run steadily at 16, 32 and 64, then at 48
 #           for the first time, against a session of the same model with the dims fixed to 1 x 48
 #           (written by python3-onnx to a temporary folder); target: the first run at the new
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "cold_dynamic: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -30,11 +32,13 @@ done
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 for t in ${THREADS//,/ }; do
-  for m in mobilenet_v2 resnet50 bert_base; do
+  for m in mobilenet_v2 resnet50 efficientnet_b0 bert_base; do
     model="$MODELS/$m/model.onnx"
     [ -f "$model" ] || { echo "== cold $m: skipped (no $model)"; continue; }
-    echo "== cold $m, $t threads"
-    "$BIN" cold "$model" --threads "$t" --runs "$RUNS" --rounds "$ROUNDS" --dim batch=1 --dim sequence=128
+    for fixed in 0 1; do
+      echo "== cold $m, $t threads, $([ $fixed = 1 ] && echo "fixed dims + warm-up" || echo dynamic)"
+      "$BIN" cold "$model" --threads "$t" --runs "$RUNS" --rounds "$ROUNDS" --dim batch=1 --dim sequence=128 --fixed $fixed
+    done
   done
   model="$MODELS/bert_small/model.onnx"
   [ -f "$model" ] || { echo "== unseen: skipped (no $model)"; continue; }

@@ -16,8 +16,8 @@ namespace tessera::bench {
   std::exit(2);
 }
 
-inline Session load_session(const char* tool, const std::string& model, int threads) {
-  SessionOptions options;
+// `options` with intra_op_threads set to `threads`.
+inline Session load_session(const char* tool, const std::string& model, int threads, SessionOptions options = {}) {
   options.intra_op_threads = threads;
   auto s = Session::load(model, options);
   if (!s.is_ok()) die(tool, s.status().message());

@@ -68,6 +68,17 @@ struct SessionOptions {
   // for the ops docs/security.md lists, at some cost in speed (kernels split work in fixed-size
   // pieces and never across a reduction).
   bool deterministic = false;
+  // Symbolic dims of the graph inputs fixed by name before the graph is checked and optimized
+  // (ONNX Runtime's free dimension overrides by name): {"batch", 1} makes every input dim named
+  // "batch" 1, so shapes infer as fixed and a feed with another value is refused. Naming a dim
+  // no input has, or a negative value, fails session creation.
+  std::map<std::string, int64_t> free_dimension_overrides;
+  // When every input the caller feeds is a tensor of fixed shape (declared, or fixed by
+  // free_dimension_overrides), session creation runs the graph once on zero-filled inputs, so
+  // that the first run finds its buffers in the pool with their pages touched and the kernels'
+  // per-shape state made, and costs what later runs do. A warm-up that fails is logged (info)
+  // and the session is created anyway. Worth it for sessions that run more than once.
+  bool warm_up = false;
 };
 
 // How one run may be stopped early (ONNX Runtime's RunOptions.terminate, plus a deadline). A run

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -63,7 +64,8 @@ class PySession {
  public:
   // `model` is a path (str) or a serialized ModelProto (bytes).
   PySession(const py::object& model, int level, int intra_op_threads, bool parallel, int inter_op_threads,
-            const std::string& optimized_model_path, const std::string& profile_path, int log_severity) {
+            const std::string& optimized_model_path, const std::string& profile_path, int log_severity,
+            const std::map<std::string, int64_t>& free_dimension_overrides, bool warm_up) {
     SessionOptions options;
     if (level < 0 || level > 3) throw_invalid_argument(str_cat("graph optimization level ", level, " is not 0..3"));
     if (log_severity < 0 || log_severity > 4)
@@ -75,6 +77,8 @@ class PySession {
     options.optimized_model_path = optimized_model_path;
     options.profile_path = profile_path;
     options.log_severity = static_cast<LogSeverity>(log_severity);
+    options.free_dimension_overrides = free_dimension_overrides;
+    options.warm_up = warm_up;
     std::optional<Result<Session>> loaded;
     if (py::isinstance<py::bytes>(model)) {
       char* data = nullptr;
@@ -189,10 +193,11 @@ PYBIND11_MODULE(_tessera, m) {
                      "Accepted for ONNX Runtime scripts; not used.");
 
   py::class_<PySession>(m, "_Session")
-      .def(py::init<const py::object&, int, int, bool, int, const std::string&, const std::string&, int>(),
+      .def(py::init<const py::object&, int, int, bool, int, const std::string&, const std::string&, int,
+                    const std::map<std::string, int64_t>&, bool>(),
            py::arg("model"), py::arg("level"), py::arg("intra_op_threads"), py::arg("parallel"),
            py::arg("inter_op_threads"), py::arg("optimized_model_path"), py::arg("profile_path"),
-           py::arg("log_severity"))
+           py::arg("log_severity"), py::arg("free_dimension_overrides"), py::arg("warm_up"))
       .def("inputs", &PySession::inputs)
       .def("outputs", &PySession::outputs)
       .def("metadata", &PySession::metadata)

@@ -73,11 +73,15 @@ class SessionOptions:
         trace to PREFIX_DATE_TIME.json and returns that path.
     log_severity_level: 0 verbose, 1 info, 2 warning (default), 3 error, 4 fatal.
     log_verbosity_level, logid, add_session_config_entry(): accepted; not used.
+    add_free_dimension_override_by_name(name, value): fixes the symbolic input dim `name` to `value`
+        (ONNX Runtime's), so shapes are known when the session is created.
+    warm_up (Tessera's): when every input's shape is fixed, session creation runs the model once on
+        zeros, so the first run costs what later ones do (default False).
     """
 
     __slots__ = ("graph_optimization_level", "intra_op_num_threads", "inter_op_num_threads", "execution_mode",
                  "optimized_model_filepath", "enable_profiling", "profile_file_prefix", "log_severity_level",
-                 "log_verbosity_level", "logid", "_config")
+                 "log_verbosity_level", "logid", "_config", "_free_dims", "warm_up")
 
     def __init__(self):
         self.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -91,6 +95,11 @@ class SessionOptions:
         self.log_verbosity_level = 0
         self.logid = ""
         self._config = {}
+        self._free_dims = {}
+        self.warm_up = False
+
+    def add_free_dimension_override_by_name(self, name, value):
+        self._free_dims[str(name)] = int(value)
 
     def add_session_config_entry(self, key, value):
         self._config[str(key)] = str(value)
@@ -104,7 +113,7 @@ class SessionOptions:
     def _copy(self):
         copy = SessionOptions()
         for name, value in self._state().items():
-            setattr(copy, name, dict(value) if name == "_config" else value)
+            setattr(copy, name, dict(value) if name in ("_config", "_free_dims") else value)
         return copy
 
     def _parallel(self):
@@ -198,7 +207,8 @@ class InferenceSession:
         self._sess = _tessera._Session(model, options._level(), int(options.intra_op_num_threads),
                                        options._parallel(), int(options.inter_op_num_threads),
                                        os.fspath(options.optimized_model_filepath), self._profile_path,
-                                       int(options.log_severity_level))
+                                       int(options.log_severity_level), dict(options._free_dims),
+                                       bool(options.warm_up))
         self._inputs = [NodeArg(**d) for d in self._sess.inputs()]
         self._outputs = [NodeArg(**d) for d in self._sess.outputs()]
 

@@ -84,6 +84,23 @@ def test_every_optimization_level_gives_the_reference(digits_model, digits_data)
         np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
 
 
+def test_free_dimension_override_fixes_the_batch_and_warm_up_keeps_the_outputs(digits_model, digits_data):
+    image, expected = digits_data
+    options = tessera.SessionOptions()
+    options.add_free_dimension_override_by_name("batch", image.shape[0])
+    options.warm_up = True
+    session = tessera.InferenceSession(digits_model, sess_options=options)
+    assert session.get_inputs()[0].shape == [image.shape[0], 1, 8, 8]
+    (got,) = session.run(None, {"image": image})
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
+    with pytest.raises(tessera.InvalidArgument, match="dimension 0 differs"):
+        session.run(None, {"image": np.zeros((image.shape[0] + 1, 1, 8, 8), np.float32)})
+    options = tessera.SessionOptions()
+    options.add_free_dimension_override_by_name("sequence", 1)
+    with pytest.raises(tessera.InvalidArgument, match="names dim 'sequence', which no input of the model has"):
+        tessera.InferenceSession(digits_model, sess_options=options)
+
+
 def test_parallel_execution_mode_gives_the_sequential_outputs():
     # Four independent MatMul -> Relu branches, concatenated: ORT_PARALLEL on 2 and 0 (one per
     # core) inter-op threads gives the sequential run's outputs bit for bit.

@@ -10,6 +10,7 @@
 #include "framework/node_evaluator.h"
 #include "framework/run_control.h"
 #include "framework/run_profiler.h"
+#include "framework/session_preparation.h"
 #include "graph/function_inliner.h"
 #include "graph/op_schema.h"
 
@@ -70,6 +71,8 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   const Tracing* tracing = &state->tracing_;
   const Logger& log = state->tracing_.logger;
   PhaseTimer creation(tracing, "session", "session_creation");
+  TS_RETURN_IF_ERROR(
+      apply_free_dimension_overrides(state->model_.graph, options.free_dimension_overrides, state->model_.source));
   {
     PhaseTimer phase(tracing, "session", "function_inlining");
     Status inlined = inline_model_functions(state->model_, options.limits);
@@ -143,12 +146,37 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   for (const ValueInfo* in : state->model_.graph.feed_inputs()) state->inputs_.push_back(describe_value(*in));
   for (const ValueInfo& out : state->model_.graph.outputs) state->outputs_.push_back(describe_value(out));
   return_free_heap_to_system();  // the parsed model and the packed weights' originals are gone
+  // After the trim, so that the heap pages the warm-up's small allocations touch stay.
+  if (options.warm_up) state->warm_up();
   log.log(LogSeverity::info, tracing->scope, ": session created: ", state->model_.graph.nodes.size(), " nodes (",
           nodes_before_optimization, " before optimization at level ", optimization_level_name(options.optimization_level),
           "), ", state->pool_->size(), " intra-op threads",
           state->inter_op_pool_ ? str_cat(", ", state->inter_op_pool_->size(), " inter-op threads") : std::string(),
           state->profiler_ ? ", profiling" : "");
   return state;
+}
+
+void SessionState::warm_up() {
+  const Logger& log = tracing_.logger;
+  std::optional<std::vector<Value>> inputs = warm_up_inputs(model_.graph);
+  if (!inputs) {
+    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: an input's shape is not fixed (free_dimension_overrides fixes symbolic dims)");
+    return;
+  }
+  PhaseTimer phase(&tracing_, "session", "warm_up");
+  Result<std::vector<Value>> outputs = execute(*inputs, nullptr, nullptr);
+  if (!outputs.is_ok())
+    log.log(LogSeverity::info, tracing_.scope, ": the warm-up run on zero-filled inputs failed, the first run prepares instead: ",
+            outputs.status().message());
+}
+
+Result<std::vector<Value>> SessionState::execute(const std::vector<Value>& inputs, StepObserver* observer,
+                                                 const RunControl* control) const {
+  std::shared_ptr<ArenaBudget> budget;  // shared with the run's tensors, outputs included
+  if (limits_.max_run_arena_bytes) budget = std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
+  DeterministicMode mode(deterministic_);  // this thread's, and the pool's workers' for this run
+  ThreadPool::RunScope hot_workers(*pool_);
+  return executor_->run(inputs, {}, *pool_, buffers_, observer, control, budget, inter_op_pool_.get());
 }
 
 Result<std::string> SessionState::end_profiling() const {
@@ -282,13 +310,7 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
 
   std::optional<RunControl> control;  // made only when the caller can stop the run
   if (RunControl::needed(options)) control.emplace(options, model_.source);
-  std::shared_ptr<ArenaBudget> budget;  // shared with the run's tensors, outputs included
-  if (limits_.max_run_arena_bytes) budget = std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
-  DeterministicMode mode(deterministic_);  // this thread's, and the pool's workers' for this run
-  ThreadPool::RunScope hot_workers(*pool_);
-  TS_ASSIGN_OR_RETURN(std::vector<Value> all,
-                      executor_->run(inputs, {}, *pool_, buffers_, observer, control ? &*control : nullptr, budget,
-                                     inter_op_pool_.get()));
+  TS_ASSIGN_OR_RETURN(std::vector<Value> all, execute(inputs, observer, control ? &*control : nullptr));
   TS_RETURN_IF_ERROR(detach_from_session(all));
   if (output_names.empty()) return all;
   std::vector<Value> selected;

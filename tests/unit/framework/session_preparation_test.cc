@@ -1,0 +1,101 @@
+// Session creation's preparation step (framework/session_preparation.h): free dimension
+// overrides fix symbolic input dims by name; a warm-up run never changes what runs return and a
+// failing one does not fail the session. What the warm-up saves the first run is counted in
+// run_allocations_test.cc.
+#include <gtest/gtest.h>
+
+#include "tessera/session.h"
+#include "tests/unit/onnx_builder.h"
+#include "tests/unit/test_tensors.h"
+
+namespace tessera {
+namespace {
+
+using namespace test_util;
+
+// y = Relu(x + b): x float [d0, 3], b = [-1, 0, 1].
+std::string relu_add_bias() {
+  pb::ModelProto m = model_proto("relu_add_bias");
+  pb::GraphProto* g = m.mutable_graph();
+  add_node(g, "add", "Add", {"x", "b"}, {"sum"});
+  add_node(g, "relu", "Relu", {"sum"}, {"y"});
+  pb::TensorProto* b = add_initializer(g, "b", kFloat, {3});
+  for (float v : {-1.0f, 0.0f, 1.0f}) b->add_float_data(v);
+  set_type(g->add_input(), "x", kFloat, {-1, 3});
+  set_type(g->add_output(), "y", kFloat, {-1, 3});
+  return m.SerializeAsString();
+}
+
+// y = Range(start, limit, delta), all float scalars fed: zeros make delta 0, which Range refuses.
+std::string range_of_inputs() {
+  pb::ModelProto m = model_proto("range_of_inputs");
+  pb::GraphProto* g = m.mutable_graph();
+  add_node(g, "range", "Range", {"start", "limit", "delta"}, {"y"});
+  for (const char* name : {"start", "limit", "delta"}) set_type(g->add_input(), name, kFloat, {});
+  set_type(g->add_output(), "y", kFloat, {-1});
+  return m.SerializeAsString();
+}
+
+Result<Session> load(const std::string& bytes, const SessionOptions& options) {
+  return Session::load_from_bytes(bytes.data(), bytes.size(), options);
+}
+
+std::vector<float> values(const Value& v) {
+  const Tensor& t = v.tensor();
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.size());
+}
+
+TEST(SessionPreparation, FreeDimensionOverridesFixTheInputShape) {
+  for (bool warm_up : {false, true}) {
+    SessionOptions options;
+    options.free_dimension_overrides = {{"d0", 2}};
+    options.warm_up = warm_up;
+    auto session = load(relu_add_bias(), options);
+    ASSERT_TRUE(session.is_ok()) << session.status().message();
+    EXPECT_EQ(session->inputs()[0].shape, (std::vector<int64_t>{2, 3}));
+    auto out = session->run({{"x", Value(tensor_of(DataType::float32, {2, 3}, std::vector<float>{1, 2, 3, -4, -5, 6}))}});
+    ASSERT_TRUE(out.is_ok()) << out.status().message();
+    EXPECT_EQ(values((*out)[0]), (std::vector<float>{0, 2, 4, 0, 0, 7})) << "warm_up " << warm_up;
+    // The dim is fixed now: another batch is refused, naming the input and the dim.
+    auto wrong = session->run({{"x", Value(zeros(DataType::float32, {4, 3}))}});
+    ASSERT_FALSE(wrong.is_ok());
+    EXPECT_NE(wrong.status().message().find("input 'x'"), std::string::npos) << wrong.status().message();
+    EXPECT_NE(wrong.status().message().find("dimension 0 differs"), std::string::npos) << wrong.status().message();
+  }
+  // Without the override the same model takes any batch.
+  auto dynamic = load(relu_add_bias(), SessionOptions{});
+  ASSERT_TRUE(dynamic.is_ok());
+  EXPECT_EQ(dynamic->inputs()[0].shape, (std::vector<int64_t>{-1, 3}));
+  EXPECT_TRUE(dynamic->run({{"x", Value(zeros(DataType::float32, {4, 3}))}}).is_ok());
+}
+
+TEST(SessionPreparation, AnOverrideNoInputHasOrANegativeOneIsAnError) {
+  SessionOptions options;
+  options.free_dimension_overrides = {{"batch", 1}};
+  auto unknown = load(relu_add_bias(), options);
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::invalid_argument);
+  EXPECT_NE(unknown.status().message().find("names dim 'batch', which no input of the model has (inputs: x tensor(float)[d0,3])"),
+            std::string::npos)
+      << unknown.status().message();
+
+  options.free_dimension_overrides = {{"d0", -2}};
+  auto negative = load(relu_add_bias(), options);
+  ASSERT_FALSE(negative.is_ok());
+  EXPECT_NE(negative.status().message().find("sets dim 'd0' of input 'x' to -2"), std::string::npos)
+      << negative.status().message();
+}
+
+TEST(SessionPreparation, AFailingWarmUpLeavesTheSessionUsable) {
+  SessionOptions options;
+  options.warm_up = true;  // every input is a fixed scalar: the warm-up runs, and Range refuses delta 0
+  auto session = load(range_of_inputs(), options);
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+  auto scalar = [](float v) { return Value(tensor_of(DataType::float32, {}, std::vector<float>{v})); };
+  auto out = session->run({{"start", scalar(1)}, {"limit", scalar(4)}, {"delta", scalar(1)}});
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  EXPECT_EQ(values((*out)[0]), (std::vector<float>{1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace tessera
