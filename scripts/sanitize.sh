@@ -26,13 +26,20 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="halt_on_error=1"
 # Each phase prints the wall time so far and the CPU time its children used (user, sys).
 phase() { echo "== $1 (at ${SECONDS} s; CPU so far: $(times | tail -1))"; }
+# A failing run phase is recorded and the next phases still run, so one run reports every
+# finding; the stage fails at the end. A failing build stops it at once.
+failed=()
+fail() { echo "== FAILED: $1"; failed+=("$1"); }
 
-phase "ASan + UBSan build (build-fuzz)"
+phase "ASan + UBSan build: the fuzz targets (build-fuzz)"
 cmake --preset fuzz -DTESSERA_WERROR="${TESSERA_WERROR:-OFF}" >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target tessera_unit_tests tessera_cli fuzz_model_load fuzz_session_run fuzz_value_decode
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_model_load fuzz_session_run fuzz_value_decode
+phase "ASan + UBSan build: the unit tests and the CLI"
+cmake --build build-fuzz -j"$(nproc)" --target tessera_unit_tests tessera_cli
 
 phase "unit tests under ASan + UBSan + LSan"
-(cd build-fuzz/tests && ./tessera_unit_tests --gtest_brief=1 --gtest_filter="${UNIT_FILTER:-*}")
+(cd build-fuzz/tests && ./tessera_unit_tests --gtest_brief=1 --gtest_filter="${UNIT_FILTER:-*}") ||
+  fail "unit tests under ASan + UBSan + LSan"
 
 phase "conformance under ASan + UBSan: every ${every}th case"
 work="$(mktemp -d)"
@@ -46,7 +53,7 @@ if [ -d "$backend_tests" ]; then
       >"$work/expected.txt"
   echo "$(wc -l <"$work/cases.txt") cases"
   xargs -a "$work/cases.txt" -d '\n' build-fuzz/tessera test --jobs "$(nproc)" --expected-failures "$work/expected.txt" \
-    >"$work/conformance.txt" || { grep -v "^XFAIL " "$work/conformance.txt"; exit 1; }
+    >"$work/conformance.txt" || { grep -v "^XFAIL " "$work/conformance.txt"; fail "conformance sample"; }
   tail -3 "$work/conformance.txt"
 else
   echo "no conformance cases at $backend_tests: skipped"
@@ -54,13 +61,19 @@ fi
 
 phase "fuzz targets, ${fuzz_seconds} s each"
 tests/fuzz/make_seeds.sh "$work/seeds" "$backend_tests" 4
-tests/fuzz/run_long.sh -t "$fuzz_seconds" -b build-fuzz -o "$work/fuzz" -s "$work/seeds" ||
-  { tail -40 "$work"/fuzz/*/log.txt; exit 1; }
+# Findings stay in build-fuzz/stage-fuzz/<target>/ for reproduction (tests/fuzz/run_long.sh).
+rm -rf build-fuzz/stage-fuzz
+tests/fuzz/run_long.sh -t "$fuzz_seconds" -b build-fuzz -o build-fuzz/stage-fuzz -s "$work/seeds" ||
+  { tail -40 build-fuzz/stage-fuzz/*/log.txt; fail "fuzz targets"; }
 
 phase "TSan build (build-tsan, tessera_tsan_tests only)"
 cmake --preset tsan -DTESSERA_WERROR="${TESSERA_WERROR:-OFF}" >/dev/null
 cmake --build build-tsan -j"$(nproc)" --target tessera_tsan_tests
 
 phase "thread pool, profiler and session concurrency tests under TSan"
-(cd build-tsan/tests && ./tessera_tsan_tests --gtest_brief=1)
+(cd build-tsan/tests && ./tessera_tsan_tests --gtest_brief=1) || fail "concurrency tests under TSan"
+if [ ${#failed[@]} -gt 0 ]; then
+  phase "sanitizer stage FAILED: $(IFS=,; echo "${failed[*]}")"
+  exit 1
+fi
 phase "sanitizer stage passed"
