@@ -7,8 +7,12 @@
 # FUZZ_FLAGS in the environment adds libFuzzer flags (e.g. -keep_seed=1, -dict=FILE).
 # Findings (crash-*, leak-*, timeout-*, oom-*) land in OUT/<target>/; reproduce one with
 # `BUILD/tests/fuzz/<target> FILE`, shrink it with `<target> -minimize_crash=1 -runs=10000 FILE`.
-# Exits 1 when any target found something. Each target stops at its first finding (libFuzzer's
-# default): fix it, then run again.
+# Exits 1 when any target found something in this run (files from earlier runs in OUT do not
+# count). Each target stops at its first finding (libFuzzer's default): fix it, then run again.
+# Resuming: run again with the same OUT; the grown corpora are kept, and each run appends one line
+# per target to OUT/runs.log (date, target, seconds, executions, exec/s, findings), so the
+# executions of all runs can be summed honestly:
+#   awk '{ n[$2] += $4 } END { for (t in n) print t, n[t] }' OUT/runs.log
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 seconds=7200 jobs=1 build="$root/build-fuzz" out="$root/fuzz-out" seeds=""
@@ -22,6 +26,9 @@ shift $((OPTIND - 1))
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_load fuzz_session_run fuzz_value_decode)
 mkdir -p "$out"
+started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+stamp="$(mktemp "$out/.started.XXXXXX")"  # findings newer than this are this run's
+trap 'rm -f "$stamp"' EXIT
 if [ -z "$seeds" ]; then
   seeds="$out/seeds"
   [ -d "$seeds" ] || "$root/tests/fuzz/make_seeds.sh" "$seeds"
@@ -53,9 +60,10 @@ for target in "${targets[@]}"; do
   dir="$out/$target"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log.txt" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$dir/log.txt" | tail -1)
-  found=$(find "$dir" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
+  found=$(find "$dir" -maxdepth 1 -newer "$stamp" \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
   count=$(printf "%s" "$found" | grep -c . || true)
   [ "$count" -eq 0 ] || status=1
   printf "%-20s %12s %8s %9s  %s\n" "$target" "${execs:-?}" "${rate:-?}" "$count" "$(echo $found)"
+  printf "%s %s %s %s %s %s\n" "$started" "$target" "$seconds" "${execs:-0}" "${rate:-0}" "$count" >>"$out/runs.log"
 done
 exit "$status"
