@@ -30,8 +30,12 @@ jobs="$(nproc)"
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="halt_on_error=1"
-# Each phase prints the wall time so far and the CPU time its children used (user, sys).
-phase() { echo "== $1 (at ${SECONDS} s; CPU so far: $(times | tail -1))"; }
+# Each phase prints the wall time so far and the CPU time its children used (user, sys). `times`
+# runs in this shell, not in a $(...) subshell, which would report only its own children.
+phase() {
+  times >"$work/times"
+  echo "== $1 (at ${SECONDS} s; CPU so far: $(tail -n 1 "$work/times"))"
+}
 # A failing run phase is recorded and the next phases still run, so one run reports every
 # finding; the stage fails at the end. A failing build stops it at once.
 failed=()
