@@ -50,7 +50,7 @@ phase "ASan + UBSan build: the unit tests and the CLI"
 cmake --build build-fuzz -j"$jobs" --target tessera_unit_tests tessera_cli
 
 phase "unit tests under ASan + UBSan + LSan, ${jobs} shards"
-# gtest's sharding: shard i of n runs every n-th test; each shard's log is printed if it fails.
+# gtest's sharding splits the tests among the shards; if one fails, every shard's log is printed.
 for ((i = 0; i < jobs; ++i)); do
   (cd build-fuzz/tests && GTEST_TOTAL_SHARDS="$jobs" GTEST_SHARD_INDEX="$i" \
      ./tessera_unit_tests --gtest_brief=1 --gtest_filter="${UNIT_FILTER:-*}" >"$work/unit_$i.txt" 2>&1) &
