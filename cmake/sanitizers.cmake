@@ -51,3 +51,6 @@ endif()
 if(TESSERA_SANITIZE STREQUAL "address")
   list(APPEND TESSERA_KERNEL_SANITIZE -fno-sanitize=undefined)
 endif()
+# The test binaries' own code (tests/CMakeLists.txt) builds like the kernels: it is what checks
+# the runtime, not what is checked, and gtest's macros make its files slow to compile at -O1.
+set(TESSERA_TEST_SANITIZE ${TESSERA_KERNEL_SANITIZE})

@@ -9,7 +9,8 @@ packages=(build-essential cmake ccache libprotobuf-dev protobuf-compiler libgtes
           pybind11-dev python3-pytest  # the Python package and its tests
           libcpp-httplib-dev curl wrk python3-yaml  # tessera serve, its tests (yaml: deploy/'s manifests) and bench
           libgrpc++-dev protobuf-compiler-grpc python3-grpcio  # tessera serve --grpc-port, its Python test client
-          clang libclang-rt-14-dev)  # scripts/sanitize.sh: ASan/UBSan/TSan runtimes and libFuzzer
+          clang libclang-rt-14-dev  # scripts/sanitize.sh: ASan/UBSan/TSan runtimes and libFuzzer
+          llvm)  # llvm-symbolizer: sanitizer reports with file:line (clang does not pull it in)
 if dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   exit 0
 fi

@@ -317,8 +317,16 @@ Status tile(InferContext& ctx) {
   }
   if (repeats->size() != x->size()) return ctx.error("repeats has ", repeats->size(), " entries for an input of rank ", x->size());
   Dims out(x->size());
-  for (size_t k = 0; k < x->size(); ++k)
-    out[k] = (*x)[k].is_fixed() ? fixed_dim((*x)[k].value * (*repeats)[k]) : ((*repeats)[k] == 1 ? (*x)[k] : unknown_dim());
+  for (size_t k = 0; k < x->size(); ++k) {
+    if (!(*x)[k].is_fixed()) {
+      out[k] = (*repeats)[k] == 1 ? (*x)[k] : unknown_dim();
+      continue;
+    }
+    // A product past int64 (crafted dims or repeats) is unknown here, not wrapped, as in
+    // product_dim: the run's checked_element_count then refuses the tensor with a clear error.
+    auto tiled = checked_multiply((*x)[k].value, (*repeats)[k]);
+    out[k] = tiled.is_ok() ? fixed_dim(*tiled) : unknown_dim();
+  }
   ctx.set_output(0, out);
   return Status::ok();
 }

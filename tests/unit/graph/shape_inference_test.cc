@@ -139,6 +139,19 @@ TEST(ShapeInference, ConstantInputsDetermineShapes) {
   EXPECT_EQ(type_of(*types, "ex"), "tensor(float)[3,2,3,4]");
 }
 
+// fuzz_model_load and fuzz_session_run found Tile multiplying a dim by its repeat with signed
+// overflow (UBSan); such a dim is unknown, not wrapped.
+TEST(ShapeInference, TileOverflowingDimIsUnknownNotWrapped) {
+  Graph g;
+  g.inputs = {input("x", DataType::float32, Dims{d(int64_t{1} << 62), d(3)})};
+  g.initializers["repeats"] = ints({4, 2});
+  g.nodes = {node("tile", "Tile", {"x", "repeats"}, {"ti"})};
+  Model m = model_with(g, 17);
+  auto types = infer_types(m.graph, m, {});
+  ASSERT_TRUE(types.is_ok()) << types.status().message();
+  EXPECT_EQ(type_of(*types, "ti"), "tensor(float)[?,6]");
+}
+
 TEST(ShapeInference, IfMergesBranchesAndDeclaredTypesFillGaps) {
   auto branch = [](const std::string& op, const std::string& out) {
     auto b = std::make_shared<Graph>();

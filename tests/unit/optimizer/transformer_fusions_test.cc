@@ -8,7 +8,7 @@
 namespace tessera {
 namespace {
 
-constexpr int64_t kRows = 6, kCols = 8;
+constexpr int64_t kCols = 8;
 
 Tensor scalar(float v) {
   Tensor t = Tensor::create(DataType::float32, {}).value();
