@@ -25,15 +25,18 @@ class TestArena final : public Allocator {
   Result<Tensor> allocate(DataType dtype, const Shape& shape) const override {
     TS_ASSIGN_OR_RETURN(size_t bytes, checked_byte_size(dtype, shape));
     auto* data = new unsigned char[bytes ? bytes : 1];
-    live_bytes += static_cast<int64_t>(bytes);
+    *live_bytes += static_cast<int64_t>(bytes);
     ++allocations;
-    std::shared_ptr<const void> owner(data, [this, bytes](const void* p) {
-      live_bytes -= static_cast<int64_t>(bytes);
+    std::shared_ptr<const void> owner(data, [live = live_bytes, bytes](const void* p) {
+      *live -= static_cast<int64_t>(bytes);
       delete[] static_cast<const unsigned char*>(p);
     });
     return Tensor::view(dtype, shape, std::move(owner), data, kTestDevice);
   }
-  mutable std::atomic<int64_t> live_bytes{0}, allocations{0};
+  // Shared with each tensor's deleter: a tensor may outlive the EP, and a test reads the count
+  // after the session that owns the EP is destroyed.
+  std::shared_ptr<std::atomic<int64_t>> live_bytes = std::make_shared<std::atomic<int64_t>>(0);
+  mutable std::atomic<int64_t> allocations{0};
 };
 
 class CountingTransfer final : public DataTransfer {
