@@ -37,14 +37,20 @@ Status reshape_impl(InferContext& ctx, const std::vector<ValueElem>& target) {
     int64_t in_fixed = 1, out_fixed = 1;
     std::multiset<std::string> in_syms, out_syms;
     bool known = true;
+    // A product past int64 (a crafted declared shape) leaves the inferred dim unknown, not wrapped.
+    auto times = [&known](int64_t& product, int64_t value) {
+      auto next = checked_multiply(product, value);
+      if (next.is_ok()) product = *next;
+      else known = false;
+    };
     for (const Dim& d : *x) {
-      if (d.is_fixed()) in_fixed *= d.value;
+      if (d.is_fixed()) times(in_fixed, d.value);
       else if (!d.param.empty()) in_syms.insert(d.param);
       else known = false;
     }
     for (size_t k = 0; k < out.size(); ++k) {
       if (static_cast<int>(k) == infer_at) continue;
-      if (out[k].is_fixed()) out_fixed *= out[k].value;
+      if (out[k].is_fixed()) times(out_fixed, out[k].value);
       else if (!out[k].param.empty()) {
         auto it = in_syms.find(out[k].param);
         if (it == in_syms.end()) known = false;

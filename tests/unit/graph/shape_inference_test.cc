@@ -152,6 +152,18 @@ TEST(ShapeInference, TileOverflowingDimIsUnknownNotWrapped) {
   EXPECT_EQ(type_of(*types, "ti"), "tensor(float)[?,6]");
 }
 
+TEST(ShapeInference, ReshapeOverflowingInputCountLeavesTheInferredDimUnknown) {
+  // 2^62 x 8 wraps to 0 in int64: the -1 was inferred as 0.
+  Graph g;
+  g.inputs = {input("x", DataType::float32, Dims{d(int64_t{1} << 62), d(8)})};
+  g.initializers["shape"] = ints({-1, 1});
+  g.nodes = {node("reshape", "Reshape", {"x", "shape"}, {"r"})};
+  Model m = model_with(g, 17);
+  auto types = infer_types(m.graph, m, {});
+  ASSERT_TRUE(types.is_ok()) << types.status().message();
+  EXPECT_EQ(type_of(*types, "r"), "tensor(float)[?,1]");
+}
+
 TEST(ShapeInference, IfMergesBranchesAndDeclaredTypesFillGaps) {
   auto branch = [](const std::string& op, const std::string& out) {
     auto b = std::make_shared<Graph>();
