@@ -245,6 +245,20 @@ void pack_block(const DepthwiseBlockArgs& a, int64_t Hp, int64_t Wp) {
   }
 }
 
+// The NO accumulators clamped to [lo, hi] (the fused activation) and stored, L lanes each.
+template <int Bytes, int NO>
+inline void store_clamped(const DepthwiseBlockArgs& a, const typename VecOf<float, Bytes>::type* acc, float* out) {
+  using V = typename VecOf<float, Bytes>::type;
+  constexpr int L = Bytes / 4;
+  const V vlo = V{} + a.lo, vhi = V{} + a.hi;
+#pragma GCC unroll 8
+  for (int j = 0; j < NO; ++j) {
+    V r = acc[j] < vlo ? vlo : acc[j];
+    r = r > vhi ? vhi : r;
+    std::memcpy(out + j * L, &r, Bytes);
+  }
+}
+
 // NO adjacent outputs of one output row of a fixed K x K window at stride S: row kh of the
 // first output's window starts at rows[kh]. NO accumulators share each weight vector.
 template <int Bytes, int K, int S, int NO>
@@ -270,13 +284,7 @@ inline void window_outputs(const DepthwiseBlockArgs& a, const float* const* rows
       }
     }
   }
-  const V vlo = V{} + a.lo, vhi = V{} + a.hi;
-#pragma GCC unroll 8
-  for (int j = 0; j < NO; ++j) {
-    V r = acc[j] < vlo ? vlo : acc[j];
-    r = r > vhi ? vhi : r;
-    std::memcpy(out + j * L, &r, Bytes);
-  }
+  store_clamped<Bytes, NO>(a, acc, out);
 }
 
 // NO adjacent outputs of one output row, starting at `in` (the padded input under the first
@@ -309,13 +317,7 @@ inline void block_outputs(const DepthwiseBlockArgs& a, const float* in, int64_t 
       }
     }
   }
-  const V vlo = V{} + a.lo, vhi = V{} + a.hi;
-#pragma GCC unroll 8
-  for (int j = 0; j < NO; ++j) {
-    V r = acc[j] < vlo ? vlo : acc[j];
-    r = r > vhi ? vhi : r;
-    std::memcpy(out + j * L, &r, Bytes);
-  }
+  store_clamped<Bytes, NO>(a, acc, out);
 }
 
 // Seven outputs at a time: ImageNet planes (112, 56, 28, 14, 7) are multiples of 7, and seven

@@ -72,6 +72,17 @@ void from_blocked(const float* y, int64_t N, int64_t C, int64_t plane, int64_t b
 
 namespace {
 
+// Input 0 of a 2-D blocked kernel: float32 [N, C/block, H, W, block] in blocks of 8 or 16.
+Result<const Tensor*> blocked_2d_input(KernelContext& ctx) {
+  TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
+  if (x->dtype() != DataType::float32 || x->rank() != 5)
+    return ctx.error("input must be a blocked float32 tensor [N, C/block, H, W, block], got ", dtype_name(x->dtype()),
+                     " ", shape_to_string(x->shape()));
+  if (x->dim(4) != 8 && x->dim(4) != 16)
+    return ctx.error("blocks of ", x->dim(4), " channels are not supported (8 or 16)");
+  return x;
+}
+
 // The plane (product of the dims past the channels) of an image of rank >= 2.
 int64_t plane_of(const Shape& s, size_t first) {
   int64_t plane = 1;
@@ -211,12 +222,8 @@ class BlockedPoolKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
-    if (x->dtype() != DataType::float32 || x->rank() != 5)
-      return ctx.error("input must be a blocked float32 tensor [N, C/block, H, W, block], got ", dtype_name(x->dtype()),
-                       " ", shape_to_string(x->shape()));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, blocked_2d_input(ctx));
     const int64_t N = x->dim(0), Cb = x->dim(1), H = x->dim(2), W = x->dim(3), B = x->dim(4);
-    if (B != 8 && B != 16) return ctx.error("blocks of ", B, " channels are not supported (8 or 16)");
     ThreadPool& pool = ctx.thread_pool();
     const float* xd = x->data<float>();
     if (kind_ == BlockedPoolKind::global_max || kind_ == BlockedPoolKind::global_average) {
@@ -341,12 +348,8 @@ class BlockedSqueezeExciteKernel final : public OpKernel {
   }
 
   Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
-    if (x->dtype() != DataType::float32 || x->rank() != 5)
-      return ctx.error("input must be a blocked float32 tensor [N, C/block, H, W, block], got ", dtype_name(x->dtype()),
-                       " ", shape_to_string(x->shape()));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, blocked_2d_input(ctx));
     const int64_t N = x->dim(0), Cb = x->dim(1), plane = x->dim(2) * x->dim(3), B = x->dim(4);
-    if (B != 8 && B != 16) return ctx.error("blocks of ", B, " channels are not supported (8 or 16)");
     if (Cb != (C_ + B - 1) / B)
       return ctx.error("input ", shape_to_string(x->shape()), " does not hold the weights' ", C_, " channels in blocks of ", B);
     const int64_t Cp = Cb * B;
