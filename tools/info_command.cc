@@ -130,8 +130,10 @@ int print_values(Model model, const std::string& path) {
   };
   std::cout << "values:\n";
   for (const auto& in : graph.inputs) print(in.name);
-  for (const auto& [name, tensor] : graph.initializers)
+  for (const auto& initializer : graph.initializers) {
+    const std::string& name = initializer.first;  // not a structured binding: clang 14 cannot capture one
     if (std::none_of(graph.inputs.begin(), graph.inputs.end(), [&](const ValueInfo& v) { return v.name == name; })) print(name);
+  }
   for (const auto& node : graph.nodes)
     for (const auto& out : node.outputs)
       if (!out.empty()) print(out);
