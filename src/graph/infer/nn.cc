@@ -137,12 +137,18 @@ Status depth_to_space(InferContext& ctx) {
   const Dims* x = ctx.input_shape(0);
   if (!x || x->size() != 4) return Status::ok();
   const int64_t b = ctx.attr_int("blocksize", 1);
+  if (b <= 0) return ctx.error("blocksize must be positive, got ", b);
   const bool to_space = ctx.node().op_type == "DepthToSpace";
+  // Growing dims go through product_dim: a crafted blocksize can push them past int64 (unknown
+  // then, and the kernel refuses the run); b * b itself may overflow too.
+  const Dim block = fixed_dim(b);
+  const Dim area = product_dim({block, block}, 0, 2);
+  auto grow = [&](const Dim& d, const Dim& by) { return d.is_fixed() && by.is_fixed() ? product_dim({d, by}, 0, 2) : unknown_dim(); };
+  auto shrink = [&](const Dim& d, const Dim& by) { return d.is_fixed() && by.is_fixed() ? fixed_dim(d.value / by.value) : unknown_dim(); };
   Dims out = *x;
-  auto scale = [&](const Dim& d, bool up) { return d.is_fixed() ? fixed_dim(up ? d.value * b : d.value / b) : unknown_dim(); };
-  out[1] = (*x)[1].is_fixed() ? fixed_dim(to_space ? (*x)[1].value / (b * b) : (*x)[1].value * b * b) : unknown_dim();
-  out[2] = scale((*x)[2], to_space);
-  out[3] = scale((*x)[3], to_space);
+  out[1] = to_space ? shrink((*x)[1], area) : grow((*x)[1], area);
+  out[2] = to_space ? grow((*x)[2], block) : shrink((*x)[2], block);
+  out[3] = to_space ? grow((*x)[3], block) : shrink((*x)[3], block);
   ctx.set_output(0, out);
   return Status::ok();
 }

@@ -164,6 +164,24 @@ TEST(ShapeInference, ReshapeOverflowingInputCountLeavesTheInferredDimUnknown) {
   EXPECT_EQ(type_of(*types, "r"), "tensor(float)[?,1]");
 }
 
+TEST(ShapeInference, DepthToSpaceBlocksizeZeroIsAnErrorAndAnOverflowIsUnknown) {
+  // A fuzzer's model: blocksize 0 divided by zero here (UBSan), and a huge one wrapped H * b.
+  auto infer = [](int64_t blocksize, Dims x_dims) {
+    Graph g;
+    g.inputs = {input("x", DataType::float32, std::move(x_dims))};
+    g.nodes = {node("d2s", "DepthToSpace", {"x"}, {"y"})};
+    g.nodes[0].attributes["blocksize"] = int_attr("blocksize", blocksize);
+    Model m = model_with(g, 13);
+    return infer_types(m.graph, m, {});
+  };
+  auto zero = infer(0, Dims{d(1), d(4), d(2), d(2)});
+  ASSERT_FALSE(zero.is_ok());
+  EXPECT_NE(zero.status().message().find("blocksize must be positive"), std::string::npos) << zero.status().message();
+  auto huge = infer(int64_t{1} << 40, Dims{d(1), d(0), d(int64_t{1} << 30), d(3)});
+  ASSERT_TRUE(huge.is_ok()) << huge.status().message();
+  EXPECT_EQ(type_of(*huge, "y"), "tensor(float)[1,?,?,3298534883328]");
+}
+
 TEST(ShapeInference, IfMergesBranchesAndDeclaredTypesFillGaps) {
   auto branch = [](const std::string& op, const std::string& out) {
     auto b = std::make_shared<Graph>();

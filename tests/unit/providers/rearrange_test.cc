@@ -30,6 +30,15 @@ TEST(DepthToSpace, DcrCrdAndSpaceToDepthRoundTrip) {
   expect_error({"DepthToSpace", 13, {iota_f({1, 3, 2, 2})}, {attr_i("blocksize", 2)}}, "multiple");
 }
 
+TEST(DepthToSpace, OverflowingBlocksizeOnAnEmptyInputIsAnError) {
+  // An empty input passes the divisibility checks for any blocksize; b^2 and H * b then
+  // overflowed int64 (a fuzzer's model).
+  const int64_t huge = int64_t{1} << 32;
+  expect_error({"DepthToSpace", 13, {iota_f({1, 0, 2, 2})}, {attr_i("blocksize", huge)}}, "overflow");
+  expect_error({"SpaceToDepth", 13, {iota_f({1, 2, 0, 0})}, {attr_i("blocksize", huge)}}, "overflow");
+  expect_error({"DepthToSpace", 13, {iota_f({1, 4, 2, 2})}, {attr_i("blocksize", 0)}}, "positive");
+}
+
 TEST(ReverseSequence, TimeMajorAndBatchMajor) {
   Tensor x = iota_f({3, 2});  // [time, batch]
   expect_f(run1({"ReverseSequence", 10, {x, ti64({2}, {3, 2})}}), {3, 2}, {4, 3, 2, 1, 0, 5});

@@ -33,23 +33,34 @@ class BlockRearrangeKernel final : public OpKernel {
     if (x->rank() != 4) return ctx.error("input must be 4-D [N,C,H,W], got shape ", shape_to_string(x->shape()));
     if (b_ <= 0) return ctx.error("blocksize must be positive, got ", b_);
     const int64_t n = x->dim(0), c = x->dim(1), h = x->dim(2), w = x->dim(3), b = b_;
+    // With an empty input any blocksize passes the divisibility checks, so the grown dims and
+    // b^2 are multiplied checked (a crafted blocksize would overflow them).
+    auto times = [&](int64_t d, int64_t by) -> Result<int64_t> {
+      auto product = checked_multiply(d, by);
+      if (!product.is_ok()) return ctx.error("blocksize ", b, " makes a dim of ", shape_to_string(x->shape()), " overflow");
+      return product;
+    };
+    TS_ASSIGN_OR_RETURN(const int64_t area, times(b, b));
     Shape view, out_shape;
     std::vector<int64_t> perm;
     if (kind_ == Kind::space_to_depth) {
       if (h % b || w % b) return ctx.error("H and W (", h, ", ", w, ") must be multiples of blocksize ", b);
       view = {n, c, h / b, b, w / b, b};
       perm = {0, 3, 5, 1, 2, 4};
-      out_shape = {n, c * b * b, h / b, w / b};
+      TS_ASSIGN_OR_RETURN(const int64_t out_c, times(c, area));
+      out_shape = {n, out_c, h / b, w / b};
     } else {
-      if (c % (b * b)) return ctx.error("C (", c, ") must be a multiple of blocksize^2 (", b * b, ")");
+      if (c % area) return ctx.error("C (", c, ") must be a multiple of blocksize^2 (", area, ")");
       if (kind_ == Kind::depth_to_space_dcr) {
-        view = {n, b, b, c / (b * b), h, w};
+        view = {n, b, b, c / area, h, w};
         perm = {0, 3, 4, 1, 5, 2};
       } else {
-        view = {n, c / (b * b), b, b, h, w};
+        view = {n, c / area, b, b, h, w};
         perm = {0, 1, 4, 2, 5, 3};
       }
-      out_shape = {n, c / (b * b), h * b, w * b};
+      TS_ASSIGN_OR_RETURN(const int64_t out_h, times(h, b));
+      TS_ASSIGN_OR_RETURN(const int64_t out_w, times(w, b));
+      out_shape = {n, c / area, out_h, out_w};
     }
     Shape permuted(6);
     for (size_t k = 0; k < 6; ++k) permuted[k] = view[perm[k]];
