@@ -24,6 +24,15 @@ void conv_blocked_tile(const ConvBlockedRowArgs& a, const float* x, float* y, co
   using V = typename VecOf<float, Bytes>::type;
   constexpr int L = Bytes / 4;
   constexpr int P = Planar ? 1 : L;  // floats between two adjacent input pixels
+  // The residual lines the last chunk's epilogue adds, requested now so that they arrive during
+  // the FMAs: a short-K tile (ResNet-50's 64 -> 256 expansions, K = 64) otherwise waits for their
+  // misses at its end. (The stores of y need no such help: the store buffer absorbs them.)
+  if (a.last && z) {
+#pragma GCC unroll 4
+    for (int nb = 0; nb < NB; ++nb)
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) __builtin_prefetch(z + nb * a.y_block + r * L, 0, 3);
+  }
   V acc[R][NB];
 #pragma GCC unroll 4
   for (int nb = 0; nb < NB; ++nb) {
