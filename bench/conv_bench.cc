@@ -2,15 +2,15 @@
 // Tessera's kernels as BlockedConv runs them (1x1s: the pointwise kernel, microkernels/
 // conv_pointwise.h; the rest: the direct kernel, microkernels/conv_blocked.h) against oneDNN's
 // (nn/conv_dnnl.h, as BlockedConv called it) on the convolution shapes of ResNet-50, MobileNetV2
-// and EfficientNet-B0 at 224x224, batch 1, bias and Relu fused. "other" is the same kernel with
+// and EfficientNet-B0 at 224x224, batch 1, bias and Relu fused; the stems read the NCHW image. "other" is the same kernel with
 // the other task order (past 1x1) or the direct kernel (1x1s); --chunk-kib sets the pointwise
-// kernel's chunk of weights per group. The variants are timed interleaved, round after
+// kernel's chunk of weights per group; --residual adds a residual input Z (read in the epilogue). The variants are timed interleaved, round after
 // round, and the best round of each is kept, so that a noisy minute hits them alike. With one
 // thread the times are the thread's CPU time, which leaves out the time the OS gave the core to
 // other processes (steadier on a shared machine); with more, wall time. A benchmark, not a test:
 // it checks nothing.
 //
-//   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K]
+//   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -38,9 +38,12 @@ using namespace tessera;
 struct Layer {
   const char* name;
   int64_t C, H, M, K, stride;  // input channels, input side, output channels, kernel side, stride
+  bool planar = false;         // an NCHW input (the RGB stem)
 };
 
 const Layer kLayers[] = {
+    {"r50 stem 7x7/2 3>64 224", 3, 224, 64, 7, 2, true},
+    {"mbv2 stem 3x3/2 3>32 224", 3, 224, 32, 3, 2, true},
     {"r50 3x3 64 56", 64, 56, 64, 3, 1},
     {"r50 3x3 128 56/2", 128, 56, 128, 3, 2},
     {"r50 3x3 128 28", 128, 28, 128, 3, 1},
@@ -146,14 +149,16 @@ int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
   int64_t chunk_kib = 0;
   std::string filter;
+  bool residual = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (arg == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
     else if (arg == "--filter" && i + 1 < argc) filter = argv[++i];
     else if (arg == "--chunk-kib" && i + 1 < argc) chunk_kib = std::atoll(argv[++i]);
+    else if (arg == "--residual") residual = true;
     else {
-      std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K]\n");
+      std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]\n");
       return 2;
     }
   }
@@ -171,27 +176,39 @@ int main(int argc, char** argv) {
     if (!filter.empty() && std::string(s.name).find(filter) == std::string::npos) continue;
     const kernels::ConvGeometry g = geometry(s);
     const int64_t Cb = (s.C + L - 1) / L, Mb = (s.M + L - 1) / L, taps = s.K * s.K;
-    Tensor x = allocate_or_throw(DataType::float32, {1, Cb, s.H, s.H, L});
+    Tensor x = allocate_or_throw(DataType::float32, s.planar ? Shape{1, s.C, s.H, s.H} : Shape{1, Cb, s.H, s.H, L});
     Tensor w = allocate_or_throw(DataType::float32, {s.M, s.C, s.K, s.K});
     std::vector<float> bias(static_cast<size_t>(Mb * L), 0.01f), y(static_cast<size_t>(Mb * L * g.out_size));
+    std::vector<float> z(residual ? y.size() : 0, 0.02f);
+    const float* zp = residual ? z.data() : nullptr;
     for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = static_cast<float>(i % 13) * 0.01f - 0.06f;
     for (int64_t i = 0; i < w.size(); ++i) w.data<float>()[i] = static_cast<float>(i % 7) * 0.02f - 0.07f;
     std::vector<float> packed(static_cast<size_t>(kernels::conv_blocked_packed_size(s.M, s.C, taps)));
     kernels::pack_conv_blocked_weights(w.data<float>(), s.M, s.C, taps, packed.data());
-    const kernels::ConvBlockedArgs args{&g, Cb, Mb, x.data<float>(), packed.data(), bias.data(), nullptr, y.data(), 0.0f,
-                                        1e30f, s.C - (Cb - 1) * L};
+    // The direct kernel reads a padded copy of the input where the layer has padding, made per
+    // call as BlockedConv makes it (in the timed call).
+    const bool pad = kernels::conv_blocked_needs_padding(g);
+    const kernels::ConvGeometry gp = pad ? kernels::conv_blocked_padded_geometry(g) : g;
+    const int64_t lanes = s.planar ? 1 : L, planes = s.planar ? s.C : Cb;
+    std::vector<float> padded(static_cast<size_t>(planes * gp.in_size * lanes));
+    const kernels::ConvBlockedArgs args{&gp, Cb, Mb, pad ? padded.data() : x.data<float>(), packed.data(), bias.data(),
+                                        zp, y.data(), 0.0f, 1e30f, s.C - (Cb - 1) * L, s.planar};
     // The direct kernel's plan as BlockedConv makes it, or with the other task order.
     auto direct = [&](bool flip_order) {
-      kernels::ConvBlockedPlan plan = kernels::plan_conv_blocked(g, Cb, Mb, 1, threads);
+      kernels::ConvBlockedPlan plan = kernels::plan_conv_blocked(gp, Cb, Mb, 1, threads);
       if (flip_order) plan.rows_outer = !plan.rows_outer;
       return [&, plan] {
+        if (pad)
+          pool.parallel_for(planes, 1, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p)
+              kernels::pad_conv_blocked_rows(g, x.data<float>(), lanes, p, 0, gp.in[0], padded.data());
+          });
         pool.parallel_for(plan.tasks, 1, [&](int64_t t0, int64_t t1) {
-          std::vector<float> scratch(static_cast<size_t>(plan.scratch_floats));
-          for (int64_t t = t0; t < t1; ++t) kernels::conv_blocked_task(args, plan, t, scratch.data());
+          for (int64_t t = t0; t < t1; ++t) kernels::conv_blocked_task(args, plan, t);
         });
       };
     };
-    const bool pointwise = kernels::conv_pointwise_supported(g);
+    const bool pointwise = !s.planar && kernels::conv_pointwise_supported(g);
     const kernels::ConvPointwisePlan pw_plan = kernels::plan_conv_pointwise(g, Cb, Mb, 1, threads, chunk_kib << 10);
     auto pointwise_run = [&] {
       pool.parallel_for(pw_plan.tasks.tasks, 1, [&](int64_t t0, int64_t t1) {
@@ -208,9 +225,9 @@ int main(int argc, char** argv) {
     attributes.pads = {s.K / 2, s.K / 2, s.K / 2, s.K / 2};
     ConvActivation relu;
     relu.kind = ConvActivation::Kind::relu;
-    std::unique_ptr<DnnlConv> dnnl = DnnlConv::create(w, attributes, relu, {L, true, true});
+    std::unique_ptr<DnnlConv> dnnl = DnnlConv::create(w, attributes, relu, {L, !s.planar, true});
     auto onednn = [&] {
-      if (dnnl) dnnl->run(g, 1, x.data<float>(), bias.data(), nullptr, y.data(), ctx);
+      if (dnnl) dnnl->run(g, 1, x.data<float>(), bias.data(), zp, y.data(), ctx);
     };
 #else
     auto onednn = [] {};

@@ -377,7 +377,8 @@ TEST(Conv, RejectsBadShapes) {
 int64_t blocked_conv_block() { return std::max<int64_t>(8, kernels::depthwise_block_channels()); }
 
 void check_blocked_conv(const ConvCase& c, const std::string& activation = "", std::vector<float> params = {},
-                        double (*act)(double) = nullptr, bool residual = false, bool nan_padding = false) {
+                        double (*act)(double) = nullptr, bool residual = false, bool nan_padding = false,
+                        bool nchw_input = false) {
   const int64_t B = blocked_conv_block(), N = c.x[0], C = c.x[1], plane = c.x[2] * c.x[3];
   Shape ws{c.M, C / c.group};
   ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
@@ -395,16 +396,18 @@ void check_blocked_conv(const ConvCase& c, const std::string& activation = "", s
     if (residual) want[i] += z.data<float>()[i];
     if (act) want[i] = act(want[i]);
   }
-  OpCall call{"BlockedConv", 1, {xb, w}, conv_attrs(c), 1, 1, "com.tessera"};
+  OpCall call{"BlockedConv", 1, {nchw_input ? x : xb, w}, conv_attrs(c), 1, 1, "com.tessera"};
   call.inputs.push_back(c.bias ? std::optional<Value>(b) : std::nullopt);
   if (residual) call.inputs.push_back(zb);
   call.attrs.push_back(attr_i("block", B));
+  if (nchw_input) call.attrs.push_back(attr_i("nchw_input", 1));
   if (!activation.empty()) call.attrs.push_back(attr_s("activation", activation));
   if (!params.empty()) call.attrs.push_back(attr_floats("activation_params", params));
   call.constant_inputs = {1};
   for (int threads : {1, 2, 3}) {
     SCOPED_TRACE(testing::Message() << "x=" << shape_to_string(c.x) << " M=" << c.M << " activation '" << activation
-                                    << "' residual=" << residual << " threads=" << threads);
+                                    << "' residual=" << residual << " nchw_input=" << nchw_input
+                                    << " threads=" << threads);
     call.threads = threads;
     const Tensor y = run1(call);
     ASSERT_EQ(shape_to_string(y.shape()), shape_to_string(blocked_shape(ys, B)));
@@ -474,6 +477,22 @@ TEST(Conv, BlockedConvDirectKernelEpilogues) {
       check_blocked_conv({{1, 520, 7, 6}, 20, 1, {1, 1}, {2, 2}}, act.name, act.params, act.f, residual);
       check_blocked_conv({{1, 16, 5, 5}, 20, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
     }
+}
+
+// The RGB stem: an NCHW input of fewer channels than a block (its channels the lanes of one
+// block) written blocked by the direct kernel: ResNet-50's 7x7/2 and MobileNetV2's 3x3/2 on
+// odd sides (bands of four output rows, a last band of fewer), one and two channels, stride 1,
+// asymmetric pads, no padding (read in place), dilation, two images, epilogues.
+TEST(Conv, BlockedConvPlanarStem) {
+  const auto relu = [](double v) { return std::max(v, 0.0); };
+  const auto clip6 = [](double v) { return std::clamp(v, 0.0, 6.0); };
+  check_blocked_conv({{1, 3, 29, 27}, 64, 1, {7, 7}, {2, 2}, {}, {3, 3, 3, 3}}, "Relu", {}, relu, false, false, true);
+  check_blocked_conv({{2, 3, 23, 30}, 32, 1, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}}, "Clip", {0.0f, 6.0f}, clip6, false, false,
+                     true);
+  check_blocked_conv({{1, 1, 12, 17}, 20, 1, {3, 3}, {}, {}, {1, 0, 2, 1}}, "", {}, nullptr, false, false, true);
+  check_blocked_conv({{1, 2, 10, 11}, 40, 1, {5, 5}, {1, 2}, {}, {0, 0, 0, 0}}, "", {}, nullptr, true, false, true);
+  check_blocked_conv({{1, 3, 16, 16}, 8, 1, {3, 3}, {2, 2}, {2, 2}, {2, 2, 2, 2}}, "Relu", {}, relu, true, false, true);
+  check_blocked_conv({{1, 3, 9, 9}, 24, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, false}, "", {}, nullptr, false, false, true);
 }
 
 // Depthwise BlockedConv: 3x3 and 5x5 at stride 1 and 2 on rows of 28 inputs or more read the

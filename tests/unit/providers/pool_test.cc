@@ -3,10 +3,13 @@
 // the global pools; MaxUnpool inverting MaxPool.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "providers/cpu/microkernels/depthwise_blocked.h"
+#include "providers/cpu/nn/blocked_layout.h"
 #include "tests/unit/providers/kernel_test_util.h"
 
 namespace tessera {
@@ -168,6 +171,41 @@ TEST(Pool, AverageAndLpPool) {
     OpCall lp3{"LpPool", 22, {x}, pool_attrs(c)};
     lp3.attrs.push_back(attr_i("p", 3));
     expect_close(run1(lp3), ys, naive_pool(c, Kind::lp3, x, &ys, nullptr));
+  }
+}
+
+// BlockedPool (the `all` level's MaxPool and AveragePool in the channel-blocked layout): 20
+// channels (a last block part empty), the 2-D cases above without ceil_mode, rows wide enough for
+// the runs of four whole windows folded together (ResNet-50's 3x3/2 after the stem) and their
+// edges, both count_include_pad forms.
+TEST(Pool, BlockedPoolMatchesNaiveWindows) {
+  const int64_t B = std::max<int64_t>(8, kernels::depthwise_block_channels()), C = 20;
+  std::vector<PoolCase> cases;
+  for (const PoolCase& c : kCases)
+    if (c.x.size() == 4 && !c.ceil_mode) cases.push_back(c);
+  cases.push_back({{1, 2, 15, 57}, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}});
+  cases.push_back({{1, 2, 6, 23}, {3, 3}, {1, 1}, {}, {0, 0, 0, 0}});
+  cases.push_back({{1, 2, 8, 30}, {2, 2}, {1, 3}, {1, 1}, {0, 1, 0, 1}});
+  for (PoolCase c : cases) {
+    c.x[1] = C;
+    const Tensor x = random_f(c.x, 9);
+    const int64_t N = c.x[0], plane = c.x[2] * c.x[3];
+    Tensor xb = random_f(blocked_shape(c.x, B), 1);
+    to_blocked(x.data<float>(), N, C, plane, B, xb.data<float>(), nullptr);
+    for (Kind kind : {Kind::max, Kind::avg, Kind::avg_pad}) {
+      Shape ys;
+      const std::vector<double> want = naive_pool(c, kind, x, &ys, nullptr);
+      OpCall call{"BlockedPool", 1, {xb}, pool_attrs(c), 1, 2, "com.tessera"};
+      call.attrs.push_back(attr_s("pool", kind == Kind::max ? "MaxPool" : "AveragePool"));
+      if (kind == Kind::avg_pad) call.attrs.push_back(attr_i("count_include_pad", 1));
+      SCOPED_TRACE(testing::Message() << shape_to_string(c.x) << " kind " << static_cast<int>(kind));
+      const Tensor y = run1(call);
+      ASSERT_EQ(shape_to_string(y.shape()), shape_to_string(blocked_shape(ys, B)));
+      const int64_t out_plane = ys[2] * ys[3];
+      std::vector<float> got(want.size());
+      from_blocked(y.data<float>(), N, C, out_plane, B, got.data(), nullptr);
+      expect_close(tf(ys, got), ys, want, kind == Kind::max ? 0 : 1e-5, kind == Kind::max ? 0 : 1e-6);
+    }
   }
 }
 

@@ -100,13 +100,16 @@ using UnblockFn = void (*)(const float* src, int64_t positions, int64_t ld, floa
 //                       x[cb * x_block + kh * x_row + kw * x_tap + p * S * L + l] * w[nb][cb][kh][kw][l][:], lo, hi)
 // The input blocks may come in chunks (the pointwise kernel's, conv_pointwise.h): a call that is
 // not `first` adds to the sums already in y instead of starting from the bias, and one that is
-// not `last` stores the sums without z and the clamp.
+// not `last` stores the sums without z and the clamp. The planar rows read an NCHW input instead
+// ([C][H][W] per image, the RGB stem): pixels S floats apart, input lane l x_lane floats after
+// lane 0, blocks L * x_lane apart.
 struct ConvBlockedRowArgs {
   const float* x;  // the first pixel's first tap in the first input block
   int64_t x_row, x_tap, x_block;
   int64_t x_prow;  // two_rows: floats between the inputs of the two output rows
   int64_t cb, kh, kw;  // input blocks and taps
   int64_t lanes;       // input channels of the last block, 1..L (its other lanes are not read)
+  int64_t x_lane = 1;  // planar rows: floats between two input channels' planes
   const float* w;      // packed weights of the first output block: [cb][kh][kw][L][L] (input lane, output lane)
   int64_t w_block;     // floats between two output blocks' weights
   const float* bias;   // [NB][L], or null
@@ -121,8 +124,10 @@ using ConvBlockedRowFn = void (*)(const ConvBlockedRowArgs& args);
 
 // row[S - 1][NB - 1]: stride S along W, NB = 1 or 2 output blocks. two_rows: the same for two
 // whole output rows of count <= two_rows_width pixels each (y and z run on from one to the next).
+// planar_row: row's tiles over a planar (NCHW) input.
 struct ConvBlockedKernels {
   ConvBlockedRowFn row[2][2] = {};
+  ConvBlockedRowFn planar_row[2][2] = {};
   ConvBlockedRowFn two_rows[2][2] = {};
   int64_t two_rows_width = 0;
 };

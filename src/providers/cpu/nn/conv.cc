@@ -55,6 +55,8 @@ constexpr int64_t kBlockedDepthwiseMaxWidth = 64;
 constexpr int64_t kBlockedDepthwiseBandScratch = int64_t{1} << 16;
 // Output elements of a fused activation worth handing to another thread.
 constexpr int64_t kMinActivationTask = 16384;
+// Floats of a blocked convolution's padded input copy per task, at least (planes run together).
+constexpr int64_t kMinPadTaskFloats = 16384;
 // Vector FMAs (output positions x taps) worth waking another thread for, in blocked depthwise.
 constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
@@ -320,9 +322,9 @@ void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tenso
 
 // Conv, FusedConv, and BlockedConv (FusedConv in the blocked channel layout, blocked_layout.h:
 // its input, unless `nchw_input`, its Z and its output are blocked; Tessera's pointwise kernel
-// runs it (1x1s, microkernels/conv_pointwise.h), its direct kernel (microkernels/conv_blocked.h),
-// oneDNN (the stem), the channel-blocked depthwise kernel, or, where none takes it, the NCHW path
-// between conversions).
+// runs it (1x1s, microkernels/conv_pointwise.h), its direct kernel (microkernels/conv_blocked.h,
+// the RGB stem too), oneDNN (1x1s of one input block), the channel-blocked depthwise kernel, or,
+// where none takes it, the NCHW path between conversions).
 class ConvKernel final : public OpKernel {
  public:
   enum class Form { conv, fused, blocked };
@@ -341,9 +343,10 @@ class ConvKernel final : public OpKernel {
     const Tensor* w = info.constant_input(1);
     // In the blocked layout, one-group convolutions run on Tessera's own kernels: 1x1s on the
     // pointwise kernel (microkernels/conv_pointwise.h), the rest on the direct kernel (ResNet-50's
-    // 3x3s, stride 2 included: 0.86-1.0x oneDNN's time per layer). 1x1s that read one input block
-    // stay on oneDNN where it is on (MobileNetV2's 16 -> 96 at 112x112 ran 1.2-1.5x slower on the
-    // pointwise kernel); docs/kernel_choices.md has the numbers.
+    // 3x3s, stride 2 included: 0.86-1.0x oneDNN's time per layer; the RGB stem straight from its
+    // NCHW image). 1x1s that read one input block stay on oneDNN where it is on (MobileNetV2's
+    // 16 -> 96 at 112x112 ran 1.2-1.5x slower on the pointwise kernel); docs/kernel_choices.md
+    // has the numbers.
     const bool own_blocked = form == Form::blocked && w && k->runs_own_blocked(*w);
     const bool one_block_pointwise = own_blocked && w->dim(2) * w->dim(3) == 1 && w->dim(1) <= k->block_;
     if (own_blocked && !one_block_pointwise) return pack_own_blocked(k, *w);
@@ -516,11 +519,14 @@ class ConvKernel final : public OpKernel {
   }
 
   // BlockedConv on Tessera's direct kernel (microkernels/conv_blocked.h): one group, constant
-  // float32 weights, blocks of the kernel's vector, a blocked input, stride 1 or 2 along W.
+  // float32 weights, blocks of the kernel's vector, stride 1 or 2 along W, a blocked input or an
+  // NCHW one of fewer channels than a block with a kernel past 1x1 (the RGB stem: its channels
+  // are the lanes of one block).
   bool runs_own_blocked(const Tensor& w) const {
     const int64_t stride_w = params_.strides.size() == 2 ? params_.strides[1] : 1;
-    return params_.group == 1 && w.dtype() == DataType::float32 && w.rank() == 4 && w.size() > 0 && !nchw_input_ &&
-           block_ == kernels::depthwise_block_channels() && (stride_w == 1 || stride_w == 2);
+    if (params_.group != 1 || w.dtype() != DataType::float32 || w.rank() != 4 || w.size() == 0) return false;
+    if (nchw_input_ && (w.dim(1) >= block_ || w.dim(2) * w.dim(3) == 1)) return false;
+    return block_ == kernels::depthwise_block_channels() && (stride_w == 1 || stride_w == 2);
   }
 
   // Packs the weights for the direct kernel, which then owns them; returns the kernel.
@@ -534,7 +540,10 @@ class ConvKernel final : public OpKernel {
 
   // The pointwise kernel's tasks (1x1s reading no padding) or the direct kernel's over the pool;
   // each task's non-clamp activation runs on its rows while they are in cache, and the lanes past
-  // M are zeroed again after it.
+  // M are zeroed again after it. The direct kernel reads a padded copy of the input where the
+  // convolution has padding, made by the pool first, one task per plane: copying each task's rows
+  // into a padded band instead copied every row once per group of output blocks, ~3 times
+  // (~10% of ResNet-50's 3x3s' time in conv_bench, docs/kernel_choices.md).
   void blocked_own_forward(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, const float* x, const float* bias,
                            const float* z, float* y, KernelContext& ctx) const {
     const int64_t L = block_, Cb = (C + L - 1) / L, Mb = (M + L - 1) / L, OH = g.out[0], OW = g.out[1], tail = Mb * L - M;
@@ -547,18 +556,34 @@ class ConvKernel final : public OpKernel {
     GemmEpilogue<float> ep;
     clamp_bounds(act_, ep);
     ThreadPool& pool = ctx.thread_pool();
-    const bool pointwise = kernels::conv_pointwise_supported(g);
+    const bool pointwise = !nchw_input_ && kernels::conv_pointwise_supported(g);
+    const bool pad = !pointwise && kernels::conv_blocked_needs_padding(g);
+    const ConvGeometry gp = pad ? kernels::conv_blocked_padded_geometry(g) : g;
+    Tensor padded;
+    if (pad) {
+      // Tasks of whole planes, or bands of rows of one (the stem's 3 planes are 3 of 2 threads' tasks).
+      const int64_t lanes = nchw_input_ ? 1 : L, planes = N * (nchw_input_ ? C : Cb), Hp = gp.in[0];
+      const int64_t rows = std::clamp<int64_t>(kMinPadTaskFloats / (gp.in[1] * lanes), 1, Hp), bands = (Hp + rows - 1) / rows;
+      padded = ctx.scratch(DataType::float32, planes * gp.in_size * lanes);
+      float* pd = padded.data<float>();
+      const int64_t grain = std::max<int64_t>(1, kMinPadTaskFloats / (gp.in_size * lanes));
+      pool.parallel_for(planes * bands, grain, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t j0 = t % bands * rows;
+          kernels::pad_conv_blocked_rows(g, x, lanes, t / bands, j0, std::min(Hp, j0 + rows), pd);
+        }
+      });
+      x = pd;
+    }
     kernels::ConvPointwisePlan pointwise_plan;
     if (pointwise) pointwise_plan = kernels::plan_conv_pointwise(g, Cb, Mb, N, pool.size());
-    const kernels::ConvBlockedPlan plan = pointwise ? pointwise_plan.tasks : kernels::plan_conv_blocked(g, Cb, Mb, N, pool.size());
-    const kernels::ConvBlockedArgs args{&g, Cb, Mb, x, blocked_packed_.data(), bias ? padded_bias.data<float>() : nullptr,
-                                        z, y, ep.clip_min, ep.clip_max, C - (Cb - 1) * L};
+    const kernels::ConvBlockedPlan plan = pointwise ? pointwise_plan.tasks : kernels::plan_conv_blocked(gp, Cb, Mb, N, pool.size());
+    const kernels::ConvBlockedArgs args{&gp, Cb, Mb, x, blocked_packed_.data(), bias ? padded_bias.data<float>() : nullptr,
+                                        z, y, ep.clip_min, ep.clip_max, C - (Cb - 1) * L, nchw_input_};
     pool.parallel_for(plan.tasks, 1, [&](int64_t t0, int64_t t1) {
-      Tensor scratch;
-      if (plan.scratch_floats > 0) scratch = ctx.scratch(DataType::float32, plan.scratch_floats);
       for (int64_t t = t0; t < t1; ++t) {
         if (pointwise) kernels::conv_pointwise_task(args, pointwise_plan, t);
-        else kernels::conv_blocked_task(args, plan, t, plan.scratch_floats > 0 ? scratch.data<float>() : nullptr);
+        else kernels::conv_blocked_task(args, plan, t);
         const kernels::ConvBlockedRegion r = kernels::conv_blocked_region(plan, Mb, OH, t);
         const int64_t positions = (r.oh1 - r.oh0) * OW;
         for (int64_t mb = r.mb0; mb < r.mb1; ++mb) {
