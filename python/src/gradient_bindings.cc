@@ -84,7 +84,7 @@ Result<GradientGraphs> build(const std::string& bytes, const std::vector<std::st
   for (const ValueInfo& v : split.backward.inputs) out.backward_inputs.push_back(v.name);
   out.saved = gradients->saved;
   out.x_grads = gradients->x_grads;
-  const bool fused = fuse_forward_activations(split.forward) > 0;
+  const bool fused = fuse_forward_activations(split.forward, types) > 0;
   TS_ASSIGN_OR_RETURN(out.forward, serialize_with(model, std::move(split.forward), fused));
   TS_ASSIGN_OR_RETURN(out.backward, serialize_with(model, std::move(split.backward)));
   return out;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "optimizer/graph_edit.h"
 
 namespace tessera {
@@ -20,7 +21,7 @@ bool fusable_activation(const Node& node) {
 
 }  // namespace
 
-int fuse_forward_activations(Graph& graph) {
+int fuse_forward_activations(Graph& graph, const ValueTypes& types) {
   std::map<std::string, std::vector<size_t>> readers;
   for (size_t i = 0; i < graph.nodes.size(); ++i)
     for (const std::string& in : graph.nodes[i].inputs)
@@ -36,6 +37,8 @@ int fuse_forward_activations(Graph& graph) {
     const std::string& y = gemm.outputs[0];
     auto it = readers.find(y);
     if (outputs.count(y) || it == readers.end() || it->second.size() != 1) continue;
+    const auto type = types.find(y);
+    if (type == types.end() || !(kFloatTypes & type_bit(type->second.elem_type))) continue;
     const size_t a = it->second[0];
     const Node& act = graph.nodes[a];
     if (dead[a] || !fusable_activation(act)) continue;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "graph/graph.h"
+#include "graph/infer/infer_context.h"
 
 namespace tessera {
 
@@ -15,9 +16,10 @@ namespace tessera {
 inline constexpr const char* kFusedGemmDomain = "com.microsoft";
 inline constexpr int64_t kFusedGemmVersion = 1;
 
-// Rewrites `graph` in place; returns how many Gemm + activation pairs became FusedGemm. A Gemm
-// whose output is a graph output, is read by another node too, or feeds the activation as
-// anything but its only input is left alone.
-int fuse_forward_activations(Graph& graph);
+// Rewrites `graph` in place; returns how many Gemm + activation pairs became FusedGemm. `types`:
+// the inferred types of the graph's values. A Gemm whose output is a graph output, is read by
+// another node too, or is not of a float type (FusedGemm's activations take floats) is left
+// alone.
+int fuse_forward_activations(Graph& graph, const ValueTypes& types);
 
 }  // namespace tessera

@@ -5,6 +5,7 @@
 #include "tests/unit/graph/graph_builders.h"
 #include "tests/unit/test_tensors.h"
 #include "tests/unit/training/gradient_test_util.h"
+#include "graph/shape_inference.h"
 #include "training/forward_fusion.h"
 
 namespace tessera {
@@ -52,9 +53,17 @@ std::vector<double> linear(const std::vector<double>& a, const std::vector<float
   return y;
 }
 
+ValueTypes types_of(const Graph& g) {
+  Model m = model_with(g, 17);
+  auto types = infer_types(m.graph, m, {});
+  EXPECT_TRUE(types.is_ok()) << types.status().message();
+  return types.is_ok() ? *types : ValueTypes{};
+}
+
 TEST(ForwardFusion, GemmActivationPairsBecomeFusedGemm) {
   Graph g = forward_graph();
-  EXPECT_EQ(fuse_forward_activations(g), 2);
+  const ValueTypes types = types_of(g);
+  EXPECT_EQ(fuse_forward_activations(g, types), 2);
   ASSERT_EQ(g.nodes.size(), 4u);
   EXPECT_EQ(g.nodes[0].qualified_op_type(), "com.microsoft.FusedGemm");
   EXPECT_EQ(g.nodes[0].attribute("activation")->s, "Relu");
@@ -64,7 +73,7 @@ TEST(ForwardFusion, GemmActivationPairsBecomeFusedGemm) {
   EXPECT_EQ(g.nodes[2].op_type, "Gemm") << "its output y is a graph output";
   EXPECT_EQ(g.nodes[3].op_type, "Sigmoid");
   EXPECT_TRUE(g.value_infos.empty()) << "z1 is no longer a value of the graph";
-  EXPECT_EQ(fuse_forward_activations(g), 0);
+  EXPECT_EQ(fuse_forward_activations(g, types), 0);
 
   Model m = model_with(std::move(g), 17);
   m.opset_imports[kFusedGemmDomain] = kFusedGemmVersion;
@@ -93,9 +102,25 @@ TEST(ForwardFusion, GemmOutputReadTwiceIsNotFused) {
   Graph g = forward_graph();
   g.nodes.push_back(node("add", "Add", {"z1", "z1"}, {"twice"}));
   g.outputs.push_back(ValueInfo{"twice", {}});
-  EXPECT_EQ(fuse_forward_activations(g), 1);
+  EXPECT_EQ(fuse_forward_activations(g, types_of(g)), 1);
   EXPECT_EQ(g.nodes[0].op_type, "Gemm");
   EXPECT_EQ(g.nodes[1].op_type, "Relu");
+}
+
+// FusedGemm's activations take float types only: an int32 Gemm keeps its Relu.
+TEST(ForwardFusion, IntegerGemmIsNotFused) {
+  Graph g;
+  g.name = "int_gemm";
+  g.inputs.push_back(tensor_value("x", DataType::int32, {2, 3}));
+  g.initializers["W"] = tensor_of(DataType::int32, {3, 2}, std::vector<int32_t>{1, -2, 3, -4, 5, -6});
+  g.nodes.push_back(node("gemm", "Gemm", {"x", "W"}, {"z"}));
+  g.nodes.push_back(node("relu", "Relu", {"z"}, {"y"}));
+  g.outputs.push_back(ValueInfo{"y", {}});
+  const ValueTypes types = types_of(g);
+  ASSERT_EQ(types.count("z"), 1u);
+  EXPECT_EQ(types.at("z").elem_type, DataType::int32);
+  EXPECT_EQ(fuse_forward_activations(g, types), 0);
+  EXPECT_EQ(g.nodes.size(), 2u);
 }
 
 }  // namespace
