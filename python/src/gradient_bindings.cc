@@ -11,6 +11,7 @@
 #include "graph/shape_inference.h"
 #include "model/model_loader.h"
 #include "model/model_writer.h"
+#include "training/forward_fusion.h"
 #include "training/gradient_graph.h"
 #include "training/trainable_graph.h"
 
@@ -32,11 +33,13 @@ bool is_declared(const Graph& graph, const std::string& name) {
          std::any_of(graph.inputs.begin(), graph.inputs.end(), [&](const ValueInfo& v) { return v.name == name; });
 }
 
-// A model holding `graph` with the opsets and functions of `like`.
-Result<std::string> serialize_with(const Model& like, Graph graph) {
+// A model holding `graph` with the opsets and functions of `like`, and FusedGemm's domain when
+// fuse_forward_activations put FusedGemm nodes in it.
+Result<std::string> serialize_with(const Model& like, Graph graph, bool fused_gemm = false) {
   Model model;
   model.ir_version = like.ir_version;
   model.opset_imports = like.opset_imports;
+  if (fused_gemm) model.opset_imports.emplace(kFusedGemmDomain, kFusedGemmVersion);
   model.producer_name = like.producer_name;
   model.source = like.source;
   model.functions = like.functions;
@@ -81,7 +84,8 @@ Result<GradientGraphs> build(const std::string& bytes, const std::vector<std::st
   for (const ValueInfo& v : split.backward.inputs) out.backward_inputs.push_back(v.name);
   out.saved = gradients->saved;
   out.x_grads = gradients->x_grads;
-  TS_ASSIGN_OR_RETURN(out.forward, serialize_with(model, std::move(split.forward)));
+  const bool fused = fuse_forward_activations(split.forward, types) > 0;
+  TS_ASSIGN_OR_RETURN(out.forward, serialize_with(model, std::move(split.forward), fused));
   TS_ASSIGN_OR_RETURN(out.backward, serialize_with(model, std::move(split.backward)));
   return out;
 }

@@ -165,6 +165,9 @@ Result<std::string> GradientContext::reduce_to(const std::string& grad, const Di
                        " along axis ", k, " before a run");
   }
   if (axes.empty()) return grad;
+  // Only leading axes (a bias broadcast over rows): dropping them gives `in`'s shape, with no
+  // Reshape after the sum.
+  if (axes.size() == lead) return reduce_sum(grad, axes, false);
   std::string summed = reduce_sum(grad, axes, true);
   return lead == 0 ? summed : reshape_like(summed, in);
 }

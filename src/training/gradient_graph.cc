@@ -136,7 +136,16 @@ Result<ForwardBackward> split_forward_backward(const Graph& graph, const Model& 
   for (const std::string& s : gradients.saved) out.forward.outputs.push_back(typed(s));
 
   out.backward.name = graph.name + "_backward";
-  out.backward.nodes.assign(graph.nodes.begin() + static_cast<std::ptrdiff_t>(gradients.first_backward_node), graph.nodes.end());
+  // The builders' Constant nodes (scalars, axes) become initializers: no node runs for them.
+  const std::set<std::string> x_grads(gradients.x_grads.begin(), gradients.x_grads.end());
+  for (size_t i = gradients.first_backward_node; i < graph.nodes.size(); ++i) {
+    const Node& n = graph.nodes[i];
+    const Attribute* value = n.op_type == "Constant" && n.domain.empty() ? n.attribute("value") : nullptr;
+    if (value && value->type == Attribute::Type::tensor_ && n.outputs.size() == 1 && !x_grads.count(n.outputs[0]))
+      out.backward.initializers[n.outputs[0]] = value->t;
+    else
+      out.backward.nodes.push_back(n);
+  }
   std::set<std::string> declared;
   auto declare = [&](const std::string& name) {
     if (name.empty() || !declared.insert(name).second) return;
@@ -148,7 +157,7 @@ Result<ForwardBackward> split_forward_backward(const Graph& graph, const Model& 
   for (const Node& n : out.backward.nodes) produced_backward.insert(n.outputs.begin(), n.outputs.end());
   for (const Node& n : out.backward.nodes)
     for (const std::string& in : n.inputs)
-      if (!produced_backward.count(in) && !produced_forward.count(in)) declare(in);
+      if (!produced_backward.count(in) && !produced_forward.count(in) && !out.backward.initializers.count(in)) declare(in);
   for (const std::string& g : request.y_grads) declare(g);
   for (const std::string& g : gradients.x_grads) {
     if (!produced_backward.count(g) && !produced_forward.count(g)) declare(g);  // dL/dx is a fed value itself

@@ -40,7 +40,8 @@ Result<GradientGraph> append_gradients(Graph& graph, const Model& model, const G
 struct ForwardBackward {
   Graph forward;   // the forward nodes; outputs: the graph's outputs, then the saved activations
   Graph backward;  // the backward nodes; inputs: the saved activations, the graph inputs and y_grads it
-                   // reads; the initializers it reads; outputs: the x_grads
+                   // reads; the initializers it reads, and the builders' Constant nodes as
+                   // initializers (no node runs for them); outputs: the x_grads
 };
 
 // Splits a graph that append_gradients extended into two graphs run one after the other.

@@ -169,12 +169,18 @@ class _Compiled:
 
     def feed_tensors(self, module, inputs):
         """The tensors fed, in self.feeds order: read from their owning modules on every call
-        (an optimizer or load_state_dict may have replaced them), through owners looked up once."""
+        (an optimizer or load_state_dict may have replaced them), through the owners' parameter
+        and buffer dicts looked up once (a plain dict read; getattr goes through nn.Module's
+        __getattr__)."""
         if self._owners is None:
-            self._owners = [(None, ref) if kind == "input" else
-                            (module.get_submodule(ref.rpartition(".")[0]), ref.rpartition(".")[2])
-                            for _, (kind, ref) in self.feeds]
-        return [inputs[key] if owner is None else getattr(owner, key) for owner, key in self._owners]
+            self._owners = []
+            for _, (kind, ref) in self.feeds:
+                if kind == "input":
+                    self._owners.append((None, ref))
+                    continue
+                owner = module.get_submodule(ref.rpartition(".")[0])
+                self._owners.append((owner._parameters if kind == "param" else owner._buffers, ref.rpartition(".")[2]))
+        return [inputs[key] if table is None else table[key] for table, key in self._owners]
 
     def _arrays(self, tensors):
         """numpy views of `tensors` (no copies). A parameter's or buffer's view is kept between

@@ -132,6 +132,19 @@ TEST(Gemm, PrepackedOperands) {
         }
 }
 
+// A B stored transposed (Linear weights, fed each run in training) is packed by register
+// transposes of lanes x lanes tiles: depths and column counts on and off the tile size (16, 8
+// and 4 floats on AVX-512, AVX2 and portable), the MLP's shapes, prepacked or not, threaded.
+TEST(Gemm, TransposedBPackedByTiles) {
+  for (const Case& c : {Case{16, 128, 64}, Case{16, 10, 64}, Case{16, 64, 128}, Case{5, 40, 17}, Case{33, 7, 48},
+                        Case{9, 45, 3}})
+    for (int threads : {1, 2})
+      for (bool pack_b : {false, true}) {
+        check_case<float>(c, false, true, 1.0f, 0.0f, threads, false, pack_b);
+        check_case<double>(c, true, true, 0.5, 1.0, threads, false, pack_b);
+      }
+}
+
 TEST(Gemm, EpilogueBiasAndClamp) {
   const std::vector<float> bm = random_vector<float>(70, 7), bn = random_vector<float>(140, 8);
   GemmEpilogue<float> ep;

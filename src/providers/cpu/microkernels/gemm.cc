@@ -122,6 +122,25 @@ void pack_b_panel(const T* src, int64_t ld, int64_t klen, T* dst) {
   for (int64_t k = 0; k < klen; ++k) std::memcpy(dst + k * NR, src + k * ld, NR * sizeof(T));
 }
 
+// One NR-wide panel of a B stored transposed: column j of op(B) is row j of `src` (klen values
+// from src + j * ld). Tiles of lanes x lanes are transposed in registers; columns past `cols`
+// are zero, and the depth left over after the last whole tile is copied value by value.
+template <class T>
+void pack_b_transposed_panel(const T* src, int64_t ld, int64_t klen, int64_t cols, int nr, T* dst) {
+  const KernelSet<T>& ks = kernel_set<T>();
+  const int64_t lanes = ks.lanes, k_tiles = klen / lanes * lanes;
+  for (int64_t j = 0; j < nr; j += lanes) {
+    const int64_t rows = std::clamp<int64_t>(cols - j, 0, lanes);
+    const T* rows_src = rows > 0 ? src + j * ld : src;  // not read when rows == 0
+    for (int64_t k = 0; k < k_tiles; k += lanes) ks.transpose_tile(rows_src + k, ld, rows, dst + k * nr + j, nr);
+  }
+  for (int64_t k = k_tiles; k < klen; ++k) {
+    T* d = dst + k * nr;
+    for (int64_t j = 0; j < cols; ++j) d[j] = src[j * ld + k];
+    for (int64_t j = cols; j < nr; ++j) d[j] = T(0);
+  }
+}
+
 // Packs depth [p0, p0+klen) x columns [j0, j0+nlen) of op(B) into NR-column panels.
 template <class T>
 void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, int64_t nlen, int nr, T* dst) {
@@ -140,12 +159,7 @@ void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, i
         for (int64_t j = cols; j < nr; ++j) d[j] = T(0);
       }
     } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        const T* src = b.data + (j0 + jr + j) * b.ld + p0;
-        for (int64_t k = 0; k < klen; ++k) dst[k * nr + j] = src[k];
-      }
-      for (int64_t j = cols; j < nr; ++j)
-        for (int64_t k = 0; k < klen; ++k) dst[k * nr + j] = T(0);
+      pack_b_transposed_panel(b.data + (j0 + jr) * b.ld + p0, b.ld, klen, cols, nr, dst);
     }
   }
 }

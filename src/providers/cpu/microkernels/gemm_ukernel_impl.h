@@ -215,6 +215,50 @@ T dot_impl(int64_t n, const T* __restrict x, const T* __restrict y) {
   return sum;
 }
 
+// Lane l of the result takes a[l] or a[l + S] where bit S of l is clear, else b[l - S] or b[l]:
+// one step of an in-register transpose, swapping the S x S blocks across the diagonal of each
+// 2S x 2S block of rows a (top) and b (bottom).
+template <class V, int S, int... I>
+inline V butterfly_low(V a, V b, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(a, b, ((I & S) == 0 ? I : I - S + static_cast<int>(sizeof...(I)))...);
+}
+template <class V, int S, int... I>
+inline V butterfly_high(V a, V b, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(a, b, ((I & S) == 0 ? I + S : I + static_cast<int>(sizeof...(I)))...);
+}
+
+// Swapping the blocks at every scale S = 1, 2, ..., L/2 swaps the row and column bits of each
+// position: the transpose (L log2 L shuffles for L x L values).
+template <class V, int L, int S>
+inline void transpose_steps(V* v) {
+  if constexpr (S < L) {
+    using Lanes = std::make_integer_sequence<int, L>;
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i) {
+      if (i & S) continue;
+      const V a = v[i], b = v[i + S];
+      v[i] = butterfly_low<V, S>(a, b, Lanes{});
+      v[i + S] = butterfly_high<V, S>(a, b, Lanes{});
+    }
+    transpose_steps<V, L, 2 * S>(v);
+  }
+}
+
+template <class T, int Bytes>
+void transpose_tile_impl(const T* __restrict src, int64_t lds, int64_t rows, T* __restrict dst, int64_t ldd) {
+  using V = typename VecOf<T, Bytes>::type;
+  constexpr int L = Bytes / static_cast<int>(sizeof(T));
+  V v[L];
+#pragma GCC unroll 16
+  for (int i = 0; i < L; ++i) {
+    v[i] = V{};
+    if (i < rows) std::memcpy(&v[i], src + i * lds, Bytes);
+  }
+  transpose_steps<V, L, 1>(v);
+#pragma GCC unroll 16
+  for (int i = 0; i < L; ++i) std::memcpy(dst + i * ldd, &v[i], Bytes);
+}
+
 template <class T, int Bytes, int MR, int NV, size_t... Rows>
 KernelSet<T> make_kernel_set(int64_t kc, int64_t mc, int64_t nc, std::index_sequence<Rows...>) {
   KernelSet<T> set;
@@ -233,6 +277,8 @@ KernelSet<T> make_kernel_set(int64_t kc, int64_t mc, int64_t nc, std::index_sequ
   set.axpy = &axpy_impl<T>;
   set.gemv_panel = &gemv_panel_impl<T, MR>;
   set.dot = &dot_impl<T, Bytes>;
+  set.lanes = Bytes / static_cast<int>(sizeof(T));
+  set.transpose_tile = &transpose_tile_impl<T, Bytes>;
   return set;
 }
 

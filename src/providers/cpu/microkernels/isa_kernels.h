@@ -56,6 +56,12 @@ struct KernelSet {
   // acc[0, MR) += Apanel[k x MR] * x[k] over k < kc: one packed A panel times a column (N == 1).
   void (*gemv_panel)(int64_t kc, const T* a, const T* x, T* acc) = nullptr;
   T (*dot)(int64_t n, const T* x, const T* y) = nullptr;
+  // One lanes x lanes tile transposed in registers (lanes: the values in one vector):
+  // dst[r * ldd + c] = src[c * lds + r], source rows c >= `rows` read as zero (not read). Packs
+  // a B stored transposed (Gemm transB = 1: Linear layers' weights) a tile at a time instead of
+  // one strided scalar store per value.
+  int lanes = 0;
+  void (*transpose_tile)(const T* src, int64_t lds, int64_t rows, T* dst, int64_t ldd) = nullptr;
 };
 
 // One output row of a depthwise convolution where every tap is in bounds:
