@@ -377,7 +377,8 @@ TEST(Conv, RejectsBadShapes) {
 int64_t blocked_conv_block() { return std::max<int64_t>(8, kernels::depthwise_block_channels()); }
 
 void check_blocked_conv(const ConvCase& c, const std::string& activation = "", std::vector<float> params = {},
-                        double (*act)(double) = nullptr, bool residual = false, bool nan_padding = false) {
+                        double (*act)(double) = nullptr, bool residual = false, bool nan_padding = false,
+                        bool nchw_input = false) {
   const int64_t B = blocked_conv_block(), N = c.x[0], C = c.x[1], plane = c.x[2] * c.x[3];
   Shape ws{c.M, C / c.group};
   ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
@@ -395,10 +396,11 @@ void check_blocked_conv(const ConvCase& c, const std::string& activation = "", s
     if (residual) want[i] += z.data<float>()[i];
     if (act) want[i] = act(want[i]);
   }
-  OpCall call{"BlockedConv", 1, {xb, w}, conv_attrs(c), 1, 1, "com.tessera"};
+  OpCall call{"BlockedConv", 1, {nchw_input ? x : xb, w}, conv_attrs(c), 1, 1, "com.tessera"};
   call.inputs.push_back(c.bias ? std::optional<Value>(b) : std::nullopt);
   if (residual) call.inputs.push_back(zb);
   call.attrs.push_back(attr_i("block", B));
+  if (nchw_input) call.attrs.push_back(attr_i("nchw_input", 1));
   if (!activation.empty()) call.attrs.push_back(attr_s("activation", activation));
   if (!params.empty()) call.attrs.push_back(attr_floats("activation_params", params));
   call.constant_inputs = {1};
@@ -454,6 +456,8 @@ TEST(Conv, BlockedConvPointwiseShapes) {
   check_blocked_conv({{1, 20, 9, 8}, 24, 1, {1, 1}, {2, 1}}, "", {}, nullptr, false, true);
   check_blocked_conv({{1, 16, 2, 9}, 8, 1, {1, 1}, {1, 2}}, "", {}, nullptr, false, true);
   check_blocked_conv({{1, 20, 5, 5}, 24, 1, {1, 1}, {}, {}, {1, 0, 1, 1}});
+  // One input block with SiLU (EfficientNet's 16 -> 96; with a clamp it stays on oneDNN).
+  check_blocked_conv({{1, 16, 30, 31}, 40, 1, {1, 1}}, "Silu", {}, [](double v) { return v / (1 + std::exp(-v)); });
 }
 
 TEST(Conv, BlockedConvDirectKernelEpilogues) {
@@ -474,6 +478,27 @@ TEST(Conv, BlockedConvDirectKernelEpilogues) {
       check_blocked_conv({{1, 520, 7, 6}, 20, 1, {1, 1}, {2, 2}}, act.name, act.params, act.f, residual);
       check_blocked_conv({{1, 16, 5, 5}, 20, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, act.name, act.params, act.f, residual);
     }
+}
+
+// The stem (an NCHW input of at most one block of channels, microkernels/conv_stem.h; activations
+// that are not clamps, as with a clamp it stays on oneDNN where the build has it): the RGB 3x3/2
+// and 7x7/2 stems, bands of rows (enough that every thread has four; a tall image in bands that
+// fit L2), one and two output blocks per tile with a part-empty last one, stride 1, 2 and 3
+// along H, asymmetric pads, dilation, one and five channels (a second group of four lanes), two
+// images, a residual, SiLU, and Clip (oneDNN, or the stem kernel without it).
+TEST(Conv, BlockedConvStem) {
+  double (*leaky)(double) = [](double v) { return v < 0 ? 0.1 * v : v; };
+  double (*silu)(double) = [](double v) { return v / (1 + std::exp(-v)); };
+  auto stem = [](const ConvCase& c, const std::string& act, std::vector<float> params, double (*f)(double),
+                 bool residual = false) { check_blocked_conv(c, act, params, f, residual, false, true); };
+  stem({{1, 3, 32, 30}, 32, 1, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}}, "LeakyRelu", {0.1f}, leaky);
+  stem({{2, 3, 23, 21}, 40, 1, {7, 7}, {2, 2}, {}, {3, 3, 3, 3}}, "LeakyRelu", {0.1f}, leaky);
+  stem({{1, 3, 300, 40}, 24, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "LeakyRelu", {0.1f}, leaky);
+  stem({{1, 1, 17, 19}, 8, 1, {3, 3}, {3, 2}, {2, 1}, {0, 2, 1, 0}}, "LeakyRelu", {0.1f}, leaky);
+  stem({{1, 5, 12, 13}, 20, 1, {5, 3}, {1, 2}, {}, {2, 1, 2, 1}}, "LeakyRelu", {0.1f}, leaky, true);
+  stem({{1, 3, 30, 30}, 32, 1, {3, 3}, {2, 2}, {}, {0, 0, 1, 1}}, "Silu", {}, silu);
+  stem({{1, 3, 20, 20}, 16, 1, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}}, "Clip", {0.0f, 6.0f},
+       [](double v) { return std::clamp(v, 0.0, 6.0); });
 }
 
 // Depthwise BlockedConv: 3x3 and 5x5 at stride 1 and 2 on rows of 28 inputs or more read the

@@ -24,6 +24,7 @@
 #include "core/float_types.h"
 #include "providers/cpu/microkernels/conv_blocked.h"
 #include "providers/cpu/microkernels/conv_pointwise.h"
+#include "providers/cpu/microkernels/conv_stem.h"
 #include "providers/cpu/microkernels/depthwise_blocked.h"
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/microkernels/im2col.h"
@@ -341,12 +342,16 @@ class ConvKernel final : public OpKernel {
     const Tensor* w = info.constant_input(1);
     // In the blocked layout, one-group convolutions run on Tessera's own kernels: 1x1s on the
     // pointwise kernel (microkernels/conv_pointwise.h), the rest on the direct kernel (ResNet-50's
-    // 3x3s, stride 2 included: 0.86-1.0x oneDNN's time per layer). 1x1s that read one input block
-    // stay on oneDNN where it is on (MobileNetV2's 16 -> 96 at 112x112 ran 1.2-1.5x slower on the
-    // pointwise kernel); docs/kernel_choices.md has the numbers.
+    // 3x3s, stride 2 included: 0.86-1.0x oneDNN's time per layer), the RGB stem on the stem
+    // kernel. 1x1s that read one input block and the stem stay on oneDNN where it is on when their
+    // activation is a clamp (MobileNetV2's 16 -> 96 at 112x112 ran 1.2-1.5x slower on the
+    // pointwise kernel, its stem 1.2x on the stem kernel); with SiLU they run here, as oneDNN's
+    // swish post-op costs more than its kernels gain (EfficientNet-B0's 16 -> 96: 2.6x the time
+    // with Relu6); docs/kernel_choices.md has the numbers.
     const bool own_blocked = form == Form::blocked && w && k->runs_own_blocked(*w);
     const bool one_block_pointwise = own_blocked && w->dim(2) * w->dim(3) == 1 && w->dim(1) <= k->block_;
-    if (own_blocked && !one_block_pointwise) return pack_own_blocked(k, *w);
+    const bool dnnl_first = own_blocked && k->act_.is_clamp() && (one_block_pointwise || k->nchw_input_);
+    if (own_blocked && !dnnl_first) return pack_own_blocked(k, *w);
 #ifdef TESSERA_HAVE_DNNL
     const DnnlLayout layout{k->block_, k->block_ > 0 && !k->nchw_input_, k->block_ > 0};
     // A blocked depthwise convolution runs on Tessera's channel-blocked kernel when its block is
@@ -471,7 +476,8 @@ class ConvKernel final : public OpKernel {
     if (y.size() == 0) return Status::ok();
     const float* bf = b ? b->data<float>() : nullptr;
     if (!blocked_packed_.empty()) {
-      if (!kernels::conv_blocked_supported(g)) return ctx.error("the blocked kernel does not run this geometry");
+      if (nchw_input_ ? !kernels::conv_stem_supported(g, C) : !kernels::conv_blocked_supported(g))
+        return ctx.error("the blocked kernel does not run this geometry");
       blocked_own_forward(g, N, C, M, x.data<float>(), bf, z ? z->data<float>() : nullptr, y.data<float>(), ctx);
       return Status::ok();
     }
@@ -515,12 +521,14 @@ class ConvKernel final : public OpKernel {
     return Status::ok();
   }
 
-  // BlockedConv on Tessera's direct kernel (microkernels/conv_blocked.h): one group, constant
-  // float32 weights, blocks of the kernel's vector, a blocked input, stride 1 or 2 along W.
+  // BlockedConv on Tessera's direct kernel (microkernels/conv_blocked.h), or on its stem kernel
+  // for an NCHW input of at most one block of channels (microkernels/conv_stem.h): one group,
+  // constant float32 weights, blocks of the kernel's vector, stride 1 or 2 along W.
   bool runs_own_blocked(const Tensor& w) const {
     const int64_t stride_w = params_.strides.size() == 2 ? params_.strides[1] : 1;
-    return params_.group == 1 && w.dtype() == DataType::float32 && w.rank() == 4 && w.size() > 0 && !nchw_input_ &&
-           block_ == kernels::depthwise_block_channels() && (stride_w == 1 || stride_w == 2);
+    return params_.group == 1 && w.dtype() == DataType::float32 && w.rank() == 4 && w.size() > 0 &&
+           (!nchw_input_ || w.dim(1) <= block_) && block_ == kernels::depthwise_block_channels() &&
+           (stride_w == 1 || stride_w == 2);
   }
 
   // Packs the weights for the direct kernel, which then owns them; returns the kernel.
@@ -532,9 +540,9 @@ class ConvKernel final : public OpKernel {
     return std::unique_ptr<OpKernel>(std::move(k));
   }
 
-  // The pointwise kernel's tasks (1x1s reading no padding) or the direct kernel's over the pool;
-  // each task's non-clamp activation runs on its rows while they are in cache, and the lanes past
-  // M are zeroed again after it.
+  // The stem kernel's tasks (an NCHW input), the pointwise kernel's (1x1s reading no padding) or
+  // the direct kernel's over the pool; each task's non-clamp activation runs on its rows while
+  // they are in cache, and the lanes past M are zeroed again after it.
   void blocked_own_forward(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, const float* x, const float* bias,
                            const float* z, float* y, KernelContext& ctx) const {
     const int64_t L = block_, Cb = (C + L - 1) / L, Mb = (M + L - 1) / L, OH = g.out[0], OW = g.out[1], tail = Mb * L - M;
@@ -547,17 +555,20 @@ class ConvKernel final : public OpKernel {
     GemmEpilogue<float> ep;
     clamp_bounds(act_, ep);
     ThreadPool& pool = ctx.thread_pool();
-    const bool pointwise = kernels::conv_pointwise_supported(g);
+    const bool stem = nchw_input_, pointwise = !stem && kernels::conv_pointwise_supported(g);
     kernels::ConvPointwisePlan pointwise_plan;
     if (pointwise) pointwise_plan = kernels::plan_conv_pointwise(g, Cb, Mb, N, pool.size());
-    const kernels::ConvBlockedPlan plan = pointwise ? pointwise_plan.tasks : kernels::plan_conv_blocked(g, Cb, Mb, N, pool.size());
+    const kernels::ConvBlockedPlan plan = stem        ? kernels::plan_conv_stem(g, Mb, N, pool.size())
+                                          : pointwise ? pointwise_plan.tasks
+                                                      : kernels::plan_conv_blocked(g, Cb, Mb, N, pool.size());
     const kernels::ConvBlockedArgs args{&g, Cb, Mb, x, blocked_packed_.data(), bias ? padded_bias.data<float>() : nullptr,
                                         z, y, ep.clip_min, ep.clip_max, C - (Cb - 1) * L};
     pool.parallel_for(plan.tasks, 1, [&](int64_t t0, int64_t t1) {
       Tensor scratch;
       if (plan.scratch_floats > 0) scratch = ctx.scratch(DataType::float32, plan.scratch_floats);
       for (int64_t t = t0; t < t1; ++t) {
-        if (pointwise) kernels::conv_pointwise_task(args, pointwise_plan, t);
+        if (stem) kernels::conv_stem_task(args, plan, t, scratch.data<float>());
+        else if (pointwise) kernels::conv_pointwise_task(args, pointwise_plan, t);
         else kernels::conv_blocked_task(args, plan, t, plan.scratch_floats > 0 ? scratch.data<float>() : nullptr);
         const kernels::ConvBlockedRegion r = kernels::conv_blocked_region(plan, Mb, OH, t);
         const int64_t positions = (r.oh1 - r.oh0) * OW;
