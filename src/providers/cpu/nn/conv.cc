@@ -322,7 +322,8 @@ void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tenso
 // Conv, FusedConv, and BlockedConv (FusedConv in the blocked channel layout, blocked_layout.h:
 // its input, unless `nchw_input`, its Z and its output are blocked; Tessera's pointwise kernel
 // runs it (1x1s, microkernels/conv_pointwise.h), its direct kernel (microkernels/conv_blocked.h),
-// oneDNN (the stem), the channel-blocked depthwise kernel, or, where none takes it, the NCHW path
+// its stem kernel (microkernels/conv_stem.h), oneDNN (the stem and one-block 1x1s with a clamp
+// activation), the channel-blocked depthwise kernel, or, where none takes it, the NCHW path
 // between conversions).
 class ConvKernel final : public OpKernel {
  public:
