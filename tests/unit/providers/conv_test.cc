@@ -457,6 +457,8 @@ TEST(Conv, BlockedConvPointwiseShapes) {
   check_blocked_conv({{1, 20, 9, 8}, 24, 1, {1, 1}, {2, 1}}, "", {}, nullptr, false, true);
   check_blocked_conv({{1, 16, 2, 9}, 8, 1, {1, 1}, {1, 2}}, "", {}, nullptr, false, true);
   check_blocked_conv({{1, 20, 5, 5}, 24, 1, {1, 1}, {}, {}, {1, 0, 1, 1}});
+  // One input block with SiLU (EfficientNet's 16 -> 96; with a clamp it stays on oneDNN).
+  check_blocked_conv({{1, 16, 30, 31}, 40, 1, {1, 1}}, "Silu", {}, [](double v) { return v / (1 + std::exp(-v)); });
 }
 
 TEST(Conv, BlockedConvDirectKernelEpilogues) {
@@ -493,6 +495,23 @@ TEST(Conv, BlockedConvPlanarStem) {
   check_blocked_conv({{1, 2, 10, 11}, 40, 1, {5, 5}, {1, 2}, {}, {0, 0, 0, 0}}, "", {}, nullptr, true, false, true);
   check_blocked_conv({{1, 3, 16, 16}, 8, 1, {3, 3}, {2, 2}, {2, 2}, {2, 2, 2, 2}}, "Relu", {}, relu, true, false, true);
   check_blocked_conv({{1, 3, 9, 9}, 24, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, false}, "", {}, nullptr, false, false, true);
+
+// More stems on the direct kernel: the RGB 3x3/2 and 7x7/2 stems with LeakyRelu, a tall image,
+// stride 3 along H, asymmetric pads, dilation, one and five channels, two images, a residual,
+// SiLU, and Clip.
+TEST(Conv, BlockedConvStemEpilogues) {
+  double (*leaky)(double) = [](double v) { return v < 0 ? 0.1 * v : v; };
+  double (*silu)(double) = [](double v) { return v / (1 + std::exp(-v)); };
+  auto stem = [](const ConvCase& c, const std::string& act, std::vector<float> params, double (*f)(double),
+                 bool residual = false) { check_blocked_conv(c, act, params, f, residual, false, true); };
+  stem({{1, 3, 32, 30}, 32, 1, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}}, "LeakyRelu", {0.1f}, leaky);
+  stem({{2, 3, 23, 21}, 40, 1, {7, 7}, {2, 2}, {}, {3, 3, 3, 3}}, "LeakyRelu", {0.1f}, leaky);
+  stem({{1, 3, 300, 40}, 24, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "LeakyRelu", {0.1f}, leaky);
+  stem({{1, 1, 17, 19}, 8, 1, {3, 3}, {3, 2}, {2, 1}, {0, 2, 1, 0}}, "LeakyRelu", {0.1f}, leaky);
+  stem({{1, 5, 12, 13}, 20, 1, {5, 3}, {1, 2}, {}, {2, 1, 2, 1}}, "LeakyRelu", {0.1f}, leaky, true);
+  stem({{1, 3, 30, 30}, 32, 1, {3, 3}, {2, 2}, {}, {0, 0, 1, 1}}, "Silu", {}, silu);
+  stem({{1, 3, 20, 20}, 16, 1, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}}, "Clip", {0.0f, 6.0f},
+       [](double v) { return std::clamp(v, 0.0, 6.0); });
 }
 
 // Depthwise BlockedConv: 3x3 and 5x5 at stride 1 and 2 on rows of 28 inputs or more read the

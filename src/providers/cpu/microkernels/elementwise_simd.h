@@ -136,13 +136,10 @@ TS_SIMD VF scale_pow2(const VF& v, const ivec<VF>& n) {
   return v * (VF)((n1 + 127) << 23) * (VF)((n2 + 127) << 23);
 }
 
-// Range reduction shared by exp and expm1: x = n ln2 + r, |r| <= ln2/2; returns
+// x = n ln2 + r for the integral n (a float) nearest x / ln2, |r| <= ln2/2: returns
 // q = e^r - 1 = r + r^2 P(r) (P fitted on [-ln2/2, ln2/2], max rel. error of e^r 1.2e-7).
 template <class VF>
-TS_SIMD VF exp_reduce(const VF& x, ivec<VF>* n_out) {
-  const VF t = x * 1.44269504088896341f + 12582912.0f;  // 1.5 * 2^23 rounds to an integer
-  const VF n = t - 12582912.0f;
-  *n_out = (ivec<VF>)t - 0x4B400000;
+TS_SIMD VF exp_reduced(const VF& x, const VF& n) {
   VF r = x - n * 0.693359375f;  // ln 2 split so n * hi is exact
   r = r - n * -2.12194440e-4f;
   VF p = splat<VF>(0.00139336628863624f);
@@ -151,6 +148,14 @@ TS_SIMD VF exp_reduce(const VF& x, ivec<VF>* n_out) {
   p = p * r + 0.16666577003165134f;
   p = p * r + 0.5000000013549522f;
   return r + r * r * p;
+}
+
+// Range reduction shared by exp and expm1: exp_reduced with n rounded here, also as an integer.
+template <class VF>
+TS_SIMD VF exp_reduce(const VF& x, ivec<VF>* n_out) {
+  const VF t = x * 1.44269504088896341f + 12582912.0f;  // 1.5 * 2^23 rounds to an integer
+  *n_out = (ivec<VF>)t - 0x4B400000;
+  return exp_reduced(x, t - 12582912.0f);
 }
 
 template <class VF>
@@ -226,8 +231,33 @@ TS_SIMD VF softplus(const VF& x) {
 // about 88.5 up, so 1 / (1 + e^x) still reaches 0 and SiLU(-inf) = -inf / inf stays NaN as in
 // x * sigmoid(x). Below -87.3 it gives e^-87.3, which 1 + e^x does not tell from 0. NaN stays
 // NaN (the bits of n do not matter then). Same bits as exp for |x| < 87.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TS_SIMD_AVX512_EXP 1
+// exp_logistic's 16-lane form, built only inside run_avx512 (the one place 16-lane vectors are
+// instantiated): the clamp as vmaxps / vminps (a NaN x is their second operand, so it stays NaN),
+// n rounded by vrndscaleps and 2^n applied by vscalefps, 12 instructions where the generic form's
+// compare-and-blend clamp and integer exponent take 17: SiLU 0.18 -> 0.15 ns per float on Zen 5.
+// The same n, q and product as the generic form, so the same bits, except from x = 88.5 up,
+// where 2^n with n = 128 stays finite as a factor (the generic form gives inf).
+template <class Fn>
+__attribute__((target("avx512f,avx2,fma"))) void run_avx512(const Fn& fn);  // declares the AVX-512 builtins
+template <class VF>
+TS_SIMD VF exp_logistic_avx512(const VF& x) {
+  constexpr unsigned short all = 0xffff;
+  constexpr int current_rounding = 4, nearest_no_exceptions = 0x08;
+  const VF lo = __builtin_ia32_maxps512_mask(splat<VF>(-87.3f), x, VF{}, all, current_rounding);
+  const VF xc = __builtin_ia32_minps512_mask(splat<VF>(88.8f), lo, VF{}, all, current_rounding);
+  const VF n = __builtin_ia32_rndscaleps_mask(xc * 1.44269504088896341f, nearest_no_exceptions, VF{}, all,
+                                              current_rounding);
+  return __builtin_ia32_scalefps512_mask(exp_reduced(xc, n) + 1.0f, n, VF{}, all, current_rounding);
+}
+#endif
+
 template <class VF>
 TS_SIMD VF exp_logistic(const VF& x) {
+#ifdef TS_SIMD_AVX512_EXP
+  if constexpr (lanes_of<VF> == 16) return exp_logistic_avx512(x);
+#endif
   ivec<VF> n;
   const VF q = exp_reduce(clamp(x, -87.3f, 88.8f), &n);
   return (q + 1.0f) * (VF)((n + 127) << 23);

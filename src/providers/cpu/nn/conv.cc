@@ -344,12 +344,15 @@ class ConvKernel final : public OpKernel {
     // In the blocked layout, one-group convolutions run on Tessera's own kernels: 1x1s on the
     // pointwise kernel (microkernels/conv_pointwise.h), the rest on the direct kernel (ResNet-50's
     // 3x3s, stride 2 included: 0.86-1.0x oneDNN's time per layer; the RGB stem straight from its
-    // NCHW image). 1x1s that read one input block stay on oneDNN where it is on (MobileNetV2's
-    // 16 -> 96 at 112x112 ran 1.2-1.5x slower on the pointwise kernel); docs/kernel_choices.md
-    // has the numbers.
+    // NCHW image). 1x1s that read one input block stay on oneDNN where it is on when their
+    // activation is a clamp (MobileNetV2's 16 -> 96 at 112x112 ran 1.2-1.5x slower on the
+    // pointwise kernel); docs/kernel_choices.md has the numbers.
     const bool own_blocked = form == Form::blocked && w && k->runs_own_blocked(*w);
     const bool one_block_pointwise = own_blocked && w->dim(2) * w->dim(3) == 1 && w->dim(1) <= k->block_;
-    if (own_blocked && !one_block_pointwise) return pack_own_blocked(k, *w);
+    // With SiLU those run here too: oneDNN's swish post-op costs more than its kernel gains
+    // (EfficientNet-B0's 16 -> 96: 2.6x the time of the same conv with Relu6).
+    const bool dnnl_first = one_block_pointwise && k->act_.is_clamp();
+    if (own_blocked && !dnnl_first) return pack_own_blocked(k, *w);
 #ifdef TESSERA_HAVE_DNNL
     const DnnlLayout layout{k->block_, k->block_ > 0 && !k->nchw_input_, k->block_ > 0};
     // A blocked depthwise convolution runs on Tessera's channel-blocked kernel when its block is

@@ -10,9 +10,10 @@
 //
 // In the blocked channel layout (com.tessera.BlockedConv, written by the optimizer's `all` level,
 // docs/fused_ops.md) input and output already are oneDNN's layout, so the convolutions BlockedConv
-// hands it, 1x1s of one input block and the RGB stem (which reads its NCHW input), run here with
-// no reorder; other 1x1s run on Tessera's pointwise kernel, kernels past 1x1 on its direct kernel
-// and depthwise ones on its channel-blocked kernel.
+// hands it, 1x1s of one input block with a clamp activation, run here with no reorder; with SiLU
+// those run on Tessera's pointwise kernel, as do other 1x1s; kernels past 1x1 (the RGB stem
+// reading its NCHW image too) run on its direct kernel and depthwise ones on its channel-blocked
+// kernel.
 #pragma once
 
 #include <cstdint>
