@@ -122,6 +122,35 @@ void pack_b_panel(const T* src, int64_t ld, int64_t klen, T* dst) {
   for (int64_t k = 0; k < klen; ++k) std::memcpy(dst + k * NR, src + k * ld, NR * sizeof(T));
 }
 
+// Four rows of a transposed B (src, `ld` apart, klen values each) into four adjacent columns
+// of a panel (dst, rows `nr` apart), 4 x 4 blocks transposed in registers: the scalar loop's
+// strided stores made packing attention's K^T (12 heads of 197 x 64) take 54 µs per ViT layer,
+// this 25 µs.
+void transpose_rows4(const float* src, int64_t ld, int64_t klen, float* dst, int64_t nr) {
+  typedef float v4 __attribute__((vector_size(16)));
+  const float* s0 = src;
+  const float* s1 = src + ld;
+  const float* s2 = src + 2 * ld;
+  const float* s3 = src + 3 * ld;
+  int64_t k = 0;
+  for (; k + 4 <= klen; k += 4) {
+    v4 r0, r1, r2, r3;
+    std::memcpy(&r0, s0 + k, sizeof r0);
+    std::memcpy(&r1, s1 + k, sizeof r1);
+    std::memcpy(&r2, s2 + k, sizeof r2);
+    std::memcpy(&r3, s3 + k, sizeof r3);
+    const v4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+    const v4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5), t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+    const v4 c[4] = {__builtin_shufflevector(t0, t2, 0, 1, 4, 5), __builtin_shufflevector(t0, t2, 2, 3, 6, 7),
+                     __builtin_shufflevector(t1, t3, 0, 1, 4, 5), __builtin_shufflevector(t1, t3, 2, 3, 6, 7)};
+    for (int i = 0; i < 4; ++i) std::memcpy(dst + (k + i) * nr, &c[i], sizeof c[i]);
+  }
+  for (; k < klen; ++k) {
+    float* d = dst + k * nr;
+    d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k];
+  }
+}
+
 // Packs depth [p0, p0+klen) x columns [j0, j0+nlen) of op(B) into NR-column panels.
 template <class T>
 void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, int64_t nlen, int nr, T* dst) {
@@ -140,11 +169,14 @@ void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, i
         for (int64_t j = cols; j < nr; ++j) d[j] = T(0);
       }
     } else {
-      for (int64_t j = 0; j < cols; ++j) {
+      int64_t j = 0;
+      if constexpr (std::is_same_v<T, float>)
+        for (; j + 4 <= cols; j += 4) transpose_rows4(b.data + (j0 + jr + j) * b.ld + p0, b.ld, klen, dst + j, nr);
+      for (; j < cols; ++j) {
         const T* src = b.data + (j0 + jr + j) * b.ld + p0;
         for (int64_t k = 0; k < klen; ++k) dst[k * nr + j] = src[k];
       }
-      for (int64_t j = cols; j < nr; ++j)
+      for (j = cols; j < nr; ++j)
         for (int64_t k = 0; k < klen; ++k) dst[k * nr + j] = T(0);
     }
   }
