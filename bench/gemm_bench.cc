@@ -58,9 +58,12 @@ const Shape kShapes[] = {
     {"effnet SE 1x1 48>1152", 1152, 1, 48, true},
     {"effnet 7x7 1x1 1152>192", 192, 49, 1152, true},
     {"bert qkv 128x768x768", 128, 768, 768, false},
+    // Q, K and V projected by one GEMM (packed_qkv_fusion; ViT's export packs them already).
+    {"bert qkv packed 128x2304x768", 128, 2304, 768, false},
     {"bert ffn1 128x3072x768", 128, 3072, 768, false},
     {"bert ffn2 128x768x3072", 128, 768, 3072, false},
     {"vit qkv 197x768x768", 197, 768, 768, false},
+    {"vit qkv packed 197x2304x768", 197, 2304, 768, false},
     {"vit ffn1 197x3072x768", 197, 3072, 768, false},
     {"vit ffn2 197x768x3072", 197, 768, 3072, false},
 };

@@ -28,6 +28,8 @@ void add_extended_transformers(std::vector<std::unique_ptr<GraphTransformer>>& o
   out.push_back(make_matmul_bias_fusion());
   out.push_back(make_attention_fusion());
   out.push_back(make_mha_attention_fusion());
+  // Reads what the attention fusions wrote: Q, K and V sliced from, or projected alongside, one another.
+  out.push_back(make_packed_qkv_fusion());
 }
 
 void add_layout_transformers(std::vector<std::unique_ptr<GraphTransformer>>& out, const LayoutTarget& target) {

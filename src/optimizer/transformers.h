@@ -28,6 +28,7 @@ std::unique_ptr<GraphTransformer> make_skip_layer_norm_fusion();
 std::unique_ptr<GraphTransformer> make_matmul_bias_fusion();
 std::unique_ptr<GraphTransformer> make_attention_fusion();
 std::unique_ptr<GraphTransformer> make_mha_attention_fusion();
+std::unique_ptr<GraphTransformer> make_packed_qkv_fusion();
 // layout/
 std::unique_ptr<GraphTransformer> make_blocked_layout(int64_t block);
 std::unique_ptr<GraphTransformer> make_squeeze_excite_fusion();

@@ -287,13 +287,15 @@ Status skip_layer_norm(InferContext& ctx) {
 
 // com.tessera Attention: Q [B, Sq, ...], V [B, Sk, ...] give Y [B, Sq, H, Dv], Dv the product of
 // V's trailing dims / H; with sequence_first, Q [Sq, B, ...] and V [Sk, B, ...] give [Sq, B*H, Dv].
+// Without K and V, Q holds Q, K and V packed: V's head size is a third of Q's row over the heads.
 Status tessera_attention(InferContext& ctx) {
   const Dims* q = ctx.input_shape(0);
-  const Dims* v = ctx.input_shape(2);
+  const bool packed = !ctx.has_input(1);
+  const Dims* v = packed ? q : ctx.input_shape(2);
   if (!q || !v || q->size() < 2 || v->size() < 2) return Status::ok();
   const int64_t heads = ctx.attr_int("num_heads", 0);
   const Dim h = heads > 0 ? fixed_dim(heads) : unknown_dim();
-  const Dim dv = divide_dim(product_dim(*v, 2, v->size()), heads);
+  const Dim dv = divide_dim(product_dim(*v, 2, v->size()), packed ? 3 * heads : heads);
   if (ctx.attr_int("sequence_first", 0) != 0)
     ctx.set_output(0, Dims{(*q)[0], product_dim(Dims{(*q)[1], h}, 0, 2), dv});
   else

@@ -225,6 +225,52 @@ TEST(TesseraAttention, MatchesTheReferenceWithBroadcastMasks) {
   }
 }
 
+// Columns [c0, c0 + n) of the last axis of a [R0, R1, W] tensor.
+Tensor last_axis_columns(const Tensor& t, int64_t c0, int64_t n) {
+  const int64_t rows = t.dim(0) * t.dim(1), w = t.dim(2);
+  Tensor out = Tensor::create(DataType::float32, {t.dim(0), t.dim(1), n}).value();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) out.data<float>()[r * n + j] = t.data<float>()[r * w + c0 + j];
+  return out;
+}
+
+// [A, B, W] -> [B, A, W].
+Tensor swap_first_dims(const Tensor& t) {
+  const int64_t a = t.dim(0), b = t.dim(1), w = t.dim(2);
+  Tensor out = Tensor::create(DataType::float32, {b, a, w}).value();
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j)
+      std::copy(t.data<float>() + (i * b + j) * w, t.data<float>() + (i * b + j + 1) * w, out.data<float>() + (j * a + i) * w);
+  return out;
+}
+
+TEST(TesseraAttention, PackedQkvMatchesTheReference) {
+  const int64_t B = 2, S = 6, H = 3, D = 4, E = H * D;
+  const Tensor qkv = random_f({B, S, 3 * E}, 50, -2, 2), mask = random_f({B, 1, 1, S}, 51, -5, 0);
+  const Tensor q = last_axis_columns(qkv, 0, E), k = last_axis_columns(qkv, E, E), v = last_axis_columns(qkv, 2 * E, E);
+  for (int threads : {1, 3}) {
+    OpCall packed{"Attention", 1, {qkv, std::nullopt, std::nullopt, mask}, {attr_i("num_heads", H), attr_f("scale", 0.3f)}, 1, threads, kDomain};
+    expect_close(run1(packed), {B, S, H, D}, naive_attention(q, k, v, &mask, H, 0.3));
+  }
+  // Sequence first: [S, B, 3E] in, [S, B*H, D] out (the memory of [S, B, H, D]).
+  const Tensor qkv_sf = swap_first_dims(qkv);
+  const std::vector<double> want = naive_attention(q, k, v, nullptr, H, 0.3);  // [B, S, H, D]
+  std::vector<double> want_sf(want.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s)
+      std::copy(want.begin() + (b * S + s) * E, want.begin() + (b * S + s + 1) * E, want_sf.begin() + (s * B + b) * E);
+  OpCall sf{"Attention", 1, {qkv_sf, std::nullopt, std::nullopt},
+            {attr_i("num_heads", H), attr_f("scale", 0.3f), attr_i("sequence_first", 1)}, 1, 2, kDomain};
+  expect_close(run1(sf), {S, B * H, D}, want_sf);
+}
+
+TEST(TesseraAttention, RejectsPackedRowsThatDoNotSplitAndAKeyWithoutValue) {
+  const Tensor qkv = random_f({1, 4, 10}, 5);  // 10 is not 3 * 2 heads * D
+  expect_error(OpCall{"Attention", 1, {qkv, std::nullopt, std::nullopt}, {attr_i("num_heads", 2)}, 1, 1, kDomain}, "packed");
+  const Tensor q = random_f({1, 4, 6}, 6);
+  expect_error(OpCall{"Attention", 1, {q, q, std::nullopt}, {attr_i("num_heads", 2)}, 1, 1, kDomain}, "both");
+}
+
 TEST(TesseraAttention, RejectsHeadsThatDoNotDivideAndBadMasks) {
   const Tensor q = random_f({1, 4, 6}, 1), k = random_f({1, 4, 6}, 2), v = random_f({1, 4, 6}, 3);
   expect_error(OpCall{"Attention", 1, {q, k, v}, {attr_i("num_heads", 4)}, 1, 1, kDomain}, "heads");

@@ -492,22 +492,32 @@ class RotaryEmbeddingKernel final : public OpKernel {
 // (any trailing dims, their product split into H heads; with sequence_first the first two dims
 // swap: [Sq, B, H*D]...), mask additive and broadcastable to [B, H, Sq, Sk]; Y [B, Sq, H, Dv]
 // ([Sq, B*H, Dv], nn.MultiheadAttention's layout before its out-projection: the same memory as
-// [Sq, B, H, Dv]) = softmax(scale * Q_h K_h^T + mask) V_h per batch and head. Each (batch, head) runs as one task:
-// the scores GEMM reads the heads in place (row stride H*D), softmax runs in place on the
-// scores, and the context GEMM writes straight into the merged-heads layout. float32 only.
+// [Sq, B, H, Dv]) = softmax(scale * Q_h K_h^T + mask) V_h per batch and head. With K and V left
+// out (packed_qkv_fusion), Q is one projection [B, S, 3*H*D] whose rows hold Q, K and V side by
+// side, read in place: no Slice copies them apart. Each (batch, head) runs as one task: the
+// scores GEMM reads the heads in place (row stride H*D, or 3*H*D packed; times B sequence
+// first), softmax runs in place on the scores, and the context GEMM writes straight into the
+// merged-heads layout. float32 only.
 class TesseraAttentionKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     const int64_t heads = info.attr_int("num_heads", 0);
     if (heads <= 0) return info.error("attribute 'num_heads' must be positive, got ", heads);
-    return std::unique_ptr<OpKernel>(
-        new TesseraAttentionKernel(heads, info.attr_float("scale", 1.0f), info.attr_int("sequence_first", 0) != 0));
+    if (info.has_input(1) != info.has_input(2))
+      return info.error("K and V must both be given, or both left out (Q then holds Q, K and V packed)");
+    return std::unique_ptr<OpKernel>(new TesseraAttentionKernel(
+        heads, info.attr_float("scale", 1.0f), info.attr_int("sequence_first", 0) != 0, !info.has_input(1)));
   }
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* q, ctx.required_input(0));
-    TS_ASSIGN_OR_RETURN(const Tensor* k, ctx.required_input(1));
-    TS_ASSIGN_OR_RETURN(const Tensor* v, ctx.required_input(2));
+    const bool packed = packed_;
+    const Tensor* k = q;
+    const Tensor* v = q;
+    if (!packed) {
+      TS_ASSIGN_OR_RETURN(k, ctx.required_input(1));
+      TS_ASSIGN_OR_RETURN(v, ctx.required_input(2));
+    }
     const Tensor* mask = ctx.input(3);
     for (const Tensor* t : {q, k, v, mask})
       if (t && t->dtype() != DataType::float32) return ctx.error("com.tessera Attention takes float32 inputs");
@@ -519,11 +529,13 @@ class TesseraAttentionKernel final : public OpKernel {
     if (batch_of(k) != B || batch_of(v) != B || seq_of(v) != Sk)
       return ctx.error("Q ", shape_to_string(q->shape()), ", K ", shape_to_string(k->shape()), " and V ",
                        shape_to_string(v->shape()), " do not share batch and sequence sizes");
-    auto head_size = [&](const Tensor* t, int64_t rows) -> int64_t {
-      const int64_t per_row = rows == 0 ? 0 : t->size() / rows;
-      return per_row % H == 0 ? per_row / H : -1;
-    };
-    const int64_t D = head_size(q, B * Sq), Dk = head_size(k, B * Sk), Dv = head_size(v, B * Sk);
+    // Values per sequence position and batch entry: Q, K, V each, or the three together packed.
+    auto row_width = [](const Tensor* t, int64_t rows) { return rows == 0 ? 0 : t->size() / rows; };
+    const int64_t wq = row_width(q, B * Sq), wk = row_width(k, B * Sk), wv = row_width(v, B * Sk);
+    if (packed && wq % (3 * H) != 0)
+      return ctx.error("packed Q ", shape_to_string(q->shape()), " does not split into Q, K and V of ", H, " heads");
+    const int64_t D = packed ? wq / (3 * H) : (wq % H == 0 ? wq / H : -1);
+    const int64_t Dk = packed ? D : (wk % H == 0 ? wk / H : -1), Dv = packed ? D : (wv % H == 0 ? wv / H : -1);
     if (D < 0 || Dk != D || Dv < 0)
       return ctx.error("Q ", shape_to_string(q->shape()), ", K ", shape_to_string(k->shape()), " and V ",
                        shape_to_string(v->shape()), " do not split into ", H, " heads of one size");
@@ -544,23 +556,27 @@ class TesseraAttentionKernel final : public OpKernel {
     // Every element is written (a head with no keys gets zeros).
     Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, sf ? Shape{Sq, B * H, Dv} : Shape{B, Sq, H, Dv});
     if (y.size() == 0) return Status::ok();
-    // Head h of batch b: rows S apart by H*D (batch first) or B*H*D (sequence first).
-    const int64_t rows = sf ? B * H : H;
-    auto view = [&](auto* data, int64_t seq, int64_t d) {
-      return HeadsView<std::remove_pointer_t<decltype(data)>>{data, (sf ? H : seq * H) * d, d, rows * d};
+    // Head h of batch b at offset b * (width or seq * width) + h * d; rows `width` apart (batch
+    // first) or B * width (sequence first), width the values of one (position, batch) row.
+    auto view = [&](auto* data, int64_t seq, int64_t width, int64_t d) {
+      return HeadsView<std::remove_pointer_t<decltype(data)>>{data, sf ? width : seq * width, d, sf ? B * width : width};
     };
-    multi_head_attention(ctx.thread_pool(), {B, H, H, Sq, Sk, D, Dv}, scale_, view(q->data<float>(), Sq, D),
-                         view(k->data<float>(), Sk, D), view(v->data<float>(), Sk, Dv),
-                         mask ? mask->data<float>() : nullptr, ms, view(y.data<float>(), Sq, Dv));
+    const float* qd = q->data<float>();
+    const float* kd = packed ? qd + H * D : k->data<float>();
+    const float* vd = packed ? qd + 2 * H * D : v->data<float>();
+    multi_head_attention(ctx.thread_pool(), {B, H, H, Sq, Sk, D, Dv}, scale_, view(qd, Sq, wq, D), view(kd, Sk, wk, D),
+                         view(vd, Sk, wv, Dv), mask ? mask->data<float>() : nullptr, ms,
+                         view(y.data<float>(), Sq, H * Dv, Dv));
     return Status::ok();
   }
 
  private:
-  TesseraAttentionKernel(int64_t heads, float scale, bool sequence_first)
-      : heads_(heads), scale_(scale), sequence_first_(sequence_first) {}
+  TesseraAttentionKernel(int64_t heads, float scale, bool sequence_first, bool packed)
+      : heads_(heads), scale_(scale), sequence_first_(sequence_first), packed_(packed) {}
   int64_t heads_;
   float scale_;
   bool sequence_first_;
+  bool packed_;  // K and V left out: Q holds Q, K and V side by side
 };
 
 }  // namespace

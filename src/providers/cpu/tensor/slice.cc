@@ -81,7 +81,8 @@ class SliceKernel final : public OpKernel {
       if (count > 0) offset += start * strides[axis];
       src_strides[axis] = strides[axis] * step;
     }
-    Tensor& out = ctx.allocate_output(0, x->dtype(), out_shape);
+    // strided_copy writes every element: no zero-fill first.
+    Tensor& out = ctx.allocate_output_uninitialized(0, x->dtype(), out_shape);
     if (out.size() == 0) return Status::ok();
     strided_copy(x->dtype(), out_shape, out.raw_data(), contiguous_strides(out_shape), element_ptr(x->raw_data(), x->dtype(), offset),
                  src_strides, &ctx.thread_pool());
