@@ -495,6 +495,7 @@ TEST(Conv, BlockedConvPlanarStem) {
   check_blocked_conv({{1, 2, 10, 11}, 40, 1, {5, 5}, {1, 2}, {}, {0, 0, 0, 0}}, "", {}, nullptr, true, false, true);
   check_blocked_conv({{1, 3, 16, 16}, 8, 1, {3, 3}, {2, 2}, {2, 2}, {2, 2, 2, 2}}, "Relu", {}, relu, true, false, true);
   check_blocked_conv({{1, 3, 9, 9}, 24, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, false}, "", {}, nullptr, false, false, true);
+}
 
 // More stems on the direct kernel: the RGB 3x3/2 and 7x7/2 stems with LeakyRelu, a tall image,
 // stride 3 along H, asymmetric pads, dilation, one and five channels, two images, a residual,
