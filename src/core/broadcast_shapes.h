@@ -2,7 +2,10 @@
 #pragma once
 
 #include <algorithm>
+#include <initializer_list>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tessera/status.h"
@@ -11,12 +14,14 @@
 namespace tessera {
 
 // The broadcast of `shapes`; fails when two dims differ and neither is 1, with a message that
-// starts with `where` (the node) and names the shapes.
-inline Result<Shape> broadcast_shapes(const std::vector<const Shape*>& shapes, const std::string& where) {
+// starts with `where` (the node) and names the shapes. Over Shapes, or over InlineDims for kernels'
+// per-run arithmetic (then nothing is allocated unless it fails).
+template <class S>
+Result<S> broadcast_shapes(std::span<const S* const> shapes, std::string_view where) {
   size_t rank = 0;
-  for (const Shape* s : shapes) rank = std::max(rank, s->size());
-  Shape out(rank, 1);
-  for (const Shape* s : shapes) {
+  for (const S* s : shapes) rank = std::max(rank, s->size());
+  S out(rank, 1);
+  for (const S* s : shapes) {
     const size_t lead = rank - s->size();
     for (size_t i = 0; i < s->size(); ++i) {
       const int64_t d = (*s)[i];
@@ -27,11 +32,18 @@ inline Result<Shape> broadcast_shapes(const std::vector<const Shape*>& shapes, c
         continue;
       }
       std::string all;
-      for (const Shape* t : shapes) all += (all.empty() ? "" : " and ") + shape_to_string(*t);
+      for (const S* t : shapes) all += (all.empty() ? "" : " and ") + shape_to_string(Shape(t->begin(), t->end()));
       return invalid_argument(where, ": shapes ", all, " cannot be broadcast together");
     }
   }
   return out;
+}
+template <class S>
+Result<S> broadcast_shapes(std::initializer_list<const S*> shapes, std::string_view where) {
+  return broadcast_shapes(std::span<const S* const>(shapes.begin(), shapes.size()), where);
+}
+inline Result<Shape> broadcast_shapes(const std::vector<const Shape*>& shapes, std::string_view where) {
+  return broadcast_shapes(std::span<const Shape* const>(shapes), where);
 }
 
 }  // namespace tessera

@@ -292,7 +292,18 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
     for (const auto& in : graph.inputs) known = known || in.name == name;
     if (!known) return invalid_argument("model '", model_.source, "' has no input named '", name, "'");
   }
-  std::vector<Value> inputs(graph.inputs.size());
+  // The inputs' vector is this thread's spare one, taken for the run (a nested run on this
+  // thread finds none and makes its own) and given back emptied: a run allocates nothing for it.
+  thread_local std::vector<Value> spare_inputs;
+  struct InputsLease {
+    std::vector<Value> v = std::move(spare_inputs);
+    ~InputsLease() {
+      v.clear();
+      spare_inputs = std::move(v);
+    }
+  } lease;
+  std::vector<Value>& inputs = lease.v;
+  inputs.resize(graph.inputs.size());
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     const ValueInfo& declared = graph.inputs[i];
     const Value* fed = nullptr;  // matched by a scan, not a map: a run allocates nothing for it

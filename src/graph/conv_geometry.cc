@@ -1,13 +1,14 @@
 #include "graph/conv_geometry.h"
 
 #include <algorithm>
+#include <span>
 #include <string>
 
 namespace tessera {
 
 namespace {
 
-std::string list_to_string(const std::vector<int64_t>& v) {
+std::string list_to_string(std::span<const int64_t> v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
   return s + "]";
@@ -19,8 +20,7 @@ Status check_size(const std::vector<int64_t>& v, size_t n, const char* name) {
 }
 
 // Fills rank, kernel, stride and dilation, and checks every list against the rank.
-Status common_geometry(const ConvAttributes& a, const std::vector<int64_t>& input, const std::vector<int64_t>& kernel,
-                       WindowGeometry& g) {
+Status common_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel, WindowGeometry& g) {
   const size_t nd = input.size();
   TS_RETURN_IF_ERROR(check_size(a.kernel_shape, nd, "kernel_shape"));
   TS_RETURN_IF_ERROR(check_size(a.strides, nd, "strides"));
@@ -29,13 +29,15 @@ Status common_geometry(const ConvAttributes& a, const std::vector<int64_t>& inpu
   if (!kernel.empty() && kernel.size() != nd)
     return invalid_argument("the kernel has rank ", kernel.size(), ", expected ", nd);
   if (kernel.empty() && a.kernel_shape.empty()) return invalid_argument("kernel_shape is required");
-  if (!kernel.empty() && !a.kernel_shape.empty() && a.kernel_shape != kernel)
+  if (!kernel.empty() && !a.kernel_shape.empty() && !std::equal(kernel.begin(), kernel.end(), a.kernel_shape.begin()))
     return invalid_argument("kernel_shape ", list_to_string(a.kernel_shape), " does not match the weights' kernel ",
                             list_to_string(kernel));
   g.input = input;
-  g.kernel = kernel.empty() ? a.kernel_shape : kernel;
-  g.stride = a.strides.empty() ? std::vector<int64_t>(nd, 1) : a.strides;
-  g.dilation = a.dilations.empty() ? std::vector<int64_t>(nd, 1) : a.dilations;
+  g.kernel = kernel.empty() ? InlineDims(a.kernel_shape) : kernel;
+  if (a.strides.empty()) g.stride.assign(nd, 1);
+  else g.stride = a.strides;
+  if (a.dilations.empty()) g.dilation.assign(nd, 1);
+  else g.dilation = a.dilations;
   g.pad_begin.assign(nd, 0);
   g.pad_end.assign(nd, 0);
   g.output.assign(nd, 0);
@@ -79,8 +81,7 @@ Result<ConvAttributes> parse_conv_attributes(const Node& node) {
   return a;
 }
 
-Result<WindowGeometry> window_geometry(const ConvAttributes& a, const std::vector<int64_t>& input,
-                                       const std::vector<int64_t>& kernel) {
+Result<WindowGeometry> window_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel) {
   WindowGeometry g;
   TS_RETURN_IF_ERROR(common_geometry(a, input, kernel, g));
   const size_t nd = input.size();
@@ -116,8 +117,7 @@ Result<WindowGeometry> window_geometry(const ConvAttributes& a, const std::vecto
   return g;
 }
 
-Result<WindowGeometry> transpose_geometry(const ConvAttributes& a, const std::vector<int64_t>& input,
-                                          const std::vector<int64_t>& kernel) {
+Result<WindowGeometry> transpose_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel) {
   WindowGeometry g;
   TS_RETURN_IF_ERROR(common_geometry(a, input, kernel, g));
   const size_t nd = input.size();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/inline_vector.h"
 #include "graph/graph.h"
 #include "tessera/status.h"
 
@@ -28,9 +29,10 @@ struct ConvAttributes {
 // Fails with an invalid_model status naming the node.
 Result<ConvAttributes> parse_conv_attributes(const Node& node);
 
-// Per spatial axis: the kernel and how windows step over the padded input.
+// Per spatial axis: the kernel and how windows step over the padded input. InlineDims, so that a
+// kernel working out its geometry per run allocates nothing.
 struct WindowGeometry {
-  std::vector<int64_t> input, kernel, stride, dilation, pad_begin, pad_end, output;
+  InlineDims input, kernel, stride, dilation, pad_begin, pad_end, output;
   size_t rank() const { return input.size(); }
 };
 
@@ -40,15 +42,13 @@ struct WindowGeometry {
 //   start in the end padding), SAME_*: ceil(in / stride), VALID: no pads.
 // Fails (invalid_argument) when the lists do not fit the rank or a kernel is larger than its
 // padded, non-empty input.
-Result<WindowGeometry> window_geometry(const ConvAttributes& a, const std::vector<int64_t>& input,
-                                       const std::vector<int64_t>& kernel = {});
+Result<WindowGeometry> window_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel = {});
 
 // ConvTranspose (and MaxUnpool): `input` are the input's spatial dims, `output` of the result the
 // transposed output's. Output size per axis: stride * (in - 1) + output_padding +
 // effective_kernel - pads, or output_shape when given (pads then follow from it; odd totals put
 // the extra pixel at the end for SAME_UPPER, at the beginning otherwise). output_shape may hold
 // the spatial dims only or N and C too.
-Result<WindowGeometry> transpose_geometry(const ConvAttributes& a, const std::vector<int64_t>& input,
-                                          const std::vector<int64_t>& kernel = {});
+Result<WindowGeometry> transpose_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel = {});
 
 }  // namespace tessera

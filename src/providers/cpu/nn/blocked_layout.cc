@@ -11,6 +11,7 @@
 #include <string>
 
 #include "framework/kernel_registry.h"
+#include "framework/shape_keyed_cache.h"
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/microkernels/elementwise_simd.h"
@@ -275,12 +276,16 @@ class BlockedPoolKernel final : public OpKernel {
       });
       return Status::ok();
     }
-    Result<WindowGeometry> r = window_geometry(window_, {H, W});
-    if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
-    const WindowGeometry& g = r.value();
-    const DimWindows rows = make_windows(H, g.output[0], g.kernel[0], g.stride[0], g.dilation[0], g.pad_begin[0], g.pad_end[0]);
-    const DimWindows cols = make_windows(W, g.output[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], g.pad_end[1]);
-    const int64_t oH = g.output[0], oW = g.output[1];
+    TS_ASSIGN_OR_RETURN(std::shared_ptr<const PlaneWindows> windows, windows_.get(x->shape(), [&]() -> Result<PlaneWindows> {
+      Result<WindowGeometry> r = window_geometry(window_, {H, W});
+      if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
+      const WindowGeometry& g = r.value();
+      return PlaneWindows{make_windows(H, g.output[0], g.kernel[0], g.stride[0], g.dilation[0], g.pad_begin[0], g.pad_end[0]),
+                          make_windows(W, g.output[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], g.pad_end[1])};
+    }));
+    const DimWindows& rows = windows->rows;
+    const DimWindows& cols = windows->cols;
+    const int64_t oH = rows.out, oW = cols.out;
     Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, {N, Cb, oH, oW, B});
     float* yd = y.data<float>();
     const bool is_max = kind_ == BlockedPoolKind::max;
@@ -306,10 +311,15 @@ class BlockedPoolKernel final : public OpKernel {
   }
 
  private:
+  struct PlaneWindows {
+    DimWindows rows, cols;
+  };
+
   BlockedPoolKernel() = default;
   BlockedPoolKind kind_ = BlockedPoolKind::max;
   ConvAttributes window_;
   bool count_include_pad_ = false;
+  ShapeKeyedCache<PlaneWindows> windows_;  // the last input shape's windows
 };
 
 // The sum of a[i] * b[i] over [0, n), N lanes at a time.

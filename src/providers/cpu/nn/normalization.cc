@@ -11,6 +11,8 @@
 
 #include "core/broadcast_shapes.h"
 #include "core/dispatch.h"
+#include "core/inline_vector.h"
+#include "framework/shape_keyed_cache.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
 #include "providers/cpu/microkernels/vector_math.h"
@@ -69,7 +71,7 @@ bool broadcast_param(const Tensor& p, const Shape& target, std::vector<F>& out) 
       if (ps[i] != 1) return false;
   }
   const size_t off = target.size() - std::min(ps.size(), target.size());
-  std::vector<int64_t> pstride(target.size(), 0);
+  InlineDims pstride(target.size(), 0);
   int64_t s = 1;
   for (size_t i = target.size(); i-- > off;) {
     int64_t d = ps[ps.size() - (target.size() - i)];
@@ -81,7 +83,7 @@ bool broadcast_param(const Tensor& p, const Shape& target, std::vector<F>& out) 
   if (static_cast<int64_t>(src.size()) != p.size()) return false;  // not a numeric type
   const int64_t n = shape_size(target);
   out.resize(static_cast<size_t>(n));
-  std::vector<int64_t> idx(target.size(), 0);
+  InlineDims idx(target.size(), 0);
   int64_t at = 0;
   for (int64_t e = 0; e < n; ++e) {
     out[static_cast<size_t>(e)] = src[static_cast<size_t>(at)];
@@ -230,8 +232,20 @@ class BatchNormKernel : public OpKernel {
 // (and bias) broadcast to the normalized shape, or to all of X when they vary across rows.
 struct RowParams {
   std::vector<double> scale, bias;  // cols values each, or rows*cols when per_row
+  std::vector<float> scale_f, bias_f;  // the same in float, for float staging
   bool per_row = false;
   bool has_bias = false;
+
+  template <class F>
+  const std::vector<F>& scale_as() const {
+    if constexpr (std::is_same_v<F, float>) return scale_f;
+    else return scale;
+  }
+  template <class F>
+  const std::vector<F>& bias_as() const {
+    if constexpr (std::is_same_v<F, float>) return bias_f;
+    else return bias;
+  }
 };
 
 Status row_params(const KernelContext& ctx, const Shape& xs, int64_t axis, const Tensor* scale, const Tensor* bias,
@@ -252,6 +266,8 @@ Status row_params(const KernelContext& ctx, const Shape& xs, int64_t axis, const
   if (bias && !broadcast_param<double>(*bias, target, rp.bias))
     return ctx.error("B shape ", shape_to_string(bias->shape()), " does not broadcast to X shape ", shape_to_string(xs),
                      " at axis ", axis);
+  rp.scale_f.assign(rp.scale.begin(), rp.scale.end());
+  rp.bias_f.assign(rp.bias.begin(), rp.bias.end());
   return Status::ok();
 }
 
@@ -276,7 +292,10 @@ class LayerNormKernel : public OpKernel {
         layout_(layout),
         axis_(skip ? -1 : info.attr_int("axis", -1)),
         epsilon_(info.attr_float("epsilon")),  // the schema's default: 1e-5, 1e-12 for com.microsoft's skip forms
-        stash_type_(info.attr_int("stash_type", 1)) {}
+        stash_type_(info.attr_int("stash_type", 1)),
+        constant_params_(info.constant_input(skip ? 2 : 1) &&
+                         (layout.beta < 0 || !info.has_input(static_cast<size_t>(layout.beta)) ||
+                          info.constant_input(static_cast<size_t>(layout.beta)))) {}
 
   Status compute(KernelContext& ctx) const override {
     if (skip_) return compute_skip(ctx);
@@ -290,19 +309,22 @@ class LayerNormKernel : public OpKernel {
     const int64_t axis = ax.value();
     int64_t rows = 1, cols = 1;
     for (int64_t i = 0; i < rank; ++i) (i < axis ? rows : cols) *= x->dim(static_cast<size_t>(i));
-    RowParams rp;
-    TS_RETURN_IF_ERROR(row_params(ctx, x->shape(), axis, scale, bias, rp));
+    TS_ASSIGN_OR_RETURN(std::shared_ptr<const RowParams> params, row_params_for(ctx, x->shape(), axis, scale, bias));
+    const RowParams& rp = *params;
 
     // RMSNormalization's Y takes the scale's type; LayerNormalization's the input's.
     const DataType y_type = rms_ ? scale->dtype() : x->dtype();
     Tensor& y = ctx.allocate_output_uninitialized(0, y_type, x->shape());
-    Shape stat_shape = x->shape();
-    for (int64_t i = axis; i < rank; ++i) stat_shape[static_cast<size_t>(i)] = 1;
     const DataType stat_type = static_cast<DataType>(stash_type_);
-    if ((requested(ctx, layout_.mean) || requested(ctx, layout_.inv_std)) && !(kFloatTypes & type_bit(stat_type)))
-      return ctx.error("stash_type ", stash_type_, " is not a float type");
-    Tensor* mean_out = requested(ctx, layout_.mean) ? &ctx.allocate_output(layout_.mean, stat_type, stat_shape) : nullptr;
-    Tensor* inv_out = requested(ctx, layout_.inv_std) ? &ctx.allocate_output(layout_.inv_std, stat_type, stat_shape) : nullptr;
+    Tensor* mean_out = nullptr;
+    Tensor* inv_out = nullptr;
+    if (requested(ctx, layout_.mean) || requested(ctx, layout_.inv_std)) {  // the statistics' shape only when wanted
+      if (!(kFloatTypes & type_bit(stat_type))) return ctx.error("stash_type ", stash_type_, " is not a float type");
+      Shape stat_shape = x->shape();
+      for (int64_t i = axis; i < rank; ++i) stat_shape[static_cast<size_t>(i)] = 1;
+      if (requested(ctx, layout_.mean)) mean_out = &ctx.allocate_output(layout_.mean, stat_type, stat_shape);
+      if (requested(ctx, layout_.inv_std)) inv_out = &ctx.allocate_output(layout_.inv_std, stat_type, stat_shape);
+    }
     if (x->size() == 0) return Status::ok();
 
     return dispatch<kFloatTypes>(
@@ -325,6 +347,20 @@ class LayerNormKernel : public OpKernel {
     return i >= 0 && static_cast<size_t>(i) < ctx.output_count() && ctx.output_requested(static_cast<size_t>(i));
   }
 
+  // The broadcast scale and bias: once per input shape when both are constants (no work and no
+  // allocation in a steady-state run), else made for this run.
+  Result<std::shared_ptr<const RowParams>> row_params_for(const KernelContext& ctx, const Shape& xs, int64_t axis,
+                                                          const Tensor* scale, const Tensor* bias) const {
+    auto make = [&]() -> Result<RowParams> {
+      RowParams rp;
+      TS_RETURN_IF_ERROR(row_params(ctx, xs, axis, scale, bias, rp));
+      return rp;
+    };
+    if (constant_params_) return params_.get(xs, make);
+    TS_ASSIGN_OR_RETURN(RowParams rp, make());
+    return std::make_shared<const RowParams>(std::move(rp));
+  }
+
   Status compute_skip(KernelContext& ctx) const {
     TS_ASSIGN_OR_RETURN(const Tensor* a, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(const Tensor* b, ctx.required_input(1));
@@ -342,14 +378,18 @@ class LayerNormKernel : public OpKernel {
     const Shape& ys = out_shape.value();
     const int64_t rank = static_cast<int64_t>(ys.size());
     const int64_t cols = ys.back(), rows = cols == 0 ? 0 : shape_size(ys) / cols;
-    RowParams rp;
-    TS_RETURN_IF_ERROR(row_params(ctx, ys, rank - 1, scale, bias, rp));
+    TS_ASSIGN_OR_RETURN(std::shared_ptr<const RowParams> params, row_params_for(ctx, ys, rank - 1, scale, bias));
+    const RowParams& rp = *params;
     Tensor& y = ctx.allocate_output_uninitialized(0, a->dtype(), ys);
     Tensor* sum_out = requested(ctx, layout_.sum) ? &ctx.allocate_output_uninitialized(layout_.sum, a->dtype(), ys) : nullptr;
-    Shape stat_shape = ys;
-    stat_shape.back() = 1;
-    Tensor* mean_out = requested(ctx, layout_.mean) ? &ctx.allocate_output(layout_.mean, DataType::float32, stat_shape) : nullptr;
-    Tensor* inv_out = requested(ctx, layout_.inv_std) ? &ctx.allocate_output(layout_.inv_std, DataType::float32, stat_shape) : nullptr;
+    Tensor* mean_out = nullptr;
+    Tensor* inv_out = nullptr;
+    if (requested(ctx, layout_.mean) || requested(ctx, layout_.inv_std)) {  // the statistics' shape only when wanted
+      Shape stat_shape = ys;
+      stat_shape.back() = 1;
+      if (requested(ctx, layout_.mean)) mean_out = &ctx.allocate_output(layout_.mean, DataType::float32, stat_shape);
+      if (requested(ctx, layout_.inv_std)) inv_out = &ctx.allocate_output(layout_.inv_std, DataType::float32, stat_shape);
+    }
     if (y.size() == 0) return Status::ok();
     // Row offsets of A and B (0-stride along broadcast dims) and their stride along the last axis.
     auto row_offsets = [&](const Shape& s, std::vector<int64_t>& offs) {
@@ -384,10 +424,16 @@ class LayerNormKernel : public OpKernel {
           const T* pb = b->data<T>();
           T* py = y.data<T>();
           T* ps = sum_out ? sum_out->data<T>() : py;
-          std::vector<F> added;  // sum_bias, widened
+          std::vector<F> widened;  // sum_bias in F when T is narrower (float is read in place)
+          const F* added = nullptr;
           if (sum_bias) {
-            added.resize(static_cast<size_t>(cols));
-            widen_span(sum_bias->data<T>(), added.data(), cols);
+            if constexpr (std::is_same_v<T, F>) {
+              added = sum_bias->data<T>();
+            } else {
+              widened.resize(static_cast<size_t>(cols));
+              widen_span(sum_bias->data<T>(), widened.data(), cols);
+              added = widened.data();
+            }
           }
           // Row r of the sum, written just before run_rows normalizes it (still in L1), in the
           // same pass over the rows: one hand-off to the pool instead of two.
@@ -399,13 +445,13 @@ class LayerNormKernel : public OpKernel {
               if (a_inner == 1 && b_inner == 1) {
                 for (int64_t i = 0; i < cols; ++i) yr[i] = ar[i] + br[i];
                 if (sum_bias)
-                  for (int64_t i = 0; i < cols; ++i) yr[i] += added[static_cast<size_t>(i)];
+                  for (int64_t i = 0; i < cols; ++i) yr[i] += added[i];
                 return;
               }
             }
             for (int64_t i = 0; i < cols; ++i) {
               F v = static_cast<F>(to_computed<F>(ar[i * a_inner]) + to_computed<F>(br[i * b_inner]));
-              if (sum_bias) v += added[static_cast<size_t>(i)];
+              if (sum_bias) v += added[i];
               yr[i] = from_computed<T>(v);
             }
           };
@@ -425,8 +471,11 @@ class LayerNormKernel : public OpKernel {
                 Tensor* mean_out, Tensor* inv_out, const Prep& prepare = {}) const {
     // Stage one in float unless the input or stash type asks for double.
     using F = std::conditional_t<std::is_same_v<T, double> || std::is_same_v<V, double>, double, float>;
-    std::vector<F> scale(rp.scale.begin(), rp.scale.end()), bias(rp.bias.begin(), rp.bias.end());
-    std::vector<F> means(static_cast<size_t>(rows)), invs(static_cast<size_t>(rows));
+    const std::vector<F>& scale = rp.template scale_as<F>();
+    const std::vector<F>& bias = rp.template bias_as<F>();
+    // Per-row statistics only for the outputs that want them.
+    const bool stats = mean_out || inv_out;
+    std::vector<F> means(stats ? static_cast<size_t>(rows) : 0), invs(stats ? static_cast<size_t>(rows) : 0);
     const F eps = static_cast<F>(epsilon_);
     ctx.thread_pool().parallel_for(rows, grain_for(cols * 3), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
@@ -442,8 +491,10 @@ class LayerNormKernel : public OpKernel {
           mean_var<F>(xr, cols, mean, var);
         }
         const F inv = F(1) / std::sqrt(var + eps);
-        means[static_cast<size_t>(r)] = mean;
-        invs[static_cast<size_t>(r)] = inv;
+        if (stats) {
+          means[static_cast<size_t>(r)] = mean;
+          invs[static_cast<size_t>(r)] = inv;
+        }
         if constexpr (std::is_same_v<T, float> && std::is_same_v<V, float> && std::is_same_v<F, float>) {
           vec::kernels().norm_affine(xr, yr, cols, mean, inv, s, b);
         } else if (b) {
@@ -474,6 +525,8 @@ class LayerNormKernel : public OpKernel {
   int64_t axis_;
   float epsilon_;
   int64_t stash_type_;
+  bool constant_params_;  // scale and bias are initializers: params_ holds them broadcast
+  ShapeKeyedCache<RowParams> params_;
 };
 
 // ---- Instance / Group normalization ----------------------------------------------------------

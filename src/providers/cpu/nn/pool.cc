@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "framework/kernel_registry.h"
+#include "framework/shape_keyed_cache.h"
 #include "core/dispatch.h"
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
@@ -61,7 +62,7 @@ Result<PoolGeometry> pool_geometry(const KernelContext& ctx, const PoolParams& p
   if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
   const size_t nd = x.size() - 2;
   if (nd > kPoolDims) return not_implemented(ctx.node().describe(), ": pooling over more than 3 spatial dimensions");
-  auto r = window_geometry(p.window, std::vector<int64_t>(x.begin() + 2, x.end()));
+  auto r = window_geometry(p.window, InlineDims(x.begin() + 2, x.end()));
   if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
   const WindowGeometry& w = r.value();
   PoolGeometry g;
@@ -259,7 +260,9 @@ class PoolKernel final : public OpKernel {
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
-    TS_ASSIGN_OR_RETURN(PoolGeometry g, pool_geometry(ctx, params_, x->shape()));
+    TS_ASSIGN_OR_RETURN(std::shared_ptr<const PoolGeometry> geometry,
+                        geometry_.get(x->shape(), [&] { return pool_geometry(ctx, params_, x->shape()); }));
+    const PoolGeometry& g = *geometry;
     const Shape y_shape = pool_output_shape(x->shape(), g);
     Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
     int64_t* indices = nullptr;
@@ -297,6 +300,7 @@ class PoolKernel final : public OpKernel {
   PoolKernel() = default;
   PoolKind kind_ = PoolKind::max;
   PoolParams params_;
+  ShapeKeyedCache<PoolGeometry> geometry_;  // the last input shape's windows
 };
 
 // Sum of a plane in 16 interleaved partial sums, which the compiler keeps in vector registers
@@ -401,7 +405,7 @@ class MaxUnpoolKernel final : public OpKernel {
     if (nd == 0 || window_.kernel_shape.size() != nd) return ctx.error("kernel_shape must have one value per spatial axis");
     // The unpooled shape the indices refer to (the pooling's transpose); output_shape, when
     // given, may only enlarge it.
-    auto unpooled = transpose_geometry(window_, std::vector<int64_t>(x->shape().begin() + 2, x->shape().end()));
+    auto unpooled = transpose_geometry(window_, InlineDims(x->shape().begin() + 2, x->shape().end()));
     if (!unpooled.is_ok()) return unpooled.status().with_context(ctx.node().describe());
     Shape inferred{x->dim(0), x->dim(1)};
     inferred.insert(inferred.end(), unpooled->output.begin(), unpooled->output.end());

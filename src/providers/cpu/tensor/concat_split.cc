@@ -1,6 +1,8 @@
 // Concat and Split. Each is a set of 2-D block copies: [outer, chunk] rows, where chunk = (size along axis) * (inner elements).
 #include <numeric>
+#include <span>
 
+#include "core/inline_vector.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -10,7 +12,7 @@ namespace {
 using namespace tensor_ops;
 
 // Copies parts along `axis` into `out`, which must already have the concatenated shape.
-void concat_into(const std::vector<const Tensor*>& parts, size_t axis, Tensor& out, ThreadPool* pool) {
+void concat_into(std::span<const Tensor* const> parts, size_t axis, Tensor& out, ThreadPool* pool) {
   const int64_t outer = product(out.shape(), 0, axis);
   const int64_t inner = product(out.shape(), axis + 1, out.rank());
   const int64_t out_chunk = out.dim(axis) * inner;
@@ -24,7 +26,7 @@ void concat_into(const std::vector<const Tensor*>& parts, size_t axis, Tensor& o
 }
 
 // Checks that parts can be joined along `axis` (already normalized) and returns the joined shape.
-Result<Shape> concat_shape(const KernelContext& ctx, const std::vector<const Tensor*>& parts, size_t axis) {
+Result<Shape> concat_shape(const KernelContext& ctx, std::span<const Tensor* const> parts, size_t axis) {
   const Tensor& first = *parts[0];
   Shape shape = first.shape();
   shape[axis] = 0;
@@ -49,7 +51,7 @@ class ConcatKernel final : public OpKernel {
 
   Status compute(KernelContext& ctx) const override {
     if (!has_axis_) return ctx.error("required attribute 'axis' is missing");
-    std::vector<const Tensor*> parts;
+    InlineVector<const Tensor*, 8> parts;  // no allocation per run up to 8 inputs
     for (size_t i = 0; i < ctx.input_count(); ++i) {
       TS_ASSIGN_OR_RETURN(const Tensor* t, ctx.required_input(i));
       parts.push_back(t);

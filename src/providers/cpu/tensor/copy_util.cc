@@ -8,6 +8,7 @@
 #endif
 
 #include "core/dispatch.h"
+#include "core/inline_vector.h"
 
 namespace tessera::tensor_ops {
 
@@ -56,7 +57,7 @@ enum class InnerKind { contiguous, tiled, strided };
 // The copy after merging dims. The inner one (or two, when tiled) dims are handled by the inner
 // loop; the rest are iterated by an odometer.
 struct CopyPlan {
-  std::vector<int64_t> n, ds, ss;
+  InlineDims n, ds, ss;  // a plan made per copy allocates nothing
   InnerKind kind = InnerKind::strided;
 };
 
@@ -180,7 +181,7 @@ void copy_plan(const CopyPlan& p, T* dst, const T* src, ThreadPool* pool) {
   };
 
   auto run_range = [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> idx(outer_rank, 0);
+    InlineDims idx(outer_rank, 0);
     int64_t od = 0, os = 0, rem = begin;
     for (size_t k = outer_rank; k-- > 0;) {
       idx[k] = rem % p.n[k];

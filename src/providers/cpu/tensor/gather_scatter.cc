@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/dispatch.h"
+#include "core/inline_vector.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -20,10 +21,13 @@ Status check_index_type(const KernelContext& ctx, const Tensor& indices) {
   return Status::ok();
 }
 
+// Normalized indices: inline up to 16 (shape arithmetic gathers one or a few per run).
+using Indices = InlineVector<int64_t, 16>;
+
 // All indices as int64 in [0, dim), or an error naming the bad one.
-Result<std::vector<int64_t>> normalized_indices(const KernelContext& ctx, const Tensor& indices, int64_t dim) {
+Result<Indices> normalized_indices(const KernelContext& ctx, const Tensor& indices, int64_t dim) {
   TS_RETURN_IF_ERROR(check_index_type(ctx, indices));
-  std::vector<int64_t> out(static_cast<size_t>(indices.size()));
+  Indices out(static_cast<size_t>(indices.size()));
   for (int64_t i = 0; i < indices.size(); ++i) {
     int64_t v = index_at(indices, i);
     if (v < -dim || v >= dim) return ctx.error("index ", v, " is out of range for an axis of size ", dim);
@@ -42,7 +46,7 @@ class GatherKernel final : public OpKernel {
     int64_t axis = axis_;
     if (!normalize_axis(axis, static_cast<int64_t>(data->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", data->rank());
     const int64_t dim = data->dim(axis);
-    TS_ASSIGN_OR_RETURN(std::vector<int64_t> idx, normalized_indices(ctx, *indices, dim));
+    TS_ASSIGN_OR_RETURN(Indices idx, normalized_indices(ctx, *indices, dim));
     Shape out_shape(data->shape().begin(), data->shape().begin() + axis);
     out_shape.insert(out_shape.end(), indices->shape().begin(), indices->shape().end());
     out_shape.insert(out_shape.end(), data->shape().begin() + axis + 1, data->shape().end());
@@ -87,7 +91,7 @@ template <class F>
 void for_each_offset(const Shape& shape, const std::vector<int64_t>& strides, F&& fn) {
   const int64_t total = shape_size(shape);
   if (total == 0) return;
-  std::vector<int64_t> idx(shape.size(), 0);
+  InlineDims idx(shape.size(), 0);
   int64_t off = 0;
   for (int64_t p = 0; p < total; ++p) {
     fn(p, off);
@@ -128,7 +132,7 @@ class GatherElementsKernel final : public OpKernel {
     int64_t axis = axis_;
     if (!normalize_axis(axis, static_cast<int64_t>(data->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", data->rank());
     TS_RETURN_IF_ERROR(check_elements_shapes(ctx, *data, *indices, axis));
-    TS_ASSIGN_OR_RETURN(std::vector<int64_t> idx, normalized_indices(ctx, *indices, data->dim(axis)));
+    TS_ASSIGN_OR_RETURN(Indices idx, normalized_indices(ctx, *indices, data->dim(axis)));
     Tensor& out = ctx.allocate_output(0, data->dtype(), indices->shape());
     const int64_t axis_stride = contiguous_strides(data->shape())[axis];
     const std::vector<int64_t> strides = strides_without_axis(*data, axis);
@@ -279,7 +283,7 @@ class ScatterElementsKernel final : public OpKernel {
       return ctx.error("updates shape ", shape_to_string(updates->shape()), " must equal indices shape ", shape_to_string(indices->shape()));
     if (updates->dtype() != data->dtype()) return ctx.error("updates type ", dtype_name(updates->dtype()), " differs from data type ", dtype_name(data->dtype()));
     TS_RETURN_IF_ERROR(check_elements_shapes(ctx, *data, *indices, axis));
-    TS_ASSIGN_OR_RETURN(std::vector<int64_t> idx, normalized_indices(ctx, *indices, data->dim(axis)));
+    TS_ASSIGN_OR_RETURN(Indices idx, normalized_indices(ctx, *indices, data->dim(axis)));
     const int64_t axis_stride = contiguous_strides(data->shape())[axis];
     std::vector<int64_t> offsets(idx.size());
     for_each_offset(indices->shape(), strides_without_axis(*data, axis),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/inline_vector.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -104,7 +105,7 @@ class SqueezeKernel final : public OpKernel {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(auto axes, read_axes(ctx, axes_attr_));
     int64_t rank = static_cast<int64_t>(x->rank());
-    std::vector<bool> drop(x->rank(), false);
+    InlineVector<bool, 8> drop(x->rank(), false);  // no allocation per run
     if (!axes) {
       for (size_t k = 0; k < x->rank(); ++k) drop[k] = x->dim(k) == 1;
     } else {
@@ -138,7 +139,7 @@ class UnsqueezeKernel final : public OpKernel {
     TS_ASSIGN_OR_RETURN(auto axes, read_axes(ctx, axes_attr_));
     if (!axes) return ctx.error("axes are required (attribute before opset 13, input from 13)");
     int64_t out_rank = static_cast<int64_t>(x->rank() + axes->size());
-    std::vector<bool> inserted(out_rank, false);
+    InlineVector<bool, 8> inserted(static_cast<size_t>(out_rank), false);  // no allocation per run
     for (int64_t a : *axes) {
       int64_t axis = a;
       if (!normalize_axis(axis, out_rank)) return ctx.error("axis ", a, " is out of range for output rank ", out_rank);

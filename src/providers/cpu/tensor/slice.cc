@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/inline_vector.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -54,7 +55,7 @@ class SliceKernel final : public OpKernel {
     Shape out_shape = x->shape();
     std::vector<int64_t> strides = contiguous_strides(x->shape());
     std::vector<int64_t> src_strides = strides;
-    std::vector<bool> seen(x->rank(), false);
+    InlineVector<bool, 8> seen(x->rank(), false);  // no allocation per run
     int64_t offset = 0;
     for (size_t i = 0; i < starts.size(); ++i) {
       int64_t axis = axes[i];
