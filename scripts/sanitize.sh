@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The sanitizer stage (docs/testing.md). Run by hand or nightly with its defaults (the full stage);
-# .ci/run runs a sample of it after scripts/test.sh (EVERY=8 FUZZ_SECONDS=30 TSAN=0, its header
+# .ci/run runs a sample of it after scripts/test.sh (EVERY=8 FUZZ_SECONDS=60 TSAN=0, its header
 # says why and what it costs). Two builds:
 #   build-fuzz/ (preset fuzz: clang, ASan + UBSan, libraries instrumented for libFuzzer) serves
 #     1. every unit test under ASan + UBSan + LSan, in nproc shards at once (UNIT_FILTER narrows
