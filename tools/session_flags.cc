@@ -1,6 +1,10 @@
 #include "tools/session_flags.h"
 
+#include <charconv>
+
 #include <CLI/CLI.hpp>
+
+#include "tools/cli_errors.h"
 
 namespace tessera::cli {
 
@@ -15,7 +19,30 @@ void add_limit_flags(CLI::App& command, LimitFlags& flags) {
   command.add_flag("--strict-placement", flags.strict_placement,
                    "fail, naming the nodes, when a node an --ep provider declined would fall back to the CPU EP");
   command.add_option("--inter-op-threads", flags.inter_op_threads, kInterOpHelp)->check(CLI::Range(0, 1024));
+  command.add_option("--free-dim", flags.free_dims,
+                     "NAME=VALUE, repeatable: fix the symbolic input dimension NAME in the session (free dimension "
+                     "override): inputs must have it, and the session is optimized and warmed up at it");
+  command.add_flag("--warm-up,!--no-warm-up", flags.warm_up,
+                   "run the model once on zeros while the session is made (dims not fixed by --free-dim taken as 1), "
+                   "so the first run costs what later ones do (default on)");
 }
+
+namespace {
+
+// "batch=8" into options.free_dimension_overrides.
+Status add_free_dim(const std::string& spec, SessionOptions& options) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) return invalid_argument("--free-dim expects NAME=VALUE, got '", spec, "'");
+  const std::string name = spec.substr(0, eq), text = spec.substr(eq + 1);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0)
+    return invalid_argument("--free-dim ", name, ": expected a whole number of at least 0, got '", text, "'");
+  options.free_dimension_overrides[name] = value;
+  return Status::ok();
+}
+
+}  // namespace
 
 Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
                                        const std::string& profile_path, const std::string& eps,
@@ -50,11 +77,20 @@ Result<SessionOptions> session_options(int threads, const std::string& opt_level
   if (limits.max_run_arena_bytes) options.limits.max_run_arena_bytes = limits.max_run_arena_bytes;
   options.deterministic = limits.deterministic;
   options.strict_placement = limits.strict_placement;
+  for (const std::string& spec : limits.free_dims) TS_RETURN_IF_ERROR(add_free_dim(spec, options));
+  options.warm_up = limits.warm_up;
   if (limits.inter_op_threads != 1) {
     options.execution_mode = ExecutionMode::parallel;
     options.inter_op_threads = limits.inter_op_threads;
   }
   return options;
+}
+
+int session_load_exit_code(const Status& status, const LimitFlags& limits) {
+  // The override's own error (framework/session_preparation.cc) is the only one naming the option.
+  const bool bad_free_dim = !limits.free_dims.empty() && status.code() == StatusCode::invalid_argument &&
+                            status.message().find("free_dimension_overrides names dim") != std::string::npos;
+  return bad_free_dim ? kExitUsage : kExitError;
 }
 
 }  // namespace tessera::cli

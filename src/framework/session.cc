@@ -158,9 +158,13 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
 
 void SessionState::warm_up() {
   const Logger& log = tracing_.logger;
+  if (draws_random_numbers(model_.graph)) {
+    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: the graph draws random numbers, and the first run takes the first draw");
+    return;
+  }
   std::optional<std::vector<Value>> inputs = warm_up_inputs(model_.graph);
   if (!inputs) {
-    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: an input's shape is not fixed (free_dimension_overrides fixes symbolic dims)");
+    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: an input is not a tensor of known rank and element type");
     return;
   }
   PhaseTimer phase(&tracing_, "session", "warm_up");

@@ -36,6 +36,35 @@ std::string range_of_inputs() {
   return m.SerializeAsString();
 }
 
+// y = RandomUniformLike(x, seed 5) + x: x float [d0]; each run draws the generator's next values,
+// and in a Loop's body (a subgraph) the same.
+std::string seeded_random(bool in_subgraph) {
+  pb::ModelProto m = model_proto("seeded_random");
+  pb::GraphProto* g = m.mutable_graph();
+  pb::GraphProto* body = g;
+  if (in_subgraph) {
+    // One iteration of Loop(max 1, cond true) whose body draws; the scan output is the draw.
+    for (auto [name, value] : {std::pair{"one", int64_t{1}}}) add_initializer(g, name, kInt64, {})->add_int64_data(value);
+    add_initializer(g, "yes", kBool, {})->add_int32_data(1);
+    pb::NodeProto* loop = add_node(g, "loop", "Loop", {"one", "yes"}, {"drawn"});
+    body = add_graph_attribute(loop, "body", "draw");
+    set_type(body->add_input(), "i", kInt64, {});
+    set_type(body->add_input(), "cond_in", kBool, {});
+    add_node(body, "keep", "Identity", {"cond_in"}, {"cond_out"});
+    set_type(body->add_output(), "cond_out", kBool, {});
+  }
+  pb::NodeProto* random = add_node(body, "random", "RandomUniformLike", {"x"}, {in_subgraph ? "r" : "drawn"});
+  pb::AttributeProto* seed = random->add_attribute();
+  seed->set_name("seed");
+  seed->set_type(pb::AttributeProto::FLOAT);
+  seed->set_f(5.0f);
+  if (in_subgraph) set_type(body->add_output(), "r", kFloat, {-1});
+  add_node(g, "add", "Add", {"drawn", "x"}, {"y"});
+  set_type(g->add_input(), "x", kFloat, {-1});
+  set_type(g->add_output(), "y", kFloat, in_subgraph ? std::vector<int64_t>{-1, -1} : std::vector<int64_t>{-1});
+  return m.SerializeAsString();
+}
+
 Result<Session> load(const std::string& bytes, const SessionOptions& options) {
   return Session::load_from_bytes(bytes.data(), bytes.size(), options);
 }
@@ -95,6 +124,29 @@ TEST(SessionPreparation, AFailingWarmUpLeavesTheSessionUsable) {
   auto out = session->run({{"start", scalar(1)}, {"limit", scalar(4)}, {"delta", scalar(1)}});
   ASSERT_TRUE(out.is_ok()) << out.status().message();
   EXPECT_EQ(values((*out)[0]), (std::vector<float>{1, 2, 3}));
+}
+
+// A seeded generator advances with each run, so a warm-up would hand the first run the second
+// draw: a graph that draws random numbers, in its main graph or a subgraph, is not warmed up,
+// and its first run gives what it gives with warm_up off.
+TEST(SessionPreparation, AGraphThatDrawsRandomNumbersIsNotWarmedUp) {
+  for (bool in_subgraph : {false, true}) {
+    std::vector<std::vector<float>> first_runs;
+    for (bool warm_up : {false, true}) {
+      SessionOptions options;
+      options.warm_up = warm_up;
+      auto session = load(seeded_random(in_subgraph), options);
+      ASSERT_TRUE(session.is_ok()) << session.status().message();
+      auto out = session->run({{"x", Value(zeros(DataType::float32, {1}))}});
+      ASSERT_TRUE(out.is_ok()) << out.status().message();
+      first_runs.push_back(values((*out)[0]));
+      auto second = session->run({{"x", Value(zeros(DataType::float32, {1}))}});
+      ASSERT_TRUE(second.is_ok()) << second.status().message();
+      // The control: runs draw anew, so a warm-up run would have changed the first run.
+      EXPECT_NE(values((*second)[0]), first_runs.back()) << "in_subgraph " << in_subgraph;
+    }
+    EXPECT_EQ(first_runs[0], first_runs[1]) << "in_subgraph " << in_subgraph;
+  }
 }
 
 }  // namespace
