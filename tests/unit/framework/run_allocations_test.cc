@@ -147,7 +147,7 @@ TEST(RunAllocations, TheDefaultWarmUpTakesASymbolicDimAsOne) {
   options.intra_op_threads = 1;
   auto session = Session::load_from_bytes(bytes.data(), bytes.size(), options);
   ASSERT_TRUE(session.is_ok()) << session.status().message();
-  EXPECT_EQ(session->inputs()[0].shape, (std::vector<int64_t>{-1, 64})) << "the batch stays symbolic";
+  EXPECT_EQ(session->inputs()[0].shape.at(0), -1) << "the batch stays symbolic";
   std::vector<long> counts = allocations_per_run(*session, feeds, 0, 4);
   EXPECT_EQ(counts[0], counts[3]) << "first run after the default warm-up";
 }
