@@ -168,7 +168,10 @@ void SessionState::warm_up() {
     return;
   }
   PhaseTimer phase(&tracing_, "session", "warm_up");
-  Result<std::vector<Value>> outputs = execute(*inputs, nullptr, nullptr);
+  RunOptions limit;
+  limit.deadline = std::chrono::steady_clock::now() + kWarmUpTimeLimit;
+  const RunControl control(limit, model_.source);
+  Result<std::vector<Value>> outputs = execute(*inputs, nullptr, &control);
   if (!outputs.is_ok())
     log.log(LogSeverity::info, tracing_.scope, ": the warm-up run on zero-filled inputs failed, the first run prepares instead: ",
             outputs.status().message());

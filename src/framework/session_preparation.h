@@ -6,6 +6,7 @@
 // first calls, packed scratch) and gets the pool's threads and their thread-local scratch going.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -22,6 +23,12 @@ namespace tessera {
 // the model in messages.
 Status apply_free_dimension_overrides(Graph& graph, const std::map<std::string, int64_t>& overrides,
                                       const std::string& model);
+
+// A warm-up run still going after this long is stopped (at its next step or Loop/Scan iteration),
+// so that a model whose run takes minutes (a Loop of 2^62 trips) does not hold session creation;
+// a model whose one run takes longer gains little from the warm-up anyway, its first-run excess
+// being a few milliseconds per 100 MB of activations.
+inline constexpr std::chrono::milliseconds kWarmUpTimeLimit{2000};
 
 // Whether `graph` or a subgraph of it has a node that draws random numbers (graph/random_ops.h):
 // a warm-up run would advance its generator, so the first run would not give what it gives

@@ -79,8 +79,8 @@ else
 fi
 expect_exit 2 "bench --free-dim unknown name" "free_dimension_overrides names dim 'sequence', which no input of the model has" \
   "$tessera" bench "$model" --runs 1 --free-dim sequence=4
-expect_exit 2 "bench --free-dim not a number" "--free-dim batch: expected a whole number of at least 0, got 'x'" \
+expect_exit 2 "bench --free-dim not a number" "free-dim batch: expected a whole number of at least 0, got 'x'" \
   "$tessera" bench "$model" --runs 1 --free-dim batch=x
-expect_exit 2 "run --free-dim without =" "--free-dim expects NAME=VALUE, got 'batch'" "$tessera" run "$model" --random --free-dim batch
+expect_exit 2 "run --free-dim without =" "free-dim expects NAME=VALUE, got 'batch'" "$tessera" run "$model" --random --free-dim batch
 
 finish "bench command"

@@ -4,6 +4,8 @@
 // run_allocations_test.cc.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "tessera/session.h"
 #include "tests/unit/onnx_builder.h"
 #include "tests/unit/test_tensors.h"
@@ -147,6 +149,23 @@ TEST(SessionPreparation, AGraphThatDrawsRandomNumbersIsNotWarmedUp) {
     }
     EXPECT_EQ(first_runs[0], first_runs[1]) << "in_subgraph " << in_subgraph;
   }
+}
+
+// A Loop of 2^62 trips (tests/data/bad_inputs/long_loop.onnx, no inputs): the warm-up is stopped
+// at its time limit, so session creation takes about that long, not forever, and the session's
+// runs still stop at their own deadlines.
+TEST(SessionPreparation, AWarmUpStopsAtItsTimeLimit) {
+  const auto start = std::chrono::steady_clock::now();
+  auto session = Session::load(TESSERA_SOURCE_DIR "/tests/data/bad_inputs/long_loop.onnx", SessionOptions{});
+  const double took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+  EXPECT_GE(took_ms, 2000) << "the warm-up ran until its limit";
+  EXPECT_LT(took_ms, 20000) << "the warm-up was stopped";
+  RunOptions options;
+  options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  auto out = session->run({}, {}, options);
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_EQ(out.status().code(), StatusCode::deadline_exceeded) << out.status().message();
 }
 
 }  // namespace
