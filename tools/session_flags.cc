@@ -1,10 +1,9 @@
 #include "tools/session_flags.h"
 
-#include <charconv>
-
 #include <CLI/CLI.hpp>
 
 #include "tools/cli_errors.h"
+#include "tools/synthetic_inputs.h"
 
 namespace tessera::cli {
 
@@ -27,22 +26,6 @@ void add_limit_flags(CLI::App& command, LimitFlags& flags) {
                    "so the first run costs what later ones do (default on)");
 }
 
-namespace {
-
-// "batch=8" into options.free_dimension_overrides.
-Status add_free_dim(const std::string& spec, SessionOptions& options) {
-  const size_t eq = spec.find('=');
-  if (eq == std::string::npos || eq == 0) return invalid_argument("--free-dim expects NAME=VALUE, got '", spec, "'");
-  const std::string name = spec.substr(0, eq), text = spec.substr(eq + 1);
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 0)
-    return invalid_argument("--free-dim ", name, ": expected a whole number of at least 0, got '", text, "'");
-  options.free_dimension_overrides[name] = value;
-  return Status::ok();
-}
-
-}  // namespace
 
 Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
                                        const std::string& profile_path, const std::string& eps,
@@ -77,7 +60,10 @@ Result<SessionOptions> session_options(int threads, const std::string& opt_level
   if (limits.max_run_arena_bytes) options.limits.max_run_arena_bytes = limits.max_run_arena_bytes;
   options.deterministic = limits.deterministic;
   options.strict_placement = limits.strict_placement;
-  for (const std::string& spec : limits.free_dims) TS_RETURN_IF_ERROR(add_free_dim(spec, options));
+  for (const std::string& spec : limits.free_dims) {
+    TS_ASSIGN_OR_RETURN(auto parsed, parse_dim_spec(spec, "--free-dim", 0));
+    options.free_dimension_overrides[parsed.first] = parsed.second;
+  }
   options.warm_up = limits.warm_up;
   if (limits.inter_op_threads != 1) {
     options.execution_mode = ExecutionMode::parallel;
