@@ -2,11 +2,12 @@
 // (bench/cold_dynamic.sh runs it on the benchmark models). Not a test: it prints figures.
 //
 //   cold_dynamic cold MODEL [--threads N] [--runs 20] [--rounds 3] [--dim NAME=V]... [--fixed 1]
+//       [--warm-up 0]
 //       session creation, the first run and the steady runs after it: milliseconds and the page
 //       faults of each (getrusage's minor faults, the whole process); first / steady median.
-//       --fixed 1: the --dim values become SessionOptions::free_dimension_overrides and the
-//       session warms up at creation (SessionOptions::warm_up), the static path; --warm-up 0
-//       keeps the overrides without the warm-up
+//       The session's options are the defaults (SessionOptions::warm_up on: the warm-up runs at
+//       the declared shape, symbolic dims taken as 1); --fixed 1: the --dim values become
+//       SessionOptions::free_dimension_overrides; --warm-up 0 turns the warm-up off
 //   cold_dynamic unseen DYNAMIC_MODEL STATIC_MODEL --dim NAME=V [--seen V1,V2,...] [--runs 20]
 //       [--rounds 3] [--threads N]
 //       the dynamic session runs at each --seen value until steady, then at V for the first time
@@ -99,8 +100,8 @@ int cold(const std::string& model, int threads, int runs, int rounds, const Dims
   Best creation, first, median, best;
   long steady_faults = 0;
   SessionOptions options;
+  options.warm_up = warm_up;
   if (fixed) {
-    options.warm_up = warm_up;
     // Only the dims the model has: the script passes the same --dim list for every model.
     Session probe = load(model, 1);
     for (const IoInfo& in : probe.inputs())

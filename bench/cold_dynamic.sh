@@ -3,9 +3,10 @@
 # Usage: bench/cold_dynamic.sh [--threads 1,2] [--runs 20] [--rounds 3]
 #   cold:   MobileNetV2, ResNet-50, EfficientNet-B0 (batch 1) and BERT-base (1 x 128): session
 #           creation, the first run and the median of the steady runs after it, with the page
-#           faults of each; target first / steady <= 1.5. Each model twice: "dynamic" (the
-#           symbolic batch as declared) and "fixed" (the dims as free_dimension_overrides, with
-#           the warm-up run at session creation)
+#           faults of each; target first / steady <= 1.5. Each model three times: "default"
+#           (the symbolic batch as declared, SessionOptions' defaults: the warm-up at session
+#           creation takes it as 1), "no warm-up" (warm_up off: the first run pays) and "fixed"
+#           (the dims as free_dimension_overrides, with the warm-up)
 #   unseen: BERT-small with its sequence dim symbolic, run steadily at 16, 32 and 64, then at 48
 #           for the first time, against a session of the same model with the dims fixed to 1 x 48
 #           (written by python3-onnx to a temporary folder); target: the first run at the new
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "cold_dynamic: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,9 +36,10 @@ for t in ${THREADS//,/ }; do
   for m in mobilenet_v2 resnet50 efficientnet_b0 bert_base; do
     model="$MODELS/$m/model.onnx"
     [ -f "$model" ] || { echo "== cold $m: skipped (no $model)"; continue; }
-    for fixed in 0 1; do
-      echo "== cold $m, $t threads, $([ $fixed = 1 ] && echo "fixed dims + warm-up" || echo dynamic)"
-      "$BIN" cold "$model" --threads "$t" --runs "$RUNS" --rounds "$ROUNDS" --dim batch=1 --dim sequence=128 --fixed $fixed
+    for config in "default:--fixed 0 --warm-up 1" "no warm-up:--fixed 0 --warm-up 0" "fixed dims + warm-up:--fixed 1 --warm-up 1"; do
+      echo "== cold $m, $t threads, ${config%%:*}"
+      # shellcheck disable=SC2086 # the flags split on purpose
+      "$BIN" cold "$model" --threads "$t" --runs "$RUNS" --rounds "$ROUNDS" --dim batch=1 --dim sequence=128 ${config#*:}
     done
   done
   model="$MODELS/bert_small/model.onnx"

@@ -106,7 +106,7 @@ int bench_command(const BenchArgs& args) {
   if (!options.is_ok()) return report_error(options.status(), "", kExitUsage);
   auto start = Clock::now();
   auto session = Session::load(args.model, *options);
-  if (!session.is_ok()) return fail(session.status());
+  if (!session.is_ok()) return fail(session.status(), session_load_exit_code(session.status(), args.limits));
   double load_ms = ms_since(start);
 
   auto dims = parse_dims(args.dims, session->inputs(), args.model);

@@ -167,6 +167,7 @@ void print_placement(const Placement& placement) {
 int info_command(const InfoArgs& args) {
   auto options = session_options(1, args.opt_level, args.log_level, "", args.ep, {.strict_placement = args.strict_placement});
   if (!options.is_ok()) return report_error(options.status(), "", kExitUsage);
+  options->warm_up = false;  // described, never run
   ModelMetadata meta;
   auto model = load_model_file(args.model, options->limits, &meta);
   if (!model.is_ok()) return report_error(model.status(), args.model);

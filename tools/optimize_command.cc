@@ -33,6 +33,7 @@ int optimize_command(const OptimizeArgs& args) {
   auto options = session_options(1, args.opt_level, args.log_level);
   if (!options.is_ok()) return report_error(options.status(), "", kExitUsage);
   options->optimized_model_path = args.output;
+  options->warm_up = false;  // saved, never run
   NodeCounts before;
   if (args.verbose) {
     auto model = load_model_file(args.model);

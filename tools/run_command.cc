@@ -101,7 +101,7 @@ int run_command(const RunArgs& args) {
   if (!options.is_ok()) return report_error(options.status(), "", kExitUsage);
   auto load_start = std::chrono::steady_clock::now();
   auto session = Session::load(args.model, *options);
-  if (!session.is_ok()) return report_error(session.status(), args.model);
+  if (!session.is_ok()) return report_error(session.status(), args.model, session_load_exit_code(session.status(), args.limits));
   double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
   const Session& s = *session;
 

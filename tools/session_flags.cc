@@ -2,6 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/cli_errors.h"
+#include "tools/synthetic_inputs.h"
+
 namespace tessera::cli {
 
 void add_limit_flags(CLI::App& command, LimitFlags& flags) {
@@ -15,7 +18,14 @@ void add_limit_flags(CLI::App& command, LimitFlags& flags) {
   command.add_flag("--strict-placement", flags.strict_placement,
                    "fail, naming the nodes, when a node an --ep provider declined would fall back to the CPU EP");
   command.add_option("--inter-op-threads", flags.inter_op_threads, kInterOpHelp)->check(CLI::Range(0, 1024));
+  command.add_option("--free-dim", flags.free_dims,
+                     "NAME=VALUE, repeatable: fix the symbolic input dimension NAME in the session (free dimension "
+                     "override): inputs must have it, and the session is optimized and warmed up at it");
+  command.add_flag("--warm-up,!--no-warm-up", flags.warm_up,
+                   "run the model once on zeros while the session is made (dims not fixed by --free-dim taken as 1), "
+                   "so the first run costs what later ones do (default on)");
 }
+
 
 Result<SessionOptions> session_options(int threads, const std::string& opt_level, const std::string& log_level,
                                        const std::string& profile_path, const std::string& eps,
@@ -50,11 +60,23 @@ Result<SessionOptions> session_options(int threads, const std::string& opt_level
   if (limits.max_run_arena_bytes) options.limits.max_run_arena_bytes = limits.max_run_arena_bytes;
   options.deterministic = limits.deterministic;
   options.strict_placement = limits.strict_placement;
+  for (const std::string& spec : limits.free_dims) {
+    TS_ASSIGN_OR_RETURN(auto parsed, parse_dim_spec(spec, "--free-dim", 0));
+    options.free_dimension_overrides[parsed.first] = parsed.second;
+  }
+  options.warm_up = limits.warm_up;
   if (limits.inter_op_threads != 1) {
     options.execution_mode = ExecutionMode::parallel;
     options.inter_op_threads = limits.inter_op_threads;
   }
   return options;
+}
+
+int session_load_exit_code(const Status& status, const LimitFlags& limits) {
+  // The override's own error (framework/session_preparation.cc) is the only one naming the option.
+  const bool bad_free_dim = !limits.free_dims.empty() && status.code() == StatusCode::invalid_argument &&
+                            status.message().find("free_dimension_overrides names dim") != std::string::npos;
+  return bad_free_dim ? kExitUsage : kExitError;
 }
 
 }  // namespace tessera::cli

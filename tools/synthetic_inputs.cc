@@ -8,6 +8,17 @@
 
 namespace tessera::cli {
 
+Result<std::pair<std::string, int64_t>> parse_dim_spec(const std::string& spec, const char* flag, int64_t min_value) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) return invalid_argument(flag, " expects NAME=VALUE, got '", spec, "'");
+  const std::string name = spec.substr(0, eq), text = spec.substr(eq + 1);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min_value)
+    return invalid_argument(flag, " ", name, ": expected a whole number of at least ", min_value, ", got '", text, "'");
+  return std::pair{name, value};
+}
+
 Result<std::map<std::string, int64_t>> parse_dims(const std::vector<std::string>& specs, const std::vector<IoInfo>& inputs,
                                                   const std::string& model) {
   std::set<std::string> known;
@@ -16,13 +27,8 @@ Result<std::map<std::string, int64_t>> parse_dims(const std::vector<std::string>
       if (!name.empty()) known.insert(name);
   std::map<std::string, int64_t> dims;
   for (const auto& spec : specs) {
-    size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) return invalid_argument("--dim expects NAME=VALUE, got '", spec, "'");
-    const std::string name = spec.substr(0, eq), text = spec.substr(eq + 1);
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < 1)
-      return invalid_argument("--dim ", name, ": expected a whole number of at least 1, got '", text, "'");
+    TS_ASSIGN_OR_RETURN(auto parsed, parse_dim_spec(spec, "--dim", 1));
+    const auto& [name, value] = parsed;
     if (!known.count(name)) {
       std::string names;
       for (const auto& k : known) names += (names.empty() ? "'" : ", '") + k + "'";

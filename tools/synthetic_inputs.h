@@ -7,11 +7,16 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tessera/session.h"
 
 namespace tessera::cli {
+
+// One NAME=VALUE dim spec of `flag` ("--dim", "--free-dim"): an error naming the flag unless it
+// has a NAME and VALUE is a whole number of at least `min_value`.
+Result<std::pair<std::string, int64_t>> parse_dim_spec(const std::string& spec, const char* flag, int64_t min_value);
 
 // Parses --dim NAME=VALUE specs; each NAME must be a symbolic dimension of some input of `model`
 // (the error lists those it has) and each VALUE a whole number of at least 1.

@@ -73,12 +73,15 @@ struct SessionOptions {
   // "batch" 1, so shapes infer as fixed and a feed with another value is refused. Naming a dim
   // no input has, or a negative value, fails session creation.
   std::map<std::string, int64_t> free_dimension_overrides;
-  // When every input the caller feeds is a tensor of fixed shape (declared, or fixed by
-  // free_dimension_overrides), session creation runs the graph once on zero-filled inputs, so
-  // that the first run finds its buffers in the pool with their pages touched and the kernels'
-  // per-shape state made, and costs what later runs do. A warm-up that fails is logged (info)
-  // and the session is created anyway. Worth it for sessions that run more than once.
-  bool warm_up = false;
+  // Session creation runs the graph once on zero-filled inputs of the declared shapes, dims still
+  // symbolic after free_dimension_overrides taken as 1, so that a first run at that shape finds
+  // its buffers in the pool with their pages touched and the kernels' per-shape state made, and
+  // costs what later runs do (a first run at another shape still pays for its larger buffers:
+  // fix the dims by name to warm up at the shape you run). Creation then takes about one first
+  // run longer. Skipped when the graph draws random numbers (RandomNormal, Bernoulli, ...: the
+  // warm-up would take the first draw) or an input is not a tensor of known rank; a warm-up that
+  // fails is logged (info) and the session is created anyway. false: the first run pays instead.
+  bool warm_up = true;
 };
 
 // How one run may be stopped early (ONNX Runtime's RunOptions.terminate, plus a deadline). A run

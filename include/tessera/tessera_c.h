@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define TESSERA_API_VERSION 2 /* 2: training; execution mode and inter-op threads */
+#define TESSERA_API_VERSION 3 /* 2: training; execution mode and inter-op threads. 3: free dimension overrides, warm-up */
 
 /* Opaque handles. */
 typedef struct TesseraStatus TesseraStatus;
@@ -131,6 +131,16 @@ TesseraStatus* tessera_session_options_set_optimized_model_path(TesseraSessionOp
 /* Profiles the session; tessera_session_end_profiling writes a Chrome trace here. NULL or "": off. */
 TesseraStatus* tessera_session_options_set_profile_path(TesseraSessionOptions* options, const char* path);
 TesseraStatus* tessera_session_options_set_log_severity(TesseraSessionOptions* options, TesseraLogSeverity severity);
+/* Fixes every input dim whose symbolic name is `dim_name` ("batch") to `value` before the graph
+ * is optimized (ONNX Runtime's free dimension override by name); a later call for the same name
+ * replaces the value. `value` < 0, or a NULL or empty name, is an error here; a name no input of
+ * the model has fails tessera_create_session, naming it and the inputs. */
+TesseraStatus* tessera_session_options_add_free_dimension_override(TesseraSessionOptions* options, const char* dim_name,
+                                                                   int64_t value);
+/* Nonzero (the default): session creation runs the model once on zero-filled inputs of the
+ * declared shapes (dims still symbolic taken as 1), so the first run at that shape costs what
+ * later ones do; 0: the first run pays that cost instead (SessionOptions::warm_up). */
+TesseraStatus* tessera_session_options_set_warm_up(TesseraSessionOptions* options, int enabled);
 
 /* ---- Sessions ---- */
 /* `options` may be NULL (defaults); it may be released once the session is created. */

@@ -27,6 +27,8 @@ struct SavedStep {
 Session load_session(const py::bytes& model, int intra_op_threads) {
   SessionOptions options;
   options.intra_op_threads = intra_op_threads;
+  // Made per exported signature and run at once: a warm-up would add a run to each new signature.
+  options.warm_up = false;
   char* data = nullptr;
   Py_ssize_t size = 0;
   PyBytes_AsStringAndSize(model.ptr(), &data, &size);  // immutable, and the caller holds it

@@ -75,8 +75,9 @@ class SessionOptions:
     log_verbosity_level, logid, add_session_config_entry(): accepted; not used.
     add_free_dimension_override_by_name(name, value): fixes the symbolic input dim `name` to `value`
         (ONNX Runtime's), so shapes are known when the session is created.
-    warm_up (Tessera's): when every input's shape is fixed, session creation runs the model once on
-        zeros, so the first run costs what later ones do (default False).
+    warm_up (Tessera's): session creation runs the model once on zeros at the declared shapes (dims
+        not fixed by overrides taken as 1), so the first run at that shape costs what later ones
+        do (default True; False leaves that cost to the first run).
     """
 
     __slots__ = ("graph_optimization_level", "intra_op_num_threads", "inter_op_num_threads", "execution_mode",
@@ -96,7 +97,7 @@ class SessionOptions:
         self.logid = ""
         self._config = {}
         self._free_dims = {}
-        self.warm_up = False
+        self.warm_up = True
 
     def add_free_dimension_override_by_name(self, name, value):
         self._free_dims[str(name)] = int(value)

@@ -87,8 +87,8 @@ def test_every_optimization_level_gives_the_reference(digits_model, digits_data)
 def test_free_dimension_override_fixes_the_batch_and_warm_up_keeps_the_outputs(digits_model, digits_data):
     image, expected = digits_data
     options = tessera.SessionOptions()
+    assert options.warm_up is True  # the default
     options.add_free_dimension_override_by_name("batch", image.shape[0])
-    options.warm_up = True
     session = tessera.InferenceSession(digits_model, sess_options=options)
     assert session.get_inputs()[0].shape == [image.shape[0], 1, 8, 8]
     (got,) = session.run(None, {"image": image})

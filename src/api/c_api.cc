@@ -155,6 +155,28 @@ TesseraStatus* tessera_session_options_set_log_severity(TesseraSessionOptions* o
   });
 }
 
+TesseraStatus* tessera_session_options_add_free_dimension_override(TesseraSessionOptions* options, const char* dim_name,
+                                                                   int64_t value) {
+  return guarded([&]() -> TesseraStatus* {
+    if (!options) return invalid("tessera_session_options_add_free_dimension_override: options is NULL");
+    if (!dim_name || !*dim_name)
+      return invalid("tessera_session_options_add_free_dimension_override: the dim name is NULL or empty");
+    if (value < 0)
+      return invalid("tessera_session_options_add_free_dimension_override: dim '", dim_name, "' set to ", value,
+                     "; a dim is >= 0");
+    options->options.free_dimension_overrides[dim_name] = value;
+    return nullptr;
+  });
+}
+
+TesseraStatus* tessera_session_options_set_warm_up(TesseraSessionOptions* options, int enabled) {
+  return guarded([&]() -> TesseraStatus* {
+    if (!options) return invalid("tessera_session_options_set_warm_up: options is NULL");
+    options->options.warm_up = enabled != 0;
+    return nullptr;
+  });
+}
+
 TesseraStatus* tessera_create_session(const char* model_path, const TesseraSessionOptions* options,
                                       TesseraSession** out) {
   return guarded([&]() -> TesseraStatus* {

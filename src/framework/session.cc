@@ -158,13 +158,20 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
 
 void SessionState::warm_up() {
   const Logger& log = tracing_.logger;
+  if (draws_random_numbers(model_.graph)) {
+    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: the graph draws random numbers, and the first run takes the first draw");
+    return;
+  }
   std::optional<std::vector<Value>> inputs = warm_up_inputs(model_.graph);
   if (!inputs) {
-    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: an input's shape is not fixed (free_dimension_overrides fixes symbolic dims)");
+    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: an input is not a tensor of known rank and element type");
     return;
   }
   PhaseTimer phase(&tracing_, "session", "warm_up");
-  Result<std::vector<Value>> outputs = execute(*inputs, nullptr, nullptr);
+  RunOptions limit;
+  limit.deadline = std::chrono::steady_clock::now() + kWarmUpTimeLimit;
+  const RunControl control(limit, model_.source);
+  Result<std::vector<Value>> outputs = execute(*inputs, nullptr, &control);
   if (!outputs.is_ok())
     log.log(LogSeverity::info, tracing_.scope, ": the warm-up run on zero-filled inputs failed, the first run prepares instead: ",
             outputs.status().message());

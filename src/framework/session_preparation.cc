@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "graph/random_ops.h"
+
 namespace tessera {
 
 namespace {
@@ -39,6 +41,18 @@ Status apply_free_dimension_overrides(Graph& graph, const std::map<std::string, 
   return Status::ok();
 }
 
+bool draws_random_numbers(const Graph& graph) {
+  for (const Node& node : graph.nodes) {
+    if (is_random_op(node.op_type)) return true;
+    for (const auto& [name, attr] : node.attributes) {
+      if (attr.g && draws_random_numbers(*attr.g)) return true;
+      for (const auto& body : attr.graphs)
+        if (body && draws_random_numbers(*body)) return true;
+    }
+  }
+  return false;
+}
+
 std::optional<std::vector<Value>> warm_up_inputs(const Graph& graph) {
   std::vector<Value> inputs(graph.inputs.size());
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
@@ -47,10 +61,8 @@ std::optional<std::vector<Value>> warm_up_inputs(const Graph& graph) {
     if (in.type.kind != TypeInfo::Kind::tensor || !in.type.shape || in.type.elem_type == DataType::undefined)
       return std::nullopt;
     Shape shape;
-    for (const Dim& dim : *in.type.shape) {
-      if (!dim.is_fixed()) return std::nullopt;
-      shape.push_back(dim.value);
-    }
+    // A dim left symbolic (or unknown) is warmed at 1: the batch of one most callers run first.
+    for (const Dim& dim : *in.type.shape) shape.push_back(dim.is_fixed() ? dim.value : 1);
     Result<Tensor> zeros = Tensor::create(in.type.elem_type, std::move(shape));
     if (!zeros.is_ok()) return std::nullopt;  // an absurd declared shape: the first run reports it
     inputs[i] = Value(std::move(zeros).value());

@@ -213,6 +213,57 @@ static void test_saved_model_and_profile(void) {
   }
 }
 
+/* Whether the file at `path` holds `needle`. */
+static int file_contains(const char* path, const char* needle) {
+  size_t size = 0;
+  unsigned char* text = read_file(path, &size);
+  int found = text && strstr((const char*)text, needle) != NULL;
+  free(text);
+  return found;
+}
+
+/* A free dimension override fixes the batch the session declares and runs at; the warm-up runs
+ * at session creation (its phase is in the profile) unless switched off; bad overrides are
+ * refused with the dim's name. */
+static void test_free_dimension_override_and_warm_up(void) {
+  char trace[4200];
+  snprintf(trace, sizeof trace, "%s/capi_warm_up.json", out_dir);
+  for (int warm_up = 0; warm_up <= 1; ++warm_up) {
+    remove(trace);
+    TesseraSessionOptions* options = options_with(1, TESSERA_OPT_ALL);
+    CHECK_OK(tessera_session_options_add_free_dimension_override(options, "batch", 3));
+    CHECK_OK(tessera_session_options_add_free_dimension_override(options, "batch", 10)); /* replaces 3 */
+    CHECK_OK(tessera_session_options_set_warm_up(options, warm_up));
+    CHECK_OK(tessera_session_options_set_profile_path(options, trace));
+    TesseraSession* session = NULL;
+    if (CHECK_OK(tessera_create_session(model_path, options, &session))) {
+      const TesseraIoInfo* in = NULL;
+      if (CHECK_OK(tessera_session_input_info(session, 0, &in))) CHECK(tessera_io_info_shape(in)[0] == 10);
+      run_and_compare(session, 1);
+      if (CHECK_OK(tessera_session_end_profiling(session, NULL)))
+        CHECK(file_contains(trace, "\"warm_up\"") == warm_up);
+      tessera_release_session(session);
+    }
+    tessera_release_session_options(options);
+  }
+
+  TesseraSessionOptions* options = NULL;
+  CHECK_OK(tessera_create_session_options(&options));
+  CHECK_ERROR(tessera_session_options_add_free_dimension_override(options, "batch", -1), TESSERA_INVALID_ARGUMENT,
+              "'batch'", "-1");
+  CHECK_ERROR(tessera_session_options_add_free_dimension_override(options, NULL, 1), TESSERA_INVALID_ARGUMENT, "NULL",
+              NULL);
+  CHECK_ERROR(tessera_session_options_add_free_dimension_override(NULL, "batch", 1), TESSERA_INVALID_ARGUMENT,
+              "options is NULL", NULL);
+  CHECK_ERROR(tessera_session_options_set_warm_up(NULL, 1), TESSERA_INVALID_ARGUMENT, "options is NULL", NULL);
+  CHECK_OK(tessera_session_options_add_free_dimension_override(options, "sequence", 4));
+  TesseraSession* session = NULL;
+  CHECK_ERROR(tessera_create_session(model_path, options, &session), TESSERA_INVALID_ARGUMENT, "'sequence'",
+              "image tensor(float)[batch,1,8,8]");
+  CHECK(session == NULL);
+  tessera_release_session_options(options);
+}
+
 /* A run past its timeout stops with TESSERA_DEADLINE_EXCEEDED: 50,000 images take far longer
  * than 1 ms (the deadline is checked before each node after the first). */
 static void test_timeout(void) {
@@ -333,6 +384,7 @@ int main(int argc, char** argv) {
   test_version();
   test_runs();
   test_saved_model_and_profile();
+  test_free_dimension_override_and_warm_up();
   test_timeout();
   test_errors();
   test_release_leaks_nothing();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `tessera bench`: the --json object has every field with sane values and the input shapes used;
 # a symbolic dim left out is warned about by name; --dim with a name the model lacks is an error
-# listing the names it has. Usage: bench_command.sh path/to/tessera path/to/digits/model.onnx
+# listing the names it has; --free-dim fixes a dim in the session, --no-warm-up turns the
+# session's warm-up off. Usage: bench_command.sh path/to/tessera path/to/digits/model.onnx
 source "$(dirname "$0")/common.sh" "$@"
 model=$2
 
@@ -57,5 +58,29 @@ elif ! grep -q "^error: --dim sequence: model '.*' has no input dimension named 
 else
   echo "ok   bench rejects an unknown dim: $(cat "$out/stderr")"
 fi
+
+# --free-dim fixes the batch in the session: the inputs follow it with no warning, and the
+# session warms up at it (the verbose log's warm_up phase), unless --no-warm-up.
+if ! timeout 60 "$tessera" bench "$model" --runs 2 --warmup 1 --free-dim batch=4 --log-level verbose >"$out/text" 2>"$out/stderr"; then
+  fail "bench --free-dim batch=4 exited non-zero: $(cat "$out/stderr")"
+elif ! grep -qx "input: image \[4,1,8,8\]" "$out/text" || grep -q "defaulted" "$out/stderr"; then
+  fail "bench --free-dim batch=4: expected input [4,1,8,8] and no warning: $(cat "$out/text") $(cat "$out/stderr")"
+elif ! grep -q "session warm_up" "$out/stderr"; then
+  fail "bench --free-dim batch=4: no warm_up phase in the verbose log: $(cat "$out/stderr")"
+else
+  echo "ok   bench --free-dim fixes the batch and warms up"
+fi
+if ! timeout 60 "$tessera" bench "$model" --runs 1 --warmup 0 --no-warm-up --log-level verbose >/dev/null 2>"$out/stderr"; then
+  fail "bench --no-warm-up exited non-zero: $(cat "$out/stderr")"
+elif grep -q "session warm_up" "$out/stderr"; then
+  fail "bench --no-warm-up: the session warmed up anyway: $(cat "$out/stderr")"
+else
+  echo "ok   bench --no-warm-up"
+fi
+expect_exit 2 "bench --free-dim unknown name" "free_dimension_overrides names dim 'sequence', which no input of the model has" \
+  "$tessera" bench "$model" --runs 1 --free-dim sequence=4
+expect_exit 2 "bench --free-dim not a number" "free-dim batch: expected a whole number of at least 0, got 'x'" \
+  "$tessera" bench "$model" --runs 1 --free-dim batch=x
+expect_exit 2 "run --free-dim without =" "free-dim expects NAME=VALUE, got 'batch'" "$tessera" run "$model" --random --free-dim batch
 
 finish "bench command"

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "graph/random_ops.h"
 #include "optimizer/graph_edit.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/transformers.h"
@@ -18,11 +19,6 @@ namespace {
 
 // Initializers up to this many elements are compared for merging.
 constexpr int64_t kMaxMergedInitializer = 1024;
-
-bool is_random(const std::string& op) {
-  return op == "RandomNormal" || op == "RandomUniform" || op == "RandomNormalLike" || op == "RandomUniformLike" ||
-         op == "Bernoulli" || op == "Multinomial" || op == "Dropout";
-}
 
 bool same_tensor(const Tensor& a, const Tensor& b) {
   if (a.defined() != b.defined()) return false;
@@ -79,7 +75,7 @@ bool same_attribute(const Attribute& a, const Attribute& b) {
 bool mergeable(const Node& node) {
   // Ops of other domains may draw random numbers or keep state: only the ones whose semantics we know.
   if (!node.domain.empty() && node.domain != "ai.onnx.ml" && node.domain != kTesseraDomain) return false;
-  if (is_random(node.op_type) || node.outputs.empty()) return false;
+  if (is_random_op(node.op_type) || node.outputs.empty()) return false;
   for (const auto& [name, attr] : node.attributes)
     if (attr.g || !attr.graphs.empty() || attr.type == Attribute::Type::graph_ || attr.type == Attribute::Type::graphs_)
       return false;

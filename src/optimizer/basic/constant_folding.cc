@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "core/broadcast_shapes.h"
+#include "graph/random_ops.h"
 #include "optimizer/graph_edit.h"
 #include "optimizer/transformers.h"
 
@@ -20,13 +21,6 @@ namespace {
 // Folded outputs may hold this many elements, or as many as the node's inputs when more: a
 // transposed or cast weight replaces its original, a generated tensor must stay small.
 constexpr int64_t kMaxFoldedElements = int64_t{1} << 20;
-
-bool is_random(const std::string& op) {
-  static const std::unordered_set<std::string> ops = {"RandomNormal",      "RandomUniform", "RandomNormalLike",
-                                                      "RandomUniformLike", "Bernoulli",     "Multinomial",
-                                                      "Dropout"};  // Dropout draws in training mode
-  return ops.count(op) > 0;
-}
 
 bool has_subgraph(const Node& node) {
   for (const auto& [name, attr] : node.attributes)
@@ -175,7 +169,7 @@ class ConstantFolding final : public GraphTransformer {
       const Attribute* value_attr = node.attribute("value");
       const bool plain_constant = node.op_type == "Constant" && value_attr && value_attr->type == Attribute::Type::tensor_;
       if (plain_constant || (!node.domain.empty() && node.domain != "ai.onnx.ml")) continue;
-      if (is_random(node.op_type) || has_subgraph(node)) continue;
+      if (is_random_op(node.op_type) || has_subgraph(node)) continue;
       std::vector<Tensor> outputs;
       if (!evaluate(graph, index, node, ctx, outputs)) continue;
 

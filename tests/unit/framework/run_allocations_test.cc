@@ -137,6 +137,24 @@ TEST(RunAllocations, AfterAWarmUpTheFirstRunAllocatesAsASteadyRunDoes) {
   }
 }
 
+// The default warm-up (no overrides) runs at the declared shape with the symbolic batch taken as
+// 1: a first run at batch 1 allocates what a steady run does. The control (the first run with
+// warm_up off allocates more) is the test above.
+TEST(RunAllocations, TheDefaultWarmUpTakesASymbolicDimAsOne) {
+  const std::string bytes = relu_chain(6);
+  auto x = Tensor::create(DataType::float32, {1, 64});
+  ASSERT_TRUE(x.is_ok());
+  Feeds feeds{{"x", Value(*x)}};
+  SessionOptions options;
+  options.optimization_level = OptimizationLevel::disabled;
+  options.intra_op_threads = 1;
+  auto session = Session::load_from_bytes(bytes.data(), bytes.size(), options);
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+  EXPECT_EQ(session->inputs()[0].shape.at(0), -1) << "the batch stays symbolic";
+  std::vector<long> counts = allocations_per_run(*session, feeds, 0, 4);
+  EXPECT_EQ(counts[0], counts[3]) << "first run after the default warm-up";
+}
+
 TEST(RunAllocations, SteadyStateAllocatesABoundedConstantNumberPerRun) {
   for (int threads : {1, 2}) {
     SessionOptions options;

@@ -4,6 +4,8 @@
 // run_allocations_test.cc.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "tessera/session.h"
 #include "tests/unit/onnx_builder.h"
 #include "tests/unit/test_tensors.h"
@@ -33,6 +35,35 @@ std::string range_of_inputs() {
   add_node(g, "range", "Range", {"start", "limit", "delta"}, {"y"});
   for (const char* name : {"start", "limit", "delta"}) set_type(g->add_input(), name, kFloat, {});
   set_type(g->add_output(), "y", kFloat, {-1});
+  return m.SerializeAsString();
+}
+
+// y = RandomUniformLike(x, seed 5) + x: x float [d0]; each run draws the generator's next values,
+// and in a Loop's body (a subgraph) the same.
+std::string seeded_random(bool in_subgraph) {
+  pb::ModelProto m = model_proto("seeded_random");
+  pb::GraphProto* g = m.mutable_graph();
+  pb::GraphProto* body = g;
+  if (in_subgraph) {
+    // One iteration of Loop(max 1, cond true) whose body draws; the scan output is the draw.
+    for (auto [name, value] : {std::pair{"one", int64_t{1}}}) add_initializer(g, name, kInt64, {})->add_int64_data(value);
+    add_initializer(g, "yes", kBool, {})->add_int32_data(1);
+    pb::NodeProto* loop = add_node(g, "loop", "Loop", {"one", "yes"}, {"drawn"});
+    body = add_graph_attribute(loop, "body", "draw");
+    set_type(body->add_input(), "i", kInt64, {});
+    set_type(body->add_input(), "cond_in", kBool, {});
+    add_node(body, "keep", "Identity", {"cond_in"}, {"cond_out"});
+    set_type(body->add_output(), "cond_out", kBool, {});
+  }
+  pb::NodeProto* random = add_node(body, "random", "RandomUniformLike", {"x"}, {in_subgraph ? "r" : "drawn"});
+  pb::AttributeProto* seed = random->add_attribute();
+  seed->set_name("seed");
+  seed->set_type(pb::AttributeProto::FLOAT);
+  seed->set_f(5.0f);
+  if (in_subgraph) set_type(body->add_output(), "r", kFloat, {-1});
+  add_node(g, "add", "Add", {"drawn", "x"}, {"y"});
+  set_type(g->add_input(), "x", kFloat, {-1});
+  set_type(g->add_output(), "y", kFloat, in_subgraph ? std::vector<int64_t>{-1, -1} : std::vector<int64_t>{-1});
   return m.SerializeAsString();
 }
 
@@ -95,6 +126,46 @@ TEST(SessionPreparation, AFailingWarmUpLeavesTheSessionUsable) {
   auto out = session->run({{"start", scalar(1)}, {"limit", scalar(4)}, {"delta", scalar(1)}});
   ASSERT_TRUE(out.is_ok()) << out.status().message();
   EXPECT_EQ(values((*out)[0]), (std::vector<float>{1, 2, 3}));
+}
+
+// A seeded generator advances with each run, so a warm-up would hand the first run the second
+// draw: a graph that draws random numbers, in its main graph or a subgraph, is not warmed up,
+// and its first run gives what it gives with warm_up off.
+TEST(SessionPreparation, AGraphThatDrawsRandomNumbersIsNotWarmedUp) {
+  for (bool in_subgraph : {false, true}) {
+    std::vector<std::vector<float>> first_runs;
+    for (bool warm_up : {false, true}) {
+      SessionOptions options;
+      options.warm_up = warm_up;
+      auto session = load(seeded_random(in_subgraph), options);
+      ASSERT_TRUE(session.is_ok()) << session.status().message();
+      auto out = session->run({{"x", Value(zeros(DataType::float32, {1}))}});
+      ASSERT_TRUE(out.is_ok()) << out.status().message();
+      first_runs.push_back(values((*out)[0]));
+      auto second = session->run({{"x", Value(zeros(DataType::float32, {1}))}});
+      ASSERT_TRUE(second.is_ok()) << second.status().message();
+      // The control: runs draw anew, so a warm-up run would have changed the first run.
+      EXPECT_NE(values((*second)[0]), first_runs.back()) << "in_subgraph " << in_subgraph;
+    }
+    EXPECT_EQ(first_runs[0], first_runs[1]) << "in_subgraph " << in_subgraph;
+  }
+}
+
+// A Loop of 2^62 trips (tests/data/bad_inputs/long_loop.onnx, no inputs): the warm-up is stopped
+// at its time limit, so session creation takes about that long, not forever, and the session's
+// runs still stop at their own deadlines.
+TEST(SessionPreparation, AWarmUpStopsAtItsTimeLimit) {
+  const auto start = std::chrono::steady_clock::now();
+  auto session = Session::load(TESSERA_SOURCE_DIR "/tests/data/bad_inputs/long_loop.onnx", SessionOptions{});
+  const double took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(session.is_ok()) << session.status().message();
+  EXPECT_GE(took_ms, 2000) << "the warm-up ran until its limit";
+  EXPECT_LT(took_ms, 20000) << "the warm-up was stopped";
+  RunOptions options;
+  options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  auto out = session->run({}, {}, options);
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_EQ(out.status().code(), StatusCode::deadline_exceeded) << out.status().message();
 }
 
 }  // namespace
