@@ -59,6 +59,7 @@ Result<std::unique_ptr<SessionState>> make_session(Model model, std::unique_ptr<
   SessionOptions options;
   options.strict_placement = strict;
   options.optimization_level = OptimizationLevel::disabled;  // the graph as written
+  options.warm_up = false;  // the tests count the copies and computes of their own runs
   options.intra_op_threads = 1;
   options.execution_mode = ExecutionMode::parallel;  // one inter-op thread runs as sequential
   options.inter_op_threads = inter_op_threads;
