@@ -44,6 +44,12 @@ IoInfo describe_value(const ValueInfo& info) {
 
 namespace {
 
+// The calling thread's spare vector for a run's inputs (SessionState::run).
+std::vector<Value>& thread_spare_inputs() {
+  thread_local std::vector<Value> spare;
+  return spare;
+}
+
 // "optimized at level all: 14 passes made 112 rewrites (constant_folding 4, ...)", for the info log.
 std::string optimizer_summary(OptimizationLevel level, const std::vector<PassReport>& report) {
   int total = 0;
@@ -168,6 +174,7 @@ void SessionState::warm_up() {
     return;
   }
   PhaseTimer phase(&tracing_, "session", "warm_up");
+  thread_spare_inputs().reserve(model_.graph.inputs.size());  // so a first run here allocates what later ones do
   RunOptions limit;
   limit.deadline = std::chrono::steady_clock::now() + kWarmUpTimeLimit;
   const RunControl control(limit, model_.source);
@@ -301,12 +308,11 @@ Result<std::vector<Value>> SessionState::run(const Feeds& feeds, const std::vect
   }
   // The inputs' vector is this thread's spare one, taken for the run (a nested run on this
   // thread finds none and makes its own) and given back emptied: a run allocates nothing for it.
-  thread_local std::vector<Value> spare_inputs;
   struct InputsLease {
-    std::vector<Value> v = std::move(spare_inputs);
+    std::vector<Value> v = std::move(thread_spare_inputs());
     ~InputsLease() {
       v.clear();
-      spare_inputs = std::move(v);
+      thread_spare_inputs() = std::move(v);
     }
   } lease;
   std::vector<Value>& inputs = lease.v;
