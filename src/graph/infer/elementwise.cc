@@ -45,12 +45,14 @@ void arithmetic_value(InferContext& ctx) {
     const ValueElem& y = b->elems[b->elems.size() == 1 ? 0 : k];
     ValueElem r;
     if (x.known && y.known) {
-      r.known = true;
-      if (op == "Add") r.value = x.value + y.value;
-      else if (op == "Sub") r.value = x.value - y.value;
-      else if (op == "Mul") r.value = x.value * y.value;
-      else if (op == "Div" && y.value != 0) r.value = x.value / y.value;
-      else r.known = false;
+      // Overflowing shape arithmetic (a crafted model) leaves the element unknown, never wraps.
+      if (op == "Add") r.known = !__builtin_add_overflow(x.value, y.value, &r.value);
+      else if (op == "Sub") r.known = !__builtin_sub_overflow(x.value, y.value, &r.value);
+      else if (op == "Mul") r.known = !__builtin_mul_overflow(x.value, y.value, &r.value);
+      else if (op == "Div" && y.value != 0 && !(x.value == INT64_MIN && y.value == -1)) {
+        r.known = true;
+        r.value = x.value / y.value;
+      }
     } else if ((op == "Mul" || op == "Div") && y.known && y.value == 1) {
       r = x;
     } else if (op == "Mul" && x.known && x.value == 1) {

@@ -34,6 +34,18 @@ bool same_dim(const Dim& a, const Dim& b) {
   return !a.param.empty() && a.param == b.param;
 }
 
+Dim sum_dim(const Dim& a, const Dim& b) {
+  int64_t sum = 0;
+  if (!a.is_fixed() || !b.is_fixed() || __builtin_add_overflow(a.value, b.value, &sum) || sum < 0) return unknown_dim();
+  return fixed_dim(sum);
+}
+
+Dim scaled_dim(const Dim& d, int64_t k) {
+  int64_t product = 0;
+  if (!d.is_fixed() || __builtin_mul_overflow(d.value, k, &product) || product < 0) return unknown_dim();
+  return fixed_dim(product);
+}
+
 Dim product_dim(const Dims& dims, size_t begin, size_t end) {
   int64_t product = 1;
   const Dim* symbol = nullptr;

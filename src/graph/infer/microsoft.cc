@@ -10,8 +10,6 @@ namespace tessera {
 
 namespace {
 
-Dim sum_dims(const Dim& a, const Dim& b) { return a.is_fixed() && b.is_fixed() ? fixed_dim(a.value + b.value) : unknown_dim(); }
-Dim times(const Dim& d, int64_t k) { return d.is_fixed() ? fixed_dim(d.value * k) : unknown_dim(); }
 Dim divided(const Dim& d, int64_t k) { return d.is_fixed() && k > 0 && d.value % k == 0 ? fixed_dim(d.value / k) : unknown_dim(); }
 
 // FusedMatMul: MatMul after the optional transposes of the batch dims (transBatch: the first dim
@@ -72,7 +70,7 @@ Status attention(InferContext& ctx) {
     Dim total = (*x)[1];
     if (ctx.has_input(4)) {
       const Dims* past = ctx.input_shape(4);
-      total = past && past->size() == 5 ? sum_dims((*past)[3], (*x)[1]) : unknown_dim();
+      total = past && past->size() == 5 ? sum_dim((*past)[3], (*x)[1]) : unknown_dim();
     }
     ctx.set_output(1, Dims{fixed_dim(2), (*x)[0], fixed_dim(heads), total, divided(qk_hidden, heads)});
   }
@@ -89,10 +87,10 @@ Status multi_head_attention(InferContext& ctx) {
   const Dims* k = ctx.input_shape(1);
   const Dims* v = ctx.input_shape(2);
   Dim dv;
-  if (q->size() == 5) dv = times((*q)[4], heads);
+  if (q->size() == 5) dv = scaled_dim((*q)[4], heads);
   else if (v && v->size() == 3) dv = (*v)[2];
-  else if (v && v->size() == 4) dv = times((*v)[3], heads);
-  else if (!v && k && k->size() == 5) dv = times((*k)[4], heads);
+  else if (v && v->size() == 4) dv = scaled_dim((*v)[3], heads);
+  else if (!v && k && k->size() == 5) dv = scaled_dim((*k)[4], heads);
   if (q->size() == 3 || q->size() == 5) ctx.set_output(0, Dims{(*q)[0], (*q)[1], dv});
   return Status::ok();
 }
@@ -119,7 +117,7 @@ Status group_query_attention(InferContext& ctx) {
   const int64_t heads = ctx.attr_int("num_heads", 0), kv_heads = ctx.attr_int("kv_num_heads", 0);
   const bool packed = !ctx.has_input(1);
   const Dim head = divided((*q)[2], packed ? heads + 2 * kv_heads : heads);
-  ctx.set_output(0, Dims{(*q)[0], (*q)[1], times(head, heads)});
+  ctx.set_output(0, Dims{(*q)[0], (*q)[1], scaled_dim(head, heads)});
   for (size_t j = 1; j < 3 && j < ctx.num_outputs(); ++j) ctx.set_output(j, Dims{(*q)[0], fixed_dim(kv_heads), unknown_dim(), head});
   return Status::ok();
 }

@@ -30,11 +30,13 @@ Result<Dims> conv_output(InferContext& ctx, const Dims& x, const Dims* w, const 
       out[1] = (*w)[0];
       const Dim& in_c = x[1];
       const Dim& w_c = (*w)[1];
-      if (in_c.is_fixed() && w_c.is_fixed() && in_c.value != w_c.value * attrs.group)
+      const Dim taken = scaled_dim(w_c, attrs.group);
+      if (in_c.is_fixed() && w_c.is_fixed() && (!taken.is_fixed() || in_c.value != taken.value))
         return ctx.error("input ", x_name, " has ", in_c.value, " channels, but the weights ", dims_string(*w),
-                         " with group ", attrs.group, " take ", w_c.value * attrs.group);
-    } else if ((*w)[1].is_fixed()) {
-      out[1] = fixed_dim((*w)[1].value * attrs.group);
+                         " with group ", attrs.group, " take ",
+                         taken.is_fixed() ? std::to_string(taken.value) : std::string("more than 2^63"));
+    } else {
+      out[1] = scaled_dim((*w)[1], attrs.group);
     }
   }
   auto in_sp = spatial(x);
@@ -179,7 +181,10 @@ Status resize_impl(InferContext& ctx, std::optional<std::vector<double>> scales,
     if (scales->size() != axes.size()) return Status::ok();
     for (size_t k = 0; k < axes.size(); ++k) {
       const Dim& d = (*x)[axes[k]];
-      out[axes[k]] = d.is_fixed() ? fixed_dim(static_cast<int64_t>(std::floor(static_cast<double>(d.value) * (*scales)[k] + 1e-9)))
+      const double size = std::floor(static_cast<double>(d.value) * (*scales)[k] + 1e-9);
+      // A crafted scale past int64 (or NaN) leaves the dim unknown; the kernel refuses it.
+      const bool fits = size >= 0 && size < 0x1p62;
+      out[axes[k]] = d.is_fixed() ? (fits ? fixed_dim(static_cast<int64_t>(size)) : unknown_dim())
                                   : ((*scales)[k] == 1.0 ? d : unknown_dim());
     }
   } else {
@@ -242,7 +247,6 @@ Status recurrent(InferContext& ctx) {
 }
 
 Dim divide_dim(const Dim& d, int64_t by) { return d.is_fixed() && by > 0 && d.value % by == 0 ? fixed_dim(d.value / by) : unknown_dim(); }
-Dim add_dims(const Dim& a, const Dim& b) { return a.is_fixed() && b.is_fixed() ? fixed_dim(a.value + b.value) : unknown_dim(); }
 
 // Attention (opset 23): Q, K, V as [B, heads, S, head] or [B, S, heads * head] (then
 // q_num_heads and kv_num_heads say how many). Y has Q's layout with V's head size; present_key
@@ -262,12 +266,12 @@ Status attention(InferContext& ctx) {
     if (qn <= 0 || kvn <= 0) return Status::ok();
     q_heads = fixed_dim(qn), q_seq = (*q)[1], kv_heads = fixed_dim(kvn), kv_seq = (*k)[1];
     k_head = divide_dim((*k)[2], kvn), v_head = divide_dim((*v)[2], kvn);
-    ctx.set_output(0, Dims{batch, q_seq, v_head.is_fixed() ? fixed_dim(qn * v_head.value) : unknown_dim()});
+    ctx.set_output(0, Dims{batch, q_seq, scaled_dim(v_head, qn)});
   }
   Dim total = kv_seq;
   if (ctx.has_input(4)) {
     const Dims* past = ctx.input_shape(4);
-    total = past && past->size() == 4 ? add_dims((*past)[2], kv_seq) : unknown_dim();
+    total = past && past->size() == 4 ? sum_dim((*past)[2], kv_seq) : unknown_dim();
   }
   if (ctx.num_outputs() > 1) ctx.set_output(1, Dims{batch, kv_heads, total, k_head});
   if (ctx.num_outputs() > 2) ctx.set_output(2, Dims{batch, kv_heads, total, v_head});
@@ -307,7 +311,7 @@ Status tessera_attention(InferContext& ctx) {
 // [N, ceil(C / block), spatial..., block].
 Dims blocked_dims(const Dims& nchw, int64_t block) {
   Dims out = nchw;
-  out[1] = nchw[1].is_fixed() ? fixed_dim((nchw[1].value + block - 1) / block) : unknown_dim();
+  out[1] = nchw[1].is_fixed() ? fixed_dim(nchw[1].value / block + (nchw[1].value % block != 0)) : unknown_dim();
   out.push_back(fixed_dim(block));
   return out;
 }
@@ -336,7 +340,7 @@ Status blocked_conv(InferContext& ctx) {
   const bool nchw_input = ctx.attr_int("nchw_input", 0) != 0;
   if (!x || !w || w->size() != 4 || block <= 0 || x->size() != (nchw_input ? 4u : 5u)) return Status::ok();
   Dims image{(*x)[0], unknown_dim(), (*x)[2], (*x)[3]};
-  if ((*w)[1].is_fixed()) image[1] = fixed_dim((*w)[1].value * ctx.attr_int("group", 1));
+  image[1] = scaled_dim((*w)[1], ctx.attr_int("group", 1));
   TS_ASSIGN_OR_RETURN(Dims out, conv_output(ctx, image, w, ctx.node().inputs[0], false));
   ctx.set_output(0, blocked_dims(out, block));
   return Status::ok();

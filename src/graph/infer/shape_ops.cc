@@ -217,7 +217,7 @@ Status concat_shapes(InferContext& ctx, size_t first, size_t step) {
       if (static_cast<int64_t>(k) == axis) {
         const Dim& a = (*out)[k];
         const Dim& b = (*s)[k];
-        (*out)[k] = a.is_fixed() && b.is_fixed() ? fixed_dim(a.value + b.value) : unknown_dim();
+        (*out)[k] = sum_dim(a, b);
       } else {
         if (dims_differ((*out)[k], (*s)[k]))
           return ctx.error("input ", i, " has shape ", dims_string(*s), ", which differs from ", dims_string(*out),
@@ -273,7 +273,7 @@ Status split(InferContext& ctx) {
     if (d.is_fixed()) {
       std::vector<int64_t> equal;
       const int64_t parts = static_cast<int64_t>(n);
-      const int64_t chunk = ctx.opset() >= 18 ? (d.value + parts - 1) / parts : d.value / parts;
+      const int64_t chunk = ctx.opset() >= 18 ? d.value / parts + (d.value % parts != 0) : d.value / parts;
       int64_t left = d.value;
       for (size_t j = 0; j < n; ++j) {
         const int64_t take = j + 1 == n && ctx.opset() >= 18 ? left : std::min(chunk, left);

@@ -182,6 +182,29 @@ TEST(ShapeInference, DepthToSpaceBlocksizeZeroIsAnErrorAndAnOverflowIsUnknown) {
   EXPECT_EQ(type_of(*huge, "y"), "tensor(float)[1,?,?,3298534883328]");
 }
 
+TEST(ShapeInference, OverflowingDimArithmeticIsAnErrorOrUnknownNeverWrapped) {
+  // A fuzzer's model: a Conv whose weights' channels times group passed int64 (UBSan).
+  Graph conv;
+  conv.inputs = {input("x", DataType::float32, Dims{d(1), d(2), d(4), d(4)}),
+                 input("w", DataType::float32, Dims{d(1), d(int64_t{1} << 62), d(1), d(1)})};
+  conv.nodes = {node("conv", "Conv", {"x", "w"}, {"y"})};
+  conv.nodes[0].attributes["group"] = int_attr("group", 2);
+  Model conv_model = model_with(conv, 13);
+  auto conv_types = infer_types(conv_model.graph, conv_model, {});
+  ASSERT_FALSE(conv_types.is_ok());
+  EXPECT_NE(conv_types.status().message().find("take more than 2^63"), std::string::npos) << conv_types.status().message();
+
+  // Concat of two dims whose sum passes int64, and a Pad that would: unknown, not negative.
+  Graph concat;
+  concat.inputs = {input("a", DataType::float32, Dims{d(int64_t{1} << 62)}), input("b", DataType::float32, Dims{d(int64_t{1} << 62)})};
+  concat.nodes = {node("cat", "Concat", {"a", "b"}, {"y"})};
+  concat.nodes[0].attributes["axis"] = int_attr("axis", 0);
+  Model concat_model = model_with(concat, 13);
+  auto concat_types = infer_types(concat_model.graph, concat_model, {});
+  ASSERT_TRUE(concat_types.is_ok()) << concat_types.status().message();
+  EXPECT_EQ(type_of(*concat_types, "y"), "tensor(float)[?]");
+}
+
 TEST(ShapeInference, IfMergesBranchesAndDeclaredTypesFillGaps) {
   auto branch = [](const std::string& op, const std::string& out) {
     auto b = std::make_shared<Graph>();

@@ -367,6 +367,11 @@ TEST(Conv, RejectsBadShapes) {
   expect_error({"Conv", 22, {x, random_f({2, 3, 3}, 2)}, {}}, "rank");
   expect_error({"Conv", 22, {x, random_f({2, 3, 7, 7}, 2)}, {}}, "larger than");
   expect_error({"Conv", 22, {x, random_f({2, 3, 3, 3}, 2), random_f({3}, 3)}, {}}, "bias");
+  // Empty weights may declare any channel count; their channels times group overflowed int64
+  // (a fuzzer's model), in Conv's check and in ConvTranspose's output channels.
+  const int64_t huge = int64_t{1} << 62;
+  expect_error({"Conv", 22, {x, iota_f({0, huge, 3, 3})}, {attr_i("group", 2)}}, "more than 2^63");
+  expect_error({"ConvTranspose", 22, {iota_f({1, 0, 5, 5}), iota_f({0, huge, 3, 3})}, {attr_i("group", 2)}}, "more than 2^63");
 }
 
 // BlockedConv (the `all` level's FusedConv in the channel-blocked layout) on Tessera's direct and

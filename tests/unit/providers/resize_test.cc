@@ -150,6 +150,9 @@ TEST(Resize, Errors) {
   EXPECT_FALSE(run_op({"Resize", 19, {x, kNone, tf({3}, {1, 2, 2})}}).is_ok());
   EXPECT_FALSE(run_op({"Resize", 19, {x, kNone, tf({4}, {1, 1, 2, 2})}, {attr_s("mode", "bicubic")}}).is_ok());
   EXPECT_FALSE(run_op({"Resize", 19, {x, kNone, tf({4}, {1, 1, 0.5f, 0.5f})}, {attr_i("antialias", 1)}}).is_ok());
+  // Sizes past int64 converted from double were undefined behaviour: now errors.
+  expect_error({"Resize", 19, {x, kNone, tf({4}, {1, 1, 1e30f, 1})}}, "larger than 2^62");
+  expect_error({"Resize", 19, {x, kNone, kNone, ti64({4}, {1, 1, INT64_MAX, 2})}}, "sizes must be in");
 }
 
 TEST(Resize, ParallelMatchesSerial) {

@@ -396,9 +396,11 @@ class ConvKernel final : public OpKernel {
     if (block_ > 0) return compute_blocked(ctx, *x, *w, b, z);
     TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w->shape(), false));
     const int64_t N = x->dim(0), C = x->dim(1), M = w->dim(0), group = params_.group;
-    if (C != w->dim(1) * group)
+    // Checked: an empty weight tensor may declare any channel count.
+    const Result<int64_t> expected_c = checked_multiply(w->dim(1), group);
+    if (!expected_c.is_ok() || C != *expected_c)
       return ctx.error("input has ", C, " channels but weights ", shape_to_string(w->shape()), " with group ", group,
-                       " expect ", w->dim(1) * group);
+                       " expect ", expected_c.is_ok() ? std::to_string(*expected_c) : std::string("more than 2^63"));
     if (M % group != 0) return ctx.error("output channels ", M, " are not divisible by group ", group);
     if (b && b->size() != M) return ctx.error("bias has ", b->size(), " values, expected ", M);
     Shape y_shape{N, M};
@@ -681,7 +683,10 @@ class ConvTransposeKernel final : public OpKernel {
     const int64_t N = x->dim(0), C = x->dim(1), group = params_.group;
     if (w->dim(0) != C) return ctx.error("input has ", C, " channels but weights ", shape_to_string(w->shape()), " expect ", w->dim(0));
     if (C % group != 0) return ctx.error("input channels ", C, " are not divisible by group ", group);
-    const int64_t M = w->dim(1) * group;
+    const Result<int64_t> output_channels = checked_multiply(w->dim(1), group);  // empty weights: any dims
+    if (!output_channels.is_ok())
+      return ctx.error("weights ", shape_to_string(w->shape()), " with group ", group, " give more than 2^63 output channels");
+    const int64_t M = *output_channels;
     if (b && b->size() != M) return ctx.error("bias has ", b->size(), " values, expected ", M);
     Shape y_shape{N, M};
     for (size_t d = 0; d < g.nd; ++d) y_shape.push_back(g.in[d]);

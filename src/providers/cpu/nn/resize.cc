@@ -24,6 +24,9 @@ using namespace reduce_impl;
 
 enum class Mode { nearest, linear, cubic };
 enum class Coord { half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric, tf_crop_and_resize, tf_half_pixel_for_nn };
+// Output sizes computed in double are refused from here on, before converting to int64.
+constexpr double kLargestSize = 0x1p62;
+
 enum class Nearest { round_prefer_floor, round_prefer_ceil, floor, ceil, simple };
 enum class Policy { stretch, not_larger, not_smaller };
 
@@ -399,9 +402,12 @@ class ResizeKernel : public OpKernel {
       if (!scales.empty()) {
         if (!(scales[i] > 0)) return ctx.error("scales must be positive, got ", scales[i]);
         scale[d] = scales[i];
-        out_shape[d] = static_cast<int64_t>(scales[i] * static_cast<double>(x->dim(d)));
+        const double size = scales[i] * static_cast<double>(x->dim(d));
+        // Checked before the conversion: a double past int64 (a crafted scale) converts undefined.
+        if (!(size < kLargestSize)) return ctx.error("scale ", scales[i], " makes axis ", d, " larger than 2^62");
+        out_shape[d] = static_cast<int64_t>(size);
       } else {
-        if (sizes[i] < 0) return ctx.error("sizes must not be negative, got ", sizes[i]);
+        if (!(sizes[i] >= 0 && sizes[i] < kLargestSize)) return ctx.error("sizes must be in [0, 2^62), got ", sizes[i]);
         out_shape[d] = static_cast<int64_t>(sizes[i]);
         scale[d] = sizes[i] / static_cast<double>(x->dim(d));
       }
@@ -412,7 +418,9 @@ class ResizeKernel : public OpKernel {
         s = params_.policy == Policy::not_larger ? std::min(s, scale[static_cast<size_t>(a)]) : std::max(s, scale[static_cast<size_t>(a)]);
       for (int64_t a : axes) {
         scale[static_cast<size_t>(a)] = s;
-        out_shape[static_cast<size_t>(a)] = static_cast<int64_t>(s * static_cast<double>(x->dim(static_cast<size_t>(a))) + 0.5);
+        const double size = s * static_cast<double>(x->dim(static_cast<size_t>(a))) + 0.5;
+        if (!(size < kLargestSize)) return ctx.error("the sizes make axis ", a, " larger than 2^62");
+        out_shape[static_cast<size_t>(a)] = static_cast<int64_t>(size);
       }
     }
     Tensor& y = ctx.allocate_output(0, x->dtype(), out_shape);
