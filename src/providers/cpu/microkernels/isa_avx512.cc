@@ -1,8 +1,8 @@
 // GEMM micro-kernels and the depthwise row kernel for AVX-512F (compiled with -mavx512f -mfma;
 // called only on CPUs that have it, see isa_select.cc). The 8 x 32 float tile measured best on
 // Zen 5 (12 x 32 and 14 x 32 also fit the 32 registers but were no faster). float k blocks go to
-// 1024 deep: C is loaded and stored once per block, and at 256 a C past L2 (BERT's FFN1) cost
-// 5-10% (docs/kernel_choices.md, "GEMM").
+// 1024 deep: C is loaded and stored once per block, and at 256 the reloads cost 3-6% (BERT's
+// FFN1, whose C outgrows L2; docs/kernel_choices.md, "GEMM").
 #define TS_ISA avx512
 #include "providers/cpu/microkernels/gemm_ukernel_impl.h"
 #include "providers/cpu/microkernels/depthwise_impl.h"
