@@ -95,12 +95,14 @@ void check_case(const Case& c, bool ta, bool tb, T alpha, T beta, int threads, b
   }
 }
 
-// {17, 530, 40} and {20, 203, 300} read B in place (few row panels) across several column
-// blocks, depth blocks and a partial last panel; {12, 48, 300} ends in a full half-width panel
-// (AVX-512: 32 + 16 columns), {13, 203, 300} and {65, 129, 33} in partial ones; {21, 49, 300},
-// {9, 52, 40} and {17, 41, 33} in a half panel plus 1-4 narrow columns (AVX-512, AVX2).
+// {17, 530, 40} and {20, 203, 1100} read B in place (few row panels) across several column
+// blocks, depth blocks (float blocks are up to 1024 deep on AVX2 / AVX-512, 256 on portable) and
+// a partial last panel; {70, 300, 2100} packs B per block: three depth blocks, column blocks
+// narrowed to stay in L2; {12, 48, 300} ends in a full half-width panel (AVX-512: 32 + 16
+// columns), {13, 203, 300} and {65, 129, 33} in partial ones; {21, 49, 300}, {9, 52, 40} and
+// {17, 41, 33} in a half panel plus 1-4 narrow columns (AVX-512, AVX2).
 const Case kShapes[] = {{1, 1, 1}, {7, 13, 5}, {65, 129, 33}, {1, 100, 37}, {37, 1, 100},
-                        {2, 3, 600}, {17, 530, 40}, {20, 203, 300}, {500, 9, 70}, {33, 70, 0},
+                        {2, 3, 600}, {17, 530, 40}, {20, 203, 1100}, {70, 300, 2100}, {500, 9, 70}, {33, 70, 0},
                         {12, 48, 300}, {13, 203, 300}, {21, 49, 300}, {9, 52, 40}, {17, 41, 33}};
 
 TEST(Gemm, FloatMatchesNaiveOnOddShapes) {
@@ -118,11 +120,11 @@ TEST(Gemm, FloatThreadedMatchesNaive) {
       for (bool tb : {false, true}) check_case<float>(c, ta, tb, 0.75f, 1.0f, 3, false, false);
 }
 
-// N == 1 with a packed A runs panel by panel (gemv): {300, 1, 600} over three depth blocks and
+// N == 1 with a packed A runs panel by panel (gemv): {300, 1, 2100} over three depth blocks and
 // split between threads.
 TEST(Gemm, PrepackedOperands) {
   for (const Case& c : {Case{1, 1, 1}, Case{7, 13, 5}, Case{65, 129, 300}, Case{1, 77, 260}, Case{100, 1, 9},
-                        Case{300, 1, 600}})
+                        Case{300, 1, 2100}})
     for (bool ta : {false, true})
       for (bool tb : {false, true})
         for (int threads : {1, 3}) {
@@ -160,15 +162,15 @@ TEST(Gemm, EpilogueBiasAndClamp) {
     }
 }
 
-// The residual is added exactly once, however many depth blocks (K = 600 is three) or threads,
+// The residual is added exactly once, however many depth blocks (K = 2100 is three) or threads,
 // also on the one-row, one-column and K = 0 paths, and is read with its own row stride.
 TEST(Gemm, EpilogueResidual) {
   const std::vector<float> res = random_vector<float>(70 * 147, 9), bm = random_vector<float>(70, 10);
   GemmEpilogue<float> ep;
   ep.residual = res.data();
   ep.ld_residual = 147;
-  for (const Case& c : {Case{65, 140, 600}, Case{20, 140, 40}, Case{1, 129, 300}, Case{65, 1, 30}, Case{9, 9, 0},
-                        Case{20, 49, 600}})
+  for (const Case& c : {Case{65, 140, 2100}, Case{20, 140, 40}, Case{1, 129, 300}, Case{65, 1, 30}, Case{9, 9, 0},
+                        Case{20, 49, 2100}})
     for (int threads : {1, 3}) {
       check_case<float>(c, false, false, 1.0f, 0.0f, threads, true, false, ep);
       check_case<float>(c, false, false, 1.0f, 0.5f, threads, false, false, ep);
@@ -183,14 +185,14 @@ TEST(Gemm, EpilogueResidual) {
 // A row-major A that is not prepacked is read in place (the *_direct_a micro-kernels): the
 // transformer layout, activations times packed weights with bias and residual, split between
 // threads; partial row panels (M = 37, 197), partial and half-plus-narrow last column panels
-// (N = 100, 49), three depth blocks (K = 600).
+// (N = 100, 49), three depth blocks (K = 2100).
 TEST(Gemm, RowMajorAReadInPlace) {
   const std::vector<float> res = random_vector<float>(197 * 147, 11), bn = random_vector<float>(147, 12);
   GemmEpilogue<float> ep;
   ep.bias_n = bn.data();
   ep.residual = res.data();
   ep.ld_residual = 147;
-  for (const Case& c : {Case{37, 100, 600}, Case{197, 128, 64}, Case{21, 49, 300}, Case{8, 32, 1}})
+  for (const Case& c : {Case{37, 100, 2100}, Case{197, 128, 64}, Case{21, 49, 300}, Case{8, 32, 1}})
     for (int threads : {1, 2, 3}) {
       check_case<float>(c, false, false, 1.0f, 0.0f, threads, false, true, ep);
       check_case<float>(c, false, false, 0.5f, 1.0f, threads, false, false, ep);

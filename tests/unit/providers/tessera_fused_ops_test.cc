@@ -66,15 +66,16 @@ TEST(TesseraFusedMatMul, BatchedWeightsAndBigRows) {
 }
 
 // GELU runs in the GEMM's epilogue on each finished block: only after the last of several depth
-// blocks (K past the kernel's kc), on every tile of a threaded GEMM, and on the single-row path.
+// blocks (K = 2100: past the kernel's kc, 1024 floats on AVX2 / AVX-512), on every tile of a
+// threaded GEMM, and on the single-row path.
 TEST(TesseraFusedMatMul, GeluInTheEpilogueOnlyOnFinishedBlocks) {
-  const Tensor a = random_f({1, 70, 900}, 10, -0.2f, 0.2f), w = random_f({900, 45}, 11, -0.2f, 0.2f), bias = random_f({45}, 12);
+  const Tensor a = random_f({1, 70, 2100}, 10, -0.2f, 0.2f), w = random_f({2100, 45}, 11, -0.2f, 0.2f), bias = random_f({45}, 12);
   for (int threads : {1, 2}) {
     OpCall call{"FusedMatMul", 1, {a, w, bias}, {attr_s("activation", "Gelu")}, 1, threads, kDomain};
     call.constant_inputs = {1, 2};
     expect_close(run1(call), {1, 70, 45}, naive_fused_matmul(a, w, bias, "Gelu"), 1e-4, 1e-4);
   }
-  const Tensor row = random_f({1, 1, 900}, 13, -0.2f, 0.2f);
+  const Tensor row = random_f({1, 1, 2100}, 13, -0.2f, 0.2f);
   OpCall single{"FusedMatMul", 1, {row, w, bias}, {attr_s("activation", "Gelu")}, 1, 1, kDomain};
   expect_close(run1(single), {1, 1, 45}, naive_fused_matmul(row, w, bias, "Gelu"), 1e-4, 1e-4);
 }

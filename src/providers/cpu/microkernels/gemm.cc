@@ -82,6 +82,17 @@ int64_t depth_block(const KernelSet<T>& ks, int64_t K) {
   return (K + blocks - 1) / blocks;
 }
 
+// Bytes of a B block packed per (k block, column block): it is packed whole, then read panel by
+// panel, so it must stay in L2 until then. Deep k blocks (1024 floats) pack 128 columns at a time.
+constexpr int64_t kPackedBBlockBytes = int64_t{512} << 10;
+
+// Columns of B per packed block: the kernel set's nc, fewer where the block would outgrow L2.
+template <class T>
+int64_t block_columns(const KernelSet<T>& ks, int64_t kc) {
+  const int64_t fit = kPackedBBlockBytes / (kc * static_cast<int64_t>(sizeof(T))) / ks.nr * ks.nr;
+  return std::clamp<int64_t>(fit, ks.nr, ks.nc);
+}
+
 // The largest operand (elements) packed once and shared by the threads of a parallel GEMM;
 // larger ones are packed tile by tile, so no thread keeps a buffer the size of the problem.
 constexpr int64_t kMaxSharedPack = int64_t{1} << 22;
@@ -183,7 +194,7 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
   const KernelSet<T>& ks = kernel_set<T>();
   const int mr = ks.mr, nr = ks.nr;
   const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, pr.K));
-  const int64_t mc = ks.mc, nc = ks.nc;
+  const int64_t mc = ks.mc, nc = block_columns(ks, kc);
   const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
   const bool direct_a = reads_a_in_place(a);
   T* a_buf = a.packed || direct_a ? nullptr : scratch<T>(0, mc * kc);

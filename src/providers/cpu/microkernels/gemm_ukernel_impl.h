@@ -59,6 +59,16 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t l
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = V{};
 
+  // The C tile (and the residual the first k block adds) is requested now, so that its lines
+  // arrive during the FMAs: a C too large for L2 (BERT's 128 x 3072 FFN1) otherwise waits for
+  // them after the k loop, once per tile and k block.
+#pragma GCC unroll 16
+  for (int i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+    for (int byte = 0; byte < NR * static_cast<int>(sizeof(T)); byte += 64) {
+      __builtin_prefetch(reinterpret_cast<const char*>(c + i * ldc) + byte, 1, 3);
+      if (p.residual) __builtin_prefetch(reinterpret_cast<const char*>(p.residual + i * p.ld_residual) + byte, 0, 3);
+    }
   for (int64_t k = 0; k < kc; ++k) {
     V bv[NV];
 #pragma GCC unroll 4
