@@ -7,9 +7,10 @@
 // A row-major A that is not prepacked is not packed at all: its micro-kernels read it in place.
 // A last panel just past NR/2 wide runs as a half panel plus 1-4 narrow columns (packed A only).
 // Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM,
-// so no synchronisation is needed inside. An operand that is not prepacked is packed once, in
-// parallel, before the tiles run (each tile packs its own blocks only when the operand is too
-// large for that), and tiles that pack nothing are twice as many as the threads.
+// so no synchronisation is needed inside. When there are several tiles, an operand that is not
+// prepacked is packed once, in parallel, before they run (each tile packs its own blocks only when
+// the operand is too large for that), and tiles that pack nothing are twice as many as the
+// threads; a GEMM of one tile runs on the caller alone, packing included.
 #include "providers/cpu/microkernels/gemm.h"
 
 #include <algorithm>
