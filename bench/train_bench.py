@@ -2,6 +2,7 @@
 """Training step time and peak RSS: tessera.training.TesseraModule against torch eager.
 
     PYTHONPATH=build/python bench/train_bench.py [--threads 2] [--rounds 3] [--steps 50] [--models mlp,cnn,transformer]
+    PYTHONPATH=build/python bench/train_bench.py --interleaved [--threads 2] [--rounds 3] [--steps 2000]
     PYTHONPATH=build/python bench/train_bench.py --parity
 
 A step is forward + cross-entropy + backward + AdamW step, on the same models, weights and
@@ -10,6 +11,12 @@ torch, then Tessera, each in its own process (so peak RSS is each one's own), at
 both (torch.set_num_threads, TesseraModule's intra_op_threads); per side the best round's median
 and minimum step time and peak RSS are kept, since the machine is shared. Prints the
 Tessera/torch ratios.
+
+--interleaved steps a torch and a Tessera copy of each model in one process, alternating blocks of
+--block steps (each block's first step is not counted: it pays for the other side's cache
+traffic), --steps steps per side and round; per round the medians of the two sides' step times
+and their ratio. Both sides then see the same machine load, which a shared machine changes from
+one process to the next; peak RSS is not measured (one process holds both).
 
 --parity runs the tests' 200-step comparison (SGD with momentum 0.9, AdamW; every loss within
 1e-3 relative, final weights within rtol 1e-3 / atol 1e-4) and the digits convergence check
@@ -29,12 +36,13 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python" / "tests"))
 
 
-def worker(backend, name, threads, steps, warmup):
+def make_side(backend, name, threads):
+    """The model (torch's, or an equal TesseraModule copy: same seed), its AdamW and the 8 batches
+    every run and side steps through."""
     import torch
     from test_torch_module import MODELS
     from tessera.training import TesseraModule
 
-    torch.set_num_threads(threads)
     make, shape = MODELS[name]
     torch.manual_seed(0)
     model = make()
@@ -43,18 +51,61 @@ def worker(backend, name, threads, steps, warmup):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(1)
     batches = [(torch.randn(*shape, generator=gen), torch.randint(0, 10, (shape[0],), generator=gen)) for _ in range(8)]
-    times = []
-    for step in range(warmup + steps):
-        x, target = batches[step % len(batches)]
-        start = time.perf_counter()
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(x), target).backward()
-        opt.step()
-        if step >= warmup:
-            times.append(time.perf_counter() - start)
+    return model, opt, batches
+
+
+def train_step(model, opt, batch):
+    """One timed step: forward, cross-entropy, backward, AdamW; returns its seconds."""
+    import torch
+
+    x, target = batch
+    start = time.perf_counter()
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), target).backward()
+    opt.step()
+    return time.perf_counter() - start
+
+
+def worker(backend, name, threads, steps, warmup):
+    import torch
+
+    torch.set_num_threads(threads)
+    model, opt, batches = make_side(backend, name, threads)
+    times = [train_step(model, opt, batches[step % len(batches)]) for step in range(warmup + steps)][warmup:]
     times.sort()
     print(json.dumps({"median_ms": times[len(times) // 2] * 1e3, "min_ms": times[0] * 1e3,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def interleaved(args):
+    import torch
+
+    torch.set_num_threads(args.threads)
+    print(f"threads {args.threads}, one process, blocks of {args.block} steps alternating, {args.steps} steps per side "
+          f"and round (shared machine: expect noise)")
+    print(f"{'model':12} {'round':>5} {'torch p50':>9} {'tessera p50':>11} {'ratio':>6}")
+    for name in args.models.split(","):
+        sides = [make_side(backend, name, args.threads) for backend in ("torch", "tessera")]
+        for model, opt, batches in sides:  # the export and first runs
+            for step in range(args.warmup):
+                train_step(model, opt, batches[step % len(batches)])
+        ratios = []
+        step = 0
+        for r in range(args.rounds):
+            times = ([], [])
+            while len(times[1]) < args.steps:
+                for side, (model, opt, batches) in enumerate(sides):
+                    for k in range(args.block):
+                        seconds = train_step(model, opt, batches[(step + k) % len(batches)])
+                        if k > 0:
+                            times[side].append(seconds)
+                step += args.block
+            t, s = (sorted(ts)[len(ts) // 2] * 1e3 for ts in times)
+            ratios.append(s / t)
+            print(f"{name:12} {r:5} {t:9.3f} {s:11.3f} {s / t:6.3f}", flush=True)
+        ratios.sort()
+        print(f"{name:12} Tessera/torch per round: min {ratios[0]:.3f}, median {ratios[len(ratios) // 2]:.3f}, "
+              f"max {ratios[-1]:.3f}")
 
 
 def compare(args):
@@ -106,15 +157,21 @@ def main():
     parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "MODEL"), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--steps", type=int, help="steps per side and round (default 50; --interleaved 2000)")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--models", default="mlp,cnn,transformer")
+    parser.add_argument("--interleaved", action="store_true")
+    parser.add_argument("--block", type=int, default=10)
     parser.add_argument("--parity", action="store_true")
     args = parser.parse_args()
+    if args.steps is None:
+        args.steps = 2000 if args.interleaved else 50
     if args.worker:
         worker(args.worker[0], args.worker[1], args.threads, args.steps, args.warmup)
     elif args.parity:
         parity()
+    elif args.interleaved:
+        interleaved(args)
     else:
         compare(args)
 

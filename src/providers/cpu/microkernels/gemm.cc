@@ -7,9 +7,10 @@
 // A row-major A that is not prepacked is not packed at all: its micro-kernels read it in place.
 // A last panel just past NR/2 wide runs as a half panel plus 1-4 narrow columns (packed A only).
 // Threads split C into a grid of tiles aligned to MR x NR; each tile is an independent sub-GEMM,
-// so no synchronisation is needed inside. An operand that is not prepacked is packed once, in
-// parallel, before the tiles run (each tile packs its own blocks only when the operand is too
-// large for that), and tiles that pack nothing are twice as many as the threads.
+// so no synchronisation is needed inside. When there are several tiles, an operand that is not
+// prepacked is packed once, in parallel, before they run (each tile packs its own blocks only when
+// the operand is too large for that), and tiles that pack nothing are twice as many as the
+// threads; a GEMM of one tile runs on the caller alone, packing included.
 #include "providers/cpu/microkernels/gemm.h"
 
 #include <algorithm>
@@ -477,36 +478,42 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   if (!parallel) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
   const KernelSet<T>& ks = kernel_set<T>();
   const int64_t m_panels = (M + ks.mr - 1) / ks.mr, n_panels = (N + ks.nr - 1) / ks.nr;
-  // Pack each operand that is not prepacked once, shared by every tile: split along the other
-  // dimension, each tile would pack its own copy of the same rows or columns. A row-major B that
-  // few row panels share is still read in place (see gemm_tile).
-  PackedMatrix<T> shared_a, shared_b;
-  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, K));
+  // Each operand that is not prepacked is packed once, shared by every tile: split along the
+  // other dimension, each tile would pack its own copy of the same rows or columns. A row-major
+  // B that few row panels share is still read in place (see gemm_tile).
   const bool b_in_place = !b.trans && m_panels <= kDirectBMaxPanels;
   const bool a_in_place = reads_a_in_place(a);
-  if (!a.packed && !a_in_place && m_panels * ks.mr * K <= kMaxSharedPack) {
+  const bool pack_a = !a.packed && !a_in_place && m_panels * ks.mr * K <= kMaxSharedPack;
+  const bool pack_b = !b.packed && !b_in_place && n_panels * ks.nr * K <= kMaxSharedPack;
+  // Enough tasks to keep every thread busy, but never tiles so thin that packing dominates.
+  // Tiles that pack nothing are split twice as fine: the pool hands them out as threads come
+  // free, so a thread the OS holds back delays the call by a small tile, not half the work.
+  const int64_t max_tasks = std::max<int64_t>(1, static_cast<int64_t>(flops / 4e5));
+  const bool a_ready = a.packed || pack_a, b_ready = b.packed || pack_b;
+  const bool packs_nothing = (a_ready || a_in_place) && (b_ready || b_in_place);
+  const GridProblem grid{m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a_ready || a_in_place, b_ready};
+  int64_t tm, tn;
+  choose_grid(grid, static_cast<int>(std::min<int64_t>(packs_nothing ? 2 * threads : threads, max_tasks)), &tm, &tn);
+  if (tm * tn == 1 && packs_nothing)  // no grid of twice the threads fits the panels
+    choose_grid(grid, static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
+  // One tile (under 800k flops, or too few panels to split): no hand-off to the pool at all; the
+  // tile packs what it reads itself. A parallel pack before a lone tile cost a training MLP's
+  // GEMMs (262k flops each) a worker hand-off per GEMM to pack 32 KB.
+  if (tm * tn == 1) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
+  const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, K));
+  PackedMatrix<T> shared_a, shared_b;
+  if (pack_a) {
     T* buf = scratch<T>(2, m_panels * ks.mr * K);
     pack_shared(true, a, M, K, ks.mr, kc, buf, pool);
     shared_a = packed_view(buf, M, K, ks.mr, kc);
     a.packed = &shared_a;
   }
-  if (!b.packed && !b_in_place && n_panels * ks.nr * K <= kMaxSharedPack) {
+  if (pack_b) {
     T* buf = scratch<T>(3, n_panels * ks.nr * K);
     pack_shared(false, b, N, K, ks.nr, kc, buf, pool);
     shared_b = packed_view(buf, K, N, ks.nr, kc);
     b.packed = &shared_b;
   }
-  // Enough tasks to keep every thread busy, but never tiles so thin that packing dominates.
-  // Tiles that pack nothing are split twice as fine: the pool hands them out as threads come
-  // free, so a thread the OS holds back delays the call by a small tile, not half the work.
-  const int64_t max_tasks = std::max<int64_t>(1, static_cast<int64_t>(flops / 4e5));
-  const bool packs_nothing = (a.packed || a_in_place) && (b.packed || b_in_place);
-  const GridProblem grid{m_panels, n_panels, ks.mr, ks.nr, ks.mc, K, a.packed != nullptr || a_in_place, b.packed != nullptr};
-  int64_t tm, tn;
-  choose_grid(grid, static_cast<int>(std::min<int64_t>(packs_nothing ? 2 * threads : threads, max_tasks)), &tm, &tn);
-  if (tm * tn == 1 && packs_nothing)  // no grid of twice the threads fits the panels
-    choose_grid(grid, static_cast<int>(std::min<int64_t>(threads, max_tasks)), &tm, &tn);
-  if (tm * tn == 1) return gemm_tile(pr, alpha, a, b, beta, c, ldc, ep, 0, M, 0, N);
   const int64_t m_step = (m_panels + tm - 1) / tm * ks.mr, n_step = (n_panels + tn - 1) / tn * ks.nr;
   pool->parallel_for(tm * tn, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
