@@ -183,11 +183,10 @@ Status pad_impl(InferContext& ctx, const std::vector<int64_t>& pads, std::option
   for (size_t k = 0; k < n; ++k) {
     TS_ASSIGN_OR_RETURN(int64_t axis, ctx.axis((*axes)[k], rank, "axes entry"));
     const Dim& d = (*x)[axis];
-    int64_t add = 0, padded = 0;
-    const bool overflows = __builtin_add_overflow(pads[k], pads[k + n], &add);
-    if (add == 0 && !overflows) continue;
     // A crafted pad must not wrap the dim; what is unknown here the kernel checks on the run.
-    out[axis] = d.is_fixed() && !overflows && !__builtin_add_overflow(d.value, add, &padded) && padded >= 0 ? fixed_dim(padded) : unknown_dim();
+    int64_t add = 0;
+    if (__builtin_add_overflow(pads[k], pads[k + n], &add)) out[axis] = unknown_dim();
+    else if (add != 0) out[axis] = offset_dim(d, add);
   }
   ctx.set_output(0, out);
   return Status::ok();

@@ -34,11 +34,13 @@ bool same_dim(const Dim& a, const Dim& b) {
   return !a.param.empty() && a.param == b.param;
 }
 
-Dim sum_dim(const Dim& a, const Dim& b) {
+Dim offset_dim(const Dim& d, int64_t delta) {
   int64_t sum = 0;
-  if (!a.is_fixed() || !b.is_fixed() || __builtin_add_overflow(a.value, b.value, &sum) || sum < 0) return unknown_dim();
+  if (!d.is_fixed() || __builtin_add_overflow(d.value, delta, &sum) || sum < 0) return unknown_dim();
   return fixed_dim(sum);
 }
+
+Dim sum_dim(const Dim& a, const Dim& b) { return b.is_fixed() ? offset_dim(a, b.value) : unknown_dim(); }
 
 Dim scaled_dim(const Dim& d, int64_t k) {
   int64_t product = 0;

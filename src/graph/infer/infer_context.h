@@ -47,9 +47,10 @@ Dim unify_dim(const Dim& a, const Dim& b);
 bool same_dim(const Dim& a, const Dim& b);
 // The product of dims: fixed when all are fixed, the symbol when one symbol times ones.
 Dim product_dim(const Dims& dims, size_t begin, size_t end);
-// a + b and d * k when fixed and within int64, else unknown: a crafted model's dims must not wrap
-// (the run's checked element counts refuse what inference leaves unknown).
+// a + b, d + delta and d * k when fixed and within [0, int64], else unknown: a crafted model's
+// dims must not wrap (the run's checked element counts refuse what inference leaves unknown).
 Dim sum_dim(const Dim& a, const Dim& b);
+Dim offset_dim(const Dim& d, int64_t delta);
 Dim scaled_dim(const Dim& d, int64_t k);
 TypeInfo tensor_type(DataType dtype, std::optional<Dims> shape);
 

@@ -24,11 +24,10 @@ using namespace reduce_impl;
 
 enum class Mode { nearest, linear, cubic };
 enum class Coord { half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric, tf_crop_and_resize, tf_half_pixel_for_nn };
-// Output sizes computed in double are refused from here on, before converting to int64.
-constexpr double kLargestSize = 0x1p62;
-
 enum class Nearest { round_prefer_floor, round_prefer_ceil, floor, ceil, simple };
 enum class Policy { stretch, not_larger, not_smaller };
+// Output sizes computed in double are refused from here on, before converting to int64.
+constexpr double kLargestSize = 0x1p62;
 
 struct ResizeParams {
   Mode mode = Mode::nearest;
