@@ -447,6 +447,23 @@ TEST(Conv, BlockedConvDirectKernelShapes) {
   check_blocked_conv({{1, 16, 11, 11}, 16, 1, {3, 3}, {3, 3}, {}, {1, 1, 1, 1}});  // stride 3: another path
 }
 
+// 3x3s at stride 1 with at least 32 input and output channels and a clamp activation run on the
+// Winograd kernel (microkernels/conv_winograd.h): even and odd sides (a last tile row or column
+// half outside the output), asymmetric and no padding, 1x1 and 1-wide outputs, channel counts
+// that leave the last blocks part empty (NaNs in the input's unused lanes must not leak in), a
+// clamp that moves zero (the lanes past M must be zeroed again), a residual, two images.
+TEST(Conv, BlockedConvWinogradShapes) {
+  const auto relu = [](double v) { return std::max(v, 0.0); };
+  const auto clip = [](double v) { return std::clamp(v, 0.1, 0.5); };
+  check_blocked_conv({{1, 32, 14, 14}, 32, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{1, 40, 7, 9}, 36, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "", {}, nullptr, false, true);
+  check_blocked_conv({{2, 33, 11, 6}, 48, 1, {3, 3}, {}, {}, {0, 2, 1, 0}}, "Relu", {}, relu, true, true);
+  check_blocked_conv({{1, 64, 9, 8}, 40, 1, {3, 3}, {}, {}, {0, 0, 0, 0}}, "Clip", {0.1f, 0.5f}, clip, true);
+  check_blocked_conv({{1, 48, 1, 1}, 32, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu);
+  check_blocked_conv({{1, 32, 5, 1}, 64, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Clip", {0.1f, 0.5f}, clip, true);
+  check_blocked_conv({{1, 100, 28, 28}, 130, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, true);
+}
+
 // 1x1s on the pointwise kernel (microkernels/conv_pointwise.h): input channels that leave the
 // last block part empty (24, 40: its other lanes are skipped: NaNs there must not leak in),
 // enough of them for several chunks of weights (600: 3 chunks of 16 lanes, 2 of 8), stride 2 with

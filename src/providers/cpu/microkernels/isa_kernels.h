@@ -138,6 +138,39 @@ struct ConvBlockedKernels {
   int64_t two_rows_width = 0;
 };
 
+// The transforms of the Winograd F(2x2, 3x3) convolution (conv_winograd.h), one vector of L
+// channels of one block at a time. Input: `tiles` tiles along a row of tiles, tile j reading the
+// 4 x 4 pixels from p + 2 * j * L (pixels L floats apart, rows row_floats apart; every pixel in
+// bounds: the caller pads), writing position k's vector at v + k * position_floats + j * L.
+struct WinogradInputArgs {
+  const float* p;
+  int64_t row_floats;
+  int64_t tiles;
+  float* v;
+  int64_t position_floats;
+};
+using WinogradInputFn = void (*)(const WinogradInputArgs& args);
+// Output: tile j's 16 vectors from m + k * position_floats + j * L into the 2 x 2 pixels at
+// y + 2 * j * L (rows row_floats apart) plus bias (L floats, or null) and z (shaped like y, or
+// null), clamped; only `rows` (1 or 2) rows and the pixels before column `cols` are written.
+struct WinogradOutputArgs {
+  const float* m;
+  int64_t position_floats;
+  int64_t tiles;
+  const float* bias;
+  const float* z;
+  float* y;
+  int64_t row_floats;
+  int rows;
+  int64_t cols;
+  float lo, hi;
+};
+using WinogradOutputFn = void (*)(const WinogradOutputArgs& args);
+struct WinogradKernels {
+  WinogradInputFn input = nullptr;
+  WinogradOutputFn output = nullptr;
+};
+
 struct IsaKernels {
   const char* name;
   KernelSet<float> f32;
@@ -148,6 +181,7 @@ struct IsaKernels {
   UnblockFn unblock_f32;
   int vector_floats;  // floats per vector register of this ISA: L of the channel-blocked kernels
   ConvBlockedKernels conv_blocked;
+  WinogradKernels winograd;
 };
 
 IsaKernels isa_kernels_portable();

@@ -1,0 +1,49 @@
+// Winograd F(2x2, 3x3) convolution (float32, one group, 3x3, stride 1, no dilation) in the
+// channel-blocked layout of the optimizer's `all` level: each 2 x 2 output tile is computed from
+// its 4 x 4 input tile with 16 multiply-adds per input and output channel instead of the direct
+// kernel's 36, so ResNet's 3x3s do 2.25x fewer multiply-adds. Per image:
+// 1. the input, zero-padded to whole tiles (pad_conv_blocked_rows), is transformed tile by tile
+//    into 16 planes, one per tile position k: V[k] = [Cb][tiles][L], a blocked image whose pixels
+//    are the tiles;
+// 2. each plane is a 1x1 convolution with that position's transformed weights
+//    (U[k] = (G w G^T)[k], packed as pack_conv_blocked_weights packs a 1x1): the pointwise
+//    kernel's tasks (conv_pointwise.h), 16 times;
+// 3. the 16 product planes are transformed back to 2 x 2 outputs, with the bias, the residual z
+//    and the clamp.
+// The transforms are in winograd_impl.h. Every phase runs as tasks on the caller's pool.
+#pragma once
+
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "providers/cpu/microkernels/conv_blocked.h"
+
+namespace tessera::kernels {
+
+// Whether this kernel runs a 2-D geometry: 3x3, stride 1, dilation 1 (any padding).
+bool conv_winograd_supported(const ConvGeometry& g);
+
+// Floats of the transformed, packed weights of an M x C x 3 x 3 convolution: 16 packed 1x1s.
+int64_t conv_winograd_packed_size(int64_t M, int64_t C);
+// w [M, C, 3, 3] into 16 times pack_conv_blocked_weights(U[k], M, C, 1).
+void pack_conv_winograd_weights(const float* w, int64_t M, int64_t C, float* packed);
+
+// Floats of scratch one call needs (reused image after image).
+int64_t conv_winograd_scratch_size(const ConvGeometry& g, int64_t Cb, int64_t Mb);
+
+struct ConvWinogradArgs {
+  const ConvGeometry* g;  // conv_winograd_supported; padding as the convolution has it
+  int64_t N, Cb, Mb;      // images, input and output channel blocks
+  const float* x;         // [N, Cb, H, W, L]
+  const float* w;         // pack_conv_winograd_weights
+  const float* bias;      // [Mb * L] (zeros past M), or null
+  const float* z;         // [N, Mb, OH, OW, L], or null
+  float* y;               // [N, Mb, OH, OW, L]
+  float lo, hi;           // clamp of every output
+  int64_t last_lanes = 0;  // input channels in the last input block, 1..L (0: L)
+  float* scratch;          // conv_winograd_scratch_size floats
+};
+
+void conv_winograd(const ConvWinogradArgs& a, ThreadPool& pool);
+
+}  // namespace tessera::kernels
