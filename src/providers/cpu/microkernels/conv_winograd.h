@@ -20,6 +20,10 @@
 
 namespace tessera::kernels {
 
+// BlockedConv runs 3x3s with at least this many input and output channels on this kernel
+// (docs/kernel_choices.md has the measurements).
+constexpr int64_t kConvWinogradMinChannels = 32;
+
 // Whether this kernel runs a 2-D geometry: 3x3, stride 1, dilation 1 (any padding).
 bool conv_winograd_supported(const ConvGeometry& g);
 

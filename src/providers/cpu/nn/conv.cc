@@ -58,9 +58,6 @@ constexpr int64_t kBlockedDepthwiseBandScratch = int64_t{1} << 16;
 constexpr int64_t kMinActivationTask = 16384;
 // Floats of a blocked convolution's padded input copy per task, at least (planes run together).
 constexpr int64_t kMinPadTaskFloats = 16384;
-// 3x3s with at least this many input and output channels run on the Winograd kernel in the
-// blocked layout (docs/kernel_choices.md has the measurements).
-constexpr int64_t kWinogradMinChannels = 32;
 // Vector FMAs (output positions x taps) worth waking another thread for, in blocked depthwise.
 constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
@@ -544,12 +541,12 @@ class ConvKernel final : public OpKernel {
   }
 
   // BlockedConv on the Winograd kernel (microkernels/conv_winograd.h): a 3x3, stride 1, no
-  // dilation, a blocked input of at least kWinogradMinChannels channels to as many, and a clamp
+  // dilation, a blocked input of at least kConvWinogradMinChannels channels to as many, and a clamp
   // activation (the output transform clamps; others would run after it).
   bool runs_winograd(const Tensor& w) const {
     auto all_ones = [](const std::vector<int64_t>& v) { return std::all_of(v.begin(), v.end(), [](int64_t e) { return e == 1; }); };
     return !nchw_input_ && act_.is_clamp() && w.dim(2) == 3 && w.dim(3) == 3 && all_ones(params_.strides) &&
-           all_ones(params_.dilations) && w.dim(0) >= kWinogradMinChannels && w.dim(1) >= kWinogradMinChannels;
+           all_ones(params_.dilations) && w.dim(0) >= kernels::kConvWinogradMinChannels && w.dim(1) >= kernels::kConvWinogradMinChannels;
   }
 
   // Packs the weights for the Winograd or the direct kernel, which then owns them; returns the kernel.
