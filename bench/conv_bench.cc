@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
     if (winograd) {
       winograd_packed.resize(static_cast<size_t>(kernels::conv_winograd_packed_size(s.M, s.C)));
       kernels::pack_conv_winograd_weights(w.data<float>(), s.M, s.C, winograd_packed.data());
-      winograd_scratch.resize(static_cast<size_t>(kernels::conv_winograd_scratch_size(g, Cb, Mb)));
+      winograd_scratch.resize(static_cast<size_t>(kernels::conv_winograd_scratch_size(g, Cb, Mb, threads)));
     }
     auto winograd_run = [&] {
       kernels::conv_winograd({&g, 1, Cb, Mb, x.data<float>(), winograd_packed.data(), bias.data(), zp, y.data(), 0.0f,

@@ -462,6 +462,10 @@ TEST(Conv, BlockedConvWinogradShapes) {
   check_blocked_conv({{1, 48, 1, 1}, 32, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu);
   check_blocked_conv({{1, 32, 5, 1}, 64, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Clip", {0.1f, 0.5f}, clip, true);
   check_blocked_conv({{1, 100, 28, 28}, 130, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, true);
+  // Small weights: each thread runs bands of tile rows (here 7 bands of 3 tile rows, the last of
+  // 2, per image; ResNet-50's 64-channel layers bands of one).
+  check_blocked_conv({{2, 32, 40, 30}, 48, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, true, true);
+  check_blocked_conv({{1, 64, 56, 56}, 64, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, true);
 }
 
 // 1x1s on the pointwise kernel (microkernels/conv_pointwise.h): input channels that leave the

@@ -12,36 +12,103 @@ namespace tessera::kernels {
 namespace {
 
 constexpr int64_t kPositions = 16;  // 4 x 4 tile positions
+// Transformed weights (bytes) up to which each thread runs whole bands of tile rows through all
+// three phases, its transformed tiles and products staying in L2 (ResNet-50's 64-channel 3x3s
+// on 56x56: the planes' 3.2 MB of each went through L3 otherwise). Larger weights would be read
+// again for every band; those layers run each phase over the whole plane instead, every thread
+// sharing it.
+constexpr int64_t kBandedMaxWeightBytes = int64_t{256} << 10;
+// Floats of transformed tiles and products a band holds, at most (but one tile row, at least).
+constexpr int64_t kBandFloats = int64_t{64} << 10;
 
-// Tiles of 2 x 2 outputs over the output plane, and the padded input they read.
+// Tiles of 2 x 2 outputs over the output plane, in bands of tile rows.
 struct Tiling {
-  int64_t th, tw, tiles;   // tile rows, tile columns, their product
-  ConvGeometry padded;     // the geometry whose padded copy (2 * th + 2 rows) every tile reads
-  ConvGeometry products;   // the 1x1 over the tiles: in = out = th x tw
-  int64_t hp, wp;          // the padded copy's rows and columns
+  int64_t th, tw;       // tile rows and columns
+  int64_t band_rows;    // tile rows per band
+  int64_t bands;        // ceil(th / band_rows)
+  bool banded;          // each thread runs whole bands (else each phase runs over the plane)
+  int64_t slots;        // banded: the threads' scratch areas
+  int64_t slot_floats;  // a band's transformed tiles and products
 };
 
-Tiling tiling(const ConvGeometry& g) {
+Tiling tiling(const ConvGeometry& g, int64_t Cb, int64_t Mb, int threads) {
   Tiling t;
+  const int64_t L = depthwise_block_channels();
   t.th = (g.out[0] + 1) / 2;
   t.tw = (g.out[1] + 1) / 2;
-  t.tiles = t.th * t.tw;
-  t.padded = g;
-  t.padded.out[0] = 2 * t.th;
-  t.padded.out[1] = 2 * t.tw;
-  t.hp = 2 * t.th + 2;
-  t.wp = 2 * t.tw + 2;
-  ConvGeometry& p = t.products;
-  p.nd = 2;
-  for (size_t d = 0; d < 2; ++d) {
-    p.in[d] = p.out[d] = d == 0 ? t.th : t.tw;
-    p.kernel[d] = p.stride[d] = p.dilation[d] = 1;
-    p.pad_begin[d] = 0;
-  }
-  p.in_size = p.out_size = t.tiles;
-  p.kernel_size = 1;
+  const int64_t per_tile = kPositions * (Cb + Mb) * L;
+  t.banded = kPositions * Cb * Mb * L * L * int64_t{sizeof(float)} <= kBandedMaxWeightBytes;
+  t.band_rows = t.banded ? std::clamp<int64_t>(kBandFloats / (per_tile * t.tw), 1, t.th) : t.th;
+  t.bands = (t.th + t.band_rows - 1) / t.band_rows;
+  t.banded = t.banded && t.bands > 1;
+  if (!t.banded) t.band_rows = t.th, t.bands = 1;
+  t.slots = t.banded ? std::min<int64_t>(threads, t.bands) : 1;
+  t.slot_floats = per_tile * t.band_rows * t.tw;
   return t;
 }
+
+// The 1x1 convolution of a band's tiles: in = out = rows x tw.
+ConvGeometry products(int64_t rows, int64_t tw) {
+  ConvGeometry p;
+  p.nd = 2;
+  p.in[0] = p.out[0] = rows;
+  p.in[1] = p.out[1] = tw;
+  for (size_t d = 0; d < 2; ++d) p.kernel[d] = p.stride[d] = p.dilation[d] = 1;
+  p.in_size = p.out_size = rows * tw;
+  return p;
+}
+
+// One band of tile rows [i0, i1) of one image: its transformed tiles v ([16][Cb][tiles][L]) and
+// their products m ([16][Mb][tiles][L]).
+class Band {
+ public:
+  Band(const ConvWinogradArgs& a, const Tiling& t, int64_t n, int64_t i0, int64_t i1, float* area, int threads)
+      : a_(a), t_(t), n_(n), i0_(i0), tiles_((i1 - i0) * t.tw), L_(depthwise_block_channels()),
+        geometry_(products(i1 - i0, t.tw)), v_(area), m_(area + kPositions * a.Cb * tiles_ * L_),
+        plan_(plan_conv_pointwise(geometry_, a.Cb, a.Mb, 1, threads)) {}
+
+  int64_t rows() const { return tiles_ / t_.tw; }
+  int64_t product_tasks() const { return kPositions * plan_.tasks.tasks; }
+
+  // Tile row i of the band, input block cb: 16 transformed vectors per tile.
+  void transform_input(int64_t cb, int64_t i) const {
+    const ConvGeometry& g = *a_.g;
+    const int64_t H = g.in[0], W = g.in[1];
+    const float* plane = a_.x + ((n_ * a_.Cb + cb) * H * W) * L_;
+    detail::active_isa().winograd.input({plane, H, W, 2 * (i0_ + i) - g.pad_begin[0], -g.pad_begin[1], t_.tw,
+                                         v_ + (cb * tiles_ + i * t_.tw) * L_, a_.Cb * tiles_ * L_});
+  }
+
+  // Task `task` of the 16 positions' 1x1 convolutions.
+  void multiply(int64_t task) const {
+    const int64_t p = task / plan_.tasks.tasks, L = L_;
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    const ConvBlockedArgs args{&geometry_, a_.Cb, a_.Mb, v_ + p * a_.Cb * tiles_ * L,
+                               a_.w + p * conv_blocked_packed_size(a_.Mb * L, a_.Cb * L, 1), nullptr, nullptr,
+                               m_ + p * a_.Mb * tiles_ * L, -kInf, kInf, a_.last_lanes, false};
+    conv_pointwise_task(args, plan_, task % plan_.tasks.tasks);
+  }
+
+  // Tile row i of the band, output block mb: back to 2 x 2 outputs, bias, residual and clamp.
+  void transform_output(int64_t mb, int64_t i) const {
+    const ConvGeometry& g = *a_.g;
+    const int64_t OH = g.out[0], OW = g.out[1], oh = 2 * (i0_ + i);
+    const int64_t at = ((n_ * a_.Mb + mb) * OH * OW + oh * OW) * L_;
+    detail::active_isa().winograd.output({m_ + (mb * tiles_ + i * t_.tw) * L_, a_.Mb * tiles_ * L_, t_.tw,
+                                          a_.bias ? a_.bias + mb * L_ : nullptr, a_.z ? a_.z + at : nullptr,
+                                          a_.y + at, OW * L_, static_cast<int>(std::min<int64_t>(2, OH - oh)), OW,
+                                          a_.lo, a_.hi});
+  }
+
+ private:
+  const ConvWinogradArgs& a_;
+  const Tiling& t_;
+  int64_t n_, i0_, tiles_, L_;
+  ConvGeometry geometry_;
+  float* v_;
+  float* m_;
+  ConvPointwisePlan plan_;
+};
 
 }  // namespace
 
@@ -76,56 +143,41 @@ void pack_conv_winograd_weights(const float* w, int64_t M, int64_t C, float* pac
   for (int64_t k = 0; k < kPositions; ++k) pack_conv_blocked_weights(u.data() + k * M * C, M, C, 1, packed + k * one);
 }
 
-int64_t conv_winograd_scratch_size(const ConvGeometry& g, int64_t Cb, int64_t Mb) {
-  const Tiling t = tiling(g);
-  const int64_t L = depthwise_block_channels();
-  return (Cb * t.hp * t.wp + kPositions * (Cb + Mb) * t.tiles) * L;
+int64_t conv_winograd_scratch_size(const ConvGeometry& g, int64_t Cb, int64_t Mb, int threads) {
+  const Tiling t = tiling(g, Cb, Mb, threads);
+  return t.slots * t.slot_floats;
 }
 
 void conv_winograd(const ConvWinogradArgs& a, ThreadPool& pool) {
-  const ConvGeometry& g = *a.g;
-  const Tiling t = tiling(g);
-  const int64_t L = depthwise_block_channels(), OH = g.out[0], OW = g.out[1];
-  const int64_t in_image = a.Cb * g.in[0] * g.in[1] * L, out_image = a.Mb * OH * OW * L;
-  float* padded = a.scratch;
-  float* v = padded + a.Cb * t.hp * t.wp * L;
-  float* m = v + kPositions * a.Cb * t.tiles * L;
-  const int64_t v_position = a.Cb * t.tiles * L, m_position = a.Mb * t.tiles * L;
-  const detail::WinogradKernels& k = detail::active_isa().winograd;
-
-  const ConvPointwisePlan plan = plan_conv_pointwise(t.products, a.Cb, a.Mb, 1, pool.size());
-  const int64_t weights_per_position = conv_blocked_packed_size(a.Mb * L, a.Cb * L, 1);
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-
+  const Tiling t = tiling(*a.g, a.Cb, a.Mb, pool.size());
+  if (t.banded) {
+    // Each thread (slot) runs its share of the bands through all three phases on its own area.
+    const int64_t bands = a.N * t.bands;
+    pool.parallel_for(t.slots, 1, [&](int64_t s0, int64_t s1) {
+      for (int64_t s = s0; s < s1; ++s)
+        for (int64_t b = bands * s / t.slots; b < bands * (s + 1) / t.slots; ++b) {
+          const int64_t n = b / t.bands, i0 = b % t.bands * t.band_rows, i1 = std::min(t.th, i0 + t.band_rows);
+          const Band band(a, t, n, i0, i1, a.scratch + s * t.slot_floats, 1);
+          for (int64_t cb = 0; cb < a.Cb; ++cb)
+            for (int64_t i = 0; i < band.rows(); ++i) band.transform_input(cb, i);
+          for (int64_t task = 0; task < band.product_tasks(); ++task) band.multiply(task);
+          for (int64_t mb = 0; mb < a.Mb; ++mb)
+            for (int64_t i = 0; i < band.rows(); ++i) band.transform_output(mb, i);
+        }
+    });
+    return;
+  }
+  // Each phase over the whole plane, every thread taking part.
   for (int64_t n = 0; n < a.N; ++n) {
-    const float* x = a.x + n * in_image;
-    // 1. Each input block: its padded plane, then its tiles' 16 transformed vectors.
-    pool.parallel_for(a.Cb, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t cb = c0; cb < c1; ++cb) {
-        pad_conv_blocked_rows(t.padded, x, L, cb, 0, t.hp, padded);
-        for (int64_t i = 0; i < t.th; ++i)
-          k.input({padded + (cb * t.hp + 2 * i) * t.wp * L, t.wp * L, t.tw, v + (cb * t.tiles + i * t.tw) * L, v_position});
-      }
+    const Band band(a, t, n, 0, t.th, a.scratch, pool.size());
+    pool.parallel_for(a.Cb * t.th, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t task = t0; task < t1; ++task) band.transform_input(task / t.th, task % t.th);
     });
-    // 2. Per position, the 1x1 convolution of the tiles with its transformed weights.
-    pool.parallel_for(kPositions * plan.tasks.tasks, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t task = t0; task < t1; ++task) {
-        const int64_t p = task / plan.tasks.tasks;
-        const ConvBlockedArgs args{&t.products, a.Cb, a.Mb, v + p * v_position, a.w + p * weights_per_position,
-                                   nullptr, nullptr, m + p * m_position, -kInf, kInf, a.last_lanes, false};
-        conv_pointwise_task(args, plan, task % plan.tasks.tasks);
-      }
+    pool.parallel_for(band.product_tasks(), 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t task = t0; task < t1; ++task) band.multiply(task);
     });
-    // 3. Each output block's tile rows: back to 2 x 2 outputs, bias, residual and clamp.
-    float* y = a.y + n * out_image;
-    const float* z = a.z ? a.z + n * out_image : nullptr;
     pool.parallel_for(a.Mb * t.th, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t task = t0; task < t1; ++task) {
-        const int64_t mb = task / t.th, i = task % t.th, at = (mb * OH * OW + 2 * i * OW) * L;
-        k.output({m + (mb * t.tiles + i * t.tw) * L, m_position, t.tw, a.bias ? a.bias + mb * L : nullptr,
-                  z ? z + at : nullptr, y + at, OW * L, static_cast<int>(std::min<int64_t>(2, OH - 2 * i)), OW, a.lo,
-                  a.hi});
-      }
+      for (int64_t task = t0; task < t1; ++task) band.transform_output(task / t.th, task % t.th);
     });
   }
 }

@@ -2,14 +2,16 @@
 // channel-blocked layout of the optimizer's `all` level: each 2 x 2 output tile is computed from
 // its 4 x 4 input tile with 16 multiply-adds per input and output channel instead of the direct
 // kernel's 36, so ResNet's 3x3s do 2.25x fewer multiply-adds. Per image:
-// 1. the input, zero-padded to whole tiles (pad_conv_blocked_rows), is transformed tile by tile
-//    into 16 planes, one per tile position k: V[k] = [Cb][tiles][L], a blocked image whose pixels
-//    are the tiles;
+// 1. the input is transformed tile by tile (the padding read as zeros) into 16 planes, one per
+//    tile position k: V[k] = [Cb][tiles][L], a blocked image whose pixels are the tiles;
 // 2. each plane is a 1x1 convolution with that position's transformed weights
 //    (U[k] = (G w G^T)[k], packed as pack_conv_blocked_weights packs a 1x1): the pointwise
 //    kernel's tasks (conv_pointwise.h), 16 times;
 // 3. the 16 product planes are transformed back to 2 x 2 outputs, with the bias, the residual z
 //    and the clamp.
+// Where the transformed weights are small (64 channels), each thread runs bands of tile rows
+// through all three phases, so that V and the products stay in L2; else each phase runs over the
+// whole plane on every thread.
 // The transforms are in winograd_impl.h. Every phase runs as tasks on the caller's pool.
 #pragma once
 
@@ -32,8 +34,8 @@ int64_t conv_winograd_packed_size(int64_t M, int64_t C);
 // w [M, C, 3, 3] into 16 times pack_conv_blocked_weights(U[k], M, C, 1).
 void pack_conv_winograd_weights(const float* w, int64_t M, int64_t C, float* packed);
 
-// Floats of scratch one call needs (reused image after image).
-int64_t conv_winograd_scratch_size(const ConvGeometry& g, int64_t Cb, int64_t Mb);
+// Floats of scratch one call on a pool of `threads` needs (reused image after image).
+int64_t conv_winograd_scratch_size(const ConvGeometry& g, int64_t Cb, int64_t Mb, int threads);
 
 struct ConvWinogradArgs {
   const ConvGeometry* g;  // conv_winograd_supported; padding as the convolution has it

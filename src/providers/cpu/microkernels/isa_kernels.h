@@ -139,12 +139,14 @@ struct ConvBlockedKernels {
 };
 
 // The transforms of the Winograd F(2x2, 3x3) convolution (conv_winograd.h), one vector of L
-// channels of one block at a time. Input: `tiles` tiles along a row of tiles, tile j reading the
-// 4 x 4 pixels from p + 2 * j * L (pixels L floats apart, rows row_floats apart; every pixel in
-// bounds: the caller pads), writing position k's vector at v + k * position_floats + j * L.
+// channels of one block at a time. Input: `tiles` tiles along a row of tiles of the block's
+// plane x ([H][W][L]), tile j reading the 4 x 4 pixels from input row row0 and column
+// col0 + 2 * j (pixels outside the plane read as zero: the padding), writing position k's vector
+// at v + k * position_floats + j * L.
 struct WinogradInputArgs {
-  const float* p;
-  int64_t row_floats;
+  const float* x;
+  int64_t H, W;
+  int64_t row0, col0;
   int64_t tiles;
   float* v;
   int64_t position_floats;

@@ -20,13 +20,24 @@ template <int Bytes>
 void winograd_input_tiles(const WinogradInputArgs& a) {
   using V = typename VecOf<float, Bytes>::type;
   constexpr int L = Bytes / 4;
+  const bool rows_inside = a.row0 >= 0 && a.row0 + 4 <= a.H;
   for (int64_t j = 0; j < a.tiles; ++j) {
-    const float* base = a.p + 2 * j * L;
+    const int64_t col = a.col0 + 2 * j;
     V d[4][4];
+    if (rows_inside && col >= 0 && col + 4 <= a.W) {
+      const float* base = a.x + (a.row0 * a.W + col) * L;
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r)
+      for (int r = 0; r < 4; ++r)
 #pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) std::memcpy(&d[r][c], base + r * a.row_floats + c * L, Bytes);
+        for (int c = 0; c < 4; ++c) std::memcpy(&d[r][c], base + (r * a.W + c) * L, Bytes);
+    } else {  // a tile over the padding
+      for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < 4; ++c) {
+          const int64_t ih = a.row0 + r, iw = col + c;
+          d[r][c] = V{};
+          if (ih >= 0 && ih < a.H && iw >= 0 && iw < a.W) std::memcpy(&d[r][c], a.x + (ih * a.W + iw) * L, Bytes);
+        }
+    }
     V t[4][4];
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {

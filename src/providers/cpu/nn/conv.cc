@@ -633,7 +633,7 @@ class ConvKernel final : public OpKernel {
     }
     GemmEpilogue<float> ep;
     clamp_bounds(act_, ep);
-    Tensor scratch = ctx.scratch(DataType::float32, kernels::conv_winograd_scratch_size(g, Cb, Mb));
+    Tensor scratch = ctx.scratch(DataType::float32, kernels::conv_winograd_scratch_size(g, Cb, Mb, ctx.thread_pool().size()));
     kernels::conv_winograd({&g, N, Cb, Mb, x, winograd_packed_.data(), bias ? padded_bias.data<float>() : nullptr, z, y,
                             ep.clip_min, ep.clip_max, C - (Cb - 1) * L, scratch.data<float>()},
                            ctx.thread_pool());
