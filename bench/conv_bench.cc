@@ -12,6 +12,7 @@
 // it checks nothing.
 //
 //   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]
+//                          [--winograd-tile 2|4]   (Winograd's output tile; default as BlockedConv chooses)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -152,6 +153,7 @@ int main(int argc, char** argv) {
   int64_t chunk_kib = 0;
   std::string filter;
   bool residual = false;
+  int winograd_tile = 0;  // 0: as BlockedConv chooses
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -159,13 +161,16 @@ int main(int argc, char** argv) {
     else if (arg == "--filter" && i + 1 < argc) filter = argv[++i];
     else if (arg == "--chunk-kib" && i + 1 < argc) chunk_kib = std::atoll(argv[++i]);
     else if (arg == "--residual") residual = true;
+    else if (arg == "--winograd-tile" && i + 1 < argc) winograd_tile = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]\n");
+      std::fprintf(stderr,
+                   "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual] "
+                   "[--winograd-tile 2|4]\n");
       return 2;
     }
   }
-  if (threads < 1 || rounds < 1) {
-    std::fprintf(stderr, "conv_bench: --threads and --rounds must be positive\n");
+  if (threads < 1 || rounds < 1 || (winograd_tile != 0 && winograd_tile != 2 && winograd_tile != 4)) {
+    std::fprintf(stderr, "conv_bench: --threads and --rounds must be positive, --winograd-tile 2 or 4\n");
     return 2;
   }
   ThreadPool pool(threads);
@@ -220,13 +225,15 @@ int main(int argc, char** argv) {
     const bool winograd = !s.planar && kernels::conv_winograd_supported(g) && s.C >= kernels::kConvWinogradMinChannels &&
                           s.M >= kernels::kConvWinogradMinChannels;
     std::vector<float> winograd_packed, winograd_scratch;
+    int tile = winograd_tile;
     if (winograd) {
-      winograd_packed.resize(static_cast<size_t>(kernels::conv_winograd_packed_size(s.M, s.C)));
-      kernels::pack_conv_winograd_weights(w.data<float>(), s.M, s.C, winograd_packed.data());
-      winograd_scratch.resize(static_cast<size_t>(kernels::conv_winograd_scratch_size(g, Cb, Mb, threads)));
+      if (tile == 0) tile = kernels::conv_winograd_tile(s.M, s.C);
+      winograd_packed.resize(static_cast<size_t>(kernels::conv_winograd_packed_size(tile, s.M, s.C)));
+      kernels::pack_conv_winograd_weights(tile, w.data<float>(), s.M, s.C, winograd_packed.data());
+      winograd_scratch.resize(static_cast<size_t>(kernels::conv_winograd_scratch_size(tile, g, Cb, Mb, threads)));
     }
     auto winograd_run = [&] {
-      kernels::conv_winograd({&g, 1, Cb, Mb, x.data<float>(), winograd_packed.data(), bias.data(), zp, y.data(), 0.0f,
+      kernels::conv_winograd({tile, &g, 1, Cb, Mb, x.data<float>(), winograd_packed.data(), bias.data(), zp, y.data(), 0.0f,
                               1e30f, s.C - (Cb - 1) * L, winograd_scratch.data()},
                              pool);
     };

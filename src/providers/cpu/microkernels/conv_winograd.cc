@@ -11,7 +11,6 @@
 namespace tessera::kernels {
 namespace {
 
-constexpr int64_t kPositions = 16;  // 4 x 4 tile positions
 // Transformed weights (bytes) up to which each thread runs whole bands of tile rows through all
 // three phases, its transformed tiles and products staying in L2 (ResNet-50's 64-channel 3x3s
 // on 56x56: the planes' 3.2 MB of each went through L3 otherwise). Larger weights would be read
@@ -21,8 +20,10 @@ constexpr int64_t kBandedMaxWeightBytes = int64_t{256} << 10;
 // Floats of transformed tiles and products a band holds, at most (but one tile row, at least).
 constexpr int64_t kBandFloats = int64_t{64} << 10;
 
-// Tiles of 2 x 2 outputs over the output plane, in bands of tile rows.
+// Tiles of T x T outputs over the output plane, in bands of tile rows.
 struct Tiling {
+  int tile;             // T
+  int64_t positions;    // (T + 2)^2: products per input/output channel pair and tile
   int64_t th, tw;       // tile rows and columns
   int64_t band_rows;    // tile rows per band
   int64_t bands;        // ceil(th / band_rows)
@@ -31,13 +32,15 @@ struct Tiling {
   int64_t slot_floats;  // a band's transformed tiles and products
 };
 
-Tiling tiling(const ConvGeometry& g, int64_t Cb, int64_t Mb, int threads) {
+Tiling tiling(int tile, const ConvGeometry& g, int64_t Cb, int64_t Mb, int threads) {
   Tiling t;
   const int64_t L = depthwise_block_channels();
-  t.th = (g.out[0] + 1) / 2;
-  t.tw = (g.out[1] + 1) / 2;
-  const int64_t per_tile = kPositions * (Cb + Mb) * L;
-  t.banded = kPositions * Cb * Mb * L * L * int64_t{sizeof(float)} <= kBandedMaxWeightBytes;
+  t.tile = tile;
+  t.positions = (tile + 2) * (tile + 2);
+  t.th = (g.out[0] + tile - 1) / tile;
+  t.tw = (g.out[1] + tile - 1) / tile;
+  const int64_t per_tile = t.positions * (Cb + Mb) * L;
+  t.banded = t.positions * Cb * Mb * L * L * int64_t{sizeof(float)} <= kBandedMaxWeightBytes;
   t.band_rows = t.banded ? std::clamp<int64_t>(kBandFloats / (per_tile * t.tw), 1, t.th) : t.th;
   t.bands = (t.th + t.band_rows - 1) / t.band_rows;
   t.banded = t.banded && t.bands > 1;
@@ -58,28 +61,29 @@ ConvGeometry products(int64_t rows, int64_t tw) {
   return p;
 }
 
-// One band of tile rows [i0, i1) of one image: its transformed tiles v ([16][Cb][tiles][L]) and
-// their products m ([16][Mb][tiles][L]).
+// One band of tile rows [i0, i1) of one image: its transformed tiles v ([positions][Cb][tiles][L])
+// and their products m ([positions][Mb][tiles][L]).
 class Band {
  public:
   Band(const ConvWinogradArgs& a, const Tiling& t, int64_t n, int64_t i0, int64_t i1, float* area, int threads)
       : a_(a), t_(t), n_(n), i0_(i0), tiles_((i1 - i0) * t.tw), L_(depthwise_block_channels()),
-        geometry_(products(i1 - i0, t.tw)), v_(area), m_(area + kPositions * a.Cb * tiles_ * L_),
+        geometry_(products(i1 - i0, t.tw)), v_(area), m_(area + t.positions * a.Cb * tiles_ * L_),
         plan_(plan_conv_pointwise(geometry_, a.Cb, a.Mb, 1, threads)) {}
 
   int64_t rows() const { return tiles_ / t_.tw; }
-  int64_t product_tasks() const { return kPositions * plan_.tasks.tasks; }
+  int64_t product_tasks() const { return t_.positions * plan_.tasks.tasks; }
 
-  // Tile row i of the band, input block cb: 16 transformed vectors per tile.
+  // Tile row i of the band, input block cb: `positions` transformed vectors per tile.
   void transform_input(int64_t cb, int64_t i) const {
     const ConvGeometry& g = *a_.g;
     const int64_t H = g.in[0], W = g.in[1];
     const float* plane = a_.x + ((n_ * a_.Cb + cb) * H * W) * L_;
-    detail::active_isa().winograd.input({plane, H, W, 2 * (i0_ + i) - g.pad_begin[0], -g.pad_begin[1], t_.tw,
-                                         v_ + (cb * tiles_ + i * t_.tw) * L_, a_.Cb * tiles_ * L_});
+    detail::active_isa().winograd.input[t_.tile / 4]({plane, H, W, t_.tile * (i0_ + i) - g.pad_begin[0],
+                                                      -g.pad_begin[1], t_.tw, v_ + (cb * tiles_ + i * t_.tw) * L_,
+                                                      a_.Cb * tiles_ * L_});
   }
 
-  // Task `task` of the 16 positions' 1x1 convolutions.
+  // Task `task` of the positions' 1x1 convolutions.
   void multiply(int64_t task) const {
     const int64_t p = task / plan_.tasks.tasks, L = L_;
     constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -89,15 +93,16 @@ class Band {
     conv_pointwise_task(args, plan_, task % plan_.tasks.tasks);
   }
 
-  // Tile row i of the band, output block mb: back to 2 x 2 outputs, bias, residual and clamp.
+  // Tile row i of the band, output block mb: back to T x T outputs, bias, residual and clamp.
   void transform_output(int64_t mb, int64_t i) const {
     const ConvGeometry& g = *a_.g;
-    const int64_t OH = g.out[0], OW = g.out[1], oh = 2 * (i0_ + i);
+    const int64_t OH = g.out[0], OW = g.out[1], oh = t_.tile * (i0_ + i);
     const int64_t at = ((n_ * a_.Mb + mb) * OH * OW + oh * OW) * L_;
-    detail::active_isa().winograd.output({m_ + (mb * tiles_ + i * t_.tw) * L_, a_.Mb * tiles_ * L_, t_.tw,
-                                          a_.bias ? a_.bias + mb * L_ : nullptr, a_.z ? a_.z + at : nullptr,
-                                          a_.y + at, OW * L_, static_cast<int>(std::min<int64_t>(2, OH - oh)), OW,
-                                          a_.lo, a_.hi});
+    detail::active_isa().winograd.output[t_.tile / 4]({m_ + (mb * tiles_ + i * t_.tw) * L_, a_.Mb * tiles_ * L_,
+                                                       t_.tw, a_.bias ? a_.bias + mb * L_ : nullptr,
+                                                       a_.z ? a_.z + at : nullptr, a_.y + at, OW * L_,
+                                                       static_cast<int>(std::min<int64_t>(t_.tile, OH - oh)), OW,
+                                                       a_.lo, a_.hi});
   }
 
  private:
@@ -119,37 +124,44 @@ bool conv_winograd_supported(const ConvGeometry& g) {
   return true;
 }
 
-int64_t conv_winograd_packed_size(int64_t M, int64_t C) { return kPositions * conv_blocked_packed_size(M, C, 1); }
+int conv_winograd_tile(int64_t M, int64_t C) { return std::max(M, C) <= kConvWinogradMaxF4Channels ? 4 : 2; }
 
-void pack_conv_winograd_weights(const float* w, int64_t M, int64_t C, float* packed) {
-  // U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double, position by position.
-  std::vector<float> u(static_cast<size_t>(kPositions * M * C));
-  for (int64_t mc = 0; mc < M * C; ++mc) {
-    const float* g = w + mc * 9;
-    double gg[4][3];
-    for (int c = 0; c < 3; ++c) {
-      gg[0][c] = g[c];
-      gg[1][c] = 0.5 * (double{g[c]} + g[3 + c] + g[6 + c]);
-      gg[2][c] = 0.5 * (double{g[c]} - g[3 + c] + g[6 + c]);
-      gg[3][c] = g[6 + c];
-    }
-    for (int r = 0; r < 4; ++r) {
-      const double row[4] = {gg[r][0], 0.5 * (gg[r][0] + gg[r][1] + gg[r][2]), 0.5 * (gg[r][0] - gg[r][1] + gg[r][2]),
-                             gg[r][2]};
-      for (int c = 0; c < 4; ++c) u[static_cast<size_t>((r * 4 + c) * M * C + mc)] = static_cast<float>(row[c]);
-    }
-  }
-  const int64_t one = conv_blocked_packed_size(M, C, 1);
-  for (int64_t k = 0; k < kPositions; ++k) pack_conv_blocked_weights(u.data() + k * M * C, M, C, 1, packed + k * one);
+int64_t conv_winograd_packed_size(int tile, int64_t M, int64_t C) {
+  return (tile + 2) * (tile + 2) * conv_blocked_packed_size(M, C, 1);
 }
 
-int64_t conv_winograd_scratch_size(const ConvGeometry& g, int64_t Cb, int64_t Mb, int threads) {
-  const Tiling t = tiling(g, Cb, Mb, threads);
+void pack_conv_winograd_weights(int tile, const float* w, int64_t M, int64_t C, float* packed) {
+  // U = G g G^T, in double, position by position.
+  static constexpr double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  static constexpr double kG4[6][3] = {{1.0 / 4, 0, 0},          {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                       {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+  const int A = tile + 2;
+  auto G = [&](int i, int k) { return tile == 2 ? kG2[i][k] : kG4[i][k]; };
+  std::vector<float> u(static_cast<size_t>(A * A * M * C));
+  for (int64_t mc = 0; mc < M * C; ++mc) {
+    const float* g = w + mc * 9;
+    double gg[6][3] = {};  // G g
+    for (int i = 0; i < A; ++i)
+      for (int c = 0; c < 3; ++c)
+        for (int k = 0; k < 3; ++k) gg[i][c] += G(i, k) * g[k * 3 + c];
+    for (int i = 0; i < A; ++i)
+      for (int j = 0; j < A; ++j) {
+        double sum = 0;
+        for (int k = 0; k < 3; ++k) sum += gg[i][k] * G(j, k);
+        u[static_cast<size_t>((i * A + j) * M * C + mc)] = static_cast<float>(sum);
+      }
+  }
+  const int64_t one = conv_blocked_packed_size(M, C, 1);
+  for (int64_t k = 0; k < A * A; ++k) pack_conv_blocked_weights(u.data() + k * M * C, M, C, 1, packed + k * one);
+}
+
+int64_t conv_winograd_scratch_size(int tile, const ConvGeometry& g, int64_t Cb, int64_t Mb, int threads) {
+  const Tiling t = tiling(tile, g, Cb, Mb, threads);
   return t.slots * t.slot_floats;
 }
 
 void conv_winograd(const ConvWinogradArgs& a, ThreadPool& pool) {
-  const Tiling t = tiling(*a.g, a.Cb, a.Mb, pool.size());
+  const Tiling t = tiling(a.tile, *a.g, a.Cb, a.Mb, pool.size());
   if (t.banded) {
     // Each thread (slot) runs its share of the bands through all three phases on its own area.
     const int64_t bands = a.N * t.bands;

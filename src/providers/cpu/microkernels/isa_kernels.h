@@ -138,11 +138,11 @@ struct ConvBlockedKernels {
   int64_t two_rows_width = 0;
 };
 
-// The transforms of the Winograd F(2x2, 3x3) convolution (conv_winograd.h), one vector of L
-// channels of one block at a time. Input: `tiles` tiles along a row of tiles of the block's
-// plane x ([H][W][L]), tile j reading the 4 x 4 pixels from input row row0 and column
-// col0 + 2 * j (pixels outside the plane read as zero: the padding), writing position k's vector
-// at v + k * position_floats + j * L.
+// The transforms of the Winograd convolutions F(T x T, 3x3), T = 2 or 4 (conv_winograd.h), one
+// vector of L channels of one block at a time; A = T + 2. Input: `tiles` tiles along a row of
+// tiles of the block's plane x ([H][W][L]), tile j reading the A x A pixels from input row row0
+// and column col0 + T * j (pixels outside the plane read as zero: the padding), writing position
+// k's vector (k < A * A) at v + k * position_floats + j * L.
 struct WinogradInputArgs {
   const float* x;
   int64_t H, W;
@@ -152,9 +152,9 @@ struct WinogradInputArgs {
   int64_t position_floats;
 };
 using WinogradInputFn = void (*)(const WinogradInputArgs& args);
-// Output: tile j's 16 vectors from m + k * position_floats + j * L into the 2 x 2 pixels at
-// y + 2 * j * L (rows row_floats apart) plus bias (L floats, or null) and z (shaped like y, or
-// null), clamped; only `rows` (1 or 2) rows and the pixels before column `cols` are written.
+// Output: tile j's A * A vectors from m + k * position_floats + j * L into the T x T pixels at
+// y + T * j * L (rows row_floats apart) plus bias (L floats, or null) and z (shaped like y, or
+// null), clamped; only `rows` (<= T) rows and the pixels before column `cols` are written.
 struct WinogradOutputArgs {
   const float* m;
   int64_t position_floats;
@@ -168,9 +168,10 @@ struct WinogradOutputArgs {
   float lo, hi;
 };
 using WinogradOutputFn = void (*)(const WinogradOutputArgs& args);
+// Entry 0: F(2x2, 3x3); entry 1: F(4x4, 3x3).
 struct WinogradKernels {
-  WinogradInputFn input = nullptr;
-  WinogradOutputFn output = nullptr;
+  WinogradInputFn input[2] = {};
+  WinogradOutputFn output[2] = {};
 };
 
 struct IsaKernels {

@@ -1,11 +1,14 @@
-// Internal to microkernels/: the transforms of the Winograd F(2x2, 3x3) convolution
-// (conv_winograd.h) in the channel-blocked layout, written with GCC vector extensions, one
-// vector of L channels at a time, and included by each ISA translation unit after
+// Internal to microkernels/: the transforms of the Winograd convolutions F(2x2, 3x3) and
+// F(4x4, 3x3) (conv_winograd.h) in the channel-blocked layout, written with GCC vector
+// extensions, one vector of L channels at a time, and included by each ISA translation unit after
 // gemm_ukernel_impl.h (same TS_ISA namespace rules).
 //
-// Input tile d (4 x 4 pixels) -> V = B^T d B, output tile m (4 x 4) -> Y = A^T m A (2 x 2), with
-//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   A^T = [1 1 1 0; 0 1 -1 -1]
-// Every coefficient is 0 or +-1, so the transforms round no more than the direct sum does.
+// An input tile d (A x A pixels, A = T + 2) becomes V = B^T d B, a product tile m (A x A) the
+// outputs Y = A^T m A (T x T); each is a 1-D transform along the columns, then along the rows:
+//   F(2x2, 3x3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]    A^T = [1 1 1 0; 0 1 -1 -1]
+//   F(4x4, 3x3): B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
+//                       0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//                A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 #ifndef TS_ISA
 #error "define TS_ISA (the namespace of this ISA) before including winograd_impl.h"
 #endif
@@ -16,74 +19,111 @@
 
 namespace tessera::kernels::detail::TS_ISA {
 
-template <int Bytes>
+// out[i * step] = (B^T in)[i] for the A values in[k * step].
+template <int T, class V>
+inline __attribute__((always_inline)) void winograd_input_1d(const V* in, int step, V* out) {
+  const V d0 = in[0], d1 = in[step], d2 = in[2 * step], d3 = in[3 * step];
+  if constexpr (T == 2) {
+    out[0] = d0 - d2;
+    out[step] = d1 + d2;
+    out[2 * step] = d2 - d1;
+    out[3 * step] = d1 - d3;
+  } else {
+    const V d4 = in[4 * step], d5 = in[5 * step];
+    const V four = V{} + 4.0f, five = V{} + 5.0f, two = V{} + 2.0f;
+    const V a = d4 - four * d2, b = d3 - four * d1;  // rows 1 and 2: a +- b
+    const V c = d4 - d2, e = two * (d3 - d1);         // rows 3 and 4: c +- e
+    out[0] = four * d0 - five * d2 + d4;
+    out[step] = a + b;
+    out[2 * step] = a - b;
+    out[3 * step] = c + e;
+    out[4 * step] = c - e;
+    out[5 * step] = four * d1 - five * d3 + d5;
+  }
+}
+
+// out[i] = (A^T in)[i] for i < T, the A values in[k * step].
+template <int T, class V>
+inline __attribute__((always_inline)) void winograd_output_1d(const V* in, int step, V* out) {
+  const V m0 = in[0], m1 = in[step], m2 = in[2 * step], m3 = in[3 * step];
+  if constexpr (T == 2) {
+    out[0] = m0 + m1 + m2;
+    out[1] = m1 - m2 - m3;
+  } else {
+    const V m4 = in[4 * step], m5 = in[5 * step];
+    const V sum12 = m1 + m2, dif12 = m1 - m2, sum34 = m3 + m4, dif34 = m3 - m4;
+    const V two = V{} + 2.0f, four = V{} + 4.0f, eight = V{} + 8.0f;
+    out[0] = m0 + sum12 + sum34;
+    out[1] = dif12 + two * dif34;
+    out[2] = sum12 + four * sum34;
+    out[3] = dif12 + eight * dif34 + m5;
+  }
+}
+
+template <int Bytes, int T>
 void winograd_input_tiles(const WinogradInputArgs& a) {
   using V = typename VecOf<float, Bytes>::type;
-  constexpr int L = Bytes / 4;
-  const bool rows_inside = a.row0 >= 0 && a.row0 + 4 <= a.H;
+  constexpr int L = Bytes / 4, A = T + 2;
+  const bool rows_inside = a.row0 >= 0 && a.row0 + A <= a.H;
   for (int64_t j = 0; j < a.tiles; ++j) {
-    const int64_t col = a.col0 + 2 * j;
-    V d[4][4];
-    if (rows_inside && col >= 0 && col + 4 <= a.W) {
+    const int64_t col = a.col0 + T * j;
+    V d[A][A];
+    if (rows_inside && col >= 0 && col + A <= a.W) {
       const float* base = a.x + (a.row0 * a.W + col) * L;
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < 4; ++c) std::memcpy(&d[r][c], base + (r * a.W + c) * L, Bytes);
+#pragma GCC unroll 6
+      for (int r = 0; r < A; ++r)
+#pragma GCC unroll 6
+        for (int c = 0; c < A; ++c) std::memcpy(&d[r][c], base + (r * a.W + c) * L, Bytes);
     } else {  // a tile over the padding
-      for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 4; ++c) {
+      for (int r = 0; r < A; ++r)
+        for (int c = 0; c < A; ++c) {
           const int64_t ih = a.row0 + r, iw = col + c;
           d[r][c] = V{};
           if (ih >= 0 && ih < a.H && iw >= 0 && iw < a.W) std::memcpy(&d[r][c], a.x + (ih * a.W + iw) * L, Bytes);
         }
     }
-    V t[4][4];
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      t[0][c] = d[0][c] - d[2][c];
-      t[1][c] = d[1][c] + d[2][c];
-      t[2][c] = d[2][c] - d[1][c];
-      t[3][c] = d[1][c] - d[3][c];
-    }
+    V t[A][A], v[A][A];
+#pragma GCC unroll 6
+    for (int c = 0; c < A; ++c) winograd_input_1d<T>(&d[0][c], A, &t[0][c]);
+#pragma GCC unroll 6
+    for (int r = 0; r < A; ++r) winograd_input_1d<T>(&t[r][0], 1, &v[r][0]);
     float* out = a.v + j * L;
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
-      const V v0 = t[r][0] - t[r][2], v1 = t[r][1] + t[r][2], v2 = t[r][2] - t[r][1], v3 = t[r][1] - t[r][3];
-      std::memcpy(out + (r * 4 + 0) * a.position_floats, &v0, Bytes);
-      std::memcpy(out + (r * 4 + 1) * a.position_floats, &v1, Bytes);
-      std::memcpy(out + (r * 4 + 2) * a.position_floats, &v2, Bytes);
-      std::memcpy(out + (r * 4 + 3) * a.position_floats, &v3, Bytes);
-    }
+#pragma GCC unroll 6
+    for (int r = 0; r < A; ++r)
+#pragma GCC unroll 6
+      for (int c = 0; c < A; ++c) std::memcpy(out + (r * A + c) * a.position_floats, &v[r][c], Bytes);
   }
 }
 
-template <int Bytes>
+template <int Bytes, int T>
 void winograd_output_tiles(const WinogradOutputArgs& a) {
   using V = typename VecOf<float, Bytes>::type;
-  constexpr int L = Bytes / 4;
+  constexpr int L = Bytes / 4, A = T + 2;
   V bias{};
   if (a.bias) std::memcpy(&bias, a.bias, Bytes);
   const V lo = V{} + a.lo, hi = V{} + a.hi;
   for (int64_t j = 0; j < a.tiles; ++j) {
     const float* in = a.m + j * L;
-    V m[4][4];
+    V m[A][A];
+#pragma GCC unroll 6
+    for (int r = 0; r < A; ++r)
+#pragma GCC unroll 6
+      for (int c = 0; c < A; ++c) std::memcpy(&m[r][c], in + (r * A + c) * a.position_floats, Bytes);
+    V s[T][A];  // s[i][c] = (A^T m)[i][c]
+#pragma GCC unroll 6
+    for (int c = 0; c < A; ++c) {
+      V col[T];
+      winograd_output_1d<T>(&m[0][c], A, col);
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r)
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) std::memcpy(&m[r][c], in + (r * 4 + c) * a.position_floats, Bytes);
-    V s[2][4];
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      s[0][c] = m[0][c] + m[1][c] + m[2][c];
-      s[1][c] = m[1][c] - m[2][c] - m[3][c];
+      for (int i = 0; i < T; ++i) s[i][c] = col[i];
     }
-    const int64_t cols = a.cols - 2 * j < 2 ? a.cols - 2 * j : 2;
+    const int64_t cols = a.cols - T * j < T ? a.cols - T * j : T;
     for (int r = 0; r < a.rows; ++r) {
-      V out[2] = {s[r][0] + s[r][1] + s[r][2] + bias, s[r][1] - s[r][2] - s[r][3] + bias};
+      V out[T];
+      winograd_output_1d<T>(&s[r][0], 1, out);
       for (int64_t c = 0; c < cols; ++c) {
-        const int64_t at = r * a.row_floats + (2 * j + c) * L;
-        V v = out[c];
+        const int64_t at = r * a.row_floats + (T * j + c) * L;
+        V v = out[c] + bias;
         if (a.z) {
           V zv;
           std::memcpy(&zv, a.z + at, Bytes);
@@ -99,7 +139,8 @@ void winograd_output_tiles(const WinogradOutputArgs& a) {
 
 template <int Bytes>
 WinogradKernels winograd_kernels() {
-  return {&winograd_input_tiles<Bytes>, &winograd_output_tiles<Bytes>};
+  return {{&winograd_input_tiles<Bytes, 2>, &winograd_input_tiles<Bytes, 4>},
+          {&winograd_output_tiles<Bytes, 2>, &winograd_output_tiles<Bytes, 4>}};
 }
 
 }  // namespace tessera::kernels::detail::TS_ISA

@@ -552,8 +552,11 @@ class ConvKernel final : public OpKernel {
   // Packs the weights for the Winograd or the direct kernel, which then owns them; returns the kernel.
   static std::unique_ptr<OpKernel> pack_own_blocked(std::unique_ptr<ConvKernel>& k, const Tensor& w) {
     if (k->runs_winograd(w)) {
-      k->winograd_packed_.resize(static_cast<size_t>(kernels::conv_winograd_packed_size(w.dim(0), w.dim(1))));
-      kernels::pack_conv_winograd_weights(w.data<float>(), w.dim(0), w.dim(1), k->winograd_packed_.data());
+      k->winograd_tile_ = kernels::conv_winograd_tile(w.dim(0), w.dim(1));
+      k->winograd_packed_.resize(
+          static_cast<size_t>(kernels::conv_winograd_packed_size(k->winograd_tile_, w.dim(0), w.dim(1))));
+      kernels::pack_conv_winograd_weights(k->winograd_tile_, w.data<float>(), w.dim(0), w.dim(1),
+                                          k->winograd_packed_.data());
       k->owns_weights_ = true;
       return std::unique_ptr<OpKernel>(std::move(k));
     }
@@ -633,8 +636,9 @@ class ConvKernel final : public OpKernel {
     }
     GemmEpilogue<float> ep;
     clamp_bounds(act_, ep);
-    Tensor scratch = ctx.scratch(DataType::float32, kernels::conv_winograd_scratch_size(g, Cb, Mb, ctx.thread_pool().size()));
-    kernels::conv_winograd({&g, N, Cb, Mb, x, winograd_packed_.data(), bias ? padded_bias.data<float>() : nullptr, z, y,
+    Tensor scratch = ctx.scratch(DataType::float32, kernels::conv_winograd_scratch_size(winograd_tile_, g, Cb, Mb,
+                                                                                        ctx.thread_pool().size()));
+    kernels::conv_winograd({winograd_tile_, &g, N, Cb, Mb, x, winograd_packed_.data(), bias ? padded_bias.data<float>() : nullptr, z, y,
                             ep.clip_min, ep.clip_max, C - (Cb - 1) * L, scratch.data<float>()},
                            ctx.thread_pool());
     if (tail > 0)  // the clamp may have moved them off zero
@@ -651,7 +655,8 @@ class ConvKernel final : public OpKernel {
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
   std::vector<float> depthwise_packed_;      // the same, channel-blocked, when depthwise 2-D
   std::vector<float> blocked_packed_;        // BlockedConv's weights for the direct kernel
-  std::vector<float> winograd_packed_;       // or for the Winograd kernel
+  std::vector<float> winograd_packed_;       // or for the Winograd kernel,
+  int winograd_tile_ = 0;                     // with outputs in tiles of this side
   bool owns_weights_ = false;                 // compute never reads the constant weights' data
 #ifdef TESSERA_HAVE_DNNL
   std::unique_ptr<DnnlConv> dnnl_;  // the convolution through oneDNN, when it takes it
