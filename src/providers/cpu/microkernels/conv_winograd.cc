@@ -12,11 +12,12 @@ namespace tessera::kernels {
 namespace {
 
 // Transformed weights (bytes) up to which each thread runs whole bands of tile rows through all
-// three phases, its transformed tiles and products staying in L2 (ResNet-50's 64-channel 3x3s
-// on 56x56: the planes' 3.2 MB of each went through L3 otherwise). Larger weights would be read
-// again for every band; those layers run each phase over the whole plane instead, every thread
-// sharing it.
-constexpr int64_t kBandedMaxWeightBytes = int64_t{256} << 10;
+// three phases, its transformed tiles and products staying in L2 with the weights (ResNet-50's
+// 64-channel 3x3s on 56x56, F(4x4): 589 KiB of weights; each phase over the whole plane sent
+// 1.8 MB of transformed tiles and as many products through L3, and at 2 threads ran 2.4x
+// slower). Larger weights would be read again from L3 for every band (128 channels on 28x28:
+// 1.1x slower banded); those layers run each phase over the whole plane, every thread sharing it.
+constexpr int64_t kBandedMaxWeightBytes = int64_t{640} << 10;
 // Floats of transformed tiles and products a band holds, at most (but one tile row, at least).
 constexpr int64_t kBandFloats = int64_t{64} << 10;
 

@@ -10,7 +10,7 @@
 //    kernel's tasks (conv_pointwise.h), once per position;
 // 3. the product planes are transformed back to T x T outputs, with the bias, the residual z and
 //    the clamp.
-// Where the transformed weights are small (64 channels), each thread runs bands of tile rows
+// Where the transformed weights are small (up to 64 channels), each thread runs bands of tile rows
 // through all three phases, so that V and the products stay in L2; else each phase runs over the
 // whole plane on every thread. The transforms are in winograd_impl.h.
 #pragma once
