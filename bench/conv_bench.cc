@@ -12,7 +12,8 @@
 // it checks nothing.
 //
 //   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]
-//                          [--winograd-tile 2|4]   (Winograd's output tile; default as BlockedConv chooses)
+//                          [--winograd-tile 2|4]   (Winograd on every stride-1 3x3 with this output tile;
+//                                                   default: where and as BlockedConv chooses)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -222,8 +223,8 @@ int main(int argc, char** argv) {
         for (int64_t t = t0; t < t1; ++t) kernels::conv_pointwise_task(args, pw_plan, t);
       });
     };
-    const bool winograd = !s.planar && kernels::conv_winograd_supported(g) && s.C >= kernels::kConvWinogradMinChannels &&
-                          s.M >= kernels::kConvWinogradMinChannels;
+    const bool winograd = !s.planar && kernels::conv_winograd_supported(g) &&
+                          (winograd_tile != 0 || kernels::conv_winograd_chosen(s.M, s.C));
     std::vector<float> winograd_packed, winograd_scratch;
     int tile = winograd_tile;
     if (winograd) {

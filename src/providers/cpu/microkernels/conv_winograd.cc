@@ -125,6 +125,10 @@ bool conv_winograd_supported(const ConvGeometry& g) {
   return true;
 }
 
+bool conv_winograd_chosen(int64_t M, int64_t C) {
+  return std::min(M, C) >= kConvWinogradMinChannels && std::max(M, C) <= kConvWinogradMaxChannels;
+}
+
 int conv_winograd_tile(int64_t M, int64_t C) { return std::max(M, C) <= kConvWinogradMaxF4Channels ? 4 : 2; }
 
 int64_t conv_winograd_packed_size(int tile, int64_t M, int64_t C) {
@@ -132,28 +136,23 @@ int64_t conv_winograd_packed_size(int tile, int64_t M, int64_t C) {
 }
 
 void pack_conv_winograd_weights(int tile, const float* w, int64_t M, int64_t C, float* packed) {
-  // U = G g G^T, in double, position by position.
-  static constexpr double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  static constexpr double kG4[6][3] = {{1.0 / 4, 0, 0},          {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                       {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-  const int A = tile + 2;
-  auto G = [&](int i, int k) { return tile == 2 ? kG2[i][k] : kG4[i][k]; };
-  std::vector<float> u(static_cast<size_t>(A * A * M * C));
-  for (int64_t mc = 0; mc < M * C; ++mc) {
-    const float* g = w + mc * 9;
-    double gg[6][3] = {};  // G g
-    for (int i = 0; i < A; ++i)
-      for (int c = 0; c < 3; ++c)
-        for (int k = 0; k < 3; ++k) gg[i][c] += G(i, k) * g[k * 3 + c];
-    for (int i = 0; i < A; ++i)
-      for (int j = 0; j < A; ++j) {
-        double sum = 0;
-        for (int k = 0; k < 3; ++k) sum += gg[i][k] * G(j, k);
-        u[static_cast<size_t>((i * A + j) * M * C + mc)] = static_cast<float>(sum);
-      }
-  }
-  const int64_t one = conv_blocked_packed_size(M, C, 1);
-  for (int64_t k = 0; k < A * A; ++k) pack_conv_blocked_weights(u.data() + k * M * C, M, C, 1, packed + k * one);
+  // Block by block of the layout of pack_conv_blocked_weights with one tap ([Mb][Cb][input lane]
+  // [output lane]), each position's transformed weights straight into its packed 1x1. The
+  // weights are read as stored (an output channel's L x 9 at a time) into [input lane][tap]
+  // [output lane], so that the ISA's kernel transforms L output channels per vector.
+  constexpr int kMaxL = detail::kMaxVectorFloats;
+  const int64_t L = depthwise_block_channels(), Mb = (M + L - 1) / L, Cb = (C + L - 1) / L, one = Mb * Cb * L * L;
+  const detail::WinogradWeightFn transform = detail::active_isa().winograd.weights[tile / 4];
+  float block[kMaxL * 9 * kMaxL];
+  for (int64_t mb = 0; mb < Mb; ++mb)
+    for (int64_t cb = 0; cb < Cb; ++cb) {
+      for (int64_t lo = 0; lo < L; ++lo)
+        for (int64_t li = 0; li < L; ++li) {
+          const int64_t m = mb * L + lo, c = cb * L + li;
+          for (int t = 0; t < 9; ++t) block[(li * 9 + t) * L + lo] = m < M && c < C ? w[(m * C + c) * 9 + t] : 0.0f;
+        }
+      transform(block, packed + (mb * Cb + cb) * L * L, one);
+    }
 }
 
 int64_t conv_winograd_scratch_size(int tile, const ConvGeometry& g, int64_t Cb, int64_t Mb, int threads) {

@@ -22,10 +22,14 @@
 
 namespace tessera::kernels {
 
-// BlockedConv runs 3x3s with at least this many input and output channels on this kernel, with
-// T = 4 up to kConvWinogradMaxF4Channels of either (docs/kernel_choices.md has the measurements).
+// BlockedConv runs 3x3s of kConvWinogradMinChannels to kConvWinogradMaxChannels input and output
+// channels on this kernel, with T = 4 up to kConvWinogradMaxF4Channels (docs/kernel_choices.md
+// has the measurements). Past 256 the transformed weights (16/9 of the direct kernel's at T = 2,
+// 4x at T = 4) cost more in memory and session creation than the layers gain.
 constexpr int64_t kConvWinogradMinChannels = 32;
-constexpr int64_t kConvWinogradMaxF4Channels = 256;
+constexpr int64_t kConvWinogradMaxF4Channels = 128;
+constexpr int64_t kConvWinogradMaxChannels = 256;
+bool conv_winograd_chosen(int64_t M, int64_t C);
 
 // Whether this kernel runs a 2-D geometry: 3x3, stride 1, dilation 1 (any padding).
 bool conv_winograd_supported(const ConvGeometry& g);

@@ -168,8 +168,12 @@ struct WinogradOutputArgs {
   float lo, hi;
 };
 using WinogradOutputFn = void (*)(const WinogradOutputArgs& args);
+// Weights: one [L][L] block, g as [input lane][tap (9)][output lane], into position k's block at
+// packed + k * position_floats ([input lane][output lane], k < A * A).
+using WinogradWeightFn = void (*)(const float* g, float* packed, int64_t position_floats);
 // Entry 0: F(2x2, 3x3); entry 1: F(4x4, 3x3).
 struct WinogradKernels {
+  WinogradWeightFn weights[2] = {};
   WinogradInputFn input[2] = {};
   WinogradOutputFn output[2] = {};
 };

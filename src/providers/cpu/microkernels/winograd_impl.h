@@ -3,8 +3,9 @@
 // extensions, one vector of L channels at a time, and included by each ISA translation unit after
 // gemm_ukernel_impl.h (same TS_ISA namespace rules).
 //
-// An input tile d (A x A pixels, A = T + 2) becomes V = B^T d B, a product tile m (A x A) the
-// outputs Y = A^T m A (T x T); each is a 1-D transform along the columns, then along the rows:
+// Weights g (3 x 3) become U = G g G^T (A x A, A = T + 2), an input tile d (A x A pixels)
+// V = B^T d B, a product tile m (A x A) the outputs Y = A^T m A (T x T); each is a 1-D transform
+// along the columns, then along the rows (G below, at winograd_weight_1d):
 //   F(2x2, 3x3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]    A^T = [1 1 1 0; 0 1 -1 -1]
 //   F(4x4, 3x3): B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
 //                       0 2 -1 -2 1 0; 0 4 0 -5 0 1]
@@ -57,6 +58,53 @@ inline __attribute__((always_inline)) void winograd_output_1d(const V* in, int s
     out[1] = dif12 + two * dif34;
     out[2] = sum12 + four * sum34;
     out[3] = dif12 + eight * dif34 + m5;
+  }
+}
+
+// out[i] = (G g)[i] for the 3 values g0, g1, g2 (A outputs):
+//   F(2x2, 3x3): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//   F(4x4, 3x3): G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+template <int T, class V>
+inline __attribute__((always_inline)) void winograd_weight_1d(V g0, V g1, V g2, V* out) {
+  const V even = g0 + g2;
+  if constexpr (T == 2) {
+    const V half = V{} + 0.5f;
+    out[0] = g0;
+    out[1] = half * (even + g1);
+    out[2] = half * (even - g1);
+    out[3] = g2;
+  } else {
+    const V sixth = V{} + (1.0f / 6), quarter = V{} + 0.25f;
+    const V a = quarter * g0 + g2, b = 0.5f * g1;  // rows 3 and 4: (a +- b) / 6
+    out[0] = quarter * g0;
+    out[1] = -sixth * (even + g1);
+    out[2] = -sixth * (even - g1);
+    out[3] = sixth * (a + b);
+    out[4] = sixth * (a - b);
+    out[5] = g2;
+  }
+}
+
+// One [L][L] block of weights: g holds [input lane][tap][output lane]; position k's transformed
+// block goes to packed + k * position_floats as [input lane][output lane].
+template <int Bytes, int T>
+void winograd_weight_block(const float* g, float* packed, int64_t position_floats) {
+  using V = typename VecOf<float, Bytes>::type;
+  constexpr int L = Bytes / 4, A = T + 2;
+  for (int li = 0; li < L; ++li) {
+    V gv[9];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; ++t) std::memcpy(&gv[t], g + (li * 9 + t) * L, Bytes);
+    V gg[3][A];  // gg[k][r] = (G g)[r][k]: G applied down each column k of the 3 x 3 kernel
+#pragma GCC unroll 3
+    for (int k = 0; k < 3; ++k) winograd_weight_1d<T>(gv[k], gv[3 + k], gv[6 + k], gg[k]);
+#pragma GCC unroll 6
+    for (int r = 0; r < A; ++r) {
+      V u[A];  // ((G g) G^T)[r][q]
+      winograd_weight_1d<T>(gg[0][r], gg[1][r], gg[2][r], u);
+#pragma GCC unroll 6
+      for (int q = 0; q < A; ++q) std::memcpy(packed + (r * A + q) * position_floats + li * L, &u[q], Bytes);
+    }
   }
 }
 
@@ -139,7 +187,8 @@ void winograd_output_tiles(const WinogradOutputArgs& a) {
 
 template <int Bytes>
 WinogradKernels winograd_kernels() {
-  return {{&winograd_input_tiles<Bytes, 2>, &winograd_input_tiles<Bytes, 4>},
+  return {{&winograd_weight_block<Bytes, 2>, &winograd_weight_block<Bytes, 4>},
+          {&winograd_input_tiles<Bytes, 2>, &winograd_input_tiles<Bytes, 4>},
           {&winograd_output_tiles<Bytes, 2>, &winograd_output_tiles<Bytes, 4>}};
 }
 

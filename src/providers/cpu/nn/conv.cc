@@ -479,7 +479,7 @@ class ConvKernel final : public OpKernel {
     Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, y_shape);
     if (y.size() == 0) return Status::ok();
     const float* bf = b ? b->data<float>() : nullptr;
-    if (!winograd_packed_.empty()) {
+    if (winograd_packed_) {
       if (!kernels::conv_winograd_supported(g)) return ctx.error("the Winograd kernel does not run this geometry");
       winograd_forward(g, N, C, M, x.data<float>(), bf, z ? z->data<float>() : nullptr, y.data<float>(), ctx);
       return Status::ok();
@@ -541,22 +541,23 @@ class ConvKernel final : public OpKernel {
   }
 
   // BlockedConv on the Winograd kernel (microkernels/conv_winograd.h): a 3x3, stride 1, no
-  // dilation, a blocked input of at least kConvWinogradMinChannels channels to as many, and a clamp
-  // activation (the output transform clamps; others would run after it).
+  // dilation, a blocked input, input and output channels in the kernel's range
+  // (kernels::conv_winograd_chosen), and a clamp activation (the output transform clamps).
   bool runs_winograd(const Tensor& w) const {
     auto all_ones = [](const std::vector<int64_t>& v) { return std::all_of(v.begin(), v.end(), [](int64_t e) { return e == 1; }); };
     return !nchw_input_ && act_.is_clamp() && w.dim(2) == 3 && w.dim(3) == 3 && all_ones(params_.strides) &&
-           all_ones(params_.dilations) && w.dim(0) >= kernels::kConvWinogradMinChannels && w.dim(1) >= kernels::kConvWinogradMinChannels;
+           all_ones(params_.dilations) && kernels::conv_winograd_chosen(w.dim(0), w.dim(1));
   }
 
   // Packs the weights for the Winograd or the direct kernel, which then owns them; returns the kernel.
   static std::unique_ptr<OpKernel> pack_own_blocked(std::unique_ptr<ConvKernel>& k, const Tensor& w) {
     if (k->runs_winograd(w)) {
       k->winograd_tile_ = kernels::conv_winograd_tile(w.dim(0), w.dim(1));
-      k->winograd_packed_.resize(
-          static_cast<size_t>(kernels::conv_winograd_packed_size(k->winograd_tile_, w.dim(0), w.dim(1))));
+      // Not zero-filled: the packing writes every element.
+      k->winograd_packed_.reset(new float[static_cast<size_t>(
+          kernels::conv_winograd_packed_size(k->winograd_tile_, w.dim(0), w.dim(1)))]);
       kernels::pack_conv_winograd_weights(k->winograd_tile_, w.data<float>(), w.dim(0), w.dim(1),
-                                          k->winograd_packed_.data());
+                                          k->winograd_packed_.get());
       k->owns_weights_ = true;
       return std::unique_ptr<OpKernel>(std::move(k));
     }
@@ -638,7 +639,7 @@ class ConvKernel final : public OpKernel {
     clamp_bounds(act_, ep);
     Tensor scratch = ctx.scratch(DataType::float32, kernels::conv_winograd_scratch_size(winograd_tile_, g, Cb, Mb,
                                                                                         ctx.thread_pool().size()));
-    kernels::conv_winograd({winograd_tile_, &g, N, Cb, Mb, x, winograd_packed_.data(), bias ? padded_bias.data<float>() : nullptr, z, y,
+    kernels::conv_winograd({winograd_tile_, &g, N, Cb, Mb, x, winograd_packed_.get(), bias ? padded_bias.data<float>() : nullptr, z, y,
                             ep.clip_min, ep.clip_max, C - (Cb - 1) * L, scratch.data<float>()},
                            ctx.thread_pool());
     if (tail > 0)  // the clamp may have moved them off zero
@@ -655,7 +656,7 @@ class ConvKernel final : public OpKernel {
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
   std::vector<float> depthwise_packed_;      // the same, channel-blocked, when depthwise 2-D
   std::vector<float> blocked_packed_;        // BlockedConv's weights for the direct kernel
-  std::vector<float> winograd_packed_;       // or for the Winograd kernel,
+  std::unique_ptr<float[]> winograd_packed_;  // or for the Winograd kernel,
   int winograd_tile_ = 0;                     // with outputs in tiles of this side
   bool owns_weights_ = false;                 // compute never reads the constant weights' data
 #ifdef TESSERA_HAVE_DNNL
