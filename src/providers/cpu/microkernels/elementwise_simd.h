@@ -346,8 +346,9 @@ TS_SIMD bool any_lane(const VI& m) {
 
 // 0.5 x (1 + erf(x / sqrt 2)), taking 1 + erf(z) = erfc(|z|) for z < -1 so the negative tail
 // keeps its relative precision. The one branch in this file: a vector whose lanes all have
-// |z| <= 1 (|x| <= 1.41, most of a transformer's FFN activations) needs only erf's polynomial,
-// which costs about a third of erfc's division, exp and polynomial; the bits are the same.
+// |z| <= 1 (|x| <= 1.41; about half of FFN1's vectors in the random-weight BERT and ViT
+// exports) takes erf's polynomial alone, the arithmetic the full form selects for such lanes,
+// and skips erfc's division, exp and polynomial (GELU's time -31..33%: kernel_choices.md).
 template <class VF>
 TS_SIMD VF gelu(const VF& x) {
   const VF z = x * 0.70710678118654752f;
