@@ -1,7 +1,8 @@
 // Portable SIMD for the float elementwise kernels, on GCC/Clang vector extensions. Kernels are
 // templates over the vector type: 4 floats (SSE2 / NEON) in the baseline build, 8 floats inside
-// the AVX2+FMA clone that with_best_isa picks at run time. All math here is branch-free, so a
-// block of random-sign inputs runs without mispredictions, and accurate to a few float ulps
+// the AVX2+FMA clone that with_best_isa picks at run time. All math here is branch-free (but
+// gelu's shortcut for small inputs), so a block of random-sign inputs runs without
+// mispredictions, and accurate to a few float ulps
 // (polynomials fitted for Tessera by least squares on Chebyshev nodes; the unit tests bound
 // their error against libm).
 #pragma once
@@ -326,12 +327,33 @@ TS_SIMD VF erf(const VF& x) {
   return select(is_nan(x), x, select(ax <= 1.0f, erf_small(x), large));
 }
 
+// True when any lane of the comparison result m is set: the halves ORed down to 16 bytes.
+template <class VI>
+TS_SIMD bool any_lane(const VI& m) {
+  constexpr int n = static_cast<int>(sizeof(VI) / 4);
+  if constexpr (n <= 4) {
+    uint64_t lo, hi;
+    std::memcpy(&lo, &m, 8);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&m) + sizeof(VI) - 8, 8);
+    return (lo | hi) != 0;
+  } else {
+    typename Lanes<n / 2>::i lo, hi;
+    std::memcpy(&lo, &m, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&m) + sizeof lo, sizeof hi);
+    return any_lane(lo | hi);
+  }
+}
+
 // 0.5 x (1 + erf(x / sqrt 2)), taking 1 + erf(z) = erfc(|z|) for z < -1 so the negative tail
-// keeps its relative precision.
+// keeps its relative precision. The one branch in this file: a vector whose lanes all have
+// |z| <= 1 (|x| <= 1.41; about half of FFN1's vectors in the random-weight BERT and ViT
+// exports) takes erf's polynomial alone, the arithmetic the full form selects for such lanes,
+// and skips erfc's division, exp and polynomial (GELU's time -31..33%: kernel_choices.md).
 template <class VF>
 TS_SIMD VF gelu(const VF& x) {
   const VF z = x * 0.70710678118654752f;
   const VF az = abs(z);
+  if (!any_lane(~(az <= 1.0f))) return 0.5f * x * (1.0f + erf_small(z));  // NaN lanes compare false
   const VF c = erfc_large(az);
   const VF one_plus_large = select(x < 0.0f, c, 2.0f - c);
   const VF one_plus = select(az <= 1.0f, 1.0f + erf_small(z), one_plus_large);
