@@ -35,7 +35,7 @@ from torch.nn.utils import stateless
 
 from tessera import _tessera
 
-_OPSET = 17  # LayerNormalization is exported as one op from 17; ScatterElements' reduction (MaxPool's gradient) needs 16
+_OPSET = 17  # LayerNormalization is exported as one op from 17
 
 
 class _Functional(torch.nn.Module):
