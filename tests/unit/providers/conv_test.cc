@@ -113,6 +113,17 @@ TEST(Conv, MatchesDirectConvolution2D) {
   check_conv({{1, 2, 1, 1}, 3, 1, {1, 1}, {}, {}, {}});
 }
 
+// A batch of small images runs several images to a GEMM, their columns side by side: runs of
+// images split over threads, a last run shorter than the others, groups, padding, 1-D, and a
+// batch whose images each fill a GEMM (one per GEMM, as before).
+TEST(Conv, SmallImagesShareAGemm) {
+  check_conv({{16, 8, 4, 4}, 16, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, false});  // the training CNN's second conv
+  check_conv({{16, 1, 8, 8}, 8, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, false});   // its first
+  check_conv({{13, 6, 5, 3}, 4, 2, {2, 3}, {2, 1}, {}, {1, 0, 0, 2}});
+  check_conv({{70, 3, 9}, 5, 1, {3}, {}, {2}, {2, 1}});
+  check_conv({{3, 2, 17, 17}, 3, 1, {3, 3}});
+}
+
 TEST(Conv, DepthwiseAndGroups) {
   check_conv({{2, 5, 9, 8}, 5, 5, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}});
   check_conv({{1, 5, 9, 8}, 5, 5, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}});
@@ -336,6 +347,7 @@ TEST(Conv, FusedConvSmoothActivations) {
       {{1, 3, 7, 7}, 3, 3, {3, 3}, {}, {}, {1, 1, 1, 1}},          // depthwise, padded copy
       {{1, 16, 7, 7}, 16, 16, {5, 5}, {}, {}, {2, 2, 2, 2}},       // depthwise, channel-blocked
       {{1, 8, 20, 30}, 5, 1, {1, 1}},                              // pointwise, several tasks
+      {{6, 4, 3, 5}, 6, 2, {3, 3}, {}, {}, {1, 1, 1, 1}},          // small images sharing a GEMM
   };
   for (const ConvCase& c : cases) {
     Shape ws{c.M, c.x[1] / c.group};

@@ -3,12 +3,14 @@
 // optimizer (src/optimizer/extended/), com.microsoft's by ONNX Runtime's into saved models.
 //
 // Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
-// im2col columns [C/g * k, positions]; 1x1 stride-1 convolutions use the input as the columns
-// directly, and depthwise 2-D convolutions run a direct loop: channel-blocked for short rows
+// im2col columns [C/g * k, positions]; a batch of small images (under kTargetColumns / 2
+// positions each) puts several images' columns side by side in one GEMM instead; 1x1 stride-1
+// convolutions use the input as the columns directly, and depthwise 2-D convolutions run a direct loop: channel-blocked for short rows
 // (microkernels/depthwise_blocked.h), per plane otherwise (microkernels/im2col.cc). FusedConv's
 // activation (conv_activation.h) is a clamp inside the GEMM / depthwise stores, or applied to each
 // GEMM task's block, depthwise plane or channel block right after it is computed. ConvTranspose
-// is one GEMM (W^T * X) per (image, group) followed by col2im. Constant float32 weights are
+// is one GEMM (W^T * X) per (image, group) followed by col2im. com.tessera ConvWeightGrad (a
+// training gradient kernel) is GEMMs of dY and the im2col columns of X. Constant float32 weights are
 // packed for the GEMM (and, when depthwise, by channel block) once, when the kernel is created.
 // float16/bfloat16 compute in float32.
 #include <algorithm>
@@ -109,6 +111,27 @@ template <class T>
 Tensor column_buffer(KernelContext& ctx, int64_t n) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
   return ctx.scratch(std::is_same_v<T, float> ? DataType::float32 : DataType::float64, n);
+}
+
+// Images per GEMM when each has few output positions: the columns of several images side by
+// side, up to kTargetColumns positions, fill the GEMM's tiles, which one 4x4 image would leave
+// mostly empty (and the weights are then packed once for all of them).
+int64_t images_per_gemm(int64_t positions, int64_t images) {
+  return std::clamp<int64_t>(kTargetColumns / std::max<int64_t>(1, positions), 1, std::max<int64_t>(1, images));
+}
+
+// The im2col columns of `count` images (`channels` planes each, the next image `image_stride`
+// values on) side by side: col[k, j * S + p] is image j's column value, rows count * S long.
+// `scratch` holds channels * kernel_size * S values (unused when count is 1).
+template <class T>
+void images_im2col(const ConvGeometry& g, const T* x, int64_t image_stride, int64_t channels, int64_t count, T* col,
+                   T* scratch) {
+  if (count == 1) return kernels::im2col(g, x, channels, 0, g.out[0], col);
+  const int64_t K = channels * g.kernel_size, S = g.out_size, L = count * S;
+  for (int64_t j = 0; j < count; ++j) {
+    kernels::im2col(g, x + j * image_stride, channels, 0, g.out[0], scratch);
+    for (int64_t k = 0; k < K; ++k) std::copy_n(scratch + k * S, S, col + k * L + j * S);
+  }
 }
 
 // Everything one Conv run needs, with float16/bfloat16 already widened to float.
@@ -233,8 +256,41 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
     return;
   }
 
-  const bool pointwise = g.is_pointwise();
   const int threads = pool.size();
+  // Small images, several to a GEMM (images_per_gemm): per group and run of images, their columns
+  // side by side, one GEMM into a [Mg, count * S] block, each image's rows then copied to Y. Not
+  // with a residual, which the epilogue reads in Y's layout.
+  if (const int64_t per_gemm = images_per_gemm(S, a.N); per_gemm > 1 && !a.residual) {
+    const int64_t runs = (a.N + per_gemm - 1) / per_gemm, tasks = a.group * runs;
+    auto run_task = [&](int64_t t, ThreadPool* inner_pool) {
+      const int64_t gi = t / runs, n = (t % runs) * per_gemm, count = std::min(per_gemm, a.N - n), L = count * S;
+      Tensor buffer = column_buffer<T>(ctx, (K + Mg) * L + (count > 1 ? K * S : 0));
+      T *col = buffer.data<T>(), *block = col + K * L, *scratch = block + Mg * L;
+      images_im2col(g, a.x + (n * a.C + gi * Cg) * g.in_size, a.C * g.in_size, Cg, count, col, scratch);
+      MatrixArg<T> w{a.w + gi * Mg * K, K, false};
+      if constexpr (std::is_same_v<T, float>)
+        if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
+      GemmEpilogue<T> e = ep;
+      e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
+      kernels::gemm(Mg, L, K, T(1), w, MatrixArg<T>{col, L, false}, T(0), block, L, e, inner_pool);
+      for (int64_t j = 0; j < count; ++j)
+        for (int64_t m = 0; m < Mg; ++m) {
+          T* yt = a.y + ((n + j) * a.M + gi * Mg + m) * S;
+          std::copy_n(block + m * L + j * S, S, yt);
+          if (!a.act.is_clamp()) apply_activation(a.act, yt, S);
+        }
+    };
+    if (threads > 1 && tasks >= threads) {
+      pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
+      });
+    } else {
+      for (int64_t t = 0; t < tasks; ++t) run_task(t, &pool);
+    }
+    return;
+  }
+
+  const bool pointwise = g.is_pointwise();
   const int64_t inner = g.out_inner(), images = a.N * a.group;
   // Bands of output rows of about kTargetColumns positions. With several threads, bands become
   // independent tasks when each still has kMinTaskColumns positions; their count is then made a
@@ -719,8 +775,8 @@ class ConvTransposeKernel final : public OpKernel {
 // com.tessera ConvWeightGrad (training, docs/fused_ops.md): dW [M, C/group, kernel...] of a Conv
 // with these attributes, from dY [N, M, out...] and X [N, C, in...]: per image and group, dW_g +=
 // dY_g [M/group, S] x columns(X_g)^T, the im2col columns [C/group * k, S] of the forward
-// convolution. One GEMM per image straight into dW, in place of Transpose + Conv + Slice +
-// Transpose. Small problems run on one thread; larger ones split the images over the pool, each
+// convolution. GEMMs straight into dW (small images several per GEMM, side by side), in place of
+// Transpose + Conv + Slice + Transpose. Small problems run on one thread; larger ones split the images over the pool, each
 // task summing into its own dW, added up at the end.
 class ConvWeightGradKernel final : public OpKernel {
  public:
@@ -767,15 +823,21 @@ class ConvWeightGradKernel final : public OpKernel {
   static void weight_grad(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, int64_t group, const T* dy, const T* x,
                           T* dw, KernelContext& ctx) {
     const int64_t Cg = C / group, Mg = M / group, K = Cg * g.kernel_size, S = g.out_size;
-    // dW += the weight gradients of images [n0, n1) into `out` (every element written).
+    const int64_t per_gemm = images_per_gemm(S, N);
+    // dW of images [n0, n1) into `out` (every element written): per group and run of per_gemm
+    // images, dY's rows and the columns of those images side by side, one GEMM.
     auto images = [&](int64_t n0, int64_t n1, T* out) {
-      Tensor columns = column_buffer<T>(ctx, K * S);
-      T* col = columns.data<T>();
-      for (int64_t n = n0; n < n1; ++n)
-        for (int64_t gi = 0; gi < group; ++gi) {
-          kernels::im2col(g, x + (n * C + gi * Cg) * g.in_size, Cg, 0, g.out[0], col);
-          kernels::gemm(Mg, K, S, T(1), MatrixArg<T>{dy + (n * M + gi * Mg) * S, S, false}, MatrixArg<T>{col, S, true},
-                        n == n0 ? T(0) : T(1), out + gi * Mg * K, K);
+      const int64_t batch = std::min(per_gemm, n1 - n0);
+      Tensor buffer = column_buffer<T>(ctx, (K + Mg) * batch * S + (batch > 1 ? K * S : 0));
+      T *col = buffer.data<T>(), *rows = col + K * batch * S, *scratch = rows + Mg * batch * S;
+      for (int64_t gi = 0; gi < group; ++gi)
+        for (int64_t n = n0; n < n1; n += batch) {
+          const int64_t count = std::min(batch, n1 - n), L = count * S;
+          images_im2col(g, x + (n * C + gi * Cg) * g.in_size, C * g.in_size, Cg, count, col, scratch);
+          for (int64_t j = 0; j < count; ++j)
+            for (int64_t m = 0; m < Mg; ++m) std::copy_n(dy + ((n + j) * M + gi * Mg + m) * S, S, rows + m * L + j * S);
+          kernels::gemm(Mg, K, L, T(1), MatrixArg<T>{rows, L, false}, MatrixArg<T>{col, L, true}, n == n0 ? T(0) : T(1),
+                        out + gi * Mg * K, K);
         }
     };
     const int threads = ctx.thread_pool().size();
