@@ -33,6 +33,13 @@ std::vector<std::string> GraphWriter::add(const std::string& op, std::vector<std
   return outputs;
 }
 
+std::vector<std::string> GraphWriter::add_kernel(const std::string& op, std::vector<std::string> inputs,
+                                                 size_t output_count, std::vector<Attribute> attributes) {
+  std::vector<std::string> outputs = add(op, std::move(inputs), output_count, std::move(attributes));
+  graph_.nodes.back().domain = kGradientKernelDomain;
+  return outputs;
+}
+
 std::string GraphWriter::constant(Tensor value) { return add1("Constant", {}, {tensor_attr("value", std::move(value))}); }
 
 GradientContext::GradientContext(const Node& node, const Model& model, const ValueTypes& types,

@@ -16,6 +16,12 @@
 
 namespace tessera {
 
+// The domain of Tessera's gradient kernels (BatchNormalizationGrad, MaxPoolGrad, ConvWeightGrad:
+// docs/fused_ops.md), which builders emit where one kernel replaces a chain of ONNX ops. A model
+// holding them imports it (append_gradients adds the import).
+inline constexpr const char* kGradientKernelDomain = "com.tessera";
+inline constexpr int64_t kGradientKernelVersion = 1;
+
 // Appends nodes with fresh, unique value and node names to a graph.
 class GraphWriter {
  public:
@@ -29,6 +35,9 @@ class GraphWriter {
   std::string add1(const std::string& op, std::vector<std::string> inputs, std::vector<Attribute> attributes = {}) {
     return add(op, std::move(inputs), 1, std::move(attributes))[0];
   }
+  // A node of `op` in kGradientKernelDomain.
+  std::vector<std::string> add_kernel(const std::string& op, std::vector<std::string> inputs, size_t output_count,
+                                      std::vector<Attribute> attributes = {});
   // A Constant node holding `value`.
   std::string constant(Tensor value);
   Graph& graph() { return graph_; }

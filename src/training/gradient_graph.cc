@@ -28,7 +28,7 @@ class Accumulator {
 
 }  // namespace
 
-Result<GradientGraph> append_gradients(Graph& graph, const Model& model, const GradientRequest& request,
+Result<GradientGraph> append_gradients(Graph& graph, Model& model, const GradientRequest& request,
                                        const GradientRegistry& registry) {
   if (request.ys.empty() || request.y_grads.size() != request.ys.size())
     return invalid_argument("gradient request: needs ys and one y_grad (or \"\") per y");
@@ -100,6 +100,9 @@ Result<GradientGraph> append_gradients(Graph& graph, const Model& model, const G
     }
     result.x_grads.push_back(total);
   }
+
+  for (size_t i = result.first_backward_node; i < graph.nodes.size(); ++i)
+    if (graph.nodes[i].domain == kGradientKernelDomain) model.opset_imports.emplace(kGradientKernelDomain, kGradientKernelVersion);
 
   // Forward node outputs read by backward nodes: what the forward pass keeps for the backward.
   std::set<std::string> forward_outputs, saved;

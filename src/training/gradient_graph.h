@@ -33,8 +33,10 @@ struct GradientGraph {
 };
 
 // Appends the backward nodes to `graph` (a graph of `model`, whose types infer_types can infer).
-// Fails naming the op and node when an op on the path has no builder or its builder fails.
-Result<GradientGraph> append_gradients(Graph& graph, const Model& model, const GradientRequest& request,
+// When a builder emitted one of Tessera's gradient kernels, `model` imports their domain
+// (kGradientKernelDomain); nothing else of it changes. Fails naming the op and node when an op on
+// the path has no builder or its builder fails.
+Result<GradientGraph> append_gradients(Graph& graph, Model& model, const GradientRequest& request,
                                        const GradientRegistry& registry = GradientRegistry::builtin());
 
 struct ForwardBackward {

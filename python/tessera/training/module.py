@@ -35,7 +35,7 @@ from torch.nn.utils import stateless
 
 from tessera import _tessera
 
-_OPSET = 17  # LayerNormalization is exported as one op from 17; ScatterElements' reduction (MaxPool's gradient) needs 16
+_OPSET = 17  # LayerNormalization is exported as one op from 17
 
 
 class _Functional(torch.nn.Module):
@@ -138,7 +138,9 @@ class _Compiled:
         self.want_grad = want_grad
         self._owners = None  # per feed: (owning module, attribute), or (None, input index)
         self._views = [None] * len(self.feeds)  # per feed: (tensor, data_ptr, numpy view), see _arrays
+        self._stat_owners = None  # per running statistic: its BatchNorm module, see _update_buffers
         feed_names = [name for name, _ in self.feeds]
+        self._stat_feeds = [feed_names.index(buffer) for _, buffer, _, _ in self.stats]  # per statistic: its feed
         if not want_grad:
             self.runner = _tessera._GradientRunner(model.SerializeToString(), None, feed_names, self.outputs, [], [], threads)
             return
@@ -206,23 +208,27 @@ class _Compiled:
         return [torch.from_numpy(v) for v in values[:n_model]], step
 
     def _update_buffers(self, module, values):
-        with torch.no_grad():
-            for (_, buffer, is_var, count), value in zip(self.stats, values):
-                target = module.get_buffer(buffer)
-                new = torch.from_numpy(value)
-                if is_var and count > 1:
-                    # ONNX keeps the batch's biased variance, torch the unbiased one:
-                    # new = m * old + (1 - m) * biased, so new + (new - m * old) / (count - 1).
-                    momentum = 1.0 - self._momentum(module, buffer)
-                    new = new + (new - momentum * target) / (count - 1)
-                target.copy_(new)
-            for m in self.track_batches:
-                m.num_batches_tracked.add_(1)
-
-    @staticmethod
-    def _momentum(module, buffer):
-        owner = module.get_submodule(buffer.rpartition(".")[0]) if "." in buffer else module
-        return owner.momentum
+        """Writes the running statistics into the BatchNorm buffers in place, through the numpy
+        views _arrays just made or checked for this run's feeds (each statistic's buffer is a
+        feed: its BatchNormalization reads it); torch ops on a few values each would cost more
+        than their arithmetic (~15 us a buffer)."""
+        if self._stat_owners is None:
+            self._stat_owners = []
+            for _, buffer, _, _ in self.stats:
+                path = buffer.rpartition(".")[0]
+                self._stat_owners.append(module.get_submodule(path) if path else module)
+        for (_, _, is_var, count), owner, k, value in zip(self.stats, self._stat_owners, self._stat_feeds, values):
+            target = self._views[k][2]
+            if is_var and count > 1:
+                # ONNX keeps the batch's biased variance, torch the unbiased one:
+                # new = m * old + (1 - m) * biased, so new + (new - m * old) / (count - 1).
+                m = 1.0 - owner.momentum
+                target[...] = value + (value - m * target) / (count - 1)
+            else:
+                target[...] = value
+        for m in self.track_batches:
+            batches = m.num_batches_tracked.numpy()
+            batches += 1
 
     def run_backward(self, step, output_grads):
         """Runs the backward model on a forward run's step and dL/dy per model output (None: no

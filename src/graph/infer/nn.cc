@@ -362,6 +362,28 @@ Status blocked_pool(InferContext& ctx) {
   return Status::ok();
 }
 
+// The training gradient kernels (docs/fused_ops.md): dX is shaped like X (input 1); the
+// batch-norm parameters' gradients are [C]; ConvWeightGrad's dW is [M, C/group, kernel...], M
+// being dY's channels.
+Status like_x_grad(InferContext& ctx) {
+  const Dims* x = ctx.input_shape(1);
+  if (!x) return Status::ok();
+  ctx.set_output(0, *x);
+  for (size_t j = 1; j < ctx.num_outputs() && x->size() >= 2; ++j) ctx.set_output(j, Dims{(*x)[1]});
+  return Status::ok();
+}
+
+Status conv_weight_grad(InferContext& ctx) {
+  const Dims *dy = ctx.input_shape(0), *x = ctx.input_shape(1);
+  const std::optional<std::vector<int64_t>> kernel = ctx.attr_ints("kernel_shape");
+  if (!dy || !x || !kernel || dy->size() < 2 || x->size() != kernel->size() + 2) return Status::ok();
+  const int64_t group = ctx.attr_int("group", 1);
+  Dims out{(*dy)[1], (*x)[1].is_fixed() && group > 0 ? fixed_dim((*x)[1].value / group) : Dim{}};
+  for (int64_t k : *kernel) out.push_back(fixed_dim(k));
+  ctx.set_output(0, out);
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<InferRule> nn_infer_rules() {
@@ -390,6 +412,9 @@ std::vector<InferRule> nn_infer_rules() {
       {"com.tessera", "ReorderFromBlocked", 1, kAnyOpset, reorder_from_blocked},
       {"com.tessera", "BlockedConv", 1, kAnyOpset, blocked_conv},
       {"com.tessera", "BlockedPool", 1, kAnyOpset, blocked_pool},
+      {"com.tessera", "BatchNormalizationGrad", 1, kAnyOpset, like_x_grad},
+      {"com.tessera", "MaxPoolGrad", 1, kAnyOpset, like_x_grad},
+      {"com.tessera", "ConvWeightGrad", 1, kAnyOpset, conv_weight_grad},
       {"", "DepthToSpace", 1, kAnyOpset, depth_to_space},
       {"", "SpaceToDepth", 1, kAnyOpset, depth_to_space},
       {"", "Resize", 10, 10, resize10},

@@ -1,8 +1,8 @@
-// Gradients of Conv and the pools as ONNX ops: the input's gradient is the transposed
-// convolution of the output gradient with the same window (output_padding restores the input
-// size the stride rounded away); the weights' gradient is a convolution of the input with the
-// output gradient, batch and channels swapped, strides and dilations exchanged. Spatial dims must
-// be known before a run.
+// Gradients of Conv and the pools: the input's gradient is the transposed convolution of the
+// output gradient with the same window (output_padding restores the input size the stride
+// rounded away); the weights' gradient is one com.tessera ConvWeightGrad (GEMMs over the forward
+// convolution's im2col columns), MaxPool's one com.tessera MaxPoolGrad (docs/fused_ops.md).
+// Spatial dims must be known before a run.
 #include "graph/conv_geometry.h"
 #include "training/gradients/families.h"
 
@@ -39,11 +39,11 @@ std::string transposed(GradientContext& ctx, const std::string& g, const std::st
                   int_attr("group", group)});
 }
 
-std::vector<int64_t> swap_first_two(size_t rank) {
-  std::vector<int64_t> perm;
-  for (size_t k = 0; k < rank; ++k) perm.push_back(static_cast<int64_t>(k));
-  std::swap(perm[0], perm[1]);
-  return perm;
+// The node's attributes, as the gradient kernel of its op takes them.
+std::vector<Attribute> attributes_of(const Node& node) {
+  std::vector<Attribute> out;
+  for (const auto& [name, a] : node.attributes) out.push_back(a);
+  return out;
 }
 
 Status conv_grad(GradientContext& ctx) {
@@ -57,18 +57,13 @@ Status conv_grad(GradientContext& ctx) {
   const size_t rank = w.rank() + 2;
   if (ctx.wants(0)) ctx.set_input_grad(0, transposed(ctx, g, ctx.input(1), w, attrs.group));
   if (ctx.wants(1)) {
-    if (attrs.group != 1) return ctx.unsupported("the weights' gradient of a grouped convolution (group ", attrs.group, ")");
-    const std::vector<int64_t> perm = swap_first_two(rank);
-    std::string x_t = ctx.add("Transpose", {ctx.input(0)}, {ints_attr("perm", perm)});
-    std::string g_t = ctx.add("Transpose", {g}, {ints_attr("perm", perm)});
-    std::string dw = ctx.add("Conv", {x_t, g_t},
-                             {ints_attr("strides", w.dilation), ints_attr("dilations", w.stride),
-                              ints_attr("pads", concat(w.pad_begin, w.pad_end))});
-    // The end padding can give a few positions past the kernel: they are no weight's.
-    std::vector<int64_t> starts(w.rank(), 0), axes;
-    for (size_t k = 0; k < w.rank(); ++k) axes.push_back(static_cast<int64_t>(k + 2));
-    dw = ctx.add("Slice", {dw, ctx.int64s(starts), ctx.int64s(w.kernel), ctx.int64s(axes)});
-    ctx.set_input_grad(1, ctx.add("Transpose", {dw}, {ints_attr("perm", perm)}));
+    TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.input(0)));
+    if (type != DataType::float32 && type != DataType::float64)
+      return ctx.unsupported("the weights' gradient in ", dtype_name(type), " (float and double are differentiated)");
+    std::vector<Attribute> kernel_attrs = attributes_of(ctx.node());
+    std::erase_if(kernel_attrs, [](const Attribute& a) { return a.name == "kernel_shape"; });
+    kernel_attrs.push_back(ints_attr("kernel_shape", kernel));
+    ctx.set_input_grad(1, ctx.writer().add_kernel("ConvWeightGrad", {g, ctx.input(0)}, 1, std::move(kernel_attrs))[0]);
   }
   if (ctx.input_count() > 2 && ctx.wants(2)) {
     std::vector<int64_t> axes{0};
@@ -121,26 +116,14 @@ Status global_average_pool_grad(GradientContext& ctx) {
   return Status::ok();
 }
 
-// Each output gradient goes to the input element its window's maximum came from: MaxPool is run
-// again in the backward pass for its Indices output (flat positions in the input, storage order
-// 0), and the gradient is scattered there with ScatterElements' 'add' reduction (opset 16), so an
-// element that is the maximum of several windows gets all their gradients.
+// Each output gradient goes to the input element its window's maximum came from (the one
+// MaxPool's Indices names), summed where an element is the maximum of several windows: one
+// com.tessera MaxPoolGrad, which finds the maxima again from the input.
 Status max_pool_grad(GradientContext& ctx) {
   if (!ctx.output_grad(1).empty()) return ctx.unsupported("a gradient flowing into Indices");
   if (!ctx.wants(0)) return Status::ok();
-  if (ctx.opset() < 16) return ctx.unsupported("opset ", ctx.opset(), " (needs ScatterElements' reduction, opset 16)");
   if (ctx.int_attr("storage_order", 0) != 0) return ctx.unsupported("storage_order 1");
-  std::vector<Attribute> attrs;
-  for (const auto& [name, a] : ctx.node().attributes) attrs.push_back(a);
-  const std::string& x = ctx.input(0);
-  std::string indices = ctx.writer().add("MaxPool", {x}, 2, attrs)[1];
-  std::string flat = ctx.int64s({-1});
-  TS_ASSIGN_OR_RETURN(std::string zeros, ctx.filled_like(x, 0.0));
-  std::string scattered = ctx.add("ScatterElements",
-                                  {ctx.add("Reshape", {zeros, flat}), ctx.add("Reshape", {indices, flat}),
-                                   ctx.add("Reshape", {ctx.output_grad(0), flat})},
-                                  {int_attr("axis", 0), string_attr("reduction", "add")});
-  ctx.set_input_grad(0, ctx.reshape_like(scattered, x));
+  ctx.set_input_grad(0, ctx.writer().add_kernel("MaxPoolGrad", {ctx.output_grad(0), ctx.input(0)}, 1, attributes_of(ctx.node()))[0]);
   return Status::ok();
 }
 

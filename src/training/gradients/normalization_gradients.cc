@@ -1,5 +1,7 @@
-// Gradients of the normalizations, written with ONNX ops from recomputed statistics (the mean and
-// inverse standard deviation are cheap next to keeping them).
+// Gradients of the normalizations, from recomputed statistics (the mean and inverse standard
+// deviation are cheap next to keeping them): LayerNormalization's and inference-mode
+// BatchNormalization's as ONNX ops, training-mode BatchNormalization's as one com.tessera
+// BatchNormalizationGrad (docs/fused_ops.md), which would otherwise be ~20 nodes.
 #include "training/gradients/families.h"
 
 namespace tessera {
@@ -62,8 +64,8 @@ Status layer_norm_grad(GradientContext& ctx) {
 
 // BatchNormalization over N and the spatial axes, per channel C. In training mode (the
 // training_mode attribute from opset 14, the running-statistics outputs before) the statistics
-// are the batch's; otherwise the input mean and var are constants of the step: dx = g * scale /
-// sqrt(var + eps).
+// are the batch's: dx, dscale and dbias come from one BatchNormalizationGrad (float and double).
+// Otherwise the input mean and var are constants of the step: dx = g * scale / sqrt(var + eps).
 Status batch_norm_grad(GradientContext& ctx) {
   TS_RETURN_IF_ERROR(no_gradient_into_statistics(ctx));
   TS_ASSIGN_OR_RETURN(Dims dims, ctx.dims(ctx.input(0)));
@@ -78,19 +80,23 @@ Status batch_norm_grad(GradientContext& ctx) {
                                           : ctx.node().outputs.size() > 1 && !ctx.output(1).empty();
   const float epsilon = ctx.float_attr("epsilon", 1e-5f);
   const std::string& g = ctx.output_grad(0);
-  const std::string scale = per_channel(ctx.input(1));
-  Normalized n;
+  TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.input(0)));
   if (training) {
-    TS_ASSIGN_OR_RETURN(n, normalize(ctx, ctx.input(0), axes, epsilon));
-    if (ctx.wants(0)) ctx.set_input_grad(0, batch_statistics_input_grad(ctx, n, ctx.add("Mul", {g, scale}), axes));
-  } else {
-    TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.input(0)));
-    TS_ASSIGN_OR_RETURN(std::string eps, ctx.scalar(type, epsilon));
-    n.inv_std = per_channel(ctx.add("Reciprocal", {ctx.add("Sqrt", {ctx.add("Add", {ctx.input(4), eps})})}));
-    n.xhat = ctx.add("Mul", {ctx.add("Sub", {ctx.input(0), per_channel(ctx.input(3))}), n.inv_std});
-    if (ctx.wants(0)) ctx.set_input_grad(0, ctx.add("Mul", {g, ctx.add("Mul", {scale, n.inv_std})}));
+    if (type != DataType::float32 && type != DataType::float64)
+      return ctx.unsupported("training mode in ", dtype_name(type), " (float and double are differentiated)");
+    const std::vector<std::string> grads = ctx.writer().add_kernel(
+        "BatchNormalizationGrad", {g, ctx.input(0), ctx.input(1)}, 3, {float_attr("epsilon", epsilon)});
+    for (size_t i = 0; i < 3; ++i)
+      if (ctx.wants(i)) ctx.set_input_grad(i, grads[i]);
+    return Status::ok();
   }
-  if (ctx.wants(1)) ctx.set_input_grad(1, ctx.reduce_sum(ctx.add("Mul", {g, n.xhat}), axes, false));
+  TS_ASSIGN_OR_RETURN(std::string eps, ctx.scalar(type, epsilon));
+  const std::string inv_std = per_channel(ctx.add("Reciprocal", {ctx.add("Sqrt", {ctx.add("Add", {ctx.input(4), eps})})}));
+  if (ctx.wants(0)) ctx.set_input_grad(0, ctx.add("Mul", {g, ctx.add("Mul", {per_channel(ctx.input(1)), inv_std})}));
+  if (ctx.wants(1)) {
+    const std::string xhat = ctx.add("Mul", {ctx.add("Sub", {ctx.input(0), per_channel(ctx.input(3))}), inv_std});
+    ctx.set_input_grad(1, ctx.reduce_sum(ctx.add("Mul", {g, xhat}), axes, false));
+  }
   if (ctx.wants(2)) ctx.set_input_grad(2, ctx.reduce_sum(g, axes, false));
   return Status::ok();
 }

@@ -113,6 +113,18 @@ TEST(Conv, MatchesDirectConvolution2D) {
   check_conv({{1, 2, 1, 1}, 3, 1, {1, 1}, {}, {}, {}});
 }
 
+// A batch of small images runs several images to a GEMM, their columns side by side: a last run
+// shorter than the others, groups, padding, 1-D, a batch whose images each fill a GEMM (one per
+// GEMM, as before), and runs split over threads once the work is large enough.
+TEST(Conv, SmallImagesShareAGemm) {
+  check_conv({{16, 8, 4, 4}, 16, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, false});  // the training CNN's second conv
+  check_conv({{16, 1, 8, 8}, 8, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, false});   // its first
+  check_conv({{13, 6, 5, 3}, 4, 2, {2, 3}, {2, 1}, {}, {1, 0, 0, 2}});
+  check_conv({{70, 3, 9}, 5, 1, {3}, {}, {2}, {2, 1}});
+  check_conv({{3, 2, 17, 17}, 3, 1, {3, 3}});
+  check_conv({{32, 8, 8, 8}, 16, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});  // enough work for runs on threads
+}
+
 TEST(Conv, DepthwiseAndGroups) {
   check_conv({{2, 5, 9, 8}, 5, 5, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}});
   check_conv({{1, 5, 9, 8}, 5, 5, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}});
@@ -336,6 +348,7 @@ TEST(Conv, FusedConvSmoothActivations) {
       {{1, 3, 7, 7}, 3, 3, {3, 3}, {}, {}, {1, 1, 1, 1}},          // depthwise, padded copy
       {{1, 16, 7, 7}, 16, 16, {5, 5}, {}, {}, {2, 2, 2, 2}},       // depthwise, channel-blocked
       {{1, 8, 20, 30}, 5, 1, {1, 1}},                              // pointwise, several tasks
+      {{6, 4, 3, 5}, 6, 2, {3, 3}, {}, {}, {1, 1, 1, 1}},          // small images sharing a GEMM
   };
   for (const ConvCase& c : cases) {
     Shape ws{c.M, c.x[1] / c.group};
@@ -645,6 +658,16 @@ TEST(ConvTranspose, MatchesDirectScatter) {
   check_conv_transpose({{1, 2, 3, 4, 2}, 2, 1, {2, 2, 3}, {2, 1, 2}, {}, {}, {}});
   check_conv_transpose({{2, 6, 4, 4}, 4, 2, {1, 1}, {}, {}, {}, {}});  // pointwise: no col2im
   check_conv_transpose({{1, 4, 5, 5}, 1, 4, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}, {}});  // depthwise
+}
+
+// A batch of small images runs several images to a GEMM, then col2im image by image: the
+// training CNN's input gradient, groups with a last run shorter than the others, 1-D, and runs
+// split over threads.
+TEST(ConvTranspose, SmallImagesShareAGemm) {
+  check_conv_transpose({{16, 16, 4, 4}, 8, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, {}});
+  check_conv_transpose({{100, 4, 3, 2}, 3, 2, {2, 2}, {2, 1}, {}, {0, 1, 1, 0}, {1, 0}});
+  check_conv_transpose({{9, 3, 5}, 2, 1, {3}, {2}, {2}, {1, 0}, {}});
+  check_conv_transpose({{96, 16, 4, 4}, 8, 1, {3, 3}, {}, {}, {1, 1, 1, 1}, {}});  // runs on threads
 }
 
 TEST(ConvTranspose, OutputShapeSetsPads) {

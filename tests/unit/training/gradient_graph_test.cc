@@ -190,6 +190,44 @@ TEST(GradientGraph, UnreachedValueGetsZeros) {
   expect_close((*out)[1].tensor(), {0.0, 0.0, 0.0}, "dy/dunused");
 }
 
+// Conv -> BatchNormalization (training) -> Relu -> MaxPool: the gradients of Conv's weights,
+// BatchNormalization and MaxPool are one com.tessera kernel each, the model imports their
+// domain, and the split's backward graph keeps it (its types inferred through the kernels' rules).
+TEST(GradientGraph, ConvBlockUsesTheGradientKernels) {
+  Graph g;
+  g.name = "conv_block";
+  g.inputs.push_back(tensor_value("x", DataType::float32, {2, 1, 4, 4}));
+  g.initializers["W"] = tensor_of(DataType::float32, {3, 1, 3, 3}, values(27, 1));
+  g.initializers["scale"] = tensor_of(DataType::float32, {3}, values(3, 2));
+  g.initializers["bias"] = tensor_of(DataType::float32, {3}, values(3, 3));
+  g.initializers["mean"] = zeros(DataType::float32, {3});
+  g.initializers["var"] = tensor_of(DataType::float32, {3}, std::vector<float>{1, 1, 1});
+  Node conv = node("conv", "Conv", {"x", "W"}, {"c"});
+  conv.attributes["pads"] = ints_attr("pads", {1, 1, 1, 1});
+  g.nodes.push_back(conv);
+  Node bn = node("bn", "BatchNormalization", {"c", "scale", "bias", "mean", "var"}, {"b"});
+  bn.attributes["training_mode"] = int_attr("training_mode", 1);
+  g.nodes.push_back(bn);
+  g.nodes.push_back(node("relu", "Relu", {"b"}, {"r"}));
+  Node pool = node("pool", "MaxPool", {"r"}, {"y"});
+  pool.attributes["kernel_shape"] = ints_attr("kernel_shape", {2, 2});
+  pool.attributes["strides"] = ints_attr("strides", {2, 2});
+  g.nodes.push_back(pool);
+  g.outputs.push_back(ValueInfo{"y", {}});
+  Model m = model_with(g, 17);
+  GradientRequest request{{"y"}, {""}, {"W", "scale", "bias"}};
+  auto built = append_gradients(m.graph, m, request);
+  ASSERT_TRUE(built.is_ok()) << built.status().message();
+  EXPECT_EQ(m.opset_version(kGradientKernelDomain), kGradientKernelVersion);
+  std::multiset<std::string> kernels;
+  for (size_t i = built->first_backward_node; i < m.graph.nodes.size(); ++i)
+    if (m.graph.nodes[i].domain == kGradientKernelDomain) kernels.insert(m.graph.nodes[i].op_type);
+  EXPECT_EQ(kernels, (std::multiset<std::string>{"BatchNormalizationGrad", "ConvWeightGrad", "MaxPoolGrad"}));
+  auto split = split_forward_backward(m.graph, m, request, *built);
+  ASSERT_TRUE(split.is_ok()) << split.status().message();
+  for (const ValueInfo& out : split->backward.outputs) EXPECT_TRUE(out.type.shape.has_value()) << out.name << " has no inferred shape";
+}
+
 TEST(GradientGraph, OpWithoutBuilderIsNamed) {
   Graph g;
   g.name = "cumsum";

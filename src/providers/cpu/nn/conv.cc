@@ -3,12 +3,15 @@
 // optimizer (src/optimizer/extended/), com.microsoft's by ONNX Runtime's into saved models.
 //
 // Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
-// im2col columns [C/g * k, positions]; 1x1 stride-1 convolutions use the input as the columns
-// directly, and depthwise 2-D convolutions run a direct loop: channel-blocked for short rows
+// im2col columns [C/g * k, positions]; a batch of small images (under kTargetColumns / 2
+// positions each) puts several images' columns side by side in one GEMM instead; 1x1 stride-1
+// convolutions use the input as the columns directly, and depthwise 2-D convolutions run a direct loop: channel-blocked for short rows
 // (microkernels/depthwise_blocked.h), per plane otherwise (microkernels/im2col.cc). FusedConv's
 // activation (conv_activation.h) is a clamp inside the GEMM / depthwise stores, or applied to each
 // GEMM task's block, depthwise plane or channel block right after it is computed. ConvTranspose
-// is one GEMM (W^T * X) per (image, group) followed by col2im. Constant float32 weights are
+// is one GEMM (W^T * X) per (image, group), or per group and run of small images, followed by
+// col2im. com.tessera ConvWeightGrad (a
+// training gradient kernel) is GEMMs of dY and the im2col columns of X. Constant float32 weights are
 // packed for the GEMM (and, when depthwise, by channel block) once, when the kernel is created.
 // float16/bfloat16 compute in float32.
 #include <algorithm>
@@ -46,6 +49,9 @@ constexpr TypeSet kConvTypes = kFloatTypes;
 // Output positions per GEMM call: wide enough to amortise the weights, narrow enough that the
 // im2col band stays in cache and large images split into parallel tasks.
 constexpr int64_t kTargetColumns = 512;
+// Multiply-adds from which runs of small images (images_per_gemm) are split over the pool: the
+// training CNN's first convolution (74k) ran 2.3x slower as two tasks than on one thread.
+constexpr int64_t kMinParallelBatchWork = int64_t{1} << 20;
 // Fewest output positions worth a separate GEMM task; below that one GEMM is split inside.
 constexpr int64_t kMinTaskColumns = 256;
 // Depthwise planes narrower than this run channel-blocked (L channels per vector); wider rows
@@ -110,6 +116,27 @@ template <class T>
 Tensor column_buffer(KernelContext& ctx, int64_t n) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
   return ctx.scratch(std::is_same_v<T, float> ? DataType::float32 : DataType::float64, n);
+}
+
+// Images per GEMM when each has few output positions: the columns of several images side by
+// side, up to kTargetColumns positions, fill the GEMM's tiles, which one 4x4 image would leave
+// mostly empty (and the weights are then packed once for all of them).
+int64_t images_per_gemm(int64_t positions, int64_t images) {
+  return std::clamp<int64_t>(kTargetColumns / std::max<int64_t>(1, positions), 1, std::max<int64_t>(1, images));
+}
+
+// The im2col columns of `count` images (`channels` planes each, the next image `image_stride`
+// values on) side by side: col[k, j * S + p] is image j's column value, rows count * S long.
+// `scratch` holds channels * kernel_size * S values (unused when count is 1).
+template <class T>
+void images_im2col(const ConvGeometry& g, const T* x, int64_t image_stride, int64_t channels, int64_t count, T* col,
+                   T* scratch) {
+  if (count == 1) return kernels::im2col(g, x, channels, 0, g.out[0], col);
+  const int64_t K = channels * g.kernel_size, S = g.out_size, L = count * S;
+  for (int64_t j = 0; j < count; ++j) {
+    kernels::im2col(g, x + j * image_stride, channels, 0, g.out[0], scratch);
+    for (int64_t k = 0; k < K; ++k) std::copy_n(scratch + k * S, S, col + k * L + j * S);
+  }
 }
 
 // Everything one Conv run needs, with float16/bfloat16 already widened to float.
@@ -234,8 +261,41 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
     return;
   }
 
-  const bool pointwise = g.is_pointwise();
   const int threads = pool.size();
+  // Small images, several to a GEMM (images_per_gemm): per group and run of images, their columns
+  // side by side, one GEMM into a [Mg, count * S] block, each image's rows then copied to Y. Not
+  // with a residual, which the epilogue reads in Y's layout.
+  if (const int64_t per_gemm = images_per_gemm(S, a.N); per_gemm > 1 && !a.residual) {
+    const int64_t runs = (a.N + per_gemm - 1) / per_gemm, tasks = a.group * runs;
+    auto run_task = [&](int64_t t, ThreadPool* inner_pool) {
+      const int64_t gi = t / runs, n = (t % runs) * per_gemm, count = std::min(per_gemm, a.N - n), L = count * S;
+      Tensor buffer = column_buffer<T>(ctx, (K + Mg) * L + (count > 1 ? K * S : 0));
+      T *col = buffer.data<T>(), *block = col + K * L, *scratch = block + Mg * L;
+      images_im2col(g, a.x + (n * a.C + gi * Cg) * g.in_size, a.C * g.in_size, Cg, count, col, scratch);
+      MatrixArg<T> w{a.w + gi * Mg * K, K, false};
+      if constexpr (std::is_same_v<T, float>)
+        if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
+      GemmEpilogue<T> e = ep;
+      e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
+      kernels::gemm(Mg, L, K, T(1), w, MatrixArg<T>{col, L, false}, T(0), block, L, e, inner_pool);
+      for (int64_t j = 0; j < count; ++j)
+        for (int64_t m = 0; m < Mg; ++m) {
+          T* yt = a.y + ((n + j) * a.M + gi * Mg + m) * S;
+          std::copy_n(block + m * L + j * S, S, yt);
+          if (!a.act.is_clamp()) apply_activation(a.act, yt, S);
+        }
+    };
+    if (threads > 1 && tasks >= threads && a.N * a.M * K * S >= kMinParallelBatchWork) {
+      pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
+      });
+    } else {
+      for (int64_t t = 0; t < tasks; ++t) run_task(t, &pool);
+    }
+    return;
+  }
+
+  const bool pointwise = g.is_pointwise();
   const int64_t inner = g.out_inner(), images = a.N * a.group;
   // Bands of output rows of about kTargetColumns positions. With several threads, bands become
   // independent tasks when each still has kMinTaskColumns positions; their count is then made a
@@ -698,8 +758,39 @@ void conv_transpose_forward(const ConvArgs<T>& a, KernelContext& ctx) {
     else
       scatter(0, Mg);
   };
-  const int64_t tasks = a.N * a.group;
   const int threads = pool.size();
+  // Small images, several to a GEMM (as Conv's): X of `count` images side by side, one GEMM into
+  // their columns [K, count * Sx], then each image's columns copied out and scattered by col2im.
+  if (const int64_t per_gemm = images_per_gemm(Sx, a.N); per_gemm > 1 && !pointwise) {
+    const int64_t runs = (a.N + per_gemm - 1) / per_gemm, tasks = a.group * runs;
+    auto run_batch = [&](int64_t t, ThreadPool* inner_pool) {
+      const int64_t gi = t / runs, n = (t % runs) * per_gemm, count = std::min(per_gemm, a.N - n), L = count * Sx;
+      Tensor buffer = column_buffer<T>(ctx, (K + Cg) * L + K * Sx);
+      T *col = buffer.data<T>(), *xs = col + K * L, *image_col = xs + Cg * L;
+      for (int64_t j = 0; j < count; ++j)
+        for (int64_t c = 0; c < Cg; ++c) std::copy_n(a.x + ((n + j) * a.C + gi * Cg + c) * Sx, Sx, xs + c * L + j * Sx);
+      MatrixArg<T> w{a.w + gi * Cg * K, K, true};
+      if constexpr (std::is_same_v<T, float>)
+        if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
+      kernels::gemm(K, L, Cg, T(1), w, MatrixArg<T>{xs, L, false}, T(0), col, L, {}, inner_pool);
+      for (int64_t j = 0; j < count; ++j) {
+        for (int64_t k = 0; k < K; ++k) std::copy_n(col + k * L + j * Sx, Sx, image_col + k * Sx);
+        T* yg = a.y + ((n + j) * a.M + gi * Mg) * Sy;
+        const T* bias = a.bias ? a.bias + gi * Mg : nullptr;
+        for (int64_t m = 0; m < Mg; ++m) std::fill(yg + m * Sy, yg + (m + 1) * Sy, bias ? bias[m] : T(0));
+        kernels::col2im_add(g, image_col, 0, Mg, yg);
+      }
+    };
+    if (threads > 1 && tasks >= threads && a.N * a.C * K * Sx >= kMinParallelBatchWork) {
+      pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) run_batch(t, nullptr);
+      });
+    } else {
+      for (int64_t t = 0; t < tasks; ++t) run_batch(t, &pool);
+    }
+    return;
+  }
+  const int64_t tasks = a.N * a.group;
   if (threads > 1 && tasks >= threads) {
     pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
@@ -766,6 +857,91 @@ class ConvTransposeKernel final : public OpKernel {
   std::vector<PackedMatrix<float>> packed_;  // W_g^T per group, for constant float32 weights
 };
 
+// com.tessera ConvWeightGrad (training, docs/fused_ops.md): dW [M, C/group, kernel...] of a Conv
+// with these attributes, from dY [N, M, out...] and X [N, C, in...]: per image and group, dW_g +=
+// dY_g [M/group, S] x columns(X_g)^T, the im2col columns [C/group * k, S] of the forward
+// convolution. GEMMs straight into dW (small images several per GEMM, side by side), in place of
+// Transpose + Conv + Slice + Transpose. Small problems run on one thread; larger ones split the images over the pool, each
+// task summing into its own dW, added up at the end.
+class ConvWeightGradKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<ConvWeightGradKernel>(new ConvWeightGradKernel());
+    TS_ASSIGN_OR_RETURN(k->kernel_shape_, info.required_ints("kernel_shape"));
+    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_attributes(info.node()));
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* dy, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(1));
+    if (dy->dtype() != x->dtype()) return ctx.error("dY and X must have the same element type");
+    if (x->rank() < 3 || dy->rank() != x->rank() || kernel_shape_.size() + 2 != x->rank())
+      return ctx.error("X ", shape_to_string(x->shape()), ", dY ", shape_to_string(dy->shape()), " and kernel_shape of ",
+                       kernel_shape_.size(), " values do not describe one convolution");
+    const int64_t N = x->dim(0), C = x->dim(1), M = dy->dim(1), group = params_.group;
+    if (dy->dim(0) != N) return ctx.error("dY has ", dy->dim(0), " images but X ", N);
+    if (group < 1 || C % group != 0 || M % group != 0)
+      return ctx.error("channels ", C, " in and ", M, " out are not divisible by group ", group);
+    Shape w_shape{M, C / group};
+    w_shape.insert(w_shape.end(), kernel_shape_.begin(), kernel_shape_.end());
+    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w_shape, false));
+    for (size_t d = 0; d < g.nd; ++d)
+      if (dy->dim(d + 2) != g.out[d])
+        return ctx.error("dY ", shape_to_string(dy->shape()), " is not the convolution's output for X ", shape_to_string(x->shape()));
+    Tensor& dw = ctx.allocate_output(0, x->dtype(), w_shape);  // zeroed: empty images leave zeros
+    if (dw.size() == 0 || N == 0 || g.out_size == 0) return Status::ok();
+    return dispatch<type_bit(DataType::float32) | type_bit(DataType::float64)>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          weight_grad<T>(g, N, C, M, group, dy->data<T>(), x->data<T>(), dw.data<T>(), ctx);
+          return Status::ok();
+        },
+        ctx.node());
+  }
+
+ private:
+  template <class T>
+  static void weight_grad(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, int64_t group, const T* dy, const T* x,
+                          T* dw, KernelContext& ctx) {
+    const int64_t Cg = C / group, Mg = M / group, K = Cg * g.kernel_size, S = g.out_size;
+    const int64_t per_gemm = images_per_gemm(S, N);
+    // dW of images [n0, n1) into `out` (every element written): per group and run of per_gemm
+    // images, dY's rows and the columns of those images side by side, one GEMM.
+    auto images = [&](int64_t n0, int64_t n1, T* out) {
+      const int64_t batch = std::min(per_gemm, n1 - n0);
+      Tensor buffer = column_buffer<T>(ctx, (K + Mg) * batch * S + (batch > 1 ? K * S : 0));
+      T *col = buffer.data<T>(), *rows = col + K * batch * S, *scratch = rows + Mg * batch * S;
+      for (int64_t gi = 0; gi < group; ++gi)
+        for (int64_t n = n0; n < n1; n += batch) {
+          const int64_t count = std::min(batch, n1 - n), L = count * S;
+          images_im2col(g, x + (n * C + gi * Cg) * g.in_size, C * g.in_size, Cg, count, col, scratch);
+          for (int64_t j = 0; j < count; ++j)
+            for (int64_t m = 0; m < Mg; ++m) std::copy_n(dy + ((n + j) * M + gi * Mg + m) * S, S, rows + m * L + j * S);
+          kernels::gemm(Mg, K, L, T(1), MatrixArg<T>{rows, L, false}, MatrixArg<T>{col, L, true}, n == n0 ? T(0) : T(1),
+                        out + gi * Mg * K, K);
+        }
+    };
+    const int threads = ctx.thread_pool().size();
+    const int64_t tasks = std::min<int64_t>({threads, N, N * M * K * S / kMinParallelBatchWork});
+    if (tasks < 2) return images(0, N, dw);
+    const int64_t size = M * K;
+    Tensor partial = column_buffer<T>(ctx, (tasks - 1) * size);  // task 0 writes dW itself
+    ctx.thread_pool().parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        images(N * t / tasks, N * (t + 1) / tasks, t == 0 ? dw : partial.data<T>() + (t - 1) * size);
+    });
+    for (int64_t t = 1; t < tasks; ++t) {
+      const T* p = partial.data<T>() + (t - 1) * size;
+      for (int64_t i = 0; i < size; ++i) dw[i] += p[i];
+    }
+  }
+
+  ConvWeightGradKernel() = default;
+  std::vector<int64_t> kernel_shape_;
+  ConvAttributes params_;
+};
+
 }  // namespace
 
 void register_conv(KernelRegistry& r) {
@@ -773,6 +949,7 @@ void register_conv(KernelRegistry& r) {
   r.add({"", "ConvTranspose", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvTransposeKernel::create(info); }});
   r.add({"com.microsoft", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::fused); }});
   r.add({"com.tessera", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::fused); }});
+  r.add({"com.tessera", "ConvWeightGrad", 1, 1, [](const KernelInfo& info) { return ConvWeightGradKernel::create(info); }});
   r.add({"com.tessera", "BlockedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::blocked); }});
 }
 

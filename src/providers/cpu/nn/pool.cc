@@ -453,6 +453,61 @@ class MaxUnpoolKernel final : public OpKernel {
   ConvAttributes window_;
 };
 
+// com.tessera MaxPoolGrad (training, docs/fused_ops.md): dX for MaxPool's input X given dY, in
+// place of MaxPool for Indices + ScatterElements over a zero-filled tensor. The windows' maxima
+// are found again by max_pool_plane, so each dY value goes to the element MaxPool's Indices
+// names (the first maximum in scan order); an element that is the maximum of several windows
+// gets all their gradients. Plane by plane: the plane's dX is written while it is in cache.
+class MaxPoolGradKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
+    auto k = std::unique_ptr<MaxPoolGradKernel>(new MaxPoolGradKernel());
+    TS_ASSIGN_OR_RETURN(k->params_, parse_pool_params(info, PoolKind::max));
+    if (k->params_.storage_order != 0) return info.error("storage_order must be 0");
+    return std::unique_ptr<OpKernel>(std::move(k));
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    TS_ASSIGN_OR_RETURN(const Tensor* dy, ctx.required_input(0));
+    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(1));
+    if (dy->dtype() != x->dtype()) return ctx.error("dY and X must have the same element type");
+    TS_ASSIGN_OR_RETURN(std::shared_ptr<const PoolGeometry> geometry,
+                        geometry_.get(x->shape(), [&] { return pool_geometry(ctx, params_, x->shape()); }));
+    const PoolGeometry& g = *geometry;
+    if (dy->shape() != pool_output_shape(x->shape(), g))
+      return ctx.error("dY ", shape_to_string(dy->shape()), " is not MaxPool's output shape for X ", shape_to_string(x->shape()));
+    Tensor& dx = ctx.allocate_output(0, x->dtype(), x->shape());  // zeroed
+    const int64_t planes = x->dim(0) * x->dim(1);
+    if (dy->size() == 0 || g.in_size == 0) return Status::ok();
+    const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, g.in_size));
+    return dispatch<kPoolFloatTypes>(
+        x->dtype(),
+        [&]<class T>() -> Status {
+          const T *xd = x->data<T>(), *gd = dy->data<T>();
+          T* dxd = dx.data<T>();
+          ctx.thread_pool().parallel_for(planes, grain, [&](int64_t p0, int64_t p1) {
+            // One plane's maxima (unused) and their positions in the plane.
+            Tensor maxima = ctx.scratch(x->dtype(), g.out_size), positions = ctx.scratch(DataType::int64, g.out_size);
+            int64_t* at = positions.data<int64_t>();
+            for (int64_t p = p0; p < p1; ++p) {
+              max_pool_plane<T>(g, xd + p * g.in_size, maxima.data<T>(), at, 0, 0);
+              const T* gp = gd + p * g.out_size;
+              T* dxp = dxd + p * g.in_size;
+              for (int64_t o = 0; o < g.out_size; ++o)
+                dxp[at[o]] = from_computed<T>(to_computed<acc_t<T>>(dxp[at[o]]) + to_computed<acc_t<T>>(gp[o]));
+            }
+          });
+          return Status::ok();
+        },
+        ctx.node());
+  }
+
+ private:
+  MaxPoolGradKernel() = default;
+  PoolParams params_;
+  ShapeKeyedCache<PoolGeometry> geometry_;  // the last input shape's windows
+};
+
 // MaxRoiPool: max over each region of interest split into pooled_shape bins.
 class MaxRoiPoolKernel final : public OpKernel {
  public:
@@ -537,6 +592,7 @@ void register_pool(KernelRegistry& r) {
            return std::unique_ptr<OpKernel>(new GlobalPoolKernel(i, PoolKind::lp));
          }});
   r.add({"", "MaxUnpool", 9, kLatestOnnxOpset, [](const KernelInfo& i) { return MaxUnpoolKernel::create(i); }});
+  r.add({"com.tessera", "MaxPoolGrad", 1, 1, [](const KernelInfo& i) { return MaxPoolGradKernel::create(i); }});
   r.add({"", "MaxRoiPool", 1, kLatestOnnxOpset, [](const KernelInfo& i) { return MaxRoiPoolKernel::create(i); }});
 }
 
