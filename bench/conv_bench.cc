@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
   int64_t chunk_kib = 0;
   std::string filter;
-  bool residual = false;
+  bool residual = false, in_place = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
     else if (arg == "--filter" && i + 1 < argc) filter = argv[++i];
     else if (arg == "--chunk-kib" && i + 1 < argc) chunk_kib = std::atoll(argv[++i]);
     else if (arg == "--residual") residual = true;
+    else if (arg == "--in-place") residual = in_place = true;
     else {
       std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]\n");
       return 2;
@@ -180,7 +181,7 @@ int main(int argc, char** argv) {
     Tensor w = allocate_or_throw(DataType::float32, {s.M, s.C, s.K, s.K});
     std::vector<float> bias(static_cast<size_t>(Mb * L), 0.01f), y(static_cast<size_t>(Mb * L * g.out_size));
     std::vector<float> z(residual ? y.size() : 0, 0.02f);
-    const float* zp = residual ? z.data() : nullptr;
+    const float* zp = in_place ? y.data() : residual ? z.data() : nullptr;
     for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = static_cast<float>(i % 13) * 0.01f - 0.06f;
     for (int64_t i = 0; i < w.size(); ++i) w.data<float>()[i] = static_cast<float>(i % 7) * 0.02f - 0.07f;
     std::vector<float> packed(static_cast<size_t>(kernels::conv_blocked_packed_size(s.M, s.C, taps)));
