@@ -4,13 +4,15 @@
 // (nn/conv_dnnl.h, as BlockedConv called it) on the convolution shapes of ResNet-50, MobileNetV2
 // and EfficientNet-B0 at 224x224, batch 1, bias and Relu fused; the stems read the NCHW image. "other" is the same kernel with
 // the other task order (past 1x1) or the direct kernel (1x1s); --chunk-kib sets the pointwise
-// kernel's chunk of weights per group; --residual adds a residual input Z (read in the epilogue). The variants are timed interleaved, round after
+// kernel's chunk of weights per group; --residual adds a residual input Z (read in the epilogue),
+// --in-place the same with Z the output's own buffer, as BlockedConv writes over a residual only
+// it reads (framework/reusable_input.h). The variants are timed interleaved, round after
 // round, and the best round of each is kept, so that a noisy minute hits them alike. With one
 // thread the times are the thread's CPU time, which leaves out the time the OS gave the core to
 // other processes (steadier on a shared machine); with more, wall time. A benchmark, not a test:
 // it checks nothing.
 //
-//   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]
+//   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual | --in-place]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -159,7 +161,7 @@ int main(int argc, char** argv) {
     else if (arg == "--residual") residual = true;
     else if (arg == "--in-place") residual = in_place = true;
     else {
-      std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]\n");
+      std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual | --in-place]\n");
       return 2;
     }
   }

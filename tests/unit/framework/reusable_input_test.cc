@@ -36,6 +36,7 @@ std::vector<float> ramp(int64_t n, float scale, float offset) {
   return v;
 }
 
+// Two input blocks: a 1x1 of one block stays on oneDNN (conv.cc), which never writes over Z.
 Model residual_model(int64_t B, int64_t k, ZSource source) {
   Model m;
   m.source = "residual";
@@ -43,9 +44,9 @@ Model residual_model(int64_t B, int64_t k, ZSource source) {
   m.opset_imports["com.tessera"] = 1;
   Graph& g = m.graph;
   const std::vector<int64_t> image{1, 1, kH, kW, B};
-  g.inputs = {tensor_value("x", DataType::float32, image), tensor_value("z_in", DataType::float32, image)};
+  g.inputs = {tensor_value("x", DataType::float32, {1, 2, kH, kW, B}), tensor_value("z_in", DataType::float32, image)};
   g.outputs = {tensor_value("y", DataType::float32, image)};
-  g.initializers["w"] = tensor_of<float>(DataType::float32, {B, B, k, k}, ramp(B * B * k * k, 0.01f, -0.1f));
+  g.initializers["w"] = tensor_of<float>(DataType::float32, {B, 2 * B, k, k}, ramp(2 * B * B * k * k, 0.01f, -0.1f));
   g.initializers["b"] = tensor_of<float>(DataType::float32, {B}, ramp(B, 0.05f, -0.5f));
   const std::string z = source == ZSource::graph_input ? "z_in" : "z";
   if (source != ZSource::graph_input) g.nodes.push_back(node("relu", "Relu", {"z_in"}, {"z"}));
@@ -76,10 +77,10 @@ struct SharesZ final : StepObserver {
 void check(int64_t k, ZSource source, ExecutionMode mode, bool expect_shared) {
   const int64_t B = kernels::depthwise_block_channels();
   const Model model = residual_model(B, k, source);
-  const std::vector<float> x = ramp(kH * kW * B, 0.1f, -1.0f), z_in = ramp(kH * kW * B, 0.2f, -2.0f);
-  const std::vector<float> w = ramp(B * B * k * k, 0.01f, -0.1f), b = ramp(B, 0.05f, -0.5f);
+  const std::vector<float> x = ramp(2 * kH * kW * B, 0.1f, -1.0f), z_in = ramp(kH * kW * B, 0.2f, -2.0f);
+  const std::vector<float> w = ramp(2 * B * B * k * k, 0.01f, -0.1f), b = ramp(B, 0.05f, -0.5f);
   // conv(x) + b + Relu(z_in) (or z_in itself), channel m of pixel (h, c) at (h * kW + c) * B + m.
-  std::vector<float> want(x.size());
+  std::vector<float> want(z_in.size());
   for (int64_t h = 0; h < kH; ++h)
     for (int64_t c = 0; c < kW; ++c)
       for (int64_t m = 0; m < B; ++m) {
@@ -88,9 +89,9 @@ void check(int64_t k, ZSource source, ExecutionMode mode, bool expect_shared) {
           for (int64_t j = 0; j < k; ++j) {
             const int64_t ih = h + i - k / 2, iw = c + j - k / 2;
             if (ih < 0 || ih >= kH || iw < 0 || iw >= kW) continue;
-            for (int64_t ch = 0; ch < B; ++ch)
-              acc += static_cast<double>(w[static_cast<size_t>(((m * B + ch) * k + i) * k + j)]) *
-                     x[static_cast<size_t>((ih * kW + iw) * B + ch)];
+            for (int64_t ch = 0; ch < 2 * B; ++ch)  // block ch / B, lane ch % B
+              acc += static_cast<double>(w[static_cast<size_t>(((m * 2 * B + ch) * k + i) * k + j)]) *
+                     x[static_cast<size_t>(((ch / B * kH + ih) * kW + iw) * B + ch % B)];
           }
         const float zv = z_in[static_cast<size_t>((h * kW + c) * B + m)];
         want[static_cast<size_t>((h * kW + c) * B + m)] =
@@ -110,7 +111,7 @@ void check(int64_t k, ZSource source, ExecutionMode mode, bool expect_shared) {
   for (int run = 0; run < 2; ++run) {  // the second run reuses the first one's buffers
     SCOPED_TRACE(testing::Message() << "kernel " << k << " source " << static_cast<int>(source) << " run " << run);
     SharesZ observer;
-    auto out = (*state)->run({{"x", Value(tensor_of<float>(DataType::float32, image, x))}, {"z_in", Value(z_feed)}}, {},
+    auto out = (*state)->run({{"x", Value(tensor_of<float>(DataType::float32, {1, 2, kH, kW, B}, x))}, {"z_in", Value(z_feed)}}, {},
                              &observer);
     ASSERT_TRUE(out.is_ok()) << out.status().message();
     ASSERT_TRUE(observer.seen);
