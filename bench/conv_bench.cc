@@ -1,9 +1,10 @@
 // Convolution micro-benchmark in the blocked channel layout (the `all` level's BlockedConv):
 // Tessera's kernels as BlockedConv runs them (1x1s: the pointwise kernel, microkernels/
-// conv_pointwise.h; the rest: the direct kernel, microkernels/conv_blocked.h) against oneDNN's
+// conv_pointwise.h; 3x3s at stride 1: the Winograd kernel, microkernels/conv_winograd.h; the rest:
+// the direct kernel, microkernels/conv_blocked.h) against oneDNN's
 // (nn/conv_dnnl.h, as BlockedConv called it) on the convolution shapes of ResNet-50, MobileNetV2
 // and EfficientNet-B0 at 224x224, batch 1, bias and Relu fused; the stems read the NCHW image. "other" is the same kernel with
-// the other task order (past 1x1) or the direct kernel (1x1s); --chunk-kib sets the pointwise
+// the other task order (past 1x1) or the direct kernel (1x1s and Winograd's 3x3s); --chunk-kib sets the pointwise
 // kernel's chunk of weights per group; --residual adds a residual input Z (read in the epilogue),
 // --in-place the same with Z the output's own buffer, as BlockedConv writes over a residual only
 // it reads (framework/reusable_input.h). The variants are timed interleaved, round after
@@ -13,6 +14,8 @@
 // it checks nothing.
 //
 //   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual | --in-place]
+//                          [--winograd-tile 2|4]   (Winograd on every stride-1 3x3 with this output tile;
+//                                                   default: where and as BlockedConv chooses)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +31,7 @@
 #include "framework/kernel.h"
 #include "providers/cpu/microkernels/conv_blocked.h"
 #include "providers/cpu/microkernels/conv_pointwise.h"
+#include "providers/cpu/microkernels/conv_winograd.h"
 #include "providers/cpu/microkernels/depthwise_blocked.h"
 #ifdef TESSERA_HAVE_DNNL
 #include "providers/cpu/nn/conv_dnnl.h"
@@ -152,6 +156,7 @@ int main(int argc, char** argv) {
   int64_t chunk_kib = 0;
   std::string filter;
   bool residual = false, in_place = false;
+  int winograd_tile = 0;  // 0: as BlockedConv chooses
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -160,13 +165,16 @@ int main(int argc, char** argv) {
     else if (arg == "--chunk-kib" && i + 1 < argc) chunk_kib = std::atoll(argv[++i]);
     else if (arg == "--residual") residual = true;
     else if (arg == "--in-place") residual = in_place = true;
+    else if (arg == "--winograd-tile" && i + 1 < argc) winograd_tile = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual | --in-place]\n");
+      std::fprintf(stderr,
+                   "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual | --in-place] "
+                   "[--winograd-tile 2|4]\n");
       return 2;
     }
   }
-  if (threads < 1 || rounds < 1) {
-    std::fprintf(stderr, "conv_bench: --threads and --rounds must be positive\n");
+  if (threads < 1 || rounds < 1 || (winograd_tile != 0 && winograd_tile != 2 && winograd_tile != 4)) {
+    std::fprintf(stderr, "conv_bench: --threads and --rounds must be positive, --winograd-tile 2 or 4\n");
     return 2;
   }
   ThreadPool pool(threads);
@@ -218,8 +226,25 @@ int main(int argc, char** argv) {
         for (int64_t t = t0; t < t1; ++t) kernels::conv_pointwise_task(args, pw_plan, t);
       });
     };
-    std::function<void()> own_plan = pointwise ? std::function<void()>(pointwise_run) : direct(false);
-    std::function<void()> own_flipped = direct(!pointwise);
+    const bool winograd = !s.planar && kernels::conv_winograd_supported(g) &&
+                          (winograd_tile != 0 || kernels::conv_winograd_chosen(s.M, s.C));
+    std::vector<float> winograd_packed, winograd_scratch;
+    int tile = winograd_tile;
+    if (winograd) {
+      if (tile == 0) tile = kernels::conv_winograd_tile(s.M, s.C);
+      winograd_packed.resize(static_cast<size_t>(kernels::conv_winograd_packed_size(tile, s.M, s.C)));
+      kernels::pack_conv_winograd_weights(tile, w.data<float>(), s.M, s.C, winograd_packed.data());
+      winograd_scratch.resize(static_cast<size_t>(kernels::conv_winograd_scratch_size(tile, g, Cb, Mb, threads)));
+    }
+    auto winograd_run = [&] {
+      kernels::conv_winograd({tile, &g, 1, Cb, Mb, x.data<float>(), winograd_packed.data(), bias.data(), zp, y.data(), 0.0f,
+                              1e30f, s.C - (Cb - 1) * L, winograd_scratch.data()},
+                             pool);
+    };
+    std::function<void()> own_plan = pointwise  ? std::function<void()>(pointwise_run)
+                                     : winograd ? std::function<void()>(winograd_run)
+                                                : direct(false);
+    std::function<void()> own_flipped = direct(!pointwise && !winograd);
     BenchContext ctx(pool);
 #ifdef TESSERA_HAVE_DNNL
     ConvAttributes attributes;
@@ -244,7 +269,7 @@ int main(int argc, char** argv) {
       if (r > 0)  // the first round warms caches and makes oneDNN's primitives
         for (int v = 0; v < 3; ++v) best[v] = std::min(best[v], t[v]);
     }
-    std::printf("%-24s %5s %9.4f %9.4f %9.4f %8.1f %8.2f %8.2f\n", s.name, pointwise ? "direc" : "flip", best[0] * 1e3,
+    std::printf("%-24s %5s %9.4f %9.4f %9.4f %8.1f %8.2f %8.2f\n", s.name, pointwise || winograd ? "direc" : "flip", best[0] * 1e3,
                 best[1] * 1e3, best[2] * 1e3, flops / best[0] * 1e-9, best[0] / best[2], best[0] / best[1]);
   }
   return 0;

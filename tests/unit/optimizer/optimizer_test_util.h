@@ -44,8 +44,9 @@ inline std::map<std::string, int> op_counts(const Graph& graph) {
 }
 
 // Runs `model` at `level` and at disabled on `feeds`, expects the same outputs (rtol/atol
-// 1e-5), and returns the optimized graph's op counts.
-inline std::map<std::string, int> expect_same_outputs(const Model& model, OptimizationLevel level, const Feeds& feeds) {
+// `tolerance`), and returns the optimized graph's op counts.
+inline std::map<std::string, int> expect_same_outputs(const Model& model, OptimizationLevel level, const Feeds& feeds,
+                                                      double tolerance = 1e-5) {
   auto reference = session_at(model, OptimizationLevel::disabled);
   auto optimized = session_at(model, level);
   if (!reference || !optimized) return {};
@@ -61,7 +62,8 @@ inline std::map<std::string, int> expect_same_outputs(const Model& model, Optimi
     EXPECT_EQ(a.shape(), b.shape());
     if (a.shape() != b.shape() || a.dtype() != DataType::float32) continue;
     for (int64_t i = 0; i < a.size(); ++i)
-      EXPECT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-5 + 1e-5 * std::abs(a.data<float>()[i])) << "output " << k << " at " << i;
+      EXPECT_NEAR(a.data<float>()[i], b.data<float>()[i], tolerance * (1 + std::abs(a.data<float>()[i])))
+          << "output " << k << " at " << i;
   }
   return op_counts(optimized->model().graph);
 }

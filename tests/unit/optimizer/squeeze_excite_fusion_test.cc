@@ -94,7 +94,9 @@ TEST(SqueezeExciteFusion, FusesReluSeWithoutBiasesOnWholeBlocks) {
   o.HW = 5;
   o.hidden_activation = "Relu";
   o.biases = false;
-  auto ops = expect_same_outputs(se_model(o), OptimizationLevel::all, se_feeds(o));
+  // With 32 channels the first 3x3 runs on the Winograd kernel (F(4x4, 3x3)) at level all, which
+  // rounds more than the direct sum: its outputs, about 3 in size, differ by up to 6e-5.
+  auto ops = expect_same_outputs(se_model(o), OptimizationLevel::all, se_feeds(o), 1e-4);
   EXPECT_EQ(ops.count("com.tessera.BlockedSqueezeExcite"), 1u);
   EXPECT_EQ(ops.count("Mul"), 0u);
 }

@@ -383,7 +383,7 @@ int64_t blocked_conv_block() { return std::max<int64_t>(8, kernels::depthwise_bl
 
 void check_blocked_conv(const ConvCase& c, const std::string& activation = "", std::vector<float> params = {},
                         double (*act)(double) = nullptr, bool residual = false, bool nan_padding = false,
-                        bool nchw_input = false) {
+                        bool nchw_input = false, double atol = 1e-5) {
   const int64_t B = blocked_conv_block(), N = c.x[0], C = c.x[1], plane = c.x[2] * c.x[3];
   Shape ws{c.M, C / c.group};
   ws.insert(ws.end(), c.kernel.begin(), c.kernel.end());
@@ -426,7 +426,7 @@ void check_blocked_conv(const ConvCase& c, const std::string& activation = "", s
       }
       got[static_cast<size_t>((n * c.M + m) * out_plane + p)] = y.data<float>()[i];
     }
-    expect_close(tf(ys, std::vector<float>(got.begin(), got.end())), ys, want, 1e-4, 1e-5);
+    expect_close(tf(ys, std::vector<float>(got.begin(), got.end())), ys, want, 1e-4, atol);
   }
 }
 
@@ -445,6 +445,34 @@ TEST(Conv, BlockedConvDirectKernelShapes) {
   check_blocked_conv({{1, 20, 7, 7}, 40, 1, {3, 3}, {}, {}, {1, 1, 1, 1}});  // two rows per tile, a last band of one
   check_blocked_conv({{2, 16, 3, 3}, 24, 1, {3, 3}, {}, {2, 2}, {2, 2, 2, 2}});  // two rows within AVX2's width, dilated
   check_blocked_conv({{1, 16, 11, 11}, 16, 1, {3, 3}, {3, 3}, {}, {1, 1, 1, 1}});  // stride 3: another path
+}
+
+// 3x3s at stride 1 with at least 32 input and output channels and a clamp activation run on the
+// Winograd kernel (microkernels/conv_winograd.h; F(4x4, 3x3) up to 256 channels, F(2x2, 3x3)
+// past): even and odd sides (a last tile row or column part outside the output), asymmetric and
+// no padding, 1x1 and 1-wide outputs, channel counts that leave the last blocks part empty (NaNs
+// in the input's unused lanes must not leak in), a clamp that moves zero (the lanes past M must be
+// zeroed again), a residual, two images, bands of tile rows per thread (small weights). F(4x4,
+// 3x3) rounds more than a direct sum (its transforms scale by up to 8 and 1/24): outputs of sums
+// of up to 2,400 products of values in [-1, 1], about 10 in size, come within 5e-4 (1.5e-4
+// measured); a wrong transform is off by the outputs' own size.
+TEST(Conv, BlockedConvWinogradShapes) {
+  const auto relu = [](double v) { return std::max(v, 0.0); };
+  const auto clip = [](double v) { return std::clamp(v, 0.1, 0.5); };
+  const double atol = 5e-4;
+  check_blocked_conv({{1, 32, 14, 14}, 32, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "", {}, nullptr, false, false, false, atol);
+  check_blocked_conv({{1, 40, 7, 9}, 36, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "", {}, nullptr, false, true, false, atol);
+  check_blocked_conv({{2, 33, 11, 6}, 48, 1, {3, 3}, {}, {}, {0, 2, 1, 0}}, "Relu", {}, relu, true, true, false, atol);
+  check_blocked_conv({{1, 64, 9, 8}, 40, 1, {3, 3}, {}, {}, {0, 0, 0, 0}}, "Clip", {0.1f, 0.5f}, clip, true, false, false,
+                     atol);
+  check_blocked_conv({{1, 48, 1, 1}, 32, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, false, false, false, atol);
+  check_blocked_conv({{1, 32, 5, 1}, 64, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Clip", {0.1f, 0.5f}, clip, true, false, false,
+                     atol);
+  check_blocked_conv({{1, 100, 28, 28}, 130, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, true, false, false, atol);
+  check_blocked_conv({{2, 32, 40, 30}, 48, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, true, true, false, atol);
+  check_blocked_conv({{1, 64, 56, 56}, 64, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, true, false, false, atol);
+  // F(2x2, 3x3) past 256 channels (512 at 7x7 in ResNet-50), odd sides.
+  check_blocked_conv({{1, 260, 7, 5}, 264, 1, {3, 3}, {}, {}, {1, 1, 1, 1}}, "Relu", {}, relu, true, true, false, atol);
 }
 
 // 1x1s on the pointwise kernel (microkernels/conv_pointwise.h): input channels that leave the

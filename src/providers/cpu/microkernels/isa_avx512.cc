@@ -7,6 +7,7 @@
 #include "providers/cpu/microkernels/gemm_ukernel_impl.h"
 #include "providers/cpu/microkernels/depthwise_impl.h"
 #include "providers/cpu/microkernels/conv_blocked_impl.h"
+#include "providers/cpu/microkernels/winograd_impl.h"
 
 namespace tessera::kernels::detail {
 
@@ -14,7 +15,8 @@ IsaKernels isa_kernels_avx512() {
   return {"avx512", avx512::kernel_set<float, 64, 8, 2>(1024, 480, 512),
           avx512::kernel_set<double, 64, 8, 2>(256, 480, 256),
           &avx512::depthwise_row<64>, &avx512::depthwise_direct_row<64>,
-          &avx512::depthwise_block<64>, &avx512::unblock<64>, 16, avx512::conv_blocked_kernels<64, 32>()};
+          &avx512::depthwise_block<64>, &avx512::unblock<64>, 16, avx512::conv_blocked_kernels<64, 32>(),
+          avx512::winograd_kernels<64>()};
 }
 
 }  // namespace tessera::kernels::detail

@@ -138,6 +138,46 @@ struct ConvBlockedKernels {
   int64_t two_rows_width = 0;
 };
 
+// The transforms of the Winograd convolutions F(T x T, 3x3), T = 2 or 4 (conv_winograd.h), one
+// vector of L channels of one block at a time; A = T + 2. Input: `tiles` tiles along a row of
+// tiles of the block's plane x ([H][W][L]), tile j reading the A x A pixels from input row row0
+// and column col0 + T * j (pixels outside the plane read as zero: the padding), writing position
+// k's vector (k < A * A) at v + k * position_floats + j * L.
+struct WinogradInputArgs {
+  const float* x;
+  int64_t H, W;
+  int64_t row0, col0;
+  int64_t tiles;
+  float* v;
+  int64_t position_floats;
+};
+using WinogradInputFn = void (*)(const WinogradInputArgs& args);
+// Output: tile j's A * A vectors from m + k * position_floats + j * L into the T x T pixels at
+// y + T * j * L (rows row_floats apart) plus bias (L floats, or null) and z (shaped like y, or
+// null), clamped; only `rows` (<= T) rows and the pixels before column `cols` are written.
+struct WinogradOutputArgs {
+  const float* m;
+  int64_t position_floats;
+  int64_t tiles;
+  const float* bias;
+  const float* z;
+  float* y;
+  int64_t row_floats;
+  int rows;
+  int64_t cols;
+  float lo, hi;
+};
+using WinogradOutputFn = void (*)(const WinogradOutputArgs& args);
+// Weights: one [L][L] block, g as [input lane][tap (9)][output lane], into position k's block at
+// packed + k * position_floats ([input lane][output lane], k < A * A).
+using WinogradWeightFn = void (*)(const float* g, float* packed, int64_t position_floats);
+// Entry 0: F(2x2, 3x3); entry 1: F(4x4, 3x3).
+struct WinogradKernels {
+  WinogradWeightFn weights[2] = {};
+  WinogradInputFn input[2] = {};
+  WinogradOutputFn output[2] = {};
+};
+
 struct IsaKernels {
   const char* name;
   KernelSet<float> f32;
@@ -148,6 +188,7 @@ struct IsaKernels {
   UnblockFn unblock_f32;
   int vector_floats;  // floats per vector register of this ISA: L of the channel-blocked kernels
   ConvBlockedKernels conv_blocked;
+  WinogradKernels winograd;
 };
 
 IsaKernels isa_kernels_portable();

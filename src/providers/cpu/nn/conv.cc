@@ -25,6 +25,7 @@
 #include "core/float_types.h"
 #include "providers/cpu/microkernels/conv_blocked.h"
 #include "providers/cpu/microkernels/conv_pointwise.h"
+#include "providers/cpu/microkernels/conv_winograd.h"
 #include "providers/cpu/microkernels/depthwise_blocked.h"
 #include "providers/cpu/microkernels/gemm.h"
 #include "providers/cpu/microkernels/im2col.h"
@@ -486,6 +487,11 @@ class ConvKernel final : public OpKernel {
     Tensor y = reused.defined() ? reused : ctx.allocate_output_uninitialized(0, DataType::float32, y_shape);
     if (y.size() == 0) return Status::ok();
     const float* bf = b ? b->data<float>() : nullptr;
+    if (winograd_packed_) {
+      if (!kernels::conv_winograd_supported(g)) return ctx.error("the Winograd kernel does not run this geometry");
+      winograd_forward(g, N, C, M, x.data<float>(), bf, z ? z->data<float>() : nullptr, y.data<float>(), ctx);
+      return Status::ok();
+    }
     if (!blocked_packed_.empty()) {
       if (!kernels::conv_blocked_supported(g)) return ctx.error("the blocked kernel does not run this geometry");
       blocked_own_forward(g, N, C, M, x.data<float>(), bf, z ? z->data<float>() : nullptr, y.data<float>(), ctx);
@@ -545,14 +551,34 @@ class ConvKernel final : public OpKernel {
   // Whether Tessera's blocked kernels read each element of Z before they write that output
   // element, so that Y may be Z's buffer: the direct kernel's tiles take all input channels in
   // one pass; the pointwise kernel's too when one chunk holds them (a later chunk adds to what
-  // the one before stored in Y).
+  // the one before stored in Y). (The Winograd kernel, which reads Z at each element right
+  // before it stores there too, is not offered Z: no residual 3x3 in the benchmark models.)
   bool own_reads_z_first(const ConvGeometry& g, int64_t N, int64_t Cb, int64_t Mb, int threads) const {
     if (nchw_input_ || !kernels::conv_pointwise_supported(g)) return true;
     return kernels::plan_conv_pointwise(g, Cb, Mb, N, threads).chunk >= Cb;
   }
 
-  // Packs the weights for the direct kernel, which then owns them; returns the kernel.
+  // BlockedConv on the Winograd kernel (microkernels/conv_winograd.h): a 3x3, stride 1, no
+  // dilation, a blocked input, input and output channels in the kernel's range
+  // (kernels::conv_winograd_chosen), and a clamp activation (the output transform clamps).
+  bool runs_winograd(const Tensor& w) const {
+    auto all_ones = [](const std::vector<int64_t>& v) { return std::all_of(v.begin(), v.end(), [](int64_t e) { return e == 1; }); };
+    return !nchw_input_ && act_.is_clamp() && w.dim(2) == 3 && w.dim(3) == 3 && all_ones(params_.strides) &&
+           all_ones(params_.dilations) && kernels::conv_winograd_chosen(w.dim(0), w.dim(1));
+  }
+
+  // Packs the weights for the Winograd or the direct kernel, which then owns them; returns the kernel.
   static std::unique_ptr<OpKernel> pack_own_blocked(std::unique_ptr<ConvKernel>& k, const Tensor& w) {
+    if (k->runs_winograd(w)) {
+      k->winograd_tile_ = kernels::conv_winograd_tile(w.dim(0), w.dim(1));
+      // Not zero-filled: the packing writes every element.
+      k->winograd_packed_.reset(new float[static_cast<size_t>(
+          kernels::conv_winograd_packed_size(k->winograd_tile_, w.dim(0), w.dim(1)))]);
+      kernels::pack_conv_winograd_weights(k->winograd_tile_, w.data<float>(), w.dim(0), w.dim(1),
+                                          k->winograd_packed_.get());
+      k->owns_weights_ = true;
+      return std::unique_ptr<OpKernel>(std::move(k));
+    }
     const int64_t taps = w.dim(2) * w.dim(3);
     k->blocked_packed_.resize(static_cast<size_t>(kernels::conv_blocked_packed_size(w.dim(0), w.dim(1), taps)));
     kernels::pack_conv_blocked_weights(w.data<float>(), w.dim(0), w.dim(1), taps, k->blocked_packed_.data());
@@ -618,6 +644,29 @@ class ConvKernel final : public OpKernel {
     });
   }
 
+  void winograd_forward(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, const float* x, const float* bias,
+                        const float* z, float* y, KernelContext& ctx) const {
+    const int64_t L = block_, Cb = (C + L - 1) / L, Mb = (M + L - 1) / L, tail = Mb * L - M, plane = g.out[0] * g.out[1];
+    Tensor padded_bias;
+    if (bias) {
+      padded_bias = ctx.scratch(DataType::float32, Mb * L);
+      std::copy_n(bias, M, padded_bias.data<float>());
+      std::fill_n(padded_bias.data<float>() + M, tail, 0.0f);
+    }
+    GemmEpilogue<float> ep;
+    clamp_bounds(act_, ep);
+    Tensor scratch = ctx.scratch(DataType::float32, kernels::conv_winograd_scratch_size(winograd_tile_, g, Cb, Mb,
+                                                                                        ctx.thread_pool().size()));
+    kernels::conv_winograd({winograd_tile_, &g, N, Cb, Mb, x, winograd_packed_.get(), bias ? padded_bias.data<float>() : nullptr, z, y,
+                            ep.clip_min, ep.clip_max, C - (Cb - 1) * L, scratch.data<float>()},
+                           ctx.thread_pool());
+    if (tail > 0)  // the clamp may have moved them off zero
+      for (int64_t n = 0; n < N; ++n) {
+        float* out = y + ((n * Mb + Mb - 1) * plane) * L;
+        for (int64_t p = 0; p < plane; ++p) std::fill_n(out + p * L + (L - tail), tail, 0.0f);
+      }
+  }
+
   ConvAttributes params_;
   ConvActivation act_;
   int64_t block_ = 0;        // BlockedConv: channels per block; 0 for Conv and FusedConv
@@ -625,6 +674,8 @@ class ConvKernel final : public OpKernel {
   std::vector<PackedMatrix<float>> packed_;  // constant float32 weights, one block per group
   std::vector<float> depthwise_packed_;      // the same, channel-blocked, when depthwise 2-D
   std::vector<float> blocked_packed_;        // BlockedConv's weights for the direct kernel
+  std::unique_ptr<float[]> winograd_packed_;  // or for the Winograd kernel,
+  int winograd_tile_ = 0;                     // with outputs in tiles of this side
   bool owns_weights_ = false;                 // compute never reads the constant weights' data
 #ifdef TESSERA_HAVE_DNNL
   std::unique_ptr<DnnlConv> dnnl_;  // the convolution through oneDNN, when it takes it
