@@ -5,13 +5,15 @@
 // (nn/conv_dnnl.h, as BlockedConv called it) on the convolution shapes of ResNet-50, MobileNetV2
 // and EfficientNet-B0 at 224x224, batch 1, bias and Relu fused; the stems read the NCHW image. "other" is the same kernel with
 // the other task order (past 1x1) or the direct kernel (1x1s and Winograd's 3x3s); --chunk-kib sets the pointwise
-// kernel's chunk of weights per group; --residual adds a residual input Z (read in the epilogue). The variants are timed interleaved, round after
+// kernel's chunk of weights per group; --residual adds a residual input Z (read in the epilogue),
+// --in-place the same with Z the output's own buffer, as BlockedConv writes over a residual only
+// it reads (framework/reusable_input.h). The variants are timed interleaved, round after
 // round, and the best round of each is kept, so that a noisy minute hits them alike. With one
 // thread the times are the thread's CPU time, which leaves out the time the OS gave the core to
 // other processes (steadier on a shared machine); with more, wall time. A benchmark, not a test:
 // it checks nothing.
 //
-//   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual]
+//   build/bench/conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual | --in-place]
 //                          [--winograd-tile 2|4]   (Winograd on every stride-1 3x3 with this output tile;
 //                                                   default: where and as BlockedConv chooses)
 #include <algorithm>
@@ -153,7 +155,7 @@ int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
   int64_t chunk_kib = 0;
   std::string filter;
-  bool residual = false;
+  bool residual = false, in_place = false;
   int winograd_tile = 0;  // 0: as BlockedConv chooses
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -162,10 +164,11 @@ int main(int argc, char** argv) {
     else if (arg == "--filter" && i + 1 < argc) filter = argv[++i];
     else if (arg == "--chunk-kib" && i + 1 < argc) chunk_kib = std::atoll(argv[++i]);
     else if (arg == "--residual") residual = true;
+    else if (arg == "--in-place") residual = in_place = true;
     else if (arg == "--winograd-tile" && i + 1 < argc) winograd_tile = std::atoi(argv[++i]);
     else {
       std::fprintf(stderr,
-                   "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual] "
+                   "usage: conv_bench [--threads N] [--rounds R] [--filter SUBSTRING] [--chunk-kib K] [--residual | --in-place] "
                    "[--winograd-tile 2|4]\n");
       return 2;
     }
@@ -188,7 +191,7 @@ int main(int argc, char** argv) {
     Tensor w = allocate_or_throw(DataType::float32, {s.M, s.C, s.K, s.K});
     std::vector<float> bias(static_cast<size_t>(Mb * L), 0.01f), y(static_cast<size_t>(Mb * L * g.out_size));
     std::vector<float> z(residual ? y.size() : 0, 0.02f);
-    const float* zp = residual ? z.data() : nullptr;
+    const float* zp = in_place ? y.data() : residual ? z.data() : nullptr;
     for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = static_cast<float>(i % 13) * 0.01f - 0.06f;
     for (int64_t i = 0; i < w.size(); ++i) w.data<float>()[i] = static_cast<float>(i % 7) * 0.02f - 0.07f;
     std::vector<float> packed(static_cast<size_t>(kernels::conv_blocked_packed_size(s.M, s.C, taps)));

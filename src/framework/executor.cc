@@ -12,6 +12,7 @@
 #include "framework/graph_check.h"
 #include "framework/memory_plan.h"
 #include "framework/partitioner.h"
+#include "framework/reusable_input.h"
 #include "framework/run_control.h"
 
 namespace tessera {
@@ -19,9 +20,12 @@ namespace tessera {
 // The KernelContext of one step in one run.
 class FrameContext final : public KernelContext {
  public:
+  // `in_order`: the steps run one after the other in the executor's order (not a parallel run).
   FrameContext(const GraphExecutor& executor, const GraphExecutor::Step& step, std::vector<Value>& frame,
-               ThreadPool& pool, BufferPool& buffers, const RunControl* control, const std::shared_ptr<ArenaBudget>& budget)
-      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers), control_(control), budget_(budget) {}
+               ThreadPool& pool, BufferPool& buffers, const RunControl* control, const std::shared_ptr<ArenaBudget>& budget,
+               bool in_order = false)
+      : executor_(executor), step_(step), frame_(frame), pool_(pool), buffers_(buffers), control_(control), budget_(budget),
+        in_order_(in_order) {}
 
   size_t input_count() const override { return step_.inputs.size(); }
   size_t output_count() const override { return step_.outputs.size(); }
@@ -41,6 +45,15 @@ class FrameContext final : public KernelContext {
     return slot.tensor();
   }
   void set_output(size_t i, Value value) override { output_slot(i) = std::move(value); }
+  // reusable_input.h.
+  Tensor reusable_input(size_t i) const {
+    using Reuse = GraphExecutor::Reuse;
+    if (step_.allocator || i >= step_.reusable.size() || step_.reusable[i] == Reuse::never) return Tensor();
+    if (!in_order_ && step_.reusable[i] != Reuse::any_order) return Tensor();
+    const Value& v = frame_[static_cast<size_t>(step_.inputs[i])];
+    if (!v.is_tensor() || v.tensor().buffer_use_count() != 1) return Tensor();  // a view of it lives on elsewhere
+    return v.tensor();
+  }
   bool output_requested(size_t i) const override { return i < step_.outputs.size() && step_.outputs[i] >= 0; }
   ThreadPool& thread_pool() const override { return pool_; }
   const Node& node() const override { return *step_.node; }
@@ -90,6 +103,7 @@ class FrameContext final : public KernelContext {
   BufferPool& buffers_;
   const RunControl* control_;  // null when nothing can stop the run
   const std::shared_ptr<ArenaBudget>& budget_;  // null when the run's bytes are not limited
+  const bool in_order_;
   std::vector<Value> unused_outputs_;  // outputs the graph omits (made on first use); kernels may still write them
   mutable std::atomic<int64_t> subgraph_runs_{0};  // by this step in this run
 };
@@ -97,6 +111,11 @@ class FrameContext final : public KernelContext {
 const Allocator* kernel_allocator(const KernelContext& ctx) {
   const auto* frame = dynamic_cast<const FrameContext*>(&ctx);
   return frame ? frame->allocator() : nullptr;
+}
+
+Tensor reusable_input(KernelContext& ctx, size_t i) {
+  const auto* frame = dynamic_cast<const FrameContext*>(&ctx);
+  return frame ? frame->reusable_input(i) : Tensor();
 }
 
 class SubgraphRunnerImpl final : public SubgraphRunner {
@@ -305,6 +324,29 @@ Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(const Graph& graph,
   }
   auto releases = plan_releases(slots, ex->output_slots_, ex->slot_names_.size());
   for (size_t s = 0; s < ex->steps_.size(); ++s) ex->steps_[s].release = std::move(releases[s]);
+  // Inputs a kernel may write over (reusable_input): made by a step (not a feed, an outer value
+  // or an initializer), not a graph output, read once by the step; in order, the step is their
+  // last reader; in a parallel run, their only one (another reader might still be running).
+  std::vector<int> slot_readers(ex->slot_names_.size(), 0);
+  std::vector<bool> made(ex->slot_names_.size(), false);
+  for (const StepSlots& step : slots) {
+    for (int slot : step.reads)
+      if (slot >= 0) ++slot_readers[static_cast<size_t>(slot)];
+    for (int slot : step.writes)
+      if (slot >= 0) made[static_cast<size_t>(slot)] = true;
+  }
+  for (int slot : ex->output_slots_) made[static_cast<size_t>(slot)] = false;
+  for (size_t s = 0; s < ex->steps_.size(); ++s) {
+    Step& step = ex->steps_[s];
+    for (int slot : step.inputs) {
+      Reuse reuse = Reuse::never;
+      if (slot >= 0 && made[static_cast<size_t>(slot)] &&
+          std::count(slots[s].reads.begin(), slots[s].reads.end(), slot) == 1 &&
+          std::find(step.release.begin(), step.release.end(), slot) != step.release.end())
+        reuse = slot_readers[static_cast<size_t>(slot)] == 1 ? Reuse::any_order : Reuse::in_order;
+      step.reusable.push_back(reuse);
+    }
+  }
   if (parallel) ex->parallel_ = std::make_unique<const ParallelPlan>(plan_parallel(slots, ex->output_slots_, ex->slot_names_.size()));
   ex->partition_ = std::move(placed);
   return ex;
@@ -417,8 +459,8 @@ std::vector<Value> GraphExecutor::take_outputs(std::vector<Value>& frame) const 
 
 Status GraphExecutor::compute_step(const Step& step, std::vector<Value>& frame, ThreadPool& pool, BufferPool& buffers,
                                    StepObserver* observer, const RunControl* control,
-                                   const std::shared_ptr<ArenaBudget>& budget) const {
-  FrameContext ctx(*this, step, frame, pool, buffers, control, budget);
+                                   const std::shared_ptr<ArenaBudget>& budget, bool in_order) const {
+  FrameContext ctx(*this, step, frame, pool, buffers, control, budget, in_order);
   if (observer) observer->before_step(*step.node);
   Status status;
   try {
@@ -458,7 +500,7 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
   if (inter_op && parallel_) return run_parallel(frame, pool, *inter_op, buffers, observer, control, budget);
   for (const Step& step : steps_) {
     if (control && control->stop_requested()) return control->stopped("before " + step.node->describe());
-    TS_RETURN_IF_ERROR(compute_step(step, frame, pool, buffers, observer, control, budget));
+    TS_RETURN_IF_ERROR(compute_step(step, frame, pool, buffers, observer, control, budget, /*in_order=*/true));
     for (int slot : step.release) frame[slot] = Value();
   }
   return take_outputs(frame);

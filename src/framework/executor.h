@@ -85,6 +85,9 @@ class GraphExecutor {
                                  const std::shared_ptr<ArenaBudget>& budget = nullptr, ThreadPool* inter_op = nullptr) const;
 
  private:
+  // When a step's kernel may write over an input (KernelContext::reusable_input): never; when the
+  // steps run in order (the step is the input's last reader); or in any order (its only one).
+  enum class Reuse : unsigned char { never, in_order, any_order };
   struct Step {
     const Node* node = nullptr;
     std::string provider;  // the name of the EP that took the node
@@ -96,6 +99,7 @@ class GraphExecutor {
     std::vector<int> outputs;   // slot per node output, -1 when omitted
     std::vector<int> implicit;  // slots read by subgraphs (outer-scope values they capture)
     std::vector<int> release;   // slots whose last use is this step
+    std::vector<Reuse> reusable;  // per input: whether the kernel may write over it (reusable_input)
   };
   friend class FrameContext;
   friend class FrameLease;
@@ -108,10 +112,11 @@ class GraphExecutor {
   // The graph's outputs, moved out of the frame.
   std::vector<Value> take_outputs(std::vector<Value>& frame) const;
   // Computes one step into `frame`: the kernel (an exception or error becomes a status naming the
-  // node), then the observer's after_step. Releases nothing.
+  // node), then the observer's after_step. Releases nothing. `in_order`: run() takes the steps
+  // one after the other (reusable_input may then hand over inputs the step reads last).
   Status compute_step(const Step& step, std::vector<Value>& frame, ThreadPool& pool, BufferPool& buffers,
                       StepObserver* observer, const RunControl* control,
-                      const std::shared_ptr<ArenaBudget>& budget) const;
+                      const std::shared_ptr<ArenaBudget>& budget, bool in_order = false) const;
   // run() of a parallel session's main graph (executor_parallel.cc).
   Result<std::vector<Value>> run_parallel(std::vector<Value>& frame, ThreadPool& pool, ThreadPool& inter_op,
                                           BufferPool& buffers, StepObserver* observer, const RunControl* control,

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "framework/kernel_registry.h"
+#include "framework/reusable_input.h"
 #include "framework/shape_keyed_cache.h"
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
@@ -357,7 +358,8 @@ TS_SIMD void scale_block(const float* x, const float* gate, int64_t plane, float
 //   y = x * Sigmoid(W2 * act(W1 * mean_hw(x) + B1) + B2)
 // W1 [R, C, 1, 1] and W2 [C, R, 1, 1] constant, `activation` FusedConv's. The pooled vector, the
 // hidden one and the gates live in scratch, so the two 1x1-image convolutions, their reorders
-// and the Mul are not nodes of their own; x is read twice (the mean, then the scale).
+// and the Mul are not nodes of their own; x is read twice (the mean, then the scale), and y is
+// written over it when nothing else reads it.
 class BlockedSqueezeExciteKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
@@ -391,7 +393,11 @@ class BlockedSqueezeExciteKernel final : public OpKernel {
     if (Cb != (C_ + B - 1) / B)
       return ctx.error("input ", shape_to_string(x->shape()), " does not hold the weights' ", C_, " channels in blocks of ", B);
     const int64_t Cp = Cb * B;
-    Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, x->shape());
+    // An x that only this node reads becomes y: the scale reads each vector before it writes it
+    // back, after the pool has read them all (reusable_input.h).
+    Tensor reused = reusable_input(ctx, 0);
+    if (reused.defined()) ctx.set_output(0, Value(reused));
+    Tensor y = reused.defined() ? reused : ctx.allocate_output_uninitialized(0, DataType::float32, x->shape());
     if (y.size() == 0) return Status::ok();
     Tensor pooled = ctx.scratch(DataType::float32, N * Cp), gates = ctx.scratch(DataType::float32, N * Cp);
     Tensor hidden = ctx.scratch(DataType::float32, R_);

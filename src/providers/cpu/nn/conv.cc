@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "framework/kernel_registry.h"
+#include "framework/reusable_input.h"
 #include "core/dispatch.h"
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
@@ -536,7 +537,14 @@ class ConvKernel final : public OpKernel {
     if (z && z->shape() != y_shape)
       return ctx.error("input Z of shape ", shape_to_string(z->shape()), " must have the output shape ",
                        shape_to_string(y_shape));
-    Tensor& y = ctx.allocate_output_uninitialized(0, DataType::float32, y_shape);
+    // A Z that only this node reads becomes the output: each tile reads its Z before it stores
+    // there, so the output needs no buffer of its own, nor the misses of a cold one (ONNX
+    // Runtime's NCHWc Conv writes over its Sum input the same way).
+    Tensor reused;
+    if (z && !blocked_packed_.empty() && own_reads_z_first(g, N, Cb, (M + B - 1) / B, ctx.thread_pool().size()))
+      reused = reusable_input(ctx, 3);
+    if (reused.defined()) ctx.set_output(0, Value(reused));
+    Tensor y = reused.defined() ? reused : ctx.allocate_output_uninitialized(0, DataType::float32, y_shape);
     if (y.size() == 0) return Status::ok();
     const float* bf = b ? b->data<float>() : nullptr;
     if (winograd_packed_) {
@@ -598,6 +606,16 @@ class ConvKernel final : public OpKernel {
     if (params_.group != 1 || w.dtype() != DataType::float32 || w.rank() != 4 || w.size() == 0) return false;
     if (nchw_input_ && (w.dim(1) >= block_ || w.dim(2) * w.dim(3) == 1)) return false;
     return block_ == kernels::depthwise_block_channels() && (stride_w == 1 || stride_w == 2);
+  }
+
+  // Whether Tessera's blocked kernels read each element of Z before they write that output
+  // element, so that Y may be Z's buffer: the direct kernel's tiles take all input channels in
+  // one pass; the pointwise kernel's too when one chunk holds them (a later chunk adds to what
+  // the one before stored in Y). (The Winograd kernel, which reads Z at each element right
+  // before it stores there too, is not offered Z: no residual 3x3 in the benchmark models.)
+  bool own_reads_z_first(const ConvGeometry& g, int64_t N, int64_t Cb, int64_t Mb, int threads) const {
+    if (nchw_input_ || !kernels::conv_pointwise_supported(g)) return true;
+    return kernels::plan_conv_pointwise(g, Cb, Mb, N, threads).chunk >= Cb;
   }
 
   // BlockedConv on the Winograd kernel (microkernels/conv_winograd.h): a 3x3, stride 1, no
