@@ -103,6 +103,20 @@ Result<ConvGeometry> conv_geometry(const Ctx& ctx, const ConvAttributes& p, cons
   return lowering_geometry(ctx, r.value(), transposed);
 }
 
+// Runs task(t, inner_pool) for t < tasks: split over the pool's threads when `split` (each task
+// then runs on one thread, inner_pool null), else one after another on the caller, each with the
+// pool for its own parallel parts.
+template <class Task>
+void run_tasks(ThreadPool& pool, int64_t tasks, bool split, const Task& task) {
+  if (split) {
+    pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) task(t, nullptr);
+    });
+  } else {
+    for (int64_t t = 0; t < tasks; ++t) task(t, &pool);
+  }
+}
+
 template <class T>
 void clamp_bounds(const ConvActivation& act, GemmEpilogue<T>& ep) {
   if (act.kind == ConvActivation::Kind::relu || act.kind == ConvActivation::Kind::clip) {
@@ -286,13 +300,7 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
           if (!a.act.is_clamp()) apply_activation(a.act, yt, S);
         }
     };
-    if (threads > 1 && tasks >= threads && a.N * a.M * K * S >= kMinParallelBatchWork) {
-      pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
-      });
-    } else {
-      for (int64_t t = 0; t < tasks; ++t) run_task(t, &pool);
-    }
+    run_tasks(pool, tasks, threads > 1 && tasks >= threads && a.N * a.M * K * S >= kMinParallelBatchWork, run_task);
     return;
   }
 
@@ -357,13 +365,7 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
         activate(0, Mg);
     }
   };
-  if (by_task && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads)) {
-    pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
-    });
-  } else {
-    for (int64_t t = 0; t < tasks; ++t) run_task(t, &pool);
-  }
+  run_tasks(pool, tasks, by_task && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads), run_task);
 }
 
 // Widens float16/bfloat16 operands, runs `fn(args)` in float, narrows the output.
@@ -799,23 +801,11 @@ void conv_transpose_forward(const ConvArgs<T>& a, KernelContext& ctx) {
         kernels::col2im_add(g, image_col, 0, Mg, yg);
       }
     };
-    if (threads > 1 && tasks >= threads && a.N * a.C * K * Sx >= kMinParallelBatchWork) {
-      pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) run_batch(t, nullptr);
-      });
-    } else {
-      for (int64_t t = 0; t < tasks; ++t) run_batch(t, &pool);
-    }
+    run_tasks(pool, tasks, threads > 1 && tasks >= threads && a.N * a.C * K * Sx >= kMinParallelBatchWork, run_batch);
     return;
   }
   const int64_t tasks = a.N * a.group;
-  if (threads > 1 && tasks >= threads) {
-    pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) run_task(t, nullptr);
-    });
-  } else {
-    for (int64_t t = 0; t < tasks; ++t) run_task(t, &pool);
-  }
+  run_tasks(pool, tasks, threads > 1 && tasks >= threads, run_task);
 }
 
 class ConvTransposeKernel final : public OpKernel {
