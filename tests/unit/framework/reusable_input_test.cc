@@ -74,6 +74,18 @@ struct SharesZ final : StepObserver {
   bool seen = false, shared = false;
 };
 
+// The model as written (level disabled) on the CPU EP, 2 intra-op threads, no warm-up run.
+auto cpu_session(const Model& model, ExecutionMode mode) {
+  std::vector<std::unique_ptr<ExecutionProvider>> providers;
+  providers.push_back(std::make_unique<CpuExecutionProvider>());
+  SessionOptions options;
+  options.optimization_level = OptimizationLevel::disabled;
+  options.warm_up = false;
+  options.intra_op_threads = 2;
+  options.execution_mode = mode;
+  return SessionState::create(model, std::move(providers), options);
+}
+
 void check(int64_t k, ZSource source, ExecutionMode mode, bool expect_shared) {
   const int64_t B = kernels::depthwise_block_channels();
   const Model model = residual_model(B, k, source);
@@ -97,14 +109,7 @@ void check(int64_t k, ZSource source, ExecutionMode mode, bool expect_shared) {
         want[static_cast<size_t>((h * kW + c) * B + m)] =
             static_cast<float>(acc + (source == ZSource::graph_input ? zv : std::max(zv, 0.0f)));
       }
-  std::vector<std::unique_ptr<ExecutionProvider>> providers;
-  providers.push_back(std::make_unique<CpuExecutionProvider>());
-  SessionOptions options;
-  options.optimization_level = OptimizationLevel::disabled;
-  options.warm_up = false;
-  options.intra_op_threads = 2;
-  options.execution_mode = mode;
-  auto state = SessionState::create(model, std::move(providers), options);
+  auto state = cpu_session(model, mode);
   ASSERT_TRUE(state.is_ok()) << state.status().message();
   const Shape image{1, 1, kH, kW, B};
   const Tensor z_feed = tensor_of<float>(DataType::float32, image, z_in);
@@ -174,13 +179,7 @@ TEST(ReusableInput, SqueezeExciteWritesOverAnInputOnlyItReads) {
   const Tensor x_in = tensor_of<float>(DataType::float32, image, ramp(2 * 2 * kH * kW * B, 0.1f, -1.0f));
   std::vector<float> results[2];
   for (bool x_is_output : {false, true}) {
-    std::vector<std::unique_ptr<ExecutionProvider>> providers;
-    providers.push_back(std::make_unique<CpuExecutionProvider>());
-    SessionOptions options;
-    options.optimization_level = OptimizationLevel::disabled;
-    options.warm_up = false;
-    options.intra_op_threads = 2;
-    auto state = SessionState::create(squeeze_excite_model(B, x_is_output), std::move(providers), options);
+    auto state = cpu_session(squeeze_excite_model(B, x_is_output), ExecutionMode::sequential);
     ASSERT_TRUE(state.is_ok()) << state.status().message();
     SharesInput observer(0);
     auto out = (*state)->run({{"x_in", Value(x_in)}}, {}, &observer);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <vector>
 
 #include "providers/cpu/microkernels/conv_pointwise.h"
 #include "providers/cpu/microkernels/depthwise_blocked.h"

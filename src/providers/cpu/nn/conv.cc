@@ -210,6 +210,16 @@ void depthwise_blocked_forward(const ConvArgs<float>& a, const GemmEpilogue<floa
   });
 }
 
+// The bias of M channels padded with zeros to `padded` (whole blocks: the blocked kernels read L
+// values per block), in scratch; undefined without a bias.
+Tensor blocked_bias(KernelContext& ctx, const float* bias, int64_t M, int64_t padded) {
+  if (!bias) return {};
+  Tensor b = ctx.scratch(DataType::float32, padded);
+  std::copy_n(bias, M, b.data<float>());
+  std::fill_n(b.data<float>() + M, padded - M, 0.0f);
+  return b;
+}
+
 // Depthwise in the blocked channel layout (x and y [N, M/L, H, W, L]), L channels at a time with
 // no transposes: each block's rows are copied into the padded buffer and its output rows written
 // in place. Lanes past M stay zero.
@@ -221,13 +231,7 @@ void depthwise_blocked_layout_forward(const ConvArgs<float>& a, KernelContext& c
   clamp_bounds(a.act, ep);
   const int64_t rows = depthwise_band_rows(g);
   const int64_t bands = (g.out[0] + rows - 1) / rows, tasks = a.N * blocks * bands;
-  // The bias padded to whole blocks (the kernel reads L values per block).
-  Tensor bias;
-  if (a.bias) {
-    bias = ctx.scratch(DataType::float32, blocks * L);
-    std::copy_n(a.bias, a.M, bias.data<float>());
-    std::fill_n(bias.data<float>() + a.M, tail, 0.0f);
-  }
+  const Tensor bias = blocked_bias(ctx, a.bias, a.M, blocks * L);
   const int64_t task_work = rows * OW * taps;
   ctx.thread_pool().parallel_for(tasks, std::max<int64_t>(1, kMinDepthwiseTaskWork / task_work), [&](int64_t t0, int64_t t1) {
     Tensor scratch = column_buffer<float>(ctx, kernels::depthwise_blocked_scratch_size(g, rows));
@@ -657,12 +661,7 @@ class ConvKernel final : public OpKernel {
   void blocked_own_forward(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, const float* x, const float* bias,
                            const float* z, float* y, KernelContext& ctx) const {
     const int64_t L = block_, Cb = (C + L - 1) / L, Mb = (M + L - 1) / L, OH = g.out[0], OW = g.out[1], tail = Mb * L - M;
-    Tensor padded_bias;
-    if (bias) {
-      padded_bias = ctx.scratch(DataType::float32, Mb * L);
-      std::copy_n(bias, M, padded_bias.data<float>());
-      std::fill_n(padded_bias.data<float>() + M, tail, 0.0f);
-    }
+    const Tensor padded_bias = blocked_bias(ctx, bias, M, Mb * L);
     GemmEpilogue<float> ep;
     clamp_bounds(act_, ep);
     ThreadPool& pool = ctx.thread_pool();
@@ -709,12 +708,7 @@ class ConvKernel final : public OpKernel {
   void winograd_forward(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, const float* x, const float* bias,
                         const float* z, float* y, KernelContext& ctx) const {
     const int64_t L = block_, Cb = (C + L - 1) / L, Mb = (M + L - 1) / L, tail = Mb * L - M, plane = g.out[0] * g.out[1];
-    Tensor padded_bias;
-    if (bias) {
-      padded_bias = ctx.scratch(DataType::float32, Mb * L);
-      std::copy_n(bias, M, padded_bias.data<float>());
-      std::fill_n(padded_bias.data<float>() + M, tail, 0.0f);
-    }
+    const Tensor padded_bias = blocked_bias(ctx, bias, M, Mb * L);
     GemmEpilogue<float> ep;
     clamp_bounds(act_, ep);
     Tensor scratch = ctx.scratch(DataType::float32, kernels::conv_winograd_scratch_size(winograd_tile_, g, Cb, Mb,
