@@ -48,6 +48,11 @@ Dim scaled_dim(const Dim& d, int64_t k) {
   return fixed_dim(product);
 }
 
+std::optional<size_t> target_rank(const Dims* s) {
+  if (!s || s->size() != 1 || !(*s)[0].is_fixed() || (*s)[0].value > kMaxTargetRank) return std::nullopt;
+  return static_cast<size_t>((*s)[0].value);
+}
+
 Dim product_dim(const Dims& dims, size_t begin, size_t end) {
   int64_t product = 1;
   const Dim* symbol = nullptr;

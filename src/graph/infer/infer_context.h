@@ -53,6 +53,11 @@ Dim sum_dim(const Dim& a, const Dim& b);
 Dim offset_dim(const Dim& d, int64_t delta);
 Dim scaled_dim(const Dim& d, int64_t k);
 TypeInfo tensor_type(DataType dtype, std::optional<Dims> shape);
+// The rank a 1-D shape operand of declared shape `s` gives an output (Reshape's and Expand's
+// target, ConstantOfShape's input): its fixed length, up to kMaxTargetRank; none past it, a length
+// no real tensor's rank has, so that a crafted declaration cannot make inference allocate it.
+constexpr int64_t kMaxTargetRank = 64;
+std::optional<size_t> target_rank(const Dims* s);
 
 class InferContext;
 // A rule fills the outputs it can; it fails only on a contradiction among known dims.

@@ -82,7 +82,7 @@ Status reshape_impl(InferContext& ctx, const std::vector<ValueElem>& target) {
 
 Status reshape(InferContext& ctx) {  // opset 5+: the target is input 1
   if (const ShapeValue* v = ctx.input_value(1)) return reshape_impl(ctx, v->elems);
-  if (const Dims* s = ctx.input_shape(1); s && s->size() == 1 && (*s)[0].is_fixed()) ctx.set_output(0, Dims((*s)[0].value));
+  if (std::optional<size_t> rank = target_rank(ctx.input_shape(1))) ctx.set_output(0, Dims(*rank));
   return Status::ok();
 }
 
@@ -301,8 +301,8 @@ Status expand(InferContext& ctx) {
   const ShapeValue* target = ctx.input_value(1);
   const Dims* x = ctx.input_shape(0);
   if (!target) {
-    if (const Dims* s = ctx.input_shape(1); s && s->size() == 1 && (*s)[0].is_fixed() && x)
-      ctx.set_output(0, Dims(std::max<size_t>(x->size(), (*s)[0].value)));
+    if (std::optional<size_t> rank = target_rank(ctx.input_shape(1)); rank && x)
+      ctx.set_output(0, Dims(std::max(x->size(), *rank)));
     return Status::ok();
   }
   Dims t;
@@ -409,8 +409,8 @@ Status constant_of_shape(InferContext& ctx) {
       const int64_t fill = a->t.dtype() == DataType::int64 ? a->t.data<int64_t>()[0] : a->t.data<int32_t>()[0];
       ctx.set_output_value(0, ShapeValue{std::vector<ValueElem>(static_cast<size_t>((*n)[0]), known_elem(fill)), false});
     }
-  } else if (const Dims* s = ctx.input_shape(0); s && s->size() == 1 && (*s)[0].is_fixed()) {
-    ctx.set_output(0, Dims((*s)[0].value), dtype);
+  } else if (std::optional<size_t> rank = target_rank(ctx.input_shape(0))) {
+    ctx.set_output(0, Dims(*rank), dtype);
   } else {
     ctx.set_output(0, std::nullopt, dtype);
   }

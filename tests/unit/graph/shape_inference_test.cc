@@ -205,6 +205,25 @@ TEST(ShapeInference, OverflowingDimArithmeticIsAnErrorOrUnknownNeverWrapped) {
   EXPECT_EQ(type_of(*concat_types, "y"), "tensor(float)[?]");
 }
 
+TEST(ShapeInference, AShapeOperandsDeclaredLengthGivesTheRankOnlyUpToARealRank) {
+  // A fuzzer's model: Reshape's target declared as a 1-D tensor of ~6e13 values, taken as the
+  // output's rank, made inference allocate that many dims. Reshape, Expand and ConstantOfShape
+  // take the rank from that length: known up to kMaxTargetRank, unknown past it.
+  for (int64_t length : {int64_t{3}, kMaxTargetRank + 1, int64_t{0x369e80000000}}) {
+    Graph g;
+    g.inputs = {input("x", DataType::float32, Dims{d(2)}), input("shape", DataType::int64, Dims{d(length)})};
+    g.nodes = {node("reshape", "Reshape", {"x", "shape"}, {"r"}), node("expand", "Expand", {"x", "shape"}, {"e"}),
+               node("fill", "ConstantOfShape", {"shape"}, {"c"})};
+    Model m = model_with(g, 17);
+    auto types = infer_types(m.graph, m, {});
+    ASSERT_TRUE(types.is_ok()) << types.status().message();
+    const bool known = length <= kMaxTargetRank;
+    EXPECT_EQ(type_of(*types, "r"), known ? "tensor(float)[?,?,?]" : "tensor(float)") << length;
+    EXPECT_EQ(type_of(*types, "e"), known ? "tensor(float)[?,?,?]" : "tensor(float)") << length;
+    EXPECT_EQ(type_of(*types, "c"), known ? "tensor(float)[?,?,?]" : "tensor(float)") << length;
+  }
+}
+
 TEST(ShapeInference, IfMergesBranchesAndDeclaredTypesFillGaps) {
   auto branch = [](const std::string& op, const std::string& out) {
     auto b = std::make_shared<Graph>();
