@@ -13,7 +13,8 @@ void register_variadic_elementwise(KernelRegistry& registry);  // math/variadic_
 void register_cast(KernelRegistry& registry);                // math/cast.cc
 void register_matmul(KernelRegistry& registry);              // math/matmul.cc (MatMul, Gemm)
 void register_einsum(KernelRegistry& registry);              // math/einsum.cc
-void register_conv(KernelRegistry& registry);                // nn/conv.cc (Conv, ConvTranspose, com.tessera ConvWeightGrad)
+void register_conv(KernelRegistry& registry);                // nn/conv.cc (Conv, FusedConv, com.tessera BlockedConv)
+void register_conv_transpose(KernelRegistry& registry);      // nn/conv_transpose.cc
 void register_pool(KernelRegistry& registry);                // nn/pool.cc (with com.tessera MaxPoolGrad)
 void register_blocked_layout(KernelRegistry& registry);      // nn/blocked_layout.cc (com.tessera reorders, BlockedPool)
 void register_normalization(KernelRegistry& registry);       // nn/normalization.cc
@@ -56,6 +57,7 @@ void register_ml_linear_svm(KernelRegistry& registry);          // ml/linear_svm
 void register_ml_zipmap(KernelRegistry& registry);              // ml/zipmap.cc
 void register_training_update_ops(KernelRegistry& registry);          // training/training_update_ops.cc (Adagrad, Adam, Momentum of ai.onnx.preview.training)
 void register_batch_norm_grad(KernelRegistry& registry);      // training/batch_norm_grad.cc (com.tessera BatchNormalizationGrad)
+void register_conv_weight_grad(KernelRegistry& registry);     // training/conv_weight_grad.cc (com.tessera ConvWeightGrad)
 void register_linear_attention(KernelRegistry& registry);    // nn/linear_attention.cc
 void register_causal_conv(KernelRegistry& registry);         // nn/causal_conv.cc (CausalConvWithState)
 void register_flex_attention(KernelRegistry& registry);      // nn/flex_attention.cc (ai.onnx.preview)

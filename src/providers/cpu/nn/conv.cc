@@ -1,31 +1,30 @@
-// Conv and ConvTranspose (1-D to 8-D, groups, dilations, strides, pads, auto_pad), plus FusedConv
-// (Conv + bias + optional residual Z + activation): com.tessera's is written by Tessera's
-// optimizer (src/optimizer/extended/), com.microsoft's by ONNX Runtime's into saved models.
+// Conv (1-D to 8-D, groups, dilations, strides, pads, auto_pad), plus FusedConv (Conv + bias +
+// optional residual Z + activation): com.tessera's is written by Tessera's optimizer
+// (src/optimizer/extended/), com.microsoft's by ONNX Runtime's into saved models; and BlockedConv,
+// FusedConv in the blocked channel layout of the `all` level.
 //
-// Conv lowers each (image, group, band of output rows) to one GEMM: weights [M/g, C/g * k] times
-// im2col columns [C/g * k, positions]; a batch of small images (under kTargetColumns / 2
-// positions each) puts several images' columns side by side in one GEMM instead; 1x1 stride-1
-// convolutions use the input as the columns directly, and depthwise 2-D convolutions run a direct loop: channel-blocked for short rows
-// (microkernels/depthwise_blocked.h), per plane otherwise (microkernels/im2col.cc). FusedConv's
-// activation (conv_activation.h) is a clamp inside the GEMM / depthwise stores, or applied to each
-// GEMM task's block, depthwise plane or channel block right after it is computed. ConvTranspose
-// is one GEMM (W^T * X) per (image, group), or per group and run of small images, followed by
-// col2im. com.tessera ConvWeightGrad (a
-// training gradient kernel) is GEMMs of dY and the im2col columns of X. Constant float32 weights are
-// packed for the GEMM (and, when depthwise, by channel block) once, when the kernel is created.
-// float16/bfloat16 compute in float32.
+// Conv lowers each (image, group, band of output rows) to one GEMM (conv_lowering.h): weights
+// [M/g, C/g * k] times im2col columns [C/g * k, positions]; a batch of small images (under
+// kTargetColumns / 2 positions each) puts several images' columns side by side in one GEMM
+// instead; 1x1 stride-1 convolutions use the input as the columns directly, and depthwise 2-D
+// convolutions run a direct loop: channel-blocked for short rows (microkernels/depthwise_blocked.h),
+// per plane otherwise (microkernels/im2col.cc). FusedConv's activation (conv_activation.h) is a
+// clamp inside the GEMM / depthwise stores, or applied to each GEMM task's block, depthwise plane
+// or channel block right after it is computed. Constant float32 weights are packed for the GEMM
+// (and, when depthwise, by channel block) once, when the kernel is created. float16/bfloat16
+// compute in float32.
 #include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
+#include "core/float_types.h"
 #include "framework/kernel_registry.h"
 #include "framework/reusable_input.h"
-#include "core/dispatch.h"
 #include "graph/conv_geometry.h"
 #include "providers/cpu/families.h"
-#include "core/float_types.h"
 #include "providers/cpu/microkernels/conv_blocked.h"
 #include "providers/cpu/microkernels/conv_pointwise.h"
 #include "providers/cpu/microkernels/conv_winograd.h"
@@ -34,6 +33,7 @@
 #include "providers/cpu/microkernels/im2col.h"
 #include "providers/cpu/nn/blocked_layout.h"
 #include "providers/cpu/nn/conv_activation.h"
+#include "providers/cpu/nn/conv_lowering.h"
 #ifdef TESSERA_HAVE_DNNL
 #include "providers/cpu/nn/conv_dnnl.h"
 #endif
@@ -46,13 +46,6 @@ using kernels::GemmEpilogue;
 using kernels::MatrixArg;
 using kernels::PackedMatrix;
 
-constexpr TypeSet kConvTypes = kFloatTypes;
-// Output positions per GEMM call: wide enough to amortise the weights, narrow enough that the
-// im2col band stays in cache and large images split into parallel tasks.
-constexpr int64_t kTargetColumns = 512;
-// Multiply-adds from which runs of small images (images_per_gemm) are split over the pool: the
-// training CNN's first convolution (74k) ran 2.3x slower as two tasks than on one thread.
-constexpr int64_t kMinParallelBatchWork = int64_t{1} << 20;
 // Fewest output positions worth a separate GEMM task; below that one GEMM is split inside.
 constexpr int64_t kMinTaskColumns = 256;
 // Depthwise planes narrower than this run channel-blocked (L channels per vector); wider rows
@@ -68,89 +61,11 @@ constexpr int64_t kMinPadTaskFloats = 16384;
 // Vector FMAs (output positions x taps) worth waking another thread for, in blocked depthwise.
 constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
-// Copies the shared geometry into the im2col form. `image` is the side windows read from (Conv:
-// the input, ConvTranspose: the output), `grid` the side with one position per window. `ctx`
-// (KernelContext at run time, KernelInfo at creation) names the node in errors.
-template <class Ctx>
-Result<ConvGeometry> lowering_geometry(const Ctx& ctx, const WindowGeometry& w, bool transposed) {
-  ConvGeometry g;
-  g.nd = w.rank();
-  if (g.nd > kernels::kMaxConvDims) return ctx.error("at most ", kernels::kMaxConvDims, " spatial dimensions are supported");
-  g.in_size = g.out_size = g.kernel_size = 1;
-  for (size_t d = 0; d < g.nd; ++d) {
-    g.in[d] = transposed ? w.output[d] : w.input[d];
-    g.out[d] = transposed ? w.input[d] : w.output[d];
-    g.kernel[d] = w.kernel[d];
-    g.stride[d] = w.stride[d];
-    g.dilation[d] = w.dilation[d];
-    g.pad_begin[d] = w.pad_begin[d];
-    g.in_size *= g.in[d];
-    g.out_size *= g.out[d];
-    g.kernel_size *= g.kernel[d];
-  }
-  return g;
-}
-
-template <class Ctx>
-Result<ConvGeometry> conv_geometry(const Ctx& ctx, const ConvAttributes& p, const Shape& x, const Shape& w,
-                                   bool transposed) {
-  if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
-  if (w.size() != x.size())
-    return ctx.error("weights of shape ", shape_to_string(w), " do not match input rank ", x.size());
-  const InlineDims spatial(x.begin() + 2, x.end()), kernel(w.begin() + 2, w.end());
-  Result<WindowGeometry> r = transposed ? transpose_geometry(p, spatial, kernel) : window_geometry(p, spatial, kernel);
-  if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
-  return lowering_geometry(ctx, r.value(), transposed);
-}
-
-// Runs task(t, inner_pool) for t < tasks: split over the pool's threads when `split` (each task
-// then runs on one thread, inner_pool null), else one after another on the caller, each with the
-// pool for its own parallel parts.
-template <class Task>
-void run_tasks(ThreadPool& pool, int64_t tasks, bool split, const Task& task) {
-  if (split) {
-    pool.parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) task(t, nullptr);
-    });
-  } else {
-    for (int64_t t = 0; t < tasks; ++t) task(t, &pool);
-  }
-}
-
 template <class T>
 void clamp_bounds(const ConvActivation& act, GemmEpilogue<T>& ep) {
   if (act.kind == ConvActivation::Kind::relu || act.kind == ConvActivation::Kind::clip) {
     ep.clip_min = static_cast<T>(act.clamp_min());
     ep.clip_max = static_cast<T>(act.clamp_max());
-  }
-}
-
-// im2col / col2im columns (and the depthwise planes' padded copies) from the run's scratch
-// memory: one block per task, so tasks on different threads never share one.
-template <class T>
-Tensor column_buffer(KernelContext& ctx, int64_t n) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
-  return ctx.scratch(std::is_same_v<T, float> ? DataType::float32 : DataType::float64, n);
-}
-
-// Images per GEMM when each has few output positions: the columns of several images side by
-// side, up to kTargetColumns positions, fill the GEMM's tiles, which one 4x4 image would leave
-// mostly empty (and the weights are then packed once for all of them).
-int64_t images_per_gemm(int64_t positions, int64_t images) {
-  return std::clamp<int64_t>(kTargetColumns / std::max<int64_t>(1, positions), 1, std::max<int64_t>(1, images));
-}
-
-// The im2col columns of `count` images (`channels` planes each, the next image `image_stride`
-// values on) side by side: col[k, j * S + p] is image j's column value, rows count * S long.
-// `scratch` holds channels * kernel_size * S values (unused when count is 1).
-template <class T>
-void images_im2col(const ConvGeometry& g, const T* x, int64_t image_stride, int64_t channels, int64_t count, T* col,
-                   T* scratch) {
-  if (count == 1) return kernels::im2col(g, x, channels, 0, g.out[0], col);
-  const int64_t K = channels * g.kernel_size, S = g.out_size, L = count * S;
-  for (int64_t j = 0; j < count; ++j) {
-    kernels::im2col(g, x + j * image_stride, channels, 0, g.out[0], scratch);
-    for (int64_t k = 0; k < K; ++k) std::copy_n(scratch + k * S, S, col + k * L + j * S);
   }
 }
 
@@ -281,6 +196,7 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
   }
 
   const int threads = pool.size();
+  auto weights = [&](int64_t gi) { return group_weights(a.w + gi * Mg * K, K, false, a.packed, gi); };
   // Small images, several to a GEMM (images_per_gemm): per group and run of images, their columns
   // side by side, one GEMM into a [Mg, count * S] block, each image's rows then copied to Y. Not
   // with a residual, which the epilogue reads in Y's layout.
@@ -291,18 +207,14 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
       Tensor buffer = column_buffer<T>(ctx, (K + Mg) * L + (count > 1 ? K * S : 0));
       T *col = buffer.data<T>(), *block = col + K * L, *scratch = block + Mg * L;
       images_im2col(g, a.x + (n * a.C + gi * Cg) * g.in_size, a.C * g.in_size, Cg, count, col, scratch);
-      MatrixArg<T> w{a.w + gi * Mg * K, K, false};
-      if constexpr (std::is_same_v<T, float>)
-        if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
       GemmEpilogue<T> e = ep;
       e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
-      kernels::gemm(Mg, L, K, T(1), w, MatrixArg<T>{col, L, false}, T(0), block, L, e, inner_pool);
-      for (int64_t j = 0; j < count; ++j)
-        for (int64_t m = 0; m < Mg; ++m) {
-          T* yt = a.y + ((n + j) * a.M + gi * Mg + m) * S;
-          std::copy_n(block + m * L + j * S, S, yt);
-          if (!a.act.is_clamp()) apply_activation(a.act, yt, S);
-        }
+      kernels::gemm(Mg, L, K, T(1), weights(gi), MatrixArg<T>{col, L, false}, T(0), block, L, e, inner_pool);
+      for (int64_t j = 0; j < count; ++j) {
+        T* yj = a.y + ((n + j) * a.M + gi * Mg) * S;  // the group's Mg planes of image n + j, one run
+        from_side_by_side(block, Mg, S, j, count, yj);
+        apply_activation(a.act, yj, Mg * S);
+      }
     };
     run_tasks(pool, tasks, threads > 1 && tasks >= threads && a.N * a.M * K * S >= kMinParallelBatchWork, run_task);
     return;
@@ -341,9 +253,6 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
         lower(0, Cg);
       b = {col, cols, false};
     }
-    MatrixArg<T> w{a.w + gi * Mg * K, K, false};
-    if constexpr (std::is_same_v<T, float>)
-      if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
     GemmEpilogue<T> e = ep;
     e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
     const int64_t y_offset = (n * a.M + gi * Mg) * S + j0;
@@ -352,7 +261,7 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
       e.ld_residual = S;
     }
     T* yt = a.y + y_offset;
-    kernels::gemm(Mg, cols, K, T(1), w, b, T(0), yt, S, e, inner_pool);
+    kernels::gemm(Mg, cols, K, T(1), weights(gi), b, T(0), yt, S, e, inner_pool);
     if (!a.act.is_clamp()) {  // the task's block of output, while it is still in cache
       // Rows [m0, m1) of the block; whole planes are one contiguous run (1x1 planes: one call,
       // not one per row).
@@ -370,22 +279,6 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
     }
   };
   run_tasks(pool, tasks, by_task && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads), run_task);
-}
-
-// Widens float16/bfloat16 operands, runs `fn(args)` in float, narrows the output.
-template <class T, class F>
-void run_in_float(const Tensor* x, const Tensor* w, const Tensor* b, const Tensor* z, Tensor& y, F&& fn) {
-  auto widen = [](const Tensor* t) {
-    std::vector<float> v;
-    if (t) {
-      v.resize(static_cast<size_t>(t->size()));
-      widen_span(t->data<T>(), v.data(), t->size());
-    }
-    return v;
-  };
-  std::vector<float> xf = widen(x), wf = widen(w), bf = widen(b), zf = widen(z), yf(static_cast<size_t>(y.size()));
-  fn(xf.data(), wf.data(), b ? bf.data() : nullptr, z ? zf.data() : nullptr, yf.data());
-  narrow_span(yf.data(), y.data<T>(), y.size());
 }
 
 // Conv, FusedConv, and BlockedConv (FusedConv in the blocked channel layout, blocked_layout.h:
@@ -738,220 +631,12 @@ class ConvKernel final : public OpKernel {
 #endif
 };
 
-template <class T>
-void conv_transpose_forward(const ConvArgs<T>& a, KernelContext& ctx) {
-  ThreadPool& pool = ctx.thread_pool();
-  const ConvGeometry& g = *a.g;  // image = Y spatial, grid = X spatial
-  const int64_t Cg = a.C / a.group, Mg = a.M / a.group, K = Mg * g.kernel_size;
-  const int64_t Sx = g.out_size, Sy = g.in_size;
-  const bool pointwise = g.is_pointwise();
-  auto run_task = [&](int64_t t, ThreadPool* inner_pool) {
-    const int64_t n = t / a.group, gi = t % a.group;
-    T* yg = a.y + (n * a.M + gi * Mg) * Sy;
-    const T* bias = a.bias ? a.bias + gi * Mg : nullptr;
-    // col[K, Sx] = W_g^T [K, Cg] * X_g [Cg, Sx]; W_g is stored [Cg, K].
-    MatrixArg<T> w{a.w + gi * Cg * K, K, true};
-    if constexpr (std::is_same_v<T, float>)
-      if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
-    const MatrixArg<T> xm{a.x + (n * a.C + gi * Cg) * Sx, Sx, false};
-    if (pointwise) {
-      GemmEpilogue<T> ep;
-      ep.bias_m = bias;
-      kernels::gemm(K, Sx, Cg, T(1), w, xm, T(0), yg, Sx, ep, inner_pool);
-      return;
-    }
-    Tensor columns = column_buffer<T>(ctx, K * Sx);
-    T* col = columns.data<T>();
-    kernels::gemm(K, Sx, Cg, T(1), w, xm, T(0), col, Sx, {}, inner_pool);
-    auto scatter = [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; ++m) std::fill(yg + m * Sy, yg + (m + 1) * Sy, bias ? bias[m] : T(0));
-      kernels::col2im_add(g, col, m0, m1, yg);
-    };
-    if (inner_pool)
-      inner_pool->parallel_for(Mg, 1, scatter);
-    else
-      scatter(0, Mg);
-  };
-  const int threads = pool.size();
-  // Small images, several to a GEMM (as Conv's): X of `count` images side by side, one GEMM into
-  // their columns [K, count * Sx], then each image's columns copied out and scattered by col2im.
-  if (const int64_t per_gemm = images_per_gemm(Sx, a.N); per_gemm > 1 && !pointwise) {
-    const int64_t runs = (a.N + per_gemm - 1) / per_gemm, tasks = a.group * runs;
-    auto run_batch = [&](int64_t t, ThreadPool* inner_pool) {
-      const int64_t gi = t / runs, n = (t % runs) * per_gemm, count = std::min(per_gemm, a.N - n), L = count * Sx;
-      Tensor buffer = column_buffer<T>(ctx, (K + Cg) * L + K * Sx);
-      T *col = buffer.data<T>(), *xs = col + K * L, *image_col = xs + Cg * L;
-      for (int64_t j = 0; j < count; ++j)
-        for (int64_t c = 0; c < Cg; ++c) std::copy_n(a.x + ((n + j) * a.C + gi * Cg + c) * Sx, Sx, xs + c * L + j * Sx);
-      MatrixArg<T> w{a.w + gi * Cg * K, K, true};
-      if constexpr (std::is_same_v<T, float>)
-        if (a.packed) w.packed = &(*a.packed)[static_cast<size_t>(gi)];
-      kernels::gemm(K, L, Cg, T(1), w, MatrixArg<T>{xs, L, false}, T(0), col, L, {}, inner_pool);
-      for (int64_t j = 0; j < count; ++j) {
-        for (int64_t k = 0; k < K; ++k) std::copy_n(col + k * L + j * Sx, Sx, image_col + k * Sx);
-        T* yg = a.y + ((n + j) * a.M + gi * Mg) * Sy;
-        const T* bias = a.bias ? a.bias + gi * Mg : nullptr;
-        for (int64_t m = 0; m < Mg; ++m) std::fill(yg + m * Sy, yg + (m + 1) * Sy, bias ? bias[m] : T(0));
-        kernels::col2im_add(g, image_col, 0, Mg, yg);
-      }
-    };
-    run_tasks(pool, tasks, threads > 1 && tasks >= threads && a.N * a.C * K * Sx >= kMinParallelBatchWork, run_batch);
-    return;
-  }
-  const int64_t tasks = a.N * a.group;
-  run_tasks(pool, tasks, threads > 1 && tasks >= threads, run_task);
-}
-
-class ConvTransposeKernel final : public OpKernel {
- public:
-  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
-    auto k = std::unique_ptr<ConvTransposeKernel>(new ConvTransposeKernel());
-    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_attributes(info.node()));
-    const Tensor* w = info.constant_input(1);
-    if (w && w->dtype() == DataType::float32 && w->rank() >= 3 && w->dim(0) % k->params_.group == 0 && w->size() > 0) {
-      const int64_t Cg = w->dim(0) / k->params_.group, K = w->size() / w->dim(0);
-      for (int64_t g = 0; g < k->params_.group; ++g)
-        k->packed_.push_back(kernels::pack_a(K, Cg, w->data<float>() + g * Cg * K, K, true));
-    }
-    return std::unique_ptr<OpKernel>(std::move(k));
-  }
-
-  Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
-    TS_ASSIGN_OR_RETURN(const Tensor* w, ctx.required_input(1));
-    const Tensor* b = ctx.input(2);
-    for (const Tensor* t : {w, b})
-      if (t && t->dtype() != x->dtype()) return ctx.error("all inputs must have element type ", dtype_name(x->dtype()));
-    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w->shape(), true));
-    const int64_t N = x->dim(0), C = x->dim(1), group = params_.group;
-    if (w->dim(0) != C) return ctx.error("input has ", C, " channels but weights ", shape_to_string(w->shape()), " expect ", w->dim(0));
-    if (C % group != 0) return ctx.error("input channels ", C, " are not divisible by group ", group);
-    const Result<int64_t> output_channels = checked_multiply(w->dim(1), group);  // empty weights: any dims
-    if (!output_channels.is_ok())
-      return ctx.error("weights ", shape_to_string(w->shape()), " with group ", group, " give more than 2^63 output channels");
-    const int64_t M = *output_channels;
-    if (b && b->size() != M) return ctx.error("bias has ", b->size(), " values, expected ", M);
-    Shape y_shape{N, M};
-    for (size_t d = 0; d < g.nd; ++d) y_shape.push_back(g.in[d]);
-    Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
-    if (y.size() == 0) return Status::ok();
-    return dispatch<kConvTypes>(
-        x->dtype(),
-        [&]<class T>() -> Status {
-          if constexpr (is_half_float_v<T>) {
-            run_in_float<T>(x, w, b, nullptr, y, [&](const float* xf, const float* wf, const float* bf, const float*, float* yf) {
-              conv_transpose_forward<float>({&g, N, C, M, group, xf, wf, nullptr, nullptr, bf, nullptr, {}, yf}, ctx);
-            });
-          } else {
-            const std::vector<PackedMatrix<float>>* packed = packed_.empty() ? nullptr : &packed_;
-            conv_transpose_forward<T>({&g, N, C, M, group, x->data<T>(), w->data<T>(), packed, nullptr,
-                                       b ? b->data<T>() : nullptr, nullptr, {}, y.data<T>()},
-                                      ctx);
-          }
-          return Status::ok();
-        },
-        ctx.node());
-  }
-
- private:
-  ConvTransposeKernel() = default;
-  ConvAttributes params_;
-  std::vector<PackedMatrix<float>> packed_;  // W_g^T per group, for constant float32 weights
-};
-
-// com.tessera ConvWeightGrad (training, docs/fused_ops.md): dW [M, C/group, kernel...] of a Conv
-// with these attributes, from dY [N, M, out...] and X [N, C, in...]: per image and group, dW_g +=
-// dY_g [M/group, S] x columns(X_g)^T, the im2col columns [C/group * k, S] of the forward
-// convolution. GEMMs straight into dW (small images several per GEMM, side by side), in place of
-// Transpose + Conv + Slice + Transpose. Small problems run on one thread; larger ones split the images over the pool, each
-// task summing into its own dW, added up at the end.
-class ConvWeightGradKernel final : public OpKernel {
- public:
-  static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
-    auto k = std::unique_ptr<ConvWeightGradKernel>(new ConvWeightGradKernel());
-    TS_ASSIGN_OR_RETURN(k->kernel_shape_, info.required_ints("kernel_shape"));
-    TS_ASSIGN_OR_RETURN(k->params_, parse_conv_attributes(info.node()));
-    return std::unique_ptr<OpKernel>(std::move(k));
-  }
-
-  Status compute(KernelContext& ctx) const override {
-    TS_ASSIGN_OR_RETURN(const Tensor* dy, ctx.required_input(0));
-    TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(1));
-    if (dy->dtype() != x->dtype()) return ctx.error("dY and X must have the same element type");
-    if (x->rank() < 3 || dy->rank() != x->rank() || kernel_shape_.size() + 2 != x->rank())
-      return ctx.error("X ", shape_to_string(x->shape()), ", dY ", shape_to_string(dy->shape()), " and kernel_shape of ",
-                       kernel_shape_.size(), " values do not describe one convolution");
-    const int64_t N = x->dim(0), C = x->dim(1), M = dy->dim(1), group = params_.group;
-    if (dy->dim(0) != N) return ctx.error("dY has ", dy->dim(0), " images but X ", N);
-    if (group < 1 || C % group != 0 || M % group != 0)
-      return ctx.error("channels ", C, " in and ", M, " out are not divisible by group ", group);
-    Shape w_shape{M, C / group};
-    w_shape.insert(w_shape.end(), kernel_shape_.begin(), kernel_shape_.end());
-    TS_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(ctx, params_, x->shape(), w_shape, false));
-    for (size_t d = 0; d < g.nd; ++d)
-      if (dy->dim(d + 2) != g.out[d])
-        return ctx.error("dY ", shape_to_string(dy->shape()), " is not the convolution's output for X ", shape_to_string(x->shape()));
-    Tensor& dw = ctx.allocate_output(0, x->dtype(), w_shape);  // zeroed: empty images leave zeros
-    if (dw.size() == 0 || N == 0 || g.out_size == 0) return Status::ok();
-    return dispatch<type_bit(DataType::float32) | type_bit(DataType::float64)>(
-        x->dtype(),
-        [&]<class T>() -> Status {
-          weight_grad<T>(g, N, C, M, group, dy->data<T>(), x->data<T>(), dw.data<T>(), ctx);
-          return Status::ok();
-        },
-        ctx.node());
-  }
-
- private:
-  template <class T>
-  static void weight_grad(const ConvGeometry& g, int64_t N, int64_t C, int64_t M, int64_t group, const T* dy, const T* x,
-                          T* dw, KernelContext& ctx) {
-    const int64_t Cg = C / group, Mg = M / group, K = Cg * g.kernel_size, S = g.out_size;
-    const int64_t per_gemm = images_per_gemm(S, N);
-    // dW of images [n0, n1) into `out` (every element written): per group and run of per_gemm
-    // images, dY's rows and the columns of those images side by side, one GEMM.
-    auto images = [&](int64_t n0, int64_t n1, T* out) {
-      const int64_t batch = std::min(per_gemm, n1 - n0);
-      Tensor buffer = column_buffer<T>(ctx, (K + Mg) * batch * S + (batch > 1 ? K * S : 0));
-      T *col = buffer.data<T>(), *rows = col + K * batch * S, *scratch = rows + Mg * batch * S;
-      for (int64_t gi = 0; gi < group; ++gi)
-        for (int64_t n = n0; n < n1; n += batch) {
-          const int64_t count = std::min(batch, n1 - n), L = count * S;
-          images_im2col(g, x + (n * C + gi * Cg) * g.in_size, C * g.in_size, Cg, count, col, scratch);
-          for (int64_t j = 0; j < count; ++j)
-            for (int64_t m = 0; m < Mg; ++m) std::copy_n(dy + ((n + j) * M + gi * Mg + m) * S, S, rows + m * L + j * S);
-          kernels::gemm(Mg, K, L, T(1), MatrixArg<T>{rows, L, false}, MatrixArg<T>{col, L, true}, n == n0 ? T(0) : T(1),
-                        out + gi * Mg * K, K);
-        }
-    };
-    const int threads = ctx.thread_pool().size();
-    const int64_t tasks = std::min<int64_t>({threads, N, N * M * K * S / kMinParallelBatchWork});
-    if (tasks < 2) return images(0, N, dw);
-    const int64_t size = M * K;
-    Tensor partial = column_buffer<T>(ctx, (tasks - 1) * size);  // task 0 writes dW itself
-    ctx.thread_pool().parallel_for(tasks, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t)
-        images(N * t / tasks, N * (t + 1) / tasks, t == 0 ? dw : partial.data<T>() + (t - 1) * size);
-    });
-    for (int64_t t = 1; t < tasks; ++t) {
-      const T* p = partial.data<T>() + (t - 1) * size;
-      for (int64_t i = 0; i < size; ++i) dw[i] += p[i];
-    }
-  }
-
-  ConvWeightGradKernel() = default;
-  std::vector<int64_t> kernel_shape_;
-  ConvAttributes params_;
-};
-
 }  // namespace
 
 void register_conv(KernelRegistry& r) {
   r.add({"", "Conv", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::conv); }});
-  r.add({"", "ConvTranspose", 1, kLatestOnnxOpset, [](const KernelInfo& info) { return ConvTransposeKernel::create(info); }});
   r.add({"com.microsoft", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::fused); }});
   r.add({"com.tessera", "FusedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::fused); }});
-  r.add({"com.tessera", "ConvWeightGrad", 1, 1, [](const KernelInfo& info) { return ConvWeightGradKernel::create(info); }});
   r.add({"com.tessera", "BlockedConv", 1, 1, [](const KernelInfo& info) { return ConvKernel::create(info, ConvKernel::Form::blocked); }});
 }
 
