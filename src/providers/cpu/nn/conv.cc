@@ -56,17 +56,29 @@ constexpr int64_t kBlockedDepthwiseMaxWidth = 64;
 constexpr int64_t kBlockedDepthwiseBandScratch = int64_t{1} << 16;
 // Output elements of a fused activation worth handing to another thread.
 constexpr int64_t kMinActivationTask = 16384;
+// Work worth a task of its own in the per-plane loops: multiply-adds of depthwise planes, values
+// of im2col columns.
+constexpr int64_t kMinPlaneTaskWork = 16384;
 // Floats of a blocked convolution's padded input copy per task, at least (planes run together).
 constexpr int64_t kMinPadTaskFloats = 16384;
 // Vector FMAs (output positions x taps) worth waking another thread for, in blocked depthwise.
 constexpr int64_t kMinDepthwiseTaskWork = 8192;
 
+// Relu and Clip as the clamp the GEMM and depthwise kernels apply as they store; other
+// activations leave the bounds open and run on the stored output (apply_activation).
 template <class T>
 void clamp_bounds(const ConvActivation& act, GemmEpilogue<T>& ep) {
   if (act.kind == ConvActivation::Kind::relu || act.kind == ConvActivation::Kind::clip) {
     ep.clip_min = static_cast<T>(act.clamp_min());
     ep.clip_max = static_cast<T>(act.clamp_max());
   }
+}
+
+// Zeroes the lanes past M (the last `tail` of L) of `positions` pixels of the last output block,
+// which the blocked layout keeps at zero: the padded bias leaves them there, but an activation or
+// a clamp may move them off it (sigmoid(0) = 0.5, Clip with min > 0).
+void zero_tail_lanes(float* out, int64_t positions, int64_t L, int64_t tail) {
+  for (int64_t p = 0; p < positions; ++p) std::fill_n(out + p * L + (L - tail), tail, 0.0f);
 }
 
 // Everything one Conv run needs, with float16/bfloat16 already widened to float.
@@ -159,67 +171,72 @@ void depthwise_blocked_layout_forward(const ConvArgs<float>& a, KernelContext& c
                                       scratch.data<float>(), true, out);
       const int64_t positions = (oh1 - oh0) * OW;
       apply_activation(a.act, out, positions * L);
-      if (tail > 0 && cb == blocks - 1)
-        for (int64_t p = 0; p < positions; ++p) std::fill_n(out + p * L + (L - tail), tail, 0.0f);
+      if (tail > 0 && cb == blocks - 1) zero_tail_lanes(out, positions, L, tail);
     }
   });
 }
 
+// Depthwise 2-D: a direct loop per channel plane beats a GEMM with M = 1. Each plane's
+// activation is applied right after the plane, while it is in cache.
 template <class T>
-void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
+void depthwise_forward(const ConvArgs<T>& a, const GemmEpilogue<T>& ep, KernelContext& ctx) {
+  const ConvGeometry& g = *a.g;
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_blocked_depthwise(g, a.M)) return depthwise_blocked_forward(a, ep, ctx);
+  }
+  const int64_t S = g.out_size, scratch_size = kernels::depthwise_scratch_size<T>(g);
+  ctx.thread_pool().parallel_for(a.N * a.M, std::max<int64_t>(1, kMinPlaneTaskWork / std::max<int64_t>(1, S * g.kernel_size)),
+                                 [&](int64_t p0, int64_t p1) {
+                                   Tensor scratch;
+                                   if (scratch_size > 0) scratch = column_buffer<T>(ctx, scratch_size);
+                                   for (int64_t p = p0; p < p1; ++p) {
+                                     const int64_t m = p % a.M;
+                                     kernels::depthwise_conv2d_plane(g, a.x + p * g.in_size, a.w + m * g.kernel_size,
+                                                                     a.bias ? a.bias[m] : T(0), ep.clip_min, ep.clip_max,
+                                                                     a.y + p * S, scratch_size > 0 ? scratch.data<T>() : nullptr,
+                                                                     p > p0);
+                                     apply_activation(a.act, a.y + p * S, S);
+                                   }
+                                 });
+}
+
+// Small images, `per_gemm` to a GEMM (images_per_gemm): per group and run of images, their
+// columns side by side, one GEMM into a [Mg, count * S] block, each image's planes then copied to
+// Y. Not with a residual, which the epilogue reads in Y's layout.
+template <class T>
+void small_images_forward(const ConvArgs<T>& a, const GemmEpilogue<T>& ep, int64_t per_gemm, KernelContext& ctx) {
   ThreadPool& pool = ctx.thread_pool();
   const ConvGeometry& g = *a.g;
   const int64_t Cg = a.C / a.group, Mg = a.M / a.group, K = Cg * g.kernel_size, S = g.out_size;
-  GemmEpilogue<T> ep;
-  clamp_bounds(a.act, ep);
-
-  if (g.nd == 2 && Cg == 1 && Mg == 1 && !a.residual) {
-    if constexpr (std::is_same_v<T, float>) {
-      if (use_blocked_depthwise(g, a.M)) return depthwise_blocked_forward(a, ep, ctx);
+  const int64_t runs = (a.N + per_gemm - 1) / per_gemm, tasks = a.group * runs;
+  auto run_task = [&](int64_t t, ThreadPool* inner_pool) {
+    const int64_t gi = t / runs, n = (t % runs) * per_gemm, count = std::min(per_gemm, a.N - n), L = count * S;
+    Tensor buffer = column_buffer<T>(ctx, (K + Mg) * L + (count > 1 ? K * S : 0));
+    T *col = buffer.data<T>(), *block = col + K * L, *scratch = block + Mg * L;
+    images_im2col(g, a.x + (n * a.C + gi * Cg) * g.in_size, a.C * g.in_size, Cg, count, col, scratch);
+    GemmEpilogue<T> e = ep;
+    e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
+    kernels::gemm(Mg, L, K, T(1), group_weights(a.w + gi * Mg * K, K, false, a.packed, gi), MatrixArg<T>{col, L, false},
+                  T(0), block, L, e, inner_pool);
+    for (int64_t j = 0; j < count; ++j) {
+      T* yj = a.y + ((n + j) * a.M + gi * Mg) * S;  // the group's Mg planes of image n + j, one run
+      from_side_by_side(block, Mg, S, j, count, yj);
+      apply_activation(a.act, yj, Mg * S);
     }
-    // Depthwise: a direct loop per channel plane beats a GEMM with M = 1.
-    // Each plane's activation is applied right after the plane, while it is in cache.
-    const int64_t scratch_size = kernels::depthwise_scratch_size<T>(g);
-    pool.parallel_for(a.N * a.M, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, S * g.kernel_size)),
-                      [&](int64_t p0, int64_t p1) {
-                        Tensor scratch;
-                        if (scratch_size > 0) scratch = column_buffer<T>(ctx, scratch_size);
-                        for (int64_t p = p0; p < p1; ++p) {
-                          const int64_t m = p % a.M;
-                          kernels::depthwise_conv2d_plane(g, a.x + p * g.in_size, a.w + m * g.kernel_size,
-                                                          a.bias ? a.bias[m] : T(0), ep.clip_min, ep.clip_max,
-                                                          a.y + p * S, scratch_size > 0 ? scratch.data<T>() : nullptr, p > p0);
-                          apply_activation(a.act, a.y + p * S, S);
-                        }
-                      });
-    return;
-  }
-
+  };
   const int threads = pool.size();
-  auto weights = [&](int64_t gi) { return group_weights(a.w + gi * Mg * K, K, false, a.packed, gi); };
-  // Small images, several to a GEMM (images_per_gemm): per group and run of images, their columns
-  // side by side, one GEMM into a [Mg, count * S] block, each image's rows then copied to Y. Not
-  // with a residual, which the epilogue reads in Y's layout.
-  if (const int64_t per_gemm = images_per_gemm(S, a.N); per_gemm > 1 && !a.residual) {
-    const int64_t runs = (a.N + per_gemm - 1) / per_gemm, tasks = a.group * runs;
-    auto run_task = [&](int64_t t, ThreadPool* inner_pool) {
-      const int64_t gi = t / runs, n = (t % runs) * per_gemm, count = std::min(per_gemm, a.N - n), L = count * S;
-      Tensor buffer = column_buffer<T>(ctx, (K + Mg) * L + (count > 1 ? K * S : 0));
-      T *col = buffer.data<T>(), *block = col + K * L, *scratch = block + Mg * L;
-      images_im2col(g, a.x + (n * a.C + gi * Cg) * g.in_size, a.C * g.in_size, Cg, count, col, scratch);
-      GemmEpilogue<T> e = ep;
-      e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
-      kernels::gemm(Mg, L, K, T(1), weights(gi), MatrixArg<T>{col, L, false}, T(0), block, L, e, inner_pool);
-      for (int64_t j = 0; j < count; ++j) {
-        T* yj = a.y + ((n + j) * a.M + gi * Mg) * S;  // the group's Mg planes of image n + j, one run
-        from_side_by_side(block, Mg, S, j, count, yj);
-        apply_activation(a.act, yj, Mg * S);
-      }
-    };
-    run_tasks(pool, tasks, threads > 1 && tasks >= threads && a.N * a.M * K * S >= kMinParallelBatchWork, run_task);
-    return;
-  }
+  run_tasks(pool, tasks, threads > 1 && tasks >= threads && a.N * a.M * K * S >= kMinParallelBatchWork, run_task);
+}
 
+// One GEMM per (image, group, band of output rows), its im2col columns lowered per task (1x1
+// stride-1: the input is the columns). A residual is read by the GEMM's epilogue, never copied
+// into Y first; a non-clamp activation runs on each task's block while it is in cache.
+template <class T>
+void banded_forward(const ConvArgs<T>& a, const GemmEpilogue<T>& ep, KernelContext& ctx) {
+  ThreadPool& pool = ctx.thread_pool();
+  const ConvGeometry& g = *a.g;
+  const int64_t Cg = a.C / a.group, Mg = a.M / a.group, K = Cg * g.kernel_size, S = g.out_size;
+  const int threads = pool.size();
   const bool pointwise = g.is_pointwise();
   const int64_t inner = g.out_inner(), images = a.N * a.group;
   // Bands of output rows of about kTargetColumns positions. With several threads, bands become
@@ -248,7 +265,7 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
         kernels::im2col(g, xg + c0 * g.in_size, c1 - c0, o0, o1, col + c0 * g.kernel_size * cols);
       };
       if (inner_pool)
-        inner_pool->parallel_for(Cg, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.kernel_size * cols)), lower);
+        inner_pool->parallel_for(Cg, std::max<int64_t>(1, kMinPlaneTaskWork / std::max<int64_t>(1, g.kernel_size * cols)), lower);
       else
         lower(0, Cg);
       b = {col, cols, false};
@@ -256,13 +273,13 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
     GemmEpilogue<T> e = ep;
     e.bias_m = a.bias ? a.bias + gi * Mg : nullptr;
     const int64_t y_offset = (n * a.M + gi * Mg) * S + j0;
-    if (a.residual) {  // read by the GEMM's epilogue, never copied into y first
+    if (a.residual) {
       e.residual = a.residual + y_offset;
       e.ld_residual = S;
     }
     T* yt = a.y + y_offset;
-    kernels::gemm(Mg, cols, K, T(1), weights(gi), b, T(0), yt, S, e, inner_pool);
-    if (!a.act.is_clamp()) {  // the task's block of output, while it is still in cache
+    kernels::gemm(Mg, cols, K, T(1), group_weights(a.w + gi * Mg * K, K, false, a.packed, gi), b, T(0), yt, S, e, inner_pool);
+    if (!a.act.is_clamp()) {
       // Rows [m0, m1) of the block; whole planes are one contiguous run (1x1 planes: one call,
       // not one per row).
       auto activate = [&](int64_t m0, int64_t m1) {
@@ -279,6 +296,16 @@ void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
     }
   };
   run_tasks(pool, tasks, by_task && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads), run_task);
+}
+
+template <class T>
+void conv_forward(const ConvArgs<T>& a, KernelContext& ctx) {
+  GemmEpilogue<T> ep;
+  clamp_bounds(a.act, ep);
+  if (a.g->nd == 2 && a.C / a.group == 1 && a.M / a.group == 1 && !a.residual) return depthwise_forward(a, ep, ctx);
+  if (const int64_t per_gemm = images_per_gemm(a.g->out_size, a.N); per_gemm > 1 && !a.residual)
+    return small_images_forward(a, ep, per_gemm, ctx);
+  banded_forward(a, ep, ctx);
 }
 
 // Conv, FusedConv, and BlockedConv (FusedConv in the blocked channel layout, blocked_layout.h:
@@ -591,8 +618,7 @@ class ConvKernel final : public OpKernel {
         for (int64_t mb = r.mb0; mb < r.mb1; ++mb) {
           float* out = y + ((r.n * Mb + mb) * OH * OW + r.oh0 * OW) * L;
           if (!act_.is_clamp()) apply_activation(act_, out, positions * L);
-          if (tail > 0 && mb == Mb - 1)
-            for (int64_t p = 0; p < positions; ++p) std::fill_n(out + p * L + (L - tail), tail, 0.0f);
+          if (tail > 0 && mb == Mb - 1) zero_tail_lanes(out, positions, L, tail);
         }
       }
     });
@@ -609,11 +635,8 @@ class ConvKernel final : public OpKernel {
     kernels::conv_winograd({winograd_tile_, &g, N, Cb, Mb, x, winograd_packed_.get(), bias ? padded_bias.data<float>() : nullptr, z, y,
                             ep.clip_min, ep.clip_max, C - (Cb - 1) * L, scratch.data<float>()},
                            ctx.thread_pool());
-    if (tail > 0)  // the clamp may have moved them off zero
-      for (int64_t n = 0; n < N; ++n) {
-        float* out = y + ((n * Mb + Mb - 1) * plane) * L;
-        for (int64_t p = 0; p < plane; ++p) std::fill_n(out + p * L + (L - tail), tail, 0.0f);
-      }
+    if (tail > 0)
+      for (int64_t n = 0; n < N; ++n) zero_tail_lanes(y + (n * Mb + Mb - 1) * plane * L, plane, L, tail);
   }
 
   ConvAttributes params_;

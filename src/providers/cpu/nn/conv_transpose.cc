@@ -120,7 +120,8 @@ class ConvTransposeKernel final : public OpKernel {
     if (b && b->size() != M) return ctx.error("bias has ", b->size(), " values, expected ", M);
     Shape y_shape{N, M};
     for (size_t d = 0; d < g.nd; ++d) y_shape.push_back(g.in[d]);
-    Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
+    // Every element is written: by the GEMM (beta 0) or by scatter_columns' bias fill.
+    Tensor& y = ctx.allocate_output_uninitialized(0, x->dtype(), y_shape);
     if (y.size() == 0) return Status::ok();
     return dispatch<kConvTypes>(
         x->dtype(),
