@@ -1,8 +1,8 @@
 // ConvTranspose (1-D to 8-D, groups, dilations, strides, pads, output_padding, output_shape,
 // auto_pad): the adjoint of Conv's lowering (conv_lowering.h). Per (image, group) one GEMM
 // col = W_g^T X_g gives each input position's contributions, which col2im adds into Y; 1x1
-// stride-1 kernels need no col2im, the GEMM writes Y. A batch of small images shares one GEMM per
-// group, their inputs side by side. Constant float32 weights are packed for the GEMM once, when
+// kernels at stride 1 without pads need no col2im, the GEMM writes Y. A batch of small images
+// shares one GEMM per group, their inputs side by side. Constant float32 weights are packed for the GEMM once, when
 // the kernel is created; float16/bfloat16 compute in float32.
 #include <algorithm>
 #include <memory>
