@@ -84,6 +84,15 @@ class GraphExecutor {
                                  const RunControl* control = nullptr,
                                  const std::shared_ptr<ArenaBudget>& budget = nullptr, ThreadPool* inter_op = nullptr) const;
 
+  // Takes from `buffers`, in a run's order, the blocks a run whose values have `types` would take
+  // for the steps' outputs, zero-filling each (its pages touched), and gives each back after the
+  // step that reads it last, as a run does: a first run at those types then finds its blocks in
+  // the pool (SessionState::warm_up). Computes nothing. Outputs whose type is not a tensor of
+  // fixed shape and numeric element type, and steps on an EP with its own memory, are skipped;
+  // the kernels' scratch is not known here. Stops quietly at a block the pool refuses (limits,
+  // or `budget`, the run's arena, which the blocks held at once count against).
+  void touch_output_buffers(const ValueTypes& types, BufferPool& buffers, const std::shared_ptr<ArenaBudget>& budget) const;
+
  private:
   // When a step's kernel may write over an input (KernelContext::reusable_input): never; when the
   // steps run in order (the step is the input's last reader); or in any order (its only one).

@@ -113,9 +113,9 @@ TEST(RunAllocations, FrameworkAllocatesOneShapePerStepAndAFixedFewPerRun) {
 }
 
 // SessionOptions::warm_up with the batch fixed by free_dimension_overrides: session creation
-// runs the graph once, so the first run finds its frame, buffers and their handles made and
-// allocates what a steady run does; without it the first run allocates more (the control case,
-// so the comparison can fail).
+// takes and gives back the blocks a run takes, in a frame of the executor's, so the first run
+// finds its frame, buffers and their handles made and allocates what a steady run does; without
+// it the first run allocates more (the control case, so the comparison can fail).
 TEST(RunAllocations, AfterAWarmUpTheFirstRunAllocatesAsASteadyRunDoes) {
   const std::string bytes = relu_chain(6);
   auto x = Tensor::create(DataType::float32, {3, 64});
@@ -137,7 +137,7 @@ TEST(RunAllocations, AfterAWarmUpTheFirstRunAllocatesAsASteadyRunDoes) {
   }
 }
 
-// The default warm-up (no overrides) runs at the declared shape with the symbolic batch taken as
+// The default warm-up (no overrides) warms the declared shape with the symbolic batch taken as
 // 1: a first run at batch 1 allocates what a steady run does. The control (the first run with
 // warm_up off allocates more) is the test above.
 TEST(RunAllocations, TheDefaultWarmUpTakesASymbolicDimAsOne) {
