@@ -11,9 +11,9 @@
 #include "framework/run_control.h"
 #include "framework/run_profiler.h"
 #include "framework/session_preparation.h"
-#include "graph/shape_inference.h"
 #include "graph/function_inliner.h"
 #include "graph/op_schema.h"
+#include "graph/shape_inference.h"
 
 namespace tessera {
 
