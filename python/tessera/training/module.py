@@ -159,11 +159,6 @@ class _Compiled:
         self.y_of_output = [self.ys.index(o) if o in self.ys else None for o in self.model_outputs]
         x_names = [name for name, _ in self.xs]
         self.x_of_feed = [x_names.index(name) if name in x_names else None for name in feed_names]
-        # The usual order: the feeds that are no x (inputs without a gradient) first, then every x
-        # in order: dL/dx per feed is then that many Nones and the backward outputs as they come.
-        lead = len(feed_names) - len(x_names)
-        self._x_grads_in_order = self.x_of_feed == [None] * lead + list(range(len(x_names)))
-        self._no_grads = (None,) * lead
 
     @staticmethod
     def _needs_grad(module, inputs, key):
@@ -250,8 +245,6 @@ class _Compiled:
             if k is not None:
                 y_grads[k] = np.zeros(shape, np.float32) if g is None else g.detach().numpy() if g.requires_grad else g.numpy()
         x_grads = self.runner.backward(step, y_grads)
-        if self._x_grads_in_order:
-            return self._no_grads + tuple(map(torch.from_numpy, x_grads))
         return [torch.from_numpy(x_grads[k]) if k is not None else None for k in self.x_of_feed]
 
 
