@@ -6,6 +6,7 @@
 // steps writing their inputs have finished, on an inter-op pool (executor_parallel.cc).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
