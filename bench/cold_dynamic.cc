@@ -5,7 +5,7 @@
 //       [--warm-up 0]
 //       session creation, the first run and the steady runs after it: milliseconds and the page
 //       faults of each (getrusage's minor faults, the whole process); first / steady median.
-//       The session's options are the defaults (SessionOptions::warm_up on: the warm-up runs at
+//       The session's options are the defaults (SessionOptions::warm_up on: the warm-up is at
 //       the declared shape, symbolic dims taken as 1); --fixed 1: the --dim values become
 //       SessionOptions::free_dimension_overrides; --warm-up 0 turns the warm-up off
 //   cold_dynamic unseen DYNAMIC_MODEL STATIC_MODEL --dim NAME=V [--seen V1,V2,...] [--runs 20]

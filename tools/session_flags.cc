@@ -22,8 +22,9 @@ void add_limit_flags(CLI::App& command, LimitFlags& flags) {
                      "NAME=VALUE, repeatable: fix the symbolic input dimension NAME in the session (free dimension "
                      "override): inputs must have it, and the session is optimized and warmed up at it");
   command.add_flag("--warm-up,!--no-warm-up", flags.warm_up,
-                   "run the model once on zeros while the session is made (dims not fixed by --free-dim taken as 1), "
-                   "so the first run costs what later ones do (default on)");
+                   "while the session is made, fill its buffer pool with the blocks a run at the declared shapes "
+                   "(dims not fixed by --free-dim taken as 1) takes, their pages touched, computing nothing, so the "
+                   "first run does not page-fault on fresh memory (default on)");
 }
 
 

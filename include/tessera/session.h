@@ -73,14 +73,16 @@ struct SessionOptions {
   // "batch" 1, so shapes infer as fixed and a feed with another value is refused. Naming a dim
   // no input has, or a negative value, fails session creation.
   std::map<std::string, int64_t> free_dimension_overrides;
-  // Session creation runs the graph once on zero-filled inputs of the declared shapes, dims still
-  // symbolic after free_dimension_overrides taken as 1, so that a first run at that shape finds
-  // its buffers in the pool with their pages touched and the kernels' per-shape state made, and
-  // costs what later runs do (a first run at another shape still pays for its larger buffers:
-  // fix the dims by name to warm up at the shape you run). Creation then takes about one first
-  // run longer. Skipped when the graph draws random numbers (RandomNormal, Bernoulli, ...: the
-  // warm-up would take the first draw) or an input is not a tensor of known rank; a warm-up that
-  // fails is logged (info) and the session is created anyway. false: the first run pays instead.
+  // Session creation infers every value's shape at the declared input shapes, dims still
+  // symbolic after free_dimension_overrides taken as 1, and takes from the session's buffer pool,
+  // and gives back, the blocks a run at those shapes takes, their pages touched: a first run at
+  // that shape finds them there instead of page-faulting on fresh memory (on the CNNs that was
+  // most of what a first run cost over later ones). Nothing is computed, so creation takes a few
+  // milliseconds longer, not a run longer, and a graph that draws random numbers or loops for
+  // long is warmed up too. Kernels' first calls (oneDNN primitives, per-shape scratch) still
+  // happen in the first run; values whose shape depends on data are left to the first run. A
+  // warm-up that fails (shape inference contradicts itself at those shapes) is logged (info) and
+  // the session is created anyway. false: the first run pays for the pages instead.
   bool warm_up = true;
 };
 

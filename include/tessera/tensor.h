@@ -12,11 +12,16 @@
 #include <vector>
 
 #include "tessera/dtype.h"
+#include "tessera/inline_vector.h"
 #include "tessera/status.h"
 
 namespace tessera {
 
-using Shape = std::vector<int64_t>;
+// A tensor's dims: a value type with std::vector<int64_t>'s interface that holds up to 6 dims
+// inline (a rank past 6 moves to the heap), so making, copying or returning the shape of a
+// tensor allocates nothing: a steady-state run makes hundreds (inline_vector.h). It converts to
+// and from std::vector<int64_t>, and compares (==, <=>) element by element.
+using Shape = InlineVector<int64_t, 6>;
 
 // Number of elements of a shape (1 for a scalar); for a shape already known to be valid.
 int64_t shape_size(const Shape& shape);

@@ -137,9 +137,10 @@ TesseraStatus* tessera_session_options_set_log_severity(TesseraSessionOptions* o
  * the model has fails tessera_create_session, naming it and the inputs. */
 TesseraStatus* tessera_session_options_add_free_dimension_override(TesseraSessionOptions* options, const char* dim_name,
                                                                    int64_t value);
-/* Nonzero (the default): session creation runs the model once on zero-filled inputs of the
- * declared shapes (dims still symbolic taken as 1), so the first run at that shape costs what
- * later ones do; 0: the first run pays that cost instead (SessionOptions::warm_up). */
+/* Nonzero (the default): session creation fills the session's buffer pool with the blocks a run
+ * at the declared shapes (dims still symbolic taken as 1) takes, their pages touched, computing
+ * nothing, so the first run at that shape does not page-fault on fresh memory; 0: the first run
+ * pays that cost instead (SessionOptions::warm_up). */
 TesseraStatus* tessera_session_options_set_warm_up(TesseraSessionOptions* options, int enabled);
 
 /* ---- Sessions ---- */

@@ -27,7 +27,7 @@ struct SavedStep {
 Session load_session(const py::bytes& model, int intra_op_threads) {
   SessionOptions options;
   options.intra_op_threads = intra_op_threads;
-  // Made per exported signature and run at once: a warm-up would add a run to each new signature.
+  // Made per exported signature and run at once: its first run touches the same blocks a warm-up would.
   options.warm_up = false;
   char* data = nullptr;
   Py_ssize_t size = 0;

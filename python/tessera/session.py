@@ -75,9 +75,10 @@ class SessionOptions:
     log_verbosity_level, logid, add_session_config_entry(): accepted; not used.
     add_free_dimension_override_by_name(name, value): fixes the symbolic input dim `name` to `value`
         (ONNX Runtime's), so shapes are known when the session is created.
-    warm_up (Tessera's): session creation runs the model once on zeros at the declared shapes (dims
-        not fixed by overrides taken as 1), so the first run at that shape costs what later ones
-        do (default True; False leaves that cost to the first run).
+    warm_up (Tessera's): session creation fills the session's buffer pool with the blocks a run at
+        the declared shapes (dims not fixed by overrides taken as 1) takes, their pages touched,
+        computing nothing, so the first run at that shape does not page-fault on fresh memory
+        (default True; False leaves that cost to the first run).
     """
 
     __slots__ = ("graph_optimization_level", "intra_op_num_threads", "inter_op_num_threads", "execution_mode",

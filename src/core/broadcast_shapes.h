@@ -14,8 +14,8 @@
 namespace tessera {
 
 // The broadcast of `shapes`; fails when two dims differ and neither is 1, with a message that
-// starts with `where` (the node) and names the shapes. Over Shapes, or over InlineDims for kernels'
-// per-run arithmetic (then nothing is allocated unless it fails).
+// starts with `where` (the node) and names the shapes. Over Shapes (then nothing is allocated
+// unless it fails or a rank passes Shape's inline capacity), or any vector of int64_t.
 template <class S>
 Result<S> broadcast_shapes(std::span<const S* const> shapes, std::string_view where) {
   size_t rank = 0;

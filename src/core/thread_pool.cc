@@ -12,7 +12,7 @@ namespace tessera {
 // makes progress even when every worker is busy with another run's work, and a late worker
 // leaves its share to whoever is free.
 struct ThreadPool::Job {
-  const std::function<void(int64_t, int64_t)>* fn;
+  const FunctionRef<void(int64_t, int64_t)>* fn;
   int64_t n, chunks, chunk_size;
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> done{0};
@@ -119,7 +119,7 @@ void ThreadPool::worker_loop() {
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, FunctionRef<void(int64_t, int64_t)> fn) {
   if (n <= 0) return;
   min_chunk = std::max<int64_t>(1, min_chunk);
   const int64_t pieces = (n + min_chunk - 1) / min_chunk;

@@ -6,10 +6,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/function_ref.h"
 
 namespace tessera {
 
@@ -26,8 +27,9 @@ class ThreadPool {
   // Calls fn(begin, end) over disjoint ranges covering [0, n). `min_chunk` is the smallest range
   // worth handing to another thread (elements of work, roughly); below two such ranges no
   // worker is woken. When a call of fn throws, no new ranges start and the first exception is
-  // rethrown here after every started range ends.
-  void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn);
+  // rethrown here after every started range ends. `fn` is a FunctionRef: a lambda passed here
+  // is not copied (a std::function would allocate one for a large capture on every call).
+  void parallel_for(int64_t n, int64_t min_chunk, FunctionRef<void(int64_t, int64_t)> fn);
 
   // Held for the length of a session run: the workers keep spinning between the run's ops
   // instead of sleeping, so each op's parallel part starts on every thread at once. A sleeping

@@ -506,4 +506,34 @@ Result<std::vector<Value>> GraphExecutor::run(const std::vector<Value>& inputs, 
   return take_outputs(frame);
 }
 
+void GraphExecutor::touch_output_buffers(const ValueTypes& types, BufferPool& buffers,
+                                         const std::shared_ptr<ArenaBudget>& budget) const {
+  FrameLease lease(*this);  // the first run then finds a frame made too
+  std::vector<Value>& held = lease.frame();
+  try {
+    for (const Step& step : steps_) {
+      if (!step.allocator)
+        for (int slot : step.outputs) {
+          if (slot < 0) continue;
+          auto it = types.find(slot_names_[static_cast<size_t>(slot)]);
+          if (it == types.end()) continue;
+          const TypeInfo& type = it->second;
+          if (type.kind != TypeInfo::Kind::tensor || !type.shape || type.elem_type == DataType::undefined ||
+              type.elem_type == DataType::string)
+            continue;
+          Shape shape;
+          for (const Dim& dim : *type.shape) {
+            if (!dim.is_fixed()) break;
+            shape.push_back(dim.value);
+          }
+          if (shape.size() == type.shape->size())
+            held[static_cast<size_t>(slot)] = Value(buffers.allocate(type.elem_type, shape, /*zero_fill=*/true, budget));
+        }
+      for (int slot : step.release) held[static_cast<size_t>(slot)] = Value();
+    }
+  } catch (const std::exception&) {
+    // A block past the session's limits: the run that needs it will say so, naming the node.
+  }
+}
+
 }  // namespace tessera

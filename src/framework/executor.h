@@ -6,6 +6,7 @@
 // steps writing their inputs have finished, on an inter-op pool (executor_parallel.cc).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -83,6 +84,15 @@ class GraphExecutor {
                                  ThreadPool& pool, BufferPool& buffers, StepObserver* observer = nullptr,
                                  const RunControl* control = nullptr,
                                  const std::shared_ptr<ArenaBudget>& budget = nullptr, ThreadPool* inter_op = nullptr) const;
+
+  // Takes from `buffers`, in a run's order, the blocks a run whose values have `types` would take
+  // for the steps' outputs, zero-filling each (its pages touched), and gives each back after the
+  // step that reads it last, as a run does: a first run at those types then finds its blocks in
+  // the pool (SessionState::warm_up). Computes nothing. Outputs whose type is not a tensor of
+  // fixed shape and numeric element type, and steps on an EP with its own memory, are skipped;
+  // the kernels' scratch is not known here. Stops quietly at a block the pool refuses (limits,
+  // or `budget`, the run's arena, which the blocks held at once count against).
+  void touch_output_buffers(const ValueTypes& types, BufferPool& buffers, const std::shared_ptr<ArenaBudget>& budget) const;
 
  private:
   // When a step's kernel may write over an input (KernelContext::reusable_input): never; when the

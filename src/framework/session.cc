@@ -13,6 +13,7 @@
 #include "framework/session_preparation.h"
 #include "graph/function_inliner.h"
 #include "graph/op_schema.h"
+#include "graph/shape_inference.h"
 
 namespace tessera {
 
@@ -163,25 +164,19 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
 }
 
 void SessionState::warm_up() {
-  const Logger& log = tracing_.logger;
-  if (draws_random_numbers(model_.graph)) {
-    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: the graph draws random numbers, and the first run takes the first draw");
-    return;
-  }
-  std::optional<std::vector<Value>> inputs = warm_up_inputs(model_.graph);
-  if (!inputs) {
-    log.log(LogSeverity::info, tracing_.scope, ": no warm-up run: an input is not a tensor of known rank and element type");
-    return;
-  }
   PhaseTimer phase(&tracing_, "session", "warm_up");
   thread_spare_inputs().reserve(model_.graph.inputs.size());  // so a first run here allocates what later ones do
-  RunOptions limit;
-  limit.deadline = std::chrono::steady_clock::now() + kWarmUpTimeLimit;
-  const RunControl control(limit, model_.source);
-  Result<std::vector<Value>> outputs = execute(*inputs, nullptr, &control);
-  if (!outputs.is_ok())
-    log.log(LogSeverity::info, tracing_.scope, ": the warm-up run on zero-filled inputs failed, the first run prepares instead: ",
-            outputs.status().message());
+  // The weights packed by their kernels are views without bytes by now: inference reads no
+  // constant it has no bytes of (shape_inference.cc).
+  Result<ValueTypes> types = infer_subgraph_types(model_.graph, model_, {}, warm_up_input_types(model_.graph));
+  if (!types.is_ok()) {
+    tracing_.logger.log(LogSeverity::info, tracing_.scope, ": no warm-up: shape inference at the warm-up shapes failed: ",
+                        types.status().message());
+    return;
+  }
+  std::shared_ptr<ArenaBudget> budget;
+  if (limits_.max_run_arena_bytes) budget = std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
+  executor_->touch_output_buffers(*types, buffers_, budget);
 }
 
 Result<std::vector<Value>> SessionState::execute(const std::vector<Value>& inputs, StepObserver* observer,

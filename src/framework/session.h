@@ -49,9 +49,9 @@ class SessionState {
   // Runs the main graph on `inputs` (in the order of its inputs) with the session's pools.
   Result<std::vector<Value>> execute(const std::vector<Value>& inputs, StepObserver* observer,
                                      const RunControl* control) const;
-  // SessionOptions::warm_up: one run on zero-filled inputs of the declared shapes, symbolic dims
-  // taken as 1 (session_preparation.h); skipped when the graph draws random numbers; a failure is
-  // logged, not returned.
+  // SessionOptions::warm_up: the buffer pool gets the blocks a run at the declared input shapes,
+  // symbolic dims taken as 1, takes, their pages touched (session_preparation.h). Nothing runs; a
+  // failure is logged, not returned.
   void warm_up();
 
   // First member, so destroyed last: once everything else is freed, the pages go back.

@@ -2,8 +2,6 @@
 
 #include <set>
 
-#include "graph/random_ops.h"
-
 namespace tessera {
 
 namespace {
@@ -41,33 +39,19 @@ Status apply_free_dimension_overrides(Graph& graph, const std::map<std::string, 
   return Status::ok();
 }
 
-bool draws_random_numbers(const Graph& graph) {
-  for (const Node& node : graph.nodes) {
-    if (is_random_op(node.op_type)) return true;
-    for (const auto& [name, attr] : node.attributes) {
-      if (attr.g && draws_random_numbers(*attr.g)) return true;
-      for (const auto& body : attr.graphs)
-        if (body && draws_random_numbers(*body)) return true;
-    }
+std::vector<TypeInfo> warm_up_input_types(const Graph& graph) {
+  std::vector<TypeInfo> types;
+  types.reserve(graph.inputs.size());
+  for (const ValueInfo& in : graph.inputs) {
+    TypeInfo type = in.type;
+    const bool fed_tensor = !graph.is_initializer(in.name) && type.kind == TypeInfo::Kind::tensor && type.shape &&
+                            type.elem_type != DataType::undefined;
+    if (fed_tensor)
+      for (Dim& dim : *type.shape)
+        if (!dim.is_fixed()) dim = Dim{1, ""};
+    types.push_back(std::move(type));
   }
-  return false;
-}
-
-std::optional<std::vector<Value>> warm_up_inputs(const Graph& graph) {
-  std::vector<Value> inputs(graph.inputs.size());
-  for (size_t i = 0; i < graph.inputs.size(); ++i) {
-    const ValueInfo& in = graph.inputs[i];
-    if (graph.is_initializer(in.name) || in.type.kind == TypeInfo::Kind::optional) continue;
-    if (in.type.kind != TypeInfo::Kind::tensor || !in.type.shape || in.type.elem_type == DataType::undefined)
-      return std::nullopt;
-    Shape shape;
-    // A dim left symbolic (or unknown) is warmed at 1: the batch of one most callers run first.
-    for (const Dim& dim : *in.type.shape) shape.push_back(dim.is_fixed() ? dim.value : 1);
-    Result<Tensor> zeros = Tensor::create(in.type.elem_type, std::move(shape));
-    if (!zeros.is_ok()) return std::nullopt;  // an absurd declared shape: the first run reports it
-    inputs[i] = Value(std::move(zeros).value());
-  }
-  return inputs;
+  return types;
 }
 
 }  // namespace tessera

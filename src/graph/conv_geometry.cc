@@ -20,7 +20,7 @@ Status check_size(const std::vector<int64_t>& v, size_t n, const char* name) {
 }
 
 // Fills rank, kernel, stride and dilation, and checks every list against the rank.
-Status common_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel, WindowGeometry& g) {
+Status common_geometry(const ConvAttributes& a, const Shape& input, const Shape& kernel, WindowGeometry& g) {
   const size_t nd = input.size();
   TS_RETURN_IF_ERROR(check_size(a.kernel_shape, nd, "kernel_shape"));
   TS_RETURN_IF_ERROR(check_size(a.strides, nd, "strides"));
@@ -33,7 +33,7 @@ Status common_geometry(const ConvAttributes& a, const InlineDims& input, const I
     return invalid_argument("kernel_shape ", list_to_string(a.kernel_shape), " does not match the weights' kernel ",
                             list_to_string(kernel));
   g.input = input;
-  g.kernel = kernel.empty() ? InlineDims(a.kernel_shape) : kernel;
+  g.kernel = kernel.empty() ? Shape(a.kernel_shape) : kernel;
   if (a.strides.empty()) g.stride.assign(nd, 1);
   else g.stride = a.strides;
   if (a.dilations.empty()) g.dilation.assign(nd, 1);
@@ -81,7 +81,7 @@ Result<ConvAttributes> parse_conv_attributes(const Node& node) {
   return a;
 }
 
-Result<WindowGeometry> window_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel) {
+Result<WindowGeometry> window_geometry(const ConvAttributes& a, const Shape& input, const Shape& kernel) {
   WindowGeometry g;
   TS_RETURN_IF_ERROR(common_geometry(a, input, kernel, g));
   const size_t nd = input.size();
@@ -117,7 +117,7 @@ Result<WindowGeometry> window_geometry(const ConvAttributes& a, const InlineDims
   return g;
 }
 
-Result<WindowGeometry> transpose_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel) {
+Result<WindowGeometry> transpose_geometry(const ConvAttributes& a, const Shape& input, const Shape& kernel) {
   WindowGeometry g;
   TS_RETURN_IF_ERROR(common_geometry(a, input, kernel, g));
   const size_t nd = input.size();

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/inline_vector.h"
+#include "tessera/inline_vector.h"
 #include "graph/graph.h"
 #include "tessera/status.h"
 
@@ -29,10 +29,10 @@ struct ConvAttributes {
 // Fails with an invalid_model status naming the node.
 Result<ConvAttributes> parse_conv_attributes(const Node& node);
 
-// Per spatial axis: the kernel and how windows step over the padded input. InlineDims, so that a
-// kernel working out its geometry per run allocates nothing.
+// Per spatial axis: the kernel and how windows step over the padded input. Shape, inline up
+// to 6 dims, so that a kernel working out its geometry per run allocates nothing.
 struct WindowGeometry {
-  InlineDims input, kernel, stride, dilation, pad_begin, pad_end, output;
+  Shape input, kernel, stride, dilation, pad_begin, pad_end, output;
   size_t rank() const { return input.size(); }
 };
 
@@ -42,13 +42,13 @@ struct WindowGeometry {
 //   start in the end padding), SAME_*: ceil(in / stride), VALID: no pads.
 // Fails (invalid_argument) when the lists do not fit the rank or a kernel is larger than its
 // padded, non-empty input.
-Result<WindowGeometry> window_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel = {});
+Result<WindowGeometry> window_geometry(const ConvAttributes& a, const Shape& input, const Shape& kernel = {});
 
 // ConvTranspose (and MaxUnpool): `input` are the input's spatial dims, `output` of the result the
 // transposed output's. Output size per axis: stride * (in - 1) + output_padding +
 // effective_kernel - pads, or output_shape when given (pads then follow from it; odd totals put
 // the extra pixel at the end for SAME_UPPER, at the beginning otherwise). output_shape may hold
 // the spatial dims only or N and C too.
-Result<WindowGeometry> transpose_geometry(const ConvAttributes& a, const InlineDims& input, const InlineDims& kernel = {});
+Result<WindowGeometry> transpose_geometry(const ConvAttributes& a, const Shape& input, const Shape& kernel = {});
 
 }  // namespace tessera

@@ -136,8 +136,7 @@ struct GraphInference {
         auto merged = merge_declared(from_init, t, in.name, nullptr);
         if (merged.is_ok()) {
           t = std::move(merged).value();
-          constants.emplace(in.name, tensor);
-          if (auto v = shape_value_of(tensor)) values.emplace(in.name, std::move(*v));
+          add_constant(in.name, tensor);
         } else if (t.kind == TypeInfo::Kind::tensor && t.elem_type == DataType::undefined) {
           t.elem_type = tensor.dtype();
         }
@@ -147,10 +146,17 @@ struct GraphInference {
     for (const auto& [name, tensor] : graph.initializers) {
       if (types.count(name)) continue;
       types[name] = tensor_type(tensor.dtype(), fixed_dims(tensor.shape()));
-      constants.emplace(name, tensor);
-      if (auto v = shape_value_of(tensor)) values.emplace(name, std::move(*v));
+      add_constant(name, tensor);
     }
     return Status::ok();
+  }
+
+  // A weight a kernel has packed keeps its type but may have no bytes left (session.cc releases
+  // them): its contents are then not known.
+  void add_constant(const std::string& name, const Tensor& tensor) {
+    if (tensor.size() > 0 && tensor.raw_data() == nullptr) return;
+    constants.emplace(name, tensor);
+    if (auto v = shape_value_of(tensor)) values.emplace(name, std::move(*v));
   }
 
   Status run_node(const Node& node, const std::unordered_map<std::string, const TypeInfo*>& declared) {

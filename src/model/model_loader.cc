@@ -1,6 +1,7 @@
 #include "model/model_loader.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,8 +9,10 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <unordered_set>
+#include <utility>
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
@@ -89,14 +92,19 @@ Status convert_type(const onnx::TypeProto& proto, TypeInfo* out) {
 // Converts the graph-level pieces of a model; holds what every part of one load shares.
 class Loader {
  public:
-  Loader(const std::string& base_dir, bool imports_onnx, const ResourceLimits& limits)
-      : external_(base_dir), imports_onnx_(imports_onnx), limits_(limits) {}
+  // `payloads`: the main graph's raw_data that a skeleton left out (by initializer index), or
+  // null; `drop_payload_pages`: they lie in the loader's own mapping of the file, whose pages are
+  // given back once copied.
+  Loader(const std::string& base_dir, bool imports_onnx, const ResourceLimits& limits,
+         const std::unordered_map<int, WireBytes>* payloads = nullptr, bool drop_payload_pages = false)
+      : external_(base_dir), imports_onnx_(imports_onnx), limits_(limits), payloads_(payloads),
+        drop_payload_pages_(drop_payload_pages) {}
 
   Status convert_graph(onnx::GraphProto& proto, Graph* out);
   Status convert_function(onnx::FunctionProto& proto, Function* out);
 
  private:
-  Result<Tensor> take_tensor(onnx::TensorProto* proto);
+  Result<Tensor> take_tensor(onnx::TensorProto* proto, const WireBytes* left_out = nullptr);
   Status convert_value_info(const onnx::ValueInfoProto& proto, const char* role, ValueInfo* out);
   Status convert_attribute(onnx::AttributeProto& proto, Attribute* out);
   Status convert_nodes(google::protobuf::RepeatedPtrField<onnx::NodeProto>& protos, std::vector<Node>* out);
@@ -105,13 +113,22 @@ class Loader {
   ExternalData external_;
   bool imports_onnx_;  // whether the model imports the default domain its graph nodes may use
   const ResourceLimits& limits_;
+  const std::unordered_map<int, WireBytes>* payloads_;
+  bool drop_payload_pages_;
   int depth_ = 0;  // subgraphs open around the graph being converted
 };
 
 // Converts a TensorProto and frees its bytes at once, so a model is not held twice in memory.
-Result<Tensor> Loader::take_tensor(onnx::TensorProto* proto) {
-  auto tensor = tensor_from_proto(*proto, &external_, limits_);
+Result<Tensor> Loader::take_tensor(onnx::TensorProto* proto, const WireBytes* left_out) {
+  auto tensor = tensor_from_proto(*proto, &external_, limits_, left_out);
   std::unique_ptr<std::string> released(proto->release_raw_data());
+  if (left_out && drop_payload_pages_) {
+    // The mapped file's pages under the payload leave this process's RSS (the page cache keeps them).
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const uintptr_t from = (reinterpret_cast<uintptr_t>(left_out->data) + page - 1) / page * page;
+    const uintptr_t to = (reinterpret_cast<uintptr_t>(left_out->data) + left_out->size) / page * page;
+    if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  }
   return tensor;
 }
 
@@ -251,6 +268,8 @@ Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
     return invalid_model("graph '", proto.name(), "' is a subgraph nested ", depth_,
                          " deep, over the limit max_nesting_depth = ", limits_.max_nesting_depth,
                          " (raise SessionOptions::limits.max_nesting_depth)");
+  // The left-out payloads are the main graph's, the first graph converted.
+  const std::unordered_map<int, WireBytes>* payloads = std::exchange(payloads_, nullptr);
   ++depth_;
   struct Leave {
     int& depth;
@@ -264,9 +283,14 @@ Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
       if (!defined.insert(vi.name).second) return invalid_model("input '", vi.name, "' is declared twice");
       out->inputs.push_back(std::move(vi));
     }
+    int index = 0;
     for (auto& t : *proto.mutable_initializer()) {
+      const WireBytes* left_out = nullptr;
+      if (payloads)
+        if (auto it = payloads->find(index); it != payloads->end()) left_out = &it->second;
+      ++index;
       if (t.name().empty()) return invalid_model("has an initializer without a name");
-      auto tensor = take_tensor(&t);
+      auto tensor = take_tensor(&t, left_out);
       if (!tensor.is_ok()) return Status(tensor.status().code(), "initializer " + tensor.status().message());
       if (!out->initializers.emplace(t.name(), std::move(tensor.value())).second)
         return invalid_model("initializer '", t.name(), "' is defined twice");
@@ -325,7 +349,8 @@ Status Loader::convert_function(onnx::FunctionProto& proto, Function* out) {
   return st.with_context("function '" + (out->domain.empty() ? "" : out->domain + ".") + proto.name() + "'");
 }
 
-Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, const ResourceLimits& limits, Model* model) {
+Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, const ResourceLimits& limits, Model* model,
+                     const std::unordered_map<int, WireBytes>* payloads, bool drop_payload_pages) {
   model->ir_version = proto.ir_version();
   model->producer_name = proto.producer_name();
   if (proto.ir_version() < kMinIrVersion || proto.ir_version() > kMaxIrVersion)
@@ -345,7 +370,7 @@ Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, const
     if (version < 1)
       return invalid_model("imports opset domain '", domain.empty() ? "ai.onnx" : domain, "' with version ", version);
   if (!proto.has_graph()) return invalid_model("has no graph");
-  Loader loader(base_dir, model->opset_imports.count("") > 0, limits);
+  Loader loader(base_dir, model->opset_imports.count("") > 0, limits, payloads, drop_payload_pages);
   TS_RETURN_IF_ERROR(loader.convert_graph(*proto.mutable_graph(), &model->graph));
 
   std::set<std::pair<std::string, std::string>> seen;
@@ -397,12 +422,30 @@ Status parse_failed(const std::string& context, const ResourceLimits& limits) {
 }
 
 Result<Model> convert_parsed(onnx::ModelProto& proto, const std::string& base_dir, const std::string& source,
-                             const ResourceLimits& limits, ModelMetadata* metadata) {
+                             const ResourceLimits& limits, ModelMetadata* metadata,
+                             const std::unordered_map<int, WireBytes>* payloads = nullptr, bool drop_payload_pages = false) {
   if (metadata) read_metadata(proto, metadata);  // before conversion moves the graph's contents out
   Model model;
   model.source = source;
-  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, limits, &model).with_context("model '" + source + "'"));
+  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, limits, &model, payloads, drop_payload_pages)
+                         .with_context("model '" + source + "'"));
   return model;
+}
+
+// Weights at least this large are copied once, from the model's bytes into their tensors, rather
+// than through protobuf (model_skeleton.h); smaller ones are not worth a separate copy.
+constexpr uint64_t kMinLeftOutPayload = 16 << 10;
+
+// Loads the ModelProto in `skeleton`'s original bytes: parses the skeleton and reads the left-out
+// weights from those bytes (`mapped`: the loader's own mapping of the file, whose pages it gives
+// back as it goes).
+Result<Model> load_skeleton(const ModelSkeleton& skeleton, const std::string& base_dir, const std::string& source,
+                            const ResourceLimits& limits, ModelMetadata* metadata, bool mapped) {
+  onnx::ModelProto proto;
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(skeleton.bytes.data()),
+                                               static_cast<int>(skeleton.bytes.size()));
+  if (!parse_model(input, limits, proto)) return parse_failed("model '" + source + "'", limits);
+  return convert_parsed(proto, base_dir, source, limits, metadata, &skeleton.payloads, mapped);
 }
 
 }  // namespace
@@ -411,6 +454,8 @@ Result<Model> load_model_bytes(const void* data, size_t size, const std::string&
                                const ResourceLimits& limits, ModelMetadata* metadata) {
   const std::string context = "model '" + source + "'";
   TS_RETURN_IF_ERROR(check_model_size(size, context, limits));
+  if (std::optional<ModelSkeleton> skeleton = model_skeleton(static_cast<const uint8_t*>(data), size, kMinLeftOutPayload))
+    return load_skeleton(*skeleton, base_dir, source, limits, metadata, /*mapped=*/false);
   onnx::ModelProto proto;
   google::protobuf::io::CodedInputStream input(static_cast<const uint8_t*>(data), static_cast<int>(size));
   if (!parse_model(input, limits, proto)) return parse_failed(context, limits);
@@ -431,8 +476,24 @@ Result<Model> load_model_file(const std::string& path, const ResourceLimits& lim
     ::close(fd);
     return size_ok;
   }
-  // Read through a 1 MiB buffer, neither read whole nor mapped: the parsed message is then the
-  // only copy of the weights in memory (mapped pages count in the process's RSS while mapped).
+  std::string base_dir = std::filesystem::path(path).parent_path().string();
+  if (base_dir.empty()) base_dir = ".";
+  // Mapped, the model's large weights are copied once, straight into their tensors, and the
+  // pages under each are given back as soon as it is (mapped pages count in the process's RSS).
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* mapping = size ? mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  if (mapping != MAP_FAILED) {
+    std::optional<ModelSkeleton> skeleton = model_skeleton(static_cast<const uint8_t*>(mapping), size, kMinLeftOutPayload);
+    std::optional<Result<Model>> loaded;
+    if (skeleton) loaded = load_skeleton(*skeleton, base_dir, path, limits, metadata, /*mapped=*/true);
+    munmap(mapping, size);
+    if (loaded) {
+      ::close(fd);
+      return std::move(*loaded);
+    }
+  }
+  // Otherwise read through a 1 MiB buffer, neither read whole nor mapped: the parsed message is
+  // then the only copy of the weights in memory.
   onnx::ModelProto proto;
   bool parsed = false;
   {
@@ -449,8 +510,6 @@ Result<Model> load_model_file(const std::string& path, const ResourceLimits& lim
   }
   ::close(fd);
   if (!parsed) return parse_failed(context, limits);
-  std::string base_dir = std::filesystem::path(path).parent_path().string();
-  if (base_dir.empty()) base_dir = ".";
   return convert_parsed(proto, base_dir, path, limits, metadata);
 }
 

@@ -321,7 +321,8 @@ void pack_subbyte(DataType type, const uint8_t* unpacked, int64_t count, uint8_t
     out[i / per_byte] |= static_cast<uint8_t>((unpacked[i] & mask) << ((i % per_byte) * bits));
 }
 
-Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* external, const ResourceLimits& limits) {
+Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* external, const ResourceLimits& limits,
+                                 const WireBytes* raw_data) {
   if (!is_known_dtype(proto.data_type())) {
     std::string what = proto.name().empty() ? "tensor" : "tensor '" + proto.name() + "'";
     return invalid_model(what, ": unknown element type ", proto.data_type());
@@ -349,10 +350,11 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* e
   if (proto.has_raw_data()) {
     if (dtype == DataType::string) return invalid_model(what, ": string tensors must use string_data, not raw_data");
     const uint64_t want = wire_byte_size(dtype, count);
-    if (proto.raw_data().size() != want)
-      return invalid_model(what, ": raw_data has ", proto.raw_data().size(), " bytes, expected ", want);
+    const WireBytes raw = raw_data ? *raw_data
+                                   : WireBytes{reinterpret_cast<const uint8_t*>(proto.raw_data().data()), proto.raw_data().size()};
+    if (raw.size != want) return invalid_model(what, ": raw_data has ", raw.size, " bytes, expected ", want);
     TS_ASSIGN_OR_RETURN(Tensor t, unfilled_tensor(dtype, std::move(shape)));
-    fill_from_wire(t, reinterpret_cast<const uint8_t*>(proto.raw_data().data()));
+    fill_from_wire(t, raw.data);
     return t;
   }
   const uint64_t typed_values = static_cast<uint64_t>(proto.float_data_size()) + proto.double_data_size() +

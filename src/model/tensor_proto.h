@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "model/model_skeleton.h"
 #include "onnx.pb.h"
 #include "tessera/resource_limits.h"
 #include "tessera/status.h"
@@ -44,8 +45,10 @@ class ExternalData {
 // Converts a TensorProto (raw_data, typed fields, or external data) into a Tensor. Sub-byte types
 // arrive packed and come out unpacked, one byte per element (int4/int2 sign-extended). Errors name
 // the tensor. `external` may be null when external data is not allowed. Dims past `limits`
-// (max_tensor_elements, max_tensor_bytes) are refused before anything is allocated.
-Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* external, const ResourceLimits& limits = {});
+// (max_tensor_elements, max_tensor_bytes) are refused before anything is allocated. `raw_data`,
+// when given, is the raw_data a skeleton left out (model_skeleton.h), read instead of the proto's.
+Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, ExternalData* external, const ResourceLimits& limits = {},
+                                 const WireBytes* raw_data = nullptr);
 
 // Converts a SparseTensorProto (values + linear or per-axis indices) into a dense Tensor.
 Result<Tensor> tensor_from_sparse_proto(const onnx::SparseTensorProto& proto, ExternalData* external,

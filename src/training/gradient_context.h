@@ -16,9 +16,9 @@
 
 namespace tessera {
 
-// The domain of Tessera's gradient kernels (BatchNormalizationGrad, MaxPoolGrad, ConvWeightGrad:
-// docs/fused_ops.md), which builders emit where one kernel replaces a chain of ONNX ops. A model
-// holding them imports it (append_gradients adds the import).
+// The domain of Tessera's gradient kernels (BatchNormalizationGrad, MaxPoolGrad, ConvWeightGrad,
+// ActivationGrad: docs/fused_ops.md), which builders emit where one kernel replaces a chain of
+// ONNX ops. A model holding them imports it (append_gradients adds the import).
 inline constexpr const char* kGradientKernelDomain = "com.tessera";
 inline constexpr int64_t kGradientKernelVersion = 1;
 

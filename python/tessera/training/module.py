@@ -137,7 +137,7 @@ class _Compiled:
                               and m.training and m.track_running_stats and m.num_batches_tracked is not None]
         self.want_grad = want_grad
         self._owners = None  # per feed: (owning module, attribute), or (None, input index)
-        self._views = [None] * len(self.feeds)  # per feed: (tensor, data_ptr, numpy view), see _arrays
+        self._views = [None] * len(self.feeds)  # per feed: (tensor, data_ptr, numpy view), see feeds_of
         self._stat_owners = None  # per running statistic: its BatchNorm module, see _update_buffers
         feed_names = [name for name, _ in self.feeds]
         self._stat_feeds = [feed_names.index(buffer) for _, buffer, _, _ in self.stats]  # per statistic: its feed
@@ -169,11 +169,15 @@ class _Compiled:
             return module.get_parameter(ref).requires_grad
         return False
 
-    def feed_tensors(self, module, inputs):
-        """The tensors fed, in self.feeds order: read from their owning modules on every call
-        (an optimizer or load_state_dict may have replaced them), through the owners' parameter
-        and buffer dicts looked up once (a plain dict read; getattr goes through nn.Module's
-        __getattr__)."""
+    def feeds_of(self, module, inputs):
+        """The tensors fed, in self.feeds order, their numpy views and whether any of them needs a
+        gradient, in one pass (a step's Python glue costs as much as the forward run: each pass
+        over the feeds is microseconds). Parameters and buffers are read from their owning modules
+        on every call (an optimizer or load_state_dict may have replaced them), through the
+        owners' parameter and buffer dicts looked up once (a plain dict read; getattr goes
+        through nn.Module's __getattr__). A parameter's or buffer's numpy view is kept between
+        calls, since an optimizer updates it in place; it is made again when the feed is another
+        tensor object or its data moved (`p.data = ...`). No copies: views of the tensors."""
         if self._owners is None:
             self._owners = []
             for _, (kind, ref) in self.feeds:
@@ -182,43 +186,45 @@ class _Compiled:
                     continue
                 owner = module.get_submodule(ref.rpartition(".")[0])
                 self._owners.append((owner._parameters if kind == "param" else owner._buffers, ref.rpartition(".")[2]))
-        return [inputs[key] if table is None else table[key] for table, key in self._owners]
+        tensors, arrays = [], []
+        want_grad = False
+        views = self._views
+        for k, (table, key) in enumerate(self._owners):
+            if table is None:  # an input changes every call: no view kept
+                t = inputs[key]
+                array = t.detach().numpy() if t.requires_grad else t.numpy()
+            else:
+                t = table[key]
+                view = views[k]
+                if view is None or view[0] is not t or view[1] != t.data_ptr():
+                    view = views[k] = (t, t.data_ptr(), t.detach().numpy())
+                array = view[2]
+            want_grad = want_grad or t.requires_grad
+            tensors.append(t)
+            arrays.append(array)
+        return tensors, arrays, want_grad
 
-    def _arrays(self, tensors):
-        """numpy views of `tensors` (no copies). A parameter's or buffer's view is kept between
-        calls, since an optimizer updates it in place; it is made again when the feed is another
-        tensor object or its data moved (`p.data = ...`)."""
-        arrays = []
-        for k, t in enumerate(tensors):
-            view = self._views[k]
-            if view is None or view[0] is not t or view[1] != t.data_ptr():
-                view = (t, t.data_ptr(), t.detach().numpy())
-                if self.feeds[k][1][0] != "input":  # inputs change every call: keep no reference
-                    self._views[k] = view
-            arrays.append(view[2])
-        return arrays
-
-    def run_forward(self, module, tensors):
-        """Runs the forward model and updates the BatchNorm buffers; returns the model's outputs
-        (tensors) and what backward needs of this run (None without a gradient)."""
-        values, step = self.runner.forward(self._arrays(tensors))
+    def run_forward(self, module, arrays):
+        """Runs the forward model on feeds_of's arrays and updates the BatchNorm buffers through
+        them; returns the model's outputs (tensors) and what backward needs of this run (None
+        without a gradient)."""
+        values, step = self.runner.forward(arrays)
         n_model = len(self.model_outputs)
         if self.stats:
-            self._update_buffers(module, values[n_model:])
+            self._update_buffers(module, arrays, values[n_model:])
         return [torch.from_numpy(v) for v in values[:n_model]], step
 
-    def _update_buffers(self, module, values):
-        """Writes the running statistics into the BatchNorm buffers in place, through the numpy
-        views _arrays just made or checked for this run's feeds (each statistic's buffer is a
-        feed: its BatchNormalization reads it); torch ops on a few values each would cost more
-        than their arithmetic (~15 us a buffer)."""
+    def _update_buffers(self, module, arrays, values):
+        """Writes the running statistics into the BatchNorm buffers in place, through this run's
+        feed arrays (each statistic's buffer is a feed: its BatchNormalization reads it); torch
+        ops on a few values each would cost more than their arithmetic (~15 us a buffer)."""
         if self._stat_owners is None:
             self._stat_owners = []
             for _, buffer, _, _ in self.stats:
                 path = buffer.rpartition(".")[0]
                 self._stat_owners.append(module.get_submodule(path) if path else module)
         for (_, _, is_var, count), owner, k, value in zip(self.stats, self._stat_owners, self._stat_feeds, values):
-            target = self._views[k][2]
+            target = arrays[k]
             if is_var and count > 1:
                 # ONNX keeps the batch's biased variance, torch the unbiased one:
                 # new = m * old + (1 - m) * biased, so new + (new - m * old) / (count - 1).
@@ -230,33 +236,35 @@ class _Compiled:
             batches = m.num_batches_tracked.numpy()
             batches += 1
 
-    def run_backward(self, step, output_grads):
+    def run_backward(self, step, output_grads, output_shapes):
         """Runs the backward model on a forward run's step and dL/dy per model output (None: no
-        gradient flows into it); returns dL/dx per feed (None where the feed is no x)."""
+        gradient flows into it: zeros of the output's shape); returns dL/dx per feed (None where
+        the feed is no x)."""
         y_grads = [None] * len(self.ys)
-        for (g, shape), k in zip(output_grads, self.y_of_output):
+        for g, shape, k in zip(output_grads, output_shapes, self.y_of_output):
             if k is not None:
-                y_grads[k] = g.detach().numpy() if g is not None else np.zeros(shape, np.float32)
+                y_grads[k] = np.zeros(shape, np.float32) if g is None else g.detach().numpy() if g.requires_grad else g.numpy()
         x_grads = self.runner.backward(step, y_grads)
         return [torch.from_numpy(x_grads[k]) if k is not None else None for k in self.x_of_feed]
 
 
 class _TesseraFunction(torch.autograd.Function):
     """Forward and backward runs of one signature as one autograd node. Arguments:
-    (compiled, module, *fed tensors); outputs: the module's outputs."""
+    (compiled, module, the fed tensors' numpy views, *fed tensors): autograd sees the tensors,
+    the runs read the views; outputs: the module's outputs."""
 
     @staticmethod
-    def forward(ctx, compiled, module, *tensors):
-        results, ctx.step = compiled.run_forward(module, tensors)
+    def forward(ctx, compiled, module, arrays, *tensors):
+        results, ctx.step = compiled.run_forward(module, arrays)
         ctx.compiled = compiled
         ctx.shapes = [r.shape for r in results]
         return tuple(results)
 
     @staticmethod
     def backward(ctx, *grads):
-        x_grads = ctx.compiled.run_backward(ctx.step, zip(grads, ctx.shapes))
+        x_grads = ctx.compiled.run_backward(ctx.step, grads, ctx.shapes)
         ctx.step = None  # the saved activations go now, not when the graph goes
-        return (None, None, *x_grads)
+        return (None, None, None, *x_grads)
 
 
 class TesseraModule(torch.nn.Module):
@@ -277,36 +285,37 @@ class TesseraModule(torch.nn.Module):
         self._warned = False
 
     def forward(self, *inputs):
-        if not all(isinstance(i, torch.Tensor) for i in inputs):
-            raise TypeError("TesseraModule takes tensors as positional inputs")
-        module = self.module  # nn.Module's __getattr__ is slow: read it once
+        for i in inputs:
+            if not isinstance(i, torch.Tensor):
+                raise TypeError("TesseraModule takes tensors as positional inputs")
+        module = self._modules["module"]  # not self.module: nn.Module's __getattr__ costs microseconds
         training = module.training
-        signature = (tuple((i.shape, i.dtype, i.requires_grad) for i in inputs), training)
+        signature = (tuple([(i.shape, i.dtype, i.requires_grad) for i in inputs]), training)
         # As ORTModule: eval mode or no_grad runs inference only (outputs carry no gradient).
         grad_on = training and torch.is_grad_enabled()
         feeder = self._feeders.get(signature) if grad_on else None
         if feeder is not None:
             # A gradient is wanted when a fed tensor needs one (what the graph does not read
             # cannot have one): cheaper than walking module.parameters() on every step.
-            tensors = feeder.feed_tensors(module, inputs)
-            want_grad = any(t.requires_grad for t in tensors)
+            tensors, arrays, want_grad = feeder.feeds_of(module, inputs)
+            # The usual case, a training step of the signature's first compile: no second lookup.
+            compiled = feeder if feeder.want_grad == want_grad else self._compiled.get(signature + (want_grad,), False)
         else:
-            tensors = None
+            arrays = None
             want_grad = grad_on and (any(i.requires_grad for i in inputs) or any(p.requires_grad for p in module.parameters()))
-        key = signature + (want_grad,)
-        compiled = self._compiled.get(key, False)
+            compiled = self._compiled.get(signature + (want_grad,), False)
         if compiled is False:
-            compiled = self._compiled[key] = self._compile(inputs, want_grad)
+            compiled = self._compiled[signature + (want_grad,)] = self._compile(inputs, want_grad)
             if compiled is not None:
                 self._feeders.setdefault(signature, compiled)
         if compiled is None:
             return module(*inputs)
-        if tensors is None:
-            tensors = compiled.feed_tensors(module, inputs)
+        if arrays is None:
+            tensors, arrays, _ = compiled.feeds_of(module, inputs)
         if want_grad:
-            results = _TesseraFunction.apply(compiled, module, *tensors)
+            results = _TesseraFunction.apply(compiled, module, arrays, *tensors)
         else:
-            results, _ = compiled.run_forward(module, tensors)
+            results, _ = compiled.run_forward(module, arrays)
         return results[0] if compiled.single else tuple(results)
 
     def _compile(self, inputs, want_grad):

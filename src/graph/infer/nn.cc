@@ -362,9 +362,9 @@ Status blocked_pool(InferContext& ctx) {
   return Status::ok();
 }
 
-// The training gradient kernels (docs/fused_ops.md): dX is shaped like X (input 1); the
-// batch-norm parameters' gradients are [C]; ConvWeightGrad's dW is [M, C/group, kernel...], M
-// being dY's channels.
+// The training gradient kernels (docs/fused_ops.md): dX is shaped like X (input 1; ActivationGrad's
+// Y); the batch-norm parameters' gradients are [C]; ConvWeightGrad's dW is [M, C/group,
+// kernel...], M being dY's channels.
 Status like_x_grad(InferContext& ctx) {
   const Dims* x = ctx.input_shape(1);
   if (!x) return Status::ok();
@@ -414,6 +414,7 @@ std::vector<InferRule> nn_infer_rules() {
       {"com.tessera", "BlockedPool", 1, kAnyOpset, blocked_pool},
       {"com.tessera", "BatchNormalizationGrad", 1, kAnyOpset, like_x_grad},
       {"com.tessera", "MaxPoolGrad", 1, kAnyOpset, like_x_grad},
+      {"com.tessera", "ActivationGrad", 1, kAnyOpset, like_x_grad},
       {"com.tessera", "ConvWeightGrad", 1, kAnyOpset, conv_weight_grad},
       {"", "DepthToSpace", 1, kAnyOpset, depth_to_space},
       {"", "SpaceToDepth", 1, kAnyOpset, depth_to_space},

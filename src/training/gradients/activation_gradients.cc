@@ -1,5 +1,5 @@
 // Gradients of the activations and of Softmax / LogSoftmax, written from their outputs where the
-// derivative is a function of the output (Sigmoid, Tanh, Softmax), so the input need not be kept.
+// derivative is a function of the output (Relu, Sigmoid, Tanh, Softmax), so the input need not be kept.
 #include <algorithm>
 #include <cmath>
 
@@ -8,10 +8,22 @@
 namespace tessera {
 namespace {
 
+// float and double gradients of Relu, Sigmoid and Tanh are one com.tessera ActivationGrad node
+// (docs/fused_ops.md) in place of the two or three elementwise nodes below, which other element
+// types keep.
+Result<bool> fused_activation_grad(GradientContext& ctx, DataType type) {
+  if (type != DataType::float32 && type != DataType::float64) return false;
+  ctx.set_input_grad(0, ctx.writer().add_kernel("ActivationGrad", {ctx.output_grad(0), ctx.output(0)}, 1,
+                                                {string_attr("activation", ctx.node().op_type)})[0]);
+  return true;
+}
+
 // dx = g where y > 0.
 Status relu_grad(GradientContext& ctx) {
   if (!ctx.wants(0)) return Status::ok();
   TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.output(0)));
+  TS_ASSIGN_OR_RETURN(bool fused, fused_activation_grad(ctx, type));
+  if (fused) return Status::ok();
   TS_ASSIGN_OR_RETURN(std::string zero, ctx.scalar(type, 0.0));
   ctx.set_input_grad(0, ctx.add("Where", {ctx.add("Greater", {ctx.output(0), zero}), ctx.output_grad(0), zero}));
   return Status::ok();
@@ -21,6 +33,8 @@ Status relu_grad(GradientContext& ctx) {
 Status sigmoid_grad(GradientContext& ctx) {
   if (!ctx.wants(0)) return Status::ok();
   TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.output(0)));
+  TS_ASSIGN_OR_RETURN(bool fused, fused_activation_grad(ctx, type));
+  if (fused) return Status::ok();
   TS_ASSIGN_OR_RETURN(std::string one, ctx.scalar(type, 1.0));
   const std::string& y = ctx.output(0);
   std::string dy = ctx.add("Mul", {y, ctx.add("Sub", {one, y})});
@@ -32,6 +46,8 @@ Status sigmoid_grad(GradientContext& ctx) {
 Status tanh_grad(GradientContext& ctx) {
   if (!ctx.wants(0)) return Status::ok();
   TS_ASSIGN_OR_RETURN(DataType type, ctx.dtype(ctx.output(0)));
+  TS_ASSIGN_OR_RETURN(bool fused, fused_activation_grad(ctx, type));
+  if (fused) return Status::ok();
   TS_ASSIGN_OR_RETURN(std::string one, ctx.scalar(type, 1.0));
   const std::string& y = ctx.output(0);
   std::string dy = ctx.add("Sub", {one, ctx.add("Mul", {y, y})});

@@ -1,9 +1,14 @@
 // InlineVector: std::vector's behaviour, inline up to N elements and on the heap past that.
-#include "core/inline_vector.h"
+#include "tessera/inline_vector.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
 #include <vector>
+
+#include "tessera/tensor.h"
 
 namespace tessera {
 namespace {
@@ -84,6 +89,32 @@ TEST(InlineVector, ComparesElementWise) {
   EXPECT_LT(V({1, 2}), V({1, 3}));
   EXPECT_LT(V({1, 2}), V({1, 2, 0}));
   EXPECT_EQ(V({1, 2, 3, 4, 5}), std::vector<int64_t>({1, 2, 3, 4, 5}));  // a heap one against a vector
+}
+
+TEST(InlineVector, ChecksIndicesAndSizesAsAVectorDoes) {
+  V v{3, 4};
+  EXPECT_EQ(v.at(1), 4);
+  v.at(0) = 5;
+  EXPECT_EQ(std::as_const(v).at(0), 5);
+  EXPECT_THROW((void)v.at(2), std::out_of_range);
+  // A size whose bytes overflow size_t is refused, not allocated short.
+  EXPECT_THROW(V(SIZE_MAX / 4), std::length_error);
+  EXPECT_THROW(v.resize(v.max_size() + 1), std::length_error);
+  EXPECT_EQ(v.size(), 2u);
+}
+
+// Shape is the inline vector: the shape of a tensor of rank <= 6 lives inside the tensor, so
+// making, copying and moving one allocates nothing; rank 7 still works, on the heap.
+TEST(InlineVector, ShapeHoldsSixDimsInline) {
+  Shape s{1, 2, 3, 4, 5, 6};
+  EXPECT_EQ(s.capacity(), 6u);
+  const Shape copy = s;
+  EXPECT_EQ(copy.capacity(), 6u);
+  EXPECT_EQ(copy, s);
+  s.push_back(7);
+  EXPECT_GT(s.capacity(), 6u);
+  EXPECT_EQ(shape_size(s), 5040);
+  EXPECT_EQ(shape_to_string(s), "[1,2,3,4,5,6,7]");
 }
 
 }  // namespace

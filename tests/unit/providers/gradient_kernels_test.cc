@@ -1,5 +1,5 @@
 // The com.tessera gradient kernels the training builders write (BatchNormalizationGrad,
-// MaxPoolGrad, ConvWeightGrad), each diffed against a naive double-precision reference on odd
+// MaxPoolGrad, ConvWeightGrad, ActivationGrad), each diffed against a naive double-precision reference on odd
 // shapes, at one and several threads, in float and double; and their shape errors.
 #include <gtest/gtest.h>
 
@@ -180,6 +180,52 @@ TEST(MaxPoolGrad, RejectsAGradientOfTheWrongShape) {
   expect_error({"MaxPoolGrad", 1, {random_f({1, 2, 3, 3}, 1), random_f({1, 2, 8, 8}, 2)},
                 {attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})}, 1, 1, kDomain},
                "is not MaxPool's output shape");
+}
+
+// ---- ActivationGrad ----
+
+// dX from dY and the activation's output Y, in double.
+double naive_activation_grad(const std::string& activation, double g, double y) {
+  if (activation == "Relu") return y > 0 ? g : 0.0;
+  if (activation == "Sigmoid") return g * y * (1 - y);
+  return g * (1 - y * y);  // Tanh
+}
+
+TEST(ActivationGrad, MatchesTheReference) {
+  // The 3 x 40000 case splits over the pool; Y holds exact zeros (Relu's dX is 0 there).
+  for (Shape shape : {Shape{7}, Shape{3, 5, 7}, Shape{3, 40000}}) {
+    const Tensor g = random_f(shape, 1, -3, 3);
+    std::vector<float> yv(static_cast<size_t>(shape_size(shape)));
+    const std::vector<double> random_y = as_doubles(random_f(shape, 2));
+    for (size_t i = 0; i < yv.size(); ++i) yv[i] = i % 5 == 0 ? 0.0f : static_cast<float>(random_y[i]);
+    const Tensor y = tf(shape, yv);
+    const std::vector<double> gv = as_doubles(g), yf = as_doubles(y);
+    for (const std::string activation : {"Relu", "Sigmoid", "Tanh"}) {
+      std::vector<double> want(gv.size());
+      for (size_t i = 0; i < gv.size(); ++i) want[i] = naive_activation_grad(activation, gv[i], yf[i]);
+      for (bool dbl : {false, true})
+        for (int threads : {1, 3}) {
+          SCOPED_TRACE(activation + " " + shape_to_string(shape) + (dbl ? " double" : " float") + " threads " +
+                       std::to_string(threads));
+          OpCall call{"ActivationGrad", 1, {dbl ? to_double(g) : g, dbl ? to_double(y) : y}, {attr_s("activation", activation)},
+                      1, threads, kDomain};
+          auto out = run_op(call);
+          ASSERT_TRUE(out.is_ok()) << out.status().message();
+          const double tol = dbl ? 1e-12 : 1e-6;
+          expect_close((*out)[0].tensor(), shape, want, tol, tol);
+        }
+    }
+  }
+}
+
+TEST(ActivationGrad, RejectsMismatchedInputsAndUnknownActivations) {
+  expect_error({"ActivationGrad", 1, {random_f({2, 3}, 1), random_f({3, 2}, 2)}, {attr_s("activation", "Relu")}, 1, 1, kDomain},
+               "differ in shape");
+  expect_error({"ActivationGrad", 1, {random_f({2, 3}, 1), to_double(random_f({2, 3}, 2))}, {attr_s("activation", "Tanh")}, 1, 1,
+                kDomain},
+               "one element type");
+  expect_error({"ActivationGrad", 1, {random_f({2, 3}, 1), random_f({2, 3}, 2)}, {attr_s("activation", "Gelu")}, 1, 1, kDomain},
+               "has no ActivationGrad");
 }
 
 // ---- ConvWeightGrad ----

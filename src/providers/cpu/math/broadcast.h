@@ -30,9 +30,10 @@ struct BroadcastPlan {
   Shape out_shape;
   int64_t out_size = 0;
   // Collapsed dimensions, outermost first; never empty (a scalar output is one dim of size 1).
-  std::vector<int64_t> dims;
+  // Inline up to rank 6, as Shape: a plan made per run allocates nothing.
+  Shape dims;
   // strides[d][k]: element stride of input k along collapsed dim d (0 where it broadcasts).
-  std::vector<std::array<int64_t, N>> strides;
+  InlineVector<std::array<int64_t, N>, 6> strides;
 
   int64_t inner() const { return dims.back(); }
   // Stride of input k within an innermost run: 1 (contiguous) or 0 (one value repeated).
@@ -49,7 +50,7 @@ Result<BroadcastPlan<N>> make_broadcast_plan(const Shape& out_shape, const std::
   plan.out_size = shape_size(out_shape);
   const size_t rank = out_shape.size();
   // Per output dim and input: size-1 (broadcast) or full; contiguous strides from the right.
-  std::vector<std::array<int64_t, N>> full(rank);
+  InlineVector<std::array<int64_t, N>, 6> full(rank);
   for (int k = 0; k < N; ++k) {
     const Shape& s = *in[k];
     if (s.size() > rank)
@@ -105,7 +106,7 @@ template <int N, class Fn>
 void for_each_run(const BroadcastPlan<N>& p, int64_t begin, int64_t end, const Fn& fn) {
   const size_t r = p.dims.size();
   const int64_t inner = p.dims[r - 1];
-  std::vector<int64_t> idx(r, 0);
+  Shape idx(r, 0);
   std::array<int64_t, N> off{};
   int64_t rem = begin;
   for (size_t d = r; d-- > 0;) {

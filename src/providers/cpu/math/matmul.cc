@@ -12,7 +12,7 @@
 #include "core/broadcast_shapes.h"
 #include "core/dispatch.h"
 #include "core/float_types.h"
-#include "core/inline_vector.h"
+#include "tessera/inline_vector.h"
 #include "framework/kernel_registry.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/microkernels/gemm.h"
@@ -54,7 +54,7 @@ struct MatMulPlan {
 
 Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, const Shape& b_in) {
   if (a_in.empty() || b_in.empty()) return ctx.error("MatMul operands must have rank >= 1, got ", shape_to_string(a_in), " and ", shape_to_string(b_in));
-  InlineDims a = a_in, b = b_in;  // InlineDims: the plan's arithmetic allocates nothing
+  Shape a = a_in, b = b_in;  // Shape is inline: the plan's arithmetic allocates nothing
   const bool a_vec = a.size() == 1, b_vec = b.size() == 1;
   if (a_vec) a.insert(a.begin(), 1);
   if (b_vec) b.push_back(1);
@@ -64,13 +64,13 @@ Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, cons
   p.N = b.back();
   if (b[b.size() - 2] != p.K)
     return ctx.error("MatMul inner dimensions differ: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
-  const InlineDims a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
-  Result<InlineDims> broadcast = broadcast_shapes({&a_batch, &b_batch}, "");
+  const Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
+  Result<Shape> broadcast = broadcast_shapes({&a_batch, &b_batch}, "");
   if (!broadcast.is_ok())
     return ctx.error("MatMul batch dimensions do not broadcast: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
-  const InlineDims batch = std::move(broadcast).value();
+  const Shape batch = std::move(broadcast).value();
   const size_t a_batch_rank = a_batch.size(), b_batch_rank = b_batch.size(), rank = batch.size();
-  InlineDims a_stride(rank, 0), b_stride(rank, 0);
+  Shape a_stride(rank, 0), b_stride(rank, 0);
   int64_t sa = p.M * p.K, sb = p.K * p.N;
   for (size_t i = rank; i-- > 0;) {
     const int64_t da = i >= rank - a_batch_rank ? a[i - (rank - a_batch_rank)] : 1;
@@ -83,7 +83,7 @@ Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, cons
   const int64_t count = std::accumulate(batch.begin(), batch.end(), int64_t{1}, std::multiplies<>());
   p.a_offsets.reserve(static_cast<size_t>(count));
   p.b_offsets.reserve(static_cast<size_t>(count));
-  InlineDims idx(rank, 0);
+  Shape idx(rank, 0);
   for (int64_t n = 0; n < count; ++n) {
     int64_t oa = 0, ob = 0;
     for (size_t i = 0; i < rank; ++i) {

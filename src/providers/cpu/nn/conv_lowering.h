@@ -38,7 +38,7 @@ Result<kernels::ConvGeometry> conv_geometry(const Ctx& ctx, const ConvAttributes
   if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
   if (w.size() != x.size())
     return ctx.error("weights of shape ", shape_to_string(w), " do not match input rank ", x.size());
-  const InlineDims spatial(x.begin() + 2, x.end()), kernel(w.begin() + 2, w.end());
+  const Shape spatial(x.begin() + 2, x.end()), kernel(w.begin() + 2, w.end());
   Result<WindowGeometry> r = transposed ? transpose_geometry(p, spatial, kernel) : window_geometry(p, spatial, kernel);
   if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
   const WindowGeometry& wg = r.value();

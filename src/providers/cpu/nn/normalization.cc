@@ -11,7 +11,6 @@
 
 #include "core/broadcast_shapes.h"
 #include "core/dispatch.h"
-#include "core/inline_vector.h"
 #include "framework/shape_keyed_cache.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/reduction/reduce_common.h"
@@ -71,7 +70,7 @@ bool broadcast_param(const Tensor& p, const Shape& target, std::vector<F>& out) 
       if (ps[i] != 1) return false;
   }
   const size_t off = target.size() - std::min(ps.size(), target.size());
-  InlineDims pstride(target.size(), 0);
+  Shape pstride(target.size(), 0);
   int64_t s = 1;
   for (size_t i = target.size(); i-- > off;) {
     int64_t d = ps[ps.size() - (target.size() - i)];
@@ -83,7 +82,7 @@ bool broadcast_param(const Tensor& p, const Shape& target, std::vector<F>& out) 
   if (static_cast<int64_t>(src.size()) != p.size()) return false;  // not a numeric type
   const int64_t n = shape_size(target);
   out.resize(static_cast<size_t>(n));
-  InlineDims idx(target.size(), 0);
+  Shape idx(target.size(), 0);
   int64_t at = 0;
   for (int64_t e = 0; e < n; ++e) {
     out[static_cast<size_t>(e)] = src[static_cast<size_t>(at)];
@@ -393,7 +392,7 @@ class LayerNormKernel : public OpKernel {
     if (y.size() == 0) return Status::ok();
     // Row offsets of A and B (0-stride along broadcast dims) and their stride along the last axis.
     auto row_offsets = [&](const Shape& s, std::vector<int64_t>& offs) {
-      std::vector<int64_t> stride(static_cast<size_t>(rank), 0);
+      Shape stride(static_cast<size_t>(rank), 0);  // Shape: inline
       int64_t st = 1;
       for (int64_t i = rank, k = static_cast<int64_t>(s.size()); i-- > 0;) {
         --k;
@@ -402,7 +401,7 @@ class LayerNormKernel : public OpKernel {
         st *= d;
       }
       offs.assign(static_cast<size_t>(rows), 0);
-      std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
+      Shape idx(static_cast<size_t>(rank), 0);
       for (int64_t r = 0; r < rows; ++r) {
         int64_t o = 0;
         for (int64_t i = 0; i + 1 < rank; ++i) o += idx[static_cast<size_t>(i)] * stride[static_cast<size_t>(i)];

@@ -62,7 +62,7 @@ Result<PoolGeometry> pool_geometry(const KernelContext& ctx, const PoolParams& p
   if (x.size() < 3) return ctx.error("input must have rank >= 3 (N, C, spatial...), got ", shape_to_string(x));
   const size_t nd = x.size() - 2;
   if (nd > kPoolDims) return not_implemented(ctx.node().describe(), ": pooling over more than 3 spatial dimensions");
-  auto r = window_geometry(p.window, InlineDims(x.begin() + 2, x.end()));
+  auto r = window_geometry(p.window, Shape(x.begin() + 2, x.end()));
   if (!r.is_ok()) return r.status().with_context(ctx.node().describe());
   const WindowGeometry& w = r.value();
   PoolGeometry g;
@@ -405,7 +405,7 @@ class MaxUnpoolKernel final : public OpKernel {
     if (nd == 0 || window_.kernel_shape.size() != nd) return ctx.error("kernel_shape must have one value per spatial axis");
     // The unpooled shape the indices refer to (the pooling's transpose); output_shape, when
     // given, may only enlarge it.
-    auto unpooled = transpose_geometry(window_, InlineDims(x->shape().begin() + 2, x->shape().end()));
+    auto unpooled = transpose_geometry(window_, Shape(x->shape().begin() + 2, x->shape().end()));
     if (!unpooled.is_ok()) return unpooled.status().with_context(ctx.node().describe());
     Shape inferred{x->dim(0), x->dim(1)};
     inferred.insert(inferred.end(), unpooled->output.begin(), unpooled->output.end());

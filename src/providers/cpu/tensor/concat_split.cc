@@ -2,7 +2,7 @@
 #include <numeric>
 #include <span>
 
-#include "core/inline_vector.h"
+#include "tessera/inline_vector.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 

@@ -8,7 +8,6 @@
 #endif
 
 #include "core/dispatch.h"
-#include "core/inline_vector.h"
 
 namespace tessera::tensor_ops {
 
@@ -39,8 +38,8 @@ void fill_elements(DataType dtype, void* dst, const void* value, int64_t count) 
   (void)dispatch_by_size(dtype, [&]<class T>() { fill_typed<T>(dst, value, count); return Status::ok(); }, "fill");
 }
 
-std::vector<int64_t> contiguous_strides(const Shape& shape) {
-  std::vector<int64_t> strides(shape.size(), 1);
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size(), 1);
   for (size_t k = shape.size(); k-- > 1;) strides[k - 1] = strides[k] * shape[k];
   return strides;
 }
@@ -57,11 +56,11 @@ enum class InnerKind { contiguous, tiled, strided };
 // The copy after merging dims. The inner one (or two, when tiled) dims are handled by the inner
 // loop; the rest are iterated by an odometer.
 struct CopyPlan {
-  InlineDims n, ds, ss;  // a plan made per copy allocates nothing
+  Shape n, ds, ss;  // a plan made per copy allocates nothing
   InnerKind kind = InnerKind::strided;
 };
 
-CopyPlan make_plan(const Shape& shape, const std::vector<int64_t>& dst_strides, const std::vector<int64_t>& src_strides) {
+CopyPlan make_plan(const Shape& shape, const Shape& dst_strides, const Shape& src_strides) {
   CopyPlan p;
   for (size_t k = 0; k < shape.size(); ++k) {
     if (shape[k] == 1) continue;
@@ -181,7 +180,7 @@ void copy_plan(const CopyPlan& p, T* dst, const T* src, ThreadPool* pool) {
   };
 
   auto run_range = [&](int64_t begin, int64_t end) {
-    InlineDims idx(outer_rank, 0);
+    Shape idx(outer_rank, 0);
     int64_t od = 0, os = 0, rem = begin;
     for (size_t k = outer_rank; k-- > 0;) {
       idx[k] = rem % p.n[k];
@@ -215,8 +214,8 @@ void copy_plan(const CopyPlan& p, T* dst, const T* src, ThreadPool* pool) {
 
 }  // namespace
 
-void strided_copy(DataType dtype, const Shape& shape, void* dst, const std::vector<int64_t>& dst_strides,
-                  const void* src, const std::vector<int64_t>& src_strides, ThreadPool* pool) {
+void strided_copy(DataType dtype, const Shape& shape, void* dst, const Shape& dst_strides, const void* src,
+                  const Shape& src_strides, ThreadPool* pool) {
   if (shape_size(shape) == 0) return;
   CopyPlan plan = make_plan(shape, dst_strides, src_strides);
   (void)dispatch_by_size(dtype, [&]<class T>() {
@@ -226,13 +225,15 @@ void strided_copy(DataType dtype, const Shape& shape, void* dst, const std::vect
 }
 
 void permute(const Tensor& in, const std::vector<int64_t>& perm, Tensor& out, ThreadPool* pool) {
-  std::vector<int64_t> in_strides = contiguous_strides(in.shape());
-  std::vector<int64_t> src_strides(perm.size());
+  const Shape in_strides = contiguous_strides(in.shape());
+  Shape src_strides(perm.size());
   for (size_t k = 0; k < perm.size(); ++k) src_strides[k] = in_strides[perm[k]];
   strided_copy(in.dtype(), out.shape(), out.raw_data(), contiguous_strides(out.shape()), in.raw_data(), src_strides, pool);
 }
 
-bool read_int64s(const Tensor& t, std::vector<int64_t>& out) {
+namespace {
+template <class V>
+bool read_int64s_into(const Tensor& t, V& out) {
   out.resize(static_cast<size_t>(t.size()));
   Status s = dispatch<kIntTypes | type_bit(DataType::boolean)>(t.dtype(), [&]<class T>() {
     const T* p = t.data<T>();
@@ -241,6 +242,11 @@ bool read_int64s(const Tensor& t, std::vector<int64_t>& out) {
   }, "");
   return s.is_ok();
 }
+
+}  // namespace
+
+bool read_int64s(const Tensor& t, std::vector<int64_t>& out) { return read_int64s_into(t, out); }
+bool read_int64s(const Tensor& t, Shape& out) { return read_int64s_into(t, out); }
 
 bool read_scalar_int64(const Tensor& t, int64_t& out) {
   if (t.size() < 1) return false;

@@ -69,15 +69,15 @@ inline const char* element_ptr(const void* data, DataType dtype, int64_t index) 
   return static_cast<const char*>(data) + index * static_cast<int64_t>(dtype_size(dtype));
 }
 
-// Row-major strides, in elements.
-std::vector<int64_t> contiguous_strides(const Shape& shape);
+// Row-major strides, in elements (a Shape: inline, no allocation up to rank 6).
+Shape contiguous_strides(const Shape& shape);
 
 // Copies the N-d block `shape`: element i goes from src + sum(i_k * src_strides[k]) to
 // dst + sum(i_k * dst_strides[k]) (strides in elements; src strides may be 0 or negative).
 // Adjacent dims are merged, contiguous inner runs are memcpy'd and transposed pairs of dims are
 // copied in cache tiles. Splits the work over `pool` when it is big and pool is not null.
-void strided_copy(DataType dtype, const Shape& shape, void* dst, const std::vector<int64_t>& dst_strides,
-                  const void* src, const std::vector<int64_t>& src_strides, ThreadPool* pool);
+void strided_copy(DataType dtype, const Shape& shape, void* dst, const Shape& dst_strides, const void* src,
+                  const Shape& src_strides, ThreadPool* pool);
 
 // out = in with dims permuted: out.shape[k] = in.shape[perm[k]]. perm must be valid.
 void permute(const Tensor& in, const std::vector<int64_t>& perm, Tensor& out, ThreadPool* pool);
@@ -96,8 +96,10 @@ inline bool normalize_axis(int64_t& axis, int64_t rank) {
   return true;
 }
 
-// The values of an integer tensor (any int type, or bool) as int64; false for other types.
+// The values of an integer tensor (any int type, or bool) as int64; false for other types. Into
+// a Shape for a kernel's per-run arithmetic (shapes, axes, pads: inline, no allocation).
 bool read_int64s(const Tensor& t, std::vector<int64_t>& out);
+bool read_int64s(const Tensor& t, Shape& out);
 // The first element of a numeric tensor as int64 (floats truncate); false when not numeric/empty.
 bool read_scalar_int64(const Tensor& t, int64_t& out);
 

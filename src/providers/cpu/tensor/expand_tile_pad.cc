@@ -27,8 +27,8 @@ class ExpandKernel final : public OpKernel {
       return ctx.error("input shape ", shape_to_string(x->shape()), " cannot be broadcast to ", shape_to_string(requested));
     const Shape out_shape = std::move(broadcast).value();
     const size_t rank = out_shape.size(), lead = rank - x->rank();
-    std::vector<int64_t> in_strides = contiguous_strides(x->shape());
-    std::vector<int64_t> src_strides(rank, 0);
+    const Shape in_strides = contiguous_strides(x->shape());
+    Shape src_strides(rank, 0);
     for (size_t k = lead; k < rank; ++k) src_strides[k] = x->dim(k - lead) == 1 ? 0 : in_strides[k - lead];
     if (out_shape == x->shape()) {
       ctx.set_output(0, *x);
@@ -48,7 +48,7 @@ class TileKernel final : public OpKernel {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     TS_ASSIGN_OR_RETURN(const Tensor* reps_t, ctx.required_input(1));
     const size_t rank = x->rank();
-    std::vector<int64_t> repeats;
+    Shape repeats;
     if (ctx.input_count() > 2 && ctx.input(2)) {
       // Tile-1: a scalar count of tiles along one axis.
       int64_t tiles = 0, axis = 0;
@@ -62,7 +62,8 @@ class TileKernel final : public OpKernel {
     if (repeats.size() != rank) return ctx.error("repeats has ", repeats.size(), " entries but the input has rank ", rank);
     // Output [r0*d0, r1*d1, ...] is laid out as [r0, d0, r1, d1, ...]; the r dims read with stride 0.
     Shape out_shape(rank), view_shape;
-    std::vector<int64_t> in_strides = contiguous_strides(x->shape()), src_strides;
+    const Shape in_strides = contiguous_strides(x->shape());
+    Shape src_strides;
     for (size_t k = 0; k < rank; ++k) {
       if (repeats[k] < 0) return ctx.error("repeats ", shape_to_string(repeats), " has a negative entry");
       out_shape[k] = x->dim(k) * repeats[k];

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "core/dispatch.h"
-#include "core/inline_vector.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -21,17 +20,16 @@ Status check_index_type(const KernelContext& ctx, const Tensor& indices) {
   return Status::ok();
 }
 
-// Normalized indices: inline up to 16 (shape arithmetic gathers one or a few per run).
-using Indices = InlineVector<int64_t, 16>;
-
-// All indices as int64 in [0, dim), or an error naming the bad one.
-Result<Indices> normalized_indices(const KernelContext& ctx, const Tensor& indices, int64_t dim) {
+// All indices as int64 in [0, dim), or an error naming the bad one. In the run's scratch memory:
+// however many there are (BERT's embedding lookups gather 128), a steady run allocates nothing.
+Result<Tensor> normalized_indices(KernelContext& ctx, const Tensor& indices, int64_t dim) {
   TS_RETURN_IF_ERROR(check_index_type(ctx, indices));
-  Indices out(static_cast<size_t>(indices.size()));
+  Tensor out = ctx.scratch(DataType::int64, indices.size());
+  int64_t* p = out.data<int64_t>();
   for (int64_t i = 0; i < indices.size(); ++i) {
     int64_t v = index_at(indices, i);
     if (v < -dim || v >= dim) return ctx.error("index ", v, " is out of range for an axis of size ", dim);
-    out[i] = v < 0 ? v + dim : v;
+    p[i] = v < 0 ? v + dim : v;
   }
   return out;
 }
@@ -46,7 +44,8 @@ class GatherKernel final : public OpKernel {
     int64_t axis = axis_;
     if (!normalize_axis(axis, static_cast<int64_t>(data->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", data->rank());
     const int64_t dim = data->dim(axis);
-    TS_ASSIGN_OR_RETURN(Indices idx, normalized_indices(ctx, *indices, dim));
+    TS_ASSIGN_OR_RETURN(const Tensor normalized, normalized_indices(ctx, *indices, dim));
+    const int64_t* idx = normalized.data<int64_t>();
     Shape out_shape(data->shape().begin(), data->shape().begin() + axis);
     out_shape.insert(out_shape.end(), indices->shape().begin(), indices->shape().end());
     out_shape.insert(out_shape.end(), data->shape().begin() + axis + 1, data->shape().end());
@@ -54,7 +53,7 @@ class GatherKernel final : public OpKernel {
     if (out.size() == 0) return Status::ok();
     const int64_t outer = product(data->shape(), 0, axis);
     const int64_t inner = product(data->shape(), axis + 1, data->rank());
-    const int64_t n = static_cast<int64_t>(idx.size());
+    const int64_t n = normalized.size();
     return dispatch_by_size(data->dtype(), [&]<class T>() {
       const T* src = data->data<T>();
       T* dst = out.data<T>();
@@ -91,7 +90,7 @@ template <class F>
 void for_each_offset(const Shape& shape, const std::vector<int64_t>& strides, F&& fn) {
   const int64_t total = shape_size(shape);
   if (total == 0) return;
-  InlineDims idx(shape.size(), 0);
+  Shape idx(shape.size(), 0);
   int64_t off = 0;
   for (int64_t p = 0; p < total; ++p) {
     fn(p, off);
@@ -132,7 +131,8 @@ class GatherElementsKernel final : public OpKernel {
     int64_t axis = axis_;
     if (!normalize_axis(axis, static_cast<int64_t>(data->rank()))) return ctx.error("axis ", axis_, " is out of range for rank ", data->rank());
     TS_RETURN_IF_ERROR(check_elements_shapes(ctx, *data, *indices, axis));
-    TS_ASSIGN_OR_RETURN(Indices idx, normalized_indices(ctx, *indices, data->dim(axis)));
+    TS_ASSIGN_OR_RETURN(const Tensor normalized, normalized_indices(ctx, *indices, data->dim(axis)));
+    const int64_t* idx = normalized.data<int64_t>();
     Tensor& out = ctx.allocate_output(0, data->dtype(), indices->shape());
     const int64_t axis_stride = contiguous_strides(data->shape())[axis];
     const std::vector<int64_t> strides = strides_without_axis(*data, axis);
@@ -283,9 +283,10 @@ class ScatterElementsKernel final : public OpKernel {
       return ctx.error("updates shape ", shape_to_string(updates->shape()), " must equal indices shape ", shape_to_string(indices->shape()));
     if (updates->dtype() != data->dtype()) return ctx.error("updates type ", dtype_name(updates->dtype()), " differs from data type ", dtype_name(data->dtype()));
     TS_RETURN_IF_ERROR(check_elements_shapes(ctx, *data, *indices, axis));
-    TS_ASSIGN_OR_RETURN(Indices idx, normalized_indices(ctx, *indices, data->dim(axis)));
+    TS_ASSIGN_OR_RETURN(const Tensor normalized, normalized_indices(ctx, *indices, data->dim(axis)));
+    const int64_t* idx = normalized.data<int64_t>();
     const int64_t axis_stride = contiguous_strides(data->shape())[axis];
-    std::vector<int64_t> offsets(idx.size());
+    std::vector<int64_t> offsets(static_cast<size_t>(normalized.size()));
     for_each_offset(indices->shape(), strides_without_axis(*data, axis),
                     [&](int64_t p, int64_t off) { offsets[p] = off + idx[p] * axis_stride; });
     return scatter_apply(ctx, *data, *updates, offsets, 1, reduction_);

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "core/inline_vector.h"
+#include "tessera/inline_vector.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -21,7 +21,7 @@ class ReshapeKernel final : public OpKernel {
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* data, ctx.required_input(0));
-    std::vector<int64_t> requested = shape_attr_;
+    Shape requested = shape_attr_;  // inline: no allocation per run
     if (ctx.input_count() > 1 || !has_shape_attr_) {
       TS_ASSIGN_OR_RETURN(const Tensor* shape, ctx.required_input(1));
       if (!read_int64s(*shape, requested)) return ctx.error("shape input must be int64, got ", dtype_name(shape->dtype()));
@@ -86,11 +86,11 @@ class FlattenKernel final : public OpKernel {
 };
 
 // Axes from input 1 when given (opset 13+), else the `axes` attribute (before 13).
-Result<std::optional<std::vector<int64_t>>> read_axes(const KernelContext& ctx, const std::optional<std::vector<int64_t>>& attr) {
+Result<std::optional<Shape>> read_axes(const KernelContext& ctx, const std::optional<Shape>& attr) {
   if (ctx.input_count() > 1 && ctx.input(1)) {
-    std::vector<int64_t> axes;
+    Shape axes;
     if (!read_int64s(*ctx.input(1), axes)) return ctx.error("axes input must be int64");
-    return std::optional<std::vector<int64_t>>(std::move(axes));
+    return std::optional<Shape>(std::move(axes));
   }
   return attr;
 }
@@ -125,7 +125,7 @@ class SqueezeKernel final : public OpKernel {
   }
 
  private:
-  std::optional<std::vector<int64_t>> axes_attr_;
+  std::optional<Shape> axes_attr_;
 };
 
 class UnsqueezeKernel final : public OpKernel {
@@ -155,7 +155,7 @@ class UnsqueezeKernel final : public OpKernel {
   }
 
  private:
-  std::optional<std::vector<int64_t>> axes_attr_;
+  std::optional<Shape> axes_attr_;
 };
 
 // Identity forwards any value: tensor, sequence, map or optional.

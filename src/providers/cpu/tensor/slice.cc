@@ -4,7 +4,7 @@
 #include <limits>
 #include <optional>
 
-#include "core/inline_vector.h"
+#include "tessera/inline_vector.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/tensor/copy_util.h"
 
@@ -23,9 +23,9 @@ class SliceKernel final : public OpKernel {
 
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
-    std::vector<int64_t> starts, ends, axes, steps;
+    Shape starts, ends, axes, steps;  // inline: no allocation per run
     if (ctx.input_count() > 1) {
-      auto read = [&](size_t i, const char* what, std::vector<int64_t>& out, bool required) -> Status {
+      auto read = [&](size_t i, const char* what, Shape& out, bool required) -> Status {
         const Tensor* t = ctx.input(i);
         if (!t) return required ? ctx.required_input(i).status() : Status::ok();
         if (t->dtype() != DataType::int32 && t->dtype() != DataType::int64) return ctx.error(what, " must be int32 or int64");
@@ -53,8 +53,8 @@ class SliceKernel final : public OpKernel {
       return ctx.error("starts, ends, axes and steps must have the same length");
 
     Shape out_shape = x->shape();
-    std::vector<int64_t> strides = contiguous_strides(x->shape());
-    std::vector<int64_t> src_strides = strides;
+    const Shape strides = contiguous_strides(x->shape());
+    Shape src_strides = strides;
     InlineVector<bool, 8> seen(x->rank(), false);  // no allocation per run
     int64_t offset = 0;
     for (size_t i = 0; i < starts.size(); ++i) {
@@ -91,7 +91,7 @@ class SliceKernel final : public OpKernel {
   }
 
  private:
-  std::optional<std::vector<int64_t>> starts_attr_, ends_attr_, axes_attr_;
+  std::optional<Shape> starts_attr_, ends_attr_, axes_attr_;
 };
 
 }  // namespace

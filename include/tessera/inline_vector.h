@@ -1,9 +1,10 @@
 // InlineVector<T, N>: a vector of trivially copyable values that keeps up to N of them inside
-// itself and moves to the heap only past that. `InlineDims` (N = 6) is the kernels' type for
-// per-run shape arithmetic (spatial dims, strides, axes, offsets): making or copying one of rank
-// <= 6 allocates nothing, where a std::vector<int64_t> allocates each time. Its interface is
-// std::vector's (the subset the code uses), and it converts to and from std::vector<T> (a copy;
-// to a vector allocates), so a Shape goes in and out of it directly.
+// itself and moves to the heap only past that. `Shape` (tensor.h) is InlineVector<int64_t, 6>:
+// making or copying the shape of a tensor of rank <= 6 allocates nothing, where a
+// std::vector<int64_t> allocates each time, so a kernel's per-run shape arithmetic and every
+// tensor a run makes stay off the heap. Its interface is std::vector's (the subset the code
+// uses: iterators, data(), size(), [], at(), push_back, insert, erase, resize, reserve,
+// comparison), and it converts to and from std::vector<T> (a copy; to a vector allocates).
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <new>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -83,13 +85,25 @@ class InlineVector {
   const_reverse_iterator rend() const noexcept { return const_reverse_iterator(begin()); }
   T& operator[](size_t i) { return data()[i]; }
   const T& operator[](size_t i) const { return data()[i]; }
+  T& at(size_t i) {
+    if (i >= size_) throw std::out_of_range("InlineVector::at");
+    return data()[i];
+  }
+  const T& at(size_t i) const {
+    if (i >= size_) throw std::out_of_range("InlineVector::at");
+    return data()[i];
+  }
   T& front() { return data()[0]; }
   const T& front() const { return data()[0]; }
   T& back() { return data()[size_ - 1]; }
   const T& back() const { return data()[size_ - 1]; }
 
+  size_t max_size() const noexcept { return SIZE_MAX / sizeof(T); }
+  // Throws std::length_error past max_size() (as std::vector does), std::bad_alloc when memory
+  // runs out.
   void reserve(size_t n) {
     if (n <= capacity()) return;
+    if (n > max_size()) throw std::length_error("InlineVector: more elements than memory can hold");
     T* grown = static_cast<T*>(::operator new(n * sizeof(T)));
     if (size_) std::memcpy(grown, data(), size_ * sizeof(T));
     release();
@@ -204,8 +218,5 @@ class InlineVector {
   size_t capacity_ = 0;  // of heap_
   T inline_[N] = {};
 };
-
-// Dims of shape arithmetic; see above.
-using InlineDims = InlineVector<int64_t, 6>;
 
 }  // namespace tessera
