@@ -93,77 +93,77 @@ void append(std::string& out, const uint8_t* from, const uint8_t* to) {
   out.append(reinterpret_cast<const char*>(from), static_cast<size_t>(to - from));
 }
 
-// A TensorProto with its raw_data emptied when that is at least `min_payload` bytes; false when
-// the bytes do not parse or hold more than one raw_data (protobuf would keep the last).
-bool tensor_skeleton(const uint8_t* begin, const uint8_t* end, uint64_t min_payload, std::string* out,
-                     std::optional<WireBytes>* payload) {
+// What a rewrite_fields callback makes of one field.
+enum class Rewrite { keep, replace, fail };
+
+// Copies the message in [begin, end) to `out`, giving each field numbered `number` to
+// `rewrite(field, &replacement)`: keep copies the field as it is, replace writes it as a
+// length-delimited field holding `replacement`, fail stops. False when the bytes do not parse or
+// a rewrite failed.
+template <class F>
+bool rewrite_fields(const uint8_t* begin, const uint8_t* end, uint64_t number, std::string* out, F&& rewrite) {
   WireReader in(begin, end);
   const uint8_t* copied = begin;
-  int raw_data_fields = 0;
   while (!in.at_end()) {
     const uint8_t* field_start = in.position();
     WireReader::Field f;
     if (!in.field(&f)) return false;
-    if (f.number != kTensorRawData || f.wire_type != kLengthDelimited) continue;
-    if (++raw_data_fields > 1) return false;
-    if (f.length < min_payload) continue;
+    if (f.number != number) continue;
+    std::string replacement;
+    const Rewrite what = rewrite(f, &replacement);
+    if (what == Rewrite::fail) return false;
+    if (what == Rewrite::keep) continue;
     append(*out, copied, field_start);
-    append_length_delimited(*out, kTensorRawData, std::string());
+    append_length_delimited(*out, number, replacement);
     copied = in.position();
-    *payload = WireBytes{f.payload, f.length};
   }
   append(*out, copied, end);
   return true;
+}
+
+// A TensorProto with its raw_data emptied when that is at least `min_payload` bytes; false when
+// the bytes do not parse or hold more than one raw_data (protobuf would keep the last).
+bool tensor_skeleton(const uint8_t* begin, const uint8_t* end, uint64_t min_payload, std::string* out,
+                     std::optional<WireBytes>* payload) {
+  int raw_data_fields = 0;
+  return rewrite_fields(begin, end, kTensorRawData, out, [&](const WireReader::Field& f, std::string*) {
+    if (f.wire_type != kLengthDelimited) return Rewrite::keep;
+    if (++raw_data_fields > 1) return Rewrite::fail;
+    if (f.length < min_payload) return Rewrite::keep;
+    *payload = WireBytes{f.payload, f.length};
+    return Rewrite::replace;  // by an empty raw_data
+  });
 }
 
 // A GraphProto with its initializers' large raw_data left out (recorded in `payloads`).
 bool graph_skeleton(const uint8_t* begin, const uint8_t* end, uint64_t min_payload, std::string* out,
                     std::unordered_map<int, WireBytes>* payloads) {
-  WireReader in(begin, end);
-  const uint8_t* copied = begin;
   int initializer = 0;
-  while (!in.at_end()) {
-    const uint8_t* field_start = in.position();
-    WireReader::Field f;
-    if (!in.field(&f)) return false;
-    if (f.number != kGraphInitializer || f.wire_type != kLengthDelimited) continue;
+  return rewrite_fields(begin, end, kGraphInitializer, out, [&](const WireReader::Field& f, std::string* tensor) {
+    if (f.wire_type != kLengthDelimited) return Rewrite::keep;
     const int index = initializer++;
-    std::string tensor;
     std::optional<WireBytes> payload;
-    if (!tensor_skeleton(f.payload, f.payload + f.length, min_payload, &tensor, &payload)) return false;
-    if (!payload) continue;  // kept as it is
-    append(*out, copied, field_start);
-    append_length_delimited(*out, kGraphInitializer, tensor);
-    copied = in.position();
+    if (!tensor_skeleton(f.payload, f.payload + f.length, min_payload, tensor, &payload)) return Rewrite::fail;
+    if (!payload) return Rewrite::keep;
     (*payloads)[index] = *payload;
-  }
-  append(*out, copied, end);
-  return true;
+    return Rewrite::replace;
+  });
 }
 
 }  // namespace
 
 std::optional<ModelSkeleton> model_skeleton(const uint8_t* data, size_t size, uint64_t min_payload) {
-  WireReader in(data, data + size);
   ModelSkeleton skeleton;
-  const uint8_t* copied = data;
   bool seen_graph = false;
-  while (!in.at_end()) {
-    const uint8_t* field_start = in.position();
-    WireReader::Field f;
-    if (!in.field(&f)) return std::nullopt;
-    if (f.number != kModelGraph) continue;
-    // A second graph field would be merged into the first by protobuf: parse such bytes as they are.
-    if (seen_graph || f.wire_type != kLengthDelimited) return std::nullopt;
-    seen_graph = true;
-    std::string graph;
-    if (!graph_skeleton(f.payload, f.payload + f.length, min_payload, &graph, &skeleton.payloads)) return std::nullopt;
-    append(skeleton.bytes, copied, field_start);
-    append_length_delimited(skeleton.bytes, kModelGraph, graph);
-    copied = in.position();
-  }
-  if (skeleton.payloads.empty()) return std::nullopt;
-  append(skeleton.bytes, copied, data + size);
+  const bool parsed =
+      rewrite_fields(data, data + size, kModelGraph, &skeleton.bytes, [&](const WireReader::Field& f, std::string* graph) {
+        // A second graph field would be merged into the first by protobuf: such bytes are parsed as they are.
+        if (seen_graph || f.wire_type != kLengthDelimited) return Rewrite::fail;
+        seen_graph = true;
+        return graph_skeleton(f.payload, f.payload + f.length, min_payload, graph, &skeleton.payloads) ? Rewrite::replace
+                                                                                                       : Rewrite::fail;
+      });
+  if (!parsed || skeleton.payloads.empty()) return std::nullopt;
   return skeleton;
 }
 
