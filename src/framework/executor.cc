@@ -518,16 +518,10 @@ void GraphExecutor::touch_output_buffers(const ValueTypes& types, BufferPool& bu
           auto it = types.find(slot_names_[static_cast<size_t>(slot)]);
           if (it == types.end()) continue;
           const TypeInfo& type = it->second;
-          if (type.kind != TypeInfo::Kind::tensor || !type.shape || type.elem_type == DataType::undefined ||
-              type.elem_type == DataType::string)
+          if (type.kind != TypeInfo::Kind::tensor || type.elem_type == DataType::undefined || type.elem_type == DataType::string)
             continue;
-          Shape shape;
-          for (const Dim& dim : *type.shape) {
-            if (!dim.is_fixed()) break;
-            shape.push_back(dim.value);
-          }
-          if (shape.size() == type.shape->size())
-            held[static_cast<size_t>(slot)] = Value(buffers.allocate(type.elem_type, shape, /*zero_fill=*/true, budget));
+          if (std::optional<Shape> shape = type.static_shape())
+            held[static_cast<size_t>(slot)] = Value(buffers.allocate(type.elem_type, *shape, /*zero_fill=*/true, budget));
         }
       for (int slot : step.release) held[static_cast<size_t>(slot)] = Value();
     }

@@ -163,6 +163,11 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
   return state;
 }
 
+std::shared_ptr<ArenaBudget> SessionState::run_budget() const {
+  if (!limits_.max_run_arena_bytes) return nullptr;
+  return std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
+}
+
 void SessionState::warm_up() {
   PhaseTimer phase(&tracing_, "session", "warm_up");
   thread_spare_inputs().reserve(model_.graph.inputs.size());  // so a first run here allocates what later ones do
@@ -174,15 +179,12 @@ void SessionState::warm_up() {
                         types.status().message());
     return;
   }
-  std::shared_ptr<ArenaBudget> budget;
-  if (limits_.max_run_arena_bytes) budget = std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
-  executor_->touch_output_buffers(*types, buffers_, budget);
+  executor_->touch_output_buffers(*types, buffers_, run_budget());
 }
 
 Result<std::vector<Value>> SessionState::execute(const std::vector<Value>& inputs, StepObserver* observer,
                                                  const RunControl* control) const {
-  std::shared_ptr<ArenaBudget> budget;  // shared with the run's tensors, outputs included
-  if (limits_.max_run_arena_bytes) budget = std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
+  std::shared_ptr<ArenaBudget> budget = run_budget();  // shared with the run's tensors, outputs included
   DeterministicMode mode(deterministic_);  // this thread's, and the pool's workers' for this run
   ThreadPool::RunScope hot_workers(*pool_);
   return executor_->run(inputs, {}, *pool_, buffers_, observer, control, budget, inter_op_pool_.get());

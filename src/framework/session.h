@@ -53,6 +53,8 @@ class SessionState {
   // symbolic dims taken as 1, takes, their pages touched (session_preparation.h). Nothing runs; a
   // failure is logged, not returned.
   void warm_up();
+  // One run's ArenaBudget (ResourceLimits::max_run_arena_bytes); null when the limit is 0.
+  std::shared_ptr<ArenaBudget> run_budget() const;
 
   // First member, so destroyed last: once everything else is freed, the pages go back.
   struct TrimHeapOnDestruction {

@@ -6,6 +6,16 @@
 
 namespace tessera {
 
+std::optional<Shape> TypeInfo::static_shape() const {
+  if (!shape) return std::nullopt;
+  Shape out;
+  for (const Dim& d : *shape) {
+    if (!d.is_fixed()) return std::nullopt;
+    out.push_back(d.value);
+  }
+  return out;
+}
+
 std::string TypeInfo::to_string() const {
   switch (kind) {
     case Kind::tensor:

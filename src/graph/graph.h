@@ -31,6 +31,8 @@ struct TypeInfo {
   std::optional<std::vector<Dim>> shape;     // absent when the rank is unknown
   std::shared_ptr<TypeInfo> inner;           // element of sequence/optional, value of map
   std::string to_string() const;             // "tensor(float)[N,3,224,224]", "seq(tensor(int64))"
+  // The shape when its rank is known and every dim is fixed, else nullopt.
+  std::optional<Shape> static_shape() const;
 };
 
 struct ValueInfo {

@@ -88,13 +88,7 @@ DataType known_elem_type(const Graph& graph, const GraphIndex& index, const std:
 
 std::optional<Shape> known_static_shape(const Graph& graph, const GraphIndex& index, const std::string& value) {
   std::optional<TypeInfo> type = known_type(graph, index, value);
-  if (!type || !type->shape) return std::nullopt;
-  Shape shape;
-  for (const Dim& d : *type->shape) {
-    if (!d.is_fixed()) return std::nullopt;
-    shape.push_back(d.value);
-  }
-  return shape;
+  return type ? type->static_shape() : std::nullopt;
 }
 
 std::optional<std::vector<int64_t>> int_values(const Tensor* t) {
