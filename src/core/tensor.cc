@@ -72,7 +72,7 @@ struct Buffer {
 
 std::shared_ptr<Buffer> allocate(DataType dtype, size_t bytes, int64_t count) {
   auto buffer = std::make_shared<Buffer>();
-  buffer->data = allocate_block(bytes);
+  buffer->data = allocate_weight_block(bytes);
   if (!buffer->data) return nullptr;
   if (dtype == DataType::string) {
     auto* strings = static_cast<std::string*>(buffer->data);

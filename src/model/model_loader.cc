@@ -89,16 +89,18 @@ Status convert_type(const onnx::TypeProto& proto, TypeInfo* out) {
   return Status::ok();
 }
 
+// The main graph's raw_data that a skeleton left out (model_skeleton.h), read from the model's
+// bytes rather than from the parsed message.
+struct LeftOutPayloads {
+  const std::unordered_map<int, WireBytes>* by_initializer = nullptr;  // null: none left out
+  bool in_own_mapping = false;  // the loader's mapping of the file, whose pages go back once copied
+};
+
 // Converts the graph-level pieces of a model; holds what every part of one load shares.
 class Loader {
  public:
-  // `payloads`: the main graph's raw_data that a skeleton left out (by initializer index), or
-  // null; `drop_payload_pages`: they lie in the loader's own mapping of the file, whose pages are
-  // given back once copied.
-  Loader(const std::string& base_dir, bool imports_onnx, const ResourceLimits& limits,
-         const std::unordered_map<int, WireBytes>* payloads = nullptr, bool drop_payload_pages = false)
-      : external_(base_dir), imports_onnx_(imports_onnx), limits_(limits), payloads_(payloads),
-        drop_payload_pages_(drop_payload_pages) {}
+  Loader(const std::string& base_dir, bool imports_onnx, const ResourceLimits& limits, LeftOutPayloads payloads)
+      : external_(base_dir), imports_onnx_(imports_onnx), limits_(limits), payloads_(payloads) {}
 
   Status convert_graph(onnx::GraphProto& proto, Graph* out);
   Status convert_function(onnx::FunctionProto& proto, Function* out);
@@ -113,8 +115,7 @@ class Loader {
   ExternalData external_;
   bool imports_onnx_;  // whether the model imports the default domain its graph nodes may use
   const ResourceLimits& limits_;
-  const std::unordered_map<int, WireBytes>* payloads_;
-  bool drop_payload_pages_;
+  LeftOutPayloads payloads_;
   int depth_ = 0;  // subgraphs open around the graph being converted
 };
 
@@ -122,7 +123,7 @@ class Loader {
 Result<Tensor> Loader::take_tensor(onnx::TensorProto* proto, const WireBytes* left_out) {
   auto tensor = tensor_from_proto(*proto, &external_, limits_, left_out);
   std::unique_ptr<std::string> released(proto->release_raw_data());
-  if (left_out && drop_payload_pages_) {
+  if (left_out && payloads_.in_own_mapping) {
     // The mapped file's pages under the payload leave this process's RSS (the page cache keeps them).
     const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     const uintptr_t from = (reinterpret_cast<uintptr_t>(left_out->data) + page - 1) / page * page;
@@ -269,7 +270,7 @@ Status Loader::convert_graph(onnx::GraphProto& proto, Graph* out) {
                          " deep, over the limit max_nesting_depth = ", limits_.max_nesting_depth,
                          " (raise SessionOptions::limits.max_nesting_depth)");
   // The left-out payloads are the main graph's, the first graph converted.
-  const std::unordered_map<int, WireBytes>* payloads = std::exchange(payloads_, nullptr);
+  const std::unordered_map<int, WireBytes>* payloads = std::exchange(payloads_.by_initializer, nullptr);
   ++depth_;
   struct Leave {
     int& depth;
@@ -350,7 +351,7 @@ Status Loader::convert_function(onnx::FunctionProto& proto, Function* out) {
 }
 
 Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, const ResourceLimits& limits, Model* model,
-                     const std::unordered_map<int, WireBytes>* payloads, bool drop_payload_pages) {
+                     LeftOutPayloads payloads) {
   model->ir_version = proto.ir_version();
   model->producer_name = proto.producer_name();
   if (proto.ir_version() < kMinIrVersion || proto.ir_version() > kMaxIrVersion)
@@ -370,7 +371,7 @@ Status convert_model(onnx::ModelProto& proto, const std::string& base_dir, const
     if (version < 1)
       return invalid_model("imports opset domain '", domain.empty() ? "ai.onnx" : domain, "' with version ", version);
   if (!proto.has_graph()) return invalid_model("has no graph");
-  Loader loader(base_dir, model->opset_imports.count("") > 0, limits, payloads, drop_payload_pages);
+  Loader loader(base_dir, model->opset_imports.count("") > 0, limits, payloads);
   TS_RETURN_IF_ERROR(loader.convert_graph(*proto.mutable_graph(), &model->graph));
 
   std::set<std::pair<std::string, std::string>> seen;
@@ -414,6 +415,11 @@ bool parse_model(google::protobuf::io::CodedInputStream& input, const ResourceLi
   return proto.ParseFromCodedStream(&input) && input.ConsumedEntireMessage();
 }
 
+bool parse_model(const void* data, size_t size, const ResourceLimits& limits, onnx::ModelProto& proto) {
+  google::protobuf::io::CodedInputStream input(static_cast<const uint8_t*>(data), static_cast<int>(size));
+  return parse_model(input, limits, proto);
+}
+
 Status parse_failed(const std::string& context, const ResourceLimits& limits) {
   // Protobuf does not say why; these are the two causes.
   return invalid_model(context, ": not a valid ONNX model (protobuf parse failed: the bytes are not a ModelProto, or its ",
@@ -422,12 +428,11 @@ Status parse_failed(const std::string& context, const ResourceLimits& limits) {
 }
 
 Result<Model> convert_parsed(onnx::ModelProto& proto, const std::string& base_dir, const std::string& source,
-                             const ResourceLimits& limits, ModelMetadata* metadata,
-                             const std::unordered_map<int, WireBytes>* payloads = nullptr, bool drop_payload_pages = false) {
+                             const ResourceLimits& limits, ModelMetadata* metadata, LeftOutPayloads payloads = {}) {
   if (metadata) read_metadata(proto, metadata);  // before conversion moves the graph's contents out
   Model model;
   model.source = source;
-  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, limits, &model, payloads, drop_payload_pages)
+  TS_RETURN_IF_ERROR(convert_model(proto, base_dir, limits, &model, payloads)
                          .with_context("model '" + source + "'"));
   return model;
 }
@@ -442,10 +447,9 @@ constexpr uint64_t kMinLeftOutPayload = 16 << 10;
 Result<Model> load_skeleton(const ModelSkeleton& skeleton, const std::string& base_dir, const std::string& source,
                             const ResourceLimits& limits, ModelMetadata* metadata, bool mapped) {
   onnx::ModelProto proto;
-  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(skeleton.bytes.data()),
-                                               static_cast<int>(skeleton.bytes.size()));
-  if (!parse_model(input, limits, proto)) return parse_failed("model '" + source + "'", limits);
-  return convert_parsed(proto, base_dir, source, limits, metadata, &skeleton.payloads, mapped);
+  if (!parse_model(skeleton.bytes.data(), skeleton.bytes.size(), limits, proto))
+    return parse_failed("model '" + source + "'", limits);
+  return convert_parsed(proto, base_dir, source, limits, metadata, {&skeleton.payloads, mapped});
 }
 
 }  // namespace
@@ -457,8 +461,7 @@ Result<Model> load_model_bytes(const void* data, size_t size, const std::string&
   if (std::optional<ModelSkeleton> skeleton = model_skeleton(static_cast<const uint8_t*>(data), size, kMinLeftOutPayload))
     return load_skeleton(*skeleton, base_dir, source, limits, metadata, /*mapped=*/false);
   onnx::ModelProto proto;
-  google::protobuf::io::CodedInputStream input(static_cast<const uint8_t*>(data), static_cast<int>(size));
-  if (!parse_model(input, limits, proto)) return parse_failed(context, limits);
+  if (!parse_model(data, size, limits, proto)) return parse_failed(context, limits);
   return convert_parsed(proto, base_dir, source, limits, metadata);
 }
 

@@ -63,7 +63,7 @@ Result<int64_t> checked_count(const google::protobuf::RepeatedField<int64_t>& di
 // first would touch every page twice.
 Result<Tensor> unfilled_tensor(DataType dtype, Shape shape) {
   TS_ASSIGN_OR_RETURN(size_t bytes, checked_byte_size(dtype, shape));
-  void* data = allocate_block(bytes);
+  void* data = allocate_weight_block(bytes);
   if (!data) return runtime_error("out of memory allocating ", bytes, " bytes for a tensor of shape ", shape_to_string(shape));
   std::shared_ptr<void> owner(data, std::free);
   return Tensor::view(dtype, std::move(shape), std::move(owner), data);

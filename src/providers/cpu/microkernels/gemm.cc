@@ -45,10 +45,10 @@ void free_aligned(T* p) {
   std::free(p);
 }
 
-// Packed weights are as large as the weights: allocate_block gives them huge pages too.
+// Scratch is reused call after call; packed weights are written once (aligned_block.h).
 template <class T>
-std::unique_ptr<T[], void (*)(T*)> alloc_aligned(int64_t n) {
-  T* p = static_cast<T*>(allocate_block(static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T)));
+std::unique_ptr<T[], void (*)(T*)> alloc_aligned(int64_t n, void* (*allocate)(size_t) = allocate_block) {
+  T* p = static_cast<T*>(allocate(static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T)));
   if (!p) throw std::bad_alloc();
   return {p, &free_aligned<T>};
 }
@@ -533,7 +533,7 @@ PackedMatrix<T> pack_a_impl(int64_t M, int64_t K, const T* A, int64_t lda, bool 
   p.panel_width = ks.mr;
   p.kc = depth_block(ks, K);
   const int64_t m_padded = round_up(M, ks.mr);
-  p.data = alloc_aligned<T>(m_padded * K);
+  p.data = alloc_aligned<T>(m_padded * K, allocate_weight_block);
   const MatrixArg<T> a{A, lda, trans_a};
   for (int64_t pc = 0; pc < K; pc += p.kc) {
     const int64_t klen = std::min(p.kc, K - pc);
@@ -551,7 +551,7 @@ PackedMatrix<T> pack_b_impl(int64_t K, int64_t N, const T* B, int64_t ldb, bool 
   p.panel_width = ks.nr;
   p.kc = depth_block(ks, K);
   const int64_t n_padded = round_up(N, ks.nr);
-  p.data = alloc_aligned<T>(n_padded * K);
+  p.data = alloc_aligned<T>(n_padded * K, allocate_weight_block);
   const MatrixArg<T> b{B, ldb, trans_b};
   for (int64_t pc = 0; pc < K; pc += p.kc) {
     const int64_t klen = std::min(p.kc, K - pc);
