@@ -165,7 +165,16 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
 
 std::shared_ptr<ArenaBudget> SessionState::run_budget() const {
   if (!limits_.max_run_arena_bytes) return nullptr;
-  return std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
+  constexpr size_t kMaxSpareBudgets = 16;  // as many as runs at once keep frames (executor.h)
+  std::lock_guard lock(budgets_mutex_);
+  for (const auto& spare : spare_budgets_)
+    if (spare.use_count() == 1) {  // no tensor of an earlier run holds it
+      spare->live.store(0, std::memory_order_relaxed);
+      return spare;
+    }
+  auto budget = std::make_shared<ArenaBudget>(limits_.max_run_arena_bytes);
+  if (spare_budgets_.size() < kMaxSpareBudgets) spare_budgets_.push_back(budget);
+  return budget;
 }
 
 void SessionState::warm_up() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,9 @@ class SessionState {
   // null otherwise, and runs are sequential.
   std::unique_ptr<ThreadPool> inter_op_pool_;
   mutable BufferPool buffers_;  // recycles intermediate buffers across runs (thread-safe)
+  // Earlier runs' budgets, given to a later run once no tensor holds them: a steady run makes none.
+  mutable std::mutex budgets_mutex_;
+  mutable std::vector<std::shared_ptr<ArenaBudget>> spare_budgets_;
   ResourceLimits limits_;
   bool deterministic_ = false;  // runs are in deterministic mode (core/deterministic.h)
   std::vector<IoInfo> inputs_, outputs_;

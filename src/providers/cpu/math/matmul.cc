@@ -47,9 +47,21 @@ void gemm_any(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const 
 struct MatMulPlan {
   Shape out_shape;
   int64_t M = 0, N = 0, K = 0;
-  // Element offsets of each output batch's operands: inline for up to 16 batches, so a plan
-  // made per run allocates nothing in the common cases.
-  InlineVector<int64_t, 16> a_offsets, b_offsets;
+  int64_t batches = 1;
+  // The broadcast batch dims and each operand's element stride along them (0 where it
+  // broadcasts): a batch's operands are found from its index, so a plan made per run holds no
+  // per-batch array and allocates nothing.
+  Shape batch, a_stride, b_stride;
+
+  int64_t a_offset(int64_t n) const { return offset(n, a_stride); }
+  int64_t b_offset(int64_t n) const { return offset(n, b_stride); }
+
+ private:
+  int64_t offset(int64_t n, const Shape& stride) const {
+    int64_t o = 0;
+    for (size_t i = batch.size(); i-- > 0; n /= batch[i]) o += n % batch[i] * stride[i];
+    return o;
+  }
 };
 
 Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, const Shape& b_in) {
@@ -68,35 +80,22 @@ Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, cons
   Result<Shape> broadcast = broadcast_shapes({&a_batch, &b_batch}, "");
   if (!broadcast.is_ok())
     return ctx.error("MatMul batch dimensions do not broadcast: ", shape_to_string(a_in), " x ", shape_to_string(b_in));
-  const Shape batch = std::move(broadcast).value();
-  const size_t a_batch_rank = a_batch.size(), b_batch_rank = b_batch.size(), rank = batch.size();
-  Shape a_stride(rank, 0), b_stride(rank, 0);
+  p.batch = std::move(broadcast).value();
+  const size_t a_batch_rank = a_batch.size(), b_batch_rank = b_batch.size(), rank = p.batch.size();
+  p.a_stride.assign(rank, 0);
+  p.b_stride.assign(rank, 0);
   int64_t sa = p.M * p.K, sb = p.K * p.N;
   for (size_t i = rank; i-- > 0;) {
     const int64_t da = i >= rank - a_batch_rank ? a[i - (rank - a_batch_rank)] : 1;
     const int64_t db = i >= rank - b_batch_rank ? b[i - (rank - b_batch_rank)] : 1;
-    a_stride[i] = da == 1 ? 0 : sa;
-    b_stride[i] = db == 1 ? 0 : sb;
+    p.a_stride[i] = da == 1 ? 0 : sa;
+    p.b_stride[i] = db == 1 ? 0 : sb;
     sa *= da;
     sb *= db;
   }
-  const int64_t count = std::accumulate(batch.begin(), batch.end(), int64_t{1}, std::multiplies<>());
-  p.a_offsets.reserve(static_cast<size_t>(count));
-  p.b_offsets.reserve(static_cast<size_t>(count));
-  Shape idx(rank, 0);
-  for (int64_t n = 0; n < count; ++n) {
-    int64_t oa = 0, ob = 0;
-    for (size_t i = 0; i < rank; ++i) {
-      oa += idx[i] * a_stride[i];
-      ob += idx[i] * b_stride[i];
-    }
-    p.a_offsets.push_back(oa);
-    p.b_offsets.push_back(ob);
-    for (size_t i = rank; i-- > 0;)
-      if (++idx[i] < batch[i]) break; else idx[i] = 0;
-  }
-  p.out_shape.reserve(batch.size() + 2);
-  p.out_shape.assign(batch.begin(), batch.end());
+  p.batches = std::accumulate(p.batch.begin(), p.batch.end(), int64_t{1}, std::multiplies<>());
+  p.out_shape.reserve(rank + 2);
+  p.out_shape.assign(p.batch.begin(), p.batch.end());
   if (!a_vec) p.out_shape.push_back(p.M);
   if (!b_vec) p.out_shape.push_back(p.N);
   return p;
@@ -106,14 +105,14 @@ Result<MatMulPlan> plan_matmul(const KernelContext& ctx, const Shape& a_in, cons
 template <class T>
 void run_matmul(const MatMulPlan& p, const T* a, const T* b, T* y, ThreadPool& pool,
                 const PackedMatrix<float>* packed_b) {
-  const int64_t batches = static_cast<int64_t>(p.a_offsets.size());
+  const int64_t batches = p.batches;
   if (batches == 0 || p.M == 0 || p.N == 0) return;
   // B shared by all batches and A batches laid out back to back: one tall GEMM.
   bool fold = batches > 1;
   for (int64_t i = 0; fold && i < batches; ++i)
-    fold = p.b_offsets[i] == 0 && p.a_offsets[i] == i * p.M * p.K;
+    fold = p.b_offset(i) == 0 && p.a_offset(i) == i * p.M * p.K;
   if (fold || batches == 1) {
-    gemm_any<T>(false, false, p.M * (fold ? batches : 1), p.N, p.K, T(1), a + p.a_offsets[0], p.K, b + p.b_offsets[0],
+    gemm_any<T>(false, false, p.M * (fold ? batches : 1), p.N, p.K, T(1), a + p.a_offset(0), p.K, b + p.b_offset(0),
                 p.N, T(0), y, p.N, &pool, packed_b);
     return;
   }
@@ -121,7 +120,7 @@ void run_matmul(const MatMulPlan& p, const T* a, const T* b, T* y, ThreadPool& p
   const double flops = 2.0 * static_cast<double>(p.M) * static_cast<double>(p.N) * static_cast<double>(p.K);
   const bool by_batch = threads > 1 && (batches % threads == 0 || batches >= 4 * threads || flops < 1e6);
   auto one = [&](int64_t i, ThreadPool* inner) {
-    gemm_any<T>(false, false, p.M, p.N, p.K, T(1), a + p.a_offsets[i], p.K, b + p.b_offsets[i], p.N, T(0),
+    gemm_any<T>(false, false, p.M, p.N, p.K, T(1), a + p.a_offset(i), p.K, b + p.b_offset(i), p.N, T(0),
                 y + i * p.M * p.N, p.N, inner, packed_b);
   };
   if (by_batch) {
@@ -377,9 +376,9 @@ class FusedMatMulKernel final : public OpKernel {
     const float* A = a->data<float>();
     const float* B = b->data<float>();
     float* Y = y.data<float>();
-    const int64_t batches = static_cast<int64_t>(plan.a_offsets.size());
+    const int64_t batches = plan.batches;
     bool fold = true;
-    for (int64_t i = 0; fold && i < batches; ++i) fold = plan.b_offsets[i] == 0 && plan.a_offsets[i] == i * plan.M * plan.K;
+    for (int64_t i = 0; fold && i < batches; ++i) fold = plan.b_offset(i) == 0 && plan.a_offset(i) == i * plan.M * plan.K;
     GemmEpilogue<float> ep;
     ep.bias_n = bias->data<float>();
     if (activation_ == "Relu") ep.clip_min = 0.0f;

@@ -390,8 +390,11 @@ class LayerNormKernel : public OpKernel {
       if (requested(ctx, layout_.inv_std)) inv_out = &ctx.allocate_output(layout_.inv_std, DataType::float32, stat_shape);
     }
     if (y.size() == 0) return Status::ok();
-    // Row offsets of A and B (0-stride along broadcast dims) and their stride along the last axis.
-    auto row_offsets = [&](const Shape& s, std::vector<int64_t>& offs) {
+    // Row offsets of A and B (0-stride along broadcast dims), in the run's scratch, and their
+    // stride along the last axis.
+    auto row_offsets = [&](const Shape& s, Tensor& offsets) {
+      offsets = ctx.scratch(DataType::int64, rows);
+      int64_t* offs = offsets.data<int64_t>();
       Shape stride(static_cast<size_t>(rank), 0);  // Shape: inline
       int64_t st = 1;
       for (int64_t i = rank, k = static_cast<int64_t>(s.size()); i-- > 0;) {
@@ -400,21 +403,22 @@ class LayerNormKernel : public OpKernel {
         stride[static_cast<size_t>(i)] = d == 1 ? 0 : st;
         st *= d;
       }
-      offs.assign(static_cast<size_t>(rows), 0);
       Shape idx(static_cast<size_t>(rank), 0);
       for (int64_t r = 0; r < rows; ++r) {
         int64_t o = 0;
         for (int64_t i = 0; i + 1 < rank; ++i) o += idx[static_cast<size_t>(i)] * stride[static_cast<size_t>(i)];
-        offs[static_cast<size_t>(r)] = o;
+        offs[r] = o;
         for (int64_t i = rank - 1; i-- > 0;)
           if (++idx[static_cast<size_t>(i)] < ys[static_cast<size_t>(i)]) break; else idx[static_cast<size_t>(i)] = 0;
       }
       return stride.back();
     };
     const bool same = a->shape() == b->shape();
-    std::vector<int64_t> a_off, b_off;
-    const int64_t a_inner = same ? 1 : row_offsets(a->shape(), a_off);
-    const int64_t b_inner = same ? 1 : row_offsets(b->shape(), b_off);
+    Tensor a_offsets, b_offsets;
+    const int64_t a_inner = same ? 1 : row_offsets(a->shape(), a_offsets);
+    const int64_t b_inner = same ? 1 : row_offsets(b->shape(), b_offsets);
+    const int64_t* a_off = same ? nullptr : a_offsets.data<int64_t>();
+    const int64_t* b_off = same ? nullptr : b_offsets.data<int64_t>();
     return dispatch<kFloatTypes>(
         a->dtype(),
         [&]<class T>() -> Status {
@@ -437,8 +441,8 @@ class LayerNormKernel : public OpKernel {
           // Row r of the sum, written just before run_rows normalizes it (still in L1), in the
           // same pass over the rows: one hand-off to the pool instead of two.
           auto add_row = [&](int64_t r) {
-            const T* ar = pa + (same ? r * cols : a_off[static_cast<size_t>(r)]);
-            const T* br = pb + (same ? r * cols : b_off[static_cast<size_t>(r)]);
+            const T* ar = pa + (same ? r * cols : a_off[r]);
+            const T* br = pb + (same ? r * cols : b_off[r]);
             T* yr = ps + r * cols;
             if constexpr (std::is_same_v<T, F>) {
               if (a_inner == 1 && b_inner == 1) {

@@ -224,7 +224,7 @@ void strided_copy(DataType dtype, const Shape& shape, void* dst, const Shape& ds
   }, "copy");
 }
 
-void permute(const Tensor& in, const std::vector<int64_t>& perm, Tensor& out, ThreadPool* pool) {
+void permute(const Tensor& in, std::span<const int64_t> perm, Tensor& out, ThreadPool* pool) {
   const Shape in_strides = contiguous_strides(in.shape());
   Shape src_strides(perm.size());
   for (size_t k = 0; k < perm.size(); ++k) src_strides[k] = in_strides[perm[k]];

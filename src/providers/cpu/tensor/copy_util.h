@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -80,7 +81,7 @@ void strided_copy(DataType dtype, const Shape& shape, void* dst, const Shape& ds
                   const Shape& src_strides, ThreadPool* pool);
 
 // out = in with dims permuted: out.shape[k] = in.shape[perm[k]]. perm must be valid.
-void permute(const Tensor& in, const std::vector<int64_t>& perm, Tensor& out, ThreadPool* pool);
+void permute(const Tensor& in, std::span<const int64_t> perm, Tensor& out, ThreadPool* pool);
 
 // Product of dims [begin, end) of a shape: the element count of that block of axes.
 inline int64_t product(const Shape& s, size_t begin, size_t end) {

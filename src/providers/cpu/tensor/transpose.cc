@@ -17,19 +17,19 @@ class TransposeKernel final : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const size_t rank = x->rank();
-    std::vector<int64_t> perm = perm_;
+    Shape perm(perm_.begin(), perm_.end());  // Shape: inline, so a run allocates nothing here
     if (perm.empty() && rank > 0) {
       perm.resize(rank);
       for (size_t k = 0; k < rank; ++k) perm[k] = static_cast<int64_t>(rank - 1 - k);
     }
     if (perm.size() != rank) return ctx.error("perm has ", perm.size(), " entries but the input has rank ", rank);
-    std::vector<bool> seen(rank, false);
+    Shape seen(rank, 0);
     Shape out_shape(rank);
     for (size_t k = 0; k < rank; ++k) {
       int64_t p = perm[k];
       if (p < 0) p += static_cast<int64_t>(rank);  // not in the spec, but harmless
       if (p < 0 || p >= static_cast<int64_t>(rank) || seen[p]) return ctx.error("perm ", shape_to_string(perm_), " is not a permutation");
-      seen[p] = true;
+      seen[p] = 1;
       perm[k] = p;
       out_shape[k] = x->dim(p);
     }
