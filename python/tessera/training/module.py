@@ -250,11 +250,13 @@ class _Compiled:
 
 class _TesseraFunction(torch.autograd.Function):
     """Forward and backward runs of one signature as one autograd node. Arguments:
-    (compiled, module, the fed tensors' numpy views, *fed tensors): autograd sees the tensors,
-    the runs read the views; outputs: the module's outputs."""
+    ((compiled, module, the fed tensors' numpy views), *fed tensors): autograd sees the tensors,
+    the runs read the views; outputs: the module's outputs. The non-tensor arguments travel as one
+    tuple: apply inspects each argument, and backward returns one None per non-tensor."""
 
     @staticmethod
-    def forward(ctx, compiled, module, arrays, *tensors):
+    def forward(ctx, run, *tensors):
+        compiled, module, arrays = run
         results, ctx.step = compiled.run_forward(module, arrays)
         ctx.compiled = compiled
         ctx.shapes = [r.shape for r in results]
@@ -264,7 +266,7 @@ class _TesseraFunction(torch.autograd.Function):
     def backward(ctx, *grads):
         x_grads = ctx.compiled.run_backward(ctx.step, grads, ctx.shapes)
         ctx.step = None  # the saved activations go now, not when the graph goes
-        return (None, None, None, *x_grads)
+        return (None, *x_grads)
 
 
 class TesseraModule(torch.nn.Module):
@@ -313,7 +315,7 @@ class TesseraModule(torch.nn.Module):
         if arrays is None:
             tensors, arrays, _ = compiled.feeds_of(module, inputs)
         if want_grad:
-            results = _TesseraFunction.apply(compiled, module, arrays, *tensors)
+            results = _TesseraFunction.apply((compiled, module, arrays), *tensors)
         else:
             results, _ = compiled.run_forward(module, arrays)
         return results[0] if compiled.single else tuple(results)
