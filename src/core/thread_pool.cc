@@ -41,7 +41,8 @@ struct ThreadPool::Job {
       const uint64_t front = v >> 32, back = v & 0xffffffffu;
       if (front >= back) return -1;
       const uint64_t next = from_back ? (front << 32 | (back - 1)) : ((front + 1) << 32 | back);
-      if (unclaimed.compare_exchange_weak(v, next, std::memory_order_relaxed)) return static_cast<int64_t>(from_back ? back - 1 : front);
+      if (unclaimed.compare_exchange_weak(v, next, std::memory_order_relaxed))
+        return static_cast<int64_t>(from_back ? back - 1 : front);
     }
   }
 

@@ -31,7 +31,8 @@ TEST(ThreadPool, CoversTheRangeExactlyOnce) {
 // thread did 6 of them), and a long range splits into chunks whose sizes differ by at most one.
 TEST(ThreadPool, ChunksAreEvenAndFewTasksSplitOneByOne) {
   ThreadPool pool(2);
-  for (const auto& [n, min_chunk, largest] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{10, 1, 1}, {16, 1, 1}, {100, 1, 7}, {1000, 7, 63}}) {
+  using Case = std::tuple<int64_t, int64_t, int64_t>;  // n, min_chunk, the largest chunk expected
+  for (const auto& [n, min_chunk, largest] : std::vector<Case>{{10, 1, 1}, {16, 1, 1}, {100, 1, 7}, {1000, 7, 63}}) {
     std::mutex mutex;
     std::vector<int64_t> sizes;
     pool.parallel_for(n, min_chunk, [&](int64_t begin, int64_t end) {
