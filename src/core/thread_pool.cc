@@ -8,13 +8,17 @@
 
 namespace tessera {
 
-// One parallel_for call, on its caller's stack. Chunks are claimed through `next`, so the caller
+// One parallel_for call, on its caller's stack. Chunks are claimed one at a time, so the caller
 // makes progress even when every worker is busy with another run's work, and a late worker
-// leaves its share to whoever is free.
+// leaves its share to whoever is free. The caller claims from the front and the workers from the
+// back: with equal speeds each thread runs one contiguous range of tasks, which the kernels'
+// task orders count on (consecutive tasks share weights or input rows), and the caller takes
+// the same first part of every node (the part of the previous node's output it wrote itself).
 struct ThreadPool::Job {
   const FunctionRef<void(int64_t, int64_t)>* fn;
-  int64_t n, chunks, chunk_size;
-  std::atomic<int64_t> next{0};
+  int64_t n, chunks;
+  // The unclaimed chunks [front, back) as front << 32 | back (chunks < 2^31).
+  std::atomic<uint64_t> unclaimed{0};
   std::atomic<int64_t> done{0};
   // Workers that took this job from the queue and have not let go of it yet; the caller returns
   // only once it is 0, so no worker touches the job after its frame is gone.
@@ -24,18 +28,39 @@ struct ThreadPool::Job {
   std::exception_ptr error;  // guarded by mutex
   bool deterministic = false;  // the caller's deterministic_mode(), which its chunks run in
 
+  void start(int64_t total, int64_t count) {
+    n = total;
+    chunks = count;
+    unclaimed.store(static_cast<uint64_t>(count), std::memory_order_relaxed);
+  }
+
+  // The next chunk from the front (or the back), or -1 when none is left.
+  int64_t claim(bool from_back) {
+    uint64_t v = unclaimed.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t front = v >> 32, back = v & 0xffffffffu;
+      if (front >= back) return -1;
+      const uint64_t next = from_back ? (front << 32 | (back - 1)) : ((front + 1) << 32 | back);
+      if (unclaimed.compare_exchange_weak(v, next, std::memory_order_relaxed))
+        return static_cast<int64_t>(from_back ? back - 1 : front);
+    }
+  }
+
   // Runs chunks until none is left. A chunk that throws stops the others from starting (they
   // count as done without running); the first exception is kept for the caller.
-  void run_chunks() {
-    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
-      const int64_t begin = c * chunk_size, end = std::min(n, begin + chunk_size);
+  void run_chunks(bool from_back) {
+    for (int64_t c; (c = claim(from_back)) >= 0;) {
+      // Even split: chunk sizes differ by at most one element, so no thread is left with a
+      // double-sized last chunk (10 tasks as 5 chunks of 2 went 3:2 over 2 threads).
+      const int64_t begin = c * n / chunks, end = (c + 1) * n / chunks;
       try {
         if (begin < end) (*fn)(begin, end);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex);
         if (!error) error = std::current_exception();
-        const int64_t unclaimed = std::max<int64_t>(0, chunks - next.exchange(chunks));
-        done.fetch_add(unclaimed, std::memory_order_acq_rel);
+        const uint64_t left = unclaimed.exchange(0);
+        done.fetch_add(std::max<int64_t>(0, static_cast<int64_t>(left & 0xffffffffu) - static_cast<int64_t>(left >> 32)),
+                       std::memory_order_acq_rel);
       }
       if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
         std::lock_guard<std::mutex> lock(mutex);
@@ -62,9 +87,10 @@ ThreadPool::~ThreadPool() {
 namespace {
 
 constexpr auto kSpinTime = std::chrono::microseconds(50);
-// Chunks per thread: a few more than one, so that a thread that starts late (woken, or busy with
-// another run) hands its share to the others instead of making them wait.
-constexpr int64_t kChunksPerThread = 4;
+// Chunks per thread, at most: several, so that a thread that starts late (woken, or busy with
+// another run) hands its share to the others instead of making them wait, and a node of a few
+// equal tasks (a 1x1 on a 7x7 plane: 10 groups of output blocks) splits them one by one.
+constexpr int64_t kChunksPerThread = 8;
 
 // Pauses between yields of a worker spinning through a run (some microseconds).
 constexpr int kPausesPerYield = 1024;
@@ -113,7 +139,7 @@ void ThreadPool::worker_loop() {
     }
     {
       DeterministicMode mode(job->deterministic);
-      job->run_chunks();
+      job->run_chunks(/*from_back=*/true);
     }
     job->users.fetch_sub(1, std::memory_order_release);  // the last touch of the job
   }
@@ -131,10 +157,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, FunctionRef<void(int
   Job job;
   job.fn = &fn;
   job.deterministic = deterministic_mode();
-  job.n = n;
-  job.chunks = std::min<int64_t>(pieces, kChunksPerThread * (helpers + 1));
-  job.chunk_size = (n + job.chunks - 1) / job.chunks;
-  job.chunks = (n + job.chunk_size - 1) / job.chunk_size;
+  job.start(n, std::min<int64_t>(pieces, kChunksPerThread * (helpers + 1)));
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -143,7 +166,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk, FunctionRef<void(int
     wake = sleeping_ > 0;
   }
   if (wake) cv_.notify_all();
-  job.run_chunks();
+  job.run_chunks(/*from_back=*/false);
   if (!spin_until([&] { return job.done.load(std::memory_order_acquire) == job.chunks; })) {
     std::unique_lock<std::mutex> lock(job.mutex);
     job.cv.wait(lock, [&] { return job.done.load(std::memory_order_acquire) == job.chunks; });

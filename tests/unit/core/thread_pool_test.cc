@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace tessera {
@@ -21,6 +24,26 @@ TEST(ThreadPool, CoversTheRangeExactlyOnce) {
     });
     for (const auto& h : hits) EXPECT_EQ(h.load(), 1);
     EXPECT_EQ(pool.size(), threads);
+  }
+}
+
+// A few equal tasks split one by one (10 tasks over 2 threads ran as 5 chunks of 2, so one
+// thread did 6 of them), and a long range splits into chunks whose sizes differ by at most one.
+TEST(ThreadPool, ChunksAreEvenAndFewTasksSplitOneByOne) {
+  ThreadPool pool(2);
+  using Case = std::tuple<int64_t, int64_t, int64_t>;  // n, min_chunk, the largest chunk expected
+  for (const auto& [n, min_chunk, largest] : std::vector<Case>{{10, 1, 1}, {16, 1, 1}, {100, 1, 7}, {1000, 7, 63}}) {
+    std::mutex mutex;
+    std::vector<int64_t> sizes;
+    pool.parallel_for(n, min_chunk, [&](int64_t begin, int64_t end) {
+      std::lock_guard<std::mutex> lock(mutex);
+      sizes.push_back(end - begin);
+    });
+    int64_t total = 0;
+    for (int64_t s : sizes) total += s;
+    EXPECT_EQ(total, n);
+    EXPECT_EQ(*std::max_element(sizes.begin(), sizes.end()), largest) << n;
+    EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()) - *std::min_element(sizes.begin(), sizes.end()), 1) << n;
   }
 }
 

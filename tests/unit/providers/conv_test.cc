@@ -570,7 +570,9 @@ TEST(Conv, BlockedConvStemEpilogues) {
 // Depthwise BlockedConv: 3x3 and 5x5 at stride 1 and 2 on rows of 28 inputs or more read the
 // blocked input in place (windows inside the image directly, the edge outputs tap by tap, rows
 // in the padding as zero rows); narrower rows and other geometries go through the padded copy.
-// Rows of fewer, exactly and more than a group of seven interior outputs; no padding; pads wider
+// Rows of fewer, exactly and more than a group of seven interior outputs (the 1 to 6 past the
+// last group run as one group: 6 at 29 wide, 5 at 28, 4 at 34, 3 at 28 (5x5), 2 at 60, 1 at 33
+// (5x5 stride 2)); no padding; pads wider
 // than the kernel's reach; asymmetric pads; a last block part empty; bands of rows (200 x 60);
 // two images; fused Clip and SiLU.
 TEST(Conv, BlockedConvDepthwise) {
@@ -583,6 +585,7 @@ TEST(Conv, BlockedConvDepthwise) {
   check_blocked_conv({{1, 16, 4, 28}, 16, 16, {5, 5}, {2, 2}, {}, {0, 9, 1, 9}});  // edge runs of 5 and 4 outputs
   check_blocked_conv({{1, 16, 112, 112}, 16, 16, {3, 3}, {2, 2}, {}, {0, 0, 1, 1}});
   check_blocked_conv({{1, 16, 200, 60}, 16, 16, {3, 3}, {}, {}, {1, 1, 1, 1}});
+  check_blocked_conv({{1, 16, 5, 34}, 16, 16, {3, 3}, {}, {}, {1, 1, 1, 1}});
   check_blocked_conv({{1, 16, 14, 14}, 16, 16, {3, 3}, {}, {}, {1, 1, 1, 1}});     // narrow: the padded copy
   check_blocked_conv({{1, 16, 9, 30}, 16, 16, {3, 3}, {}, {2, 2}, {2, 2, 2, 2}});  // dilated: the padded copy
   check_blocked_conv({{1, 16, 9, 30}, 16, 16, {3, 3}, {3, 3}, {}, {1, 1, 1, 1}});  // stride 3: the padded copy
