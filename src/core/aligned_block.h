@@ -6,10 +6,11 @@
 //   whole 2 MiB pages inside a large block are advised for transparent huge pages, which cuts
 //   the TLB misses of every later run.
 // - allocate_weight_block: memory written once while a session is created and then only read
-//   (weights, packed weights). It stays in small pages, all faulted in by one call. On a virtual
-//   machine whose free memory is handed back to the host, a fresh huge page costs about 3 ms/MiB
-//   to touch against 0.4 ms/MiB for populated small pages, and 4 KiB faults one by one 0.6 ms/MiB;
-//   the weights' reads stream, so huge pages gain a run little there.
+//   (weights, packed weights, and so every tensor made outside a run's pool). It stays in small
+//   pages, all faulted in by one call. On a virtual machine whose free memory is handed back to
+//   the host, a fresh huge page costs about 3 ms/MiB to touch against 0.4 ms/MiB for populated
+//   small pages, and 4 KiB faults one by one 0.6 ms/MiB; the weights' reads stream, so huge pages
+//   gain a run little there.
 #pragma once
 
 #include <cstddef>

@@ -165,7 +165,7 @@ Result<std::unique_ptr<SessionState>> SessionState::create(Model model, std::vec
 
 std::shared_ptr<ArenaBudget> SessionState::run_budget() const {
   if (!limits_.max_run_arena_bytes) return nullptr;
-  constexpr size_t kMaxSpareBudgets = 16;  // as many as runs at once keep frames (executor.h)
+  constexpr size_t kMaxSpareBudgets = 16;  // as many as the executor keeps free frames (executor.cc)
   std::lock_guard lock(budgets_mutex_);
   for (const auto& spare : spare_budgets_)
     if (spare.use_count() == 1) {  // no tensor of an earlier run holds it

@@ -55,6 +55,13 @@ struct MatMulPlan {
 
   int64_t a_offset(int64_t n) const { return offset(n, a_stride); }
   int64_t b_offset(int64_t n) const { return offset(n, b_stride); }
+  // Whether every batch reads the same B from its start and A's batches lie back to back (one
+  // batch does): the batches are then the rows of one tall GEMM.
+  bool one_tall_gemm() const {
+    for (int64_t i = 0; i < batches; ++i)
+      if (b_offset(i) != 0 || a_offset(i) != i * M * K) return false;
+    return true;
+  }
 
  private:
   int64_t offset(int64_t n, const Shape& stride) const {
@@ -107,13 +114,8 @@ void run_matmul(const MatMulPlan& p, const T* a, const T* b, T* y, ThreadPool& p
                 const PackedMatrix<float>* packed_b) {
   const int64_t batches = p.batches;
   if (batches == 0 || p.M == 0 || p.N == 0) return;
-  // B shared by all batches and A batches laid out back to back: one tall GEMM.
-  bool fold = batches > 1;
-  for (int64_t i = 0; fold && i < batches; ++i)
-    fold = p.b_offset(i) == 0 && p.a_offset(i) == i * p.M * p.K;
-  if (fold || batches == 1) {
-    gemm_any<T>(false, false, p.M * (fold ? batches : 1), p.N, p.K, T(1), a + p.a_offset(0), p.K, b + p.b_offset(0),
-                p.N, T(0), y, p.N, &pool, packed_b);
+  if (p.one_tall_gemm()) {
+    gemm_any<T>(false, false, p.M * batches, p.N, p.K, T(1), a, p.K, b, p.N, T(0), y, p.N, &pool, packed_b);
     return;
   }
   const int threads = pool.size();
@@ -377,8 +379,7 @@ class FusedMatMulKernel final : public OpKernel {
     const float* B = b->data<float>();
     float* Y = y.data<float>();
     const int64_t batches = plan.batches;
-    bool fold = true;
-    for (int64_t i = 0; fold && i < batches; ++i) fold = plan.b_offset(i) == 0 && plan.a_offset(i) == i * plan.M * plan.K;
+    const bool fold = plan.one_tall_gemm();
     GemmEpilogue<float> ep;
     ep.bias_n = bias->data<float>();
     if (activation_ == "Relu") ep.clip_min = 0.0f;
