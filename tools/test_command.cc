@@ -124,11 +124,18 @@ void report_crash(int signal_number) {
   raise(signal_number);
 }
 
-// SUITE/CASE -> reason, from a file of "SUITE/CASE reason" lines ('#' starts a comment).
-Result<std::map<std::string, std::string>> read_expected_failures(const std::string& path) {
+// A case listed as expected to fail. A reason that starts with "random:" says the case's expected
+// outputs are unseeded random draws: a run can match them by chance, so passing is no error.
+struct ExpectedFailure {
+  std::string reason;
+  bool may_pass = false;
+};
+
+// SUITE/CASE -> its entry, from a file of "SUITE/CASE reason" lines ('#' starts a comment).
+Result<std::map<std::string, ExpectedFailure>> read_expected_failures(const std::string& path) {
   std::ifstream in(path);
   if (!in) return io_error("cannot read the expected-failures file '", path, "'");
-  std::map<std::string, std::string> expected;
+  std::map<std::string, ExpectedFailure> expected;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     size_t start = line.find_first_not_of(" \t");
@@ -138,25 +145,28 @@ Result<std::map<std::string, std::string>> read_expected_failures(const std::str
     size_t reason_at = end == std::string::npos ? std::string::npos : line.find_first_not_of(" \t", end);
     if (reason_at == std::string::npos)
       return invalid_argument(path, ":", number, ": '", label, "' needs a reason after the case name");
-    expected[label] = line.substr(reason_at);
+    std::string reason = line.substr(reason_at);
+    const bool may_pass = reason.starts_with("random:");
+    expected[label] = {std::move(reason), may_pass};
   }
   return expected;
 }
 
-// Failures outside the list, and listed cases that passed or were not run: each is an error.
-int check_expected_failures(const std::map<std::string, std::string>& expected, const std::map<std::string, bool>& outcome) {
+// Failures outside the list, listed cases that passed (unless random) or were not run: each is
+// an error.
+int check_expected_failures(const std::map<std::string, ExpectedFailure>& expected, const std::map<std::string, bool>& outcome) {
   int problems = 0;
   for (const auto& [label, passed] : outcome) {
-    bool listed = expected.count(label) > 0;
-    if (!passed && !listed) {
+    auto listed = expected.find(label);
+    if (!passed && listed == expected.end()) {
       std::cerr << "error: " << label << " failed and is not in the expected-failures list (a regression?)\n";
       ++problems;
-    } else if (passed && listed) {
+    } else if (passed && listed != expected.end() && !listed->second.may_pass) {
       std::cerr << "error: " << label << " passed but is listed as expected to fail: remove it from the list\n";
       ++problems;
     }
   }
-  for (const auto& [label, reason] : expected)
+  for (const auto& [label, entry] : expected)
     if (!outcome.count(label)) {
       std::cerr << "error: " << label << " is listed as expected to fail but was not run: remove it from the list\n";
       ++problems;
@@ -174,7 +184,7 @@ int test_command(const TestArgs& args) {
     std::cerr << "error: " << options.status().message() << "\n";
     return kExitUsage;
   }
-  std::map<std::string, std::string> expected;
+  std::map<std::string, ExpectedFailure> expected;
   if (!args.expected_failures.empty()) {
     auto read = read_expected_failures(args.expected_failures);
     if (!read.is_ok()) {

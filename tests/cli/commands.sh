@@ -42,6 +42,16 @@ echo '{"rtol": "loose"}' >"$out/no_json/case/data.json"
 check test_bad_data_json has "data.json': \"rtol\" is not a number"
 mkdir -p "$out/empty"
 expect_exit 2 test_no_case "^error: no test case \(a folder with model.onnx and test_data_set_N/\) under '.*empty'$" "$tessera" test "$out/empty"
+# --expected-failures: a listed case that passes is an error, unless its reason starts with
+# "random:" (expected outputs drawn at random, which a run can match by chance).
+echo "cli/tolerance_case   listed, but it passes" >"$out/expected.txt"
+"$tessera" test "$case_dir" --expected-failures "$out/expected.txt" >"$out/stdout" 2>"$out/stderr"
+check test_listed_case_passing_fails [ $? -eq 1 ] && check test_listed_case_passing_named grep -q "cli/tolerance_case passed but is listed" "$out/stderr"
+echo "cli/tolerance_case   random: draws that a run may match" >"$out/expected.txt"
+"$tessera" test "$case_dir" --expected-failures "$out/expected.txt" >"$out/stdout" 2>"$out/stderr"
+check test_random_case_may_pass [ $? -eq 0 ]
+"$tessera" test "$case_dir" --rtol 1e-3 --expected-failures "$out/expected.txt" >"$out/stdout" 2>"$out/stderr"
+check test_random_case_may_fail [ $? -eq 0 ] && check test_random_case_xfail has "^XFAIL cli/tolerance_case: "
 
 # info: metadata, weights in initializers and Constant nodes, the parameter count, node counts
 # apart; --json the same as an object; a model with an unknown op is described and flagged.
