@@ -1,5 +1,6 @@
 #include "gradient_runner.h"
 
+#include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <memory>
@@ -55,7 +56,7 @@ class GradientRunner {
   // forward-only runner (inference).
   GradientRunner(const py::bytes& forward, const py::object& backward, std::vector<std::string> feeds,
                  const std::vector<std::string>& outputs, const std::vector<std::string>& saved,
-                 const std::vector<std::string>& y_grads, int intra_op_threads)
+                 const std::vector<std::string>& y_grads, int intra_op_threads, const std::vector<size_t>& kept_feeds)
       : forward_(load_session(forward, intra_op_threads)), feed_names_(std::move(feeds)), saved_count_(saved.size()) {
     for (const std::string& name : feed_names_) {
       const IoInfo* info = nullptr;
@@ -66,6 +67,11 @@ class GradientRunner {
     if (feed_names_.size() != forward_.inputs().size())
       throw_invalid_argument(str_cat("forward model: ", forward_.inputs().size(), " inputs, but ", feed_names_.size(),
                                      " feeds named"));
+    kept_.resize(feed_names_.size());
+    for (size_t k : kept_feeds) {
+      if (k >= feed_names_.size()) throw_invalid_argument(str_cat("kept_feeds: ", k, " is not a feed index"));
+      kept_[k].wanted = true;
+    }
     output_names_ = outputs;
     output_names_.insert(output_names_.end(), saved.begin(), saved.end());
     if (backward.is_none()) {
@@ -101,8 +107,7 @@ class GradientRunner {
       throw_invalid_argument(str_cat("forward: ", arrays.size(), " arrays for ", feed_names_.size(), " feeds"));
     auto step = std::make_unique<SavedStep>();
     step->feeds.reserve(feed_names_.size());
-    for (size_t i = 0; i < feed_names_.size(); ++i)
-      step->feeds.emplace_back(feed_names_[i], value_from_python(arrays[i], feed_infos_[i]));
+    for (size_t i = 0; i < feed_names_.size(); ++i) step->feeds.emplace_back(feed_names_[i], feed_value(i, arrays[i]));
     std::vector<Value> values = run(forward_, step->feeds, output_names_);
     const size_t n_out = output_names_.size() - saved_count_;
     py::list outputs;
@@ -143,6 +148,45 @@ class GradientRunner {
   }
 
  private:
+  // A kept feed's value: its array converted once and reused while the same array object comes
+  // with the same data, shape and dtype (a parameter updated in place by an optimizer). Read and
+  // written with the GIL held only, so runs on several threads need no other lock.
+  struct KeptFeed {
+    bool wanted = false;
+    PyObject* array = nullptr;  // `value` holds a reference to it, so the address stays its own
+    PyObject* descr = nullptr;  // its dtype then (the array holds it)
+    Value value;
+  };
+
+  // Whether `obj` is the array `kept` was made from, unchanged in layout: numpy lets an array's
+  // shape and dtype be assigned in place, its data pointer never.
+  static bool still_fits(const KeptFeed& kept, py::handle obj) {
+    if (obj.ptr() != kept.array || !kept.value.is_tensor()) return false;
+    const auto* a = py::detail::array_proxy(obj.ptr());
+    const Tensor& t = kept.value.tensor();
+    if (a->data != t.raw_data() || static_cast<size_t>(a->nd) != t.rank()) return false;
+    constexpr int kWrapped = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+    if ((a->flags & kWrapped) != kWrapped) return false;
+    for (int d = 0; d < a->nd; ++d)
+      if (a->dimensions[d] != t.dim(static_cast<size_t>(d))) return false;
+    return a->descr == kept.descr;
+  }
+
+  Value feed_value(size_t i, py::handle obj) const {
+    KeptFeed& kept = kept_[i];
+    if (!kept.wanted) return value_from_python(obj, feed_infos_[i]);
+    if (still_fits(kept, obj)) return kept.value;
+    Value value = value_from_python(obj, feed_infos_[i]);
+    // Only a wrapped array is kept: a copy (another layout, a list) would go stale when the
+    // caller's object changes in place.
+    const bool wrapped = py::isinstance<py::array>(obj) && value.is_tensor() &&
+                         value.tensor().raw_data() == py::detail::array_proxy(obj.ptr())->data;
+    kept.array = wrapped ? obj.ptr() : nullptr;
+    kept.descr = wrapped ? py::detail::array_proxy(obj.ptr())->descr : nullptr;
+    kept.value = wrapped ? value : Value();
+    return value;
+  }
+
   struct Source {
     enum Kind { saved, feed, y_grad } kind = saved;
     size_t index = 0;
@@ -167,6 +211,7 @@ class GradientRunner {
   size_t saved_count_ = 0;
   size_t y_grad_count_ = 0;
   std::vector<Source> backward_sources_;  // per backward input, in the model's order
+  mutable std::vector<KeptFeed> kept_;     // per feed
 };
 
 }  // namespace
@@ -177,9 +222,11 @@ void register_gradient_runner(py::module_& m) {
                              "Runs build_gradient_graphs' forward and backward models with list feeds and outputs "
                              "(tessera.training.TesseraModule).")
       .def(py::init<const py::bytes&, const py::object&, std::vector<std::string>, const std::vector<std::string>&,
-                    const std::vector<std::string>&, const std::vector<std::string>&, int>(),
+                    const std::vector<std::string>&, const std::vector<std::string>&, int, const std::vector<size_t>&>(),
            py::arg("forward"), py::arg("backward"), py::arg("feeds"), py::arg("outputs"), py::arg("saved"),
-           py::arg("y_grads"), py::arg("intra_op_threads"))
+           py::arg("y_grads"), py::arg("intra_op_threads"), py::arg("kept_feeds") = std::vector<size_t>{},
+           "kept_feeds: indices of feeds that are the same arrays run after run (parameters updated in place); "
+           "their converted values are kept between runs.")
       .def("forward", &GradientRunner::run_forward, py::arg("arrays"),
            "Runs the forward model on one array per feed; returns (outputs, saved step or None).")
       .def("backward", &GradientRunner::run_backward, py::arg("step"), py::arg("y_grads"),

@@ -99,3 +99,32 @@ def test_runner_takes_and_returns_lists_in_a_fixed_order():
     with pytest.raises(tessera.InvalidArgument, match="'nope' is not an input"):
         _tessera._GradientRunner(graphs["forward"], graphs["backward"], ["b", "x", "nope"], ["y"], graphs["saved"],
                                  graphs["y_grads"], 1)
+
+
+def test_runner_kept_feeds_follow_their_arrays():
+    """kept_feeds: a parameter's converted value is reused while the same array comes unchanged in
+    layout; updates in place are seen, another array or a changed layout is converted again."""
+    graphs = _tessera.build_gradient_graphs(relu_matmul_model().SerializeToString(), ["y"], ["w", "b", "x"])
+    runner = _tessera._GradientRunner(graphs["forward"], graphs["backward"], ["b", "x", "w"], ["y"], graphs["saved"],
+                                      graphs["y_grads"], 1, kept_feeds=[0, 2])
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (3, 5), (5,)))
+
+    def expect(w_now, b_now):
+        (y,), _ = runner.forward([b, x, w])
+        np.testing.assert_allclose(y, np.maximum(x @ w_now, 0) + b_now, rtol=1e-6)
+
+    expect(w, b)
+    w *= 2  # in place, as an optimizer step: the kept value reads the same memory
+    b[...] = rng.standard_normal(5)
+    expect(w, b)
+    w = rng.standard_normal((3, 5)).astype(np.float32)  # another array object
+    expect(w, b)
+    w.shape = (5, 3)  # the same object, its layout changed in place: converted again, and refused
+    with pytest.raises(tessera.InvalidArgument, match="input 'w'"):
+        runner.forward([b, x, w])
+    w.shape = (3, 5)
+    expect(w, b)
+    with pytest.raises(tessera.InvalidArgument, match="kept_feeds: 3 is not a feed index"):
+        _tessera._GradientRunner(graphs["forward"], graphs["backward"], ["b", "x", "w"], ["y"], graphs["saved"],
+                                 graphs["y_grads"], 1, kept_feeds=[3])

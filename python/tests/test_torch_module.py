@@ -250,3 +250,19 @@ def test_digits_convergence_matches_torch():
     print(f"digits MLP, 30 epochs AdamW: torch {torch_accuracy:.2f}%, TesseraModule {tessera_accuracy:.2f}%")
     assert torch_accuracy > 90
     assert abs(tessera_accuracy - torch_accuracy) <= 1.0
+
+
+def test_replaced_parameters_and_moved_data_are_fed():
+    """The wrapper keeps its parameters' numpy views between steps; a parameter replaced in its
+    module, or one whose data moved (`p.data = ...`), must be fed as it is now."""
+    reference, wrapped = pair(mlp, 0)
+    x = torch.randn(16, 64)
+    assert_close(wrapped(x), reference(x), 1e-5, 1e-6, "before")
+    new_weight = torch.randn(128, 64)
+    reference[0].weight.data = new_weight.clone()
+    wrapped.module[0].weight.data = new_weight.clone()
+    assert_close(wrapped(x), reference(x), 1e-5, 1e-6, "after p.data = ...")
+    new_bias = torch.randn(10)
+    reference[4].bias = torch.nn.Parameter(new_bias.clone())
+    wrapped.module[4].bias = torch.nn.Parameter(new_bias.clone())
+    assert_close(wrapped(x), reference(x), 1e-5, 1e-6, "after a new Parameter")

@@ -26,6 +26,7 @@ runs in torch from then on for that signature (fallback=False raises instead).
 """
 
 import io
+import operator
 import warnings
 
 import numpy as np
@@ -36,6 +37,8 @@ from torch.nn.utils import stateless
 from tessera import _tessera
 
 _OPSET = 17  # LayerNormalization is exported as one op from 17
+_data_ptr = torch.Tensor.data_ptr
+_requires_grad = operator.attrgetter("requires_grad")
 
 
 class _Functional(torch.nn.Module):
@@ -136,13 +139,17 @@ class _Compiled:
         self.track_batches = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
                               and m.training and m.track_running_stats and m.num_batches_tracked is not None]
         self.want_grad = want_grad
-        self._owners = None  # per feed: (owning module, attribute), or (None, input index)
-        self._views = [None] * len(self.feeds)  # per feed: (tensor, data_ptr, numpy view), see feeds_of
+        self._input_refs = [ref for _, (kind, ref) in self.feeds if kind == "input"]
+        self._owners = None  # per parameter or buffer feed: (its owner's parameter or buffer dict, key)
+        self._held, self._held_ptrs, self._held_arrays = [], [], []  # their tensors, data_ptrs and numpy views
         self._stat_owners = None  # per running statistic: its BatchNorm module, see _update_buffers
         feed_names = [name for name, _ in self.feeds]
+        # Parameters and buffers are the same arrays step after step (see feeds_of): the runner
+        # keeps their converted values instead of wrapping them again on every run.
+        kept = [k for k, (_, (kind, _)) in enumerate(self.feeds) if kind != "input"]
         self._stat_feeds = [feed_names.index(buffer) for _, buffer, _, _ in self.stats]  # per statistic: its feed
         if not want_grad:
-            self.runner = _tessera._GradientRunner(model.SerializeToString(), None, feed_names, self.outputs, [], [], threads)
+            self.runner = _tessera._GradientRunner(model.SerializeToString(), None, feed_names, self.outputs, [], [], threads, kept)
             return
         # Differentiate the float outputs by every float input that needs a gradient.
         self.xs = [(name, key) for name, key in self.feeds if self._needs_grad(module, inputs, key)]
@@ -153,7 +160,7 @@ class _Compiled:
         except _tessera.TesseraError as e:
             raise _Unsupported(str(e)) from e
         self.runner = _tessera._GradientRunner(graphs["forward"], graphs["backward"], feed_names, self.outputs,
-                                               graphs["saved"], graphs["y_grads"], threads)
+                                               graphs["saved"], graphs["y_grads"], threads, kept)
         # Per model output: its position among the ys (dL/dy fed to backward), or None; per feed:
         # its position among the xs (dL/dx returned by backward), or None.
         self.y_of_output = [self.ys.index(o) if o in self.ys else None for o in self.model_outputs]
@@ -171,38 +178,35 @@ class _Compiled:
 
     def feeds_of(self, module, inputs):
         """The tensors fed, in self.feeds order, their numpy views and whether any of them needs a
-        gradient, in one pass (a step's Python glue costs as much as the forward run: each pass
-        over the feeds is microseconds). Parameters and buffers are read from their owning modules
-        on every call (an optimizer or load_state_dict may have replaced them), through the
-        owners' parameter and buffer dicts looked up once (a plain dict read; getattr goes
-        through nn.Module's __getattr__). A parameter's or buffer's numpy view is kept between
-        calls, since an optimizer updates it in place; it is made again when the feed is another
-        tensor object or its data moved (`p.data = ...`). No copies: views of the tensors."""
+        gradient (a step's Python glue costs as much as the forward run, and more when torch's
+        optimizer has just pushed it out of the caches: each pass here is a C-level map, not a
+        loop of Python statements). Parameters and buffers are read from their owning modules on
+        every call (an optimizer or load_state_dict may have replaced them), through the owners'
+        parameter and buffer dicts looked up once (a plain dict read; getattr goes through
+        nn.Module's __getattr__). Their numpy views are kept between calls, since an optimizer
+        updates them in place; they are made again when any of them is another tensor object or
+        its data moved (`p.data = ...`). No copies: views of the tensors. The inputs lead the
+        feeds (see __init__)."""
         if self._owners is None:
             self._owners = []
             for _, (kind, ref) in self.feeds:
-                if kind == "input":
-                    self._owners.append((None, ref))
-                    continue
-                owner = module.get_submodule(ref.rpartition(".")[0])
-                self._owners.append((owner._parameters if kind == "param" else owner._buffers, ref.rpartition(".")[2]))
-        tensors, arrays = [], []
-        want_grad = False
-        views = self._views
-        for k, (table, key) in enumerate(self._owners):
-            if table is None:  # an input changes every call: no view kept
-                t = inputs[key]
-                array = t.detach().numpy() if t.requires_grad else t.numpy()
-            else:
-                t = table[key]
-                view = views[k]
-                if view is None or view[0] is not t or view[1] != t.data_ptr():
-                    view = views[k] = (t, t.data_ptr(), t.detach().numpy())
-                array = view[2]
+                if kind != "input":
+                    owner = module.get_submodule(ref.rpartition(".")[0])
+                    self._owners.append((owner._parameters if kind == "param" else owner._buffers, ref.rpartition(".")[2]))
+        held = [table[key] for table, key in self._owners]
+        if not (all(map(operator.is_, held, self._held)) and list(map(_data_ptr, held)) == self._held_ptrs):
+            self._held = held
+            self._held_ptrs = list(map(_data_ptr, held))
+            self._held_arrays = [t.detach().numpy() for t in held]
+        want_grad = any(map(_requires_grad, held))
+        if len(self._input_refs) == 1:  # the usual case, without a loop
+            t = inputs[self._input_refs[0]]
             want_grad = want_grad or t.requires_grad
-            tensors.append(t)
-            arrays.append(array)
-        return tensors, arrays, want_grad
+            return [t, *held], [t.detach().numpy() if t.requires_grad else t.numpy(), *self._held_arrays], want_grad
+        tensors = [inputs[ref] for ref in self._input_refs]
+        want_grad = want_grad or any(map(_requires_grad, tensors))
+        arrays = [t.detach().numpy() if t.requires_grad else t.numpy() for t in tensors]
+        return tensors + held, arrays + self._held_arrays, want_grad
 
     def run_forward(self, module, arrays):
         """Runs the forward model on feeds_of's arrays and updates the BatchNorm buffers through

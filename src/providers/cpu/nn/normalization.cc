@@ -682,7 +682,7 @@ class MvnKernel : public OpKernel {
     const int64_t rank = static_cast<int64_t>(x->rank());
     auto axes = normalize_axes(axes_, rank, ctx.node());
     if (!axes.is_ok()) return axes.status();
-    std::vector<bool> reduce(static_cast<size_t>(rank), false);
+    AxisFlags reduce(static_cast<size_t>(rank), false);
     for (int64_t a : axes.value()) reduce[static_cast<size_t>(a)] = true;
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
     if (x->size() == 0) return Status::ok();

@@ -284,7 +284,7 @@ class ReduceKernel : public OpKernel {
   Status compute(KernelContext& ctx) const override {
     TS_ASSIGN_OR_RETURN(const Tensor* x, ctx.required_input(0));
     const int64_t rank = static_cast<int64_t>(x->rank());
-    std::vector<int64_t> axes = axes_attr_;
+    Shape axes = axes_attr_;
     if (axes_from_input_) {
       axes.clear();
       if (const Tensor* a = ctx.input(1)) {
@@ -293,7 +293,7 @@ class ReduceKernel : public OpKernel {
         axes = std::move(r).value();
       }
     }
-    std::vector<bool> reduce(static_cast<size_t>(rank), axes.empty() && !noop_with_empty_axes_);
+    AxisFlags reduce(static_cast<size_t>(rank), axes.empty() && !noop_with_empty_axes_);
     if (!axes.empty()) {
       auto r = normalize_axes(axes, rank, ctx.node());
       if (!r.is_ok()) return r.status();
@@ -319,7 +319,7 @@ class ReduceKernel : public OpKernel {
   bool keepdims_;
   bool noop_with_empty_axes_;
   bool axes_from_input_;
-  std::vector<int64_t> axes_attr_;
+  Shape axes_attr_;
 };
 
 constexpr ReduceOpInfo kReduceOps[] = {

@@ -20,8 +20,8 @@ std::vector<double> tensor_to_doubles(const Tensor& t) {
   return out;
 }
 
-Result<std::vector<int64_t>> tensor_to_int64s(const Tensor& t, const std::string& what) {
-  std::vector<int64_t> out(static_cast<size_t>(t.size()));
+Result<Shape> tensor_to_int64s(const Tensor& t, const std::string& what) {
+  Shape out(static_cast<size_t>(t.size()));
   if (t.dtype() == DataType::int64) {
     std::copy(t.data<int64_t>(), t.data<int64_t>() + t.size(), out.begin());
   } else if (t.dtype() == DataType::int32) {
@@ -39,10 +39,9 @@ Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const Node& node) {
   return axis < 0 ? axis + rank : axis;
 }
 
-Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node) {
-  std::vector<int64_t> out;
-  out.reserve(axes.size());
-  std::vector<bool> seen(static_cast<size_t>(std::max<int64_t>(rank, 1)), false);
+Result<Shape> normalize_axes(std::span<const int64_t> axes, int64_t rank, const Node& node) {
+  Shape out;
+  AxisFlags seen(static_cast<size_t>(std::max<int64_t>(rank, 1)), false);
   for (int64_t a : axes) {
     if (a < -rank || a >= rank) return invalid_argument(node.describe(), ": axis ", a, " is out of range for rank ", rank);
     int64_t n = a < 0 ? a + rank : a;
@@ -55,14 +54,14 @@ Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, in
 
 namespace {
 
-void contiguous_strides(const std::vector<int64_t>& dims, std::vector<int64_t>& strides) {
+void contiguous_strides(const Shape& dims, Shape& strides) {
   strides.assign(dims.size(), 1);
   for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
 }
 
 }  // namespace
 
-ReducePlan make_reduce_plan(const Shape& shape, const std::vector<bool>& reduce) {
+ReducePlan make_reduce_plan(const Shape& shape, const AxisFlags& reduce) {
   ReducePlan p;
   p.reduced_count = 1;
   p.output_size = 1;
@@ -70,7 +69,7 @@ ReducePlan make_reduce_plan(const Shape& shape, const std::vector<bool>& reduce)
     int64_t size;
     bool reduced;
   };
-  std::vector<Merged> m;
+  InlineVector<Merged, 8> m;
   for (size_t i = 0; i < shape.size(); ++i) {
     (reduce[i] ? p.reduced_count : p.output_size) *= shape[i];
     if (shape[i] == 1) continue;
@@ -94,7 +93,7 @@ ReducePlan make_reduce_plan(const Shape& shape, const std::vector<bool>& reduce)
     p.unit_strides = {p.reduced_count == 0 ? 0 : 1};
     return p;
   }
-  std::vector<int64_t> dims, strides;
+  Shape dims, strides;
   for (const Merged& d : m) dims.push_back(d.size);
   contiguous_strides(dims, strides);
   p.inner_reduced = m.back().reduced;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -48,8 +49,9 @@ inline T saturating_from_computed(A v) {
 // Reads a whole tensor of any float or integer type into doubles (for small parameter tensors:
 // scales, biases, axes given as floats, ...).
 std::vector<double> tensor_to_doubles(const Tensor& t);
-// Reads an integer tensor (int32/int64) into int64 values; fails for other types.
-Result<std::vector<int64_t>> tensor_to_int64s(const Tensor& t, const std::string& what);
+// Reads an integer tensor (int32/int64) into int64 values; fails for other types. Inline up to
+// six values, so reading a node's axes or K allocates nothing.
+Result<Shape> tensor_to_int64s(const Tensor& t, const std::string& what);
 
 // ---- axes ------------------------------------------------------------------------------------
 
@@ -57,7 +59,10 @@ Result<std::vector<int64_t>> tensor_to_int64s(const Tensor& t, const std::string
 // description is built on failure only).
 Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const Node& node);
 // Normalises a list of axes and rejects duplicates.
-Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node);
+Result<Shape> normalize_axes(std::span<const int64_t> axes, int64_t rank, const Node& node);
+
+// Per axis of a tensor: whether it is reduced (inline up to rank 8: a run allocates nothing).
+using AxisFlags = InlineVector<bool, 8>;
 
 // Splits `shape` around `axis` into [outer, n, inner].
 inline void split_at_axis(const Shape& shape, int64_t axis, int64_t& outer, int64_t& n, int64_t& inner) {
@@ -77,8 +82,7 @@ inline void split_at_axis(const Shape& shape, int64_t axis, int64_t& outer, int6
 // a time: O(1) amortised per step.
 class OffsetWalker {
  public:
-  OffsetWalker(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides)
-      : dims_(dims), strides_(strides), idx_(dims.size(), 0) {}
+  OffsetWalker(const Shape& dims, const Shape& strides) : dims_(dims), strides_(strides), idx_(dims.size(), 0) {}
   // Positions the walker at linear index `i`.
   void seek(int64_t i) {
     offset_ = 0;
@@ -99,9 +103,9 @@ class OffsetWalker {
   int64_t offset() const { return offset_; }
 
  private:
-  const std::vector<int64_t>& dims_;
-  const std::vector<int64_t>& strides_;
-  std::vector<int64_t> idx_;
+  const Shape& dims_;
+  const Shape& strides_;
+  Shape idx_;
   int64_t offset_ = 0;
 };
 
@@ -116,12 +120,12 @@ struct ReducePlan {
   int64_t positions = 1;      // runs (or rows) folded into each unit
   int64_t reduced_count = 1;  // input elements that make up one output
   int64_t output_size = 1;
-  std::vector<int64_t> unit_dims, unit_strides;  // walk the units' base offsets
-  std::vector<int64_t> pos_dims, pos_strides;    // walk the positions' offsets from a base
+  Shape unit_dims, unit_strides;  // walk the units' base offsets
+  Shape pos_dims, pos_strides;    // walk the positions' offsets from a base
 };
 
 // `reduce[i]` says whether axis i is reduced.
-ReducePlan make_reduce_plan(const Shape& shape, const std::vector<bool>& reduce);
+ReducePlan make_reduce_plan(const Shape& shape, const AxisFlags& reduce);
 
 // An accumulator policy for run_reduce, with A the accumulator type:
 //   A init() const;
