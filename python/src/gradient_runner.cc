@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "dlpack_values.h"
 #include "errors.h"
 #include "numpy_values.h"
 #include "tessera/session.h"
@@ -56,8 +57,12 @@ class GradientRunner {
   // forward-only runner (inference).
   GradientRunner(const py::bytes& forward, const py::object& backward, std::vector<std::string> feeds,
                  const std::vector<std::string>& outputs, const std::vector<std::string>& saved,
-                 const std::vector<std::string>& y_grads, int intra_op_threads, const std::vector<size_t>& kept_feeds)
-      : forward_(load_session(forward, intra_op_threads)), feed_names_(std::move(feeds)), saved_count_(saved.size()) {
+                 const std::vector<std::string>& y_grads, int intra_op_threads, const std::vector<size_t>& kept_feeds,
+                 py::object tensor_from_dlpack)
+      : forward_(load_session(forward, intra_op_threads)),
+        feed_names_(std::move(feeds)),
+        saved_count_(saved.size()),
+        tensor_from_dlpack_(std::move(tensor_from_dlpack)) {
     for (const std::string& name : feed_names_) {
       const IoInfo* info = nullptr;
       for (const IoInfo& in : forward_.inputs()) info = in.name == name ? &in : info;
@@ -113,7 +118,7 @@ class GradientRunner {
     py::list outputs;
     for (size_t i = 0; i < n_out; ++i) {
       detach_from_feeds(values[i], step->feeds);
-      outputs.append(value_to_python(std::move(values[i])));
+      outputs.append(to_python(std::move(values[i])));
     }
     if (!backward_) return py::make_tuple(outputs, py::none());
     step->saved.assign(std::make_move_iterator(values.begin() + static_cast<ptrdiff_t>(n_out)),
@@ -142,12 +147,20 @@ class GradientRunner {
     for (Value& value : values) {
       // A gradient that is a feed (dL/dy passed straight through) must not alias the caller's array.
       detach_from_feeds(value, feeds);
-      outputs.append(value_to_python(std::move(value)));
+      outputs.append(to_python(std::move(value)));
     }
     return outputs;
   }
 
  private:
+  // An output for the caller: through tensor_from_dlpack (a torch tensor for TesseraModule) when
+  // one was given and the value can travel as a DLPack capsule, else as value_to_python makes it.
+  py::object to_python(Value value) const {
+    if (!tensor_from_dlpack_.is_none() && value.is_tensor() && dlpack_expressible(value.tensor()))
+      return tensor_from_dlpack_(tensor_to_dlpack(std::move(value.tensor())));
+    return value_to_python(std::move(value));
+  }
+
   // A kept feed's value: its array converted once and reused while the same array object comes
   // with the same data, shape and dtype (a parameter updated in place by an optimizer). Read and
   // written with the GIL held only, so runs on several threads need no other lock.
@@ -212,6 +225,7 @@ class GradientRunner {
   size_t y_grad_count_ = 0;
   std::vector<Source> backward_sources_;  // per backward input, in the model's order
   mutable std::vector<KeptFeed> kept_;     // per feed
+  py::object tensor_from_dlpack_;          // None: outputs are numpy arrays
 };
 
 }  // namespace
@@ -222,11 +236,14 @@ void register_gradient_runner(py::module_& m) {
                              "Runs build_gradient_graphs' forward and backward models with list feeds and outputs "
                              "(tessera.training.TesseraModule).")
       .def(py::init<const py::bytes&, const py::object&, std::vector<std::string>, const std::vector<std::string>&,
-                    const std::vector<std::string>&, const std::vector<std::string>&, int, const std::vector<size_t>&>(),
+                    const std::vector<std::string>&, const std::vector<std::string>&, int, const std::vector<size_t>&,
+                    py::object>(),
            py::arg("forward"), py::arg("backward"), py::arg("feeds"), py::arg("outputs"), py::arg("saved"),
            py::arg("y_grads"), py::arg("intra_op_threads"), py::arg("kept_feeds") = std::vector<size_t>{},
+           py::arg("tensor_from_dlpack") = py::none(),
            "kept_feeds: indices of feeds that are the same arrays run after run (parameters updated in place); "
-           "their converted values are kept between runs.")
+           "their converted values are kept between runs. tensor_from_dlpack: a function of a DLPack capsule "
+           "(torch.utils.dlpack.from_dlpack) that makes each numeric output, instead of a numpy array.")
       .def("forward", &GradientRunner::run_forward, py::arg("arrays"),
            "Runs the forward model on one array per feed; returns (outputs, saved step or None).")
       .def("backward", &GradientRunner::run_backward, py::arg("step"), py::arg("y_grads"),

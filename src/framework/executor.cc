@@ -411,7 +411,8 @@ std::vector<Value> GraphExecutor::take_frame() const {
 
 void GraphExecutor::give_back_frame(std::vector<Value> frame) const {
   constexpr size_t kMaxFreeFrames = 16;  // concurrent runs beyond this make their own frames
-  for (Value& v : frame) v = Value();    // the run's values go now, not when the frame is next used
+  for (Value& v : frame)  // the run's values go now, not when the frame is next used
+    if (!v.is_absent()) v = Value();
   std::lock_guard<std::mutex> lock(frames_mutex_);
   if (free_frames_.size() < kMaxFreeFrames) free_frames_.push_back(std::move(frame));
 }

@@ -13,9 +13,9 @@ the backward model reads, backward returns the gradients of the inputs and param
 (eval mode or torch.no_grad) the forward model runs alone. Both run through one
 _tessera._GradientRunner per signature: feeds and outputs are lists in an order fixed when the
 signature is compiled (no names looked up per run), and the saved activations and feeds stay in
-C++ between forward and backward. Tensors cross as numpy views (no copy for contiguous float
-tensors; a parameter's view is kept between steps); outputs come back as torch.from_numpy views
-of Tessera's buffers.
+C++ between forward and backward. Tensors go in as numpy views (no copy for contiguous float
+tensors; a parameter's view, and the runner's value made of it, are kept between steps); outputs
+and gradients come back as torch tensors over Tessera's buffers, handed over as DLPack capsules.
 
 BatchNorm in training mode: the exported graph's running mean and variance outputs are copied
 into the module's buffers after each forward (the variance rescaled to torch's unbiased
@@ -38,6 +38,16 @@ from tessera import _tessera
 
 _OPSET = 17  # LayerNormalization is exported as one op from 17
 _data_ptr = torch.Tensor.data_ptr
+# The runners hand outputs and gradients over as DLPack capsules made into torch tensors by this:
+# no numpy array in between (half the cost of numpy + torch.from_numpy per tensor). The converter
+# itself where torch has it: torch.utils.dlpack.from_dlpack first asks a capsule for __dlpack__.
+_from_dlpack = getattr(torch._C, "_from_dlpack", torch.utils.dlpack.from_dlpack)
+
+
+def _as_tensor(value):
+    """A runner's output as a torch tensor: what DLPack cannot carry (an empty or bool tensor)
+    comes as a numpy array."""
+    return value if type(value) is torch.Tensor else torch.from_numpy(value)
 _requires_grad = operator.attrgetter("requires_grad")
 
 
@@ -149,7 +159,8 @@ class _Compiled:
         kept = [k for k, (_, (kind, _)) in enumerate(self.feeds) if kind != "input"]
         self._stat_feeds = [feed_names.index(buffer) for _, buffer, _, _ in self.stats]  # per statistic: its feed
         if not want_grad:
-            self.runner = _tessera._GradientRunner(model.SerializeToString(), None, feed_names, self.outputs, [], [], threads, kept)
+            self.runner = _tessera._GradientRunner(model.SerializeToString(), None, feed_names, self.outputs, [], [], threads, kept,
+                                                   _from_dlpack)
             return
         # Differentiate the float outputs by every float input that needs a gradient.
         self.xs = [(name, key) for name, key in self.feeds if self._needs_grad(module, inputs, key)]
@@ -160,7 +171,7 @@ class _Compiled:
         except _tessera.TesseraError as e:
             raise _Unsupported(str(e)) from e
         self.runner = _tessera._GradientRunner(graphs["forward"], graphs["backward"], feed_names, self.outputs,
-                                               graphs["saved"], graphs["y_grads"], threads, kept)
+                                               graphs["saved"], graphs["y_grads"], threads, kept, _from_dlpack)
         # Per model output: its position among the ys (dL/dy fed to backward), or None; per feed:
         # its position among the xs (dL/dx returned by backward), or None.
         self.y_of_output = [self.ys.index(o) if o in self.ys else None for o in self.model_outputs]
@@ -216,7 +227,7 @@ class _Compiled:
         n_model = len(self.model_outputs)
         if self.stats:
             self._update_buffers(module, arrays, values[n_model:])
-        return [torch.from_numpy(v) for v in values[:n_model]], step
+        return [_as_tensor(v) for v in values[:n_model]], step
 
     def _update_buffers(self, module, arrays, values):
         """Writes the running statistics into the BatchNorm buffers in place, through this run's
@@ -229,6 +240,7 @@ class _Compiled:
                 self._stat_owners.append(module.get_submodule(path) if path else module)
         for (_, _, is_var, count), owner, k, value in zip(self.stats, self._stat_owners, self._stat_feeds, values):
             target = arrays[k]
+            value = value.numpy() if isinstance(value, torch.Tensor) else value
             if is_var and count > 1:
                 # ONNX keeps the batch's biased variance, torch the unbiased one:
                 # new = m * old + (1 - m) * biased, so new + (new - m * old) / (count - 1).
@@ -249,7 +261,7 @@ class _Compiled:
             if k is not None:
                 y_grads[k] = np.zeros(shape, np.float32) if g is None else g.detach().numpy() if g.requires_grad else g.numpy()
         x_grads = self.runner.backward(step, y_grads)
-        return [torch.from_numpy(x_grads[k]) if k is not None else None for k in self.x_of_feed]
+        return [_as_tensor(x_grads[k]) if k is not None else None for k in self.x_of_feed]
 
 
 class _TesseraFunction(torch.autograd.Function):
