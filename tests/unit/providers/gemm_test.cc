@@ -199,6 +199,26 @@ TEST(Gemm, RowMajorAReadInPlace) {
     }
 }
 
+// A transposed A at most 64 deep that is not prepacked is read in place by the packed-panel
+// micro-kernels (a step of lda per k): the weight gradients of training over a batch of 16
+// (dW = dY^T X), depths on both sides of 64, partial row panels (M = 10, 37), half-plus-narrow
+// last column panels (N = 49), the biases and clamp, beta, and a grid split between threads.
+TEST(Gemm, TransposedAReadInPlace) {
+  const std::vector<float> bm = random_vector<float>(200, 13), bn = random_vector<float>(200, 14);
+  GemmEpilogue<float> ep;
+  ep.bias_m = bm.data();
+  ep.bias_n = bn.data();
+  ep.clip_min = -0.5f;
+  for (const Case& c : {Case{128, 64, 16}, Case{10, 64, 16}, Case{64, 128, 16}, Case{37, 49, 64}, Case{37, 49, 65},
+                        Case{200, 130, 3}})
+    for (int threads : {1, 2, 3})
+      for (bool tb : {false, true}) {
+        check_case<float>(c, true, tb, 1.0f, 0.0f, threads, false, false);
+        check_case<float>(c, true, tb, 0.5f, 1.0f, threads, false, tb, ep);
+        check_case<double>(c, true, tb, 1.0, 0.0, threads, false, false, {});
+      }
+}
+
 TEST(Gemm, DoubleMatchesNaive) {
   for (const Case& c : kShapes)
     for (bool ta : {false, true})

@@ -176,12 +176,19 @@ void pack_b_block(const MatrixArg<T>& b, int64_t p0, int64_t klen, int64_t j0, i
   }
 }
 
-// A row-major A that is not prepacked is read in place by the *_direct_a micro-kernels: packing
-// it cost 5% of ViT's run (a scalar transposition of every activation), and at 2 threads one
-// more hand-off to the pool per GEMM.
+// A transposed A of at most this depth (K) is not packed either; see reads_a_in_place.
+constexpr int64_t kTransposedAInPlaceMaxDepth = 64;
+
+// Whether an A that is not prepacked is read in place rather than packed:
+// - row-major, by the *_direct_a micro-kernels: packing it cost 5% of ViT's run (a scalar
+//   transposition of every activation), and at 2 threads one more hand-off to the pool per GEMM;
+// - transposed, at most kTransposedAInPlaceMaxDepth deep, by the packed-panel micro-kernels:
+//   op(A)'s MR values for one k are consecutive in the stored matrix, one row (a.ld) per k, as in
+//   a packed panel. Packing copied every value of the weight gradients of training (dW = dY^T X
+//   over a small batch); a deeper one is packed, so that a panel stays a few lines per k.
 template <class T>
-bool reads_a_in_place(const MatrixArg<T>& a) {
-  return !a.packed && !a.trans;
+bool reads_a_in_place(const MatrixArg<T>& a, int64_t K) {
+  return !a.packed && (!a.trans || K <= kTransposedAInPlaceMaxDepth);
 }
 
 struct Problem {
@@ -197,14 +204,16 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
   const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, pr.K));
   const int64_t mc = ks.mc, nc = block_columns(ks, kc);
   const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
-  const bool direct_a = reads_a_in_place(a);
-  T* a_buf = a.packed || direct_a ? nullptr : scratch<T>(0, mc * kc);
+  const bool direct_a = reads_a_in_place(a, pr.K) && !a.trans;
+  const bool transposed_a_in_place = reads_a_in_place(a, pr.K) && a.trans;
+  T* a_buf = a.packed || direct_a || transposed_a_in_place ? nullptr : scratch<T>(0, mc * kc);
   T* b_buf = b.packed ? nullptr : scratch<T>(1, nc * kc);
   // A row-major B is read in place when few row panels reuse it: packing it would cost about
   // as much as the multiply (pointwise convolutions with few output channels). Many reuses pack,
   // so the panel is read contiguously from L1 instead of in strided rows.
   const bool direct_b = !b.packed && !b.trans && i_end - i_begin <= kDirectBMaxPanels * mr;
-  UkernelArgs<T> args{alpha, beta, nullptr, 0, nullptr, nullptr, ep.clip_min, ep.clip_max, false, a.ld};
+  UkernelArgs<T> args{alpha, beta, nullptr, 0, nullptr, nullptr, ep.clip_min, ep.clip_max, false, a.ld,
+                      transposed_a_in_place ? a.ld : 0};
   const auto& full_uk = direct_a ? ks.ukernel_direct_a : ks.ukernel;
   const auto& half_uks = direct_a ? ks.ukernel_half_direct_a : ks.ukernel_half;
 
@@ -219,6 +228,8 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
         a_block = a.packed->data.get() + pc * m_padded + (ic / mr) * klen * mr;
       } else if (direct_a) {
         a_block = a.data + ic * a.ld + pc;
+      } else if (transposed_a_in_place) {
+        a_block = a.data + pc * a.ld + ic;
       } else {
         pack_a_block(a, ic, mlen, pc, klen, mr, a_buf);
         a_block = a_buf;
@@ -247,13 +258,15 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
           const T* bias_n = ep.bias_n ? ep.bias_n + jc + jr : nullptr;
           for (int64_t ir = 0; ir < mlen; ir += mr) {
             const int64_t rows = std::min<int64_t>(mr, mlen - ir);
-            const T* a_panel = a_block + ir * (direct_a ? a.ld : klen);
+            const T* a_panel = a_block + ir * (direct_a ? a.ld : transposed_a_in_place ? 1 : klen);
             T* c_tile = c + (ic + ir) * ldc + jc + jr;
             args.bias_m = ep.bias_m ? ep.bias_m + ic + ir : nullptr;
             args.bias_n = bias_n;
             args.residual = ep.residual && pc == 0 ? ep.residual + (ic + ir) * ep.ld_residual + jc + jr : nullptr;
             auto* const half_uk = half_uks[rows - 1];
-            if (half_uk && extra > 0 && extra <= detail::kMaxNarrowCols && !direct_a) {
+            // (Not for an A read in place: the narrow kernel reads MR values per k, past a last
+            // partial panel's rows.)
+            if (half_uk && extra > 0 && extra <= detail::kMaxNarrowCols && !direct_a && !transposed_a_in_place) {
               // A half panel and a few columns: 49 = 32 + 16 + 1 instead of 32 + 32.
               half_uk(klen, a_panel, panel, ldb, c_tile, ldc, half, args);
               UkernelArgs<T> rest = args;
@@ -482,7 +495,7 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, MatrixArg<T> a, MatrixA
   // other dimension, each tile would pack its own copy of the same rows or columns. A row-major
   // B that few row panels share is still read in place (see gemm_tile).
   const bool b_in_place = !b.trans && m_panels <= kDirectBMaxPanels;
-  const bool a_in_place = reads_a_in_place(a);
+  const bool a_in_place = reads_a_in_place(a, K);
   const bool pack_a = !a.packed && !a_in_place && m_panels * ks.mr * K <= kMaxSharedPack;
   const bool pack_b = !b.packed && !b_in_place && n_panels * ks.nr * K <= kMaxSharedPack;
   // Enough tasks to keep every thread busy, but never tiles so thin that packing dominates.

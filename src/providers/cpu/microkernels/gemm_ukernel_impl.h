@@ -44,7 +44,8 @@ inline void store_element(T sum, T* c, int64_t ldc, int i, int64_t j, const Uker
   out = r;
 }
 
-// MR x (NV vectors) register tile; `Rows` <= MR rows are computed, the A panel stride is MR
+// MR x (NV vectors) register tile; `Rows` <= MR rows are computed, the A panel's values for one
+// k are Rows consecutive values, the next k's p.a_step (MR when 0: a packed panel) further on
 // (DirectA: A is row-major, rows p.lda apart, read in place).
 template <class T, int Bytes, int MR, int NV, int Rows, bool DirectA = false>
 void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t ldb, T* __restrict c, int64_t ldc,
@@ -53,6 +54,7 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t l
   constexpr int L = Bytes / static_cast<int>(sizeof(T));
   constexpr int NR = NV * L;
   const int64_t lda = p.lda;
+  const int64_t a_step = DirectA ? 1 : (p.a_step != 0 ? p.a_step : MR);
   V acc[Rows][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < Rows; ++i)
@@ -79,7 +81,7 @@ void ukernel(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t l
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
     }
-    a += DirectA ? 1 : MR;
+    a += a_step;
     b += ldb;
   }
 

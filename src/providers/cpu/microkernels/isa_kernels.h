@@ -23,6 +23,9 @@ struct UkernelArgs {
   T clip_min, clip_max;
   bool last;  // last k block: apply bias and clamp
   int64_t lda;  // the *_direct_a kernels: the row stride of A, read in place
+  // ukernel and ukernel_half: how far apart the A panel's groups of MR values are, one per k. 0
+  // means MR (a packed panel); a transposed A read in place gives its row stride.
+  int64_t a_step = 0;
 };
 
 // C tile (mr rows, where mr is fixed per entry of the table, and nr <= NR columns)
