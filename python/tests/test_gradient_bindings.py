@@ -157,3 +157,32 @@ def test_runner_hands_outputs_over_as_dlpack_capsules():
     dropping = _tessera._GradientRunner(*args, tensor_from_dlpack=lambda capsule: "dropped")
     (out,), _ = dropping.forward(feeds)
     assert out == "dropped"
+
+
+def test_runner_reads_feeds_at_an_address():
+    """An (owner, address) feed: the memory at the address, of the input's declared shape and type,
+    kept alive by the owner (TesseraModule passes torch tensors and their data_ptr)."""
+    graphs = _tessera.build_gradient_graphs(relu_matmul_model().SerializeToString(), ["y"], ["w", "b"])
+    runner = _tessera._GradientRunner(graphs["forward"], graphs["backward"], ["b", "x", "w"], ["y"], graphs["saved"],
+                                      graphs["y_grads"], 1)
+    rng = np.random.default_rng(5)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (3, 5), (5,)))
+    dy = rng.standard_normal((4, 5)).astype(np.float32)
+    (y,), step = runner.forward([b, (x, x.ctypes.data), w])
+    h = x @ w
+    np.testing.assert_allclose(y, np.maximum(h, 0) + b, rtol=1e-6)
+    dw, db = runner.backward(step, [(dy, dy.ctypes.data)])
+    np.testing.assert_allclose(dw, x.T @ (dy * (h > 0)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(db, dy.sum(0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(tessera.InvalidArgument, match="input 'x': an \\(owner, address\\) feed has a null address"):
+        runner.forward([b, (x, 0), w])
+    with pytest.raises(tessera.InvalidArgument, match="must be a pair"):
+        runner.forward([b, (x,), w])
+    # A dim the model leaves open: the address alone does not say the shape.
+    open_model = make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", TensorProto.FLOAT, ["n", 3])],
+                            [("y", TensorProto.FLOAT, ["n", 3])])
+    open_graphs = _tessera.build_gradient_graphs(open_model.SerializeToString(), ["y"], ["x"])
+    open_runner = _tessera._GradientRunner(open_graphs["forward"], open_graphs["backward"], ["x"], ["y"],
+                                           open_graphs["saved"], open_graphs["y_grads"], 1)
+    with pytest.raises(tessera.InvalidArgument, match="needs a fixed shape"):
+        open_runner.forward([(x, x.ctypes.data)])

@@ -266,3 +266,17 @@ def test_replaced_parameters_and_moved_data_are_fed():
     reference[4].bias = torch.nn.Parameter(new_bias.clone())
     wrapped.module[4].bias = torch.nn.Parameter(new_bias.clone())
     assert_close(wrapped(x), reference(x), 1e-5, 1e-6, "after a new Parameter")
+
+
+def test_non_contiguous_inputs_and_gradients_are_read_right():
+    """Contiguous CPU inputs go in by address, others as numpy views: both give torch's answer."""
+    reference, wrapped = pair(mlp, 1)
+    x = torch.randn(64, 16).t()  # [16, 64], not contiguous
+    assert not x.is_contiguous()
+    y_ref, y = reference(x), wrapped(x)
+    assert_close(y, y_ref, 1e-5, 1e-6, "forward")
+    g = torch.randn(10, 16).t()  # dL/dy not contiguous either
+    y_ref.backward(g)
+    y.backward(g)
+    for (name, p_ref), p in zip(reference.named_parameters(), wrapped.module.parameters()):
+        assert_close(p.grad, p_ref.grad, 1e-4, 1e-5, name)

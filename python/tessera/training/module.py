@@ -44,6 +44,26 @@ _data_ptr = torch.Tensor.data_ptr
 _from_dlpack = getattr(torch._C, "_from_dlpack", torch.utils.dlpack.from_dlpack)
 
 
+def _numpy_view(t):
+    return t.detach().numpy() if t.requires_grad else t.numpy()
+
+
+def _feed(t):
+    """What a runner is fed for a tensor that changes every call (an input, dL/dy) whose shape the
+    model fixes: its memory as an (owner, address) pair where it is contiguous on the CPU (its
+    shape and dtype are then the declared ones: the signature fixes them), else a numpy view.
+    Tensor.numpy() costs 0.8 us, about 4 in a training step."""
+    if t.is_cpu and t.is_contiguous():
+        return (t, t.data_ptr())
+    return _numpy_view(t)
+
+
+def _fixed_shape(value_info):
+    """Whether an ONNX graph input declares every dim as a number."""
+    t = value_info.type.tensor_type
+    return t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim)
+
+
 def _as_tensor(value):
     """A runner's output as a torch tensor: what DLPack cannot carry (an empty or bool tensor)
     comes as a numpy array."""
@@ -150,6 +170,9 @@ class _Compiled:
                               and m.training and m.track_running_stats and m.num_batches_tracked is not None]
         self.want_grad = want_grad
         self._input_refs = [ref for _, (kind, ref) in self.feeds if kind == "input"]
+        # How each input is fed (_feed, or a numpy view where the model does not fix its shape).
+        declared = {i.name: i for i in model.graph.input}
+        self._input_feeds = [_feed if _fixed_shape(declared[f"input_{ref}"]) else _numpy_view for ref in self._input_refs]
         self._owners = None  # per parameter or buffer feed: (its owner's parameter or buffer dict, key)
         self._held, self._held_ptrs, self._held_arrays = [], [], []  # their tensors, data_ptrs and numpy views
         self._stat_owners = None  # per running statistic: its BatchNorm module, see _update_buffers
@@ -175,6 +198,8 @@ class _Compiled:
         # Per model output: its position among the ys (dL/dy fed to backward), or None; per feed:
         # its position among the xs (dL/dx returned by backward), or None.
         self.y_of_output = [self.ys.index(o) if o in self.ys else None for o in self.model_outputs]
+        declared = {i.name: i for i in onnx.load_from_string(graphs["backward"]).graph.input}
+        self._y_grad_feeds = [_feed if _fixed_shape(declared[name]) else _numpy_view for name in graphs["y_grads"]]
         x_names = [name for name, _ in self.xs]
         self.x_of_feed = [x_names.index(name) if name in x_names else None for name in feed_names]
 
@@ -212,12 +237,10 @@ class _Compiled:
         want_grad = any(map(_requires_grad, held))
         if len(self._input_refs) == 1:  # the usual case, without a loop
             t = inputs[self._input_refs[0]]
-            want_grad = want_grad or t.requires_grad
-            return [t, *held], [t.detach().numpy() if t.requires_grad else t.numpy(), *self._held_arrays], want_grad
+            return [t, *held], [self._input_feeds[0](t), *self._held_arrays], want_grad or t.requires_grad
         tensors = [inputs[ref] for ref in self._input_refs]
         want_grad = want_grad or any(map(_requires_grad, tensors))
-        arrays = [t.detach().numpy() if t.requires_grad else t.numpy() for t in tensors]
-        return tensors + held, arrays + self._held_arrays, want_grad
+        return tensors + held, [f(t) for f, t in zip(self._input_feeds, tensors)] + self._held_arrays, want_grad
 
     def run_forward(self, module, arrays):
         """Runs the forward model on feeds_of's arrays and updates the BatchNorm buffers through
@@ -259,7 +282,7 @@ class _Compiled:
         y_grads = [None] * len(self.ys)
         for g, shape, k in zip(output_grads, output_shapes, self.y_of_output):
             if k is not None:
-                y_grads[k] = np.zeros(shape, np.float32) if g is None else g.detach().numpy() if g.requires_grad else g.numpy()
+                y_grads[k] = np.zeros(shape, np.float32) if g is None else self._y_grad_feeds[k](g)
         x_grads = self.runner.backward(step, y_grads)
         return [_as_tensor(x_grads[k]) if k is not None else None for k in self.x_of_feed]
 
