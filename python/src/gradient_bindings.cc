@@ -11,6 +11,7 @@
 #include "graph/shape_inference.h"
 #include "model/model_loader.h"
 #include "model/model_writer.h"
+#include "training/backward_fusion.h"
 #include "training/forward_fusion.h"
 #include "training/gradient_graph.h"
 #include "training/trainable_graph.h"
@@ -85,6 +86,8 @@ Result<GradientGraphs> build(const std::string& bytes, const std::vector<std::st
   out.saved = gradients->saved;
   out.x_grads = gradients->x_grads;
   const bool fused = fuse_forward_activations(split.forward, types) > 0;
+  // The layers' X, which LinearGrad's types are checked on, are forward values: in `types`.
+  fuse_backward_linears(split.backward, types);
   TS_ASSIGN_OR_RETURN(out.forward, serialize_with(model, std::move(split.forward), fused));
   TS_ASSIGN_OR_RETURN(out.backward, serialize_with(model, std::move(split.backward)));
   return out;

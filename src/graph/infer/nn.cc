@@ -384,6 +384,17 @@ Status conv_weight_grad(InferContext& ctx) {
   return Status::ok();
 }
 
+// LinearGrad (a Linear layer's backward, Y = X W^T + b): dX like X [M, K], dW [N, K] and db [N],
+// N being dY's columns.
+Status linear_grad(InferContext& ctx) {
+  const Dims *dy = ctx.input_shape(0), *x = ctx.input_shape(1);
+  if (x) ctx.set_output(0, *x);
+  if (!dy || dy->size() != 2) return Status::ok();
+  ctx.set_output(1, x && x->size() == 2 ? Dims{(*dy)[1], (*x)[1]} : std::optional<Dims>{});
+  if (ctx.num_outputs() > 2) ctx.set_output(2, Dims{(*dy)[1]});
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<InferRule> nn_infer_rules() {
@@ -416,6 +427,7 @@ std::vector<InferRule> nn_infer_rules() {
       {"com.tessera", "MaxPoolGrad", 1, kAnyOpset, like_x_grad},
       {"com.tessera", "ActivationGrad", 1, kAnyOpset, like_x_grad},
       {"com.tessera", "ConvWeightGrad", 1, kAnyOpset, conv_weight_grad},
+      {"com.tessera", "LinearGrad", 1, kAnyOpset, linear_grad},
       {"", "DepthToSpace", 1, kAnyOpset, depth_to_space},
       {"", "SpaceToDepth", 1, kAnyOpset, depth_to_space},
       {"", "Resize", 10, 10, resize10},

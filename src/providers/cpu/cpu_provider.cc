@@ -22,8 +22,8 @@ CpuExecutionProvider::CpuExecutionProvider() {
            register_ml_feature_assembly, register_ml_category_mapping, register_ml_label_encoder,
            register_ml_tree_ensemble, register_ml_linear_svm, register_ml_zipmap,
            register_training_update_ops, register_batch_norm_grad, register_conv_weight_grad, register_activation_grad,
-           register_linear_attention, register_causal_conv, register_flex_attention, register_tfidf_vectorizer,
-           register_image_decoder})
+           register_linear_grad, register_linear_attention, register_causal_conv, register_flex_attention,
+           register_tfidf_vectorizer, register_image_decoder})
     register_family(registry_);
   register_microsoft_quantization(registry_);
 }

@@ -59,6 +59,7 @@ void register_training_update_ops(KernelRegistry& registry);          // trainin
 void register_batch_norm_grad(KernelRegistry& registry);      // training/batch_norm_grad.cc (com.tessera BatchNormalizationGrad)
 void register_conv_weight_grad(KernelRegistry& registry);     // training/conv_weight_grad.cc (com.tessera ConvWeightGrad)
 void register_activation_grad(KernelRegistry& registry);      // training/activation_grad.cc (com.tessera ActivationGrad)
+void register_linear_grad(KernelRegistry& registry);          // training/linear_grad.cc (com.tessera LinearGrad)
 void register_linear_attention(KernelRegistry& registry);    // nn/linear_attention.cc
 void register_causal_conv(KernelRegistry& registry);         // nn/causal_conv.cc (CausalConvWithState)
 void register_flex_attention(KernelRegistry& registry);      // nn/flex_attention.cc (ai.onnx.preview)

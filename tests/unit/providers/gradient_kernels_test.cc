@@ -1,9 +1,11 @@
-// The com.tessera gradient kernels the training builders write (BatchNormalizationGrad,
-// MaxPoolGrad, ConvWeightGrad, ActivationGrad), each diffed against a naive double-precision reference on odd
+// The com.tessera gradient kernels the training builders and fusions write (BatchNormalizationGrad,
+// MaxPoolGrad, ConvWeightGrad, ActivationGrad, LinearGrad), each diffed against a naive double-precision reference on odd
 // shapes, at one and several threads, in float and double; and their shape errors.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "tests/unit/providers/kernel_test_util.h"
@@ -308,6 +310,95 @@ TEST(ConvWeightGrad, RejectsMismatchedShapes) {
   expect_error({"ConvWeightGrad", 1, {random_f({2, 3, 4, 4}, 1), random_f({2, 4, 6, 6}, 2)},
                 {attr_ints("kernel_shape", {3, 3}), attr_i("group", 2)}, 1, 1, kDomain},
                "divisible by group");
+}
+
+// ---- LinearGrad ----
+
+// A Linear layer's gradients in double: g = dY (or its activation's gradient from Y), dX = g W,
+// dW = g^T X, db = column sums of g.
+struct LinearGrads {
+  std::vector<double> dx, dw, db;
+};
+
+LinearGrads naive_linear_grad(const Tensor& dy, const Tensor& x, const Tensor& w, const Tensor* y, const std::string& act) {
+  const int64_t M = dy.dim(0), N = dy.dim(1), K = x.dim(1);
+  std::vector<double> g = as_doubles(dy);
+  if (y) {
+    const std::vector<double> yv = as_doubles(*y);
+    for (size_t i = 0; i < g.size(); ++i) g[i] = naive_activation_grad(act, g[i], yv[i]);
+  }
+  const std::vector<double> xv = as_doubles(x), wv = as_doubles(w);
+  LinearGrads r{std::vector<double>(M * K, 0.0), std::vector<double>(N * K, 0.0), std::vector<double>(N, 0.0)};
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      const double gij = g[i * N + j];
+      r.db[j] += gij;
+      for (int64_t k = 0; k < K; ++k) {
+        r.dx[i * K + k] += gij * wv[j * K + k];
+        r.dw[j * K + k] += gij * xv[i * K + k];
+      }
+    }
+  return r;
+}
+
+TEST(LinearGrad, MatchesTheReference) {
+  // [M, N, K]: one element, the test MLP's layers at batch 16, odd sizes, a size spread over
+  // several GEMM tiles and the pool, and an empty batch (dW and db are zeros).
+  const std::vector<std::array<int64_t, 3>> sizes = {{1, 1, 1}, {16, 10, 64}, {16, 128, 64}, {7, 13, 5}, {67, 150, 129}, {0, 3, 4}};
+  uint32_t seed = 1;
+  for (const auto& [M, N, K] : sizes) {
+    const Tensor dy = random_f({M, N}, seed++, -2, 2), x = random_f({M, K}, seed++), w = random_f({N, K}, seed++);
+    std::vector<float> yv(static_cast<size_t>(M * N));
+    const std::vector<double> random_y = as_doubles(random_f({M, N}, seed++, -0.9f, 0.9f));
+    for (size_t i = 0; i < yv.size(); ++i) yv[i] = i % 3 == 0 ? 0.0f : static_cast<float>(random_y[i]);
+    const Tensor y = tf({M, N}, yv);
+    for (const std::string act : {"", "Relu", "Sigmoid", "Tanh"}) {
+      const LinearGrads want = naive_linear_grad(dy, x, w, act.empty() ? nullptr : &y, act);
+      for (bool want_dx : {false, true})
+        for (bool want_db : {false, true})
+          for (bool dbl : {false, true})
+            for (int threads : {1, 3}) {
+              SCOPED_TRACE("[" + std::to_string(M) + ", " + std::to_string(N) + ", " + std::to_string(K) + "] '" + act + "'" +
+                           (want_dx ? " dX" : "") + (want_db ? " db" : "") + (dbl ? " double" : " float") + " threads " +
+                           std::to_string(threads));
+              auto as = [&](const Tensor& t) { return dbl ? to_double(t) : t; };
+              std::vector<std::optional<Value>> inputs{as(dy), as(x)};
+              inputs.push_back(want_dx ? std::optional<Value>(as(w)) : std::nullopt);
+              if (!act.empty()) inputs.push_back(as(y));
+              std::vector<Attribute> attrs;
+              if (!act.empty()) attrs.push_back(attr_s("activation", act));
+              const Outputs outputs = want_db ? Outputs{want_dx ? "dX" : "", "dW", "db"} : Outputs{want_dx ? "dX" : "", "dW"};
+              OpCall call{"LinearGrad", 1, inputs, attrs, outputs, threads, kDomain};
+              auto out = run_op(call);
+              ASSERT_TRUE(out.is_ok()) << out.status().message();
+              const double tol = dbl ? 1e-11 : 2e-5;
+              if (want_dx) expect_close((*out)[0].tensor(), {M, K}, want.dx, tol, tol);
+              expect_close((*out)[1].tensor(), {N, K}, want.dw, tol, tol);
+              if (want_db) expect_close((*out)[2].tensor(), {N}, want.db, tol, tol);
+            }
+    }
+  }
+}
+
+TEST(LinearGrad, RejectsMismatchedInputs) {
+  const Outputs all{"dX", "dW", "db"};
+  expect_error({"LinearGrad", 1, {random_f({4, 3}, 1), random_f({5, 2}, 2), random_f({3, 2}, 3)}, {}, all, 1, kDomain},
+               "differ in rows");
+  expect_error({"LinearGrad", 1, {random_f({4, 3}, 1), random_f({4, 2}, 2), random_f({2, 3}, 3)}, {}, all, 1, kDomain},
+               "is not [3, 2]");
+  expect_error({"LinearGrad", 1, {random_f({4, 3}, 1), random_f({4, 2}, 2)}, {}, all, 1, kDomain}, "dX needs W");
+  expect_error({"LinearGrad", 1, {random_f({4, 3}, 1), random_f({4, 2}, 2), random_f({3, 2}, 3)}, {attr_s("activation", "Relu")},
+                all, 1, kDomain},
+               "output Y (input 3) is missing");
+  expect_error({"LinearGrad", 1, {random_f({4, 3}, 1), random_f({4, 2}, 2), random_f({3, 2}, 3), random_f({3, 4}, 4)},
+                {attr_s("activation", "Tanh")}, all, 1, kDomain},
+               "differ in shape");
+  expect_error({"LinearGrad", 1, {random_f({4, 3}, 1), to_double(random_f({4, 2}, 2)), random_f({3, 2}, 3)}, {}, all, 1, kDomain},
+               "one element type");
+  expect_error({"LinearGrad", 1, {random_f({4, 3, 1}, 1), random_f({4, 2}, 2)}, {}, Outputs{"", "dW"}, 1, kDomain}, "2-D");
+  expect_error({"LinearGrad", 1, {random_f({4, 3}, 1), random_f({4, 2}, 2), random_f({3, 2}, 3), random_f({4, 3}, 4)},
+                {attr_s("activation", "Gelu")}, all, 1, kDomain},
+               "has no LinearGrad");
 }
 
 }  // namespace

@@ -3,14 +3,12 @@
 // in place of two or three elementwise ONNX nodes (a training MLP's backward graph ran 5 such
 // nodes for 2 activations, each a pass over memory and a step of the executor).
 //
-// Inputs dY and Y (the activation's output), same shape; output dX like Y:
-//   Relu:    dX = Y > 0 ? dY : 0
-//   Sigmoid: dX = dY * (Y * (1 - Y))
-//   Tanh:    dX = dY * (1 - Y * Y)
-// float runs a vector at a time (simd::with_best_isa: 8 lanes where the CPU has AVX2), double
-// and the tails one element at a time.
+// Inputs dY and Y (the activation's output), same shape; output dX like Y (activation_grad.h
+// says what each activation computes). float runs a vector at a time (simd::with_best_isa: 8
+// lanes where the CPU has AVX2), double and the tails one element at a time.
+#include "providers/cpu/training/activation_grad.h"
+
 #include <memory>
-#include <type_traits>
 
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
@@ -19,10 +17,10 @@
 namespace tessera {
 namespace {
 
+using Activation = GradActivation;
+
 constexpr TypeSet kGradTypes = type_bit(DataType::float32) | type_bit(DataType::float64);
 constexpr int64_t kGrain = 1 << 15;  // elements worth a parallel task
-
-enum class Activation { relu, sigmoid, tanh };
 
 template <class T>
 void activation_grad(Activation a, const T* g, const T* y, T* dx, int64_t n) {
@@ -68,20 +66,32 @@ TS_SIMD void activation_grad_lanes(Activation a, const float* g, const float* y,
   activation_grad(a, g + i, y + i, dx + i, n - i);
 }
 
+}  // namespace
+
+std::optional<GradActivation> grad_activation_named(std::string_view name) {
+  if (name == "Relu") return GradActivation::relu;
+  if (name == "Sigmoid") return GradActivation::sigmoid;
+  if (name == "Tanh") return GradActivation::tanh;
+  return std::nullopt;
+}
+
+void activation_grad_span(GradActivation a, const float* dy, const float* y, float* dx, int64_t n) {
+  simd::with_best_isa([&]<int N>() TS_SIMD_BODY { activation_grad_lanes<N>(a, dy, y, dx, n); });
+}
+
+void activation_grad_span(GradActivation a, const double* dy, const double* y, double* dx, int64_t n) {
+  activation_grad(a, dy, y, dx, n);
+}
+
+namespace {
+
 class ActivationGradKernel final : public OpKernel {
  public:
   static Result<std::unique_ptr<OpKernel>> create(const KernelInfo& info) {
     const std::string name = info.attr_string("activation");
-    Activation a;
-    if (name == "Relu")
-      a = Activation::relu;
-    else if (name == "Sigmoid")
-      a = Activation::sigmoid;
-    else if (name == "Tanh")
-      a = Activation::tanh;
-    else
-      return info.error("activation '", name, "' has no ActivationGrad (Relu, Sigmoid or Tanh)");
-    return std::unique_ptr<OpKernel>(new ActivationGradKernel(a));
+    const std::optional<Activation> a = grad_activation_named(name);
+    if (!a) return info.error("activation '", name, "' has no ActivationGrad (Relu, Sigmoid or Tanh)");
+    return std::unique_ptr<OpKernel>(new ActivationGradKernel(*a));
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -98,11 +108,7 @@ class ActivationGradKernel final : public OpKernel {
           const T *g = dy->data<T>(), *yd = y->data<T>();
           T* out = dx.data<T>();
           ctx.thread_pool().parallel_for(y->size(), kGrain, [&](int64_t i0, int64_t i1) {
-            if constexpr (std::is_same_v<T, float>)
-              simd::with_best_isa(
-                  [&]<int N>() TS_SIMD_BODY { activation_grad_lanes<N>(activation_, g + i0, yd + i0, out + i0, i1 - i0); });
-            else
-              activation_grad(activation_, g + i0, yd + i0, out + i0, i1 - i0);
+            activation_grad_span(activation_, g + i0, yd + i0, out + i0, i1 - i0);
           });
           return Status::ok();
         },
