@@ -52,6 +52,7 @@ int fuse_backward_linears(Graph& graph, const ValueTypes& types) {
   const GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
   std::set<std::string> gone;  // folded ActivationGrad outputs, no longer values of the graph
+  std::set<std::string> axes;  // the replaced ReduceSums' axes
   int fused = 0;
   for (size_t w_node = 0; w_node < graph.nodes.size(); ++w_node) {
     const Node& dw_gemm = graph.nodes[w_node];
@@ -91,7 +92,10 @@ int fuse_backward_linears(Graph& graph, const ValueTypes& types) {
       if (!w.empty()) linear.inputs.push_back(w);
     }
     linear.outputs = {dx_node >= 0 ? graph.nodes[dx_node].outputs[0] : std::string(), dw_gemm.outputs[0]};
-    if (db_node >= 0) linear.outputs.push_back(graph.nodes[db_node].outputs[0]);
+    if (db_node >= 0) {
+      linear.outputs.push_back(graph.nodes[db_node].outputs[0]);
+      axes.insert(graph.nodes[db_node].inputs[1]);
+    }
     // In the slot of the last node it replaces; the order is made topological again below.
     size_t slot = w_node;
     dead[w_node] = true;
@@ -107,6 +111,11 @@ int fuse_backward_linears(Graph& graph, const ValueTypes& types) {
   if (!fused) return 0;
   remove_nodes(graph, dead);
   std::erase_if(graph.value_infos, [&](const ValueInfo& v) { return gone.count(v.name) > 0; });
+  // The axes initializers (split_forward_backward made the builders' Constants initializers)
+  // that no node reads any more.
+  const GraphIndex after(graph);
+  for (const std::string& a : axes)
+    if (after.uses(a).empty() && !after.escapes(a)) graph.initializers.erase(a);
   // A reader of dX placed between the replaced nodes would now come before its producer.
   Result<std::vector<size_t>> order = topological_order(graph, free_variables(graph));
   if (order.is_ok()) {

@@ -145,6 +145,8 @@ TEST(BackwardFusion, MlpLayersBecomeOneLinearGradEach) {
           EXPECT_EQ(with_activation, 2);
           EXPECT_EQ(with_dx, input_grad ? 3 : 2);
           EXPECT_EQ(with_db, bias ? 3 : 0);
+          EXPECT_EQ(s.backward.initializers.size(), bias ? 3u : 0u);
+          EXPECT_TRUE(fused.initializers.empty()) << "no node reads the ReduceSums' axes any more";
           EXPECT_EQ(fuse_backward_linears(fused, s.types), 0) << "nothing is left to fuse";
           expect_same_outputs(run_backward(s, fused), run_backward(s, s.backward),
                               dtype == DataType::float64 ? 1e-12 : 1e-5);
