@@ -13,10 +13,12 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "core/dispatch.h"
 #include "providers/cpu/families.h"
 #include "providers/cpu/microkernels/gemm.h"
+#include "providers/cpu/microkernels/vector_math.h"
 #include "providers/cpu/training/activation_grad.h"
 
 namespace tessera {
@@ -25,13 +27,17 @@ namespace {
 constexpr TypeSet kGradTypes = type_bit(DataType::float32) | type_bit(DataType::float64);
 constexpr int64_t kGrain = 1 << 15;  // elements worth a parallel task
 
-// db[j] = sum over the M rows of g[i, j]: row by row, so the inner loop runs along memory.
+// db[j] = sum over the M rows of g[i, j], row by row (as ReduceSum over axis 0 adds them), the
+// float rows by the reductions' vector kernel.
 template <class T>
 void column_sums(const T* g, int64_t M, int64_t N, T* db) {
   std::fill(db, db + N, T(0));
   for (int64_t i = 0; i < M; ++i) {
     const T* row = g + i * N;
-    for (int64_t j = 0; j < N; ++j) db[j] += row[j];
+    if constexpr (std::is_same_v<T, float>)
+      reduce_impl::vec::kernels().add_rows(db, row, N);
+    else
+      for (int64_t j = 0; j < N; ++j) db[j] += row[j];
   }
 }
 
