@@ -1,6 +1,7 @@
 // fuse_backward_linears: the backward graph of an MLP (as build_gradient_graphs makes it) becomes
 // one LinearGrad per layer and computes what the unfused graph does; graphs it cannot match are
 // left alone.
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -14,13 +15,12 @@
 namespace tessera {
 namespace {
 
-constexpr int64_t kRows = 6, kIn = 5, kHidden = 7, kOut = 3;
-
 struct MlpOptions {
   std::string act1 = "Relu", act2 = "Tanh";
-  bool bias = true;      // every layer has a bias
+  bool bias = true;         // every layer has a bias
   bool input_grad = false;  // x is differentiated too (the first layer computes dX)
   DataType dtype = DataType::float32;
+  int64_t rows = 6, in = 5, hidden = 7, out = 3;  // batch, x's features, hidden and output widths
 };
 
 Node linear(const std::string& name, const std::string& x, const std::string& w, const std::string& b, const std::string& y) {
@@ -34,8 +34,8 @@ Node linear(const std::string& name, const std::string& x, const std::string& w,
 Model mlp(const MlpOptions& o) {
   Graph g;
   g.name = "mlp";
-  const std::vector<std::pair<int64_t, int64_t>> dims = {{kIn, kHidden}, {kHidden, kHidden}, {kHidden, kOut}};
-  g.inputs.push_back(tensor_value("x", o.dtype, {kRows, kIn}));
+  const std::vector<std::pair<int64_t, int64_t>> dims = {{o.in, o.hidden}, {o.hidden, o.hidden}, {o.hidden, o.out}};
+  g.inputs.push_back(tensor_value("x", o.dtype, {o.rows, o.in}));
   for (size_t l = 0; l < 3; ++l) {
     g.inputs.push_back(tensor_value("W" + std::to_string(l), o.dtype, {dims[l].second, dims[l].first}));
     if (o.bias) g.inputs.push_back(tensor_value("b" + std::to_string(l), o.dtype, {dims[l].second}));
@@ -62,7 +62,7 @@ Split split(const MlpOptions& o) {
   auto types = infer_types(g, s.model, {});
   EXPECT_TRUE(types.is_ok()) << types.status().message();
   if (types.is_ok()) s.types = *types;
-  g.inputs.push_back(tensor_value("dy", o.dtype, {kRows, kOut}));
+  g.inputs.push_back(tensor_value("dy", o.dtype, {o.rows, o.out}));
   s.types["dy"] = g.inputs.back().type;
   std::vector<std::string> xs;
   for (const ValueInfo& in : g.inputs)
@@ -123,34 +123,36 @@ void expect_same_outputs(const std::vector<Value>& fused, const std::vector<Valu
 }
 
 TEST(BackwardFusion, MlpLayersBecomeOneLinearGradEach) {
-  for (const std::string act : {"Relu", "Sigmoid", "Tanh"})
-    for (bool bias : {true, false})
-      for (bool input_grad : {false, true})
-        for (DataType dtype : {DataType::float32, DataType::float64}) {
-          SCOPED_TRACE(act + (bias ? " bias" : " no bias") + (input_grad ? " dx" : "") +
-                       (dtype == DataType::float64 ? " double" : " float"));
-          MlpOptions o{act, act == "Tanh" ? "Relu" : "Tanh", bias, input_grad, dtype};
-          Split s = split(o);
-          Graph fused = s.backward;
-          EXPECT_EQ(fuse_backward_linears(fused, s.types), 3);
-          EXPECT_EQ(op_types(fused), (std::multiset<std::string>{"com.tessera.LinearGrad", "com.tessera.LinearGrad",
-                                                                  "com.tessera.LinearGrad"}));
-          // The last layer has no activation after it; the two before take theirs in.
-          int with_activation = 0, with_dx = 0, with_db = 0;
-          for (const Node& n : fused.nodes) {
-            with_activation += n.attribute("activation") != nullptr;
-            with_dx += !n.outputs[0].empty();
-            with_db += n.outputs.size() > 2;
+  // Odd widths, and the PyTorch wrapper test's MLP (batch 16, 64-128-128-10 here).
+  for (const std::array<int64_t, 4> shape : {std::array<int64_t, 4>{6, 5, 7, 3}, std::array<int64_t, 4>{16, 64, 128, 10}})
+    for (const std::string act : {"Relu", "Sigmoid", "Tanh"})
+      for (bool bias : {true, false})
+        for (bool input_grad : {false, true})
+          for (DataType dtype : {DataType::float32, DataType::float64}) {
+            SCOPED_TRACE(act + (bias ? " bias" : " no bias") + (input_grad ? " dx" : "") +
+                         (dtype == DataType::float64 ? " double" : " float") + " rows " + std::to_string(shape[0]));
+            MlpOptions o{act, act == "Tanh" ? "Relu" : "Tanh", bias, input_grad, dtype, shape[0], shape[1], shape[2], shape[3]};
+            Split s = split(o);
+            Graph fused = s.backward;
+            EXPECT_EQ(fuse_backward_linears(fused, s.types), 3);
+            EXPECT_EQ(op_types(fused), (std::multiset<std::string>{"com.tessera.LinearGrad", "com.tessera.LinearGrad",
+                                                                    "com.tessera.LinearGrad"}));
+            // The last layer has no activation after it; the two before take theirs in.
+            int with_activation = 0, with_dx = 0, with_db = 0;
+            for (const Node& n : fused.nodes) {
+              with_activation += n.attribute("activation") != nullptr;
+              with_dx += !n.outputs[0].empty();
+              with_db += n.outputs.size() > 2;
+            }
+            EXPECT_EQ(with_activation, 2);
+            EXPECT_EQ(with_dx, input_grad ? 3 : 2);
+            EXPECT_EQ(with_db, bias ? 3 : 0);
+            EXPECT_EQ(s.backward.initializers.size(), bias ? 3u : 0u);
+            EXPECT_TRUE(fused.initializers.empty()) << "no node reads the ReduceSums' axes any more";
+            EXPECT_EQ(fuse_backward_linears(fused, s.types), 0) << "nothing is left to fuse";
+            expect_same_outputs(run_backward(s, fused), run_backward(s, s.backward),
+                                dtype == DataType::float64 ? 1e-12 : 1e-5);
           }
-          EXPECT_EQ(with_activation, 2);
-          EXPECT_EQ(with_dx, input_grad ? 3 : 2);
-          EXPECT_EQ(with_db, bias ? 3 : 0);
-          EXPECT_EQ(s.backward.initializers.size(), bias ? 3u : 0u);
-          EXPECT_TRUE(fused.initializers.empty()) << "no node reads the ReduceSums' axes any more";
-          EXPECT_EQ(fuse_backward_linears(fused, s.types), 0) << "nothing is left to fuse";
-          expect_same_outputs(run_backward(s, fused), run_backward(s, s.backward),
-                              dtype == DataType::float64 ? 1e-12 : 1e-5);
-        }
 }
 
 // The first Gemm in the backward graph reading `g` with these flags.
