@@ -20,11 +20,19 @@ namespace py = pybind11;
 namespace {
 
 // What one forward run leaves for its backward run: the feeds (views of the caller's arrays,
-// which the backward model may read) and the saved activations.
+// which the backward model may read) and the saved activations. It travels to Python as a capsule
+// of this name, not a bound class: a pybind11 instance costs a type lookup and an entry in its
+// registry on the way out and back, twice per training step.
 struct SavedStep {
+  const void* runner = nullptr;  // the runner that made it, whose backward alone may read it
   Feeds feeds;
   std::vector<Value> saved;
 };
+constexpr const char* kSavedStepCapsule = "tessera._SavedStep";
+
+void drop_saved_step(PyObject* capsule) {
+  delete static_cast<SavedStep*>(PyCapsule_GetPointer(capsule, kSavedStepCapsule));
+}
 
 Session load_session(const py::bytes& model, int intra_op_threads) {
   SessionOptions options;
@@ -147,6 +155,7 @@ class GradientRunner {
     if (arrays.size() != feed_names_.size())
       throw_invalid_argument(str_cat("forward: ", arrays.size(), " arrays for ", feed_names_.size(), " feeds"));
     auto step = std::make_unique<SavedStep>();
+    step->runner = this;
     step->feeds.reserve(feed_names_.size());
     for (size_t i = 0; i < feed_names_.size(); ++i) step->feeds.emplace_back(feed_names_[i], feed_value(i, arrays[i]));
     std::vector<Value> values = run(forward_, step->feeds, output_names_);
@@ -159,16 +168,26 @@ class GradientRunner {
     if (!backward_) return py::make_tuple(outputs, py::none());
     step->saved.assign(std::make_move_iterator(values.begin() + static_cast<ptrdiff_t>(n_out)),
                        std::make_move_iterator(values.end()));
-    return py::make_tuple(outputs, py::cast(std::move(step)));
+    PyObject* capsule = PyCapsule_New(step.get(), kSavedStepCapsule, drop_saved_step);
+    if (!capsule) throw py::error_already_set();
+    step.release();  // the capsule owns it now
+    return py::make_tuple(outputs, py::reinterpret_steal<py::object>(capsule));
   }
 
   // Runs the backward model on `step` and dL/dy (one array per y_grad); returns the backward
   // model's outputs (dL/dx) as arrays.
-  py::list run_backward(const SavedStep& step, const py::sequence& y_grads) const {
+  py::list run_backward(py::handle step_capsule, const py::sequence& y_grads) const {
     if (!backward_) throw_invalid_argument("backward: this runner has no backward model");
     if (y_grads.size() != y_grad_count_)
       throw_invalid_argument(str_cat("backward: ", y_grads.size(), " arrays for ", y_grad_count_, " y_grads"));
-    if (step.saved.size() != saved_count_) throw_invalid_argument("backward: the saved step is not this runner's");
+    const auto* saved_step = PyCapsule_IsValid(step_capsule.ptr(), kSavedStepCapsule)
+                                 ? static_cast<const SavedStep*>(PyCapsule_GetPointer(step_capsule.ptr(), kSavedStepCapsule))
+                                 : nullptr;
+    // The sizes too: another runner may since have been made at a freed runner's address.
+    if (!saved_step || saved_step->runner != this || saved_step->saved.size() != saved_count_ ||
+        saved_step->feeds.size() != feed_names_.size())
+      throw_invalid_argument("backward: the step is not one this runner's forward returned");
+    const SavedStep& step = *saved_step;
     Feeds feeds;
     feeds.reserve(backward_sources_.size());
     for (const Source& s : backward_sources_) {
@@ -267,7 +286,6 @@ class GradientRunner {
 }  // namespace
 
 void register_gradient_runner(py::module_& m) {
-  py::class_<SavedStep>(m, "_SavedStep", "What a _GradientRunner forward run keeps for its backward run.");
   py::class_<GradientRunner>(m, "_GradientRunner",
                              "Runs build_gradient_graphs' forward and backward models with list feeds and outputs "
                              "(tessera.training.TesseraModule).")

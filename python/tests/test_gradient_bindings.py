@@ -186,3 +186,20 @@ def test_runner_reads_feeds_at_an_address():
                                            open_graphs["saved"], open_graphs["y_grads"], 1)
     with pytest.raises(tessera.InvalidArgument, match="needs a fixed shape"):
         open_runner.forward([(x, x.ctypes.data)])
+
+
+def test_runner_backward_takes_only_its_own_steps():
+    """The saved step is an opaque capsule: another runner's step, or any other object, is refused."""
+    graphs = _tessera.build_gradient_graphs(relu_matmul_model().SerializeToString(), ["y"], ["w", "b"])
+    args = (graphs["forward"], graphs["backward"], ["b", "x", "w"], ["y"], graphs["saved"], graphs["y_grads"], 1)
+    first, second = _tessera._GradientRunner(*args), _tessera._GradientRunner(*args)
+    rng = np.random.default_rng(6)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (3, 5), (5,)))
+    dy = np.ones((4, 5), np.float32)
+    _, step = first.forward([b, x, w])
+    for wrong in (step, None, "step"):
+        runner = second if wrong is step else first
+        with pytest.raises(tessera.InvalidArgument, match="not one this runner's forward returned"):
+            runner.backward(wrong, [dy])
+    dw, db = first.backward(step, [dy])
+    np.testing.assert_allclose(db, dy.sum(0), rtol=1e-6)

@@ -280,3 +280,31 @@ def test_non_contiguous_inputs_and_gradients_are_read_right():
     y.backward(g)
     for (name, p_ref), p in zip(reference.named_parameters(), wrapped.module.parameters()):
         assert_close(p.grad, p_ref.grad, 1e-4, 1e-5, name)
+
+
+class _LinearAndMask(nn.Module):
+    """Two outputs: a float one, and a bool one (no DLPack type in torch 1.13: it comes back
+    through numpy)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(8, 4)
+
+    def forward(self, x):
+        y = self.linear(x)
+        return y, y > 0
+
+
+def test_bool_outputs_come_back_as_tensors():
+    torch.manual_seed(3)
+    reference = _LinearAndMask()
+    wrapped = TesseraModule(_LinearAndMask(), fallback=False, intra_op_threads=THREADS)
+    wrapped.module.load_state_dict(reference.state_dict())
+    x = torch.randn(5, 8)
+    (y_ref, mask_ref), (y, mask) = reference(x), wrapped(x)
+    assert isinstance(mask, torch.Tensor) and mask.dtype == torch.bool
+    assert torch.equal(mask, mask_ref)
+    assert_close(y, y_ref, 1e-5, 1e-6, "y")
+    y.sum().backward()
+    y_ref.sum().backward()
+    assert_close(wrapped.module.linear.weight.grad, reference.linear.weight.grad, 1e-5, 1e-6, "dW")

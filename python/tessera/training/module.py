@@ -26,6 +26,7 @@ runs in torch from then on for that signature (fallback=False raises instead).
 """
 
 import io
+import itertools
 import operator
 import warnings
 
@@ -64,10 +65,15 @@ def _fixed_shape(value_info):
     return t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim)
 
 
-def _as_tensor(value):
-    """A runner's output as a torch tensor: what DLPack cannot carry (an empty or bool tensor)
-    comes as a numpy array."""
-    return value if type(value) is torch.Tensor else torch.from_numpy(value)
+def _as_tensors(values):
+    """A runner's outputs as torch tensors: what DLPack cannot carry (an empty or bool tensor)
+    comes as a numpy array. One C-level pass in the usual case, where all are tensors already."""
+    if all(map(isinstance, values, _TENSOR_TYPE)):
+        return values
+    return [v if isinstance(v, torch.Tensor) else torch.from_numpy(v) for v in values]
+
+
+_TENSOR_TYPE = itertools.repeat(torch.Tensor)
 _requires_grad = operator.attrgetter("requires_grad")
 
 
@@ -247,10 +253,10 @@ class _Compiled:
         them; returns the model's outputs (tensors) and what backward needs of this run (None
         without a gradient)."""
         values, step = self.runner.forward(arrays)
-        n_model = len(self.model_outputs)
         if self.stats:
-            self._update_buffers(module, arrays, values[n_model:])
-        return [_as_tensor(v) for v in values[:n_model]], step
+            self._update_buffers(module, arrays, values[len(self.model_outputs):])
+            del values[len(self.model_outputs):]
+        return _as_tensors(values), step
 
     def _update_buffers(self, module, arrays, values):
         """Writes the running statistics into the BatchNorm buffers in place, through this run's
@@ -283,8 +289,8 @@ class _Compiled:
         for g, shape, k in zip(output_grads, output_shapes, self.y_of_output):
             if k is not None:
                 y_grads[k] = np.zeros(shape, np.float32) if g is None else self._y_grad_feeds[k](g)
-        x_grads = self.runner.backward(step, y_grads)
-        return [_as_tensor(x_grads[k]) if k is not None else None for k in self.x_of_feed]
+        x_grads = _as_tensors(self.runner.backward(step, y_grads))
+        return [x_grads[k] if k is not None else None for k in self.x_of_feed]
 
 
 class _TesseraFunction(torch.autograd.Function):
