@@ -147,13 +147,20 @@ TEST(Gemm, TransposedBPackedByTiles) {
       }
 }
 
+// An epilogue adding both biases and clamping to [lo, hi].
+GemmEpilogue<float> biases_and_clamp(const std::vector<float>& bias_m, const std::vector<float>& bias_n, float lo,
+                                     float hi) {
+  GemmEpilogue<float> ep;
+  ep.bias_m = bias_m.data();
+  ep.bias_n = bias_n.data();
+  ep.clip_min = lo;
+  ep.clip_max = hi;
+  return ep;
+}
+
 TEST(Gemm, EpilogueBiasAndClamp) {
   const std::vector<float> bm = random_vector<float>(70, 7), bn = random_vector<float>(140, 8);
-  GemmEpilogue<float> ep;
-  ep.bias_m = bm.data();
-  ep.bias_n = bn.data();
-  ep.clip_min = -0.25f;
-  ep.clip_max = 0.5f;
+  const GemmEpilogue<float> ep = biases_and_clamp(bm, bn, -0.25f, 0.5f);
   for (const Case& c : {Case{65, 129, 33}, Case{1, 129, 300}, Case{65, 1, 30}, Case{9, 9, 0}, Case{65, 49, 33}})
     for (int threads : {1, 3}) {
       check_case<float>(c, false, false, 1.0f, 0.0f, threads, false, false, ep);
@@ -205,10 +212,7 @@ TEST(Gemm, RowMajorAReadInPlace) {
 // last column panels (N = 49), the biases and clamp, beta, and a grid split between threads.
 TEST(Gemm, TransposedAReadInPlace) {
   const std::vector<float> bm = random_vector<float>(200, 13), bn = random_vector<float>(200, 14);
-  GemmEpilogue<float> ep;
-  ep.bias_m = bm.data();
-  ep.bias_n = bn.data();
-  ep.clip_min = -0.5f;
+  const GemmEpilogue<float> ep = biases_and_clamp(bm, bn, -0.5f, std::numeric_limits<float>::infinity());
   for (const Case& c : {Case{128, 64, 16}, Case{10, 64, 16}, Case{64, 128, 16}, Case{37, 49, 64}, Case{37, 49, 65},
                         Case{200, 130, 3}})
     for (int threads : {1, 2, 3})
