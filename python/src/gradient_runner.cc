@@ -72,13 +72,7 @@ Value feed_at_address(const py::tuple& feed, const IoInfo& info) {
   void* address = PyLong_AsVoidPtr(feed[1].ptr());
   if (PyErr_Occurred()) throw py::error_already_set();
   if (!address && elements > 0) refuse("has a null address");
-  // The owner goes with the last holder of the tensor, maybe on a thread without the GIL.
-  auto* keep = new py::object(feed[0]);
-  std::shared_ptr<const void> owner(keep, [](const void* p) {
-    py::gil_scoped_acquire gil;
-    delete static_cast<const py::object*>(p);
-  });
-  return Tensor::view(info.dtype, Shape(info.shape.begin(), info.shape.end()), std::move(owner), address);
+  return Tensor::view(info.dtype, Shape(info.shape.begin(), info.shape.end()), python_owner(feed[0]), address);
 }
 
 // A feed as given: an (owner, address) pair, or anything value_from_python takes.

@@ -151,13 +151,7 @@ Tensor tensor_from_python(py::handle obj, DataType declared, const std::string& 
   if (!wrappable)  // one copy into the layout a Tensor has
     array = numpy().attr("ascontiguousarray")(array, array.dtype().attr("newbyteorder")("="));
   Shape shape(array.shape(), array.shape() + array.ndim());
-  // The Tensor keeps the array alive; its last holder may let go on a thread without the GIL.
-  auto* keep = new py::object(array);
-  std::shared_ptr<const void> owner(keep, [](const void* p) {
-    py::gil_scoped_acquire gil;
-    delete static_cast<const py::object*>(p);
-  });
-  return Tensor::view(dtype, std::move(shape), std::move(owner), array.data());
+  return Tensor::view(dtype, std::move(shape), python_owner(array), array.data());
 }
 
 Value map_from_python(const py::dict& dict, const std::string& type_string, const std::string& where) {
@@ -244,6 +238,14 @@ py::object tensor_to_python(Tensor tensor) {
 
 Value value_from_python(py::handle obj, const IoInfo& input) {
   return value_from(obj, input, "input '" + input.name + "'");
+}
+
+std::shared_ptr<const void> python_owner(py::object obj) {
+  auto* keep = new py::object(std::move(obj));
+  return std::shared_ptr<const void>(keep, [](const void* p) {
+    py::gil_scoped_acquire gil;
+    delete static_cast<const py::object*>(p);
+  });
 }
 
 py::object value_to_python(Value value) {

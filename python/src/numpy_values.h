@@ -13,6 +13,8 @@
 
 #include <pybind11/pybind11.h>
 
+#include <memory>
+
 #include "tessera/session.h"
 #include "tessera/value.h"
 
@@ -23,6 +25,10 @@ namespace tessera::python {
 Value value_from_python(pybind11::handle obj, const IoInfo& input);
 
 pybind11::object value_to_python(Value value);
+
+// An owner for a Tensor viewing memory that `obj` keeps alive: it holds a reference to `obj`,
+// released under the GIL whenever the Tensor's last holder lets go (maybe on a thread without it).
+std::shared_ptr<const void> python_owner(pybind11::object obj);
 
 // Copies `value` (or its items) where it shares a buffer with a feed (an Identity or Reshape of
 // an input), so outputs never share memory with the caller's arrays, as with ONNX Runtime.

@@ -56,10 +56,14 @@ struct MatMulPlan {
   int64_t a_offset(int64_t n) const { return offset(n, a_stride); }
   int64_t b_offset(int64_t n) const { return offset(n, b_stride); }
   // Whether every batch reads the same B from its start and A's batches lie back to back (one
-  // batch does): the batches are then the rows of one tall GEMM.
+  // batch does): the batches are then the rows of one tall GEMM. Read from the strides: along
+  // each batch dim of more than one, B does not move and A moves by the batches after it.
   bool one_tall_gemm() const {
-    for (int64_t i = 0; i < batches; ++i)
-      if (b_offset(i) != 0 || a_offset(i) != i * M * K) return false;
+    int64_t back_to_back = M * K;
+    for (size_t i = batch.size(); i-- > 0;) {
+      if (batch[i] != 1 && (b_stride[i] != 0 || a_stride[i] != back_to_back)) return false;
+      back_to_back *= batch[i];
+    }
     return true;
   }
 

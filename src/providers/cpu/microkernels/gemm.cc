@@ -204,8 +204,8 @@ void gemm_tile(const Problem& pr, T alpha, const MatrixArg<T>& a, const MatrixAr
   const int64_t kc = a.packed ? a.packed->kc : (b.packed ? b.packed->kc : depth_block(ks, pr.K));
   const int64_t mc = ks.mc, nc = block_columns(ks, kc);
   const int64_t m_padded = round_up(pr.M, mr), n_padded = round_up(pr.N, nr);
-  const bool direct_a = reads_a_in_place(a, pr.K) && !a.trans;
-  const bool transposed_a_in_place = reads_a_in_place(a, pr.K) && a.trans;
+  const bool a_in_place = reads_a_in_place(a, pr.K);
+  const bool direct_a = a_in_place && !a.trans, transposed_a_in_place = a_in_place && a.trans;
   T* a_buf = a.packed || direct_a || transposed_a_in_place ? nullptr : scratch<T>(0, mc * kc);
   T* b_buf = b.packed ? nullptr : scratch<T>(1, nc * kc);
   // A row-major B is read in place when few row panels reuse it: packing it would cost about
